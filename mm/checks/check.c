@@ -1,0 +1,248 @@
+/*
+ * check.c - the invariant checker (mm_check). Validators return, they do not assert: the first
+ * broken invariant is returned with a stable dotted name and the page, so a fuzzer reports it and
+ * a kernel prints a post-mortem.
+ *
+ * Invariant names:
+ *   memblock.order      early-allocator regions unsorted, overlapping or unmerged
+ *   buddy.list          a free-list entry is not a struct page of this machine (corrupt link)
+ *   buddy.span          a free block lies (partly) outside its zone
+ *   buddy.misaligned    a free block is not aligned to its order
+ *   buddy.flags         a free-list page is not exactly PG_buddy with the list's order
+ *   buddy.duplicate     a block is on the free lists twice
+ *   buddy.unmerged      a free block's buddy of the same order is free too
+ *   buddy.count         a list's nr_free differs from its length
+ *   buddy.nr_free       the zone's free page count differs from the lists
+ *   buddy.orphan        a PG_buddy page is on no free list
+ *   pcp.flags / pcp.duplicate / pcp.count / pcp.orphan   the same for per-CPU lists
+ *   page.refcount       an allocated block head has refcount < 1
+ *   page.block          an allocated or free block overlaps its zone end or has state in a tail
+ *   page.stray          a managed page belongs to no block
+ *   conserve.managed    free + per-CPU + allocated != managed in a zone
+ *   conserve.reserved   reserved pages != present - managed in a zone
+ *
+ * The PG_checked scratch flag marks pages seen on lists during one run and is always cleared
+ * before returning.
+ */
+#include "../internal.h"
+
+struct check_ctx {
+    struct mm_check_report *rep;
+    unsigned long on_lists; /* PG_checked marks set */
+};
+
+static int check_fail(struct check_ctx *c, const char *inv, unsigned long pfn, const char *fmt, ...)
+    MM_PRINTF(4, 5);
+
+static int check_fail(struct check_ctx *c, const char *inv, unsigned long pfn, const char *fmt, ...)
+{
+    struct mm_check_report *r = c->rep;
+    r->err = -MM_ECORRUPT;
+    r->invariant = inv;
+    r->pfn = pfn;
+    va_list ap;
+    va_start(ap, fmt);
+    mm_vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+    va_end(ap);
+    return -MM_ECORRUPT;
+}
+
+static int check_memblock(struct check_ctx *c, const struct memblock_type *t, const char *name)
+{
+    for (unsigned int i = 1; i < t->cnt; i++)
+        if (t->r[i].base <= t->r[i - 1].base + t->r[i - 1].size)
+            return check_fail(c, "memblock.order", ~0ul, "%s region %u at 0x%llx overlaps or "
+                              "touches its predecessor", name, i, (unsigned long long)t->r[i].base);
+    return 0;
+}
+
+/* Validate one list entry; marks it PG_checked. */
+static int check_list_page(struct check_ctx *c, const struct zone *z, const struct list_head *pos,
+                           struct page **out)
+{
+    struct page *p = list_entry(pos, struct page, lru);
+    if (!page_pointer_valid(p))
+        return check_fail(c, "buddy.list", ~0ul, "zone %s: list link %p is not a struct page",
+                          zone_name(z->idx), (const void *)pos);
+    unsigned long pfn = page_to_pfn(p);
+    if (pfn < z->start_pfn || pfn >= z->end_pfn)
+        return check_fail(c, "buddy.span", pfn, "pfn 0x%lx on a list of zone %s [0x%lx, 0x%lx)",
+                          pfn, zone_name(z->idx), z->start_pfn, z->end_pfn);
+    *out = p;
+    return 0;
+}
+
+static int check_free_area(struct check_ctx *c, struct zone *z, unsigned int o, unsigned long *pages)
+{
+    unsigned long n = 0, limit = z->end_pfn - z->start_pfn + 1;
+    const struct list_head *head = &z->free_area[o].free_list, *pos;
+    for (pos = head->next; pos != head; pos = pos->next) {
+        struct page *p;
+        int err = check_list_page(c, z, pos, &p);
+        if (err)
+            return err;
+        unsigned long pfn = page_to_pfn(p);
+        if (p->flags & PG_checked)
+            return check_fail(c, "buddy.duplicate", pfn, "pfn 0x%lx seen twice on free lists", pfn);
+        if ((p->flags & ~PG_checked) != PG_buddy || p->order != o)
+            return check_fail(c, "buddy.flags", pfn, "pfn 0x%lx on order-%u list: flags 0x%x "
+                              "order %u", pfn, o, p->flags, p->order);
+        p->flags |= PG_checked;
+        c->on_lists++;
+        if (!MM_IS_ALIGNED(pfn, 1ul << o))
+            return check_fail(c, "buddy.misaligned", pfn, "pfn 0x%lx not aligned to order %u", pfn, o);
+        if (pfn + (1ul << o) > z->end_pfn)
+            return check_fail(c, "buddy.span", pfn, "order-%u block at pfn 0x%lx crosses zone "
+                              "%s end 0x%lx", o, pfn, zone_name(z->idx), z->end_pfn);
+        unsigned long b = pfn ^ (1ul << o);
+        if (o < MM_MAX_ORDER && b >= z->start_pfn && b < z->end_pfn &&
+            (pfn_to_page(b)->flags & PG_buddy) && pfn_to_page(b)->order == o)
+            return check_fail(c, "buddy.unmerged", pfn, "order-%u blocks at 0x%lx and buddy 0x%lx "
+                              "both free", o, pfn, b);
+        if (++n > limit)
+            return check_fail(c, "buddy.list", pfn, "order-%u list of zone %s loops", o,
+                              zone_name(z->idx));
+    }
+    if (n != z->free_area[o].nr_free)
+        return check_fail(c, "buddy.count", ~0ul, "zone %s order %u: nr_free %lu, list holds %lu",
+                          zone_name(z->idx), o, z->free_area[o].nr_free, n);
+    *pages += n << o;
+    return 0;
+}
+
+static int check_pcp(struct check_ctx *c, struct zone *z, unsigned int cpu, unsigned long *pages)
+{
+    struct per_cpu_pages *pcp = &z->pcp[cpu];
+    unsigned long n = 0, limit = z->end_pfn - z->start_pfn + 1;
+    const struct list_head *pos;
+    for (pos = pcp->list.next; pos != &pcp->list; pos = pos->next) {
+        struct page *p;
+        int err = check_list_page(c, z, pos, &p);
+        if (err)
+            return err;
+        unsigned long pfn = page_to_pfn(p);
+        if (p->flags & PG_checked)
+            return check_fail(c, "pcp.duplicate", pfn, "pfn 0x%lx seen twice on free lists", pfn);
+        if (p->flags != PG_pcp || p->cpu != cpu || cpu >= mm_state.nr_cpus)
+            return check_fail(c, "pcp.flags", pfn, "pfn 0x%lx on cpu %u list: flags 0x%x cpu %u",
+                              pfn, cpu, p->flags, p->cpu);
+        p->flags |= PG_checked;
+        c->on_lists++;
+        if (++n > limit)
+            return check_fail(c, "pcp.count", pfn, "cpu %u list of zone %s loops", cpu,
+                              zone_name(z->idx));
+    }
+    if (n != pcp->count)
+        return check_fail(c, "pcp.count", ~0ul, "zone %s cpu %u: count %u, list holds %lu",
+                          zone_name(z->idx), cpu, pcp->count, n);
+    *pages += n;
+    return 0;
+}
+
+/* Tail pages of a block carry no state. */
+static int check_block_tail(struct check_ctx *c, const struct zone *z, unsigned long pfn,
+                            unsigned int order)
+{
+    if (order > MM_MAX_ORDER || !MM_IS_ALIGNED(pfn, 1ul << order) || pfn + (1ul << order) > z->end_pfn)
+        return check_fail(c, "page.block", pfn, "block at pfn 0x%lx order %u misplaced in zone %s",
+                          pfn, order, zone_name(z->idx));
+    for (unsigned long t = pfn + 1; t < pfn + (1ul << order); t++)
+        if (pfn_to_page(t)->flags)
+            return check_fail(c, "page.block", t, "pfn 0x%lx inside the order-%u block at 0x%lx "
+                              "has flags 0x%x", t, order, pfn, pfn_to_page(t)->flags);
+    return 0;
+}
+
+struct zone_tally {
+    unsigned long free, pcp, alloc, reserved;
+};
+
+/* Walk the zone's pages block by block, clearing PG_checked marks. */
+static int check_zone_pages(struct check_ctx *c, struct zone *z, struct zone_tally *t)
+{
+    for (unsigned long pfn = z->start_pfn; pfn < z->end_pfn;) {
+        struct page *p = pfn_to_page(pfn);
+        uint32_t f = p->flags;
+        unsigned int order = 0;
+        if (f & PG_reserved) {
+            t->reserved += !(f & PG_hole);
+        } else if ((f & ~PG_checked) == PG_buddy || (f & ~PG_checked) == PG_pcp) {
+            if (!(f & PG_checked))
+                return check_fail(c, (f & PG_buddy) ? "buddy.orphan" : "pcp.orphan", pfn,
+                                  "free pfn 0x%lx (flags 0x%x) is on no list", pfn, f);
+            p->flags &= ~PG_checked;
+            c->on_lists--;
+            order = (f & PG_buddy) ? p->order : 0;
+            *((f & PG_buddy) ? &t->free : &t->pcp) += 1ul << order;
+        } else if (f == PG_head) {
+            order = p->order;
+            if (p->refcount < 1)
+                return check_fail(c, "page.refcount", pfn, "allocated pfn 0x%lx refcount %d",
+                                  pfn, (int)p->refcount);
+            t->alloc += 1ul << order;
+        } else {
+            return check_fail(c, "page.stray", pfn, "pfn 0x%lx in zone %s has flags 0x%x and "
+                              "belongs to no block", pfn, zone_name(z->idx), f);
+        }
+        int err = check_block_tail(c, z, pfn, order);
+        if (err)
+            return err;
+        pfn += 1ul << order;
+    }
+    return 0;
+}
+
+static void check_clear_marks(struct zone *z)
+{
+    for (unsigned long pfn = z->start_pfn; pfn < z->end_pfn; pfn++)
+        pfn_to_page(pfn)->flags &= ~PG_checked;
+}
+
+static int check_zone_locked(struct check_ctx *c, struct zone *z)
+{
+    unsigned long free = 0, pcp = 0;
+    int err = 0;
+    for (unsigned int o = 0; o < MM_NR_ORDERS && !err; o++)
+        err = check_free_area(c, z, o, &free);
+    if (!err && free != z->nr_free)
+        err = check_fail(c, "buddy.nr_free", ~0ul, "zone %s: nr_free %lu, lists hold %lu",
+                         zone_name(z->idx), z->nr_free, free);
+    for (unsigned int cpu = 0; cpu < MM_MAX_CPUS && !err; cpu++)
+        err = check_pcp(c, z, cpu, &pcp);
+    struct zone_tally t = { 0 };
+    if (!err)
+        err = check_zone_pages(c, z, &t);
+    if (!err && t.free + t.pcp + t.alloc != z->managed)
+        err = check_fail(c, "conserve.managed", ~0ul, "zone %s: free %lu + pcp %lu + allocated %lu "
+                         "!= managed %lu", zone_name(z->idx), t.free, t.pcp, t.alloc, z->managed);
+    if (!err && (t.reserved != z->reserved || z->present != z->managed + z->reserved))
+        err = check_fail(c, "conserve.reserved", ~0ul, "zone %s: reserved %lu (counted %lu), "
+                         "present %lu, managed %lu", zone_name(z->idx), z->reserved, t.reserved,
+                         z->present, z->managed);
+    if (err || c->on_lists)
+        check_clear_marks(z);
+    return err;
+}
+
+int mm_check(struct mm_check_report *rep)
+{
+    struct mm_check_report local;
+    struct check_ctx c = { .rep = rep ? rep : &local };
+    *c.rep = (struct mm_check_report){ .pfn = ~0ul };
+    int err = 0;
+    if (mm_state.early_ready) {
+        err = check_memblock(&c, &mm_state.memblock.memory, "memory");
+        if (!err)
+            err = check_memblock(&c, &mm_state.memblock.reserved, "reserved");
+    }
+    for (unsigned int i = 0; i < MM_NR_ZONES && !err && mm_state.ready; i++) {
+        struct zone *z = &mm_state.zones[i];
+        unsigned long irq = env_irq_save();
+        env_spin_lock(&z->lock);
+        c.on_lists = 0;
+        err = check_zone_locked(&c, z);
+        env_spin_unlock(&z->lock);
+        env_irq_restore(irq);
+    }
+    return err;
+}

@@ -1,0 +1,152 @@
+/*
+ * mm.h - bringing the mm up, the early (memblock) allocator, invariant checks and misuse reports.
+ *
+ * Boot order:
+ *   mm_early_init(params)   memblock built from the memory map; memblock_alloc() usable
+ *   ... boot-time allocations (memblock_alloc / memblock_reserve) ...
+ *   mm_core_init()          struct page array, zones, watermarks; every free range goes to the
+ *                           buddy allocator; memblock retires (later memblock calls are misuse)
+ * mm_init() does both. Calling mm_early_init again resets the whole mm instance (fuzz targets do
+ * this at the start of every input).
+ */
+#ifndef LEAXOS_MM_H
+#define LEAXOS_MM_H
+
+#include "mm_common.h"
+#include "page_alloc.h"
+
+/* ---- memory map ---- */
+
+/** e820 region types. */
+enum mm_mem_type {
+    MM_MEM_USABLE = 1,
+    MM_MEM_RESERVED = 2,
+    MM_MEM_ACPI = 3,
+    MM_MEM_NVS = 4,
+    MM_MEM_BAD = 5,
+};
+
+struct mm_mem_region {
+    phys_addr_t base;
+    uint64_t size;
+    uint32_t type; /* enum mm_mem_type */
+};
+
+#define MM_MAX_MEM_REGIONS 128
+
+struct mm_boot_params {
+    const struct mm_mem_region *map;     /* e820-style map; unsorted, may overlap, have holes */
+    unsigned int nr_map;
+    const struct mm_mem_region *reserve; /* extra ranges to keep (kernel image, initrd) */
+    unsigned int nr_reserve;
+    phys_addr_t zone_dma_end;            /* 0: ARCH_ZONE_DMA_END */
+    phys_addr_t zone_normal_end;         /* 0: ARCH_ZONE_NORMAL_END */
+    unsigned int nr_cpus;                /* 1 .. MM_MAX_CPUS; 0 means 1 */
+    unsigned int pcp_batch;              /* 0: derived from zone size */
+    unsigned int pcp_high;               /* 0: derived from batch */
+    bool pcp_disable;                    /* bypass per-CPU lists (benchmarks, tests) */
+    uint64_t seed;                       /* seeds every randomised choice of the mm */
+};
+
+/**
+ * Reset the mm and build the early allocator from @bp. Returns 0 or:
+ *   -MM_EINVAL  NULL params, no usable memory, nr_cpus > MM_MAX_CPUS, zone ends out of order,
+ *               a region that wraps or lies above ARCH_PHYS_BITS
+ *   -MM_ENOSPC  more regions than MM_MAX_MEM_REGIONS after merging
+ */
+int mm_early_init(const struct mm_boot_params *bp);
+
+/**
+ * Finish boot: struct page array, zones, watermarks, hand-off to the buddy allocator. Returns 0,
+ * -MM_EINVAL if mm_early_init did not succeed first, or -MM_ENOMEM if the struct page array does
+ * not fit in memory.
+ */
+int mm_core_init(void);
+
+/** mm_early_init + mm_core_init. */
+int mm_init(const struct mm_boot_params *bp);
+
+/** True once mm_core_init succeeded. */
+bool mm_ready(void);
+
+/** Number of CPUs the mm was booted with. */
+unsigned int mm_nr_cpus(void);
+
+/* ---- early allocator ---- */
+
+/**
+ * Allocate @size bytes aligned to @align (a power of two, >= 8) from free early memory, top-down
+ * below the NORMAL zone end when possible. Returns the physical address, or 0 when nothing fits,
+ * the arguments are invalid, or the early allocator has retired (the last two are misuse).
+ */
+phys_addr_t memblock_alloc(uint64_t size, uint64_t align);
+
+/** Mark [base, base+size) reserved. Returns 0, -MM_EINVAL (bad range / retired), -MM_ENOSPC. */
+int memblock_reserve(phys_addr_t base, uint64_t size);
+
+/** Give back a range obtained from memblock_alloc. Returns 0 or -MM_EINVAL if not reserved. */
+int memblock_free(phys_addr_t base, uint64_t size);
+
+/** Bytes of usable memory and of reserved memory the early allocator knows. */
+uint64_t memblock_usable_bytes(void);
+uint64_t memblock_reserved_bytes(void);
+
+/* ---- invariant checks ---- */
+
+struct mm_check_report {
+    int err;               /* 0 or -MM_ECORRUPT */
+    const char *invariant; /* stable dotted name, e.g. "buddy.unmerged"; NULL when err == 0 */
+    unsigned long pfn;     /* page the broken invariant was found at (~0ul if none) */
+    char detail[192];      /* human-readable explanation */
+};
+
+/**
+ * Verify every invariant the mm keeps (buddy free lists, per-CPU lists, page states, per-zone
+ * conservation). Returns 0, or -MM_ECORRUPT with the first broken invariant in *@rep (may be
+ * NULL). Precondition: no other CPU is allocating (tests and fuzzers are single-threaded; the
+ * kernel calls it with other CPUs stopped).
+ */
+int mm_check(struct mm_check_report *rep);
+
+/* ---- misuse reports ---- */
+
+enum mm_misuse_kind {
+    MM_MISUSE_NONE = 0,
+    MM_MISUSE_DOUBLE_FREE,     /* freeing a page that is free already: a free-list head, a
+                                  per-CPU list page, or a page inside a free buddy block */
+    MM_MISUSE_NOT_ALLOCATED,   /* freeing a reserved page (hole, firmware, early allocation) */
+    MM_MISUSE_NOT_HEAD,        /* freeing a tail page of an allocated block */
+    MM_MISUSE_WRONG_ORDER,     /* freeing with another order than allocated */
+    MM_MISUSE_BAD_ADDRESS,     /* pointer/address outside managed memory or misaligned */
+    MM_MISUSE_BAD_ORDER,       /* order > MM_MAX_ORDER */
+    MM_MISUSE_BAD_FLAGS,       /* unknown or contradictory gfp bits */
+    MM_MISUSE_BAD_REFCOUNT,    /* reference count underflow */
+    MM_MISUSE_NOT_READY,       /* API used before init or after the early allocator retired */
+    MM_MISUSE_BAD_ARGUMENT,    /* any other invalid argument */
+    MM_NR_MISUSE_KINDS,
+};
+
+struct mm_misuse {
+    enum mm_misuse_kind kind;
+    int err;              /* the code returned to the caller */
+    const char *func;     /* the public entry point that detected it */
+    uintptr_t addr;       /* the offending pointer or address */
+    unsigned long pfn;    /* the page concerned, ~0ul if none */
+    uint64_t seq;         /* env_trace_clock() at detection */
+    char detail[160];
+};
+
+/** Stable name of a misuse kind, e.g. "double-free". */
+const char *mm_misuse_name(enum mm_misuse_kind kind);
+
+/** Number of misuses detected since boot, in total and of one kind. */
+unsigned long mm_misuse_count(void);
+unsigned long mm_misuse_count_kind(enum mm_misuse_kind kind);
+
+/** Copy the most recent misuse report; returns false if none happened since boot. */
+bool mm_misuse_last(struct mm_misuse *out);
+
+/** Log level at which misuse reports are printed (default ENV_LOG_ERR). */
+void mm_misuse_set_log_level(int level);
+
+#endif /* LEAXOS_MM_H */

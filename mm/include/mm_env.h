@@ -1,0 +1,121 @@
+/*
+ * mm_env.h - the environment contract: the only door through which mm/ reaches the world.
+ *
+ * mm/ owns this declaration; shims/hosted/ (libc, pthreads, the simulated machine, ASan) and
+ * shims/kernel/ (freestanding) each implement it, and the implementation is chosen at link time.
+ * Each function states its preconditions beside it. Atomics and barriers are compiler builtins,
+ * so they are inline here; everything else is an out-of-line call into the shim.
+ *
+ * mem* routines: mm/ calls memset/memcpy/memmove/memcmp (directly or through the compiler);
+ * hosted they come from libc, in the kernel from shims/kernel/string.c.
+ */
+#ifndef LEAXOS_MM_ENV_H
+#define LEAXOS_MM_ENV_H
+
+#include "mm_common.h"
+
+void *memset(void *dst, int c, size_t n);
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+/* ---- locks ---- */
+
+/** A spinlock. Zero-initialised means unlocked. Not recursive. */
+typedef struct env_spinlock {
+    volatile unsigned int locked;
+    unsigned int owner_cpu; /* CPU that holds it, for reports; meaningful only while locked */
+} env_spinlock_t;
+
+/** Take @l, spinning. Precondition: the caller does not already hold @l. */
+void env_spin_lock(env_spinlock_t *l);
+/** Release @l. Precondition: the caller holds @l. */
+void env_spin_unlock(env_spinlock_t *l);
+
+/**
+ * Disable interrupts (kernel) / delivery of simulated cross-CPU calls (hosted) on this CPU and
+ * return the previous state for env_irq_restore. Per-CPU data is touched only between the two.
+ */
+unsigned long env_irq_save(void);
+void env_irq_restore(unsigned long flags);
+
+/* ---- CPUs ---- */
+
+/** Id of the CPU the caller runs on, in [0, nr_cpus). Stable between irq_save and restore. */
+unsigned int env_cpu_id(void);
+
+/**
+ * Run fn(arg) on CPU @cpu with its interrupts disabled and wait until it returned (an IPI in the
+ * kernel; a switch of the simulated current CPU when hosted). Precondition: cpu < nr_cpus, and the
+ * caller holds no spinlock that fn takes.
+ */
+void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg);
+
+/* ---- atomics and barriers (compiler builtins) ---- */
+
+#define env_atomic_load(p)          __atomic_load_n((p), __ATOMIC_RELAXED)
+#define env_atomic_store(p, v)      __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define env_atomic_add(p, v)        __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
+#define env_atomic_sub(p, v)        __atomic_sub_fetch((p), (v), __ATOMIC_RELAXED)
+#define env_atomic_xchg(p, v)       __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
+#define env_atomic_cmpxchg(p, o, n) \
+    __atomic_compare_exchange_n((p), (o), (n), false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)
+#define env_mb()                    __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define env_rmb()                   __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define env_wmb()                   __atomic_thread_fence(__ATOMIC_RELEASE)
+#define env_barrier()               __asm__ __volatile__("" ::: "memory")
+
+/* ---- console ---- */
+
+/** Log levels, as Linux's KERN_* (0 = emergency ... 7 = debug). */
+enum env_log_level {
+    ENV_LOG_EMERG = 0, ENV_LOG_ALERT, ENV_LOG_CRIT, ENV_LOG_ERR,
+    ENV_LOG_WARN, ENV_LOG_NOTICE, ENV_LOG_INFO, ENV_LOG_DEBUG,
+};
+
+/** Print one formatted message at @level. May be called with spinlocks held; never allocates. */
+void env_log(int level, const char *fmt, ...) MM_PRINTF(2, 3);
+void env_vlog(int level, const char *fmt, va_list ap);
+
+/** Report an unrecoverable state and stop. Never returns. */
+_Noreturn void env_panic(const char *fmt, ...) MM_PRINTF(1, 2);
+
+/* ---- physical <-> virtual ---- */
+
+/**
+ * Kernel virtual address of physical address @pa in the direct map. Precondition: @pa lies
+ * inside the memory map the mm was booted with (or is one past its end).
+ */
+void *env_phys_to_virt(phys_addr_t pa);
+
+/** Physical address of direct-map address @va, or MM_PHYS_INVALID if @va is not in the direct map. */
+phys_addr_t env_virt_to_phys(const void *va);
+
+/** Invalidate cached translations of kernel virtual range [start, end). */
+void env_tlb_flush_range(uintptr_t start, uintptr_t end);
+
+/* ---- sanitizer hooks ---- */
+
+/** Why memory is poisoned; a sanitizer may show it in a report. */
+enum env_poison_kind {
+    ENV_POISON_FREE_PAGE = 1, /* page in the buddy allocator or on a per-CPU list */
+    ENV_POISON_UNUSED,        /* memory never handed out (early allocator, holes) */
+    ENV_POISON_REDZONE,       /* guard bytes around an object */
+    ENV_POISON_FREE_OBJECT,   /* a freed slab object */
+    ENV_POISON_METADATA,      /* allocator-private data inside managed memory */
+};
+
+/** Make [addr, addr+size) inaccessible to checked code. @addr and @size are 8-byte aligned. */
+void env_poison(const void *addr, size_t size, enum env_poison_kind kind);
+/** Make [addr, addr+size) accessible again. */
+void env_unpoison(const void *addr, size_t size);
+
+/* ---- time ---- */
+
+/**
+ * A monotonic clock for traces and report ordering. Hosted it is a logical counter, so runs stay
+ * a function of their input; it must never drive allocation decisions.
+ */
+uint64_t env_trace_clock(void);
+
+#endif /* LEAXOS_MM_ENV_H */

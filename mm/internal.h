@@ -1,0 +1,138 @@
+/*
+ * internal.h - state shared between the layers of the mm (init, physical, checks). Not public.
+ *
+ * One mm instance lives in the global `mm_state`; mm_early_init() zeroes it, which is how fuzz
+ * targets reset the whole allocator between inputs.
+ *
+ * Locking (who protects what):
+ *   zone->lock            free_area[] lists and counts, zone->nr_free
+ *   env_irq_save + CPU    zone->pcp[cpu] and mm_state.cpu[cpu] (only that CPU touches them)
+ *   mm_state.shrink_lock  the shrinker registry list
+ *   mm_state.report_lock the last misuse record
+ *   (none: boot)          memblock, spans, watermarks: written only before mm_state.ready
+ * Cross-CPU readers (stats, checks) read pcp counts racily; mm_check requires quiescence.
+ */
+#ifndef LEAXOS_MM_INTERNAL_H
+#define LEAXOS_MM_INTERNAL_H
+
+#include "mm.h"
+#include "mm_env.h"
+#include "page_alloc.h"
+
+/* ---- early allocator ---- */
+
+struct memblock_type {
+    unsigned int cnt;
+    struct mm_mem_region r[MM_MAX_MEM_REGIONS]; /* sorted by base, disjoint, non-adjacent */
+};
+
+struct memblock {
+    struct memblock_type memory;   /* usable RAM, page aligned */
+    struct memblock_type reserved; /* ranges in use (firmware, kernel, early allocations) */
+    phys_addr_t limit;             /* top-down allocations prefer memory below this */
+};
+
+/* ---- buddy zones ---- */
+
+struct free_area {
+    struct list_head free_list;
+    unsigned long nr_free; /* blocks on free_list */
+};
+
+struct per_cpu_pages {
+    struct list_head list;  /* PG_pcp pages, hottest first */
+    unsigned int count;
+    unsigned int high;      /* drain a batch when count reaches high */
+    unsigned int batch;     /* pages moved per refill/drain */
+} MM_CACHE_ALIGNED;
+
+struct zone {
+    env_spinlock_t lock;
+    unsigned long nr_free;              /* pages in free_area (lock; read racily by wmark checks) */
+    struct free_area free_area[MM_NR_ORDERS];
+    unsigned long start_pfn, end_pfn;   /* span [start, end) */
+    unsigned long present, managed, reserved;
+    unsigned long wmark[MM_NR_WMARK];
+    unsigned long lowmem_reserve[MM_NR_ZONES]; /* extra free pages kept back from fallbacks
+                                                  whose preferred zone is the index */
+    unsigned int idx;
+    struct per_cpu_pages pcp[MM_MAX_CPUS];
+};
+
+/* Per-CPU event counters (summed by page_alloc_get_stats). */
+struct mm_cpu_counters {
+    unsigned long alloc, free, fail, fail_injected, pcp_hit, pcp_refill, pcp_drain;
+    unsigned long wmark_low_miss;
+} MM_CACHE_ALIGNED;
+
+struct mm_state {
+    bool early_ready;           /* memblock built */
+    bool ready;                 /* buddy allocator live */
+    bool memblock_retired;
+    bool pcp_disabled;
+    unsigned int pcp_batch_param, pcp_high_param; /* boot parameters, 0 = derive */
+    unsigned int nr_cpus;
+    uint64_t seed;
+    phys_addr_t dma_end, normal_end;
+    struct memblock memblock;
+    struct zone zones[MM_NR_ZONES];
+    struct mm_cpu_counters cpu[MM_MAX_CPUS];
+
+    /* failure injection */
+    unsigned long fail_skip, fail_count;
+
+    /* reclaim */
+    env_spinlock_t shrink_lock;
+    struct list_head shrinkers;
+    bool kswapd_pending;
+    unsigned int reclaim_depth;
+    unsigned long kswapd_wake, reclaim_runs, reclaimed;
+
+    /* misuse reports */
+    env_spinlock_t report_lock;
+    unsigned long misuse_count[MM_NR_MISUSE_KINDS];
+    struct mm_misuse last_misuse;
+    int misuse_log_level;
+};
+
+extern struct mm_state mm_state;
+
+/* init/memblock.c */
+void memblock_reset(phys_addr_t limit);
+int memblock_add_range(struct memblock_type *t, phys_addr_t base, uint64_t size);
+int memblock_remove_range(struct memblock_type *t, phys_addr_t base, uint64_t size);
+/** Call fn(start_pfn, end_pfn) for every whole free page range (memory minus reserved). */
+void memblock_for_each_free_range(void (*fn)(unsigned long spfn, unsigned long epfn));
+/** Highest pfn + 1 of usable memory. */
+unsigned long memblock_end_pfn(void);
+/** True if pfn lies in a usable memory region. */
+bool memblock_is_memory_pfn(unsigned long pfn);
+
+/* physical/buddy.c */
+void buddy_free_block_locked(struct zone *z, unsigned long pfn, unsigned int order);
+struct page *buddy_take_block_locked(struct zone *z, unsigned int order);
+void buddy_release_range(struct zone *z, unsigned long spfn, unsigned long epfn);
+void zone_setup_watermarks(void);
+
+/* physical/pcp.c */
+void pcp_setup(unsigned int batch, unsigned int high);
+struct page *pcp_alloc_page(struct zone *z, unsigned int cpu);
+void pcp_free_page(struct zone *z, struct page *page, unsigned int cpu);
+void pcp_drain_cpu(unsigned int cpu);
+
+/* physical/reclaim.c */
+void reclaim_reset(void);
+
+/* checks/report.c */
+/**
+ * Record and log a detected misuse; returns @err so callers can `return mm_report_misuse(...)`.
+ * Never changes allocator state beyond the report counters.
+ */
+int mm_report_misuse(enum mm_misuse_kind kind, int err, const char *func, uintptr_t addr,
+                     unsigned long pfn, const char *fmt, ...) MM_PRINTF(6, 7);
+
+static inline struct zone *page_zone(const struct page *p) { return &mm_state.zones[p->zone]; }
+
+static inline bool zone_populated(const struct zone *z) { return z->managed != 0; }
+
+#endif /* LEAXOS_MM_INTERNAL_H */

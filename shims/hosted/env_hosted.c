@@ -1,0 +1,154 @@
+/*
+ * env_hosted.c - the hosted implementation of mm_env.h: libc, pthreads-compatible spinlocks,
+ * simulated CPUs, the arena as the direct map, and ASan annotations.
+ *
+ * Simulated CPUs: the current CPU is a thread-local id (hosted_cpu_set). env_cpu_call runs the
+ * function on the calling thread with the current CPU switched to the target, which is exactly an
+ * IPI for the single-threaded fuzz and test drivers. env_irq_save masks nothing because nothing
+ * interrupts a simulated CPU.
+ *
+ * Determinism: env_trace_clock is a counter, never the wall clock.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hosted_internal.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HOSTED_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HOSTED_ASAN 1
+#endif
+#endif
+
+#ifdef HOSTED_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+static __thread unsigned int hosted_current_cpu;
+static int hosted_log_level = ENV_LOG_WARN;
+static hosted_panic_hook_t hosted_panic_hook;
+static uint64_t hosted_clock;
+static unsigned long hosted_tlb_flushes;
+
+void env_spin_lock(env_spinlock_t *l)
+{
+    while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
+            __builtin_ia32_pause();
+    }
+    l->owner_cpu = hosted_current_cpu;
+}
+
+void env_spin_unlock(env_spinlock_t *l)
+{
+    __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE);
+}
+
+unsigned long env_irq_save(void) { return 0; }
+void env_irq_restore(unsigned long flags) { (void)flags; }
+
+unsigned int env_cpu_id(void) { return hosted_current_cpu; }
+
+void hosted_cpu_set(unsigned int cpu)
+{
+    unsigned int n = mm_nr_cpus();
+    hosted_current_cpu = cpu < n ? cpu : cpu % n;
+}
+
+unsigned int hosted_cpu_get(void) { return hosted_current_cpu; }
+
+void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg)
+{
+    unsigned int saved = hosted_current_cpu;
+    hosted_current_cpu = cpu;
+    fn(arg);
+    hosted_current_cpu = saved;
+}
+
+void hosted_set_log_level(int level) { hosted_log_level = level; }
+
+void env_vlog(int level, const char *fmt, va_list ap)
+{
+    if (level > hosted_log_level)
+        return;
+    vfprintf(stderr, fmt, ap);
+}
+
+void env_log(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    env_vlog(level, fmt, ap);
+    va_end(ap);
+}
+
+void hosted_set_panic_hook(hosted_panic_hook_t hook) { hosted_panic_hook = hook; }
+
+_Noreturn void env_panic(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "mm: PANIC: %s\n", msg);
+    if (hosted_panic_hook)
+        hosted_panic_hook(msg);
+    abort();
+}
+
+void *env_phys_to_virt(phys_addr_t pa)
+{
+    return (char *)hosted_arena_base() + pa;
+}
+
+phys_addr_t env_virt_to_phys(const void *va)
+{
+    uintptr_t base = (uintptr_t)hosted_arena_base(), a = (uintptr_t)va;
+    if (!base || a < base || a - base >= hosted_arena_used())
+        return MM_PHYS_INVALID;
+    return (phys_addr_t)(a - base);
+}
+
+void env_tlb_flush_range(uintptr_t start, uintptr_t end)
+{
+    (void)start;
+    (void)end;
+    hosted_tlb_flushes++;
+}
+
+unsigned long hosted_tlb_flush_count(void) { return hosted_tlb_flushes; }
+
+void env_poison(const void *addr, size_t size, enum env_poison_kind kind)
+{
+    (void)kind;
+#ifdef HOSTED_ASAN
+    ASAN_POISON_MEMORY_REGION(addr, size);
+#else
+    (void)addr;
+    (void)size;
+#endif
+}
+
+void env_unpoison(const void *addr, size_t size)
+{
+#ifdef HOSTED_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(addr, size);
+#else
+    (void)addr;
+    (void)size;
+#endif
+}
+
+uint64_t env_trace_clock(void) { return ++hosted_clock; }
+
+void hosted_env_reset(void)
+{
+    hosted_current_cpu = 0;
+    hosted_clock = 0;
+    hosted_tlb_flushes = 0;
+}

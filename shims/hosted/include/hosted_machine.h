@@ -1,0 +1,75 @@
+/*
+ * hosted_machine.h - the simulated machine the hosted build of the mm runs on.
+ *
+ * Physical memory is one anonymous mapping (the arena), reserved lazily (MAP_NORESERVE) so
+ * multi-GiB layouts cost only what is touched; physical address pa lives at arena + pa. The machine
+ * is described by an e820-style map (holes and reserved ranges allowed). CPUs are ids: the current
+ * CPU is a thread-local value that tests and fuzz ops switch.
+ *
+ * Under ASan the whole arena is poisoned when a machine boots; the mm unpoisons what it hands out
+ * and poisons what it takes back, so a touch of a free page is an ASan report.
+ */
+#ifndef LEAXOS_HOSTED_MACHINE_H
+#define LEAXOS_HOSTED_MACHINE_H
+
+#include "mm.h"
+
+struct hosted_machine {
+    struct mm_mem_region map[MM_MAX_MEM_REGIONS];
+    unsigned int nr_map;
+    struct mm_mem_region reserve[16];
+    unsigned int nr_reserve;
+    phys_addr_t zone_dma_end;     /* 0: arch default */
+    phys_addr_t zone_normal_end;  /* 0: arch default */
+    unsigned int nr_cpus;
+    unsigned int pcp_batch, pcp_high;
+    bool pcp_disable;
+    uint64_t seed;
+};
+
+/**
+ * A machine of @mem_bytes with the seed's zone boundaries: usable RAM from 0 with the legacy hole
+ * 640 KiB..1 MiB and the first page reserved (like a PC), @nr_cpus CPUs.
+ */
+void hosted_machine_pc(struct hosted_machine *m, uint64_t mem_bytes, unsigned int nr_cpus);
+
+/**
+ * A small machine of @mem_bytes with zone boundaries scaled down in proportion (DMA = 1/16 of
+ * memory, NORMAL up to 7/8), for fuzzing and tests where exhaustion must be reachable.
+ */
+void hosted_machine_small(struct hosted_machine *m, uint64_t mem_bytes, unsigned int nr_cpus);
+
+/** Append a region to the map (or the reserve list when @reserve_list). Returns 0 or -1 if full. */
+int hosted_machine_add(struct hosted_machine *m, phys_addr_t base, uint64_t size, uint32_t type,
+                       bool reserve_list);
+
+/**
+ * Boot the mm on @m: make the arena cover the map, poison it, set CPU 0 current, then run
+ * mm_init. Resets any earlier instance. Returns mm_init's result (-MM_ENOMEM if the arena cannot
+ * be mapped).
+ */
+int hosted_machine_boot(const struct hosted_machine *m);
+
+/** Same as boot, but only mm_early_init (for early-allocator tests); mm_core_init is left to the caller. */
+int hosted_machine_boot_early(const struct hosted_machine *m);
+
+/** Switch the simulated current CPU of the calling thread. */
+void hosted_cpu_set(unsigned int cpu);
+unsigned int hosted_cpu_get(void);
+
+/** Highest log level printed (default ENV_LOG_WARN); -1 silences everything. */
+void hosted_set_log_level(int level);
+
+/** Number of env_panic calls survived when a panic hook is set (tests). */
+typedef void (*hosted_panic_hook_t)(const char *msg);
+/** Replace abort() on env_panic with @hook (which must not return normally, e.g. longjmp). */
+void hosted_set_panic_hook(hosted_panic_hook_t hook);
+
+/** Base of the arena (physical address 0) and its mapped length. */
+void *hosted_arena_base(void);
+uint64_t hosted_arena_size(void);
+
+/** Number of env_tlb_flush_range calls so far (a recording shim). */
+unsigned long hosted_tlb_flush_count(void);
+
+#endif /* LEAXOS_HOSTED_MACHINE_H */
