@@ -18,6 +18,9 @@
 #include "mm.h"
 #include "mm_env.h"
 #include "page_alloc.h"
+#include "slab.h"
+
+#define KMALLOC_NR_CLASSES 13 /* 8 16 32 64 96 128 192 256 512 1K 2K 4K 8K */
 
 /* ---- early allocator ---- */
 
@@ -87,6 +90,15 @@ struct mm_state {
     bool kswapd_pending;
     unsigned int reclaim_depth;
     unsigned long kswapd_wake, reclaim_runs, reclaimed;
+
+    /* slab caches */
+    env_spinlock_t slab_lock;            /* caches list */
+    struct list_head caches;
+    struct kmem_cache *cache_cache;      /* the cache of struct kmem_cache (boot-allocated) */
+    struct kmem_cache *kmalloc_caches[2][KMALLOC_NR_CLASSES]; /* [dma][class] */
+    struct shrinker slab_shrinker;
+    bool slab_hardened;
+    bool slab_ready;
 
     /* misuse reports */
     env_spinlock_t report_lock;

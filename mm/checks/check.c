@@ -24,7 +24,7 @@
  * The PG_checked scratch flag marks pages seen on lists during one run and is always cleared
  * before returning.
  */
-#include "../internal.h"
+#include "../heap/slab_internal.h"
 
 struct check_ctx {
     struct mm_check_report *rep;
@@ -174,7 +174,7 @@ static int check_zone_pages(struct check_ctx *c, struct zone *z, struct zone_tal
             c->on_lists--;
             order = (f & PG_buddy) ? p->order : 0;
             *((f & PG_buddy) ? &t->free : &t->pcp) += 1ul << order;
-        } else if (f == PG_head) {
+        } else if ((f & ~PG_OWNER_MASK) == PG_head) {
             order = p->order;
             if (p->refcount < 1)
                 return check_fail(c, "page.refcount", pfn, "allocated pfn 0x%lx refcount %d",
@@ -244,5 +244,7 @@ int mm_check(struct mm_check_report *rep)
         env_spin_unlock(&z->lock);
         env_irq_restore(irq);
     }
+    if (!err && mm_state.ready)
+        err = slab_check(c.rep);
     return err;
 }

@@ -19,6 +19,14 @@ static const char *const misuse_names[MM_NR_MISUSE_KINDS] = {
     [MM_MISUSE_BAD_REFCOUNT] = "bad-refcount",
     [MM_MISUSE_NOT_READY] = "not-ready",
     [MM_MISUSE_BAD_ARGUMENT] = "bad-argument",
+    [MM_MISUSE_WRONG_CACHE] = "wrong-cache",
+    [MM_MISUSE_NOT_OBJECT] = "not-object-start",
+    [MM_MISUSE_NOT_SLAB] = "not-slab-memory",
+    [MM_MISUSE_REDZONE] = "redzone-overwritten",
+    [MM_MISUSE_USE_AFTER_FREE] = "write-after-free",
+    [MM_MISUSE_FREELIST] = "freelist-corrupt",
+    [MM_MISUSE_CACHE_BUSY] = "cache-busy",
+    [MM_MISUSE_SIZE_OVERFLOW] = "size-overflow",
 };
 
 const char *mm_misuse_name(enum mm_misuse_kind kind)

@@ -45,6 +45,7 @@ struct mm_boot_params {
     unsigned int pcp_batch;              /* 0: derived from zone size */
     unsigned int pcp_high;               /* 0: derived from batch */
     bool pcp_disable;                    /* bypass per-CPU lists (benchmarks, tests) */
+    bool slab_hardened;                  /* red zones, poison, checked freelists (see slab.h) */
     uint64_t seed;                       /* seeds every randomised choice of the mm */
 };
 
@@ -123,6 +124,14 @@ enum mm_misuse_kind {
     MM_MISUSE_BAD_REFCOUNT,    /* reference count underflow */
     MM_MISUSE_NOT_READY,       /* API used before init or after the early allocator retired */
     MM_MISUSE_BAD_ARGUMENT,    /* any other invalid argument */
+    MM_MISUSE_WRONG_CACHE,     /* kmem_cache_free into another cache than the object's */
+    MM_MISUSE_NOT_OBJECT,      /* pointer inside a slab but not at an object start */
+    MM_MISUSE_NOT_SLAB,        /* kfree/kmem_cache_free of memory no cache owns */
+    MM_MISUSE_REDZONE,         /* a red zone around an object was overwritten */
+    MM_MISUSE_USE_AFTER_FREE,  /* a freed object's poison was overwritten */
+    MM_MISUSE_FREELIST,        /* a freelist pointer was corrupted or forged */
+    MM_MISUSE_CACHE_BUSY,      /* kmem_cache_destroy with live objects */
+    MM_MISUSE_SIZE_OVERFLOW,   /* n * size overflows, or a size beyond the largest allocation */
     MM_NR_MISUSE_KINDS,
 };
 

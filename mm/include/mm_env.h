@@ -105,6 +105,12 @@ enum env_poison_kind {
     ENV_POISON_METADATA,      /* allocator-private data inside managed memory */
 };
 
+/**
+ * True when env_poison/env_unpoison have an effect (a sanitizer shadow exists). The mm skips the
+ * calls on hot paths when it is false. Set by the shim before mm_early_init, never changed after.
+ */
+extern const bool env_shadow_enabled;
+
 /** Make [addr, addr+size) inaccessible to checked code. @addr and @size are 8-byte aligned. */
 void env_poison(const void *addr, size_t size, enum env_poison_kind kind);
 /** Make [addr, addr+size) accessible again. */

@@ -29,7 +29,13 @@ enum page_flag_bits {
     PG_head     = 1u << 3, /* head of an allocated block */
     PG_hole     = 1u << 4, /* no memory behind this pfn (with PG_reserved) */
     PG_checked  = 1u << 5, /* scratch mark used only while mm_check() runs */
+    PG_slab     = 1u << 6, /* with PG_head: the block is a slab of a kmem_cache */
+    PG_large    = 1u << 7, /* with PG_head: the block is a large kmalloc allocation */
+    PG_frozen   = 1u << 8, /* with PG_slab: the slab is a CPU's active slab (cpu = owner) */
 };
+
+/** Owner bits that may accompany PG_head on an allocated block. */
+#define PG_OWNER_MASK (PG_slab | PG_large | PG_frozen)
 
 struct page {
     uint32_t flags;         /* PG_* */
@@ -38,10 +44,24 @@ struct page {
     uint8_t node;           /* NUMA node id */
     uint8_t cpu;            /* owning CPU while PG_pcp */
     int32_t refcount;       /* users of an allocated block; 0 when free */
-    int32_t mapcount;       /* user page-table mappings (virtual memory layer) */
-    struct list_head lru;   /* free list / per-CPU list / owner's list */
-    uintptr_t private_data; /* owner's data (slab, swap entry, ...) */
-    uintptr_t alloc_site;   /* return address of the allocating call, for leak reports */
+    union {
+        int32_t mapcount;   /* user page-table mappings (virtual memory layer) */
+        struct {            /* PG_slab: */
+            uint16_t inuse;   /* objects not on a freelist (valid while not frozen) */
+            uint16_t colour;  /* byte offset of the first object (cache colouring) */
+        };
+    };
+    struct list_head lru;   /* free list / per-CPU list / owner's list (slab: partial list) */
+    union {
+        struct {
+            uintptr_t private_data; /* owner's data (swap entry, large kmalloc size, ...) */
+            uintptr_t alloc_site;   /* return address of the allocating call, for leak reports */
+        };
+        struct {                    /* PG_slab: */
+            struct kmem_cache *slab_cache;
+            void *freelist;         /* free objects not owned by a CPU (remote frees) */
+        };
+    };
 };
 MM_STATIC_ASSERT(sizeof(struct page) <= 64, "struct page must stay within 64 bytes");
 

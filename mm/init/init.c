@@ -10,6 +10,7 @@
  *   struct page mm_mem_map[max_pfn]: holes and reserved ranges are PG_reserved
  */
 #include "../internal.h"
+#include "../heap/slab_internal.h"
 
 struct mm_state mm_state;
 struct page *mm_mem_map;
@@ -99,6 +100,7 @@ int mm_early_init(const struct mm_boot_params *bp)
         err = memblock_add_range(&mm_state.memblock.reserved, bp->reserve[i].base, bp->reserve[i].size);
     if (err)
         return err;
+    mm_state.slab_hardened = bp->slab_hardened;
     mm_state.pcp_batch_param = bp->pcp_batch;
     mm_state.pcp_high_param = bp->pcp_high;
     mm_state.early_ready = true;
@@ -168,6 +170,9 @@ int mm_core_init(void)
         return -MM_ENOMEM;
     mm_mem_map = env_phys_to_virt(pa);
     mm_max_pfn = max_pfn;
+    int err = slab_early_init();
+    if (err)
+        return err;
     mm_init_zone_spans();
     mm_init_mem_map();
     mm_state.memblock_retired = true;
@@ -179,7 +184,7 @@ int mm_core_init(void)
     zone_setup_watermarks();
     pcp_setup(mm_state.pcp_batch_param, mm_state.pcp_high_param);
     mm_state.ready = true;
-    return 0;
+    return slab_init();
 }
 
 int mm_init(const struct mm_boot_params *bp)

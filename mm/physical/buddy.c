@@ -148,6 +148,8 @@ static bool zone_watermark_ok(const struct zone *z, unsigned int order, unsigned
         mark -= mark / 4;
     if (free <= mark + (long)z->lowmem_reserve[high_idx])
         return false;
+    if (order == 0)
+        return true; /* free > mark >= 0, so some block exists */
     for (unsigned int o = order; o <= MM_MAX_ORDER; o++)
         if (env_atomic_load(&z->free_area[o].nr_free))
             return true;
@@ -359,6 +361,10 @@ static MM_NOINLINE int free_reject(struct page *p, unsigned int order)
         return mm_report_misuse(MM_MISUSE_DOUBLE_FREE, -MM_EINVAL, fn, (uintptr_t)p, pfn,
                                 "pfn 0x%lx is already free (%s, order %u)", pfn,
                                 (p->flags & PG_pcp) ? "per-CPU list" : "buddy free list", p->order);
+    if ((p->flags & PG_head) && (p->flags & PG_OWNER_MASK))
+        return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, fn, (uintptr_t)p, pfn,
+                                "pfn 0x%lx belongs to %s; free it with kfree/kmem_cache_free",
+                                pfn, (p->flags & PG_slab) ? "a slab cache" : "a large kmalloc");
     if (p->flags & PG_head) {
         if (p->order != order)
             return mm_report_misuse(MM_MISUSE_WRONG_ORDER, -MM_EINVAL, fn, (uintptr_t)p, pfn,
@@ -401,8 +407,10 @@ int __free_pages(struct page *p, unsigned int order)
     if (mm_unlikely(!page_pointer_valid(p) || p->flags != PG_head || p->order != order ||
                     p->refcount <= 0))
         return free_reject(p, order);
-    if (env_atomic_sub(&p->refcount, 1) != 0)
+    /* The sole owner may drop the last reference without an atomic: nobody else can take one. */
+    if (p->refcount != 1 && env_atomic_sub(&p->refcount, 1) != 0)
         return 0;
+    p->refcount = 0;
     free_block(p, order);
     return 0;
 }

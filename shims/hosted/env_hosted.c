@@ -152,3 +152,9 @@ void hosted_env_reset(void)
     hosted_clock = 0;
     hosted_tlb_flushes = 0;
 }
+
+#ifdef HOSTED_ASAN
+const bool env_shadow_enabled = true;
+#else
+const bool env_shadow_enabled = false;
+#endif

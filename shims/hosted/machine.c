@@ -129,7 +129,7 @@ static int machine_prepare(const struct hosted_machine *m, struct mm_boot_params
         .map = m->map, .nr_map = m->nr_map, .reserve = m->reserve, .nr_reserve = m->nr_reserve,
         .zone_dma_end = m->zone_dma_end, .zone_normal_end = m->zone_normal_end,
         .nr_cpus = m->nr_cpus, .pcp_batch = m->pcp_batch, .pcp_high = m->pcp_high,
-        .pcp_disable = m->pcp_disable, .seed = m->seed,
+        .pcp_disable = m->pcp_disable, .slab_hardened = m->slab_hardened, .seed = m->seed,
     };
     return 0;
 }

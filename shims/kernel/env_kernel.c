@@ -121,6 +121,8 @@ void env_tlb_flush_range(uintptr_t start, uintptr_t end)
         arch_invlpg(va);
 }
 
+const bool env_shadow_enabled = false; /* until the kernel sanitizer runtime lands */
+
 void env_poison(const void *addr, size_t size, enum env_poison_kind kind)
 {
     (void)addr;

@@ -24,6 +24,7 @@ struct hosted_machine {
     unsigned int nr_cpus;
     unsigned int pcp_batch, pcp_high;
     bool pcp_disable;
+    bool slab_hardened;
     uint64_t seed;
 };
 

@@ -1,0 +1,273 @@
+/*
+ * check_slab.c - slab invariants and slabinfo-style statistics.
+ *
+ * Invariant names (see check.c for the page-level ones):
+ *   slab.cache        a cache on the list has a bad magic
+ *   slab.page         a listed slab is not a PG_head|PG_slab block of this cache and order
+ *   slab.frozen       PG_frozen disagrees with the CPU that holds the slab
+ *   slab.freelist     a freelist entry is outside its slab or not at an object start
+ *   slab.duplicate    an object is on the freelists twice (or the list loops)
+ *   slab.inuse        an unfrozen slab's inuse != objects - free objects, or it sits on the wrong
+ *                     list (full with free objects, partial without)
+ *   slab.count        nr_slabs / nr_partial / nr_full / nr_empty disagree with the lists
+ *   slab.state        (hardened) an object's state tag disagrees with freelist membership
+ *   slab.redzone      (hardened) a red zone is damaged
+ *   slab.poison       (hardened) a free object's poison is damaged
+ *   slab.orphan       the page array holds more slab pages than the caches account for
+ */
+#include "../heap/slab_internal.h"
+
+struct slab_check_ctx {
+    struct mm_check_report *rep;
+    uint64_t seen[SLAB_MAX_OBJECTS / 64];
+};
+
+static int slab_fail(struct slab_check_ctx *x, const char *inv, unsigned long pfn, const char *fmt, ...)
+    MM_PRINTF(4, 5);
+
+static int slab_fail(struct slab_check_ctx *x, const char *inv, unsigned long pfn, const char *fmt, ...)
+{
+    x->rep->err = -MM_ECORRUPT;
+    x->rep->invariant = inv;
+    x->rep->pfn = pfn;
+    va_list ap;
+    va_start(ap, fmt);
+    mm_vsnprintf(x->rep->detail, sizeof(x->rep->detail), fmt, ap);
+    va_end(ap);
+    return -MM_ECORRUPT;
+}
+
+/* Walk one freelist, marking objects in x->seen; adds the length to *n. */
+static int slab_check_list(struct slab_check_ctx *x, struct kmem_cache *c, struct page *slab,
+                           void *head, unsigned int *n)
+{
+    unsigned long pfn = page_to_pfn(slab);
+    for (void *o = head; o;) {
+        long i = slab_obj_index(c, slab, o);
+        if (i < 0)
+            return slab_fail(x, "slab.freelist", pfn, "cache %s: freelist entry %p is not an "
+                             "object of slab pfn 0x%lx", c->name, o, pfn);
+        if (x->seen[i / 64] & (1ull << (i % 64)))
+            return slab_fail(x, "slab.duplicate", pfn, "cache %s: object %p twice on the "
+                             "freelists of slab pfn 0x%lx", c->name, o, pfn);
+        x->seen[i / 64] |= 1ull << (i % 64);
+        (*n)++;
+        void *slot = slab_slot_of(c, o);
+        slab_slot_open(c, slot);
+        o = slab_fp_decode(c, o);
+        slab_slot_close(c, slot, false);
+    }
+    return 0;
+}
+
+/* Hardened: every object's tag matches its freelist membership; red zones and poison intact. */
+static int slab_check_objects(struct slab_check_ctx *x, struct kmem_cache *c, struct page *slab)
+{
+    unsigned long pfn = page_to_pfn(slab);
+    int err = 0;
+    for (unsigned int i = 0; i < c->objects && !err; i++) {
+        void *obj = (char *)slab_obj_base(c, slab) + (size_t)i * c->size + c->obj_offset;
+        void *slot = slab_slot_of(c, obj);
+        bool free = x->seen[i / 64] & (1ull << (i % 64));
+        slab_slot_open(c, slot);
+        uint32_t state = slab_meta_of(c, obj)->state;
+        long off;
+        if (state != (free ? SLAB_STATE_FREE : SLAB_STATE_ALLOC))
+            err = slab_fail(x, "slab.state", pfn, "cache %s object %p: state 0x%x but %s a "
+                            "freelist", c->name, obj, state, free ? "on" : "not on");
+        else if ((off = slab_redzone_damage(c, obj)) >= 0)
+            err = slab_fail(x, "slab.redzone", pfn, "cache %s object %p: red zone byte %ld "
+                            "damaged", c->name, obj, off - (long)c->obj_offset);
+        else if (free && (off = slab_poison_damage(c, obj)) >= 0)
+            err = slab_fail(x, "slab.poison", pfn, "cache %s free object %p: poison byte %ld "
+                            "overwritten", c->name, obj, off);
+        slab_slot_close(c, slot, !free);
+    }
+    return err;
+}
+
+static int slab_check_one(struct slab_check_ctx *x, struct kmem_cache *c, struct page *slab,
+                          void *cpu_free, int cpu)
+{
+    if (!page_pointer_valid(slab) || (slab->flags & (PG_head | PG_slab)) != (PG_head | PG_slab) ||
+        slab->slab_cache != c || slab->order != c->order)
+        return slab_fail(x, "slab.page", page_pointer_valid(slab) ? page_to_pfn(slab) : ~0ul,
+                         "cache %s: listed slab %p is not one of its slabs", c->name, (void *)slab);
+    unsigned long pfn = page_to_pfn(slab);
+    bool frozen = slab->flags & PG_frozen;
+    if (frozen != (cpu >= 0) || (frozen && slab->cpu != cpu))
+        return slab_fail(x, "slab.frozen", pfn, "cache %s slab pfn 0x%lx: frozen %d cpu %u, held "
+                         "by cpu %d", c->name, pfn, frozen, slab->cpu, cpu);
+    memset(x->seen, 0, sizeof(x->seen));
+    unsigned int nfree = 0;
+    int err = slab_check_list(x, c, slab, cpu_free, &nfree);
+    if (!err)
+        err = slab_check_list(x, c, slab, slab->freelist, &nfree);
+    if (err)
+        return err;
+    if (!frozen && slab->inuse != c->objects - nfree)
+        return slab_fail(x, "slab.inuse", pfn, "cache %s slab pfn 0x%lx: inuse %u, objects %u, "
+                         "free %u", c->name, pfn, slab->inuse, c->objects, nfree);
+    return c->hardened ? slab_check_objects(x, c, slab) : 0;
+}
+
+struct slab_list_tally {
+    unsigned long n, empty;
+};
+
+static int slab_check_list_of(struct slab_check_ctx *x, struct kmem_cache *c, struct list_head *h,
+                              bool full, struct slab_list_tally *t)
+{
+    struct list_head *pos;
+    list_for_each(pos, h) {
+        struct page *slab = list_entry(pos, struct page, lru);
+        int err = slab_check_one(x, c, slab, NULL, -1);
+        if (err)
+            return err;
+        if (full != (slab->inuse == c->objects))
+            return slab_fail(x, "slab.inuse", page_to_pfn(slab), "cache %s slab pfn 0x%lx with "
+                             "inuse %u/%u is on the %s list", c->name, page_to_pfn(slab),
+                             slab->inuse, c->objects, full ? "full" : "partial");
+        t->n++;
+        t->empty += slab->inuse == 0;
+        if (t->n > c->nr_slabs)
+            return slab_fail(x, "slab.count", ~0ul, "cache %s: lists longer than nr_slabs %lu",
+                             c->name, c->nr_slabs);
+    }
+    return 0;
+}
+
+static int slab_check_cache(struct slab_check_ctx *x, struct kmem_cache *c)
+{
+    if (c->magic != KMEM_CACHE_MAGIC)
+        return slab_fail(x, "slab.cache", ~0ul, "cache %p on the cache list has magic 0x%llx",
+                         (void *)c, (unsigned long long)c->magic);
+    struct slab_list_tally partial = { 0 }, full = { 0 };
+    unsigned long frozen = 0;
+    int err = slab_check_list_of(x, c, &c->partial, false, &partial);
+    if (!err)
+        err = slab_check_list_of(x, c, &c->full, true, &full);
+    for (unsigned int cpu = 0; cpu < mm_nr_cpus() && !err; cpu++) {
+        struct kmem_cache_cpu *cc = &c->cpu[cpu];
+        if (cc->slab) {
+            frozen++;
+            err = slab_check_one(x, c, cc->slab, cc->freelist, (int)cpu);
+        } else if (cc->freelist) {
+            err = slab_fail(x, "slab.frozen", ~0ul, "cache %s cpu %u: freelist without a slab",
+                            c->name, cpu);
+        }
+    }
+    if (!err && (partial.n != c->nr_partial || full.n != c->nr_full || partial.empty != c->nr_empty ||
+                 partial.n + full.n + frozen != c->nr_slabs))
+        err = slab_fail(x, "slab.count", ~0ul, "cache %s: partial %lu/%lu full %lu/%lu empty "
+                        "%lu/%lu frozen %lu, nr_slabs %lu", c->name, partial.n, c->nr_partial,
+                        full.n, c->nr_full, partial.empty, c->nr_empty, frozen, c->nr_slabs);
+    return err;
+}
+
+unsigned long slab_count_slab_pages(void)
+{
+    unsigned long n = 0;
+    for (unsigned long pfn = 0; pfn < mm_max_pfn; pfn++)
+        n += (mm_mem_map[pfn].flags & (PG_head | PG_slab)) == (PG_head | PG_slab);
+    return n;
+}
+
+int slab_check(struct mm_check_report *rep)
+{
+    struct slab_check_ctx x = { .rep = rep };
+    unsigned long slabs = 0;
+    struct list_head *pos;
+    int err = 0;
+    env_spin_lock(&mm_state.slab_lock);
+    list_for_each(pos, &mm_state.caches) {
+        struct kmem_cache *c = list_entry(pos, struct kmem_cache, list);
+        env_spin_lock(&c->lock);
+        err = slab_check_cache(&x, c);
+        slabs += c->nr_slabs;
+        env_spin_unlock(&c->lock);
+        if (err)
+            break;
+    }
+    env_spin_unlock(&mm_state.slab_lock);
+    if (!err && mm_state.ready) {
+        unsigned long found = slab_count_slab_pages();
+        if (found != slabs)
+            err = slab_fail(&x, "slab.orphan", ~0ul, "%lu slab blocks in the page array, caches "
+                            "account for %lu", found, slabs);
+    }
+    return err;
+}
+
+/* ---- statistics ---- */
+
+static void slab_fill_stats(struct slab_cache_stats *s, struct kmem_cache *c)
+{
+    memset(s, 0, sizeof(*s));
+    for (unsigned int i = 0; i < sizeof(s->name) - 1 && c->name[i]; i++)
+        s->name[i] = c->name[i];
+    s->object_size = c->object_size;
+    s->slot_size = c->size;
+    s->align = c->align;
+    s->order = c->order;
+    s->objs_per_slab = c->objects;
+    s->hardened = c->hardened;
+    for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++) {
+        s->alloc += c->cpu[cpu].alloc;
+        s->free += c->cpu[cpu].free;
+    }
+    env_spin_lock(&c->lock);
+    s->total_slabs = c->nr_slabs;
+    s->active_slabs = c->nr_slabs - c->nr_empty;
+    s->alloc_slow = c->alloc_slow;
+    s->free_remote = c->free_remote;
+    env_spin_unlock(&c->lock);
+    s->active_objs = s->alloc - s->free;
+    s->total_objs = s->total_slabs * c->objects;
+    s->mem_bytes = s->total_slabs << (c->order + PAGE_SHIFT);
+    s->waste_bytes = s->mem_bytes - s->active_objs * c->object_size;
+}
+
+unsigned int slab_get_stats(struct slab_cache_stats *out, unsigned int max)
+{
+    unsigned int n = 0;
+    struct list_head *pos;
+    env_spin_lock(&mm_state.slab_lock);
+    list_for_each(pos, &mm_state.caches) {
+        if (out && n < max)
+            slab_fill_stats(&out[n], list_entry(pos, struct kmem_cache, list));
+        n++;
+    }
+    env_spin_unlock(&mm_state.slab_lock);
+    return n;
+}
+
+unsigned long slab_nr_pages(void)
+{
+    unsigned long pages = 0;
+    struct list_head *pos;
+    env_spin_lock(&mm_state.slab_lock);
+    list_for_each(pos, &mm_state.caches) {
+        struct kmem_cache *c = list_entry(pos, struct kmem_cache, list);
+        pages += c->nr_slabs << c->order;
+    }
+    env_spin_unlock(&mm_state.slab_lock);
+    return pages;
+}
+
+void slab_show(int level)
+{
+    struct slab_cache_stats s;
+    struct list_head *pos;
+    env_log(level, "# name               active_objs num_objs objsize slotsize objperslab "
+            "pagesperslab active_slabs num_slabs mem_kb waste_kb\n");
+    env_spin_lock(&mm_state.slab_lock);
+    list_for_each(pos, &mm_state.caches) {
+        slab_fill_stats(&s, list_entry(pos, struct kmem_cache, list));
+        env_log(level, "%-20s %11lu %8lu %7zu %8zu %10u %12u %12lu %9lu %6lu %8lu\n", s.name,
+                s.active_objs, s.total_objs, s.object_size, s.slot_size, s.objs_per_slab,
+                1u << s.order, s.active_slabs, s.total_slabs, s.mem_bytes >> 10,
+                s.waste_bytes >> 10);
+    }
+    env_spin_unlock(&mm_state.slab_lock);
+}

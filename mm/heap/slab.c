@@ -1,0 +1,888 @@
+/*
+ * slab.c - SLUB-style object caches: layout, slab creation, the per-CPU fast paths, the locked
+ * slow paths, hardening checks, shrinking and destruction. See slab.h for the contract and
+ * slab_internal.h for the data structure and its locking.
+ *
+ * Object states (hardened caches keep one in each object's metadata):
+ *   FREE   on exactly one freelist: its CPU's (frozen slab) or its slab's
+ *   ALLOC  on no freelist; red zones intact unless the owner overflowed
+ * Under a sanitizer shadow every slot stays poisoned except allocated objects; the allocator opens
+ * a slot (unpoison) for the few instructions that read or write its metadata and closes it again.
+ */
+#include "slab_internal.h"
+
+/* ---- slot geometry and metadata access ---- */
+
+void *slab_obj_base(const struct kmem_cache *c, const struct page *slab)
+{
+    return (char *)page_address(slab) + slab->colour;
+}
+
+static void *slab_obj_at(const struct kmem_cache *c, const struct page *slab, unsigned int i)
+{
+    return (char *)slab_obj_base(c, slab) + (size_t)i * c->size + c->obj_offset;
+}
+
+void *slab_slot_of(const struct kmem_cache *c, const void *obj)
+{
+    return (char *)obj - c->obj_offset;
+}
+
+/** Index of @obj in @slab, or -1 if it is not an object start of that slab. */
+long slab_obj_index(const struct kmem_cache *c, const struct page *slab, const void *obj)
+{
+    uintptr_t base = (uintptr_t)slab_obj_base(c, slab) + c->obj_offset;
+    uintptr_t off = (uintptr_t)obj - base;
+    if ((uintptr_t)obj < base || off % c->size || off / c->size >= c->objects)
+        return -1;
+    return (long)(off / c->size);
+}
+
+void slab_slot_open(const struct kmem_cache *c, void *slot)
+{
+    if (env_shadow_enabled)
+        env_unpoison(slot, c->size);
+}
+
+void slab_slot_close(const struct kmem_cache *c, void *slot, bool allocated)
+{
+    if (!env_shadow_enabled)
+        return;
+    env_poison(slot, c->size, ENV_POISON_REDZONE);
+    if (allocated)
+        env_unpoison((char *)slot + c->obj_offset, c->object_size);
+}
+
+struct slab_meta *slab_meta_of(const struct kmem_cache *c, void *obj)
+{
+    return (struct slab_meta *)((char *)slab_slot_of(c, obj) + c->meta_offset);
+}
+
+static uintptr_t *slab_fp_addr(const struct kmem_cache *c, void *obj)
+{
+    return (uintptr_t *)((char *)slab_slot_of(c, obj) + c->fp_offset);
+}
+
+static uintptr_t slab_fp_encode(const struct kmem_cache *c, void *next, uintptr_t *where)
+{
+    return c->hardened ? (uintptr_t)next ^ c->secret ^ (uintptr_t)where : (uintptr_t)next;
+}
+
+void *slab_fp_decode(const struct kmem_cache *c, void *obj)
+{
+    uintptr_t *where = slab_fp_addr(c, obj);
+    uintptr_t v = *where;
+    return (void *)(c->hardened ? v ^ c->secret ^ (uintptr_t)where : v);
+}
+
+/* Store @next as @obj's freelist successor (slot of a free object; opens/closes it). */
+static void slab_fp_set(const struct kmem_cache *c, void *obj, void *next)
+{
+    void *slot = slab_slot_of(c, obj);
+    slab_slot_open(c, slot);
+    uintptr_t *where = slab_fp_addr(c, obj);
+    *where = slab_fp_encode(c, next, where);
+    slab_slot_close(c, slot, false);
+}
+
+static void *slab_fp_get(const struct kmem_cache *c, void *obj)
+{
+    void *slot = slab_slot_of(c, obj);
+    slab_slot_open(c, slot);
+    void *next = slab_fp_decode(c, obj);
+    slab_slot_close(c, slot, false);
+    return next;
+}
+
+long slab_redzone_damage(const struct kmem_cache *c, void *obj)
+{
+    const unsigned char *slot = slab_slot_of(c, obj);
+    for (unsigned int i = 0; i < c->obj_offset; i++)
+        if (slot[i] != SLAB_RZ_BYTE)
+            return (long)i;
+    for (unsigned int i = c->obj_offset + c->object_size; i < c->meta_offset; i++)
+        if (slot[i] != SLAB_RZ_BYTE)
+            return (long)i;
+    return -1;
+}
+
+long slab_poison_damage(const struct kmem_cache *c, void *obj)
+{
+    if (c->ctor)
+        return -1; /* constructed objects keep their state while free */
+    const unsigned char *p = obj;
+    for (unsigned int i = 0; i < c->object_size; i++)
+        if (p[i] != SLAB_POISON_BYTE)
+            return (long)i;
+    return -1;
+}
+
+static void slab_redzone_fill(const struct kmem_cache *c, void *obj)
+{
+    unsigned char *slot = slab_slot_of(c, obj);
+    memset(slot, SLAB_RZ_BYTE, c->obj_offset);
+    memset(slot + c->obj_offset + c->object_size, SLAB_RZ_BYTE,
+           c->meta_offset - c->obj_offset - c->object_size);
+}
+
+/* ---- random numbers (seeded; deterministic for a given boot seed) ---- */
+
+static uint64_t slab_rand(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* ---- cache layout ---- */
+
+static unsigned int slab_pick_order(unsigned int size)
+{
+    for (unsigned int order = 0; order <= MM_MAX_ORDER; order++) {
+        uint64_t bytes = PAGE_SIZE << order;
+        uint64_t objs = bytes / size;
+        if (objs == 0)
+            continue;
+        uint64_t waste = bytes - objs * size;
+        if ((objs >= 8 || bytes >= (32u << 10)) && waste * 8 <= bytes)
+            return order;
+        if (order >= 3 && objs >= 1 && waste * 4 <= bytes)
+            return order;
+    }
+    return MM_MAX_ORDER;
+}
+
+static void slab_calc_layout(struct kmem_cache *c, size_t size, size_t align)
+{
+    c->object_size = (unsigned int)size;
+    c->align = (unsigned int)align;
+    if (!c->hardened) {
+        c->obj_offset = 0;
+        c->fp_offset = c->ctor ? (unsigned int)MM_ALIGN_UP(size, 8) : 0;
+        c->meta_offset = (unsigned int)MM_MAX(MM_ALIGN_UP(size, 8), (size_t)8);
+        size_t end = c->ctor ? c->fp_offset + 8 : MM_MAX(size, (size_t)8);
+        c->size = (unsigned int)MM_ALIGN_UP(end, align);
+    } else {
+        c->obj_offset = (unsigned int)MM_ALIGN_UP((size_t)SLAB_RZ_MIN, align);
+        c->meta_offset = (unsigned int)MM_ALIGN_UP(c->obj_offset + size + SLAB_RZ_MIN, 8);
+        c->fp_offset = c->meta_offset + (unsigned int)offsetof(struct slab_meta, next);
+        c->size = (unsigned int)MM_ALIGN_UP(c->meta_offset + sizeof(struct slab_meta), align);
+    }
+    c->order = slab_pick_order(c->size);
+    uint64_t bytes = PAGE_SIZE << c->order;
+    c->objects = (unsigned int)MM_MIN(bytes / c->size, (uint64_t)SLAB_MAX_OBJECTS);
+    c->colour_step = (unsigned int)MM_MAX((size_t)MM_CACHE_LINE, align);
+    c->colour_count = (unsigned int)((bytes - (uint64_t)c->objects * c->size) / c->colour_step) + 1;
+}
+
+static void slab_cache_init(struct kmem_cache *c, const char *name, size_t size, size_t align,
+                            unsigned int flags, kmem_ctor_t ctor)
+{
+    unsigned int ncpu = mm_nr_cpus();
+    memset(c, 0, sizeof(*c) + ncpu * sizeof(c->cpu[0]));
+    c->magic = KMEM_CACHE_MAGIC;
+    unsigned int i = 0;
+    for (; name[i] && i < sizeof(c->name) - 1; i++)
+        c->name[i] = name[i];
+    c->flags = flags;
+    c->ctor = ctor;
+    c->hardened = mm_state.slab_hardened;
+    c->zone_gfp = (flags & SLAB_CACHE_DMA) ? __GFP_DMA : 0;
+    c->rng = mm_state.seed ^ ((uint64_t)(uintptr_t)c << 7) ^ size;
+    c->secret = (uintptr_t)slab_rand(&c->rng) | 1;
+    list_init(&c->partial);
+    list_init(&c->full);
+    slab_calc_layout(c, size, align);
+}
+
+/* ---- slabs ---- */
+
+/* Initialise every slot of a new slab and link the freelist (shuffled when hardened). */
+static void slab_format(struct kmem_cache *c, struct page *slab)
+{
+    uint16_t order[SLAB_MAX_OBJECTS];
+    for (unsigned int i = 0; i < c->objects; i++)
+        order[i] = (uint16_t)i;
+    if (c->hardened)
+        for (unsigned int i = c->objects - 1; i > 0; i--) {
+            unsigned int j = (unsigned int)(slab_rand(&c->rng) % (i + 1));
+            uint16_t t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+    void *next = NULL;
+    for (unsigned int k = c->objects; k-- > 0;) {
+        void *obj = slab_obj_at(c, slab, order[k]);
+        void *slot = slab_slot_of(c, obj);
+        slab_slot_open(c, slot);
+        if (c->hardened) {
+            slab_redzone_fill(c, obj);
+            struct slab_meta *m = slab_meta_of(c, obj);
+            m->state = SLAB_STATE_FREE;
+            m->cpu = 0;
+            m->site = 0;
+            if (!c->ctor)
+                memset(obj, SLAB_POISON_BYTE, c->object_size);
+        }
+        if (c->ctor) {
+            env_unpoison(obj, c->object_size);
+            c->ctor(obj);
+        }
+        uintptr_t *where = slab_fp_addr(c, obj);
+        *where = slab_fp_encode(c, next, where);
+        slab_slot_close(c, slot, false);
+        next = obj;
+    }
+    slab->freelist = next;
+}
+
+/* Allocate and format a new slab (no lock held). */
+static struct page *slab_new(struct kmem_cache *c, gfp_t gfp)
+{
+    gfp_t pg = (gfp & ~(__GFP_DMA | __GFP_HIGHMEM | __GFP_ZERO)) | c->zone_gfp | __GFP_NOWARN;
+    struct page *slab = alloc_pages(pg, c->order);
+    if (!slab)
+        return NULL;
+    slab->flags |= PG_slab;
+    slab->slab_cache = c;
+    slab->freelist = NULL;
+    slab->inuse = 0;
+    env_spin_lock(&c->lock);
+    slab->colour = (uint16_t)((c->colour_next++ % c->colour_count) * c->colour_step);
+    env_spin_unlock(&c->lock);
+    if (env_shadow_enabled)
+        env_poison(page_address(slab), (size_t)PAGE_SIZE << c->order, ENV_POISON_METADATA);
+    slab_format(c, slab);
+    return slab;
+}
+
+/* Give a slab's pages back (its objects are all free; lock not held). */
+static void slab_discard(struct kmem_cache *c, struct page *slab)
+{
+    slab->flags &= ~(PG_slab | PG_frozen);
+    slab->slab_cache = NULL;
+    slab->freelist = NULL;
+    slab->inuse = 0;
+    slab->colour = 0;
+    __free_pages(slab, c->order);
+}
+
+static unsigned int slab_list_len(const struct kmem_cache *c, void *head)
+{
+    unsigned int n = 0;
+    for (void *o = head; o && n <= c->objects; o = slab_fp_get(c, o))
+        n++;
+    return n;
+}
+
+/*
+ * Put an unfrozen slab on the right list by its inuse count (lock held). Returns true if the slab
+ * is surplus-empty and the caller must discard it after dropping the lock.
+ */
+static bool slab_place_locked(struct kmem_cache *c, struct page *slab)
+{
+    if (slab->inuse == c->objects) {
+        list_add(&slab->lru, &c->full);
+        c->nr_full++;
+        return false;
+    }
+    if (slab->inuse == 0) {
+        if (c->nr_empty >= SLAB_MIN_PARTIAL) {
+            c->nr_slabs--;
+            return true;
+        }
+        list_add_tail(&slab->lru, &c->partial);
+        c->nr_empty++;
+    } else {
+        list_add(&slab->lru, &c->partial);
+    }
+    c->nr_partial++;
+    return false;
+}
+
+static void slab_unlist_locked(struct kmem_cache *c, struct page *slab)
+{
+    list_del(&slab->lru);
+    if (slab->inuse == c->objects) {
+        c->nr_full--;
+        return;
+    }
+    c->nr_partial--;
+    if (slab->inuse == 0)
+        c->nr_empty--;
+}
+
+/* Unfreeze @slab, merging the CPU freelist @cpu_free into it (lock held). */
+static bool slab_unfreeze_locked(struct kmem_cache *c, struct page *slab, void *cpu_free)
+{
+    while (cpu_free) {
+        void *next = slab_fp_get(c, cpu_free);
+        slab_fp_set(c, cpu_free, slab->freelist);
+        slab->freelist = cpu_free;
+        cpu_free = next;
+    }
+    slab->flags &= ~PG_frozen;
+    slab->inuse = (uint16_t)(c->objects - slab_list_len(c, slab->freelist));
+    return slab_place_locked(c, slab);
+}
+
+/* Make @slab this CPU's active slab, taking its whole freelist (lock held). */
+static void slab_freeze_locked(struct kmem_cache *c, struct kmem_cache_cpu *cc, struct page *slab,
+                               unsigned int cpu)
+{
+    slab->flags |= PG_frozen;
+    slab->cpu = (uint8_t)cpu;
+    cc->slab = slab;
+    cc->freelist = slab->freelist;
+    slab->freelist = NULL;
+}
+
+/* Flush CPU @cpu's active slab back to the lists. Runs on that CPU (or with it quiescent). */
+static void slab_flush_cpu(struct kmem_cache *c, unsigned int cpu)
+{
+    struct kmem_cache_cpu *cc = &c->cpu[cpu];
+    struct page *slab = cc->slab;
+    if (!slab)
+        return;
+    env_spin_lock(&c->lock);
+    bool discard = slab_unfreeze_locked(c, slab, cc->freelist);
+    cc->slab = NULL;
+    cc->freelist = NULL;
+    env_spin_unlock(&c->lock);
+    if (discard)
+        slab_discard(c, slab);
+}
+
+struct slab_flush_arg {
+    struct kmem_cache *c;
+};
+
+static void slab_flush_cb(void *arg)
+{
+    struct slab_flush_arg *a = arg;
+    unsigned long irq = env_irq_save();
+    slab_flush_cpu(a->c, env_cpu_id());
+    env_irq_restore(irq);
+}
+
+static void slab_flush_all(struct kmem_cache *c)
+{
+    struct slab_flush_arg a = { c };
+    for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++)
+        if (c->cpu[cpu].slab)
+            env_cpu_call(cpu, slab_flush_cb, &a);
+}
+
+/* Free every empty slab on the partial list beyond @keep; returns pages freed. */
+static unsigned long slab_trim_empty(struct kmem_cache *c, unsigned long keep)
+{
+    unsigned long pages = 0;
+    for (;;) {
+        env_spin_lock(&c->lock);
+        struct page *slab = NULL;
+        if (c->nr_empty > keep && !list_empty(&c->partial)) {
+            slab = list_entry(c->partial.prev, struct page, lru);
+            if (slab->inuse == 0) {
+                slab_unlist_locked(c, slab);
+                c->nr_slabs--;
+            } else {
+                slab = NULL;
+            }
+        }
+        env_spin_unlock(&c->lock);
+        if (!slab)
+            return pages;
+        slab_discard(c, slab);
+        pages += 1ul << c->order;
+    }
+}
+
+/* ---- hardening checks ---- */
+
+static void slab_report_damage(const struct kmem_cache *c, void *obj, enum mm_misuse_kind kind,
+                               long off, const char *func)
+{
+    struct slab_meta *m = c->hardened ? slab_meta_of(c, obj) : NULL;
+    mm_report_misuse(kind, -MM_EINVAL, func, (uintptr_t)obj, page_to_pfn(virt_to_page(obj)),
+                     "cache %s object %p: byte %ld of the %s damaged (object allocated at %p)",
+                     c->name, obj, off - (long)c->obj_offset,
+                     kind == MM_MISUSE_REDZONE ? "red zone" : "free poison",
+                     m ? (void *)m->site : NULL);
+}
+
+/* Freelist successor that fails validation: report, then rebuild the freelists from the state
+ * tags of the slab so the heap stays consistent. @from (being allocated) is left out. Returns the
+ * rebuilt CPU freelist. */
+static MM_NOINLINE void *slab_freelist_repair(struct kmem_cache *c, struct page *slab, void *bad,
+                                              void *from)
+{
+    mm_report_misuse(MM_MISUSE_FREELIST, -MM_EINVAL, "kmem_cache_alloc", (uintptr_t)bad,
+                     page_to_pfn(slab), "cache %s: freelist pointer after object %p decodes to "
+                     "%p, not a free object of its slab", c->name, from, bad);
+    void *head = NULL;
+    env_spin_lock(&c->lock);
+    for (unsigned int i = c->objects; i-- > 0;) {
+        void *obj = slab_obj_at(c, slab, i);
+        void *slot = slab_slot_of(c, obj);
+        slab_slot_open(c, slot);
+        uint32_t state = slab_meta_of(c, obj)->state;
+        if (obj != from && state == SLAB_STATE_FREE) {
+            uintptr_t *where = slab_fp_addr(c, obj);
+            *where = slab_fp_encode(c, head, where);
+            head = obj;
+        }
+        slab_slot_close(c, slot, state == SLAB_STATE_ALLOC);
+    }
+    slab->freelist = NULL;
+    env_spin_unlock(&c->lock);
+    return head;
+}
+
+/* Hardened: is @next an acceptable freelist successor within @slab? */
+static bool slab_fp_valid(struct kmem_cache *c, struct page *slab, void *next)
+{
+    if (!next)
+        return true;
+    if (slab_obj_index(c, slab, next) < 0)
+        return false;
+    void *slot = slab_slot_of(c, next);
+    slab_slot_open(c, slot);
+    bool ok = slab_meta_of(c, next)->state == SLAB_STATE_FREE;
+    slab_slot_close(c, slot, false);
+    return ok;
+}
+
+/* Hardened checks on an object leaving the freelist; marks it allocated. */
+static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, unsigned int cpu)
+{
+    void *slot = slab_slot_of(c, obj);
+    slab_slot_open(c, slot);
+    long off = slab_poison_damage(c, obj);
+    if (off >= 0)
+        slab_report_damage(c, obj, MM_MISUSE_USE_AFTER_FREE, off + c->obj_offset, "kmem_cache_alloc");
+    off = slab_redzone_damage(c, obj);
+    if (off >= 0) {
+        slab_report_damage(c, obj, MM_MISUSE_REDZONE, off, "kmem_cache_alloc");
+        slab_redzone_fill(c, obj);
+    }
+    struct slab_meta *m = slab_meta_of(c, obj);
+    m->state = SLAB_STATE_ALLOC;
+    m->cpu = cpu;
+    m->site = site;
+    slab_slot_close(c, slot, true);
+}
+
+/*
+ * Hardened checks on an object being freed. Returns 0 to proceed, or the error of a rejected
+ * free (double free). A damaged red zone is reported and repaired, and the free proceeds.
+ */
+static int slab_harden_free(struct kmem_cache *c, struct page *slab, void *obj, const char *func)
+{
+    void *slot = slab_slot_of(c, obj);
+    slab_slot_open(c, slot);
+    struct slab_meta *m = slab_meta_of(c, obj);
+    if (m->state != SLAB_STATE_ALLOC) {
+        bool was_free = m->state == SLAB_STATE_FREE;
+        slab_slot_close(c, slot, false);
+        return mm_report_misuse(MM_MISUSE_DOUBLE_FREE, -MM_EINVAL, func, (uintptr_t)obj,
+                                page_to_pfn(slab), "cache %s object %p is %s", c->name, obj,
+                                was_free ? "already free" : "not allocated (metadata damaged)");
+    }
+    long off = slab_redzone_damage(c, obj);
+    if (off >= 0) {
+        slab_report_damage(c, obj, MM_MISUSE_REDZONE, off, func);
+        slab_redzone_fill(c, obj);
+    }
+    m->state = SLAB_STATE_FREE;
+    if (!c->ctor)
+        memset(obj, SLAB_POISON_BYTE, c->object_size);
+    slab_slot_close(c, slot, false);
+    return 0;
+}
+
+/* ---- allocation ---- */
+
+static MM_NOINLINE void *slab_alloc_slow(struct kmem_cache *c, struct kmem_cache_cpu *cc,
+                                         unsigned int cpu, gfp_t gfp)
+{
+    struct page *old = NULL;
+    bool discard = false;
+    env_spin_lock(&c->lock);
+    c->alloc_slow++;
+    if (cc->slab && cc->slab->freelist) { /* objects other CPUs freed into our slab */
+        cc->freelist = cc->slab->freelist;
+        cc->slab->freelist = NULL;
+        env_spin_unlock(&c->lock);
+        return cc->freelist;
+    }
+    if (cc->slab) {
+        old = cc->slab;
+        discard = slab_unfreeze_locked(c, old, NULL);
+        cc->slab = NULL;
+    }
+    if (!list_empty(&c->partial)) {
+        struct page *slab = list_entry(c->partial.next, struct page, lru);
+        slab_unlist_locked(c, slab);
+        slab_freeze_locked(c, cc, slab, cpu);
+    }
+    env_spin_unlock(&c->lock);
+    if (discard)
+        slab_discard(c, old);
+    if (cc->freelist)
+        return cc->freelist;
+    struct page *slab = slab_new(c, gfp);
+    if (!slab)
+        return NULL;
+    env_spin_lock(&c->lock);
+    c->nr_slabs++;
+    if (cc->slab) { /* defensive: something installed a slab while we allocated pages */
+        slab_place_locked(c, slab);
+    } else {
+        slab_freeze_locked(c, cc, slab, cpu);
+    }
+    env_spin_unlock(&c->lock);
+    return cc->freelist;
+}
+
+void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site)
+{
+    unsigned long irq = env_irq_save();
+    unsigned int cpu = env_cpu_id();
+    struct kmem_cache_cpu *cc = &c->cpu[cpu];
+    void *obj = cc->freelist;
+    if (mm_unlikely(!obj))
+        obj = slab_alloc_slow(c, cc, cpu, gfp);
+    if (mm_likely(obj)) {
+        void *next = slab_fp_get(c, obj);
+        if (c->hardened && mm_unlikely(!slab_fp_valid(c, cc->slab, next)))
+            next = slab_freelist_repair(c, cc->slab, next, obj);
+        cc->freelist = next;
+        cc->alloc++;
+        if (c->hardened)
+            slab_harden_alloc(c, obj, site, cpu);
+    }
+    env_irq_restore(irq);
+    if (mm_unlikely(!obj))
+        return NULL;
+    if (env_shadow_enabled)
+        env_unpoison(obj, c->object_size);
+    if (gfp & __GFP_ZERO)
+        memset(obj, 0, c->object_size);
+    return obj;
+}
+
+static bool slab_cache_valid(const struct kmem_cache *c)
+{
+    return c && c->magic == KMEM_CACHE_MAGIC;
+}
+
+static void *slab_alloc_checked(struct kmem_cache *c, gfp_t gfp, uintptr_t site, const char *fn)
+{
+    if (mm_unlikely(!slab_cache_valid(c))) {
+        mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, fn, (uintptr_t)c, ~0ul,
+                         "%p is not a live kmem_cache", (void *)c);
+        return NULL;
+    }
+    if (mm_unlikely(gfp & ~__GFP_VALID_MASK)) {
+        mm_report_misuse(MM_MISUSE_BAD_FLAGS, -MM_EINVAL, fn, gfp, ~0ul, "gfp 0x%x", gfp);
+        return NULL;
+    }
+    return slab_alloc(c, gfp, site);
+}
+
+void *kmem_cache_alloc(struct kmem_cache *c, gfp_t gfp)
+{
+    return slab_alloc_checked(c, gfp, (uintptr_t)__builtin_return_address(0), __func__);
+}
+
+void *kmem_cache_zalloc(struct kmem_cache *c, gfp_t gfp)
+{
+    return slab_alloc_checked(c, gfp | __GFP_ZERO, (uintptr_t)__builtin_return_address(0), __func__);
+}
+
+/* ---- free ---- */
+
+static MM_NOINLINE void slab_free_slow(struct kmem_cache *c, struct page *slab, void *obj)
+{
+    bool discard = false;
+    env_spin_lock(&c->lock);
+    c->free_remote++;
+    slab_fp_set(c, obj, slab->freelist);
+    slab->freelist = obj;
+    if (!(slab->flags & PG_frozen)) {
+        slab_unlist_locked(c, slab);
+        slab->inuse--;
+        discard = slab_place_locked(c, slab);
+    }
+    env_spin_unlock(&c->lock);
+    if (discard)
+        slab_discard(c, slab);
+}
+
+/** Free @obj of @slab of @c (the pointer is known to belong to the slab). */
+int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *func)
+{
+    if (mm_unlikely(slab_obj_index(c, slab, obj) < 0))
+        return mm_report_misuse(MM_MISUSE_NOT_OBJECT, -MM_EINVAL, func, (uintptr_t)obj,
+                                page_to_pfn(slab), "%p is inside a slab of cache %s but not at an "
+                                "object start", obj, c->name);
+    if (c->hardened) {
+        int err = slab_harden_free(c, slab, obj, func);
+        if (err)
+            return err;
+    }
+    unsigned long irq = env_irq_save();
+    struct kmem_cache_cpu *cc = &c->cpu[env_cpu_id()];
+    if (mm_unlikely(obj == cc->freelist)) { /* the cheap check every build has */
+        env_irq_restore(irq);
+        return mm_report_misuse(MM_MISUSE_DOUBLE_FREE, -MM_EINVAL, func, (uintptr_t)obj,
+                                page_to_pfn(slab), "cache %s object %p is already free (head of "
+                                "the CPU freelist)", c->name, obj);
+    }
+    if (mm_likely(slab == cc->slab)) {
+        slab_fp_set(c, obj, cc->freelist);
+        cc->freelist = obj;
+    } else {
+        slab_free_slow(c, slab, obj);
+    }
+    cc->free++;
+    env_irq_restore(irq);
+    return 0;
+}
+
+/**
+ * The slab that holds @p, or NULL after reporting why there is none (no memory of this machine,
+ * a free page, a page-allocator block, ...). *@head_out gets the block head when it exists.
+ */
+struct page *slab_lookup(const void *p, const char *func, struct page **head_out)
+{
+    struct page *pg = virt_to_page(p);
+    *head_out = NULL;
+    if (!pg) {
+        mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EFAULT, func, (uintptr_t)p, ~0ul,
+                         "%p is not memory of this machine", p);
+        return NULL;
+    }
+    struct page *head = pg;
+    if (!(pg->flags & (PG_head | PG_buddy))) {
+        unsigned long pfn = page_to_pfn(pg);
+        for (unsigned int k = 1; k <= MM_MAX_ORDER && head == pg; k++) {
+            struct page *h = pfn_to_page(pfn & ~((1ul << k) - 1));
+            if ((h->flags & (PG_buddy | PG_head)) && h->order >= k)
+                head = h;
+        }
+    }
+    *head_out = head;
+    if (head->flags & PG_slab)
+        return head;
+    return NULL;
+}
+
+int kmem_cache_free(struct kmem_cache *c, void *obj)
+{
+    if (!obj)
+        return 0;
+    if (!slab_cache_valid(c))
+        return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, (uintptr_t)c, ~0ul,
+                                "%p is not a live kmem_cache", (void *)c);
+    struct page *head;
+    struct page *slab = slab_lookup(obj, __func__, &head);
+    if (!slab) {
+        if (!head)
+            return -MM_EFAULT;
+        return mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EINVAL, __func__, (uintptr_t)obj,
+                                page_to_pfn(head), "%p (cache %s) is in pfn 0x%lx which no cache "
+                                "owns (%s)", obj, c->name, page_to_pfn(head),
+                                (head->flags & PG_head) ? "page-allocator block" : "free or reserved page");
+    }
+    if (slab->slab_cache != c)
+        return mm_report_misuse(MM_MISUSE_WRONG_CACHE, -MM_EINVAL, __func__, (uintptr_t)obj,
+                                page_to_pfn(slab), "object %p of cache %s freed into cache %s",
+                                obj, slab->slab_cache->name, c->name);
+    return slab_free(c, slab, obj, __func__);
+}
+
+/* ---- cache lifetime ---- */
+
+static bool slab_args_valid(const char *name, size_t size, size_t align, unsigned int flags)
+{
+    if (!name || size == 0 || size > SLAB_MAX_OBJECT_SIZE || (flags & ~SLAB_VALID_FLAGS) ||
+        (align & (align - 1)) || align > PAGE_SIZE) {
+        mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, "kmem_cache_create", size, ~0ul,
+                         "name %s size %zu align %zu flags 0x%x", name ? name : "(null)", size,
+                         align, flags);
+        return false;
+    }
+    return true;
+}
+
+struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align,
+                                     unsigned int flags, kmem_ctor_t ctor)
+{
+    if (!mm_state.slab_ready && mm_state.cache_cache == NULL) {
+        mm_report_misuse(MM_MISUSE_NOT_READY, -MM_EINVAL, __func__, 0, ~0ul, "slab not initialised");
+        return NULL;
+    }
+    if (!slab_args_valid(name, size, align, flags))
+        return NULL;
+    align = MM_MAX(align, (size_t)KMALLOC_MIN_ALIGN);
+    if (flags & SLAB_HWCACHE_ALIGN)
+        align = MM_MAX(align, (size_t)MM_CACHE_LINE);
+    struct kmem_cache *c = kmem_cache_alloc(mm_state.cache_cache, GFP_KERNEL);
+    if (!c)
+        return NULL;
+    slab_cache_init(c, name, size, align, flags, ctor);
+    env_spin_lock(&mm_state.slab_lock);
+    list_add_tail(&c->list, &mm_state.caches);
+    env_spin_unlock(&mm_state.slab_lock);
+    return c;
+}
+
+/* Report the live objects of a cache being destroyed (with their sites when hardened). */
+static unsigned long slab_report_live(struct kmem_cache *c)
+{
+    unsigned long live = 0;
+    struct list_head *lists[2] = { &c->partial, &c->full }, *pos;
+    env_spin_lock(&c->lock);
+    for (unsigned int l = 0; l < 2; l++)
+        list_for_each(pos, lists[l]) {
+            struct page *slab = list_entry(pos, struct page, lru);
+            live += slab->inuse;
+            for (unsigned int i = 0; c->hardened && i < c->objects; i++) {
+                void *obj = slab_obj_at(c, slab, i);
+                void *slot = slab_slot_of(c, obj);
+                slab_slot_open(c, slot);
+                struct slab_meta *m = slab_meta_of(c, obj);
+                bool alloc = m->state == SLAB_STATE_ALLOC;
+                if (alloc)
+                    env_log(ENV_LOG_ERR, "mm: cache %s: live object %p allocated at %p on cpu %u\n",
+                            c->name, obj, (void *)m->site, m->cpu);
+                slab_slot_close(c, slot, alloc);
+            }
+        }
+    env_spin_unlock(&c->lock);
+    return live;
+}
+
+int kmem_cache_destroy(struct kmem_cache *c)
+{
+    if (!slab_cache_valid(c) || c == mm_state.cache_cache || c->kmalloc)
+        return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, (uintptr_t)c, ~0ul,
+                                "%p is not a destroyable kmem_cache", (void *)c);
+    slab_flush_all(c);
+    unsigned long live = slab_report_live(c);
+    if (live)
+        return mm_report_misuse(MM_MISUSE_CACHE_BUSY, -MM_EBUSY, __func__, (uintptr_t)c, ~0ul,
+                                "cache %s still has %lu live objects; not destroyed", c->name, live);
+    slab_trim_empty(c, 0);
+    env_spin_lock(&mm_state.slab_lock);
+    list_del(&c->list);
+    env_spin_unlock(&mm_state.slab_lock);
+    c->magic = 0;
+    return kmem_cache_free(mm_state.cache_cache, c);
+}
+
+unsigned long kmem_cache_shrink(struct kmem_cache *c)
+{
+    if (!slab_cache_valid(c)) {
+        mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, (uintptr_t)c, ~0ul,
+                         "%p is not a live kmem_cache", (void *)c);
+        return 0;
+    }
+    slab_flush_all(c);
+    return slab_trim_empty(c, 0);
+}
+
+size_t kmem_cache_size(const struct kmem_cache *c) { return slab_cache_valid(c) ? c->object_size : 0; }
+const char *kmem_cache_name(const struct kmem_cache *c) { return slab_cache_valid(c) ? c->name : "?"; }
+
+/* ---- validation ---- */
+
+static unsigned long slab_validate_slab(struct kmem_cache *c, struct page *slab)
+{
+    unsigned long bad = 0;
+    for (unsigned int i = 0; i < c->objects; i++) {
+        void *obj = slab_obj_at(c, slab, i);
+        void *slot = slab_slot_of(c, obj);
+        slab_slot_open(c, slot);
+        struct slab_meta *m = slab_meta_of(c, obj);
+        bool alloc = m->state == SLAB_STATE_ALLOC;
+        long off = slab_redzone_damage(c, obj);
+        if (off >= 0) {
+            slab_report_damage(c, obj, MM_MISUSE_REDZONE, off, "kmem_cache_validate");
+            slab_redzone_fill(c, obj);
+            bad++;
+        }
+        off = m->state == SLAB_STATE_FREE ? slab_poison_damage(c, obj) : -1;
+        if (off >= 0) {
+            slab_report_damage(c, obj, MM_MISUSE_USE_AFTER_FREE, off + c->obj_offset,
+                               "kmem_cache_validate");
+            memset(obj, SLAB_POISON_BYTE, c->object_size);
+            bad++;
+        }
+        slab_slot_close(c, slot, alloc);
+    }
+    return bad;
+}
+
+unsigned long kmem_cache_validate(struct kmem_cache *c)
+{
+    if (!slab_cache_valid(c) || !c->hardened)
+        return 0;
+    unsigned long bad = 0;
+    struct list_head *lists[2] = { &c->partial, &c->full }, *pos;
+    env_spin_lock(&c->lock);
+    for (unsigned int l = 0; l < 2; l++)
+        list_for_each(pos, lists[l])
+            bad += slab_validate_slab(c, list_entry(pos, struct page, lru));
+    for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++)
+        if (c->cpu[cpu].slab)
+            bad += slab_validate_slab(c, c->cpu[cpu].slab);
+    env_spin_unlock(&c->lock);
+    return bad;
+}
+
+/* ---- shrinker and boot ---- */
+
+unsigned long slab_shrink_count(struct shrinker *s, struct shrink_control *sc)
+{
+    unsigned long n = 0;
+    struct list_head *pos;
+    env_spin_lock(&mm_state.slab_lock);
+    list_for_each(pos, &mm_state.caches)
+        n += list_entry(pos, struct kmem_cache, list)->nr_empty;
+    env_spin_unlock(&mm_state.slab_lock);
+    return n;
+}
+
+unsigned long slab_shrink_scan(struct shrinker *s, struct shrink_control *sc)
+{
+    unsigned long pages = 0;
+    struct list_head *pos;
+    env_spin_lock(&mm_state.slab_lock);
+    list_for_each(pos, &mm_state.caches)
+        pages += slab_trim_empty(list_entry(pos, struct kmem_cache, list), 0);
+    env_spin_unlock(&mm_state.slab_lock);
+    return pages;
+}
+
+static size_t slab_cache_struct_size(void)
+{
+    return sizeof(struct kmem_cache) + mm_nr_cpus() * sizeof(struct kmem_cache_cpu);
+}
+
+/* The cache of caches comes from the early allocator: nothing else exists yet. */
+int slab_early_init(void)
+{
+    list_init(&mm_state.caches);
+    size_t sz = slab_cache_struct_size();
+    phys_addr_t pa = memblock_alloc(sz, MM_CACHE_LINE);
+    if (!pa)
+        return -MM_ENOMEM;
+    struct kmem_cache *cc = env_phys_to_virt(pa);
+    slab_cache_init(cc, "kmem_cache", sz, MM_CACHE_LINE, 0, NULL);
+    mm_state.cache_cache = cc;
+    list_add_tail(&cc->list, &mm_state.caches);
+    return 0;
+}

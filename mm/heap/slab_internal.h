@@ -1,0 +1,100 @@
+/*
+ * slab_internal.h - the kmem_cache structure, shared by heap/ and the slab checker.
+ *
+ *   kmem_cache ─┬─ cpu[c].slab ──> frozen slab: objects on cpu[c].freelist (owner only) and on
+ *               │                  slab->freelist (frees from other CPUs, under lock)
+ *               ├─ partial ──> slabs with free objects (non-empty first, empty at the tail)
+ *               └─ full    ──> slabs without free objects
+ *
+ * Locking: cpu[c] is touched only by CPU c with interrupts off. `lock` protects partial, full,
+ * nr_* counters, and the freelist/inuse/PG_frozen of every slab of the cache. A frozen slab's
+ * inuse is not maintained; it is recomputed when the slab is unfrozen.
+ */
+#ifndef LEAXOS_SLAB_INTERNAL_H
+#define LEAXOS_SLAB_INTERNAL_H
+
+#include "../internal.h"
+#include "slab.h"
+
+#define KMEM_CACHE_MAGIC   0x6b6d656d63616368ull /* "kmemcach" */
+#define SLAB_RZ_BYTE       0xcc
+#define SLAB_POISON_BYTE   0x6b
+#define SLAB_STATE_FREE    0xf4eef4eeu
+#define SLAB_STATE_ALLOC   0xa110ca7eu
+#define SLAB_MIN_PARTIAL   2u    /* empty slabs a cache keeps before giving pages back */
+#define SLAB_MAX_OBJECTS   512u  /* objects per slab (bounds the shuffle and check bitmaps) */
+#define SLAB_RZ_MIN        16u   /* minimum red zone on each side (hardened) */
+
+/* Hardened per-object metadata, after the right red zone. */
+struct slab_meta {
+    uintptr_t next;  /* obfuscated freelist pointer */
+    uint32_t state;  /* SLAB_STATE_FREE / SLAB_STATE_ALLOC */
+    uint32_t cpu;    /* CPU that allocated it */
+    uintptr_t site;  /* allocation site */
+};
+
+struct kmem_cache_cpu {
+    void *freelist;        /* free objects of `slab` owned by this CPU */
+    struct page *slab;     /* active (frozen) slab, or NULL */
+    unsigned long alloc, free;
+} MM_CACHE_ALIGNED;
+
+struct kmem_cache {
+    uint64_t magic;
+    char name[32];
+    unsigned int object_size;  /* requested size */
+    unsigned int size;         /* slot stride */
+    unsigned int align;
+    unsigned int obj_offset;   /* object start within the slot (left red zone) */
+    unsigned int fp_offset;    /* freelist pointer within the slot */
+    unsigned int meta_offset;  /* hardened metadata within the slot */
+    unsigned int order;        /* slab = 2^order pages */
+    unsigned int objects;      /* per slab */
+    unsigned int colour_step, colour_count, colour_next;
+    unsigned int flags;
+    bool hardened;
+    bool kmalloc;              /* one of the kmalloc size classes */
+    gfp_t zone_gfp;            /* zone modifier for slab pages */
+    kmem_ctor_t ctor;
+    uintptr_t secret;          /* freelist pointer obfuscation key */
+    uint64_t rng;              /* freelist shuffle state */
+
+    env_spinlock_t lock;
+    struct list_head partial, full;
+    unsigned long nr_slabs, nr_partial, nr_empty, nr_full;
+    unsigned long alloc_slow, free_remote;
+    struct list_head list;     /* all caches (mm_state.slab_lock) */
+    struct kmem_cache_cpu cpu[]; /* mm_nr_cpus() entries */
+};
+
+/* heap/slab.c */
+void *slab_obj_base(const struct kmem_cache *c, const struct page *slab);
+void *slab_slot_of(const struct kmem_cache *c, const void *obj);
+long slab_obj_index(const struct kmem_cache *c, const struct page *slab, const void *obj);
+void slab_slot_open(const struct kmem_cache *c, void *slot);
+void slab_slot_close(const struct kmem_cache *c, void *slot, bool allocated);
+/** Decode a stored freelist pointer without validation. */
+void *slab_fp_decode(const struct kmem_cache *c, void *obj);
+struct slab_meta *slab_meta_of(const struct kmem_cache *c, void *obj);
+/** Offset of the first damaged red-zone byte of @obj's slot, or -1. Slot must be open. */
+long slab_redzone_damage(const struct kmem_cache *c, void *obj);
+/** Offset of the first non-poison byte of free object @obj, or -1. Slot must be open. */
+long slab_poison_damage(const struct kmem_cache *c, void *obj);
+
+/** Allocate from @c (known valid) recording @site. */
+void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site);
+/** Free @obj of @slab of @c; reports misuse (not an object start, double free, ...). */
+int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *func);
+/** The slab holding @p or NULL; *head_out = its block head (NULL if @p is not managed memory,
+ * which is reported). */
+struct page *slab_lookup(const void *p, const char *func, struct page **head_out);
+unsigned long slab_shrink_count(struct shrinker *s, struct shrink_control *sc);
+unsigned long slab_shrink_scan(struct shrinker *s, struct shrink_control *sc);
+
+/* heap/slab.c, called by init and checks */
+int slab_early_init(void);
+int slab_init(void);
+int slab_check(struct mm_check_report *rep);
+unsigned long slab_count_slab_pages(void);
+
+#endif /* LEAXOS_SLAB_INTERNAL_H */

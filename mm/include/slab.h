@@ -1,0 +1,147 @@
+/*
+ * slab.h - SLUB-style object caches and kmalloc.
+ *
+ * A cache hands out objects of one size from slabs (blocks of 2^order pages owned by the cache).
+ * Each CPU has an active slab whose freelist it pops and pushes with interrupts off and no lock;
+ * frees from other CPUs and partial slabs go through the cache's lock. Empty slabs are kept up to
+ * a small minimum and given back under memory pressure (a shrinker).
+ *
+ * Hardening (boot parameter mm_boot_params.slab_hardened; on in fuzz builds) changes the object
+ * layout and checks every operation:
+ *
+ *   slot: [ red zone L | object (object_size) | red zone R | meta: next ptr, state, site ]
+ *
+ *   - freelist pointers are stored as ptr ^ cache secret ^ address-of-slot and validated when
+ *     followed, so a forged or corrupted pointer is reported, not followed
+ *   - new slabs get a freelist in a randomised (seeded, deterministic) order
+ *   - red zones are checked at free; freed objects are filled with poison, checked at the next
+ *     allocation of the object (writes after free)
+ *   - a state tag per object catches double frees exactly
+ * Without hardening an object slot is just the object (rounded to its alignment) with the
+ * freelist pointer stored inside the free object.
+ *
+ * Misuse is reported through mm_report_misuse (see mm.h) naming the cache and the object, and the
+ * heap stays consistent: a rejected free changes nothing, damaged red zones and poison are
+ * repaired after the report.
+ */
+#ifndef LEAXOS_SLAB_H
+#define LEAXOS_SLAB_H
+
+#include "mm_common.h"
+#include "page_alloc.h"
+
+struct kmem_cache;
+
+/* kmem_cache_create flags */
+#define SLAB_HWCACHE_ALIGN  0x0001u /* align objects to the cache line */
+#define SLAB_CACHE_DMA      0x0002u /* slabs come from ZONE_DMA */
+#define SLAB_NO_MERGE       0x0004u /* (accepted for compatibility; caches are never merged) */
+#define SLAB_VALID_FLAGS    0x0007u
+
+/** Largest object a cache may hold (objects above go to the page allocator via kmalloc). */
+#define SLAB_MAX_OBJECT_SIZE  (64u << 10)
+/** Largest kmalloc size class; larger kmalloc requests take whole pages, up to MM_MAX_ORDER. */
+#define KMALLOC_MAX_CACHE_SIZE 8192u
+#define KMALLOC_MAX_SIZE       ((size_t)PAGE_SIZE << MM_MAX_ORDER)
+#define KMALLOC_MIN_ALIGN      8u
+
+typedef void (*kmem_ctor_t)(void *obj);
+
+/**
+ * Create a cache of @size-byte objects aligned to @align (0 = 8; must be a power of two <=
+ * PAGE_SIZE). @ctor, if set, initialises each object once when its slab is created (objects must
+ * be returned to that state before being freed). @name is copied (up to 31 chars).
+ * Returns NULL (reported as misuse) for size 0 or above SLAB_MAX_OBJECT_SIZE, a bad alignment,
+ * unknown flags or a NULL name; NULL without a report when memory is exhausted.
+ */
+struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align,
+                                     unsigned int flags, kmem_ctor_t ctor);
+
+/**
+ * Destroy @c. Returns 0, or -MM_EBUSY if objects are still allocated (each one reported with its
+ * allocation site when hardening is on; the cache stays usable), -MM_EINVAL for an unknown cache.
+ */
+int kmem_cache_destroy(struct kmem_cache *c);
+
+/** Allocate an object; NULL on exhaustion or misuse (bad cache, bad gfp). */
+void *kmem_cache_alloc(struct kmem_cache *c, gfp_t gfp);
+void *kmem_cache_zalloc(struct kmem_cache *c, gfp_t gfp);
+
+/**
+ * Free @obj into @c. Returns 0 (also for NULL), or -MM_EINVAL after reporting: the pointer is not
+ * an object start, belongs to another cache (wrong cache), to no cache, or is already free
+ * (double free). A damaged red zone is reported (MM_MISUSE_REDZONE) and repaired; the free then
+ * proceeds and returns 0.
+ */
+int kmem_cache_free(struct kmem_cache *c, void *obj);
+
+/** Give back every empty slab of @c (flushing per-CPU slabs). Returns the pages freed. */
+unsigned long kmem_cache_shrink(struct kmem_cache *c);
+
+/**
+ * Walk every slab of @c checking red zones and free-object poison (hardened caches); each damaged
+ * object is reported (MM_MISUSE_REDZONE / MM_MISUSE_USE_AFTER_FREE) and repaired. Returns the
+ * number of damaged objects found.
+ */
+unsigned long kmem_cache_validate(struct kmem_cache *c);
+
+/** Object size the cache was created with, and the cache's name. */
+size_t kmem_cache_size(const struct kmem_cache *c);
+const char *kmem_cache_name(const struct kmem_cache *c);
+
+/* ---- kmalloc ---- */
+
+/**
+ * Allocate @size bytes (size classes 8..8192: powers of two plus 96 and 192; __GFP_DMA uses the
+ * DMA caches; larger sizes take 2^order pages). Returns NULL for size 0 (no report), size above
+ * KMALLOC_MAX_SIZE (reported), or exhaustion.
+ */
+void *kmalloc(size_t size, gfp_t gfp);
+void *kzalloc(size_t size, gfp_t gfp);
+/** n * size bytes, NULL (reported as misuse) if the product overflows. */
+void *kmalloc_array(size_t n, size_t size, gfp_t gfp);
+void *kcalloc(size_t n, size_t size, gfp_t gfp);
+
+/**
+ * Resize @p to @new_size keeping its contents (up to the smaller size). krealloc(NULL, n) is
+ * kmalloc; krealloc(p, 0) frees @p and returns NULL. On failure returns NULL and @p is untouched.
+ */
+void *krealloc(const void *p, size_t new_size, gfp_t gfp);
+
+/** Usable size of a kmalloc'd object (its size class), 0 for NULL or a pointer kmalloc doesn't own. */
+size_t ksize(const void *p);
+
+/**
+ * Free a kmalloc'd object. kfree(NULL) is a no-op returning 0. Returns -MM_EINVAL / -MM_EFAULT
+ * after reporting: pointer not from kmalloc (page-allocator pages, a non-kmalloc cache's object is
+ * accepted as in Linux), not an object start, no owner, or double free.
+ */
+int kfree(const void *p);
+
+/* ---- statistics ---- */
+
+struct slab_cache_stats {
+    char name[32];
+    size_t object_size;     /* requested size */
+    size_t slot_size;       /* bytes per object in the slab, including red zones and metadata */
+    unsigned int align;
+    unsigned int order;     /* slab size 2^order pages */
+    unsigned int objs_per_slab;
+    unsigned long active_objs, total_objs;
+    unsigned long active_slabs, total_slabs; /* slabs holding objects / all slabs */
+    unsigned long mem_bytes;     /* pages held by the cache */
+    unsigned long waste_bytes;   /* mem_bytes - active_objs * object_size */
+    unsigned long alloc, free, alloc_slow, free_remote;
+    bool hardened;
+};
+
+/** Fill stats for up to @max caches (creation order); returns the number of caches. */
+unsigned int slab_get_stats(struct slab_cache_stats *out, unsigned int max);
+
+/** Print slabinfo-style lines through env_log at @level. */
+void slab_show(int level);
+
+/** Pages currently held by all caches. */
+unsigned long slab_nr_pages(void);
+
+#endif /* LEAXOS_SLAB_H */
