@@ -118,7 +118,11 @@ int mm_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
             fmt_num(&o, (uintptr_t)va_arg(ap, void *), false, 16, false, width, zero, left);
             break;
         case 's': fmt_str(&o, va_arg(ap, const char *), width, left); break;
-        case 'c': fmt_putc(&o, (char)va_arg(ap, int)); break;
+        case 'c': {
+            char ch[2] = { (char)va_arg(ap, int), '\0' };
+            fmt_str(&o, ch, width, left);
+            break;
+        }
         case '%': fmt_putc(&o, '%'); break;
         case '\0': fmt--; break;
         default: fmt_putc(&o, '%'); fmt_putc(&o, *fmt); break;

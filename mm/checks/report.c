@@ -36,7 +36,7 @@ const char *mm_misuse_name(enum mm_misuse_kind kind)
 
 const char *mm_strerror(int err)
 {
-    switch (err < 0 ? -err : err) {
+    switch (err < 0 ? -(long)err : (long)err) {
     case 0: return "OK";
     case MM_EPERM: return "EPERM";
     case MM_ENOENT: return "ENOENT";

@@ -33,7 +33,7 @@ static int mm_validate_region(const struct mm_mem_region *r)
 
 static int mm_validate_params(const struct mm_boot_params *bp)
 {
-    if (!bp || !bp->map || bp->nr_map == 0 || bp->nr_map > MM_MAX_MEM_REGIONS)
+    if (!bp || !bp->map || bp->nr_map == 0)
         return -MM_EINVAL;
     if (bp->nr_cpus > MM_MAX_CPUS || (bp->nr_reserve && !bp->reserve))
         return -MM_EINVAL;
