@@ -85,34 +85,37 @@ fuzz_targets() { find fuzz -maxdepth 1 -name 'target_*.c' | sed 's|fuzz/target_|
 
 # build_hosted CFG : library + unit tests + replay for one hosted configuration
 build_hosted() {
-    local cfg="$1" cc flags out="$BUILD/$1"
+    local cfg="$1" cc flags out="$BUILD/$1" ar=ar ld=""
     case "$cfg" in
         asan) cc=clang; flags="-std=gnu11 -g -O1 ${WARN[*]} ${SAN[*]}" ;;
         gcc) cc=gcc; flags="-std=gnu11 -g -O1 ${WARN[*]} ${SAN[*]}" ;;
-        release) cc=clang; flags="-std=gnu11 -g -O2 -DNDEBUG ${WARN[*]}" ;;
+        # hardening-only runs: the mm's own checks without a sanitizer shadow (misuse detection)
+        noasan) cc=clang; flags="-std=gnu11 -g -O1 ${WARN[*]} -fsanitize=undefined -fno-sanitize-recover=undefined" ;;
+        # the env door is chosen at link time; LTO inlines it as a kernel build would
+        release) cc=clang; ar=llvm-ar; ld=-fuse-ld=lld; flags="-std=gnu11 -g -O2 -DNDEBUG -flto ${WARN[*]}" ;;
         *) die "unknown configuration $cfg" ;;
     esac
     flags="$flags ${INCLUDES[*]} ${HOSTED_INC[*]}"
     local lib=($(mm_sources) $(hosted_sources))
     compile "$out" "$cc" "$flags" "${lib[@]}" || return 1
     rm -f "$out/libmm.a"
-    ar rcs "$out/libmm.a" $(objs "$out" "${lib[@]}")
+    $ar rcs "$out/libmm.a" $(objs "$out" "${lib[@]}")
     if [ "$cfg" = release ]; then
         local bench=($(find tests/bench -name '*.c' 2>/dev/null | sort))
         [ ${#bench[@]} -gt 0 ] || return 0
         compile "$out" "$cc" "$flags" "${bench[@]}" || return 1
-        $cc $flags -o "$out/bench_page" $(objs "$out" "${bench[@]}") "$out/libmm.a" -lpthread
+        $cc $flags $ld -o "$out/bench_page" $(objs "$out" "${bench[@]}") "$out/libmm.a" -lpthread
         return 0
     fi
     local tests=($(test_sources))
     if [ ${#tests[@]} -gt 0 ]; then
         compile "$out" "$cc" "$flags" "${tests[@]}" || return 1
-        $cc $flags -o "$out/mm_tests" $(objs "$out" "${tests[@]}") "$out/libmm.a" -lpthread
+        $cc $flags $ld -o "$out/mm_tests" $(objs "$out" "${tests[@]}") "$out/libmm.a" -lpthread
     fi
     local fz=($(fuzz_common_sources) fuzz/replay.c)
     if [ -f fuzz/replay.c ]; then
         compile "$out" "$cc" "$flags" "${fz[@]}" || return 1
-        $cc $flags -o "$out/replay" $(objs "$out" "${fz[@]}") "$out/libmm.a" -lpthread
+        $cc $flags $ld -o "$out/replay" $(objs "$out" "${fz[@]}") "$out/libmm.a" -lpthread
     fi
 }
 
@@ -165,6 +168,18 @@ kernel_symbol_check() {
     fi
 }
 
+# The symbol check must be able to fail: an object that calls libc is rejected.
+kernel_symbol_check_rejects_libc() {
+    local out="$BUILD/kernel/negative"
+    mkdir -p "$out"
+    printf 'int printf(const char *, ...);\nint neg(void) { return printf("x"); }\n' > "$out/neg.c"
+    clang $KERNEL_CFLAGS -c "$out/neg.c" -o "$out/neg.o"
+    if kernel_symbol_check "$out/neg.o" 2>/dev/null; then
+        log "symbol check accepted an object that references printf"
+        return 1
+    fi
+}
+
 # mm/ reaches the world only through mm_env.h and arch headers.
 door_check() {
     local bad
@@ -210,7 +225,7 @@ fuzz_one() { # fuzz_one TARGET SECONDS WORKROOT
 }
 
 cmd_fuzz() {
-    local secs=60 targets=() root="$WORK_DIR/fuzz"
+    local secs="" targets=() root="$WORK_DIR/fuzz"
     while [ $# -gt 0 ]; do
         case "$1" in
             --time) secs="$2"; shift 2 ;;
@@ -221,6 +236,8 @@ cmd_fuzz() {
         esac
     done
     [ ${#targets[@]} -gt 0 ] || targets=($(fuzz_targets))
+    # default: about three minutes in all, at least 30 s per target
+    [ -n "$secs" ] || secs=$(( 180 / ${#targets[@]} > 30 ? 180 / ${#targets[@]} : 30 ))
     cmd_deps
     build_fuzz || die "fuzz build failed"
     local t failed=0
@@ -305,6 +322,7 @@ cmd_test() {
     run_unit gcc
     step "build release + bench" build_hosted release
     step "build kernel + freestanding symbol check" cmd_kernel
+    step "symbol check rejects a libc reference" kernel_symbol_check_rejects_libc
     step "build fuzz targets" build_fuzz
     local tmp t; tmp="$(mktemp -d)"
     for t in $(fuzz_targets); do

@@ -263,10 +263,10 @@ static void prep_new_page(struct page *p, unsigned int order, gfp_t gfp, uintptr
     p->mapcount = 0;
     p->private_data = 0;
     p->alloc_site = site;
-    void *va = page_address(p);
-    env_unpoison(va, (size_t)PAGE_SIZE << order);
+    if (env_shadow_enabled)
+        env_unpoison(page_address(p), (size_t)PAGE_SIZE << order);
     if (gfp & __GFP_ZERO)
-        memset(va, 0, (size_t)PAGE_SIZE << order);
+        memset(page_address(p), 0, (size_t)PAGE_SIZE << order);
 }
 
 static int page_alloc_site(gfp_t gfp, unsigned int order, struct page **out, uintptr_t site)
@@ -388,7 +388,8 @@ static void free_block(struct page *p, unsigned int order)
     struct zone *z = page_zone(p);
     p->flags = 0;
     p->order = 0;
-    env_poison(page_address(p), (size_t)PAGE_SIZE << order, ENV_POISON_FREE_PAGE);
+    if (env_shadow_enabled)
+        env_poison(page_address(p), (size_t)PAGE_SIZE << order, ENV_POISON_FREE_PAGE);
     unsigned long irq = env_irq_save();
     unsigned int cpu = env_cpu_id();
     mm_state.cpu[cpu].free++;
