@@ -194,6 +194,16 @@ door_check() {
 
 # ---------------------------------------------------------------- fuzzing
 
+# libFuzzer flags from fuzz/<target>.options ([libfuzzer] key = value), dict resolved to fuzz/
+fuzz_options() {
+    [ -f "fuzz/$1.options" ] || return 0
+    sed -n 's/^[[:space:]]*\([a-z_]*\)[[:space:]]*=[[:space:]]*\([^[:space:]]*\).*/\1 \2/p' "fuzz/$1.options" |
+        while read -r k v; do
+            [ "$k" = dict ] && continue
+            printf -- '-%s=%s\n' "$k" "$v"
+        done
+}
+
 fuzz_one() { # fuzz_one TARGET SECONDS WORKROOT
     local t="$1" secs="$2" work="$3/$1" bin="$BUILD/fuzz/fuzz_$1"
     mkdir -p "$work/corpus" "$work/crashes"
@@ -201,7 +211,7 @@ fuzz_one() { # fuzz_one TARGET SECONDS WORKROOT
     local args=(-max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
                 -artifact_prefix="$work/crashes/")
     [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
-    [ -f "fuzz/$t.options" ] && args+=($(sed -n 's/^\s*\([a-z_]*\)\s*=\s*\([^ ]*\).*/-\1=\2/p' "fuzz/$t.options"))
+    args+=($(fuzz_options "$t"))
     mkdir -p "corpus/$t"
     log "== fuzz $t for ${secs}s (work dir $work)"
     local rc=0

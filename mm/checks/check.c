@@ -28,7 +28,8 @@
 
 struct check_ctx {
     struct mm_check_report *rep;
-    unsigned long on_lists; /* PG_checked marks set */
+    unsigned long on_lists;   /* PG_checked marks set */
+    unsigned long slab_heads; /* PG_slab blocks met by the page walk */
 };
 
 static int check_fail(struct check_ctx *c, const char *inv, unsigned long pfn, const char *fmt, ...)
@@ -180,6 +181,7 @@ static int check_zone_pages(struct check_ctx *c, struct zone *z, struct zone_tal
                 return check_fail(c, "page.refcount", pfn, "allocated pfn 0x%lx refcount %d",
                                   pfn, (int)p->refcount);
             t->alloc += 1ul << order;
+            c->slab_heads += (f & PG_slab) != 0;
         } else {
             return check_fail(c, "page.stray", pfn, "pfn 0x%lx in zone %s has flags 0x%x and "
                               "belongs to no block", pfn, zone_name(z->idx), f);
@@ -245,6 +247,6 @@ int mm_check(struct mm_check_report *rep)
         env_irq_restore(irq);
     }
     if (!err && mm_state.ready)
-        err = slab_check(c.rep);
+        err = slab_check(c.rep, c.slab_heads);
     return err;
 }

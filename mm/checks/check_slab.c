@@ -165,15 +165,7 @@ static int slab_check_cache(struct slab_check_ctx *x, struct kmem_cache *c)
     return err;
 }
 
-unsigned long slab_count_slab_pages(void)
-{
-    unsigned long n = 0;
-    for (unsigned long pfn = 0; pfn < mm_max_pfn; pfn++)
-        n += (mm_mem_map[pfn].flags & (PG_head | PG_slab)) == (PG_head | PG_slab);
-    return n;
-}
-
-int slab_check(struct mm_check_report *rep)
+int slab_check(struct mm_check_report *rep, unsigned long slab_blocks)
 {
     struct slab_check_ctx x = { .rep = rep };
     unsigned long slabs = 0;
@@ -190,12 +182,9 @@ int slab_check(struct mm_check_report *rep)
             break;
     }
     env_spin_unlock(&mm_state.slab_lock);
-    if (!err && mm_state.ready) {
-        unsigned long found = slab_count_slab_pages();
-        if (found != slabs)
-            err = slab_fail(&x, "slab.orphan", ~0ul, "%lu slab blocks in the page array, caches "
-                            "account for %lu", found, slabs);
-    }
+    if (!err && slab_blocks != slabs)
+        err = slab_fail(&x, "slab.orphan", ~0ul, "%lu slab blocks in the page array, caches "
+                        "account for %lu", slab_blocks, slabs);
     return err;
 }
 

@@ -94,7 +94,7 @@ unsigned long slab_shrink_scan(struct shrinker *s, struct shrink_control *sc);
 /* heap/slab.c, called by init and checks */
 int slab_early_init(void);
 int slab_init(void);
-int slab_check(struct mm_check_report *rep);
-unsigned long slab_count_slab_pages(void);
+/** Slab invariants; @slab_blocks = PG_slab block heads the page walk found. */
+int slab_check(struct mm_check_report *rep, unsigned long slab_blocks);
 
 #endif /* LEAXOS_SLAB_INTERNAL_H */
