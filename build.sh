@@ -80,7 +80,7 @@ objs() { # objs OUTDIR SRC... -> object paths
 mm_sources() { find mm -name '*.c' | sort; }
 hosted_sources() { find shims/hosted -name '*.c' | sort; }
 test_sources() { find tests -maxdepth 1 -name '*.c' | sort; }
-fuzz_common_sources() { find fuzz -maxdepth 1 -name '*.c' ! -name replay.c ! -name libfuzzer_main.c | sort; }
+fuzz_common_sources() { find fuzz -maxdepth 1 -name '*.c' ! -name replay.c ! -name libfuzzer_main.c ! -name afl_main.c | sort; }
 fuzz_targets() { find fuzz -maxdepth 1 -name 'target_*.c' | sed 's|fuzz/target_||; s|\.c$||' | sort; }
 
 # build_hosted CFG : library + unit tests + replay for one hosted configuration
@@ -133,6 +133,20 @@ build_fuzz() {
         $cc $flags -DFUZZ_TARGET="$t" -c fuzz/libfuzzer_main.c -o "$out/obj/main_$t/libfuzzer_main.o"
         $cc $flags -fsanitize=fuzzer -o "$out/fuzz_$t" "$out/obj/main_$t/libfuzzer_main.o" \
             "$out/libfuzzcommon.a" -lpthread
+    done
+}
+
+# build_afl : per target an AFL++ persistent binary and its CmpLog twin (afl-clang-fast)
+build_afl() {
+    local out="$BUILD/afl" t
+    local flags="-std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare ${SAN[*]} ${INCLUDES[*]} ${HOSTED_INC[*]}"
+    local srcs=($(mm_sources) $(hosted_sources) $(fuzz_common_sources))
+    mkdir -p "$out"
+    for t in $(fuzz_targets); do
+        AFL_QUIET=1 afl-clang-fast $flags -DFUZZ_TARGET="$t" "${srcs[@]}" fuzz/afl_main.c \
+            -o "$out/afl_$t" -lpthread || return 1
+        AFL_QUIET=1 AFL_LLVM_CMPLOG=1 afl-clang-fast $flags -DFUZZ_TARGET="$t" "${srcs[@]}" \
+            fuzz/afl_main.c -o "$out/afl_${t}_cmplog" -lpthread || return 1
     done
 }
 
@@ -204,42 +218,107 @@ fuzz_options() {
         done
 }
 
-fuzz_one() { # fuzz_one TARGET SECONDS WORKROOT
-    local t="$1" secs="$2" work="$3/$1" bin="$BUILD/fuzz/fuzz_$1"
-    mkdir -p "$work/corpus" "$work/crashes"
-    local before; before="$(ls "$work/crashes" | wc -l)"
+# Crash files of one engine's work dir, one per line.
+fuzz_crash_files() { # fuzz_crash_files ENGINE WORK
+    case "$1" in
+        libfuzzer) find "$2/crashes" -maxdepth 1 -type f 2>/dev/null ;;
+        afl) find "$2/afl" -path '*/crashes/id:*' -type f 2>/dev/null ;;
+    esac | sort
+}
+
+fuzz_report() { # fuzz_report TARGET ENGINE WORK BEFORE EXECS EPS CORPUS
+    local t="$1" e="$2" work="$3" before="$4" crashes
+    crashes="$(fuzz_crash_files "$e" "$work" | wc -l)"
+    echo "FUZZ target=$t engine=$e execs=${5:-0} exec_per_s=${6:-0} corpus=$7 crashes=$((crashes - before))"
+    [ "$crashes" -gt "$before" ] || return 0
+    local f
+    for f in $(fuzz_crash_files "$e" "$work" | tail -n $((crashes - before))); do
+        log "crash saved: $f"
+        log "reproduce:   ./build.sh repro --target $t '$f'"
+    done
+    return 1
+}
+
+# libFuzzer: -jobs 1 runs in-process; more jobs use fork mode, which keeps going after a crash.
+fuzz_one_libfuzzer() { # TARGET SECONDS WORK JOBS
+    local t="$1" secs="$2" work="$3" jobs="$4" bin="$BUILD/fuzz/fuzz_$1"
+    mkdir -p "$work/corpus" "$work/crashes" "corpus/$t"
+    local before; before="$(fuzz_crash_files libfuzzer "$work" | wc -l)"
     local args=(-max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
                 -artifact_prefix="$work/crashes/")
     [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
     args+=($(fuzz_options "$t"))
-    mkdir -p "corpus/$t"
-    log "== fuzz $t for ${secs}s (work dir $work)"
+    [ "$jobs" -gt 1 ] && args+=(-fork="$jobs" -ignore_crashes=1)
+    log "== fuzz $t with libFuzzer for ${secs}s, $jobs job(s) (work dir $work)"
     local rc=0
-    "$bin" "${args[@]}" "$work/corpus" "corpus/$t" >"$work/last.log" 2>&1 || rc=$?
-    grep -E '^#[0-9]+.*(NEW|pulse|DONE)' "$work/last.log" | tail -3 >&2 || true
-    local execs eps corpus crashes
-    execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/last.log" | tail -1)"
-    eps="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/last.log" | tail -1)"
-    corpus="$(ls "$work/corpus" | wc -l)"
-    crashes="$(ls "$work/crashes" | wc -l)"
-    echo "FUZZ target=$t engine=libfuzzer execs=${execs:-0} exec_per_s=${eps:-0} corpus=$corpus crashes=$((crashes - before))"
-    if [ "$crashes" -gt "$before" ] || [ "$rc" -ne 0 ]; then
-        local f
-        for f in $(ls -t "$work/crashes" | head -n $((crashes - before))); do
-            log "crash saved: $work/crashes/$f"
-            log "reproduce:   ./build.sh repro --target $t $work/crashes/$f"
-        done
-        [ "$crashes" -gt "$before" ] || log "fuzzer exited with status $rc (see $work/last.log)"
-        return 1
+    "$bin" "${args[@]}" "$work/corpus" "corpus/$t" >"$work/libfuzzer.log" 2>&1 || rc=$?
+    grep -E '^#[0-9]+' "$work/libfuzzer.log" | tail -2 >&2 || true
+    local execs eps
+    execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/libfuzzer.log" | tail -1)"
+    eps="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/libfuzzer.log" | tail -1)"
+    if [ -z "$execs" ]; then # fork mode: take the last status line
+        execs="$(grep -oE '^#[0-9]+' "$work/libfuzzer.log" | tail -1 | tr -d '#')"
+        eps="$(grep -oE 'exec/s: [0-9]+' "$work/libfuzzer.log" | tail -1 | grep -oE '[0-9]+')"
     fi
+    fuzz_report "$t" libfuzzer "$work" "$before" "$execs" "$eps" "$(ls "$work/corpus" | wc -l)" || return 1
+    [ "$rc" -eq 0 ] || { log "libFuzzer exited with status $rc (see $work/libfuzzer.log)"; return 1; }
+}
+
+# AFL++: persistent mode with the shared-memory testcase, CmpLog binary beside it; resumes.
+fuzz_one_afl() { # TARGET SECONDS WORK JOBS
+    local t="$1" secs="$2" work="$3" jobs="$4" bin="$BUILD/afl/afl_$1"
+    mkdir -p "$work/afl"
+    local before; before="$(fuzz_crash_files afl "$work" | wc -l)"
+    local in="corpus/$t" dict=() j pids=()
+    [ -d "$work/afl/main/queue" ] && in=- # resume where the last campaign stopped
+    [ -f "fuzz/$t.dict" ] && dict=(-x "fuzz/$t.dict")
+    log "== fuzz $t with AFL++ for ${secs}s, $jobs job(s) (work dir $work/afl)"
+    for j in $(seq 1 "$jobs"); do
+        local role=(-M main) cmplog=(-c "$BUILD/afl/afl_${t}_cmplog")
+        [ "$j" -gt 1 ] && role=(-S "sec$j") && cmplog=()
+        AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 \
+        AFL_AUTORESUME=1 AFL_SKIP_CRASHES=1 AFL_FAST_CAL=1 \
+        ASAN_OPTIONS="abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1" \
+        UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1" \
+            afl-fuzz -i "$in" -o "$work/afl" "${role[@]}" "${cmplog[@]}" "${dict[@]}" -m none \
+                -t 5000 -V "$secs" -- "$bin" >"$work/afl-$j.log" 2>&1 &
+        pids+=($!)
+    done
+    local rc=0 p
+    for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+    local stats="$work/afl/main/fuzzer_stats" execs=0 eps=0 corpus=0
+    if [ -f "$stats" ]; then
+        execs="$(awk -F': *' '$1 ~ /^execs_done/ {print $2}' "$stats")"
+        eps="$(awk -F': *' '$1 ~ /^execs_per_sec/ {print int($2)}' "$stats")"
+        corpus="$(awk -F': *' '$1 ~ /^corpus_count/ {print $2}' "$stats")"
+        log "afl: stability $(awk -F': *' '$1 ~ /^stability/ {print $2}' "$stats")"
+    fi
+    fuzz_report "$t" afl "$work" "$before" "$execs" "$eps" "$corpus" || return 1
+    [ "$rc" -eq 0 ] || { log "afl-fuzz exited with status $rc (see $work/afl-1.log)"; tail -5 "$work/afl-1.log" >&2; return 1; }
+}
+
+fuzz_one() { # fuzz_one TARGET SECONDS WORKROOT [ENGINE] [JOBS]
+    local t="$1" secs="$2" work="$3/$1" engine="${4:-libfuzzer}" jobs="${5:-1}" failed=0
+    case "$engine" in
+        libfuzzer) fuzz_one_libfuzzer "$t" "$secs" "$work" "$jobs" || failed=1 ;;
+        afl) fuzz_one_afl "$t" "$secs" "$work" "$jobs" || failed=1 ;;
+        both) fuzz_one_libfuzzer "$t" "$secs" "$work" "$jobs" || failed=1
+              fuzz_one_afl "$t" "$secs" "$work" "$jobs" || failed=1 ;;
+        *) die "unknown engine $engine (libfuzzer, afl or both)" ;;
+    esac
+    return "$failed"
 }
 
 cmd_fuzz() {
-    local secs="" targets=() root="$WORK_DIR/fuzz"
+    local secs="" targets=() root="$WORK_DIR/fuzz" engine=libfuzzer jobs=1
     while [ $# -gt 0 ]; do
         case "$1" in
             --time) secs="$2"; shift 2 ;;
             --time=*) secs="${1#--time=}"; shift ;;
+            --engine) engine="$2"; shift 2 ;;
+            --engine=*) engine="${1#--engine=}"; shift ;;
+            --jobs) jobs="$2"; shift 2 ;;
+            --jobs=*) jobs="${1#--jobs=}"; shift ;;
             --work) root="$2"; shift 2 ;;
             -*) die "fuzz: unknown option $1" ;;
             *) targets+=("$1"); shift ;;
@@ -249,13 +328,36 @@ cmd_fuzz() {
     # default: about three minutes in all, at least 30 s per target
     [ -n "$secs" ] || secs=$(( 180 / ${#targets[@]} > 30 ? 180 / ${#targets[@]} : 30 ))
     cmd_deps
-    build_fuzz || die "fuzz build failed"
+    case "$engine" in libfuzzer|both) build_fuzz || die "fuzz build failed" ;; esac
+    case "$engine" in afl|both) need_pkgs afl++; build_afl || die "AFL++ build failed" ;; esac
     local t failed=0
     for t in "${targets[@]}"; do
-        [ -x "$BUILD/fuzz/fuzz_$t" ] || die "no fuzz target '$t' (have: $(fuzz_targets | xargs))"
-        fuzz_one "$t" "$secs" "$root" || failed=$((failed + 1))
+        fuzz_targets | grep -qx "$t" || die "no fuzz target '$t' (have: $(fuzz_targets | xargs))"
+        fuzz_one "$t" "$secs" "$root" "$engine" "$jobs" || failed=$((failed + 1))
     done
-    [ "$failed" -eq 0 ] || { log "fuzz: $failed target(s) found crashes"; return 1; }
+    if [ "$failed" -ne 0 ]; then
+        log "fuzz: $failed target(s) found crashes"
+        [ "$(type -t cmd_triage)" = function ] && cmd_triage "$root"
+        return 1
+    fi
+}
+
+# Fold a work corpus back into corpus/<target>: only inputs that add coverage are copied.
+cmd_corpus_merge() {
+    local targets=("$@") root="$WORK_DIR/fuzz" t
+    [ ${#targets[@]} -gt 0 ] || targets=($(fuzz_targets))
+    cmd_deps
+    build_fuzz || die "fuzz build failed"
+    for t in "${targets[@]}"; do
+        local dirs=()
+        [ -d "$root/$t/corpus" ] && dirs+=("$root/$t/corpus")
+        [ -d "$root/$t/afl/main/queue" ] && dirs+=("$root/$t/afl/main/queue")
+        [ ${#dirs[@]} -gt 0 ] || { log "corpus-merge: no work corpus for $t"; continue; }
+        local n0; n0="$(ls "corpus/$t" | wc -l)"
+        "$BUILD/fuzz/fuzz_$t" -merge=1 -max_len=65536 "corpus/$t" "${dirs[@]}" >"$root/$t/merge.log" 2>&1 ||
+            die "merge failed for $t (see $root/$t/merge.log)"
+        log "corpus-merge $t: $n0 -> $(ls "corpus/$t" | wc -l) files"
+    done
 }
 
 cmd_repro() {
@@ -279,6 +381,36 @@ cmd_repro() {
     cmd_deps
     build_hosted asan >&2 || die "build failed"
     "$BUILD/asan/replay" --target "$target" --print "$f"
+}
+
+# ---------------------------------------------------------------- coverage
+
+# Replay the checked-in corpus (and the unit tests) under clang source-based coverage.
+cmd_cov() {
+    cmd_deps
+    local out="$BUILD/cov"
+    local flags="-std=gnu11 -g -O0 ${WARN[*]} -fprofile-instr-generate -fcoverage-mapping ${INCLUDES[*]} ${HOSTED_INC[*]}"
+    local lib=($(mm_sources) $(hosted_sources)) fz=($(fuzz_common_sources) fuzz/replay.c)
+    compile "$out" clang "$flags" "${lib[@]}" "${fz[@]}" || die "coverage build failed"
+    clang $flags -o "$out/replay" $(objs "$out" "${lib[@]}" "${fz[@]}") -lpthread
+    rm -rf "$out/prof" && mkdir -p "$out/prof"
+    local t files
+    for t in $(fuzz_targets); do
+        files=(corpus/"$t"/*)
+        [ -f "${files[0]}" ] || continue
+        LLVM_PROFILE_FILE="$out/prof/$t-%p.profraw" "$out/replay" --no-fork --target "$t" "${files[@]}" \
+            >/dev/null 2>&1 || log "cov: some $t corpus inputs fail (see ./build.sh corpus)"
+    done
+    llvm-profdata merge -sparse "$out"/prof/*.profraw -o "$out/corpus.profdata"
+    log "== line and branch coverage of mm/ by the checked-in corpus"
+    llvm-cov report "$out/replay" -instr-profile="$out/corpus.profdata" $(mm_sources) |
+        sed 's|^'"$ROOT"'/||'
+    llvm-cov show "$out/replay" -instr-profile="$out/corpus.profdata" -format=html \
+        -output-dir="$out/html" $(mm_sources) >/dev/null
+    local total
+    total="$(llvm-cov report "$out/replay" -instr-profile="$out/corpus.profdata" $(mm_sources) |
+        awk '/^TOTAL/ {print $10}')"
+    echo "COV scope=mm corpus_line_coverage=$total html=$out/html/index.html"
 }
 
 # ---------------------------------------------------------------- test
@@ -358,6 +490,8 @@ case "${1:-help}" in
     unit) cmd_deps; build_hosted asan; "$BUILD/asan/mm_tests" "${@:2}" ;;
     corpus) cmd_deps; build_hosted asan; run_corpus; echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ] ;;
     fuzz) shift; cmd_fuzz "$@" ;;
+    corpus-merge) shift; cmd_corpus_merge "$@" ;;
+    cov) cmd_cov ;;
     repro) shift; cmd_repro "$@" ;;
     kernel) cmd_deps; cmd_kernel ;;
     bench) shift; cmd_bench "$@" ;;
