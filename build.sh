@@ -11,7 +11,8 @@
 #
 # Each configuration builds in its own directory under build/:
 #   asan     clang, ASan + UBSan (tests, replay)       gcc      gcc, ASan + UBSan (tests)
-#   fuzz     clang, libFuzzer + ASan + UBSan           release  clang -O2 (bench)
+#   noasan   clang, UBSan only: hardening checks run   release  clang -O2 + LTO (bench)
+#   fuzz     clang, libFuzzer + ASan + UBSan           afl      afl-clang-fast persistent + CmpLog
 #   kernel   clang freestanding x86_64 ELF objects
 set -euo pipefail
 
@@ -460,6 +461,8 @@ cmd_test() {
     step "build hosted asan (clang)" build_hosted asan
     run_unit asan
     run_corpus
+    step "build hosted noasan (the mm's own hardening, no sanitizer shadow)" build_hosted noasan
+    run_unit noasan
     step "build hosted gcc" build_hosted gcc
     run_unit gcc
     step "build release + bench" build_hosted release

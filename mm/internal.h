@@ -99,6 +99,7 @@ struct mm_state {
     struct shrinker slab_shrinker;
     bool slab_hardened;
     bool slab_ready;
+    unsigned long slab_nr_created;       /* caches created since boot: seeds each cache */
 
     /* misuse reports */
     env_spinlock_t report_lock;

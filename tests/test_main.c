@@ -22,6 +22,10 @@ extern const struct ktest_suite suite_stats;
 extern const struct ktest_suite suite_check;
 extern const struct ktest_suite suite_inject;
 extern const struct ktest_suite suite_format;
+extern const struct ktest_suite suite_slab;
+extern const struct ktest_suite suite_slab_misuse;
+extern const struct ktest_suite suite_kmalloc;
+extern const struct ktest_suite suite_slab_harden;
 
 static const struct ktest_suite *const all_suites[] = {
     &suite_boot,
@@ -34,6 +38,10 @@ static const struct ktest_suite *const all_suites[] = {
     &suite_check,
     &suite_inject,
     &suite_format,
+    &suite_slab,
+    &suite_slab_misuse,
+    &suite_kmalloc,
+    &suite_slab_harden,
 };
 
 void *kt_host_foreign_page(void)

@@ -189,7 +189,7 @@ static void slab_cache_init(struct kmem_cache *c, const char *name, size_t size,
     c->ctor = ctor;
     c->hardened = mm_state.slab_hardened;
     c->zone_gfp = (flags & SLAB_CACHE_DMA) ? __GFP_DMA : 0;
-    c->rng = mm_state.seed ^ ((uint64_t)(uintptr_t)c << 7) ^ size;
+    c->rng = mm_state.seed ^ ((uint64_t)++mm_state.slab_nr_created << 32) ^ size;
     c->secret = (uintptr_t)slab_rand(&c->rng) | 1;
     list_init(&c->partial);
     list_init(&c->full);
@@ -338,40 +338,46 @@ static void slab_freeze_locked(struct kmem_cache *c, struct kmem_cache_cpu *cc, 
     slab->freelist = NULL;
 }
 
-/* Flush CPU @cpu's active slab back to the lists. Runs on that CPU (or with it quiescent). */
-static void slab_flush_cpu(struct kmem_cache *c, unsigned int cpu)
+/* Flush CPU @cpu's active slab back to the lists. Runs on that CPU (or with it quiescent).
+ * Returns the pages freed if the slab was a surplus empty one. */
+static unsigned long slab_flush_cpu(struct kmem_cache *c, unsigned int cpu)
 {
     struct kmem_cache_cpu *cc = &c->cpu[cpu];
     struct page *slab = cc->slab;
     if (!slab)
-        return;
+        return 0;
     env_spin_lock(&c->lock);
     bool discard = slab_unfreeze_locked(c, slab, cc->freelist);
     cc->slab = NULL;
     cc->freelist = NULL;
     env_spin_unlock(&c->lock);
-    if (discard)
-        slab_discard(c, slab);
+    if (!discard)
+        return 0;
+    slab_discard(c, slab);
+    return 1ul << c->order;
 }
 
 struct slab_flush_arg {
     struct kmem_cache *c;
+    unsigned long pages; /* freed by the flushes */
 };
 
 static void slab_flush_cb(void *arg)
 {
     struct slab_flush_arg *a = arg;
     unsigned long irq = env_irq_save();
-    slab_flush_cpu(a->c, env_cpu_id());
+    a->pages += slab_flush_cpu(a->c, env_cpu_id());
     env_irq_restore(irq);
 }
 
-static void slab_flush_all(struct kmem_cache *c)
+/* Flush every CPU's active slab; returns pages freed on the way. */
+static unsigned long slab_flush_all(struct kmem_cache *c)
 {
-    struct slab_flush_arg a = { c };
+    struct slab_flush_arg a = { c, 0 };
     for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++)
         if (c->cpu[cpu].slab)
             env_cpu_call(cpu, slab_flush_cb, &a);
+    return a.pages;
 }
 
 /* Free every empty slab on the partial list beyond @keep; returns pages freed. */
@@ -790,8 +796,8 @@ unsigned long kmem_cache_shrink(struct kmem_cache *c)
                          "%p is not a live kmem_cache", (void *)c);
         return 0;
     }
-    slab_flush_all(c);
-    return slab_trim_empty(c, 0);
+    unsigned long pages = slab_flush_all(c);
+    return pages + slab_trim_empty(c, 0);
 }
 
 size_t kmem_cache_size(const struct kmem_cache *c) { return slab_cache_valid(c) ? c->object_size : 0; }

@@ -1,0 +1,429 @@
+/*
+ * test_harden.c - suite "slab_harden": what machine.slab_hardened buys. Red-zone overflow and
+ * underflow, writes after free, kmem_cache_validate, a corrupted freelist pointer, seeded
+ * freelist randomisation and destroy-with-live-objects reports; plus full usability of objects in
+ * both modes (the one case meant for the ASan build).
+ *
+ * The cases that write into red zones or freed objects on purpose test the mm's OWN detection;
+ * under a sanitizer shadow (env_shadow_enabled, i.e. ASan) those writes are ASan reports that abort
+ * the binary, so the cases print "# SKIP ..." there and pass. They run in a build without ASan.
+ */
+#include "kt_util.h"
+#include "slab.h"
+
+/* Helpers from test_slab.c. */
+int kts_boot(unsigned int mib, unsigned int cpus, bool hardened, uint64_t seed);
+int kts_stats(const char *name, struct slab_cache_stats *out);
+bool kts_skip_under_asan(const char *what);
+
+static int overflow_case(long where, const char *what)
+{
+    KT_TRY(kts_boot(16, 1, true, 201));
+    struct kmem_cache *c = kmem_cache_create("rz", 100, 0, 0, NULL);
+
+    KT_ASSERT_NOT_NULL(c);
+    uint8_t *p = kmem_cache_alloc(c, GFP_KERNEL);
+
+    KT_ASSERT_NOT_NULL(p);
+    memset(p, 0x10, 100); /* the whole object is fine */
+    KT_MM_CHECK();
+    if (kts_skip_under_asan(what))
+        goto out;
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_REDZONE), all = mm_misuse_count();
+
+    p[where] = 0x00;
+    KT_ASSERT_NE(mm_check(NULL), 0); /* the checker sees the damage */
+    struct slab_cache_stats st;
+
+    KT_TRY(kts_stats("rz", &st));
+    KT_ASSERT_OK(kmem_cache_free(c, p)); /* reported, repaired, freed */
+    KT_TRY(kt_expect_misuse(MM_MISUSE_REDZONE, KT_ANY_PFN, k));
+    KT_ASSERT_EQ(mm_misuse_count(), all + 1);
+    struct slab_cache_stats st2;
+
+    KT_TRY(kts_stats("rz", &st2));
+    KT_ASSERT_EQ(st2.active_objs, st.active_objs - 1);
+    KT_MM_CHECK();
+    KT_ASSERT_EQ(kmem_cache_validate(c), 0);
+    p = kmem_cache_alloc(c, GFP_KERNEL); /* the repaired object is clean */
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_EQ(mm_misuse_count(), all + 1);
+out:
+    KT_ASSERT_OK(kmem_cache_free(c, p));
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_redzone_overflow(void) { return overflow_case(100, "redzone_overflow"); }
+static int test_redzone_underflow(void) { return overflow_case(-1, "redzone_underflow"); }
+
+static int test_redzone_kmalloc(void)
+{
+    KT_TRY(kts_boot(16, 1, true, 203));
+    uint8_t *p = kmalloc(64, GFP_KERNEL);
+
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_EQ(ksize(p), 64);
+    if (kts_skip_under_asan("redzone_kmalloc")) {
+        KT_ASSERT_OK(kfree(p));
+        return 0;
+    }
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_REDZONE);
+
+    p[64] = 0x5a;
+    p[70] = 0x5a;
+    KT_ASSERT_OK(kfree(p));
+    KT_TRY(kt_expect_misuse(MM_MISUSE_REDZONE, KT_ANY_PFN, k));
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_use_after_free(void)
+{
+    KT_TRY(kts_boot(16, 1, true, 207));
+    struct kmem_cache *c = kmem_cache_create("uaf", 100, 0, 0, NULL);
+
+    KT_ASSERT_NOT_NULL(c);
+    uint8_t *p = kmem_cache_alloc(c, GFP_KERNEL);
+
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_OK(kmem_cache_free(c, p));
+    if (kts_skip_under_asan("use_after_free"))
+        goto out;
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_USE_AFTER_FREE), all = mm_misuse_count();
+
+    p[42] = 0x01; /* write after free */
+    KT_ASSERT_NE(mm_check(NULL), 0);
+    uint8_t *q = kmem_cache_alloc(c, GFP_KERNEL);
+
+    KT_ASSERT(q == p); /* LIFO on the same CPU */
+    KT_TRY(kt_expect_misuse(MM_MISUSE_USE_AFTER_FREE, KT_ANY_PFN, k));
+    KT_ASSERT_EQ(mm_misuse_count(), all + 1);
+    KT_MM_CHECK(); /* allocated now: no poison to check */
+    memset(q, 0, 100);
+    KT_ASSERT_OK(kmem_cache_free(c, q));
+    KT_MM_CHECK();
+    KT_ASSERT_EQ(mm_misuse_count(), all + 1);
+out:
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_validate(void)
+{
+    KT_TRY(kts_boot(16, 2, true, 211));
+    struct kmem_cache *c = kmem_cache_create("val", 200, 0, 0, NULL);
+
+    KT_ASSERT_NOT_NULL(c);
+    uint8_t *a = kmem_cache_alloc(c, GFP_KERNEL), *b = kmem_cache_alloc(c, GFP_KERNEL);
+    uint8_t *d = kmem_cache_alloc(c, GFP_KERNEL);
+
+    KT_ASSERT_NOT_NULL(a);
+    KT_ASSERT_NOT_NULL(b);
+    KT_ASSERT_NOT_NULL(d);
+    KT_ASSERT_EQ(kmem_cache_validate(c), 0);
+    KT_ASSERT_EQ(kmem_cache_validate(NULL), 0);
+    KT_ASSERT_OK(kmem_cache_free(c, b));
+    if (kts_skip_under_asan("validate"))
+        goto out;
+    unsigned long rz = mm_misuse_count_kind(MM_MISUSE_REDZONE);
+    unsigned long uaf = mm_misuse_count_kind(MM_MISUSE_USE_AFTER_FREE);
+    struct slab_cache_stats st;
+
+    KT_TRY(kts_stats("val", &st));
+    a[200] = 0;   /* right red zone of a live object */
+    d[-3] = 0;    /* left red zone of another */
+    b[17] = 0x77; /* a freed object */
+    KT_ASSERT_NE(mm_check(NULL), 0);
+    KT_ASSERT_EQ(kmem_cache_validate(c), 3);
+    KT_ASSERT_EQ(mm_misuse_count_kind(MM_MISUSE_REDZONE), rz + 2);
+    KT_ASSERT_EQ(mm_misuse_count_kind(MM_MISUSE_USE_AFTER_FREE), uaf + 1);
+    KT_MM_CHECK(); /* repaired */
+    KT_ASSERT_EQ(kmem_cache_validate(c), 0);
+    struct slab_cache_stats st2;
+
+    KT_TRY(kts_stats("val", &st2));
+    KT_ASSERT_EQ(st2.active_objs, st.active_objs); /* no allocation or free happened */
+    KT_ASSERT_EQ(st2.alloc, st.alloc);
+    /* Freeing and reallocating the repaired objects reports nothing more. */
+    unsigned long all = mm_misuse_count();
+
+    KT_ASSERT_OK(kmem_cache_free(c, a));
+    KT_ASSERT_OK(kmem_cache_free(c, d));
+    b = kmem_cache_alloc(c, GFP_KERNEL);
+    KT_ASSERT_NOT_NULL(b);
+    KT_ASSERT_EQ(mm_misuse_count(), all);
+    a = kmem_cache_alloc(c, GFP_KERNEL);
+    d = kmem_cache_alloc(c, GFP_KERNEL);
+    KT_ASSERT_NOT_NULL(a);
+    KT_ASSERT_NOT_NULL(d);
+    KT_ASSERT_EQ(mm_misuse_count(), all);
+    KT_ASSERT_OK(kmem_cache_free(c, b));
+out:
+    KT_ASSERT_OK(kmem_cache_free(c, a));
+    KT_ASSERT_OK(kmem_cache_free(c, d));
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_corrupt_freelist(void)
+{
+    static void *v[64];
+    struct slab_cache_stats st;
+
+    KT_TRY(kts_boot(16, 1, true, 223));
+    struct kmem_cache *c = kmem_cache_create("fl", 64, 0, 0, NULL);
+
+    KT_ASSERT_NOT_NULL(c);
+    KT_TRY(kts_stats("fl", &st));
+    uint64_t bytes = PAGE_SIZE << st.order;
+    unsigned int n = MM_MIN(st.objs_per_slab, 64u);
+
+    KT_ASSERT_GE(n, 4);
+    for (unsigned int i = 0; i < n; i++) {
+        v[i] = kmem_cache_alloc(c, GFP_KERNEL);
+        KT_ASSERT_NOT_NULL(v[i]);
+    }
+    uintptr_t slab = (uintptr_t)v[0] & ~(uintptr_t)(bytes - 1);
+
+    for (unsigned int i = 0; i < n; i++)
+        KT_ASSERT_EQ((uintptr_t)v[i] & ~(uintptr_t)(bytes - 1), slab); /* one slab */
+    if (kts_skip_under_asan("corrupt_freelist"))
+        goto out;
+    /*
+     * Pick A and B whose slot tails stay inside the slab. The bytes of B's slot after its object
+     * (right red zone + metadata with the encoded next pointer and the state tag) are overwritten;
+     * the left red zone of the next slot is at least 16 bytes and is left alone.
+     */
+    unsigned int ia = n, ib = n;
+
+    for (unsigned int i = 0; i < n && ib == n; i++) {
+        uintptr_t end = (uintptr_t)v[i] + st.slot_size - 16;
+
+        if (end <= slab + bytes) {
+            if (ia == n)
+                ia = i;
+            else
+                ib = i;
+        }
+    }
+    KT_ASSERT_LT(ib, n);
+    uint8_t *A = v[ia], *B = v[ib];
+
+    KT_ASSERT_OK(kmem_cache_free(c, A));
+    KT_ASSERT_OK(kmem_cache_free(c, B));
+    unsigned long before = mm_misuse_count_kind(MM_MISUSE_FREELIST) +
+                           mm_misuse_count_kind(MM_MISUSE_REDZONE);
+
+    memset(B + st.object_size, 0x41, st.slot_size - st.object_size - 16);
+    void *x = kmem_cache_alloc(c, GFP_KERNEL);
+    void *y = kmem_cache_alloc(c, GFP_KERNEL);
+
+    KT_ASSERT_NOT_NULL(x);
+    KT_ASSERT_NOT_NULL(y);
+    KT_ASSERT(x != y);
+    KT_ASSERT_GT(mm_misuse_count_kind(MM_MISUSE_FREELIST) +
+                 mm_misuse_count_kind(MM_MISUSE_REDZONE), before);
+    KT_ASSERT_MSG(mm_misuse_count_kind(MM_MISUSE_FREELIST) > 0,
+                  "corrupted next pointer of a free object not reported as a freelist misuse");
+    /* Both are objects of this cache's slab (nothing outside it was handed out). */
+    struct page *px = virt_to_page(x), *py = virt_to_page(y);
+
+    KT_ASSERT_NOT_NULL(px);
+    KT_ASSERT_NOT_NULL(py);
+    KT_ASSERT_EQ((uintptr_t)x & ~(uintptr_t)(bytes - 1), slab);
+    KT_ASSERT_EQ((uintptr_t)y & ~(uintptr_t)(bytes - 1), slab);
+    KT_ASSERT_EQ(((intptr_t)x - (intptr_t)v[0]) % (intptr_t)st.slot_size, 0);
+    KT_ASSERT_EQ(((intptr_t)y - (intptr_t)v[0]) % (intptr_t)st.slot_size, 0);
+    KT_ASSERT(x == A || x == B);
+    KT_ASSERT(y == A || y == B);
+    memset(x, 1, 64);
+    memset(y, 2, 64);
+    kmem_cache_validate(c);
+    KT_MM_CHECK();
+    v[ia] = x;
+    v[ib] = y;
+out:
+    for (unsigned int i = 0; i < n; i++)
+        KT_ASSERT_OK(kmem_cache_free(c, v[i]));
+    KT_MM_CHECK();
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_MM_CHECK();
+    return 0;
+}
+
+/* Offsets (within the slab) of the objects of a new slab in allocation order. */
+static unsigned long order_a[512], order_b[512];
+
+static int record_order_on(unsigned int mem_mib, uint64_t seed, unsigned long *out,
+                           unsigned int *n_out)
+{
+    struct slab_cache_stats st;
+
+    KT_TRY(kts_boot(mem_mib, 1, true, seed));
+    struct kmem_cache *c = kmem_cache_create("rnd", 64, 0, 0, NULL);
+
+    KT_ASSERT_NOT_NULL(c);
+    KT_TRY(kts_stats("rnd", &st));
+    uint64_t bytes = PAGE_SIZE << st.order;
+    unsigned int n = MM_MIN(st.objs_per_slab, 512u);
+    static void *v[512];
+
+    for (unsigned int i = 0; i < n; i++) {
+        v[i] = kmem_cache_alloc(c, GFP_KERNEL);
+        KT_ASSERT_NOT_NULL(v[i]);
+        out[i] = (unsigned long)((uintptr_t)v[i] & (bytes - 1));
+    }
+    for (unsigned int i = 0; i < n; i++)
+        KT_ASSERT_OK(kmem_cache_free(c, v[i]));
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_MM_CHECK();
+    *n_out = n;
+    return 0;
+}
+
+static int record_order(uint64_t seed, unsigned long *out, unsigned int *n_out)
+{
+    return record_order_on(16, seed, out, n_out);
+}
+
+/* Regression: the shuffle was seeded with the cache's virtual address, so the same seed gave
+ * another order whenever the arena (or the cache) sat elsewhere. Machines of different sizes put
+ * the cache at different addresses; the order must still be a function of the seed alone. */
+static int test_freelist_order_independent_of_address(void)
+{
+    unsigned int na, nb;
+
+    KT_TRY(record_order_on(16, 7, order_a, &na));
+    KT_TRY(record_order_on(24, 7, order_b, &nb));
+    KT_ASSERT_EQ(na, nb);
+    for (unsigned int i = 0; i < na; i++)
+        KT_ASSERT_MSG(order_a[i] == order_b[i], "same seed, object %u at offset %lu vs %lu", i,
+                      order_a[i], order_b[i]);
+    return 0;
+}
+
+static int test_freelist_random_seeded(void)
+{
+    unsigned int na, nb;
+    bool increasing = true;
+
+    KT_TRY(record_order(1, order_a, &na));
+    for (unsigned int i = 1; i < na; i++)
+        increasing &= order_a[i] > order_a[i - 1];
+    KT_ASSERT_MSG(!increasing, "hardened slab freelist is in address order (not randomised)");
+    KT_TRY(record_order(1, order_b, &nb));
+    KT_ASSERT_EQ(na, nb);
+    for (unsigned int i = 0; i < na; i++)
+        KT_ASSERT_MSG(order_a[i] == order_b[i], "same seed, object %u at offset %lu vs %lu", i,
+                      order_a[i], order_b[i]);
+    KT_TRY(record_order(2, order_b, &nb));
+    KT_ASSERT_EQ(na, nb);
+    unsigned int diff = 0;
+
+    for (unsigned int i = 0; i < na; i++)
+        diff += order_a[i] != order_b[i];
+    KT_ASSERT_MSG(diff > 0, "seeds 1 and 2 give the same freelist order");
+    return 0;
+}
+
+static int test_destroy_live_reports(void)
+{
+    KT_TRY(kts_boot(16, 2, true, 227));
+    struct kmem_cache *c = kmem_cache_create("live", 48, 0, 0, NULL);
+
+    KT_ASSERT_NOT_NULL(c);
+    void *a = kmem_cache_alloc(c, GFP_KERNEL);
+
+    hosted_cpu_set(1);
+    void *b = kmem_cache_alloc(c, GFP_KERNEL);
+
+    hosted_cpu_set(0);
+    KT_ASSERT_NOT_NULL(a);
+    KT_ASSERT_NOT_NULL(b);
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_CACHE_BUSY);
+
+    mm_misuse_set_log_level(ENV_LOG_DEBUG);
+    KT_ASSERT_ERR(kmem_cache_destroy(c), MM_EBUSY);
+    mm_misuse_set_log_level(ENV_LOG_ERR);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_CACHE_BUSY, KT_ANY_PFN, k));
+    KT_MM_CHECK();
+    KT_ASSERT_OK(kmem_cache_free(c, a));
+    KT_ASSERT_ERR(kmem_cache_destroy(c), MM_EBUSY);
+    KT_ASSERT_OK(kmem_cache_free(c, b));
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_MM_CHECK();
+    return 0;
+}
+
+static void ctor_zero_dummy(void *obj)
+{
+    memset(obj, 0, 64);
+}
+
+/* Every byte of every object is usable (no false positives from red zones or shadow), in both
+ * modes; meant for the ASan build, where a wrong unpoison would abort here. */
+static int usable_case(bool hardened)
+{
+    static const size_t sizes[] = { 1, 13, 64, 100, 256, 3000, 4096, 9000 };
+    static void *v[8][20];
+
+    KT_TRY(kts_boot(32, 2, hardened, 229));
+    for (unsigned int s = 0; s < MM_ARRAY_SIZE(sizes); s++) {
+        struct kmem_cache *c = kmem_cache_create("use", sizes[s], s & 1 ? 64 : 0, 0,
+                                                 s == 2 ? ctor_zero_dummy : NULL);
+
+        KT_ASSERT_NOT_NULL(c);
+        for (unsigned int i = 0; i < 20; i++) {
+            hosted_cpu_set(i & 1);
+            v[s][i] = kmem_cache_alloc(c, GFP_KERNEL);
+            KT_ASSERT_NOT_NULL(v[s][i]);
+            memset(v[s][i], (int)i, sizes[s]);
+        }
+        for (unsigned int i = 0; i < 20; i++) {
+            const uint8_t *p = v[s][i];
+
+            KT_ASSERT_EQ(p[0], (uint8_t)i);
+            KT_ASSERT_EQ(p[sizes[s] - 1], (uint8_t)i);
+            hosted_cpu_set((i + 1) & 1);
+            if (s == 2)
+                memset(v[s][i], 0, 64); /* back to the constructed state */
+            KT_ASSERT_OK(kmem_cache_free(c, v[s][i]));
+        }
+        hosted_cpu_set(0);
+        KT_ASSERT_OK(kmem_cache_destroy(c));
+        uint8_t *k = kmalloc(sizes[s], GFP_KERNEL);
+
+        KT_ASSERT_NOT_NULL(k);
+        memset(k, 0xa5, ksize(k));
+        KT_ASSERT_EQ(k[ksize(k) - 1], 0xa5);
+        k = krealloc(k, sizes[s] * 3, GFP_KERNEL);
+        KT_ASSERT_NOT_NULL(k);
+        memset(k, 0x5a, sizes[s] * 3);
+        KT_ASSERT_OK(kfree(k));
+    }
+    KT_ASSERT_EQ(mm_misuse_count(), 0);
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_objects_usable(void) { return usable_case(false); }
+static int test_objects_usable_hardened(void) { return usable_case(true); }
+
+static const struct ktest_case harden_cases[] = {
+    KT_CASE(redzone_overflow),
+    KT_CASE(redzone_underflow),
+    KT_CASE(redzone_kmalloc),
+    KT_CASE(use_after_free),
+    KT_CASE(validate),
+    KT_CASE(corrupt_freelist),
+    KT_CASE(freelist_random_seeded),
+    KT_CASE(freelist_order_independent_of_address),
+    KT_CASE(destroy_live_reports),
+    KT_CASE(objects_usable),
+    KT_CASE(objects_usable_hardened),
+};
+KT_SUITE(slab_harden, harden_cases);
