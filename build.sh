@@ -101,11 +101,13 @@ build_hosted() {
     compile "$out" "$cc" "$flags" "${lib[@]}" || return 1
     rm -f "$out/libmm.a"
     $ar rcs "$out/libmm.a" $(objs "$out" "${lib[@]}")
-    if [ "$cfg" = release ]; then
-        local bench=($(find tests/bench -name '*.c' 2>/dev/null | sort))
+    if [ "$cfg" = release ]; then # one program per tests/bench/*.c
+        local bench=($(find tests/bench -name '*.c' 2>/dev/null | sort)) b
         [ ${#bench[@]} -gt 0 ] || return 0
         compile "$out" "$cc" "$flags" "${bench[@]}" || return 1
-        $cc $flags $ld -o "$out/bench_page" $(objs "$out" "${bench[@]}") "$out/libmm.a" -lpthread
+        for b in "${bench[@]}"; do
+            $cc $flags $ld -o "$out/$(basename "$b" .c)" $(objs "$out" "$b") "$out/libmm.a" -lpthread -ldl
+        done
         return 0
     fi
     local tests=($(test_sources))
@@ -479,10 +481,16 @@ cmd_test() {
     [ "$FAIL" -eq 0 ]
 }
 
+# Every benchmark program; extra arguments (e.g. --quick, a case filter) go to each.
 cmd_bench() {
     cmd_deps
+    need_pkgs libmimalloc-dev libjemalloc-dev
     build_hosted release || die "release build failed"
-    "$BUILD/release/bench_page" "$@"
+    local b rc=0
+    for b in $(find tests/bench -name '*.c' | sort); do
+        "$BUILD/release/$(basename "$b" .c)" "$@" || rc=1
+    done
+    return "$rc"
 }
 
 # ---------------------------------------------------------------- main
