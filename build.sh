@@ -386,6 +386,30 @@ cmd_repro() {
     "$BUILD/asan/replay" --target "$target" --print "$f"
 }
 
+# ---------------------------------------------------------------- OSS-Fuzz / ClusterFuzzLite
+
+# Build as an OSS-Fuzz project build script: the image's compiler, flags and fuzzing engine.
+cmd_oss_fuzz() {
+    : "${OUT:?oss-fuzz mode needs OUT}" "${LIB_FUZZING_ENGINE:?oss-fuzz mode needs LIB_FUZZING_ENGINE}"
+    local cc="${CC:-clang}" cxx="${CXX:-clang++}" work="${WORK:-$BUILD/oss-fuzz}/leaxos-mm"
+    local flags="${CFLAGS:-} -std=gnu11 -g ${INCLUDES[*]} ${HOSTED_INC[*]}"
+    log "oss-fuzz: CC=$cc SANITIZER=${SANITIZER:-?} engine=$LIB_FUZZING_ENGINE OUT=$OUT"
+    local srcs=($(mm_sources) $(hosted_sources) $(fuzz_common_sources)) t
+    compile "$work" "$cc" "$flags" "${srcs[@]}" || die "oss-fuzz compile failed"
+    mkdir -p "$OUT"
+    for t in $(fuzz_targets); do
+        mkdir -p "$work/obj/main_$t"
+        $cc $flags -DFUZZ_TARGET="$t" -c fuzz/libfuzzer_main.c -o "$work/obj/main_$t/main.o"
+        $cxx ${CXXFLAGS:-} "$work/obj/main_$t/main.o" $(objs "$work" "${srcs[@]}") \
+            $LIB_FUZZING_ENGINE -lpthread -o "$OUT/$t"
+        rm -f "$OUT/${t}_seed_corpus.zip"
+        (cd "corpus/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)
+        [ -f "fuzz/$t.dict" ] && cp "fuzz/$t.dict" "$OUT/$t.dict"
+        [ -f "fuzz/$t.options" ] && cp "fuzz/$t.options" "$OUT/$t.options"
+        log "oss-fuzz: $OUT/$t"
+    done
+}
+
 # ---------------------------------------------------------------- coverage
 
 # Replay the checked-in corpus (and the unit tests) under clang source-based coverage.
@@ -495,6 +519,11 @@ cmd_bench() {
 
 # ---------------------------------------------------------------- main
 
+# An OSS-Fuzz build image runs the project's build script with these set and no command.
+if [ $# -eq 0 ] && [ -n "${OUT:-}" ] && [ -n "${LIB_FUZZING_ENGINE:-}" ]; then
+    set -- oss-fuzz
+fi
+
 case "${1:-help}" in
     deps) cmd_deps ;;
     test) shift; cmd_test "$@" ;;
@@ -503,6 +532,7 @@ case "${1:-help}" in
     fuzz) shift; cmd_fuzz "$@" ;;
     corpus-merge) shift; cmd_corpus_merge "$@" ;;
     cov) cmd_cov ;;
+    oss-fuzz) cmd_oss_fuzz ;;
     repro) shift; cmd_repro "$@" ;;
     kernel) cmd_deps; cmd_kernel ;;
     bench) shift; cmd_bench "$@" ;;
