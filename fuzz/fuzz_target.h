@@ -1,0 +1,68 @@
+/*
+ * fuzz_target.h - the registry of fuzz targets and the platform door they run through.
+ *
+ * One replay program, one libFuzzer entry per target, the AFL++ driver and the kernel's corpus
+ * replay all find a target here by name and call target->run(data, size). A target:
+ *   - decodes its input with the one decoder of ops.h under its own op table,
+ *   - boots a fresh mm instance through fuzz_platform.boot (every input starts from scratch),
+ *   - runs every op, checks every invariant after each op, tears down and checks conservation,
+ *   - on any violation calls fuzz_fail(): one "FUZZ-FAIL ..." line, then a crash the fuzzer sees.
+ *
+ * The platform (hosted: fuzz/platform_hosted.c; kernel: its own file) is chosen at link time,
+ * as the mm's environment is: it boots the simulated or real machine and switches CPUs. Everything
+ * else in fuzz/ except replay.c and libfuzzer_main.c is freestanding-clean.
+ */
+#ifndef LEAXOS_FUZZ_TARGET_H
+#define LEAXOS_FUZZ_TARGET_H
+
+#include "ops.h"
+
+/** What a target needs of the machine it runs on. */
+struct fuzz_platform {
+    const char *name;
+    /**
+     * Reset everything and boot a fresh mm on layout @l (memory map, reserves, CPUs, per-CPU
+     * list settings and seed from l->m). Returns mm_init's result.
+     */
+    int (*boot)(const struct fuzz_layout *l);
+    /** Make @cpu (< l->m->nr_cpus of the last boot) the current CPU of the caller. */
+    void (*cpu_set)(unsigned int cpu);
+    /** Write one line of output (no newline in @line). Must work with the mm in any state. */
+    void (*write_line)(const char *line);
+    /** Silence (true) or restore (false) the mm's own log output. */
+    void (*set_quiet)(bool quiet);
+    /** Stop with a crash a fuzzer records (abort / trap). Does not return. */
+    void (*crash)(void);
+};
+
+/** The platform linked in (hosted or kernel). */
+extern const struct fuzz_platform fuzz_platform;
+
+struct fuzz_target {
+    const char *name;
+    const struct fuzz_op_table *table;
+    /** Run one input. Returns 0; a failure never returns (fuzz_fail). */
+    int (*run)(const uint8_t *data, size_t size);
+};
+
+extern const struct fuzz_target fuzz_target_page_alloc;
+
+/** Every target, NULL-terminated, first = default. */
+extern const struct fuzz_target *const fuzz_targets[];
+
+/** The target called @name, or NULL. */
+const struct fuzz_target *fuzz_target_find(const char *name);
+
+/** Knobs set by drivers (replay --trace): print one line per executed op with its outcome. */
+extern bool fuzz_trace;
+
+/** Format one line and write it through the platform. */
+void fuzz_log(const char *fmt, ...) MM_PRINTF(1, 2);
+
+/** Write "FUZZ-FAIL <formatted>" and crash. Never returns. */
+_Noreturn void fuzz_fail(const char *fmt, ...) MM_PRINTF(1, 2);
+
+/** Crash after an already-written failure line (for targets that dump state in between). */
+_Noreturn void fuzz_crash(void);
+
+#endif /* LEAXOS_FUZZ_TARGET_H */

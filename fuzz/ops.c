@@ -1,0 +1,762 @@
+/*
+ * ops.c - decoder, printer, parser and encoder of the one op-sequence format (see ops.h).
+ *
+ * Owns: the machine header fold, the layout generator, the global op-kind descriptor table and
+ * the value tables its arguments use. Every decode is total (any bytes -> some sequence); every
+ * encode is found by searching the raw values of a field for one that decodes to the wanted value,
+ * so the encoder can never disagree with the decoder.
+ *
+ * Freestanding: mm headers only, mm_snprintf for formatting, no libc.
+ */
+#include "ops.h"
+
+/* ---- value tables ---- */
+
+const struct fuzz_enum_val fuzz_gfp_vals[] = {
+    { GFP_KERNEL, "GFP_KERNEL" },
+    { GFP_ATOMIC, "GFP_ATOMIC" },
+    { GFP_DMA, "GFP_DMA" },
+    { GFP_HIGHUSER, "GFP_HIGHUSER" },
+    { GFP_NOWAIT, "GFP_NOWAIT" },
+    { GFP_KERNEL | __GFP_ZERO, "GFP_KERNEL|__GFP_ZERO" },
+    { GFP_HIGHUSER | __GFP_ZERO, "GFP_HIGHUSER|__GFP_ZERO" },
+    { GFP_DMA | __GFP_ZERO, "GFP_DMA|__GFP_ZERO" },
+    { GFP_ATOMIC | __GFP_NOWARN, "GFP_ATOMIC|__GFP_NOWARN" },
+    { GFP_KERNEL | __GFP_NOWARN, "GFP_KERNEL|__GFP_NOWARN" },
+    { GFP_KERNEL | __GFP_DMA, "GFP_KERNEL|GFP_DMA" },
+    { 0, "0" },
+};
+const uint32_t fuzz_nr_gfp_vals = MM_ARRAY_SIZE(fuzz_gfp_vals);
+
+static const struct fuzz_enum_val via_vals[] = { { FUZZ_VIA_PAGE, "page" }, { FUZZ_VIA_ADDR, "addr" } };
+static const struct fuzz_enum_val drain_vals[] = { { 0, "local" }, { 1, "all" } };
+static const struct fuzz_enum_val onoff_vals[] = { { 0, "off" }, { 1, "on" } };
+static const struct fuzz_enum_val tail_as_vals[] = { { 0, "order0" }, { 1, "block" } };
+static const struct fuzz_enum_val bad_on_vals[] = { { 0, "alloc" }, { 1, "free" }, { 2, "free-addr" } };
+
+static const struct fuzz_enum_val bad_addr_vals[] = {
+    { FUZZ_BAD_BEYOND_END, "beyond-end" },
+    { FUZZ_BAD_UNALIGNED, "unaligned" },
+    { FUZZ_BAD_FOREIGN, "foreign" },
+    { FUZZ_BAD_FOREIGN_PAGE, "foreign-page" },
+    { FUZZ_BAD_MID_PAGE, "mid-page" },
+    { FUZZ_BAD_RESERVED, "reserved" },
+    { FUZZ_BAD_FREE_PAGE, "free-page" },
+    { FUZZ_BAD_NULL_PAGE, "null-page" },
+    { FUZZ_BAD_NULL_ADDR, "null-addr" },
+    { FUZZ_BAD_MM_PAGE, "mm-page" },
+};
+
+static const struct fuzz_enum_val bad_order_vals[] = {
+    { 11, "11" }, { 12, "12" }, { 16, "16" }, { 31, "31" }, { 32, "32" },
+    { 63, "63" }, { 64, "64" }, { 255, "255" }, { 0x7fffffffu, "0x7fffffff" },
+    { 0xffffffffu, "0xffffffff" },
+};
+
+static const struct fuzz_enum_val bad_gfp_vals[] = {
+    { 0x100, "0x100" },
+    { GFP_KERNEL | 0x8000, "GFP_KERNEL|0x8000" },
+    { 0x80000000u, "0x80000000" },
+    { __GFP_DMA | __GFP_HIGHMEM, "__GFP_DMA|__GFP_HIGHMEM" },
+    { GFP_HIGHUSER | __GFP_DMA, "GFP_HIGHUSER|__GFP_DMA" },
+    { 0xffffffffu, "0xffffffff" },
+    { 0xff00, "0xff00" },
+};
+
+/* ---- op-kind descriptors ---- */
+
+#define ARG_U(n, f, l, s)   { .name = (n), .kind = FA_UINT, .field = (f), .lo = (l), .span = (s) }
+#define ARG_UP(n, f, l, s)  { .name = (n), .kind = FA_UINT, .field = (f), .positional = true, \
+                              .lo = (l), .span = (s) }
+#define ARG_ORD(n, f)       { .name = (n), .kind = FA_ORDER, .field = (f) }
+#define ARG_E(n, f, v)      { .name = (n), .kind = FA_ENUM, .field = (f), .vals = (v), \
+                              .nvals = MM_ARRAY_SIZE(v) }
+#define ARG_EP(n, f, v)     { .name = (n), .kind = FA_ENUM, .field = (f), .positional = true, \
+                              .vals = (v), .nvals = MM_ARRAY_SIZE(v) }
+#define ARG_GFP(n, f)       { .name = (n), .kind = FA_ENUM, .field = (f), .vals = fuzz_gfp_vals, \
+                              .nvals = MM_ARRAY_SIZE(fuzz_gfp_vals) }
+
+static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
+    [FOP_NOP] = { "nop", 0, { { 0 } } },
+    [FOP_ALLOC] = { "alloc", 3, { ARG_ORD("order", FF_A), ARG_GFP("gfp", FF_B),
+                                  ARG_E("via", FF_C, via_vals) } },
+    [FOP_FREE] = { "free", 2, { ARG_U("h", FF_B, 0, 256), ARG_E("via", FF_C, via_vals) } },
+    [FOP_GET] = { "get", 1, { ARG_U("h", FF_B, 0, 256) } },
+    [FOP_CPU] = { "cpu", 1, { { .name = "cpu", .kind = FA_CPU, .field = FF_A,
+                                .positional = true } } },
+    [FOP_DRAIN] = { "drain", 1, { ARG_EP("which", FF_A, drain_vals) } },
+    [FOP_FAILNEXT] = { "failnext", 2, { ARG_U("skip", FF_A, 0, 16), ARG_U("count", FF_B, 0, 8) } },
+    [FOP_RECLAIM] = { "reclaim", 2, { ARG_UP("nr", FF_D, 0, 1025), ARG_GFP("gfp", FF_B) } },
+    [FOP_KSWAPD] = { "kswapd", 0, { { 0 } } },
+    [FOP_CACHE_FILL] = { "cache fill", 2, { ARG_UP("n", FF_D, 0, 257), ARG_GFP("gfp", FF_B) } },
+    [FOP_CACHE_BUSY] = { "cache busy", 1, { ARG_EP("busy", FF_A, onoff_vals) } },
+    [FOP_CHECK] = { "check", 0, { { 0 } } },
+    [FOP_MISUSE_DOUBLE_FREE] = { "misuse double-free", 2, { ARG_U("g", FF_B, 0, 256),
+                                                            ARG_E("via", FF_C, via_vals) } },
+    [FOP_MISUSE_WRONG_ORDER] = { "misuse wrong-order", 3, { ARG_U("h", FF_B, 0, 256),
+                                                            ARG_U("delta", FF_A, 1, 10),
+                                                            ARG_E("via", FF_C, via_vals) } },
+    [FOP_MISUSE_TAIL] = { "misuse tail", 3, { ARG_U("h", FF_B, 0, 256),
+                                              ARG_U("k", FF_D, 0, 65536),
+                                              ARG_E("as", FF_C, tail_as_vals) } },
+    [FOP_MISUSE_BAD_ADDR] = { "misuse bad-address", 2, { ARG_EP("kind", FF_A, bad_addr_vals),
+                                                         ARG_U("x", FF_D, 0, 65536) } },
+    [FOP_MISUSE_BAD_ORDER] = { "misuse bad-order", 3, { ARG_E("order", FF_A, bad_order_vals),
+                                                        ARG_E("on", FF_C, bad_on_vals),
+                                                        ARG_U("h", FF_B, 0, 256) } },
+    [FOP_MISUSE_BAD_FLAGS] = { "misuse bad-flags", 2, { ARG_E("gfp", FF_A, bad_gfp_vals),
+                                                        ARG_ORD("order", FF_B) } },
+    [FOP_MISUSE_GET_FREE] = { "misuse get-free", 1, { ARG_U("x", FF_D, 0, 65536) } },
+};
+
+const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)
+{
+    if (kind >= FUZZ_NR_OP_KINDS || !op_descs[kind].name)
+        return &op_descs[FOP_NOP];
+    return &op_descs[kind];
+}
+
+/* ---- tiny freestanding string helpers ---- */
+
+static size_t fz_strlen(const char *s)
+{
+    size_t n = 0;
+    while (s[n])
+        n++;
+    return n;
+}
+
+/* True if the @n bytes at @s equal the NUL-terminated @word exactly. */
+static bool fz_word_eq(const char *s, size_t n, const char *word)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (word[i] != s[i] || !word[i])
+            return false;
+    return word[n] == '\0';
+}
+
+static bool fz_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+/* Parse an unsigned decimal or 0x-hex number occupying all of [s, s+n). */
+static bool fz_parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    unsigned int base = 10;
+    size_t i = 0;
+
+    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        i = 2;
+    }
+    if (i >= n)
+        return false;
+    for (; i < n; i++) {
+        unsigned int d;
+        char c = s[i];
+        if (c >= '0' && c <= '9')
+            d = (unsigned int)(c - '0');
+        else if (base == 16 && c >= 'a' && c <= 'f')
+            d = (unsigned int)(c - 'a' + 10);
+        else if (base == 16 && c >= 'A' && c <= 'F')
+            d = (unsigned int)(c - 'A' + 10);
+        else
+            return false;
+        if (v > (~0ull - d) / base)
+            return false;
+        v = v * base + d;
+    }
+    *out = v;
+    return true;
+}
+
+static uint32_t fz_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* ---- machine header ---- */
+
+static uint32_t hdr_mem_pages(uint8_t b0, uint8_t b1)
+{
+    /* Biased towards small (fast) machines: 3 in 4 header bytes give 4..8 MiB. */
+    uint32_t mib = b0 < 192 ? 4u + b0 % 5u : 4u + (uint32_t)(b0 - 192) % 29u;
+    uint32_t extra = b1 < 192 ? 0u : (uint32_t)(b1 - 192);
+    return MM_MIN(mib * 256u + extra, FUZZ_MEM_MAX_PAGES);
+}
+
+void fuzz_machine_decode(const uint8_t *data, size_t size, struct fuzz_machine *m)
+{
+    uint8_t h[FUZZ_HDR_SIZE];
+
+    memset(h, 0, sizeof(h));
+    memcpy(h, data, MM_MIN(size, sizeof(h)));
+    m->mem_pages = hdr_mem_pages(h[0], h[1]);
+    m->nr_cpus = 1u + (h[2] & 3u);
+    m->pcp = !(h[2] & 4u);
+    m->nr_holes = (h[2] >> 3) & 3u;
+    m->nr_reserved = (h[2] >> 5) & 3u;
+    m->pcp_batch = h[3] & 31u;
+    m->seed = fz_le32(h + 4);
+}
+
+int fuzz_machine_encode(const struct fuzz_machine *m, uint8_t hdr[FUZZ_HDR_SIZE])
+{
+    unsigned int b0, b1;
+    bool found = false;
+
+    for (b0 = 0; b0 < 256 && !found; b0++)
+        for (b1 = 0; b1 < 256 && !found; b1++)
+            if (hdr_mem_pages((uint8_t)b0, (uint8_t)b1) == m->mem_pages) {
+                hdr[0] = (uint8_t)b0;
+                hdr[1] = (uint8_t)b1;
+                found = true;
+            }
+    if (!found || m->nr_cpus < 1 || m->nr_cpus > FUZZ_MAX_CPUS || m->nr_holes > FUZZ_MAX_HOLES ||
+        m->nr_reserved > FUZZ_MAX_RESERVED || m->pcp_batch > 31)
+        return -MM_ERANGE;
+    hdr[2] = (uint8_t)((m->nr_cpus - 1) | (m->pcp ? 0 : 4) | m->nr_holes << 3 |
+                       m->nr_reserved << 5);
+    hdr[3] = (uint8_t)m->pcp_batch;
+    hdr[4] = (uint8_t)m->seed;
+    hdr[5] = (uint8_t)(m->seed >> 8);
+    hdr[6] = (uint8_t)(m->seed >> 16);
+    hdr[7] = (uint8_t)(m->seed >> 24);
+    return 0;
+}
+
+int fuzz_machine_format(char *buf, size_t size, const struct fuzz_machine *m)
+{
+    char mem[24], batch[16];
+
+    if (m->mem_pages % 256 == 0)
+        mm_snprintf(mem, sizeof(mem), "%uM", (unsigned int)(m->mem_pages / 256));
+    else
+        mm_snprintf(mem, sizeof(mem), "%uK", (unsigned int)(m->mem_pages * 4));
+    if (m->pcp_batch)
+        mm_snprintf(batch, sizeof(batch), "%u", (unsigned int)m->pcp_batch);
+    else
+        mm_snprintf(batch, sizeof(batch), "auto");
+    return mm_snprintf(buf, size, "machine mem=%s cpus=%u pcp=%s batch=%s holes=%u reserved=%u "
+                       "seed=0x%x", mem, (unsigned int)m->nr_cpus, m->pcp ? "on" : "off", batch,
+                       (unsigned int)m->nr_holes, (unsigned int)m->nr_reserved,
+                       (unsigned int)m->seed);
+}
+
+/* Holes as page intervals [s, e), sorted by start; returns the count. */
+static unsigned int layout_holes(const struct fuzz_machine *m, uint64_t *rng, uint32_t hs[],
+                                 uint32_t he[], bool typed[])
+{
+    uint32_t pages = m->mem_pages, maxlen = MM_MAX(pages / 16, 1u);
+    unsigned int i, j, n = 0;
+
+    for (i = 0; i < m->nr_holes; i++) {
+        uint64_t r = fuzz_rand_next(rng);
+        uint32_t len = 1u + (uint32_t)(r % maxlen);
+        uint32_t s = (uint32_t)((r >> 32) % pages);
+        hs[n] = s;
+        he[n] = MM_MIN(s + len, pages);
+        typed[n] = (r >> 20) & 1;
+        n++;
+    }
+    for (i = 1; i < n; i++) /* insertion sort of at most 3 */
+        for (j = i; j > 0 && hs[j - 1] > hs[j]; j--) {
+            uint32_t t = hs[j]; hs[j] = hs[j - 1]; hs[j - 1] = t;
+            t = he[j]; he[j] = he[j - 1]; he[j - 1] = t;
+            bool b = typed[j]; typed[j] = typed[j - 1]; typed[j - 1] = b;
+        }
+    return n;
+}
+
+static void layout_add(struct fuzz_layout *l, uint32_t s, uint32_t e, uint32_t type)
+{
+    if (e > s && l->nr_map < FUZZ_LAYOUT_MAX_MAP) {
+        l->map[l->nr_map].base = MM_PFN_PHYS(s);
+        l->map[l->nr_map].size = MM_PFN_PHYS(e - s);
+        l->map[l->nr_map].type = type;
+        l->nr_map++;
+    }
+}
+
+/* Reserve ranges lie inside usable memory, sometimes with sub-page ends. */
+static void layout_reserve(struct fuzz_layout *l, uint64_t *rng)
+{
+    unsigned int i;
+
+    for (i = 0; i < l->m->nr_reserved && l->nr_map; i++) {
+        uint64_t r = fuzz_rand_next(rng);
+        const struct mm_mem_region *u;
+        unsigned int k, nu = 0;
+        for (k = 0; k < l->nr_map; k++)
+            nu += l->map[k].type == MM_MEM_USABLE;
+        if (!nu)
+            return;
+        nu = (unsigned int)(r % nu);
+        for (k = 0, u = l->map; k < l->nr_map; k++, u++)
+            if (u->type == MM_MEM_USABLE && nu-- == 0)
+                break;
+        uint64_t upages = u->size >> PAGE_SHIFT;
+        uint64_t off = ((r >> 8) % upages) << PAGE_SHIFT;
+        uint64_t len = (1 + (r >> 24) % 32) << PAGE_SHIFT;
+        if (r & (1ull << 40)) /* sub-page start and end */
+            off += ((r >> 41) & 7) * 512;
+        if (r & (1ull << 44))
+            len -= ((r >> 45) & 7) * 512 + 512;
+        len = MM_MIN(len, u->size - off);
+        if (!len)
+            continue;
+        l->reserve[l->nr_reserve].base = u->base + off;
+        l->reserve[l->nr_reserve].size = len;
+        l->reserve[l->nr_reserve].type = MM_MEM_RESERVED;
+        l->nr_reserve++;
+    }
+}
+
+void fuzz_machine_layout(const struct fuzz_machine *m, struct fuzz_layout *l)
+{
+    uint32_t hs[FUZZ_MAX_HOLES], he[FUZZ_MAX_HOLES], cur = 0;
+    bool typed[FUZZ_MAX_HOLES];
+    uint64_t rng = 0x6c6561786f73ull ^ m->seed;
+    unsigned int i, n;
+
+    memset(l, 0, sizeof(*l));
+    l->m = m;
+    n = layout_holes(m, &rng, hs, he, typed);
+    for (i = 0; i < n; i++) {
+        layout_add(l, cur, hs[i], MM_MEM_USABLE);
+        if (typed[i])
+            layout_add(l, hs[i], he[i], MM_MEM_RESERVED);
+        cur = MM_MAX(cur, he[i]);
+    }
+    layout_add(l, cur, m->mem_pages, MM_MEM_USABLE);
+    layout_reserve(l, &rng);
+}
+
+/* ---- op decoding ---- */
+
+uint32_t fuzz_nr_ops(size_t size)
+{
+    if (size <= FUZZ_HDR_SIZE)
+        return 0;
+    size_t n = (size - FUZZ_HDR_SIZE + FUZZ_REC_SIZE - 1) / FUZZ_REC_SIZE;
+    return (uint32_t)MM_MIN(n, (size_t)FUZZ_MAX_OPS);
+}
+
+static uint32_t fold_order(uint32_t raw)
+{
+    raw &= 0xff;
+    if (raw < 64)
+        return 0;
+    if (raw < 112)
+        return 1;
+    if (raw < 144)
+        return 2;
+    if (raw < 168)
+        return 3;
+    return 4 + (raw - 168) % (MM_MAX_ORDER - 3);
+}
+
+static uint32_t arg_fold(const struct fuzz_arg_desc *a, const struct fuzz_machine *m, uint32_t raw)
+{
+    switch (a->kind) {
+    case FA_UINT:
+        return a->span ? a->lo + raw % a->span : a->lo;
+    case FA_ORDER:
+        return fold_order(raw);
+    case FA_CPU:
+        return raw % (m->nr_cpus ? m->nr_cpus : 1);
+    case FA_ENUM:
+        return a->vals[raw % a->nvals].value;
+    }
+    return 0;
+}
+
+static uint32_t rec_field(const uint8_t rec[FUZZ_REC_SIZE], unsigned int field)
+{
+    return field == FF_D ? fz_le32(rec + 4) : rec[1 + field];
+}
+
+static void op_decode_rec(const struct fuzz_op_table *t, const struct fuzz_machine *m,
+                          const uint8_t rec[FUZZ_REC_SIZE], struct fuzz_op *op)
+{
+    const struct fuzz_op_desc *d;
+    unsigned int i;
+
+    memset(op, 0, sizeof(*op));
+    op->kind = t->nr ? t->kinds[rec[0] % t->nr] : FOP_NOP;
+    d = fuzz_op_desc(op->kind);
+    for (i = 0; i < d->nargs; i++)
+        op->arg[i] = arg_fold(&d->args[i], m, rec_field(rec, d->args[i].field));
+}
+
+void fuzz_op_decode(const struct fuzz_op_table *table, const struct fuzz_machine *m,
+                    const uint8_t *data, size_t size, uint32_t i, struct fuzz_op *op)
+{
+    uint8_t rec[FUZZ_REC_SIZE];
+    size_t off = FUZZ_HDR_SIZE + (size_t)i * FUZZ_REC_SIZE;
+
+    memset(rec, 0, sizeof(rec));
+    if (off < size)
+        memcpy(rec, data + off, MM_MIN(size - off, sizeof(rec)));
+    op_decode_rec(table, m, rec, op);
+}
+
+/* ---- printing ---- */
+
+static const char *enum_name(const struct fuzz_arg_desc *a, uint32_t v)
+{
+    uint32_t i;
+    for (i = 0; i < a->nvals; i++)
+        if (a->vals[i].value == v)
+            return a->vals[i].name;
+    return "?";
+}
+
+int fuzz_op_format(char *buf, size_t size, const struct fuzz_op *op)
+{
+    const struct fuzz_op_desc *d = fuzz_op_desc(op->kind);
+    size_t len;
+    unsigned int i;
+
+    mm_snprintf(buf, size, "%s", d->name);
+    for (i = 0; i < d->nargs; i++) {
+        const struct fuzz_arg_desc *a = &d->args[i];
+        char val[48];
+        len = fz_strlen(buf);
+        if (a->kind == FA_ENUM)
+            mm_snprintf(val, sizeof(val), "%s", enum_name(a, op->arg[i]));
+        else
+            mm_snprintf(val, sizeof(val), "%u", (unsigned int)op->arg[i]);
+        if (a->positional)
+            mm_snprintf(buf + len, size - len, " %s", val);
+        else
+            mm_snprintf(buf + len, size - len, " %s=%s", a->name, val);
+    }
+    return (int)fz_strlen(buf);
+}
+
+void fuzz_print(const struct fuzz_op_table *table, const uint8_t *data, size_t size,
+                fuzz_emit_fn emit, void *ctx)
+{
+    struct fuzz_machine m;
+    struct fuzz_op op;
+    char line[FUZZ_LINE_MAX];
+    uint32_t i, n = fuzz_nr_ops(size);
+
+    fuzz_machine_decode(data, size, &m);
+    fuzz_machine_format(line, sizeof(line), &m);
+    emit(ctx, line);
+    for (i = 0; i < n; i++) {
+        fuzz_op_decode(table, &m, data, size, i, &op);
+        fuzz_op_format(line, sizeof(line), &op);
+        emit(ctx, line);
+    }
+}
+
+/* ---- encoding ---- */
+
+static int arg_encode(const struct fuzz_arg_desc *a, const struct fuzz_machine *m, uint32_t v,
+                      uint8_t rec[FUZZ_REC_SIZE])
+{
+    uint32_t raw, limit = a->field == FF_D ? 65536 : 256;
+
+    if (a->field == FF_D && a->kind == FA_UINT && v >= a->lo && arg_fold(a, m, v - a->lo) == v)
+        raw = v - a->lo;
+    else {
+        for (raw = 0; raw < limit; raw++)
+            if (arg_fold(a, m, raw) == v)
+                break;
+        if (raw == limit)
+            return -MM_ERANGE;
+    }
+    if (a->field == FF_D) {
+        rec[4] = (uint8_t)raw;
+        rec[5] = (uint8_t)(raw >> 8);
+        rec[6] = (uint8_t)(raw >> 16);
+        rec[7] = (uint8_t)(raw >> 24);
+    } else {
+        rec[1 + a->field] = (uint8_t)raw;
+    }
+    return 0;
+}
+
+int fuzz_op_encode(const struct fuzz_op_table *table, const struct fuzz_machine *m,
+                   const struct fuzz_op *op, uint8_t rec[FUZZ_REC_SIZE])
+{
+    const struct fuzz_op_desc *d = fuzz_op_desc(op->kind);
+    uint32_t i;
+
+    memset(rec, 0, FUZZ_REC_SIZE);
+    for (i = 0; i < table->nr; i++)
+        if (table->kinds[i] == op->kind)
+            break;
+    if (i == table->nr)
+        return -MM_ERANGE;
+    rec[0] = (uint8_t)i;
+    for (i = 0; i < d->nargs; i++)
+        if (arg_encode(&d->args[i], m, op->arg[i], rec))
+            return -MM_ERANGE;
+    return 0;
+}
+
+/* ---- parsing ---- */
+
+#define FZ_MAX_TOKENS 12
+
+struct fz_tok {
+    const char *s;
+    size_t n;
+};
+
+struct fz_parser {
+    const struct fuzz_op_table *t;
+    struct fuzz_parse_error *err;
+    unsigned int line;
+};
+
+static int fz_error(struct fz_parser *p, const char *what, const char *s, size_t n)
+{
+    char word[40];
+    size_t k = MM_MIN(n, sizeof(word) - 1);
+
+    memcpy(word, s, k);
+    word[k] = '\0';
+    if (p->err) {
+        p->err->line = p->line;
+        mm_snprintf(p->err->msg, sizeof(p->err->msg), "%s '%s'", what, word);
+    }
+    return -MM_EINVAL;
+}
+
+static unsigned int fz_tokenize(const char *s, size_t n, struct fz_tok *tok)
+{
+    unsigned int nt = 0;
+    size_t i = 0;
+
+    while (i < n && nt < FZ_MAX_TOKENS) {
+        while (i < n && fz_space(s[i]))
+            i++;
+        if (i >= n)
+            break;
+        tok[nt].s = s + i;
+        while (i < n && !fz_space(s[i]))
+            i++;
+        tok[nt].n = (size_t)(s + i - tok[nt].s);
+        nt++;
+    }
+    return nt;
+}
+
+/* Split "key=value"; returns false when there is no '='. */
+static bool fz_split_kv(const struct fz_tok *t, struct fz_tok *k, struct fz_tok *v)
+{
+    size_t i;
+    for (i = 0; i < t->n; i++)
+        if (t->s[i] == '=') {
+            k->s = t->s;
+            k->n = i;
+            v->s = t->s + i + 1;
+            v->n = t->n - i - 1;
+            return true;
+        }
+    return false;
+}
+
+static int fz_parse_value(struct fz_parser *p, const struct fuzz_arg_desc *a,
+                          const struct fz_tok *v, uint32_t *out)
+{
+    uint64_t x;
+    uint32_t i;
+
+    if (a->kind == FA_ENUM) {
+        for (i = 0; i < a->nvals; i++)
+            if (fz_word_eq(v->s, v->n, a->vals[i].name)) {
+                *out = a->vals[i].value;
+                return 0;
+            }
+        return fz_error(p, "unknown value", v->s, v->n);
+    }
+    if (!fz_parse_u64(v->s, v->n, &x) || x > 0xffffffffull)
+        return fz_error(p, "bad number", v->s, v->n);
+    *out = (uint32_t)x;
+    return 0;
+}
+
+static int fz_parse_machine(struct fz_parser *p, const struct fz_tok *tok, unsigned int nt,
+                            struct fuzz_machine *m)
+{
+    unsigned int i;
+
+    fuzz_machine_decode((const uint8_t *)"", 0, m);
+    for (i = 1; i < nt; i++) {
+        struct fz_tok k, v;
+        uint64_t x = 0;
+        if (!fz_split_kv(&tok[i], &k, &v))
+            return fz_error(p, "expected key=value, got", tok[i].s, tok[i].n);
+        if (fz_word_eq(k.s, k.n, "pcp")) {
+            if (!fz_word_eq(v.s, v.n, "on") && !fz_word_eq(v.s, v.n, "off"))
+                return fz_error(p, "pcp must be on or off, got", v.s, v.n);
+            m->pcp = fz_word_eq(v.s, v.n, "on");
+            continue;
+        }
+        if (fz_word_eq(k.s, k.n, "batch") && fz_word_eq(v.s, v.n, "auto")) {
+            m->pcp_batch = 0;
+            continue;
+        }
+        if (fz_word_eq(k.s, k.n, "mem") && v.n > 1 && (v.s[v.n - 1] == 'M' ||
+                                                      v.s[v.n - 1] == 'K')) {
+            if (!fz_parse_u64(v.s, v.n - 1, &x) || x > 1u << 20)
+                return fz_error(p, "bad memory size", v.s, v.n);
+            m->mem_pages = (uint32_t)(v.s[v.n - 1] == 'M' ? x * 256 : x / 4);
+            if ((v.s[v.n - 1] == 'K' && x % 4))
+                return fz_error(p, "memory must be a page multiple:", v.s, v.n);
+            continue;
+        }
+        if (!fz_parse_u64(v.s, v.n, &x) || x > 0xffffffffull)
+            return fz_error(p, "bad value", tok[i].s, tok[i].n);
+        if (fz_word_eq(k.s, k.n, "cpus"))
+            m->nr_cpus = (uint32_t)x;
+        else if (fz_word_eq(k.s, k.n, "batch"))
+            m->pcp_batch = (uint32_t)x;
+        else if (fz_word_eq(k.s, k.n, "holes"))
+            m->nr_holes = (uint32_t)x;
+        else if (fz_word_eq(k.s, k.n, "reserved"))
+            m->nr_reserved = (uint32_t)x;
+        else if (fz_word_eq(k.s, k.n, "seed"))
+            m->seed = (uint32_t)x;
+        else
+            return fz_error(p, "unknown machine key", k.s, k.n);
+    }
+    return 0;
+}
+
+/* True if op name @name is exactly the words @tok[0..nw). */
+static bool fz_name_is(const char *name, const struct fz_tok *tok, unsigned int nw)
+{
+    size_t off = 0;
+    unsigned int w;
+
+    for (w = 0; w < nw; w++) {
+        size_t i;
+        if (w && name[off++] != ' ')
+            return false;
+        for (i = 0; i < tok[w].n; i++)
+            if (name[off + i] != tok[w].s[i])
+                return false;
+        off += tok[w].n;
+    }
+    return name[off] == '\0';
+}
+
+/* Find the op kind named by the first two or one tokens; sets *@used to the tokens consumed. */
+static int fz_match_op(const struct fz_tok *tok, unsigned int nt, unsigned int *used)
+{
+    unsigned int k, nw;
+
+    for (nw = MM_MIN(nt, 2u); nw >= 1; nw--)
+        for (k = 0; k < FUZZ_NR_OP_KINDS; k++)
+            if (op_descs[k].name && fz_name_is(op_descs[k].name, tok, nw)) {
+                *used = nw;
+                return (int)k;
+            }
+    return -1;
+}
+
+/* Index of the @nth positional argument of @d, or d->nargs. */
+static unsigned int fz_positional(const struct fuzz_op_desc *d, unsigned int nth)
+{
+    unsigned int a;
+    for (a = 0; a < d->nargs; a++)
+        if (d->args[a].positional && nth-- == 0)
+            break;
+    return a;
+}
+
+static int fz_parse_op(struct fz_parser *p, const struct fuzz_machine *m, const struct fz_tok *tok,
+                       unsigned int nt, uint8_t rec[FUZZ_REC_SIZE])
+{
+    struct fuzz_op op;
+    const struct fuzz_op_desc *d;
+    unsigned int used = 0, i, a, npos = 0;
+    uint8_t zero[FUZZ_REC_SIZE];
+    uint8_t kind8;
+    int kind = fz_match_op(tok, nt, &used);
+
+    if (kind < 0)
+        return fz_error(p, "unknown op", tok[0].s, tok[0].n);
+    d = &op_descs[kind];
+    kind8 = (uint8_t)kind;
+    memset(zero, 0, sizeof(zero));
+    op_decode_rec(&(struct fuzz_op_table){ &kind8, 1 }, m, zero, &op); /* defaults */
+    for (i = used; i < nt; i++) {
+        struct fz_tok k, v;
+        if (fz_split_kv(&tok[i], &k, &v)) {
+            for (a = 0; a < d->nargs; a++)
+                if (!d->args[a].positional && fz_word_eq(k.s, k.n, d->args[a].name))
+                    break;
+            if (a == d->nargs)
+                return fz_error(p, "unknown argument", k.s, k.n);
+        } else {
+            a = fz_positional(d, npos++);
+            if (a == d->nargs)
+                return fz_error(p, "unexpected value", tok[i].s, tok[i].n);
+            v = tok[i];
+        }
+        if (fz_parse_value(p, &d->args[a], &v, &op.arg[a]))
+            return -MM_EINVAL;
+    }
+    if (fuzz_op_encode(p->t, m, &op, rec))
+        return fz_error(p, "op not in this target or value out of range:", tok[0].s,
+                        (size_t)(tok[nt - 1].s + tok[nt - 1].n - tok[0].s));
+    return 0;
+}
+
+long fuzz_encode_text(const struct fuzz_op_table *table, const char *text, size_t len,
+                      uint8_t *out, size_t cap, struct fuzz_parse_error *err)
+{
+    struct fz_parser p = { .t = table, .err = err, .line = 0 };
+    struct fuzz_machine m;
+    struct fz_tok tok[FZ_MAX_TOKENS];
+    size_t pos = 0, olen = FUZZ_HDR_SIZE;
+    bool have_machine = false, have_ops = false;
+
+    if (cap < FUZZ_HDR_SIZE)
+        return -MM_ENOSPC;
+    fuzz_machine_decode((const uint8_t *)"", 0, &m);
+    memset(out, 0, FUZZ_HDR_SIZE);
+    while (pos < len) {
+        size_t end = pos, n;
+        unsigned int nt;
+        while (end < len && text[end] != '\n')
+            end++;
+        p.line++;
+        for (n = pos; n < end && text[n] != '#'; n++)
+            ;
+        nt = fz_tokenize(text + pos, n - pos, tok);
+        pos = end + 1;
+        if (!nt)
+            continue;
+        if (fz_word_eq(tok[0].s, tok[0].n, "machine")) {
+            if (have_machine || have_ops)
+                return fz_error(&p, "machine line must come first and once:", tok[0].s, tok[0].n);
+            if (fz_parse_machine(&p, tok, nt, &m))
+                return -MM_EINVAL;
+            if (fuzz_machine_encode(&m, out))
+                return fz_error(&p, "machine value out of range:", tok[0].s, tok[0].n);
+            have_machine = true;
+            continue;
+        }
+        have_ops = true;
+        if (olen + FUZZ_REC_SIZE > cap || olen >= FUZZ_MAX_INPUT) {
+            if (err) {
+                err->line = p.line;
+                mm_snprintf(err->msg, sizeof(err->msg), "too many ops (max %u)", FUZZ_MAX_OPS);
+            }
+            return -MM_ENOSPC;
+        }
+        if (fz_parse_op(&p, &m, tok, nt, out + olen))
+            return -MM_EINVAL;
+        olen += FUZZ_REC_SIZE;
+    }
+    return (long)olen;
+}

@@ -1,0 +1,227 @@
+/*
+ * ops.h - the one op-sequence format shared by every fuzz target, the replay program and the
+ * kernel's boot-time corpus replay.
+ *
+ * Byte format (little endian, nothing is ever rejected, a missing tail reads as zeros):
+ *
+ *   offset 0   machine header, 8 bytes
+ *              [0] memory MiB selector    [1] extra pages selector
+ *              [2] cpus:2 pcp_off:1 holes:2 reserved:2 -:1
+ *              [3] pcp batch (low 5 bits, 0 = derived by the mm)
+ *              [4..7] seed (u32): places holes / reserved ranges, seeds the mm
+ *   offset 8   op records, 8 bytes each, at most FUZZ_MAX_OPS:
+ *              [op][a][b][c][d0 d1 d2 d3]
+ *              op % (target table size) picks the op kind; a, b, c, d are folded into the range
+ *              of each argument the op kind declares (struct fuzz_arg_desc).
+ *
+ * Records have a fixed size, so mutating one op never changes the meaning of the ops after it.
+ * Handles are raw numbers; the executor resolves them modulo its live set.
+ *
+ * Text format (what the printer writes and the parser reads), one op per line:
+ *
+ *   machine mem=16M cpus=2 pcp=on batch=auto holes=1 reserved=0 seed=0x1234
+ *   alloc order=3 gfp=GFP_KERNEL via=page
+ *   free h=2 via=page
+ *   cpu 1
+ *
+ * '#' starts a comment; blank lines are ignored; named arguments may come in any order and a
+ * missing one takes the value its raw byte 0 decodes to. text -> bytes -> text is the identity on
+ * printer output.
+ *
+ * Freestanding: includes only mm headers; formats with mm_snprintf; no libc.
+ */
+#ifndef LEAXOS_FUZZ_OPS_H
+#define LEAXOS_FUZZ_OPS_H
+
+#include "mm.h"
+#include "mm_env.h"
+
+#define FUZZ_HDR_SIZE      8
+#define FUZZ_REC_SIZE      8
+#define FUZZ_MAX_OPS       512
+#define FUZZ_MAX_INPUT     (FUZZ_HDR_SIZE + FUZZ_MAX_OPS * FUZZ_REC_SIZE)
+#define FUZZ_MAX_ARGS      4
+#define FUZZ_LINE_MAX      160
+
+#define FUZZ_MEM_MIN_PAGES 1024u   /* 4 MiB */
+#define FUZZ_MEM_MAX_PAGES 8192u   /* 32 MiB */
+#define FUZZ_MAX_CPUS      4u
+#define FUZZ_MAX_HOLES     3u
+#define FUZZ_MAX_RESERVED  3u
+
+/* ---- the machine ---- */
+
+struct fuzz_machine {
+    uint32_t mem_pages;     /* FUZZ_MEM_MIN_PAGES .. FUZZ_MEM_MAX_PAGES */
+    uint32_t nr_cpus;       /* 1 .. FUZZ_MAX_CPUS */
+    bool pcp;               /* per-CPU page lists enabled */
+    uint32_t pcp_batch;     /* 0: derived by the mm */
+    uint32_t nr_holes;      /* 0 .. FUZZ_MAX_HOLES */
+    uint32_t nr_reserved;   /* 0 .. FUZZ_MAX_RESERVED */
+    uint32_t seed;
+};
+
+#define FUZZ_LAYOUT_MAX_MAP  (2 * FUZZ_MAX_HOLES + 2)
+
+/**
+ * The physical layout a machine describes: usable and e820-reserved regions (holes are the gaps)
+ * and the extra ranges to reserve at boot. All regions lie inside [0, mem_pages * PAGE_SIZE).
+ */
+struct fuzz_layout {
+    const struct fuzz_machine *m;
+    struct mm_mem_region map[FUZZ_LAYOUT_MAX_MAP];
+    unsigned int nr_map;
+    struct mm_mem_region reserve[FUZZ_MAX_RESERVED];
+    unsigned int nr_reserve;
+};
+
+/** Decode the 8-byte header (a shorter @size reads as zero-padded). */
+void fuzz_machine_decode(const uint8_t *data, size_t size, struct fuzz_machine *m);
+/** Encode @m into @hdr so that fuzz_machine_decode gives back @m. Returns 0 or -MM_ERANGE. */
+int fuzz_machine_encode(const struct fuzz_machine *m, uint8_t hdr[FUZZ_HDR_SIZE]);
+/** Deterministic layout (holes, reserved ranges) of @m, derived from its seed. */
+void fuzz_machine_layout(const struct fuzz_machine *m, struct fuzz_layout *l);
+/** Render @m as the "machine ..." line. Returns mm_snprintf's result. */
+int fuzz_machine_format(char *buf, size_t size, const struct fuzz_machine *m);
+
+/* ---- op kinds and their arguments ---- */
+
+/** Global op kinds. Append only: targets refer to them by table, text by name. */
+enum fuzz_op_kind {
+    FOP_NOP = 0,
+    FOP_ALLOC,              /* alloc order= gfp= via=page|addr */
+    FOP_FREE,               /* free h= via=page|addr   (drops one reference) */
+    FOP_GET,                /* get h=                  (extra reference) */
+    FOP_CPU,                /* cpu N */
+    FOP_DRAIN,              /* drain local|all */
+    FOP_FAILNEXT,           /* failnext skip= count= */
+    FOP_RECLAIM,            /* reclaim N gfp= */
+    FOP_KSWAPD,             /* kswapd */
+    FOP_CACHE_FILL,         /* cache fill N gfp=   (pages held by the test shrinker) */
+    FOP_CACHE_BUSY,         /* cache busy on|off   (scan returns SHRINK_STOP) */
+    FOP_CHECK,              /* check               (full pattern + stats verification) */
+    FOP_MISUSE_DOUBLE_FREE, /* misuse double-free g= via= */
+    FOP_MISUSE_WRONG_ORDER, /* misuse wrong-order h= delta= via= */
+    FOP_MISUSE_TAIL,        /* misuse tail h= k= as=order0|block */
+    FOP_MISUSE_BAD_ADDR,    /* misuse bad-address KIND x= */
+    FOP_MISUSE_BAD_ORDER,   /* misuse bad-order order= on=alloc|free|free-addr h= */
+    FOP_MISUSE_BAD_FLAGS,   /* misuse bad-flags gfp= order= */
+    FOP_MISUSE_GET_FREE,    /* misuse get-free x=   (get_page on a free page) */
+    FUZZ_NR_OP_KINDS,
+};
+
+enum fuzz_arg_kind {
+    FA_UINT,    /* lo + raw % span */
+    FA_ORDER,   /* 0..MM_MAX_ORDER, biased to small orders (byte field) */
+    FA_CPU,     /* raw % nr_cpus */
+    FA_ENUM,    /* vals[raw % nvals].value, printed by name */
+};
+
+enum fuzz_field { FF_A, FF_B, FF_C, FF_D };
+
+struct fuzz_enum_val {
+    uint32_t value;
+    const char *name;
+};
+
+struct fuzz_arg_desc {
+    const char *name;       /* key in "key=value"; also used in messages */
+    uint8_t kind;           /* enum fuzz_arg_kind */
+    uint8_t field;          /* enum fuzz_field: a, b, c are bytes, d is a u32 */
+    bool positional;        /* printed as a bare value right after the op name */
+    uint32_t lo, span;      /* FA_UINT */
+    const struct fuzz_enum_val *vals; /* FA_ENUM */
+    uint32_t nvals;
+};
+
+struct fuzz_op_desc {
+    const char *name;       /* may contain one space: "cache fill", "misuse tail" */
+    uint32_t nargs;
+    struct fuzz_arg_desc args[FUZZ_MAX_ARGS];
+};
+
+/** Descriptor of op kind @kind (FOP_NOP's for out-of-range kinds). */
+const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind);
+
+/** A target's ordered op table: op byte % nr selects kinds[]; a kind may repeat (weight). */
+struct fuzz_op_table {
+    const uint8_t *kinds;
+    uint32_t nr;
+};
+
+/** One decoded op: its kind and each declared argument's folded value, in declaration order. */
+struct fuzz_op {
+    uint32_t kind;
+    uint32_t arg[FUZZ_MAX_ARGS];
+};
+
+/* Shared value tables (the executor interprets enum values through them). */
+extern const struct fuzz_enum_val fuzz_gfp_vals[];
+extern const uint32_t fuzz_nr_gfp_vals;
+enum { FUZZ_VIA_PAGE = 0, FUZZ_VIA_ADDR = 1 };
+
+/** Badly formed frees a misuse op can issue (misuse bad-address KIND). */
+enum fuzz_bad_addr_kind {
+    FUZZ_BAD_BEYOND_END,    /* free_pages(direct-map address past the end of memory) */
+    FUZZ_BAD_UNALIGNED,     /* free_pages(live block address + small offset) */
+    FUZZ_BAD_FOREIGN,       /* free_pages(page-aligned address outside the direct map) */
+    FUZZ_BAD_FOREIGN_PAGE,  /* __free_pages(struct page that is not in mm_mem_map) */
+    FUZZ_BAD_MID_PAGE,      /* __free_pages(pointer into the middle of a struct page) */
+    FUZZ_BAD_RESERVED,      /* __free_pages(reserved page) */
+    FUZZ_BAD_FREE_PAGE,     /* __free_pages(a page the harness does not own: free) */
+    FUZZ_BAD_NULL_PAGE,     /* __free_pages(NULL) */
+    FUZZ_BAD_NULL_ADDR,     /* free_pages(0): documented no-op, not a misuse */
+    FUZZ_BAD_MM_PAGE,       /* __free_pages(a page the mm holds itself, e.g. a slab page) */
+    FUZZ_NR_BAD_ADDR,
+};
+
+/* ---- decoding and printing ---- */
+
+/** Number of op records in an input of @size bytes (a partial record counts; capped). */
+uint32_t fuzz_nr_ops(size_t size);
+
+/** Decode record @i of @data under @table for machine @m. */
+void fuzz_op_decode(const struct fuzz_op_table *table, const struct fuzz_machine *m,
+                    const uint8_t *data, size_t size, uint32_t i, struct fuzz_op *op);
+
+/** Render @op as one line of text (no newline). Returns mm_snprintf's result. */
+int fuzz_op_format(char *buf, size_t size, const struct fuzz_op *op);
+
+/** Line sink for the printer: called once per line, without a newline. */
+typedef void (*fuzz_emit_fn)(void *ctx, const char *line);
+
+/** Print the whole decoded sequence: the machine line, then one line per op. */
+void fuzz_print(const struct fuzz_op_table *table, const uint8_t *data, size_t size,
+                fuzz_emit_fn emit, void *ctx);
+
+/* ---- parsing and encoding ---- */
+
+struct fuzz_parse_error {
+    unsigned int line;      /* 1-based line of the first error */
+    char msg[128];
+};
+
+/**
+ * Parse the text form in @text (@len bytes, need not be NUL terminated) and encode it for @table
+ * into @out (capacity @cap). Returns the encoded length, or -MM_EINVAL (syntax / value out of
+ * range, details in *@err), -MM_ENOSPC (@out too small or more than FUZZ_MAX_OPS ops).
+ */
+long fuzz_encode_text(const struct fuzz_op_table *table, const char *text, size_t len,
+                      uint8_t *out, size_t cap, struct fuzz_parse_error *err);
+
+/** Encode one op record for @table and @m. Returns 0 or -MM_ERANGE (value not encodable). */
+int fuzz_op_encode(const struct fuzz_op_table *table, const struct fuzz_machine *m,
+                   const struct fuzz_op *op, uint8_t rec[FUZZ_REC_SIZE]);
+
+/* ---- small deterministic helpers shared by targets ---- */
+
+/** splitmix64 step: advance *@state and return the next 64-bit value. */
+static inline uint64_t fuzz_rand_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+#endif /* LEAXOS_FUZZ_OPS_H */

@@ -1,0 +1,61 @@
+/*
+ * platform_hosted.c - the fuzz platform over the hosted simulated machine (libc allowed here).
+ *
+ * boot: a small machine (zone boundaries scaled to its size) whose memory map is replaced by the
+ * layout the input describes (usable regions, e820-reserved holes, gaps), plus the layout's reserve
+ * ranges; then hosted_machine_boot, which resets the whole mm instance.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fuzz_target.h"
+#include "hosted_machine.h"
+
+static int hosted_boot(const struct fuzz_layout *l)
+{
+    static struct hosted_machine hm;
+    unsigned int i;
+
+    hosted_machine_small(&hm, (uint64_t)l->m->mem_pages * PAGE_SIZE, l->m->nr_cpus);
+    hm.nr_map = 0;
+    for (i = 0; i < l->nr_map; i++)
+        if (hosted_machine_add(&hm, l->map[i].base, l->map[i].size, l->map[i].type, false))
+            return -MM_ENOSPC;
+    for (i = 0; i < l->nr_reserve; i++)
+        if (hosted_machine_add(&hm, l->reserve[i].base, l->reserve[i].size, MM_MEM_RESERVED, true))
+            return -MM_ENOSPC;
+    hm.pcp_disable = !l->m->pcp;
+    hm.pcp_batch = l->m->pcp_batch;
+    hm.pcp_high = 0;
+    hm.seed = l->m->seed;
+    return hosted_machine_boot(&hm);
+}
+
+static void hosted_write_line(const char *line)
+{
+    fprintf(stderr, "%s\n", line);
+    fflush(stderr);
+}
+
+static int hosted_loud_level = ENV_LOG_WARN;
+
+static void hosted_set_quiet(bool quiet)
+{
+    hosted_set_log_level(quiet ? -1 : hosted_loud_level);
+}
+
+static void hosted_crash(void)
+{
+    fflush(stdout);
+    fflush(stderr);
+    abort();
+}
+
+const struct fuzz_platform fuzz_platform = {
+    .name = "hosted",
+    .boot = hosted_boot,
+    .cpu_set = hosted_cpu_set,
+    .write_line = hosted_write_line,
+    .set_quiet = hosted_set_quiet,
+    .crash = hosted_crash,
+};

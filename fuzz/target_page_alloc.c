@@ -1,0 +1,1024 @@
+/*
+ * target_page_alloc.c - fuzz target "page_alloc": random op sequences through the buddy allocator,
+ * per-CPU lists, watermarks, reclaim and the shrinker registry, with a shadow model that checks
+ * every result.
+ *
+ * Shadow state (one instance, reset at the start of every input):
+ *
+ *   live[]      blocks the harness holds, oldest first; "h=K" means live[K % nr_live]
+ *               { tag, pfn, order, refs }   tag = allocation number, keys the content pattern
+ *   pool        order-0 pages held by the test shrinker (FIFO ring), freed by its scan callback
+ *   owner[pfn]  tag of the harness block covering pfn, 0 = not ours  (catches overlaps at once)
+ *   grave[]     recently freed blocks: stale pointers for "misuse double-free"
+ *
+ * Invariants checked after every op: mm_check(); free pages + pages the harness holds == free
+ * pages at boot; the misuse counter moved only by injected misuse, by exactly one each. Every block
+ * carries a pattern tied to its tag (whole block for small orders, first and last 8 bytes of each
+ * page otherwise), verified at free, on "check" and every PA_VERIFY_EVERY ops. At the end
+ * everything is freed and the free page count must equal the boot value.
+ *
+ * Freestanding-clean: machine boot and CPU switch go through fuzz_platform.
+ */
+#include "fuzz_target.h"
+
+#define PA_MAX_LIVE        1024
+#define PA_POOL_CAP        FUZZ_MEM_MAX_PAGES
+#define PA_GRAVE           32
+#define PA_FULL_ORDER      2      /* blocks up to this order get a full pattern */
+#define PA_VERIFY_EVERY    16
+#define PA_WORDS_PER_PAGE  (PAGE_SIZE / 8)
+
+static const uint8_t pa_kinds[] = {
+    FOP_ALLOC, FOP_ALLOC, FOP_ALLOC, FOP_ALLOC, FOP_ALLOC, FOP_ALLOC,
+    FOP_FREE, FOP_FREE, FOP_FREE, FOP_FREE,
+    FOP_GET, FOP_CPU, FOP_CPU, FOP_DRAIN, FOP_FAILNEXT, FOP_RECLAIM, FOP_KSWAPD,
+    FOP_CACHE_FILL, FOP_CACHE_BUSY, FOP_CHECK,
+    FOP_MISUSE_DOUBLE_FREE, FOP_MISUSE_WRONG_ORDER, FOP_MISUSE_TAIL, FOP_MISUSE_BAD_ADDR,
+    FOP_MISUSE_BAD_ORDER, FOP_MISUSE_BAD_FLAGS, FOP_MISUSE_GET_FREE,
+};
+
+static const struct fuzz_op_table pa_table = { pa_kinds, MM_ARRAY_SIZE(pa_kinds) };
+
+struct pa_block {
+    uint32_t tag;
+    uint32_t pfn;
+    uint32_t order;
+    int32_t refs;
+};
+
+struct pa_grave {
+    uint32_t pfn, order, tag;
+};
+
+static struct pa_state {
+    struct fuzz_machine m;
+    struct fuzz_layout layout;
+    struct pa_block live[PA_MAX_LIVE];
+    uint32_t nr_live;
+    uint32_t pool_pfn[PA_POOL_CAP], pool_tag[PA_POOL_CAP];
+    uint32_t pool_head, pool_count;
+    bool pool_busy;
+    unsigned long scans, scanned;
+    struct pa_grave grave[PA_GRAVE];
+    uint32_t nr_grave, grave_next;
+    uint32_t owner[FUZZ_MEM_MAX_PAGES];
+    uint32_t next_tag;
+    unsigned long owned;            /* pages in live blocks and the pool */
+    unsigned long boot_free, boot_alloc;
+    unsigned long zstart[MM_NR_ZONES], zend[MM_NR_ZONES];
+    bool zpop[MM_NR_ZONES];
+    unsigned long misuse_expected;
+    unsigned long injected_seen;    /* counters.fail_injected last looked at */
+    bool inj_known;                 /* model of failure injection is exact */
+    unsigned long inj_skip, inj_count;
+    uint32_t opno;
+    char optext[FUZZ_LINE_MAX];
+} S;
+
+static struct shrinker pa_shrinker;
+
+/* ---- reporting ---- */
+
+_Noreturn static void pa_fail(const char *fmt, ...) MM_PRINTF(1, 2);
+
+_Noreturn static void pa_fail(const char *fmt, ...)
+{
+    char what[256], head[256], line[448];
+    size_t colon;
+    va_list ap;
+
+    va_start(ap, fmt);
+    mm_vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    /* "head: detail" reads as "FUZZ-FAIL head op#N [op text]: detail" */
+    for (colon = 0; what[colon] && !(what[colon] == ':' && what[colon + 1] == ' '); colon++)
+        ;
+    memcpy(head, what, colon);
+    head[colon] = '\0';
+    mm_snprintf(line, sizeof(line), "FUZZ-FAIL %s op#%u [%s]%s", head, (unsigned int)S.opno,
+                S.optext, what + colon);
+    fuzz_platform.write_line(line);
+    fuzz_platform.set_quiet(false);
+    page_alloc_show(ENV_LOG_WARN);
+    fuzz_platform.write_line(line);
+    fuzz_crash();
+}
+
+#define PA_TRACE(...) do { if (fuzz_trace) fuzz_log(__VA_ARGS__); } while (0)
+
+/* ---- content patterns ---- */
+
+static inline uint64_t pa_pattern(uint32_t tag, uint64_t word)
+{
+    uint64_t x = (uint64_t)tag * 0x9e3779b97f4a7c15ull ^ (word + 1) * 0xd6e8feb86659fd93ull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t *pa_words(uint32_t pfn)
+{
+    return (uint64_t *)page_address(pfn_to_page(pfn));
+}
+
+static void pa_fill(uint32_t tag, uint32_t pfn, uint32_t order)
+{
+    uint64_t *w = pa_words(pfn), npages = 1ull << order, i;
+
+    if (order <= PA_FULL_ORDER) {
+        for (i = 0; i < npages * PA_WORDS_PER_PAGE; i++)
+            w[i] = pa_pattern(tag, i);
+        return;
+    }
+    for (i = 0; i < npages; i++) {
+        w[i * PA_WORDS_PER_PAGE] = pa_pattern(tag, i * PA_WORDS_PER_PAGE);
+        w[i * PA_WORDS_PER_PAGE + PA_WORDS_PER_PAGE - 1] =
+            pa_pattern(tag, i * PA_WORDS_PER_PAGE + PA_WORDS_PER_PAGE - 1);
+    }
+}
+
+static void pa_verify_word(const char *who, uint32_t tag, uint32_t pfn, uint64_t *w, uint64_t i)
+{
+    uint64_t want = pa_pattern(tag, i);
+
+    if (mm_unlikely(w[i] != want))
+        pa_fail("pattern-mismatch %s tag=%u pfn=%u page=%u word=%u expected=0x%llx got=0x%llx",
+                who, (unsigned int)tag, (unsigned int)pfn, (unsigned int)(i / PA_WORDS_PER_PAGE),
+                (unsigned int)(i % PA_WORDS_PER_PAGE), (unsigned long long)want,
+                (unsigned long long)w[i]);
+}
+
+/* Verify a block's pattern: every word when @full and the order is small, else the page edges. */
+static void pa_verify(const char *who, uint32_t tag, uint32_t pfn, uint32_t order, bool full)
+{
+    uint64_t *w = pa_words(pfn), npages = 1ull << order, i;
+
+    if (full && order <= PA_FULL_ORDER) {
+        for (i = 0; i < npages * PA_WORDS_PER_PAGE; i++)
+            pa_verify_word(who, tag, pfn, w, i);
+        return;
+    }
+    for (i = 0; i < npages; i++) {
+        pa_verify_word(who, tag, pfn, w, i * PA_WORDS_PER_PAGE);
+        pa_verify_word(who, tag, pfn, w, i * PA_WORDS_PER_PAGE + PA_WORDS_PER_PAGE - 1);
+    }
+}
+
+static void pa_verify_all(bool full)
+{
+    uint32_t i;
+    char who[32];
+
+    for (i = 0; i < S.nr_live; i++) {
+        mm_snprintf(who, sizeof(who), "handle=%u", (unsigned int)i);
+        pa_verify(who, S.live[i].tag, S.live[i].pfn, S.live[i].order, full);
+    }
+    for (i = 0; i < S.pool_count; i++) {
+        uint32_t k = (S.pool_head + i) % PA_POOL_CAP;
+        pa_verify("pool", S.pool_tag[k], S.pool_pfn[k], 0, full);
+    }
+}
+
+/* ---- checks on what the allocator hands out ---- */
+
+static bool pa_zone_allowed(gfp_t gfp, unsigned int zone)
+{
+    if (gfp & __GFP_DMA)
+        return zone == ZONE_DMA;
+    if (!(gfp & __GFP_HIGHMEM))
+        return zone != ZONE_HIGHMEM;
+    return zone < MM_NR_ZONES;
+}
+
+/* The block must lie inside one usable region and touch no reserve range of the layout. */
+static void pa_check_layout(uint32_t pfn, uint32_t order)
+{
+    phys_addr_t s = MM_PFN_PHYS(pfn), e = MM_PFN_PHYS(pfn + (1u << order));
+    const struct fuzz_layout *l = &S.layout;
+    unsigned int i;
+    bool inside = false;
+
+    for (i = 0; i < l->nr_map; i++) {
+        const struct mm_mem_region *r = &l->map[i];
+        if (r->type == MM_MEM_USABLE && s >= r->base && e <= r->base + r->size)
+            inside = true;
+        if (r->type != MM_MEM_USABLE && s < r->base + r->size && r->base < e)
+            pa_fail("alloc-in-hole pfn=%u order=%u region=[0x%llx,+0x%llx)", (unsigned int)pfn,
+                    (unsigned int)order, (unsigned long long)r->base,
+                    (unsigned long long)r->size);
+    }
+    if (!inside)
+        pa_fail("alloc-outside-usable pfn=%u order=%u", (unsigned int)pfn, (unsigned int)order);
+    for (i = 0; i < l->nr_reserve; i++) {
+        const struct mm_mem_region *r = &l->reserve[i];
+        if (s < r->base + r->size && r->base < e)
+            pa_fail("alloc-in-reserved pfn=%u order=%u reserve=[0x%llx,+0x%llx)",
+                    (unsigned int)pfn, (unsigned int)order, (unsigned long long)r->base,
+                    (unsigned long long)r->size);
+    }
+}
+
+static void pa_check_head(const struct page *p, uint32_t order, int32_t refs, const char *when)
+{
+    unsigned long pfn = page_to_pfn(p);
+
+    if (!(p->flags & PG_head) || (p->flags & (PG_buddy | PG_pcp | PG_reserved)))
+        pa_fail("bad-head-state %s pfn=%lu flags=0x%x", when, pfn, (unsigned int)p->flags);
+    if (p->order != order)
+        pa_fail("bad-head-order %s pfn=%lu order=%u expected=%u", when, pfn,
+                (unsigned int)p->order, (unsigned int)order);
+    if (p->refcount != refs)
+        pa_fail("bad-refcount %s pfn=%lu refcount=%d expected=%d", when, pfn, (int)p->refcount,
+                (int)refs);
+}
+
+/* Everything a freshly allocated block must satisfy; then fill it and take ownership. */
+static void pa_take_new(struct page *p, uint32_t order, gfp_t gfp, uint32_t tag)
+{
+    unsigned long pfn, i, n = 1ul << order;
+    unsigned int z;
+
+    if (!page_pointer_valid(p))
+        pa_fail("alloc-bad-page page=%p", (void *)p);
+    pfn = page_to_pfn(p);
+    if (pfn + n > mm_max_pfn || pfn + n > S.m.mem_pages)
+        pa_fail("alloc-out-of-range pfn=%lu order=%u max_pfn=%lu", pfn, (unsigned int)order,
+                mm_max_pfn);
+    if (pfn & (n - 1))
+        pa_fail("alloc-misaligned pfn=%lu order=%u", pfn, (unsigned int)order);
+    pa_check_head(p, order, 1, "after-alloc");
+    z = p->zone;
+    if (z >= MM_NR_ZONES || !pa_zone_allowed(gfp, z))
+        pa_fail("alloc-wrong-zone pfn=%lu zone=%u gfp=0x%x", pfn, z, (unsigned int)gfp);
+    if (pfn < S.zstart[z] || pfn + n > S.zend[z])
+        pa_fail("alloc-crosses-zone pfn=%lu order=%u zone=%u span=[%lu,%lu)", pfn,
+                (unsigned int)order, z, S.zstart[z], S.zend[z]);
+    for (i = 1; i < n; i++)
+        if (p[i].flags & (PG_head | PG_buddy | PG_pcp | PG_reserved))
+            pa_fail("alloc-tail-state pfn=%lu tail=%lu flags=0x%x", pfn, pfn + i,
+                    (unsigned int)p[i].flags);
+    for (i = 0; i < n; i++)
+        if (S.owner[pfn + i])
+            pa_fail("overlap pfn=%lu order=%u page %lu already held by tag=%u", pfn,
+                    (unsigned int)order, pfn + i, (unsigned int)S.owner[pfn + i]);
+    pa_check_layout((uint32_t)pfn, order);
+    if (gfp & __GFP_ZERO) {
+        const uint64_t *w = page_address(p);
+        for (i = 0; i < n * PA_WORDS_PER_PAGE; i++)
+            if (w[i])
+                pa_fail("not-zeroed pfn=%lu order=%u byte=%lu value=0x%llx", pfn,
+                        (unsigned int)order, i * 8, (unsigned long long)w[i]);
+    }
+    for (i = 0; i < n; i++)
+        S.owner[pfn + i] = tag;
+    S.owned += n;
+    pa_fill(tag, (uint32_t)pfn, order);
+}
+
+static void pa_release_owner(uint32_t pfn, uint32_t order)
+{
+    unsigned long i, n = 1ul << order;
+
+    for (i = 0; i < n; i++)
+        S.owner[pfn + i] = 0;
+    S.owned -= n;
+}
+
+/* ---- failure injection model and ENOMEM plausibility ---- */
+
+/* Account one valid allocation attempt; returns true if the model says it must fail. */
+static bool pa_inject_step(void)
+{
+    if (!S.inj_known)
+        return false;
+    if (S.inj_skip) {
+        S.inj_skip--;
+        return false;
+    }
+    if (S.inj_count) {
+        S.inj_count--;
+        return true;
+    }
+    return false;
+}
+
+/*
+ * After a failed allocation that was not injected: the gfp's preferred zone may not have a free
+ * block of the order with free memory at orders >= it above the high watermark. (Fallback zones
+ * are not judged: they keep a lowmem reserve from fallbacks that the stats do not show.)
+ */
+static void pa_check_enomem(gfp_t gfp, uint32_t order, bool must_fail)
+{
+    static struct page_alloc_stats st;
+    unsigned int z, o;
+
+    page_alloc_get_stats(&st);
+    if (st.counters.fail_injected != S.injected_seen) {
+        if (st.counters.fail_injected != S.injected_seen + 1)
+            pa_fail("fail-injected-count jumped from %lu to %lu", S.injected_seen,
+                    st.counters.fail_injected);
+        S.injected_seen = st.counters.fail_injected;
+        return;
+    }
+    if (must_fail)
+        pa_fail("failinject-miscounted: failure expected to be injected, counter unchanged");
+    for (z = 0; z < MM_NR_ZONES; z++) {
+        const struct zone_stats *zs = &st.zone[z];
+        unsigned long usable = 0;
+        bool block = false;
+        unsigned int top = (gfp & __GFP_DMA) ? ZONE_DMA
+                           : (gfp & __GFP_HIGHMEM) ? ZONE_HIGHMEM : ZONE_NORMAL;
+        if (!zs->populated || z != top)
+            continue;
+        for (o = order; o < MM_NR_ORDERS; o++) {
+            usable += zs->nr_free_blocks[o] << o;
+            block |= zs->nr_free_blocks[o] != 0;
+        }
+        if (block && usable >= zs->wmark[WMARK_HIGH] + (1ul << order) + (1ul << order))
+            pa_fail("spurious-enomem order=%u gfp=0x%x zone=%s free_at_order=%lu wmark_high=%lu",
+                    (unsigned int)order, (unsigned int)gfp, zone_name(z), usable,
+                    zs->wmark[WMARK_HIGH]);
+    }
+}
+
+/*
+ * One valid allocation through page_alloc_try or __get_free_pages. Returns the page or NULL
+ * (-ENOMEM, checked for plausibility); any other outcome is a failure.
+ */
+static struct page *pa_alloc_one(gfp_t gfp, uint32_t order, uint32_t via)
+{
+    bool must_fail = pa_inject_step();
+    struct page *p = NULL;
+    int err;
+
+    if (via == FUZZ_VIA_ADDR) {
+        uintptr_t addr = __get_free_pages(gfp, order);
+        err = addr ? 0 : -MM_ENOMEM;
+        if (addr) {
+            p = virt_to_page((void *)addr);
+            if (!p || page_address(p) != (void *)addr)
+                pa_fail("get_free_pages-bad-address addr=0x%lx page=%p", (unsigned long)addr,
+                        (void *)p);
+        }
+    } else {
+        err = page_alloc_try(gfp, order, &p);
+    }
+    if (err == -MM_ENOMEM) {
+        pa_check_enomem(gfp, order, must_fail);
+        return NULL;
+    }
+    if (err)
+        pa_fail("alloc-error order=%u gfp=0x%x err=%s", (unsigned int)order, (unsigned int)gfp,
+                mm_strerror(err));
+    if (must_fail)
+        pa_fail("failinject-ignored order=%u gfp=0x%x: allocation succeeded", (unsigned int)order,
+                (unsigned int)gfp);
+    if (!p)
+        pa_fail("alloc-null order=%u: success without a page", (unsigned int)order);
+    return p;
+}
+
+/* ---- the live set ---- */
+
+static struct pa_block *pa_pick(uint32_t h)
+{
+    return S.nr_live ? &S.live[h % S.nr_live] : NULL;
+}
+
+static void pa_bury(const struct pa_block *b)
+{
+    struct pa_grave *g = &S.grave[S.grave_next];
+
+    g->pfn = b->pfn;
+    g->order = b->order;
+    g->tag = b->tag;
+    S.grave_next = (S.grave_next + 1) % PA_GRAVE;
+    if (S.nr_grave < PA_GRAVE)
+        S.nr_grave++;
+}
+
+static void pa_remove(struct pa_block *b)
+{
+    uint32_t i = (uint32_t)(b - S.live);
+
+    pa_bury(b);
+    pa_release_owner(b->pfn, b->order);
+    memmove(&S.live[i], &S.live[i + 1], (S.nr_live - i - 1) * sizeof(S.live[0]));
+    S.nr_live--;
+}
+
+/* Drop one reference through __free_pages or free_pages; verifies content first. */
+static void pa_put(struct pa_block *b, uint32_t via)
+{
+    struct page *p = pfn_to_page(b->pfn);
+    int err;
+
+    pa_verify("at-free", b->tag, b->pfn, b->order, true);
+    if (via == FUZZ_VIA_ADDR)
+        err = free_pages((uintptr_t)page_address(p), b->order);
+    else
+        err = __free_pages(p, b->order);
+    if (err)
+        pa_fail("free-error tag=%u pfn=%u order=%u refs=%d err=%s", (unsigned int)b->tag,
+                (unsigned int)b->pfn, (unsigned int)b->order, (int)b->refs, mm_strerror(err));
+    if (--b->refs == 0) {
+        PA_TRACE("  freed tag=%u pfn=%u order=%u", (unsigned int)b->tag, (unsigned int)b->pfn,
+                 (unsigned int)b->order);
+        pa_remove(b);
+        return;
+    }
+    pa_check_head(p, b->order, b->refs, "after-put");
+    pa_verify("after-put", b->tag, b->pfn, b->order, false);
+}
+
+/* ---- the test shrinker ---- */
+
+static void pa_pool_push(uint32_t pfn, uint32_t tag)
+{
+    uint32_t k = (S.pool_head + S.pool_count) % PA_POOL_CAP;
+
+    S.pool_pfn[k] = pfn;
+    S.pool_tag[k] = tag;
+    S.pool_count++;
+}
+
+static void pa_pool_release_one(void)
+{
+    uint32_t pfn = S.pool_pfn[S.pool_head], tag = S.pool_tag[S.pool_head];
+    int err;
+
+    pa_verify("pool", tag, pfn, 0, true);
+    S.pool_head = (S.pool_head + 1) % PA_POOL_CAP;
+    S.pool_count--;
+    pa_release_owner(pfn, 0);
+    err = __free_pages(pfn_to_page(pfn), 0);
+    if (err)
+        pa_fail("pool-free-error pfn=%u err=%s", (unsigned int)pfn, mm_strerror(err));
+}
+
+static unsigned long pa_shrink_count(struct shrinker *s, struct shrink_control *sc)
+{
+    if (s != &pa_shrinker || !sc)
+        pa_fail("shrinker-count called with shrinker=%p sc=%p", (void *)s, (void *)sc);
+    return S.pool_count;
+}
+
+static unsigned long pa_shrink_scan(struct shrinker *s, struct shrink_control *sc)
+{
+    unsigned long n, i;
+
+    if (s != &pa_shrinker || !sc)
+        pa_fail("shrinker-scan called with shrinker=%p sc=%p", (void *)s, (void *)sc);
+    S.scans++;
+    if (S.pool_busy)
+        return SHRINK_STOP;
+    n = MM_MIN(sc->nr_to_scan, (unsigned long)S.pool_count);
+    for (i = 0; i < n; i++)
+        pa_pool_release_one();
+    S.scanned += n;
+    return n;
+}
+
+/* ---- ops ---- */
+
+static void pa_op_alloc(uint32_t order, gfp_t gfp, uint32_t via)
+{
+    struct page *p;
+    uint32_t tag;
+
+    if (S.nr_live == PA_MAX_LIVE) {
+        PA_TRACE("  skipped: live set full");
+        return;
+    }
+    p = pa_alloc_one(gfp, order, via);
+    if (!p) {
+        PA_TRACE("  -> ENOMEM");
+        return;
+    }
+    tag = S.next_tag++;
+    pa_take_new(p, order, gfp, tag);
+    S.live[S.nr_live++] = (struct pa_block){ tag, (uint32_t)page_to_pfn(p), order, 1 };
+    PA_TRACE("  -> h=%u tag=%u pfn=%lu zone=%s", (unsigned int)(S.nr_live - 1), (unsigned int)tag,
+             page_to_pfn(p), zone_name(p->zone));
+}
+
+static void pa_op_get(uint32_t h)
+{
+    struct pa_block *b = pa_pick(h);
+
+    if (!b)
+        return;
+    get_page(pfn_to_page(b->pfn));
+    b->refs++;
+    pa_check_head(pfn_to_page(b->pfn), b->order, b->refs, "after-get");
+    PA_TRACE("  -> tag=%u refs=%d", (unsigned int)b->tag, (int)b->refs);
+}
+
+static uint32_t pa_cur_cpu;
+
+/* Drain this CPU's or every CPU's lists; afterwards those lists must be empty in every zone. */
+static void pa_op_drain(bool all)
+{
+    static struct page_alloc_stats st;
+    unsigned int z, c;
+
+    if (all)
+        drain_all_pages();
+    else
+        drain_local_pages();
+    page_alloc_get_stats(&st);
+    for (z = 0; z < MM_NR_ZONES; z++) {
+        if (all && st.zone[z].nr_pcp)
+            pa_fail("drain-incomplete zone=%s nr_pcp=%lu after drain all", zone_name(z),
+                    st.zone[z].nr_pcp);
+        for (c = 0; c < S.m.nr_cpus; c++)
+            if ((all || c == pa_cur_cpu) && st.zone[z].pcp_count[c])
+                pa_fail("drain-incomplete zone=%s cpu=%u pcp_count=%lu after drain %s",
+                        zone_name(z), c, st.zone[z].pcp_count[c], all ? "all" : "local");
+    }
+}
+
+static void pa_op_cache_fill(uint32_t n, gfp_t gfp)
+{
+    uint32_t i;
+
+    for (i = 0; i < n && S.pool_count < PA_POOL_CAP; i++) {
+        struct page *p = pa_alloc_one(gfp, 0, FUZZ_VIA_PAGE);
+        uint32_t tag;
+        if (!p)
+            break;
+        tag = S.next_tag++;
+        pa_take_new(p, 0, gfp, tag);
+        pa_pool_push((uint32_t)page_to_pfn(p), tag);
+    }
+    PA_TRACE("  -> filled %u, pool=%u", (unsigned int)i, (unsigned int)S.pool_count);
+}
+
+static void pa_op_reclaim(unsigned long nr, gfp_t gfp, bool background)
+{
+    unsigned long before = S.pool_count, got;
+
+    got = background ? page_reclaim_background() : page_reclaim(gfp, nr);
+    if (got > S.m.mem_pages)
+        pa_fail("reclaim-implausible returned=%lu pages on a %u-page machine", got,
+                (unsigned int)S.m.mem_pages);
+    PA_TRACE("  -> reclaimed %lu, pool %lu -> %u", got, before, (unsigned int)S.pool_count);
+}
+
+/* ---- misuse ---- */
+
+#define PA_KIND(k) (1u << (k))
+
+/* Check the outcome of one injected misuse: error code, counter +1, recorded kind. */
+static void pa_expect_misuse(const char *name, unsigned long before, int err, int want,
+                             uint32_t kinds)
+{
+    unsigned long after = mm_misuse_count();
+    struct mm_misuse mu;
+
+    if (err == 0)
+        pa_fail("misuse-undetected kind=%s: call returned 0", name);
+    if (err != want)
+        pa_fail("misuse-wrong-error kind=%s expected=%s got=%s", name, mm_strerror(want),
+                mm_strerror(err));
+    if (after != before + 1)
+        pa_fail("misuse-count kind=%s count went %lu -> %lu (expected +1)", name, before, after);
+    if (!mm_misuse_last(&mu))
+        pa_fail("misuse-unrecorded kind=%s: mm_misuse_last has nothing", name);
+    if (mu.kind >= 32 || !(kinds & PA_KIND(mu.kind)) || mu.err != err)
+        pa_fail("misuse-wrong-kind kind=%s reported=%s err=%s (returned %s)", name,
+                mm_misuse_name(mu.kind), mm_strerror(mu.err), mm_strerror(err));
+    S.misuse_expected++;
+    PA_TRACE("  -> rejected %s as %s", mm_strerror(err), mm_misuse_name(mu.kind));
+}
+
+/* The block a rejected misuse aimed at must be untouched. */
+static void pa_check_intact(const struct pa_block *b)
+{
+    pa_check_head(pfn_to_page(b->pfn), b->order, b->refs, "after-misuse");
+    pa_verify("after-misuse", b->tag, b->pfn, b->order, false);
+}
+
+static int pa_free_via(struct page *p, uint32_t order, uint32_t via)
+{
+    if (via == FUZZ_VIA_ADDR)
+        return free_pages((uintptr_t)page_address(p), order);
+    return __free_pages(p, order);
+}
+
+/*
+ * True if @pfn is free by the documented page states: a PG_pcp page, or inside a PG_buddy block.
+ * (The mm may hold pages of its own, e.g. slab pages, so "not ours" does not mean free.)
+ */
+static bool pa_pfn_is_free(uint32_t pfn)
+{
+    unsigned int k;
+
+    if (pfn_to_page(pfn)->flags & PG_pcp)
+        return true;
+    for (k = 0; k <= MM_MAX_ORDER; k++) {
+        const struct page *h = pfn_to_page(pfn & ~((1u << k) - 1));
+        if ((h->flags & PG_buddy) && h->order >= k)
+            return true;
+        if (h->flags & (PG_head | PG_reserved | PG_pcp) && k)
+            return false;
+    }
+    return false;
+}
+
+enum pa_pfn_class { PA_PFN_RESERVED, PA_PFN_FREE, PA_PFN_MM_OWNED };
+
+/* A pfn of @cls the harness does not hold, scanning up from @start. */
+static bool pa_find_pfn(uint32_t start, enum pa_pfn_class cls, uint32_t *out)
+{
+    uint32_t i, n = (uint32_t)mm_max_pfn;
+
+    for (i = 0; i < n; i++) {
+        uint32_t pfn = (start + i) % n;
+        bool reserved = pfn_to_page(pfn)->flags & PG_reserved;
+        if (S.owner[pfn])
+            continue;
+        if ((cls == PA_PFN_RESERVED && reserved) ||
+            (cls == PA_PFN_FREE && !reserved && pa_pfn_is_free(pfn)) ||
+            (cls == PA_PFN_MM_OWNED && !reserved && !pa_pfn_is_free(pfn))) {
+            *out = pfn;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void pa_misuse_double_free(uint32_t g, uint32_t via)
+{
+    unsigned long before = mm_misuse_count();
+    uint32_t i;
+
+    for (i = 0; i < S.nr_grave; i++) {
+        const struct pa_grave *gr = &S.grave[(g + i) % S.nr_grave];
+        if (S.owner[gr->pfn] || !pa_pfn_is_free(gr->pfn))
+            continue; /* reallocated since: a free now would be legal or another misuse */
+        int err = pa_free_via(pfn_to_page(gr->pfn), gr->order, via);
+        PA_TRACE("  stale tag=%u pfn=%u order=%u", (unsigned int)gr->tag, (unsigned int)gr->pfn,
+                 (unsigned int)gr->order);
+        pa_expect_misuse("double-free", before, err, -MM_EINVAL,
+                         PA_KIND(MM_MISUSE_DOUBLE_FREE) | PA_KIND(MM_MISUSE_NOT_ALLOCATED));
+        return;
+    }
+    PA_TRACE("  skipped: no stale block");
+}
+
+static void pa_misuse_wrong_order(uint32_t h, uint32_t delta, uint32_t via)
+{
+    unsigned long before = mm_misuse_count();
+    struct pa_block *b = pa_pick(h);
+    int err;
+
+    if (!b)
+        return;
+    err = pa_free_via(pfn_to_page(b->pfn), (b->order + delta) % MM_NR_ORDERS, via);
+    pa_expect_misuse("wrong-order", before, err, -MM_EINVAL, PA_KIND(MM_MISUSE_WRONG_ORDER));
+    pa_check_intact(b);
+}
+
+static void pa_misuse_tail(uint32_t h, uint32_t k, uint32_t as_block)
+{
+    unsigned long before = mm_misuse_count();
+    struct pa_block *b = NULL;
+    uint32_t i, t;
+    int err;
+
+    for (i = 0; i < S.nr_live && !b; i++)
+        if (S.live[(h + i) % S.nr_live].order)
+            b = &S.live[(h + i) % S.nr_live];
+    if (!b) {
+        PA_TRACE("  skipped: no block of order >= 1");
+        return;
+    }
+    t = 1 + k % ((1u << b->order) - 1);
+    err = __free_pages(pfn_to_page(b->pfn + t), as_block ? b->order : 0);
+    PA_TRACE("  tail pfn=%u of tag=%u", (unsigned int)(b->pfn + t), (unsigned int)b->tag);
+    pa_expect_misuse("tail", before, err, -MM_EINVAL, PA_KIND(MM_MISUSE_NOT_HEAD));
+    pa_check_intact(b);
+}
+
+static uint8_t pa_foreign_page[PAGE_SIZE] __attribute__((aligned(4096)));
+static struct page pa_fake_page;
+
+static void pa_misuse_bad_addr(uint32_t kind, uint32_t x)
+{
+    unsigned long before = mm_misuse_count();
+    struct pa_block *b = pa_pick(x);
+    uintptr_t base = (uintptr_t)page_address(pfn_to_page(0));
+    uint32_t pfn, end = (uint32_t)MM_MAX(mm_max_pfn, (unsigned long)S.m.mem_pages);
+    int err;
+
+    switch (kind) {
+    case FUZZ_BAD_BEYOND_END:
+        err = free_pages(base + ((uintptr_t)end + x % 64) * PAGE_SIZE, 0);
+        pa_expect_misuse("beyond-end", before, err, -MM_EFAULT, PA_KIND(MM_MISUSE_BAD_ADDRESS));
+        return;
+    case FUZZ_BAD_UNALIGNED:
+        if (!b)
+            return;
+        err = free_pages((uintptr_t)page_address(pfn_to_page(b->pfn)) + 8 * (1 + x % 511),
+                         b->order);
+        pa_expect_misuse("unaligned", before, err, -MM_EFAULT, PA_KIND(MM_MISUSE_BAD_ADDRESS));
+        pa_check_intact(b);
+        return;
+    case FUZZ_BAD_FOREIGN:
+        err = free_pages((uintptr_t)pa_foreign_page, 0);
+        pa_expect_misuse("foreign", before, err, -MM_EFAULT, PA_KIND(MM_MISUSE_BAD_ADDRESS));
+        return;
+    case FUZZ_BAD_FOREIGN_PAGE:
+        /* a convincing copy of a real allocated head that lives outside mm_mem_map */
+        if (b)
+            memcpy(&pa_fake_page, pfn_to_page(b->pfn), sizeof(pa_fake_page));
+        err = __free_pages(&pa_fake_page, b ? b->order : 0);
+        pa_expect_misuse("foreign-page", before, err, -MM_EFAULT, PA_KIND(MM_MISUSE_BAD_ADDRESS));
+        if (b)
+            pa_check_intact(b);
+        return;
+    case FUZZ_BAD_MID_PAGE:
+        pfn = b ? b->pfn : x % (uint32_t)mm_max_pfn;
+        err = __free_pages((struct page *)((char *)pfn_to_page(pfn) + 8 *
+                                           (1 + x % (sizeof(struct page) / 8 - 1))), 0);
+        pa_expect_misuse("mid-page", before, err, -MM_EFAULT, PA_KIND(MM_MISUSE_BAD_ADDRESS));
+        if (b)
+            pa_check_intact(b);
+        return;
+    case FUZZ_BAD_MM_PAGE:
+        if (!pa_find_pfn(x, PA_PFN_MM_OWNED, &pfn)) {
+            PA_TRACE("  skipped: the mm holds no page of its own");
+            return;
+        }
+        err = __free_pages(pfn_to_page(pfn), pfn_to_page(pfn)->order);
+        PA_TRACE("  pfn=%u flags=0x%x", (unsigned int)pfn, (unsigned int)pfn_to_page(pfn)->flags);
+        pa_expect_misuse("mm-page", before, err, -MM_EINVAL,
+                         PA_KIND(MM_MISUSE_BAD_ARGUMENT) | PA_KIND(MM_MISUSE_NOT_HEAD));
+        return;
+    case FUZZ_BAD_RESERVED:
+    case FUZZ_BAD_FREE_PAGE:
+        if (!pa_find_pfn(x, kind == FUZZ_BAD_RESERVED ? PA_PFN_RESERVED : PA_PFN_FREE, &pfn)) {
+            PA_TRACE("  skipped: no candidate page");
+            return;
+        }
+        err = __free_pages(pfn_to_page(pfn), 0);
+        PA_TRACE("  pfn=%u flags=0x%x", (unsigned int)pfn, (unsigned int)pfn_to_page(pfn)->flags);
+        pa_expect_misuse(kind == FUZZ_BAD_RESERVED ? "reserved" : "free-page", before, err,
+                         -MM_EINVAL, kind == FUZZ_BAD_RESERVED ? PA_KIND(MM_MISUSE_NOT_ALLOCATED)
+                         : PA_KIND(MM_MISUSE_DOUBLE_FREE) | PA_KIND(MM_MISUSE_NOT_ALLOCATED));
+        return;
+    case FUZZ_BAD_NULL_PAGE:
+        err = __free_pages(NULL, 0);
+        pa_expect_misuse("null-page", before, err, -MM_EFAULT, PA_KIND(MM_MISUSE_BAD_ADDRESS));
+        return;
+    case FUZZ_BAD_NULL_ADDR:
+        err = free_pages(0, x % MM_NR_ORDERS);
+        if (err)
+            pa_fail("free_pages(0) returned %s, documented as a no-op", mm_strerror(err));
+        return;
+    }
+}
+
+static void pa_misuse_bad_order(uint32_t order, uint32_t on, uint32_t h)
+{
+    unsigned long before = mm_misuse_count();
+    struct pa_block *b = pa_pick(h);
+    struct page *p = NULL;
+    int err;
+
+    if (on == 0) {
+        S.inj_known = false; /* whether a rejected request counts as an allocation is open */
+        err = page_alloc_try(GFP_KERNEL, order, &p);
+        pa_expect_misuse("bad-order", before, err, -MM_EINVAL, PA_KIND(MM_MISUSE_BAD_ORDER));
+        return;
+    }
+    if (!b)
+        return;
+    err = pa_free_via(pfn_to_page(b->pfn), order, on == 2 ? FUZZ_VIA_ADDR : FUZZ_VIA_PAGE);
+    pa_expect_misuse("bad-order", before, err, -MM_EINVAL, PA_KIND(MM_MISUSE_BAD_ORDER));
+    pa_check_intact(b);
+}
+
+static void pa_misuse_bad_flags(gfp_t gfp, uint32_t order)
+{
+    unsigned long before = mm_misuse_count();
+    struct page *p = NULL;
+    int err;
+
+    S.inj_known = false;
+    err = page_alloc_try(gfp, order, &p);
+    pa_expect_misuse("bad-flags", before, err, -MM_EINVAL, PA_KIND(MM_MISUSE_BAD_FLAGS));
+}
+
+/* get_page on a free page: nothing to return, but it must be reported and change nothing. */
+static void pa_misuse_get_free(uint32_t x)
+{
+    unsigned long before = mm_misuse_count();
+    struct mm_misuse mu;
+    uint32_t pfn;
+
+    if (!pa_find_pfn(x, PA_PFN_FREE, &pfn)) {
+        PA_TRACE("  skipped: no free page");
+        return;
+    }
+    get_page(pfn_to_page(pfn));
+    PA_TRACE("  pfn=%u flags=0x%x", (unsigned int)pfn, (unsigned int)pfn_to_page(pfn)->flags);
+    if (mm_misuse_count() == before)
+        pa_fail("misuse-undetected kind=get-free pfn=%u", (unsigned int)pfn);
+    mm_misuse_last(&mu);
+    pa_expect_misuse("get-free", before, mu.err ? mu.err : -MM_EINVAL, -MM_EINVAL,
+                     PA_KIND(MM_MISUSE_BAD_REFCOUNT) | PA_KIND(MM_MISUSE_NOT_ALLOCATED) |
+                     PA_KIND(MM_MISUSE_DOUBLE_FREE));
+    if (!pa_pfn_is_free(pfn) || pfn_to_page(pfn)->refcount)
+        pa_fail("get-free-changed-page pfn=%u flags=0x%x refcount=%d", (unsigned int)pfn,
+                (unsigned int)pfn_to_page(pfn)->flags, (int)pfn_to_page(pfn)->refcount);
+}
+
+/* ---- per-op checks ---- */
+
+static void pa_check_stats(void)
+{
+    static struct page_alloc_stats st;
+    unsigned long alloc = 0;
+    unsigned int z, c;
+
+    page_alloc_get_stats(&st);
+    for (z = 0; z < MM_NR_ZONES; z++) {
+        alloc += st.zone[z].nr_alloc;
+        if (!S.m.pcp && st.zone[z].nr_pcp)
+            pa_fail("pcp-used-while-disabled zone=%s nr_pcp=%lu", zone_name(z), st.zone[z].nr_pcp);
+        for (c = S.m.nr_cpus; c < MM_MAX_CPUS; c++)
+            if (st.zone[z].pcp_count[c])
+                pa_fail("pcp-on-absent-cpu zone=%s cpu=%u", zone_name(z), c);
+    }
+    if (alloc != S.boot_alloc + S.owned)
+        pa_fail("alloc-accounting sum(nr_alloc)=%lu expected=%lu (boot %lu + held %lu)", alloc,
+                S.boot_alloc + S.owned, S.boot_alloc, S.owned);
+}
+
+static void pa_check_all(bool deep)
+{
+    struct mm_check_report rep;
+    unsigned long nfree, mis;
+    int err;
+
+    err = mm_check(&rep);
+    if (err)
+        pa_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?",
+                rep.pfn, rep.detail, mm_strerror(err));
+    nfree = page_alloc_nr_free();
+    if (nfree + S.owned != S.boot_free)
+        pa_fail("invariant=harness.conservation free=%lu held=%lu boot_free=%lu (diff %ld)", nfree,
+                S.owned, S.boot_free, (long)(nfree + S.owned) - (long)S.boot_free);
+    mis = mm_misuse_count();
+    if (mis != S.misuse_expected)
+        pa_fail("misuse-spurious count=%lu expected=%lu", mis, S.misuse_expected);
+    if (deep || S.opno % PA_VERIFY_EVERY == 0) {
+        pa_verify_all(deep);
+        pa_check_stats();
+    }
+}
+
+/* ---- run ---- */
+
+static void pa_boot(void)
+{
+    static struct page_alloc_stats st;
+    unsigned int z;
+    int err;
+
+    fuzz_machine_layout(&S.m, &S.layout);
+    err = fuzz_platform.boot(&S.layout);
+    if (err)
+        pa_fail("boot-failed err=%s", mm_strerror(err));
+    if (mm_max_pfn > FUZZ_MEM_MAX_PAGES || mm_max_pfn > S.m.mem_pages || mm_nr_cpus() != S.m.nr_cpus)
+        pa_fail("boot-geometry max_pfn=%lu mem_pages=%u cpus=%u", mm_max_pfn,
+                (unsigned int)S.m.mem_pages, mm_nr_cpus());
+    memset(&pa_shrinker, 0, sizeof(pa_shrinker));
+    pa_shrinker.name = "fuzz-pool";
+    pa_shrinker.count_objects = pa_shrink_count;
+    pa_shrinker.scan_objects = pa_shrink_scan;
+    err = register_shrinker(&pa_shrinker);
+    if (err)
+        pa_fail("register_shrinker err=%s", mm_strerror(err));
+    page_alloc_get_stats(&st);
+    S.boot_alloc = 0;
+    for (z = 0; z < MM_NR_ZONES; z++) {
+        S.zpop[z] = st.zone[z].populated;
+        S.zstart[z] = st.zone[z].start_pfn;
+        S.zend[z] = st.zone[z].end_pfn;
+        S.boot_alloc += st.zone[z].nr_alloc;
+    }
+    S.boot_free = page_alloc_nr_free();
+    S.injected_seen = st.counters.fail_injected;
+    S.misuse_expected = mm_misuse_count();
+    S.inj_known = true;
+}
+
+static void pa_reset(const uint8_t *data, size_t size)
+{
+    /* Everything but the big arrays, which are only read where the counters say they're valid. */
+    S.nr_live = 0;
+    S.pool_head = S.pool_count = 0;
+    S.pool_busy = false;
+    S.scans = S.scanned = 0;
+    S.nr_grave = S.grave_next = 0;
+    memset(S.owner, 0, sizeof(S.owner));
+    S.next_tag = 1;
+    S.owned = 0;
+    S.inj_skip = S.inj_count = 0;
+    S.opno = 0;
+    mm_snprintf(S.optext, sizeof(S.optext), "boot");
+    pa_cur_cpu = 0;
+    fuzz_machine_decode(data, size, &S.m);
+}
+
+static void pa_exec(const struct fuzz_op *op)
+{
+    const uint32_t *a = op->arg;
+
+    switch (op->kind) {
+    case FOP_ALLOC: pa_op_alloc(a[0], a[1], a[2]); break;
+    case FOP_FREE:
+        if (pa_pick(a[0]))
+            pa_put(pa_pick(a[0]), a[1]);
+        break;
+    case FOP_GET: pa_op_get(a[0]); break;
+    case FOP_CPU:
+        fuzz_platform.cpu_set(a[0]);
+        pa_cur_cpu = a[0];
+        break;
+    case FOP_DRAIN:
+        pa_op_drain(a[0]);
+        break;
+    case FOP_FAILNEXT:
+        page_alloc_fail_inject(a[0], a[1]);
+        S.inj_known = true;
+        S.inj_skip = a[0];
+        S.inj_count = a[1];
+        break;
+    case FOP_RECLAIM: pa_op_reclaim(a[0], a[1], false); break;
+    case FOP_KSWAPD: pa_op_reclaim(0, 0, true); break;
+    case FOP_CACHE_FILL: pa_op_cache_fill(a[0], a[1]); break;
+    case FOP_CACHE_BUSY: S.pool_busy = a[0]; break;
+    case FOP_CHECK: break; /* the deep check below does the work */
+    case FOP_MISUSE_DOUBLE_FREE: pa_misuse_double_free(a[0], a[1]); break;
+    case FOP_MISUSE_WRONG_ORDER: pa_misuse_wrong_order(a[0], a[1], a[2]); break;
+    case FOP_MISUSE_TAIL: pa_misuse_tail(a[0], a[1], a[2]); break;
+    case FOP_MISUSE_BAD_ADDR: pa_misuse_bad_addr(a[0], a[1]); break;
+    case FOP_MISUSE_BAD_ORDER: pa_misuse_bad_order(a[0], a[1], a[2]); break;
+    case FOP_MISUSE_BAD_FLAGS: pa_misuse_bad_flags(a[0], a[1]); break;
+    case FOP_MISUSE_GET_FREE: pa_misuse_get_free(a[0]); break;
+    default: break;
+    }
+}
+
+/* Free everything, then the free page count must be back at its boot value. */
+static void pa_teardown(void)
+{
+    unsigned long nfree;
+    int err;
+
+    mm_snprintf(S.optext, sizeof(S.optext), "teardown");
+    page_alloc_fail_inject(0, 0);
+    while (S.nr_live)
+        pa_put(&S.live[S.nr_live - 1], FUZZ_VIA_PAGE);
+    while (S.pool_count)
+        pa_pool_release_one();
+    err = unregister_shrinker(&pa_shrinker);
+    if (err)
+        pa_fail("unregister_shrinker err=%s", mm_strerror(err));
+    drain_all_pages();
+    pa_check_all(true);
+    nfree = page_alloc_nr_free();
+    if (nfree != S.boot_free)
+        pa_fail("invariant=harness.conservation at teardown free=%lu boot_free=%lu", nfree,
+                S.boot_free);
+}
+
+static int pa_run(const uint8_t *data, size_t size)
+{
+    uint32_t i, n = fuzz_nr_ops(size);
+    struct fuzz_op op;
+
+    pa_reset(data, size);
+    pa_boot();
+    pa_check_all(true);
+    for (i = 0; i < n; i++) {
+        fuzz_op_decode(&pa_table, &S.m, data, size, i, &op);
+        S.opno = i + 1;
+        fuzz_op_format(S.optext, sizeof(S.optext), &op);
+        PA_TRACE("op#%u %s", (unsigned int)S.opno, S.optext);
+        pa_exec(&op);
+        pa_check_all(op.kind == FOP_CHECK);
+    }
+    S.opno = n + 1;
+    pa_teardown();
+    PA_TRACE("done: %u ops, shrinker scans=%lu scanned=%lu", (unsigned int)n, S.scans, S.scanned);
+    return 0;
+}
+
+const struct fuzz_target fuzz_target_page_alloc = {
+    .name = "page_alloc",
+    .table = &pa_table,
+    .run = pa_run,
+};
