@@ -122,34 +122,40 @@ build_hosted() {
     fi
 }
 
-# build_fuzz : one libFuzzer binary per target
+# A target whose source says "fuzz-build: no-asan" checks the mm's own hardening: it is built and
+# replayed without ASan (UBSan only), or ASan would catch its injected misuse first.
+target_no_asan() { grep -q 'fuzz-build: no-asan' "fuzz/target_$1.c"; }
+target_san() { if target_no_asan "$1"; then echo "-fsanitize=undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"; else echo "${SAN[*]}"; fi; }
+replay_bin() { if target_no_asan "$1"; then echo "$BUILD/noasan/replay"; else echo "$BUILD/asan/replay"; fi; }
+
+# build_fuzz : one libFuzzer binary per target (common objects per sanitizer set)
 build_fuzz() {
-    local out="$BUILD/fuzz" cc=clang
-    local flags="-std=gnu11 -g -O1 ${WARN[*]} ${SAN[*]} -fsanitize=fuzzer-no-link ${INCLUDES[*]} ${HOSTED_INC[*]}"
-    local lib=($(mm_sources) $(hosted_sources) $(fuzz_common_sources))
-    compile "$out" "$cc" "$flags" "${lib[@]}" || return 1
-    rm -f "$out/libfuzzcommon.a"
-    ar rcs "$out/libfuzzcommon.a" $(objs "$out" "${lib[@]}")
     local t
     for t in $(fuzz_targets); do
+        local out="$BUILD/fuzz" san; san="$(target_san "$t")"
+        target_no_asan "$t" && out="$BUILD/fuzz-noasan"
+        local flags="-std=gnu11 -g -O1 ${WARN[*]} $san -fsanitize=fuzzer-no-link ${INCLUDES[*]} ${HOSTED_INC[*]}"
+        local lib=($(mm_sources) $(hosted_sources) $(fuzz_common_sources))
+        compile "$out" clang "$flags" "${lib[@]}" || return 1
         mkdir -p "$out/obj/main_$t"
-        $cc $flags -DFUZZ_TARGET="$t" -c fuzz/libfuzzer_main.c -o "$out/obj/main_$t/libfuzzer_main.o"
-        $cc $flags -fsanitize=fuzzer -o "$out/fuzz_$t" "$out/obj/main_$t/libfuzzer_main.o" \
-            "$out/libfuzzcommon.a" -lpthread
+        clang $flags -DFUZZ_TARGET="$t" -c fuzz/libfuzzer_main.c -o "$out/obj/main_$t/libfuzzer_main.o"
+        clang $flags -fsanitize=fuzzer -o "$BUILD/fuzz/fuzz_$t" "$out/obj/main_$t/libfuzzer_main.o" \
+            $(objs "$out" "${lib[@]}") -lpthread
     done
 }
 
 # build_afl : per target an AFL++ persistent binary and its CmpLog twin (afl-clang-fast)
 build_afl() {
     local out="$BUILD/afl" t
-    local flags="-std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare ${SAN[*]} ${INCLUDES[*]} ${HOSTED_INC[*]}"
     local srcs=($(mm_sources) $(hosted_sources) $(fuzz_common_sources))
     mkdir -p "$out"
     for t in $(fuzz_targets); do
+        local flags="-std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter $(target_san "$t") ${INCLUDES[*]} ${HOSTED_INC[*]}"
         AFL_QUIET=1 afl-clang-fast $flags -DFUZZ_TARGET="$t" "${srcs[@]}" fuzz/afl_main.c \
-            -o "$out/afl_$t" -lpthread || return 1
+            -o "$out/afl_$t" -lpthread 2>"$out/build-$t.log" || { cat "$out/build-$t.log" >&2; return 1; }
         AFL_QUIET=1 AFL_LLVM_CMPLOG=1 afl-clang-fast $flags -DFUZZ_TARGET="$t" "${srcs[@]}" \
-            fuzz/afl_main.c -o "$out/afl_${t}_cmplog" -lpthread || return 1
+            fuzz/afl_main.c -o "$out/afl_${t}_cmplog" -lpthread 2>>"$out/build-$t.log" ||
+            { cat "$out/build-$t.log" >&2; return 1; }
     done
 }
 
@@ -382,8 +388,9 @@ cmd_repro() {
         target="${target:-page_alloc}"
     fi
     cmd_deps
-    build_hosted asan >&2 || die "build failed"
-    "$BUILD/asan/replay" --target "$target" --print "$f"
+    if target_no_asan "$target"; then build_hosted noasan >&2; else build_hosted asan >&2; fi ||
+        die "build failed"
+    "$(replay_bin "$target")" --target "$target" --print "$f"
 }
 
 # ---------------------------------------------------------------- OSS-Fuzz / ClusterFuzzLite
@@ -398,6 +405,10 @@ cmd_oss_fuzz() {
     compile "$work" "$cc" "$flags" "${srcs[@]}" || die "oss-fuzz compile failed"
     mkdir -p "$OUT"
     for t in $(fuzz_targets); do
+        if target_no_asan "$t" && [ "${SANITIZER:-address}" != undefined ] && [ "${SANITIZER:-}" != coverage ]; then
+            log "oss-fuzz: $t checks the mm's own hardening; built only with SANITIZER=undefined"
+            continue
+        fi
         mkdir -p "$work/obj/main_$t"
         $cc $flags -DFUZZ_TARGET="$t" -c fuzz/libfuzzer_main.c -o "$work/obj/main_$t/main.o"
         $cxx ${CXXFLAGS:-} "$work/obj/main_$t/main.o" $(objs "$work" "${srcs[@]}") \
@@ -470,10 +481,10 @@ run_corpus() { # every checked-in corpus file of every target, one check each
     for t in $(fuzz_targets); do
         for f in corpus/"$t"/*; do
             [ -f "$f" ] || continue
-            if "$BUILD/asan/replay" --target "$t" "$f" >/dev/null 2>"$BUILD/asan/replay.err"; then
+            if "$(replay_bin "$t")" --target "$t" "$f" >/dev/null 2>"$BUILD/replay.err"; then
                 PASS=$((PASS + 1))
             else
-                FAIL=$((FAIL + 1)); log "FAILED: corpus replay $f"; tail -5 "$BUILD/asan/replay.err" >&2
+                FAIL=$((FAIL + 1)); log "FAILED: corpus replay $f"; tail -5 "$BUILD/replay.err" >&2
             fi
         done
     done
@@ -485,10 +496,10 @@ cmd_test() {
     cmd_deps
     step "door check (mm/ includes and flavour tests)" door_check
     step "build hosted asan (clang)" build_hosted asan
-    run_unit asan
-    run_corpus
     step "build hosted noasan (the mm's own hardening, no sanitizer shadow)" build_hosted noasan
+    run_unit asan
     run_unit noasan
+    run_corpus
     step "build hosted gcc" build_hosted gcc
     run_unit gcc
     step "build release + bench" build_hosted release
@@ -528,7 +539,7 @@ case "${1:-help}" in
     deps) cmd_deps ;;
     test) shift; cmd_test "$@" ;;
     unit) cmd_deps; build_hosted asan; "$BUILD/asan/mm_tests" "${@:2}" ;;
-    corpus) cmd_deps; build_hosted asan; run_corpus; echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ] ;;
+    corpus) cmd_deps; build_hosted asan; build_hosted noasan; run_corpus; echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ] ;;
     fuzz) shift; cmd_fuzz "$@" ;;
     corpus-merge) shift; cmd_corpus_merge "$@" ;;
     cov) cmd_cov ;;
