@@ -296,7 +296,7 @@ fuzz_one_afl() { # TARGET SECONDS WORK JOBS
     local rc=0 p
     for p in "${pids[@]}"; do wait "$p" || rc=$?; done
     # afl-fuzz can leave its CmpLog fork server behind; it would hold the output dir locked
-    pkill -f "^$BUILD/afl/afl_${t}(_cmplog)?\$" 2>/dev/null || true
+    pkill -KILL -f "^$BUILD/afl/afl_${t}(_cmplog)?\$" 2>/dev/null || true
     local stats="$work/afl/main/fuzzer_stats" execs=0 eps=0 corpus=0
     if [ -f "$stats" ]; then
         execs="$(awk -F': *' '$1 ~ /^execs_done/ {print $2}' "$stats")"
