@@ -401,7 +401,7 @@ static int test_shrink(void)
     KT_TRY(kts_stats("shrink", &st));
     KT_ASSERT_EQ(st.active_objs, 0);
     KT_ASSERT_GE(st.total_slabs, 1);
-    KT_ASSERT_LE(st.total_slabs, 3); /* a few empty slabs are kept (plus the CPU slab) */
+    KT_ASSERT_LE(st.total_slabs, 11); /* at most 10 empty slabs are kept (plus the CPU slab) */
     unsigned long pages_before = slab_nr_pages(), free_before = page_alloc_nr_free();
     unsigned long slabs_before = st.total_slabs;
     unsigned long got = kmem_cache_shrink(c);

@@ -21,7 +21,7 @@
 #define SLAB_POISON_BYTE   0x6b
 #define SLAB_STATE_FREE    0xf4eef4eeu
 #define SLAB_STATE_ALLOC   0xa110ca7eu
-#define SLAB_MIN_PARTIAL   2u    /* empty slabs a cache keeps before giving pages back */
+#define SLAB_MIN_PARTIAL   5u    /* least empty slabs a cache keeps before giving pages back */
 #define SLAB_MAX_OBJECTS   512u  /* objects per slab (bounds the shuffle and check bitmaps) */
 #define SLAB_RZ_MIN        16u   /* minimum red zone on each side (hardened) */
 
@@ -49,6 +49,7 @@ struct kmem_cache {
     unsigned int fp_offset;    /* freelist pointer within the slot */
     unsigned int meta_offset;  /* hardened metadata within the slot */
     unsigned int order;        /* slab = 2^order pages */
+    unsigned int min_partial;  /* empty slabs kept on the partial list */
     unsigned int objects;      /* per slab */
     unsigned int colour_step, colour_count, colour_next;
     unsigned int flags;
