@@ -18,11 +18,18 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
-BUILD="$ROOT/build"
+# MM_VARIANT=planted builds everything with the test-only planted defect, in its own directories.
+VARIANT="${MM_VARIANT:-}"
+BUILD="$ROOT/build${VARIANT:+-$VARIANT}"
 WORK_DIR="${MM_WORK_DIR:-${HOME:-/tmp}/.cache/leaxos-mm}"
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
 INCLUDES=(-Imm/include -Iarch/x86_64/include)
+case "$VARIANT" in
+    "") ;;
+    planted) INCLUDES+=(-DMM_PLANTED_BUG=1) ;;
+    *) echo "build.sh: unknown MM_VARIANT '$VARIANT' (known: planted)" >&2; exit 1 ;;
+esac
 HOSTED_INC=(-Ishims/hosted/include -Ifuzz -Itests)
 WARN=(-Wall -Wextra -Werror -Wno-unused-parameter)
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
@@ -120,6 +127,16 @@ build_hosted() {
         compile "$out" "$cc" "$flags" "${fz[@]}" || return 1
         $cc $flags $ld -o "$out/replay" $(objs "$out" "${fz[@]}") "$out/libmm.a" -lpthread
     fi
+    # regression programs (one per fixed fuzz crash) in the configuration their target needs
+    local r common=($(fuzz_common_sources))
+    for r in $(find tests/regress -name '*.c' 2>/dev/null | sort); do
+        local rt; rt="$(grep -o 'fuzz_target_find("[a-z_0-9]*")' "$r" | head -1 | sed 's/.*("\(.*\)")/\1/')"
+        if target_no_asan "$rt"; then [ "$cfg" = noasan ] || continue; else [ "$cfg" = asan ] || continue; fi
+        compile "$out" "$cc" "$flags" "$r" || return 1
+        mkdir -p "$out/regress"
+        $cc $flags $ld -o "$out/regress/$(basename "$r" .c)" $(objs "$out" "$r" "${common[@]}") \
+            "$out/libmm.a" -lpthread
+    done
 }
 
 # A target whose source says "fuzz-build: no-asan" checks the mm's own hardening: it is built and
@@ -243,7 +260,7 @@ fuzz_report() { # fuzz_report TARGET ENGINE WORK BEFORE EXECS EPS CORPUS
     local f
     for f in $(fuzz_crash_files "$e" "$work" | tail -n $((crashes - before))); do
         log "crash saved: $f"
-        log "reproduce:   ./build.sh repro --target $t '$f'"
+        log "reproduce:   ${VARIANT:+MM_VARIANT=$VARIANT }./build.sh repro --target $t '$f'"
     done
     return 1
 }
@@ -254,13 +271,14 @@ fuzz_one_libfuzzer() { # TARGET SECONDS WORK JOBS
     mkdir -p "$work/corpus" "$work/crashes" "corpus/$t"
     local before; before="$(fuzz_crash_files libfuzzer "$work" | wc -l)"
     local args=(-max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
-                -artifact_prefix="$work/crashes/")
+                -artifact_prefix="$work/crashes/") seeds=("corpus/$t")
+    [ -n "${FUZZ_NO_SEEDS:-}" ] && seeds=()
     [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
     args+=($(fuzz_options "$t"))
     [ "$jobs" -gt 1 ] && args+=(-fork="$jobs" -ignore_crashes=1)
     log "== fuzz $t with libFuzzer for ${secs}s, $jobs job(s) (work dir $work)"
     local rc=0
-    "$bin" "${args[@]}" "$work/corpus" "corpus/$t" >"$work/libfuzzer.log" 2>&1 || rc=$?
+    "$bin" "${args[@]}" "$work/corpus" "${seeds[@]}" >"$work/libfuzzer.log" 2>&1 || rc=$?
     grep -E '^#[0-9]+' "$work/libfuzzer.log" | tail -2 >&2 || true
     local execs eps
     execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/libfuzzer.log" | tail -1)"
@@ -331,6 +349,7 @@ cmd_fuzz() {
             --jobs) jobs="$2"; shift 2 ;;
             --jobs=*) jobs="${1#--jobs=}"; shift ;;
             --work) root="$2"; shift 2 ;;
+            --no-seeds) export FUZZ_NO_SEEDS=1; shift ;;
             -*) die "fuzz: unknown option $1" ;;
             *) targets+=("$1"); shift ;;
         esac
@@ -348,7 +367,7 @@ cmd_fuzz() {
     done
     if [ "$failed" -ne 0 ]; then
         log "fuzz: $failed target(s) found crashes"
-        [ "$(type -t cmd_triage)" = function ] && cmd_triage "$root"
+        cmd_triage "$root" || true
         return 1
     fi
 }
@@ -392,7 +411,213 @@ cmd_repro() {
     cmd_deps
     if target_no_asan "$target"; then build_hosted noasan >&2; else build_hosted asan >&2; fi ||
         die "build failed"
-    "$(replay_bin "$target")" --target "$target" --print "$f"
+    echo "== $f (target $target) as ops:"
+    "$(replay_bin "$target")" --decode --target "$target" "$f"
+    echo "== replay under $(target_no_asan "$target" && echo UBSan || echo ASan+UBSan):"
+    local rep rc=0
+    rep="$(mktemp)"
+    triage_replay "$target" "$f" >"$rep" || rc=$?
+    cat "$rep"
+    if [ "$rc" -eq 0 ]; then
+        rm -f "$rep"
+        echo "REPRO status=clean target=$target file=$f"
+        return 0
+    fi
+    echo "REPRO status=crash target=$target signature=$(triage_signature_of "$rep" || echo unknown) file=$f"
+    rm -f "$rep"
+    return 1
+}
+
+# ---------------------------------------------------------------- triage
+
+TRIAGE_RUNS="${MM_TRIAGE_RUNS:-5}"                # replays per crash for the reproduce rate
+TRIAGE_MIN_SECONDS="${MM_TRIAGE_MIN_SECONDS:-60}" # op-level minimisation budget per crash
+
+# Replay one input for triage: symbolized stacks, sanitizers stop at the first error.
+triage_replay() { # TARGET FILE -> output on stdout, status of the replay
+    ASAN_OPTIONS="handle_abort=1:symbolize=1:detect_leaks=0:allocator_may_return_null=1" \
+    UBSAN_OPTIONS="print_stacktrace=1:handle_abort=1:symbolize=1:halt_on_error=1" \
+    ASAN_SYMBOLIZER_PATH="$(command -v llvm-symbolizer || true)" \
+        "$(replay_bin "$1")" --target "$1" --no-fork "$2" 2>&1
+}
+
+# Signature of a replay report: the crash type (broken invariant, undetected misuse, sanitizer
+# report kind) plus the top three frames of the first stack that are not reporting helpers.
+# Frames of the reporter (abort, the sanitizer runtime, fuzz_fail and the harness's *_fail
+# helpers, mm_report_misuse, the checkers' failure helpers) never take a slot.
+triage_signature_of() { # REPORTFILE [type] -> signature (or just the crash type), or status 1
+    awk -v mode="${2:-signature}" '
+    function clean(s) { gsub(/[^A-Za-z0-9._-]+/, "_", s); return s }
+    BEGIN { skip = "^(__|_start$|raise$|abort$|main$|run_one$|run_forked$|LLVMFuzzer|fuzzer::|" \
+            "hosted_crash$|fuzz_crash$|fuzz_fail$|fuzz_log$|env_panic$|mm_report_misuse$|" \
+            ".*_(fail|crash|report|abort|panic)$|slab_report_damage$)" }
+    type == "" && /FUZZ-FAIL / {
+        s = $0; sub(/.*FUZZ-FAIL /, "", s); n = split(s, w, " "); t = w[1]
+        if (t ~ /^invariant=/) { sub(/^invariant=/, "", t); type = "invariant-" t }
+        else if (t ~ /^misuse-undetected/) {
+            k = "unknown"
+            for (i = 2; i <= n; i++) if (w[i] ~ /^kind=/) { k = w[i]; sub(/^kind=/, "", k) }
+            type = "undetected-misuse-" k
+        } else { sub(/[=:].*/, "", t); type = "harness-" t }
+    }
+    type == "" && /ERROR: AddressSanitizer: / {
+        s = $0; sub(/.*AddressSanitizer: /, "", s); split(s, w, " "); type = "asan-" w[1]
+    }
+    type == "" && /runtime error: / {
+        s = $0; sub(/.*runtime error: /, "", s); n = split(s, w, " "); t = ""
+        for (i = 1; i <= n && i <= 3; i++) {
+            x = w[i]; gsub(/[^a-z]/, "", x); if (x != "") t = t (t == "" ? "" : "-") x
+        }
+        type = "ubsan-" t
+    }
+    type == "" && /ERROR: libFuzzer: / {
+        s = $0; sub(/.*libFuzzer: /, "", s); split(s, w, " "); type = "libfuzzer-" w[1]
+    }
+    /^ *#[0-9]+ 0x[0-9a-f]+ in / {
+        if (done) next
+        started = 1; f = $4
+        if (f !~ skip && nf < 3) fr[++nf] = f
+        next
+    }
+    started { done = 1 }
+    END {
+        if (type == "") exit 1
+        if (mode == "type") { print clean(type); exit 0 }
+        sig = clean(type); for (i = 1; i <= nf; i++) sig = sig "-" clean(fr[i])
+        print substr(sig, 1, 160)
+    }' "$1"
+}
+
+triage_signature() { # TARGET FILE -> signature if the input still crashes, else status 1
+    local rep rc=0
+    rep="$(mktemp)"
+    if triage_replay "$1" "$2" >"$rep"; then rm -f "$rep"; return 1; fi
+    triage_signature_of "$rep" || rc=$?
+    rm -f "$rep"
+    return $rc
+}
+
+# Delete whole ops (8-byte records after the 8-byte header) while the signature stays the same:
+# halves first, then smaller chunks, down to single ops, within a time budget.
+triage_minimize() { # TARGET IN OUT SIGNATURE
+    local t="$1" out="$3" sig="$4" tmp size nops chunk i changed
+    local deadline=$((SECONDS + TRIAGE_MIN_SECONDS))
+    tmp="$(mktemp)"
+    cp "$2" "$out"
+    size="$(stat -c %s "$out")"
+    nops=$(( size > 8 ? (size - 8 + 7) / 8 : 0 ))
+    chunk=$(( nops / 2 > 0 ? nops / 2 : 1 ))
+    while [ "$nops" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do
+        i=0; changed=0
+        while [ "$i" -lt "$nops" ] && [ "$SECONDS" -lt "$deadline" ]; do
+            { head -c $((8 + 8 * i)) "$out"; tail -c +$((8 + 8 * (i + chunk) + 1)) "$out"; } >"$tmp"
+            if [ "$(triage_signature "$t" "$tmp" 2>/dev/null)" = "$sig" ]; then
+                cp "$tmp" "$out"; nops=$((nops - chunk)); changed=1
+            else
+                i=$((i + chunk))
+            fi
+        done
+        if [ "$changed" -eq 0 ]; then
+            [ "$chunk" -eq 1 ] && break
+            chunk=$((chunk / 2))
+        fi
+        [ "$chunk" -le "$nops" ] || chunk=$(( nops > 0 ? nops : 1 ))
+    done
+    rm -f "$tmp"
+}
+
+# A regression test source that replays the minimised input through its target.
+triage_regress_source() { # TARGET SIGNATURE INPUT -> C source on stdout
+    local name
+    name="$(printf '%s' "$2" | tr -c 'A-Za-z0-9' '_' | cut -c1-60)"
+    cat <<SRC
+/*
+ * Regression test generated by ./build.sh triage for a $1 fuzz crash:
+ *   signature: $2
+ * Once the bug is fixed, copy this file to tests/regress/ (./build.sh test builds and runs every
+ * tests/regress/*.c against the mm) and the minimised input to corpus/$1/.
+ */
+#include <stdio.h>
+
+#include "fuzz_target.h"
+
+static const uint8_t input[] = {
+$(od -An -v -tx1 "$3" | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1, /g; s/^/   /; s/ *$//')
+};
+
+int main(void)
+{
+    const struct fuzz_target *t = fuzz_target_find("$1");
+
+    printf("KTAP version 1\n1..1\n");
+    if (!t) {
+        printf("not ok 1 regress_$name # no target $1\n0 passed, 1 failed\n");
+        return 1;
+    }
+    fuzz_platform.set_quiet(true);
+    t->run(input, sizeof(input)); /* the bug, if back, crashes here with its report */
+    printf("ok 1 regress_$name\n1 passed, 0 failed\n");
+    return 0;
+}
+SRC
+}
+
+# Triage every crash file under DIR (default: the fuzz work dir) into signature groups.
+cmd_triage() {
+    local dir="${1:-$WORK_DIR/fuzz}" out="${MM_CRASH_DIR:-$WORK_DIR/crashes${VARIANT:+-$VARIANT}}"
+    cmd_deps
+    { build_hosted asan && build_hosted noasan; } >&2 || die "build failed"
+    mkdir -p "$out"
+    local files f t x sig
+    files="$(find "$dir" -type f \( -path '*/crashes/crash-*' -o -path '*/crashes/timeout-*' \
+        -o -path '*/crashes/oom-*' -o -path '*/crashes/leak-*' -o -path '*/crashes/id:*' \) \
+        2>/dev/null | sort)"
+    if [ -z "$files" ]; then log "triage: no crash files under $dir"; return 0; fi
+    for f in $files; do
+        t=""
+        for x in $(fuzz_targets); do case "$f" in */"$x"/*) t="$x" ;; esac; done
+        [ -n "$t" ] || { log "triage: cannot tell the target of $f (expected .../<target>/...)"; continue; }
+        sig="$(triage_signature "$t" "$f")" || { log "triage: $f does not reproduce"; continue; }
+        triage_group "$out/$sig" "$t" "$f" "$sig"
+    done
+    triage_summary "$out"
+}
+
+triage_group() { # GROUPDIR TARGET FILE SIGNATURE
+    local g="$1" t="$2" f="$3" sig="$4" hits=0 i
+    mkdir -p "$g"
+    grep -qxF "$f" "$g/originals.txt" 2>/dev/null || echo "$f" >>"$g/originals.txt"
+    [ -f "$g/input.min" ] && return 0
+    log "== triage: new signature $sig ($t)"
+    cp "$f" "$g/input.orig"
+    echo "$t" >"$g/target"
+    triage_minimize "$t" "$f" "$g/input.min" "$sig"
+    "$(replay_bin "$t")" --decode --target "$t" "$g/input.min" >"$g/ops.txt" 2>&1 || true
+    triage_replay "$t" "$g/input.min" >"$g/report.txt" || true
+    for i in $(seq 1 "$TRIAGE_RUNS"); do
+        [ "$(triage_signature "$t" "$g/input.min" 2>/dev/null)" = "$sig" ] && hits=$((hits + 1))
+    done
+    echo "$hits/$TRIAGE_RUNS" >"$g/repro-rate"
+    printf '#!/bin/sh\n# reproduce %s\ncd "%s" && %s./build.sh repro --target %s "%s"\n' "$sig" \
+        "$ROOT" "${VARIANT:+MM_VARIANT=$VARIANT }" "$t" "$g/input.min" >"$g/repro.sh"
+    chmod +x "$g/repro.sh"
+    triage_regress_source "$t" "$sig" "$g/input.min" >"$g/regress_test.c"
+}
+
+triage_summary() { # OUT
+    local g first
+    printf 'signature\ttype\tfirst_seen\tcount\tbytes_before\tbytes_after\trepro_rate\n' >"$1/summary.tsv"
+    for g in "$1"/*/; do
+        [ -f "$g/input.min" ] || continue
+        first="$(xargs -r stat -c %Y <"$g/originals.txt" 2>/dev/null | sort -n | head -1)"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(basename "$g")" \
+            "$(triage_signature_of "$g/report.txt" type || echo unknown)" \
+            "$(date -u -d "@${first:-0}" +%Y-%m-%dT%H:%M:%SZ)" "$(wc -l <"$g/originals.txt")" \
+            "$(stat -c %s "$g/input.orig")" "$(stat -c %s "$g/input.min")" "$(cat "$g/repro-rate")" \
+            >>"$1/summary.tsv"
+    done
+    log "== triage summary ($1)"
+    column -t -s "$(printf '\t')" "$1/summary.tsv" >&2 2>/dev/null || cat "$1/summary.tsv" >&2
 }
 
 # ---------------------------------------------------------------- OSS-Fuzz / ClusterFuzzLite
@@ -478,6 +703,44 @@ run_unit() { # run_unit CFG : counts the test cases themselves
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then FAIL=$((FAIL + 1)); log "FAILED: unit tests ($1) exited $rc"; fi
 }
 
+run_regress() { # every regression program built for asan / noasan
+    local b
+    for b in "$BUILD"/asan/regress/* "$BUILD"/noasan/regress/*; do
+        [ -x "$b" ] || continue
+        if "$b" >"$BUILD/regress.out" 2>&1; then PASS=$((PASS + 1)); else
+            FAIL=$((FAIL + 1)); log "FAILED: regression $(basename "$b")"; tail -5 "$BUILD/regress.out" >&2
+        fi
+    done
+}
+
+# The workflow itself, end to end, on a planted bug: fuzz a variant with a deliberate defect from
+# an empty corpus until it crashes, triage it, and check what comes out.
+test_planted_workflow() {
+    local tmp sig g rc=0
+    tmp="$(mktemp -d)"
+    MM_VARIANT=planted MM_CRASH_DIR="$tmp/crashes" MM_TRIAGE_MIN_SECONDS=30 MM_TRIAGE_RUNS=3 \
+        ./build.sh fuzz --no-seeds --time 120 --work "$tmp/work" page_alloc >"$tmp/fuzz.log" 2>&1 || rc=$?
+    [ "$rc" -ne 0 ] || { log "planted: fuzzing did not find the planted bug"; return 1; }
+    grep -q '^FUZZ target=page_alloc engine=libfuzzer .* crashes=[1-9]' "$tmp/fuzz.log" ||
+        { log "planted: no FUZZ line with a crash"; tail -20 "$tmp/fuzz.log" >&2; return 1; }
+    g="$(ls -d "$tmp"/crashes/invariant-buddy.unmerged-* 2>/dev/null | head -1)"
+    [ -n "$g" ] || { log "planted: no crash group with signature invariant-buddy.unmerged-*"; ls "$tmp/crashes" >&2; return 1; }
+    sig="$(basename "$g")"
+    local f
+    for f in input.min input.orig ops.txt report.txt repro.sh regress_test.c repro-rate; do
+        [ -s "$g/$f" ] || { log "planted: $sig lacks $f"; return 1; }
+    done
+    [ "$(stat -c %s "$g/input.min")" -le "$(stat -c %s "$g/input.orig")" ] || { log "planted: minimised input grew"; return 1; }
+    grep -qE '^[1-9][0-9]*/3$' "$g/repro-rate" || { log "planted: reproduce rate $(cat "$g/repro-rate")"; return 1; }
+    rc=0; "$g/repro.sh" >"$tmp/repro.log" 2>&1 || rc=$?
+    [ "$rc" -ne 0 ] && grep -q "^REPRO status=crash .*signature=$sig " "$tmp/repro.log" ||
+        { log "planted: repro.sh did not reproduce $sig"; tail -5 "$tmp/repro.log" >&2; return 1; }
+    ./build.sh repro --target page_alloc "$g/input.min" >"$tmp/clean.log" 2>&1 ||
+        { log "planted: the input also crashes the real mm"; tail -5 "$tmp/clean.log" >&2; return 1; }
+    log "planted: found, triaged as $sig ($(stat -c %s "$g/input.orig") -> $(stat -c %s "$g/input.min") bytes, rate $(cat "$g/repro-rate")), reproduced"
+    rm -rf "$tmp"
+}
+
 run_corpus() { # every checked-in corpus file of every target, one check each
     local t f
     for t in $(fuzz_targets); do
@@ -502,6 +765,7 @@ cmd_test() {
     run_unit asan
     run_unit noasan
     run_corpus
+    run_regress
     step "build hosted gcc" build_hosted gcc
     run_unit gcc
     step "build release + bench" build_hosted release
@@ -513,6 +777,7 @@ cmd_test() {
         step "smoke fuzz $t (${smoke}s)" fuzz_one "$t" "$smoke" "$tmp"
     done
     rm -rf "$tmp"
+    step "fuzz -> triage -> repro workflow on a planted bug" test_planted_workflow
     log "test time: $((SECONDS - start))s"
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" -eq 0 ]
@@ -545,6 +810,8 @@ case "${1:-help}" in
     fuzz) shift; cmd_fuzz "$@" ;;
     corpus-merge) shift; cmd_corpus_merge "$@" ;;
     cov) cmd_cov ;;
+    triage) shift; cmd_triage "$@" ;;
+    workflow-test) cmd_deps; test_planted_workflow ;;
     oss-fuzz) cmd_oss_fuzz ;;
     repro) shift; cmd_repro "$@" ;;
     kernel) cmd_deps; cmd_kernel ;;
