@@ -731,6 +731,38 @@ static int interior_case(bool hardened)
     return 0;
 }
 
+/*
+ * Every byte offset of several objects: ksize() (which goes through the object-index computation)
+ * is the object size exactly at object starts and 0 everywhere else. Guards the division-free
+ * index (a reciprocal multiply) for strides that are not powers of two and multi-page slabs.
+ */
+static int test_object_index_every_offset(void)
+{
+    static const size_t sizes[] = { 8, 24, 100, 192, 1000, 3000, 4096, 12000 };
+    char *objs_local[8];
+
+    for (unsigned int h = 0; h < 2; h++)
+        for (unsigned int s = 0; s < MM_ARRAY_SIZE(sizes); s++) {
+            KT_TRY(kts_boot(16, 1, h, 47));
+            struct kmem_cache *c = kmem_cache_create("idx", sizes[s], 0, 0, NULL);
+
+            KT_ASSERT_NOT_NULL(c);
+            for (unsigned int i = 0; i < MM_ARRAY_SIZE(objs_local); i++) {
+                objs_local[i] = kmem_cache_alloc(c, GFP_KERNEL);
+                KT_ASSERT_NOT_NULL(objs_local[i]);
+                KT_ASSERT_EQ(ksize(objs_local[i]), sizes[s]);
+                for (size_t d = 1; d < sizes[s]; d++)
+                    KT_ASSERT_MSG(ksize(objs_local[i] + d) == 0, "size %zu: offset %zu of object %u "
+                                  "taken for an object start", sizes[s], d, i);
+            }
+            for (unsigned int i = 0; i < MM_ARRAY_SIZE(objs_local); i++)
+                KT_ASSERT_OK(kmem_cache_free(c, objs_local[i]));
+            KT_ASSERT_OK(kmem_cache_destroy(c));
+            KT_MM_CHECK();
+        }
+    return 0;
+}
+
 static int test_interior_pointer(void) { return interior_case(false); }
 static int test_interior_pointer_hardened(void) { return interior_case(true); }
 
@@ -980,6 +1012,7 @@ static const struct ktest_case slab_misuse_cases[] = {
     KT_CASE(double_free_hardened),
     KT_CASE(double_free_remote_hardened),
     KT_CASE(interior_pointer),
+    KT_CASE(object_index_every_offset),
     KT_CASE(interior_pointer_hardened),
     KT_CASE(wrong_cache),
     KT_CASE(wrong_cache_hardened),

@@ -33,9 +33,12 @@ long slab_obj_index(const struct kmem_cache *c, const struct page *slab, const v
 {
     uintptr_t base = (uintptr_t)slab_obj_base(c, slab) + c->obj_offset;
     uintptr_t off = (uintptr_t)obj - base;
-    if ((uintptr_t)obj < base || off % c->size || off / c->size >= c->objects)
+    if ((uintptr_t)obj < base || off >= (uintptr_t)c->objects * c->size)
         return -1;
-    return (long)(off / c->size);
+    /* off < 4 MiB: the reciprocal gives the exact quotient for multiples of size, and any
+     * other offset fails the product check, so no division is needed */
+    uint64_t idx = ((uint64_t)off * c->reciprocal) >> 32;
+    return idx * c->size == off ? (long)idx : -1;
 }
 
 void slab_slot_open(const struct kmem_cache *c, void *slot)
@@ -189,6 +192,7 @@ static void slab_calc_layout(struct kmem_cache *c, size_t size, size_t align)
         c->fp_offset = c->meta_offset + (unsigned int)offsetof(struct slab_meta, next);
         c->size = (unsigned int)MM_ALIGN_UP(c->meta_offset + sizeof(struct slab_meta), align);
     }
+    c->reciprocal = (uint32_t)((1ull << 32) / c->size + 1);
     c->order = slab_pick_order(c->size);
     /* empty slabs kept before pages go back: more for big objects, whose slabs cost more to
      * rebuild (SLUB's min_partial = ilog2(size) / 2, clamped to 5..10) */
@@ -639,10 +643,13 @@ static MM_NOINLINE void slab_free_slow(struct kmem_cache *c, struct page *slab, 
     c->free_remote++;
     slab_fp_set(c, obj, slab->freelist);
     slab->freelist = obj;
-    if (!(slab->flags & PG_frozen)) {
+    /* A slab moves between lists only when it stops being full or becomes empty. */
+    if (!(slab->flags & PG_frozen) && (slab->inuse == c->objects || slab->inuse == 1)) {
         slab_unlist_locked(c, slab);
         slab->inuse--;
         discard = slab_place_locked(c, slab);
+    } else if (!(slab->flags & PG_frozen)) {
+        slab->inuse--;
     }
     env_spin_unlock(&c->lock);
     if (discard)

@@ -44,6 +44,7 @@ struct kmem_cache {
     char name[32];
     unsigned int object_size;  /* requested size */
     unsigned int size;         /* slot stride */
+    uint32_t reciprocal;       /* ceil(2^32 / size): object index without a division */
     unsigned int align;
     unsigned int obj_offset;   /* object start within the slot (left red zone) */
     unsigned int fp_offset;    /* freelist pointer within the slot */
