@@ -285,7 +285,7 @@ fuzz_one_libfuzzer() { # TARGET SECONDS WORK JOBS
     eps="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/libfuzzer.log" | tail -1)"
     if [ -z "$execs" ]; then # fork mode: take the last status line
         execs="$(grep -oE '^#[0-9]+' "$work/libfuzzer.log" | tail -1 | tr -d '#')"
-        eps="$(grep -oE 'exec/s: [0-9]+' "$work/libfuzzer.log" | tail -1 | grep -oE '[0-9]+')"
+        eps=$(( ${execs:-0} / (secs > 0 ? secs : 1) )) # average over the campaign
     fi
     fuzz_report "$t" libfuzzer "$work" "$before" "$execs" "$eps" "$(ls "$work/corpus" | wc -l)" || return 1
     [ "$rc" -eq 0 ] || { log "libFuzzer exited with status $rc (see $work/libfuzzer.log)"; return 1; }
