@@ -775,27 +775,52 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align
     return c;
 }
 
-/* Report the live objects of a cache being destroyed (with their sites when hardened). */
+/* Mark the free objects of @slab (on its freelist) in @free_map (lock held, slab not frozen). */
+static void slab_mark_free(struct kmem_cache *c, struct page *slab, uint64_t *free_map)
+{
+    unsigned int n = 0;
+    for (void *o = slab->freelist; o && n++ < c->objects; o = slab_fp_get(c, o)) {
+        long i = slab_obj_index(c, slab, o);
+        if (i >= 0)
+            free_map[i / 64] |= 1ull << (i % 64);
+    }
+}
+
+/* Log one live object: its allocation site and CPU when hardening keeps them. */
+static void slab_log_live(struct kmem_cache *c, void *obj)
+{
+    if (!c->hardened) {
+        env_log(ENV_LOG_ERR, "mm: cache %s: live object %p (allocation sites are kept by "
+                "hardened caches)\n", c->name, obj);
+        return;
+    }
+    void *slot = slab_slot_of(c, obj);
+    slab_slot_open(c, slot);
+    struct slab_meta *m = slab_meta_of(c, obj);
+    env_log(ENV_LOG_ERR, "mm: cache %s: live object %p allocated at %p on cpu %u\n", c->name, obj,
+            (void *)m->site, m->cpu);
+    slab_slot_close(c, slot, true);
+}
+
+/* Report the live objects of a cache being destroyed (at most 32 lines); returns their count. */
 static unsigned long slab_report_live(struct kmem_cache *c)
 {
-    unsigned long live = 0;
+    unsigned long live = 0, logged = 0;
     struct list_head *lists[2] = { &c->partial, &c->full }, *pos;
     env_spin_lock(&c->lock);
     for (unsigned int l = 0; l < 2; l++)
         list_for_each(pos, lists[l]) {
             struct page *slab = list_entry(pos, struct page, lru);
+            uint64_t free_map[SLAB_MAX_OBJECTS / 64] = { 0 };
             live += slab->inuse;
-            for (unsigned int i = 0; c->hardened && i < c->objects; i++) {
-                void *obj = slab_obj_at(c, slab, i);
-                void *slot = slab_slot_of(c, obj);
-                slab_slot_open(c, slot);
-                struct slab_meta *m = slab_meta_of(c, obj);
-                bool alloc = m->state == SLAB_STATE_ALLOC;
-                if (alloc)
-                    env_log(ENV_LOG_ERR, "mm: cache %s: live object %p allocated at %p on cpu %u\n",
-                            c->name, obj, (void *)m->site, m->cpu);
-                slab_slot_close(c, slot, alloc);
-            }
+            if (!slab->inuse)
+                continue;
+            slab_mark_free(c, slab, free_map);
+            for (unsigned int i = 0; i < c->objects && logged < 32; i++)
+                if (!(free_map[i / 64] & (1ull << (i % 64)))) {
+                    slab_log_live(c, slab_obj_at(c, slab, i));
+                    logged++;
+                }
         }
     env_spin_unlock(&c->lock);
     return live;
