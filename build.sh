@@ -772,9 +772,12 @@ cmd_test() {
     step "build kernel + freestanding symbol check" cmd_kernel
     step "symbol check rejects a libc reference" kernel_symbol_check_rejects_libc
     step "build fuzz targets" build_fuzz
+    need_pkgs afl++
+    step "build AFL++ targets (persistent + CmpLog)" build_afl
     local tmp t; tmp="$(mktemp -d)"
     for t in $(fuzz_targets); do
-        step "smoke fuzz $t (${smoke}s)" fuzz_one "$t" "$smoke" "$tmp"
+        step "smoke fuzz $t with libFuzzer (${smoke}s)" fuzz_one "$t" "$smoke" "$tmp" libfuzzer
+        step "smoke fuzz $t with AFL++ (10s)" fuzz_one "$t" 10 "$tmp" afl
     done
     rm -rf "$tmp"
     step "fuzz -> triage -> repro workflow on a planted bug" test_planted_workflow
