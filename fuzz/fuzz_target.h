@@ -46,6 +46,8 @@ struct fuzz_target {
 };
 
 extern const struct fuzz_target fuzz_target_page_alloc;
+extern const struct fuzz_target fuzz_target_slab;
+extern const struct fuzz_target fuzz_target_misuse;
 
 /** Every target, NULL-terminated, first = default. */
 extern const struct fuzz_target *const fuzz_targets[];

@@ -63,6 +63,27 @@ static const struct fuzz_enum_val bad_gfp_vals[] = {
     { 0xff00, "0xff00" },
 };
 
+static const struct fuzz_enum_val align_vals[] = {
+    { 0, "0" }, { 8, "8" }, { 16, "16" }, { 64, "64" }, { 256, "256" }, { 4096, "4096" },
+};
+static const struct fuzz_enum_val cflags_vals[] = {
+    { 0, "0" }, { SLAB_HWCACHE_ALIGN, "SLAB_HWCACHE_ALIGN" }, { SLAB_CACHE_DMA, "SLAB_CACHE_DMA" },
+    { SLAB_HWCACHE_ALIGN | SLAB_CACHE_DMA, "SLAB_HWCACHE_ALIGN|SLAB_CACHE_DMA" },
+};
+static const struct fuzz_enum_val sfree_vals[] = { { FUZZ_VIA_CACHE, "cache" }, { FUZZ_VIA_KFREE, "kfree" } };
+static const struct fuzz_enum_val kmfn_vals[] = {
+    { FUZZ_KM_KMALLOC, "kmalloc" }, { FUZZ_KM_KZALLOC, "kzalloc" }, { FUZZ_KM_KCALLOC, "kcalloc" },
+    { FUZZ_KM_ARRAY, "kmalloc_array" },
+};
+static const struct fuzz_enum_val kr_of_vals[] = { { 0, "obj" }, { 1, "null" } };
+static const struct fuzz_enum_val rz_then_vals[] = { { 0, "free" }, { 1, "validate" } };
+static const struct fuzz_enum_val uaf_then_vals[] = { { 0, "alloc" }, { 1, "validate" } };
+static const struct fuzz_enum_val noown_vals[] = {
+    { FUZZ_NOOWN_PAGE, "page" }, { FUZZ_NOOWN_STACK, "stack" }, { FUZZ_NOOWN_GLOBAL, "global" },
+    { FUZZ_NOOWN_BEYOND_END, "beyond-end" }, { FUZZ_NOOWN_RESERVED, "reserved" },
+    { FUZZ_NOOWN_FREE_PAGE, "free-page" },
+};
+
 /* ---- op-kind descriptors ---- */
 
 #define ARG_U(n, f, l, s)   { .name = (n), .kind = FA_UINT, .field = (f), .lo = (l), .span = (s) }
@@ -107,6 +128,44 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
     [FOP_MISUSE_BAD_FLAGS] = { "misuse bad-flags", 2, { ARG_E("gfp", FF_A, bad_gfp_vals),
                                                         ARG_ORD("order", FF_B) } },
     [FOP_MISUSE_GET_FREE] = { "misuse get-free", 1, { ARG_U("x", FF_D, 0, 65536) } },
+    [FOP_CACHE_CREATE] = { "cache create", 4, { { .name = "size", .kind = FA_OBJSIZE, .field = FF_D },
+                                                ARG_E("align", FF_A, align_vals),
+                                                ARG_E("flags", FF_C, cflags_vals),
+                                                ARG_E("ctor", FF_B, onoff_vals) } },
+    [FOP_CACHE_DESTROY] = { "cache destroy", 1, { ARG_U("c", FF_B, 0, 256) } },
+    [FOP_CACHE_ALLOC] = { "cache alloc", 3, { ARG_U("c", FF_B, 0, 256), ARG_GFP("gfp", FF_A),
+                                              ARG_E("zero", FF_C, onoff_vals) } },
+    [FOP_CACHE_FREE] = { "cache free", 2, { ARG_U("h", FF_B, 0, 256), ARG_E("via", FF_C, sfree_vals) } },
+    [FOP_KMALLOC] = { "kmalloc", 4, { { .name = "size", .kind = FA_KSIZE, .field = FF_D },
+                                      ARG_GFP("gfp", FF_B), ARG_E("fn", FF_C, kmfn_vals),
+                                      ARG_U("n", FF_A, 1, 8) } },
+    [FOP_KREALLOC] = { "krealloc", 4, { ARG_U("h", FF_B, 0, 256),
+                                        { .name = "size", .kind = FA_KSIZE, .field = FF_D },
+                                        ARG_GFP("gfp", FF_A), ARG_E("of", FF_C, kr_of_vals) } },
+    [FOP_KFREE] = { "kfree", 1, { ARG_U("h", FF_B, 0, 256) } },
+    [FOP_CACHE_SHRINK] = { "cache shrink", 1, { ARG_U("c", FF_B, 0, 256) } },
+    [FOP_CACHE_VALIDATE] = { "cache validate", 1, { ARG_U("c", FF_B, 0, 256) } },
+    [FOP_SLAB_DOUBLE_FREE] = { "slab double-free", 2, { ARG_U("g", FF_B, 0, 256),
+                                                        ARG_E("via", FF_C, sfree_vals) } },
+    [FOP_SLAB_INTERIOR] = { "slab interior", 3, { ARG_U("h", FF_B, 0, 256),
+                                                  ARG_U("k", FF_D, 0, 65536),
+                                                  ARG_E("via", FF_C, sfree_vals) } },
+    [FOP_SLAB_NO_OWNER] = { "slab no-owner", 3, { ARG_EP("what", FF_A, noown_vals),
+                                                  ARG_E("via", FF_C, sfree_vals),
+                                                  ARG_U("x", FF_D, 0, 65536) } },
+    [FOP_SLAB_WRONG_CACHE] = { "slab wrong-cache", 2, { ARG_U("h", FF_B, 0, 256),
+                                                        ARG_U("c", FF_A, 0, 256) } },
+    [FOP_SLAB_KFREE_PAGES] = { "slab kfree-pages", 2, { ARG_ORD("order", FF_A),
+                                                        ARG_U("off", FF_D, 0, 65536) } },
+    [FOP_SLAB_OVERFLOW] = { "slab overflow", 4, { ARG_U("h", FF_B, 0, 256), ARG_U("k", FF_A, 0, 16),
+                                                  ARG_U("n", FF_D, 1, 16),
+                                                  ARG_E("then", FF_C, rz_then_vals) } },
+    [FOP_SLAB_UNDERFLOW] = { "slab underflow", 4, { ARG_U("h", FF_B, 0, 256), ARG_U("k", FF_A, 1, 16),
+                                                    ARG_U("n", FF_D, 1, 16),
+                                                    ARG_E("then", FF_C, rz_then_vals) } },
+    [FOP_SLAB_UAF] = { "slab write-after-free", 3, { ARG_U("h", FF_B, 0, 256),
+                                                     ARG_U("k", FF_D, 0, 65536),
+                                                     ARG_E("then", FF_C, uaf_then_vals) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)
@@ -198,6 +257,7 @@ void fuzz_machine_decode(const uint8_t *data, size_t size, struct fuzz_machine *
     m->nr_reserved = (h[2] >> 5) & 3u;
     m->pcp_batch = h[3] & 31u;
     m->seed = fz_le32(h + 4);
+    m->slab_hardened = (h[2] >> 7) & 1u;
 }
 
 int fuzz_machine_encode(const struct fuzz_machine *m, uint8_t hdr[FUZZ_HDR_SIZE])
@@ -216,7 +276,7 @@ int fuzz_machine_encode(const struct fuzz_machine *m, uint8_t hdr[FUZZ_HDR_SIZE]
         m->nr_reserved > FUZZ_MAX_RESERVED || m->pcp_batch > 31)
         return -MM_ERANGE;
     hdr[2] = (uint8_t)((m->nr_cpus - 1) | (m->pcp ? 0 : 4) | m->nr_holes << 3 |
-                       m->nr_reserved << 5);
+                       m->nr_reserved << 5 | (m->slab_hardened ? 0x80 : 0));
     hdr[3] = (uint8_t)m->pcp_batch;
     hdr[4] = (uint8_t)m->seed;
     hdr[5] = (uint8_t)(m->seed >> 8);
@@ -356,9 +416,37 @@ static uint32_t fold_order(uint32_t raw)
     return 4 + (raw - 168) % (MM_MAX_ORDER - 3);
 }
 
+/* 1..16384: 1 in 2 raw values give 1..256, 1 in 4 up to 2 KiB, 1 in 4 up to 16 KiB. */
+static uint32_t fold_objsize(uint32_t raw)
+{
+    uint32_t v = (raw & 0xffff) >> 2;
+    switch (raw & 3) {
+    case 0: case 1: return 1 + v % 256;
+    case 2: return 1 + v % 2048;
+    default: return 1 + v % 16384;
+    }
+}
+
+/* 0..65536: half up to 256, a quarter up to 8 KiB (the size classes), the rest up to 64 KiB
+ * (1 in 8 beyond KMALLOC_MAX_CACHE_SIZE, the page path). */
+static uint32_t fold_ksize(uint32_t raw)
+{
+    uint32_t v = (raw & 0xfffff) >> 3;
+    switch (raw & 7) {
+    case 0: case 1: case 2: case 3: return v % 257;
+    case 4: case 5: return v % 8193;
+    case 6: return v % 65537;
+    default: return 8193 + v % (65536 - 8192);
+    }
+}
+
 static uint32_t arg_fold(const struct fuzz_arg_desc *a, const struct fuzz_machine *m, uint32_t raw)
 {
     switch (a->kind) {
+    case FA_OBJSIZE:
+        return fold_objsize(raw);
+    case FA_KSIZE:
+        return fold_ksize(raw);
     case FA_UINT:
         return a->span ? a->lo + raw % a->span : a->lo;
     case FA_ORDER:
@@ -445,6 +533,10 @@ void fuzz_print(const struct fuzz_op_table *table, const uint8_t *data, size_t s
 
     fuzz_machine_decode(data, size, &m);
     fuzz_machine_format(line, sizeof(line), &m);
+    if (table->flags & FUZZ_TABLE_SLAB_HARDENED) {
+        size_t len = fz_strlen(line);
+        mm_snprintf(line + len, sizeof(line) - len, " slab=%s", m.slab_hardened ? "hardened" : "plain");
+    }
     emit(ctx, line);
     for (i = 0; i < n; i++) {
         fuzz_op_decode(table, &m, data, size, i, &op);
@@ -458,7 +550,7 @@ void fuzz_print(const struct fuzz_op_table *table, const uint8_t *data, size_t s
 static int arg_encode(const struct fuzz_arg_desc *a, const struct fuzz_machine *m, uint32_t v,
                       uint8_t rec[FUZZ_REC_SIZE])
 {
-    uint32_t raw, limit = a->field == FF_D ? 65536 : 256;
+    uint32_t raw, limit = a->field != FF_D ? 256 : a->kind == FA_KSIZE ? 1u << 20 : 65536;
 
     if (a->field == FF_D && a->kind == FA_UINT && v >= a->lo && arg_fold(a, m, v - a->lo) == v)
         raw = v - a->lo;
@@ -599,6 +691,12 @@ static int fz_parse_machine(struct fz_parser *p, const struct fz_tok *tok, unsig
             m->pcp = fz_word_eq(v.s, v.n, "on");
             continue;
         }
+        if (fz_word_eq(k.s, k.n, "slab") && (p->t->flags & FUZZ_TABLE_SLAB_HARDENED)) {
+            if (!fz_word_eq(v.s, v.n, "hardened") && !fz_word_eq(v.s, v.n, "plain"))
+                return fz_error(p, "slab must be hardened or plain, got", v.s, v.n);
+            m->slab_hardened = fz_word_eq(v.s, v.n, "hardened");
+            continue;
+        }
         if (fz_word_eq(k.s, k.n, "batch") && fz_word_eq(v.s, v.n, "auto")) {
             m->pcp_batch = 0;
             continue;
@@ -687,7 +785,7 @@ static int fz_parse_op(struct fz_parser *p, const struct fuzz_machine *m, const 
     d = &op_descs[kind];
     kind8 = (uint8_t)kind;
     memset(zero, 0, sizeof(zero));
-    op_decode_rec(&(struct fuzz_op_table){ &kind8, 1 }, m, zero, &op); /* defaults */
+    op_decode_rec(&(struct fuzz_op_table){ &kind8, 1, 0 }, m, zero, &op); /* defaults */
     for (i = used; i < nt; i++) {
         struct fz_tok k, v;
         if (fz_split_kv(&tok[i], &k, &v)) {

@@ -6,7 +6,9 @@
  *
  *   offset 0   machine header, 8 bytes
  *              [0] memory MiB selector    [1] extra pages selector
- *              [2] cpus:2 pcp_off:1 holes:2 reserved:2 -:1
+ *              [2] cpus:2 pcp_off:1 holes:2 reserved:2 slab_hardened:1
+              (slab_hardened is read only by targets whose table has FUZZ_TABLE_SLAB_HARDENED;
+              their machine line shows it as slab=hardened|plain)
  *              [3] pcp batch (low 5 bits, 0 = derived by the mm)
  *              [4..7] seed (u32): places holes / reserved ranges, seeds the mm
  *   offset 8   op records, 8 bytes each, at most FUZZ_MAX_OPS:
@@ -35,6 +37,7 @@
 
 #include "mm.h"
 #include "mm_env.h"
+#include "slab.h"
 
 #define FUZZ_HDR_SIZE      8
 #define FUZZ_REC_SIZE      8
@@ -59,6 +62,7 @@ struct fuzz_machine {
     uint32_t nr_holes;      /* 0 .. FUZZ_MAX_HOLES */
     uint32_t nr_reserved;   /* 0 .. FUZZ_MAX_RESERVED */
     uint32_t seed;
+    bool slab_hardened;     /* header bit; used only by FUZZ_TABLE_SLAB_HARDENED targets */
 };
 
 #define FUZZ_LAYOUT_MAX_MAP  (2 * FUZZ_MAX_HOLES + 2)
@@ -73,6 +77,7 @@ struct fuzz_layout {
     unsigned int nr_map;
     struct mm_mem_region reserve[FUZZ_MAX_RESERVED];
     unsigned int nr_reserve;
+    bool slab_hardened;     /* boot switch; fuzz_machine_layout leaves it false, targets set it */
 };
 
 /** Decode the 8-byte header (a shorter @size reads as zero-padded). */
@@ -107,6 +112,24 @@ enum fuzz_op_kind {
     FOP_MISUSE_BAD_ORDER,   /* misuse bad-order order= on=alloc|free|free-addr h= */
     FOP_MISUSE_BAD_FLAGS,   /* misuse bad-flags gfp= order= */
     FOP_MISUSE_GET_FREE,    /* misuse get-free x=   (get_page on a free page) */
+    /* slab / kmalloc (targets slab and misuse) */
+    FOP_CACHE_CREATE,       /* cache create size= align= flags= ctor= */
+    FOP_CACHE_DESTROY,      /* cache destroy c= */
+    FOP_CACHE_ALLOC,        /* cache alloc c= gfp= zero= */
+    FOP_CACHE_FREE,         /* cache free h= via=cache|kfree */
+    FOP_KMALLOC,            /* kmalloc size= gfp= fn= n= */
+    FOP_KREALLOC,           /* krealloc h= size= gfp= of=obj|null */
+    FOP_KFREE,              /* kfree h= */
+    FOP_CACHE_SHRINK,       /* cache shrink c= */
+    FOP_CACHE_VALIDATE,     /* cache validate c= */
+    FOP_SLAB_DOUBLE_FREE,   /* slab double-free g= via= */
+    FOP_SLAB_INTERIOR,      /* slab interior h= k= via= */
+    FOP_SLAB_NO_OWNER,      /* slab no-owner WHAT via= x= */
+    FOP_SLAB_WRONG_CACHE,   /* slab wrong-cache h= c= */
+    FOP_SLAB_KFREE_PAGES,   /* slab kfree-pages order= off= */
+    FOP_SLAB_OVERFLOW,      /* slab overflow h= k= n= then=free|validate */
+    FOP_SLAB_UNDERFLOW,     /* slab underflow h= k= n= then=free|validate */
+    FOP_SLAB_UAF,           /* slab write-after-free h= k= then=alloc|validate */
     FUZZ_NR_OP_KINDS,
 };
 
@@ -115,6 +138,8 @@ enum fuzz_arg_kind {
     FA_ORDER,   /* 0..MM_MAX_ORDER, biased to small orders (byte field) */
     FA_CPU,     /* raw % nr_cpus */
     FA_ENUM,    /* vals[raw % nvals].value, printed by name */
+    FA_OBJSIZE, /* cache object size 1..16384, biased to small (d field, low 16 bits) */
+    FA_KSIZE,   /* kmalloc size 0..65536, biased to small (d field, low 20 bits) */
 };
 
 enum fuzz_field { FF_A, FF_B, FF_C, FF_D };
@@ -147,7 +172,11 @@ const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind);
 struct fuzz_op_table {
     const uint8_t *kinds;
     uint32_t nr;
+    uint32_t flags;         /* FUZZ_TABLE_* */
 };
+
+/** The machine header's slab_hardened bit means something to this target (printed, parsed). */
+#define FUZZ_TABLE_SLAB_HARDENED 1u
 
 /** One decoded op: its kind and each declared argument's folded value, in declaration order. */
 struct fuzz_op {
@@ -159,6 +188,19 @@ struct fuzz_op {
 extern const struct fuzz_enum_val fuzz_gfp_vals[];
 extern const uint32_t fuzz_nr_gfp_vals;
 enum { FUZZ_VIA_PAGE = 0, FUZZ_VIA_ADDR = 1 };
+enum { FUZZ_VIA_CACHE = 0, FUZZ_VIA_KFREE = 1 };
+enum { FUZZ_KM_KMALLOC, FUZZ_KM_KZALLOC, FUZZ_KM_KCALLOC, FUZZ_KM_ARRAY };
+
+/** Pointers no cache owns (slab no-owner WHAT). */
+enum fuzz_no_owner_kind {
+    FUZZ_NOOWN_PAGE,        /* a block from alloc_pages */
+    FUZZ_NOOWN_STACK,       /* a stack buffer */
+    FUZZ_NOOWN_GLOBAL,      /* a global buffer */
+    FUZZ_NOOWN_BEYOND_END,  /* an address past the last pfn */
+    FUZZ_NOOWN_RESERVED,    /* a reserved page (memory map, holes, reserve ranges) */
+    FUZZ_NOOWN_FREE_PAGE,   /* a free page of the buddy allocator / a per-CPU list */
+    FUZZ_NR_NOOWN,
+};
 
 /** Badly formed frees a misuse op can issue (misuse bad-address KIND). */
 enum fuzz_bad_addr_kind {

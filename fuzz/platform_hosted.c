@@ -28,6 +28,7 @@ static int hosted_boot(const struct fuzz_layout *l)
     hm.pcp_batch = l->m->pcp_batch;
     hm.pcp_high = 0;
     hm.seed = l->m->seed;
+    hm.slab_hardened = l->slab_hardened;
     return hosted_machine_boot(&hm);
 }
 

@@ -37,7 +37,7 @@ static const uint8_t pa_kinds[] = {
     FOP_MISUSE_BAD_ORDER, FOP_MISUSE_BAD_FLAGS, FOP_MISUSE_GET_FREE,
 };
 
-static const struct fuzz_op_table pa_table = { pa_kinds, MM_ARRAY_SIZE(pa_kinds) };
+static const struct fuzz_op_table pa_table = { pa_kinds, MM_ARRAY_SIZE(pa_kinds), 0 };
 
 struct pa_block {
     uint32_t tag;

@@ -55,6 +55,23 @@ static int classes_case(bool hardened)
     return 0;
 }
 
+/* Regression: ksize() of memory the mm does not own returned 0 but also recorded a misuse. */
+static int test_ksize_foreign_no_report(void)
+{
+    static char global_buf[64];
+    char stack_buf[64];
+
+    KT_TRY(kts_boot(16, 1, false, 103));
+    unsigned long before = mm_misuse_count();
+
+    KT_ASSERT_EQ(ksize(global_buf), 0);
+    KT_ASSERT_EQ(ksize(stack_buf), 0);
+    KT_ASSERT_EQ(ksize(NULL), 0);
+    KT_ASSERT_EQ(mm_misuse_count(), before);
+    KT_MM_CHECK();
+    return 0;
+}
+
 static int test_size_classes(void) { return classes_case(false); }
 static int test_size_classes_hardened(void) { return classes_case(true); }
 
@@ -363,6 +380,7 @@ static int test_many_random(void)
 
 static const struct ktest_case kmalloc_cases[] = {
     KT_CASE(size_classes),
+    KT_CASE(ksize_foreign_no_report),
     KT_CASE(size_classes_hardened),
     KT_CASE(class_boundaries_8193),
     KT_CASE(kzalloc),

@@ -133,7 +133,7 @@ void *kcalloc(size_t n, size_t size, gfp_t gfp)
 static size_t kmalloc_usable(const void *p, const char *func, bool report)
 {
     struct page *head;
-    struct page *slab = slab_lookup(p, func, &head);
+    struct page *slab = slab_lookup(p, report ? func : NULL, &head);
     if (slab)
         return slab_obj_index(slab->slab_cache, slab, p) >= 0 ? slab->slab_cache->object_size : 0;
     if (head && (head->flags & PG_large) && p == page_address(head))

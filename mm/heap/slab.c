@@ -696,8 +696,9 @@ struct page *slab_lookup(const void *p, const char *func, struct page **head_out
     struct page *pg = virt_to_page(p);
     *head_out = NULL;
     if (!pg) {
-        mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EFAULT, func, (uintptr_t)p, ~0ul,
-                         "%p is not memory of this machine", p);
+        if (func)
+            mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EFAULT, func, (uintptr_t)p, ~0ul,
+                             "%p is not memory of this machine", p);
         return NULL;
     }
     struct page *head = pg;

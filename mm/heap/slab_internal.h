@@ -88,7 +88,7 @@ void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site);
 /** Free @obj of @slab of @c; reports misuse (not an object start, double free, ...). */
 int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *func);
 /** The slab holding @p or NULL; *head_out = its block head (NULL if @p is not managed memory,
- * which is reported). */
+ * which is reported as misuse of @func unless @func is NULL). */
 struct page *slab_lookup(const void *p, const char *func, struct page **head_out);
 unsigned long slab_shrink_count(struct shrinker *s, struct shrink_control *sc);
 unsigned long slab_shrink_scan(struct shrinker *s, struct shrink_control *sc);

@@ -1,0 +1,701 @@
+/*
+ * slab_common.c - shadow model and valid traffic shared by the "slab" and "misuse" targets
+ * (see slab_common.h). Freestanding-clean.
+ */
+#include "slab_common.h"
+
+struct sc_state SC;
+
+_Noreturn void sc_fail(const char *fmt, ...)
+{
+    char what[256], head[256], line[448];
+    size_t colon;
+    va_list ap;
+
+    va_start(ap, fmt);
+    mm_vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    for (colon = 0; what[colon] && !(what[colon] == ':' && what[colon + 1] == ' '); colon++)
+        ;
+    memcpy(head, what, colon);
+    head[colon] = '\0';
+    mm_snprintf(line, sizeof(line), "FUZZ-FAIL %s op#%u [%s]%s", head, (unsigned int)SC.opno,
+                SC.optext, what + colon);
+    fuzz_platform.write_line(line);
+    fuzz_platform.set_quiet(false);
+    slab_show(ENV_LOG_WARN);
+    fuzz_platform.write_line(line);
+    fuzz_crash();
+}
+
+static bool sc_streq(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+/* ---- content tokens ---- */
+
+static inline uint8_t sc_pat(uint32_t tag, size_t i)
+{
+    uint64_t x = (uint64_t)tag * 0x9e3779b97f4a7c15ull ^ (uint64_t)(i / 8 + 1) * 0xd6e8feb86659fd93ull;
+    x ^= x >> 31;
+    return (uint8_t)(x >> (8 * (i % 8)));
+}
+
+static inline uint8_t sc_ctor_byte(size_t i) { return (uint8_t)(0xa5 ^ (i * 31)); }
+
+/* Byte ranges carrying the token: everything up to 1 KiB, else edges and 8 windows. */
+#define SC_FULL_MAX 1024
+static unsigned int sc_ranges(size_t req, size_t lo[10], size_t hi[10])
+{
+    unsigned int n = 0, k;
+
+    if (req <= SC_FULL_MAX) {
+        lo[0] = 0;
+        hi[0] = req;
+        return 1;
+    }
+    lo[n] = 0; hi[n++] = 64;
+    for (k = 1; k <= 8; k++) {
+        lo[n] = req * k / 9;
+        hi[n++] = req * k / 9 + 16;
+    }
+    lo[n] = req - 64; hi[n++] = req;
+    return n;
+}
+
+void sc_fill(const struct sc_obj *o)
+{
+    size_t lo[10], hi[10], i;
+    unsigned int r, n = sc_ranges(o->req, lo, hi);
+
+    for (r = 0; r < n; r++)
+        for (i = lo[r]; i < hi[r]; i++)
+            o->p[i] = sc_pat(o->tag, i);
+}
+
+void sc_verify(const char *who, const struct sc_obj *o, bool full)
+{
+    size_t lo[10], hi[10], i;
+    unsigned int r, n = sc_ranges(o->req, lo, hi);
+
+    for (r = 0; r < n; r++) {
+        if (!full && r && r + 1 < n)
+            continue;
+        for (i = lo[r]; i < hi[r]; i++)
+            if (o->p[i] != sc_pat(o->tag, i))
+                sc_fail("content-mismatch %s tag=%u obj=%p size=%zu byte=%zu expected=0x%02x "
+                        "got=0x%02x", who, (unsigned int)o->tag, (void *)o->p, o->req, i,
+                        sc_pat(o->tag, i), o->p[i]);
+    }
+}
+
+/* The constructor: the whole object gets a fixed pattern (its size from ksize). */
+static void sc_ctor(void *obj)
+{
+    size_t n = ksize(obj), i;
+
+    if (!n)
+        sc_fail("ctor-bad-object obj=%p: ksize is 0 inside the constructor", obj);
+    for (i = 0; i < n; i++)
+        ((uint8_t *)obj)[i] = sc_ctor_byte(i);
+}
+
+void sc_restore_ctor(const struct sc_obj *o)
+{
+    size_t i;
+
+    if (o->kind == SC_CACHE && SC.cache[o->slot].ctor)
+        for (i = 0; i < o->req; i++)
+            o->p[i] = sc_ctor_byte(i);
+}
+
+/* ---- pages and caches behind a pointer ---- */
+
+/* Block head of @p (as the slab layer finds it), NULL if @p is not memory of the machine. */
+struct page *sc_head(const void *p)
+{
+    struct page *pg = virt_to_page(p), *head;
+    unsigned long pfn;
+    unsigned int k;
+
+    if (!pg)
+        return NULL;
+    head = pg;
+    if (pg->flags & (PG_head | PG_buddy))
+        return pg;
+    pfn = page_to_pfn(pg);
+    for (k = 1; k <= MM_MAX_ORDER && head == pg; k++) {
+        struct page *h = pfn_to_page(pfn & ~((1ul << k) - 1));
+        if ((h->flags & (PG_buddy | PG_head)) && h->order >= k)
+            head = h;
+    }
+    return head;
+}
+
+struct kmem_cache *sc_cache_of(const void *p)
+{
+    struct page *h = sc_head(p);
+
+    return h && (h->flags & (PG_head | PG_slab)) == (PG_head | PG_slab) ? h->slab_cache : NULL;
+}
+
+void sc_known_add(struct kmem_cache *kc)
+{
+    uint32_t i;
+
+    for (i = 0; i < SC.nr_known; i++)
+        if (SC.known[i] == kc)
+            return;
+    if (SC.nr_known < SC_MAX_KNOWN)
+        SC.known[SC.nr_known++] = kc;
+}
+
+static void sc_known_del(struct kmem_cache *kc)
+{
+    uint32_t i;
+
+    for (i = 0; i < SC.nr_known; i++)
+        if (SC.known[i] == kc) {
+            SC.known[i] = SC.known[--SC.nr_known];
+            return;
+        }
+}
+
+/* ---- the live set ---- */
+
+struct sc_obj *sc_pick(uint32_t h, unsigned int kinds_mask)
+{
+    uint32_t i;
+
+    for (i = 0; i < SC.nr_live; i++) {
+        struct sc_obj *o = &SC.live[(h + i) % SC.nr_live];
+        if (kinds_mask & (1u << o->kind))
+            return o;
+    }
+    return NULL;
+}
+
+struct sc_cache *sc_pick_cache(uint32_t c)
+{
+    uint32_t i, n = 0;
+
+    for (i = 0; i < SC_MAX_CACHES; i++)
+        n += SC.cache[i].used;
+    if (!n)
+        return NULL;
+    c %= n;
+    for (i = 0; i < SC_MAX_CACHES; i++)
+        if (SC.cache[i].used && c-- == 0)
+            return &SC.cache[i];
+    return NULL;
+}
+
+void sc_grave_drop(uint32_t i)
+{
+    SC.grave[i] = SC.grave[--SC.nr_grave];
+}
+
+/* An allocation handed out [p, p+len): graves inside it are no longer stale pointers. */
+static void sc_graves_reused(const uint8_t *p, size_t len)
+{
+    uint32_t i = 0;
+
+    while (i < SC.nr_grave)
+        if (SC.grave[i].p >= p && SC.grave[i].p < p + len)
+            sc_grave_drop(i);
+        else
+            i++;
+}
+
+void sc_forget(struct sc_obj *o)
+{
+    uint32_t i = (uint32_t)(o - SC.live);
+    struct sc_grave g = { o->p, o->kind == SC_LARGE ? NULL : o->kc, o->order };
+
+    if (o->kind == SC_CACHE)
+        SC.cache[o->slot].nlive--;
+    if (o->kind == SC_LARGE)
+        SC.held_pages -= 1ul << o->order;
+    if (SC.nr_grave == SC_MAX_GRAVES)
+        sc_grave_drop(0);
+    SC.grave[SC.nr_grave++] = g;
+    memmove(&SC.live[i], &SC.live[i + 1], (SC.nr_live - i - 1) * sizeof(SC.live[0]));
+    SC.nr_live--;
+}
+
+static unsigned int sc_large_order(size_t size)
+{
+    unsigned int order = 0;
+
+    while (((size_t)PAGE_SIZE << order) < size)
+        order++;
+    return order;
+}
+
+/*
+ * Everything a fresh object must satisfy; then tag it and take it. @slot is the cache[] slot for
+ * SC_CACHE; @zero: the caller asked for zeroed memory.
+ */
+void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, bool zero)
+{
+    struct page *head = sc_head(p);
+    struct sc_obj *o;
+    size_t usable, align, i;
+    bool dma = (gfp & __GFP_DMA) != 0;
+    uint32_t k;
+
+    if (!head)
+        sc_fail("alloc-not-machine-memory obj=%p size=%zu", (void *)p, req);
+    if (SC.nr_live == SC_MAX_LIVE)
+        sc_fail("harness-live-set-full");
+    if (kind == SC_CACHE)
+        dma = SC.cache[slot].dma;
+    if (kind == SC_SLAB && req > KMALLOC_MAX_CACHE_SIZE)
+        kind = SC_LARGE;
+    for (k = 0; k < SC.nr_live; k++) {
+        const struct sc_obj *q = &SC.live[k];
+        size_t qlen = MM_MAX(q->req, (size_t)1), plen = MM_MAX(req, (size_t)1);
+        if (p < q->p + qlen && q->p < p + plen)
+            sc_fail("overlap obj=%p size=%zu overlaps live tag=%u obj=%p size=%zu", (void *)p,
+                    req, (unsigned int)q->tag, (void *)q->p, q->req);
+    }
+    usable = ksize(p);
+    if (usable < req)
+        sc_fail("ksize-too-small obj=%p ksize=%zu requested=%zu", (void *)p, usable, req);
+    if (head->zone >= MM_NR_ZONES || (dma && head->zone != ZONE_DMA) || head->zone == ZONE_HIGHMEM)
+        sc_fail("wrong-zone obj=%p zone=%u dma=%d", (void *)p, (unsigned int)head->zone, dma);
+    align = kind == SC_CACHE ? SC.cache[slot].align : kind == SC_LARGE ? PAGE_SIZE
+            : KMALLOC_MIN_ALIGN;
+    if ((uintptr_t)p % align)
+        sc_fail("misaligned obj=%p align=%zu", (void *)p, align);
+    o = &SC.live[SC.nr_live];
+    memset(o, 0, sizeof(*o));
+    o->p = p;
+    o->req = req;
+    o->kind = (uint8_t)kind;
+    o->slot = (int8_t)(kind == SC_CACHE ? slot : -1);
+    if (kind == SC_LARGE) {
+        o->order = (uint8_t)sc_large_order(req);
+        if (SC.inplace) /* krealloc kept the block: it may be larger than the new size needs */
+            o->order = head->order;
+        if ((head->flags & (PG_head | PG_large)) != (PG_head | PG_large) || head->order != o->order ||
+            page_address(head) != p)
+            sc_fail("large-kmalloc-bad-block obj=%p size=%zu flags=0x%x order=%u expected=%u",
+                    (void *)p, req, (unsigned int)head->flags, (unsigned int)head->order,
+                    (unsigned int)o->order);
+        SC.held_pages += 1ul << o->order;
+    } else {
+        o->kc = sc_cache_of(p);
+        if (!o->kc)
+            sc_fail("object-not-in-a-slab obj=%p flags=0x%x", (void *)p, (unsigned int)head->flags);
+        if (kind == SC_CACHE && o->kc != SC.cache[slot].kc)
+            sc_fail("object-from-other-cache obj=%p cache=%s expected=%s", (void *)p,
+                    kmem_cache_name(o->kc), kmem_cache_name(SC.cache[slot].kc));
+        if (kind == SC_SLAB) {
+            const char *nm = kmem_cache_name(o->kc);
+            bool is_dma = nm[0] == 'd';
+            if (!SC.inplace && (is_dma != dma || kmem_cache_size(o->kc) < req ||
+                                kmem_cache_size(o->kc) > 2 * req + 64))
+                sc_fail("kmalloc-wrong-class obj=%p size=%zu dma=%d cache=%s", (void *)p, req, dma, nm);
+            sc_known_add(o->kc);
+        }
+    }
+    if (zero) {
+        for (i = 0; i < req; i++)
+            if (p[i])
+                sc_fail("not-zeroed obj=%p size=%zu byte=%zu value=0x%02x", (void *)p, req, i, p[i]);
+    } else if (kind == SC_CACHE && SC.cache[slot].ctor) {
+        for (i = 0; i < req; i++)
+            if (p[i] != sc_ctor_byte(i))
+                sc_fail("not-constructed obj=%p size=%zu byte=%zu expected=0x%02x got=0x%02x",
+                        (void *)p, req, i, sc_ctor_byte(i), p[i]);
+    }
+    o->tag = SC.next_tag++;
+    sc_graves_reused(p, MM_MAX(req, (size_t)1));
+    sc_fill(o);
+    SC.nr_live++;
+    if (kind == SC_CACHE)
+        SC.cache[slot].nlive++;
+    SC_TRACE("  -> h=%u tag=%u obj=%p size=%zu ksize=%zu", (unsigned int)(SC.nr_live - 1),
+             (unsigned int)o->tag, (void *)p, req, usable);
+}
+
+/* ---- valid ops ---- */
+
+static void sc_op_cache_create(size_t size, size_t align, unsigned int flags, bool ctor)
+{
+    struct sc_cache *sl = NULL;
+    struct kmem_cache *kc;
+    char name[32];
+    uint32_t i;
+
+    for (i = 0; i < SC_MAX_CACHES && !sl; i++)
+        if (!SC.cache[i].used)
+            sl = &SC.cache[i];
+    if (!sl) {
+        SC_TRACE("  skipped: %u caches", SC_MAX_CACHES);
+        return;
+    }
+    mm_snprintf(name, sizeof(name), "fuzz-%u", (unsigned int)SC.next_cache_id);
+    kc = kmem_cache_create(name, size, align, flags, ctor ? sc_ctor : NULL);
+    if (!kc) {
+        SC_TRACE("  -> NULL (out of memory)");
+        return;
+    }
+    if (kmem_cache_size(kc) != size || !sc_streq(kmem_cache_name(kc), name))
+        sc_fail("cache-create-mismatch size=%zu name=%s got size=%zu name=%s", size, name,
+                kmem_cache_size(kc), kmem_cache_name(kc));
+    memset(sl, 0, sizeof(*sl));
+    sl->used = true;
+    sl->kc = kc;
+    sl->id = SC.next_cache_id++;
+    sl->size = size;
+    sl->ctor = ctor;
+    sl->dma = flags & SLAB_CACHE_DMA;
+    sl->align = MM_MAX(align, (size_t)KMALLOC_MIN_ALIGN);
+    if (flags & SLAB_HWCACHE_ALIGN)
+        sl->align = MM_MAX(sl->align, (size_t)MM_CACHE_LINE);
+    sc_known_add(kc);
+    if (sc_cache_of(kc))
+        sc_known_add(sc_cache_of(kc)); /* the cache of caches */
+    SC_TRACE("  -> c=%s", name);
+}
+
+static void sc_op_cache_destroy(uint32_t c)
+{
+    struct sc_cache *sl = sc_pick_cache(c);
+    unsigned long before, busy;
+    int err;
+
+    if (!sl)
+        return;
+    before = mm_misuse_count();
+    busy = mm_misuse_count_kind(MM_MISUSE_CACHE_BUSY);
+    err = kmem_cache_destroy(sl->kc);
+    if (sl->nlive) {
+        if (err != -MM_EBUSY || mm_misuse_count_kind(MM_MISUSE_CACHE_BUSY) != busy + 1 ||
+            mm_misuse_count() != before + 1)
+            sc_fail("destroy-busy cache=fuzz-%u live=%u: err=%s busy-count %lu -> %lu",
+                    (unsigned int)sl->id, (unsigned int)sl->nlive, mm_strerror(err), busy,
+                    mm_misuse_count_kind(MM_MISUSE_CACHE_BUSY));
+        SC.misuse_expected++;
+        SC_TRACE("  -> EBUSY (%u live)", (unsigned int)sl->nlive);
+        return;
+    }
+    if (err)
+        sc_fail("destroy-failed cache=fuzz-%u err=%s", (unsigned int)sl->id, mm_strerror(err));
+    sc_known_del(sl->kc);
+    sl->used = false;
+    SC_TRACE("  -> destroyed");
+}
+
+static void sc_op_cache_alloc(uint32_t c, gfp_t gfp, bool zero)
+{
+    struct sc_cache *sl = sc_pick_cache(c);
+    uint8_t *p;
+
+    if (!sl || SC.nr_live == SC_MAX_LIVE)
+        return;
+    p = zero ? kmem_cache_zalloc(sl->kc, gfp) : kmem_cache_alloc(sl->kc, gfp);
+    if (!p) {
+        SC_TRACE("  -> NULL");
+        return;
+    }
+    sc_take(p, sl->size, gfp, SC_CACHE, (int)(sl - SC.cache), zero || (gfp & __GFP_ZERO));
+}
+
+static void sc_free_obj(struct sc_obj *o, uint32_t via)
+{
+    int err;
+
+    sc_verify("at-free", o, true);
+    sc_restore_ctor(o);
+    if (o->kind == SC_CACHE && via == FUZZ_VIA_CACHE)
+        err = kmem_cache_free(o->kc, o->p);
+    else
+        err = kfree(o->p);
+    if (err)
+        sc_fail("free-error tag=%u obj=%p size=%zu err=%s", (unsigned int)o->tag, (void *)o->p,
+                o->req, mm_strerror(err));
+    SC_TRACE("  freed tag=%u obj=%p", (unsigned int)o->tag, (void *)o->p);
+    sc_forget(o);
+}
+
+static void sc_op_kmalloc(size_t size, gfp_t gfp, uint32_t fn, uint32_t n)
+{
+    size_t req = size;
+    uint8_t *p;
+    bool zero = gfp & __GFP_ZERO;
+
+    if (SC.nr_live == SC_MAX_LIVE)
+        return;
+    switch (fn) {
+    case FUZZ_KM_KZALLOC: p = kzalloc(size, gfp); zero = true; break;
+    case FUZZ_KM_KCALLOC: p = kcalloc(n, size, gfp); zero = true; req = n * size; break;
+    case FUZZ_KM_ARRAY: p = kmalloc_array(n, size, gfp); req = n * size; break;
+    default: p = kmalloc(size, gfp); break;
+    }
+    if (req == 0) {
+        if (p)
+            sc_fail("kmalloc-size-0 returned %p, documented NULL", (void *)p);
+        return;
+    }
+    if (!p) {
+        SC_TRACE("  -> NULL");
+        return;
+    }
+    sc_take(p, req, gfp, SC_SLAB, -1, zero);
+}
+
+static void sc_op_krealloc(uint32_t h, size_t size, gfp_t gfp, bool of_null)
+{
+    struct sc_obj *o = of_null ? NULL : sc_pick(h, 1u << SC_SLAB | 1u << SC_LARGE), old;
+    uint8_t *n;
+    size_t i, keep;
+
+    if (!of_null && !o)
+        return;
+    if (!o) {
+        n = krealloc(NULL, size, gfp);
+        if (!size && n)
+            sc_fail("krealloc-null-0 returned %p", (void *)n);
+        if (n)
+            sc_take(n, size, gfp, SC_SLAB, -1, gfp & __GFP_ZERO);
+        return;
+    }
+    sc_verify("before-krealloc", o, true);
+    old = *o;
+    n = krealloc(o->p, size, gfp);
+    if (!size) {
+        if (n)
+            sc_fail("krealloc-to-0 returned %p, documented NULL", (void *)n);
+        SC_TRACE("  freed tag=%u", (unsigned int)o->tag);
+        sc_forget(o);
+        return;
+    }
+    if (!n) {
+        SC_TRACE("  -> NULL (object kept)");
+        sc_verify("after-failed-krealloc", o, true);
+        return;
+    }
+    keep = MM_MIN(old.req, size);
+    for (i = 0; i < keep; i++) { /* content kept up to the smaller size */
+        size_t lo[10], hi[10];
+        unsigned int r, nr = sc_ranges(old.req, lo, hi);
+        bool tok = false;
+        for (r = 0; r < nr; r++)
+            tok |= i >= lo[r] && i < hi[r];
+        if (tok && n[i] != sc_pat(old.tag, i))
+            sc_fail("krealloc-lost-content old=%p new=%p size %zu -> %zu byte=%zu expected=0x%02x "
+                    "got=0x%02x", (void *)old.p, (void *)n, old.req, size, i, sc_pat(old.tag, i), n[i]);
+    }
+    sc_forget(o); /* the old object is gone either way: re-take the result (drops the grave) */
+    SC.inplace = n == old.p;
+    sc_take(n, size, n == old.p ? 0 : gfp, SC_SLAB, -1, false);
+    SC.inplace = false;
+    if (n == old.p && size > ksize(n))
+        sc_fail("krealloc-in-place-too-small obj=%p size=%zu ksize=%zu", (void *)n, size, ksize(n));
+}
+
+static unsigned long sc_known_pick_shrink(uint32_t c)
+{
+    struct kmem_cache *kc;
+
+    if (!SC.nr_known)
+        return 0;
+    kc = SC.known[c % SC.nr_known];
+    SC_TRACE("  cache %s", kmem_cache_name(kc));
+    return kmem_cache_shrink(kc);
+}
+
+static void sc_op_validate(uint32_t c)
+{
+    unsigned long bad;
+    struct kmem_cache *kc;
+
+    if (!SC.nr_known)
+        return;
+    kc = SC.known[c % SC.nr_known];
+    bad = kmem_cache_validate(kc);
+    if (bad)
+        sc_fail("validate-found-damage cache=%s damaged=%lu after valid traffic only",
+                kmem_cache_name(kc), bad);
+}
+
+bool sc_exec_valid(const struct fuzz_op *op)
+{
+    const uint32_t *a = op->arg;
+    struct sc_obj *o;
+
+    switch (op->kind) {
+    case FOP_CACHE_CREATE: sc_op_cache_create(a[0], a[1], a[2], a[3]); return true;
+    case FOP_CACHE_DESTROY: sc_op_cache_destroy(a[0]); return true;
+    case FOP_CACHE_ALLOC: sc_op_cache_alloc(a[0], a[1], a[2]); return true;
+    case FOP_CACHE_FREE:
+        if ((o = sc_pick(a[0], 1u << SC_CACHE)))
+            sc_free_obj(o, a[1]);
+        return true;
+    case FOP_KMALLOC: sc_op_kmalloc(a[0], a[1], a[2], a[3]); return true;
+    case FOP_KREALLOC: sc_op_krealloc(a[0], a[1], a[2], a[3]); return true;
+    case FOP_KFREE:
+        if ((o = sc_pick(a[0], 1u << SC_SLAB | 1u << SC_LARGE)))
+            sc_free_obj(o, FUZZ_VIA_KFREE);
+        return true;
+    case FOP_CPU:
+        fuzz_platform.cpu_set(a[0]);
+        SC.cpu = a[0];
+        return true;
+    case FOP_FAILNEXT:
+        page_alloc_fail_inject(a[0], a[1]);
+        SC.inject_used = true;
+        return true;
+    case FOP_CACHE_SHRINK:
+        SC_TRACE("  -> %lu pages", sc_known_pick_shrink(a[0]));
+        return true;
+    case FOP_RECLAIM:
+        SC_TRACE("  -> %lu pages", page_reclaim(a[1], a[0]));
+        return true;
+    case FOP_CACHE_VALIDATE: sc_op_validate(a[0]); return true;
+    case FOP_CHECK: return true;
+    default: return false;
+    }
+}
+
+/* ---- checks ---- */
+
+static struct slab_cache_stats sc_stats[SC_MAX_STATS];
+
+/* active_objs of every cache = its boot value + the objects the harness holds in it
+ * (+ the caches the harness created, for the cache of caches). */
+static void sc_check_stats(void)
+{
+    unsigned int n = slab_get_stats(sc_stats, SC_MAX_STATS), i, b;
+    uint32_t k, ncaches = 0;
+
+    if (n > SC_MAX_STATS)
+        sc_fail("too-many-caches %u", n);
+    for (k = 0; k < SC_MAX_CACHES; k++)
+        ncaches += SC.cache[k].used;
+    for (i = 0; i < n; i++) {
+        unsigned long want = 0;
+        bool boot = false;
+        for (b = 0; b < SC.boot_nr_caches && !boot; b++)
+            if (sc_streq(SC.boot_name[b], sc_stats[i].name)) {
+                want = SC.boot_active[b];
+                boot = true;
+            }
+        for (k = 0; k < SC.nr_live; k++)
+            if (SC.live[k].kind != SC_LARGE && sc_streq(kmem_cache_name(SC.live[k].kc), sc_stats[i].name))
+                want++;
+        if (sc_streq(sc_stats[i].name, "kmem_cache"))
+            want += ncaches;
+        if (sc_stats[i].active_objs != want)
+            sc_fail("stats-active-objs cache=%s active_objs=%lu expected=%lu", sc_stats[i].name,
+                    sc_stats[i].active_objs, want);
+        if (sc_stats[i].hardened != SC.layout.slab_hardened)
+            sc_fail("stats-hardened cache=%s hardened=%d booted=%d", sc_stats[i].name,
+                    sc_stats[i].hardened, SC.layout.slab_hardened);
+    }
+    if (n != SC.boot_nr_caches + ncaches)
+        sc_fail("cache-count caches=%u expected=%u", n, SC.boot_nr_caches + (unsigned int)ncaches);
+}
+
+void sc_check_all(bool deep)
+{
+    struct mm_check_report rep;
+    unsigned long sum, mis;
+    uint32_t k;
+    int err;
+
+    err = mm_check(&rep);
+    if (err)
+        sc_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?", rep.pfn,
+                rep.detail, mm_strerror(err));
+    mis = mm_misuse_count();
+    if (mis != SC.misuse_expected) {
+        struct mm_misuse mu;
+        mm_misuse_last(&mu);
+        sc_fail("misuse-spurious count=%lu expected=%lu last=%s in %s: %s", mis,
+                SC.misuse_expected, mm_misuse_name(mu.kind), mu.func ? mu.func : "?", mu.detail);
+    }
+    sum = page_alloc_nr_free() + slab_nr_pages() + SC.held_pages;
+    if (sum != SC.boot_sum)
+        sc_fail("invariant=harness.conservation free=%lu slab=%lu held=%lu boot_sum=%lu",
+                page_alloc_nr_free(), slab_nr_pages(), SC.held_pages, SC.boot_sum);
+    if (deep || SC.opno % SC_VERIFY_EVERY == 0) {
+        for (k = 0; k < SC.nr_live; k++)
+            sc_verify("periodic", &SC.live[k], deep);
+        sc_check_stats();
+    }
+}
+
+/* ---- boot and teardown ---- */
+
+void sc_boot(const uint8_t *data, size_t size, bool hardened)
+{
+    unsigned int i;
+    int err;
+
+    memset(&SC, 0, sizeof(SC));
+    SC.next_tag = 1;
+    mm_snprintf(SC.optext, sizeof(SC.optext), "boot");
+    fuzz_machine_decode(data, size, &SC.m);
+    fuzz_machine_layout(&SC.m, &SC.layout);
+    SC.layout.slab_hardened = hardened;
+    err = fuzz_platform.boot(&SC.layout);
+    if (err)
+        sc_fail("boot-failed err=%s", mm_strerror(err));
+    SC.boot_nr_caches = slab_get_stats(sc_stats, SC_MAX_STATS);
+    if (SC.boot_nr_caches > SC_MAX_STATS)
+        sc_fail("too-many-boot-caches %u", SC.boot_nr_caches);
+    for (i = 0; i < SC.boot_nr_caches; i++) {
+        memcpy(SC.boot_name[i], sc_stats[i].name, sizeof(SC.boot_name[i]));
+        SC.boot_active[i] = sc_stats[i].active_objs;
+    }
+    SC.boot_slab_pages = slab_nr_pages();
+    SC.boot_sum = page_alloc_nr_free() + SC.boot_slab_pages;
+    SC.misuse_expected = mm_misuse_count();
+}
+
+/*
+ * Conservation, defined from the API. Empty slabs may stay cached (up to SLAB_MIN_PARTIAL per
+ * cache, plus each CPU's active slab), so the free page count alone need not come back. After
+ * every object is freed and every cache the harness created is destroyed:
+ *   1. every cache's slab_get_stats active_objs equals its boot value (and no cache is left over);
+ *   2. page_alloc_nr_free() + slab_nr_pages() equals its boot value (no page lost between the
+ *      buddy allocator and the caches; also checked after every op with held pages added);
+ *   3. after kmem_cache_shrink of every cache the run touched, slab_nr_pages() is at most its
+ *      boot value (the caches keep no more than the boot-time objects need).
+ */
+void sc_teardown(void)
+{
+    uint32_t i;
+    unsigned long pages;
+
+    mm_snprintf(SC.optext, sizeof(SC.optext), "teardown");
+    page_alloc_fail_inject(0, 0);
+    while (SC.nr_live)
+        sc_free_obj(&SC.live[SC.nr_live - 1], FUZZ_VIA_CACHE);
+    for (i = 0; i < SC_MAX_CACHES; i++)
+        if (SC.cache[i].used) {
+            int err = kmem_cache_destroy(SC.cache[i].kc);
+            if (err)
+                sc_fail("teardown-destroy-failed cache=fuzz-%u err=%s", (unsigned int)SC.cache[i].id,
+                        mm_strerror(err));
+            sc_known_del(SC.cache[i].kc);
+            SC.cache[i].used = false;
+        }
+    sc_check_all(true);
+    for (i = 0; i < SC.nr_known; i++)
+        kmem_cache_shrink(SC.known[i]);
+    sc_check_all(true);
+    pages = slab_nr_pages();
+    if (pages > SC.boot_slab_pages)
+        sc_fail("invariant=harness.slab-pages after shrinking every cache slab pages=%lu boot=%lu",
+                pages, SC.boot_slab_pages);
+}

@@ -1,0 +1,417 @@
+/* fuzz-build: no-asan */
+/*
+ * target_misuse.c - fuzz target "misuse": valid slab / kmalloc traffic (slab_common.c) with
+ * injected misuse, always on a hardened boot, built without ASan (the harness writes into red
+ * zones and freed objects on purpose; the mm's own hardening has to catch it).
+ *
+ * Every injected misuse must be reported: mm_misuse_count_kind(expected kind) grows by exactly
+ * one, mm_misuse_count() by exactly one, mm_misuse_last() names that kind and error, the call
+ * returns the documented error (0 for red-zone damage, whose free proceeds after the report),
+ * the objects the harness holds are untouched, and mm_check() passes right after. An unreported
+ * misuse is "FUZZ-FAIL misuse-undetected kind=<name> op#N [...]".
+ *
+ *   slab double-free g= via=     free a pointer freed before and not handed out since (the page
+ *                                must still be a slab of the same cache with an object start
+ *                                there, or, for a large kmalloc block, free pages):
+ *                                MM_MISUSE_DOUBLE_FREE, -MM_EINVAL
+ *   slab interior h= k= via=     free obj + 1..ksize-1: MM_MISUSE_NOT_OBJECT, -MM_EINVAL
+ *   slab no-owner WHAT via= x=   free of memory no cache owns: a page-allocator block or a
+ *                                reserved page (MM_MISUSE_NOT_SLAB, -MM_EINVAL), a stack or global
+ *                                buffer or an address past the last pfn (MM_MISUSE_NOT_SLAB,
+ *                                -MM_EFAULT), a free page (kfree: MM_MISUSE_DOUBLE_FREE; cache
+ *                                free: MM_MISUSE_NOT_SLAB; both -MM_EINVAL)
+ *   slab wrong-cache h= c=       kmem_cache_free into another live cache: MM_MISUSE_WRONG_CACHE
+ *   slab kfree-pages order= off= kfree of (a pointer into) an alloc_pages block: NOT_SLAB, -EINVAL
+ *   slab overflow h= k= n= then= write n bytes at obj[ksize + k] (inside the >= 16-byte right red
+ *                                zone), then free (returns 0) or kmem_cache_validate (returns 1):
+ *                                one MM_MISUSE_REDZONE
+ *   slab underflow h= k= n= then= the same before the object: obj[-k .. -k+n-1]
+ *   slab write-after-free h= k= then=  free an object (of a cache without constructor), write one
+ *                                byte of it, then allocate once from the same cache on the same
+ *                                CPU (if that returns the object the allocation reports) else /
+ *                                or kmem_cache_validate (returns 1): one MM_MISUSE_USE_AFTER_FREE
+ */
+#include "slab_common.h"
+
+static const uint8_t mu_kinds[] = {
+    FOP_CACHE_CREATE, FOP_CACHE_DESTROY, FOP_CACHE_ALLOC, FOP_CACHE_ALLOC, FOP_CACHE_ALLOC,
+    FOP_CACHE_FREE, FOP_CACHE_FREE, FOP_KMALLOC, FOP_KMALLOC, FOP_KMALLOC, FOP_KREALLOC,
+    FOP_KFREE, FOP_KFREE, FOP_CPU, FOP_CPU, FOP_CACHE_VALIDATE, FOP_CHECK,
+    FOP_SLAB_DOUBLE_FREE, FOP_SLAB_DOUBLE_FREE, FOP_SLAB_INTERIOR, FOP_SLAB_NO_OWNER,
+    FOP_SLAB_WRONG_CACHE, FOP_SLAB_KFREE_PAGES, FOP_SLAB_OVERFLOW, FOP_SLAB_UNDERFLOW,
+    FOP_SLAB_UAF, FOP_SLAB_UAF,
+};
+
+static const struct fuzz_op_table mu_table = { mu_kinds, MM_ARRAY_SIZE(mu_kinds), 0 };
+
+struct mu_before {
+    unsigned long total, kind;
+};
+
+static struct mu_before mu_snap(enum mm_misuse_kind kind)
+{
+    return (struct mu_before){ mm_misuse_count(), mm_misuse_count_kind(kind) };
+}
+
+/* One injected misuse of @kind: reported exactly once, with @rep_err; the call returned @ret
+ * (documented: @want_ret). */
+static void mu_expect(const char *name, enum mm_misuse_kind kind, struct mu_before b, long ret,
+                      long want_ret, int rep_err)
+{
+    unsigned long total = mm_misuse_count(), nk = mm_misuse_count_kind(kind);
+    struct mm_misuse mu;
+
+    if (total == b.total)
+        sc_fail("misuse-undetected kind=%s: nothing reported, call returned %ld (expected %ld, "
+                "one %s report)", name, ret, want_ret, mm_misuse_name(kind));
+    mm_misuse_last(&mu);
+    if (nk != b.kind + 1 || total != b.total + 1)
+        sc_fail("misuse-miscounted kind=%s: %s count %lu -> %lu, total %lu -> %lu, last=%s (%s)",
+                name, mm_misuse_name(kind), b.kind, nk, b.total, total, mm_misuse_name(mu.kind),
+                mu.detail);
+    if (ret != want_ret || mu.kind != kind || mu.err != rep_err)
+        sc_fail("misuse-wrong-result kind=%s: returned %ld expected %ld; reported %s err=%s "
+                "(expected %s err=%s)", name, ret, want_ret, mm_misuse_name(mu.kind),
+                mm_strerror(mu.err), mm_misuse_name(kind), mm_strerror(rep_err));
+    SC.misuse_expected++;
+    SC_TRACE("  -> reported %s (%s): %s", mm_misuse_name(mu.kind), mm_strerror(mu.err), mu.detail);
+}
+
+static bool mu_is_live(const uint8_t *p)
+{
+    uint32_t i;
+
+    for (i = 0; i < SC.nr_live; i++)
+        if (SC.live[i].p == p)
+            return true;
+    return false;
+}
+
+static bool mu_known(const struct kmem_cache *kc)
+{
+    uint32_t i;
+
+    for (i = 0; i < SC.nr_known; i++)
+        if (SC.known[i] == kc)
+            return true;
+    return false;
+}
+
+static int mu_free(const struct sc_obj *o, void *p, uint32_t via)
+{
+    if (o && o->kind != SC_LARGE && via == FUZZ_VIA_CACHE)
+        return kmem_cache_free(o->kc, p);
+    return kfree(p);
+}
+
+static void mu_double_free(uint32_t g, uint32_t via)
+{
+    uint32_t i;
+
+    for (i = 0; i < SC.nr_grave; i++) {
+        const struct sc_grave *gr = &SC.grave[(g + i) % SC.nr_grave];
+        struct page *head = sc_head(gr->p);
+        struct mu_before b = mu_snap(MM_MISUSE_DOUBLE_FREE);
+        int err;
+
+        if (!head || mu_is_live(gr->p))
+            continue;
+        if (gr->kc) {
+            if (!mu_known(gr->kc) || sc_cache_of(gr->p) != gr->kc || !ksize(gr->p))
+                continue; /* the slab went away: not a double free any more */
+            err = via == FUZZ_VIA_CACHE ? kmem_cache_free(gr->kc, gr->p) : kfree(gr->p);
+        } else {
+            if (!(head->flags & (PG_buddy | PG_pcp)) || (head->flags & (PG_head | PG_reserved)))
+                continue; /* the pages were handed out again */
+            err = kfree(gr->p);
+        }
+        SC_TRACE("  stale obj=%p cache=%s", (void *)gr->p, gr->kc ? kmem_cache_name(gr->kc) : "-");
+        mu_expect("double-free", MM_MISUSE_DOUBLE_FREE, b, err, -MM_EINVAL, -MM_EINVAL);
+        return;
+    }
+    SC_TRACE("  skipped: no stale pointer");
+}
+
+static void mu_interior(uint32_t h, uint32_t k, uint32_t via)
+{
+    struct sc_obj *o = sc_pick(h, 7);
+    struct mu_before b = mu_snap(MM_MISUSE_NOT_OBJECT);
+    size_t us, off;
+    int err;
+
+    if (!o || (us = ksize(o->p)) < 2) {
+        SC_TRACE("  skipped: no object of 2+ bytes");
+        return;
+    }
+    off = 1 + k % (us - 1);
+    err = mu_free(o, o->p + off, via);
+    mu_expect("interior", MM_MISUSE_NOT_OBJECT, b, err, -MM_EINVAL, -MM_EINVAL);
+    sc_verify("after-misuse", o, true);
+}
+
+static uint8_t mu_global[256];
+
+static bool mu_find_pfn(uint32_t x, bool reserved, unsigned long *out)
+{
+    unsigned long i, n = mm_max_pfn;
+
+    for (i = 0; i < n; i++) {
+        unsigned long pfn = (x + i) % n;
+        struct page *pg = pfn_to_page(pfn), *h;
+        if (reserved) {
+            if (pg->flags & PG_reserved) {
+                *out = pfn;
+                return true;
+            }
+            continue;
+        }
+        h = sc_head(page_address(pg));
+        if (h && (h->flags & (PG_buddy | PG_pcp)) && !(h->flags & (PG_head | PG_reserved))) {
+            *out = pfn;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void mu_no_owner(uint32_t what, uint32_t via, uint32_t x)
+{
+    volatile uint8_t stackbuf[64];
+    struct kmem_cache *kc = via == FUZZ_VIA_CACHE && SC.nr_known ? SC.known[x % SC.nr_known] : NULL;
+    struct mu_before b = mu_snap(MM_MISUSE_NOT_SLAB);
+    enum mm_misuse_kind kind = MM_MISUSE_NOT_SLAB;
+    struct page *pg = NULL;
+    unsigned int order = x % 3;
+    unsigned long pfn;
+    uint8_t *p;
+    int err, want = -MM_EINVAL;
+
+    stackbuf[0] = 1;
+    switch (what) {
+    case FUZZ_NOOWN_PAGE:
+        pg = alloc_pages(GFP_KERNEL, order);
+        if (!pg) {
+            SC_TRACE("  skipped: no page");
+            return;
+        }
+        p = page_address(pg);
+        break;
+    case FUZZ_NOOWN_STACK:
+        p = (uint8_t *)stackbuf + x % 64;
+        want = -MM_EFAULT;
+        break;
+    case FUZZ_NOOWN_GLOBAL:
+        p = mu_global + x % sizeof(mu_global);
+        want = -MM_EFAULT;
+        break;
+    case FUZZ_NOOWN_BEYOND_END:
+        p = (uint8_t *)page_address(pfn_to_page(0)) + (mm_max_pfn + x % 64) * PAGE_SIZE +
+            (x * 8) % PAGE_SIZE;
+        want = -MM_EFAULT;
+        break;
+    case FUZZ_NOOWN_RESERVED:
+    case FUZZ_NOOWN_FREE_PAGE:
+        if (!mu_find_pfn(x, what == FUZZ_NOOWN_RESERVED, &pfn)) {
+            SC_TRACE("  skipped: no such page");
+            return;
+        }
+        p = (uint8_t *)page_address(pfn_to_page(pfn)) + (x * 8) % PAGE_SIZE;
+        if (what == FUZZ_NOOWN_FREE_PAGE && !kc) {
+            kind = MM_MISUSE_DOUBLE_FREE;
+            b = mu_snap(kind);
+        }
+        break;
+    default:
+        return;
+    }
+    SC_TRACE("  ptr=%p via %s", (void *)p, kc ? kmem_cache_name(kc) : "kfree");
+    err = kc ? kmem_cache_free(kc, p) : kfree(p);
+    mu_expect(what == FUZZ_NOOWN_PAGE ? "no-owner-page" : what == FUZZ_NOOWN_STACK ? "no-owner-stack"
+              : what == FUZZ_NOOWN_GLOBAL ? "no-owner-global" : what == FUZZ_NOOWN_BEYOND_END
+              ? "no-owner-beyond-end" : what == FUZZ_NOOWN_RESERVED ? "no-owner-reserved"
+              : "no-owner-free-page", kind, b, err, want, want);
+    if (pg && (err = __free_pages(pg, order)))
+        sc_fail("free-pages-after-misuse err=%s", mm_strerror(err));
+}
+
+static void mu_wrong_cache(uint32_t h, uint32_t c)
+{
+    struct sc_obj *o = sc_pick(h, 1u << SC_CACHE | 1u << SC_SLAB);
+    struct kmem_cache *cand[SC_MAX_KNOWN];
+    struct mu_before b = mu_snap(MM_MISUSE_WRONG_CACHE);
+    uint32_t i, n = 0;
+    int err;
+
+    if (!o)
+        return;
+    for (i = 0; i < SC.nr_known; i++)
+        if (SC.known[i] != o->kc)
+            cand[n++] = SC.known[i];
+    if (!n) {
+        SC_TRACE("  skipped: no other cache");
+        return;
+    }
+    SC_TRACE("  obj=%p of %s into %s", (void *)o->p, kmem_cache_name(o->kc),
+             kmem_cache_name(cand[c % n]));
+    err = kmem_cache_free(cand[c % n], o->p);
+    mu_expect("wrong-cache", MM_MISUSE_WRONG_CACHE, b, err, -MM_EINVAL, -MM_EINVAL);
+    sc_verify("after-misuse", o, true);
+}
+
+static void mu_kfree_pages(uint32_t order, uint32_t off)
+{
+    struct mu_before b = mu_snap(MM_MISUSE_NOT_SLAB);
+    struct page *pg;
+    int err;
+
+    order = MM_MIN(order, 3u);
+    pg = alloc_pages(GFP_KERNEL, order);
+    if (!pg) {
+        SC_TRACE("  skipped: no pages");
+        return;
+    }
+    err = kfree((uint8_t *)page_address(pg) + (off * 8) % (PAGE_SIZE << order));
+    mu_expect("kfree-pages", MM_MISUSE_NOT_SLAB, b, err, -MM_EINVAL, -MM_EINVAL);
+    if ((err = __free_pages(pg, order)))
+        sc_fail("free-pages-after-misuse err=%s", mm_strerror(err));
+}
+
+/* Damage [from, from + n) relative to the object, then free it or validate its cache. */
+static void mu_redzone(const char *name, struct sc_obj *o, long from, uint32_t n, uint32_t then)
+{
+    struct mu_before b = mu_snap(MM_MISUSE_REDZONE);
+    uint32_t i;
+    long ret;
+
+    sc_verify("before-misuse", o, true);
+    for (i = 0; i < n; i++)
+        o->p[from + (long)i] ^= 0x5a;
+    SC_TRACE("  obj=%p bytes [%ld, %ld) of %s", (void *)o->p, from, from + (long)n,
+             kmem_cache_name(o->kc));
+    if (then == 0) {
+        sc_restore_ctor(o);
+        ret = mu_free(o, o->p, o->kind == SC_CACHE ? FUZZ_VIA_CACHE : FUZZ_VIA_KFREE);
+        mu_expect(name, MM_MISUSE_REDZONE, b, ret, 0, -MM_EINVAL);
+        sc_forget(o);
+        return;
+    }
+    ret = (long)kmem_cache_validate(o->kc);
+    mu_expect(name, MM_MISUSE_REDZONE, b, ret, 1, -MM_EINVAL);
+    sc_verify("after-validate", o, true);
+}
+
+static void mu_overflow(uint32_t h, uint32_t k, uint32_t n, uint32_t then)
+{
+    struct sc_obj *o = sc_pick(h, 1u << SC_CACHE | 1u << SC_SLAB);
+
+    if (!o)
+        return;
+    n = 1 + (n - 1) % (16 - k);
+    mu_redzone("redzone-overflow", o, (long)ksize(o->p) + (long)k, n, then);
+}
+
+static void mu_underflow(uint32_t h, uint32_t k, uint32_t n, uint32_t then)
+{
+    struct sc_obj *o = sc_pick(h, 1u << SC_CACHE | 1u << SC_SLAB);
+
+    if (!o)
+        return;
+    n = 1 + (n - 1) % k;
+    mu_redzone("redzone-underflow", o, -(long)k, n, then);
+}
+
+static void mu_uaf(uint32_t h, uint32_t k, uint32_t then)
+{
+    struct sc_obj *o = NULL;
+    struct kmem_cache *kc;
+    struct mu_before b;
+    uint8_t *p, *q;
+    size_t size;
+    int slot, err;
+    uint32_t i;
+    bool dma;
+
+    for (i = 0; i < SC.nr_live && !o; i++) {
+        struct sc_obj *c = &SC.live[(h + i) % SC.nr_live];
+        if (c->kind == SC_SLAB || (c->kind == SC_CACHE && !SC.cache[c->slot].ctor))
+            o = c;
+    }
+    if (!o) {
+        SC_TRACE("  skipped: no object of a cache without constructor");
+        return;
+    }
+    kc = o->kc;
+    p = o->p;
+    slot = o->slot;
+    size = kmem_cache_size(kc);
+    dma = kmem_cache_name(kc)[0] == 'd';
+    sc_verify("at-free", o, true);
+    err = o->kind == SC_CACHE ? kmem_cache_free(kc, p) : kfree(p);
+    if (err)
+        sc_fail("free-error obj=%p err=%s", (void *)p, mm_strerror(err));
+    sc_forget(o);
+    if (sc_cache_of(p) != kc || !ksize(p)) {
+        SC_TRACE("  skipped write: the slab of %p was given back", (void *)p);
+        return;
+    }
+    p[k % size] ^= 0x5a;
+    SC_TRACE("  wrote byte %zu of freed %p (%s)", (size_t)(k % size), (void *)p, kmem_cache_name(kc));
+    b = mu_snap(MM_MISUSE_USE_AFTER_FREE);
+    if (then == 0) {
+        q = slot >= 0 ? kmem_cache_alloc(kc, GFP_KERNEL)
+                      : kmalloc(size, GFP_KERNEL | (dma ? __GFP_DMA : 0));
+        if (q == p) {
+            mu_expect("write-after-free", MM_MISUSE_USE_AFTER_FREE, b, 0, 0, -MM_EINVAL);
+        } else if (mm_misuse_count() != b.total) {
+            struct mm_misuse mu;
+            mm_misuse_last(&mu);
+            sc_fail("misuse-spurious allocation %p (not the damaged %p) reported %s: %s",
+                    (void *)q, (void *)p, mm_misuse_name(mu.kind), mu.detail);
+        }
+        if (q)
+            sc_take(q, size, dma ? GFP_DMA : GFP_KERNEL, slot >= 0 ? SC_CACHE : SC_SLAB, slot, false);
+        if (q == p)
+            return;
+        SC_TRACE("  allocation returned %p: validating", (void *)q);
+    }
+    mu_expect("write-after-free", MM_MISUSE_USE_AFTER_FREE, b, (long)kmem_cache_validate(kc), 1,
+              -MM_EINVAL);
+}
+
+static int mu_run(const uint8_t *data, size_t size)
+{
+    uint32_t i, n = fuzz_nr_ops(size);
+    struct fuzz_op op;
+
+    sc_boot(data, size, true);
+    sc_check_all(true);
+    for (i = 0; i < n; i++) {
+        const uint32_t *a = op.arg;
+        fuzz_op_decode(&mu_table, &SC.m, data, size, i, &op);
+        SC.opno = i + 1;
+        fuzz_op_format(SC.optext, sizeof(SC.optext), &op);
+        SC_TRACE("op#%u %s", (unsigned int)SC.opno, SC.optext);
+        if (!sc_exec_valid(&op))
+            switch (op.kind) {
+            case FOP_SLAB_DOUBLE_FREE: mu_double_free(a[0], a[1]); break;
+            case FOP_SLAB_INTERIOR: mu_interior(a[0], a[1], a[2]); break;
+            case FOP_SLAB_NO_OWNER: mu_no_owner(a[0], a[1], a[2]); break;
+            case FOP_SLAB_WRONG_CACHE: mu_wrong_cache(a[0], a[1]); break;
+            case FOP_SLAB_KFREE_PAGES: mu_kfree_pages(a[0], a[1]); break;
+            case FOP_SLAB_OVERFLOW: mu_overflow(a[0], a[1], a[2], a[3]); break;
+            case FOP_SLAB_UNDERFLOW: mu_underflow(a[0], a[1], a[2], a[3]); break;
+            case FOP_SLAB_UAF: mu_uaf(a[0], a[1], a[2]); break;
+            default: break;
+            }
+        sc_check_all(op.kind == FOP_CHECK);
+    }
+    SC.opno = n + 1;
+    sc_teardown();
+    return 0;
+}
+
+const struct fuzz_target fuzz_target_misuse = {
+    .name = "misuse",
+    .table = &mu_table,
+    .run = mu_run,
+};

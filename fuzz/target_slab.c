@@ -1,0 +1,63 @@
+/*
+ * target_slab.c - fuzz target "slab": kmem_cache create/destroy/alloc/free, kmalloc / kzalloc /
+ * kcalloc / kmalloc_array / krealloc / kfree across size classes and the page path, CPU switches
+ * (frees on another CPU than the allocating one), failure injection, cache shrink, reclaim through
+ * the slab shrinker, validation, with hardening on or off as the machine header says
+ * (slab=hardened|plain). The model and the checks live in slab_common.c:
+ *
+ *   at allocation  machine memory, no overlap with a held object, ksize >= requested size, the
+ *                  alignment the cache promises (8 for kmalloc, a page for large kmalloc), DMA
+ *                  objects in ZONE_DMA and none in HIGHMEM, the object belongs to the cache asked
+ *                  (kmalloc: a size class of the right DMA-ness that fits), zeroed when asked,
+ *                  constructed when the cache has a constructor; then a content token is written
+ *   at free        the token is intact (constructor caches get their state restored), the call
+ *                  returns 0
+ *   after each op  mm_check(); mm_misuse_count() moved only by expected reports (destroying a
+ *                  busy cache: -MM_EBUSY + one MM_MISUSE_CACHE_BUSY); page_alloc_nr_free() +
+ *                  slab_nr_pages() + pages of held large kmalloc blocks == boot value; every
+ *                  SC_VERIFY_EVERY ops and on "check": all tokens, and per-cache active_objs ==
+ *                  boot value + held objects
+ *   at the end     everything freed, every cache destroyed (must succeed), conservation as
+ *                  documented at sc_teardown().
+ */
+#include "slab_common.h"
+
+static const uint8_t slab_kinds[] = {
+    FOP_CACHE_CREATE, FOP_CACHE_CREATE, FOP_CACHE_DESTROY,
+    FOP_CACHE_ALLOC, FOP_CACHE_ALLOC, FOP_CACHE_ALLOC, FOP_CACHE_ALLOC,
+    FOP_CACHE_FREE, FOP_CACHE_FREE, FOP_CACHE_FREE,
+    FOP_KMALLOC, FOP_KMALLOC, FOP_KMALLOC, FOP_KMALLOC, FOP_KMALLOC,
+    FOP_KREALLOC, FOP_KREALLOC, FOP_KFREE, FOP_KFREE, FOP_KFREE, FOP_KFREE,
+    FOP_CPU, FOP_CPU, FOP_FAILNEXT, FOP_CACHE_SHRINK, FOP_RECLAIM, FOP_CACHE_VALIDATE, FOP_CHECK,
+};
+
+static const struct fuzz_op_table slab_table = { slab_kinds, MM_ARRAY_SIZE(slab_kinds),
+                                                 FUZZ_TABLE_SLAB_HARDENED };
+
+static int slab_run(const uint8_t *data, size_t size)
+{
+    uint32_t i, n = fuzz_nr_ops(size);
+    struct fuzz_op op;
+    struct fuzz_machine m;
+
+    fuzz_machine_decode(data, size, &m);
+    sc_boot(data, size, m.slab_hardened);
+    sc_check_all(true);
+    for (i = 0; i < n; i++) {
+        fuzz_op_decode(&slab_table, &SC.m, data, size, i, &op);
+        SC.opno = i + 1;
+        fuzz_op_format(SC.optext, sizeof(SC.optext), &op);
+        SC_TRACE("op#%u %s", (unsigned int)SC.opno, SC.optext);
+        sc_exec_valid(&op);
+        sc_check_all(op.kind == FOP_CHECK);
+    }
+    SC.opno = n + 1;
+    sc_teardown();
+    return 0;
+}
+
+const struct fuzz_target fuzz_target_slab = {
+    .name = "slab",
+    .table = &slab_table,
+    .run = slab_run,
+};
