@@ -18,6 +18,7 @@
 #include "mm.h"
 #include "mm_env.h"
 #include "page_alloc.h"
+#include "page_table.h"
 #include "slab.h"
 
 #define KMALLOC_NR_CLASSES 13 /* 8 16 32 64 96 128 192 256 512 1K 2K 4K 8K */
@@ -109,6 +110,25 @@ struct mm_state {
     bool slab_ready;
     unsigned long slab_nr_created;       /* caches created since boot: seeds each cache */
 
+    /* address spaces (mm/virtual/mmap.c, fault.c, file.c) */
+    struct page *zero_page;              /* shared zero page, allocated on first use */
+    struct list_head mms;                /* every live mm_struct (for mm_check) */
+    struct list_head files;              /* every live mm_file */
+    unsigned int next_mm_id;
+
+    /* vmalloc (mm/virtual/vmalloc.c): the kernel virtual range, its areas and page table */
+    env_spinlock_t vmalloc_lock;         /* every vmalloc_* field below */
+    bool vmalloc_ready;                  /* vmalloc_init succeeded */
+    uintptr_t vmalloc_start, vmalloc_end;
+    struct page_table vmalloc_pt;        /* kernel page table of [vmalloc_start, vmalloc_end) */
+    struct vmap_area *vmalloc_root;      /* AVL tree of areas by start, augmented with gaps */
+    struct vmap_area *vmalloc_sentinel;  /* empty area at vmalloc_end: owns the last free gap */
+    struct list_head vmalloc_areas;      /* areas in address order, the sentinel last */
+    unsigned long vmalloc_nr_areas, vmalloc_nr_vmap, vmalloc_nr_pages, vmalloc_nr_owned;
+    unsigned long vmalloc_nr_fail;
+    uintptr_t vmalloc_freed[16];         /* starts of recently freed areas (double-free reports) */
+    unsigned int vmalloc_freed_next;
+
     /* misuse reports */
     env_spinlock_t report_lock;
     unsigned long misuse_count[MM_NR_MISUSE_KINDS];
@@ -151,6 +171,9 @@ void reclaim_reset(void);
  */
 int mm_report_misuse(enum mm_misuse_kind kind, int err, const char *func, uintptr_t addr,
                      unsigned long pfn, const char *fmt, ...) MM_PRINTF(6, 7);
+
+/* checks/check_vm.c: every address space and the map counts of user pages */
+int vm_check_all(struct mm_check_report *rep);
 
 static inline struct zone *page_zone(const struct page *p) { return &mm_state.zones[p->zone]; }
 

@@ -26,6 +26,10 @@ extern const struct ktest_suite suite_slab;
 extern const struct ktest_suite suite_slab_misuse;
 extern const struct ktest_suite suite_kmalloc;
 extern const struct ktest_suite suite_slab_harden;
+extern const struct ktest_suite suite_vmalloc;
+extern const struct ktest_suite suite_vm;
+extern const struct ktest_suite suite_page_table;
+extern const struct ktest_suite suite_mmu;
 
 static const struct ktest_suite *const all_suites[] = {
     &suite_boot,
@@ -42,6 +46,10 @@ static const struct ktest_suite *const all_suites[] = {
     &suite_slab_misuse,
     &suite_kmalloc,
     &suite_slab_harden,
+    &suite_vmalloc,
+    &suite_vm,
+    &suite_page_table,
+    &suite_mmu,
 };
 
 void *kt_host_foreign_page(void)

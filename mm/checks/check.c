@@ -25,6 +25,7 @@
  * before returning.
  */
 #include "../heap/slab_internal.h"
+#include "vmalloc.h"
 
 struct check_ctx {
     struct mm_check_report *rep;
@@ -248,5 +249,9 @@ int mm_check(struct mm_check_report *rep)
     }
     if (!err && mm_state.ready)
         err = slab_check(c.rep, c.slab_heads);
+    if (!err && mm_state.ready)
+        err = vmalloc_check(c.rep);
+    if (!err && mm_state.ready)
+        err = vm_check_all(c.rep);
     return err;
 }

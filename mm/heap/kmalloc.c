@@ -8,6 +8,7 @@
  * PG_large, with the requested size in page->private_data.
  */
 #include "slab_internal.h"
+#include "vmalloc.h"
 
 static const unsigned int kmalloc_sizes[KMALLOC_NR_CLASSES] = {
     8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192,
@@ -196,8 +197,8 @@ int kfree(const void *p)
     struct page *slab = slab_lookup(p, __func__, &head);
     if (mm_likely(slab != NULL))
         return slab_free(slab->slab_cache, slab, (void *)p, __func__);
-    if (!head)
-        return -MM_EFAULT;
+    if (!head) /* reported by slab_lookup */
+        return is_vmalloc_addr(p) ? -MM_EINVAL : -MM_EFAULT;
     unsigned long pfn = page_to_pfn(head);
     if (head->flags & PG_large)
         return kfree_large(head, p);

@@ -10,6 +10,7 @@
  * a slot (unpoison) for the few instructions that read or write its metadata and closes it again.
  */
 #include "slab_internal.h"
+#include "vmalloc.h"
 
 /* ---- slot geometry and metadata access ---- */
 
@@ -696,7 +697,10 @@ struct page *slab_lookup(const void *p, const char *func, struct page **head_out
     struct page *pg = virt_to_page(p);
     *head_out = NULL;
     if (!pg) {
-        if (func)
+        if (func && is_vmalloc_addr(p))
+            mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EINVAL, func, (uintptr_t)p, ~0ul,
+                             "%p is vmalloc memory: free it with vfree", p);
+        else if (func)
             mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EFAULT, func, (uintptr_t)p, ~0ul,
                              "%p is not memory of this machine", p);
         return NULL;

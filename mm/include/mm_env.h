@@ -94,6 +94,21 @@ phys_addr_t env_virt_to_phys(const void *va);
 /** Invalidate cached translations of kernel virtual range [start, end). */
 void env_tlb_flush_range(uintptr_t start, uintptr_t end);
 
+/* ---- kernel virtual mappings (vmalloc / vmap) ---- */
+
+/** The kernel virtual range vmalloc and vmap may use: [*start, *end), page aligned, non-empty. */
+void env_vmalloc_range(uintptr_t *start, uintptr_t *end);
+
+/**
+ * The mm has written kernel PTEs mapping [va, va+size) to [pa, pa+size) (page aligned; @pa lies
+ * in the memory map). Make the mapping usable by the CPU: nothing to do on real hardware; the
+ * hosted machine aliases its arena there, so a touch of an unmapped guard page still faults.
+ */
+void env_kernel_map(uintptr_t va, phys_addr_t pa, size_t size, bool writable);
+
+/** The mm has cleared the kernel PTEs of [va, va+size): drop the mapping and its TLB entries. */
+void env_kernel_unmap(uintptr_t va, size_t size);
+
 /* ---- sanitizer hooks ---- */
 
 /** Why memory is poisoned; a sanitizer may show it in a report. */

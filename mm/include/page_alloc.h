@@ -32,10 +32,12 @@ enum page_flag_bits {
     PG_slab     = 1u << 6, /* with PG_head: the block is a slab of a kmem_cache */
     PG_large    = 1u << 7, /* with PG_head: the block is a large kmalloc allocation */
     PG_frozen   = 1u << 8, /* with PG_slab: the slab is a CPU's active slab (cpu = owner) */
+    PG_pgtable  = 1u << 9, /* with PG_head: a page-table page (private_data = used entries) */
+    PG_cache    = 1u << 10, /* with PG_head: a page-cache page of an mm_file */
 };
 
 /** Owner bits that may accompany PG_head on an allocated block. */
-#define PG_OWNER_MASK (PG_slab | PG_large | PG_frozen)
+#define PG_OWNER_MASK (PG_slab | PG_large | PG_frozen | PG_pgtable | PG_cache)
 
 struct page {
     uint32_t flags;         /* PG_* */

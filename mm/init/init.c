@@ -11,6 +11,7 @@
  */
 #include "../internal.h"
 #include "../heap/slab_internal.h"
+#include "vmalloc.h"
 
 struct mm_state mm_state;
 struct page *mm_mem_map;
@@ -184,7 +185,10 @@ int mm_core_init(void)
     zone_setup_watermarks();
     pcp_setup(mm_state.pcp_batch_param, mm_state.pcp_high_param);
     mm_state.ready = true;
-    return slab_init();
+    err = slab_init();
+    if (!err)
+        (void)vmalloc_init(); /* optional: without it vmalloc/vmap return NULL */
+    return err;
 }
 
 int mm_init(const struct mm_boot_params *bp)

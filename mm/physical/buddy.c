@@ -365,8 +365,10 @@ static MM_NOINLINE int free_reject(struct page *p, unsigned int order)
                                 (p->flags & PG_pcp) ? "per-CPU list" : "buddy free list", p->order);
     if ((p->flags & PG_head) && (p->flags & PG_OWNER_MASK))
         return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, fn, (uintptr_t)p, pfn,
-                                "pfn 0x%lx belongs to %s; free it with kfree/kmem_cache_free",
-                                pfn, (p->flags & PG_slab) ? "a slab cache" : "a large kmalloc");
+                                "pfn 0x%lx belongs to %s; its owner must release it", pfn,
+                                (p->flags & PG_slab) ? "a slab cache" :
+                                (p->flags & PG_large) ? "a large kmalloc" :
+                                (p->flags & PG_pgtable) ? "a page table" : "a file's page cache");
     if (p->flags & PG_head) {
         if (p->order != order)
             return mm_report_misuse(MM_MISUSE_WRONG_ORDER, -MM_EINVAL, fn, (uintptr_t)p, pfn,
@@ -431,7 +433,7 @@ int free_pages(uintptr_t addr, unsigned int order)
 
 void get_page(struct page *p)
 {
-    if (!page_pointer_valid(p) || p->flags != PG_head || p->refcount <= 0) {
+    if (!page_pointer_valid(p) || (p->flags & ~PG_OWNER_MASK) != PG_head || p->refcount <= 0) {
         mm_report_misuse(MM_MISUSE_BAD_REFCOUNT, -MM_EINVAL, __func__, (uintptr_t)p,
                          page_pointer_valid(p) ? page_to_pfn(p) : ~0ul,
                          "get_page on a page that is not an allocated block head");

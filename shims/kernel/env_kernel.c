@@ -7,6 +7,7 @@
  * ARCH_DIRECT_MAP_BASE + pa. Poison hooks are no-ops until the kernel sanitizer runtime lands.
  */
 #include "arch_cpu.h"
+#include "arch_pgtable.h"
 #include "kernel_env.h"
 #include "mm.h"
 #include "mm_env.h"
@@ -137,3 +138,19 @@ void env_unpoison(const void *addr, size_t size)
 }
 
 uint64_t env_trace_clock(void) { return ++trace_counter; }
+
+void env_vmalloc_range(uintptr_t *start, uintptr_t *end)
+{
+    *start = (uintptr_t)ARCH_VMALLOC_START;
+    *end = (uintptr_t)ARCH_VMALLOC_END;
+}
+
+void env_kernel_map(uintptr_t va, phys_addr_t pa, size_t size, bool writable)
+{
+    (void)va;
+    (void)pa;
+    (void)size;
+    (void)writable; /* the PTEs the mm wrote are what the MMU uses */
+}
+
+void env_kernel_unmap(uintptr_t va, size_t size) { env_tlb_flush_range(va, va + size); }

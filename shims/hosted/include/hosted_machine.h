@@ -1,8 +1,9 @@
 /*
  * hosted_machine.h - the simulated machine the hosted build of the mm runs on.
  *
- * Physical memory is one anonymous mapping (the arena), reserved lazily (MAP_NORESERVE) so
- * multi-GiB layouts cost only what is touched; physical address pa lives at arena + pa. The machine
+ * Physical memory is one shared mapping of a memfd (the arena), reserved lazily (MAP_NORESERVE)
+ * so multi-GiB layouts cost only what is touched; physical address pa lives at arena + pa, and
+ * vmalloc/vmap alias arena pages into a reserved range (env_kernel_map). The machine
  * is described by an e820-style map (holes and reserved ranges allowed). CPUs are ids: the current
  * CPU is a thread-local value that tests and fuzz ops switch.
  *

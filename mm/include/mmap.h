@@ -1,0 +1,155 @@
+/*
+ * mmap.h - address spaces: struct mm_struct, VMAs, mmap/munmap/mprotect/brk, page faults,
+ * copy-on-write fork and teardown, and the in-memory file objects that back file mappings.
+ *
+ *   mm_struct ─┬─ page_table (arch format, walked by the MMU)
+ *              ├─ VMA tree (AVL by vm_start: O(log n) lookup) + address-ordered list
+ *              └─ brk area, mmap base, placement hint
+ *
+ * Page ownership: an anonymous page is an order-0 allocation whose refcount counts the PTEs that
+ * map it (page->mapcount the same); a file page belongs to its file's page cache (one reference)
+ * plus one reference per PTE. A private page shared after fork is read-only and PTE_SW_COW in
+ * every mapping; the first write copies it, or reuses it when it has one mapper left.
+ *
+ * Errors follow Linux: -MM_EINVAL for unaligned, zero-length or wrapping ranges and bad flags,
+ * -MM_ENOMEM for no room / too many VMAs / out of memory, -MM_EEXIST for MAP_FIXED_NOREPLACE over
+ * a mapping, -MM_EACCES for a mapping the file's mode forbids.
+ */
+#ifndef LEAXOS_MMAP_H
+#define LEAXOS_MMAP_H
+
+#include "mm.h"
+#include "mm_env.h"
+#include "page_table.h"
+
+/* prot (Linux values) */
+#define PROT_NONE   0x0u
+#define PROT_READ   0x1u
+#define PROT_WRITE  0x2u
+#define PROT_EXEC   0x4u
+
+/* flags (Linux values) */
+#define MAP_SHARED          0x01u
+#define MAP_PRIVATE         0x02u
+#define MAP_FIXED           0x10u
+#define MAP_ANONYMOUS       0x20u
+#define MAP_GROWSDOWN       0x100u
+#define MAP_FIXED_NOREPLACE 0x100000u
+
+/* vm_flags */
+#define VM_READ      0x0001ul
+#define VM_WRITE     0x0002ul
+#define VM_EXEC      0x0004ul
+#define VM_SHARED    0x0008ul
+#define VM_GROWSDOWN 0x0100ul
+
+#define MM_MAX_MAP_COUNT   65530u  /* VMAs per address space */
+#define MM_STACK_GUARD_GAP (256ul * PAGE_SIZE) /* kept between a stack and the VMA below */
+#define MM_STACK_LIMIT     (8ul << 20) /* largest a grows-down VMA may become */
+
+struct mm_file;
+
+struct vm_area_struct {
+    uintptr_t vm_start, vm_end;   /* [start, end), page aligned */
+    unsigned long vm_flags;
+    struct mm_file *vm_file;      /* NULL: anonymous */
+    uint64_t vm_pgoff;            /* file offset of vm_start, in pages */
+    struct mm_struct *vm_mm;
+    struct vm_area_struct *left, *right, *parent; /* AVL tree by vm_start */
+    int height;
+    struct list_head vm_list;     /* address order */
+};
+
+struct mm_struct {
+    struct page_table pt;
+    struct vm_area_struct *root;  /* AVL root */
+    struct list_head vmas;        /* address-ordered list */
+    unsigned long map_count;
+    uintptr_t mmap_base;          /* top of the top-down placement area */
+    uintptr_t start_brk, brk;     /* heap: [start_brk, brk) */
+    unsigned long nr_anon;        /* anonymous pages mapped */
+    unsigned int id;
+    struct list_head list_all;    /* every live mm (for mm_check) */
+    env_spinlock_t lock;          /* serialises changes to this address space (callers hold it
+                                     implicitly: the API is not reentrant per mm) */
+};
+
+/** Create an empty address space. NULL when memory is exhausted (or the mm is not ready). */
+struct mm_struct *mm_create(void);
+
+/** Tear down @mm (exit): unmap everything, free every page, page-table page and the mm. */
+void mm_destroy(struct mm_struct *mm);
+
+/**
+ * Duplicate @parent: private pages become copy-on-write in both, shared mappings are shared.
+ * Returns 0 and *child, or -MM_ENOMEM (nothing left allocated, parent unchanged).
+ */
+int mm_fork(struct mm_struct *parent, struct mm_struct **child);
+
+/**
+ * Map @len bytes. @addr is a hint (or exact with MAP_FIXED / MAP_FIXED_NOREPLACE); exactly one
+ * of MAP_SHARED / MAP_PRIVATE; MAP_ANONYMOUS or a @file with page-aligned @off. Returns the
+ * address, or a negative MM_E* code (as a long).
+ */
+long do_mmap(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot,
+             unsigned int flags, struct mm_file *file, uint64_t off);
+
+/** Unmap [addr, addr+len). Returns 0, or -MM_EINVAL (unaligned, zero, wrapping, outside user). */
+int do_munmap(struct mm_struct *mm, uintptr_t addr, size_t len);
+
+/**
+ * Change the protection of [addr, addr+len). Returns 0, -MM_EINVAL, -MM_ENOMEM (a hole in the
+ * range, or too many VMAs after splitting) or -MM_EACCES (PROT_WRITE on a shared mapping of a
+ * read-only file). Nothing changes on error.
+ */
+int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot);
+
+/** Move the program break; returns the new break, or the old one when the move is refused. */
+uintptr_t do_brk(struct mm_struct *mm, uintptr_t new_brk);
+
+/** First VMA with vm_end > @addr, or NULL. */
+struct vm_area_struct *find_vma(struct mm_struct *mm, uintptr_t addr);
+
+/* ---- faults ---- */
+
+enum vm_fault_result {
+    VM_FAULT_HANDLED = 0,   /* mapping installed or upgraded: retry the access */
+    VM_FAULT_OOM,           /* no memory for the page or a page-table page */
+    VM_FAULT_SIGSEGV,       /* no VMA covers the address (and no stack can grow to it) */
+    VM_FAULT_ACCESS,        /* a VMA covers it, but its permissions forbid the access */
+    VM_FAULT_SIGBUS,        /* file mapping beyond the end of its file */
+};
+
+const char *vm_fault_name(enum vm_fault_result r);
+
+/** Resolve a page fault at @va with x86 #PF error code @pf_error (PF_ERR_* of arch_pgtable.h). */
+enum vm_fault_result handle_mm_fault(struct mm_struct *mm, uintptr_t va, unsigned int pf_error);
+
+/* ---- in-memory files ---- */
+
+/**
+ * A file whose contents live in memory (its backing store), read into the page cache on first
+ * touch; shared mappings write dirty pages back at munmap/teardown and by mm_file_sync.
+ * @writable: whether MAP_SHARED mappings may be PROT_WRITE. Returns NULL on exhaustion.
+ */
+struct mm_file *mm_file_create(uint64_t size, bool writable);
+/** Drop the creator's reference; the file goes away with its last mapping. */
+void mm_file_put(struct mm_file *f);
+/** Write dirty page-cache pages back to the backing store. */
+void mm_file_sync(struct mm_file *f);
+/** Copy file bytes (backing store merged with the page cache) for tests and models. */
+int mm_file_read(struct mm_file *f, uint64_t off, void *buf, size_t len);
+/** Write into the file (page cache if the page is cached, else the backing store). */
+int mm_file_write(struct mm_file *f, uint64_t off, const void *buf, size_t len);
+uint64_t mm_file_size(const struct mm_file *f);
+
+/* ---- checks ---- */
+
+/**
+ * VMA and page-table invariants of @mm: VMAs sorted, non-overlapping, page aligned, inside the
+ * user range, flags legal, tree == list, adjacent compatible VMAs merged; every present user PTE
+ * inside a VMA whose permissions allow it; COW pages read-only; no PTE maps a free page.
+ */
+int mm_check_mm(struct mm_struct *mm, struct mm_check_report *rep);
+
+#endif /* LEAXOS_MMAP_H */

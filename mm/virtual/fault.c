@@ -1,0 +1,143 @@
+/*
+ * fault.c - the page-fault handler: demand-zero pages (the shared zero page on reads), file
+ * read-in through the page cache, copy-on-write breaks (reusing a page that has one mapper
+ * left), permission errors and stack growth.
+ *
+ *   fault(va, err) -> VMA? -> allowed? -> PTE absent:  anon read  -> zero page, read-only
+ *                                                      anon write -> new zeroed page
+ *                                                      file       -> cache page (private: RO+COW)
+ *                                         PTE present: write to COW/zero page -> copy or reuse
+ *
+ * Result is an enum the caller tests (handled, OOM, SIGSEGV, access error, SIGBUS).
+ */
+#include "mmap_internal.h"
+
+const char *vm_fault_name(enum vm_fault_result r)
+{
+    static const char *const names[] = { "handled", "oom", "sigsegv", "access", "sigbus" };
+    return (unsigned int)r < MM_ARRAY_SIZE(names) ? names[r] : "?";
+}
+
+/* Grow the grows-down VMA @v down to cover @va, keeping the guard gap to the VMA below. */
+static bool fault_grow_stack(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t va)
+{
+    uintptr_t new_start = MM_ALIGN_DOWN(va, PAGE_SIZE);
+    struct vm_area_struct *prev = vma_prev(mm, v);
+    if (!(v->vm_flags & VM_GROWSDOWN) || v->vm_end - new_start > MM_STACK_LIMIT ||
+        new_start < ARCH_USER_VA_START)
+        return false;
+    if (prev && new_start < prev->vm_end + MM_STACK_GUARD_GAP)
+        return false;
+    v->vm_start = new_start; /* the tree key order is unchanged: nothing lies in between */
+    return true;
+}
+
+static bool fault_allowed(const struct vm_area_struct *v, unsigned int err)
+{
+    if (err & PF_ERR_W)
+        return v->vm_flags & VM_WRITE;
+    if (err & PF_ERR_I)
+        return v->vm_flags & VM_EXEC;
+    return v->vm_flags & VM_READ;
+}
+
+/* Store @e for @va: through pt_set when the slot was empty (it keeps the table's entry count). */
+static void fault_set(struct mm_struct *mm, uintptr_t va, pte_t *ptep, pte_t e)
+{
+    if (*ptep == 0)
+        pt_set(&mm->pt, va, e, GFP_KERNEL); /* the tables exist: cannot fail */
+    else
+        *ptep = e;
+}
+
+/* Map @p at @va with @prot; the PTE takes over the caller's reference. */
+static void fault_install(struct mm_struct *mm, uintptr_t va, pte_t *ptep, struct page *p, pte_t prot)
+{
+    fault_set(mm, va, ptep, page_to_phys(p) | prot);
+    p->mapcount++;
+    if (!(p->flags & PG_cache))
+        mm->nr_anon++;
+}
+
+static enum vm_fault_result fault_anon(struct mm_struct *mm, struct vm_area_struct *v,
+                                       uintptr_t va, pte_t *ptep, unsigned int err)
+{
+    if (!(err & PF_ERR_W)) {
+        struct page *z = vm_zero_page();
+        if (!z)
+            return VM_FAULT_OOM;
+        fault_set(mm, va, ptep, page_to_phys(z) | vma_pte_prot(v, false) | PTE_SW_ZERO);
+        return VM_FAULT_HANDLED;
+    }
+    struct page *p = alloc_pages(GFP_HIGHUSER | __GFP_ZERO, 0);
+    if (!p)
+        return VM_FAULT_OOM;
+    fault_install(mm, va, ptep, p, vma_pte_prot(v, true));
+    return VM_FAULT_HANDLED;
+}
+
+static enum vm_fault_result fault_file(struct mm_struct *mm, struct vm_area_struct *v,
+                                       uintptr_t va, pte_t *ptep, unsigned int err)
+{
+    uint64_t index = v->vm_pgoff + ((va - v->vm_start) >> PAGE_SHIFT);
+    if (index >= (v->vm_file->size + PAGE_SIZE - 1) >> PAGE_SHIFT)
+        return VM_FAULT_SIGBUS;
+    int e = 0;
+    struct page *p = mm_file_page(v->vm_file, index, GFP_HIGHUSER, &e);
+    if (!p)
+        return VM_FAULT_OOM;
+    if (v->vm_flags & VM_SHARED)
+        fault_install(mm, va, ptep, p, vma_pte_prot(v, true));
+    else /* private: read-only; a write retries into the copy-on-write path */
+        fault_install(mm, va, ptep, p, vma_pte_prot(v, false) | PTE_SW_COW);
+    (void)err;
+    return VM_FAULT_HANDLED;
+}
+
+/* Write to a present read-only PTE of a writable VMA: break COW, leave the zero page, or upgrade. */
+static enum vm_fault_result fault_wp(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t va,
+                                     pte_t *ptep)
+{
+    pte_t e = *ptep;
+    struct page *old = pfn_to_page(MM_PFN_DOWN(pte_addr(e)));
+    bool anon = !(e & PTE_SW_ZERO) && !(old->flags & PG_cache);
+    if ((v->vm_flags & VM_SHARED) || (anon && old->mapcount == 1 && old->refcount == 1)) {
+        *ptep = (e & ~PTE_SW_COW) | PTE_RW; /* shared mapping, or the last mapper: reuse */
+        return VM_FAULT_HANDLED;
+    }
+    struct page *p = alloc_pages(GFP_HIGHUSER, 0);
+    if (!p)
+        return VM_FAULT_OOM;
+    memcpy(page_address(p), page_address(old), PAGE_SIZE);
+    if (!(e & PTE_SW_ZERO)) {
+        if (anon)
+            mm->nr_anon--;
+        old->mapcount--;
+        vm_page_put(old);
+    }
+    fault_install(mm, va, ptep, p, vma_pte_prot(v, true) | (e & (PTE_A | PTE_D)));
+    return VM_FAULT_HANDLED;
+}
+
+enum vm_fault_result handle_mm_fault(struct mm_struct *mm, uintptr_t va, unsigned int err)
+{
+    if (!mm || va >= ARCH_USER_VA_END)
+        return VM_FAULT_SIGSEGV;
+    struct vm_area_struct *v = find_vma(mm, va);
+    if (!v || (va < v->vm_start && !fault_grow_stack(mm, v, va)))
+        return VM_FAULT_SIGSEGV;
+    if (!fault_allowed(v, err))
+        return VM_FAULT_ACCESS;
+    pte_t *ptep = pt_walk(&mm->pt, va, true, GFP_KERNEL);
+    if (!ptep)
+        return VM_FAULT_OOM;
+    pte_t e = *ptep;
+    if (!pte_present(e)) {
+        return v->vm_file ? fault_file(mm, v, va, ptep, err) : fault_anon(mm, v, va, ptep, err);
+    }
+    if ((err & PF_ERR_W) && !(e & PTE_RW))
+        return fault_wp(mm, v, va, ptep);
+    if ((err & PF_ERR_I) && (e & PTE_NX))
+        *ptep = e & ~PTE_NX;
+    return VM_FAULT_HANDLED; /* spurious: another path already fixed the entry */
+}

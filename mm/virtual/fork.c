@@ -1,0 +1,98 @@
+/*
+ * fork.c - duplicating an address space (copy-on-write) and tearing one down.
+ *
+ * fork: every VMA is copied; for every non-empty PTE of the parent
+ *   - shared mapping:        the child maps the same page, writable as in the parent
+ *   - private page:          both PTEs become read-only and PTE_SW_COW; the page gains a mapper
+ *   - zero-page mapping:     copied as is (the zero page is not reference counted)
+ * so the first write on either side copies the page (or reuses it if the other side is gone).
+ * teardown: every VMA's pages and every page-table page are released, then the mm itself.
+ */
+#include "mmap_internal.h"
+
+struct fork_arg {
+    struct mm_struct *child;
+    struct vm_area_struct *v;
+    int err;
+};
+
+static int fork_copy_pte(void *arg, uintptr_t va, pte_t *ptep)
+{
+    struct fork_arg *a = arg;
+    pte_t e = *ptep;
+    if (!pte_present(e))
+        return 0; /* nothing else is stored in non-present entries yet */
+    if (!(e & PTE_SW_ZERO)) {
+        struct page *p = pfn_to_page(MM_PFN_DOWN(pte_addr(e)));
+        if (!(a->v->vm_flags & VM_SHARED))
+            e = *ptep = (e & ~PTE_RW) | PTE_SW_COW;
+        get_page(p);
+        p->mapcount++;
+        if (!(p->flags & PG_cache))
+            a->child->nr_anon++;
+    }
+    if (pt_set(&a->child->pt, va, e, GFP_KERNEL)) {
+        vm_put_pte_page(a->v, va, e); /* undo this page's extra reference */
+        if (!(e & PTE_SW_ZERO) && !(pfn_to_page(MM_PFN_DOWN(pte_addr(e)))->flags & PG_cache))
+            a->child->nr_anon--;
+        a->err = -MM_ENOMEM;
+        return 1;
+    }
+    return 0;
+}
+
+static int fork_copy_vma(struct mm_struct *parent, struct mm_struct *child, struct vm_area_struct *v)
+{
+    struct vm_area_struct *n = vma_alloc();
+    if (!n)
+        return -MM_ENOMEM;
+    n->vm_start = v->vm_start;
+    n->vm_end = v->vm_end;
+    n->vm_flags = v->vm_flags;
+    n->vm_file = v->vm_file;
+    n->vm_pgoff = v->vm_pgoff;
+    if (n->vm_file)
+        mm_file_get(n->vm_file);
+    vma_link(child, n);
+    struct fork_arg a = { child, n, 0 };
+    pt_visit(&parent->pt, v->vm_start, v->vm_end, fork_copy_pte, &a);
+    return a.err;
+}
+
+int mm_fork(struct mm_struct *parent, struct mm_struct **out)
+{
+    if (!parent || !out)
+        return -MM_EINVAL;
+    struct mm_struct *child = mm_create();
+    if (!child)
+        return -MM_ENOMEM;
+    child->mmap_base = parent->mmap_base;
+    child->start_brk = parent->start_brk;
+    child->brk = parent->brk;
+    struct list_head *pos;
+    list_for_each(pos, &parent->vmas) {
+        int err = fork_copy_vma(parent, child, list_entry(pos, struct vm_area_struct, vm_list));
+        if (err) {
+            mm_destroy(child);
+            return err;
+        }
+    }
+    env_tlb_flush_range(ARCH_USER_VA_START, ARCH_USER_VA_END); /* parent PTEs went read-only */
+    *out = child;
+    return 0;
+}
+
+void mm_destroy(struct mm_struct *mm)
+{
+    if (!mm)
+        return;
+    while (!list_empty(&mm->vmas)) {
+        struct vm_area_struct *v = list_entry(mm->vmas.next, struct vm_area_struct, vm_list);
+        vm_unmap_pages(mm, v, v->vm_start, v->vm_end);
+        vma_unlink(mm, v);
+        vma_free(v);
+    }
+    pt_destroy(&mm->pt);
+    list_del(&mm->list_all);
+    kfree(mm);
+}

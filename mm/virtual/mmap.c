@@ -1,0 +1,380 @@
+/*
+ * mmap.c - creating and changing address spaces: mm_create, do_mmap, do_munmap, do_mprotect,
+ * do_brk, VMA split and merge, and releasing the pages of an unmapped range.
+ *
+ * Invariants kept here (verified by mm_check_mm): VMAs are page aligned, disjoint and inside
+ * [ARCH_USER_VA_START, ARCH_USER_VA_END); adjacent VMAs with the same flags and file (and
+ * contiguous file offsets) are merged; every PTE lies inside a VMA; a PTE is writable only if its
+ * VMA is writable and the page is not shared copy-on-write.
+ */
+#include "mmap_internal.h"
+
+#define VM_PROT_MASK (VM_READ | VM_WRITE | VM_EXEC)
+
+static void mm_lists_init(void)
+{
+    if (!mm_state.mms.next) {
+        list_init(&mm_state.mms);
+        list_init(&mm_state.files);
+    }
+}
+
+struct vm_area_struct *vma_alloc(void)
+{
+    struct vm_area_struct *v = kzalloc(sizeof(*v), GFP_KERNEL);
+    if (v)
+        list_init(&v->vm_list);
+    return v;
+}
+
+void vma_free(struct vm_area_struct *v)
+{
+    if (v->vm_file)
+        mm_file_put(v->vm_file);
+    kfree(v);
+}
+
+struct page *vm_zero_page(void)
+{
+    if (!mm_state.zero_page)
+        mm_state.zero_page = alloc_pages(GFP_KERNEL | __GFP_ZERO, 0);
+    return mm_state.zero_page;
+}
+
+pte_t vma_pte_prot(const struct vm_area_struct *v, bool writable)
+{
+    pte_t e = PTE_P | PTE_US;
+    if (writable && (v->vm_flags & VM_WRITE))
+        e |= PTE_RW;
+    if (!(v->vm_flags & VM_EXEC))
+        e |= PTE_NX;
+    return e;
+}
+
+struct mm_struct *mm_create(void)
+{
+    if (!mm_state.slab_ready)
+        return NULL;
+    mm_lists_init();
+    struct mm_struct *mm = kzalloc(sizeof(*mm), GFP_KERNEL);
+    if (!mm)
+        return NULL;
+    if (pt_init(&mm->pt, GFP_KERNEL)) {
+        kfree(mm);
+        return NULL;
+    }
+    list_init(&mm->vmas);
+    mm->mmap_base = ARCH_USER_VA_END - (1ul << 30); /* 1 GiB below the top: room for stacks */
+    mm->start_brk = mm->brk = 0x10000000ul;
+    mm->id = ++mm_state.next_mm_id;
+    list_add_tail(&mm->list_all, &mm_state.mms);
+    return mm;
+}
+
+/* ---- releasing pages ---- */
+
+void vm_page_put(struct page *p)
+{
+    if (p->flags & PG_cache)
+        env_atomic_sub(&p->refcount, 1); /* the page cache's own reference keeps it */
+    else
+        __free_pages(p, 0); /* anonymous: frees the page with its last mapper */
+}
+
+void vm_put_pte_page(struct vm_area_struct *v, uintptr_t va, pte_t e)
+{
+    if (!pte_present(e) || (e & PTE_SW_ZERO))
+        return;
+    struct page *p = pfn_to_page(MM_PFN_DOWN(pte_addr(e)));
+    p->mapcount--;
+    if ((p->flags & PG_cache) && (e & PTE_D) && (v->vm_flags & VM_SHARED))
+        mm_file_set_dirty(v->vm_file, v->vm_pgoff + ((va - v->vm_start) >> PAGE_SHIFT));
+    vm_page_put(p);
+}
+
+struct unmap_arg {
+    struct mm_struct *mm;
+    struct vm_area_struct *v;
+};
+
+static int vm_unmap_visit(void *arg, uintptr_t va, pte_t *ptep)
+{
+    struct unmap_arg *a = arg;
+    pte_t e = *ptep;
+    if (pte_present(e) && !(e & PTE_SW_ZERO) &&
+        !(pfn_to_page(MM_PFN_DOWN(pte_addr(e)))->flags & PG_cache))
+        a->mm->nr_anon--;
+    vm_put_pte_page(a->v, va, e);
+    return 0;
+}
+
+void vm_unmap_pages(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t start, uintptr_t end)
+{
+    struct unmap_arg a = { mm, v };
+    pt_unmap(&mm->pt, start, end, vm_unmap_visit, &a);
+    env_tlb_flush_range(start, end);
+}
+
+/* ---- split and merge ---- */
+
+/* Split @v at @addr (strictly inside): @v keeps [start, addr), the new VMA gets [addr, end). */
+static int vma_split(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t addr)
+{
+    if (mm->map_count >= MM_MAX_MAP_COUNT)
+        return -MM_ENOMEM;
+    struct vm_area_struct *n = vma_alloc();
+    if (!n)
+        return -MM_ENOMEM;
+    n->vm_start = addr;
+    n->vm_end = v->vm_end;
+    n->vm_flags = v->vm_flags;
+    n->vm_file = v->vm_file;
+    n->vm_pgoff = v->vm_pgoff + ((addr - v->vm_start) >> PAGE_SHIFT);
+    if (n->vm_file)
+        mm_file_get(n->vm_file);
+    v->vm_end = addr;
+    vma_link(mm, n);
+    return 0;
+}
+
+static bool vma_mergeable(const struct vm_area_struct *a, const struct vm_area_struct *b)
+{
+    if (!a || !b || a->vm_end != b->vm_start || a->vm_flags != b->vm_flags || a->vm_file != b->vm_file)
+        return false;
+    return !a->vm_file || a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
+}
+
+/* Merge @v with its neighbours where possible; returns the surviving VMA. */
+static struct vm_area_struct *vma_merge_around(struct mm_struct *mm, struct vm_area_struct *v)
+{
+    struct vm_area_struct *next = vma_next(mm, v), *prev = vma_prev(mm, v);
+    if (vma_mergeable(v, next)) {
+        v->vm_end = next->vm_end;
+        vma_unlink(mm, next);
+        vma_free(next);
+    }
+    if (vma_mergeable(prev, v)) {
+        prev->vm_end = v->vm_end;
+        vma_unlink(mm, v);
+        vma_free(v);
+        v = prev;
+    }
+    return v;
+}
+
+/* ---- argument checks ---- */
+
+static bool vm_range_ok(uintptr_t addr, size_t len)
+{
+    return len && MM_IS_ALIGNED(addr, PAGE_SIZE) && addr + len > addr &&
+           addr >= ARCH_USER_VA_START && addr + len <= ARCH_USER_VA_END;
+}
+
+static unsigned long vm_flags_of(unsigned int prot, unsigned int flags)
+{
+    unsigned long vf = 0;
+    if (prot & PROT_READ)
+        vf |= VM_READ;
+    if (prot & PROT_WRITE)
+        vf |= VM_WRITE | VM_READ; /* x86 cannot map write-only */
+    if (prot & PROT_EXEC)
+        vf |= VM_EXEC | VM_READ;
+    if (flags & MAP_SHARED)
+        vf |= VM_SHARED;
+    if (flags & MAP_GROWSDOWN)
+        vf |= VM_GROWSDOWN;
+    return vf;
+}
+
+/* Validate do_mmap arguments; returns 0 or the error. */
+static int mmap_check_args(size_t len, unsigned int prot, unsigned int flags,
+                           struct mm_file *file, uint64_t off)
+{
+    unsigned int known = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN |
+                         MAP_FIXED_NOREPLACE;
+    if (!len || len > ARCH_USER_VA_END || (flags & ~known) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
+        return -MM_EINVAL;
+    if (!!(flags & MAP_SHARED) == !!(flags & MAP_PRIVATE))
+        return -MM_EINVAL;
+    if (!(flags & MAP_ANONYMOUS) == !file || !MM_IS_ALIGNED(off, PAGE_SIZE))
+        return -MM_EINVAL;
+    if (file && (flags & MAP_SHARED) && (prot & PROT_WRITE) && !file->writable)
+        return -MM_EACCES;
+    return 0;
+}
+
+/* Choose the address for a new mapping of @len bytes; returns it or a negative error. */
+static long mmap_place(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int flags)
+{
+    if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+        if (!vm_range_ok(addr, len))
+            return -MM_EINVAL;
+        if ((flags & MAP_FIXED_NOREPLACE) && !vma_range_free(mm, addr, len))
+            return -MM_EEXIST;
+        return (long)addr;
+    }
+    addr = MM_ALIGN_DOWN(addr, PAGE_SIZE);
+    if (addr && vm_range_ok(addr, len) && vma_range_free(mm, addr, len))
+        return (long)addr; /* the hint fits */
+    uintptr_t a = vma_find_gap(mm, len, mm->mmap_base);
+    if (!a)
+        a = vma_find_gap(mm, len, ARCH_USER_VA_END);
+    return a ? (long)a : -MM_ENOMEM;
+}
+
+long do_mmap(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot,
+             unsigned int flags, struct mm_file *file, uint64_t off)
+{
+    if (!mm)
+        return -MM_EINVAL;
+    int err = mmap_check_args(len, prot, flags, file, off);
+    if (err)
+        return err;
+    len = MM_ALIGN_UP(len, PAGE_SIZE);
+    long where = mmap_place(mm, addr, len, flags);
+    if (where < 0)
+        return where;
+    addr = (uintptr_t)where;
+    if ((flags & MAP_FIXED) && !vma_range_free(mm, addr, len)) {
+        err = do_munmap(mm, addr, len);
+        if (err)
+            return err;
+    }
+    if (mm->map_count >= MM_MAX_MAP_COUNT)
+        return -MM_ENOMEM;
+    struct mm_file *anon_file = NULL;
+    if ((flags & MAP_SHARED) && !file) { /* shared anonymous memory: an anonymous file backs it */
+        file = anon_file = mm_file_create(len, true);
+        if (!file)
+            return -MM_ENOMEM;
+        off = 0;
+    }
+    struct vm_area_struct *v = vma_alloc();
+    if (!v) {
+        mm_file_put(anon_file);
+        return -MM_ENOMEM;
+    }
+    v->vm_start = addr;
+    v->vm_end = addr + len;
+    v->vm_flags = vm_flags_of(prot, flags);
+    v->vm_file = file;
+    v->vm_pgoff = off >> PAGE_SHIFT;
+    if (file && !anon_file)
+        mm_file_get(file); /* an anonymous file's creation reference goes to the VMA */
+    vma_link(mm, v);
+    vma_merge_around(mm, v);
+    return (long)addr;
+}
+
+/* Make VMA boundaries fall on @start and @end; returns 0 or -MM_ENOMEM (no change made). */
+static int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end)
+{
+    unsigned long splits = 0;
+    struct vm_area_struct *v = find_vma(mm, start), *w = find_vma(mm, end);
+    splits += v && v->vm_start < start;
+    splits += w && w->vm_start < end;
+    if (mm->map_count + splits > MM_MAX_MAP_COUNT)
+        return -MM_ENOMEM;
+    if (v && v->vm_start < start && vma_split(mm, v, start))
+        return -MM_ENOMEM;
+    w = find_vma(mm, end);
+    if (w && w->vm_start < end && vma_split(mm, w, end))
+        return -MM_ENOMEM;
+    return 0;
+}
+
+int do_munmap(struct mm_struct *mm, uintptr_t addr, size_t len)
+{
+    if (!mm || !vm_range_ok(addr, MM_ALIGN_UP(len, PAGE_SIZE)) || !len)
+        return -MM_EINVAL;
+    uintptr_t end = addr + MM_ALIGN_UP(len, PAGE_SIZE);
+    int err = vma_split_range(mm, addr, end);
+    if (err)
+        return err;
+    for (struct vm_area_struct *v = find_vma(mm, addr); v && v->vm_start < end;) {
+        struct vm_area_struct *next = vma_next(mm, v);
+        vm_unmap_pages(mm, v, v->vm_start, v->vm_end);
+        vma_unlink(mm, v);
+        vma_free(v);
+        v = next;
+    }
+    return 0;
+}
+
+/* Is [start, end) completely covered by VMAs? */
+static bool vma_range_covered(struct mm_struct *mm, uintptr_t start, uintptr_t end)
+{
+    struct vm_area_struct *v = find_vma(mm, start);
+    uintptr_t at = start;
+    for (; v && v->vm_start <= at && at < end; v = vma_next(mm, v))
+        at = v->vm_end;
+    return at >= end;
+}
+
+struct protect_arg {
+    struct vm_area_struct *v;
+};
+
+/* Recompute a present PTE's RW and NX bits for its (changed) VMA. */
+static int vm_protect_visit(void *arg, uintptr_t va, pte_t *ptep)
+{
+    struct vm_area_struct *v = ((struct protect_arg *)arg)->v;
+    pte_t e = *ptep;
+    if (!pte_present(e))
+        return 0;
+    struct page *p = pfn_to_page(MM_PFN_DOWN(pte_addr(e)));
+    bool exclusive = !(e & (PTE_SW_COW | PTE_SW_ZERO)) &&
+                     ((v->vm_flags & VM_SHARED) || !(p->flags & PG_cache));
+    pte_t prot = vma_pte_prot(v, exclusive);
+    *ptep = (e & ~(PTE_RW | PTE_NX)) | (prot & (PTE_RW | PTE_NX));
+    (void)va;
+    return 0;
+}
+
+int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot)
+{
+    if (!mm || !vm_range_ok(addr, MM_ALIGN_UP(len, PAGE_SIZE)) || !len ||
+        (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
+        return -MM_EINVAL;
+    uintptr_t end = addr + MM_ALIGN_UP(len, PAGE_SIZE);
+    if (!vma_range_covered(mm, addr, end))
+        return -MM_ENOMEM;
+    for (struct vm_area_struct *v = find_vma(mm, addr); v && v->vm_start < end; v = vma_next(mm, v))
+        if ((prot & PROT_WRITE) && (v->vm_flags & VM_SHARED) && v->vm_file && !v->vm_file->writable)
+            return -MM_EACCES;
+    int err = vma_split_range(mm, addr, end);
+    if (err)
+        return err;
+    unsigned long vf = vm_flags_of(prot, 0);
+    struct vm_area_struct *v = find_vma(mm, addr);
+    while (v && v->vm_start < end) {
+        v->vm_flags = (v->vm_flags & ~VM_PROT_MASK) | vf;
+        struct protect_arg a = { v };
+        pt_visit(&mm->pt, v->vm_start, v->vm_end, vm_protect_visit, &a);
+        uintptr_t next_start = v->vm_end;
+        v = vma_merge_around(mm, v);
+        v = next_start < end ? find_vma(mm, next_start) : NULL;
+    }
+    env_tlb_flush_range(addr, end);
+    return 0;
+}
+
+uintptr_t do_brk(struct mm_struct *mm, uintptr_t new_brk)
+{
+    if (!mm)
+        return 0;
+    uintptr_t old_top = MM_ALIGN_UP(mm->brk, PAGE_SIZE), new_top = MM_ALIGN_UP(new_brk, PAGE_SIZE);
+    if (new_brk < mm->start_brk || new_brk >= mm->mmap_base)
+        return mm->brk;
+    if (new_top < old_top) {
+        if (do_munmap(mm, new_top, old_top - new_top))
+            return mm->brk;
+    } else if (new_top > old_top) {
+        if (!vma_range_free(mm, old_top, new_top - old_top) ||
+            do_mmap(mm, old_top, new_top - old_top, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0) < 0)
+            return mm->brk;
+    }
+    mm->brk = new_brk;
+    return mm->brk;
+}

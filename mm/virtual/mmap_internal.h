@@ -1,0 +1,51 @@
+/*
+ * mmap_internal.h - shared between the address-space files of mm/virtual (vma.c, mmap.c,
+ * fault.c, fork.c, file.c) and the address-space checker. Not public.
+ */
+#ifndef LEAXOS_MMAP_INTERNAL_H
+#define LEAXOS_MMAP_INTERNAL_H
+
+#include "../internal.h"
+#include "mmap.h"
+
+/* vma.c */
+void vma_link(struct mm_struct *mm, struct vm_area_struct *v);
+void vma_unlink(struct mm_struct *mm, struct vm_area_struct *v);
+struct vm_area_struct *vma_next(struct mm_struct *mm, struct vm_area_struct *v);
+struct vm_area_struct *vma_prev(struct mm_struct *mm, struct vm_area_struct *v);
+struct vm_area_struct *vma_before(struct mm_struct *mm, uintptr_t addr);
+bool vma_range_free(struct mm_struct *mm, uintptr_t addr, size_t len);
+uintptr_t vma_find_gap(struct mm_struct *mm, size_t len, uintptr_t top);
+
+/* mmap.c */
+struct vm_area_struct *vma_alloc(void);
+void vma_free(struct vm_area_struct *v);
+/** PTE permission bits a page of @v gets (RW only when @writable and the VMA allows it). */
+pte_t vma_pte_prot(const struct vm_area_struct *v, bool writable);
+/** Unmap the pages of [start, end) inside @v's range (no VMA changes). */
+void vm_unmap_pages(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t start, uintptr_t end);
+/** The shared zero page (allocated on first use); NULL on exhaustion. */
+struct page *vm_zero_page(void);
+
+/* file.c */
+struct mm_file {
+    uint64_t size;
+    bool writable;
+    int refs;                 /* creator + one per VMA */
+    unsigned long npages;
+    struct page **cache;      /* page cache: cached pages (PG_head|PG_cache), NULL if absent */
+    struct page **store;      /* backing store pages, NULL = zeros */
+    uint8_t *dirty;           /* per page: cache page newer than the store */
+    struct list_head list;    /* mm_state.files */
+};
+void mm_file_get(struct mm_file *f);
+/** The cached page @index, read in from the store if needed (one reference for the caller). */
+struct page *mm_file_page(struct mm_file *f, uint64_t index, gfp_t gfp, int *err);
+void mm_file_set_dirty(struct mm_file *f, uint64_t index);
+
+/** Drop one mapping reference of user page @p (anonymous pages are freed with the last). */
+void vm_page_put(struct page *p);
+/** Release one PTE reference of the page @e maps (anon: free at zero; cache: mark dirty). */
+void vm_put_pte_page(struct vm_area_struct *v, uintptr_t va, pte_t e);
+
+#endif /* LEAXOS_MMAP_INTERNAL_H */

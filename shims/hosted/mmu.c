@@ -1,0 +1,145 @@
+/*
+ * mmu.c - the hosted software MMU (contract: include/hosted_mmu.h).
+ *
+ * One walk, as x86_64 hardware does it: read the four entries of @va top-down (each must be
+ * present), AND their rights together (RW, US; OR of NX), then check the access against the
+ * combined rights. Only an access that passes sets PTE_A on the four entries and PTE_D on the
+ * leaf of a write, so a faulting access leaves the tables unchanged.
+ *
+ * Tables and pages are reached through env_phys_to_virt (the arena); an entry pointing beyond the
+ * arena's direct map is refused as a reserved-bit fault rather than read.
+ */
+#include "hosted_internal.h"
+#include "hosted_mmu.h"
+
+#define MMU_KERNEL_HALF 0xffff800000000000ull
+
+static struct hosted_mmu_stats mmu_stats;
+
+static inline void mmu_count(unsigned long *c) { __atomic_add_fetch(c, 1, __ATOMIC_RELAXED); }
+
+/* Error-code bits the access itself contributes. */
+static unsigned int mmu_access_bits(unsigned int access)
+{
+    return ((access & MMU_WRITE) ? PF_ERR_W : 0) | ((access & MMU_USER) ? PF_ERR_U : 0) |
+           ((access & MMU_EXEC) ? PF_ERR_I : 0);
+}
+
+static int mmu_fault(unsigned int code, unsigned int *pf_error)
+{
+    mmu_count(&mmu_stats.faults);
+    if (pf_error)
+        *pf_error = code;
+    return -MM_EFAULT;
+}
+
+static inline bool mmu_canonical(uintptr_t va)
+{
+    return (uint64_t)va < ARCH_USER_VA_END || (uint64_t)va >= MMU_KERNEL_HALF;
+}
+
+/* A page the direct map covers (else the entry pointing at it is refused). */
+static inline bool mmu_pa_ok(phys_addr_t pa)
+{
+    return pa < hosted_arena_used() && PAGE_SIZE <= hosted_arena_used() - pa;
+}
+
+/* The rights the combined entries grant lack something @access needs. */
+static bool mmu_denied(pte_t rights, bool nx, unsigned int access)
+{
+    if ((access & MMU_USER) && !(rights & PTE_US))
+        return true;
+    if ((access & MMU_WRITE) && !(rights & PTE_RW))
+        return true;
+    return (access & MMU_EXEC) && nx;
+}
+
+/* Mark the walked entries as hardware does after a successful access. */
+static void mmu_set_accessed(pte_t *ents[PT_LEVELS], unsigned int access)
+{
+    for (unsigned int level = 0; level < PT_LEVELS; level++) {
+        pte_t bits = PTE_A | ((level == 0 && (access & MMU_WRITE)) ? PTE_D : 0);
+        if ((__atomic_load_n(ents[level], __ATOMIC_RELAXED) & bits) != bits)
+            __atomic_fetch_or(ents[level], bits, __ATOMIC_RELAXED);
+    }
+}
+
+int hosted_mmu_translate(phys_addr_t root, uintptr_t va, unsigned int access, phys_addr_t *pa_out,
+                         unsigned int *pf_error)
+{
+    unsigned int code = mmu_access_bits(access);
+    pte_t *ents[PT_LEVELS], rights = PTE_RW | PTE_US;
+    bool nx = false;
+    phys_addr_t pa = root & PTE_ADDR_MASK;
+
+    mmu_count(&mmu_stats.translations);
+    if (!mmu_canonical(va) || !pa)
+        return mmu_fault(code, pf_error);
+    for (int level = PT_LEVELS - 1; level >= 0; level--) {
+        if (!mmu_pa_ok(pa))
+            return mmu_fault(code | PF_ERR_P | PF_ERR_RSVD, pf_error);
+        ents[level] = (pte_t *)env_phys_to_virt(pa) + PT_INDEX(va, level);
+        pte_t e = __atomic_load_n(ents[level], __ATOMIC_RELAXED);
+        if (!(e & PTE_P))
+            return mmu_fault(code, pf_error);
+        if (level > 0 && (e & PTE_PS))
+            return mmu_fault(code | PF_ERR_P | PF_ERR_RSVD, pf_error);
+        rights &= e;
+        nx = nx || (e & PTE_NX);
+        pa = pte_addr(e);
+    }
+    if (!mmu_pa_ok(pa))
+        return mmu_fault(code | PF_ERR_P | PF_ERR_RSVD, pf_error);
+    if (mmu_denied(rights, nx, access))
+        return mmu_fault(code | PF_ERR_P, pf_error);
+    mmu_set_accessed(ents, access);
+    if (pa_out)
+        *pa_out = pa | ((uint64_t)va & (PAGE_SIZE - 1));
+    return 0;
+}
+
+size_t hosted_mmu_copy(phys_addr_t root, uintptr_t va, void *buf, size_t len, unsigned int access,
+                       uintptr_t *fault_va, unsigned int *pf_error)
+{
+    size_t done = 0;
+    unsigned int code = 0;
+    uintptr_t at = 0;
+
+    mmu_count(&mmu_stats.copies);
+    while (done < len) {
+        uintptr_t cur = va + done;
+        size_t chunk = MM_MIN(len - done, (size_t)(PAGE_SIZE - (cur & (PAGE_SIZE - 1))));
+        phys_addr_t pa;
+        if (cur < va || hosted_mmu_translate(root, cur, access, &pa, &code) != 0) {
+            if (cur < va) /* wrapped past the top of the address space */
+                code = mmu_access_bits(access);
+            at = cur;
+            break;
+        }
+        char *p = env_phys_to_virt(pa);
+        if (access & MMU_WRITE)
+            memcpy(p, (const char *)buf + done, chunk);
+        else
+            memcpy((char *)buf + done, p, chunk);
+        done += chunk;
+    }
+    if (fault_va)
+        *fault_va = done < len ? at : 0;
+    if (pf_error)
+        *pf_error = done < len ? code : 0;
+    return done;
+}
+
+void hosted_mmu_get_stats(struct hosted_mmu_stats *st)
+{
+    st->translations = __atomic_load_n(&mmu_stats.translations, __ATOMIC_RELAXED);
+    st->faults = __atomic_load_n(&mmu_stats.faults, __ATOMIC_RELAXED);
+    st->copies = __atomic_load_n(&mmu_stats.copies, __ATOMIC_RELAXED);
+}
+
+void hosted_mmu_reset_stats(void)
+{
+    __atomic_store_n(&mmu_stats.translations, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&mmu_stats.faults, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&mmu_stats.copies, 0, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,33 @@
+/*
+ * user.c - user accesses with fault-and-retry over the software MMU (see hosted_user.h).
+ */
+#include "hosted_user.h"
+
+#define USER_FAULT_RETRIES 4 /* a fixed fault must not repeat more often than this per page */
+
+enum vm_fault_result hosted_user_copy(struct mm_struct *mm, uintptr_t va, void *buf, size_t len,
+                                      unsigned int access, uintptr_t *fault_va)
+{
+    unsigned int tries = 0;
+    uintptr_t last_fault = 0;
+    while (len) {
+        uintptr_t fva = 0;
+        unsigned int pf = 0;
+        size_t n = hosted_mmu_copy(mm->pt.root, va, buf, len, access | MMU_USER, &fva, &pf);
+        va += n;
+        buf = (char *)buf + n;
+        len -= n;
+        if (!len)
+            break;
+        tries = fva == last_fault ? tries + 1 : 1;
+        last_fault = fva;
+        enum vm_fault_result r = tries > USER_FAULT_RETRIES ? VM_FAULT_ACCESS
+                                                              : handle_mm_fault(mm, fva, pf);
+        if (r != VM_FAULT_HANDLED) {
+            if (fault_va)
+                *fault_va = fva;
+            return r;
+        }
+    }
+    return VM_FAULT_HANDLED;
+}

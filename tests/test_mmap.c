@@ -1,0 +1,369 @@
+/*
+ * test_mmap.c - suite "vm": address spaces through the software MMU: mmap/munmap/mprotect/brk
+ * and their errors, demand paging (zero page on read), file mappings over the page cache,
+ * copy-on-write fork, stack growth, teardown conservation, the VMA tree at scale.
+ */
+#include "hosted_user.h"
+#include "kt_util.h"
+#include "ktest.h"
+#include "slab.h"
+
+#define RW   (PROT_READ | PROT_WRITE)
+#define PRIV (MAP_PRIVATE | MAP_ANONYMOUS)
+
+static struct mm_struct *vm_boot(void)
+{
+    if (kt_boot_small(32, 2, false))
+        return NULL;
+    return mm_create();
+}
+
+static enum vm_fault_result vm_rd(struct mm_struct *mm, uintptr_t va, void *buf, size_t n)
+{
+    return hosted_user_copy(mm, va, buf, n, MMU_READ, NULL);
+}
+
+static enum vm_fault_result vm_wr(struct mm_struct *mm, uintptr_t va, const void *buf, size_t n)
+{
+    return hosted_user_copy(mm, va, (void *)buf, n, MMU_WRITE, NULL);
+}
+
+static uint64_t vm_get64(struct mm_struct *mm, uintptr_t va)
+{
+    uint64_t x = ~0ull;
+    if (vm_rd(mm, va, &x, sizeof(x)) != VM_FAULT_HANDLED)
+        return 0xdeadull;
+    return x;
+}
+
+static int vm_put64(struct mm_struct *mm, uintptr_t va, uint64_t x)
+{
+    KT_ASSERT_EQ(vm_wr(mm, va, &x, sizeof(x)), VM_FAULT_HANDLED);
+    return 0;
+}
+
+/* Pages out of the allocator, counting those slab keeps for kmalloc'd VMAs as free. */
+static unsigned long vm_free_pages(void) { return page_alloc_nr_free() + slab_nr_pages(); }
+
+static int test_anon_demand_zero(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    long a = do_mmap(mm, 0, 8 * PAGE_SIZE, RW, PRIV, NULL, 0);
+    KT_ASSERT_GT(a, 0);
+    KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)a + 3 * PAGE_SIZE), 0);
+    KT_ASSERT_EQ(mm->nr_anon, 0); /* a read maps the shared zero page */
+    KT_TRY(vm_put64(mm, (uintptr_t)a + 3 * PAGE_SIZE + 8, 0x1122334455667788ull));
+    KT_ASSERT_EQ(mm->nr_anon, 1);
+    KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)a + 3 * PAGE_SIZE + 8), 0x1122334455667788ull);
+    KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)a + 3 * PAGE_SIZE), 0);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_errors(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    KT_ASSERT_EQ(do_mmap(mm, 0, 0, RW, PRIV, NULL, 0), -MM_EINVAL);
+    KT_ASSERT_EQ(do_mmap(mm, 0x10001000, PAGE_SIZE, RW, PRIV | MAP_FIXED, NULL, 1), -MM_EINVAL);
+    KT_ASSERT_EQ(do_mmap(mm, 0x10000800, PAGE_SIZE, RW, PRIV | MAP_FIXED, NULL, 0), -MM_EINVAL);
+    KT_ASSERT_EQ(do_mmap(mm, 0, PAGE_SIZE, RW, MAP_ANONYMOUS, NULL, 0), -MM_EINVAL);
+    KT_ASSERT_EQ(do_mmap(mm, 0, PAGE_SIZE, RW, MAP_PRIVATE | MAP_SHARED | MAP_ANONYMOUS, NULL, 0),
+                 -MM_EINVAL);
+    KT_ASSERT_EQ(do_mmap(mm, ~0ul & PAGE_MASK, 2 * PAGE_SIZE, RW, PRIV | MAP_FIXED, NULL, 0),
+                 -MM_EINVAL); /* wraps */
+    KT_ASSERT_EQ(do_mmap(mm, 0x10000000, PAGE_SIZE, 0x80, PRIV, NULL, 0), -MM_EINVAL);
+    long a = do_mmap(mm, 0x20000000, 4 * PAGE_SIZE, RW, PRIV | MAP_FIXED, NULL, 0);
+    KT_ASSERT_EQ(a, 0x20000000);
+    KT_ASSERT_EQ(do_mmap(mm, 0x20001000, PAGE_SIZE, RW, PRIV | MAP_FIXED_NOREPLACE, NULL, 0),
+                 -MM_EEXIST);
+    KT_ASSERT_EQ(do_munmap(mm, 0x20000001, PAGE_SIZE), -MM_EINVAL);
+    KT_ASSERT_EQ(do_munmap(mm, 0x20000000, 0), -MM_EINVAL);
+    KT_ASSERT_EQ(do_mprotect(mm, 0x20000000, 8 * PAGE_SIZE, PROT_READ), -MM_ENOMEM); /* hole */
+    KT_ASSERT_EQ(do_munmap(mm, 0x30000000, PAGE_SIZE), 0); /* munmap of nothing is fine */
+    KT_ASSERT_EQ(mm->map_count, 1);
+    struct mm_file *ro = mm_file_create(PAGE_SIZE, false);
+    KT_ASSERT_NOT_NULL(ro);
+    KT_ASSERT_EQ(do_mmap(mm, 0, PAGE_SIZE, RW, MAP_SHARED, ro, 0), -MM_EACCES);
+    KT_ASSERT_GT(do_mmap(mm, 0, PAGE_SIZE, PROT_READ, MAP_SHARED, ro, 0), 0);
+    mm_file_put(ro);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
+static int test_munmap_frees_and_faults(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    unsigned long before = vm_free_pages();
+    long a = do_mmap(mm, 0, 16 * PAGE_SIZE, RW, PRIV, NULL, 0);
+    KT_ASSERT_GT(a, 0);
+    for (unsigned int i = 0; i < 16; i++)
+        KT_TRY(vm_put64(mm, (uintptr_t)a + i * PAGE_SIZE, i));
+    KT_ASSERT_LT(vm_free_pages(), before - 15);
+    KT_ASSERT_OK(do_munmap(mm, (uintptr_t)a + 4 * PAGE_SIZE, 8 * PAGE_SIZE)); /* split in two */
+    KT_ASSERT_EQ(mm->map_count, 2);
+    uint64_t x;
+    uintptr_t fva = 0;
+    KT_ASSERT_EQ(hosted_user_copy(mm, (uintptr_t)a + 5 * PAGE_SIZE, &x, 8, MMU_READ, &fva),
+                 VM_FAULT_SIGSEGV);
+    KT_ASSERT_EQ(fva, (uintptr_t)a + 5 * PAGE_SIZE);
+    KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)a + 12 * PAGE_SIZE), 12);
+    KT_MM_CHECK();
+    KT_ASSERT_OK(do_munmap(mm, (uintptr_t)a, 16 * PAGE_SIZE));
+    KT_ASSERT_EQ(mm->map_count, 0);
+    KT_ASSERT_EQ(mm->pt.nr_tables, 1); /* emptied levels were freed */
+    KT_ASSERT_EQ(vm_free_pages(), before);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
+static int test_mprotect_and_merge(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    long a = do_mmap(mm, 0x40000000, 4 * PAGE_SIZE, RW, PRIV | MAP_FIXED, NULL, 0);
+    long b = do_mmap(mm, 0x40004000, 4 * PAGE_SIZE, RW, PRIV | MAP_FIXED, NULL, 0);
+    KT_ASSERT_EQ(a, 0x40000000);
+    KT_ASSERT_EQ(b, 0x40004000);
+    KT_ASSERT_EQ(mm->map_count, 1); /* adjacent, same flags: merged */
+    KT_TRY(vm_put64(mm, 0x40003000, 77));
+    KT_ASSERT_OK(do_mprotect(mm, 0x40002000, 2 * PAGE_SIZE, PROT_READ));
+    KT_ASSERT_EQ(mm->map_count, 3);
+    uint64_t v = 1;
+    KT_ASSERT_EQ(vm_wr(mm, 0x40003000, &v, 8), VM_FAULT_ACCESS);
+    KT_ASSERT_EQ(vm_get64(mm, 0x40003000), 77);
+    KT_ASSERT_EQ(hosted_user_copy(mm, 0x40003000, &v, 8, MMU_EXEC, NULL), VM_FAULT_ACCESS);
+    KT_MM_CHECK();
+    KT_ASSERT_OK(do_mprotect(mm, 0x40002000, 2 * PAGE_SIZE, RW));
+    KT_ASSERT_EQ(mm->map_count, 1);
+    KT_TRY(vm_put64(mm, 0x40003000, 78));
+    KT_ASSERT_OK(do_mprotect(mm, 0x40000000, PAGE_SIZE, PROT_NONE));
+    KT_ASSERT_EQ(vm_rd(mm, 0x40000000, &v, 8), VM_FAULT_ACCESS);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
+static int test_fork_cow(void)
+{
+    struct mm_struct *mm = vm_boot(), *child = NULL;
+    KT_ASSERT_NOT_NULL(mm);
+    long a = do_mmap(mm, 0, 4 * PAGE_SIZE, RW, PRIV, NULL, 0);
+    long s = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS, NULL, 0);
+    KT_ASSERT_GT(a, 0);
+    KT_ASSERT_GT(s, 0);
+    KT_TRY(vm_put64(mm, (uintptr_t)a, 1));
+    KT_TRY(vm_put64(mm, (uintptr_t)a + PAGE_SIZE, 2));
+    KT_TRY(vm_put64(mm, (uintptr_t)s, 3));
+    KT_ASSERT_OK(mm_fork(mm, &child));
+    KT_MM_CHECK();
+    KT_ASSERT_EQ(vm_get64(child, (uintptr_t)a), 1);
+    KT_TRY(vm_put64(child, (uintptr_t)a, 10)); /* COW break in the child */
+    KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)a), 1);
+    KT_ASSERT_EQ(vm_get64(child, (uintptr_t)a), 10);
+    KT_TRY(vm_put64(mm, (uintptr_t)a + PAGE_SIZE, 20)); /* COW break in the parent */
+    KT_ASSERT_EQ(vm_get64(child, (uintptr_t)a + PAGE_SIZE), 2);
+    KT_TRY(vm_put64(child, (uintptr_t)s, 30)); /* shared: both see it */
+    KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)s), 30);
+    KT_TRY(vm_put64(child, (uintptr_t)s + PAGE_SIZE, 31)); /* faulted in after fork: still shared */
+    KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)s + PAGE_SIZE), 31);
+    KT_MM_CHECK();
+    unsigned long anon = mm->nr_anon;
+    mm_destroy(child);
+    KT_MM_CHECK();
+    KT_TRY(vm_put64(mm, (uintptr_t)a + 2 * PAGE_SIZE, 5));
+    KT_ASSERT_EQ(mm->nr_anon, anon + 1);
+    mm_destroy(mm);
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_cow_reuse_last_mapper(void)
+{
+    struct mm_struct *mm = vm_boot(), *child = NULL;
+    KT_ASSERT_NOT_NULL(mm);
+    long a = do_mmap(mm, 0, PAGE_SIZE, RW, PRIV, NULL, 0);
+    KT_TRY(vm_put64(mm, (uintptr_t)a, 9));
+    KT_ASSERT_OK(mm_fork(mm, &child));
+    mm_destroy(child);
+    unsigned long before = page_alloc_nr_free();
+    KT_TRY(vm_put64(mm, (uintptr_t)a, 10)); /* one mapper left: reused, no copy */
+    KT_ASSERT_EQ(page_alloc_nr_free(), before);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
+static int test_file_mappings(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    struct mm_file *f = mm_file_create(3 * PAGE_SIZE + 100, true);
+    KT_ASSERT_NOT_NULL(f);
+    const char msg[] = "page cache";
+    KT_ASSERT_OK(mm_file_write(f, PAGE_SIZE + 5, msg, sizeof(msg)));
+    long p = do_mmap(mm, 0, 4 * PAGE_SIZE, RW, MAP_PRIVATE, f, 0);
+    long s = do_mmap(mm, 0, 4 * PAGE_SIZE, RW, MAP_SHARED, f, 0);
+    KT_ASSERT_GT(p, 0);
+    KT_ASSERT_GT(s, 0);
+    char buf[sizeof(msg)];
+    KT_ASSERT_EQ(vm_rd(mm, (uintptr_t)p + PAGE_SIZE + 5, buf, sizeof(buf)), VM_FAULT_HANDLED);
+    KT_ASSERT_OK(memcmp(buf, msg, sizeof(msg)));
+    KT_ASSERT_EQ(vm_wr(mm, (uintptr_t)p + PAGE_SIZE + 5, "PRIVATE", 7), VM_FAULT_HANDLED);
+    KT_ASSERT_OK(mm_file_read(f, PAGE_SIZE + 5, buf, sizeof(buf)));
+    KT_ASSERT_OK(memcmp(buf, msg, sizeof(msg))); /* private writes stay private */
+    KT_ASSERT_EQ(vm_wr(mm, (uintptr_t)s + PAGE_SIZE + 5, "SHARED", 6), VM_FAULT_HANDLED);
+    KT_ASSERT_OK(mm_file_read(f, PAGE_SIZE + 5, buf, 6));
+    KT_ASSERT_OK(memcmp(buf, "SHARED", 6));
+    uintptr_t fva;
+    KT_ASSERT_EQ(hosted_user_copy(mm, (uintptr_t)s + 3 * PAGE_SIZE + 200, buf, 1, MMU_READ, &fva),
+                 VM_FAULT_HANDLED); /* last, partial page exists */
+    char c = 0;
+    KT_ASSERT_EQ(hosted_user_copy(mm, (uintptr_t)s + 4 * PAGE_SIZE - 1, &c, 1, MMU_READ, &fva),
+                 VM_FAULT_HANDLED);
+    KT_MM_CHECK();
+    KT_ASSERT_OK(do_munmap(mm, (uintptr_t)s, 4 * PAGE_SIZE));
+    mm_file_sync(f);
+    KT_ASSERT_OK(mm_file_read(f, PAGE_SIZE + 5, buf, 6));
+    KT_ASSERT_OK(memcmp(buf, "SHARED", 6));
+    mm_file_put(f);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_file_sigbus(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    struct mm_file *f = mm_file_create(PAGE_SIZE, true);
+    long p = do_mmap(mm, 0, 3 * PAGE_SIZE, PROT_READ, MAP_PRIVATE, f, 0);
+    KT_ASSERT_GT(p, 0);
+    char c;
+    KT_ASSERT_EQ(vm_rd(mm, (uintptr_t)p + 2 * PAGE_SIZE, &c, 1), VM_FAULT_SIGBUS);
+    mm_file_put(f);
+    mm_destroy(mm);
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_stack_growth(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    uintptr_t top = 0x7f0000000000ul;
+    long st = do_mmap(mm, top - PAGE_SIZE, PAGE_SIZE, RW, PRIV | MAP_FIXED | MAP_GROWSDOWN, NULL, 0);
+    KT_ASSERT_EQ(st, (long)(top - PAGE_SIZE));
+    KT_TRY(vm_put64(mm, top - 10 * PAGE_SIZE, 42)); /* grows down */
+    KT_ASSERT_EQ(find_vma(mm, top - 10 * PAGE_SIZE)->vm_start, top - 10 * PAGE_SIZE);
+    uint64_t x = 0;
+    KT_ASSERT_EQ(vm_wr(mm, top - MM_STACK_LIMIT - PAGE_SIZE, &x, 8), VM_FAULT_SIGSEGV);
+    long below = do_mmap(mm, top - 64 * PAGE_SIZE - 300 * PAGE_SIZE, PAGE_SIZE, RW, PRIV | MAP_FIXED,
+                         NULL, 0);
+    KT_ASSERT_GT(below, 0);
+    /* within the guard gap of the VMA below: refused */
+    KT_ASSERT_EQ(vm_wr(mm, (uintptr_t)below + PAGE_SIZE + 8 * PAGE_SIZE, &x, 8), VM_FAULT_SIGSEGV);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
+static int test_brk(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    uintptr_t b0 = mm->brk;
+    KT_ASSERT_EQ(do_brk(mm, b0 + 3 * PAGE_SIZE + 5), b0 + 3 * PAGE_SIZE + 5);
+    KT_TRY(vm_put64(mm, b0 + 3 * PAGE_SIZE - 8, 6));
+    KT_ASSERT_EQ(do_brk(mm, b0 - PAGE_SIZE), b0 + 3 * PAGE_SIZE + 5); /* below start: refused */
+    KT_ASSERT_EQ(do_brk(mm, b0 + PAGE_SIZE), b0 + PAGE_SIZE);
+    uint64_t x;
+    KT_ASSERT_EQ(vm_rd(mm, b0 + 3 * PAGE_SIZE - 8, &x, 8), VM_FAULT_SIGSEGV);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
+static int test_exit_conservation(void)
+{
+    struct mm_struct *mm = vm_boot(), *child = NULL;
+    KT_ASSERT_NOT_NULL(mm);
+    long w = do_mmap(mm, 0, PAGE_SIZE, PROT_READ, PRIV, NULL, 0); /* warm the shared zero page */
+    KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)w), 0);
+    KT_ASSERT_OK(do_munmap(mm, (uintptr_t)w, PAGE_SIZE));
+    unsigned long before = vm_free_pages();
+    for (unsigned int i = 0; i < 20; i++) {
+        long a = do_mmap(mm, 0, 8 * PAGE_SIZE, RW, (i & 1) ? PRIV : (MAP_SHARED | MAP_ANONYMOUS),
+                         NULL, 0);
+        KT_ASSERT_GT(a, 0);
+        for (unsigned int j = 0; j < 8; j += 1 + (i % 3))
+            KT_TRY(vm_put64(mm, (uintptr_t)a + j * PAGE_SIZE, i * 100 + j));
+    }
+    KT_ASSERT_OK(mm_fork(mm, &child));
+    mm_destroy(mm);
+    mm_destroy(child);
+    KT_MM_CHECK();
+    KT_ASSERT_EQ(vm_free_pages(), before + 1); /* + the parent's root table, taken before */
+    return 0;
+}
+
+static int test_vma_tree_scale(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    uint64_t x = 12345;
+    for (unsigned int i = 0; i < 3000; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uintptr_t at = 0x100000000ul + ((x >> 20) % 20000) * 2 * PAGE_SIZE;
+        unsigned int prot = (x >> 8) & 1 ? RW : PROT_READ;
+        if ((x >> 12) % 4 == 0)
+            KT_ASSERT_OK(do_munmap(mm, at, 3 * PAGE_SIZE));
+        else
+            KT_ASSERT_EQ(do_mmap(mm, at, PAGE_SIZE, prot, PRIV | MAP_FIXED, NULL, 0), (long)at);
+    }
+    KT_ASSERT_GT(mm->map_count, 100);
+    KT_ASSERT_OK(mm_check_mm(mm, NULL));
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
+static int test_fault_oom(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    long a = do_mmap(mm, 0, PAGE_SIZE, RW, PRIV, NULL, 0);
+    page_alloc_fail_inject(0, 8);
+    uint64_t x = 1;
+    KT_ASSERT_EQ(vm_wr(mm, (uintptr_t)a, &x, 8), VM_FAULT_OOM);
+    page_alloc_fail_inject(0, 0);
+    KT_MM_CHECK();
+    KT_TRY(vm_put64(mm, (uintptr_t)a, 2));
+    mm_destroy(mm);
+    KT_MM_CHECK();
+    return 0;
+}
+
+static const struct ktest_case vm_cases[] = {
+    KT_CASE(anon_demand_zero),
+    KT_CASE(errors),
+    KT_CASE(munmap_frees_and_faults),
+    KT_CASE(mprotect_and_merge),
+    KT_CASE(fork_cow),
+    KT_CASE(cow_reuse_last_mapper),
+    KT_CASE(file_mappings),
+    KT_CASE(file_sigbus),
+    KT_CASE(stack_growth),
+    KT_CASE(brk),
+    KT_CASE(exit_conservation),
+    KT_CASE(vma_tree_scale),
+    KT_CASE(fault_oom),
+};
+KT_SUITE(vm, vm_cases);
