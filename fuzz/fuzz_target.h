@@ -25,6 +25,13 @@ struct fuzz_platform {
      * list settings and seed from l->m). Returns mm_init's result.
      */
     int (*boot)(const struct fuzz_layout *l);
+    /**
+     * As boot, but only the early stage (mm_early_init: memblock ready, no struct pages); the
+     * memory map is l->xmap when set, else l->map. Returns mm_early_init's result.
+     */
+    int (*boot_early)(const struct fuzz_layout *l);
+    /** Finish a boot_early boot (mm_core_init). Returns its result. */
+    int (*core_init)(void);
     /** Make @cpu (< l->m->nr_cpus of the last boot) the current CPU of the caller. */
     void (*cpu_set)(unsigned int cpu);
     /** Write one line of output (no newline in @line). Must work with the mm in any state. */
@@ -48,6 +55,7 @@ struct fuzz_target {
 extern const struct fuzz_target fuzz_target_page_alloc;
 extern const struct fuzz_target fuzz_target_slab;
 extern const struct fuzz_target fuzz_target_misuse;
+extern const struct fuzz_target fuzz_target_boot;
 
 /** Every target, NULL-terminated, first = default. */
 extern const struct fuzz_target *const fuzz_targets[];

@@ -84,6 +84,41 @@ static const struct fuzz_enum_val noown_vals[] = {
     { FUZZ_NOOWN_FREE_PAGE, "free-page" },
 };
 
+static const struct fuzz_enum_val mb_align_vals[] = {
+    { 8, "8" }, { 16, "16" }, { 32, "32" }, { 64, "64" }, { 128, "128" }, { 256, "256" },
+    { 512, "512" }, { 4096, "4096" }, { 8192, "8192" }, { 65536, "65536" },
+    { 1u << 20, "0x100000" }, { 2u << 20, "0x200000" },
+    { 0, "0" }, { 4, "4" }, { 24, "24" }, { 0x80000000u, "0x80000000" },
+};
+static const struct fuzz_enum_val noyes_vals[] = { { 0, "no" }, { 1, "yes" } };
+static const struct fuzz_enum_val mb_where_vals[] = {
+    { 0, "in" }, { 1, "in-page" }, { 2, "beyond" }, { 3, "empty" }, { 4, "wrap" },
+};
+static const struct fuzz_enum_val mb_part_vals[] = {
+    { 0, "whole" }, { 1, "head" }, { 2, "tail" }, { 3, "middle" }, { 4, "never" },
+};
+static const struct fuzz_enum_val map_vals[] = {
+    { FUZZ_MAP_LAYOUT, "layout" }, { FUZZ_MAP_MANY, "many" }, { FUZZ_MAP_OVERLAP, "overlap" },
+    { FUZZ_MAP_SUBPAGE, "subpage" }, { FUZZ_MAP_VANISH, "vanish" }, { FUZZ_MAP_TOOMANY, "toomany" },
+    { FUZZ_MAP_BADENTRY, "bad-entry" },
+};
+static const struct fuzz_enum_val corrupt_vals[] = {
+    { FUZZ_CR_BUDDY_FLAGS, "buddy-flags" }, { FUZZ_CR_BUDDY_ORDER, "buddy-order" },
+    { FUZZ_CR_BUDDY_LINK, "buddy-link" }, { FUZZ_CR_BUDDY_LOOP, "buddy-loop" },
+    { FUZZ_CR_AREA_COUNT, "area-count" }, { FUZZ_CR_ZONE_NR_FREE, "zone-nr-free" },
+    { FUZZ_CR_FREE_TAIL, "free-tail" }, { FUZZ_CR_PCP_CPU, "pcp-cpu" },
+    { FUZZ_CR_PCP_COUNT, "pcp-count" }, { FUZZ_CR_PCP_LOOP, "pcp-loop" },
+    { FUZZ_CR_ALLOC_REFCOUNT, "alloc-refcount" }, { FUZZ_CR_ALLOC_STRAY, "alloc-stray" },
+    { FUZZ_CR_ALLOC_BUDDY, "alloc-buddy" }, { FUZZ_CR_ALLOC_PCP, "alloc-pcp" },
+    { FUZZ_CR_MANAGED, "managed" }, { FUZZ_CR_RESERVED, "reserved" },
+    { FUZZ_CR_MEMBLOCK, "memblock" }, { FUZZ_CR_CACHE_MAGIC, "cache-magic" },
+    { FUZZ_CR_SLAB_CACHE, "slab-cache" }, { FUZZ_CR_SLAB_FROZEN, "slab-frozen" },
+    { FUZZ_CR_SLAB_FREELIST, "slab-freelist" }, { FUZZ_CR_SLAB_DUP, "slab-dup" },
+    { FUZZ_CR_SLAB_INUSE, "slab-inuse" }, { FUZZ_CR_NR_PARTIAL, "nr-partial" },
+    { FUZZ_CR_SLAB_STATE, "slab-state" }, { FUZZ_CR_REDZONE, "redzone" },
+    { FUZZ_CR_POISON, "poison" },
+};
+
 /* ---- op-kind descriptors ---- */
 
 #define ARG_U(n, f, l, s)   { .name = (n), .kind = FA_UINT, .field = (f), .lo = (l), .span = (s) }
@@ -166,6 +201,24 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
     [FOP_SLAB_UAF] = { "slab write-after-free", 3, { ARG_U("h", FF_B, 0, 256),
                                                      ARG_U("k", FF_D, 0, 65536),
                                                      ARG_E("then", FF_C, uaf_then_vals) } },
+    [FOP_MEMBLOCK_ALLOC] = { "memblock alloc", 3, { ARG_U("size", FF_D, 0, 262145),
+                                                    ARG_E("align", FF_A, mb_align_vals),
+                                                    ARG_E("big", FF_C, noyes_vals) } },
+    [FOP_MEMBLOCK_RESERVE] = { "memblock reserve", 3, { ARG_U("off", FF_D, 0, 65536),
+                                                        ARG_U("len", FF_A, 0, 256),
+                                                        ARG_E("where", FF_C, mb_where_vals) } },
+    [FOP_MEMBLOCK_FREE] = { "memblock free", 3, { ARG_U("h", FF_B, 0, 256),
+                                                  ARG_E("part", FF_C, mb_part_vals),
+                                                  ARG_U("x", FF_D, 0, 65536) } },
+    [FOP_CORE_INIT] = { "core init", 0, { { 0 } } },
+    [FOP_BUDDY_SWEEP] = { "buddy sweep", 2, { ARG_ORD("order", FF_A), ARG_GFP("gfp", FF_B) } },
+    [FOP_BOOT_MAP] = { "boot map", 3, { ARG_EP("kind", FF_A, map_vals), ARG_U("n", FF_B, 1, 64),
+                                        ARG_U("x", FF_D, 0, 65536) } },
+    [FOP_CORRUPT] = { "corrupt", 2, { ARG_EP("victim", FF_A, corrupt_vals),
+                                      ARG_U("x", FF_D, 0, 65536) } },
+    [FOP_STATS] = { "stats", 0, { { 0 } } },
+    [FOP_SLAB_FREELIST] = { "slab freelist-corrupt", 2, { ARG_U("size", FF_D, 8, 1017),
+                                                          ARG_U("fill", FF_B, 0, 256) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)

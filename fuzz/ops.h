@@ -78,6 +78,9 @@ struct fuzz_layout {
     struct mm_mem_region reserve[FUZZ_MAX_RESERVED];
     unsigned int nr_reserve;
     bool slab_hardened;     /* boot switch; fuzz_machine_layout leaves it false, targets set it */
+    /* a memory map that replaces map[] when set (target boot); fuzz_machine_layout clears it */
+    const struct mm_mem_region *xmap;
+    unsigned int nr_xmap;
 };
 
 /** Decode the 8-byte header (a shorter @size reads as zero-padded). */
@@ -130,6 +133,18 @@ enum fuzz_op_kind {
     FOP_SLAB_OVERFLOW,      /* slab overflow h= k= n= then=free|validate */
     FOP_SLAB_UNDERFLOW,     /* slab underflow h= k= n= then=free|validate */
     FOP_SLAB_UAF,           /* slab write-after-free h= k= then=alloc|validate */
+    /* early allocator and boot (target boot) */
+    FOP_MEMBLOCK_ALLOC,     /* memblock alloc size= align= big=no|yes */
+    FOP_MEMBLOCK_RESERVE,   /* memblock reserve off= len= where=in|beyond|empty|wrap */
+    FOP_MEMBLOCK_FREE,      /* memblock free h= part=whole|head|tail|middle|never */
+    FOP_CORE_INIT,          /* core init */
+    FOP_BUDDY_SWEEP,        /* buddy sweep order= gfp= */
+    FOP_BOOT_MAP,           /* boot map KIND n= x= */
+    /* checker (page_alloc, slab) */
+    FOP_CORRUPT,            /* corrupt VICTIM x=   (mm_check must name the break; restored) */
+    FOP_STATS,              /* stats               (statistics consistency + show) */
+    /* misuse */
+    FOP_SLAB_FREELIST,      /* slab freelist-corrupt size= fill= */
     FUZZ_NR_OP_KINDS,
 };
 
@@ -215,6 +230,50 @@ enum fuzz_bad_addr_kind {
     FUZZ_BAD_NULL_ADDR,     /* free_pages(0): documented no-op, not a misuse */
     FUZZ_BAD_MM_PAGE,       /* __free_pages(a page the mm holds itself, e.g. a slab page) */
     FUZZ_NR_BAD_ADDR,
+};
+
+/** Memory maps "boot map KIND" builds (target boot). */
+enum fuzz_map_kind {
+    FUZZ_MAP_LAYOUT,        /* the header's layout again */
+    FUZZ_MAP_MANY,          /* many small usable regions with gaps */
+    FUZZ_MAP_OVERLAP,       /* overlapping usable and reserved entries, unsorted */
+    FUZZ_MAP_SUBPAGE,       /* regions with sub-page edges */
+    FUZZ_MAP_VANISH,        /* every usable region vanishes after page alignment: -MM_EINVAL */
+    FUZZ_MAP_TOOMANY,       /* more disjoint regions than MM_MAX_MEM_REGIONS: -MM_ENOSPC */
+    FUZZ_MAP_BADENTRY,      /* an empty or wrapping entry: -MM_EINVAL */
+    FUZZ_NR_MAP,
+};
+
+/** What "corrupt VICTIM" damages (one specific way each; see fuzz/checker.c). */
+enum fuzz_corrupt_kind {
+    FUZZ_CR_BUDDY_FLAGS,    /* a free block head gets PG_head too          -> buddy.flags */
+    FUZZ_CR_BUDDY_ORDER,    /* a free block head's order field changes     -> buddy.flags */
+    FUZZ_CR_BUDDY_LINK,     /* a free block's list link points at junk     -> buddy.list */
+    FUZZ_CR_BUDDY_LOOP,     /* a free block's list link points at itself   -> buddy.duplicate */
+    FUZZ_CR_AREA_COUNT,     /* a free area's nr_free is off by one         -> buddy.count */
+    FUZZ_CR_ZONE_NR_FREE,   /* a zone's nr_free is off by one              -> buddy.nr_free */
+    FUZZ_CR_FREE_TAIL,      /* a tail page of a free block gets a flag     -> page.block */
+    FUZZ_CR_PCP_CPU,        /* a per-CPU list page names another CPU       -> pcp.flags */
+    FUZZ_CR_PCP_COUNT,      /* a per-CPU list's count is off by one        -> pcp.count */
+    FUZZ_CR_PCP_LOOP,       /* a per-CPU list page links to itself         -> pcp.duplicate */
+    FUZZ_CR_ALLOC_REFCOUNT, /* an allocated block head gets refcount 0     -> page.refcount */
+    FUZZ_CR_ALLOC_STRAY,    /* an allocated order-0 head loses its flags   -> page.stray */
+    FUZZ_CR_ALLOC_BUDDY,    /* an allocated order-0 head claims PG_buddy   -> buddy.orphan|unmerged */
+    FUZZ_CR_ALLOC_PCP,      /* an allocated order-0 head claims PG_pcp     -> pcp.orphan */
+    FUZZ_CR_MANAGED,        /* a zone's managed count is off by one        -> conserve.managed */
+    FUZZ_CR_RESERVED,       /* a zone's reserved count is off by one       -> conserve.reserved */
+    FUZZ_CR_MEMBLOCK,       /* two early-allocator regions overlap         -> memblock.order */
+    FUZZ_CR_CACHE_MAGIC,    /* a cache's magic                             -> slab.cache */
+    FUZZ_CR_SLAB_CACHE,     /* a slab names another cache                  -> slab.page */
+    FUZZ_CR_SLAB_FROZEN,    /* a CPU's active slab names another CPU       -> slab.frozen */
+    FUZZ_CR_SLAB_FREELIST,  /* a free object's next pointer is off by one  -> slab.freelist */
+    FUZZ_CR_SLAB_DUP,       /* a free object's next pointer points at it   -> slab.duplicate */
+    FUZZ_CR_SLAB_INUSE,     /* a listed slab's inuse is off by one         -> slab.inuse */
+    FUZZ_CR_NR_PARTIAL,     /* a cache's nr_partial is off by one          -> slab.count */
+    FUZZ_CR_SLAB_STATE,     /* (hardened) an object's state tag flips      -> slab.state */
+    FUZZ_CR_REDZONE,        /* (hardened) one red zone byte                -> slab.redzone */
+    FUZZ_CR_POISON,         /* (hardened) one poison byte of a free object -> slab.poison */
+    FUZZ_NR_CORRUPT,
 };
 
 /* ---- decoding and printing ---- */

@@ -11,15 +11,18 @@
 #include "fuzz_target.h"
 #include "hosted_machine.h"
 
-static int hosted_boot(const struct fuzz_layout *l)
+static struct hosted_machine hm;
+
+/* The machine @l describes (memory map l->xmap when set, else l->map). Returns 0 or -MM_ENOSPC. */
+static int hosted_setup(const struct fuzz_layout *l)
 {
-    static struct hosted_machine hm;
-    unsigned int i;
+    const struct mm_mem_region *map = l->xmap ? l->xmap : l->map;
+    unsigned int i, nr = l->xmap ? l->nr_xmap : l->nr_map;
 
     hosted_machine_small(&hm, (uint64_t)l->m->mem_pages * PAGE_SIZE, l->m->nr_cpus);
     hm.nr_map = 0;
-    for (i = 0; i < l->nr_map; i++)
-        if (hosted_machine_add(&hm, l->map[i].base, l->map[i].size, l->map[i].type, false))
+    for (i = 0; i < nr; i++)
+        if (hosted_machine_add(&hm, map[i].base, map[i].size, map[i].type, false))
             return -MM_ENOSPC;
     for (i = 0; i < l->nr_reserve; i++)
         if (hosted_machine_add(&hm, l->reserve[i].base, l->reserve[i].size, MM_MEM_RESERVED, true))
@@ -29,7 +32,26 @@ static int hosted_boot(const struct fuzz_layout *l)
     hm.pcp_high = 0;
     hm.seed = l->m->seed;
     hm.slab_hardened = l->slab_hardened;
-    return hosted_machine_boot(&hm);
+    return 0;
+}
+
+static int hosted_boot(const struct fuzz_layout *l)
+{
+    int err = hosted_setup(l);
+
+    return err ? err : hosted_machine_boot(&hm);
+}
+
+static int hosted_boot_early(const struct fuzz_layout *l)
+{
+    int err = hosted_setup(l);
+
+    return err ? err : hosted_machine_boot_early(&hm);
+}
+
+static int hosted_core_init(void)
+{
+    return mm_core_init();
 }
 
 static void hosted_write_line(const char *line)
@@ -55,6 +77,8 @@ static void hosted_crash(void)
 const struct fuzz_platform fuzz_platform = {
     .name = "hosted",
     .boot = hosted_boot,
+    .boot_early = hosted_boot_early,
+    .core_init = hosted_core_init,
     .cpu_set = hosted_cpu_set,
     .write_line = hosted_write_line,
     .set_quiet = hosted_set_quiet,

@@ -30,8 +30,20 @@
  *                                byte of it, then allocate once from the same cache on the same
  *                                CPU (if that returns the object the allocation reports) else /
  *                                or kmem_cache_validate (returns 1): one MM_MISUSE_USE_AFTER_FREE
+ *   slab freelist-corrupt size= fill=  in a fresh cache of that size: allocate A and B from the
+ *                                CPU's slab, free A then B (B heads the CPU freelist, its next
+ *                                pointer names A), overwrite B's right red zone and metadata
+ *                                (obfuscated next pointer, state, cpu, site) with the fill byte,
+ *                                allocate twice. The first allocation returns B with exactly one
+ *                                MM_MISUSE_FREELIST (B's next pointer fails validation; the
+ *                                freelist is rebuilt from the state tags) and one
+ *                                MM_MISUSE_REDZONE (B's red zone, repaired); the second returns
+ *                                a free object start of the same slab, reporting nothing. Then
+ *                                kmem_cache_validate finds nothing, mm_check() passes, both
+ *                                objects free cleanly and the cache is destroyed.
  */
 #include "slab_common.h"
+#include "../mm/heap/slab_internal.h"
 
 static const uint8_t mu_kinds[] = {
     FOP_CACHE_CREATE, FOP_CACHE_DESTROY, FOP_CACHE_ALLOC, FOP_CACHE_ALLOC, FOP_CACHE_ALLOC,
@@ -39,7 +51,7 @@ static const uint8_t mu_kinds[] = {
     FOP_KFREE, FOP_KFREE, FOP_CPU, FOP_CPU, FOP_CACHE_VALIDATE, FOP_CHECK,
     FOP_SLAB_DOUBLE_FREE, FOP_SLAB_DOUBLE_FREE, FOP_SLAB_INTERIOR, FOP_SLAB_NO_OWNER,
     FOP_SLAB_WRONG_CACHE, FOP_SLAB_KFREE_PAGES, FOP_SLAB_OVERFLOW, FOP_SLAB_UNDERFLOW,
-    FOP_SLAB_UAF, FOP_SLAB_UAF,
+    FOP_SLAB_UAF, FOP_SLAB_UAF, FOP_SLAB_FREELIST,
 };
 
 static const struct fuzz_op_table mu_table = { mu_kinds, MM_ARRAY_SIZE(mu_kinds), 0 };
@@ -378,6 +390,86 @@ static void mu_uaf(uint32_t h, uint32_t k, uint32_t then)
               -MM_EINVAL);
 }
 
+static void mu_freelist(uint32_t size, uint32_t fill)
+{
+    struct kmem_cache *kc = kmem_cache_create("fz-freelist", size, 0, 0, NULL);
+    uint8_t *held[2] = { NULL, NULL }, *a, *b, *q, *slot, *from, *to;
+    unsigned long tot, nfl, nrz;
+    struct mm_check_report rep;
+    struct page *slab;
+    uintptr_t *where;
+    unsigned int k;
+    void *next;
+    bool fl_bad;
+    long idx;
+    int err;
+
+    if (!kc) {
+        SC_TRACE("  skipped: no memory for a cache");
+        return;
+    }
+    a = held[0] = kmem_cache_alloc(kc, GFP_KERNEL);
+    b = held[1] = a ? kmem_cache_alloc(kc, GFP_KERNEL) : NULL;
+    slab = kc->cpu[SC.cpu].slab;
+    if (!a || !b || !slab || slab_obj_index(kc, slab, a) < 0 || slab_obj_index(kc, slab, b) < 0) {
+        SC_TRACE("  skipped: objects %p %p not both from the CPU slab", (void *)a, (void *)b);
+        goto out;
+    }
+    held[0] = held[1] = NULL;
+    if (kmem_cache_free(kc, a) || kmem_cache_free(kc, b))
+        sc_fail("freelist-setup: freeing fresh objects failed");
+    if (kc->cpu[SC.cpu].freelist != b || kc->cpu[SC.cpu].slab != slab)
+        sc_fail("freelist-setup: the CPU freelist is headed by %p, not the last freed %p",
+                kc->cpu[SC.cpu].freelist, (void *)b);
+    slot = slab_slot_of(kc, b);
+    from = b + kc->object_size;
+    to = slot + kc->meta_offset + sizeof(struct slab_meta);
+    fill &= 0xff;
+    if (fill == SLAB_RZ_BYTE)
+        fill ^= 1;
+    memset(from, (int)fill, (size_t)(to - from));
+    where = (uintptr_t *)(slot + kc->fp_offset);
+    next = (void *)(*where ^ kc->secret ^ (uintptr_t)where);
+    idx = next ? slab_obj_index(kc, slab, next) : 0;
+    fl_bad = next && (idx < 0 || slab_meta_of(kc, next)->state != SLAB_STATE_FREE);
+    SC_TRACE("  object size %u slot %u: B=%p bytes [%ld, %ld) := 0x%02x, next decodes to %p",
+             kc->object_size, kc->size, (void *)b, (long)(from - b), (long)(to - b),
+             (unsigned int)fill, next);
+    tot = mm_misuse_count();
+    nfl = mm_misuse_count_kind(MM_MISUSE_FREELIST);
+    nrz = mm_misuse_count_kind(MM_MISUSE_REDZONE);
+    q = held[0] = kmem_cache_alloc(kc, GFP_KERNEL);
+    if (q != b)
+        sc_fail("freelist-first-alloc returned %p, expected the corrupted object %p", (void *)q,
+                (void *)b);
+    if (mm_misuse_count_kind(MM_MISUSE_FREELIST) != nfl + fl_bad ||
+        mm_misuse_count_kind(MM_MISUSE_REDZONE) != nrz + 1 || mm_misuse_count() != tot + fl_bad + 1)
+        sc_fail("freelist-reports freelist %lu -> %lu (expected +%d), redzone %lu -> %lu "
+                "(expected +1), total %lu -> %lu", nfl, mm_misuse_count_kind(MM_MISUSE_FREELIST),
+                fl_bad, nrz, mm_misuse_count_kind(MM_MISUSE_REDZONE), tot, mm_misuse_count());
+    SC.misuse_expected += 1 + fl_bad;
+    tot = mm_misuse_count();
+    q = held[1] = kmem_cache_alloc(kc, GFP_KERNEL);
+    if (!q || q == b || sc_cache_of(q) != kc || slab_obj_index(kc, sc_head(q), q) < 0)
+        sc_fail("freelist-second-alloc returned %p: not another object start of the cache",
+                (void *)q);
+    if (sc_head(q) != slab)
+        sc_fail("freelist-second-alloc returned %p outside the repaired slab", (void *)q);
+    if (mm_misuse_count() != tot)
+        sc_fail("freelist-second-alloc reported %lu misuse(s)", mm_misuse_count() - tot);
+    if (kmem_cache_validate(kc) != 0)
+        sc_fail("freelist-validate: damage left after the repair");
+    if ((err = mm_check(&rep)))
+        sc_fail("invariant=%s after freelist repair: %s", rep.invariant ? rep.invariant : "?",
+                rep.detail);
+out:
+    for (k = 0; k < 2; k++)
+        if (held[k] && (err = kmem_cache_free(kc, held[k])))
+            sc_fail("freelist-free returned %s", mm_strerror(err));
+    if ((err = kmem_cache_destroy(kc)))
+        sc_fail("freelist-destroy returned %s", mm_strerror(err));
+}
+
 static int mu_run(const uint8_t *data, size_t size)
 {
     uint32_t i, n = fuzz_nr_ops(size);
@@ -401,6 +493,7 @@ static int mu_run(const uint8_t *data, size_t size)
             case FOP_SLAB_OVERFLOW: mu_overflow(a[0], a[1], a[2], a[3]); break;
             case FOP_SLAB_UNDERFLOW: mu_underflow(a[0], a[1], a[2], a[3]); break;
             case FOP_SLAB_UAF: mu_uaf(a[0], a[1], a[2]); break;
+            case FOP_SLAB_FREELIST: mu_freelist(a[0], a[1]); break;
             default: break;
             }
         sc_check_all(op.kind == FOP_CHECK);

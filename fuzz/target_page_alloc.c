@@ -19,7 +19,7 @@
  *
  * Freestanding-clean: machine boot and CPU switch go through fuzz_platform.
  */
-#include "fuzz_target.h"
+#include "checker.h"
 
 #define PA_MAX_LIVE        1024
 #define PA_POOL_CAP        FUZZ_MEM_MAX_PAGES
@@ -35,6 +35,7 @@ static const uint8_t pa_kinds[] = {
     FOP_CACHE_FILL, FOP_CACHE_BUSY, FOP_CHECK,
     FOP_MISUSE_DOUBLE_FREE, FOP_MISUSE_WRONG_ORDER, FOP_MISUSE_TAIL, FOP_MISUSE_BAD_ADDR,
     FOP_MISUSE_BAD_ORDER, FOP_MISUSE_BAD_FLAGS, FOP_MISUSE_GET_FREE,
+    FOP_CORRUPT, FOP_STATS,
 };
 
 static const struct fuzz_op_table pa_table = { pa_kinds, MM_ARRAY_SIZE(pa_kinds), 0 };
@@ -102,6 +103,17 @@ _Noreturn static void pa_fail(const char *fmt, ...)
     page_alloc_show(ENV_LOG_WARN);
     fuzz_platform.write_line(line);
     fuzz_crash();
+}
+
+static void pa_fail_fn(const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    mm_vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    pa_fail("%s", what);
 }
 
 #define PA_TRACE(...) do { if (fuzz_trace) fuzz_log(__VA_ARGS__); } while (0)
@@ -968,6 +980,11 @@ static void pa_exec(const struct fuzz_op *op)
     case FOP_MISUSE_BAD_ORDER: pa_misuse_bad_order(a[0], a[1], a[2]); break;
     case FOP_MISUSE_BAD_FLAGS: pa_misuse_bad_flags(a[0], a[1]); break;
     case FOP_MISUSE_GET_FREE: pa_misuse_get_free(a[0]); break;
+    case FOP_CORRUPT:
+        if (!fz_corrupt(a[0], a[1], pa_fail_fn))
+            PA_TRACE("  skipped: no victim");
+        break;
+    case FOP_STATS: fz_check_stats(false, pa_fail_fn); break;
     default: break;
     }
 }

@@ -21,6 +21,7 @@
  *                  documented at sc_teardown().
  */
 #include "slab_common.h"
+#include "checker.h"
 
 static const uint8_t slab_kinds[] = {
     FOP_CACHE_CREATE, FOP_CACHE_CREATE, FOP_CACHE_DESTROY,
@@ -29,10 +30,22 @@ static const uint8_t slab_kinds[] = {
     FOP_KMALLOC, FOP_KMALLOC, FOP_KMALLOC, FOP_KMALLOC, FOP_KMALLOC,
     FOP_KREALLOC, FOP_KREALLOC, FOP_KFREE, FOP_KFREE, FOP_KFREE, FOP_KFREE,
     FOP_CPU, FOP_CPU, FOP_FAILNEXT, FOP_CACHE_SHRINK, FOP_RECLAIM, FOP_CACHE_VALIDATE, FOP_CHECK,
+    FOP_CORRUPT, FOP_STATS,
 };
 
 static const struct fuzz_op_table slab_table = { slab_kinds, MM_ARRAY_SIZE(slab_kinds),
                                                  FUZZ_TABLE_SLAB_HARDENED };
+
+static void slab_fail_fn(const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    mm_vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    sc_fail("%s", what);
+}
 
 static int slab_run(const uint8_t *data, size_t size)
 {
@@ -48,7 +61,12 @@ static int slab_run(const uint8_t *data, size_t size)
         SC.opno = i + 1;
         fuzz_op_format(SC.optext, sizeof(SC.optext), &op);
         SC_TRACE("op#%u %s", (unsigned int)SC.opno, SC.optext);
-        sc_exec_valid(&op);
+        if (!sc_exec_valid(&op)) {
+            if (op.kind == FOP_CORRUPT && !fz_corrupt(op.arg[0], op.arg[1], slab_fail_fn))
+                SC_TRACE("  skipped: no victim");
+            if (op.kind == FOP_STATS)
+                fz_check_stats(true, slab_fail_fn);
+        }
         sc_check_all(op.kind == FOP_CHECK);
     }
     SC.opno = n + 1;

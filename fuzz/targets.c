@@ -8,6 +8,7 @@ const struct fuzz_target *const fuzz_targets[] = {
     &fuzz_target_page_alloc,
     &fuzz_target_slab,
     &fuzz_target_misuse,
+    &fuzz_target_boot,
     NULL,
 };
 

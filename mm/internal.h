@@ -44,6 +44,14 @@ struct memblock {
     phys_addr_t limit;             /* top-down allocations prefer memory below this */
 };
 
+/* ---- swap slots ---- */
+
+/** One slot of the swap device: @count swap PTEs name it (0 = free); @seen is checker scratch. */
+struct swap_slot {
+    uint32_t count;
+    uint32_t seen;
+};
+
 /* ---- buddy zones ---- */
 
 struct free_area {
@@ -134,6 +142,17 @@ struct mm_state {
     unsigned long misuse_count[MM_NR_MISUSE_KINDS];
     struct mm_misuse last_misuse;
     int misuse_log_level;
+
+    /* swap (mm/swap: swap_slot.c, swap_lru.c; checked by checks/check_vm.c) */
+    bool swap_ready;                     /* slot map allocated and shrinker registered */
+    unsigned long swap_nr_slots;         /* slots of the device in use by the mm */
+    struct swap_slot *swap_map;          /* [swap_nr_slots]: reference counts (kmalloc'd) */
+    unsigned long swap_used;             /* slots with count > 0 */
+    unsigned long swap_cursor;           /* next-fit start of the slot search */
+    unsigned long swap_nr_lru[2];        /* pages on all mms' inactive [0] / active [1] lists */
+    unsigned long swap_out, swap_in;     /* pages written out / read back */
+    unsigned long swap_write_fail, swap_read_fail;
+    struct shrinker swap_shrinker;
 };
 
 extern struct mm_state mm_state;

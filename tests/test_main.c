@@ -30,6 +30,7 @@ extern const struct ktest_suite suite_vmalloc;
 extern const struct ktest_suite suite_vm;
 extern const struct ktest_suite suite_page_table;
 extern const struct ktest_suite suite_mmu;
+extern const struct ktest_suite suite_swap;
 
 static const struct ktest_suite *const all_suites[] = {
     &suite_boot,
@@ -50,6 +51,7 @@ static const struct ktest_suite *const all_suites[] = {
     &suite_vm,
     &suite_page_table,
     &suite_mmu,
+    &suite_swap,
 };
 
 void *kt_host_foreign_page(void)

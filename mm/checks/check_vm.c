@@ -15,6 +15,18 @@
  *   page.mapcount  a user page's mapcount differs from the PTEs mapping it (over all mms)
  *   page.refcount  an anonymous page's refcount differs from its mapcount, or a cache page's
  *                  refcount from mapcount + 1
+ *   swap.slot      a non-present PTE is no swap entry, or names no allocated slot (bad type,
+ *                  offset beyond the device, count 0)
+ *   swap.count     a slot's reference count differs from the swap PTEs naming it over all mms
+ *                  (an allocated slot no PTE names included), or the used-slot count is off
+ *   lru.page       a page on an LRU list is not an anonymous page mapped once, at the address
+ *                  and in the mm its list records
+ *   lru.list       a page is on two lists (or twice on one), on another list than its bits say,
+ *                  marked on-LRU while on none, or the list lengths differ from the counts
+ *
+ * Scratch state while checking (mm_check requires quiescence): map counts are verified by
+ * subtracting every mapping PTE from page->mapcount and adding it back; slots use their `seen`
+ * field; LRU pages carry PG_checked while the lists are walked. All are restored before return.
  */
 #include "../virtual/mmap_internal.h"
 #include "../virtual/vm_internal.h"
@@ -95,7 +107,6 @@ struct pte_check {
     struct mm_struct *mm;
     struct mm_check_report *r;
     unsigned long anon;
-    bool count;          /* accumulate per-page PTE counts in page->lru.next */
 };
 
 static int check_pte(void *arg, uintptr_t va, pte_t *ptep)
@@ -127,8 +138,6 @@ static int check_pte(void *arg, uintptr_t va, pte_t *ptep)
         return vm_fail(c->r, "pte.page", pfn, "mm %u: PTE at 0x%lx maps pfn 0x%lx with flags 0x%x",
                        c->mm->id, (unsigned long)va, pfn, p ? p->flags : 0);
     c->anon += !(p->flags & PG_cache);
-    if (c->count)
-        p->lru.next = (struct list_head *)((uintptr_t)p->lru.next + 1);
     return 0;
 }
 
@@ -143,7 +152,7 @@ int mm_check_mm(struct mm_struct *mm, struct mm_check_report *rep)
     struct list_head *cursor = mm->vmas.next;
     if (!err && (check_vma_node(mm->root, NULL, &cursor, &mm->vmas) < 0 || cursor != &mm->vmas))
         err = vm_fail(r, "vma.tree", ~0ul, "mm %u: tree order, parents or balance broken", mm->id);
-    struct pte_check c = { mm, r, 0, false };
+    struct pte_check c = { mm, r, 0 };
     if (!err)
         err = pt_check(&mm->pt, r);
     if (!err)
@@ -160,38 +169,177 @@ static bool vm_user_page(const struct page *p)
     return (p->flags & ~PG_cache) == PG_head && p->order == 0 && p != mm_state.zero_page;
 }
 
+/* ---- map counts: subtract every mapping PTE from page->mapcount, compare with 0, add back ---- */
+
+static int count_pte(void *arg, uintptr_t va, pte_t *ptep)
+{
+    int delta = *(int *)arg;
+    pte_t e = *ptep;
+    unsigned long pfn = MM_PFN_DOWN(pte_addr(e));
+    (void)va;
+    if (pte_present(e) && !(e & PTE_SW_ZERO) && pfn_valid(pfn) && vm_user_page(pfn_to_page(pfn)))
+        pfn_to_page(pfn)->mapcount += delta;
+    return 0;
+}
+
+static void count_all_ptes(int delta)
+{
+    struct list_head *pos;
+    list_for_each(pos, &mm_state.mms)
+        pt_visit(&list_entry(pos, struct mm_struct, list_all)->pt, 0, ARCH_USER_VA_END, count_pte,
+                 &delta);
+}
+
 /* Compare every user page's mapcount/refcount with the PTEs of all address spaces. */
 static int check_mapcounts(struct mm_check_report *r)
 {
-    for (unsigned long pfn = 0; pfn < mm_max_pfn; pfn++)
-        if (vm_user_page(pfn_to_page(pfn)))
-            pfn_to_page(pfn)->lru.next = NULL;
-    struct list_head *pos;
-    int err = 0;
-    list_for_each(pos, &mm_state.mms) {
-        struct pte_check c = { list_entry(pos, struct mm_struct, list_all), r, 0, true };
-        if ((err = pt_visit(&c.mm->pt, 0, ARCH_USER_VA_END, check_pte, &c)))
-            break;
+    unsigned long bad = ~0ul;
+    int excess = 0;
+    count_all_ptes(-1);
+    for (unsigned long pfn = 0; pfn < mm_max_pfn && bad == ~0ul; pfn++) {
+        struct page *p = pfn_to_page(pfn);
+        if (vm_user_page(p) && p->mapcount != 0) {
+            bad = pfn;
+            excess = p->mapcount;
+        }
+    }
+    count_all_ptes(+1);
+    if (bad != ~0ul) {
+        int m = pfn_to_page(bad)->mapcount;
+        return vm_fail(r, "page.mapcount", bad, "pfn 0x%lx: mapcount %d, %d PTEs map it", bad, m,
+                       m - excess);
     }
     for (unsigned long pfn = 0; pfn < mm_max_pfn; pfn++) {
         struct page *p = pfn_to_page(pfn);
-        if (!vm_user_page(p))
-            continue;
-        long n = (long)(uintptr_t)p->lru.next;
-        list_init(&p->lru);
-        if (err)
-            continue;
-        if (p->mapcount != n)
-            err = vm_fail(r, "page.mapcount", pfn, "pfn 0x%lx: mapcount %d, %ld PTEs map it", pfn,
-                          (int)p->mapcount, n);
-        else if (p->refcount != n + ((p->flags & PG_cache) ? 1 : 0) && (n || (p->flags & PG_cache)))
-            err = vm_fail(r, "page.refcount", pfn, "pfn 0x%lx: refcount %d with %ld mappings%s",
-                          pfn, (int)p->refcount, n, (p->flags & PG_cache) ? " (+1 cache)" : "");
+        long n = p->mapcount;
+        if (vm_user_page(p) && p->refcount != n + ((p->flags & PG_cache) ? 1 : 0) &&
+            (n || (p->flags & PG_cache)))
+            return vm_fail(r, "page.refcount", pfn, "pfn 0x%lx: refcount %d with %ld mappings%s",
+                           pfn, (int)p->refcount, n, (p->flags & PG_cache) ? " (+1 cache)" : "");
     }
+    return 0;
+}
+
+/* ---- swap slots ---- */
+
+struct swap_check {
+    struct mm_struct *mm;
+    struct mm_check_report *r;
+};
+
+static int check_swap_pte(void *arg, uintptr_t va, pte_t *ptep)
+{
+    struct swap_check *c = arg;
+    pte_t e = *ptep;
+    if (pte_present(e))
+        return 0;
+    if (!pte_is_swap(e))
+        return vm_fail(c->r, "swap.slot", ~0ul, "mm %u: non-present PTE 0x%llx at 0x%lx is no "
+                       "swap entry", c->mm->id, (unsigned long long)e, (unsigned long)va);
+    uint64_t off = pte_swp_offset(e);
+    if (!mm_state.swap_ready || pte_swp_type(e) != 0 || off >= mm_state.swap_nr_slots ||
+        !mm_state.swap_map[off].count)
+        return vm_fail(c->r, "swap.slot", ~0ul, "mm %u: swap PTE 0x%llx at 0x%lx names no "
+                       "allocated slot", c->mm->id, (unsigned long long)e, (unsigned long)va);
+    mm_state.swap_map[off].seen++;
+    return 0;
+}
+
+/* Every swap PTE names an allocated slot; every slot's count equals the swap PTEs naming it. */
+static int check_swap_slots(struct mm_check_report *r)
+{
+    for (unsigned long s = 0; s < mm_state.swap_nr_slots; s++)
+        mm_state.swap_map[s].seen = 0;
+    struct list_head *pos;
+    list_for_each(pos, &mm_state.mms) {
+        struct swap_check c = { list_entry(pos, struct mm_struct, list_all), r };
+        int err = pt_visit(&c.mm->pt, 0, ARCH_USER_VA_END, check_swap_pte, &c);
+        if (err)
+            return err;
+    }
+    unsigned long used = 0;
+    for (unsigned long s = 0; s < mm_state.swap_nr_slots; s++) {
+        const struct swap_slot *sl = &mm_state.swap_map[s];
+        used += sl->count != 0;
+        if (sl->count != sl->seen)
+            return vm_fail(r, "swap.count", ~0ul, "slot %lu: count %u, %u swap PTEs name it", s,
+                           sl->count, sl->seen);
+    }
+    if (used != mm_state.swap_used)
+        return vm_fail(r, "swap.count", ~0ul, "%lu slots in use, counted %lu", used,
+                       mm_state.swap_used);
+    return 0;
+}
+
+/* ---- LRU lists ---- */
+
+/* Check one page found on list @idx of @mm and mark it (PG_checked). */
+static int check_lru_page(struct mm_struct *mm, struct page *p, unsigned int idx,
+                          struct mm_check_report *r)
+{
+    if (!page_pointer_valid(p))
+        return vm_fail(r, "lru.list", ~0ul, "mm %u: LRU list %u links a non-page %p", mm->id, idx,
+                       (void *)p);
+    unsigned long pfn = page_to_pfn(p);
+    if (p->flags & PG_checked)
+        return vm_fail(r, "lru.list", pfn, "pfn 0x%lx is on an LRU list twice", pfn);
+    if (p->flags != PG_head || p->order != 0 || p == mm_state.zero_page || p->mapcount != 1)
+        return vm_fail(r, "lru.page", pfn, "pfn 0x%lx on mm %u's LRU: flags 0x%x mapcount %d", pfn,
+                       mm->id, p->flags, (int)p->mapcount);
+    unsigned int want = (p->private_data & SWAP_PD_ACTIVE) ? SWAP_LRU_ACTIVE : SWAP_LRU_INACTIVE;
+    if (!(p->private_data & SWAP_PD_ON_LRU) || want != idx)
+        return vm_fail(r, "lru.list", pfn, "pfn 0x%lx on list %u of mm %u, its bits 0x%lx", pfn,
+                       idx, mm->id, (unsigned long)(p->private_data & ~PAGE_MASK));
+    uintptr_t va = p->private_data & PAGE_MASK;
+    pte_t *ptep = pt_walk(&mm->pt, va, false, 0);
+    if (!ptep || !pte_present(*ptep) || pte_addr(*ptep) != page_to_phys(p))
+        return vm_fail(r, "lru.page", pfn, "pfn 0x%lx: mm %u does not map it at 0x%lx", pfn,
+                       mm->id, (unsigned long)va);
+    p->flags |= PG_checked;
+    return 0;
+}
+
+/* Walk both lists of @mm (bounded), adding their lengths to @n[]. */
+static int check_lru_mm(struct mm_struct *mm, unsigned long n[2], struct mm_check_report *r)
+{
+    for (unsigned int idx = 0; idx < 2; idx++) {
+        struct list_head *pos;
+        list_for_each(pos, &mm->lru[idx]) {
+            if (++n[idx] > mm_max_pfn)
+                return vm_fail(r, "lru.list", ~0ul, "mm %u: LRU list %u does not end", mm->id, idx);
+            int err = check_lru_page(mm, list_entry(pos, struct page, lru), idx, r);
+            if (err)
+                return err;
+        }
+    }
+    return 0;
+}
+
+/* LRU pages are anonymous, mapped once where recorded, on exactly one list; counts agree. */
+static int check_lru(struct mm_check_report *r)
+{
+    unsigned long n[2] = { 0, 0 };
+    int err = 0;
+    struct list_head *pos;
+    list_for_each(pos, &mm_state.mms) {
+        if ((err = check_lru_mm(list_entry(pos, struct mm_struct, list_all), n, r)))
+            break;
+    }
+    for (unsigned long pfn = 0; pfn < mm_max_pfn; pfn++) { /* clear marks; find unlisted pages */
+        struct page *p = pfn_to_page(pfn);
+        bool marked = p->flags & PG_checked;
+        p->flags &= ~PG_checked;
+        if (!err && !marked && p->flags == PG_head && p->order == 0 && p->mapcount > 0 &&
+            swap_page_on_lru(p))
+            err = vm_fail(r, "lru.list", pfn, "pfn 0x%lx is marked on-LRU but on no list", pfn);
+    }
+    if (!err && (n[0] != mm_state.swap_nr_lru[0] || n[1] != mm_state.swap_nr_lru[1]))
+        err = vm_fail(r, "lru.list", ~0ul, "lists hold %lu inactive + %lu active, counts say %lu + "
+                      "%lu", n[0], n[1], mm_state.swap_nr_lru[0], mm_state.swap_nr_lru[1]);
     return err;
 }
 
-/** Check every live address space, then the map counts over all of them. */
+/** Check every live address space, then map counts, swap slots and LRU lists over all of them. */
 int vm_check_all(struct mm_check_report *r)
 {
     if (!mm_state.mms.next)
@@ -202,5 +350,10 @@ int vm_check_all(struct mm_check_report *r)
         if (err)
             return err;
     }
-    return check_mapcounts(r);
+    int err = check_mapcounts(r);
+    if (!err)
+        err = check_swap_slots(r);
+    if (!err)
+        err = check_lru(r);
+    return err;
 }

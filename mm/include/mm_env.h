@@ -131,6 +131,23 @@ void env_poison(const void *addr, size_t size, enum env_poison_kind kind);
 /** Make [addr, addr+size) accessible again. */
 void env_unpoison(const void *addr, size_t size);
 
+/* ---- swap device ---- */
+
+/**
+ * Number of page-sized slots of the machine's swap device; 0 means the machine has no swap.
+ * Constant between two boots of the mm.
+ */
+unsigned long env_swap_slots(void);
+
+/**
+ * Copy the PAGE_SIZE bytes at @page into slot @slot. Precondition: @page is a direct-map page.
+ * Returns 0, -MM_EINVAL (slot >= env_swap_slots()) or -MM_EIO (device error).
+ */
+int env_swap_write(unsigned long slot, const void *page);
+
+/** Copy slot @slot into the PAGE_SIZE bytes at @page. Returns as env_swap_write. */
+int env_swap_read(unsigned long slot, void *page);
+
 /* ---- time ---- */
 
 /**

@@ -57,6 +57,8 @@ struct vm_area_struct {
     struct mm_struct *vm_mm;
     struct vm_area_struct *left, *right, *parent; /* AVL tree by vm_start */
     int height;
+    uintptr_t gap;                /* free bytes usable below vm_start (to the previous VMA) */
+    uintptr_t max_gap;            /* largest gap in this subtree (placement search) */
     struct list_head vm_list;     /* address order */
 };
 
@@ -70,6 +72,8 @@ struct mm_struct {
     unsigned long nr_anon;        /* anonymous pages mapped */
     unsigned int id;
     struct list_head list_all;    /* every live mm (for mm_check) */
+    struct list_head lru[2];      /* anonymous pages only this mm maps: [0] inactive, [1] active
+                                     (mm/swap; linked through page->lru) */
     env_spinlock_t lock;          /* serialises changes to this address space (callers hold it
                                      implicitly: the API is not reentrant per mm) */
 };

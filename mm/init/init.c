@@ -93,14 +93,18 @@ int mm_early_init(const struct mm_boot_params *bp)
     mm_state.pcp_disabled = bp->pcp_disable;
     memblock_reset(mm_state.normal_end);
     err = mm_build_memory(bp);
-    if (err)
+    if (err) {
+        memblock_reset(0); /* a failed boot leaves no half-built map behind */
         return err;
+    }
     /* pfn 0 stays reserved: real-mode data on a PC, and 0 is memblock_alloc's failure value */
     err = memblock_add_range(&mm_state.memblock.reserved, 0, PAGE_SIZE);
     for (unsigned int i = 0; !err && i < bp->nr_reserve; i++)
         err = memblock_add_range(&mm_state.memblock.reserved, bp->reserve[i].base, bp->reserve[i].size);
-    if (err)
+    if (err) {
+        memblock_reset(0);
         return err;
+    }
     mm_state.slab_hardened = bp->slab_hardened;
     mm_state.pcp_batch_param = bp->pcp_batch;
     mm_state.pcp_high_param = bp->pcp_high;

@@ -6,6 +6,7 @@
  *   fault(va, err) -> VMA? -> allowed? -> PTE absent:  anon read  -> zero page, read-only
  *                                                      anon write -> new zeroed page
  *                                                      file       -> cache page (private: RO+COW)
+ *                                         PTE swap:    read the slot into a private page
  *                                         PTE present: write to COW/zero page -> copy or reuse
  *
  * Result is an enum the caller tests (handled, OOM, SIGSEGV, access error, SIGBUS).
@@ -50,13 +51,42 @@ static void fault_set(struct mm_struct *mm, uintptr_t va, pte_t *ptep, pte_t e)
         *ptep = e;
 }
 
-/* Map @p at @va with @prot; the PTE takes over the caller's reference. */
+/*
+ * Map @p at @va with @prot; the PTE takes over the caller's reference. A new anonymous page
+ * (one mapper) joins the swap LRU of @mm.
+ */
 static void fault_install(struct mm_struct *mm, uintptr_t va, pte_t *ptep, struct page *p, pte_t prot)
 {
     fault_set(mm, va, ptep, page_to_phys(p) | prot);
     p->mapcount++;
-    if (!(p->flags & PG_cache))
+    if (!(p->flags & PG_cache)) {
         mm->nr_anon++;
+        if (p->mapcount == 1)
+            swap_lru_add(mm, p, va);
+    }
+}
+
+/*
+ * A swap PTE: read its slot into a new page that only this PTE maps (so the page is private
+ * whether or not other PTEs still hold the slot after fork), then drop this PTE's reference.
+ * Returns OOM without a page, SIGBUS when the entry is invalid or the device fails.
+ */
+static enum vm_fault_result fault_swap(struct mm_struct *mm, struct vm_area_struct *v,
+                                       uintptr_t va, pte_t *ptep)
+{
+    pte_t e = *ptep;
+    if (!swap_entry_valid(e))
+        return VM_FAULT_SIGBUS;
+    struct page *p = alloc_pages(GFP_HIGHUSER, 0);
+    if (!p)
+        return VM_FAULT_OOM;
+    if (swap_entry_read(e, page_address(p))) {
+        __free_pages(p, 0);
+        return VM_FAULT_SIGBUS;
+    }
+    swap_entry_put(e);
+    fault_install(mm, va, ptep, p, vma_pte_prot(v, true));
+    return VM_FAULT_HANDLED;
 }
 
 static enum vm_fault_result fault_anon(struct mm_struct *mm, struct vm_area_struct *v,
@@ -103,6 +133,8 @@ static enum vm_fault_result fault_wp(struct mm_struct *mm, struct vm_area_struct
     bool anon = !(e & PTE_SW_ZERO) && !(old->flags & PG_cache);
     if ((v->vm_flags & VM_SHARED) || (anon && old->mapcount == 1 && old->refcount == 1)) {
         *ptep = (e & ~PTE_SW_COW) | PTE_RW; /* shared mapping, or the last mapper: reuse */
+        if (anon && !swap_page_on_lru(old))
+            swap_lru_add(mm, old, va); /* one mapper again: reclaimable */
         return VM_FAULT_HANDLED;
     }
     struct page *p = alloc_pages(GFP_HIGHUSER, 0);
@@ -132,6 +164,8 @@ enum vm_fault_result handle_mm_fault(struct mm_struct *mm, uintptr_t va, unsigne
     if (!ptep)
         return VM_FAULT_OOM;
     pte_t e = *ptep;
+    if (pte_is_swap(e))
+        return fault_swap(mm, v, va, ptep);
     if (!pte_present(e)) {
         return v->vm_file ? fault_file(mm, v, va, ptep, err) : fault_anon(mm, v, va, ptep, err);
     }

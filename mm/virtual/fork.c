@@ -5,6 +5,8 @@
  *   - shared mapping:        the child maps the same page, writable as in the parent
  *   - private page:          both PTEs become read-only and PTE_SW_COW; the page gains a mapper
  *   - zero-page mapping:     copied as is (the zero page is not reference counted)
+ *   - swap entry:            copied; the slot gains a reference (each side swaps in its own copy)
+ * A private anonymous page that becomes shared leaves the swap LRU (its rmap names one mapper).
  * so the first write on either side copies the page (or reuses it if the other side is gone).
  * teardown: every VMA's pages and every page-table page are released, then the mm itself.
  */
@@ -16,20 +18,37 @@ struct fork_arg {
     int err;
 };
 
+/* A swapped-out page: the child's PTE holds the same slot, which gains a reference. */
+static int fork_copy_swap(struct fork_arg *a, uintptr_t va, pte_t e)
+{
+    if (swap_entry_dup(e))
+        return 0; /* an invalid entry is not copied (mm_check reports the parent's) */
+    if (pt_set(&a->child->pt, va, e, GFP_KERNEL)) {
+        swap_entry_put(e);
+        a->err = -MM_ENOMEM;
+        return 1;
+    }
+    return 0;
+}
+
 static int fork_copy_pte(void *arg, uintptr_t va, pte_t *ptep)
 {
     struct fork_arg *a = arg;
     pte_t e = *ptep;
+    if (pte_is_swap(e))
+        return fork_copy_swap(a, va, e);
     if (!pte_present(e))
-        return 0; /* nothing else is stored in non-present entries yet */
+        return 0; /* nothing else is stored in non-present entries */
     if (!(e & PTE_SW_ZERO)) {
         struct page *p = pfn_to_page(MM_PFN_DOWN(pte_addr(e)));
         if (!(a->v->vm_flags & VM_SHARED))
             e = *ptep = (e & ~PTE_RW) | PTE_SW_COW;
         get_page(p);
         p->mapcount++;
-        if (!(p->flags & PG_cache))
+        if (!(p->flags & PG_cache)) {
+            swap_lru_del(p); /* two mappers now: the swap rmap cannot follow it */
             a->child->nr_anon++;
+        }
     }
     if (pt_set(&a->child->pt, va, e, GFP_KERNEL)) {
         vm_put_pte_page(a->v, va, e); /* undo this page's extra reference */

@@ -2,6 +2,9 @@
  * mmap.c - creating and changing address spaces: mm_create, do_mmap, do_munmap, do_mprotect,
  * do_brk, VMA split and merge, and releasing the pages of an unmapped range.
  *
+ * Releasing a range drops one reference per page (anonymous pages leave the swap LRU with their
+ * last mapper) and one slot reference per swap PTE.
+ *
  * Invariants kept here (verified by mm_check_mm): VMAs are page aligned, disjoint and inside
  * [ARCH_USER_VA_START, ARCH_USER_VA_END); adjacent VMAs with the same flags and file (and
  * contiguous file offsets) are merged; every PTE lies inside a VMA; a PTE is writable only if its
@@ -64,10 +67,13 @@ struct mm_struct *mm_create(void)
         return NULL;
     }
     list_init(&mm->vmas);
+    list_init(&mm->lru[SWAP_LRU_INACTIVE]);
+    list_init(&mm->lru[SWAP_LRU_ACTIVE]);
     mm->mmap_base = ARCH_USER_VA_END - (1ul << 30); /* 1 GiB below the top: room for stacks */
     mm->start_brk = mm->brk = 0x10000000ul;
     mm->id = ++mm_state.next_mm_id;
     list_add_tail(&mm->list_all, &mm_state.mms);
+    swap_setup(); /* first address space on a machine with a swap device: swap comes up */
     return mm;
 }
 
@@ -77,8 +83,11 @@ void vm_page_put(struct page *p)
 {
     if (p->flags & PG_cache)
         env_atomic_sub(&p->refcount, 1); /* the page cache's own reference keeps it */
-    else
+    else {
+        if (p->refcount == 1)
+            swap_lru_del(p); /* the last mapper goes: off the LRU before the page is freed */
         __free_pages(p, 0); /* anonymous: frees the page with its last mapper */
+    }
 }
 
 void vm_put_pte_page(struct vm_area_struct *v, uintptr_t va, pte_t e)
@@ -101,6 +110,10 @@ static int vm_unmap_visit(void *arg, uintptr_t va, pte_t *ptep)
 {
     struct unmap_arg *a = arg;
     pte_t e = *ptep;
+    if (pte_is_swap(e)) {
+        swap_entry_put(e); /* the slot is free with its last swap PTE */
+        return 0;
+    }
     if (pte_present(e) && !(e & PTE_SW_ZERO) &&
         !(pfn_to_page(MM_PFN_DOWN(pte_addr(e)))->flags & PG_cache))
         a->mm->nr_anon--;

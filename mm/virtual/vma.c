@@ -9,15 +9,48 @@
  * Invariants (checked by mm_check_mm): list and tree hold the same VMAs in the same order; VMAs
  * are disjoint and page aligned; every node's height is 1 + the larger child height and the two
  * child heights differ by at most one; map_count is the number of VMAs.
+ *
+ * Placement: each node keeps the free gap below it (to the previous VMA, less the stack guard
+ * gap of a grows-down VMA) and the largest gap of its subtree, maintained by link and unlink, so
+ * the top-down search for room is a descent, not a walk. A VMA whose start moves in place (stack
+ * growth) can leave a gap value too large until its next link/unlink; the search re-measures every
+ * candidate against its real neighbours, so a stale value costs time, never a wrong answer.
  */
 #include "mmap_internal.h"
 
 static int vma_height(const struct vm_area_struct *v) { return v ? v->height : 0; }
 
+static uintptr_t vma_max_gap(const struct vm_area_struct *v) { return v ? v->max_gap : 0; }
+
 static void vma_fix_height(struct vm_area_struct *v)
 {
     int l = vma_height(v->left), r = vma_height(v->right);
     v->height = 1 + (l > r ? l : r);
+    v->max_gap = MM_MAX(v->gap, MM_MAX(vma_max_gap(v->left), vma_max_gap(v->right)));
+}
+
+/* Usable bytes below @v, measured against its real predecessor @prev. */
+static uintptr_t vma_gap_below(const struct vm_area_struct *v, const struct vm_area_struct *prev)
+{
+    uintptr_t lo = prev ? prev->vm_end : ARCH_USER_VA_START;
+    uintptr_t hi = v->vm_start;
+    if ((v->vm_flags & VM_GROWSDOWN))
+        hi = hi > MM_STACK_GUARD_GAP ? hi - MM_STACK_GUARD_GAP : 0;
+    return hi > lo ? hi - lo : 0;
+}
+
+/* Re-measure @v's gap and refresh the maxima on the path to the root. */
+static void vma_gap_update(struct mm_struct *mm, struct vm_area_struct *v)
+{
+    if (!v)
+        return;
+    v->gap = vma_gap_below(v, vma_prev(mm, v));
+    for (; v; v = v->parent) {
+        uintptr_t old = v->max_gap;
+        vma_fix_height(v);
+        if (v->max_gap == old)
+            break; /* the subtree maximum is unchanged, so nothing above changes */
+    }
 }
 
 /* Point the link that referred to @old (parent's child or the root) at @new. */
@@ -67,8 +100,12 @@ static struct vm_area_struct *vma_rotate_right(struct mm_struct *mm, struct vm_a
 static void vma_rebalance(struct mm_struct *mm, struct vm_area_struct *v)
 {
     while (v) {
+        int old_h = v->height;
+        uintptr_t old_gap = v->max_gap;
         vma_fix_height(v);
         int bal = vma_height(v->left) - vma_height(v->right);
+        if (bal >= -1 && bal <= 1 && v->height == old_h && v->max_gap == old_gap)
+            break; /* balanced and unchanged: the ancestors are too */
         if (bal > 1) {
             if (vma_height(v->left->left) < vma_height(v->left->right))
                 vma_rotate_left(mm, v->left);
@@ -102,7 +139,10 @@ void vma_link(struct mm_struct *mm, struct vm_area_struct *v)
     v->vm_mm = mm;
     list_add(&v->vm_list, prev ? &prev->vm_list : &mm->vmas);
     mm->map_count++;
+    v->gap = vma_gap_below(v, prev);
+    v->max_gap = v->gap;
     vma_rebalance(mm, parent);
+    vma_gap_update(mm, vma_next(mm, v));
 }
 
 /** Remove @v from the tree and the list (it is not freed). */
@@ -127,9 +167,11 @@ void vma_unlink(struct mm_struct *mm, struct vm_area_struct *v)
         vma_replace_child(mm, v->parent, v, v->left ? v->left : v->right);
     }
     vma_rebalance(mm, fix);
+    struct vm_area_struct *next = vma_next(mm, v);
     list_del(&v->vm_list);
     mm->map_count--;
     v->left = v->right = v->parent = NULL;
+    vma_gap_update(mm, next);
 }
 
 struct vm_area_struct *find_vma(struct mm_struct *mm, uintptr_t addr)
@@ -181,22 +223,38 @@ bool vma_range_free(struct mm_struct *mm, uintptr_t addr, size_t len)
 }
 
 /*
- * Top-down placement below mmap_base: walk the gaps between VMAs from the highest VMA that starts
- * below @top downwards. Returns the highest fitting address, or 0.
+ * Highest VMA starting at or below @limit whose recorded gap is at least @len and whose real gap
+ * (re-measured) is too: a descent pruned by max_gap.
  */
+static struct vm_area_struct *vma_gap_search(struct mm_struct *mm, struct vm_area_struct *n,
+                                             uintptr_t limit, size_t len)
+{
+    if (!n || n->max_gap < len)
+        return NULL;
+    if (n->vm_start <= limit) {
+        struct vm_area_struct *r = vma_gap_search(mm, n->right, limit, len);
+        if (r)
+            return r;
+        if (n->gap >= len && vma_gap_below(n, vma_prev(mm, n)) >= len)
+            return n;
+    }
+    return vma_gap_search(mm, n->left, limit, len);
+}
+
+/* Top-down placement below @top: the highest address where @len bytes fit, or 0. */
 uintptr_t vma_find_gap(struct mm_struct *mm, size_t len, uintptr_t top)
 {
     struct vm_area_struct *v = vma_before(mm, top);
-    uintptr_t hi = top;
-    for (;;) {
-        uintptr_t lo = v ? v->vm_end : ARCH_USER_VA_START;
-        if (hi >= lo + len && hi - len >= ARCH_USER_VA_START)
-            return hi - len;
-        if (!v)
-            return 0;
-        hi = MM_MIN(hi, v->vm_start);
-        if (v->vm_flags & VM_GROWSDOWN) /* leave room for the stack to grow */
-            hi = hi > MM_STACK_GUARD_GAP ? hi - MM_STACK_GUARD_GAP : 0;
-        v = vma_prev(mm, v);
-    }
+    uintptr_t lo = v ? v->vm_end : ARCH_USER_VA_START;
+    if (top >= lo + len && top - len >= ARCH_USER_VA_START)
+        return top - len; /* room above the highest VMA below @top */
+    if (!v)
+        return 0;
+    struct vm_area_struct *n = vma_gap_search(mm, mm->root, v->vm_start, len);
+    if (!n)
+        return 0;
+    uintptr_t hi = n->vm_start;
+    if (n->vm_flags & VM_GROWSDOWN)
+        hi -= MM_STACK_GUARD_GAP;
+    return hi - len;
 }

@@ -87,8 +87,23 @@ static int arena_grow(uint64_t bytes)
     arena_drop();
     if (arena_open() || ftruncate(arena_fd, (off_t)bytes) != 0)
         return -MM_ENOMEM;
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, arena_fd, 0);
+    /* Align the direct map like the kernel's: physical and virtual addresses then agree in
+     * their low bits up to the largest buddy block, as they do on the real machine. */
+    const uint64_t align = PAGE_SIZE << MM_MAX_ORDER;
+    void *r = mmap(NULL, bytes + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r == MAP_FAILED) {
+        arena_drop();
+        return -MM_ENOMEM;
+    }
+    uintptr_t at = MM_ALIGN_UP((uintptr_t)r, (uintptr_t)align);
+    if (at > (uintptr_t)r)
+        munmap(r, at - (uintptr_t)r);
+    if ((uintptr_t)r + align > at)
+        munmap((void *)(at + bytes), (uintptr_t)r + align - at);
+    void *p = mmap((void *)at, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED,
+                   arena_fd, 0);
     if (p == MAP_FAILED) {
+        munmap((void *)at, bytes);
         arena_drop();
         return -MM_ENOMEM;
     }
@@ -241,6 +256,8 @@ static int machine_prepare(const struct hosted_machine *m, struct mm_boot_params
     if (end && arena_prepare(end))
         return -MM_ENOMEM;
     hosted_env_reset();
+    if (hosted_swap_reset(m->swap_slots))
+        return -MM_ENOMEM;
     *bp = (struct mm_boot_params){
         .map = m->map, .nr_map = m->nr_map, .reserve = m->reserve, .nr_reserve = m->nr_reserve,
         .zone_dma_end = m->zone_dma_end, .zone_normal_end = m->zone_normal_end,

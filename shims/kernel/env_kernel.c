@@ -5,6 +5,7 @@
  * with pause. Console output is formatted with mm_vsnprintf, kept in a log ring (for post-mortem
  * dumps) and written to the console hook (COM1 by default). The direct map is the arch's
  * ARCH_DIRECT_MAP_BASE + pa. Poison hooks are no-ops until the kernel sanitizer runtime lands.
+ * The swap device is a static RAM array of KERNEL_SWAP_SLOTS pages until a block driver exists.
  */
 #include "arch_cpu.h"
 #include "arch_pgtable.h"
@@ -154,3 +155,27 @@ void env_kernel_map(uintptr_t va, phys_addr_t pa, size_t size, bool writable)
 }
 
 void env_kernel_unmap(uintptr_t va, size_t size) { env_tlb_flush_range(va, va + size); }
+
+/* ---- swap device: RAM-backed slots (a stand-in until a block driver exists) ---- */
+
+#define KERNEL_SWAP_SLOTS 256
+
+static uint8_t kernel_swap[KERNEL_SWAP_SLOTS][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+unsigned long env_swap_slots(void) { return KERNEL_SWAP_SLOTS; }
+
+int env_swap_write(unsigned long slot, const void *page)
+{
+    if (slot >= KERNEL_SWAP_SLOTS || !page)
+        return -MM_EINVAL;
+    memcpy(kernel_swap[slot], page, PAGE_SIZE);
+    return 0;
+}
+
+int env_swap_read(unsigned long slot, void *page)
+{
+    if (slot >= KERNEL_SWAP_SLOTS || !page)
+        return -MM_EINVAL;
+    memcpy(page, kernel_swap[slot], PAGE_SIZE);
+    return 0;
+}

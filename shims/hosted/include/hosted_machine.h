@@ -27,6 +27,7 @@ struct hosted_machine {
     bool pcp_disable;
     bool slab_hardened;
     uint64_t seed;
+    unsigned long swap_slots;     /* page-sized slots of the swap device (0: no swap) */
 };
 
 /**
@@ -54,6 +55,16 @@ int hosted_machine_boot(const struct hosted_machine *m);
 
 /** Same as boot, but only mm_early_init (for early-allocator tests); mm_core_init is left to the caller. */
 int hosted_machine_boot_early(const struct hosted_machine *m);
+
+/**
+ * Replace the swap device by @slots zeroed page-sized slots (0: no device). Memory comes from
+ * libc, outside the arena. Boot calls it with the machine's swap_slots. Returns 0 or -MM_ENOMEM
+ * (then the machine has no swap).
+ */
+int hosted_swap_reset(unsigned long slots);
+
+/** Make the next @count swap device reads or writes fail with -MM_EIO (a knob for tests). */
+void hosted_swap_fail_inject(unsigned long count);
 
 /** Switch the simulated current CPU of the calling thread. */
 void hosted_cpu_set(unsigned int cpu);

@@ -1,0 +1,166 @@
+/*
+ * swap_lru.c - the active/inactive LRU lists of anonymous pages and swap-out by second chance.
+ *
+ *   mm->lru[ACTIVE]:    head -> newest ... oldest <- tail   (refill takes from the tail)
+ *   mm->lru[INACTIVE]:  head -> newest ... oldest <- tail   (scan takes from the tail)
+ *
+ *   inactive tail, PTE_A set   -> clear A, move to the active head (second chance)
+ *   inactive tail, PTE_A clear -> write to a slot, PTE := swap entry, free the page
+ *   inactive empty: active tail, A set -> clear A, back to the active head; clear -> inactive head
+ *
+ * Reverse map: a page is on a list only while exactly one PTE maps it (mapcount 1, anonymous);
+ * the list is its mapper's mm and page->private_data = address | SWAP_PD_ON_LRU [| ACTIVE].
+ * New anonymous pages enter at the inactive head; fork takes a page off when it becomes shared.
+ *
+ * Invariants (checked by check_vm.c, "lru.page" / "lru.list"): every page on a list is an
+ * anonymous, allocated order-0 page with mapcount 1 whose PTE at its recorded address in the
+ * list's mm maps it; it is on exactly one list, the one its private_data names; the global counts
+ * mm_state.swap_nr_lru[] equal the list lengths summed over all mms.
+ */
+#include "../virtual/mmap_internal.h"
+
+static inline unsigned int lru_index(const struct page *p)
+{
+    return (p->private_data & SWAP_PD_ACTIVE) ? SWAP_LRU_ACTIVE : SWAP_LRU_INACTIVE;
+}
+
+static inline uintptr_t lru_address(const struct page *p) { return p->private_data & PAGE_MASK; }
+
+void swap_lru_add(struct mm_struct *mm, struct page *p, uintptr_t va)
+{
+    p->private_data = (va & PAGE_MASK) | SWAP_PD_ON_LRU;
+    list_add(&p->lru, &mm->lru[SWAP_LRU_INACTIVE]);
+    mm_state.swap_nr_lru[SWAP_LRU_INACTIVE]++;
+}
+
+void swap_lru_del(struct page *p)
+{
+    if (!swap_page_on_lru(p))
+        return;
+    list_del(&p->lru);
+    mm_state.swap_nr_lru[lru_index(p)]--;
+    p->private_data = 0;
+}
+
+/* Move @p (on one of @mm's lists) to the head of list @to. */
+static void swap_lru_move(struct mm_struct *mm, struct page *p, unsigned int to)
+{
+    list_del(&p->lru);
+    mm_state.swap_nr_lru[lru_index(p)]--;
+    p->private_data = lru_address(p) | SWAP_PD_ON_LRU | (to == SWAP_LRU_ACTIVE ? SWAP_PD_ACTIVE : 0);
+    list_add(&p->lru, &mm->lru[to]);
+    mm_state.swap_nr_lru[to]++;
+}
+
+/* The PTE mapping LRU page @p in @mm, or NULL (and @p leaves the LRU) if the rmap is stale. */
+static pte_t *swap_lru_pte(struct mm_struct *mm, struct page *p)
+{
+    uintptr_t va = lru_address(p);
+    pte_t *ptep = pt_walk(&mm->pt, va, false, 0);
+    if (ptep && pte_present(*ptep) && pte_addr(*ptep) == page_to_phys(p) && p->mapcount == 1 &&
+        !(p->flags & PG_cache))
+        return ptep;
+    env_log(ENV_LOG_ERR, "swap: stale LRU page pfn 0x%lx at 0x%lx of mm %u\n", page_to_pfn(p),
+            (unsigned long)va, mm->id);
+    swap_lru_del(p);
+    return NULL;
+}
+
+/* Was the page referenced since the last look? Clears PTE_A (test-and-clear-young). */
+static bool swap_pte_young(pte_t *ptep, uintptr_t va)
+{
+    if (!(*ptep & PTE_A))
+        return false;
+    *ptep &= ~PTE_A;
+    env_tlb_flush_range(va, va + PAGE_SIZE);
+    return true;
+}
+
+/* Write @p out and replace its PTE by the swap entry. Returns 1, or -1 (no slot / device error). */
+static int swap_evict_page(struct mm_struct *mm, struct page *p, pte_t *ptep)
+{
+    uintptr_t va = lru_address(p);
+    pte_t e = swap_page_write(page_address(p));
+    if (!e)
+        return -1;
+    *ptep = e;
+    env_tlb_flush_range(va, va + PAGE_SIZE);
+    swap_lru_del(p);
+    p->mapcount--;
+    mm->nr_anon--;
+    __free_pages(p, 0);
+    return 1;
+}
+
+/* Refill: look at the active tail. Returns 0 (moved), or -1 when @mm has no LRU pages at all. */
+static int swap_refill_one(struct mm_struct *mm)
+{
+    if (list_empty(&mm->lru[SWAP_LRU_ACTIVE]))
+        return -1;
+    struct page *p = list_entry(mm->lru[SWAP_LRU_ACTIVE].prev, struct page, lru);
+    pte_t *ptep = swap_lru_pte(mm, p);
+    if (ptep)
+        swap_lru_move(mm, p, swap_pte_young(ptep, lru_address(p)) ? SWAP_LRU_ACTIVE
+                                                                  : SWAP_LRU_INACTIVE);
+    return 0;
+}
+
+/* One step on @mm: returns 1 (a page freed), 0 (a page moved), -1 (nothing to do / stop). */
+static int swap_scan_one(struct mm_struct *mm)
+{
+    if (list_empty(&mm->lru[SWAP_LRU_INACTIVE]))
+        return swap_refill_one(mm);
+    struct page *p = list_entry(mm->lru[SWAP_LRU_INACTIVE].prev, struct page, lru);
+    pte_t *ptep = swap_lru_pte(mm, p);
+    if (!ptep)
+        return 0;
+    if (swap_pte_young(ptep, lru_address(p))) {
+        swap_lru_move(mm, p, SWAP_LRU_ACTIVE);
+        return 0;
+    }
+    return swap_evict_page(mm, p, ptep) < 0 ? -2 : 1;
+}
+
+/*
+ * Scan @mm until @nr pages are freed or *@budget steps are spent. Each page is looked at most
+ * three times without an access in between (inactive -> active -> inactive -> out), so a budget
+ * of three steps per LRU page always finds the idle ones. Sets *@stop on a device stop.
+ */
+static unsigned long swap_scan_mm(struct mm_struct *mm, unsigned long nr, unsigned long *budget,
+                                  bool *stop)
+{
+    unsigned long freed = 0;
+    while (freed < nr && *budget) {
+        (*budget)--;
+        int r = swap_scan_one(mm);
+        if (r == -1)
+            break;
+        if (r == -2) {
+            *stop = true;
+            break;
+        }
+        freed += (unsigned long)r;
+    }
+    return freed;
+}
+
+unsigned long swap_reclaim(unsigned long nr_pages)
+{
+    if (!mm_state.swap_ready || !mm_state.mms.next || list_empty(&mm_state.mms))
+        return 0;
+    unsigned long budget = 3 * (mm_state.swap_nr_lru[0] + mm_state.swap_nr_lru[1]) + 3;
+    unsigned long freed = 0;
+    bool stop = false;
+    struct list_head *pos;
+    list_for_each(pos, &mm_state.mms) {
+        struct mm_struct *mm = list_entry(pos, struct mm_struct, list_all);
+        freed += swap_scan_mm(mm, nr_pages - freed, &budget, &stop);
+        if (stop || freed >= nr_pages || !budget)
+            break;
+    }
+    /* fairness: the next pass starts with the address space after the first one */
+    struct list_head *first = mm_state.mms.next;
+    list_del(first);
+    list_add_tail(first, &mm_state.mms);
+    return freed;
+}
