@@ -6,7 +6,8 @@
  *   vma.order      VMAs overlap or the list is not sorted
  *   vma.flags      unknown vm_flags bits
  *   vma.unmerged   two adjacent VMAs could be one
- *   vma.tree       the AVL tree disagrees with the list (order, parents, heights, balance, count)
+ *   vma.tree       the AVL tree disagrees with the list (order, parents, heights, balance, count,
+ *                  placement gaps)
  *   pte.outside    a user PTE lies in no VMA
  *   pte.perm       a present PTE grants more than its VMA (RW, exec) or lacks the user bit
  *   pte.cow        a copy-on-write or zero-page PTE is writable
@@ -95,10 +96,22 @@ static int check_vma_node(struct vm_area_struct *v, struct vm_area_struct *paren
     int hl = check_vma_node(v->left, v, cursor, head);
     if (hl < 0 || *cursor == head || list_entry(*cursor, struct vm_area_struct, vm_list) != v)
         return -1;
+    struct vm_area_struct *prev = (*cursor)->prev == head ? NULL
+                                  : list_entry((*cursor)->prev, struct vm_area_struct, vm_list);
     *cursor = (*cursor)->next;
     int hr = check_vma_node(v->right, v, cursor, head);
     int h = 1 + (hl > hr ? hl : hr);
     if (hr < 0 || hl - hr > 1 || hr - hl > 1 || v->height != h)
+        return -1;
+    /* placement augmentation: the subtree maximum is exact; a gap may only overstate the real
+     * one (a stack grown in place), which the search re-measures */
+    uintptr_t lo = prev ? prev->vm_end : ARCH_USER_VA_START, hi = v->vm_start;
+    if (v->vm_flags & VM_GROWSDOWN)
+        hi = hi > MM_STACK_GUARD_GAP ? hi - MM_STACK_GUARD_GAP : 0;
+    uintptr_t real = hi > lo ? hi - lo : 0, m = v->gap;
+    m = MM_MAX(m, v->left ? v->left->max_gap : 0);
+    m = MM_MAX(m, v->right ? v->right->max_gap : 0);
+    if (v->max_gap != m || v->gap < real)
         return -1;
     return h;
 }
