@@ -669,8 +669,9 @@ void sc_boot(const uint8_t *data, size_t size, bool hardened)
  *   1. every cache's slab_get_stats active_objs equals its boot value (and no cache is left over);
  *   2. page_alloc_nr_free() + slab_nr_pages() equals its boot value (no page lost between the
  *      buddy allocator and the caches; also checked after every op with held pages added);
- *   3. after kmem_cache_shrink of every cache the run touched, slab_nr_pages() is at most its
- *      boot value (the caches keep no more than the boot-time objects need).
+ *   3. after kmem_cache_shrink of every cache the run touched and kmem_cache_shrink_all,
+ *      slab_nr_pages() is at most its boot value (the caches keep no more than the boot-time
+ *      objects need).
  */
 void sc_teardown(void)
 {
@@ -693,6 +694,9 @@ void sc_teardown(void)
     sc_check_all(true);
     for (i = 0; i < SC.nr_known; i++)
         kmem_cache_shrink(SC.known[i]);
+    /* the mm's own caches too: a cache created on another CPU can leave the cache of caches an
+     * empty per-CPU slab that only a shrink of that cache returns */
+    kmem_cache_shrink_all();
     sc_check_all(true);
     pages = slab_nr_pages();
     if (pages > SC.boot_slab_pages)

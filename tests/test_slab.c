@@ -427,6 +427,27 @@ static int test_shrink(void)
     return 0;
 }
 
+/*
+ * Regression (found by AFL++ in the misuse target): a cache created and destroyed on another CPU
+ * left the cache of caches an empty per-CPU slab that no public shrink reached, so slab pages
+ * never returned to their boot value. kmem_cache_shrink_all covers the mm's own caches.
+ */
+static int test_shrink_all_returns_cache_cache_slab(void)
+{
+    KT_TRY(kts_boot(8, 4, true, 17));
+    unsigned long boot_pages = slab_nr_pages();
+
+    hosted_cpu_set(2);
+    struct kmem_cache *c = kmem_cache_create("other-cpu", 108, 0, 0, NULL);
+    KT_ASSERT_NOT_NULL(c);
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    hosted_cpu_set(0);
+    kmem_cache_shrink_all();
+    KT_ASSERT_LE(slab_nr_pages(), boot_pages);
+    KT_MM_CHECK();
+    return 0;
+}
+
 static int test_shrinker_under_pressure(void)
 {
     struct slab_cache_stats st;
@@ -642,6 +663,7 @@ static const struct ktest_case slab_cases[] = {
     KT_CASE(colouring),
     KT_CASE(colouring_hardened),
     KT_CASE(shrink),
+    KT_CASE(shrink_all_returns_cache_cache_slab),
     KT_CASE(shrinker_under_pressure),
     KT_CASE(remote_free),
     KT_CASE(remote_free_hardened),

@@ -860,6 +860,19 @@ unsigned long kmem_cache_shrink(struct kmem_cache *c)
     return pages + slab_trim_empty(c, 0);
 }
 
+unsigned long kmem_cache_shrink_all(void)
+{
+    unsigned long pages = 0;
+    struct list_head *pos;
+    env_spin_lock(&mm_state.slab_lock);
+    list_for_each(pos, &mm_state.caches) {
+        struct kmem_cache *c = list_entry(pos, struct kmem_cache, list);
+        pages += slab_flush_all(c) + slab_trim_empty(c, 0);
+    }
+    env_spin_unlock(&mm_state.slab_lock);
+    return pages;
+}
+
 size_t kmem_cache_size(const struct kmem_cache *c) { return slab_cache_valid(c) ? c->object_size : 0; }
 const char *kmem_cache_name(const struct kmem_cache *c) { return slab_cache_valid(c) ? c->name : "?"; }
 

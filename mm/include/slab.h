@@ -79,6 +79,12 @@ int kmem_cache_free(struct kmem_cache *c, void *obj);
 unsigned long kmem_cache_shrink(struct kmem_cache *c);
 
 /**
+ * Shrink every cache, the cache of caches and the kmalloc caches included: flush every CPU's
+ * active slab and give back every empty slab. Returns the pages freed.
+ */
+unsigned long kmem_cache_shrink_all(void);
+
+/**
  * Walk every slab of @c checking red zones and free-object poison (hardened caches); each damaged
  * object is reported (MM_MISUSE_REDZONE / MM_MISUSE_USE_AFTER_FREE) and repaired. Returns the
  * number of damaged objects found.
