@@ -40,6 +40,15 @@ struct fuzz_platform {
     void (*set_quiet)(bool quiet);
     /** Stop with a crash a fuzzer records (abort / trap). Does not return. */
     void (*crash)(void);
+    /**
+     * User access of @len bytes at @va of @mm (access: 0 read, 1 write, 2 exec) through the MMU
+     * with fault-and-retry; returns the vm_fault_result (as int) and *@fault_va. NULL when the
+     * platform cannot do user accesses (target vm then skips them).
+     */
+    int (*user_copy)(void *mm, uintptr_t va, void *buf, size_t len, unsigned int access,
+                     uintptr_t *fault_va);
+    /** Replace the swap device by @slots page slots (0: none). NULL: no swap device. */
+    int (*swap_reset)(unsigned long slots);
 };
 
 /** The platform linked in (hosted or kernel). */
@@ -56,6 +65,7 @@ extern const struct fuzz_target fuzz_target_page_alloc;
 extern const struct fuzz_target fuzz_target_slab;
 extern const struct fuzz_target fuzz_target_misuse;
 extern const struct fuzz_target fuzz_target_boot;
+extern const struct fuzz_target fuzz_target_vm;
 
 /** Every target, NULL-terminated, first = default. */
 extern const struct fuzz_target *const fuzz_targets[];

@@ -119,6 +119,37 @@ static const struct fuzz_enum_val corrupt_vals[] = {
     { FUZZ_CR_POISON, "poison" },
 };
 
+static const struct fuzz_enum_val vm_slots_vals[] = {
+    { 0, "0" }, { 64, "64" }, { 128, "128" }, { 256, "256" }, { 512, "512" },
+};
+static const struct fuzz_enum_val vm_what_vals[] = {
+    { 0, "anon" }, { 1, "anon-shared" }, { 2, "f0-private" }, { 3, "f0-shared" },
+    { 4, "f1-private" }, { 5, "f1-shared" }, { 6, "f2-private" }, { 7, "f2-shared" },
+    { 8, "f3-private" }, { 9, "f3-shared" },
+};
+static const struct fuzz_enum_val vm_prot_vals[] = {
+    { 0, "none" }, { 1, "r" }, { 2, "w" }, { 3, "rw" }, { 4, "x" }, { 5, "rx" }, { 6, "wx" },
+    { 7, "rwx" },
+};
+static const struct fuzz_enum_val vm_how_vals[] = {
+    { 0, "any" }, { 1, "hint" }, { 2, "fixed" }, { 3, "noreplace" }, { 4, "growsdown" },
+    { 5, "fixed-growsdown" }, { 6, "bad-flags" }, { 7, "both" }, { 8, "neither" },
+    { 9, "zero-len" }, { 10, "bad-off" }, { 11, "anon-file" }, { 12, "bad-prot" },
+};
+static const struct fuzz_enum_val vm_access_vals[] = { { 0, "read" }, { 1, "write" }, { 2, "exec" } };
+static const struct fuzz_enum_val vm_pressure_vals[] = {
+    { 0, "reclaim" }, { 1, "swap" }, { 2, "kswapd" }, { 3, "hog" }, { 4, "release" },
+};
+static const struct fuzz_enum_val vm_file_vals[] = {
+    { 0, "write" }, { 1, "read" }, { 2, "sync" }, { 3, "write-beyond" },
+};
+static const struct fuzz_enum_val vmalloc_fn_vals[] = {
+    { 0, "vmalloc" }, { 1, "vzalloc" }, { 2, "__vmalloc" }, { 3, "__vmalloc-zero" },
+};
+static const struct fuzz_enum_val vfree_via_vals[] = { { 0, "vfree" }, { 1, "vunmap" }, { 2, "null" } };
+static const struct fuzz_enum_val vunmap_via_vals[] = { { 0, "vunmap" }, { 1, "vfree" } };
+static const struct fuzz_enum_val vmap_prot_vals[] = { { 0, "rw" }, { 1, "ro" } };
+
 /* ---- op-kind descriptors ---- */
 
 #define ARG_U(n, f, l, s)   { .name = (n), .kind = FA_UINT, .field = (f), .lo = (l), .span = (s) }
@@ -219,6 +250,29 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
     [FOP_STATS] = { "stats", 0, { { 0 } } },
     [FOP_SLAB_FREELIST] = { "slab freelist-corrupt", 2, { ARG_U("size", FF_D, 8, 1017),
                                                           ARG_U("fill", FF_B, 0, 256) } },
+    [FOP_VM_SWAPDEV] = { "vm swapdev", 1, { ARG_E("slots", FF_A, vm_slots_vals) } },
+    [FOP_VM_USE] = { "vm use", 1, { ARG_UP("m", FF_A, 0, 256) } },
+    [FOP_VM_MMAP] = { "vm mmap", 4, { ARG_EP("what", FF_A, vm_what_vals),
+                                      ARG_E("prot", FF_B, vm_prot_vals),
+                                      ARG_E("how", FF_C, vm_how_vals),
+                                      ARG_U("x", FF_D, 0, 0xffffffffu) } },
+    [FOP_VM_MUNMAP] = { "vm munmap", 2, { ARG_U("pages", FF_A, 0, 80), ARG_U("at", FF_D, 0, 0xffffffffu) } },
+    [FOP_VM_MPROTECT] = { "vm mprotect", 3, { ARG_U("pages", FF_A, 0, 80), ARG_E("prot", FF_B, vm_prot_vals),
+                                              ARG_U("at", FF_D, 0, 0xffffffffu) } },
+    [FOP_VM_BRK] = { "vm brk", 1, { ARG_U("x", FF_D, 0, 0xffffffffu) } },
+    [FOP_VM_ACCESS] = { "vm access", 3, { ARG_EP("kind", FF_A, vm_access_vals),
+                                          ARG_U("pages", FF_B, 1, 3),
+                                          ARG_U("at", FF_D, 0, 0xffffffffu) } },
+    [FOP_VM_FORK] = { "vm fork", 0, { { 0 } } },
+    [FOP_VM_EXIT] = { "vm exit", 0, { { 0 } } },
+    [FOP_VM_PRESSURE] = { "vm pressure", 2, { ARG_EP("how", FF_A, vm_pressure_vals),
+                                              ARG_U("n", FF_D, 0, 513) } },
+    [FOP_VM_FILE] = { "vm file", 4, { ARG_EP("op", FF_A, vm_file_vals), ARG_U("f", FF_B, 0, 4),
+                                      ARG_U("page", FF_C, 0, 17), ARG_U("tok", FF_D, 0, 0xffffffffu) } },
+    [FOP_VMALLOC] = { "vmalloc", 2, { ARG_E("fn", FF_A, vmalloc_fn_vals), ARG_U("size", FF_D, 0, 65537) } },
+    [FOP_VFREE] = { "vfree", 2, { ARG_U("h", FF_B, 0, 256), ARG_E("via", FF_C, vfree_via_vals) } },
+    [FOP_VMAP] = { "vmap", 2, { ARG_U("n", FF_A, 1, 8), ARG_E("prot", FF_C, vmap_prot_vals) } },
+    [FOP_VUNMAP] = { "vunmap", 2, { ARG_U("h", FF_B, 0, 256), ARG_E("via", FF_C, vunmap_via_vals) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)

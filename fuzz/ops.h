@@ -145,6 +145,22 @@ enum fuzz_op_kind {
     FOP_STATS,              /* stats               (statistics consistency + show) */
     /* misuse */
     FOP_SLAB_FREELIST,      /* slab freelist-corrupt size= fill= */
+    /* address spaces, swap, vmalloc (target vm; see target_vm.c for the argument encodings) */
+    FOP_VM_SWAPDEV,         /* vm swapdev slots=       (first op only: the machine's swap device) */
+    FOP_VM_USE,             /* vm use M                (current address space, modulo live ones) */
+    FOP_VM_MMAP,            /* vm mmap what= prot= how= x= */
+    FOP_VM_MUNMAP,          /* vm munmap pages= at= */
+    FOP_VM_MPROTECT,        /* vm mprotect pages= prot= at= */
+    FOP_VM_BRK,             /* vm brk x= */
+    FOP_VM_ACCESS,          /* vm access KIND pages= at= */
+    FOP_VM_FORK,            /* vm fork */
+    FOP_VM_EXIT,            /* vm exit */
+    FOP_VM_PRESSURE,        /* vm pressure HOW n= */
+    FOP_VM_FILE,            /* vm file OP f= page= tok= */
+    FOP_VMALLOC,            /* vmalloc fn= size= */
+    FOP_VFREE,              /* vfree h= via= */
+    FOP_VMAP,               /* vmap n= prot= */
+    FOP_VUNMAP,             /* vunmap h= via= */
     FUZZ_NR_OP_KINDS,
 };
 

@@ -10,6 +10,7 @@
 
 #include "fuzz_target.h"
 #include "hosted_machine.h"
+#include "hosted_user.h"
 
 static struct hosted_machine hm;
 
@@ -74,6 +75,19 @@ static void hosted_crash(void)
     abort();
 }
 
+static int hosted_fuzz_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsigned int access,
+                                 uintptr_t *fault_va)
+{
+    static const unsigned int acc[3] = { MMU_READ, MMU_WRITE, MMU_EXEC };
+
+    return (int)hosted_user_copy(mm, va, buf, len, acc[access % 3], fault_va);
+}
+
+static int hosted_fuzz_swap_reset(unsigned long slots)
+{
+    return hosted_swap_reset(slots);
+}
+
 const struct fuzz_platform fuzz_platform = {
     .name = "hosted",
     .boot = hosted_boot,
@@ -83,4 +97,6 @@ const struct fuzz_platform fuzz_platform = {
     .write_line = hosted_write_line,
     .set_quiet = hosted_set_quiet,
     .crash = hosted_crash,
+    .user_copy = hosted_fuzz_user_copy,
+    .swap_reset = hosted_fuzz_swap_reset,
 };

@@ -351,7 +351,58 @@ static int test_fault_oom(void)
     return 0;
 }
 
+/* Regression (vm fuzz target): mprotect(PROT_NONE) left already-present pages user-readable. */
+static int test_prot_none_hides_present_pages(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    long a = do_mmap(mm, 0, 4 * PAGE_SIZE, RW, PRIV, NULL, 0);
+    KT_TRY(vm_put64(mm, (uintptr_t)a, 0x5151));
+    KT_TRY(vm_put64(mm, (uintptr_t)a + PAGE_SIZE, 0x5252));
+    KT_ASSERT_OK(do_mprotect(mm, (uintptr_t)a, 4 * PAGE_SIZE, PROT_NONE));
+    uint64_t x = 0;
+    KT_ASSERT_EQ(vm_rd(mm, (uintptr_t)a, &x, 8), VM_FAULT_ACCESS);
+    KT_ASSERT_EQ(vm_wr(mm, (uintptr_t)a + PAGE_SIZE, &x, 8), VM_FAULT_ACCESS);
+    KT_ASSERT_EQ(hosted_user_copy(mm, (uintptr_t)a, &x, 8, MMU_EXEC, NULL), VM_FAULT_ACCESS);
+    KT_MM_CHECK();
+    KT_ASSERT_OK(do_mprotect(mm, (uintptr_t)a, 4 * PAGE_SIZE, PROT_READ));
+    KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)a), 0x5151); /* the contents stayed */
+    KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)a + PAGE_SIZE), 0x5252);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
+/* Regression (found reading the fault path): a file-backed grows-down VMA kept its file offset
+ * when it grew, so every page after a growth mapped the wrong file page. */
+static int test_growsdown_file_offset(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    struct mm_file *f = mm_file_create(8 * PAGE_SIZE, true);
+    KT_ASSERT_NOT_NULL(f);
+    for (unsigned int i = 0; i < 8; i++) {
+        uint64_t tag = 0xf11e0000u + i;
+        KT_ASSERT_OK(mm_file_write(f, (uint64_t)i * PAGE_SIZE, &tag, sizeof(tag)));
+    }
+    uintptr_t at = 0x500000000ul;
+    KT_ASSERT_EQ(do_mmap(mm, at, 2 * PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_GROWSDOWN,
+                         f, 4 * PAGE_SIZE), (long)at);
+    KT_ASSERT_EQ(vm_get64(mm, at), 0xf11e0004u);
+    KT_ASSERT_EQ(vm_get64(mm, at - 2 * PAGE_SIZE), 0xf11e0002u); /* grew by two pages */
+    KT_ASSERT_EQ(vm_get64(mm, at + PAGE_SIZE), 0xf11e0005u);
+    uint64_t x;
+    KT_ASSERT_EQ(vm_rd(mm, at - 5 * PAGE_SIZE, &x, 8), VM_FAULT_SIGSEGV); /* below offset 0 */
+    KT_MM_CHECK();
+    mm_file_put(f);
+    mm_destroy(mm);
+    KT_MM_CHECK();
+    return 0;
+}
+
 static const struct ktest_case vm_cases[] = {
+    KT_CASE(prot_none_hides_present_pages),
+    KT_CASE(growsdown_file_offset),
     KT_CASE(anon_demand_zero),
     KT_CASE(errors),
     KT_CASE(munmap_frees_and_faults),

@@ -9,7 +9,8 @@
  *   vma.tree       the AVL tree disagrees with the list (order, parents, heights, balance, count,
  *                  placement gaps)
  *   pte.outside    a user PTE lies in no VMA
- *   pte.perm       a present PTE grants more than its VMA (RW, exec) or lacks the user bit
+ *   pte.perm       a present PTE grants more than its VMA (RW, exec), or its user bit disagrees
+ *                  with the VMA being accessible at all (PROT_NONE pages stay supervisor-only)
  *   pte.cow        a copy-on-write or zero-page PTE is writable
  *   pte.page       a PTE maps a page that is not an allocated page of this machine
  *   mm.nr_anon     the address space's anonymous page count disagrees with its PTEs
@@ -133,7 +134,8 @@ static int check_pte(void *arg, uintptr_t va, pte_t *ptep)
     if (!pte_present(e))
         return 0;
     unsigned long pfn = MM_PFN_DOWN(pte_addr(e));
-    if (!(e & PTE_US) || ((e & PTE_RW) && !(v->vm_flags & VM_WRITE)) ||
+    bool user = v->vm_flags & (VM_READ | VM_WRITE | VM_EXEC); /* PROT_NONE: supervisor-only */
+    if (!!(e & PTE_US) != user || ((e & PTE_RW) && !(v->vm_flags & VM_WRITE)) ||
         (!(e & PTE_NX) && !(v->vm_flags & VM_EXEC)))
         return vm_fail(c->r, "pte.perm", pfn, "mm %u: PTE 0x%llx at 0x%lx exceeds VMA flags 0x%lx",
                        c->mm->id, (unsigned long long)e, (unsigned long)va, v->vm_flags);

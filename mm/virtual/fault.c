@@ -29,6 +29,12 @@ static bool fault_grow_stack(struct mm_struct *mm, struct vm_area_struct *v, uin
         return false;
     if (prev && new_start < prev->vm_end + MM_STACK_GUARD_GAP)
         return false;
+    uint64_t grown = (v->vm_start - new_start) >> PAGE_SHIFT;
+    if (v->vm_file) { /* the file offset moves down with the start, and cannot go below 0 */
+        if (grown > v->vm_pgoff)
+            return false;
+        v->vm_pgoff -= grown;
+    }
     v->vm_start = new_start; /* the tree key order is unchanged: nothing lies in between */
     return true;
 }

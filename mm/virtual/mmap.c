@@ -46,6 +46,10 @@ struct page *vm_zero_page(void)
 
 pte_t vma_pte_prot(const struct vm_area_struct *v, bool writable)
 {
+    /* PROT_NONE keeps resident pages present but supervisor-only: any user access faults with
+     * a protection error, and the page (and its contents) stay where they are */
+    if (!(v->vm_flags & VM_PROT_MASK))
+        return PTE_P | PTE_NX;
     pte_t e = PTE_P | PTE_US;
     if (writable && (v->vm_flags & VM_WRITE))
         e |= PTE_RW;
@@ -339,7 +343,7 @@ static int vm_protect_visit(void *arg, uintptr_t va, pte_t *ptep)
     bool exclusive = !(e & (PTE_SW_COW | PTE_SW_ZERO)) &&
                      ((v->vm_flags & VM_SHARED) || !(p->flags & PG_cache));
     pte_t prot = vma_pte_prot(v, exclusive);
-    *ptep = (e & ~(PTE_RW | PTE_NX)) | (prot & (PTE_RW | PTE_NX));
+    *ptep = (e & ~(PTE_RW | PTE_NX | PTE_US)) | (prot & (PTE_RW | PTE_NX | PTE_US));
     (void)va;
     return 0;
 }
