@@ -273,6 +273,7 @@ fuzz_one_libfuzzer() { # TARGET SECONDS WORK JOBS
     local args=(-max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
                 -artifact_prefix="$work/crashes/") seeds=("corpus/$t")
     [ -n "${FUZZ_NO_SEEDS:-}" ] && seeds=()
+    [ -n "${FUZZ_SEED:-}" ] && args+=(-seed="$FUZZ_SEED") # fixed mutation seed (test smoke runs)
     [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
     args+=($(fuzz_options "$t"))
     [ "$jobs" -gt 1 ] && args+=(-fork="$jobs" -ignore_crashes=1)
@@ -299,6 +300,7 @@ fuzz_one_afl() { # TARGET SECONDS WORK JOBS
     local in="corpus/$t" dict=() j pids=()
     [ -d "$work/afl/main/queue" ] && in=- # resume where the last campaign stopped
     [ -f "fuzz/$t.dict" ] && dict=(-x "fuzz/$t.dict")
+    [ -n "${FUZZ_SEED:-}" ] && dict+=(-s "$FUZZ_SEED")
     log "== fuzz $t with AFL++ for ${secs}s, $jobs job(s) (work dir $work/afl)"
     for j in $(seq 1 "$jobs"); do
         local role=(-M main) cmplog=(-c "$BUILD/afl/afl_${t}_cmplog")
@@ -775,11 +777,13 @@ cmd_test() {
     need_pkgs afl++
     step "build AFL++ targets (persistent + CmpLog)" build_afl
     local tmp t; tmp="$(mktemp -d)"
+    export FUZZ_SEED="${FUZZ_SEED:-1}" # smoke runs mutate from a fixed seed: reproducible CI
     for t in $(fuzz_targets); do
         step "smoke fuzz $t with libFuzzer (${smoke}s)" fuzz_one "$t" "$smoke" "$tmp" libfuzzer
         step "smoke fuzz $t with AFL++ (10s)" fuzz_one "$t" 10 "$tmp" afl
     done
     rm -rf "$tmp"
+    unset FUZZ_SEED
     step "fuzz -> triage -> repro workflow on a planted bug" test_planted_workflow
     log "test time: $((SECONDS - start))s"
     echo "$PASS passed, $FAIL failed"
