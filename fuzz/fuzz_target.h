@@ -49,6 +49,11 @@ struct fuzz_platform {
                      uintptr_t *fault_va);
     /** Replace the swap device by @slots page slots (0: none). NULL: no swap device. */
     int (*swap_reset)(unsigned long slots);
+    /**
+     * Make the next @count swap device reads or writes fail (-MM_EIO); 0 disarms. NULL: the
+     * platform cannot inject device errors (target vm then skips "vm swapfail").
+     */
+    void (*swap_fail)(unsigned long count);
 };
 
 /** The platform linked in (hosted or kernel). */

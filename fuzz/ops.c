@@ -149,6 +149,33 @@ static const struct fuzz_enum_val vmalloc_fn_vals[] = {
 static const struct fuzz_enum_val vfree_via_vals[] = { { 0, "vfree" }, { 1, "vunmap" }, { 2, "null" } };
 static const struct fuzz_enum_val vunmap_via_vals[] = { { 0, "vunmap" }, { 1, "vfree" } };
 static const struct fuzz_enum_val vmap_prot_vals[] = { { 0, "rw" }, { 1, "ro" } };
+static const struct fuzz_enum_val vm_corrupt_vals[] = {
+    { FUZZ_VCR_COW_WRITABLE, "cow-writable" }, { FUZZ_VCR_PTE_OUTSIDE, "pte-outside" },
+    { FUZZ_VCR_PTE_USER, "pte-user" }, { FUZZ_VCR_PTE_PAGE, "pte-page" },
+    { FUZZ_VCR_MAPCOUNT, "mapcount" }, { FUZZ_VCR_REFCOUNT, "refcount" },
+    { FUZZ_VCR_NR_ANON, "nr-anon" }, { FUZZ_VCR_VMA_HEIGHT, "vma-height" },
+    { FUZZ_VCR_VMA_GAP, "vma-gap" }, { FUZZ_VCR_VMA_PARENT, "vma-parent" },
+    { FUZZ_VCR_MAP_COUNT, "map-count" }, { FUZZ_VCR_VMA_RANGE, "vma-range" },
+    { FUZZ_VCR_VMA_FLAGS, "vma-flags" }, { FUZZ_VCR_VMA_ORDER, "vma-order" },
+    { FUZZ_VCR_VMA_UNMERGED, "vma-unmerged" }, { FUZZ_VCR_SWAP_COUNT, "swap-count" },
+    { FUZZ_VCR_SWAP_ORPHAN, "swap-orphan" }, { FUZZ_VCR_SWAP_PTE, "swap-pte" },
+    { FUZZ_VCR_LRU_LINK, "lru-link" }, { FUZZ_VCR_LRU_BITS, "lru-bits" },
+    { FUZZ_VCR_PT_COUNT, "pt-count" }, { FUZZ_VCR_PT_TABLES, "pt-tables" },
+    { FUZZ_VCR_VMALLOC_GUARD, "vmalloc-guard" }, { FUZZ_VCR_VMALLOC_PAGE, "vmalloc-page" },
+    { FUZZ_VCR_VMALLOC_PROT, "vmalloc-prot" }, { FUZZ_VCR_PT_LEAF, "pt-leaf" },
+    { FUZZ_VCR_PT_UPPER, "pt-upper" }, { FUZZ_VCR_PT_DUP, "pt-dup" },
+};
+static const struct fuzz_enum_val vm_vmisuse_vals[] = {
+    { FUZZ_VMIS_INTERIOR, "interior" }, { FUZZ_VMIS_GUARD, "guard" },
+    { FUZZ_VMIS_FOREIGN, "foreign" }, { FUZZ_VMIS_KMALLOC, "kmalloc" },
+    { FUZZ_VMIS_NOWHERE, "nowhere" }, { FUZZ_VMIS_DOUBLE_VFREE, "double-vfree" },
+    { FUZZ_VMIS_DOUBLE_VUNMAP, "double-vunmap" }, { FUZZ_VMIS_WRONG_KIND, "wrong-kind" },
+    { FUZZ_VMIS_VMAP_NULL, "vmap-null" }, { FUZZ_VMIS_VMAP_ZERO, "vmap-zero" },
+    { FUZZ_VMIS_VMAP_WX, "vmap-wx" }, { FUZZ_VMIS_VMAP_BITS, "vmap-bits" },
+    { FUZZ_VMIS_VMAP_NOTPAGE, "vmap-notpage" }, { FUZZ_VMIS_VMAP_FREE, "vmap-free" },
+    { FUZZ_VMIS_HUGE, "huge" }, { FUZZ_VMIS_KFREE, "kfree" },
+};
+static const struct fuzz_enum_val vm_swapfail_vals[] = { { 0, "swapout" }, { 1, "swapin" } };
 
 /* ---- op-kind descriptors ---- */
 
@@ -273,6 +300,14 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
     [FOP_VFREE] = { "vfree", 2, { ARG_U("h", FF_B, 0, 256), ARG_E("via", FF_C, vfree_via_vals) } },
     [FOP_VMAP] = { "vmap", 2, { ARG_U("n", FF_A, 1, 8), ARG_E("prot", FF_C, vmap_prot_vals) } },
     [FOP_VUNMAP] = { "vunmap", 2, { ARG_U("h", FF_B, 0, 256), ARG_E("via", FF_C, vunmap_via_vals) } },
+    [FOP_VM_CORRUPT] = { "vm corrupt", 2, { ARG_EP("victim", FF_A, vm_corrupt_vals),
+                                            ARG_U("x", FF_D, 0, 65536) } },
+    [FOP_VM_VMISUSE] = { "vm vmisuse", 2, { ARG_EP("kind", FF_A, vm_vmisuse_vals),
+                                            ARG_U("h", FF_B, 0, 256) } },
+    [FOP_VM_SWAPFAIL] = { "vm swapfail", 3, { ARG_EP("on", FF_A, vm_swapfail_vals),
+                                              ARG_U("n", FF_B, 1, 4),
+                                              ARG_U("at", FF_D, 0, 0xffffffffu) } },
+    [FOP_VM_FORKFAIL] = { "vm forkfail", 1, { ARG_U("skip", FF_B, 0, 64) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)

@@ -161,6 +161,10 @@ enum fuzz_op_kind {
     FOP_VFREE,              /* vfree h= via= */
     FOP_VMAP,               /* vmap n= prot= */
     FOP_VUNMAP,             /* vunmap h= via= */
+    FOP_VM_CORRUPT,         /* vm corrupt VICTIM x=    (mm_check must name the break; restored) */
+    FOP_VM_VMISUSE,         /* vm vmisuse KIND h=      (vfree/vunmap/vmap/kfree misuse) */
+    FOP_VM_SWAPFAIL,        /* vm swapfail ON n= at=   (swap device errors: swapout|swapin) */
+    FOP_VM_FORKFAIL,        /* vm forkfail skip=       (fork with an allocation failure armed) */
     FUZZ_NR_OP_KINDS,
 };
 
@@ -290,6 +294,63 @@ enum fuzz_corrupt_kind {
     FUZZ_CR_REDZONE,        /* (hardened) one red zone byte                -> slab.redzone */
     FUZZ_CR_POISON,         /* (hardened) one poison byte of a free object -> slab.poison */
     FUZZ_NR_CORRUPT,
+};
+
+/** What "vm corrupt VICTIM" damages (target vm; see the vm_corrupt comment in target_vm.c). */
+enum fuzz_vm_corrupt_kind {
+    FUZZ_VCR_COW_WRITABLE,  /* a copy-on-write user PTE becomes writable  -> pte.cow|pte.perm */
+    FUZZ_VCR_PTE_OUTSIDE,   /* an entry set (and counted) outside any VMA -> pte.outside */
+    FUZZ_VCR_PTE_USER,      /* a present user PTE's user bit flips        -> pte.perm */
+    FUZZ_VCR_PTE_PAGE,      /* a present user PTE maps a free page        -> pte.page */
+    FUZZ_VCR_MAPCOUNT,      /* a user page's mapcount + 1                 -> page.mapcount */
+    FUZZ_VCR_REFCOUNT,      /* a user page's refcount + 1                 -> page.refcount */
+    FUZZ_VCR_NR_ANON,       /* mm->nr_anon off by one                     -> mm.nr_anon */
+    FUZZ_VCR_VMA_HEIGHT,    /* a VMA's tree height + 1                    -> vma.tree */
+    FUZZ_VCR_VMA_GAP,       /* a VMA's max_gap + 1 page                   -> vma.tree */
+    FUZZ_VCR_VMA_PARENT,    /* a VMA's parent pointer wrong               -> vma.tree */
+    FUZZ_VCR_MAP_COUNT,     /* mm->map_count + 1                          -> vma.tree */
+    FUZZ_VCR_VMA_RANGE,     /* a VMA becomes empty                        -> vma.range */
+    FUZZ_VCR_VMA_FLAGS,     /* a VMA gets an unknown flag bit             -> vma.flags */
+    FUZZ_VCR_VMA_ORDER,     /* a VMA's end overlaps its successor         -> vma.order */
+    FUZZ_VCR_VMA_UNMERGED,  /* two adjacent VMAs get equal flags          -> vma.unmerged */
+    FUZZ_VCR_SWAP_COUNT,    /* a used slot's count + 1                    -> swap.count */
+    FUZZ_VCR_SWAP_ORPHAN,   /* a free slot gets count 1                   -> swap.count */
+    FUZZ_VCR_SWAP_PTE,      /* a swap PTE names no slot / is no swap entry -> swap.slot */
+    FUZZ_VCR_LRU_LINK,      /* an LRU page links to itself / to junk      -> lru.list */
+    FUZZ_VCR_LRU_BITS,      /* an LRU page's active bit flips             -> lru.list */
+    FUZZ_VCR_PT_COUNT,      /* a page-table page's entry count + 1        -> pt.count */
+    FUZZ_VCR_PT_TABLES,     /* a page table's nr_tables + 1               -> pt.nr_tables */
+    FUZZ_VCR_VMALLOC_GUARD, /* a vmalloc guard PTE becomes present        -> vmalloc.guard
+                               (x & 2: a counted entry after the guard     -> vmalloc.pte) */
+    FUZZ_VCR_VMALLOC_PAGE,  /* a vmalloc PTE maps another page            -> vmalloc.page|vmalloc.pte */
+    FUZZ_VCR_VMALLOC_PROT,  /* a vmalloc/vmap PTE's bits change           -> vmalloc.pte */
+    FUZZ_VCR_PT_LEAF,       /* a present user PTE maps beyond memory      -> pt.leaf */
+    FUZZ_VCR_PT_UPPER,      /* a top-level entry: not present / beyond memory / table page flags
+                                                                          -> pt.table */
+    FUZZ_VCR_PT_DUP,        /* a second top-level entry names the same table (counted)
+                                                                          -> pt.duplicate */
+    FUZZ_NR_VCR,
+};
+
+/** vmalloc misuse "vm vmisuse KIND" (target vm; documented errors in target_vm.c). */
+enum fuzz_vmisuse_kind {
+    FUZZ_VMIS_INTERIOR,     /* vfree/vunmap(area + k pages / bytes)       EINVAL bad-address */
+    FUZZ_VMIS_GUARD,        /* vfree/vunmap(the area's guard page)         EINVAL bad-address */
+    FUZZ_VMIS_FOREIGN,      /* vfree(an address no mapping backs)          EFAULT bad-address */
+    FUZZ_VMIS_KMALLOC,      /* vfree(a kmalloc pointer)                    EFAULT bad-address */
+    FUZZ_VMIS_NOWHERE,      /* vfree(free space of the vmalloc range)      EINVAL bad-address */
+    FUZZ_VMIS_DOUBLE_VFREE, /* vfree twice                                 EINVAL double-free */
+    FUZZ_VMIS_DOUBLE_VUNMAP,/* vunmap twice                                EINVAL double-free */
+    FUZZ_VMIS_WRONG_KIND,   /* vfree of a vmap area / vunmap of a vmalloc area  EINVAL bad-argument */
+    FUZZ_VMIS_VMAP_NULL,    /* vmap(NULL, 1)                               NULL bad-argument */
+    FUZZ_VMIS_VMAP_ZERO,    /* vmap(pages, 0)                              NULL bad-argument */
+    FUZZ_VMIS_VMAP_WX,      /* vmap writable + executable                  NULL bad-argument */
+    FUZZ_VMIS_VMAP_BITS,    /* vmap with the user bit                      NULL bad-argument */
+    FUZZ_VMIS_VMAP_NOTPAGE, /* vmap of a pointer that is no struct page    NULL bad-argument */
+    FUZZ_VMIS_VMAP_FREE,    /* vmap of a free page                         NULL bad-argument */
+    FUZZ_VMIS_HUGE,         /* vmalloc / vmap larger than the range        NULL size-overflow */
+    FUZZ_VMIS_KFREE,        /* kfree(a vmalloc pointer)                    EINVAL not-slab */
+    FUZZ_NR_VMIS,
 };
 
 /* ---- decoding and printing ---- */

@@ -88,6 +88,11 @@ static int hosted_fuzz_swap_reset(unsigned long slots)
     return hosted_swap_reset(slots);
 }
 
+static void hosted_fuzz_swap_fail(unsigned long count)
+{
+    hosted_swap_fail_inject(count);
+}
+
 const struct fuzz_platform fuzz_platform = {
     .name = "hosted",
     .boot = hosted_boot,
@@ -99,4 +104,5 @@ const struct fuzz_platform fuzz_platform = {
     .crash = hosted_crash,
     .user_copy = hosted_fuzz_user_copy,
     .swap_reset = hosted_fuzz_swap_reset,
+    .swap_fail = hosted_fuzz_swap_fail,
 };

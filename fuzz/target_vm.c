@@ -49,12 +49,17 @@
  * where the mm legitimately keeps (1) the shared zero page once allocated and (2) page-table
  * pages the kernel page table of the vmalloc range grew (vmalloc_stats.nr_tables - boot value).
  * The swap slot map is a small kmalloc: it lives in slab pages, which the sum already counts.
+ *
+ * Appended ops: "vm corrupt VICTIM x=" (vm_corrupt), "vm vmisuse KIND h=" (vm_vmisuse),
+ * "vm swapfail swapout|swapin n= at=" (vm_swapfail, platform swap_fail hook; skipped without it)
+ * and "vm forkfail skip=" (vm_forkfail); each one's contract is in the comment above it.
  */
 #include "fuzz_target.h"
 #include "mmap.h"
 #include "swap.h"
 #include "vmalloc.h"
 #include "../mm/internal.h"
+#include "../mm/virtual/mmap_internal.h"
 
 static const uint8_t vm_kinds[] = {
     FOP_VM_SWAPDEV, FOP_VM_USE, FOP_VM_USE,
@@ -63,6 +68,8 @@ static const uint8_t vm_kinds[] = {
     FOP_VM_ACCESS, FOP_VM_ACCESS, FOP_VM_ACCESS, FOP_VM_ACCESS, FOP_VM_ACCESS, FOP_VM_ACCESS,
     FOP_VM_FORK, FOP_VM_FORK, FOP_VM_EXIT, FOP_VM_PRESSURE, FOP_VM_PRESSURE, FOP_FAILNEXT,
     FOP_VM_FILE, FOP_VM_FILE, FOP_VMALLOC, FOP_VFREE, FOP_VMAP, FOP_VUNMAP, FOP_CHECK,
+    /* appended: corruption, vmalloc misuse, swap device errors, fork under failure injection */
+    FOP_VM_CORRUPT, FOP_VM_CORRUPT, FOP_VM_VMISUSE, FOP_VM_SWAPFAIL, FOP_VM_FORKFAIL,
 };
 
 static const struct fuzz_op_table vm_table = { vm_kinds, MM_ARRAY_SIZE(vm_kinds), 0 };
@@ -143,6 +150,7 @@ static struct {
 } V;
 
 static struct vmm vm_tmp_mm; /* scratch for fork */
+static bool vcr_same_name(const char *a, const char *b);
 
 #define VM_TRACE(...) do { if (fuzz_trace) fuzz_log(__VA_ARGS__); } while (0)
 
@@ -651,7 +659,9 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at)
         if (!last)
             break;
         if (res == VM_FAULT_OOM) {
-            if (e != VM_FAULT_HANDLED)
+            /* the page-table page is allocated before a file fault finds the page beyond the
+             * end of the file (mmap.h: OOM is "no memory for the page or a page-table page") */
+            if (e != VM_FAULT_HANDLED && e != VM_FAULT_SIGBUS)
                 vfail("%s at %lx: oom, model expects %s", kn[kind], (unsigned long)pva, vm_fault_name(e));
             if (!vm_oom_justified())
                 vfail("%s at %lx: VM_FAULT_OOM with memory available and no failure injection armed "
@@ -871,6 +881,11 @@ static void vm_brk(uint32_t x)
     }
     if ((grow || shrink) && m->nreg + 4 > VM_MAX_REG)
         return;
+    /* a huge growth needs one model region per VM_REG_PAGES pages: skip what the model cannot hold */
+    if (grow && m->nreg + 4 + (nt - ot) / PAGE_SIZE / VM_REG_PAGES > VM_MAX_REG) {
+        VM_TRACE("  skipped: model region table too small for %lu pages", (unsigned long)((nt - ot) / PAGE_SIZE));
+        return;
+    }
     uintptr_t ret = do_brk(m->mm, nb);
     VM_TRACE("  do_brk(%lx) = %lx (old %lx)", (unsigned long)nb, (unsigned long)ret, (unsigned long)old);
     if (ret != expect) {
@@ -946,10 +961,12 @@ static void vm_exit(void)
 
 static void vm_pressure(uint32_t how, uint32_t n)
 {
+    unsigned long got;
+    /* (the calls stay outside VM_TRACE: its arguments are evaluated only when tracing) */
     switch (how) {
-    case 0: VM_TRACE("  page_reclaim = %lu", page_reclaim(GFP_KERNEL, n)); break;
-    case 1: VM_TRACE("  swap_reclaim = %lu", swap_reclaim(n)); break;
-    case 2: VM_TRACE("  kswapd = %lu", page_reclaim_background()); break;
+    case 0: got = page_reclaim(GFP_KERNEL, n); VM_TRACE("  page_reclaim = %lu", got); break;
+    case 1: got = swap_reclaim(n); VM_TRACE("  swap_reclaim = %lu", got); break;
+    case 2: got = page_reclaim_background(); VM_TRACE("  kswapd = %lu", got); break;
     case 3:
         for (uint32_t i = 0; i < n && V.nhog < VM_MAX_HOG; i++) {
             struct page *p = alloc_pages(GFP_HIGHUSER | __GFP_NOWARN, 0);
@@ -1180,8 +1197,27 @@ static void vm_check_swap(void)
               st.slots_used, used, swap_enabled());
 }
 
+/* mm_strerror names every MM_E* code (either sign) as documented, and only those. */
+static void vm_check_strerror(void)
+{
+    static const struct { int code; const char *name; } codes[] = {
+        { 0, "OK" }, { MM_EPERM, "EPERM" }, { MM_ENOENT, "ENOENT" }, { MM_EIO, "EIO" },
+        { MM_EAGAIN, "EAGAIN" }, { MM_ENOMEM, "ENOMEM" }, { MM_EACCES, "EACCES" },
+        { MM_EFAULT, "EFAULT" }, { MM_EBUSY, "EBUSY" }, { MM_EEXIST, "EEXIST" },
+        { MM_EINVAL, "EINVAL" }, { MM_ENOSPC, "ENOSPC" }, { MM_ERANGE, "ERANGE" },
+        { MM_EOVERFLOW, "EOVERFLOW" }, { MM_ENOTSUP, "ENOTSUP" }, { MM_ECORRUPT, "ECORRUPT" },
+        { 3, "E?" }, { 4096, "E?" },
+    };
+    for (uint32_t i = 0; i < MM_ARRAY_SIZE(codes); i++)
+        if (!vcr_same_name(codes[i].name, mm_strerror(codes[i].code)) ||
+            !vcr_same_name(codes[i].name, mm_strerror(-codes[i].code)))
+            vfail("mm_strerror(%d) = %s / mm_strerror(%d) = %s, expected %s", codes[i].code,
+                  mm_strerror(codes[i].code), -codes[i].code, mm_strerror(-codes[i].code), codes[i].name);
+}
+
 static void vm_check_everything(void)
 {
+    vm_check_strerror();
     vm_check_swap();
     for (int o = 0; o < (int)V.nobj; o++)
         vm_check_obj(o);
@@ -1216,6 +1252,867 @@ static void vm_check_everything(void)
             }
         }
     }
+}
+
+/* ---- vm corrupt VICTIM x= ----
+ *
+ * One structure of the address spaces, the swap slots, the LRU lists, a page table or the vmalloc
+ * range is damaged in one specific way (see enum fuzz_vm_corrupt_kind); mm_check must return
+ * -MM_ECORRUPT naming the expected invariant (a documented set where the same damage can be seen
+ * by two checks first); the saved bytes (or slot count) are put back and mm_check must pass.
+ * Victims are picked by a scan starting at x; a machine without one leaves the op a no-op.
+ */
+
+#define VCR_MAX_SAVE 4
+#define VCR_MAX_CAND 64
+
+static struct {
+    struct { void *addr; size_t len; uint8_t bytes[16]; } s[VCR_MAX_SAVE];
+    unsigned int n;
+    long slot;               /* swap slot whose count is restored through the API, or -1 */
+    unsigned long slot_count;
+} VC;
+
+static struct list_head vcr_junk; /* a list link that is no struct page */
+
+static void vcr_save(void *p, size_t n)
+{
+    if (VC.n >= VCR_MAX_SAVE || n > sizeof(VC.s[0].bytes))
+        vfail("corrupt: save table full");
+    VC.s[VC.n].addr = p;
+    VC.s[VC.n].len = n;
+    memcpy(VC.s[VC.n].bytes, p, n);
+    VC.n++;
+}
+
+static void vcr_restore(void)
+{
+    while (VC.n) {
+        VC.n--;
+        memcpy(VC.s[VC.n].addr, VC.s[VC.n].bytes, VC.s[VC.n].len);
+    }
+    if (VC.slot >= 0) {
+        int err = swap_debug_set_count((unsigned long)VC.slot, VC.slot_count);
+        if (err)
+            vfail("corrupt: swap_debug_set_count(%ld, %lu) to restore = %s", VC.slot, VC.slot_count,
+                  mm_strerror(err));
+        VC.slot = -1;
+    }
+}
+
+/* PTE candidates of one address space: pt_visit collects entries passing a filter. */
+enum vcr_pte_want { VCR_PRESENT, VCR_COW, VCR_USER_PAGE, VCR_SWAP };
+
+static struct {
+    enum vcr_pte_want want;
+    uint32_t n;
+    pte_t *ptep[VCR_MAX_CAND];
+    uintptr_t va[VCR_MAX_CAND];
+} VP;
+
+static int vcr_pte_cb(void *arg, uintptr_t va, pte_t *ptep)
+{
+    pte_t e = *ptep;
+    bool ok;
+    (void)arg;
+    switch (VP.want) {
+    case VCR_PRESENT: ok = pte_present(e); break;
+    case VCR_COW: ok = pte_present(e) && (e & PTE_SW_COW) && !(e & PTE_SW_ZERO); break;
+    case VCR_USER_PAGE: {
+        unsigned long pfn = MM_PFN_DOWN(pte_addr(e));
+        ok = pte_present(e) && !(e & PTE_SW_ZERO) && pfn_valid(pfn) &&
+             (pfn_to_page(pfn)->flags & ~PG_cache) == PG_head && pfn_to_page(pfn)->order == 0;
+        break;
+    }
+    default: ok = pte_is_swap(e); break;
+    }
+    if (ok && VP.n < VCR_MAX_CAND) {
+        VP.ptep[VP.n] = ptep;
+        VP.va[VP.n] = va;
+        VP.n++;
+    }
+    return 0;
+}
+
+/* A PTE of kind @want in some address space (scan from mm x % nmm); *mi = its model index. */
+static pte_t *vcr_find_pte(uint32_t x, enum vcr_pte_want want, uint32_t *mi, uintptr_t *va)
+{
+    for (uint32_t k = 0; k < V.nmm; k++) {
+        uint32_t i = (x + k) % V.nmm;
+        VP.want = want;
+        VP.n = 0;
+        pt_visit(&V.mm[i].mm->pt, 0, ARCH_USER_VA_END, vcr_pte_cb, NULL);
+        if (VP.n) {
+            uint32_t c = (x >> 3) % VP.n;
+            *mi = i;
+            *va = VP.va[c];
+            return VP.ptep[c];
+        }
+    }
+    return NULL;
+}
+
+static struct vm_area_struct *vcr_vma_at(struct mm_struct *mm, uint32_t k)
+{
+    struct list_head *pos;
+    list_for_each(pos, &mm->vmas)
+        if (k-- == 0)
+            return list_entry(pos, struct vm_area_struct, vm_list);
+    return NULL;
+}
+
+static struct vm_area_struct *vcr_vma_next(struct mm_struct *mm, struct vm_area_struct *v)
+{
+    return v->vm_list.next == &mm->vmas ? NULL : list_entry(v->vm_list.next, struct vm_area_struct, vm_list);
+}
+
+/* An address space with at least @min VMAs (scan from x); NULL if none. */
+static struct mm_struct *vcr_mm_with(uint32_t x, unsigned long min)
+{
+    for (uint32_t k = 0; k < V.nmm; k++) {
+        struct mm_struct *mm = V.mm[(x + k) % V.nmm].mm;
+        if (mm->map_count >= min)
+            return mm;
+    }
+    return NULL;
+}
+
+static bool vcr_same_name(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+/* The x-th page on some LRU list (any mm), or NULL. */
+static struct page *vcr_lru_page(uint32_t x)
+{
+    for (uint32_t k = 0; k < V.nmm; k++) {
+        struct mm_struct *mm = V.mm[(x + k) % V.nmm].mm;
+        for (unsigned int l = 0; l < 2; l++) {
+            unsigned long n = 0;
+            struct list_head *pos;
+            list_for_each(pos, &mm->lru[l])
+                n++;
+            if (!n)
+                continue;
+            unsigned long want = (x >> 4) % n;
+            list_for_each(pos, &mm->lru[l])
+                if (want-- == 0)
+                    return list_entry(pos, struct page, lru);
+        }
+    }
+    return NULL;
+}
+
+/* The PTE of page @k of model area @a in the kernel page table (NULL: no table there). */
+static pte_t *vcr_varea_pte(const struct varea *a, size_t off)
+{
+    return pt_walk(&mm_state.vmalloc_pt, (uintptr_t)a->addr + off, false, 0);
+}
+
+static bool vm_corrupt(uint32_t victim, uint32_t x)
+{
+    const char *names[3] = { NULL, NULL, NULL };
+    struct mm_check_report rep;
+    struct vm_area_struct *v, *w;
+    struct mm_struct *mm;
+    struct page *p;
+    uint32_t mi;
+    uintptr_t va;
+    pte_t *ptep;
+
+    VC.n = 0;
+    VC.slot = -1;
+    switch (victim) {
+    case FUZZ_VCR_COW_WRITABLE:
+        if (!(ptep = vcr_find_pte(x, VCR_COW, &mi, &va)))
+            return false;
+        vcr_save(ptep, sizeof(*ptep));
+        *ptep |= PTE_RW;
+        names[0] = "pte.cow";
+        names[1] = "pte.perm"; /* a COW page of a VMA that is not writable (mprotect after fork) */
+        break;
+    case FUZZ_VCR_PTE_OUTSIDE: {
+        /* an empty entry of an existing table page just outside a VMA; counted so pt_check agrees */
+        ptep = NULL;
+        for (uint32_t k = 0; k < V.nmm && !ptep; k++) {
+            mm = V.mm[(x + k) % V.nmm].mm;
+            struct list_head *pos;
+            list_for_each(pos, &mm->vmas) {
+                v = list_entry(pos, struct vm_area_struct, vm_list);
+                uintptr_t cand[2] = { v->vm_end, v->vm_start - PAGE_SIZE };
+                for (int c = 0; c < 2 && !ptep; c++) {
+                    uintptr_t a = cand[(c + x) & 1];
+                    if (a < ARCH_USER_VA_START || a >= ARCH_USER_VA_END)
+                        continue;
+                    w = find_vma(mm, a);
+                    if (w && w->vm_start <= a)
+                        continue;
+                    pte_t *e = pt_walk(&mm->pt, a, false, 0);
+                    if (e && !*e)
+                        ptep = e;
+                }
+                if (ptep)
+                    break;
+            }
+        }
+        if (!ptep)
+            return false;
+        p = virt_to_page(ptep);
+        if (!p)
+            vfail("corrupt: a page-table entry %p has no struct page", (void *)ptep);
+        vcr_save(ptep, sizeof(*ptep));
+        vcr_save(&p->private_data, sizeof(p->private_data));
+        *ptep = PTE_D; /* non-present, not a swap entry */
+        p->private_data++;
+        names[0] = "pte.outside";
+        break;
+    }
+    case FUZZ_VCR_PTE_USER:
+        if (!(ptep = vcr_find_pte(x, VCR_PRESENT, &mi, &va)))
+            return false;
+        vcr_save(ptep, sizeof(*ptep));
+        *ptep ^= PTE_US;
+        names[0] = "pte.perm";
+        break;
+    case FUZZ_VCR_PTE_PAGE: {
+        if (!(ptep = vcr_find_pte(x, VCR_USER_PAGE, &mi, &va)))
+            return false;
+        struct page *f = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0);
+        if (!f)
+            return false;
+        __free_pages(f, 0); /* a free page now */
+        vcr_save(ptep, sizeof(*ptep));
+        *ptep = (*ptep & PTE_FLAGS_MASK) | (pte_t)page_to_phys(f);
+        names[0] = "pte.page";
+        break;
+    }
+    case FUZZ_VCR_MAPCOUNT:
+    case FUZZ_VCR_REFCOUNT:
+        if (!(ptep = vcr_find_pte(x, VCR_USER_PAGE, &mi, &va)))
+            return false;
+        p = pfn_to_page(MM_PFN_DOWN(pte_addr(*ptep)));
+        if (victim == FUZZ_VCR_MAPCOUNT) {
+            vcr_save(&p->mapcount, sizeof(p->mapcount));
+            p->mapcount++;
+            names[0] = "page.mapcount";
+        } else {
+            vcr_save(&p->refcount, sizeof(p->refcount));
+            p->refcount++;
+            names[0] = "page.refcount";
+        }
+        break;
+    case FUZZ_VCR_NR_ANON:
+        mm = V.mm[x % V.nmm].mm;
+        vcr_save(&mm->nr_anon, sizeof(mm->nr_anon));
+        mm->nr_anon += (x & 1) || !mm->nr_anon ? 1 : (unsigned long)-1;
+        names[0] = "mm.nr_anon";
+        break;
+    case FUZZ_VCR_VMA_HEIGHT:
+    case FUZZ_VCR_VMA_GAP:
+    case FUZZ_VCR_VMA_PARENT:
+    case FUZZ_VCR_VMA_RANGE:
+    case FUZZ_VCR_VMA_FLAGS:
+        if (!(mm = vcr_mm_with(x, 1)))
+            return false;
+        v = vcr_vma_at(mm, (x >> 3) % (uint32_t)mm->map_count);
+        if (victim == FUZZ_VCR_VMA_HEIGHT) {
+            vcr_save(&v->height, sizeof(v->height));
+            v->height += (x & 1) ? 1 : -1;
+            names[0] = "vma.tree";
+        } else if (victim == FUZZ_VCR_VMA_GAP) {
+            vcr_save(&v->max_gap, sizeof(v->max_gap));
+            v->max_gap += PAGE_SIZE;
+            names[0] = "vma.tree";
+        } else if (victim == FUZZ_VCR_VMA_PARENT) {
+            vcr_save(&v->parent, sizeof(v->parent));
+            v->parent = v->parent ? ((x & 1) ? NULL : v) : v;
+            names[0] = "vma.tree";
+        } else if (victim == FUZZ_VCR_VMA_RANGE) {
+            vcr_save(&v->vm_end, sizeof(v->vm_end));
+            v->vm_end = (x & 1) ? v->vm_start : v->vm_end - 1;
+            names[0] = "vma.range";
+        } else {
+            vcr_save(&v->vm_flags, sizeof(v->vm_flags));
+            v->vm_flags |= 1ul << (20 + x % 8);
+            names[0] = "vma.flags";
+        }
+        break;
+    case FUZZ_VCR_MAP_COUNT:
+        mm = V.mm[x % V.nmm].mm;
+        vcr_save(&mm->map_count, sizeof(mm->map_count));
+        mm->map_count += (x & 1) || !mm->map_count ? 1 : (unsigned long)-1;
+        names[0] = "vma.tree";
+        break;
+    case FUZZ_VCR_VMA_ORDER:
+        if (!(mm = vcr_mm_with(x, 2)))
+            return false;
+        v = vcr_vma_at(mm, (x >> 3) % (uint32_t)(mm->map_count - 1));
+        w = vcr_vma_next(mm, v);
+        vcr_save(&v->vm_end, sizeof(v->vm_end));
+        v->vm_end = w->vm_start + PAGE_SIZE;
+        names[0] = "vma.order";
+        break;
+    case FUZZ_VCR_VMA_UNMERGED:
+        /* two touching VMAs that differ only in their flags: give the second the first's */
+        v = w = NULL;
+        for (uint32_t k = 0; k < V.nmm && !w; k++) {
+            mm = V.mm[(x + k) % V.nmm].mm;
+            struct list_head *pos;
+            list_for_each(pos, &mm->vmas) {
+                struct vm_area_struct *a = list_entry(pos, struct vm_area_struct, vm_list);
+                struct vm_area_struct *b = vcr_vma_next(mm, a);
+                if (b && a->vm_end == b->vm_start && a->vm_file == b->vm_file &&
+                    (!a->vm_file || a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff)) {
+                    v = a;
+                    w = b;
+                    break;
+                }
+            }
+        }
+        if (!w)
+            return false;
+        vcr_save(&w->vm_flags, sizeof(w->vm_flags));
+        w->vm_flags = v->vm_flags;
+        names[0] = "vma.unmerged";
+        break;
+    case FUZZ_VCR_SWAP_COUNT:
+    case FUZZ_VCR_SWAP_ORPHAN: {
+        if (!swap_enabled() || !mm_state.swap_nr_slots)
+            return false;
+        unsigned long n = mm_state.swap_nr_slots, s = 0, k;
+        bool used = victim == FUZZ_VCR_SWAP_COUNT;
+        for (k = 0; k < n; k++) {
+            s = (x + k) % n;
+            if ((swap_slot_count(s) != 0) == used)
+                break;
+        }
+        if (k == n)
+            return false;
+        VC.slot = (long)s;
+        VC.slot_count = swap_slot_count(s);
+        int err = swap_debug_set_count(s, used ? VC.slot_count + 1 : 1);
+        if (err)
+            vfail("corrupt: swap_debug_set_count(%lu) = %s", s, mm_strerror(err));
+        names[0] = "swap.count";
+        break;
+    }
+    case FUZZ_VCR_SWAP_PTE:
+        if (!(ptep = vcr_find_pte(x, VCR_SWAP, &mi, &va)))
+            return false;
+        vcr_save(ptep, sizeof(*ptep));
+        if (x & 1)
+            *ptep = (*ptep & ~PTE_SW_SWAP) | PTE_D; /* non-present, no swap entry */
+        else
+            *ptep = pte_mk_swap(0, mm_state.swap_nr_slots + x % 4);
+        names[0] = "swap.slot";
+        break;
+    case FUZZ_VCR_LRU_LINK:
+    case FUZZ_VCR_LRU_BITS:
+        if (!(p = vcr_lru_page(x)))
+            return false;
+        if (victim == FUZZ_VCR_LRU_LINK) {
+            vcr_save(&p->lru.next, sizeof(p->lru.next));
+            p->lru.next = (x & 1) ? &vcr_junk : &p->lru;
+        } else {
+            vcr_save(&p->private_data, sizeof(p->private_data));
+            p->private_data ^= (x & 1) ? SWAP_PD_ACTIVE : SWAP_PD_ON_LRU;
+        }
+        names[0] = "lru.list";
+        break;
+    case FUZZ_VCR_PT_COUNT:
+        if ((x & 1) && V.nva) {
+            const struct varea *a = &V.va[(x >> 1) % V.nva];
+            ptep = vcr_varea_pte(a, 0);
+        } else {
+            ptep = vcr_find_pte(x, VCR_PRESENT, &mi, &va);
+        }
+        if (!ptep)
+            return false;
+        p = virt_to_page(ptep);
+        if (!p)
+            vfail("corrupt: a page-table entry %p has no struct page", (void *)ptep);
+        vcr_save(&p->private_data, sizeof(p->private_data));
+        p->private_data += (x & 2) || p->private_data <= 1 ? 1 : (unsigned long)-1;
+        names[0] = "pt.count";
+        break;
+    case FUZZ_VCR_PT_TABLES: {
+        struct page_table *pt = (x & 1) ? &mm_state.vmalloc_pt : &V.mm[x % V.nmm].mm->pt;
+        vcr_save(&pt->nr_tables, sizeof(pt->nr_tables));
+        pt->nr_tables += 1 + x % 3;
+        names[0] = "pt.nr_tables";
+        break;
+    }
+    case FUZZ_VCR_VMALLOC_GUARD:
+    case FUZZ_VCR_VMALLOC_PAGE:
+    case FUZZ_VCR_VMALLOC_PROT: {
+        const struct varea *a = NULL;
+        for (uint32_t k = 0; k < V.nva && !a; k++) {
+            const struct varea *c = &V.va[(x + k) % V.nva];
+            if (victim != FUZZ_VCR_VMALLOC_PAGE || !c->vmap)
+                a = c;
+        }
+        if (!a)
+            return false;
+        size_t mapped = MM_ALIGN_UP(a->size, PAGE_SIZE);
+        size_t off = (size_t)((x >> 4) % (mapped / PAGE_SIZE)) * PAGE_SIZE;
+        pte_t *pe = vcr_varea_pte(a, off);
+        if (!pe || !pte_present(*pe))
+            vfail("corrupt: area %p page %zu has no present PTE", a->addr, off / PAGE_SIZE);
+        if (victim == FUZZ_VCR_VMALLOC_GUARD && (x & 2)) {
+            /* variant: an entry (counted) in the free page after the guard page -> vmalloc.pte */
+            uintptr_t s0;
+            size_t sz0;
+            ptep = vcr_varea_pte(a, mapped + PAGE_SIZE);
+            if (!ptep || *ptep || vmalloc_area_of((const char *)a->addr + mapped + PAGE_SIZE, &s0, &sz0))
+                return false;
+            p = virt_to_page(ptep);
+            vcr_save(ptep, sizeof(*ptep));
+            vcr_save(&p->private_data, sizeof(p->private_data));
+            *ptep = *pe;
+            p->private_data++;
+            names[0] = "vmalloc.pte";
+        } else if (victim == FUZZ_VCR_VMALLOC_GUARD) {
+            ptep = vcr_varea_pte(a, mapped);
+            if (!ptep || *ptep)
+                return false; /* no table there (or the check will fail anyway) */
+            vcr_save(ptep, sizeof(*ptep));
+            *ptep = *pe;
+            names[0] = "vmalloc.guard";
+        } else if (victim == FUZZ_VCR_VMALLOC_PAGE) {
+            unsigned long pfn = MM_PFN_DOWN(pte_addr(*pe));
+            unsigned long other = (x & 1) ? pfn + 1 : (pfn ? pfn - 1 : pfn + 1);
+            struct page *f = (x & 2) ? alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0) : NULL;
+            if (f) { /* a page that is free while the check runs */
+                __free_pages(f, 0);
+                other = page_to_pfn(f);
+            }
+            vcr_save(pe, sizeof(*pe));
+            *pe = (*pe & PTE_FLAGS_MASK) | ((pte_t)other << PAGE_SHIFT);
+            names[0] = "vmalloc.page";
+            names[1] = "vmalloc.pte"; /* the neighbour pfn lies beyond memory */
+        } else {
+            static const pte_t bits[4] = { PTE_NX, PTE_G, PTE_US, PTE_PCD };
+            vcr_save(pe, sizeof(*pe));
+            *pe ^= bits[x % 4];
+            names[0] = "vmalloc.pte";
+        }
+        break;
+    }
+    case FUZZ_VCR_PT_LEAF:
+        if (!(ptep = vcr_find_pte(x, VCR_PRESENT, &mi, &va)))
+            return false;
+        vcr_save(ptep, sizeof(*ptep));
+        *ptep = (*ptep & PTE_FLAGS_MASK) | ((pte_t)(mm_max_pfn + x % 1024) << PAGE_SHIFT);
+        names[0] = "pt.leaf";
+        break;
+    case FUZZ_VCR_PT_UPPER:
+    case FUZZ_VCR_PT_DUP: {
+        /* the top-level table of an address space (user half) or of the vmalloc range */
+        struct page_table *pt = (x & 8) ? &mm_state.vmalloc_pt : &V.mm[x % V.nmm].mm->pt;
+        pte_t *top = env_phys_to_virt(pt->root);
+        unsigned int used = PT_ENTRIES, empty = PT_ENTRIES;
+        for (unsigned int k = 0; k < PT_ENTRIES; k++) {
+            unsigned int i = (k + (x >> 4)) % PT_ENTRIES;
+            if (top[i] && used == PT_ENTRIES)
+                used = i;
+            if (!top[i] && empty == PT_ENTRIES && ((x & 8) ? i >= PT_ENTRIES / 2 : i < PT_ENTRIES / 2))
+                empty = i;
+        }
+        if (used == PT_ENTRIES)
+            return false;
+        if (victim == FUZZ_VCR_PT_DUP) {
+            if (empty == PT_ENTRIES)
+                return false;
+            p = virt_to_page(top);
+            vcr_save(&top[empty], sizeof(top[empty]));
+            vcr_save(&p->private_data, sizeof(p->private_data));
+            top[empty] = top[used];
+            p->private_data++;
+            names[0] = "pt.duplicate";
+        } else if (x % 3 == 0 || ((x & 8) && x % 3 == 1)) {
+            /* (the vmalloc table only this way: vmalloc_check walks its tables with pt_walk
+             * before pt_check validates them, and an entry beyond memory crashes that walk) */
+            vcr_save(&top[used], sizeof(top[used]));
+            top[used] &= ~PTE_P;
+            names[0] = "pt.table";
+        } else if (x % 3 == 1) {
+            vcr_save(&top[used], sizeof(top[used]));
+            top[used] = (top[used] & PTE_FLAGS_MASK) | ((pte_t)(mm_max_pfn + x % 64) << PAGE_SHIFT);
+            names[0] = "pt.table";
+        } else {
+            p = pfn_to_page(MM_PFN_DOWN(pte_addr(top[used])));
+            vcr_save(&p->flags, sizeof(p->flags));
+            p->flags &= ~PG_pgtable;
+            names[0] = "pt.table";
+            names[1] = "page.stray"; /* the page checks may see the plain allocated page first */
+        }
+        break;
+    }
+    default:
+        return false;
+    }
+    VM_TRACE("  corrupted, expecting %s%s%s", names[0], names[1] ? " or " : "", names[1] ? names[1] : "");
+    int err = mm_check(&rep);
+    vcr_restore();
+    if (err != -MM_ECORRUPT || rep.err != -MM_ECORRUPT || !rep.invariant)
+        vfail("checker-missed-corruption: mm_check returned %s (report err %s, invariant %s), "
+              "expected ECORRUPT %s", mm_strerror(err), mm_strerror(rep.err),
+              rep.invariant ? rep.invariant : "none", names[0]);
+    uint32_t i;
+    for (i = 0; i < 3 && names[i]; i++)
+        if (vcr_same_name(names[i], rep.invariant))
+            break;
+    if (i == 3 || !names[i])
+        vfail("checker-wrong-invariant: mm_check named %s (%s), expected %s%s%s", rep.invariant,
+              rep.detail, names[0], names[1] ? " or " : "", names[1] ? names[1] : "");
+    VM_TRACE("  mm_check: %s: %s", rep.invariant, rep.detail);
+    err = mm_check(&rep);
+    if (err)
+        vfail("checker-after-restore: mm_check returned %s naming %s (%s) once the original bytes "
+              "were back", mm_strerror(err), rep.invariant ? rep.invariant : "?", rep.detail);
+    return true;
+}
+
+/* ---- vm vmisuse KIND h= ----
+ *
+ * Each misuse must return the documented error (vmalloc.h, kmalloc.c), add exactly one misuse
+ * report of the documented kind (mm_misuse_last: kind and err), and change nothing: the vmalloc
+ * statistics (areas, pages) are the same and every model area still holds its contents.
+ */
+
+static struct page *vmis_pages[2];
+static uint64_t vmis_not_a_page[8];
+
+static void vmis_expect(const char *what, long ret, long want, enum mm_misuse_kind kind,
+                        unsigned long before, unsigned long before_kind)
+{
+    struct mm_misuse last;
+    if (ret != want)
+        vfail("%s = %ld (%s), expected %s", what, ret, mm_strerror((int)ret), mm_strerror((int)want));
+    if (mm_misuse_count() != before + 1 || mm_misuse_count_kind(kind) != before_kind + 1)
+        vfail("%s: %lu misuse reports (%lu of kind %s), expected exactly one", what,
+              mm_misuse_count() - before, mm_misuse_count_kind(kind) - before_kind, mm_misuse_name(kind));
+    if (!mm_misuse_last(&last) || last.kind != kind)
+        vfail("%s: last misuse report is %s, expected %s", what, mm_misuse_name(last.kind),
+              mm_misuse_name(kind));
+    if (want && last.err != (int)want)
+        vfail("%s: misuse report err %s, returned %s", what, mm_strerror(last.err), mm_strerror((int)want));
+    VM_TRACE("  %s: %s, misuse %s: %s", what, mm_strerror((int)ret), mm_misuse_name(kind), last.detail);
+}
+
+/* A NULL pointer result: the report carries the error the call would have returned. */
+static void vmis_expect_null(const char *what, const void *p, int err, enum mm_misuse_kind kind,
+                             unsigned long before, unsigned long before_kind)
+{
+    if (p)
+        vfail("%s = %p, expected NULL", what, p);
+    vmis_expect(what, err, err, kind, before, before_kind);
+}
+
+static int vmis_free(const struct varea *a, const void *p)
+{
+    return a->vmap ? vunmap(p) : vfree(p);
+}
+
+static void vm_vmisuse(uint32_t kind, uint32_t h)
+{
+    struct vmalloc_stats st0, st1;
+    unsigned long mis, mk;
+    const struct varea *a = V.nva ? &V.va[h % V.nva] : NULL;
+    void *p;
+    long ret;
+    enum mm_misuse_kind want;
+
+    vmalloc_get_stats(&st0);
+    static const enum mm_misuse_kind kinds[FUZZ_NR_VMIS] = {
+        [FUZZ_VMIS_INTERIOR] = MM_MISUSE_BAD_ADDRESS, [FUZZ_VMIS_GUARD] = MM_MISUSE_BAD_ADDRESS,
+        [FUZZ_VMIS_FOREIGN] = MM_MISUSE_BAD_ADDRESS, [FUZZ_VMIS_KMALLOC] = MM_MISUSE_BAD_ADDRESS,
+        [FUZZ_VMIS_NOWHERE] = MM_MISUSE_BAD_ADDRESS, [FUZZ_VMIS_DOUBLE_VFREE] = MM_MISUSE_DOUBLE_FREE,
+        [FUZZ_VMIS_DOUBLE_VUNMAP] = MM_MISUSE_DOUBLE_FREE, [FUZZ_VMIS_WRONG_KIND] = MM_MISUSE_BAD_ARGUMENT,
+        [FUZZ_VMIS_VMAP_NULL] = MM_MISUSE_BAD_ARGUMENT, [FUZZ_VMIS_VMAP_ZERO] = MM_MISUSE_BAD_ARGUMENT,
+        [FUZZ_VMIS_VMAP_WX] = MM_MISUSE_BAD_ARGUMENT, [FUZZ_VMIS_VMAP_BITS] = MM_MISUSE_BAD_ARGUMENT,
+        [FUZZ_VMIS_VMAP_NOTPAGE] = MM_MISUSE_BAD_ARGUMENT, [FUZZ_VMIS_VMAP_FREE] = MM_MISUSE_BAD_ARGUMENT,
+        [FUZZ_VMIS_HUGE] = MM_MISUSE_SIZE_OVERFLOW, [FUZZ_VMIS_KFREE] = MM_MISUSE_NOT_SLAB,
+    };
+    want = kinds[kind];
+    mis = mm_misuse_count();
+    mk = mm_misuse_count_kind(want);
+    switch (kind) {
+    case FUZZ_VMIS_INTERIOR:
+    case FUZZ_VMIS_GUARD:
+    case FUZZ_VMIS_WRONG_KIND:
+    case FUZZ_VMIS_KFREE: {
+        if (!a)
+            return;
+        size_t mapped = MM_ALIGN_UP(a->size, PAGE_SIZE);
+        if (kind == FUZZ_VMIS_INTERIOR) {
+            size_t off = (h & 1) || mapped == PAGE_SIZE ? 1 + (h >> 1) % (PAGE_SIZE - 1)
+                                                         : PAGE_SIZE * (1 + (h >> 1) % (mapped / PAGE_SIZE - 1));
+            ret = vmis_free(a, (const char *)a->addr + off);
+            vmis_expect(a->vmap ? "vunmap(interior)" : "vfree(interior)", ret, -MM_EINVAL, want, mis, mk);
+        } else if (kind == FUZZ_VMIS_GUARD) {
+            ret = vmis_free(a, (const char *)a->addr + mapped + (h & 1 ? 8 : 0));
+            vmis_expect(a->vmap ? "vunmap(guard)" : "vfree(guard)", ret, -MM_EINVAL, want, mis, mk);
+        } else if (kind == FUZZ_VMIS_WRONG_KIND) {
+            ret = a->vmap ? vfree(a->addr) : vunmap(a->addr);
+            vmis_expect(a->vmap ? "vfree(vmap area)" : "vunmap(vmalloc area)", ret, -MM_EINVAL, want, mis, mk);
+        } else {
+            ret = kfree(a->addr);
+            vmis_expect("kfree(vmalloc area)", ret, -MM_EINVAL, want, mis, mk);
+        }
+        break;
+    }
+    case FUZZ_VMIS_FOREIGN:
+        ret = (h & 1) ? vunmap((const void *)(uintptr_t)(PAGE_SIZE * (1 + h))) : vfree((const void *)(uintptr_t)(PAGE_SIZE * (1 + h)));
+        vmis_expect("vfree(no memory)", ret, -MM_EFAULT, want, mis, mk);
+        break;
+    case FUZZ_VMIS_KMALLOC: {
+        void *k = kmalloc(16 + h * 8, GFP_KERNEL | __GFP_NOWARN);
+        if (!k) {
+            if (!vm_oom_justified())
+                vfail("kmalloc(%u) failed with memory available", 16 + h * 8);
+            return;
+        }
+        ret = (h & 1) ? vunmap(k) : vfree(k);
+        vmis_expect("vfree(kmalloc pointer)", ret, -MM_EFAULT, want, mis, mk);
+        if ((ret = kfree(k)))
+            vfail("kfree after the rejected vfree = %s", mm_strerror((int)ret));
+        break;
+    }
+    case FUZZ_VMIS_NOWHERE: {
+        uintptr_t s;
+        size_t sz;
+        uintptr_t addr = st0.end - PAGE_SIZE * (1 + h % 16);
+        if (vmalloc_area_of((const void *)addr, &s, &sz) ||
+            vmalloc_area_of((const void *)(addr - PAGE_SIZE), &s, &sz))
+            return; /* the end of the range is in use (or its guard page) */
+        ret = vfree((const void *)addr);
+        vmis_expect("vfree(free vmalloc space)", ret, -MM_EINVAL, want, mis, mk);
+        break;
+    }
+    case FUZZ_VMIS_DOUBLE_VFREE:
+    case FUZZ_VMIS_DOUBLE_VUNMAP: {
+        if (kind == FUZZ_VMIS_DOUBLE_VFREE) {
+            p = vmalloc(PAGE_SIZE * (1 + h % 3));
+        } else {
+            vmis_pages[0] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0);
+            p = vmis_pages[0] ? vmap(vmis_pages, 1, VMALLOC_PROT_KERNEL) : NULL;
+        }
+        if (!p) {
+            if (kind == FUZZ_VMIS_DOUBLE_VUNMAP && vmis_pages[0])
+                __free_pages(vmis_pages[0], 0);
+            if (!vm_oom_justified())
+                vfail("vmalloc/vmap for a double free failed with memory available");
+            return;
+        }
+        ret = kind == FUZZ_VMIS_DOUBLE_VFREE ? vfree(p) : vunmap(p);
+        if (ret)
+            vfail("first %s(%p) = %s", kind == FUZZ_VMIS_DOUBLE_VFREE ? "vfree" : "vunmap", p,
+                  mm_strerror((int)ret));
+        vmalloc_get_stats(&st0);
+        mis = mm_misuse_count();
+        mk = mm_misuse_count_kind(want);
+        ret = kind == FUZZ_VMIS_DOUBLE_VFREE ? vfree(p) : vunmap(p);
+        vmis_expect(kind == FUZZ_VMIS_DOUBLE_VFREE ? "second vfree" : "second vunmap", ret, -MM_EINVAL,
+                    want, mis, mk);
+        if (kind == FUZZ_VMIS_DOUBLE_VUNMAP)
+            __free_pages(vmis_pages[0], 0);
+        break;
+    }
+    case FUZZ_VMIS_VMAP_NULL:
+    case FUZZ_VMIS_VMAP_ZERO:
+    case FUZZ_VMIS_VMAP_WX:
+    case FUZZ_VMIS_VMAP_BITS:
+    case FUZZ_VMIS_VMAP_NOTPAGE:
+    case FUZZ_VMIS_VMAP_FREE: {
+        static const char *const what[] = { "vmap(NULL)", "vmap(count 0)", "vmap(W+X)", "vmap(user bit)",
+                                            "vmap(not a page)", "vmap(free page)" };
+        struct page *held = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0);
+        if (!held) {
+            if (!vm_oom_justified())
+                vfail("alloc_pages for vmap misuse failed with memory available");
+            return;
+        }
+        vmis_pages[0] = vmis_pages[1] = held;
+        unsigned int count = 1 + (h & 1);
+        pte_t prot = (h & 2) ? VMALLOC_PROT_KERNEL_RO : VMALLOC_PROT_KERNEL;
+        struct page **pg = vmis_pages;
+        if (kind == FUZZ_VMIS_VMAP_NULL)
+            pg = NULL;
+        else if (kind == FUZZ_VMIS_VMAP_ZERO)
+            count = 0;
+        else if (kind == FUZZ_VMIS_VMAP_WX)
+            prot = (VMALLOC_PROT_KERNEL & ~PTE_NX) | ((h & 4) ? PTE_A : 0);
+        else if (kind == FUZZ_VMIS_VMAP_BITS)
+            prot |= (h & 4) ? PTE_US : PTE_SW_COW;
+        else if (kind == FUZZ_VMIS_VMAP_NOTPAGE)
+            vmis_pages[count - 1] = (struct page *)(void *)&vmis_not_a_page[h % 4];
+        if (kind == FUZZ_VMIS_VMAP_FREE)
+            __free_pages(held, 0);
+        p = vmap(pg, count, prot);
+        vmis_expect_null(what[kind - FUZZ_VMIS_VMAP_NULL], p, -MM_EINVAL, want, mis, mk);
+        if (kind != FUZZ_VMIS_VMAP_FREE)
+            __free_pages(held, 0);
+        break;
+    }
+    case FUZZ_VMIS_HUGE: {
+        uint64_t range = st0.end - st0.start;
+        if (h & 1) {
+            unsigned int count = (unsigned int)MM_MIN((uint64_t)UINT32_MAX, (range >> PAGE_SHIFT) + 1 + h);
+            vmis_pages[0] = vmis_pages[1] = NULL;
+            if (((uint64_t)count << PAGE_SHIFT) <= range - PAGE_SIZE)
+                return;
+            p = vmap(vmis_pages, count, VMALLOC_PROT_KERNEL);
+            vmis_expect_null("vmap(more pages than the range)", p, -MM_EINVAL, want, mis, mk);
+        } else {
+            p = vmalloc((size_t)range + (h >> 1) * PAGE_SIZE);
+            vmis_expect_null("vmalloc(more than the range)", p, -MM_EINVAL, want, mis, mk);
+        }
+        break;
+    }
+    default:
+        return;
+    }
+    vmalloc_get_stats(&st1);
+    if (st1.nr_areas != st0.nr_areas || st1.nr_pages != st0.nr_pages || st1.nr_owned != st0.nr_owned ||
+        st1.nr_vmap_areas != st0.nr_vmap_areas)
+        vfail("misuse changed the vmalloc range: areas %lu -> %lu, pages %lu -> %lu", st0.nr_areas,
+              st1.nr_areas, st0.nr_pages, st1.nr_pages);
+    for (uint32_t i = 0; i < V.nva; i++)
+        vm_area_check(&V.va[i]);
+}
+
+/* ---- vm swapfail ON n= at= ----
+ *
+ * swapout: the next n device writes fail, then swap pressure: a failed write frees nothing (the
+ *          page stays resident with its contents, no slot stays allocated for it): slots in use
+ *          grow by exactly the pages written, write_errors by at most n; the model is unchanged
+ *          (every page of the current address space reads back as before).
+ * swapin:  a swapped-out page of the current address space is read with the next n reads
+ *          failing: VM_FAULT_SIGBUS at that page, its swap entry kept as it was; with the device
+ *          healthy again the read succeeds with the model's contents.
+ */
+struct vswap_find {
+    struct vmm *m;
+    uint32_t n, want;
+    uintptr_t va;
+};
+
+static int vswap_cb(void *arg, uintptr_t va, pte_t *ptep)
+{
+    struct vswap_find *f = arg;
+    int ri;
+    uint32_t k;
+    if (pte_is_swap(*ptep) && vm_expect(f->m, va, 0, &ri, &k, false) == VM_FAULT_HANDLED && f->n++ == f->want)
+        f->va = va;
+    return 0;
+}
+
+static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
+{
+    struct vmm *m = cur_mm();
+    struct swap_stats s0, s1;
+    if (!m || !fuzz_platform.swap_fail || !fuzz_platform.user_copy || !swap_enabled())
+        return;
+    swap_get_stats(&s0);
+    if (on == 0) {
+        fuzz_platform.swap_fail(n);
+        unsigned long got = swap_reclaim(1 + at % 32);
+        fuzz_platform.swap_fail(0);
+        swap_get_stats(&s1);
+        VM_TRACE("  swap_reclaim with %u write errors armed = %lu (errors %lu -> %lu)", n, got,
+                 s0.write_errors, s1.write_errors);
+        if (s1.write_errors - s0.write_errors > n || s1.swapped_out - s0.swapped_out != got ||
+            s1.slots_used - s0.slots_used != got || s1.read_errors != s0.read_errors)
+            vfail("swap_reclaim with %u failing writes: returned %lu, written %lu, slots used +%ld, "
+                  "write errors +%lu", n, got, s1.swapped_out - s0.swapped_out,
+                  (long)(s1.slots_used - s0.slots_used), s1.write_errors - s0.write_errors);
+        vm_check_everything();
+        return;
+    }
+    struct vswap_find f = { m, 0, 0, 0 };
+    pt_visit(&m->mm->pt, 0, ARCH_USER_VA_END, vswap_cb, &f);
+    if (!f.n)
+        return;
+    f.want = at % f.n;
+    f.n = 0;
+    pt_visit(&m->mm->pt, 0, ARCH_USER_VA_END, vswap_cb, &f);
+    pte_t *ptep = pt_walk(&m->mm->pt, f.va, false, 0);
+    pte_t old = ptep ? *ptep : 0;
+    uintptr_t fva = 0;
+    fuzz_platform.swap_fail(n);
+    int res = fuzz_platform.user_copy(m->mm, f.va, V.buf, PAGE_SIZE, 0, &fva);
+    fuzz_platform.swap_fail(0);
+    swap_get_stats(&s1);
+    ptep = pt_walk(&m->mm->pt, f.va, false, 0);
+    VM_TRACE("  read %lx with %u read errors armed: %s", (unsigned long)f.va, n, vm_fault_name(res));
+    if (res != VM_FAULT_SIGBUS || fva != f.va)
+        vfail("swap-in of %lx with a failing device: %s at %lx, expected sigbus", (unsigned long)f.va,
+              vm_fault_name(res), (unsigned long)fva);
+    if (!ptep || *ptep != old || swap_slot_count(pte_swp_offset(old)) == 0)
+        vfail("swap-in of %lx failed but the swap entry %llx did not stay (now %llx)", (unsigned long)f.va,
+              (unsigned long long)old, ptep ? (unsigned long long)*ptep : 0ull);
+    if (s1.read_errors != s0.read_errors + 1 || s1.swapped_in != s0.swapped_in || s1.slots_used != s0.slots_used)
+        vfail("swap-in failure: read errors +%lu, swapped in +%lu, slots used %lu -> %lu",
+              s1.read_errors - s0.read_errors, s1.swapped_in - s0.swapped_in, s0.slots_used, s1.slots_used);
+    res = fuzz_platform.user_copy(m->mm, f.va, V.buf, PAGE_SIZE, 0, &fva);
+    if (res == VM_FAULT_OOM && vm_oom_justified())
+        return;
+    int ri = reg_find(m, f.va);
+    if (res != VM_FAULT_HANDLED || ri < 0)
+        vfail("swap-in of %lx with the device healthy again: %s", (unsigned long)f.va, vm_fault_name(res));
+    struct vcont c = vm_page_content(&m->reg[ri], (uint32_t)((f.va - m->reg[ri].start) / PAGE_SIZE));
+    long d = vm_cmp(V.buf, &c, PAGE_SIZE);
+    if (d >= 0)
+        vfail("swap-in of %lx after a failed read: byte %ld is %02x, model %02x", (unsigned long)f.va, d,
+              V.buf[d], vm_byte(&c, (uint32_t)d));
+}
+
+/* ---- vm forkfail skip= ----
+ *
+ * The allocation after @skip more succeed fails, right before mm_fork. Either the fork succeeds
+ * (the failure hit nothing fork allocates: it is consumed or disarmed afterwards), or it returns
+ * -MM_ENOMEM with no child, the parent's contents unchanged (read back against the model),
+ * nothing leaked: free + slab pages and the swap slots in use as before.
+ */
+static void vm_forkfail(uint32_t skip)
+{
+    struct vmm *m = cur_mm();
+    struct swap_stats s0, s1;
+    if (!m || V.nmm >= VM_MAX_MM)
+        return;
+    unsigned long pages0 = page_alloc_nr_free() + slab_nr_pages();
+    unsigned long nr_anon = m->mm->nr_anon, map_count = m->mm->map_count;
+    swap_get_stats(&s0);
+    page_alloc_fail_inject(skip, 1);
+    struct mm_struct *child = NULL;
+    int ret = mm_fork(m->mm, &child);
+    page_alloc_fail_inject(0, 0);
+    V.inj_armed = false;
+    VM_TRACE("  mm_fork with failure after %u allocations = %d", skip, ret);
+    if (!ret) {
+        vm_tmp_mm = *m;
+        vm_tmp_mm.mm = child;
+        V.mm[V.nmm++] = vm_tmp_mm;
+        return;
+    }
+    swap_get_stats(&s1);
+    unsigned long pages1 = page_alloc_nr_free() + slab_nr_pages();
+    if (ret != -MM_ENOMEM)
+        vfail("mm_fork with an allocation failure = %s, expected ENOMEM", mm_strerror(ret));
+    if (child)
+        vfail("mm_fork failed but set the child to %p", (void *)child);
+    if (pages1 != pages0 || s1.slots_used != s0.slots_used)
+        vfail("failed mm_fork leaked: free + slab pages %lu -> %lu, swap slots used %lu -> %lu", pages0,
+              pages1, s0.slots_used, s1.slots_used);
+    if (m->mm->nr_anon != nr_anon || m->mm->map_count != map_count)
+        vfail("failed mm_fork changed the parent: nr_anon %lu -> %lu, VMAs %lu -> %lu", nr_anon,
+              m->mm->nr_anon, map_count, m->mm->map_count);
+    vm_check_everything();
 }
 
 /* ---- boot, run, teardown ---- */
@@ -1313,6 +2210,10 @@ static int vm_run(const uint8_t *data, size_t size)
         case FOP_VMAP: vm_vmap(a[0], a[1]); break;
         case FOP_VUNMAP: vm_vfree(a[0], a[1], true); break;
         case FOP_CHECK: vm_check_everything(); break;
+        case FOP_VM_CORRUPT: vm_corrupt(a[0], a[1]); break;
+        case FOP_VM_VMISUSE: vm_vmisuse(a[0], a[1]); break;
+        case FOP_VM_SWAPFAIL: vm_swapfail(a[0], a[1], a[2]); break;
+        case FOP_VM_FORKFAIL: vm_forkfail(a[0]); break;
         default: break;
         }
         vm_check_mm();

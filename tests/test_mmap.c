@@ -325,8 +325,12 @@ static int test_vma_tree_scale(void)
         unsigned int prot = (x >> 8) & 1 ? RW : PROT_READ;
         if ((x >> 12) % 4 == 0)
             KT_ASSERT_OK(do_munmap(mm, at, 3 * PAGE_SIZE));
+        else if ((x >> 12) % 4 == 1) /* splits and merges; ENOMEM over holes is fine */
+            (void)do_mprotect(mm, at, 2 * PAGE_SIZE, prot ^ PROT_WRITE);
         else
             KT_ASSERT_EQ(do_mmap(mm, at, PAGE_SIZE, prot, PRIV | MAP_FIXED, NULL, 0), (long)at);
+        /* regression: unlinking a two-child node let an early-exit rebalance keep stale heights */
+        KT_ASSERT_OK(mm_check_mm(mm, NULL));
     }
     KT_ASSERT_GT(mm->map_count, 100);
     KT_ASSERT_OK(mm_check_mm(mm, NULL));
@@ -400,7 +404,35 @@ static int test_growsdown_file_offset(void)
     return 0;
 }
 
+/*
+ * Regression (vm fuzz target): unlinking a VMA with two children moved its in-order successor
+ * into its place with the successor's own cached height, and the rebalance stopped early, so
+ * the AVL tree kept a wrong height after this mprotect merged VMAs.
+ */
+static int test_mprotect_merge_tree_heights(void)
+{
+    static const uintptr_t fixed[] = { 0x7fffbfffd000, 0x7fffc0029000, 0x7fffc0055000,
+                                       0x7fffc0081000, 0x7fffc002d000, 0x7fffbfffd000 };
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    struct mm_file *f = mm_file_create(8 * PAGE_SIZE, true);
+    KT_ASSERT_NOT_NULL(f);
+    KT_ASSERT_GT(do_mmap(mm, 0, PAGE_SIZE, PROT_NONE, PRIV, NULL, 0), 0);
+    for (unsigned int i = 0; i < MM_ARRAY_SIZE(fixed); i++)
+        KT_ASSERT_EQ(do_mmap(mm, fixed[i], 45 * PAGE_SIZE, PROT_EXEC, MAP_PRIVATE | MAP_FIXED, f, 0),
+                     (long)fixed[i]);
+    KT_ASSERT_GT(do_mmap(mm, 0, 28 * PAGE_SIZE, PROT_NONE, MAP_SHARED, f, 0), 0);
+    KT_ASSERT_OK(mm_check_mm(mm, NULL));
+    KT_ASSERT_OK(do_mprotect(mm, 0x7fffc007e000, 4 * PAGE_SIZE, PROT_EXEC));
+    KT_ASSERT_OK(mm_check_mm(mm, NULL));
+    KT_MM_CHECK();
+    mm_file_put(f);
+    mm_destroy(mm);
+    return 0;
+}
+
 static const struct ktest_case vm_cases[] = {
+    KT_CASE(mprotect_merge_tree_heights),
     KT_CASE(prot_none_hides_present_pages),
     KT_CASE(growsdown_file_offset),
     KT_CASE(anon_demand_zero),

@@ -154,6 +154,10 @@ void vma_unlink(struct mm_struct *mm, struct vm_area_struct *v)
         while (s->left)
             s = s->left;
         fix = s->parent == v ? s : s->parent;
+        /* s takes v's place: it inherits the cached values the ancestors were computed from,
+         * so the rebalance below sees every real change (and may stop where nothing changed) */
+        s->height = v->height;
+        s->max_gap = v->max_gap;
         if (s->parent != v) {
             vma_replace_child(mm, s->parent, s, s->right);
             s->right = v->right;

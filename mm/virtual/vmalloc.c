@@ -824,7 +824,10 @@ static int vmalloc_check_leaf(void *arg, uintptr_t addr, pte_t *ep)
 
 static int vmalloc_check_locked(struct vmalloc_check_ctx *c)
 {
-    int err = vmalloc_check_order(c);
+    /* the tables first: the area checks below walk them and must not follow a corrupt link */
+    int err = pt_check(&mm_state.vmalloc_pt, c->rep);
+    if (!err)
+        err = vmalloc_check_order(c);
     if (!err)
         err = vmalloc_check_tree(c);
     const struct list_head *pos;
@@ -838,8 +841,6 @@ static int vmalloc_check_locked(struct vmalloc_check_ctx *c)
         err = pt_visit(&mm_state.vmalloc_pt, mm_state.vmalloc_start, mm_state.vmalloc_end,
                        vmalloc_check_leaf, c);
     }
-    if (!err)
-        err = pt_check(&mm_state.vmalloc_pt, c->rep);
     return err;
 }
 
