@@ -1679,8 +1679,11 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
             ptep = vcr_varea_pte(a, mapped);
             if (!ptep || *ptep)
                 return false; /* no table there (or the check will fail anyway) */
+            p = virt_to_page(ptep); /* keep the table's entry count right: only the guard breaks */
             vcr_save(ptep, sizeof(*ptep));
+            vcr_save(&p->private_data, sizeof(p->private_data));
             *ptep = *pe;
+            p->private_data++;
             names[0] = "vmalloc.guard";
         } else if (victim == FUZZ_VCR_VMALLOC_PAGE) {
             unsigned long pfn = MM_PFN_DOWN(pte_addr(*pe));
