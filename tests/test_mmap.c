@@ -431,7 +431,53 @@ static int test_mprotect_merge_tree_heights(void)
     return 0;
 }
 
+/* Regression (vm fuzz target): munmap of a middle page split the VMA once, then failed the
+ * second split with ENOMEM and left two mergeable halves behind. */
+static int test_munmap_split_failure_changes_nothing(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    long a = do_mmap(mm, 0x40000000, 6 * PAGE_SIZE, RW, PRIV | MAP_FIXED, NULL, 0);
+    KT_ASSERT_EQ(a, 0x40000000);
+    KT_ASSERT_EQ(mm->map_count, 1);
+    /* fill the kmalloc class VMAs come from up to one free object */
+    static void *fill[4096];
+    unsigned int nfill = 0;
+    size_t cls = ksize(find_vma(mm, 0x40000000));
+    struct slab_cache_stats st[64];
+    for (;;) {
+        unsigned int n = slab_get_stats(st, 64), i;
+        for (i = 0; i < n && !(st[i].object_size == cls && !st[i].hardened == !kt_m.slab_hardened &&
+                                st[i].name[0] == 'k'); i++)
+            ;
+        KT_ASSERT_LT(i, n);
+        if (st[i].total_objs - st[i].active_objs == 1 || nfill == MM_ARRAY_SIZE(fill))
+            break; /* one free object: the first split takes it, the second needs a page */
+        fill[nfill] = kmalloc(cls, GFP_KERNEL);
+        KT_ASSERT_NOT_NULL(fill[nfill]);
+        nfill++;
+    }
+    for (unsigned int skip = 0; skip < 1; skip++) {
+        page_alloc_fail_inject(skip, 8);
+        int err = do_munmap(mm, 0x40002000, PAGE_SIZE);
+        page_alloc_fail_inject(0, 0);
+        if (err) {
+            KT_ASSERT_EQ(err, -MM_ENOMEM);
+            KT_ASSERT_EQ(mm->map_count, 1); /* nothing changed */
+        }
+        KT_ASSERT_OK(mm_check_mm(mm, NULL));
+        if (!err)
+            break;
+    }
+    while (nfill)
+        kfree(fill[--nfill]);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
 static const struct ktest_case vm_cases[] = {
+    KT_CASE(munmap_split_failure_changes_nothing),
     KT_CASE(mprotect_merge_tree_heights),
     KT_CASE(prot_none_hides_present_pages),
     KT_CASE(growsdown_file_offset),

@@ -134,14 +134,11 @@ void vm_unmap_pages(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t st
 
 /* ---- split and merge ---- */
 
-/* Split @v at @addr (strictly inside): @v keeps [start, addr), the new VMA gets [addr, end). */
-static int vma_split(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t addr)
+/* Split @v at @addr (strictly inside) using the preallocated @n: @v keeps [start, addr), @n
+ * gets [addr, end). Cannot fail. */
+static void vma_split(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t addr,
+                      struct vm_area_struct *n)
 {
-    if (mm->map_count >= MM_MAX_MAP_COUNT)
-        return -MM_ENOMEM;
-    struct vm_area_struct *n = vma_alloc();
-    if (!n)
-        return -MM_ENOMEM;
     n->vm_start = addr;
     n->vm_end = v->vm_end;
     n->vm_flags = v->vm_flags;
@@ -151,7 +148,6 @@ static int vma_split(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t a
         mm_file_get(n->vm_file);
     v->vm_end = addr;
     vma_link(mm, n);
-    return 0;
 }
 
 static bool vma_mergeable(const struct vm_area_struct *a, const struct vm_area_struct *b)
@@ -286,17 +282,24 @@ long do_mmap(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot
 /* Make VMA boundaries fall on @start and @end; returns 0 or -MM_ENOMEM (no change made). */
 static int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end)
 {
-    unsigned long splits = 0;
     struct vm_area_struct *v = find_vma(mm, start), *w = find_vma(mm, end);
-    splits += v && v->vm_start < start;
-    splits += w && w->vm_start < end;
+    bool split_v = v && v->vm_start < start, split_w = w && w->vm_start < end;
+    unsigned long splits = (unsigned long)split_v + (unsigned long)split_w;
     if (mm->map_count + splits > MM_MAX_MAP_COUNT)
         return -MM_ENOMEM;
-    if (v && v->vm_start < start && vma_split(mm, v, start))
+    /* take both new VMAs first: a failure after the first split would change the map */
+    struct vm_area_struct *nv = split_v ? vma_alloc() : NULL, *nw = split_w ? vma_alloc() : NULL;
+    if ((split_v && !nv) || (split_w && !nw)) {
+        if (nv)
+            kfree(nv);
+        if (nw)
+            kfree(nw);
         return -MM_ENOMEM;
-    w = find_vma(mm, end);
-    if (w && w->vm_start < end && vma_split(mm, w, end))
-        return -MM_ENOMEM;
+    }
+    if (split_v)
+        vma_split(mm, v, start, nv);
+    if (split_w)
+        vma_split(mm, find_vma(mm, end), end, nw);
     return 0;
 }
 
