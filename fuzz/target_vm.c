@@ -242,9 +242,9 @@ static void vm_check_mm(void)
 {
     struct mm_check_report rep;
     int err = mm_check(&rep);
-    if (err)
-        vfail("mm_check: %s %s (pfn %lx): %s", mm_strerror(err), rep.invariant ? rep.invariant : "?",
-              rep.pfn, rep.detail);
+    if (err) /* the format every target uses, so triage types the crash by the invariant */
+        fuzz_fail("invariant=%s pfn=%lx op#%u [%s]: %s (%s)", rep.invariant ? rep.invariant : "?",
+                  rep.pfn, (unsigned int)V.opno, V.optext, rep.detail, mm_strerror(err));
 }
 
 /* ---- model objects ---- */
