@@ -191,6 +191,13 @@ void reclaim_reset(void);
 int mm_report_misuse(enum mm_misuse_kind kind, int err, const char *func, uintptr_t addr,
                      unsigned long pfn, const char *fmt, ...) MM_PRINTF(6, 7);
 
+/**
+ * Fill @r with a broken invariant (name, page, formatted detail) and return -MM_ECORRUPT: the one
+ * way every checker reports (mm_check, slab, page tables, vmalloc, address spaces).
+ */
+int mm_check_fail(struct mm_check_report *r, const char *inv, unsigned long pfn, const char *fmt, ...)
+    MM_PRINTF(4, 5);
+
 /* checks/check_vm.c: every address space and the map counts of user pages */
 int vm_check_all(struct mm_check_report *rep);
 

@@ -33,21 +33,7 @@ struct check_ctx {
     unsigned long slab_heads; /* PG_slab blocks met by the page walk */
 };
 
-static int check_fail(struct check_ctx *c, const char *inv, unsigned long pfn, const char *fmt, ...)
-    MM_PRINTF(4, 5);
-
-static int check_fail(struct check_ctx *c, const char *inv, unsigned long pfn, const char *fmt, ...)
-{
-    struct mm_check_report *r = c->rep;
-    r->err = -MM_ECORRUPT;
-    r->invariant = inv;
-    r->pfn = pfn;
-    va_list ap;
-    va_start(ap, fmt);
-    mm_vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
-    va_end(ap);
-    return -MM_ECORRUPT;
-}
+#define check_fail(c, ...) mm_check_fail((c)->rep, __VA_ARGS__)
 
 static int check_memblock(struct check_ctx *c, const struct memblock_type *t, const char *name)
 {

@@ -22,20 +22,7 @@ struct slab_check_ctx {
     uint64_t seen[SLAB_MAX_OBJECTS / 64];
 };
 
-static int slab_fail(struct slab_check_ctx *x, const char *inv, unsigned long pfn, const char *fmt, ...)
-    MM_PRINTF(4, 5);
-
-static int slab_fail(struct slab_check_ctx *x, const char *inv, unsigned long pfn, const char *fmt, ...)
-{
-    x->rep->err = -MM_ECORRUPT;
-    x->rep->invariant = inv;
-    x->rep->pfn = pfn;
-    va_list ap;
-    va_start(ap, fmt);
-    mm_vsnprintf(x->rep->detail, sizeof(x->rep->detail), fmt, ap);
-    va_end(ap);
-    return -MM_ECORRUPT;
-}
+#define slab_fail(x, ...) mm_check_fail((x)->rep, __VA_ARGS__)
 
 /* Walk one freelist, marking objects in x->seen; adds the length to *n. */
 static int slab_check_list(struct slab_check_ctx *x, struct kmem_cache *c, struct page *slab,

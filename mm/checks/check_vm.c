@@ -35,20 +35,7 @@
 
 #define VM_LEGAL_FLAGS (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED | VM_GROWSDOWN)
 
-static int vm_fail(struct mm_check_report *r, const char *inv, unsigned long pfn, const char *fmt, ...)
-    MM_PRINTF(4, 5);
-
-static int vm_fail(struct mm_check_report *r, const char *inv, unsigned long pfn, const char *fmt, ...)
-{
-    r->err = -MM_ECORRUPT;
-    r->invariant = inv;
-    r->pfn = pfn;
-    va_list ap;
-    va_start(ap, fmt);
-    mm_vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
-    va_end(ap);
-    return -MM_ECORRUPT;
-}
+#define vm_fail(r, ...) mm_check_fail((r), __VA_ARGS__)
 
 static bool vm_mergeable(const struct vm_area_struct *a, const struct vm_area_struct *b)
 {

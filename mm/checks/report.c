@@ -103,3 +103,15 @@ void mm_misuse_set_log_level(int level)
 {
     mm_state.misuse_log_level = level;
 }
+
+int mm_check_fail(struct mm_check_report *r, const char *inv, unsigned long pfn, const char *fmt, ...)
+{
+    r->err = -MM_ECORRUPT;
+    r->invariant = inv;
+    r->pfn = pfn;
+    va_list ap;
+    va_start(ap, fmt);
+    mm_vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+    va_end(ap);
+    return -MM_ECORRUPT;
+}

@@ -338,22 +338,7 @@ struct pt_check_ctx {
     unsigned long nr_tables;
 };
 
-static int pt_check_fail(struct pt_check_ctx *c, const char *inv, unsigned long pfn,
-                         const char *fmt, ...) MM_PRINTF(4, 5);
-
-static int pt_check_fail(struct pt_check_ctx *c, const char *inv, unsigned long pfn,
-                         const char *fmt, ...)
-{
-    struct mm_check_report *r = c->rep;
-    r->err = -MM_ECORRUPT;
-    r->invariant = inv;
-    r->pfn = pfn;
-    va_list ap;
-    va_start(ap, fmt);
-    mm_vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
-    va_end(ap);
-    return -MM_ECORRUPT;
-}
+#define pt_check_fail(c, ...) mm_check_fail((c)->rep, __VA_ARGS__)
 
 /* Validate the table page at @pa (level @level) before it is read, and mark it seen. */
 static int pt_check_table_page(struct pt_check_ctx *c, phys_addr_t pa, unsigned int level,

@@ -668,21 +668,7 @@ struct vmalloc_check_ctx {
     const struct vmap_area *stray_at; /* pt_visit: the first area not wholly below the leaf */
 };
 
-static int vmalloc_fail_check(struct vmalloc_check_ctx *c, const char *inv, unsigned long pfn,
-                              const char *fmt, ...) MM_PRINTF(4, 5);
-
-static int vmalloc_fail_check(struct vmalloc_check_ctx *c, const char *inv, unsigned long pfn,
-                              const char *fmt, ...)
-{
-    c->rep->err = -MM_ECORRUPT;
-    c->rep->invariant = inv;
-    c->rep->pfn = pfn;
-    va_list ap;
-    va_start(ap, fmt);
-    mm_vsnprintf(c->rep->detail, sizeof(c->rep->detail), fmt, ap);
-    va_end(ap);
-    return -MM_ECORRUPT;
-}
+#define vmalloc_fail_check(c, ...) mm_check_fail((c)->rep, __VA_ARGS__)
 
 /* vmalloc.order: the list is sorted, separated by guard pages, aligned, inside the range. */
 static int vmalloc_check_order(struct vmalloc_check_ctx *c)
