@@ -10,14 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz_target.h"
-
-#ifndef FUZZ_TARGET
-#define FUZZ_TARGET page_alloc
-#endif
-#define FUZZ_CAT_(a, b) a##b
-#define FUZZ_CAT(a, b) FUZZ_CAT_(a, b)
-#define FUZZ_THE_TARGET FUZZ_CAT(fuzz_target_, FUZZ_TARGET)
+#include "fuzz_entry.h"
 
 __AFL_FUZZ_INIT();
 

@@ -61,6 +61,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "mm.h"
 #include "mm_env.h"
 #include "page_alloc.h"
@@ -94,28 +95,8 @@ static struct {
     int nr_filters;
 } opt = { .quick = false, .reps = 5 };
 
-static int g_errors;                 /* failures that make the run exit non-zero */
 static volatile uintptr_t g_sink;    /* keeps results observable */
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("# ERROR: ", stdout);
-    vprintf(fmt, ap);
-    fputc('\n', stdout);
-    va_end(ap);
-    fflush(stdout);
-    g_errors++;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static inline uint64_t splitmix64(uint64_t *s)
 {
