@@ -1,0 +1,31 @@
+/*
+ * kernel_boot.h - boot facts and the entry points kmain calls (arch/x86_64/kernel private).
+ */
+#ifndef LEAXOS_KERNEL_BOOT_H
+#define LEAXOS_KERNEL_BOOT_H
+
+#include <stdint.h>
+
+struct kernel_boot_info {
+    const char *cmdline; /* the multiboot command line (qemu -append) */
+    uint64_t ram_end;    /* end of the highest usable RAM range */
+};
+extern struct kernel_boot_info kernel_boot;
+
+/** Build kernel_pt (see paging.c) and load it into CR3. Returns 0 or -MM_ENOMEM. */
+int paging_build(uint64_t ram_end);
+/** Writable+executable leaves of kernel_pt in [start, end) (must be none). */
+unsigned long paging_count_wx(uintptr_t start, uintptr_t end);
+/** The leaf entry of kernel address @va, 0 when unmapped. */
+uint64_t paging_lookup(uintptr_t va);
+
+/** Run every boot-time test group, print KTAP and the totals. Returns the number failed. */
+int kernel_run_all(void);
+
+/** The protection checks (NX, SMEP/SMAP, W^X, guard pages): KTAP lines from @first; failures. */
+struct kernel_tally {
+    unsigned int passed, failed, skipped;
+};
+void kernel_check_protections(struct kernel_tally *t);
+
+#endif

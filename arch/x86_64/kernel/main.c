@@ -1,0 +1,234 @@
+/*
+ * main.c - kmain: from the multiboot hand-off to the boot-time test run and the QEMU exit code.
+ *
+ * Boot order (each step needs the previous one):
+ *   1. descriptor tables (so a crash from here on is reported), multiboot facts copied out of
+ *      low memory (the machine area is handed to test mm instances later);
+ *   2. the boot mm instance over RAM in [KERNEL_PHYS_BASE, 4 GiB) minus the image and modules;
+ *   3. the sanitizer shadow (hardened kernel) from the boot mm's early allocator;
+ *   4. kernel_pt built by mm/'s page-table code, CR3 switched, SMEP and SMAP on;
+ *   5. the machine area's legacy hole (0xa0000..0xfffff) turned into RAM, so machines laid out
+ *      from physical 0 (the hosted tests' and fuzzers' layouts) run unchanged;
+ *   6. the runs: unit tests, protection checks, sanitizer checks, corpus replay; then the totals
+ *      and an exit through isa-debug-exit: pass only if every test passed and no sanitizer
+ *      reported anything unexpected.
+ */
+#include "arch_cpu.h"
+#include "kasan.h"
+#include "kernel_arch.h"
+#include "kernel_boot.h"
+#include "mm.h"
+#include "mm_env.h"
+#include "trap.h"
+#include "ubsan.h"
+
+#define MB_BOOT_MAGIC 0x2badb002u
+#define MB_INFO_MEM_MAP (1u << 6)
+#define MB_INFO_MODS (1u << 3)
+#define MB_INFO_CMDLINE (1u << 2)
+#define BOOT_MAP_MAX 64
+#define BOOT_MEM_LIMIT (4ull << 30)
+
+struct mb_info {
+    uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+    uint32_t syms[4];
+    uint32_t mmap_length, mmap_addr;
+} __attribute__((packed));
+
+struct mb_mmap_entry {
+    uint32_t size;
+    uint64_t base, len;
+    uint32_t type;
+} __attribute__((packed));
+
+struct mb_module {
+    uint32_t start, end, cmdline, pad;
+};
+
+static struct {
+    struct mm_mem_region map[BOOT_MAP_MAX];
+    unsigned int nr_map;
+    uint64_t ram_end;
+    uint64_t pack_pa, pack_size;
+    char cmdline[256];
+} boot;
+
+struct kernel_boot_info kernel_boot;
+
+const void *kernel_corpus_pack(size_t *size)
+{
+    if (size)
+        *size = boot.pack_size;
+    return boot.pack_size ? env_phys_to_virt(boot.pack_pa) : NULL;
+}
+
+/* Copy what the loader left in low memory: the memory map, the first module, the command line. */
+static void boot_read_multiboot(uint32_t magic, uint32_t info_pa)
+{
+    const struct mb_info *mb = (const struct mb_info *)(uintptr_t)info_pa;
+
+    if (magic != MB_BOOT_MAGIC)
+        env_panic("boot: not started by a multiboot loader (magic 0x%x)", magic);
+    if (!(mb->flags & MB_INFO_MEM_MAP))
+        env_panic("boot: the loader gave no memory map");
+    for (uint32_t off = 0; off < mb->mmap_length && boot.nr_map < BOOT_MAP_MAX;) {
+        const struct mb_mmap_entry *e = (const void *)(uintptr_t)(mb->mmap_addr + off);
+        boot.map[boot.nr_map++] = (struct mm_mem_region){ e->base, e->len, e->type };
+        if (e->type == MM_MEM_USABLE && e->base + e->len > boot.ram_end)
+            boot.ram_end = e->base + e->len;
+        off += e->size + 4;
+    }
+    if ((mb->flags & MB_INFO_MODS) && mb->mods_count) {
+        const struct mb_module *m = (const void *)(uintptr_t)mb->mods_addr;
+        boot.pack_pa = m->start;
+        boot.pack_size = m->end - m->start;
+    }
+    if (mb->flags & MB_INFO_CMDLINE) {
+        const char *c = (const char *)(uintptr_t)mb->cmdline;
+        for (unsigned int i = 0; i + 1 < sizeof(boot.cmdline) && c[i]; i++)
+            boot.cmdline[i] = c[i];
+    }
+}
+
+/* Shadow for the machine area's direct map and the vmalloc window (hardened kernel only). */
+static int kernel_sanitizer_boot(void)
+{
+    static const struct { uintptr_t start; uint64_t size; } regions[] = {
+        { ARCH_DIRECT_MAP_BASE, KERNEL_MACHINE_AREA_END },
+        { ARCH_VMALLOC_START, KERNEL_VMALLOC_SIZE },
+    };
+
+    if (!env_shadow_enabled)
+        return 0;
+    for (unsigned int i = 0; i < MM_ARRAY_SIZE(regions); i++) {
+        phys_addr_t pa = memblock_alloc(regions[i].size / 8, PAGE_SIZE);
+        if (pa == MM_PHYS_INVALID)
+            return -MM_ENOMEM;
+        memset(env_phys_to_virt(pa), 0, regions[i].size / 8);
+        kasan_add_region(regions[i].start, regions[i].size, env_phys_to_virt(pa));
+    }
+    return 0;
+}
+
+/* The boot mm instance: usable RAM in [KERNEL_PHYS_BASE, BOOT_MEM_LIMIT), image and module kept. */
+static void boot_mm_init(void)
+{
+    static struct mm_mem_region map[BOOT_MAP_MAX], reserve[2];
+    unsigned int nr = 0;
+
+    for (unsigned int i = 0; i < boot.nr_map; i++) {
+        uint64_t s = boot.map[i].base, e = s + boot.map[i].size;
+        s = s > KERNEL_PHYS_BASE ? s : KERNEL_PHYS_BASE;
+        e = e < BOOT_MEM_LIMIT ? e : BOOT_MEM_LIMIT;
+        if (boot.map[i].type == MM_MEM_USABLE && e > s)
+            map[nr++] = (struct mm_mem_region){ s, e - s, MM_MEM_USABLE };
+    }
+    reserve[0] = (struct mm_mem_region){ KERNEL_V2P(__kernel_start),
+                                         (uint64_t)(__bss_end - __kernel_start), MM_MEM_RESERVED };
+    reserve[1] = (struct mm_mem_region){ boot.pack_pa & ~(uint64_t)(PAGE_SIZE - 1),
+                                         boot.pack_size + PAGE_SIZE, MM_MEM_RESERVED };
+    struct mm_boot_params bp = {
+        .map = map, .nr_map = nr, .reserve = reserve, .nr_reserve = boot.pack_size ? 2 : 1,
+        .nr_cpus = 1, .seed = 1,
+    };
+    int err = mm_early_init(&bp);
+    if (!err)
+        err = kernel_sanitizer_boot();
+    if (!err)
+        err = mm_core_init();
+    if (err)
+        env_panic("boot: the boot mm instance failed to start (%d)", err);
+}
+
+static void boot_cpu_features(void)
+{
+    uint32_t r[4];
+
+    kernel_cpu.nx = (cpu_rdmsr(X86_EFER) & X86_EFER_NXE) != 0;
+    cpu_cpuid(0, 0, r);
+    if (r[0] >= 7) {
+        cpu_cpuid(7, 0, r);
+        kernel_cpu.smep = (r[1] >> 7) & 1;
+        kernel_cpu.smap = (r[1] >> 20) & 1;
+    }
+}
+
+static void boot_protect(void)
+{
+    uint64_t cr4 = cpu_read_cr4();
+
+    if (kernel_cpu.smep)
+        cr4 |= X86_CR4_SMEP;
+    if (kernel_cpu.smap)
+        cr4 |= X86_CR4_SMAP;
+    cpu_write_cr4(cr4);
+}
+
+/* i440FX PAM registers: make 0xc0000..0xfffff RAM (read+write) instead of ROM shadows. */
+static void boot_pam_unlock(void)
+{
+    for (unsigned int reg = 0x59; reg <= 0x5f; reg++) {
+        uint32_t addr = 0x80000000u | (reg & 0xfc);
+        unsigned int shift = (reg & 3) * 8;
+        uint32_t v;
+        __asm__ __volatile__("outl %0, %1" : : "a"(addr), "Nd"((uint16_t)0xcf8));
+        __asm__ __volatile__("inl %1, %0" : "=a"(v) : "Nd"((uint16_t)0xcfc));
+        v = (v & ~(0xffu << shift)) | (0x33u << shift);
+        if (reg == 0x59)
+            v = (v & ~(0xffu << shift)) | (0x30u << shift);
+        __asm__ __volatile__("outl %0, %1" : : "a"(addr), "Nd"((uint16_t)0xcf8));
+        __asm__ __volatile__("outl %0, %1" : : "a"(v), "Nd"((uint16_t)0xcfc));
+    }
+}
+
+/* i440FX SMRAM register: D_OPEN shows RAM at 0xa0000..0xbffff instead of the VGA window. */
+static void boot_smram_open(void)
+{
+    uint32_t addr = 0x80000000u | 0x70, v;
+
+    __asm__ __volatile__("outl %0, %1" : : "a"(addr), "Nd"((uint16_t)0xcf8));
+    __asm__ __volatile__("inl %1, %0" : "=a"(v) : "Nd"((uint16_t)0xcfc));
+    v |= 0x40u << 16;
+    __asm__ __volatile__("outl %0, %1" : : "a"(addr), "Nd"((uint16_t)0xcf8));
+    __asm__ __volatile__("outl %0, %1" : : "a"(v), "Nd"((uint16_t)0xcfc));
+}
+
+/* Every page of the machine area must hold what is written to it (the legacy hole included). */
+static bool boot_low_ram_works(void)
+{
+    for (uint64_t pa = 0xa0000; pa < 0x100000; pa += PAGE_SIZE) {
+        volatile uint64_t *p = env_phys_to_virt(pa);
+        p[0] = pa ^ 0x5a5a5a5a5a5a5a5aull;
+        p[511] = ~pa;
+        if (p[0] != (pa ^ 0x5a5a5a5a5a5a5a5aull) || p[511] != ~pa)
+            return false;
+    }
+    return true;
+}
+
+void kmain(uint32_t magic, uint32_t info_pa)
+{
+    trap_init();
+    boot_read_multiboot(magic, info_pa);
+    boot_cpu_features();
+    env_log(ENV_LOG_INFO, "LeaxOS mm kernel: %llu MiB RAM, NX %s, SMEP %s, SMAP %s, cmdline '%s'\n",
+            (unsigned long long)(boot.ram_end >> 20), kernel_cpu.nx ? "on" : "off",
+            kernel_cpu.smep ? "yes" : "no", kernel_cpu.smap ? "yes" : "no", boot.cmdline);
+    if (boot.ram_end < KERNEL_PHYS_BASE + (64ull << 20))
+        env_panic("boot: %llu MiB of RAM; the kernel needs at least %llu MiB",
+                  (unsigned long long)(boot.ram_end >> 20),
+                  (unsigned long long)((KERNEL_PHYS_BASE >> 20) + 64));
+    boot_mm_init();
+    if (paging_build(boot.ram_end))
+        env_panic("boot: out of memory building the kernel page tables");
+    boot_protect();
+    boot_pam_unlock();
+    boot_smram_open();
+    if (!boot_low_ram_works())
+        env_panic("boot: 0xa0000..0xfffff is not RAM; machines from physical 0 cannot run");
+    kernel_boot.cmdline = boot.cmdline;
+    kernel_boot.ram_end = boot.ram_end;
+    env_log(ENV_LOG_INFO, "boot: kernel page tables live (%lu table pages), protections on\n",
+            kernel_pt.nr_tables);
+    kernel_exit(kernel_run_all() ? KERNEL_EXIT_FAIL : KERNEL_EXIT_PASS);
+}
