@@ -5,7 +5,8 @@
 #   ./build.sh test                 everything CI runs; ends with "N passed, N failed"
 #   ./build.sh fuzz [--time S] [TARGET...]   bounded libFuzzer campaign per target
 #   ./build.sh repro [--target T] FILE       replay one input under ASan+UBSan
-#   ./build.sh kernel               freestanding static library + symbol check
+#   ./build.sh kernel [--hardened]  freestanding library + symbol check, bootable kernel image
+#   ./build.sh qemu [--hardened] [--mem SIZE] [-- QEMU ARGS]   boot it under QEMU (TCG), run its tests
 #   ./build.sh bench                release build, prints BENCH lines
 #   ./build.sh unit | corpus | deps | clean
 #
@@ -13,7 +14,7 @@
 #   asan     clang, ASan + UBSan (tests, replay)       gcc      gcc, ASan + UBSan (tests)
 #   noasan   clang, UBSan only: hardening checks run   release  clang -O2 + LTO (bench)
 #   fuzz     clang, libFuzzer + ASan + UBSan           afl      afl-clang-fast persistent + CmpLog
-#   kernel   clang freestanding x86_64 ELF objects
+#   kernel   clang freestanding x86_64 image   kernel-hardened  the same with KASAN + UBSan
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -88,7 +89,10 @@ objs() { # objs OUTDIR SRC... -> object paths
 mm_sources() { find mm -name '*.c' | sort; }
 hosted_sources() { find shims/hosted -name '*.c' | sort; }
 test_sources() { find tests -maxdepth 1 -name '*.c' | sort; }
-fuzz_common_sources() { find fuzz -maxdepth 1 -name '*.c' ! -name replay.c ! -name libfuzzer_main.c ! -name afl_main.c | sort; }
+fuzz_common_sources() {
+    find fuzz -maxdepth 1 -name '*.c' ! -name replay.c ! -name libfuzzer_main.c ! -name afl_main.c \
+        ! -name platform_kernel.c ! -name '*_tool.c' | sort
+}
 fuzz_targets() { find fuzz -maxdepth 1 -name 'target_*.c' | sed 's|fuzz/target_||; s|\.c$||' | sort; }
 
 # build_hosted CFG : library + unit tests + replay for one hosted configuration
@@ -180,25 +184,173 @@ build_afl() {
 
 KERNEL_CFLAGS="--target=x86_64-linux-gnu -std=gnu11 -O2 -g -ffreestanding -fno-builtin -nostdinc \
 -nostdlib -fno-pic -fno-pie -mno-red-zone -mcmodel=kernel -mno-sse -mno-sse2 -mno-mmx -mno-avx \
--fno-stack-protector -fno-asynchronous-unwind-tables -fno-exceptions ${WARN[*]}"
+-fno-stack-protector -fno-asynchronous-unwind-tables -fno-exceptions -fno-omit-frame-pointer ${WARN[*]}"
+# The hardened kernel: a KASAN-style shadow fed by outline callbacks (shims/kernel/kasan.c) and
+# UBSan handlers (shims/kernel/ubsan.c) for exactly the checks listed there.
+KERNEL_KASAN_FLAGS="-fsanitize=kernel-address -mllvm -asan-instrumentation-with-call-threshold=0 \
+-mllvm -asan-stack=0 -mllvm -asan-globals=0"
+KERNEL_UBSAN_CHECKS="alignment,bool,builtin,enum,integer-divide-by-zero,nonnull-attribute,null,\
+object-size,pointer-overflow,return,returns-nonnull-attribute,shift,signed-integer-overflow,\
+unreachable,vla-bound,array-bounds"
+KERNEL_HARDENED_FLAGS="$KERNEL_KASAN_FLAGS -fsanitize=$KERNEL_UBSAN_CHECKS -DKERNEL_HARDENED=1"
+# Never instrumented: the sanitizer runtime itself, the early allocator and the boot/trap path.
+KERNEL_NOSAN_SOURCES="shims/kernel/kasan.c shims/kernel/ubsan.c shims/kernel/string.c mm/heap/slab_describe.c \
+mm/init/memblock.c \
+arch/x86_64/kernel/main.c arch/x86_64/kernel/trap.c"
+# ... the invariant checkers (mm/checks, the fuzz harness's checker, models and op decoder): read-
+# only walks of every page and object after every op, they are most of a corpus replay, and
+# instrumented they made the hardened boot 2.5x slower without checking any more of the mm ...
+KERNEL_NOSAN_SOURCES+=" $(find mm/checks -name '*.c' | sort | tr '\n' ' ') $(ls fuzz/*.c | tr '\n' ' ')"
+# ... and the fuzz targets that run without ASan hosted (their injected misuse is deliberate)
+KERNEL_NOSAN_SOURCES+=" $(grep -l 'fuzz-build: no-asan' fuzz/target_*.c | tr '\n' ' ')"
+KERNEL_INC="-Ishims/kernel/include -Iarch/x86_64/kernel/include -Ishims/hosted/include -Ifuzz -Itests \
+-Itests/kernel"
 
-cmd_kernel() {
-    local out="$BUILD/kernel" res
+# the mm and its freestanding environment (machine layouts are shared with the hosted build)
+kernel_lib_sources() { mm_sources; find shims/kernel -name '*.c' | sort; echo shims/hosted/machine_layout.c; }
+# the unit tests minus the hosted runner and the software-MMU suite, plus the kernel runner
+kernel_test_sources() {
+    find tests -maxdepth 1 -name '*.c' ! -name test_main.c ! -name test_mmu.c | sort
+    echo tests/kernel/ktest_kernel.c
+}
+# fuzz/ files that are not hosted-only (engines, the hosted replay and platform, the pack tool)
+kernel_fuzz_sources() {
+    find fuzz -maxdepth 1 -name '*.c' ! -name replay.c ! -name libfuzzer_main.c ! -name afl_main.c \
+        ! -name '*_hosted.c' ! -name '*_tool.c' | sort
+}
+kernel_image_sources() {
+    kernel_lib_sources
+    find arch/x86_64/kernel -maxdepth 1 -name '*.c' | sort
+    kernel_test_sources
+    kernel_fuzz_sources
+}
+
+# kernel_compile OUT FLAGS : every image source with FLAGS (+ hardening where allowed)
+kernel_compile() {
+    local out="$1" flags="$2" hard="$3" res src inst=() plain=()
     res="$(clang -print-resource-dir)"
-    local srcs=($(mm_sources) $(find shims/kernel arch/x86_64 -name '*.c' | sort))
-    compile "$out" clang "$KERNEL_CFLAGS -isystem $res/include ${INCLUDES[*]} -Ishims/kernel/include" \
-        "${srcs[@]}" || die "kernel compile failed"
-    local o=($(objs "$out" "${srcs[@]}"))
+    flags="$flags -isystem $res/include ${INCLUDES[*]} $KERNEL_INC"
+    for src in $(kernel_image_sources | sort -u); do
+        if [ -n "$hard" ] && ! grep -qw "$src" <<<"$KERNEL_NOSAN_SOURCES"; then inst+=("$src"); else plain+=("$src"); fi
+    done
+    compile "$out" clang "$flags" "${plain[@]}" || return 1
+    if [ ${#inst[@]} -gt 0 ]; then compile "$out" clang "$flags $KERNEL_HARDENED_FLAGS" "${inst[@]}" || return 1; fi
+    local s
+    for s in arch/x86_64/kernel/*.S; do
+        mkdir -p "$out/obj/$(dirname "$s")"
+        clang --target=x86_64-linux-gnu -c "$s" -o "$out/obj/$s.o" || return 1
+    done
+}
+
+# ./build.sh kernel [--hardened]: the freestanding library (symbol-checked) and the bootable image
+# build/kernel{,-hardened}/leaxos.bin (multiboot, for qemu -kernel) with its ELF for symbols.
+cmd_kernel() {
+    local hard="" out="$BUILD/kernel"
+    [ "${1:-}" = --hardened ] && { hard=1; out="$BUILD/kernel-hardened"; }
+    local lib=($(kernel_lib_sources)) all=($(kernel_image_sources | sort -u)) s
+    kernel_compile "$out" "$KERNEL_CFLAGS${hard:+ -DKERNEL_HARDENED=1}" "$hard" ||
+        { log "kernel compile failed"; return 1; }
+    local o=($(objs "$out" "${all[@]}"))
+    for s in arch/x86_64/kernel/*.S; do o+=("$out/obj/$s.o"); done
+    # everything in the image resolves inside the image: mm/, shims/, arch/, tests/, fuzz/
+    kernel_symbol_check "${o[@]}" || return 1
     rm -f "$out/libmm_kernel.a"
-    llvm-ar rcs "$out/libmm_kernel.a" "${o[@]}"
-    kernel_symbol_check "${o[@]}"
-    log "kernel: $out/libmm_kernel.a (${#o[@]} objects, freestanding symbol check clean)"
+    llvm-ar rcs "$out/libmm_kernel.a" $(objs "$out" "${lib[@]}")
+    ld.lld -T arch/x86_64/kernel/linker.ld -nostdlib -z max-page-size=4096 --no-undefined \
+        -o "$out/leaxos.elf" "${o[@]}" || { log "kernel link failed"; return 1; }
+    llvm-objcopy -O binary "$out/leaxos.elf" "$out/leaxos.bin"
+    log "kernel: $out/leaxos.bin ($(stat -c %s "$out/leaxos.bin") bytes${hard:+, KASAN + UBSan})," \
+        "$out/libmm_kernel.a; freestanding symbol check clean"
+}
+
+# Annotate "[<address>]" tokens of a serial log with function and source line from the ELF.
+kernel_symbolize() {
+    local elf="$1" line
+    while IFS= read -r line; do
+        line="${line%$'\r'}"
+        if [[ $line =~ \[\<([0-9a-f]{16})\>\] ]]; then
+            line+="  $(llvm-symbolizer --obj="$elf" --functions=short --no-inlines -p \
+                "0x${BASH_REMATCH[1]}" 2>/dev/null | head -1)"
+        fi
+        printf '%s\n' "$line"
+    done
+}
+
+# The corpus as one file for the kernel (qemu -initrd = the first multiboot module).
+kernel_corpus_pack() { # OUT
+    mkdir -p "$(dirname "$1")"
+    clang -std=gnu11 -O1 -g ${WARN[*]} -Ifuzz fuzz/corpus_pack_tool.c fuzz/corpus_pack.c \
+        -o "$BUILD/corpus_pack_tool" || return 1
+    "$BUILD/corpus_pack_tool" ${MM_CORPUS_STRIDE:+--stride $MM_CORPUS_STRIDE} "$1" corpus >&2
+}
+
+# One DIGEST line per corpus file from the hosted replay, each target in its own configuration.
+hosted_digests() { # OUT
+    local t
+    for t in $(fuzz_targets); do "$(replay_bin "$t")" --digest --no-fork "corpus/$t" || return 1; done >"$1"
+}
+
+# The kernel's DIGEST lines (from its serial log) equal the hosted ones, line for line.
+digest_compare() { # HOSTED_FILE SERIAL_LOG
+    local k; k="$(mktemp)"
+    tr -d '\r' <"$2" | grep '^DIGEST ' >"$k" || true
+    if ! diff -q "$1" "$k" >/dev/null; then
+        log "hosted and kernel digests differ ($(wc -l <"$1") hosted, $(wc -l <"$k") kernel lines):"
+        diff "$1" "$k" | head -20 >&2
+        rm -f "$k"; return 1
+    fi
+    log "digests: $(wc -l <"$k") corpus files, hosted == kernel"
+    rm -f "$k"
+}
+
+QEMU_PASS_STATUS=33 # isa-debug-exit: (0x10 << 1) | 1
+
+# ./build.sh qemu [--hardened] [--mem SIZE] [--timeout S] [--no-corpus] [--log FILE] [-- QEMU ARGS]
+# Boots the kernel under TCG; exit status 0 only if every boot-time test passed.
+cmd_qemu() {
+    local hard="" mem=1G tmo="${MM_QEMU_TIMEOUT:-240}" corpus=1 logf="" extra=()
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --hardened) hard=1 ;;
+            --mem) mem="$2"; shift ;;
+            --timeout) tmo="$2"; shift ;;
+            --no-corpus) corpus="" ;;
+            --log) logf="$2"; shift ;;
+            --) shift; extra=("$@"); break ;;
+            *) die "qemu: unknown option '$1'" ;;
+        esac
+        shift
+    done
+    command -v qemu-system-x86_64 >/dev/null || need_pkgs qemu-system-x86
+    cmd_kernel ${hard:+--hardened} >/dev/null || return 1
+    local out="$BUILD/kernel${hard:+-hardened}" initrd=()
+    if [ -n "$corpus" ]; then
+        kernel_corpus_pack "$BUILD/kernel/corpus.pack" || return 1
+        initrd=(-initrd "$BUILD/kernel/corpus.pack")
+    fi
+    logf="${logf:-$out/serial.log}"
+    local rc=0 t0=$SECONDS
+    set +e
+    timeout --foreground "$tmo" qemu-system-x86_64 -kernel "$out/leaxos.bin" "${initrd[@]}" \
+        -machine pc -cpu max -m "$mem" -serial stdio -display none -vga none -monitor none \
+        -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 "${extra[@]}" \
+        </dev/null | kernel_symbolize "$out/leaxos.elf" | tee "$logf"
+    rc="${PIPESTATUS[0]}"
+    set -e
+    log "qemu: $( [ -n "$hard" ] && echo hardened || echo normal ) kernel ran $((SECONDS - t0))s, status $rc"
+    case "$rc" in
+        "$QEMU_PASS_STATUS") return 0 ;;
+        124) log "qemu: timed out after ${tmo}s"; return 1 ;;
+        *) return 1 ;;
+    esac
 }
 
 # Every undefined symbol of every object must be defined by mm/, shims/kernel or arch/.
 kernel_symbol_check() {
     local defined undefined bad
-    defined="$(llvm-nm --defined-only --no-sort "$@" | awk 'NF==3 && $2 ~ /[TDBRCVW]/ {print $3}' | sort -u)"
+    # objects' definitions plus the symbols the kernel's linker script defines (section bounds)
+    defined="$( { llvm-nm --defined-only --no-sort "$@" | awk 'NF==3 && $2 ~ /[TDBRCVW]/ {print $3}'
+        sed -n 's/^ *\(__[a-z_]*\) = .*/\1/p' arch/x86_64/kernel/linker.ld; } | sort -u)"
     undefined="$(llvm-nm --undefined-only --no-sort "$@" | awk 'NF>=2 {print $NF}' | sort -u)"
     bad="$(comm -23 <(printf '%s\n' "$undefined") <(printf '%s\n' "$defined") | sed '/^$/d')"
     if [ -n "$bad" ]; then
@@ -758,6 +910,29 @@ run_corpus() { # every checked-in corpus file of every target, one check each
     log "corpus replay done"
 }
 
+# run_kernel_boot [--hardened] : boot under QEMU, count its test cases, compare its corpus digests
+run_kernel_boot() {
+    local name="kernel${1:+ (hardened)}" logf="$BUILD/kernel${1:+-hardened}/serial.log" rc=0
+    log "== boot the $name under QEMU (TCG)"
+    mkdir -p "$(dirname "$logf")"; rm -f "$logf"
+    cmd_qemu ${1:-} --log "$logf" >/dev/null || rc=$?
+    local line p f
+    line="$(tr -d '\r' <"$logf" 2>/dev/null | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)"
+    if [ -z "$line" ]; then
+        FAIL=$((FAIL + 1)); log "FAILED: the $name printed no summary (status $rc); last lines:"
+        tail -40 "$logf" >&2 2>/dev/null || true
+        return
+    fi
+    p="${line%% passed*}"; f="${line#*passed, }"; f="${f%% failed*}"
+    PASS=$((PASS + p)); FAIL=$((FAIL + f))
+    log "$name: $line"
+    if [ "$f" -ne 0 ] || [ "$rc" -ne 0 ]; then
+        grep -E '^ *not ok|KERNEL CRASH|KASAN|UBSAN|PANIC' "$logf" | head -40 >&2 || true
+        [ "$f" -eq 0 ] && { FAIL=$((FAIL + 1)); log "FAILED: the $name exited with status $rc"; }
+    fi
+    step "$name corpus digests == hosted digests" digest_compare "$BUILD/digests.hosted" "$logf"
+}
+
 cmd_test() {
     local smoke="${MM_SMOKE_FUZZ_SECONDS:-20}" start=$SECONDS
     cmd_deps
@@ -773,6 +948,11 @@ cmd_test() {
     step "build release + bench" build_hosted release
     step "build kernel + freestanding symbol check" cmd_kernel
     step "symbol check rejects a libc reference" kernel_symbol_check_rejects_libc
+    step "build hardened kernel (KASAN + UBSan)" cmd_kernel --hardened
+    need_pkgs qemu-system-x86
+    step "hosted corpus digests" hosted_digests "$BUILD/digests.hosted"
+    run_kernel_boot
+    run_kernel_boot --hardened
     step "build fuzz targets" build_fuzz
     need_pkgs afl++
     step "build AFL++ targets (persistent + CmpLog)" build_afl
@@ -821,7 +1001,8 @@ case "${1:-help}" in
     workflow-test) cmd_deps; test_planted_workflow ;;
     oss-fuzz) cmd_oss_fuzz ;;
     repro) shift; cmd_repro "$@" ;;
-    kernel) cmd_deps; cmd_kernel ;;
+    kernel) shift; cmd_deps; cmd_kernel "$@" ;;
+    qemu) shift; cmd_deps; cmd_qemu "$@" ;;
     bench) shift; cmd_bench "$@" ;;
     hosted) cmd_deps; build_hosted "${2:-asan}" ;;
     clean) rm -rf "$BUILD" ;;

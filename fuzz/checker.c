@@ -8,6 +8,8 @@
  *   corrupted:  mm_check() == -MM_ECORRUPT, rep.invariant one of the expected names, rep.err set
  *   restored:   mm_check() == 0 (the checker left no scratch marks behind)
  * Slab object slots are opened (ASan unpoisoned) around each access the way the mm does.
+ * Digest: a done corruption feeds "ok", mm_check's error and the invariant it named (the caller
+ * feeds "not ok" when there was no victim).
  */
 #include "checker.h"
 #include "../mm/heap/slab_internal.h"
@@ -452,6 +454,9 @@ bool fz_corrupt(uint32_t victim, uint32_t x, fz_fail_fn fail)
                  names[1] ? names[1] : "");
     err = mm_check(&rep);
     cr_restore();
+    fuzz_digest_ok(true);
+    fuzz_digest_err(err);
+    fuzz_digest_str(rep.invariant);
     if (err != -MM_ECORRUPT || rep.err != -MM_ECORRUPT || !rep.invariant)
         fail("checker-missed-corruption: mm_check returned %s (report err %s, invariant %s), "
              "expected ECORRUPT %s", mm_strerror(err), mm_strerror(rep.err),

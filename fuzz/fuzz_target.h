@@ -8,13 +8,18 @@
  *   - runs every op, checks every invariant after each op, tears down and checks conservation,
  *   - on any violation calls fuzz_fail(): one "FUZZ-FAIL ..." line, then a crash the fuzzer sees.
  *
- * The platform (hosted: fuzz/platform_hosted.c; kernel: its own file) is chosen at link time,
- * as the mm's environment is: it boots the simulated or real machine and switches CPUs. Everything
- * else in fuzz/ except replay.c and libfuzzer_main.c is freestanding-clean.
+ *   - feeds the outcome of every op to the digest (digest.h): fuzz_digest_begin() first, then
+ *     fuzz_digest_op() per op record and the results of the calls it makes.
+ *
+ * The platform is chosen at link time, as the mm's environment is: platform_machine.c (shared by
+ * both builds, over the machine API of hosted_machine.h) plus platform_hosted.c or
+ * platform_kernel.c (output, crash, user access). Everything in fuzz/ except replay.c,
+ * libfuzzer_main.c, afl_main.c, corpus_pack_tool.c and platform_hosted.c is freestanding-clean.
  */
 #ifndef LEAXOS_FUZZ_TARGET_H
 #define LEAXOS_FUZZ_TARGET_H
 
+#include "digest.h"
 #include "ops.h"
 
 /** What a target needs of the machine it runs on. */
@@ -83,6 +88,16 @@ extern bool fuzz_trace;
 
 /** Format one line and write it through the platform. */
 void fuzz_log(const char *fmt, ...) MM_PRINTF(1, 2);
+
+/**
+ * Run @t on @data under a guard: returns 0 when the run completed, -1 when it failed and the
+ * platform's crash came back here through fuzz_guard_escape() (the kernel does; the mm instance
+ * the run left behind is abandoned, the next boot resets it). Hosted, a failure aborts.
+ */
+int fuzz_run_guarded(const struct fuzz_target *t, const uint8_t *data, size_t size);
+
+/** Jump back into the innermost fuzz_run_guarded() if one is running; else return. */
+void fuzz_guard_escape(void);
 
 /** Write "FUZZ-FAIL <formatted>" and crash. Never returns. */
 _Noreturn void fuzz_fail(const char *fmt, ...) MM_PRINTF(1, 2);

@@ -9,15 +9,29 @@
  *   replay --decode [--target NAME] FILE...        print the text form only
  *   replay --encode [--target NAME] TEXTFILE OUTFILE   text form -> bytes
  *   replay --list                                  list targets
+ *   replay --digest [--target NAME] [--no-fork] [--verbose] PATH...
+ *       digest the op outcomes of every input (digest.h): PATH is a file or a directory (walked
+ *       recursively, dot files skipped); all files are sorted by name and each prints one line
+ *       "DIGEST <target> <name> <16 hex digits> ops=<n>" on stdout ("DIGEST <target> <name>
+ *       failed" when the run fails). <name> is the path below its last "corpus" component
+ *       ("vm/regress-foo"), or the last two components when there is none; <target> is the first
+ *       component of <name> when that names a target, else --target. Each input runs in a child
+ *       process unless --no-fork. Exit status 1 if any failed.
+ *   replay --pack FILE.pack
+ *       run a corpus pack (corpus_pack.h) exactly as the kernel does (kernel_corpus_replay):
+ *       its DIGEST lines and KTAP. A failing input aborts here (hosted crash).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fuzz_target.h"
+#include "replay_kernel.h"
 
 static void emit_stdout(void *ctx, const char *line)
 {
@@ -117,12 +131,177 @@ static int run_forked(const struct fuzz_target *t, const char *path, bool print)
     return 0;
 }
 
+/* ---- --digest ---- */
+
+struct digest_input {
+    char *path;
+    char *name;                     /* below the corpus root */
+    const struct fuzz_target *t;
+};
+
+static struct digest_input *dg_inputs;
+static size_t dg_nr, dg_cap;
+static bool dg_verbose;
+
+/* The name of @path below its last "corpus" component, else its last two components. */
+static const char *digest_name(const char *path)
+{
+    const char *after_corpus = NULL, *comp = path, *prev = NULL, *p;
+
+    for (p = path;; p++) {
+        if (*p != '/' && *p)
+            continue;
+        if (*p == '/' && p - comp == 6 && !strncmp(comp, "corpus", 6))
+            after_corpus = p + 1;
+        if (!*p)
+            break;
+        prev = comp;
+        comp = p + 1;
+    }
+    if (after_corpus && *after_corpus)
+        return after_corpus;
+    return prev ? prev : comp;
+}
+
+static int digest_add_file(const char *path, const struct fuzz_target *dflt)
+{
+    const char *name = digest_name(path), *slash = strchr(name, '/');
+    struct digest_input *in;
+    char target[64];
+
+    if (dg_nr == dg_cap) {
+        dg_cap = dg_cap ? 2 * dg_cap : 1024;
+        dg_inputs = realloc(dg_inputs, dg_cap * sizeof(*dg_inputs));
+        if (!dg_inputs)
+            return -1;
+    }
+    in = &dg_inputs[dg_nr++];
+    in->path = strdup(path);
+    in->name = strdup(name);
+    in->t = dflt;
+    if (slash && (size_t)(slash - name) < sizeof(target)) {
+        memcpy(target, name, (size_t)(slash - name));
+        target[slash - name] = '\0';
+        if (fuzz_target_find(target))
+            in->t = fuzz_target_find(target);
+    }
+    return in->path && in->name ? 0 : -1;
+}
+
+/* Add @path: a file, or every file below a directory. Returns 0 or -1 (message printed). */
+static int digest_add(const char *path, const struct fuzz_target *dflt)
+{
+    struct stat st;
+    struct dirent *d;
+    DIR *dir;
+    int rc = 0;
+
+    if (stat(path, &st)) {
+        fprintf(stderr, "replay: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return digest_add_file(path, dflt);
+    dir = opendir(path);
+    if (!dir) {
+        fprintf(stderr, "replay: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    while (!rc && (d = readdir(dir))) {
+        char sub[4096];
+        if (d->d_name[0] == '.')
+            continue;
+        snprintf(sub, sizeof(sub), "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/",
+                 d->d_name);
+        rc = digest_add(sub, dflt);
+    }
+    closedir(dir);
+    return rc;
+}
+
+static int digest_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct digest_input *)a)->name, ((const struct digest_input *)b)->name);
+}
+
+/* Run one input in this process and print its line; a failure aborts (never returns). */
+static int digest_run_one(const struct digest_input *in)
+{
+    char line[FUZZ_LINE_MAX + 64];
+    size_t size;
+    uint8_t *data = read_file(in->path, &size);
+
+    if (!data)
+        return 2;
+    fuzz_platform.set_quiet(!dg_verbose);
+    in->t->run(data, size);
+    free(data);
+    fuzz_digest_format(line, sizeof(line), in->t->name, in->name, false);
+    printf("%s\n", line);
+    fflush(stdout);
+    return 0;
+}
+
+static int digest_run_forked(const struct digest_input *in)
+{
+    int status;
+    pid_t pid;
+
+    fflush(stdout);
+    pid = fork();
+    if (pid < 0)
+        return digest_run_one(in);
+    if (pid == 0)
+        _exit(digest_run_one(in));
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+        char line[FUZZ_LINE_MAX + 64];
+        fuzz_digest_format(line, sizeof(line), in->t->name, in->name, true);
+        printf("%s\n", line);
+        fflush(stdout);
+        fprintf(stderr, "replay: %s: FAILED\n", in->path);
+        return 1;
+    }
+    return 0;
+}
+
+static int do_digest(const struct fuzz_target *dflt, char **paths, int n, bool nofork)
+{
+    size_t i;
+    int rc = 0;
+
+    for (int k = 0; k < n; k++)
+        if (digest_add(paths[k], dflt))
+            return 2;
+    qsort(dg_inputs, dg_nr, sizeof(*dg_inputs), digest_cmp);
+    for (i = 0; i < dg_nr; i++)
+        if (nofork ? digest_run_one(&dg_inputs[i]) : digest_run_forked(&dg_inputs[i]))
+            rc = 1;
+    return rc;
+}
+
+/* ---- --pack ---- */
+
+static int do_pack(const char *path)
+{
+    size_t size;
+    uint8_t *pack = read_file(path, &size); /* malloc'd: 8-byte aligned, as the reader needs */
+
+    if (!pack)
+        return 2;
+    fuzz_platform.set_quiet(true);
+    int failed = kernel_corpus_replay(pack, size, NULL);
+    free(pack);
+    return failed ? 1 : 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
             "usage: replay [--target NAME] [--print] [--trace] [--verbose] [--no-fork] FILE...\n"
             "       replay --decode [--target NAME] FILE...\n"
             "       replay --encode [--target NAME] TEXTFILE OUTFILE\n"
+            "       replay --digest [--target NAME] [--no-fork] [--verbose] PATH...\n"
+            "       replay --pack FILE.pack\n"
             "       replay --list\n");
 }
 
@@ -130,6 +309,7 @@ int main(int argc, char **argv)
 {
     const struct fuzz_target *t = fuzz_targets[0];
     bool print = false, decode = false, encode = false, verbose = false, nofork = false;
+    bool digest = false, pack = false;
     int i, first, rc = 0, nfiles;
 
     for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
@@ -152,6 +332,10 @@ int main(int argc, char **argv)
             verbose = true;
         } else if (!strcmp(o, "--no-fork")) {
             nofork = true;
+        } else if (!strcmp(o, "--digest")) {
+            digest = true;
+        } else if (!strcmp(o, "--pack")) {
+            pack = true;
         } else if (!strcmp(o, "--list")) {
             for (int k = 0; fuzz_targets[k]; k++)
                 printf("%s\n", fuzz_targets[k]->name);
@@ -187,6 +371,17 @@ int main(int argc, char **argv)
             free(data);
         }
         return 0;
+    }
+    if (pack) {
+        if (nfiles != 1) {
+            usage();
+            return 2;
+        }
+        return do_pack(argv[first]);
+    }
+    if (digest) {
+        dg_verbose = verbose;
+        return do_digest(t, argv + first, nfiles, nofork);
     }
     fuzz_platform.set_quiet(!verbose);
     if (!verbose)

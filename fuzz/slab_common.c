@@ -1,6 +1,10 @@
 /*
  * slab_common.c - shadow model and valid traffic shared by the "slab" and "misuse" targets
  * (see slab_common.h). Freestanding-clean.
+ *
+ * Digest (digest.h): whether each create / alloc / kmalloc / krealloc returned memory (and
+ * whether krealloc kept the block in place), ksize of what came back, every free's and destroy's
+ * error, the pages shrink and reclaim returned, what validate counted; never an object address.
  */
 #include "slab_common.h"
 
@@ -265,6 +269,7 @@ void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, boo
                     req, (unsigned int)q->tag, (void *)q->p, q->req);
     }
     usable = ksize(p);
+    fuzz_digest_count(usable);
     if (usable < req)
         sc_fail("ksize-too-small obj=%p ksize=%zu requested=%zu", (void *)p, usable, req);
     if (head->zone >= MM_NR_ZONES || (dma && head->zone != ZONE_DMA) || head->zone == ZONE_HIGHMEM)
@@ -343,6 +348,7 @@ static void sc_op_cache_create(size_t size, size_t align, unsigned int flags, bo
     }
     mm_snprintf(name, sizeof(name), "fuzz-%u", (unsigned int)SC.next_cache_id);
     kc = kmem_cache_create(name, size, align, flags, ctor ? sc_ctor : NULL);
+    fuzz_digest_ok(kc != NULL);
     if (!kc) {
         SC_TRACE("  -> NULL (out of memory)");
         return;
@@ -377,6 +383,7 @@ static void sc_op_cache_destroy(uint32_t c)
     before = mm_misuse_count();
     busy = mm_misuse_count_kind(MM_MISUSE_CACHE_BUSY);
     err = kmem_cache_destroy(sl->kc);
+    fuzz_digest_err(err);
     if (sl->nlive) {
         if (err != -MM_EBUSY || mm_misuse_count_kind(MM_MISUSE_CACHE_BUSY) != busy + 1 ||
             mm_misuse_count() != before + 1)
@@ -402,6 +409,7 @@ static void sc_op_cache_alloc(uint32_t c, gfp_t gfp, bool zero)
     if (!sl || SC.nr_live == SC_MAX_LIVE)
         return;
     p = zero ? kmem_cache_zalloc(sl->kc, gfp) : kmem_cache_alloc(sl->kc, gfp);
+    fuzz_digest_ok(p != NULL);
     if (!p) {
         SC_TRACE("  -> NULL");
         return;
@@ -419,6 +427,7 @@ static void sc_free_obj(struct sc_obj *o, uint32_t via)
         err = kmem_cache_free(o->kc, o->p);
     else
         err = kfree(o->p);
+    fuzz_digest_err(err);
     if (err)
         sc_fail("free-error tag=%u obj=%p size=%zu err=%s", (unsigned int)o->tag, (void *)o->p,
                 o->req, mm_strerror(err));
@@ -440,6 +449,7 @@ static void sc_op_kmalloc(size_t size, gfp_t gfp, uint32_t fn, uint32_t n)
     case FUZZ_KM_ARRAY: p = kmalloc_array(n, size, gfp); req = n * size; break;
     default: p = kmalloc(size, gfp); break;
     }
+    fuzz_digest_ok(p != NULL);
     if (req == 0) {
         if (p)
             sc_fail("kmalloc-size-0 returned %p, documented NULL", (void *)p);
@@ -462,6 +472,7 @@ static void sc_op_krealloc(uint32_t h, size_t size, gfp_t gfp, bool of_null)
         return;
     if (!o) {
         n = krealloc(NULL, size, gfp);
+        fuzz_digest_ok(n != NULL);
         if (!size && n)
             sc_fail("krealloc-null-0 returned %p", (void *)n);
         if (n)
@@ -471,6 +482,8 @@ static void sc_op_krealloc(uint32_t h, size_t size, gfp_t gfp, bool of_null)
     sc_verify("before-krealloc", o, true);
     old = *o;
     n = krealloc(o->p, size, gfp);
+    fuzz_digest_ok(n != NULL);
+    fuzz_digest_ok(n == old.p);
     if (!size) {
         if (n)
             sc_fail("krealloc-to-0 returned %p, documented NULL", (void *)n);
@@ -502,15 +515,25 @@ static void sc_op_krealloc(uint32_t h, size_t size, gfp_t gfp, bool of_null)
         sc_fail("krealloc-in-place-too-small obj=%p size=%zu ksize=%zu", (void *)n, size, ksize(n));
 }
 
-static unsigned long sc_known_pick_shrink(uint32_t c)
+static void sc_op_shrink(uint32_t c)
 {
     struct kmem_cache *kc;
+    unsigned long got;
 
     if (!SC.nr_known)
-        return 0;
+        return;
     kc = SC.known[c % SC.nr_known];
-    SC_TRACE("  cache %s", kmem_cache_name(kc));
-    return kmem_cache_shrink(kc);
+    got = kmem_cache_shrink(kc);
+    fuzz_digest_count(got);
+    SC_TRACE("  cache %s -> %lu pages", kmem_cache_name(kc), got);
+}
+
+static void sc_op_reclaim(unsigned long nr, gfp_t gfp)
+{
+    unsigned long got = page_reclaim(gfp, nr);
+
+    fuzz_digest_count(got);
+    SC_TRACE("  -> %lu pages", got);
 }
 
 static void sc_op_validate(uint32_t c)
@@ -522,6 +545,7 @@ static void sc_op_validate(uint32_t c)
         return;
     kc = SC.known[c % SC.nr_known];
     bad = kmem_cache_validate(kc);
+    fuzz_digest_count(bad);
     if (bad)
         sc_fail("validate-found-damage cache=%s damaged=%lu after valid traffic only",
                 kmem_cache_name(kc), bad);
@@ -554,12 +578,8 @@ bool sc_exec_valid(const struct fuzz_op *op)
         page_alloc_fail_inject(a[0], a[1]);
         SC.inject_used = true;
         return true;
-    case FOP_CACHE_SHRINK:
-        SC_TRACE("  -> %lu pages", sc_known_pick_shrink(a[0]));
-        return true;
-    case FOP_RECLAIM:
-        SC_TRACE("  -> %lu pages", page_reclaim(a[1], a[0]));
-        return true;
+    case FOP_CACHE_SHRINK: sc_op_shrink(a[0]); return true;
+    case FOP_RECLAIM: sc_op_reclaim(a[0], a[1]); return true;
     case FOP_CACHE_VALIDATE: sc_op_validate(a[0]); return true;
     case FOP_CHECK: return true;
     default: return false;

@@ -38,6 +38,10 @@
  * After every op: mm_check() == 0, memblock_usable_bytes() == model usable bytes,
  * memblock_reserved_bytes() == model reserved bytes (before core init; unchanged after), the
  * misuse counter moved only by the expected reports.
+ *
+ * Digest (digest.h): whether each memblock_alloc returned memory, the error of every reserve,
+ * free, core init and map boot, the kind of every expected misuse report, the number of blocks a
+ * sweep got; never a physical address.
  */
 #include "checker.h"
 
@@ -283,6 +287,7 @@ static void bt_expect_misuse(const char *what, unsigned long before, enum mm_mis
 {
     struct mm_misuse mu;
 
+    fuzz_digest_count(mm_misuse_count() - before);
     if (mm_misuse_count() != before + 1)
         bt_fail("misuse-count %s: count %lu -> %lu (expected +1 %s)", what, before,
                 mm_misuse_count(), mm_misuse_name(kind));
@@ -290,6 +295,8 @@ static void bt_expect_misuse(const char *what, unsigned long before, enum mm_mis
         bt_fail("misuse-wrong-kind %s: reported %s err=%s, expected %s err=%s", what,
                 mm_misuse_name(mu.kind), mm_strerror(mu.err), mm_misuse_name(kind),
                 mm_strerror(err));
+    fuzz_digest_count(mu.kind);
+    fuzz_digest_err(mu.err);
     B.misuse_expected++;
     BT_TRACE("  -> rejected as %s: %s", mm_misuse_name(mu.kind), mu.detail);
 }
@@ -301,16 +308,19 @@ static void bt_expect_retired(void)
     phys_addr_t pa = memblock_alloc(PAGE_SIZE, 8);
     int err;
 
+    fuzz_digest_ok(pa != 0);
     if (pa)
         bt_fail("memblock-alloc-when-not-ready returned 0x%llx", (unsigned long long)pa);
     bt_expect_misuse("memblock_alloc", before, MM_MISUSE_NOT_READY, -MM_EINVAL);
     before = mm_misuse_count();
     err = memblock_reserve(PAGE_SIZE, PAGE_SIZE);
+    fuzz_digest_err(err);
     if (err != -MM_EINVAL)
         bt_fail("memblock-reserve-when-not-ready returned %s", mm_strerror(err));
     bt_expect_misuse("memblock_reserve", before, MM_MISUSE_NOT_READY, -MM_EINVAL);
     before = mm_misuse_count();
     err = memblock_free(0, PAGE_SIZE);
+    fuzz_digest_err(err);
     if (err != -MM_EINVAL)
         bt_fail("memblock-free-when-not-ready returned %s", mm_strerror(err));
     bt_expect_misuse("memblock_free", before, MM_MISUSE_NOT_READY, -MM_EINVAL);
@@ -337,6 +347,7 @@ static void bt_boot_layout(void)
 
     fuzz_machine_layout(&B.m, &B.layout);
     err = fuzz_platform.boot_early(&B.layout);
+    fuzz_digest_err(err);
     if (err)
         bt_fail("boot-early-failed err=%s", mm_strerror(err));
     bt_model_reset(B.layout.map, B.layout.nr_map);
@@ -451,6 +462,7 @@ static void bt_op_map(uint32_t kind, uint32_t n, uint32_t x)
         bp.zone_normal_end = MM_PFN_PHYS(B.m.mem_pages / 8 * 7);
         bp.seed = x;
         err = mm_early_init(&bp);
+        fuzz_digest_err(err);
         BT_TRACE("  %u disjoint regions -> %s", cnt, mm_strerror(err));
         if (err != -MM_ENOSPC)
             bt_fail("map-toomany: mm_early_init with %u disjoint regions returned %s, expected "
@@ -463,6 +475,7 @@ static void bt_op_map(uint32_t kind, uint32_t n, uint32_t x)
     B.layout.xmap = B.xmap;
     B.layout.nr_xmap = nr;
     err = fuzz_platform.boot_early(&B.layout);
+    fuzz_digest_err(err);
     B.layout.xmap = NULL;
     B.layout.nr_xmap = 0;
     BT_TRACE("  %u map entries -> %s", nr, mm_strerror(err));
@@ -490,6 +503,7 @@ refused:
     {
         unsigned long before = mm_misuse_count();
         err = fuzz_platform.core_init();
+        fuzz_digest_err(err);
         if (err != -MM_EINVAL)
             bt_fail("core-init-after-failed-boot returned %s", mm_strerror(err));
         bt_expect_misuse("mm_core_init", before, MM_MISUSE_NOT_READY, -MM_EINVAL);
@@ -520,6 +534,7 @@ static void bt_op_alloc(uint32_t size, uint32_t align, bool big)
     sz8 = MM_ALIGN_UP(sz, 8);
     fits = valid && bt_fits(sz8, align);
     pa = memblock_alloc(sz, align);
+    fuzz_digest_ok(pa != 0);
     BT_TRACE("  -> 0x%llx", (unsigned long long)pa);
     if (!valid) {
         if (pa)
@@ -570,6 +585,7 @@ static void bt_op_reserve(uint32_t off, uint32_t len, uint32_t where)
     if (!want && !bt_res_touches(base, base + size) && B.nr_res == MM_MAX_MEM_REGIONS)
         want = -MM_ENOSPC;
     err = memblock_reserve(base, size);
+    fuzz_digest_err(err);
     BT_TRACE("  [0x%llx, +%llu) -> %s", (unsigned long long)base, (unsigned long long)size,
              mm_strerror(err));
     if (err != want)
@@ -635,6 +651,7 @@ static void bt_op_free(uint32_t h, uint32_t part, uint32_t x)
     if (!want && !bt_res_remove(s, s8))
         want = -MM_ENOSPC;
     err = memblock_free(s, e - s);
+    fuzz_digest_err(err);
     BT_TRACE("  [0x%llx, +%llu) -> %s", (unsigned long long)s, (unsigned long long)(e - s),
              mm_strerror(err));
     if (err != want)
@@ -661,6 +678,7 @@ static void bt_op_core_init(void)
 
     if (B.core) {
         err = fuzz_platform.core_init();
+        fuzz_digest_err(err);
         if (err != -MM_EINVAL)
             bt_fail("core-init-twice returned %s", mm_strerror(err));
         bt_expect_misuse("mm_core_init", before, MM_MISUSE_NOT_READY, -MM_EINVAL);
@@ -672,6 +690,7 @@ static void bt_op_core_init(void)
     map_bytes = MM_ALIGN_UP((uint64_t)last * sizeof(struct page), PAGE_SIZE);
     fits = bt_fits(map_bytes, PAGE_SIZE);
     err = fuzz_platform.core_init();
+    fuzz_digest_err(err);
     BT_TRACE("  -> %s (max_pfn %lu)", mm_strerror(err), mm_max_pfn);
     if (!fits && err != -MM_ENOMEM)
         bt_fail("core-init returned %s, but the page array (%llu bytes) fits nowhere",
@@ -735,11 +754,13 @@ static void bt_op_sweep(uint32_t order, gfp_t gfp)
         struct page *pg = NULL;
         void *k;
         err = page_alloc_try(GFP_KERNEL, 0, &pg);
+        fuzz_digest_err(err);
         if (err != -MM_EINVAL || pg)
             bt_fail("alloc-before-core-init returned %s page=%p", mm_strerror(err), (void *)pg);
         bt_expect_misuse("alloc_pages", before, MM_MISUSE_NOT_READY, -MM_EINVAL);
         before = mm_misuse_count();
         k = kmalloc(64, GFP_KERNEL);
+        fuzz_digest_ok(k != NULL);
         if (k)
             bt_fail("kmalloc-before-core-init returned %p", k);
         bt_expect_misuse("kmalloc", before, MM_MISUSE_NOT_READY, -MM_EINVAL);
@@ -770,6 +791,7 @@ static void bt_op_sweep(uint32_t order, gfp_t gfp)
             B.sweep_pfn[nr] = pfn;
             B.sweep_order[nr++] = (uint8_t)o;
         }
+    fuzz_digest_count(nr);
     BT_TRACE("  swept %u blocks, %lu pages left free", (unsigned int)nr, page_alloc_nr_free());
     while (nr) {
         nr--;
@@ -819,8 +841,10 @@ static void bt_exec(const struct fuzz_op *op)
     case FOP_BOOT_MAP: bt_op_map(a[0], a[1], a[2]); break;
     case FOP_CORRUPT:
         /* before core init only the early allocator's regions exist */
-        if (!fz_corrupt(B.core ? a[0] : FUZZ_CR_MEMBLOCK, a[1], bt_fail_fn))
+        if (!fz_corrupt(B.core ? a[0] : FUZZ_CR_MEMBLOCK, a[1], bt_fail_fn)) {
+            fuzz_digest_ok(false);
             BT_TRACE("  skipped: no victim");
+        }
         break;
     case FOP_STATS:
         if (B.core)
@@ -835,6 +859,7 @@ static int bt_run(const uint8_t *data, size_t size)
     uint32_t i, n = fuzz_nr_ops(size);
     struct fuzz_op op;
 
+    fuzz_digest_begin();
     fuzz_machine_decode(data, size, &B.m);
     B.opno = 0;
     mm_snprintf(B.optext, sizeof(B.optext), "boot");
@@ -845,6 +870,7 @@ static int bt_run(const uint8_t *data, size_t size)
         B.opno = i + 1;
         fuzz_op_format(B.optext, sizeof(B.optext), &op);
         BT_TRACE("op#%u %s", (unsigned int)B.opno, B.optext);
+        fuzz_digest_op(op.kind);
         bt_exec(&op);
         bt_check();
     }

@@ -41,6 +41,10 @@
  *                                a free object start of the same slab, reporting nothing. Then
  *                                kmem_cache_validate finds nothing, mm_check() passes, both
  *                                objects free cleanly and the cache is destroyed.
+ *
+ * Digest (digest.h): besides the valid traffic's (slab_common.c), each misuse's return value,
+ * the kind and error of the report, whether a write-after-free allocation got the damaged object
+ * back and whether the freelist report fired; never an address.
  */
 #include "slab_common.h"
 #include "../mm/heap/slab_internal.h"
@@ -73,10 +77,14 @@ static void mu_expect(const char *name, enum mm_misuse_kind kind, struct mu_befo
     unsigned long total = mm_misuse_count(), nk = mm_misuse_count_kind(kind);
     struct mm_misuse mu;
 
+    fuzz_digest_count((uint64_t)ret);
+    fuzz_digest_count(total - b.total);
     if (total == b.total)
         sc_fail("misuse-undetected kind=%s: nothing reported, call returned %ld (expected %ld, "
                 "one %s report)", name, ret, want_ret, mm_misuse_name(kind));
     mm_misuse_last(&mu);
+    fuzz_digest_count(mu.kind);
+    fuzz_digest_err(mu.err);
     if (nk != b.kind + 1 || total != b.total + 1)
         sc_fail("misuse-miscounted kind=%s: %s count %lu -> %lu, total %lu -> %lu, last=%s (%s)",
                 name, mm_misuse_name(kind), b.kind, nk, b.total, total, mm_misuse_name(mu.kind),
@@ -288,6 +296,19 @@ static void mu_kfree_pages(uint32_t order, uint32_t off)
         sc_fail("free-pages-after-misuse err=%s", mm_strerror(err));
 }
 
+/*
+ * Overwrite @n bytes at @p with @fill by plain stores: a memset call would be checked against the
+ * sanitizer shadow (ASan's interceptor, a checking kernel memset), and this damage must reach
+ * memory unseen so that only the mm's own hardening can find it, whatever shadow is active.
+ */
+static void mu_damage(uint8_t *p, uint8_t fill, size_t n)
+{
+    volatile uint8_t *d = p;
+
+    for (size_t i = 0; i < n; i++)
+        d[i] = fill;
+}
+
 /* Damage [from, from + n) relative to the object, then free it or validate its cache. */
 static void mu_redzone(const char *name, struct sc_obj *o, long from, uint32_t n, uint32_t then)
 {
@@ -372,6 +393,8 @@ static void mu_uaf(uint32_t h, uint32_t k, uint32_t then)
     if (then == 0) {
         q = slot >= 0 ? kmem_cache_alloc(kc, GFP_KERNEL)
                       : kmalloc(size, GFP_KERNEL | (dma ? __GFP_DMA : 0));
+        fuzz_digest_ok(q != NULL);
+        fuzz_digest_ok(q == p);
         if (q == p) {
             mu_expect("write-after-free", MM_MISUSE_USE_AFTER_FREE, b, 0, 0, -MM_EINVAL);
         } else if (mm_misuse_count() != b.total) {
@@ -427,11 +450,12 @@ static void mu_freelist(uint32_t size, uint32_t fill)
     fill &= 0xff;
     if (fill == SLAB_RZ_BYTE)
         fill ^= 1;
-    memset(from, (int)fill, (size_t)(to - from));
+    mu_damage(from, (uint8_t)fill, (size_t)(to - from));
     where = (uintptr_t *)(slot + kc->fp_offset);
     next = (void *)(*where ^ kc->secret ^ (uintptr_t)where);
     idx = next ? slab_obj_index(kc, slab, next) : 0;
     fl_bad = next && (idx < 0 || slab_meta_of(kc, next)->state != SLAB_STATE_FREE);
+    fuzz_digest_ok(fl_bad);
     SC_TRACE("  object size %u slot %u: B=%p bytes [%ld, %ld) := 0x%02x, next decodes to %p",
              kc->object_size, kc->size, (void *)b, (long)(from - b), (long)(to - b),
              (unsigned int)fill, next);
@@ -475,6 +499,7 @@ static int mu_run(const uint8_t *data, size_t size)
     uint32_t i, n = fuzz_nr_ops(size);
     struct fuzz_op op;
 
+    fuzz_digest_begin();
     sc_boot(data, size, true);
     sc_check_all(true);
     for (i = 0; i < n; i++) {
@@ -483,6 +508,7 @@ static int mu_run(const uint8_t *data, size_t size)
         SC.opno = i + 1;
         fuzz_op_format(SC.optext, sizeof(SC.optext), &op);
         SC_TRACE("op#%u %s", (unsigned int)SC.opno, SC.optext);
+        fuzz_digest_op(op.kind);
         if (!sc_exec_valid(&op))
             switch (op.kind) {
             case FOP_SLAB_DOUBLE_FREE: mu_double_free(a[0], a[1]); break;

@@ -17,6 +17,10 @@
  * page otherwise), verified at free, on "check" and every PA_VERIFY_EVERY ops. At the end
  * everything is freed and the free page count must equal the boot value.
  *
+ * Digest (digest.h): every allocation's error code, every free's result, reclaim counts, the
+ * error and reported kind of every injected misuse, the invariant a corruption was named by,
+ * and the shrinker's scan totals at the end; never a pfn or an address.
+ *
  * Freestanding-clean: machine boot and CPU switch go through fuzz_platform.
  */
 #include "checker.h"
@@ -373,6 +377,7 @@ static struct page *pa_alloc_one(gfp_t gfp, uint32_t order, uint32_t via)
     } else {
         err = page_alloc_try(gfp, order, &p);
     }
+    fuzz_digest_err(err);
     if (err == -MM_ENOMEM) {
         pa_check_enomem(gfp, order, must_fail);
         return NULL;
@@ -428,6 +433,7 @@ static void pa_put(struct pa_block *b, uint32_t via)
         err = free_pages((uintptr_t)page_address(p), b->order);
     else
         err = __free_pages(p, b->order);
+    fuzz_digest_err(err);
     if (err)
         pa_fail("free-error tag=%u pfn=%u order=%u refs=%d err=%s", (unsigned int)b->tag,
                 (unsigned int)b->pfn, (unsigned int)b->order, (int)b->refs, mm_strerror(err));
@@ -462,6 +468,7 @@ static void pa_pool_release_one(void)
     S.pool_count--;
     pa_release_owner(pfn, 0);
     err = __free_pages(pfn_to_page(pfn), 0);
+    fuzz_digest_err(err);
     if (err)
         pa_fail("pool-free-error pfn=%u err=%s", (unsigned int)pfn, mm_strerror(err));
 }
@@ -561,6 +568,7 @@ static void pa_op_cache_fill(uint32_t n, gfp_t gfp)
         pa_take_new(p, 0, gfp, tag);
         pa_pool_push((uint32_t)page_to_pfn(p), tag);
     }
+    fuzz_digest_count(i);
     PA_TRACE("  -> filled %u, pool=%u", (unsigned int)i, (unsigned int)S.pool_count);
 }
 
@@ -569,6 +577,7 @@ static void pa_op_reclaim(unsigned long nr, gfp_t gfp, bool background)
     unsigned long before = S.pool_count, got;
 
     got = background ? page_reclaim_background() : page_reclaim(gfp, nr);
+    fuzz_digest_count(got);
     if (got > S.m.mem_pages)
         pa_fail("reclaim-implausible returned=%lu pages on a %u-page machine", got,
                 (unsigned int)S.m.mem_pages);
@@ -586,6 +595,8 @@ static void pa_expect_misuse(const char *name, unsigned long before, int err, in
     unsigned long after = mm_misuse_count();
     struct mm_misuse mu;
 
+    fuzz_digest_err(err);
+    fuzz_digest_count(after - before);
     if (err == 0)
         pa_fail("misuse-undetected kind=%s: call returned 0", name);
     if (err != want)
@@ -595,6 +606,7 @@ static void pa_expect_misuse(const char *name, unsigned long before, int err, in
         pa_fail("misuse-count kind=%s count went %lu -> %lu (expected +1)", name, before, after);
     if (!mm_misuse_last(&mu))
         pa_fail("misuse-unrecorded kind=%s: mm_misuse_last has nothing", name);
+    fuzz_digest_count(mu.kind);
     if (mu.kind >= 32 || !(kinds & PA_KIND(mu.kind)) || mu.err != err)
         pa_fail("misuse-wrong-kind kind=%s reported=%s err=%s (returned %s)", name,
                 mm_misuse_name(mu.kind), mm_strerror(mu.err), mm_strerror(err));
@@ -784,6 +796,7 @@ static void pa_misuse_bad_addr(uint32_t kind, uint32_t x)
         return;
     case FUZZ_BAD_NULL_ADDR:
         err = free_pages(0, x % MM_NR_ORDERS);
+        fuzz_digest_err(err);
         if (err)
             pa_fail("free_pages(0) returned %s, documented as a no-op", mm_strerror(err));
         return;
@@ -981,8 +994,10 @@ static void pa_exec(const struct fuzz_op *op)
     case FOP_MISUSE_BAD_FLAGS: pa_misuse_bad_flags(a[0], a[1]); break;
     case FOP_MISUSE_GET_FREE: pa_misuse_get_free(a[0]); break;
     case FOP_CORRUPT:
-        if (!fz_corrupt(a[0], a[1], pa_fail_fn))
+        if (!fz_corrupt(a[0], a[1], pa_fail_fn)) {
+            fuzz_digest_ok(false);
             PA_TRACE("  skipped: no victim");
+        }
         break;
     case FOP_STATS: fz_check_stats(false, pa_fail_fn); break;
     default: break;
@@ -1017,6 +1032,7 @@ static int pa_run(const uint8_t *data, size_t size)
     uint32_t i, n = fuzz_nr_ops(size);
     struct fuzz_op op;
 
+    fuzz_digest_begin();
     pa_reset(data, size);
     pa_boot();
     pa_check_all(true);
@@ -1025,11 +1041,14 @@ static int pa_run(const uint8_t *data, size_t size)
         S.opno = i + 1;
         fuzz_op_format(S.optext, sizeof(S.optext), &op);
         PA_TRACE("op#%u %s", (unsigned int)S.opno, S.optext);
+        fuzz_digest_op(op.kind);
         pa_exec(&op);
         pa_check_all(op.kind == FOP_CHECK);
     }
     S.opno = n + 1;
     pa_teardown();
+    fuzz_digest_count(S.scans);
+    fuzz_digest_count(S.scanned);
     PA_TRACE("done: %u ops, shrinker scans=%lu scanned=%lu", (unsigned int)n, S.scans, S.scanned);
     return 0;
 }

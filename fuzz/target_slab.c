@@ -53,6 +53,7 @@ static int slab_run(const uint8_t *data, size_t size)
     struct fuzz_op op;
     struct fuzz_machine m;
 
+    fuzz_digest_begin();
     fuzz_machine_decode(data, size, &m);
     sc_boot(data, size, m.slab_hardened);
     sc_check_all(true);
@@ -61,9 +62,12 @@ static int slab_run(const uint8_t *data, size_t size)
         SC.opno = i + 1;
         fuzz_op_format(SC.optext, sizeof(SC.optext), &op);
         SC_TRACE("op#%u %s", (unsigned int)SC.opno, SC.optext);
+        fuzz_digest_op(op.kind);
         if (!sc_exec_valid(&op)) {
-            if (op.kind == FOP_CORRUPT && !fz_corrupt(op.arg[0], op.arg[1], slab_fail_fn))
+            if (op.kind == FOP_CORRUPT && !fz_corrupt(op.arg[0], op.arg[1], slab_fail_fn)) {
+                fuzz_digest_ok(false);
                 SC_TRACE("  skipped: no victim");
+            }
             if (op.kind == FOP_STATS)
                 fz_check_stats(true, slab_fail_fn);
         }

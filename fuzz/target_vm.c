@@ -53,6 +53,13 @@
  * Appended ops: "vm corrupt VICTIM x=" (vm_corrupt), "vm vmisuse KIND h=" (vm_vmisuse),
  * "vm swapfail swapout|swapin n= at=" (vm_swapfail, platform swap_fail hook; skipped without it)
  * and "vm forkfail skip=" (vm_forkfail); each one's contract is in the comment above it.
+ *
+ * Digest (digest.h): the error or success of every mmap / munmap / mprotect / brk / fork / file
+ * write / vfree / vunmap, whether mm_create / vmalloc / vmap returned memory, every user access's
+ * fault result and completed pages plus the bytes each read brought back (accesses, "check",
+ * swapfail), the bytes mm_file_read returned, reclaim / swap counts, the pages a hog got, the
+ * invariant a corruption was named by, every vmalloc misuse's result and report kind. Never a
+ * user, vmalloc or physical address (brk is digested as "moved to the request" or "stayed").
  */
 #include "fuzz_target.h"
 #include "mmap.h"
@@ -530,6 +537,9 @@ static void vm_check_obj(int o)
     for (uint32_t p = 0; p < ob->npages; p++) {
         uint32_t len = (uint32_t)MM_MIN((uint64_t)PAGE_SIZE, ob->size - (uint64_t)p * PAGE_SIZE);
         int err = mm_file_read(f, (uint64_t)p * PAGE_SIZE, V.buf, len);
+        fuzz_digest_err(err);
+        if (!err)
+            fuzz_digest_bytes(V.buf, len);
         if (err)
             vfail("mm_file_read object %d page %u: %s", o, p, mm_strerror(err));
         long d = vm_cmp(V.buf, &ob->pg[p], len);
@@ -622,6 +632,9 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at)
     uintptr_t fva = 0;
     int res = fuzz_platform.user_copy(m->mm, va, V.buf, (size_t)pages * PAGE_SIZE, kind, &fva);
     uint32_t done = res == VM_FAULT_HANDLED ? pages : (uint32_t)((MM_ALIGN_DOWN(fva, PAGE_SIZE) - va) / PAGE_SIZE);
+    fuzz_digest_fault(res, done);
+    if (kind != 1 && done <= pages)
+        fuzz_digest_bytes(V.buf, (size_t)done * PAGE_SIZE);
     VM_TRACE("  %s %lx x%u: %s at %lx", kn[kind], (unsigned long)va, pages, vm_fault_name(res),
              (unsigned long)fva);
     if (res != VM_FAULT_HANDLED && (fva < va || done >= pages))
@@ -747,6 +760,7 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
         return;
     }
     long ret = do_mmap(m->mm, addr, len, prot, flags, file, off);
+    fuzz_digest_err(ret < 0 ? (int)ret : 0);
     VM_TRACE("  do_mmap(%lx, %u pages, prot %x, flags %x, off %lx) = %lx", (unsigned long)addr, np, prot,
              flags, (unsigned long)off, (unsigned long)ret);
     if (expect) {
@@ -801,6 +815,7 @@ static void vm_munmap(uint32_t pages, uint32_t at)
     if (!expect && m->nreg + 2 > VM_MAX_REG)
         return;
     int ret = do_munmap(m->mm, addr, len);
+    fuzz_digest_err(ret);
     VM_TRACE("  do_munmap(%lx, %u pages) = %d", (unsigned long)addr, pages, ret);
     if (ret == -MM_ENOMEM && !expect && vm_oom_justified())
         return;
@@ -834,6 +849,7 @@ static void vm_mprotect(uint32_t pages, uint32_t prot, uint32_t at)
     if (!expect && m->nreg + 2 > VM_MAX_REG)
         return;
     int ret = do_mprotect(m->mm, addr, len, prot);
+    fuzz_digest_err(ret);
     VM_TRACE("  do_mprotect(%lx, %u pages, %x) = %d", (unsigned long)addr, pages, prot, ret);
     if (ret == -MM_ENOMEM && !expect && vm_oom_justified())
         return;
@@ -887,6 +903,7 @@ static void vm_brk(uint32_t x)
         return;
     }
     uintptr_t ret = do_brk(m->mm, nb);
+    fuzz_digest_count(ret == nb ? 0 : ret == old ? 1 : 2);
     VM_TRACE("  do_brk(%lx) = %lx (old %lx)", (unsigned long)nb, (unsigned long)ret, (unsigned long)old);
     if (ret != expect) {
         if (!(ret == old && (grow || shrink) && vm_oom_justified()))
@@ -909,6 +926,7 @@ static bool vm_new_mm(void)
     if (V.nmm >= VM_MAX_MM)
         return false;
     struct mm_struct *mm = mm_create();
+    fuzz_digest_ok(mm != NULL);
     if (!mm) {
         if (!vm_oom_justified())
             vfail("mm_create failed with memory available");
@@ -933,6 +951,7 @@ static void vm_fork(void)
         return;
     struct mm_struct *child = NULL;
     int ret = mm_fork(m->mm, &child);
+    fuzz_digest_err(ret);
     VM_TRACE("  mm_fork = %d", ret);
     if (ret) {
         if (ret != -MM_ENOMEM || !vm_oom_justified())
@@ -961,7 +980,7 @@ static void vm_exit(void)
 
 static void vm_pressure(uint32_t how, uint32_t n)
 {
-    unsigned long got;
+    unsigned long got = 0;
     /* (the calls stay outside VM_TRACE: its arguments are evaluated only when tracing) */
     switch (how) {
     case 0: got = page_reclaim(GFP_KERNEL, n); VM_TRACE("  page_reclaim = %lu", got); break;
@@ -981,6 +1000,7 @@ static void vm_pressure(uint32_t how, uint32_t n)
             __free_pages(V.hog[--V.nhog], 0);
         break;
     }
+    fuzz_digest_count(how < 3 ? got : V.nhog);
 }
 
 static void vm_file(uint32_t op, uint32_t fi, uint32_t page, uint32_t tok)
@@ -998,6 +1018,7 @@ static void vm_file(uint32_t op, uint32_t fi, uint32_t page, uint32_t tok)
         tok = tok ? tok : 1;
         vm_fill(V.buf, &(struct vcont){ tok, tok, PAGE_SIZE });
         ret = mm_file_write(o->f, off, V.buf, len);
+        fuzz_digest_err(ret);
         VM_TRACE("  mm_file_write(f%u, %lx, %u) = %d", fi, (unsigned long)off, len, ret);
         if (ret == -MM_ENOMEM && !expect && vm_oom_justified())
             return;
@@ -1011,6 +1032,7 @@ static void vm_file(uint32_t op, uint32_t fi, uint32_t page, uint32_t tok)
     case 1:
         vm_check_obj((int)fi);
         ret = mm_file_read(o->f, o->size, V.buf, 1);
+        fuzz_digest_err(ret);
         if (ret != -MM_EINVAL)
             vfail("mm_file_read past the end = %s, expected EINVAL", mm_strerror(ret));
         break;
@@ -1058,6 +1080,7 @@ static void vm_vmalloc(uint32_t fn, uint32_t size)
     case 2: p = __vmalloc(size, GFP_KERNEL | __GFP_HIGHMEM); break;
     default: p = __vmalloc(size, GFP_KERNEL | __GFP_ZERO); break;
     }
+    fuzz_digest_ok(p != NULL);
     VM_TRACE("  vmalloc(%u) = %p", size, p);
     if (!size) {
         if (p)
@@ -1104,6 +1127,7 @@ static void vm_vmap(uint32_t n, uint32_t ro)
     a->tok = vm_new_tok(0x3a9);
     for (uint32_t i = 0; i < n; i++) {
         a->pages[i] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0);
+        fuzz_digest_ok(a->pages[i] != NULL);
         if (!a->pages[i]) {
             while (i)
                 __free_pages(a->pages[--i], 0);
@@ -1115,6 +1139,7 @@ static void vm_vmap(uint32_t n, uint32_t ro)
         vm_fill(page_address(a->pages[i]), &c);
     }
     a->addr = vmap(a->pages, n, ro ? VMALLOC_PROT_KERNEL_RO : VMALLOC_PROT_KERNEL);
+    fuzz_digest_ok(a->addr != NULL);
     VM_TRACE("  vmap(%u pages) = %p", n, a->addr);
     if (!a->addr) {
         for (uint32_t i = 0; i < n; i++)
@@ -1143,6 +1168,7 @@ static void vm_area_release(uint32_t h, bool check)
     if (check)
         vm_area_check(a);
     int ret = a->vmap ? vunmap(a->addr) : vfree(a->addr);
+    fuzz_digest_err(ret);
     if (ret)
         vfail("%s(%p) = %s", a->vmap ? "vunmap" : "vfree", a->addr, mm_strerror(ret));
     for (uint32_t i = 0; a->vmap && i < a->n; i++)
@@ -1155,6 +1181,7 @@ static void vm_vfree(uint32_t h, uint32_t via, bool is_vunmap_op)
 {
     if (!is_vunmap_op && via == 2) {
         int ret = vfree(NULL);
+        fuzz_digest_err(ret);
         if (ret)
             vfail("vfree(NULL) = %s", mm_strerror(ret));
         return;
@@ -1172,6 +1199,8 @@ static void vm_vfree(uint32_t h, uint32_t via, bool is_vunmap_op)
     if (wrong) {
         unsigned long mis = mm_misuse_count();
         int ret = a->vmap ? vfree(a->addr) : vunmap(a->addr);
+        fuzz_digest_err(ret);
+        fuzz_digest_count(mm_misuse_count() - mis);
         if (ret != -MM_EINVAL || mm_misuse_count() != mis + 1)
             vfail("%s of a %s area = %s (misuse reports %lu), expected EINVAL and one report",
                   a->vmap ? "vfree" : "vunmap", a->vmap ? "vmap" : "vmalloc", mm_strerror(ret),
@@ -1237,6 +1266,9 @@ static void vm_check_everything(void)
                     continue;
                 uintptr_t fva = 0;
                 int res = fuzz_platform.user_copy(m->mm, va, V.buf, PAGE_SIZE, 0, &fva);
+                fuzz_digest_fault(res, res == VM_FAULT_HANDLED);
+                if (res == VM_FAULT_HANDLED)
+                    fuzz_digest_bytes(V.buf, PAGE_SIZE);
                 if (res == VM_FAULT_OOM && vm_oom_justified())
                     continue;
                 if (res != VM_FAULT_HANDLED)
@@ -1761,6 +1793,9 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
     VM_TRACE("  corrupted, expecting %s%s%s", names[0], names[1] ? " or " : "", names[1] ? names[1] : "");
     int err = mm_check(&rep);
     vcr_restore();
+    fuzz_digest_ok(true);
+    fuzz_digest_err(err);
+    fuzz_digest_str(rep.invariant);
     if (err != -MM_ECORRUPT || rep.err != -MM_ECORRUPT || !rep.invariant)
         vfail("checker-missed-corruption: mm_check returned %s (report err %s, invariant %s), "
               "expected ECORRUPT %s", mm_strerror(err), mm_strerror(rep.err),
@@ -1794,11 +1829,14 @@ static void vmis_expect(const char *what, long ret, long want, enum mm_misuse_ki
                         unsigned long before, unsigned long before_kind)
 {
     struct mm_misuse last;
+    fuzz_digest_count((uint64_t)ret);
+    fuzz_digest_count(mm_misuse_count() - before);
     if (ret != want)
         vfail("%s = %ld (%s), expected %s", what, ret, mm_strerror((int)ret), mm_strerror((int)want));
     if (mm_misuse_count() != before + 1 || mm_misuse_count_kind(kind) != before_kind + 1)
         vfail("%s: %lu misuse reports (%lu of kind %s), expected exactly one", what,
               mm_misuse_count() - before, mm_misuse_count_kind(kind) - before_kind, mm_misuse_name(kind));
+    fuzz_digest_count(mm_misuse_last(&last) ? last.kind : ~0u);
     if (!mm_misuse_last(&last) || last.kind != kind)
         vfail("%s: last misuse report is %s, expected %s", what, mm_misuse_name(last.kind),
               mm_misuse_name(kind));
@@ -2027,6 +2065,8 @@ static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
         unsigned long got = swap_reclaim(1 + at % 32);
         fuzz_platform.swap_fail(0);
         swap_get_stats(&s1);
+        fuzz_digest_count(got);
+        fuzz_digest_count(s1.write_errors - s0.write_errors);
         VM_TRACE("  swap_reclaim with %u write errors armed = %lu (errors %lu -> %lu)", n, got,
                  s0.write_errors, s1.write_errors);
         if (s1.write_errors - s0.write_errors > n || s1.swapped_out - s0.swapped_out != got ||
@@ -2050,6 +2090,7 @@ static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
     fuzz_platform.swap_fail(n);
     int res = fuzz_platform.user_copy(m->mm, f.va, V.buf, PAGE_SIZE, 0, &fva);
     fuzz_platform.swap_fail(0);
+    fuzz_digest_fault(res, 0);
     swap_get_stats(&s1);
     ptep = pt_walk(&m->mm->pt, f.va, false, 0);
     VM_TRACE("  read %lx with %u read errors armed: %s", (unsigned long)f.va, n, vm_fault_name(res));
@@ -2063,6 +2104,9 @@ static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
         vfail("swap-in failure: read errors +%lu, swapped in +%lu, slots used %lu -> %lu",
               s1.read_errors - s0.read_errors, s1.swapped_in - s0.swapped_in, s0.slots_used, s1.slots_used);
     res = fuzz_platform.user_copy(m->mm, f.va, V.buf, PAGE_SIZE, 0, &fva);
+    fuzz_digest_fault(res, res == VM_FAULT_HANDLED);
+    if (res == VM_FAULT_HANDLED)
+        fuzz_digest_bytes(V.buf, PAGE_SIZE);
     if (res == VM_FAULT_OOM && vm_oom_justified())
         return;
     int ri = reg_find(m, f.va);
@@ -2095,6 +2139,7 @@ static void vm_forkfail(uint32_t skip)
     struct mm_struct *child = NULL;
     int ret = mm_fork(m->mm, &child);
     page_alloc_fail_inject(0, 0);
+    fuzz_digest_err(ret);
     V.inj_armed = false;
     VM_TRACE("  mm_fork with failure after %u allocations = %d", skip, ret);
     if (!ret) {
@@ -2161,6 +2206,7 @@ static int vm_run(const uint8_t *data, size_t size)
     struct fuzz_op op;
     int err;
 
+    fuzz_digest_begin();
     memset(&V, 0, sizeof(V));
     fuzz_machine_decode(data, size, &V.m);
     fuzz_machine_layout(&V.m, &l);
@@ -2174,6 +2220,7 @@ static int vm_run(const uint8_t *data, size_t size)
     if (n) {
         fuzz_op_decode(&vm_table, &V.m, data, size, 0, &op);
         if (op.kind == FOP_VM_SWAPDEV && fuzz_platform.swap_reset) {
+            fuzz_digest_op(op.kind);
             if (fuzz_platform.swap_reset(op.arg[0]))
                 vfail("swap device of %u slots could not be set up", (unsigned int)op.arg[0]);
             VM_TRACE("op#1 vm swapdev slots=%u", (unsigned int)op.arg[0]);
@@ -2189,6 +2236,7 @@ static int vm_run(const uint8_t *data, size_t size)
         V.opno = i + 1;
         fuzz_op_format(V.optext, sizeof(V.optext), &op);
         VM_TRACE("op#%u %s", (unsigned int)V.opno, V.optext);
+        fuzz_digest_op(op.kind);
         V.inj_at_op = vm_inj_armed();
         uint32_t *a = op.arg;
         switch (op.kind) {
@@ -2213,7 +2261,10 @@ static int vm_run(const uint8_t *data, size_t size)
         case FOP_VMAP: vm_vmap(a[0], a[1]); break;
         case FOP_VUNMAP: vm_vfree(a[0], a[1], true); break;
         case FOP_CHECK: vm_check_everything(); break;
-        case FOP_VM_CORRUPT: vm_corrupt(a[0], a[1]); break;
+        case FOP_VM_CORRUPT:
+            if (!vm_corrupt(a[0], a[1]))
+                fuzz_digest_ok(false);
+            break;
         case FOP_VM_VMISUSE: vm_vmisuse(a[0], a[1]); break;
         case FOP_VM_SWAPFAIL: vm_swapfail(a[0], a[1], a[2]); break;
         case FOP_VM_FORKFAIL: vm_forkfail(a[0]); break;

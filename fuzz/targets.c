@@ -1,6 +1,12 @@
 /*
- * targets.c - the target registry and the failure/log helpers every target shares.
+ * targets.c - the target registry, the failure/log helpers every target shares and the run guard
+ * a driver that must survive a failing input uses (the kernel's corpus replay).
  * Freestanding-clean: output goes through fuzz_platform.write_line.
+ *
+ * Guard: fuzz_run_guarded() saves a __builtin_setjmp context; a platform crash that calls
+ * fuzz_guard_escape() while it runs resumes there. Only one guarded run at a time (no nesting).
+ * After an escape only the interrupt state is put back; locks the failed run held and every
+ * other piece of mm state belong to the abandoned instance, which the next boot resets.
  */
 #include "fuzz_target.h"
 
@@ -43,6 +49,31 @@ void fuzz_log(const char *fmt, ...)
     mm_vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     fuzz_platform.write_line(line);
+}
+
+static void *fuzz_guard_ctx[5];
+static volatile bool fuzz_guard_armed;
+static unsigned long fuzz_guard_irq; /* the caller's interrupt state, put back after an escape */
+
+int fuzz_run_guarded(const struct fuzz_target *t, const uint8_t *data, size_t size)
+{
+    fuzz_guard_irq = env_irq_save();
+    env_irq_restore(fuzz_guard_irq);
+    if (__builtin_setjmp(fuzz_guard_ctx)) {
+        fuzz_guard_armed = false;
+        env_irq_restore(fuzz_guard_irq); /* the run may have failed inside an irq-saved section */
+        return -1;
+    }
+    fuzz_guard_armed = true;
+    t->run(data, size);
+    fuzz_guard_armed = false;
+    return 0;
+}
+
+void fuzz_guard_escape(void)
+{
+    if (fuzz_guard_armed)
+        __builtin_longjmp(fuzz_guard_ctx, 1);
 }
 
 _Noreturn void fuzz_crash(void)

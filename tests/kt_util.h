@@ -1,9 +1,10 @@
 /*
  * kt_util.h - helpers shared by the mm test suites.
  *
- * Owns: booting the standard test machines, statistics snapshots and comparisons, a block list that
- * tests fill with allocations and free at the end, the misuse-report check, and the few hooks a
- * platform must provide (kt_host_*, implemented for the hosted build in test_main.c).
+ * Owns: booting the standard test machines (and skipping a case whose machine the platform cannot
+ * hold: kt_boot_current), statistics snapshots and comparisons, a block list that tests fill with
+ * allocations and free at the end, the misuse-report check, and the few hooks a platform must
+ * provide (kt_host_*: hosted in test_main.c, kernel in tests/kernel/ktest_kernel.c).
  *
  * Everything here uses only the mm API, the hosted_machine API and KT_ macros, so it stays
  * freestanding-clean. Big scratch objects are static (tests are single-threaded) so test bodies do
@@ -28,7 +29,11 @@ extern struct hosted_machine kt_m;
 int kt_boot_small(unsigned int mib, unsigned int cpus, bool nopcp);
 /** Boot a PC-layout machine of @mib MiB and @cpus CPUs. 0 on success. */
 int kt_boot_pc(unsigned int mib, unsigned int cpus);
-/** Boot kt_m as it is (then drain the per-CPU lists, so they start empty). 0 on success. */
+/**
+ * Boot kt_m as it is (then drain the per-CPU lists, so they start empty). 0 on success. When kt_m
+ * ends beyond hosted_machine_capacity() (a 1 GiB PC in the kernel's 512 MiB machine area) the
+ * case is skipped (KT_SKIP) instead of booted.
+ */
 int kt_boot_current(void);
 
 /* ---- stats ---- */
@@ -100,7 +105,7 @@ static inline bool kt_in(unsigned long pfn, unsigned long lo, unsigned long hi)
     return pfn >= lo && pfn < hi;
 }
 
-/* ---- platform hooks (hosted: test_main.c) ---- */
+/* ---- platform hooks (hosted: test_main.c, kernel: tests/kernel/ktest_kernel.c) ---- */
 
 /** A page-aligned PAGE_SIZE buffer that is not part of the machine's memory, or NULL. */
 void *kt_host_foreign_page(void);

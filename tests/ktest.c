@@ -1,45 +1,61 @@
 /*
  * ktest.c - the KTAP runner.
  *
- * Owns: the KTAP output format and the pass/fail counting. Output shape:
+ * Owns: the KTAP output format and the pass/fail/skip counting. Output shape:
  *
  *   KTAP version 1
  *   1..N                      N = suites selected
  *       KTAP version 1        one subtest per suite
+ *       # Subtest: suite_name
  *       1..M
  *       # file:line: msg      diagnostics of a failing case
  *       ok 1 case_name
  *       not ok 2 case_name
+ *       ok 3 case_name # SKIP reason
  *   ok 1 suite_name           "not ok" if any case failed
+ *   ok 2 other_suite # SKIP reason        a suite the platform does not run
+ *   # Totals: pass:P fail:F skip:S        S = skipped cases + skipped suites
  *   P passed, F failed        cases, alone on the last line
  *
- * The only libc use is the output hook ktest_printf (vprintf); a freestanding build replaces it.
+ * Freestanding: formatting is the mm's mm_vsnprintf, output the platform's ktest_host_write.
+ * Single-threaded: the format buffers and the skip state are static.
  */
 #include "ktest.h"
 
 #include <stdarg.h>
-#include <stdio.h>
+
+#include "mm_common.h"
 
 bool ktest_verbose;
 
 /* Indentation of the current KTAP level: 0 outside suites, 4 inside a suite. */
 static int ktest_indent;
 
+static bool ktest_skip_pending;
+static char ktest_skip_reason[160];
+
+static void ktest_vprintf(const char *fmt, va_list ap)
+{
+    static char out[1024];
+    int n = mm_vsnprintf(out, sizeof(out), fmt, ap);
+
+    ktest_host_write(out, n < (int)sizeof(out) ? (size_t)n : sizeof(out) - 1);
+}
+
 void ktest_printf(const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    ktest_vprintf(fmt, ap);
     va_end(ap);
-    fflush(stdout);
 }
 
 static void ktest_vdiag(const char *prefix_file, int line, const char *fmt, va_list ap)
 {
-    char buf[512];
+    static char buf[512];
 
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    mm_vsnprintf(buf, sizeof(buf), fmt, ap);
     if (prefix_file)
         ktest_printf("%*s# %s:%d: %s\n", ktest_indent, "", prefix_file, line, buf);
     else
@@ -62,6 +78,21 @@ void ktest_note(const char *fmt, ...)
     va_start(ap, fmt);
     ktest_vdiag(NULL, 0, fmt, ap);
     va_end(ap);
+}
+
+void ktest_skip(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    mm_vsnprintf(ktest_skip_reason, sizeof(ktest_skip_reason), fmt, ap);
+    va_end(ap);
+    ktest_skip_pending = true;
+}
+
+bool ktest_skipping(void)
+{
+    return ktest_skip_pending;
 }
 
 int ktest_strcmp(const char *a, const char *b)
@@ -100,15 +131,19 @@ static unsigned int ktest_suite_selected(const struct ktest_suite *s, const char
 {
     unsigned int n = 0;
 
+    if (s->skip || s->run_block)
+        return !filter || ktest_strstr(s->name, filter);
     for (unsigned int i = 0; i < s->nr_cases; i++)
         n += ktest_case_selected(s, &s->cases[i], filter);
     return n;
 }
 
+/* Run one case: 0 passed, 1 failed, 2 skipped. */
 static int ktest_run_case(const struct ktest_suite *s, const struct ktest_case *c)
 {
     int rc = 0;
 
+    ktest_skip_pending = false;
     if (s->init && s->init() != 0) {
         ktest_note("suite init failed");
         return 1;
@@ -116,12 +151,52 @@ static int ktest_run_case(const struct ktest_suite *s, const struct ktest_case *
     rc = c->fn();
     if (s->exit)
         s->exit();
+    if (ktest_skip_pending)
+        return 2;
     return rc != 0;
+}
+
+struct ktest_totals {
+    unsigned int passed, failed, skipped;
+};
+
+/* Run the selected cases of @s as subtest @k. */
+static void ktest_run_suite(const struct ktest_suite *s, unsigned int k, const char *filter,
+                            struct ktest_totals *t)
+{
+    unsigned int idx = 0, suite_failed = 0;
+
+    ktest_indent = 4;
+    ktest_printf("    KTAP version 1\n    # Subtest: %s\n    1..%u\n", s->name,
+                 ktest_suite_selected(s, filter));
+    for (unsigned int j = 0; j < s->nr_cases; j++) {
+        const struct ktest_case *c = &s->cases[j];
+
+        if (!ktest_case_selected(s, c, filter))
+            continue;
+        int res = ktest_run_case(s, c);
+
+        idx++;
+        if (res == 2) {
+            ktest_printf("    ok %u %s # SKIP %s\n", idx, c->name, ktest_skip_reason);
+            t->skipped++;
+        } else if (res) {
+            ktest_printf("    not ok %u %s\n", idx, c->name);
+            t->failed++;
+            suite_failed++;
+        } else {
+            ktest_printf("    ok %u %s\n", idx, c->name);
+            t->passed++;
+        }
+    }
+    ktest_indent = 0;
+    ktest_printf("%sok %u %s\n", suite_failed ? "not " : "", k, s->name);
 }
 
 int ktest_run(const struct ktest_suite *const *suites, unsigned int nr, const char *filter)
 {
-    unsigned int nr_suites = 0, passed = 0, failed = 0, k = 0;
+    struct ktest_totals t = { 0, 0, 0 };
+    unsigned int nr_suites = 0, k = 0;
 
     for (unsigned int i = 0; i < nr; i++)
         nr_suites += ktest_suite_selected(suites[i], filter) > 0;
@@ -129,31 +204,26 @@ int ktest_run(const struct ktest_suite *const *suites, unsigned int nr, const ch
     ktest_printf("KTAP version 1\n1..%u\n", nr_suites);
     for (unsigned int i = 0; i < nr; i++) {
         const struct ktest_suite *s = suites[i];
-        unsigned int m = ktest_suite_selected(s, filter), idx = 0, suite_failed = 0;
 
-        if (m == 0)
+        if (ktest_suite_selected(s, filter) == 0)
             continue;
-        ktest_indent = 4;
-        ktest_printf("    KTAP version 1\n    # Subtest: %s\n    1..%u\n", s->name, m);
-        for (unsigned int j = 0; j < s->nr_cases; j++) {
-            const struct ktest_case *c = &s->cases[j];
-
-            if (!ktest_case_selected(s, c, filter))
-                continue;
-            int bad = ktest_run_case(s, c);
-
-            idx++;
-            ktest_printf("    %sok %u %s\n", bad ? "not " : "", idx, c->name);
-            if (bad) {
-                failed++;
-                suite_failed++;
-            } else {
-                passed++;
-            }
+        if (s->skip) {
+            ktest_printf("ok %u %s # SKIP %s\n", ++k, s->name, s->skip);
+            t.skipped++;
+            continue;
         }
-        ktest_indent = 0;
-        ktest_printf("%sok %u %s\n", suite_failed ? "not " : "", ++k, s->name);
+        if (s->run_block) {
+            unsigned int passed = 0, skipped = 0;
+            int failed = s->run_block(&passed, &skipped);
+            t.passed += passed;
+            t.skipped += skipped;
+            t.failed += (unsigned int)failed;
+            ktest_printf("%sok %u %s\n", failed ? "not " : "", ++k, s->name);
+            continue;
+        }
+        ktest_run_suite(s, ++k, filter, &t);
     }
-    ktest_printf("%u passed, %u failed\n", passed, failed);
-    return (int)failed;
+    ktest_printf("# Totals: pass:%u fail:%u skip:%u\n", t.passed, t.failed, t.skipped);
+    ktest_printf("%u passed, %u failed\n", t.passed, t.failed);
+    return (int)t.failed;
 }

@@ -7,13 +7,19 @@
  *        |
  *        +-- struct ktest_case { name, fn }   fn: static int test_xxx(void), 0 = pass
  *
- * A test body calls only the mm API, the hosted_machine API and KT_ macros, so the same sources can
- * later run inside the freestanding kernel. A KT_ASSERT* that fails prints one diagnostic line
+ * A test body calls only the mm API, the hosted_machine API and KT_ macros, so the same sources run
+ * hosted and inside the freestanding kernel. A KT_ASSERT* that fails prints one diagnostic line
  * "# file:line: message" and makes the test return 1. The runner prints KTAP version 1 (one subtest
- * per suite) and ends with the plain line "N passed, N failed" counting test cases.
+ * per suite), a "# Totals:" line and ends with the plain line "N passed, N failed" counting test
+ * cases (skipped ones are in neither number).
  *
- * Nothing in here needs libc: output goes through ktest_printf (ktest.c), which is the only place
- * that touches printf.
+ * Skips: a case calls KT_SKIP("reason") (directly or in a helper, e.g. kt_boot_current when the
+ * platform cannot provide the machine) and is reported "ok N name # SKIP reason"; a suite whose
+ * .skip is set is not run and reported the same way. A platform decides skips by an explicit rule,
+ * never by a failure.
+ *
+ * Nothing in here needs libc: ktest.c formats with the mm's mm_vsnprintf and writes through the
+ * platform's ktest_host_write (hosted: test_main.c, kernel: tests/kernel/ktest_kernel.c).
  */
 #ifndef LEAXOS_KTEST_H
 #define LEAXOS_KTEST_H
@@ -32,6 +38,13 @@ struct ktest_suite {
     unsigned int nr_cases;
     int (*init)(void);  /* optional: run before each case; non-zero fails the case */
     void (*exit)(void); /* optional: run after each case */
+    const char *skip;   /* non-NULL: not run on this platform; reported skipped with this reason */
+    /**
+     * Optional, instead of cases: a block that runs and prints its own subtest (indented four
+     * spaces: "KTAP version 1", "# Subtest: name", "1..N", "ok i ..."), e.g. the kernel's corpus
+     * replay. Returns the number failed and adds its passed and skipped counts.
+     */
+    int (*run_block)(unsigned int *passed, unsigned int *skipped);
 };
 
 /** { "name", test_name } for a function static int test_name(void). */
@@ -41,10 +54,22 @@ struct ktest_suite {
 #define KT_SUITE(sname, cases_arr) \
     const struct ktest_suite suite_##sname = { #sname, cases_arr, \
                                                (unsigned int)(sizeof(cases_arr) / sizeof((cases_arr)[0])), \
-                                               NULL, NULL }
+                                               NULL, NULL, NULL, NULL }
 
-/** printf-style output (the single output hook of the framework). */
+/** printf-style output (formatted by mm_vsnprintf, written through ktest_host_write). */
 void ktest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** The platform's output sink: write @len bytes of runner output (one or more whole lines). */
+void ktest_host_write(const char *s, size_t len);
+
+/**
+ * Mark the running case skipped, with a printf-style reason. The case should return non-zero at
+ * once (KT_SKIP does); it is then reported as skipped, neither passed nor failed.
+ */
+void ktest_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** True once the running case called ktest_skip. */
+bool ktest_skipping(void);
 
 /** Print a diagnostic line "# file:line: <message>" at the current KTAP indentation. */
 void ktest_fail_msg(const char *file, int line, const char *fmt, ...)
@@ -69,6 +94,9 @@ bool ktest_strstr(const char *hay, const char *needle);
 /* ---- assertions: each returns 1 from the enclosing test (or helper) on failure ---- */
 
 #define KT_FAIL(...) do { ktest_fail_msg(__FILE__, __LINE__, __VA_ARGS__); return 1; } while (0)
+
+/** Skip the enclosing test (from a helper: the helper returns 1 and KT_TRY passes it up quietly). */
+#define KT_SKIP(...) do { ktest_skip(__VA_ARGS__); return 1; } while (0)
 
 #define KT_ASSERT(cond) do { \
     if (!(cond)) \
@@ -131,10 +159,16 @@ bool ktest_strstr(const char *hay, const char *needle);
                 kt_s1_ ? kt_s1_ : "(null)", kt_s2_ ? kt_s2_ : "(null)"); \
 } while (0)
 
-/** Propagate the failure of a helper that itself uses KT_ asserts (returns non-zero on failure). */
+/**
+ * Propagate the failure of a helper that itself uses KT_ asserts (returns non-zero on failure),
+ * or its skip (then without a diagnostic).
+ */
 #define KT_TRY(expr) do { \
-    if ((expr) != 0) \
+    if ((expr) != 0) { \
+        if (ktest_skipping()) \
+            return 1; \
         KT_FAIL("helper failed: %s", #expr); \
+    } \
 } while (0)
 
 #endif /* LEAXOS_KTEST_H */

@@ -55,7 +55,7 @@ static int check_free_pages_usable(const struct kt_range *extra, unsigned int nr
         bool ok = pfn_usable(&kt_m, pfn) && !pfn_in_ranges(extra, nr_extra, pfn);
 
         if (!ok && !(p->flags & PG_reserved))
-            KT_FAIL("pfn %lu is in a hole/reserved range but not PG_reserved (flags %#x)", pfn,
+            KT_FAIL("pfn %lu is in a hole/reserved range but not PG_reserved (flags 0x%x)", pfn,
                     p->flags);
         if (p->flags & PG_buddy) {
             KT_ASSERT_LE(p->order, MM_MAX_ORDER);

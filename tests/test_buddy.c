@@ -266,7 +266,7 @@ static int all_zero(const void *addr, uint64_t len)
 
     for (uint64_t i = 0; i < len / sizeof(uint64_t); i++)
         if (w[i] != 0)
-            KT_FAIL("word %llu of %p is %#llx", (unsigned long long)i, addr,
+            KT_FAIL("word %llu of %p is 0x%llx", (unsigned long long)i, addr,
                     (unsigned long long)w[i]);
     return 0;
 }

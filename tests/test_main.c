@@ -1,6 +1,6 @@
 /*
- * test_main.c - hosted entry point of the mm unit tests: the suite list, command-line options and
- * the hosted-only helpers (kt_host_*). The only file besides ktest.c that uses libc.
+ * test_main.c - hosted entry point of the mm unit tests: every suite of kt_suites.h, command-line
+ * options, the output sink and the hosted-only helpers (kt_host_*). The only file that uses libc.
  *
  * Usage: mm_tests [--filter SUBSTR] [--verbose]
  *   --filter  run only suites, or cases, whose name contains SUBSTR
@@ -10,49 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kt_suites.h"
 #include "kt_util.h"
 
-extern const struct ktest_suite suite_boot;
-extern const struct ktest_suite suite_memblock;
-extern const struct ktest_suite suite_buddy;
-extern const struct ktest_suite suite_misuse;
-extern const struct ktest_suite suite_reclaim;
-extern const struct ktest_suite suite_pcp;
-extern const struct ktest_suite suite_stats;
-extern const struct ktest_suite suite_check;
-extern const struct ktest_suite suite_inject;
-extern const struct ktest_suite suite_format;
-extern const struct ktest_suite suite_slab;
-extern const struct ktest_suite suite_slab_misuse;
-extern const struct ktest_suite suite_kmalloc;
-extern const struct ktest_suite suite_slab_harden;
-extern const struct ktest_suite suite_vmalloc;
-extern const struct ktest_suite suite_vm;
-extern const struct ktest_suite suite_page_table;
-extern const struct ktest_suite suite_mmu;
-extern const struct ktest_suite suite_swap;
+KT_SUITE_LIST(KT_SUITE_DECLARE, KT_SUITE_DECLARE_HOSTED)
 
 static const struct ktest_suite *const all_suites[] = {
-    &suite_boot,
-    &suite_memblock,
-    &suite_buddy,
-    &suite_misuse,
-    &suite_reclaim,
-    &suite_pcp,
-    &suite_stats,
-    &suite_check,
-    &suite_inject,
-    &suite_format,
-    &suite_slab,
-    &suite_slab_misuse,
-    &suite_kmalloc,
-    &suite_slab_harden,
-    &suite_vmalloc,
-    &suite_vm,
-    &suite_page_table,
-    &suite_mmu,
-    &suite_swap,
+    KT_SUITE_LIST(KT_SUITE_REF, KT_SUITE_REF_HOSTED)
 };
+
+void ktest_host_write(const char *s, size_t len)
+{
+    fwrite(s, 1, len, stdout);
+    fflush(stdout);
+}
 
 void *kt_host_foreign_page(void)
 {

@@ -444,7 +444,7 @@ static int test_munmap_split_failure_changes_nothing(void)
     static void *fill[4096];
     unsigned int nfill = 0;
     size_t cls = ksize(find_vma(mm, 0x40000000));
-    struct slab_cache_stats st[64];
+    static struct slab_cache_stats st[64]; /* ~10 KiB: off the (kernel) stack */
     for (;;) {
         unsigned int n = slab_get_stats(st, 64), i;
         for (i = 0; i < n && !(st[i].object_size == cls && !st[i].hardened == !kt_m.slab_hardened &&

@@ -1,13 +1,13 @@
 /*
- * test_page_table.c - suites "page_table" (mm/virtual/page_table.c: the walk primitive, range
- * visits, unmapping that frees empty levels, teardown, pt_check) and "mmu" (the hosted software
- * MMU: permission matrix, accessed/dirty bits, #PF error codes, copies that stop at a fault).
+ * test_page_table.c - suite "page_table" (mm/virtual/page_table.c: the walk primitive, range
+ * visits, unmapping that frees empty levels, teardown, pt_check), and the kt_pt helpers (kt_pt.h)
+ * that suite "mmu" (test_mmu.c) shares.
  *
  * Every case boots its own small machine and ends with the free-page count back at its boot
  * value and mm_check clean.
  */
+#include "kt_pt.h"
 #include "kt_util.h"
-#include "hosted_mmu.h"
 #include "page_table.h"
 #include "../mm/virtual/vm_internal.h"
 
@@ -15,11 +15,11 @@
 #define VA_KERNEL ((uintptr_t)ARCH_VMALLOC_START)
 #define LEAF(pfn, flags) (MM_PFN_PHYS(pfn) | (flags))
 
-static struct page_table kt_pt;
+struct page_table kt_pt;
 static struct mm_check_report kt_pt_rep;
 
 /* Boot a small machine and set up kt_pt; *free0 = free pages before the root was taken. */
-static int pt_boot(unsigned long *free0)
+int kt_pt_boot(unsigned long *free0)
 {
     KT_TRY(kt_boot_small(8, 1, false));
     kt_pt = (struct page_table){ 0 };
@@ -31,7 +31,7 @@ static int pt_boot(unsigned long *free0)
 }
 
 /* pt_check passes; otherwise prints the report. */
-static int pt_ok(void)
+int kt_pt_ok(void)
 {
     int rc = pt_check(&kt_pt, &kt_pt_rep);
 
@@ -53,11 +53,11 @@ static int pt_fails(const char *inv)
 }
 
 /* Tear kt_pt down and expect every page back. */
-static int pt_teardown(unsigned long free0)
+int kt_pt_teardown(unsigned long free0)
 {
     pt_unmap(&kt_pt, 0, ~(uintptr_t)0, NULL, NULL);
     KT_ASSERT_EQ(kt_pt.nr_tables, 1);
-    KT_TRY(pt_ok());
+    KT_TRY(kt_pt_ok());
     pt_destroy(&kt_pt);
     KT_ASSERT_EQ(kt_pt.root, 0);
     KT_ASSERT_EQ(kt_pt.nr_tables, 0);
@@ -67,7 +67,7 @@ static int pt_teardown(unsigned long free0)
 }
 
 /* The entry of @va at @level, found by hand (NULL if a level above is missing). */
-static pte_t *pt_entry_at(uintptr_t va, unsigned int level)
+pte_t *kt_pt_entry_at(uintptr_t va, unsigned int level)
 {
     pte_t *t = env_phys_to_virt(kt_pt.root);
 
@@ -86,7 +86,7 @@ static int test_walk_allocates_levels(void)
 {
     unsigned long free0;
 
-    KT_TRY(pt_boot(&free0));
+    KT_TRY(kt_pt_boot(&free0));
     KT_ASSERT_NULL(pt_walk(&kt_pt, VA_USER, false, 0));
     KT_ASSERT_EQ(kt_pt.nr_tables, 1);
     pte_t *p = pt_walk(&kt_pt, VA_USER, true, GFP_KERNEL);
@@ -100,9 +100,9 @@ static int test_walk_allocates_levels(void)
     KT_ASSERT_EQ(tp->flags, PG_head | PG_pgtable);
     KT_ASSERT_EQ(tp->private_data, 0);
     /* upper levels: present, writable, user (the leaf decides) and counted */
-    KT_ASSERT_EQ(*pt_entry_at(VA_USER, 1) & PTE_FLAGS_MASK, PTE_P | PTE_RW | PTE_US);
-    KT_ASSERT_EQ(pt_table_page(pt_entry_at(VA_USER, 1))->private_data, 1);
-    KT_ASSERT_EQ(pt_table_page(pt_entry_at(VA_USER, 3))->private_data, 1);
+    KT_ASSERT_EQ(*kt_pt_entry_at(VA_USER, 1) & PTE_FLAGS_MASK, PTE_P | PTE_RW | PTE_US);
+    KT_ASSERT_EQ(pt_table_page(kt_pt_entry_at(VA_USER, 1))->private_data, 1);
+    KT_ASSERT_EQ(pt_table_page(kt_pt_entry_at(VA_USER, 3))->private_data, 1);
     /* neighbours share: same PT, then a new PT, then a new PD + PT */
     KT_ASSERT(pt_walk(&kt_pt, VA_USER + PAGE_SIZE, true, GFP_KERNEL) == p + 1);
     KT_ASSERT_EQ(kt_pt.nr_tables, 4);
@@ -113,14 +113,14 @@ static int test_walk_allocates_levels(void)
     /* the kernel half: its own PDPT, no PTE_US above the leaf */
     KT_ASSERT_NOT_NULL(pt_walk(&kt_pt, VA_KERNEL, true, GFP_KERNEL));
     KT_ASSERT_EQ(kt_pt.nr_tables, 10);
-    KT_ASSERT_EQ(*pt_entry_at(VA_KERNEL, 3) & PTE_FLAGS_MASK, PTE_P | PTE_RW);
+    KT_ASSERT_EQ(*kt_pt_entry_at(VA_KERNEL, 3) & PTE_FLAGS_MASK, PTE_P | PTE_RW);
     KT_ASSERT_OK(pt_set(&kt_pt, VA_USER, LEAF(100, PTE_P), GFP_KERNEL));
     KT_ASSERT_EQ(tp->private_data, 1);
     KT_ASSERT_EQ(pt_update(&kt_pt, VA_USER, LEAF(101, PTE_P | PTE_RW)), LEAF(100, PTE_P));
     KT_ASSERT_EQ(tp->private_data, 1);
-    KT_TRY(pt_ok());
+    KT_TRY(kt_pt_ok());
     KT_MM_CHECK();
-    return pt_teardown(free0);
+    return kt_pt_teardown(free0);
 }
 
 struct visit_log {
@@ -144,7 +144,7 @@ static int test_unmap_frees_empty_levels(void)
     static struct visit_log log;
     unsigned long free0;
 
-    KT_TRY(pt_boot(&free0));
+    KT_TRY(kt_pt_boot(&free0));
     unsigned long free1 = page_alloc_nr_free();
     KT_ASSERT_OK(pt_set(&kt_pt, VA_USER, LEAF(100, PTE_P), GFP_KERNEL));
     KT_ASSERT_OK(pt_set(&kt_pt, VA_USER + PAGE_SIZE, LEAF(101, PTE_P), GFP_KERNEL));
@@ -160,7 +160,7 @@ static int test_unmap_frees_empty_levels(void)
     KT_ASSERT_EQ(pt_unmap(&kt_pt, VA_USER + PAGE_SIZE, VA_USER + 2 * PAGE_SIZE, NULL, NULL), 1);
     KT_ASSERT_EQ(kt_pt.nr_tables, 6);
     KT_ASSERT_NULL(pt_walk(&kt_pt, VA_USER, false, 0));
-    KT_TRY(pt_ok());
+    KT_TRY(kt_pt_ok());
     /* the rest, with a visitor: PD and PDPT become empty too, the root stays */
     log.n = 0;
     log.stop_at = 0;
@@ -178,8 +178,8 @@ static int test_unmap_frees_empty_levels(void)
     KT_ASSERT_EQ(kt_pt.nr_tables, 1);
     KT_ASSERT_OK(pt_set(&kt_pt, VA_KERNEL, 0, GFP_KERNEL)); /* nothing there: no-op */
     KT_ASSERT_EQ(kt_pt.nr_tables, 1);
-    KT_TRY(pt_ok());
-    return pt_teardown(free0);
+    KT_TRY(kt_pt_ok());
+    return kt_pt_teardown(free0);
 }
 
 static int test_visit_in_address_order(void)
@@ -191,7 +191,7 @@ static int test_visit_in_address_order(void)
     };
     unsigned long free0;
 
-    KT_TRY(pt_boot(&free0));
+    KT_TRY(kt_pt_boot(&free0));
     for (unsigned int i = 0; i < MM_ARRAY_SIZE(vas); i++)
         KT_ASSERT_OK(pt_set(&kt_pt, vas[i], LEAF(200 + i, PTE_P), GFP_KERNEL));
     /* a zero leaf inside a table is skipped; a non-present swap entry is visited */
@@ -222,22 +222,22 @@ static int test_visit_in_address_order(void)
     KT_ASSERT_EQ(log.n, 3);
     KT_ASSERT_OK(pt_visit(&kt_pt, VA_USER, VA_USER, visit_record, &log)); /* empty range */
     KT_ASSERT_EQ(log.n, 3);
-    KT_TRY(pt_ok());
-    return pt_teardown(free0);
+    KT_TRY(kt_pt_ok());
+    return kt_pt_teardown(free0);
 }
 
 static int test_destroy_frees_everything(void)
 {
     unsigned long free0;
 
-    KT_TRY(pt_boot(&free0));
+    KT_TRY(kt_pt_boot(&free0));
     uint64_t seed = 12345;
     for (unsigned int i = 0; i < 200; i++) {
         uintptr_t va = (uintptr_t)(kt_rand(&seed) & (ARCH_USER_VA_END - 1) & ~(PAGE_SIZE - 1));
         KT_ASSERT_OK(pt_set(&kt_pt, va, LEAF(300, PTE_P), GFP_KERNEL));
     }
     KT_ASSERT(kt_pt.nr_tables > 100);
-    KT_TRY(pt_ok());
+    KT_TRY(kt_pt_ok());
     KT_ASSERT_EQ(pt_unmap(&kt_pt, 0, ARCH_USER_VA_END, NULL, NULL), 200);
     KT_ASSERT_EQ(kt_pt.nr_tables, 1);
     pt_destroy(&kt_pt);
@@ -267,7 +267,7 @@ static int test_noncanonical_rejected(void)
     };
     unsigned long free0;
 
-    KT_TRY(pt_boot(&free0));
+    KT_TRY(kt_pt_boot(&free0));
     for (unsigned int i = 0; i < MM_ARRAY_SIZE(bad); i++) {
         KT_ASSERT_NULL(pt_walk(&kt_pt, bad[i], true, GFP_KERNEL));
         KT_ASSERT_ERR(pt_set(&kt_pt, bad[i], LEAF(100, PTE_P), GFP_KERNEL), MM_EINVAL);
@@ -287,15 +287,15 @@ static int test_noncanonical_rejected(void)
     unsigned long before = mm_misuse_count_kind(MM_MISUSE_BAD_ARGUMENT);
     KT_ASSERT_EQ(pt_update(&kt_pt, VA_KERNEL, LEAF(1, PTE_P)), 0); /* no table there */
     KT_TRY(kt_expect_misuse(MM_MISUSE_BAD_ARGUMENT, KT_ANY_PFN, before));
-    KT_TRY(pt_ok());
-    return pt_teardown(free0);
+    KT_TRY(kt_pt_ok());
+    return kt_pt_teardown(free0);
 }
 
 static int test_exhaustion_leaks_no_level(void)
 {
     unsigned long free0;
 
-    KT_TRY(pt_boot(&free0));
+    KT_TRY(kt_pt_boot(&free0));
     unsigned long free1 = page_alloc_nr_free();
     /* fail the 1st, 2nd, 3rd table of a fresh path: the levels already built are rolled back */
     for (unsigned int skip = 0; skip < 3; skip++) {
@@ -305,7 +305,7 @@ static int test_exhaustion_leaks_no_level(void)
         KT_ASSERT_EQ(kt_pt.nr_tables, 1);
         KT_ASSERT_EQ(page_alloc_nr_free(), free1);
         KT_ASSERT_NULL(pt_walk(&kt_pt, VA_USER, false, 0));
-        KT_TRY(pt_ok());
+        KT_TRY(kt_pt_ok());
         page_alloc_fail_inject(0, 0);
     }
     page_alloc_fail_inject(0, 1);
@@ -320,7 +320,7 @@ static int test_exhaustion_leaks_no_level(void)
     KT_ASSERT_EQ(kt_pt.nr_tables, 4);
     KT_ASSERT_EQ(page_alloc_nr_free(), free1 - 3);
     KT_ASSERT_EQ(*pt_walk(&kt_pt, VA_USER, false, 0), LEAF(100, PTE_P));
-    KT_TRY(pt_ok());
+    KT_TRY(kt_pt_ok());
     /* pt_init itself */
     struct page_table other = { 0 };
     page_alloc_fail_inject(0, 1);
@@ -328,14 +328,14 @@ static int test_exhaustion_leaks_no_level(void)
     page_alloc_fail_inject(0, 0);
     KT_ASSERT_EQ(other.root, 0);
     KT_ASSERT_EQ(other.nr_tables, 0);
-    return pt_teardown(free0);
+    return kt_pt_teardown(free0);
 }
 
 static int test_pgtable_page_free_is_misuse(void)
 {
     unsigned long free0;
 
-    KT_TRY(pt_boot(&free0));
+    KT_TRY(kt_pt_boot(&free0));
     pte_t *p = pt_walk(&kt_pt, VA_USER, true, GFP_KERNEL);
     KT_ASSERT_NOT_NULL(p);
     struct page *tp = pt_table_page(p);
@@ -345,20 +345,20 @@ static int test_pgtable_page_free_is_misuse(void)
     KT_ASSERT_EQ(tp->flags, PG_head | PG_pgtable);
     KT_ASSERT_ERR(free_page((uintptr_t)env_phys_to_virt(kt_pt.root)), MM_EINVAL);
     KT_ASSERT_EQ(kt_pt.nr_tables, 4);
-    KT_TRY(pt_ok());
+    KT_TRY(kt_pt_ok());
     KT_MM_CHECK(); /* live table pages are allocated blocks to mm_check */
-    return pt_teardown(free0);
+    return kt_pt_teardown(free0);
 }
 
 static int test_check_catches_corruption(void)
 {
     unsigned long free0;
 
-    KT_TRY(pt_boot(&free0));
+    KT_TRY(kt_pt_boot(&free0));
     uintptr_t a = VA_USER, b = VA_USER + PT_LEVEL_SIZE(1); /* two PTs under one PD */
     KT_ASSERT_OK(pt_set(&kt_pt, a, LEAF(100, PTE_P), GFP_KERNEL));
     KT_ASSERT_OK(pt_set(&kt_pt, b, LEAF(101, PTE_P), GFP_KERNEL));
-    KT_TRY(pt_ok());
+    KT_TRY(kt_pt_ok());
     KT_ASSERT_EQ(kt_pt_rep.err, 0);
     KT_ASSERT_NULL(kt_pt_rep.invariant);
 
@@ -368,15 +368,15 @@ static int test_check_catches_corruption(void)
     KT_TRY(pt_fails("pt.count"));
     KT_ASSERT_EQ(kt_pt_rep.pfn, page_to_pfn(pt_a));
     pt_a->private_data--;
-    KT_TRY(pt_ok());
+    KT_TRY(kt_pt_ok());
 
     /* one PT linked from two PD entries */
-    pte_t *pde_b = pt_entry_at(b, 1), saved = *pde_b;
-    *pde_b = *pt_entry_at(a, 1);
+    pte_t *pde_b = kt_pt_entry_at(b, 1), saved = *pde_b;
+    *pde_b = *kt_pt_entry_at(a, 1);
     KT_TRY(pt_fails("pt.duplicate"));
     KT_ASSERT_EQ(kt_pt_rep.pfn, page_to_pfn(pt_a));
     *pde_b = saved;
-    KT_TRY(pt_ok());
+    KT_TRY(kt_pt_ok());
 
     /* a cycle: a PD entry pointing back at the root */
     *pde_b = kt_pt.root | PTE_P | PTE_RW | PTE_US;
@@ -392,22 +392,22 @@ static int test_check_catches_corruption(void)
     KT_TRY(pt_fails("pt.table"));
     *pde_b = saved;
     KT_ASSERT_OK(__free_page(data));
-    KT_TRY(pt_ok());
+    KT_TRY(kt_pt_ok());
 
     /* a leaf beyond memory */
     pte_t old = pt_update(&kt_pt, b, LEAF(mm_max_pfn + 10, PTE_P));
     KT_TRY(pt_fails("pt.leaf"));
     KT_ASSERT_EQ(pt_update(&kt_pt, b, old), LEAF(mm_max_pfn + 10, PTE_P));
     pt_update(&kt_pt, b, LEAF(mm_max_pfn + 10, 0)); /* not present: not a mapping */
-    KT_TRY(pt_ok());
+    KT_TRY(kt_pt_ok());
     pt_update(&kt_pt, b, old);
 
     /* the table count */
     kt_pt.nr_tables++;
     KT_TRY(pt_fails("pt.nr_tables"));
     kt_pt.nr_tables--;
-    KT_TRY(pt_ok());
-    return pt_teardown(free0);
+    KT_TRY(kt_pt_ok());
+    return kt_pt_teardown(free0);
 }
 
 static const struct ktest_case page_table_cases[] = {
@@ -421,228 +421,3 @@ static const struct ktest_case page_table_cases[] = {
     KT_CASE(check_catches_corruption),
 };
 KT_SUITE(page_table, page_table_cases);
-
-/* ---- suite mmu ---- */
-
-#define MMU_VA ((uintptr_t)0x0000000040201000ull)
-
-static struct page *mmu_data[2];
-
-/* Boot, map two user pages at MMU_VA and MMU_VA + PAGE_SIZE with @leaf_flags. */
-static int mmu_boot(unsigned long *free0, pte_t leaf_flags)
-{
-    KT_TRY(pt_boot(free0));
-    for (unsigned int i = 0; i < 2; i++) {
-        mmu_data[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
-        KT_ASSERT_NOT_NULL(mmu_data[i]);
-        KT_ASSERT_OK(pt_set(&kt_pt, MMU_VA + i * PAGE_SIZE, page_to_phys(mmu_data[i]) | leaf_flags,
-                            GFP_KERNEL));
-    }
-    hosted_mmu_reset_stats();
-    return 0;
-}
-
-static int mmu_teardown(unsigned long free0)
-{
-    for (unsigned int i = 0; i < 2; i++)
-        KT_ASSERT_OK(__free_page(mmu_data[i]));
-    return pt_teardown(free0);
-}
-
-/* Clear A and D on all four entries of @va. */
-static void mmu_clear_ad(pte_t *ents[PT_LEVELS])
-{
-    for (unsigned int l = 0; l < PT_LEVELS; l++)
-        *ents[l] &= ~(PTE_A | PTE_D);
-}
-
-static const char *const mmu_flag_names[] = { "P", "RW", "US", "NX" };
-
-/* What @access should give after the @flag change (0 P, 1 RW, 2 US, 3 NX) at any level. */
-static int mmu_expect(unsigned int flag, unsigned int access, unsigned int *code)
-{
-    unsigned int base = ((access & MMU_WRITE) ? PF_ERR_W : 0) | ((access & MMU_USER) ? PF_ERR_U : 0) |
-                        ((access & MMU_EXEC) ? PF_ERR_I : 0);
-    bool fault = flag == 0 || (flag == 1 && (access & MMU_WRITE)) ||
-                 (flag == 2 && (access & MMU_USER)) || (flag == 3 && (access & MMU_EXEC));
-
-    *code = flag == 0 ? base : base | PF_ERR_P;
-    return fault ? -MM_EFAULT : 0;
-}
-
-/* One cell of the matrix: change @flag at @level, run @access, compare result and A/D bits. */
-static int mmu_check_cell(pte_t *ents[PT_LEVELS], unsigned int level, unsigned int flag,
-                          unsigned int access)
-{
-    static const pte_t bits[] = { PTE_P, PTE_RW, PTE_US, PTE_NX };
-    pte_t saved = *ents[level], before[PT_LEVELS];
-    unsigned int want_code, code = 0xdead;
-    phys_addr_t pa = 0;
-
-    mmu_clear_ad(ents);
-    *ents[level] = flag == 3 ? saved | bits[flag] : saved & ~bits[flag];
-    for (unsigned int l = 0; l < PT_LEVELS; l++)
-        before[l] = *ents[l];
-    int want = mmu_expect(flag, access, &want_code);
-    int rc = hosted_mmu_translate(kt_pt.root, MMU_VA + 0x18, access, &pa, &code);
-    KT_ASSERT_MSG(rc == want, "level %u flag %s access 0x%x: rc %d, expected %d", level,
-                  mmu_flag_names[flag], access, rc, want);
-    if (rc) {
-        KT_ASSERT_MSG(code == want_code, "level %u flag %s access 0x%x: code 0x%x, expected 0x%x",
-                      level, mmu_flag_names[flag], access, code, want_code);
-        for (unsigned int l = 0; l < PT_LEVELS; l++)
-            KT_ASSERT_MSG(*ents[l] == before[l], "a faulting access changed level %u", l);
-    } else {
-        KT_ASSERT_EQ(pa, page_to_phys(mmu_data[0]) + 0x18);
-        for (unsigned int l = 0; l < PT_LEVELS; l++)
-            KT_ASSERT_MSG(*ents[l] == (before[l] | PTE_A | (l == 0 && (access & MMU_WRITE) ? PTE_D : 0)),
-                          "level %u flag %s access 0x%x: A/D at level %u wrong", level,
-                          mmu_flag_names[flag], access, l);
-    }
-    *ents[level] = saved;
-    return 0;
-}
-
-static int test_permission_matrix(void)
-{
-    static const unsigned int accesses[] = {
-        MMU_READ, MMU_WRITE, MMU_EXEC, MMU_READ | MMU_USER, MMU_WRITE | MMU_USER,
-        MMU_EXEC | MMU_USER,
-    };
-    unsigned long free0;
-    pte_t *ents[PT_LEVELS];
-
-    KT_TRY(mmu_boot(&free0, PTE_P | PTE_RW | PTE_US));
-    for (unsigned int l = 0; l < PT_LEVELS; l++)
-        ents[l] = pt_entry_at(MMU_VA, l);
-    for (unsigned int level = 0; level < PT_LEVELS; level++)
-        for (unsigned int flag = 0; flag < 4; flag++)
-            for (unsigned int a = 0; a < MM_ARRAY_SIZE(accesses); a++)
-                KT_TRY(mmu_check_cell(ents, level, flag, accesses[a]));
-    struct hosted_mmu_stats st;
-    hosted_mmu_get_stats(&st);
-    KT_ASSERT_EQ(st.translations, 4 * 4 * MM_ARRAY_SIZE(accesses));
-    /* faults per level: P 6, RW 2, US 3, NX 2 */
-    KT_ASSERT_EQ(st.faults, 4 * (6 + 2 + 3 + 2));
-    return mmu_teardown(free0);
-}
-
-static int test_accessed_dirty_bits(void)
-{
-    unsigned long free0;
-    pte_t *ents[PT_LEVELS];
-    phys_addr_t pa;
-
-    KT_TRY(mmu_boot(&free0, PTE_P | PTE_RW | PTE_US | PTE_NX));
-    for (unsigned int l = 0; l < PT_LEVELS; l++) {
-        ents[l] = pt_entry_at(MMU_VA, l);
-        KT_ASSERT_EQ(*ents[l] & (PTE_A | PTE_D), 0);
-    }
-    KT_ASSERT_OK(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_READ | MMU_USER, &pa, NULL));
-    for (unsigned int l = 0; l < PT_LEVELS; l++)
-        KT_ASSERT_EQ(*ents[l] & (PTE_A | PTE_D), PTE_A);
-    KT_ASSERT_EQ(*pt_walk(&kt_pt, MMU_VA + PAGE_SIZE, false, 0) & PTE_A, 0); /* the neighbour */
-    /* a faulting fetch sets nothing, a write sets D on the leaf only */
-    mmu_clear_ad(ents);
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_EXEC | MMU_USER, &pa, NULL),
-                  MM_EFAULT);
-    for (unsigned int l = 0; l < PT_LEVELS; l++)
-        KT_ASSERT_EQ(*ents[l] & (PTE_A | PTE_D), 0);
-    KT_ASSERT_OK(hosted_mmu_translate(kt_pt.root, MMU_VA + 5, MMU_WRITE | MMU_USER, &pa, NULL));
-    KT_ASSERT_EQ(pa, page_to_phys(mmu_data[0]) + 5);
-    KT_ASSERT_EQ(*ents[0] & (PTE_A | PTE_D), PTE_A | PTE_D);
-    for (unsigned int l = 1; l < PT_LEVELS; l++)
-        KT_ASSERT_EQ(*ents[l] & (PTE_A | PTE_D), PTE_A);
-    /* the A/D bits change no count and keep pt_check happy */
-    KT_TRY(pt_ok());
-    return mmu_teardown(free0);
-}
-
-static int test_fault_error_codes(void)
-{
-    unsigned long free0;
-    unsigned int code = 0;
-
-    KT_TRY(mmu_boot(&free0, PTE_P | PTE_US | PTE_NX)); /* read-only, no exec */
-    uintptr_t none = MMU_VA + 2 * PAGE_SIZE;
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, none, MMU_READ, NULL, &code), MM_EFAULT);
-    KT_ASSERT_EQ(code, 0);
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, none, MMU_WRITE | MMU_USER, NULL, &code), MM_EFAULT);
-    KT_ASSERT_EQ(code, 0x6);
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_WRITE | MMU_USER, NULL, &code), MM_EFAULT);
-    KT_ASSERT_EQ(code, 0x7);
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_EXEC | MMU_USER, NULL, &code), MM_EFAULT);
-    KT_ASSERT_EQ(code, 0x15);
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_WRITE, NULL, &code), MM_EFAULT);
-    KT_ASSERT_EQ(code, 0x3); /* CR0.WP: supervisor writes obey RW */
-    KT_ASSERT_OK(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_READ | MMU_USER, NULL, &code));
-    /* non-canonical, no root: not present */
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, (uintptr_t)ARCH_USER_VA_END, MMU_READ | MMU_USER,
-                                       NULL, &code), MM_EFAULT);
-    KT_ASSERT_EQ(code, PF_ERR_U);
-    KT_ASSERT_ERR(hosted_mmu_translate(0, MMU_VA, MMU_READ, NULL, &code), MM_EFAULT);
-    KT_ASSERT_EQ(code, 0);
-    /* a leaf beyond memory and a large-page bit: reserved-bit faults, nothing read */
-    pte_t old = pt_update(&kt_pt, MMU_VA, LEAF(mm_max_pfn + 10, PTE_P | PTE_US));
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_READ | MMU_USER, NULL, &code), MM_EFAULT);
-    KT_ASSERT_EQ(code, PF_ERR_RSVD | PF_ERR_P | PF_ERR_U);
-    pt_update(&kt_pt, MMU_VA, old);
-    pte_t *pde = pt_entry_at(MMU_VA, 1);
-    *pde |= PTE_PS;
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_READ, NULL, &code), MM_EFAULT);
-    KT_ASSERT_EQ(code, PF_ERR_RSVD | PF_ERR_P);
-    *pde &= ~PTE_PS;
-    KT_ASSERT_OK(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_READ, NULL, &code));
-    return mmu_teardown(free0);
-}
-
-static int test_copy_stops_at_fault(void)
-{
-    static char buf[3 * 4096], back[3 * 4096];
-    unsigned long free0;
-    uintptr_t fva = 1;
-    unsigned int code = 0xdead;
-
-    KT_TRY(mmu_boot(&free0, PTE_P | PTE_RW | PTE_US | PTE_NX));
-    for (unsigned int i = 0; i < sizeof(buf); i++)
-        buf[i] = (char)(i * 7 + 1);
-    /* both pages mapped: a copy across the boundary completes */
-    KT_ASSERT_EQ(hosted_mmu_copy(kt_pt.root, MMU_VA + 100, buf, 6000, MMU_WRITE | MMU_USER, &fva,
-                                 &code), 6000);
-    KT_ASSERT_EQ(fva, 0);
-    KT_ASSERT_EQ(code, 0);
-    KT_ASSERT_EQ(hosted_mmu_copy(kt_pt.root, MMU_VA + 100, back, 6000, MMU_READ | MMU_USER, &fva,
-                                 &code), 6000);
-    KT_ASSERT_OK(memcmp(buf, back, 6000));
-    KT_ASSERT_OK(memcmp((char *)page_address(mmu_data[1]), buf + PAGE_SIZE - 100, 6000 - (PAGE_SIZE - 100)));
-    /* the second page unmapped: the copy stops at its first byte */
-    KT_ASSERT_EQ(pt_unmap(&kt_pt, MMU_VA + PAGE_SIZE, MMU_VA + 2 * PAGE_SIZE, NULL, NULL), 1);
-    KT_ASSERT_EQ(hosted_mmu_copy(kt_pt.root, MMU_VA + PAGE_SIZE - 40, buf, 100,
-                                 MMU_WRITE | MMU_USER, &fva, &code), 40);
-    KT_ASSERT_EQ(fva, MMU_VA + PAGE_SIZE);
-    KT_ASSERT_EQ(code, PF_ERR_W | PF_ERR_U);
-    KT_ASSERT_EQ(hosted_mmu_copy(kt_pt.root, MMU_VA + PAGE_SIZE - 40, back, 100,
-                                 MMU_READ | MMU_USER, &fva, &code), 40);
-    KT_ASSERT_OK(memcmp(buf, back, 40));
-    KT_ASSERT_EQ(code, PF_ERR_U);
-    /* a protection fault on the first page: nothing copied; fetches obey NX */
-    KT_ASSERT_EQ(hosted_mmu_copy(kt_pt.root, MMU_VA + 8, back, 16, MMU_EXEC | MMU_USER, &fva, &code), 0);
-    KT_ASSERT_EQ(fva, MMU_VA + 8);
-    KT_ASSERT_EQ(code, PF_ERR_P | PF_ERR_U | PF_ERR_I);
-    KT_ASSERT_EQ(hosted_mmu_copy(kt_pt.root, MMU_VA, back, 0, MMU_READ, &fva, &code), 0);
-    KT_ASSERT_EQ(fva, 0);
-    struct hosted_mmu_stats st;
-    hosted_mmu_get_stats(&st);
-    KT_ASSERT_EQ(st.copies, 6);
-    KT_ASSERT_EQ(st.translations, 2 + 2 + 2 + 2 + 1);
-    KT_ASSERT_EQ(st.faults, 3);
-    return mmu_teardown(free0);
-}
-
-static const struct ktest_case mmu_cases[] = {
-    KT_CASE(permission_matrix),
-    KT_CASE(accessed_dirty_bits),
-    KT_CASE(fault_error_codes),
-    KT_CASE(copy_stops_at_fault),
-};
-KT_SUITE(mmu, mmu_cases);

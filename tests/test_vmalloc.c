@@ -167,7 +167,7 @@ static int areas_disjoint(void)
                 continue;
             uintptr_t b = (uintptr_t)slot_p[j], be = b + MM_ALIGN_UP(slot_n[j], PAGE_SIZE);
             KT_ASSERT_MSG(ae + PAGE_SIZE <= b || be + PAGE_SIZE <= a,
-                          "areas %#lx+%zu and %#lx+%zu overlap or share a guard page",
+                          "areas 0x%lx+%zu and 0x%lx+%zu overlap or share a guard page",
                           (unsigned long)a, slot_n[i], (unsigned long)b, slot_n[j]);
         }
     }

@@ -1,6 +1,7 @@
 /*
- * machine.c - the simulated physical machine: the arena that stands for physical memory, memory
- * map presets, booting the mm on them, and the kernel virtual (vmalloc) range that aliases it.
+ * machine.c - the simulated physical machine: the arena that stands for physical memory, booting
+ * the mm on a machine description (presets: machine_layout.c), and the kernel virtual (vmalloc)
+ * range that aliases it.
  *
  *   memfd (sparse):         [offset 0 ......................................... arena_size)
  *   arena (MAP_SHARED):     [pa 0 ............................................ pa end)
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "hosted_internal.h"
+#include "hosted_machine_layout.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HOSTED_ASAN 1
@@ -177,13 +179,7 @@ void env_kernel_map(uintptr_t va, phys_addr_t pa, size_t size, bool writable)
     if (p == MAP_FAILED)
         env_panic("hosted: cannot alias pa %#llx at %#lx", (unsigned long long)pa,
                   (unsigned long)va);
-    if (vmalloc_lo >= vmalloc_hi) {
-        vmalloc_lo = va;
-        vmalloc_hi = va + size;
-    } else {
-        vmalloc_lo = MM_MIN(vmalloc_lo, va);
-        vmalloc_hi = MM_MAX(vmalloc_hi, va + size);
-    }
+    hosted_range_extend(&vmalloc_lo, &vmalloc_hi, va, va + size);
 }
 
 void env_kernel_unmap(uintptr_t va, size_t size)
@@ -196,87 +192,18 @@ void env_kernel_unmap(uintptr_t va, size_t size)
     env_tlb_flush_range(va, va + size);
 }
 
-int hosted_machine_add(struct hosted_machine *m, phys_addr_t base, uint64_t size, uint32_t type,
-                       bool reserve_list)
-{
-    struct mm_mem_region r = { .base = base, .size = size, .type = type };
-    if (reserve_list) {
-        if (m->nr_reserve >= MM_ARRAY_SIZE(m->reserve))
-            return -1;
-        m->reserve[m->nr_reserve++] = r;
-        return 0;
-    }
-    if (m->nr_map >= MM_ARRAY_SIZE(m->map))
-        return -1;
-    m->map[m->nr_map++] = r;
-    return 0;
-}
+/* The layout builders and hosted_machine_end live in machine_layout.c (shared with the kernel). */
 
-void hosted_machine_pc(struct hosted_machine *m, uint64_t mem_bytes, unsigned int nr_cpus)
-{
-    memset(m, 0, sizeof(*m));
-    m->nr_cpus = nr_cpus;
-    hosted_machine_add(m, 0, 640 << 10, MM_MEM_USABLE, false);
-    hosted_machine_add(m, 640 << 10, 384 << 10, MM_MEM_RESERVED, false);
-    uint64_t below_4g = 3ull << 30;
-    if (mem_bytes <= below_4g) {
-        hosted_machine_add(m, 1 << 20, mem_bytes - (1 << 20), MM_MEM_USABLE, false);
-        return;
-    }
-    /* a PC: the PCI hole under 4 GiB, the rest of RAM remapped above it */
-    hosted_machine_add(m, 1 << 20, below_4g - (1 << 20), MM_MEM_USABLE, false);
-    hosted_machine_add(m, below_4g, 1ull << 30, MM_MEM_RESERVED, false);
-    hosted_machine_add(m, 4ull << 30, mem_bytes - below_4g, MM_MEM_USABLE, false);
-}
+uint64_t hosted_machine_capacity(void) { return 1ull << ARCH_PHYS_BITS; }
 
-void hosted_machine_small(struct hosted_machine *m, uint64_t mem_bytes, unsigned int nr_cpus)
+int hosted_machine_prepare(const struct hosted_machine *m, struct mm_boot_params *bp)
 {
-    memset(m, 0, sizeof(*m));
-    m->nr_cpus = nr_cpus;
-    mem_bytes = MM_ALIGN_DOWN(mem_bytes, PAGE_SIZE);
-    hosted_machine_add(m, 0, mem_bytes, MM_MEM_USABLE, false);
-    m->zone_dma_end = MM_MAX(MM_ALIGN_DOWN(mem_bytes / 16, PAGE_SIZE), PAGE_SIZE);
-    m->zone_normal_end = MM_MAX(MM_ALIGN_DOWN(mem_bytes / 8 * 7, PAGE_SIZE), m->zone_dma_end);
-}
-
-static uint64_t machine_end(const struct hosted_machine *m)
-{
-    uint64_t end = 0;
-    for (unsigned int i = 0; i < m->nr_map; i++) {
-        uint64_t e = m->map[i].base + m->map[i].size;
-        if (e > end && e >= m->map[i].base && e <= (1ull << ARCH_PHYS_BITS))
-            end = e;
-    }
-    return MM_ALIGN_UP(end, PAGE_SIZE);
-}
-
-static int machine_prepare(const struct hosted_machine *m, struct mm_boot_params *bp)
-{
-    uint64_t end = machine_end(m);
+    uint64_t end = hosted_machine_end(m);
     if (end && arena_prepare(end))
         return -MM_ENOMEM;
     hosted_env_reset();
     if (hosted_swap_reset(m->swap_slots))
         return -MM_ENOMEM;
-    *bp = (struct mm_boot_params){
-        .map = m->map, .nr_map = m->nr_map, .reserve = m->reserve, .nr_reserve = m->nr_reserve,
-        .zone_dma_end = m->zone_dma_end, .zone_normal_end = m->zone_normal_end,
-        .nr_cpus = m->nr_cpus, .pcp_batch = m->pcp_batch, .pcp_high = m->pcp_high,
-        .pcp_disable = m->pcp_disable, .slab_hardened = m->slab_hardened, .seed = m->seed,
-    };
+    hosted_machine_boot_params(m, bp);
     return 0;
-}
-
-int hosted_machine_boot_early(const struct hosted_machine *m)
-{
-    struct mm_boot_params bp;
-    int err = machine_prepare(m, &bp);
-    return err ? err : mm_early_init(&bp);
-}
-
-int hosted_machine_boot(const struct hosted_machine *m)
-{
-    struct mm_boot_params bp;
-    int err = machine_prepare(m, &bp);
-    return err ? err : mm_init(&bp);
 }

@@ -1,25 +1,56 @@
 /*
- * env_kernel.c - the freestanding implementation of mm_env.h for the LeaxOS kernel.
+ * env_kernel.c - the freestanding implementation of mm_env.h for the LeaxOS kernel, and the env
+ * half of the hosted platform API (hosted_machine.h) the tests and the corpus replay drive.
  *
- * Single CPU for now (CPU 0): env_cpu_call runs locally. Spinlocks are test-and-test-and-set
- * with pause. Console output is formatted with mm_vsnprintf, kept in a log ring (for post-mortem
- * dumps) and written to the console hook (COM1 by default). The direct map is the arch's
- * ARCH_DIRECT_MAP_BASE + pa. Poison hooks are no-ops until the kernel sanitizer runtime lands.
- * The swap device is a static RAM array of KERNEL_SWAP_SLOTS pages until a block driver exists.
+ * It behaves as shims/hosted/env_hosted.c does wherever the mm or a driver can observe it, so a
+ * test or a corpus input has the same outcome in both builds:
+ *   - Simulated CPUs on the one real CPU: env_cpu_id is the current simulated CPU (hosted_cpu_set);
+ *     env_cpu_call switches it to the target, runs fn with interrupts off and switches back.
+ *     Spinlocks are test-and-test-and-set with pause and record the simulated owner.
+ *   - env_virt_to_phys translates the direct map (ARCH_DIRECT_MAP_BASE + pa) of the booted
+ *     machine only, as the hosted arena's used length bounds it (kernel_env_reset).
+ *   - vmalloc window [ARCH_VMALLOC_START, +KERNEL_VMALLOC_SIZE): env_kernel_map/unmap write and
+ *     clear the live leaf PTEs (kernel_kmap_set/clear); the extent mapped since the last machine
+ *     boot is remembered so the next boot clears it (kernel_vmalloc_reset), like the hosted
+ *     machine's aliases.
+ *   - env_tlb_flush_range counts its calls (hosted_tlb_flush_count) and invalidates: invlpg per
+ *     page, or a full flush (CR4.PGE toggle, which also drops global entries) for large ranges.
+ *   - The swap device is a static RAM array of KERNEL_SWAP_CAPACITY slots; hosted_swap_reset
+ *     zeroes the slots written since the last reset, so a fresh device reads as zeroes (calloc).
+ *   - env_panic prints the message, calls the panic hook when one is set (it must not return),
+ *     otherwise prints a post-mortem and leaves QEMU with KERNEL_EXIT_FAIL.
+ * Console output is formatted with mm_vsnprintf, kept in a log ring (post-mortem dumps) and written
+ * to the console hook (COM1 by default). The trace clock is a counter, never the wall clock.
+ * env_shadow_enabled, env_poison and env_unpoison live in kasan.c (the sanitizer runtime).
  */
 #include "arch_cpu.h"
 #include "arch_pgtable.h"
+#include "hosted_machine_layout.h"
+#include "kernel_arch.h"
 #include "kernel_env.h"
+#include "kernel_internal.h"
 #include "mm.h"
 #include "mm_env.h"
 
 #define COM1 0x3f8
 #define LOG_RING_SIZE 16384
+#define TLB_FLUSH_MAX_PAGES 64          /* above this, one full flush beats invlpg per page */
+#define X86_CR4_PGE (1ul << 7)
 
 static char log_ring[LOG_RING_SIZE];
 static size_t log_head; /* total bytes ever written */
-static int kernel_log_level = ENV_LOG_INFO;
-static uint64_t trace_counter;
+static int env_log_level = ENV_LOG_INFO;
+static hosted_panic_hook_t env_panic_hook;
+static bool env_in_panic;
+
+static unsigned int env_current_cpu;
+static uint64_t env_clock;
+static unsigned long env_tlb_flushes;
+static uint64_t env_phys_end = ARCH_DIRECT_MAP_SIZE; /* until a machine boots: all of it */
+
+static uintptr_t vmalloc_lo, vmalloc_hi; /* extent mapped since the last reset (lo == hi: none) */
+
+/* ---- console and log ring ---- */
 
 static void serial_write(const char *s, size_t len)
 {
@@ -32,8 +63,14 @@ static void serial_write(const char *s, size_t len)
 
 static kernel_console_write_t console_write = serial_write;
 
-void kernel_console_set(kernel_console_write_t write) { console_write = write ? write : serial_write; }
-void kernel_set_log_level(int level) { kernel_log_level = level; }
+void kernel_console_set(kernel_console_write_t write)
+{
+    console_write = write ? write : serial_write;
+}
+
+void kernel_set_log_level(int level) { env_log_level = level; }
+int kernel_get_log_level(void) { return env_log_level; }
+void hosted_set_log_level(int level) { env_log_level = level; }
 
 size_t kernel_log_read(char *buf, size_t size)
 {
@@ -42,30 +79,6 @@ size_t kernel_log_read(char *buf, size_t size)
     for (size_t i = 0; i < n; i++)
         buf[i] = log_ring[(log_head - n + i) % LOG_RING_SIZE];
     return n;
-}
-
-void env_spin_lock(env_spinlock_t *l)
-{
-    while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
-            arch_cpu_relax();
-    l->owner_cpu = 0;
-}
-
-void env_spin_unlock(env_spinlock_t *l) { __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE); }
-
-unsigned long env_irq_save(void) { return arch_irq_save(); }
-void env_irq_restore(unsigned long flags) { arch_irq_restore(flags); }
-
-unsigned int env_cpu_id(void) { return 0; }
-
-void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg)
-{
-    if (cpu != 0)
-        env_panic("env_cpu_call: cpu %u not online (single-CPU kernel)", cpu);
-    unsigned long flags = arch_irq_save();
-    fn(arg);
-    arch_irq_restore(flags);
 }
 
 static void log_emit(const char *s, size_t len)
@@ -79,7 +92,7 @@ static void log_emit(const char *s, size_t len)
 void env_vlog(int level, const char *fmt, va_list ap)
 {
     char buf[512];
-    if (level > kernel_log_level)
+    if (level > env_log_level)
         return;
     int n = mm_vsnprintf(buf, sizeof(buf), fmt, ap);
     log_emit(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
@@ -93,89 +106,221 @@ void env_log(int level, const char *fmt, ...)
     va_end(ap);
 }
 
+void hosted_set_panic_hook(hosted_panic_hook_t hook) { env_panic_hook = hook; }
+
 _Noreturn void env_panic(const char *fmt, ...)
 {
-    char buf[512];
+    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = mm_vsnprintf(buf, sizeof(buf), fmt, ap);
+    int n = mm_vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     log_emit("mm: PANIC: ", 11);
-    log_emit(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+    log_emit(msg, n < (int)sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
     log_emit("\n", 1);
-    for (;;)
-        arch_halt();
+    if (env_panic_hook)
+        env_panic_hook(msg);
+    if (!env_in_panic) { /* a panic inside the post-mortem goes straight out */
+        env_in_panic = true;
+        kernel_post_mortem();
+    }
+    kernel_exit(KERNEL_EXIT_FAIL);
 }
+
+/* ---- locks, interrupts, simulated CPUs ---- */
+
+void env_spin_lock(env_spinlock_t *l)
+{
+    while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
+            arch_cpu_relax();
+    l->owner_cpu = env_current_cpu;
+}
+
+void env_spin_unlock(env_spinlock_t *l) { __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE); }
+
+unsigned long env_irq_save(void) { return arch_irq_save(); }
+void env_irq_restore(unsigned long flags) { arch_irq_restore(flags); }
+
+unsigned int env_cpu_id(void) { return env_current_cpu; }
+
+void hosted_cpu_set(unsigned int cpu)
+{
+    unsigned int n = mm_nr_cpus();
+    env_current_cpu = cpu < n ? cpu : cpu % n;
+}
+
+unsigned int hosted_cpu_get(void) { return env_current_cpu; }
+
+void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg)
+{
+    unsigned long flags = arch_irq_save();
+    unsigned int saved = env_current_cpu;
+    env_current_cpu = cpu;
+    fn(arg);
+    env_current_cpu = saved;
+    arch_irq_restore(flags);
+}
+
+void kernel_env_reset(uint64_t phys_end)
+{
+    env_current_cpu = 0;
+    env_clock = 0;
+    env_tlb_flushes = 0;
+    if (phys_end)
+        env_phys_end = phys_end;
+}
+
+uint64_t env_trace_clock(void) { return ++env_clock; }
+
+/* ---- direct map and TLB ---- */
 
 void *env_phys_to_virt(phys_addr_t pa) { return (void *)(uintptr_t)(ARCH_DIRECT_MAP_BASE + pa); }
 
 phys_addr_t env_virt_to_phys(const void *va)
 {
     uintptr_t a = (uintptr_t)va;
-    if (a < ARCH_DIRECT_MAP_BASE || a - ARCH_DIRECT_MAP_BASE >= ARCH_DIRECT_MAP_SIZE)
+    if (a < ARCH_DIRECT_MAP_BASE || a - ARCH_DIRECT_MAP_BASE >= env_phys_end)
         return MM_PHYS_INVALID;
     return (phys_addr_t)(a - ARCH_DIRECT_MAP_BASE);
 }
 
-void env_tlb_flush_range(uintptr_t start, uintptr_t end)
+/* Drop every TLB entry, global ones included (a CR3 reload alone keeps those). */
+static void tlb_flush_all(void)
 {
-    for (uintptr_t va = start & ~(uintptr_t)(PAGE_SIZE - 1); va < end; va += PAGE_SIZE)
+    unsigned long flags = arch_irq_save(), cr4, cr3;
+    __asm__ __volatile__("mov %%cr4, %0" : "=r"(cr4));
+    if (cr4 & X86_CR4_PGE) {
+        __asm__ __volatile__("mov %0, %%cr4" : : "r"(cr4 & ~X86_CR4_PGE) : "memory");
+        __asm__ __volatile__("mov %0, %%cr4" : : "r"(cr4) : "memory");
+    } else {
+        __asm__ __volatile__("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
+    }
+    arch_irq_restore(flags);
+}
+
+static void tlb_flush_pages(uintptr_t start, uintptr_t end)
+{
+    start = MM_ALIGN_DOWN(start, PAGE_SIZE);
+    if (end <= start)
+        return;
+    if ((end - start) / PAGE_SIZE > TLB_FLUSH_MAX_PAGES) {
+        tlb_flush_all();
+        return;
+    }
+    for (uintptr_t va = start; va < end; va += PAGE_SIZE)
         arch_invlpg(va);
 }
 
-const bool env_shadow_enabled = false; /* until the kernel sanitizer runtime lands */
-
-void env_poison(const void *addr, size_t size, enum env_poison_kind kind)
+void env_tlb_flush_range(uintptr_t start, uintptr_t end)
 {
-    (void)addr;
-    (void)size;
-    (void)kind;
+    env_tlb_flushes++;
+    tlb_flush_pages(start, end);
 }
 
-void env_unpoison(const void *addr, size_t size)
-{
-    (void)addr;
-    (void)size;
-}
+unsigned long hosted_tlb_flush_count(void) { return env_tlb_flushes; }
 
-uint64_t env_trace_clock(void) { return ++trace_counter; }
+/* ---- the vmalloc window ---- */
 
 void env_vmalloc_range(uintptr_t *start, uintptr_t *end)
 {
     *start = (uintptr_t)ARCH_VMALLOC_START;
-    *end = (uintptr_t)ARCH_VMALLOC_END;
+    *end = (uintptr_t)(ARCH_VMALLOC_START + KERNEL_VMALLOC_SIZE);
+}
+
+/* Precondition of both calls: [va, va+size) lies in the window, page aligned. */
+static void vmalloc_window_check(uintptr_t va, size_t size, const char *func)
+{
+    uintptr_t base = (uintptr_t)ARCH_VMALLOC_START;
+    if (va < base || size > KERNEL_VMALLOC_SIZE || va - base > KERNEL_VMALLOC_SIZE - size ||
+        !MM_IS_ALIGNED(va | size, PAGE_SIZE))
+        env_panic("kernel: %s(0x%lx, %zu) outside the vmalloc window", func, (unsigned long)va,
+                  size);
 }
 
 void env_kernel_map(uintptr_t va, phys_addr_t pa, size_t size, bool writable)
 {
-    (void)va;
-    (void)pa;
-    (void)size;
-    (void)writable; /* the PTEs the mm wrote are what the MMU uses */
+    vmalloc_window_check(va, size, __func__);
+    if (pa > env_phys_end || size > env_phys_end - pa || !MM_IS_ALIGNED(pa, PAGE_SIZE))
+        env_panic("kernel: env_kernel_map of pa 0x%llx+%zu outside the machine",
+                  (unsigned long long)pa, size);
+    for (size_t off = 0; off < size; off += PAGE_SIZE) {
+        if (kernel_kmap_set(va + off, pa + off, writable))
+            env_panic("kernel: cannot map pa 0x%llx at 0x%lx", (unsigned long long)(pa + off),
+                      (unsigned long)(va + off));
+    }
+    tlb_flush_pages(va, va + size); /* not counted: hosted maps without a flush call */
+    hosted_range_extend(&vmalloc_lo, &vmalloc_hi, va, va + size);
 }
 
-void env_kernel_unmap(uintptr_t va, size_t size) { env_tlb_flush_range(va, va + size); }
+void env_kernel_unmap(uintptr_t va, size_t size)
+{
+    vmalloc_window_check(va, size, __func__);
+    for (size_t off = 0; off < size; off += PAGE_SIZE)
+        if (kernel_kmap_clear(va + off))
+            env_panic("kernel: cannot unmap 0x%lx", (unsigned long)(va + off));
+    env_tlb_flush_range(va, va + size);
+}
+
+void kernel_vmalloc_reset(void)
+{
+    if (vmalloc_lo >= vmalloc_hi)
+        return;
+    for (uintptr_t va = vmalloc_lo; va < vmalloc_hi; va += PAGE_SIZE)
+        kernel_kmap_clear(va);
+    tlb_flush_pages(vmalloc_lo, vmalloc_hi);
+    vmalloc_lo = vmalloc_hi = 0;
+}
 
 /* ---- swap device: RAM-backed slots (a stand-in until a block driver exists) ---- */
 
-#define KERNEL_SWAP_SLOTS 256
+/* 16 MiB: the unit tests' swap machines have 4096 slots; the vm fuzz target asks for <= 512. */
+#define KERNEL_SWAP_CAPACITY 4096ul
 
-static uint8_t kernel_swap[KERNEL_SWAP_SLOTS][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static uint8_t kernel_swap[KERNEL_SWAP_CAPACITY][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static unsigned long swap_nr;    /* slots of the current device */
+static unsigned long swap_fail;  /* device accesses still to fail */
+static unsigned long swap_dirty; /* slots [0, swap_dirty) may hold data since the last reset */
 
-unsigned long env_swap_slots(void) { return KERNEL_SWAP_SLOTS; }
+int hosted_swap_reset(unsigned long slots)
+{
+    memset(kernel_swap, 0, swap_dirty * PAGE_SIZE);
+    swap_dirty = 0;
+    swap_fail = 0;
+    swap_nr = slots <= KERNEL_SWAP_CAPACITY ? slots : 0;
+    return slots > KERNEL_SWAP_CAPACITY ? -MM_ENOMEM : 0;
+}
+
+void hosted_swap_fail_inject(unsigned long count) { swap_fail = count; }
+
+unsigned long env_swap_slots(void) { return swap_nr; }
+
+/* Common checks of a device access; returns 0 or the error. */
+static int swap_access(unsigned long slot, const void *page)
+{
+    if (slot >= swap_nr || !page)
+        return -MM_EINVAL;
+    if (swap_fail) {
+        swap_fail--;
+        return -MM_EIO;
+    }
+    return 0;
+}
 
 int env_swap_write(unsigned long slot, const void *page)
 {
-    if (slot >= KERNEL_SWAP_SLOTS || !page)
-        return -MM_EINVAL;
+    int err = swap_access(slot, page);
+    if (err)
+        return err;
     memcpy(kernel_swap[slot], page, PAGE_SIZE);
+    swap_dirty = MM_MAX(swap_dirty, slot + 1);
     return 0;
 }
 
 int env_swap_read(unsigned long slot, void *page)
 {
-    if (slot >= KERNEL_SWAP_SLOTS || !page)
-        return -MM_EINVAL;
-    memcpy(page, kernel_swap[slot], PAGE_SIZE);
-    return 0;
+    int err = swap_access(slot, page);
+    if (!err)
+        memcpy(page, kernel_swap[slot], PAGE_SIZE);
+    return err;
 }

@@ -55,6 +55,15 @@ static struct {
 
 struct kernel_boot_info kernel_boot;
 
+void kernel_serial_write(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\n')
+            arch_outb(0x3f8, '\r');
+        arch_outb(0x3f8, (uint8_t)s[i]);
+    }
+}
+
 const void *kernel_corpus_pack(size_t *size)
 {
     if (size)
@@ -102,9 +111,8 @@ static int kernel_sanitizer_boot(void)
         return 0;
     for (unsigned int i = 0; i < MM_ARRAY_SIZE(regions); i++) {
         phys_addr_t pa = memblock_alloc(regions[i].size / 8, PAGE_SIZE);
-        if (pa == MM_PHYS_INVALID)
+        if (!pa)
             return -MM_ENOMEM;
-        memset(env_phys_to_virt(pa), 0, regions[i].size / 8);
         kasan_add_region(regions[i].start, regions[i].size, env_phys_to_virt(pa));
     }
     return 0;

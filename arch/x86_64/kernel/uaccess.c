@@ -10,7 +10,8 @@
  * The retry rule is the hosted MMU's (shims/hosted/user.c): the same fault address more than
  * UA_FAULT_RETRIES times in a row is an access error. Two parts are decided in software, as the
  * hosted MMU does, because the hardware cannot be asked without side effects: addresses at or
- * above ARCH_USER_VA_END (non-canonical or kernel: they fault like unmapped user addresses).
+ * above ARCH_USER_VA_END (non-canonical or kernel: they fault like unmapped user addresses), and
+ * present pages without the user bit (the SMAP window lets ring 0 touch them; a user could not).
  * Execute permission is asked of the CPU in ring 3 (ua_exec_fault_code), since a kernel cannot
  * fetch from user pages under SMEP; then the bytes are read through the MMU.
  */
@@ -124,6 +125,17 @@ static unsigned int ua_exec_fault_code(uintptr_t va)
     return 0;
 }
 
+/*
+ * A present leaf without PTE_US (how the mm hides PROT_NONE pages): a ring-0 access inside the
+ * SMAP window is allowed to touch it, a user access is not, so that refusal is raised here.
+ */
+static bool ua_supervisor_page(uintptr_t va)
+{
+    pte_t *leaf = pt_walk(&ua.mm->pt, va, false, 0);
+
+    return leaf && pte_present(*leaf) && !(*leaf & PTE_US);
+}
+
 /* Copy up to the end of the page at @va (or @len): 0 done, else the result of the stopping fault. */
 static int ua_copy_chunk(uintptr_t va, char *buf, size_t n, unsigned int access)
 {
@@ -136,8 +148,9 @@ static int ua_copy_chunk(uintptr_t va, char *buf, size_t n, unsigned int access)
             }
             continue;
         }
-        if (access == KUA_EXEC) {
-            unsigned int pf = ua_exec_fault_code(va);
+        if (access == KUA_EXEC || ua_supervisor_page(va)) {
+            unsigned int pf = access == KUA_EXEC ? ua_exec_fault_code(va)
+                                                 : PF_ERR_P | (access == KUA_WRITE ? PF_ERR_W : 0);
             if (pf) {
                 enum vm_fault_result r = ua_fault(va, pf);
                 ua_load_root();

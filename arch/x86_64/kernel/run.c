@@ -1,0 +1,113 @@
+/*
+ * run.c - the boot-time test run: one KTAP document over every group, then the totals.
+ *
+ *   KTAP version 1
+ *   1..N
+ *     the unit-test suites of tests/ (kt_suites.h, as tests/kernel/ktest_kernel.c lists them)
+ *     protect      the hardware protections (check_protect.c)
+ *     sanitizers   deliberate bugs the hardened kernel's KASAN/UBSan must report (check_sanitizers.c)
+ *     corpus       every file of corpus/ through its fuzz target (fuzz/replay_kernel.c), from the
+ *                  pack passed as the first multiboot module
+ *     reports      no sanitizer report outside an expect window during the whole run
+ *   # Totals: pass:P fail:F skip:S
+ *   P passed, F failed
+ *
+ * The command line (qemu -append) selects: "filter=SUBSTR" runs only the suites or cases whose
+ * name contains SUBSTR (as the hosted runner's --filter); "verbose" keeps the mm's log output.
+ */
+#include "check_sanitizers.h"
+#include "kasan.h"
+#include "kernel_arch.h"
+#include "kernel_boot.h"
+#include "kernel_env.h"
+#include "kt_util.h"
+#include "ktest_kernel.h"
+#include "replay_kernel.h"
+#include "ubsan.h"
+
+extern const struct ktest_suite suite_protect;
+
+#define RUN_MAX_SUITES 48
+
+static int run_sanitizers(unsigned int *passed, unsigned int *skipped)
+{
+    int failed = kernel_check_sanitizers();
+
+    if (env_shadow_enabled)
+        *passed = KERNEL_SANITIZER_CHECKS - (unsigned int)failed;
+    else
+        *skipped = KERNEL_SANITIZER_CHECKS;
+    return failed;
+}
+
+static int run_corpus(unsigned int *passed, unsigned int *skipped)
+{
+    size_t size;
+    const void *pack = kernel_corpus_pack(&size);
+
+    (void)passed;
+    if (!pack) {
+        ktest_printf("    KTAP version 1\n    # Subtest: corpus\n    1..0 # SKIP no corpus pack "
+                     "(qemu -initrd)\n");
+        *skipped = 1;
+        return 0;
+    }
+    return kernel_corpus_replay(pack, size, passed);
+}
+
+static const struct ktest_suite suite_sanitizers = { .name = "sanitizers", .run_block = run_sanitizers };
+static const struct ktest_suite suite_corpus = { .name = "corpus", .run_block = run_corpus };
+
+static int test_no_unexpected_reports(void)
+{
+    KT_ASSERT_EQ(kasan_unexpected_reports(), 0);
+    KT_ASSERT_EQ(ubsan_unexpected_reports(), 0);
+    return 0;
+}
+
+static const struct ktest_case reports_cases[] = {
+    KT_CASE(no_unexpected_reports),
+};
+static KT_SUITE(reports, reports_cases);
+
+/* The value of "key=" in the command line, copied into @buf; NULL when absent. */
+static const char *run_cmdline_value(const char *key, char *buf, size_t size)
+{
+    const char *c = kernel_boot.cmdline;
+    size_t klen = 0;
+
+    while (key[klen])
+        klen++;
+    for (; c && *c; c++) {
+        if ((c == kernel_boot.cmdline || c[-1] == ' ') && memcmp(c, key, klen) == 0 &&
+            c[klen] == '=') {
+            size_t n = 0;
+            for (c += klen + 1; *c && *c != ' ' && n + 1 < size; c++)
+                buf[n++] = *c;
+            buf[n] = 0;
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+int kernel_run_all(void)
+{
+    static const struct ktest_suite *suites[RUN_MAX_SUITES];
+    static char filter[64];
+    unsigned int n = 0;
+    int level = kernel_get_log_level();
+
+    for (unsigned int i = 0; i < kernel_nr_unit_suites && n < RUN_MAX_SUITES - 4; i++)
+        suites[n++] = kernel_unit_suites[i];
+    suites[n++] = &suite_protect;
+    suites[n++] = &suite_sanitizers;
+    suites[n++] = &suite_corpus;
+    suites[n++] = &suite_reports;
+    ktest_verbose = ktest_strstr(kernel_boot.cmdline, "verbose");
+    if (!ktest_verbose)
+        kernel_set_log_level(ENV_LOG_ERR); /* sanitizer reports still print; chatter does not */
+    int failed = ktest_run(suites, n, run_cmdline_value("filter", filter, sizeof(filter)));
+    kernel_set_log_level(level);
+    return failed;
+}

@@ -1,0 +1,33 @@
+/*
+ * platform_kernel.c - what the fuzz platform does differently in the kernel: lines go to the
+ * serial console, a failed run returns to the corpus replay's fuzz_run_guarded (the input counts
+ * as failed; outside a guarded run it ends the boot with a failure exit), user accesses go
+ * through the real MMU (kernel_user_copy: CR3 switched, SMAP window, #PF to handle_mm_fault and
+ * retry). The rest is platform_machine.c. Freestanding: kernel_arch.h only.
+ */
+#include "platform_machine.h"
+#include "kernel_arch.h"
+
+const char fuzz_machine_name[] = "kernel";
+
+void fuzz_machine_write_line(const char *line)
+{
+    size_t n = 0;
+
+    while (line[n])
+        n++;
+    kernel_serial_write(line, n);
+    kernel_serial_write("\n", 1);
+}
+
+_Noreturn void fuzz_machine_crash(void)
+{
+    fuzz_guard_escape();
+    kernel_exit(KERNEL_EXIT_FAIL);
+}
+
+int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsigned int access,
+                           uintptr_t *fault_va)
+{
+    return kernel_user_copy(mm, va, buf, len, access, fault_va);
+}

@@ -1,0 +1,28 @@
+/*
+ * platform_machine.h - the three things the fuzz platform does differently in the hosted build
+ * and in the kernel. Everything else of struct fuzz_platform is platform_machine.c, which both
+ * builds share: it drives the machine API of hosted_machine.h, implemented over the simulated
+ * machine by shims/hosted and over the QEMU machine by shims/kernel.
+ *
+ *   hosted (platform_hosted.c)   stderr          abort()                     hosted_user_copy
+ *   kernel (platform_kernel.c)   serial console  back to fuzz_run_guarded    kernel_user_copy
+ */
+#ifndef LEAXOS_FUZZ_PLATFORM_MACHINE_H
+#define LEAXOS_FUZZ_PLATFORM_MACHINE_H
+
+#include "fuzz_target.h"
+
+/** The platform's name ("hosted" or "kernel"). */
+extern const char fuzz_machine_name[];
+
+/** Write @line and a newline; must work with the mm in any state. */
+void fuzz_machine_write_line(const char *line);
+
+/** Stop a failed run (see struct fuzz_platform.crash). Does not return. */
+_Noreturn void fuzz_machine_crash(void);
+
+/** User access through the MMU with fault-and-retry (see struct fuzz_platform.user_copy). */
+int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsigned int access,
+                           uintptr_t *fault_va);
+
+#endif /* LEAXOS_FUZZ_PLATFORM_MACHINE_H */

@@ -1,0 +1,33 @@
+/*
+ * replay_kernel.h - the boot-time replay of a corpus pack (fuzz/replay_kernel.c).
+ */
+#ifndef LEAXOS_FUZZ_REPLAY_KERNEL_H
+#define LEAXOS_FUZZ_REPLAY_KERNEL_H
+
+#include <stddef.h>
+
+/**
+ * Run every entry of the corpus pack at @pack (@size bytes; format corpus_pack.h) through its
+ * fuzz target, one fresh mm instance per entry, and print one KTAP subtest block at the nesting
+ * of a suite of the boot-time run (indented by 4; the caller prints the "ok N corpus" line):
+ *
+ *       KTAP version 1
+ *       # Subtest: corpus
+ *       1..T                                 T = targets in the pack (first appearance order)
+ *   DIGEST <target> <name> <16 hex> ops=<n>  per entry, at column 0: the line the hosted
+ *   DIGEST <target> <name> failed            "replay --digest" prints for the same file
+ *       ok 1 - corpus/<target> (<count> inputs)      after each target's entries
+ *       not ok 2 - corpus/<target> (<count> inputs)
+ *       # failed: <name>                     per failed entry (the first 16, then a count)
+ *       # corpus: <inputs> inputs, <failed> failed
+ *
+ * A failing input is one whose run ended in fuzz_fail (the platform's crash returns to the
+ * guarded run), whose target is unknown, or a malformed pack entry (the walk stops there and an
+ * extra "not ok" subtest says so). Returns the number of failed inputs (a pack whose header
+ * cannot be read counts as 1) and, when @passed is not NULL, the passed ones in *@passed.
+ * The mm's log is silenced for every run (fuzz_platform.set_quiet(true); a failing target
+ * unsilences it for its report) and left at the platform's normal level (set_quiet(false)).
+ */
+int kernel_corpus_replay(const void *pack, size_t size, unsigned int *passed);
+
+#endif /* LEAXOS_FUZZ_REPLAY_KERNEL_H */

@@ -1,0 +1,173 @@
+/*
+ * slab_describe.c - mm_describe_addr: name the page block, slab cache, object and slot part that
+ * hold a kernel virtual address, for sanitizer reports (see mm_describe.h).
+ *
+ * Owns no state. Invariants it relies on (and never changes): a block head carries PG_head or
+ * PG_buddy with its order; a slab head carries PG_slab and slab_cache; slot i of a slab starts at
+ * page_address + colour + i * size and holds its object at obj_offset. Everything read here may
+ * be damaged by the very bug being reported, so every pointer is range-checked before use and
+ * every freelist walk is bounded by the slab's object count.
+ */
+#include "mm_describe.h"
+#include "slab_internal.h"
+#include "vmalloc.h"
+
+const char *mm_addr_owner_name(enum mm_addr_owner owner)
+{
+    static const char *const names[] = {
+        [MM_ADDR_NONE] = "no mm memory", [MM_ADDR_RESERVED] = "reserved page",
+        [MM_ADDR_FREE_PAGE] = "free page", [MM_ADDR_PCP_PAGE] = "free per-CPU page",
+        [MM_ADDR_PAGE] = "allocated page", [MM_ADDR_LARGE] = "large kmalloc",
+        [MM_ADDR_SLAB] = "slab", [MM_ADDR_VMALLOC] = "vmalloc area",
+        [MM_ADDR_VMALLOC_UNUSED] = "unused vmalloc range",
+    };
+    return (unsigned int)owner < MM_ARRAY_SIZE(names) ? names[owner] : "?";
+}
+
+/* Is @obj on the freelist starting at @head (a list of objects of @slab)? Bounded walk; a link
+ * that leaves the slab ends it. */
+static bool describe_on_freelist(const struct kmem_cache *c, const struct page *slab, void *head,
+                                 const void *obj)
+{
+    for (unsigned int n = 0; head && n <= c->objects; n++) {
+        if (head == obj)
+            return true;
+        if (slab_obj_index(c, slab, head) < 0)
+            return false;
+        head = slab_fp_decode(c, head);
+    }
+    return false;
+}
+
+/* State of object @obj of @slab, and its allocation site when the cache records it. */
+static enum mm_obj_state describe_obj_state(const struct kmem_cache *c, const struct page *slab,
+                                            void *obj, uintptr_t *site)
+{
+    if (c->hardened) {
+        const struct slab_meta *m = slab_meta_of(c, obj);
+        *site = m->site;
+        if (m->state == SLAB_STATE_ALLOC)
+            return MM_OBJ_ALLOCATED;
+        if (m->state == SLAB_STATE_FREE)
+            return m->site ? MM_OBJ_FREED : MM_OBJ_NEVER_ALLOCATED;
+        return MM_OBJ_UNKNOWN;
+    }
+    if (describe_on_freelist(c, slab, slab->freelist, obj))
+        return MM_OBJ_FREE;
+    if (slab->flags & PG_frozen) {
+        unsigned int cpu = slab->cpu;
+        if (cpu < mm_nr_cpus() && c->cpu[cpu].slab == slab &&
+            describe_on_freelist(c, slab, c->cpu[cpu].freelist, obj))
+            return MM_OBJ_FREE;
+    }
+    return MM_OBJ_ALLOCATED;
+}
+
+/* Part of the slot at byte @off (0 <= off < c->size). */
+static enum mm_slab_part describe_slot_part(const struct kmem_cache *c, uintptr_t off)
+{
+    if (off < c->obj_offset)
+        return MM_SLAB_LEFT_REDZONE;
+    if (off < (uintptr_t)c->obj_offset + c->object_size)
+        return MM_SLAB_OBJECT;
+    if (c->hardened && off >= c->meta_offset && off < c->meta_offset + sizeof(struct slab_meta))
+        return MM_SLAB_METADATA;
+    return MM_SLAB_RIGHT_REDZONE;
+}
+
+static void describe_slab(const void *addr, struct page *slab, struct mm_addr_desc *d)
+{
+    const struct kmem_cache *c = slab->slab_cache;
+    d->owner = MM_ADDR_SLAB;
+    if (!c || c->magic != KMEM_CACHE_MAGIC || c->size == 0 || c->objects == 0) {
+        d->cache = "(damaged cache pointer)";
+        d->state = MM_OBJ_UNKNOWN;
+        return;
+    }
+    d->cache = c->name;
+    d->object_size = c->object_size;
+    d->slot_size = c->size;
+    d->hardened = c->hardened;
+    uintptr_t a = (uintptr_t)addr, base = (uintptr_t)slab_obj_base(c, slab);
+    uintptr_t idx = a < base ? 0 : (a - base) / c->size;
+    d->part = MM_SLAB_PADDING;
+    if (idx >= c->objects)
+        idx = c->objects - 1;
+    else if (a >= base)
+        d->part = describe_slot_part(c, a - base - idx * c->size);
+    d->object = base + idx * c->size + c->obj_offset;
+    d->offset = (long)(a - d->object);
+    d->state = describe_obj_state(c, slab, (void *)d->object, &d->alloc_site);
+}
+
+/* Direct-map address of the live machine: the page block, then the slab if it is one. */
+static bool describe_direct(const void *addr, struct mm_addr_desc *d)
+{
+    struct page *pg = virt_to_page(addr);
+    if (!pg)
+        return false;
+    d->pfn = page_to_pfn(pg);
+    if (pg->flags & PG_reserved) {
+        d->owner = MM_ADDR_RESERVED;
+        return true;
+    }
+    if (pg->flags & PG_pcp) {
+        d->owner = MM_ADDR_PCP_PAGE;
+        d->cpu = pg->cpu;
+        d->block = (uintptr_t)page_address(pg);
+        return true;
+    }
+    struct page *head;
+    struct page *slab = slab_lookup(addr, NULL, &head);
+    if (!head)
+        return false;
+    d->block = (uintptr_t)page_address(head);
+    d->order = head->order;
+    if (slab) {
+        describe_slab(addr, slab, d);
+        return true;
+    }
+    if (head->flags & PG_buddy) {
+        d->owner = MM_ADDR_FREE_PAGE;
+        return true;
+    }
+    d->owner = (head->flags & PG_large) ? MM_ADDR_LARGE : MM_ADDR_PAGE;
+    d->alloc_site = head->alloc_site;
+    if (d->owner == MM_ADDR_LARGE) {
+        d->object = d->block;
+        d->object_size = head->private_data;
+        d->offset = (long)((uintptr_t)addr - d->block);
+    }
+    return true;
+}
+
+/* vmalloc range: the area (mapped pages or guard page), unless its lock is held (the bad access
+ * may have come from inside vmalloc, and the lookup takes that lock). */
+static bool describe_vmalloc(const void *addr, struct mm_addr_desc *d)
+{
+    uintptr_t start;
+    size_t size;
+    d->owner = MM_ADDR_VMALLOC_UNUSED;
+    if (__atomic_load_n(&mm_state.vmalloc_lock.locked, __ATOMIC_RELAXED))
+        return true;
+    if (vmalloc_area_of(addr, &start, &size)) {
+        d->owner = MM_ADDR_VMALLOC;
+        d->block = d->object = start;
+        d->object_size = size;
+        d->offset = (long)((uintptr_t)addr - start);
+    }
+    return true;
+}
+
+bool mm_describe_addr(const void *addr, struct mm_addr_desc *d)
+{
+    *d = (struct mm_addr_desc){ .owner = MM_ADDR_NONE, .pfn = ~0ul };
+    if (!mm_state.ready || !mm_mem_map)
+        return false;
+    if (is_vmalloc_addr(addr))
+        return describe_vmalloc(addr, d);
+    if (describe_direct(addr, d))
+        return true;
+    d->owner = MM_ADDR_NONE;
+    return false;
+}

@@ -1,0 +1,101 @@
+/*
+ * machine_layout.c - memory-map presets of the simulated machines and what a machine description
+ * boots with; shared, unchanged, by the hosted build and the kernel (no libc, no platform state).
+ *
+ *   hosted_machine_pc     [0, 640K) usable | [640K, 1M) reserved | [1M, ...) usable, with the PCI
+ *                         hole [3G, 4G) and RAM above 4G remapped when memory exceeds 3 GiB
+ *   hosted_machine_small  [0, mem) usable; DMA = mem/16, NORMAL up to mem*7/8, HIGHMEM the rest
+ *
+ * Invariant: a struct hosted_machine is plain data; nothing here touches memory it describes.
+ */
+#include "hosted_machine_layout.h"
+#include "mm_env.h"
+
+int hosted_machine_add(struct hosted_machine *m, phys_addr_t base, uint64_t size, uint32_t type,
+                       bool reserve_list)
+{
+    struct mm_mem_region r = { .base = base, .size = size, .type = type };
+    if (reserve_list) {
+        if (m->nr_reserve >= MM_ARRAY_SIZE(m->reserve))
+            return -1;
+        m->reserve[m->nr_reserve++] = r;
+        return 0;
+    }
+    if (m->nr_map >= MM_ARRAY_SIZE(m->map))
+        return -1;
+    m->map[m->nr_map++] = r;
+    return 0;
+}
+
+void hosted_machine_pc(struct hosted_machine *m, uint64_t mem_bytes, unsigned int nr_cpus)
+{
+    memset(m, 0, sizeof(*m));
+    m->nr_cpus = nr_cpus;
+    hosted_machine_add(m, 0, 640 << 10, MM_MEM_USABLE, false);
+    hosted_machine_add(m, 640 << 10, 384 << 10, MM_MEM_RESERVED, false);
+    uint64_t below_4g = 3ull << 30;
+    if (mem_bytes <= below_4g) {
+        hosted_machine_add(m, 1 << 20, mem_bytes - (1 << 20), MM_MEM_USABLE, false);
+        return;
+    }
+    /* a PC: the PCI hole under 4 GiB, the rest of RAM remapped above it */
+    hosted_machine_add(m, 1 << 20, below_4g - (1 << 20), MM_MEM_USABLE, false);
+    hosted_machine_add(m, below_4g, 1ull << 30, MM_MEM_RESERVED, false);
+    hosted_machine_add(m, 4ull << 30, mem_bytes - below_4g, MM_MEM_USABLE, false);
+}
+
+void hosted_machine_small(struct hosted_machine *m, uint64_t mem_bytes, unsigned int nr_cpus)
+{
+    memset(m, 0, sizeof(*m));
+    m->nr_cpus = nr_cpus;
+    mem_bytes = MM_ALIGN_DOWN(mem_bytes, PAGE_SIZE);
+    hosted_machine_add(m, 0, mem_bytes, MM_MEM_USABLE, false);
+    m->zone_dma_end = MM_MAX(MM_ALIGN_DOWN(mem_bytes / 16, PAGE_SIZE), PAGE_SIZE);
+    m->zone_normal_end = MM_MAX(MM_ALIGN_DOWN(mem_bytes / 8 * 7, PAGE_SIZE), m->zone_dma_end);
+}
+
+uint64_t hosted_machine_end(const struct hosted_machine *m)
+{
+    uint64_t end = 0;
+    for (unsigned int i = 0; i < m->nr_map; i++) {
+        uint64_t e = m->map[i].base + m->map[i].size;
+        if (e > end && e >= m->map[i].base && e <= (1ull << ARCH_PHYS_BITS))
+            end = e;
+    }
+    return MM_ALIGN_UP(end, PAGE_SIZE);
+}
+
+void hosted_machine_boot_params(const struct hosted_machine *m, struct mm_boot_params *bp)
+{
+    *bp = (struct mm_boot_params){
+        .map = m->map, .nr_map = m->nr_map, .reserve = m->reserve, .nr_reserve = m->nr_reserve,
+        .zone_dma_end = m->zone_dma_end, .zone_normal_end = m->zone_normal_end,
+        .nr_cpus = m->nr_cpus, .pcp_batch = m->pcp_batch, .pcp_high = m->pcp_high,
+        .pcp_disable = m->pcp_disable, .slab_hardened = m->slab_hardened, .seed = m->seed,
+    };
+}
+
+int hosted_machine_boot_early(const struct hosted_machine *m)
+{
+    struct mm_boot_params bp;
+    int err = hosted_machine_prepare(m, &bp);
+    return err ? err : mm_early_init(&bp);
+}
+
+int hosted_machine_boot(const struct hosted_machine *m)
+{
+    struct mm_boot_params bp;
+    int err = hosted_machine_prepare(m, &bp);
+    return err ? err : mm_init(&bp);
+}
+
+void hosted_range_extend(uintptr_t *lo, uintptr_t *hi, uintptr_t start, uintptr_t end)
+{
+    if (*lo >= *hi) {
+        *lo = start;
+        *hi = end;
+    } else {
+        *lo = MM_MIN(*lo, start);
+        *hi = MM_MAX(*hi, end);
+    }
+}
