@@ -277,11 +277,11 @@ kernel_symbolize() {
 }
 
 # The corpus as one file for the kernel (qemu -initrd = the first multiboot module).
-kernel_corpus_pack() { # OUT
-    mkdir -p "$(dirname "$1")"
+kernel_corpus_pack() { # OUT [CORPUS_DIR]
+    mkdir -p "$(dirname "$1")" "$BUILD"
     clang -std=gnu11 -O1 -g ${WARN[*]} -Ifuzz fuzz/corpus_pack_tool.c fuzz/corpus_pack.c \
         -o "$BUILD/corpus_pack_tool" || return 1
-    "$BUILD/corpus_pack_tool" ${MM_CORPUS_STRIDE:+--stride $MM_CORPUS_STRIDE} "$1" corpus >&2
+    "$BUILD/corpus_pack_tool" ${MM_CORPUS_STRIDE:+--stride $MM_CORPUS_STRIDE} "$1" "${2:-corpus}" >&2
 }
 
 # One DIGEST line per corpus file from the hosted replay, each target in its own configuration.
@@ -305,16 +305,18 @@ digest_compare() { # HOSTED_FILE SERIAL_LOG
 
 QEMU_PASS_STATUS=33 # isa-debug-exit: (0x10 << 1) | 1
 
-# ./build.sh qemu [--hardened] [--mem SIZE] [--timeout S] [--no-corpus] [--log FILE] [-- QEMU ARGS]
+# ./build.sh qemu [--hardened] [--mem SIZE] [--timeout S] [--no-corpus | --pack FILE] [--log FILE]
+#                 [-- QEMU ARGS]      (e.g. -- -append "filter=vm verbose")
 # Boots the kernel under TCG; exit status 0 only if every boot-time test passed.
 cmd_qemu() {
-    local hard="" mem=1G tmo="${MM_QEMU_TIMEOUT:-240}" corpus=1 logf="" extra=()
+    local hard="" mem=1G tmo="${MM_QEMU_TIMEOUT:-240}" corpus=1 pack="" logf="" extra=()
     while [ $# -gt 0 ]; do
         case "$1" in
             --hardened) hard=1 ;;
             --mem) mem="$2"; shift ;;
             --timeout) tmo="$2"; shift ;;
             --no-corpus) corpus="" ;;
+            --pack) pack="$2"; shift ;;
             --log) logf="$2"; shift ;;
             --) shift; extra=("$@"); break ;;
             *) die "qemu: unknown option '$1'" ;;
@@ -324,7 +326,9 @@ cmd_qemu() {
     command -v qemu-system-x86_64 >/dev/null || need_pkgs qemu-system-x86
     cmd_kernel ${hard:+--hardened} >/dev/null || return 1
     local out="$BUILD/kernel${hard:+-hardened}" initrd=()
-    if [ -n "$corpus" ]; then
+    if [ -n "$pack" ]; then
+        initrd=(-initrd "$pack")
+    elif [ -n "$corpus" ]; then
         kernel_corpus_pack "$BUILD/kernel/corpus.pack" || return 1
         initrd=(-initrd "$BUILD/kernel/corpus.pack")
     fi
@@ -545,14 +549,16 @@ cmd_corpus_merge() {
 }
 
 cmd_repro() {
-    local target=""
+    local target="" kernel="" hard=""
     while [ $# -gt 0 ]; do
         case "$1" in
             --target) target="$2"; shift 2 ;;
+            --kernel) kernel=1; shift ;;
+            --hardened) kernel=1; hard=1; shift ;;
             *) break ;;
         esac
     done
-    [ $# -ge 1 ] || die "usage: ./build.sh repro [--target T] FILE"
+    [ $# -ge 1 ] || die "usage: ./build.sh repro [--target T] [--kernel [--hardened]] FILE"
     local f="$1"
     [ -f "$f" ] || die "repro: no such file $f"
     if [ -z "$target" ]; then
@@ -567,6 +573,7 @@ cmd_repro() {
         die "build failed"
     echo "== $f (target $target) as ops:"
     "$(replay_bin "$target")" --decode --target "$target" "$f"
+    [ -n "$kernel" ] && { repro_kernel "$target" "$f" "$hard"; return; }
     echo "== replay under $(target_no_asan "$target" && echo UBSan || echo ASan+UBSan):"
     local rep rc=0
     rep="$(mktemp)"
@@ -579,6 +586,32 @@ cmd_repro() {
     fi
     echo "REPRO status=crash target=$target signature=$(triage_signature_of "$rep" || echo unknown) file=$f"
     rm -f "$rep"
+    return 1
+}
+
+# repro --kernel: the same input replayed inside the kernel under QEMU (real MMU, kernel
+# sanitizers with --hardened), every op traced; the kernel's DIGEST line is compared with the
+# hosted replay's.
+repro_kernel() { # TARGET FILE HARDENED
+    local dir rc=0 hd kd kind=normal
+    [ -n "$3" ] && kind=hardened
+    dir="$(mktemp -d)"
+    mkdir -p "$dir/corpus/$1"
+    cp "$2" "$dir/corpus/$1/$(basename "$2")"
+    kernel_corpus_pack "$dir/repro.pack" "$dir/corpus" 2>/dev/null || die "repro: cannot pack $2"
+    echo "== replay inside the ${3:+hardened }kernel under QEMU:"
+    cmd_qemu ${3:+--hardened} --pack "$dir/repro.pack" --timeout 300 --log "$dir/serial.log" \
+        -- -append "filter=corpus trace verbose" || rc=$?
+    hd="$("$(replay_bin "$1")" --digest "$dir/corpus/$1" 2>/dev/null | grep '^DIGEST' || true)"
+    kd="$(tr -d '\r' <"$dir/serial.log" | grep '^DIGEST' || true)"
+    echo "hosted: ${hd:-none}"
+    echo "kernel: ${kd:-none}"
+    rm -rf "$dir"
+    if [ "$rc" -eq 0 ] && [ "$hd" = "$kd" ]; then
+        echo "REPRO status=clean target=$1 kernel=$kind file=$2"
+        return 0
+    fi
+    echo "REPRO status=crash target=$1 kernel=$kind digests=$([ "$hd" = "$kd" ] && echo same || echo differ) file=$2"
     return 1
 }
 
@@ -933,6 +966,19 @@ run_kernel_boot() {
     step "$name corpus digests == hosted digests" digest_compare "$BUILD/digests.hosted" "$logf"
 }
 
+# A deliberate kernel bug (crash.c) must fail the boot and leave a report with these lines.
+kernel_crash_report() { # KIND HARDENED PATTERN...
+    local kind="$1" hard="$2" logf="$BUILD/kernel/crash-$1.log" p
+    shift 2
+    if cmd_qemu ${hard:+--hardened} --no-corpus --timeout 60 --log "$logf" -- -append "crash=$kind" \
+        >/dev/null 2>&1; then
+        log "crash=$kind: the kernel exited with the pass status"; return 1
+    fi
+    for p in "$@"; do
+        grep -qE -- "$p" "$logf" || { log "crash=$kind: no line matches '$p'"; tail -30 "$logf" >&2; return 1; }
+    done
+}
+
 cmd_test() {
     local smoke="${MM_SMOKE_FUZZ_SECONDS:-20}" start=$SECONDS
     cmd_deps
@@ -953,6 +999,16 @@ cmd_test() {
     step "hosted corpus digests" hosted_digests "$BUILD/digests.hosted"
     run_kernel_boot
     run_kernel_boot --hardened
+    step "kernel crash report: vmalloc guard page" kernel_crash_report vmalloc-overflow "" \
+        'KERNEL CRASH: #PF' 'buffer overflow' 'RIP: .*crash_vmalloc_overflow at .*crash.c:' \
+        'post-mortem' 'zone +Normal' 'kmalloc-64'
+    step "kernel crash report: stack overflow" kernel_crash_report stack-overflow "" \
+        'KERNEL CRASH: #DF' 'guard page under the boot stack: kernel stack overflow'
+    step "kernel crash report: KASAN use-after-free" kernel_crash_report kasan-uaf 1 \
+        'BUG: KASAN: slab-use-after-free in .*crash_kasan_uaf at .*crash.c:' 'cache kmalloc-64' \
+        'Read of size 1'
+    step "kernel crash report: UBSan shift" kernel_crash_report ubsan-shift 1 \
+        'UBSAN: shift-out-of-bounds in arch/x86_64/kernel/crash.c' 'shift exponent 32'
     step "build fuzz targets" build_fuzz
     need_pkgs afl++
     step "build AFL++ targets (persistent + CmpLog)" build_afl

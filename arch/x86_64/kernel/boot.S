@@ -160,6 +160,7 @@ df_stack_top:
 user_trap_stack_guard: .skip 4096
 user_trap_stack_bottom: .skip 65536
 user_trap_stack_top:
-    .globl probe_stack_top
+    .globl probe_stack_guard, probe_stack_top
+probe_stack_guard:  .skip 4096
 probe_stack_bottom: .skip 8192
 probe_stack_top:

@@ -35,7 +35,7 @@ static int paging_map_range(uintptr_t va, uint64_t pa, uint64_t size, pte_t flag
 static bool paging_is_guard(uintptr_t va)
 {
     return va == (uintptr_t)boot_stack_guard || va == (uintptr_t)df_stack_guard ||
-           va == (uintptr_t)user_trap_stack_guard;
+           va == (uintptr_t)user_trap_stack_guard || va == (uintptr_t)probe_stack_guard;
 }
 
 static int paging_map_image(void)
@@ -167,6 +167,8 @@ const char *kernel_describe_addr(uint64_t va)
         return "guard page under the double-fault stack: kernel stack overflow";
     if (va >= (uintptr_t)user_trap_stack_guard && va < (uintptr_t)user_trap_stack_guard + PAGE_SIZE)
         return "guard page under the user-trap stack: kernel stack overflow";
+    if (va >= (uintptr_t)probe_stack_guard && va < (uintptr_t)probe_stack_guard + PAGE_SIZE)
+        return "guard page under the probe landing stack: kernel stack overflow";
     if (kmap_in_window(va))
         return paging_lookup(va) ? "vmalloc area (mapped)"
                                  : "vmalloc area, unmapped (guard page or freed area): buffer "

@@ -13,9 +13,12 @@
  *   P passed, F failed
  *
  * The command line (qemu -append) selects: "filter=SUBSTR" runs only the suites or cases whose
- * name contains SUBSTR (as the hosted runner's --filter); "verbose" keeps the mm's log output.
+ * name contains SUBSTR (as the hosted runner's --filter); "verbose" keeps the mm's log output;
+ * "trace" prints every replayed op with its outcome (repro --kernel); "crash=KIND" runs one
+ * deliberate bug instead of the tests (crash.c).
  */
 #include "check_sanitizers.h"
+#include "fuzz_target.h"
 #include "kasan.h"
 #include "kernel_arch.h"
 #include "kernel_boot.h"
@@ -91,10 +94,17 @@ static const char *run_cmdline_value(const char *key, char *buf, size_t size)
     return NULL;
 }
 
+void kernel_crash_demo(const char *kind);
+
 int kernel_run_all(void)
 {
     static const struct ktest_suite *suites[RUN_MAX_SUITES];
-    static char filter[64];
+    static char filter[64], crash[32];
+
+    if (run_cmdline_value("crash", crash, sizeof(crash))) {
+        kernel_crash_demo(crash);
+        return 1;
+    }
     unsigned int n = 0;
     int level = kernel_get_log_level();
 
@@ -105,6 +115,7 @@ int kernel_run_all(void)
     suites[n++] = &suite_corpus;
     suites[n++] = &suite_reports;
     ktest_verbose = ktest_strstr(kernel_boot.cmdline, "verbose");
+    fuzz_trace = ktest_strstr(kernel_boot.cmdline, "trace");
     if (!ktest_verbose)
         kernel_set_log_level(ENV_LOG_ERR); /* sanitizer reports still print; chatter does not */
     int failed = ktest_run(suites, n, run_cmdline_value("filter", filter, sizeof(filter)));

@@ -86,7 +86,7 @@ const char *kernel_describe_addr(uint64_t va);
 extern char __kernel_start[], __text_end[], __rodata_end[], __data_end[], __bss_end[];
 extern char boot_stack_guard[], boot_stack_bottom[], boot_stack_top[];
 extern char df_stack_guard[], df_stack_top[], probe_stack_top[];
-extern char user_trap_stack_guard[], user_trap_stack_top[];
+extern char user_trap_stack_guard[], user_trap_stack_top[], probe_stack_guard[];
 
 /**
  * Execute one instruction at user address @va in ring 3 (TF set, registers zero, CR3 as the caller
