@@ -34,7 +34,8 @@
     ALL(vm) \
     ALL(page_table) \
     HOSTED(mmu, "the hosted software MMU (shims/hosted/mmu.c); the kernel runs the real MMU") \
-    ALL(swap)
+    ALL(swap) \
+    ALL(describe)
 
 /* Helpers for expanding the list. */
 #define KT_SUITE_DECLARE(name) extern const struct ktest_suite suite_##name;
