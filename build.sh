@@ -323,6 +323,15 @@ cmd_qemu() {
         esac
         shift
     done
+    local mib
+    case "$mem" in
+        *[gG]) mib=$(( ${mem%[gG]} * 1024 )) ;;
+        *[mM]) mib=${mem%[mM]} ;;
+        *) mib=$(( mem / 1048576 )) ;;
+    esac
+    # the image is loaded at 512 MiB; the boot mm needs room above it (the hardened one more)
+    [ "$mib" -ge $(( 576 + ${hard:+64} + 0 )) ] ||
+        die "qemu: --mem $mem is too small: the ${hard:+hardened }kernel needs at least $(( 576 + ${hard:+64} + 0 ))M"
     command -v qemu-system-x86_64 >/dev/null || need_pkgs qemu-system-x86
     cmd_kernel ${hard:+--hardened} >/dev/null || return 1
     local out="$BUILD/kernel${hard:+-hardened}" initrd=()

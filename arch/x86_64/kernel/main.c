@@ -222,10 +222,10 @@ void kmain(uint32_t magic, uint32_t info_pa)
     env_log(ENV_LOG_INFO, "LeaxOS mm kernel: %llu MiB RAM, NX %s, SMEP %s, SMAP %s, cmdline '%s'\n",
             (unsigned long long)(boot.ram_end >> 20), kernel_cpu.nx ? "on" : "off",
             kernel_cpu.smep ? "yes" : "no", kernel_cpu.smap ? "yes" : "no", boot.cmdline);
-    if (boot.ram_end < KERNEL_PHYS_BASE + (64ull << 20))
+    if (boot.ram_end < KERNEL_PHYS_BASE + (32ull << 20))
         env_panic("boot: %llu MiB of RAM; the kernel needs at least %llu MiB",
                   (unsigned long long)(boot.ram_end >> 20),
-                  (unsigned long long)((KERNEL_PHYS_BASE >> 20) + 64));
+                  (unsigned long long)((KERNEL_PHYS_BASE >> 20) + 32));
     boot_mm_init();
     if (paging_build(boot.ram_end))
         env_panic("boot: out of memory building the kernel page tables");
