@@ -299,7 +299,7 @@ digest_compare() { # HOSTED_FILE SERIAL_LOG
         diff "$1" "$k" | head -20 >&2
         rm -f "$k"; return 1
     fi
-    log "digests: $(wc -l <"$k") corpus files, hosted == kernel"
+    log "digests: $(wc -l <"$k") inputs, hosted == kernel"
     rm -f "$k"
 }
 
@@ -952,12 +952,32 @@ run_corpus() { # every checked-in corpus file of every target, one check each
     log "corpus replay done"
 }
 
+# Mutants per corpus file the normal kernel also replays (fuzz/mutate.h): hosted and kernel are
+# compared on inputs nobody checked in, too.
+KERNEL_TEST_MUTANTS="${MM_KERNEL_MUTANTS:-2}"
+
+# The DIGEST lines the hosted build gives for the pack with K mutants (the kernel's own replay
+# code, run hosted without ASan as the normal kernel runs without KASAN).
+hosted_pack_digests() { # PACK K OUT
+    "$BUILD/noasan/replay" --mutants "$2" --pack "$1" 2>&1 | grep '^DIGEST ' >"$3"
+    [ "${PIPESTATUS[0]}" -eq 0 ]
+}
+
 # run_kernel_boot [--hardened] : boot under QEMU, count its test cases, compare its corpus digests
+# (the normal kernel also replays KERNEL_TEST_MUTANTS variants of every corpus file)
 run_kernel_boot() {
     local name="kernel${1:+ (hardened)}" logf="$BUILD/kernel${1:+-hardened}/serial.log" rc=0
+    local want="$BUILD/digests.hosted" append=""
     log "== boot the $name under QEMU (TCG)"
     mkdir -p "$(dirname "$logf")"; rm -f "$logf"
-    cmd_qemu ${1:-} --log "$logf" >/dev/null || rc=$?
+    if [ -z "${1:-}" ] && [ "$KERNEL_TEST_MUTANTS" -gt 0 ]; then
+        kernel_corpus_pack "$BUILD/kernel/corpus.pack" || { FAIL=$((FAIL + 1)); return; }
+        want="$BUILD/digests.hosted-mutants"
+        step "hosted digests of the corpus + $KERNEL_TEST_MUTANTS mutants per file" \
+            hosted_pack_digests "$BUILD/kernel/corpus.pack" "$KERNEL_TEST_MUTANTS" "$want"
+        append="mutants=$KERNEL_TEST_MUTANTS"
+    fi
+    cmd_qemu ${1:-} --log "$logf" ${append:+-- -append "$append"} >/dev/null || rc=$?
     local line p f
     line="$(tr -d '\r' <"$logf" 2>/dev/null | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)"
     if [ -z "$line" ]; then
@@ -972,7 +992,7 @@ run_kernel_boot() {
         grep -E '^ *not ok|KERNEL CRASH|KASAN|UBSAN|PANIC' "$logf" | head -40 >&2 || true
         [ "$f" -eq 0 ] && { FAIL=$((FAIL + 1)); log "FAILED: the $name exited with status $rc"; }
     fi
-    step "$name corpus digests == hosted digests" digest_compare "$BUILD/digests.hosted" "$logf"
+    step "$name corpus digests == hosted digests" digest_compare "$want" "$logf"
 }
 
 # A deliberate kernel bug (crash.c) must fail the boot and leave a report with these lines.

@@ -17,9 +17,12 @@
  *       ("vm/regress-foo"), or the last two components when there is none; <target> is the first
  *       component of <name> when that names a target, else --target. Each input runs in a child
  *       process unless --no-fork. Exit status 1 if any failed.
- *   replay --pack FILE.pack
+ *   replay [--mutants K] --pack FILE.pack
  *       run a corpus pack (corpus_pack.h) exactly as the kernel does (kernel_corpus_replay):
- *       its DIGEST lines and KTAP. A failing input aborts here (hosted crash).
+ *       its DIGEST lines and KTAP. A failing input aborts here (hosted crash). --mutants K also
+ *       runs K deterministic variants of every entry (mutate.h), as the kernel's "mutants=K".
+ *   replay --emit-mutant NAME~mINDEX FILE OUT
+ *       write that variant of FILE (whose pack name is NAME) to OUT, to reproduce it alone.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +34,7 @@
 #include <unistd.h>
 
 #include "fuzz_target.h"
+#include "mutate.h"
 #include "replay_kernel.h"
 
 static void emit_stdout(void *ctx, const char *line)
@@ -279,7 +283,34 @@ static int do_digest(const struct fuzz_target *dflt, char **paths, int n, bool n
     return rc;
 }
 
-/* ---- --pack ---- */
+/* ---- --pack, --emit-mutant ---- */
+
+/* Write variant "<name>~m<index>" of FILE (as --mutants names it) to OUT, for repro. */
+static int do_emit_mutant(const char *spec, const char *in_path, const char *out_path)
+{
+    static uint8_t out[FUZZ_MUTANT_MAX];
+    char name[256];
+    const char *tilde = strstr(spec, "~m");
+    size_t size;
+
+    if (!tilde || tilde == spec || (size_t)(tilde - spec) >= sizeof(name) || atoi(tilde + 2) < 1) {
+        fprintf(stderr, "replay: --emit-mutant wants NAME~mINDEX (as in a DIGEST line)\n");
+        return 2;
+    }
+    memcpy(name, spec, (size_t)(tilde - spec));
+    name[tilde - spec] = 0;
+    uint8_t *data = read_file(in_path, &size);
+    if (!data)
+        return 2;
+    size_t n = fuzz_mutate(data, size, name, (unsigned int)atoi(tilde + 2), out);
+    free(data);
+    FILE *f = fopen(out_path, "wb");
+    if (!f || fwrite(out, 1, n, f) != n || fclose(f) != 0) {
+        fprintf(stderr, "replay: cannot write %s\n", out_path);
+        return 2;
+    }
+    return 0;
+}
 
 static int do_pack(const char *path)
 {
@@ -301,7 +332,8 @@ static void usage(void)
             "       replay --decode [--target NAME] FILE...\n"
             "       replay --encode [--target NAME] TEXTFILE OUTFILE\n"
             "       replay --digest [--target NAME] [--no-fork] [--verbose] PATH...\n"
-            "       replay --pack FILE.pack\n"
+            "       replay [--mutants K] --pack FILE.pack\n"
+            "       replay --emit-mutant NAME~mINDEX FILE OUT\n"
             "       replay --list\n");
 }
 
@@ -310,6 +342,7 @@ int main(int argc, char **argv)
     const struct fuzz_target *t = fuzz_targets[0];
     bool print = false, decode = false, encode = false, verbose = false, nofork = false;
     bool digest = false, pack = false;
+    const char *mutant_spec = NULL;
     int i, first, rc = 0, nfiles;
 
     for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
@@ -336,6 +369,10 @@ int main(int argc, char **argv)
             digest = true;
         } else if (!strcmp(o, "--pack")) {
             pack = true;
+        } else if (!strcmp(o, "--mutants") && i + 1 < argc) {
+            kernel_corpus_mutants = (unsigned int)atoi(argv[++i]);
+        } else if (!strcmp(o, "--emit-mutant") && i + 1 < argc) {
+            mutant_spec = argv[++i];
         } else if (!strcmp(o, "--list")) {
             for (int k = 0; fuzz_targets[k]; k++)
                 printf("%s\n", fuzz_targets[k]->name);
@@ -350,6 +387,13 @@ int main(int argc, char **argv)
     }
     first = i;
     nfiles = argc - first;
+    if (mutant_spec) {
+        if (nfiles != 2) {
+            usage();
+            return 2;
+        }
+        return do_emit_mutant(mutant_spec, argv[first], argv[first + 1]);
+    }
     if (encode) {
         if (nfiles != 2) {
             usage();

@@ -11,15 +11,19 @@
 #include "replay_kernel.h"
 #include "corpus_pack.h"
 #include "fuzz_target.h"
+#include "mutate.h"
 
 #define KCR_MAX_TARGETS 16
 #define KCR_MAX_LISTED  16
+#define KCR_NAME_MAX    128
 
 struct kcr_target {
     const char *name;
     uint32_t inputs, failed;
-    const char *listed[KCR_MAX_LISTED];
+    char listed[KCR_MAX_LISTED][KCR_NAME_MAX];
 };
+
+unsigned int kernel_corpus_mutants;
 
 static struct kcr_target kcr_targets[KCR_MAX_TARGETS];
 static unsigned int kcr_nr_targets;
@@ -71,24 +75,40 @@ static uint32_t kcr_scan(const void *pack, size_t size, bool *bad)
     return n;
 }
 
-static void kcr_run_one(struct kcr_target *kt, const struct corpus_pack_entry *e)
+/* Run @data as input @name of target @target: one DIGEST line, counted in @kt. */
+static void kcr_run_input(struct kcr_target *kt, const char *target, const char *name,
+                          const uint8_t *data, size_t size)
 {
-    const struct fuzz_target *t = fuzz_target_find(e->target);
+    const struct fuzz_target *t = fuzz_target_find(target);
     char line[FUZZ_LINE_MAX + 64];
     int r = -1;
 
     fuzz_platform.set_quiet(true);
     if (t)
-        r = fuzz_run_guarded(t, e->data, e->size);
+        r = fuzz_run_guarded(t, data, size);
     else
-        fuzz_log("    # %s: no target %s", e->name, e->target);
-    fuzz_digest_format(line, sizeof(line), e->target, e->name, r != 0);
+        fuzz_log("    # %s: no target %s", name, target);
+    fuzz_digest_format(line, sizeof(line), target, name, r != 0);
     fuzz_platform.write_line(line);
     kt->inputs++;
     if (r) {
         if (kt->failed < KCR_MAX_LISTED)
-            kt->listed[kt->failed] = e->name;
+            mm_snprintf(kt->listed[kt->failed], KCR_NAME_MAX, "%s", name);
         kt->failed++;
+    }
+}
+
+/* The entry itself, then its kernel_corpus_mutants variants, named "<name>~m<index>". */
+static void kcr_run_one(struct kcr_target *kt, const struct corpus_pack_entry *e)
+{
+    static uint8_t mutant[FUZZ_MUTANT_MAX];
+    char name[KCR_NAME_MAX];
+
+    kcr_run_input(kt, e->target, e->name, e->data, e->size);
+    for (unsigned int i = 1; i <= kernel_corpus_mutants; i++) {
+        size_t n = fuzz_mutate(e->data, e->size, e->name, i, mutant);
+        mm_snprintf(name, sizeof(name), "%s~m%u", e->name, i);
+        kcr_run_input(kt, e->target, name, mutant, n);
     }
 }
 

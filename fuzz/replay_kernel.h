@@ -7,6 +7,12 @@
 #include <stddef.h>
 
 /**
+ * Variants of every entry to run after it (fuzz_mutate, mutate.h), each with its own DIGEST line
+ * named "<name>~m<index>"; 0 (the default) runs the entries only.
+ */
+extern unsigned int kernel_corpus_mutants;
+
+/**
  * Run every entry of the corpus pack at @pack (@size bytes; format corpus_pack.h) through its
  * fuzz target, one fresh mm instance per entry, and print one KTAP subtest block at the nesting
  * of a suite of the boot-time run (indented by 4; the caller prints the "ok N corpus" line):

@@ -14,8 +14,10 @@
  *
  * The command line (qemu -append) selects: "filter=SUBSTR" runs only the suites or cases whose
  * name contains SUBSTR (as the hosted runner's --filter); "verbose" keeps the mm's log output;
- * "trace" prints every replayed op with its outcome (repro --kernel); "crash=KIND" runs one
- * deliberate bug instead of the tests (crash.c).
+ * "trace" prints every replayed op with its outcome (repro --kernel); "mutants=K" replays K
+ * deterministic variants of every corpus file too (fuzz/mutate.h; the hosted "replay --mutants K
+ * --pack" prints the same DIGEST lines); "crash=KIND" runs one deliberate bug instead of the
+ * tests (crash.c).
  */
 #include "check_sanitizers.h"
 #include "fuzz_target.h"
@@ -96,10 +98,19 @@ static const char *run_cmdline_value(const char *key, char *buf, size_t size)
 
 void kernel_crash_demo(const char *kind);
 
+static unsigned int run_cmdline_u32(const char *s)
+{
+    unsigned int v = 0;
+
+    for (; *s >= '0' && *s <= '9' && v < 100000; s++)
+        v = v * 10 + (unsigned int)(*s - '0');
+    return v;
+}
+
 int kernel_run_all(void)
 {
     static const struct ktest_suite *suites[RUN_MAX_SUITES];
-    static char filter[64], crash[32];
+    static char filter[64], crash[32], mutants[16];
 
     if (run_cmdline_value("crash", crash, sizeof(crash))) {
         kernel_crash_demo(crash);
@@ -116,6 +127,8 @@ int kernel_run_all(void)
     suites[n++] = &suite_reports;
     ktest_verbose = ktest_strstr(kernel_boot.cmdline, "verbose");
     fuzz_trace = ktest_strstr(kernel_boot.cmdline, "trace");
+    if (run_cmdline_value("mutants", mutants, sizeof(mutants)))
+        kernel_corpus_mutants = run_cmdline_u32(mutants);
     if (!ktest_verbose)
         kernel_set_log_level(ENV_LOG_ERR); /* sanitizer reports still print; chatter does not */
     int failed = ktest_run(suites, n, run_cmdline_value("filter", filter, sizeof(filter)));
