@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # build.sh - the single front door of the LeaxOS mm: dependencies, builds, tests, fuzzing,
-# crash reproduction, the freestanding kernel library and benchmarks.
+# crash reproduction, the kernel (image, QEMU boot) and benchmarks.
 #
 #   ./build.sh test                 everything CI runs; ends with "N passed, N failed"
 #   ./build.sh fuzz [--time S] [TARGET...]   bounded libFuzzer campaign per target
-#   ./build.sh repro [--target T] FILE       replay one input under ASan+UBSan
+#   ./build.sh repro [--target T] [--kernel [--hardened]] FILE   replay one input (ASan+UBSan,
+#                                   or inside the kernel under QEMU)
 #   ./build.sh kernel [--hardened]  freestanding library + symbol check, bootable kernel image
 #   ./build.sh qemu [--hardened] [--mem SIZE] [-- QEMU ARGS]   boot it under QEMU (TCG), run its tests
 #   ./build.sh bench                release build, prints BENCH lines
@@ -14,7 +15,7 @@
 #   asan     clang, ASan + UBSan (tests, replay)       gcc      gcc, ASan + UBSan (tests)
 #   noasan   clang, UBSan only: hardening checks run   release  clang -O2 + LTO (bench)
 #   fuzz     clang, libFuzzer + ASan + UBSan           afl      afl-clang-fast persistent + CmpLog
-#   kernel   clang freestanding x86_64 image   kernel-hardened  the same with KASAN + UBSan
+#   kernel   clang freestanding x86_64 image       kernel-hardened  the same, KASAN + UBSan
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -977,7 +978,8 @@ run_kernel_boot() {
             hosted_pack_digests "$BUILD/kernel/corpus.pack" "$KERNEL_TEST_MUTANTS" "$want"
         append="mutants=$KERNEL_TEST_MUTANTS"
     fi
-    cmd_qemu ${1:-} --log "$logf" ${append:+-- -append "$append"} >/dev/null || rc=$?
+    cmd_qemu ${1:-} --log "$logf" ${append:+--pack "$BUILD/kernel/corpus.pack" -- -append "$append"} \
+        >/dev/null || rc=$?
     local line p f
     line="$(tr -d '\r' <"$logf" 2>/dev/null | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)"
     if [ -z "$line" ]; then
@@ -1091,6 +1093,6 @@ case "${1:-help}" in
     bench) shift; cmd_bench "$@" ;;
     hosted) cmd_deps; build_hosted "${2:-asan}" ;;
     clean) rm -rf "$BUILD" ;;
-    help|-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' ;;
+    help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command '$1' (try ./build.sh help)" ;;
 esac

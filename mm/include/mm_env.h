@@ -101,8 +101,10 @@ void env_vmalloc_range(uintptr_t *start, uintptr_t *end);
 
 /**
  * The mm has written kernel PTEs mapping [va, va+size) to [pa, pa+size) (page aligned; @pa lies
- * in the memory map). Make the mapping usable by the CPU: nothing to do on real hardware; the
- * hosted machine aliases its arena there, so a touch of an unmapped guard page still faults.
+ * in the memory map). Make the mapping usable by the CPU: the hosted machine aliases its arena
+ * there, so a touch of an unmapped guard page still faults; the LeaxOS kernel writes the same
+ * leaves into the page table the CPU uses (built at boot; every mm instance a test boots keeps
+ * its own table of the vmalloc range, which is what the mm's checks walk).
  */
 void env_kernel_map(uintptr_t va, phys_addr_t pa, size_t size, bool writable);
 
