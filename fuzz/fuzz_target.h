@@ -80,6 +80,9 @@ extern const struct fuzz_target fuzz_target_vm;
 /** Every target, NULL-terminated, first = default. */
 extern const struct fuzz_target *const fuzz_targets[];
 
+/** @a and @b are equal strings (freestanding strcmp() == 0). */
+bool fuzz_streq(const char *a, const char *b);
+
 /** The target called @name, or NULL. */
 const struct fuzz_target *fuzz_target_find(const char *name);
 

@@ -28,22 +28,13 @@ unsigned int kernel_corpus_mutants;
 static struct kcr_target kcr_targets[KCR_MAX_TARGETS];
 static unsigned int kcr_nr_targets;
 
-static bool kcr_streq(const char *a, const char *b)
-{
-    while (*a && *a == *b) {
-        a++;
-        b++;
-    }
-    return *a == *b;
-}
-
 /* The slot of target @name, added on first sight; NULL when the table is full. */
 static struct kcr_target *kcr_slot(const char *name)
 {
     unsigned int i;
 
     for (i = 0; i < kcr_nr_targets; i++)
-        if (kcr_streq(kcr_targets[i].name, name))
+        if (fuzz_streq(kcr_targets[i].name, name))
             return &kcr_targets[i];
     if (kcr_nr_targets == KCR_MAX_TARGETS)
         return NULL;
@@ -122,7 +113,7 @@ static void kcr_run_target(unsigned int k, const void *pack, size_t size, uint32
 
     corpus_pack_open(&it, pack, size);
     for (i = 0; i < limit && corpus_pack_next(&it, &e) == 1; i++)
-        if (kcr_streq(e.target, kt->name))
+        if (fuzz_streq(e.target, kt->name))
             kcr_run_one(kt, &e);
 }
 

@@ -32,15 +32,6 @@ _Noreturn void sc_fail(const char *fmt, ...)
     fuzz_crash();
 }
 
-static bool sc_streq(const char *a, const char *b)
-{
-    while (*a && *a == *b) {
-        a++;
-        b++;
-    }
-    return *a == *b;
-}
-
 /* ---- content tokens ---- */
 
 static inline uint8_t sc_pat(uint32_t tag, size_t i)
@@ -353,7 +344,7 @@ static void sc_op_cache_create(size_t size, size_t align, unsigned int flags, bo
         SC_TRACE("  -> NULL (out of memory)");
         return;
     }
-    if (kmem_cache_size(kc) != size || !sc_streq(kmem_cache_name(kc), name))
+    if (kmem_cache_size(kc) != size || !fuzz_streq(kmem_cache_name(kc), name))
         sc_fail("cache-create-mismatch size=%zu name=%s got size=%zu name=%s", size, name,
                 kmem_cache_size(kc), kmem_cache_name(kc));
     memset(sl, 0, sizeof(*sl));
@@ -605,14 +596,14 @@ static void sc_check_stats(void)
         unsigned long want = 0;
         bool boot = false;
         for (b = 0; b < SC.boot_nr_caches && !boot; b++)
-            if (sc_streq(SC.boot_name[b], sc_stats[i].name)) {
+            if (fuzz_streq(SC.boot_name[b], sc_stats[i].name)) {
                 want = SC.boot_active[b];
                 boot = true;
             }
         for (k = 0; k < SC.nr_live; k++)
-            if (SC.live[k].kind != SC_LARGE && sc_streq(kmem_cache_name(SC.live[k].kc), sc_stats[i].name))
+            if (SC.live[k].kind != SC_LARGE && fuzz_streq(kmem_cache_name(SC.live[k].kc), sc_stats[i].name))
                 want++;
-        if (sc_streq(sc_stats[i].name, "kmem_cache"))
+        if (fuzz_streq(sc_stats[i].name, "kmem_cache"))
             want += ncaches;
         if (sc_stats[i].active_objs != want)
             sc_fail("stats-active-objs cache=%s active_objs=%lu expected=%lu", sc_stats[i].name,

@@ -21,7 +21,7 @@ const struct fuzz_target *const fuzz_targets[] = {
 
 bool fuzz_trace;
 
-static bool fz_streq(const char *a, const char *b)
+bool fuzz_streq(const char *a, const char *b)
 {
     while (*a && *a == *b) {
         a++;
@@ -35,7 +35,7 @@ const struct fuzz_target *fuzz_target_find(const char *name)
     unsigned int i;
 
     for (i = 0; fuzz_targets[i]; i++)
-        if (fz_streq(fuzz_targets[i]->name, name))
+        if (fuzz_streq(fuzz_targets[i]->name, name))
             return fuzz_targets[i];
     return NULL;
 }
