@@ -105,6 +105,14 @@ void fuzz_guard_escape(void);
 /** Write "FUZZ-FAIL <formatted>" and crash. Never returns. */
 _Noreturn void fuzz_fail(const char *fmt, ...) MM_PRINTF(1, 2);
 
+/**
+ * Fail op #@opno (text @optext) of a target whose message @fmt reads "head: detail": write
+ * "FUZZ-FAIL head op#N [op text]: detail", let @show print the mm state it concerns (e.g.
+ * page_alloc_show) at warning level, write the line again and crash.
+ */
+_Noreturn void fuzz_fail_op(unsigned int opno, const char *optext, void (*show)(int level),
+                            const char *fmt, va_list ap);
+
 /** Crash after an already-written failure line (for targets that dump state in between). */
 _Noreturn void fuzz_crash(void);
 

@@ -12,24 +12,10 @@ struct sc_state SC;
 
 _Noreturn void sc_fail(const char *fmt, ...)
 {
-    char what[256], head[256], line[448];
-    size_t colon;
     va_list ap;
 
     va_start(ap, fmt);
-    mm_vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    for (colon = 0; what[colon] && !(what[colon] == ':' && what[colon + 1] == ' '); colon++)
-        ;
-    memcpy(head, what, colon);
-    head[colon] = '\0';
-    mm_snprintf(line, sizeof(line), "FUZZ-FAIL %s op#%u [%s]%s", head, (unsigned int)SC.opno,
-                SC.optext, what + colon);
-    fuzz_platform.write_line(line);
-    fuzz_platform.set_quiet(false);
-    slab_show(ENV_LOG_WARN);
-    fuzz_platform.write_line(line);
-    fuzz_crash();
+    fuzz_fail_op((unsigned int)SC.opno, SC.optext, slab_show, fmt, ap);
 }
 
 /* ---- content tokens ---- */

@@ -88,25 +88,10 @@ _Noreturn static void pa_fail(const char *fmt, ...) MM_PRINTF(1, 2);
 
 _Noreturn static void pa_fail(const char *fmt, ...)
 {
-    char what[256], head[256], line[448];
-    size_t colon;
     va_list ap;
 
     va_start(ap, fmt);
-    mm_vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    /* "head: detail" reads as "FUZZ-FAIL head op#N [op text]: detail" */
-    for (colon = 0; what[colon] && !(what[colon] == ':' && what[colon + 1] == ' '); colon++)
-        ;
-    memcpy(head, what, colon);
-    head[colon] = '\0';
-    mm_snprintf(line, sizeof(line), "FUZZ-FAIL %s op#%u [%s]%s", head, (unsigned int)S.opno,
-                S.optext, what + colon);
-    fuzz_platform.write_line(line);
-    fuzz_platform.set_quiet(false);
-    page_alloc_show(ENV_LOG_WARN);
-    fuzz_platform.write_line(line);
-    fuzz_crash();
+    fuzz_fail_op((unsigned int)S.opno, S.optext, page_alloc_show, fmt, ap);
 }
 
 static void pa_fail_fn(const char *fmt, ...)

@@ -95,3 +95,23 @@ _Noreturn void fuzz_fail(const char *fmt, ...)
     fuzz_platform.write_line(line);
     fuzz_crash();
 }
+
+_Noreturn void fuzz_fail_op(unsigned int opno, const char *optext, void (*show)(int level),
+                            const char *fmt, va_list ap)
+{
+    char what[256], head[256], line[448];
+    size_t colon;
+
+    mm_vsnprintf(what, sizeof(what), fmt, ap);
+    /* "head: detail" reads as "FUZZ-FAIL head op#N [op text]: detail" */
+    for (colon = 0; what[colon] && !(what[colon] == ':' && what[colon + 1] == ' '); colon++)
+        ;
+    memcpy(head, what, colon);
+    head[colon] = '\0';
+    mm_snprintf(line, sizeof(line), "FUZZ-FAIL %s op#%u [%s]%s", head, opno, optext, what + colon);
+    fuzz_platform.write_line(line);
+    fuzz_platform.set_quiet(false);
+    show(ENV_LOG_WARN);
+    fuzz_platform.write_line(line); /* again, last: triage reads the final FUZZ-FAIL line */
+    fuzz_crash();
+}

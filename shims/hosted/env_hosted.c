@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "hosted_internal.h"
+#include "hosted_machine_layout.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HOSTED_ASAN 1
@@ -162,48 +163,14 @@ const bool env_shadow_enabled = true;
 const bool env_shadow_enabled = false;
 #endif
 
-/* ---- swap device: a libc array of page-sized slots outside the arena ---- */
+/* ---- swap device storage: a libc array of page-sized slots outside the arena ---- */
 
 static unsigned char *hosted_swap;
-static unsigned long hosted_swap_nr, hosted_swap_fail;
 
-int hosted_swap_reset(unsigned long slots)
+unsigned char *hosted_swap_storage(unsigned long slots, unsigned long old_slots)
 {
+    (void)old_slots;
     free(hosted_swap);
     hosted_swap = slots ? calloc(slots, PAGE_SIZE) : NULL;
-    hosted_swap_nr = hosted_swap ? slots : 0;
-    hosted_swap_fail = 0;
-    return slots && !hosted_swap ? -MM_ENOMEM : 0;
-}
-
-void hosted_swap_fail_inject(unsigned long count) { hosted_swap_fail = count; }
-
-unsigned long env_swap_slots(void) { return hosted_swap_nr; }
-
-/* Common checks of a device access; returns 0 or the error. */
-static int hosted_swap_access(unsigned long slot, const void *page)
-{
-    if (slot >= hosted_swap_nr || !page)
-        return -MM_EINVAL;
-    if (hosted_swap_fail) {
-        hosted_swap_fail--;
-        return -MM_EIO;
-    }
-    return 0;
-}
-
-int env_swap_write(unsigned long slot, const void *page)
-{
-    int err = hosted_swap_access(slot, page);
-    if (!err)
-        memcpy(hosted_swap + slot * PAGE_SIZE, page, PAGE_SIZE);
-    return err;
-}
-
-int env_swap_read(unsigned long slot, void *page)
-{
-    int err = hosted_swap_access(slot, page);
-    if (!err)
-        memcpy(page, hosted_swap + slot * PAGE_SIZE, PAGE_SIZE);
-    return err;
+    return hosted_swap;
 }

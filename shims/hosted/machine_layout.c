@@ -99,3 +99,51 @@ void hosted_range_extend(uintptr_t *lo, uintptr_t *hi, uintptr_t start, uintptr_
         *hi = MM_MAX(*hi, end);
     }
 }
+
+/* ---- the swap device: the rules here, the storage from the platform (hosted_swap_storage) ---- */
+
+static unsigned char *swap_base;
+static unsigned long swap_nr;   /* slots of the current device */
+static unsigned long swap_fail; /* device accesses still to fail */
+
+int hosted_swap_reset(unsigned long slots)
+{
+    unsigned char *base = hosted_swap_storage(slots, swap_nr);
+
+    swap_fail = 0;
+    swap_base = slots ? base : NULL;
+    swap_nr = swap_base ? slots : 0;
+    return slots && !base ? -MM_ENOMEM : 0;
+}
+
+void hosted_swap_fail_inject(unsigned long count) { swap_fail = count; }
+
+unsigned long env_swap_slots(void) { return swap_nr; }
+
+/* Common checks of a device access; returns 0 or the error. */
+static int swap_access(unsigned long slot, const void *page)
+{
+    if (slot >= swap_nr || !page)
+        return -MM_EINVAL;
+    if (swap_fail) {
+        swap_fail--;
+        return -MM_EIO;
+    }
+    return 0;
+}
+
+int env_swap_write(unsigned long slot, const void *page)
+{
+    int err = swap_access(slot, page);
+    if (!err)
+        memcpy(swap_base + slot * PAGE_SIZE, page, PAGE_SIZE);
+    return err;
+}
+
+int env_swap_read(unsigned long slot, void *page)
+{
+    int err = swap_access(slot, page);
+    if (!err)
+        memcpy(page, swap_base + slot * PAGE_SIZE, PAGE_SIZE);
+    return err;
+}

@@ -272,55 +272,17 @@ void kernel_vmalloc_reset(void)
     vmalloc_lo = vmalloc_hi = 0;
 }
 
-/* ---- swap device: RAM-backed slots (a stand-in until a block driver exists) ---- */
+/* ---- swap device storage: RAM-backed slots (a stand-in until a block driver exists) ---- */
 
 /* 16 MiB: the unit tests' swap machines have 4096 slots; the vm fuzz target asks for <= 512. */
 #define KERNEL_SWAP_CAPACITY 4096ul
 
 static uint8_t kernel_swap[KERNEL_SWAP_CAPACITY][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
-static unsigned long swap_nr;    /* slots of the current device */
-static unsigned long swap_fail;  /* device accesses still to fail */
-static unsigned long swap_dirty; /* slots [0, swap_dirty) may hold data since the last reset */
 
-int hosted_swap_reset(unsigned long slots)
+unsigned char *hosted_swap_storage(unsigned long slots, unsigned long old_slots)
 {
-    memset(kernel_swap, 0, swap_dirty * PAGE_SIZE);
-    swap_dirty = 0;
-    swap_fail = 0;
-    swap_nr = slots <= KERNEL_SWAP_CAPACITY ? slots : 0;
-    return slots > KERNEL_SWAP_CAPACITY ? -MM_ENOMEM : 0;
-}
-
-void hosted_swap_fail_inject(unsigned long count) { swap_fail = count; }
-
-unsigned long env_swap_slots(void) { return swap_nr; }
-
-/* Common checks of a device access; returns 0 or the error. */
-static int swap_access(unsigned long slot, const void *page)
-{
-    if (slot >= swap_nr || !page)
-        return -MM_EINVAL;
-    if (swap_fail) {
-        swap_fail--;
-        return -MM_EIO;
-    }
-    return 0;
-}
-
-int env_swap_write(unsigned long slot, const void *page)
-{
-    int err = swap_access(slot, page);
-    if (err)
-        return err;
-    memcpy(kernel_swap[slot], page, PAGE_SIZE);
-    swap_dirty = MM_MAX(swap_dirty, slot + 1);
-    return 0;
-}
-
-int env_swap_read(unsigned long slot, void *page)
-{
-    int err = swap_access(slot, page);
-    if (!err)
-        memcpy(page, kernel_swap[slot], PAGE_SIZE);
-    return err;
+    if (slots > KERNEL_SWAP_CAPACITY)
+        return NULL;
+    memset(kernel_swap, 0, old_slots * PAGE_SIZE); /* only the old device's slots were written */
+    return kernel_swap[0];
 }

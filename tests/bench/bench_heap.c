@@ -119,15 +119,11 @@ static const char *const impl_provider[NR_IMPLS] = { NULL, NULL, "libc.so", "mim
                                                      "jemalloc" };
 
 static struct {
-    bool quick;
-    unsigned int reps;
-    bool reps_given;
-    const char **filters;
-    int nr_filters;
+    struct bench_opts b; /* --quick, --reps, --list, FILTER... (bench_util.h) */
     bool impl_sel[NR_IMPLS];
     bool impl_filtered;
     int child;           /* enum impl when running as a child, else -1 */
-} opt = { .reps = 5, .child = -1 };
+} opt = { .b = BENCH_OPTS_INIT, .child = -1 };
 
 static volatile uintptr_t g_sink;
 
@@ -442,8 +438,8 @@ static struct timing time_case(const char *label, bench_fn fn, struct case_ctx *
 {
     struct timing t = { 0 };
     double ns[16];
-    unsigned int reps = opt.reps;
-    if (opt.quick)
+    unsigned int reps = opt.b.reps;
+    if (opt.b.quick)
         iters = iters / 100 ? iters / 100 : 1;
 
     uint64_t warm = iters / 10 ? iters / 10 : 1;
@@ -455,7 +451,7 @@ static struct timing time_case(const char *label, bench_fn fn, struct case_ctx *
     if (teardown)
         teardown(c);
     double per_iter = (double)(t1 - t0) / (double)warm;
-    double max_rep = opt.quick ? 0.03e9 : 0.6e9, target = opt.quick ? 0.01e9 : 0.3e9;
+    double max_rep = opt.b.quick ? 0.03e9 : 0.6e9, target = opt.b.quick ? 0.01e9 : 0.3e9;
     if (per_iter * (double)iters > max_rep) {
         uint64_t scaled = (uint64_t)(target / per_iter);
         if (scaled < 1)
@@ -719,8 +715,8 @@ static int child_main(enum impl im)
            getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
     for (size_t i = 0; i < NR_WORKLOADS; i++) {
         bool sel = false;
-        for (int f = 0; f < opt.nr_filters; f++)
-            sel |= !strcmp(opt.filters[f], workloads[i].name);
+        for (int f = 0; f < opt.b.nr_filters; f++)
+            sel |= !strcmp(opt.b.filters[f], workloads[i].name);
         if (sel)
             measure(&workloads[i], im);
     }
@@ -747,9 +743,9 @@ static double run_child(const struct workload *w, enum impl im)
         }
     }
     char reps[16];
-    snprintf(reps, sizeof(reps), "%u", opt.reps);
+    snprintf(reps, sizeof(reps), "%u", opt.b.reps);
     char *argv[] = { "bench_heap", "--child", (char *)impl_name[im], "--reps", reps,
-                     opt.quick ? "--quick" : (char *)w->name, opt.quick ? (char *)w->name : NULL,
+                     opt.b.quick ? "--quick" : (char *)w->name, opt.b.quick ? (char *)w->name : NULL,
                      NULL };
     int fd[2];
     fflush(stdout);
@@ -820,23 +816,9 @@ static double run_child(const struct workload *w, enum impl im)
 
 /* ---- selection ---- */
 
-static bool filter_matches(const char *filter, const char *name)
-{
-    for (size_t i = 0; i < NR_WORKLOADS; i++)
-        if (!strcmp(filter, workloads[i].name))
-            return !strcmp(filter, name);
-    return strstr(name, filter) != NULL;
-}
+static const char *workload_name(size_t i) { return workloads[i].name; }
 
-static bool selected(const char *name)
-{
-    if (opt.nr_filters == 0)
-        return true;
-    for (int i = 0; i < opt.nr_filters; i++)
-        if (filter_matches(opt.filters[i], name))
-            return true;
-    return false;
-}
+static bool selected(const char *name) { return bench_selected(&opt.b, name); }
 
 static bool impl_selected(enum impl im)
 {
@@ -928,74 +910,42 @@ static void print_targets(void)
                miss_hd);
 }
 
+/* The options only this program has: --impl NAME (repeatable), --child NAME (internal). */
+static int heap_parse_extra(int argc, char **argv, int *i)
+{
+    if (!strcmp(argv[*i], "--impl") && *i + 1 < argc) {
+        int im = impl_lookup(argv[++*i]);
+        if (im < 0)
+            return -1;
+        opt.impl_sel[im] = true;
+        opt.impl_filtered = true;
+        return 1;
+    }
+    if (!strcmp(argv[*i], "--child") && *i + 1 < argc) {
+        opt.child = impl_lookup(argv[++*i]);
+        return opt.child < 0 || is_kmalloc((enum impl)opt.child) ? -1 : 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    static const char *filters[64];
-    opt.filters = filters;
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--quick")) {
-            opt.quick = true;
-        } else if (!strcmp(a, "--reps") && i + 1 < argc) {
-            int n = atoi(argv[++i]);
-            if (n < 1 || n > 16) {
-                usage(stderr, argv[0]);
-                return 2;
-            }
-            opt.reps = (unsigned int)n;
-            opt.reps_given = true;
-        } else if (!strcmp(a, "--impl") && i + 1 < argc) {
-            int im = impl_lookup(argv[++i]);
-            if (im < 0) {
-                usage(stderr, argv[0]);
-                return 2;
-            }
-            opt.impl_sel[im] = true;
-            opt.impl_filtered = true;
-        } else if (!strcmp(a, "--child") && i + 1 < argc) {
-            opt.child = impl_lookup(argv[++i]);
-            if (opt.child < 0 || is_kmalloc((enum impl)opt.child))
-                return 2;
-        } else if (!strcmp(a, "--list")) {
-            for (size_t w = 0; w < NR_WORKLOADS; w++)
-                printf("%s\n", workloads[w].name);
-            return 0;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout, argv[0]);
-            return 0;
-        } else if (a[0] == '-') {
-            usage(stderr, argv[0]);
-            return 2;
-        } else if (opt.nr_filters < (int)MM_ARRAY_SIZE(filters)) {
-            opt.filters[opt.nr_filters++] = a;
-        }
-    }
-    if (opt.quick && !opt.reps_given)
-        opt.reps = 2;
+    opt.b.name_of = workload_name;
+    opt.b.nr_names = NR_WORKLOADS;
+    int rc = bench_parse_args(&opt.b, argc, argv, usage, heap_parse_extra);
+    if (rc >= 0)
+        return rc;
 
     batch_init();
     if (opt.child >= 0)
         return child_main((enum impl)opt.child);
 
     hosted_set_log_level(ENV_LOG_ERR);
-    bool any = false;
-    for (size_t w = 0; w < NR_WORKLOADS; w++)
-        any |= selected(workloads[w].name);
-    if (!any) {
-        fprintf(stderr, "bench_heap: no workload matches the filter (--list shows the names)\n");
+    if (!bench_any_selected(&opt.b, "bench_heap"))
         return 2;
-    }
 
     uint64_t t0 = now_ns();
-    printf("# bench_heap: %s run, %u repetitions per case, minimum reported%s\n",
-           opt.quick ? "quick (smoke)" : "full", opt.reps,
-#ifdef NDEBUG
-           ""
-#else
-           " (WARNING: built without -DNDEBUG)"
-#endif
-    );
+    bench_print_banner(&opt.b, "bench_heap");
     printf("# bench_heap: kmalloc/kfree in this process on a simulated 1 GiB PC machine with %u "
            "CPUs (booted per case, hardening off then on); glibc, mimalloc and jemalloc each in a "
            "child process (re-exec of this program, LD_PRELOAD of the library, none for glibc) "

@@ -70,12 +70,7 @@
 
 /* ---- options and bookkeeping ---- */
 
-static struct {
-    bool quick;
-    unsigned int reps;
-    const char **filters;
-    int nr_filters;
-} opt = { .quick = false, .reps = 5 };
+static struct bench_opts opt = BENCH_OPTS_INIT;
 
 static volatile uintptr_t g_sink;    /* keeps results observable */
 
@@ -707,10 +702,7 @@ static void case_boot_16g(void)
 
 /* ---- main ---- */
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} cases[] = {
+static const struct bench_case cases[] = {
     { "page_order0_pcp", case_order0_pcp },
     { "page_order0_buddy", case_order0_buddy },
     { "page_order0_buddy_split", case_order0_buddy_split },
@@ -722,24 +714,7 @@ static const struct {
     { "page_order0_pcp_16g", case_order0_pcp_16g },
 };
 
-/* A FILTER that names a case exactly selects that case only; any other FILTER is a substring. */
-static bool filter_matches(const char *filter, const char *name)
-{
-    for (size_t c = 0; c < MM_ARRAY_SIZE(cases); c++)
-        if (!strcmp(filter, cases[c].name))
-            return !strcmp(filter, name);
-    return strstr(name, filter) != NULL;
-}
-
-static bool selected(const char *name)
-{
-    if (opt.nr_filters == 0)
-        return true;
-    for (int i = 0; i < opt.nr_filters; i++)
-        if (filter_matches(opt.filters[i], name))
-            return true;
-    return false;
-}
+static const char *case_name(size_t i) { return cases[i].name; }
 
 static void usage(FILE *f, const char *argv0)
 {
@@ -753,67 +728,14 @@ static void usage(FILE *f, const char *argv0)
 
 int main(int argc, char **argv)
 {
-    static const char *filters[64];
-    bool reps_given = false;
-    opt.filters = filters;
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--quick")) {
-            opt.quick = true;
-        } else if (!strcmp(a, "--reps") && i + 1 < argc) {
-            int n = atoi(argv[++i]);
-            if (n < 1 || n > 16) {
-                usage(stderr, argv[0]);
-                return 2;
-            }
-            opt.reps = (unsigned int)n;
-            reps_given = true;
-        } else if (!strcmp(a, "--list")) {
-            for (size_t c = 0; c < MM_ARRAY_SIZE(cases); c++)
-                printf("%s\n", cases[c].name);
-            return 0;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout, argv[0]);
-            return 0;
-        } else if (a[0] == '-') {
-            usage(stderr, argv[0]);
-            return 2;
-        } else if (opt.nr_filters < (int)MM_ARRAY_SIZE(filters)) {
-            opt.filters[opt.nr_filters++] = a;
-        }
-    }
-    if (opt.quick && !reps_given)
-        opt.reps = 2;
-
+    opt.name_of = case_name;
+    opt.nr_names = MM_ARRAY_SIZE(cases);
+    int rc = bench_parse_args(&opt, argc, argv, usage, NULL);
+    if (rc >= 0)
+        return rc;
     hosted_set_log_level(ENV_LOG_ERR);
     mixed_init_table();
-
-    unsigned int ran = 0;
-    bool any = false;
-    for (size_t c = 0; c < MM_ARRAY_SIZE(cases); c++)
-        any |= selected(cases[c].name);
-    if (!any) {
-        fprintf(stderr, "bench_page: no case matches the filter (--list shows the names)\n");
+    if (!bench_any_selected(&opt, "bench_page"))
         return 2;
-    }
-    uint64_t t0 = now_ns();
-    printf("# bench_page: %s run, %u repetitions per case, minimum reported%s\n",
-           opt.quick ? "quick (smoke)" : "full", opt.reps,
-#ifdef NDEBUG
-           ""
-#else
-           " (WARNING: built without -DNDEBUG)"
-#endif
-    );
-    fflush(stdout);
-    for (size_t c = 0; c < MM_ARRAY_SIZE(cases); c++) {
-        if (!selected(cases[c].name))
-            continue;
-        cases[c].fn();
-        ran++;
-    }
-    printf("# bench_page: %u cases in %.1f s, %d errors (sink %llx)\n", ran,
-           (double)(now_ns() - t0) / 1e9, g_errors, (unsigned long long)(g_sink & 0xff));
-    return g_errors ? 1 : 0;
+    return bench_run_cases(&opt, "bench_page", cases, MM_ARRAY_SIZE(cases), &g_sink);
 }

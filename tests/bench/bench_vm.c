@@ -88,12 +88,7 @@
 
 /* ---- options and bookkeeping ---- */
 
-static struct {
-    bool quick;
-    unsigned int reps;
-    const char **filters;
-    int nr_filters;
-} opt = { .quick = false, .reps = 5 };
+static struct bench_opts opt = BENCH_OPTS_INIT;
 
 static volatile uintptr_t g_sink;    /* keeps results observable */
 
@@ -715,10 +710,7 @@ static void case_vmalloc(void)
 
 /* ---- main ---- */
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} cases[] = {
+static const struct bench_case cases[] = {
     { "fault_anon", case_fault_anon },
     { "fault_anon_read_zero", case_fault_anon_read_zero },
     { "mmap_munmap_10", case_mmap_10 },
@@ -727,24 +719,7 @@ static const struct {
     { "vmalloc_64k", case_vmalloc },
 };
 
-/* A FILTER that names a case exactly selects that case only; any other FILTER is a substring. */
-static bool filter_matches(const char *filter, const char *name)
-{
-    for (size_t c = 0; c < MM_ARRAY_SIZE(cases); c++)
-        if (!strcmp(filter, cases[c].name))
-            return !strcmp(filter, name);
-    return strstr(name, filter) != NULL;
-}
-
-static bool selected(const char *name)
-{
-    if (opt.nr_filters == 0)
-        return true;
-    for (int i = 0; i < opt.nr_filters; i++)
-        if (filter_matches(opt.filters[i], name))
-            return true;
-    return false;
-}
+static const char *case_name(size_t i) { return cases[i].name; }
 
 static void usage(FILE *f, const char *argv0)
 {
@@ -758,66 +733,13 @@ static void usage(FILE *f, const char *argv0)
 
 int main(int argc, char **argv)
 {
-    static const char *filters[64];
-    bool reps_given = false;
-    opt.filters = filters;
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--quick")) {
-            opt.quick = true;
-        } else if (!strcmp(a, "--reps") && i + 1 < argc) {
-            int n = atoi(argv[++i]);
-            if (n < 1 || n > 16) {
-                usage(stderr, argv[0]);
-                return 2;
-            }
-            opt.reps = (unsigned int)n;
-            reps_given = true;
-        } else if (!strcmp(a, "--list")) {
-            for (size_t c = 0; c < MM_ARRAY_SIZE(cases); c++)
-                printf("%s\n", cases[c].name);
-            return 0;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout, argv[0]);
-            return 0;
-        } else if (a[0] == '-') {
-            usage(stderr, argv[0]);
-            return 2;
-        } else if (opt.nr_filters < (int)MM_ARRAY_SIZE(filters)) {
-            opt.filters[opt.nr_filters++] = a;
-        }
-    }
-    if (opt.quick && !reps_given)
-        opt.reps = 2;
-
+    opt.name_of = case_name;
+    opt.nr_names = MM_ARRAY_SIZE(cases);
+    int rc = bench_parse_args(&opt, argc, argv, usage, NULL);
+    if (rc >= 0)
+        return rc;
     hosted_set_log_level(ENV_LOG_ERR);
-
-    unsigned int ran = 0;
-    bool any = false;
-    for (size_t c = 0; c < MM_ARRAY_SIZE(cases); c++)
-        any |= selected(cases[c].name);
-    if (!any) {
-        fprintf(stderr, "bench_vm: no case matches the filter (--list shows the names)\n");
+    if (!bench_any_selected(&opt, "bench_vm"))
         return 2;
-    }
-    uint64_t t0 = now_ns();
-    printf("# bench_vm: %s run, %u repetitions per case, minimum reported%s\n",
-           opt.quick ? "quick (smoke)" : "full", opt.reps,
-#ifdef NDEBUG
-           ""
-#else
-           " (WARNING: built without -DNDEBUG)"
-#endif
-    );
-    fflush(stdout);
-    for (size_t c = 0; c < MM_ARRAY_SIZE(cases); c++) {
-        if (!selected(cases[c].name))
-            continue;
-        cases[c].fn();
-        ran++;
-    }
-    printf("# bench_vm: %u cases in %.1f s, %d errors (sink %llx)\n", ran,
-           (double)(now_ns() - t0) / 1e9, g_errors, (unsigned long long)(g_sink & 0xff));
-    return g_errors ? 1 : 0;
+    return bench_run_cases(&opt, "bench_vm", cases, MM_ARRAY_SIZE(cases), &g_sink);
 }

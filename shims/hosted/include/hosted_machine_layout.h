@@ -37,6 +37,13 @@ uint64_t hosted_machine_capacity(void);
  */
 int hosted_machine_prepare(const struct hosted_machine *m, struct mm_boot_params *bp);
 
+/**
+ * The platform's storage for a swap device of @slots zeroed page-sized slots (NULL when it cannot
+ * provide them; @slots may be 0). @old_slots is the size of the device it replaces. The device
+ * itself (hosted_swap_reset, fail injection, env_swap_*) is shared, in machine_layout.c.
+ */
+unsigned char *hosted_swap_storage(unsigned long slots, unsigned long old_slots);
+
 /** Grow the range [*lo, *hi) (empty when *lo >= *hi) to include [start, end). */
 void hosted_range_extend(uintptr_t *lo, uintptr_t *hi, uintptr_t start, uintptr_t end);
 
