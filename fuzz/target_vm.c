@@ -228,21 +228,39 @@ static bool vm_inj_armed(void)
     return V.inj_armed;
 }
 
-/* An allocation failure is legitimate: injection armed, or memory really is exhausted. */
-static bool vm_oom_justified(void)
+/*
+ * An allocation failure is legitimate: injection armed, or memory really is exhausted - judged
+ * at the moment of the failure (before the harness gives back pages it took for the op) by
+ * whether @need GFP_KERNEL pages and one GFP_HIGHUSER page can be had now. @need is the most the
+ * failed call takes at once: an op that failed when only a page or two were left above the
+ * watermark failed rightly (regression: corpus/vm/regress-vmap-watermark-*).
+ */
+#define VM_OOM_NEED_OP   4  /* a fault or VMA change: the page (or a slab page) + 3 table levels */
+#define VM_OOM_PROBE_MAX 32 /* the most any op needs: vmalloc of 17 pages + its node and tables */
+
+static bool vm_oom_justified_n(unsigned int need)
 {
     if (V.inj_at_op || vm_inj_armed())
         return true;
-    struct page *a = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0);
+    struct page *probe[VM_OOM_PROBE_MAX];
+    unsigned int got = 0;
+    need = MM_MIN(MM_MAX(need, 1u), (unsigned int)VM_OOM_PROBE_MAX);
+    while (got < need && (probe[got] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0)))
+        got++;
     struct page *b = alloc_pages(GFP_HIGHUSER | __GFP_NOWARN, 0);
-    bool exhausted = !a || !b;
-    if (a)
-        __free_pages(a, 0);
+    bool exhausted = got < need || !b;
+    while (got)
+        __free_pages(probe[--got], 0);
     if (b)
         __free_pages(b, 0);
     if (!exhausted)
-        VM_TRACE("  oom not justified: free=%lu", page_alloc_nr_free());
+        VM_TRACE("  oom not justified: free=%lu, %u pages obtainable", page_alloc_nr_free(), need);
     return exhausted;
+}
+
+static bool vm_oom_justified(void)
+{
+    return vm_oom_justified_n(VM_OOM_NEED_OP);
 }
 
 static void vm_check_mm(void)
@@ -645,10 +663,15 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at)
         int ri;
         uint32_t k = 0;
         bool last = p == done;
-        enum vm_fault_result e = vm_expect(m, pva, kind, &ri, &k, p <= done && res != VM_FAULT_SIGSEGV);
+        /* a page before the faulting one completed, so the mm grew the stack for it whatever the
+         * later fault was; the faulting page itself grew only when the fault was not SIGSEGV */
+        bool grew = p < done || (last && res != VM_FAULT_SIGSEGV);
+        enum vm_fault_result e = vm_expect(m, pva, kind, &ri, &k, grew);
         if (p < done) {
             if (e != VM_FAULT_HANDLED)
                 vfail("%s at %lx succeeded, model expects %s", kn[kind], (unsigned long)pva, vm_fault_name(e));
+            if (ri < 0)
+                vfail("%s at %lx succeeded, but the model has no region there", kn[kind], (unsigned long)pva);
             struct vreg *r = &m->reg[ri];
             if (kind == 1) {
                 struct vcont c = vm_uniform(toks[p]);
@@ -1088,7 +1111,7 @@ static void vm_vmalloc(uint32_t fn, uint32_t size)
         return;
     }
     if (!p) {
-        if (!vm_oom_justified())
+        if (!vm_oom_justified_n((size + PAGE_SIZE - 1) / PAGE_SIZE + VM_OOM_NEED_OP + 1))
             vfail("vmalloc(%u) failed with memory available", size);
         return;
     }
@@ -1129,10 +1152,10 @@ static void vm_vmap(uint32_t n, uint32_t ro)
         a->pages[i] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0);
         fuzz_digest_ok(a->pages[i] != NULL);
         if (!a->pages[i]) {
+            if (!vm_oom_justified_n(1)) /* judged holding the pages taken so far */
+                vfail("alloc_pages for vmap failed with memory available");
             while (i)
                 __free_pages(a->pages[--i], 0);
-            if (!vm_oom_justified())
-                vfail("alloc_pages for vmap failed with memory available");
             return;
         }
         struct vcont c = vm_uniform(a->tok + i);
@@ -1142,10 +1165,11 @@ static void vm_vmap(uint32_t n, uint32_t ro)
     fuzz_digest_ok(a->addr != NULL);
     VM_TRACE("  vmap(%u pages) = %p", n, a->addr);
     if (!a->addr) {
+        /* vmap needs its area node (a slab page) and up to 3 table levels; judged holding the pages */
+        if (!vm_oom_justified_n(VM_OOM_NEED_OP + 1))
+            vfail("vmap(%u) failed with memory available", n);
         for (uint32_t i = 0; i < n; i++)
             __free_pages(a->pages[i], 0);
-        if (!vm_oom_justified())
-            vfail("vmap(%u) failed with memory available", n);
         return;
     }
     vm_area_check(a);
@@ -1398,6 +1422,12 @@ static struct vm_area_struct *vcr_vma_next(struct mm_struct *mm, struct vm_area_
     return v->vm_list.next == &mm->vmas ? NULL : list_entry(v->vm_list.next, struct vm_area_struct, vm_list);
 }
 
+/* The address space x selects (modulo the live ones), or NULL when every one has exited. */
+static struct mm_struct *vcr_mm_pick(uint32_t x)
+{
+    return V.nmm ? V.mm[x % V.nmm].mm : NULL;
+}
+
 /* An address space with at least @min VMAs (scan from x); NULL if none. */
 static struct mm_struct *vcr_mm_with(uint32_t x, unsigned long min)
 {
@@ -1538,7 +1568,8 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
         }
         break;
     case FUZZ_VCR_NR_ANON:
-        mm = V.mm[x % V.nmm].mm;
+        if (!(mm = vcr_mm_pick(x)))
+            return false;
         vcr_save(&mm->nr_anon, sizeof(mm->nr_anon));
         mm->nr_anon += (x & 1) || !mm->nr_anon ? 1 : (unsigned long)-1;
         names[0] = "mm.nr_anon";
@@ -1574,7 +1605,8 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
         }
         break;
     case FUZZ_VCR_MAP_COUNT:
-        mm = V.mm[x % V.nmm].mm;
+        if (!(mm = vcr_mm_pick(x)))
+            return false;
         vcr_save(&mm->map_count, sizeof(mm->map_count));
         mm->map_count += (x & 1) || !mm->map_count ? 1 : (unsigned long)-1;
         names[0] = "vma.tree";
@@ -1672,7 +1704,10 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
         names[0] = "pt.count";
         break;
     case FUZZ_VCR_PT_TABLES: {
-        struct page_table *pt = (x & 1) ? &mm_state.vmalloc_pt : &V.mm[x % V.nmm].mm->pt;
+        mm = (x & 1) ? NULL : vcr_mm_pick(x);
+        if (!(x & 1) && !mm)
+            return false;
+        struct page_table *pt = mm ? &mm->pt : &mm_state.vmalloc_pt;
         vcr_save(&pt->nr_tables, sizeof(pt->nr_tables));
         pt->nr_tables += 1 + x % 3;
         names[0] = "pt.nr_tables";
@@ -1727,8 +1762,10 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
             }
             vcr_save(pe, sizeof(*pe));
             *pe = (*pe & PTE_FLAGS_MASK) | ((pte_t)other << PAGE_SHIFT);
-            names[0] = "vmalloc.page";
-            names[1] = "vmalloc.pte"; /* the neighbour pfn lies beyond memory */
+            /* a neighbour pfn beyond memory is a broken leaf for every page table, which the
+             * page-table check (run before the vmalloc one) names; inside memory the leaf is
+             * well formed and only the vmalloc layer knows the page is not the area's */
+            names[0] = pfn_valid(other) ? "vmalloc.page" : "pt.leaf";
         } else {
             static const pte_t bits[4] = { PTE_NX, PTE_G, PTE_US, PTE_PCD };
             vcr_save(pe, sizeof(*pe));
@@ -1747,7 +1784,10 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
     case FUZZ_VCR_PT_UPPER:
     case FUZZ_VCR_PT_DUP: {
         /* the top-level table of an address space (user half) or of the vmalloc range */
-        struct page_table *pt = (x & 8) ? &mm_state.vmalloc_pt : &V.mm[x % V.nmm].mm->pt;
+        mm = (x & 8) ? NULL : vcr_mm_pick(x);
+        if (!(x & 8) && !mm)
+            return false;
+        struct page_table *pt = mm ? &mm->pt : &mm_state.vmalloc_pt;
         pte_t *top = env_phys_to_virt(pt->root);
         unsigned int used = PT_ENTRIES, empty = PT_ENTRIES;
         for (unsigned int k = 0; k < PT_ENTRIES; k++) {
@@ -1944,10 +1984,11 @@ static void vm_vmisuse(uint32_t kind, uint32_t h)
             p = vmis_pages[0] ? vmap(vmis_pages, 1, VMALLOC_PROT_KERNEL) : NULL;
         }
         if (!p) {
+            /* judged before the page goes back: up to 3 pages + node + tables */
+            if (!vm_oom_justified_n(3 + VM_OOM_NEED_OP + 1))
+                vfail("vmalloc/vmap for a double free failed with memory available");
             if (kind == FUZZ_VMIS_DOUBLE_VUNMAP && vmis_pages[0])
                 __free_pages(vmis_pages[0], 0);
-            if (!vm_oom_justified())
-                vfail("vmalloc/vmap for a double free failed with memory available");
             return;
         }
         ret = kind == FUZZ_VMIS_DOUBLE_VFREE ? vfree(p) : vunmap(p);
@@ -2094,6 +2135,16 @@ static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
     swap_get_stats(&s1);
     ptep = pt_walk(&m->mm->pt, f.va, false, 0);
     VM_TRACE("  read %lx with %u read errors armed: %s", (unsigned long)f.va, n, vm_fault_name(res));
+    /* mmap.h: the page is allocated before the device is read, so OOM wins when memory is gone */
+    if (res == VM_FAULT_OOM && fva == f.va && vm_oom_justified()) {
+        if (!ptep || *ptep != old)
+            vfail("swap-in of %lx failed with oom but the swap entry %llx did not stay", (unsigned long)f.va,
+                  (unsigned long long)old);
+        if (s1.read_errors != s0.read_errors || s1.swapped_in != s0.swapped_in)
+            vfail("swap-in of %lx failed with oom after reading the device (read errors +%lu)",
+                  (unsigned long)f.va, s1.read_errors - s0.read_errors);
+        return;
+    }
     if (res != VM_FAULT_SIGBUS || fva != f.va)
         vfail("swap-in of %lx with a failing device: %s at %lx, expected sigbus", (unsigned long)f.va,
               vm_fault_name(res), (unsigned long)fva);

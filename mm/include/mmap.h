@@ -121,8 +121,18 @@ enum vm_fault_result {
     VM_FAULT_OOM,           /* no memory for the page or a page-table page */
     VM_FAULT_SIGSEGV,       /* no VMA covers the address (and no stack can grow to it) */
     VM_FAULT_ACCESS,        /* a VMA covers it, but its permissions forbid the access */
-    VM_FAULT_SIGBUS,        /* file mapping beyond the end of its file */
+    VM_FAULT_SIGBUS,        /* file mapping beyond the end of its file, or a swap entry that is
+                               invalid or whose device read failed */
 };
+
+/*
+ * Which error wins when several could: a fault obtains what it needs in order - the page-table
+ * page, then the new page, then the data (file page cache or swap device) - and returns the first
+ * failure. So when memory is exhausted a swap-in returns VM_FAULT_OOM without reading the device,
+ * whatever the device would have said (Linux's do_swap_page does the same: no page, no read);
+ * VM_FAULT_SIGBUS from a failing device means the page was obtained and the read failed. An
+ * invalid swap entry is SIGBUS before any allocation.
+ */
 
 const char *vm_fault_name(enum vm_fault_result r);
 
