@@ -39,7 +39,10 @@
  * above can grow (guard gap, user range) - the model adds the grown part as a region; ACCESS when
  * the protection forbids it; SIGBUS for file pages past the last page of the file; OOM only when
  * failure injection may be armed or memory is really exhausted (vm_oom_justified). Reads compare
- * every page, writes give a fresh token. do_mmap / do_munmap / do_mprotect / do_brk / mm_fork
+ * every byte of every page; a write gives the bytes it covers a fresh token, and "cut=" makes it
+ * skip the head of its first page and the tail of its last (vm_write_clip), so later reads check
+ * bytes the write did not touch: zero fill of new anonymous pages, COW copies, private file
+ * pages, swap-in. do_mmap / do_munmap / do_mprotect / do_brk / mm_fork
  * results are predicted (EINVAL, ENOMEM holes, EEXIST, EACCES, hint placement, free range).
  *
  * After every op: mm_check(). On "check": every readable page of every address space, every
@@ -177,10 +180,22 @@ static uint8_t vm_byte(const struct vcont *c, uint32_t off)
     return (uint8_t)(vm_word(tok, off / 8) >> (8 * (off % 8)));
 }
 
+/* Word @w of @c (8 bytes at 8 * w), exact when the split falls inside the word. */
+static uint64_t vm_word_of(const struct vcont *c, uint32_t w)
+{
+    if (w * 8 + 8 <= c->split)
+        return vm_word(c->a, w);
+    if (w * 8 >= c->split)
+        return vm_word(c->b, w);
+    uint64_t lo = vm_word(c->a, w), hi = vm_word(c->b, w);
+    uint64_t mask = (1ull << (8 * (c->split - w * 8))) - 1; /* the bytes below the split */
+    return (lo & mask) | (hi & ~mask);
+}
+
 static void vm_fill(uint8_t *p, const struct vcont *c)
 {
     for (uint32_t w = 0; w < PAGE_SIZE / 8; w++) {
-        uint64_t x = vm_word(w * 8 < c->split ? c->a : c->b, w);
+        uint64_t x = vm_word_of(c, w);
         memcpy(p + w * 8, &x, 8);
     }
 }
@@ -189,7 +204,7 @@ static void vm_fill(uint8_t *p, const struct vcont *c)
 static long vm_cmp(const uint8_t *p, const struct vcont *c, uint32_t len)
 {
     for (uint32_t w = 0; w < PAGE_SIZE / 8 && w * 8 < len; w++) {
-        uint64_t x = vm_word(w * 8 < c->split ? c->a : c->b, w), y;
+        uint64_t x = vm_word_of(c, w), y;
         memcpy(&y, p + w * 8, 8);
         if (x != y)
             for (uint32_t i = w * 8; i < w * 8 + 8 && i < len; i++)
@@ -197,6 +212,29 @@ static long vm_cmp(const uint8_t *p, const struct vcont *c, uint32_t len)
                     return (long)i;
     }
     return -1;
+}
+
+/* One token covers the whole page. */
+static bool vm_is_uniform(const struct vcont *c)
+{
+    return c->a == c->b || c->split == 0 || c->split >= PAGE_SIZE;
+}
+
+/*
+ * @old with bytes [ws, we) rewritten by token @tok. Representable as (a, b, split) because the
+ * caller clipped the range (vm_write_clip): it is the whole page, a prefix whose rest is one token
+ * of @old, or a suffix whose head is one token of @old.
+ */
+static struct vcont vm_write_merge(struct vcont old, uint32_t tok, uint32_t ws, uint32_t we)
+{
+    struct vcont c;
+    if (ws == 0 && we >= PAGE_SIZE)
+        c = (struct vcont){ tok, tok, PAGE_SIZE };
+    else if (ws == 0)
+        c = (struct vcont){ tok, we < old.split ? old.a : old.b, (uint16_t)we };
+    else
+        c = (struct vcont){ old.split > 0 ? old.a : old.b, tok, (uint16_t)ws };
+    return c;
 }
 
 static struct vcont vm_uniform(uint32_t tok)
@@ -627,7 +665,40 @@ static enum vm_fault_result vm_expect(struct vmm *m, uintptr_t va, uint32_t kind
     return VM_FAULT_HANDLED;
 }
 
-static void vm_access(uint32_t kind, uint32_t pages, uint32_t at)
+/* What the model says page @va of @m holds now (zeros where no region is: a stack not grown yet). */
+static struct vcont vm_content_at(struct vmm *m, uintptr_t va)
+{
+    int i = reg_find(m, va);
+    if (i < 0)
+        return vm_uniform(0);
+    return vm_page_content(&m->reg[i], (uint32_t)((va - m->reg[i].start) / PAGE_SIZE));
+}
+
+/*
+ * A write of @pages pages at @va covers [va + *s, va + pages * PAGE_SIZE - *e): the head of the
+ * first page and the tail of the last one are left alone, so reads later check bytes the write did
+ * not touch (a COW break must copy them, a new anonymous page must be zero there, swap and file
+ * read-in must keep them). Clipped so the model stays (a, b, split): the untouched head of the first
+ * page is one token of what it held, so is the untouched tail of the last, and a one-page write
+ * keeps only one side.
+ */
+static void vm_write_clip(struct vmm *m, uintptr_t va, uint32_t pages, uint32_t cut, uint32_t *s, uint32_t *e)
+{
+    static const uint16_t offs[16] = { 0, 1, 7, 13, 64, 100, 333, 511, 1000, 1500, 2048, 2049, 3000,
+                                       4000, 4088, 4095 };
+    *s = offs[cut & 15];
+    *e = offs[(cut >> 4) & 15];
+    if (pages == 1 && *s)
+        *e = 0;
+    struct vcont first = vm_content_at(m, va);
+    if (*s && !vm_is_uniform(&first) && *s > first.split)
+        *s = first.split;
+    struct vcont last = vm_content_at(m, va + (uintptr_t)(pages - 1) * PAGE_SIZE);
+    if (*e && !vm_is_uniform(&last) && PAGE_SIZE - *e < last.split)
+        *e = PAGE_SIZE - last.split;
+}
+
+static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
 {
     static const char *const kn[] = { "read", "write", "exec" };
     struct vmm *m = cur_mm();
@@ -641,14 +712,19 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at)
         VM_TRACE("  skipped: model region table nearly full");
         return;
     }
-    uint32_t toks[3];
-    if (kind == 1)
+    uint32_t toks[3], ws = 0, we = 0;
+    if (kind == 1) {
         for (uint32_t p = 0; p < pages; p++) {
             toks[p] = vm_new_tok(0xacce55u);
             vm_fill(V.buf + p * PAGE_SIZE, &(struct vcont){ toks[p], toks[p], PAGE_SIZE });
         }
+        vm_write_clip(m, va, pages, cut, &ws, &we);
+        if (ws || we)
+            VM_TRACE("  write covers [%lx, %lx)", (unsigned long)(va + ws),
+                     (unsigned long)(va + (uintptr_t)pages * PAGE_SIZE - we));
+    }
     uintptr_t fva = 0;
-    int res = fuzz_platform.user_copy(m->mm, va, V.buf, (size_t)pages * PAGE_SIZE, kind, &fva);
+    int res = fuzz_platform.user_copy(m->mm, va + ws, V.buf + ws, (size_t)pages * PAGE_SIZE - ws - we, kind, &fva);
     uint32_t done = res == VM_FAULT_HANDLED ? pages : (uint32_t)((MM_ALIGN_DOWN(fva, PAGE_SIZE) - va) / PAGE_SIZE);
     fuzz_digest_fault(res, done);
     if (kind != 1 && done <= pages)
@@ -674,7 +750,8 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at)
                 vfail("%s at %lx succeeded, but the model has no region there", kn[kind], (unsigned long)pva);
             struct vreg *r = &m->reg[ri];
             if (kind == 1) {
-                struct vcont c = vm_uniform(toks[p]);
+                struct vcont c = vm_write_merge(vm_page_content(r, k), toks[p], p == 0 ? ws : 0,
+                                                p + 1 == pages ? PAGE_SIZE - we : PAGE_SIZE);
                 if (r->shared)
                     V.obj[r->obj].pg[r->pgoff + k] = c;
                 else {
@@ -2297,7 +2374,7 @@ static int vm_run(const uint8_t *data, size_t size)
         case FOP_VM_MUNMAP: vm_munmap(a[0], a[1]); break;
         case FOP_VM_MPROTECT: vm_mprotect(a[0], a[1], a[2]); break;
         case FOP_VM_BRK: vm_brk(a[0]); break;
-        case FOP_VM_ACCESS: vm_access(a[0], a[1], a[2]); break;
+        case FOP_VM_ACCESS: vm_access(a[0], a[1], a[2], a[3]); break;
         case FOP_VM_FORK: vm_fork(); break;
         case FOP_VM_EXIT: vm_exit(); break;
         case FOP_VM_PRESSURE: vm_pressure(a[0], a[1]); break;
