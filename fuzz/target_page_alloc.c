@@ -17,6 +17,11 @@
  * page otherwise), verified at free, on "check" and every PA_VERIFY_EVERY ops. At the end
  * everything is freed and the free page count must equal the boot value.
  *
+ * Policies, judged apart from the mm's own tests: every successful allocation left the zone that
+ * served it above the loosest watermark its gfp allows plus the lowmem reserve (pa_check_watermark,
+ * from the zone decision the mm records); reclaim freed exactly the pages it reported; per-CPU
+ * lists never exceed their high mark (mm_check's pcp.high).
+ *
  * Digest (digest.h): every allocation's error code, every free's result, reclaim counts, the
  * error and reported kind of every injected misuse, the invariant a corruption was named by,
  * and the shrinker's scan totals at the end; never a pfn or an address.
@@ -24,6 +29,7 @@
  * Freestanding-clean: machine boot and CPU switch go through fuzz_platform.
  */
 #include "checker.h"
+#include "../mm/internal.h"
 
 #define PA_MAX_LIVE        1024
 #define PA_POOL_CAP        FUZZ_MEM_MAX_PAGES
@@ -341,6 +347,39 @@ static void pa_check_enomem(gfp_t gfp, uint32_t order, bool must_fail)
 }
 
 /*
+ * The watermark policy, judged apart from the mm's own test: the zone that served @p was, at the
+ * decision (page_alloc_last_decision: its buddy free count read before the pages were taken),
+ * above the loosest watermark @gfp allows - the min mark, halved for __GFP_HIGH and cut by a
+ * quarter more for __GFP_ATOMIC - plus the lowmem reserve it keeps from the gfp's preferred zone.
+ */
+static void pa_check_watermark(gfp_t gfp, uint32_t order, struct page *p, unsigned long seq0)
+{
+    struct page_alloc_decision d;
+    page_alloc_last_decision(env_cpu_id(), &d);
+    if (d.seq == seq0)
+        pa_fail("watermark-unrecorded order=%u gfp=0x%x: an allocation with no zone decision",
+                (unsigned int)order, (unsigned int)gfp);
+    if (d.zone >= MM_NR_ZONES)
+        pa_fail("watermark-decision zone index %u", d.zone);
+    const struct zone *z = &mm_state.zones[d.zone];
+    unsigned long pfn = page_to_pfn(p);
+    if (d.order != order || pfn < z->start_pfn || pfn >= z->end_pfn)
+        pa_fail("watermark-decision order=%u gfp=0x%x: decision says zone %s order %u, page pfn 0x%lx",
+                (unsigned int)order, (unsigned int)gfp, zone_name(d.zone), d.order, pfn);
+    unsigned int top = (gfp & __GFP_DMA) ? ZONE_DMA : (gfp & __GFP_HIGHMEM) ? ZONE_HIGHMEM : ZONE_NORMAL;
+    long mark = (long)z->wmark[WMARK_MIN];
+    if (gfp & __GFP_HIGH)
+        mark -= mark / 2;
+    if (gfp & __GFP_ATOMIC)
+        mark -= mark / 4;
+    long left = (long)d.nr_free - (long)((1ul << order) - 1);
+    if (left <= mark + (long)z->lowmem_reserve[top])
+        pa_fail("watermark-breached order=%u gfp=0x%x zone=%s: %ld free after the block, min mark %ld "
+                "+ reserve %lu", (unsigned int)order, (unsigned int)gfp, zone_name(d.zone), left, mark,
+                z->lowmem_reserve[top]);
+}
+
+/*
  * One valid allocation through page_alloc_try or __get_free_pages. Returns the page or NULL
  * (-ENOMEM, checked for plausibility); any other outcome is a failure.
  */
@@ -348,7 +387,10 @@ static struct page *pa_alloc_one(gfp_t gfp, uint32_t order, uint32_t via)
 {
     bool must_fail = pa_inject_step();
     struct page *p = NULL;
+    struct page_alloc_decision d0;
     int err;
+
+    page_alloc_last_decision(env_cpu_id(), &d0);
 
     if (via == FUZZ_VIA_ADDR) {
         uintptr_t addr = __get_free_pages(gfp, order);
@@ -375,6 +417,7 @@ static struct page *pa_alloc_one(gfp_t gfp, uint32_t order, uint32_t via)
                 (unsigned int)gfp);
     if (!p)
         pa_fail("alloc-null order=%u: success without a page", (unsigned int)order);
+    pa_check_watermark(gfp, order, p, d0.seq);
     return p;
 }
 
@@ -559,13 +602,18 @@ static void pa_op_cache_fill(uint32_t n, gfp_t gfp)
 
 static void pa_op_reclaim(unsigned long nr, gfp_t gfp, bool background)
 {
-    unsigned long before = S.pool_count, got;
+    unsigned long before = S.pool_count, got, free0 = page_alloc_nr_free(), free1;
 
     got = background ? page_reclaim_background() : page_reclaim(gfp, nr);
     fuzz_digest_count(got);
     if (got > S.m.mem_pages)
         pa_fail("reclaim-implausible returned=%lu pages on a %u-page machine", got,
                 (unsigned int)S.m.mem_pages);
+    /* reclaim freed what it reported: every page a shrinker returns lands on a free list */
+    free1 = page_alloc_nr_free();
+    if (free1 - free0 != got)
+        pa_fail("reclaim-miscounted reported=%lu free pages %lu -> %lu (+%ld)", got, free0, free1,
+                (long)(free1 - free0));
     PA_TRACE("  -> reclaimed %lu, pool %lu -> %u", got, before, (unsigned int)S.pool_count);
 }
 

@@ -83,6 +83,7 @@ struct zone {
 struct mm_cpu_counters {
     unsigned long alloc, free, fail, fail_injected, pcp_hit, pcp_refill, pcp_drain;
     unsigned long wmark_low_miss;
+    struct page_alloc_decision last; /* the last successful zone decision (page_alloc.h) */
 } MM_CACHE_ALIGNED;
 
 struct mm_state {

@@ -4,6 +4,7 @@
  * re-boots a fresh machine at its end so no later test sees the damage.
  */
 #include "kt_util.h"
+#include "../mm/internal.h" /* pcp.high: a per-CPU list count is mm-internal */
 
 static struct mm_check_report rep;
 
@@ -176,6 +177,28 @@ static int test_pcp_page_wrong_cpu(void)
     return 0;
 }
 
+/* A per-CPU list longer than its high mark (a free that did not give its batch back). */
+static int test_pcp_list_above_high(void)
+{
+    KT_TRY(kt_boot_small(16, 1, false));
+    struct page *p = alloc_page(GFP_KERNEL);
+
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_OK(__free_page(p));
+    struct per_cpu_pages *pcp = &mm_state.zones[p->zone].pcp[0];
+    const unsigned int high = pcp->high;
+
+    KT_ASSERT_GT(pcp->count, 0);
+    pcp->high = pcp->count - 1; /* the same as count > high */
+    memset(&rep, 0, sizeof(rep));
+    KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
+    KT_ASSERT_STREQ(rep.invariant, "pcp.high");
+    pcp->high = high;
+    KT_MM_CHECK();
+    KT_TRY(kt_boot_small(8, 1, false));
+    return 0;
+}
+
 static int test_allocated_refcount_zero(void)
 {
     KT_TRY(kt_boot_small(16, 1, true));
@@ -236,6 +259,7 @@ static const struct ktest_case check_cases[] = {
     KT_CASE(allocated_page_with_buddy_flag),
     KT_CASE(pcp_page_marked_head),
     KT_CASE(pcp_page_wrong_cpu),
+    KT_CASE(pcp_list_above_high),
     KT_CASE(allocated_refcount_zero),
     KT_CASE(tail_of_free_block_flagged),
     KT_CASE(reserved_page_made_free),

@@ -15,6 +15,8 @@
  *   buddy.nr_free       the zone's free page count differs from the lists
  *   buddy.orphan        a PG_buddy page is on no free list
  *   pcp.flags / pcp.duplicate / pcp.count / pcp.orphan   the same for per-CPU lists
+ *   pcp.high            a per-CPU list holds more than `high` pages (a free must give a batch
+ *                       back when it reaches high), or its batch is 0 or above high
  *   page.refcount       an allocated block head has refcount < 1
  *   page.block          an allocated or free block overlaps its zone end or has state in a tail
  *   page.stray          a managed page belongs to no block
@@ -123,6 +125,10 @@ static int check_pcp(struct check_ctx *c, struct zone *z, unsigned int cpu, unsi
     if (n != pcp->count)
         return check_fail(c, "pcp.count", ~0ul, "zone %s cpu %u: count %u, list holds %lu",
                           zone_name(z->idx), cpu, pcp->count, n);
+    if (pcp->count > pcp->high || !pcp->batch || pcp->batch > pcp->high)
+        return check_fail(c, "pcp.high", ~0ul, "zone %s cpu %u: count %u, batch %u, high %u "
+                          "(want count <= high, 1 <= batch <= high)", zone_name(z->idx), cpu,
+                          pcp->count, pcp->batch, pcp->high);
     *pages += n;
     return 0;
 }

@@ -255,4 +255,18 @@ void page_alloc_show(int level);
 /** Total free pages (buddy + per-CPU) over all zones. */
 unsigned long page_alloc_nr_free(void);
 
+/*
+ * The zone decision behind a CPU's last successful allocation, recorded apart from the watermark
+ * test so that an oracle can judge the policy independently: the zone taken from, the order, and
+ * the zone's buddy free count read right before the pages were taken. @seq counts decisions.
+ */
+struct page_alloc_decision {
+    unsigned long seq;
+    unsigned int zone, order;
+    unsigned long nr_free;
+};
+
+/** Copy @cpu's last decision into @d (all zero before the first one). */
+void page_alloc_last_decision(unsigned int cpu, struct page_alloc_decision *d);
+
 #endif /* LEAXOS_PAGE_ALLOC_H */

@@ -168,6 +168,21 @@ static struct page *zone_take(struct zone *z, unsigned int order, unsigned int c
     return p;
 }
 
+static void alloc_record_decision(unsigned int cpu, const struct zone *z, unsigned int order,
+                                  unsigned long free)
+{
+    struct page_alloc_decision *d = &mm_state.cpu[cpu].last;
+    d->seq++;
+    d->zone = z->idx;
+    d->order = order;
+    d->nr_free = free;
+}
+
+void page_alloc_last_decision(unsigned int cpu, struct page_alloc_decision *d)
+{
+    *d = cpu < MM_MAX_CPUS ? mm_state.cpu[cpu].last : (struct page_alloc_decision){ 0 };
+}
+
 static unsigned int gfp_high_zone(gfp_t gfp)
 {
     if (gfp & __GFP_DMA)
@@ -190,7 +205,10 @@ static struct page *alloc_from_zones(gfp_t gfp, unsigned int order, unsigned int
                 mm_state.cpu[cpu].wmark_low_miss++;
             continue;
         }
+        unsigned long free = env_atomic_load(&z->nr_free); /* for the decision record */
         p = zone_take(z, order, cpu);
+        if (p)
+            alloc_record_decision(cpu, z, order, free);
     }
     if (p)
         mm_state.cpu[cpu].alloc++;
