@@ -1052,6 +1052,8 @@ cmd_test() {
     rm -rf "$tmp"
     unset FUZZ_SEED
     step "fuzz -> triage -> repro workflow on a planted bug" test_planted_workflow
+    need_pkgs python3-yaml zip unzip
+    step "OSS-Fuzz / ClusterFuzzLite: YAML, build per sanitizer, seed corpora" fuzz/oss-fuzz/check.sh
     log "test time: $((SECONDS - start))s"
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" -eq 0 ]
@@ -1087,6 +1089,7 @@ case "${1:-help}" in
     triage) shift; cmd_triage "$@" ;;
     workflow-test) cmd_deps; test_planted_workflow ;;
     oss-fuzz) cmd_oss_fuzz ;;
+    oss-fuzz-check) cmd_deps; need_pkgs python3-yaml zip unzip afl++; fuzz/oss-fuzz/check.sh ;;
     repro) shift; cmd_repro "$@" ;;
     kernel) shift; cmd_deps; cmd_kernel "$@" ;;
     qemu) shift; cmd_deps; cmd_qemu "$@" ;;
