@@ -626,195 +626,57 @@ repro_kernel() { # TARGET FILE HARDENED
 }
 
 # ---------------------------------------------------------------- triage
+# Signatures, the op-level minimiser and the crash groups live in fuzz/triage_tool.c (its head
+# comment says how each works); these are the front door's calls into it.
 
 TRIAGE_RUNS="${MM_TRIAGE_RUNS:-5}"                # replays per crash for the reproduce rate
-TRIAGE_MIN_SECONDS="${MM_TRIAGE_MIN_SECONDS:-60}" # op-level minimisation budget per crash
+TRIAGE_MIN_SECONDS="${MM_TRIAGE_MIN_SECONDS:-60}" # minimisation budget per crash (it stops early)
 
-# Replay one input for triage: symbolized stacks, sanitizers stop at the first error.
+# triage_tool ARGS... : build the tool when its source is newer, run it with every target's
+# replay program (the configuration the target runs in).
+triage_tool() {
+    local bin="$BUILD/triage/triage_tool" t args=()
+    if [ ! -x "$bin" ] || [ fuzz/triage_tool.c -nt "$bin" ]; then
+        mkdir -p "$BUILD/triage"
+        clang -std=gnu11 -O2 -g ${WARN[*]} -o "$bin.tmp.$$" fuzz/triage_tool.c >&2 &&
+            mv -f "$bin.tmp.$$" "$bin" || die "triage tool build failed"
+    fi
+    for t in $(fuzz_targets); do args+=(--replay "$t=$(replay_bin "$t")"); done
+    "$bin" "${args[@]}" --seconds "$TRIAGE_MIN_SECONDS" "$@"
+}
+
+# Replay one input for triage: symbolized stacks, sanitizers stop at the first error, the full
+# invariant check after every op.
 triage_replay() { # TARGET FILE -> output on stdout, status of the replay
+    FUZZ_CHECK_EVERY_OP=1 \
     ASAN_OPTIONS="handle_abort=1:symbolize=1:detect_leaks=0:allocator_may_return_null=1" \
     UBSAN_OPTIONS="print_stacktrace=1:handle_abort=1:symbolize=1:halt_on_error=1" \
     ASAN_SYMBOLIZER_PATH="$(command -v llvm-symbolizer || true)" \
         "$(replay_bin "$1")" --target "$1" --no-fork "$2" 2>&1
 }
 
-# Signature of a replay report: the crash type (broken invariant, undetected misuse, sanitizer
-# report kind) plus the top three frames of the first stack that are not reporting helpers.
-# Frames of the reporter (abort, the sanitizer runtime, fuzz_fail and the harness's *_fail
-# helpers, mm_report_misuse, the checkers' failure helpers) never take a slot.
+# Signature of a replay report (crash type + top three frames that are not reporting helpers).
 triage_signature_of() { # REPORTFILE [type] -> signature (or just the crash type), or status 1
-    awk -v mode="${2:-signature}" '
-    function clean(s) { gsub(/[^A-Za-z0-9._-]+/, "_", s); return s }
-    BEGIN { skip = "^(__|_start$|raise$|abort$|main$|run_one$|run_forked$|LLVMFuzzer|fuzzer::|" \
-            "hosted_crash$|fuzz_crash$|fuzz_fail$|fuzz_log$|env_panic$|mm_report_misuse$|" \
-            ".*_(fail|crash|report|abort|panic)$|slab_report_damage$)" }
-    type == "" && /FUZZ-FAIL / {
-        s = $0; sub(/.*FUZZ-FAIL /, "", s); n = split(s, w, " "); t = w[1]
-        if (t ~ /^invariant=/) { sub(/^invariant=/, "", t); type = "invariant-" t }
-        else if (t ~ /^misuse-undetected/) {
-            k = "unknown"
-            for (i = 2; i <= n; i++) if (w[i] ~ /^kind=/) { k = w[i]; sub(/^kind=/, "", k) }
-            type = "undetected-misuse-" k
-        } else { sub(/[=:].*/, "", t); type = "harness-" t }
-    }
-    type == "" && /ERROR: AddressSanitizer: / {
-        s = $0; sub(/.*AddressSanitizer: /, "", s); split(s, w, " "); type = "asan-" w[1]
-    }
-    type == "" && /runtime error: / {
-        s = $0; sub(/.*runtime error: /, "", s); n = split(s, w, " "); t = ""
-        for (i = 1; i <= n && i <= 3; i++) {
-            x = w[i]; gsub(/[^a-z]/, "", x); if (x != "") t = t (t == "" ? "" : "-") x
-        }
-        type = "ubsan-" t
-    }
-    type == "" && /ERROR: libFuzzer: / {
-        s = $0; sub(/.*libFuzzer: /, "", s); split(s, w, " "); type = "libfuzzer-" w[1]
-    }
-    /^ *#[0-9]+ 0x[0-9a-f]+ in / {
-        if (done) next
-        started = 1; f = $4
-        if (f !~ skip && nf < 3) fr[++nf] = f
-        next
-    }
-    started { done = 1 }
-    END {
-        if (type == "") exit 1
-        if (mode == "type") { print clean(type); exit 0 }
-        sig = clean(type); for (i = 1; i <= nf; i++) sig = sig "-" clean(fr[i])
-        print substr(sig, 1, 160)
-    }' "$1"
+    triage_tool signature ${2:+--type} "$1"
 }
 
-triage_signature() { # TARGET FILE -> signature if the input still crashes, else status 1
-    local rep rc=0
-    rep="$(mktemp)"
-    if triage_replay "$1" "$2" >"$rep"; then rm -f "$rep"; return 1; fi
-    triage_signature_of "$rep" || rc=$?
-    rm -f "$rep"
-    return $rc
-}
-
-# Delete whole ops (8-byte records after the 8-byte header) while the signature stays the same:
-# halves first, then smaller chunks, down to single ops, within a time budget.
-triage_minimize() { # TARGET IN OUT SIGNATURE
-    local t="$1" out="$3" sig="$4" tmp size nops chunk i changed
-    local deadline=$((SECONDS + TRIAGE_MIN_SECONDS))
-    tmp="$(mktemp)"
-    cp "$2" "$out"
-    size="$(stat -c %s "$out")"
-    nops=$(( size > 8 ? (size - 8 + 7) / 8 : 0 ))
-    chunk=$(( nops / 2 > 0 ? nops / 2 : 1 ))
-    while [ "$nops" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do
-        i=0; changed=0
-        while [ "$i" -lt "$nops" ] && [ "$SECONDS" -lt "$deadline" ]; do
-            { head -c $((8 + 8 * i)) "$out"; tail -c +$((8 + 8 * (i + chunk) + 1)) "$out"; } >"$tmp"
-            if [ "$(triage_signature "$t" "$tmp" 2>/dev/null)" = "$sig" ]; then
-                cp "$tmp" "$out"; nops=$((nops - chunk)); changed=1
-            else
-                i=$((i + chunk))
-            fi
-        done
-        if [ "$changed" -eq 0 ]; then
-            [ "$chunk" -eq 1 ] && break
-            chunk=$((chunk / 2))
-        fi
-        [ "$chunk" -le "$nops" ] || chunk=$(( nops > 0 ? nops : 1 ))
-    done
-    rm -f "$tmp"
-}
-
-# A regression test source that replays the minimised input through its target.
-triage_regress_source() { # TARGET SIGNATURE INPUT -> C source on stdout
-    local name
-    name="$(printf '%s' "$2" | tr -c 'A-Za-z0-9' '_' | cut -c1-60)"
-    cat <<SRC
-/*
- * Regression test generated by ./build.sh triage for a $1 fuzz crash:
- *   signature: $2
- * Once the bug is fixed, copy this file to tests/regress/ (./build.sh test builds and runs every
- * tests/regress/*.c against the mm) and the minimised input to corpus/$1/.
- */
-#include <stdio.h>
-
-#include "fuzz_target.h"
-
-static const uint8_t input[] = {
-$(od -An -v -tx1 "$3" | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1, /g; s/^/   /; s/ *$//')
-};
-
-int main(void)
-{
-    const struct fuzz_target *t = fuzz_target_find("$1");
-
-    printf("KTAP version 1\n1..1\n");
-    if (!t) {
-        printf("not ok 1 regress_$name # no target $1\n0 passed, 1 failed\n");
-        return 1;
-    }
-    fuzz_platform.set_quiet(true);
-    t->run(input, sizeof(input)); /* the bug, if back, crashes here with its report */
-    printf("ok 1 regress_$name\n1 passed, 0 failed\n");
-    return 0;
-}
-SRC
-}
-
-# Triage every crash file under DIR (default: the fuzz work dir) into signature groups.
+# ./build.sh triage [DIR]: every crash file under DIR (default: the fuzz work dir) into
+# signature groups under ~/.cache/leaxos-mm/crashes/ (or $MM_CRASH_DIR).
+# ./build.sh triage --check-minimal GROUPDIR: replay the group's input.min without each op in
+# turn; succeeds only if every removal loses the group's signature.
 cmd_triage() {
-    local dir="${1:-$WORK_DIR/fuzz}" out="${MM_CRASH_DIR:-$WORK_DIR/crashes${VARIANT:+-$VARIANT}}"
+    local out="${MM_CRASH_DIR:-$WORK_DIR/crashes${VARIANT:+-$VARIANT}}"
     cmd_deps
     { build_hosted asan && build_hosted noasan; } >&2 || die "build failed"
+    if [ "${1:-}" = --check-minimal ]; then
+        local g="${2:?usage: ./build.sh triage --check-minimal GROUPDIR}"
+        [ -f "$g/input.min" ] && [ -f "$g/target" ] || die "triage: $g is not a crash group"
+        triage_tool check-minimal "$(cat "$g/target")" "$g/input.min" "$(basename "$g")"
+        return
+    fi
     mkdir -p "$out"
-    local files f t x sig
-    files="$(find "$dir" -type f \( -path '*/crashes/crash-*' -o -path '*/crashes/timeout-*' \
-        -o -path '*/crashes/oom-*' -o -path '*/crashes/leak-*' -o -path '*/crashes/id:*' \) \
-        2>/dev/null | sort)"
-    if [ -z "$files" ]; then log "triage: no crash files under $dir"; return 0; fi
-    for f in $files; do
-        t=""
-        for x in $(fuzz_targets); do case "$f" in */"$x"/*) t="$x" ;; esac; done
-        [ -n "$t" ] || { log "triage: cannot tell the target of $f (expected .../<target>/...)"; continue; }
-        sig="$(triage_signature "$t" "$f")" || { log "triage: $f does not reproduce"; continue; }
-        triage_group "$out/$sig" "$t" "$f" "$sig"
-    done
-    triage_summary "$out"
-}
-
-triage_group() { # GROUPDIR TARGET FILE SIGNATURE
-    local g="$1" t="$2" f="$3" sig="$4" hits=0 i
-    mkdir -p "$g"
-    grep -qxF "$f" "$g/originals.txt" 2>/dev/null || echo "$f" >>"$g/originals.txt"
-    [ -f "$g/input.min" ] && return 0
-    log "== triage: new signature $sig ($t)"
-    cp "$f" "$g/input.orig"
-    echo "$t" >"$g/target"
-    triage_minimize "$t" "$f" "$g/input.min" "$sig"
-    "$(replay_bin "$t")" --decode --target "$t" "$g/input.min" >"$g/ops.txt" 2>&1 || true
-    triage_replay "$t" "$g/input.min" >"$g/report.txt" || true
-    for i in $(seq 1 "$TRIAGE_RUNS"); do
-        [ "$(triage_signature "$t" "$g/input.min" 2>/dev/null)" = "$sig" ] && hits=$((hits + 1))
-    done
-    echo "$hits/$TRIAGE_RUNS" >"$g/repro-rate"
-    printf '#!/bin/sh\n# reproduce %s\ncd "%s" && %s./build.sh repro --target %s "%s"\n' "$sig" \
-        "$ROOT" "${VARIANT:+MM_VARIANT=$VARIANT }" "$t" "$g/input.min" >"$g/repro.sh"
-    chmod +x "$g/repro.sh"
-    triage_regress_source "$t" "$sig" "$g/input.min" >"$g/regress_test.c"
-}
-
-triage_summary() { # OUT
-    local g first
-    printf 'signature\ttype\tfirst_seen\tcount\tbytes_before\tbytes_after\trepro_rate\n' >"$1/summary.tsv"
-    for g in "$1"/*/; do
-        [ -f "$g/input.min" ] || continue
-        first="$(xargs -r stat -c %Y <"$g/originals.txt" 2>/dev/null | sort -n | head -1)"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(basename "$g")" \
-            "$(triage_signature_of "$g/report.txt" type || echo unknown)" \
-            "$(date -u -d "@${first:-0}" +%Y-%m-%dT%H:%M:%SZ)" "$(wc -l <"$g/originals.txt")" \
-            "$(stat -c %s "$g/input.orig")" "$(stat -c %s "$g/input.min")" "$(cat "$g/repro-rate")" \
-            >>"$1/summary.tsv"
-    done
-    log "== triage summary ($1)"
-    column -t -s "$(printf '\t')" "$1/summary.tsv" >&2 2>/dev/null || cat "$1/summary.tsv" >&2
+    triage_tool triage --out "$out" --runs "$TRIAGE_RUNS" --root "$ROOT" \
+        --repro-prefix "${VARIANT:+MM_VARIANT=$VARIANT }" "${1:-$WORK_DIR/fuzz}"
 }
 
 # ---------------------------------------------------------------- OSS-Fuzz / ClusterFuzzLite
