@@ -166,7 +166,7 @@ static char *path_join(char *path, const char *dir, const char *name)
 /* Frames that belong to the reporting machinery, never to the bug. */
 #define SKIP_FRAMES                                                                                \
     "^(__|_start$|raise$|abort$|main$|run_one$|run_forked$|LLVMFuzzer|fuzzer::|"                  \
-    "hosted_crash$|fuzz_crash$|fuzz_fail$|fuzz_log$|env_panic$|mm_report_misuse$|"                \
+    "hosted_crash$|fuzz_crash$|fuzz_fail$|fuzz_fail_op$|fuzz_log$|env_panic$|mm_report_misuse$|"   \
     ".*_(fail|crash|report|abort|panic)$|slab_report_damage$)"
 
 enum sig_mode {
