@@ -901,6 +901,21 @@ out:
     return changed;
 }
 
+/* The bytes of @in with the trailing zero bytes of its last record dropped (at least one byte
+ * of it stays: a missing tail reads as zeros), or of the header when there are no records.
+ * Kept only if the signature stays; the result is never longer than an unpadded original. */
+static void trim_tail(struct oracle *o, const struct input *in, struct buf *out)
+{
+    size_t keep;
+
+    input_bytes(in, out);
+    keep = out->n;
+    while (keep > (in->n ? out->n - REC_SIZE + 1 : 0) && !out->p[keep - 1])
+        keep--;
+    if (keep < out->n && oracle_test(o, (const uint8_t *)out->p, keep))
+        out->p[out->n = keep] = 0;
+}
+
 struct min_result {
     size_t ops_before, ops_after, bytes_before, bytes_after;
     bool minimal; /* the last one-op removal pass ran to its end and removed nothing */
@@ -943,7 +958,7 @@ static bool minimize(const char *target, const char *want, const uint8_t *data, 
         if (!o.expired) { /* the last pass: nothing removable (its candidates are cached) */
             r->minimal = remove_one_fixpoint(&o, &in) == 0 && !o.expired;
         }
-        input_bytes(&in, out);
+        trim_tail(&o, &in, out);
     }
     r->ops_after = out->n > HDR_SIZE ? (out->n - HDR_SIZE + REC_SIZE - 1) / REC_SIZE : 0;
     r->bytes_after = out->n;
