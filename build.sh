@@ -418,14 +418,55 @@ fuzz_crash_files() { # fuzz_crash_files ENGINE WORK
     esac | sort
 }
 
+# Crashing inputs one libFuzzer run hit, new or already saved: an in-process run names every
+# artifact it writes ("Test unit written to"; a re-found crash rewrites its existing file), fork
+# mode counts them in its status lines ("oom/timeout/crash: A/B/C"); a report without either
+# (the artifact could not be written) still counts one.
+libfuzzer_log_crashes() { # LOG
+    awk '/Test unit written to / && !/slow-unit-/ { n++ }
+         / oom\/timeout\/crash: / {
+             for (i = 1; i < NF; i++) if ($i == "oom/timeout/crash:") { split($(i + 1), c, "/"); f = c[1] + c[2] + c[3] }
+         }
+         /==ERROR|ERROR: libFuzzer|deadly signal|runtime error: / { e = 1 }
+         END { if (f > n) n = f; if (n == 0 && e) n = 1; print n + 0 }' "$1" 2>/dev/null || echo 0
+}
+
+# AFL++ crash counter summed over the instances of a work dir: total_crashes (every crashing
+# input, where fuzzer_stats has it) or saved_crashes (AFL++ 4.04c writes only the saved ones: a
+# crash on an already-seen path is not counted there).
+afl_stats_crashes() { # WORK
+    local f n=0
+    for f in "$1"/afl/*/fuzzer_stats; do
+        [ -f "$f" ] || continue
+        n=$((n + $(awk -F': *' '$1 ~ /^total_crashes/ { t = $2 } $1 ~ /^(saved|unique)_crashes/ { s = $2 }
+                               END { print (t != "" ? t : s) + 0 }' "$f")))
+    done
+    echo "$n"
+}
+# Before an AFL++ run: remember its crash counter, so the report counts this run only.
+afl_stats_mark() { mkdir -p "$1/afl"; afl_stats_crashes "$1" >"$1/afl/crashes-before"; } # WORK
+
+# One FUZZ line per target and engine. crashes= counts the crashing inputs this run hit, new or
+# re-found; new= how many of them were saved as new files. Status 1 when there was any.
 fuzz_report() { # fuzz_report TARGET ENGINE WORK BEFORE EXECS EPS CORPUS
-    local t="$1" e="$2" work="$3" before="$4" crashes
-    crashes="$(fuzz_crash_files "$e" "$work" | wc -l)"
-    echo "FUZZ target=$t engine=$e execs=${5:-0} exec_per_s=${6:-0} corpus=$7 crashes=$((crashes - before))"
-    [ "$crashes" -gt "$before" ] || return 0
-    local f
-    for f in $(fuzz_crash_files "$e" "$work" | tail -n $((crashes - before))); do
-        log "crash saved: $f"
+    local t="$1" e="$2" work="$3" before="$4" files found=0 new
+    files="$(fuzz_crash_files "$e" "$work" | wc -l)"
+    new=$((files > before ? files - before : 0))
+    case "$e" in
+        libfuzzer) found="$(libfuzzer_log_crashes "$work/libfuzzer.log")" ;;
+        afl) local b a; b="$(cat "$work/afl/crashes-before" 2>/dev/null || echo 0)"
+             a="$(afl_stats_crashes "$work")"
+             found=$((a >= b ? a - b : a)) ;; # a lower counter was restarted by this run
+    esac
+    [ "$found" -ge "$new" ] || found="$new"
+    echo "FUZZ target=$t engine=$e execs=${5:-0} exec_per_s=${6:-0} corpus=$7 crashes=$found new=$new"
+    [ "$found" -gt 0 ] || return 0
+    local f refound=""
+    [ "$e" = libfuzzer ] && refound="$(sed -n 's/.*Test unit written to \([^ ]*\).*/\1/p' "$work/libfuzzer.log" |
+        grep -v 'slow-unit-' | sort -u || true)"
+    [ "$new" -gt 0 ] || log "fuzz $t ($e): $found crash(es), none new"
+    for f in $(fuzz_crash_files "$e" "$work" | tail -n "$new") $([ "$new" -gt 0 ] || echo "$refound"); do
+        if [ "$new" -gt 0 ]; then log "crash saved: $f"; else log "crash re-found, saved before: $f"; fi
         log "reproduce:   ${VARIANT:+MM_VARIANT=$VARIANT }./build.sh repro --target $t '$f'"
     done
     return 1
@@ -463,6 +504,7 @@ fuzz_one_afl() { # TARGET SECONDS WORK JOBS
     local t="$1" secs="$2" work="$3" jobs="$4" bin="$BUILD/afl/afl_$1"
     mkdir -p "$work/afl"
     local before; before="$(fuzz_crash_files afl "$work" | wc -l)"
+    afl_stats_mark "$work"
     local in="corpus/$t" dict=() j pids=()
     [ -d "$work/afl/main/queue" ] && in=- # resume where the last campaign stopped
     [ -f "fuzz/$t.dict" ] && dict=(-x "fuzz/$t.dict")
