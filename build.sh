@@ -817,8 +817,15 @@ run_regress() { # every regression program built for asan / noasan
 # The workflow itself, end to end, on a planted bug: fuzz a variant with a deliberate defect from
 # an empty corpus until it crashes, triage it, and check what comes out.
 test_planted_workflow() {
-    local tmp sig g rc=0
+    local tmp sig g rc=0 line
     tmp="$(mktemp -d)"
+    # the FUZZ line counts a crash this run re-found (its artifact existed already) as found, not new
+    mkdir -p "$tmp/refound/crashes" && : >"$tmp/refound/crashes/crash-0"
+    echo "artifact_prefix='$tmp/refound/crashes/'; Test unit written to $tmp/refound/crashes/crash-0" \
+        >"$tmp/refound/libfuzzer.log"
+    line="$(fuzz_report page_alloc libfuzzer "$tmp/refound" 1 0 0 0 2>/dev/null)" && rc=1
+    case "$line" in *" crashes=1 new=0") ;; *) rc=1 ;; esac
+    [ "$rc" -eq 0 ] || { log "planted: FUZZ line for a re-found crash: '$line'"; return 1; }
     MM_VARIANT=planted MM_CRASH_DIR="$tmp/crashes" MM_TRIAGE_MIN_SECONDS=30 MM_TRIAGE_RUNS=3 \
         ./build.sh fuzz --no-seeds --time 120 --work "$tmp/work" page_alloc >"$tmp/fuzz.log" 2>&1 || rc=$?
     [ "$rc" -ne 0 ] || { log "planted: fuzzing did not find the planted bug"; return 1; }
@@ -833,12 +840,16 @@ test_planted_workflow() {
     done
     [ "$(stat -c %s "$g/input.min")" -le "$(stat -c %s "$g/input.orig")" ] || { log "planted: minimised input grew"; return 1; }
     grep -qE '^[1-9][0-9]*/3$' "$g/repro-rate" || { log "planted: reproduce rate $(cat "$g/repro-rate")"; return 1; }
+    # 1-minimal: replayed without any one of its ops, the input loses the signature
+    MM_VARIANT=planted ./build.sh triage --check-minimal "$g" >"$tmp/minimal.log" 2>&1 &&
+        grep -q '^MINIMAL status=yes ' "$tmp/minimal.log" ||
+        { log "planted: input.min is not 1-minimal"; tail -5 "$tmp/minimal.log" >&2; return 1; }
     rc=0; "$g/repro.sh" >"$tmp/repro.log" 2>&1 || rc=$?
     [ "$rc" -ne 0 ] && grep -q "^REPRO status=crash .*signature=$sig " "$tmp/repro.log" ||
         { log "planted: repro.sh did not reproduce $sig"; tail -5 "$tmp/repro.log" >&2; return 1; }
     ./build.sh repro --target page_alloc "$g/input.min" >"$tmp/clean.log" 2>&1 ||
         { log "planted: the input also crashes the real mm"; tail -5 "$tmp/clean.log" >&2; return 1; }
-    log "planted: found, triaged as $sig ($(stat -c %s "$g/input.orig") -> $(stat -c %s "$g/input.min") bytes, rate $(cat "$g/repro-rate")), reproduced"
+    log "planted: found, triaged as $sig ($(stat -c %s "$g/input.orig") -> $(stat -c %s "$g/input.min") bytes, $(cat "$g/minimise.txt" 2>/dev/null), rate $(cat "$g/repro-rate")), 1-minimal, reproduced"
     rm -rf "$tmp"
 }
 
