@@ -418,14 +418,55 @@ fuzz_crash_files() { # fuzz_crash_files ENGINE WORK
     esac | sort
 }
 
+# Crashing inputs one libFuzzer run hit, new or already saved: an in-process run names every
+# artifact it writes ("Test unit written to"; a re-found crash rewrites its existing file), fork
+# mode counts them in its status lines ("oom/timeout/crash: A/B/C"); a report without either
+# (the artifact could not be written) still counts one.
+libfuzzer_log_crashes() { # LOG
+    awk '/Test unit written to / && !/slow-unit-/ { n++ }
+         / oom\/timeout\/crash: / {
+             for (i = 1; i < NF; i++) if ($i == "oom/timeout/crash:") { split($(i + 1), c, "/"); f = c[1] + c[2] + c[3] }
+         }
+         /==ERROR|ERROR: libFuzzer|deadly signal|runtime error: / { e = 1 }
+         END { if (f > n) n = f; if (n == 0 && e) n = 1; print n + 0 }' "$1" 2>/dev/null || echo 0
+}
+
+# AFL++ crash counter summed over the instances of a work dir: total_crashes (every crashing
+# input, where fuzzer_stats has it) or saved_crashes (AFL++ 4.04c writes only the saved ones: a
+# crash on an already-seen path is not counted there).
+afl_stats_crashes() { # WORK
+    local f n=0
+    for f in "$1"/afl/*/fuzzer_stats; do
+        [ -f "$f" ] || continue
+        n=$((n + $(awk -F': *' '$1 ~ /^total_crashes/ { t = $2 } $1 ~ /^(saved|unique)_crashes/ { s = $2 }
+                               END { print (t != "" ? t : s) + 0 }' "$f")))
+    done
+    echo "$n"
+}
+# Before an AFL++ run: remember its crash counter, so the report counts this run only.
+afl_stats_mark() { mkdir -p "$1/afl"; afl_stats_crashes "$1" >"$1/afl/crashes-before"; } # WORK
+
+# One FUZZ line per target and engine. crashes= counts the crashing inputs this run hit, new or
+# re-found; new= how many of them were saved as new files. Status 1 when there was any.
 fuzz_report() { # fuzz_report TARGET ENGINE WORK BEFORE EXECS EPS CORPUS
-    local t="$1" e="$2" work="$3" before="$4" crashes
-    crashes="$(fuzz_crash_files "$e" "$work" | wc -l)"
-    echo "FUZZ target=$t engine=$e execs=${5:-0} exec_per_s=${6:-0} corpus=$7 crashes=$((crashes - before))"
-    [ "$crashes" -gt "$before" ] || return 0
-    local f
-    for f in $(fuzz_crash_files "$e" "$work" | tail -n $((crashes - before))); do
-        log "crash saved: $f"
+    local t="$1" e="$2" work="$3" before="$4" files found=0 new
+    files="$(fuzz_crash_files "$e" "$work" | wc -l)"
+    new=$((files > before ? files - before : 0))
+    case "$e" in
+        libfuzzer) found="$(libfuzzer_log_crashes "$work/libfuzzer.log")" ;;
+        afl) local b a; b="$(cat "$work/afl/crashes-before" 2>/dev/null || echo 0)"
+             a="$(afl_stats_crashes "$work")"
+             found=$((a >= b ? a - b : a)) ;; # a lower counter was restarted by this run
+    esac
+    [ "$found" -ge "$new" ] || found="$new"
+    echo "FUZZ target=$t engine=$e execs=${5:-0} exec_per_s=${6:-0} corpus=$7 crashes=$found new=$new"
+    [ "$found" -gt 0 ] || return 0
+    local f refound=""
+    [ "$e" = libfuzzer ] && refound="$(sed -n 's/.*Test unit written to \([^ ]*\).*/\1/p' "$work/libfuzzer.log" |
+        grep -v 'slow-unit-' | sort -u || true)"
+    [ "$new" -gt 0 ] || log "fuzz $t ($e): $found crash(es), none new"
+    for f in $(fuzz_crash_files "$e" "$work" | tail -n "$new") $([ "$new" -gt 0 ] || echo "$refound"); do
+        if [ "$new" -gt 0 ]; then log "crash saved: $f"; else log "crash re-found, saved before: $f"; fi
         log "reproduce:   ${VARIANT:+MM_VARIANT=$VARIANT }./build.sh repro --target $t '$f'"
     done
     return 1
@@ -463,6 +504,7 @@ fuzz_one_afl() { # TARGET SECONDS WORK JOBS
     local t="$1" secs="$2" work="$3" jobs="$4" bin="$BUILD/afl/afl_$1"
     mkdir -p "$work/afl"
     local before; before="$(fuzz_crash_files afl "$work" | wc -l)"
+    afl_stats_mark "$work"
     local in="corpus/$t" dict=() j pids=()
     [ -d "$work/afl/main/queue" ] && in=- # resume where the last campaign stopped
     [ -f "fuzz/$t.dict" ] && dict=(-x "fuzz/$t.dict")
@@ -626,195 +668,57 @@ repro_kernel() { # TARGET FILE HARDENED
 }
 
 # ---------------------------------------------------------------- triage
+# Signatures, the op-level minimiser and the crash groups live in fuzz/triage_tool.c (its head
+# comment says how each works); these are the front door's calls into it.
 
 TRIAGE_RUNS="${MM_TRIAGE_RUNS:-5}"                # replays per crash for the reproduce rate
-TRIAGE_MIN_SECONDS="${MM_TRIAGE_MIN_SECONDS:-60}" # op-level minimisation budget per crash
+TRIAGE_MIN_SECONDS="${MM_TRIAGE_MIN_SECONDS:-60}" # minimisation budget per crash (it stops early)
 
-# Replay one input for triage: symbolized stacks, sanitizers stop at the first error.
+# triage_tool ARGS... : build the tool when its source is newer, run it with every target's
+# replay program (the configuration the target runs in).
+triage_tool() {
+    local bin="$BUILD/triage/triage_tool" t args=()
+    if [ ! -x "$bin" ] || [ fuzz/triage_tool.c -nt "$bin" ]; then
+        mkdir -p "$BUILD/triage"
+        clang -std=gnu11 -O2 -g ${WARN[*]} -o "$bin.tmp.$$" fuzz/triage_tool.c >&2 &&
+            mv -f "$bin.tmp.$$" "$bin" || die "triage tool build failed"
+    fi
+    for t in $(fuzz_targets); do args+=(--replay "$t=$(replay_bin "$t")"); done
+    "$bin" "${args[@]}" --seconds "$TRIAGE_MIN_SECONDS" "$@"
+}
+
+# Replay one input for triage: symbolized stacks, sanitizers stop at the first error, the full
+# invariant check after every op.
 triage_replay() { # TARGET FILE -> output on stdout, status of the replay
+    FUZZ_CHECK_EVERY_OP=1 \
     ASAN_OPTIONS="handle_abort=1:symbolize=1:detect_leaks=0:allocator_may_return_null=1" \
     UBSAN_OPTIONS="print_stacktrace=1:handle_abort=1:symbolize=1:halt_on_error=1" \
     ASAN_SYMBOLIZER_PATH="$(command -v llvm-symbolizer || true)" \
         "$(replay_bin "$1")" --target "$1" --no-fork "$2" 2>&1
 }
 
-# Signature of a replay report: the crash type (broken invariant, undetected misuse, sanitizer
-# report kind) plus the top three frames of the first stack that are not reporting helpers.
-# Frames of the reporter (abort, the sanitizer runtime, fuzz_fail and the harness's *_fail
-# helpers, mm_report_misuse, the checkers' failure helpers) never take a slot.
+# Signature of a replay report (crash type + top three frames that are not reporting helpers).
 triage_signature_of() { # REPORTFILE [type] -> signature (or just the crash type), or status 1
-    awk -v mode="${2:-signature}" '
-    function clean(s) { gsub(/[^A-Za-z0-9._-]+/, "_", s); return s }
-    BEGIN { skip = "^(__|_start$|raise$|abort$|main$|run_one$|run_forked$|LLVMFuzzer|fuzzer::|" \
-            "hosted_crash$|fuzz_crash$|fuzz_fail$|fuzz_log$|env_panic$|mm_report_misuse$|" \
-            ".*_(fail|crash|report|abort|panic)$|slab_report_damage$)" }
-    type == "" && /FUZZ-FAIL / {
-        s = $0; sub(/.*FUZZ-FAIL /, "", s); n = split(s, w, " "); t = w[1]
-        if (t ~ /^invariant=/) { sub(/^invariant=/, "", t); type = "invariant-" t }
-        else if (t ~ /^misuse-undetected/) {
-            k = "unknown"
-            for (i = 2; i <= n; i++) if (w[i] ~ /^kind=/) { k = w[i]; sub(/^kind=/, "", k) }
-            type = "undetected-misuse-" k
-        } else { sub(/[=:].*/, "", t); type = "harness-" t }
-    }
-    type == "" && /ERROR: AddressSanitizer: / {
-        s = $0; sub(/.*AddressSanitizer: /, "", s); split(s, w, " "); type = "asan-" w[1]
-    }
-    type == "" && /runtime error: / {
-        s = $0; sub(/.*runtime error: /, "", s); n = split(s, w, " "); t = ""
-        for (i = 1; i <= n && i <= 3; i++) {
-            x = w[i]; gsub(/[^a-z]/, "", x); if (x != "") t = t (t == "" ? "" : "-") x
-        }
-        type = "ubsan-" t
-    }
-    type == "" && /ERROR: libFuzzer: / {
-        s = $0; sub(/.*libFuzzer: /, "", s); split(s, w, " "); type = "libfuzzer-" w[1]
-    }
-    /^ *#[0-9]+ 0x[0-9a-f]+ in / {
-        if (done) next
-        started = 1; f = $4
-        if (f !~ skip && nf < 3) fr[++nf] = f
-        next
-    }
-    started { done = 1 }
-    END {
-        if (type == "") exit 1
-        if (mode == "type") { print clean(type); exit 0 }
-        sig = clean(type); for (i = 1; i <= nf; i++) sig = sig "-" clean(fr[i])
-        print substr(sig, 1, 160)
-    }' "$1"
+    triage_tool signature ${2:+--type} "$1"
 }
 
-triage_signature() { # TARGET FILE -> signature if the input still crashes, else status 1
-    local rep rc=0
-    rep="$(mktemp)"
-    if triage_replay "$1" "$2" >"$rep"; then rm -f "$rep"; return 1; fi
-    triage_signature_of "$rep" || rc=$?
-    rm -f "$rep"
-    return $rc
-}
-
-# Delete whole ops (8-byte records after the 8-byte header) while the signature stays the same:
-# halves first, then smaller chunks, down to single ops, within a time budget.
-triage_minimize() { # TARGET IN OUT SIGNATURE
-    local t="$1" out="$3" sig="$4" tmp size nops chunk i changed
-    local deadline=$((SECONDS + TRIAGE_MIN_SECONDS))
-    tmp="$(mktemp)"
-    cp "$2" "$out"
-    size="$(stat -c %s "$out")"
-    nops=$(( size > 8 ? (size - 8 + 7) / 8 : 0 ))
-    chunk=$(( nops / 2 > 0 ? nops / 2 : 1 ))
-    while [ "$nops" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do
-        i=0; changed=0
-        while [ "$i" -lt "$nops" ] && [ "$SECONDS" -lt "$deadline" ]; do
-            { head -c $((8 + 8 * i)) "$out"; tail -c +$((8 + 8 * (i + chunk) + 1)) "$out"; } >"$tmp"
-            if [ "$(triage_signature "$t" "$tmp" 2>/dev/null)" = "$sig" ]; then
-                cp "$tmp" "$out"; nops=$((nops - chunk)); changed=1
-            else
-                i=$((i + chunk))
-            fi
-        done
-        if [ "$changed" -eq 0 ]; then
-            [ "$chunk" -eq 1 ] && break
-            chunk=$((chunk / 2))
-        fi
-        [ "$chunk" -le "$nops" ] || chunk=$(( nops > 0 ? nops : 1 ))
-    done
-    rm -f "$tmp"
-}
-
-# A regression test source that replays the minimised input through its target.
-triage_regress_source() { # TARGET SIGNATURE INPUT -> C source on stdout
-    local name
-    name="$(printf '%s' "$2" | tr -c 'A-Za-z0-9' '_' | cut -c1-60)"
-    cat <<SRC
-/*
- * Regression test generated by ./build.sh triage for a $1 fuzz crash:
- *   signature: $2
- * Once the bug is fixed, copy this file to tests/regress/ (./build.sh test builds and runs every
- * tests/regress/*.c against the mm) and the minimised input to corpus/$1/.
- */
-#include <stdio.h>
-
-#include "fuzz_target.h"
-
-static const uint8_t input[] = {
-$(od -An -v -tx1 "$3" | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1, /g; s/^/   /; s/ *$//')
-};
-
-int main(void)
-{
-    const struct fuzz_target *t = fuzz_target_find("$1");
-
-    printf("KTAP version 1\n1..1\n");
-    if (!t) {
-        printf("not ok 1 regress_$name # no target $1\n0 passed, 1 failed\n");
-        return 1;
-    }
-    fuzz_platform.set_quiet(true);
-    t->run(input, sizeof(input)); /* the bug, if back, crashes here with its report */
-    printf("ok 1 regress_$name\n1 passed, 0 failed\n");
-    return 0;
-}
-SRC
-}
-
-# Triage every crash file under DIR (default: the fuzz work dir) into signature groups.
+# ./build.sh triage [DIR]: every crash file under DIR (default: the fuzz work dir) into
+# signature groups under ~/.cache/leaxos-mm/crashes/ (or $MM_CRASH_DIR).
+# ./build.sh triage --check-minimal GROUPDIR: replay the group's input.min without each op in
+# turn; succeeds only if every removal loses the group's signature.
 cmd_triage() {
-    local dir="${1:-$WORK_DIR/fuzz}" out="${MM_CRASH_DIR:-$WORK_DIR/crashes${VARIANT:+-$VARIANT}}"
+    local out="${MM_CRASH_DIR:-$WORK_DIR/crashes${VARIANT:+-$VARIANT}}"
     cmd_deps
     { build_hosted asan && build_hosted noasan; } >&2 || die "build failed"
+    if [ "${1:-}" = --check-minimal ]; then
+        local g="${2:?usage: ./build.sh triage --check-minimal GROUPDIR}"
+        [ -f "$g/input.min" ] && [ -f "$g/target" ] || die "triage: $g is not a crash group"
+        triage_tool check-minimal "$(cat "$g/target")" "$g/input.min" "$(basename "$g")"
+        return
+    fi
     mkdir -p "$out"
-    local files f t x sig
-    files="$(find "$dir" -type f \( -path '*/crashes/crash-*' -o -path '*/crashes/timeout-*' \
-        -o -path '*/crashes/oom-*' -o -path '*/crashes/leak-*' -o -path '*/crashes/id:*' \) \
-        2>/dev/null | sort)"
-    if [ -z "$files" ]; then log "triage: no crash files under $dir"; return 0; fi
-    for f in $files; do
-        t=""
-        for x in $(fuzz_targets); do case "$f" in */"$x"/*) t="$x" ;; esac; done
-        [ -n "$t" ] || { log "triage: cannot tell the target of $f (expected .../<target>/...)"; continue; }
-        sig="$(triage_signature "$t" "$f")" || { log "triage: $f does not reproduce"; continue; }
-        triage_group "$out/$sig" "$t" "$f" "$sig"
-    done
-    triage_summary "$out"
-}
-
-triage_group() { # GROUPDIR TARGET FILE SIGNATURE
-    local g="$1" t="$2" f="$3" sig="$4" hits=0 i
-    mkdir -p "$g"
-    grep -qxF "$f" "$g/originals.txt" 2>/dev/null || echo "$f" >>"$g/originals.txt"
-    [ -f "$g/input.min" ] && return 0
-    log "== triage: new signature $sig ($t)"
-    cp "$f" "$g/input.orig"
-    echo "$t" >"$g/target"
-    triage_minimize "$t" "$f" "$g/input.min" "$sig"
-    "$(replay_bin "$t")" --decode --target "$t" "$g/input.min" >"$g/ops.txt" 2>&1 || true
-    triage_replay "$t" "$g/input.min" >"$g/report.txt" || true
-    for i in $(seq 1 "$TRIAGE_RUNS"); do
-        [ "$(triage_signature "$t" "$g/input.min" 2>/dev/null)" = "$sig" ] && hits=$((hits + 1))
-    done
-    echo "$hits/$TRIAGE_RUNS" >"$g/repro-rate"
-    printf '#!/bin/sh\n# reproduce %s\ncd "%s" && %s./build.sh repro --target %s "%s"\n' "$sig" \
-        "$ROOT" "${VARIANT:+MM_VARIANT=$VARIANT }" "$t" "$g/input.min" >"$g/repro.sh"
-    chmod +x "$g/repro.sh"
-    triage_regress_source "$t" "$sig" "$g/input.min" >"$g/regress_test.c"
-}
-
-triage_summary() { # OUT
-    local g first
-    printf 'signature\ttype\tfirst_seen\tcount\tbytes_before\tbytes_after\trepro_rate\n' >"$1/summary.tsv"
-    for g in "$1"/*/; do
-        [ -f "$g/input.min" ] || continue
-        first="$(xargs -r stat -c %Y <"$g/originals.txt" 2>/dev/null | sort -n | head -1)"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(basename "$g")" \
-            "$(triage_signature_of "$g/report.txt" type || echo unknown)" \
-            "$(date -u -d "@${first:-0}" +%Y-%m-%dT%H:%M:%SZ)" "$(wc -l <"$g/originals.txt")" \
-            "$(stat -c %s "$g/input.orig")" "$(stat -c %s "$g/input.min")" "$(cat "$g/repro-rate")" \
-            >>"$1/summary.tsv"
-    done
-    log "== triage summary ($1)"
-    column -t -s "$(printf '\t')" "$1/summary.tsv" >&2 2>/dev/null || cat "$1/summary.tsv" >&2
+    triage_tool triage --out "$out" --runs "$TRIAGE_RUNS" --root "$ROOT" \
+        --repro-prefix "${VARIANT:+MM_VARIANT=$VARIANT }" "${1:-$WORK_DIR/fuzz}"
 }
 
 # ---------------------------------------------------------------- OSS-Fuzz / ClusterFuzzLite
@@ -913,8 +817,15 @@ run_regress() { # every regression program built for asan / noasan
 # The workflow itself, end to end, on a planted bug: fuzz a variant with a deliberate defect from
 # an empty corpus until it crashes, triage it, and check what comes out.
 test_planted_workflow() {
-    local tmp sig g rc=0
+    local tmp sig g rc=0 line
     tmp="$(mktemp -d)"
+    # the FUZZ line counts a crash this run re-found (its artifact existed already) as found, not new
+    mkdir -p "$tmp/refound/crashes" && : >"$tmp/refound/crashes/crash-0"
+    echo "artifact_prefix='$tmp/refound/crashes/'; Test unit written to $tmp/refound/crashes/crash-0" \
+        >"$tmp/refound/libfuzzer.log"
+    line="$(fuzz_report page_alloc libfuzzer "$tmp/refound" 1 0 0 0 2>/dev/null)" && rc=1
+    case "$line" in *" crashes=1 new=0") ;; *) rc=1 ;; esac
+    [ "$rc" -eq 0 ] || { log "planted: FUZZ line for a re-found crash: '$line'"; return 1; }
     MM_VARIANT=planted MM_CRASH_DIR="$tmp/crashes" MM_TRIAGE_MIN_SECONDS=30 MM_TRIAGE_RUNS=3 \
         ./build.sh fuzz --no-seeds --time 120 --work "$tmp/work" page_alloc >"$tmp/fuzz.log" 2>&1 || rc=$?
     [ "$rc" -ne 0 ] || { log "planted: fuzzing did not find the planted bug"; return 1; }
@@ -929,12 +840,16 @@ test_planted_workflow() {
     done
     [ "$(stat -c %s "$g/input.min")" -le "$(stat -c %s "$g/input.orig")" ] || { log "planted: minimised input grew"; return 1; }
     grep -qE '^[1-9][0-9]*/3$' "$g/repro-rate" || { log "planted: reproduce rate $(cat "$g/repro-rate")"; return 1; }
+    # 1-minimal: replayed without any one of its ops, the input loses the signature
+    MM_VARIANT=planted ./build.sh triage --check-minimal "$g" >"$tmp/minimal.log" 2>&1 &&
+        grep -q '^MINIMAL status=yes ' "$tmp/minimal.log" ||
+        { log "planted: input.min is not 1-minimal"; tail -5 "$tmp/minimal.log" >&2; return 1; }
     rc=0; "$g/repro.sh" >"$tmp/repro.log" 2>&1 || rc=$?
     [ "$rc" -ne 0 ] && grep -q "^REPRO status=crash .*signature=$sig " "$tmp/repro.log" ||
         { log "planted: repro.sh did not reproduce $sig"; tail -5 "$tmp/repro.log" >&2; return 1; }
     ./build.sh repro --target page_alloc "$g/input.min" >"$tmp/clean.log" 2>&1 ||
         { log "planted: the input also crashes the real mm"; tail -5 "$tmp/clean.log" >&2; return 1; }
-    log "planted: found, triaged as $sig ($(stat -c %s "$g/input.orig") -> $(stat -c %s "$g/input.min") bytes, rate $(cat "$g/repro-rate")), reproduced"
+    log "planted: found, triaged as $sig ($(stat -c %s "$g/input.orig") -> $(stat -c %s "$g/input.min") bytes, $(cat "$g/minimise.txt" 2>/dev/null), rate $(cat "$g/repro-rate")), 1-minimal, reproduced"
     rm -rf "$tmp"
 }
 
