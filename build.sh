@@ -1073,10 +1073,13 @@ cmd_bench() {
 
 # ./build.sh mutants [--n N] [--time S] [--seed K] [--file PATH] [--op OP] [--id ID] [--list FILE]
 #                    [--dry-run]: mutation analysis of the fuzzers (fuzz/mutants.sh says how).
-# The engine rebuilds its scratch copy of the tree with that copy's own build.sh; --build-fuzz is
-# its way in to build_fuzz there.
+# The engine rebuilds its scratch copy of the tree with that copy's own build.sh; --build-fuzz T is
+# its way in to build_fuzz there, for the one target it fuzzes (this process ends right after).
 cmd_mutants() {
-    if [ "${1:-}" = --build-fuzz ]; then build_fuzz; return; fi
+    if [ "${1:-}" = --build-fuzz ]; then
+        local only="$2"; fuzz_targets() { echo "$only"; }
+        build_fuzz; return
+    fi
     cmd_deps
     MUT_WORK="$BUILD/mutants" "$ROOT/fuzz/mutants.sh" "$@"
 }

@@ -107,9 +107,9 @@ tree_sync() {
     done
 }
 
-tree_build() { # CFG (asan | noasan | fuzz) LOG
+tree_build() { # CFG (asan | noasan | fuzz:TARGET) LOG
     case "$1" in
-        fuzz) (cd "$TREE" && ./build.sh mutants --build-fuzz) >>"$2" 2>&1 ;;
+        fuzz:*) (cd "$TREE" && ./build.sh mutants --build-fuzz "${1#fuzz:}") >>"$2" 2>&1 ;;
         *) (cd "$TREE" && ./build.sh hosted "$1") >>"$2" 2>&1 ;;
     esac
 }
@@ -166,8 +166,8 @@ REPLAY_TIMEOUT=30 # per target; set from the baseline
 replay_corpus() { # CFG TARGET LOG -> 0 pass, 1 fail, 124 timeout
     local rc=0 files=("$ROOT/corpus/$2"/*)
     [ -f "${files[0]}" ] || return 0
-    timeout -k 5 "$REPLAY_TIMEOUT" "$TB/$1/replay" --no-fork --target "$2" "${files[@]}" \
-        >>"$3" 2>&1 || rc=$?
+    { timeout -k 5 "$REPLAY_TIMEOUT" "$TB/$1/replay" --no-fork --target "$2" "${files[@]}" \
+        >>"$3" 2>&1; } 2>/dev/null || rc=$? # (no "Aborted" notice from bash: the log has the report)
     case "$rc" in 0) return 0 ;; 124|137) return 124 ;; *) return 1 ;; esac
 }
 
@@ -227,7 +227,7 @@ run_mutant() { # FILE EDITS TARGETS FUZZTARGET LOG
     done
     if [ "$MUT_STATUS" = survived ] && [ "$secs" -gt 0 ] && [ -n "$ft" ]; then
         m=$(now_ms)
-        if ! tree_build fuzz "$logf"; then MUT_STATUS=build-failed MUT_BY=build:fuzz
+        if ! tree_build "fuzz:$ft" "$logf"; then MUT_STATUS=build-failed MUT_BY=build:fuzz
         else
             T_BUILD=$((T_BUILD + $(now_ms) - m)); m=$(now_ms)
             rc=0; fuzz_target "$ft" "$logf" || rc=$?
@@ -287,7 +287,9 @@ log "mutants: baseline build and corpus replay in $TREE"
 (cd "$ROOT" && ./build.sh hosted asan && ./build.sh hosted noasan) >>"$blog" 2>&1 ||
     die "the real tree does not build (see $blog)" # pristine replays, to judge fuzz crashes
 for c in asan noasan; do tree_build "$c" "$blog" || die "the pristine scratch tree does not build (see $blog)"; done
-[ "$secs" -eq 0 ] || tree_build fuzz "$blog" || die "the pristine fuzz build failed (see $blog)"
+if [ "$secs" -gt 0 ]; then
+    for t in $(all_targets); do tree_build "fuzz:$t" "$blog" || die "the pristine fuzz build failed (see $blog)"; done
+fi
 maxs=0
 for t in $(all_targets); do
     s0=$(date +%s%N)

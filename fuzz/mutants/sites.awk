@@ -20,7 +20,7 @@
 #   del_call     any other plain call statement removed ("f(...);" on one line)
 #   swap_args    the two arguments of a two-argument call swapped (not MM_MIN / MM_MAX)
 #   ret          a returned value replaced (expr -> 0, 0 -> 1, true <-> false)
-# A removed statement becomes "(void)0;" so an unbraced if/else keeps its shape.
+# A removed statement becomes "{ if (0) STMT }" (see removed()).
 
 BEGIN { US = "\037"; RS_ = "\036"; in_comment = 0 }
 
@@ -60,7 +60,12 @@ function one(line, newtext) { return line US newtext }
 function indent(s) { match(s, /^[ \t]*/); return substr(s, 1, RLENGTH) }
 function rtrim(s) { sub(/[ \t]+$/, "", s); return s }
 function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
-function removed(l) { return indent(src[l]) "(void)0;" }
+# A statement removed: "{ if (0) STMT }" keeps every variable it names used (no unused-variable
+# error), runs nothing, and stays one statement under an unbraced if or else.
+function removed(l,    ind, q) {
+    ind = indent(src[l]); q = length(rtrim(code[l]))
+    return ind "{ if (0) " substr(src[l], length(ind) + 1, q - length(ind)) " }" substr(src[l], q + 1)
+}
 
 function scan_file(    l, m) {
     in_comment = 0
