@@ -4,7 +4,7 @@
 # configurations first.
 #
 #   mutants.sh [--n N] [--seed K] [--time S] [--file PATH]... [--op OP]... [--id ID]...
-#              [--list FILE] [--dry-run] [--keep-logs]
+#              [--list FILE] [--no-corpus] [--dry-run] [--keep-logs]
 #
 #   --n N        sample N mutants (default 20; 0 = every site) ...
 #   --seed K     ... chosen from every site of mm/ (fuzz/mutants/sites.awk) with seed K (>= 1,
@@ -17,6 +17,7 @@
 #                replayed and fuzzed against the target it names; exit 1 if any survives
 #   --time S     seconds of libFuzzer (-seed=K) per fuzzed target for a mutant the corpus missed
 #                (default 10; 0 = corpus only)
+#   --no-corpus  skip the corpus replays: what the short fuzz run alone kills
 #   --dry-run    print the chosen mutants (status=selected) and stop
 #
 # Per mutant, in a scratch copy of the tree (build/mutants/tree; the real mm/ is never written):
@@ -48,7 +49,7 @@ RS=$'\036'
 log() { printf '%s\n' "$*" >&2; }
 die() { log "mutants: $*"; exit 2; }
 
-n=20 seed=1 secs=10 list="" dry="" keep=""
+n=20 seed=1 secs=10 list="" dry="" keep="" nocorpus=""
 files=() opsel=() ids=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -60,6 +61,7 @@ while [ $# -gt 0 ]; do
         --id) ids+=("$2"); shift 2 ;;
         --list) list="$2"; shift 2 ;;
         --dry-run) dry=1; shift ;;
+        --no-corpus) nocorpus=1; shift ;;
         --keep-logs) keep=1; shift ;;
         *) die "unknown option '$1' (see the head of fuzz/mutants.sh)" ;;
     esac
@@ -195,7 +197,11 @@ fuzz_target() { # TARGET LOG
     [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && return 124
     local f; f="$(find "$w/crashes" -type f | sort | head -1)"
     [ -n "$f" ] || return 1
-    if "$PB/$(target_cfg "$t")/replay" --target "$t" "$f" >>"$2.pristine" 2>&1; then return 1; fi
+    # an input libFuzzer timed out on (timeout-*) counts as a hang when the pristine tree runs it
+    if timeout -k 5 "$REPLAY_TIMEOUT" "$PB/$(target_cfg "$t")/replay" --target "$t" "$f" \
+        >>"$2.pristine" 2>&1; then
+        case "$(basename "$f")" in timeout-*) return 124 ;; *) return 1 ;; esac
+    fi
     return 3
 }
 
@@ -208,6 +214,7 @@ run_mutant() { # FILE EDITS TARGETS FUZZTARGET LOG
     local m
     obj_stash "$file"
     if ! apply_edits "$file" "$edits"; then MUT_STATUS=build-failed MUT_BY=no-change; fi
+    [ -z "$nocorpus" ] || targets=""
     for t in $targets; do
         [ "$MUT_STATUS" = survived ] || break
         cfg="$(target_cfg "$t")"
