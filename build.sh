@@ -9,6 +9,8 @@
 #   ./build.sh kernel [--hardened]  freestanding library + symbol check, bootable kernel image
 #   ./build.sh qemu [--hardened] [--mem SIZE] [-- QEMU ARGS]   boot it under QEMU (TCG), run its tests
 #   ./build.sh bench                release build, prints BENCH lines
+#   ./build.sh mutants [--n N] [--time S] [--seed K] [--file F] [--list FILE]   mutation score of
+#                                   the corpus + a short fuzz run (MUTANT, MUTANTS, BENCH lines)
 #   ./build.sh unit | corpus | deps | clean
 #
 # Each configuration builds in its own directory under build/:
@@ -986,6 +988,19 @@ cmd_bench() {
     return "$rc"
 }
 
+# ./build.sh mutants [--n N] [--time S] [--seed K] [--file PATH] [--op OP] [--id ID] [--list FILE]
+#                    [--dry-run]: mutation analysis of the fuzzers (fuzz/mutants.sh says how).
+# The engine rebuilds its scratch copy of the tree with that copy's own build.sh; --build-fuzz T is
+# its way in to build_fuzz there, for the one target it fuzzes (this process ends right after).
+cmd_mutants() {
+    if [ "${1:-}" = --build-fuzz ]; then
+        local only="$2"; fuzz_targets() { echo "$only"; }
+        build_fuzz; return
+    fi
+    cmd_deps
+    MUT_WORK="$BUILD/mutants" "$ROOT/fuzz/mutants.sh" "$@"
+}
+
 # ---------------------------------------------------------------- main
 
 # An OSS-Fuzz build image runs the project's build script with these set and no command.
@@ -1009,6 +1024,7 @@ case "${1:-help}" in
     kernel) shift; cmd_deps; cmd_kernel "$@" ;;
     qemu) shift; cmd_deps; cmd_qemu "$@" ;;
     bench) shift; cmd_bench "$@" ;;
+    mutants) shift; cmd_mutants "$@" ;;
     hosted) cmd_deps; build_hosted "${2:-asan}" ;;
     clean) rm -rf "$BUILD" ;;
     help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' ;;
