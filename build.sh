@@ -969,6 +969,8 @@ cmd_test() {
     rm -rf "$tmp"
     unset FUZZ_SEED
     step "fuzz -> triage -> repro workflow on a planted bug" test_planted_workflow
+    step "known blind spots stay closed: every mutant of fuzz/mutants/known.txt is killed" \
+        cmd_mutants --list fuzz/mutants/known.txt --time 10
     need_pkgs python3-yaml zip unzip
     step "OSS-Fuzz / ClusterFuzzLite: YAML, build per sanitizer, seed corpora" fuzz/oss-fuzz/check.sh
     log "test time: $((SECONDS - start))s"
