@@ -492,6 +492,15 @@ static void sc_op_krealloc(uint32_t h, size_t size, gfp_t gfp, bool of_null)
         sc_fail("krealloc-in-place-too-small obj=%p size=%zu ksize=%zu", (void *)n, size, ksize(n));
 }
 
+/* Shrinking freed what it reported: every page it counts went back to the page allocator. */
+static void sc_check_freed(const char *what, unsigned long free0, unsigned long got)
+{
+    unsigned long free1 = page_alloc_nr_free();
+    if (free1 - free0 != got)
+        sc_fail("reclaim-miscounted %s reported %lu pages, free pages %lu -> %lu (+%ld)", what, got,
+                free0, free1, (long)(free1 - free0));
+}
+
 static void sc_op_shrink(uint32_t c)
 {
     struct kmem_cache *kc;
@@ -500,17 +509,21 @@ static void sc_op_shrink(uint32_t c)
     if (!SC.nr_known)
         return;
     kc = SC.known[c % SC.nr_known];
+    unsigned long free0 = page_alloc_nr_free();
     got = kmem_cache_shrink(kc);
     fuzz_digest_count(got);
     SC_TRACE("  cache %s -> %lu pages", kmem_cache_name(kc), got);
+    sc_check_freed("kmem_cache_shrink", free0, got);
 }
 
 static void sc_op_reclaim(unsigned long nr, gfp_t gfp)
 {
+    unsigned long free0 = page_alloc_nr_free();
     unsigned long got = page_reclaim(gfp, nr);
 
     fuzz_digest_count(got);
     SC_TRACE("  -> %lu pages", got);
+    sc_check_freed("page_reclaim", free0, got);
 }
 
 static void sc_op_validate(uint32_t c)
