@@ -9,6 +9,7 @@
 #   ./build.sh kernel [--hardened]  freestanding library + symbol check, bootable kernel image
 #   ./build.sh qemu [--hardened] [--mem SIZE] [-- QEMU ARGS]   boot it under QEMU (TCG), run its tests
 #   ./build.sh bench                release build, prints BENCH lines
+#   ./build.sh layers [-v]          direction check of mm/'s layers (mm/tools/layers.sh)
 #   ./build.sh unit | corpus | deps | clean
 #
 # Each configuration builds in its own directory under build/:
@@ -1014,6 +1015,7 @@ cmd_test() {
     local smoke="${MM_SMOKE_FUZZ_SECONDS:-20}" start=$SECONDS
     cmd_deps
     step "door check (mm/ includes and flavour tests)" door_check
+    step "layer check (mm/: init -> virtual -> heap -> physical -> core, checks beside)" mm/tools/layers.sh
     step "build hosted asan (clang)" build_hosted asan
     step "build hosted noasan (the mm's own hardening, no sanitizer shadow)" build_hosted noasan
     run_unit asan
@@ -1081,6 +1083,7 @@ fi
 case "${1:-help}" in
     deps) cmd_deps ;;
     test) shift; cmd_test "$@" ;;
+    layers) shift; cmd_deps; mm/tools/layers.sh "$@" ;;
     unit) cmd_deps; build_hosted asan; "$BUILD/asan/mm_tests" "${@:2}" ;;
     corpus) cmd_deps; build_hosted asan; build_hosted noasan; run_corpus; echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ] ;;
     fuzz) shift; cmd_fuzz "$@" ;;
