@@ -195,9 +195,10 @@ KERNEL_UBSAN_CHECKS="alignment,bool,builtin,enum,integer-divide-by-zero,nonnull-
 object-size,pointer-overflow,return,returns-nonnull-attribute,shift,signed-integer-overflow,\
 unreachable,vla-bound,array-bounds"
 KERNEL_HARDENED_FLAGS="$KERNEL_KASAN_FLAGS -fsanitize=$KERNEL_UBSAN_CHECKS -DKERNEL_HARDENED=1"
-# Never instrumented: the sanitizer runtime itself, the early allocator and the boot/trap path.
-KERNEL_NOSAN_SOURCES="shims/kernel/kasan.c shims/kernel/ubsan.c shims/kernel/string.c mm/heap/slab_describe.c \
-mm/init/memblock.c \
+# Never instrumented: the sanitizer runtime itself, the early allocator and the boot/trap path,
+# and the report library its reports print through (mm/lib: misuse reports, formatting).
+KERNEL_NOSAN_SOURCES="shims/kernel/kasan.c shims/kernel/ubsan.c shims/kernel/string.c \
+mm/physical/memblock.c mm/lib/format.c mm/lib/report.c \
 arch/x86_64/kernel/main.c arch/x86_64/kernel/trap.c"
 # ... the invariant checkers (mm/checks, the fuzz harness's checker, models and op decoder): read-
 # only walks of every page and object after every op, they are most of a corpus replay, and

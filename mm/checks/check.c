@@ -27,6 +27,7 @@
  * before returning.
  */
 #include "../heap/slab_internal.h"
+#include "check_internal.h"
 #include "vmalloc.h"
 
 struct check_ctx {
@@ -113,7 +114,7 @@ static int check_pcp(struct check_ctx *c, struct zone *z, unsigned int cpu, unsi
         unsigned long pfn = page_to_pfn(p);
         if (p->flags & PG_checked)
             return check_fail(c, "pcp.duplicate", pfn, "pfn 0x%lx seen twice on free lists", pfn);
-        if (p->flags != PG_pcp || p->cpu != cpu || cpu >= mm_state.nr_cpus)
+        if (p->flags != PG_pcp || p->cpu != cpu || cpu >= mm_state.core.nr_cpus)
             return check_fail(c, "pcp.flags", pfn, "pfn 0x%lx on cpu %u list: flags 0x%x cpu %u",
                               pfn, cpu, p->flags, p->cpu);
         p->flags |= PG_checked;
@@ -225,13 +226,13 @@ int mm_check(struct mm_check_report *rep)
     struct check_ctx c = { .rep = rep ? rep : &local };
     *c.rep = (struct mm_check_report){ .pfn = ~0ul };
     int err = 0;
-    if (mm_state.early_ready) {
-        err = check_memblock(&c, &mm_state.memblock.memory, "memory");
+    if (mm_state.phys.early_ready) {
+        err = check_memblock(&c, &mm_state.phys.memblock.memory, "memory");
         if (!err)
-            err = check_memblock(&c, &mm_state.memblock.reserved, "reserved");
+            err = check_memblock(&c, &mm_state.phys.memblock.reserved, "reserved");
     }
-    for (unsigned int i = 0; i < MM_NR_ZONES && !err && mm_state.ready; i++) {
-        struct zone *z = &mm_state.zones[i];
+    for (unsigned int i = 0; i < MM_NR_ZONES && !err && mm_state.phys.ready; i++) {
+        struct zone *z = &mm_state.phys.zones[i];
         unsigned long irq = env_irq_save();
         env_spin_lock(&z->lock);
         c.on_lists = 0;
@@ -239,11 +240,11 @@ int mm_check(struct mm_check_report *rep)
         env_spin_unlock(&z->lock);
         env_irq_restore(irq);
     }
-    if (!err && mm_state.ready)
+    if (!err && mm_state.phys.ready)
         err = slab_check(c.rep, c.slab_heads);
-    if (!err && mm_state.ready)
+    if (!err && mm_state.phys.ready)
         err = vmalloc_check(c.rep);
-    if (!err && mm_state.ready)
+    if (!err && mm_state.phys.ready)
         err = vm_check_all(c.rep);
     return err;
 }

@@ -14,15 +14,15 @@
 
 static void file_lists_init(void)
 {
-    if (!mm_state.files.next) {
-        list_init(&mm_state.mms);
-        list_init(&mm_state.files);
+    if (!mm_state.vm.files.next) {
+        list_init(&mm_state.vm.mms);
+        list_init(&mm_state.vm.files);
     }
 }
 
 struct mm_file *mm_file_create(uint64_t size, bool writable)
 {
-    if (!mm_state.slab_ready || size > (1ull << 40))
+    if (!mm_state.heap.ready || size > (1ull << 40))
         return NULL;
     file_lists_init();
     struct mm_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
@@ -44,7 +44,7 @@ struct mm_file *mm_file_create(uint64_t size, bool writable)
             return NULL;
         }
     }
-    list_add_tail(&f->list, &mm_state.files);
+    list_add_tail(&f->list, &mm_state.vm.files);
     return f;
 }
 
