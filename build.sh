@@ -388,6 +388,13 @@ kernel_symbol_check_rejects_libc() {
     fi
 }
 
+# The seed's build interface for a kernel toolchain (mm/Makefile): `make -C mm` builds
+# mm/build/libmm.a (freestanding by default, honours CC/CFLAGS), `make -C mm check` verifies the
+# compiler and that mm/ compiles freestanding and references only mm/ and the env door.
+mm_make_check() {
+    make -s -C mm -j"$JOBS" && make -s -C mm check -j"$JOBS"
+}
+
 # mm/ reaches the world only through mm_env.h and arch headers.
 door_check() {
     local bad
@@ -1017,6 +1024,8 @@ cmd_test() {
     cmd_deps
     step "door check (mm/ includes and flavour tests)" door_check
     step "layer check (mm/: init -> virtual -> heap -> physical -> core, checks beside)" mm/tools/layers.sh
+    need_pkgs make
+    step "make -C mm (mm/build/libmm.a) and make -C mm check (freestanding, symbols)" mm_make_check
     step "build hosted asan (clang)" build_hosted asan
     step "build hosted noasan (the mm's own hardening, no sanitizer shadow)" build_hosted noasan
     run_unit asan
