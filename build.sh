@@ -88,7 +88,7 @@ objs() { # objs OUTDIR SRC... -> object paths
     local s; for s in "$@"; do printf '%s ' "$out/obj/$s.o"; done
 }
 
-mm_sources() { find mm -name '*.c' | sort; }
+mm_sources() { find mm -name '*.c' ! -path 'mm/build/*' | sort; } # mm/build: make -C mm's output
 hosted_sources() { find shims/hosted -name '*.c' | sort; }
 test_sources() { find tests -maxdepth 1 -name '*.c' | sort; }
 fuzz_common_sources() {
