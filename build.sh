@@ -10,6 +10,7 @@
 #   ./build.sh qemu [--hardened] [--mem SIZE] [-- QEMU ARGS]   boot it under QEMU (TCG), run its tests
 #   ./build.sh bench                release build, prints BENCH lines
 #   ./build.sh layers [-v]          direction check of mm/'s layers (mm/tools/layers.sh)
+#   ./build.sh lint                 clang-tidy over mm/ (.clang-tidy): zero findings
 #   ./build.sh unit | corpus | deps | clean
 #
 # Each configuration builds in its own directory under build/:
@@ -393,6 +394,24 @@ kernel_symbol_check_rejects_libc() {
 # compiler and that mm/ compiles freestanding and references only mm/ and the env door.
 mm_make_check() {
     make -s -C mm -j"$JOBS" && make -s -C mm check -j"$JOBS"
+}
+
+# ./build.sh lint: clang-tidy (checks in .clang-tidy) over every source of mm/ with the
+# freestanding kernel flags, JOBS files at a time; any finding fails it.
+cmd_lint() {
+    command -v clang-tidy >/dev/null || need_pkgs clang-tidy
+    local flags out rc=0
+    flags="--target=x86_64-linux-gnu -std=gnu11 -ffreestanding -nostdinc \
+-isystem $(clang -print-resource-dir)/include ${INCLUDES[*]}"
+    out="$(mm_sources | FLAGS="$flags" xargs -P "$JOBS" -n 1 sh -c \
+        'clang-tidy --quiet "$0" -- $FLAGS 2>/dev/null || { echo "LINT-FAILED $0"; exit 1; }')" || rc=$?
+    # one line per finding (a header's finding is reported once, not once per file including it)
+    printf '%s\n' "$out" | grep -E ': (warning|error): ' | sed "s|^$ROOT/||" | sort -u >&2 || true
+    if [ "$rc" -ne 0 ] || grep -q '^LINT-FAILED ' <<<"$out"; then
+        log "lint: clang-tidy findings in $(grep -c '^LINT-FAILED ' <<<"$out") file(s) of mm/"
+        return 1
+    fi
+    log "lint: clang-tidy clean on $(mm_sources | wc -l) files of mm/"
 }
 
 # mm/ reaches the world only through mm_env.h and arch headers.
@@ -1026,6 +1045,7 @@ cmd_test() {
     step "layer check (mm/: init -> virtual -> heap -> physical -> core, checks beside)" mm/tools/layers.sh
     need_pkgs make
     step "make -C mm (mm/build/libmm.a) and make -C mm check (freestanding, symbols)" mm_make_check
+    step "lint: clang-tidy over mm/ (.clang-tidy), zero findings" cmd_lint
     step "build hosted asan (clang)" build_hosted asan
     step "build hosted noasan (the mm's own hardening, no sanitizer shadow)" build_hosted noasan
     run_unit asan
@@ -1094,6 +1114,7 @@ case "${1:-help}" in
     deps) cmd_deps ;;
     test) shift; cmd_test "$@" ;;
     layers) shift; cmd_deps; mm/tools/layers.sh "$@" ;;
+    lint) cmd_deps; cmd_lint ;;
     unit) cmd_deps; build_hosted asan; "$BUILD/asan/mm_tests" "${@:2}" ;;
     corpus) cmd_deps; build_hosted asan; build_hosted noasan; run_corpus; echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ] ;;
     fuzz) shift; cmd_fuzz "$@" ;;

@@ -47,20 +47,24 @@ static int check_memblock(struct check_ctx *c, const struct memblock_type *t, co
     return 0;
 }
 
-/* Validate one list entry; marks it PG_checked. */
-static int check_list_page(struct check_ctx *c, const struct zone *z, const struct list_head *pos,
-                           struct page **out)
+/* The page of one list entry, or NULL with the broken invariant in c->rep (a link that is not a
+ * struct page of this machine, or a page outside the zone). */
+static struct page *check_list_page(struct check_ctx *c, const struct zone *z,
+                                    const struct list_head *pos)
 {
     struct page *p = list_entry(pos, struct page, lru);
-    if (!page_pointer_valid(p))
-        return check_fail(c, "buddy.list", ~0ul, "zone %s: list link %p is not a struct page",
-                          zone_name(z->idx), (const void *)pos);
+    if (!page_pointer_valid(p)) {
+        check_fail(c, "buddy.list", ~0ul, "zone %s: list link %p is not a struct page",
+                   zone_name(z->idx), (const void *)pos);
+        return NULL;
+    }
     unsigned long pfn = page_to_pfn(p);
-    if (pfn < z->start_pfn || pfn >= z->end_pfn)
-        return check_fail(c, "buddy.span", pfn, "pfn 0x%lx on a list of zone %s [0x%lx, 0x%lx)",
-                          pfn, zone_name(z->idx), z->start_pfn, z->end_pfn);
-    *out = p;
-    return 0;
+    if (pfn < z->start_pfn || pfn >= z->end_pfn) {
+        check_fail(c, "buddy.span", pfn, "pfn 0x%lx on a list of zone %s [0x%lx, 0x%lx)",
+                   pfn, zone_name(z->idx), z->start_pfn, z->end_pfn);
+        return NULL;
+    }
+    return p;
 }
 
 static int check_free_area(struct check_ctx *c, struct zone *z, unsigned int o, unsigned long *pages)
@@ -68,10 +72,9 @@ static int check_free_area(struct check_ctx *c, struct zone *z, unsigned int o, 
     unsigned long n = 0, limit = z->end_pfn - z->start_pfn + 1;
     const struct list_head *head = &z->free_area[o].free_list, *pos;
     for (pos = head->next; pos != head; pos = pos->next) {
-        struct page *p;
-        int err = check_list_page(c, z, pos, &p);
-        if (err)
-            return err;
+        struct page *p = check_list_page(c, z, pos);
+        if (!p)
+            return c->rep->err;
         unsigned long pfn = page_to_pfn(p);
         if (p->flags & PG_checked)
             return check_fail(c, "buddy.duplicate", pfn, "pfn 0x%lx seen twice on free lists", pfn);
@@ -107,10 +110,9 @@ static int check_pcp(struct check_ctx *c, struct zone *z, unsigned int cpu, unsi
     unsigned long n = 0, limit = z->end_pfn - z->start_pfn + 1;
     const struct list_head *pos;
     for (pos = pcp->list.next; pos != &pcp->list; pos = pos->next) {
-        struct page *p;
-        int err = check_list_page(c, z, pos, &p);
-        if (err)
-            return err;
+        struct page *p = check_list_page(c, z, pos);
+        if (!p)
+            return c->rep->err;
         unsigned long pfn = page_to_pfn(p);
         if (p->flags & PG_checked)
             return check_fail(c, "pcp.duplicate", pfn, "pfn 0x%lx seen twice on free lists", pfn);

@@ -232,7 +232,7 @@ static void slab_format(struct kmem_cache *c, struct page *slab)
     for (unsigned int i = 0; i < c->objects; i++)
         order[i] = (uint16_t)i;
     if (c->hardened)
-        for (unsigned int i = c->objects - 1; i > 0; i--) {
+        for (unsigned int i = c->objects; i-- > 1;) { /* i = objects-1 .. 1; none if empty */
             unsigned int j = (unsigned int)(slab_rand(&c->rng) % (i + 1));
             uint16_t t = order[i];
             order[i] = order[j];

@@ -33,8 +33,8 @@ struct mm_file *mm_file_create(uint64_t size, bool writable)
     f->refs = 1;
     f->npages = (unsigned long)MM_PFN_UP(size);
     if (f->npages) {
-        f->cache = kcalloc(f->npages, sizeof(*f->cache), GFP_KERNEL);
-        f->store = kcalloc(f->npages, sizeof(*f->store), GFP_KERNEL);
+        f->cache = kcalloc(f->npages, sizeof(struct page *), GFP_KERNEL);
+        f->store = kcalloc(f->npages, sizeof(struct page *), GFP_KERNEL);
         f->dirty = kcalloc(f->npages, 1, GFP_KERNEL);
         if (!f->cache || !f->store || !f->dirty) {
             kfree(f->cache);

@@ -372,7 +372,7 @@ int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int p
         struct protect_arg a = { v };
         pt_visit(&mm->pt, v->vm_start, v->vm_end, vm_protect_visit, &a);
         uintptr_t next_start = v->vm_end;
-        v = vma_merge_around(mm, v);
+        (void)vma_merge_around(mm, v); /* may free v: go on from next_start */
         v = next_start < end ? find_vma(mm, next_start) : NULL;
     }
     env_tlb_flush_range(addr, end);
