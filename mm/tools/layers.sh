@@ -4,7 +4,8 @@
 #   init -> virtual -> heap -> physical -> core          (an arrow: "may use")
 #   checks beside them: may use every layer, used by none
 #
-# A file's layer is its folder (table LAYERS below). Three graphs of mm/ are checked:
+# A file's layer is its folder, or for a few pinned files the file itself (table LAYERS below).
+# Three graphs of mm/ are checked:
 #   include  #include "..." between files of mm/. The public headers (mm/include/) are the
 #            contract with callers outside mm/: they declare, they do not depend, so any file may
 #            include them (calling what they declare is the call graph's business); they may
@@ -14,7 +15,7 @@
 #            reference is optimised away) and read with nm.
 #   state    each part of the one mm_state (mm/lib/core.h: mm_state.phys, .heap, ...) belongs to
 #            a layer (table PARTS); a file that names a part of a layer above its own is a
-#            violation, just as a call would be.
+#            violation, just as a call would be (comments may name any part).
 # Then the call graph's cycles (strongly connected sets of files) are listed. A lower layer that
 # needs an upper one's help takes a registered hook (as shrinkers do), never a direct call.
 #
