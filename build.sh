@@ -11,6 +11,8 @@
 #   ./build.sh bench                release build, prints BENCH lines
 #   ./build.sh mutants [--n N] [--time S] [--seed K] [--file F] [--list FILE]   mutation score of
 #                                   the corpus + a short fuzz run (MUTANT, MUTANTS, BENCH lines)
+#   ./build.sh layers [-v]          direction check of mm/'s layers (mm/tools/layers.sh)
+#   ./build.sh lint                 clang-tidy over mm/ (.clang-tidy): zero findings
 #   ./build.sh unit | corpus | deps | clean
 #
 # Each configuration builds in its own directory under build/:
@@ -89,7 +91,7 @@ objs() { # objs OUTDIR SRC... -> object paths
     local s; for s in "$@"; do printf '%s ' "$out/obj/$s.o"; done
 }
 
-mm_sources() { find mm -name '*.c' | sort; }
+mm_sources() { find mm -name '*.c' ! -path 'mm/build/*' | sort; } # mm/build: make -C mm's output
 hosted_sources() { find shims/hosted -name '*.c' | sort; }
 test_sources() { find tests -maxdepth 1 -name '*.c' | sort; }
 fuzz_common_sources() {
@@ -196,9 +198,10 @@ KERNEL_UBSAN_CHECKS="alignment,bool,builtin,enum,integer-divide-by-zero,nonnull-
 object-size,pointer-overflow,return,returns-nonnull-attribute,shift,signed-integer-overflow,\
 unreachable,vla-bound,array-bounds"
 KERNEL_HARDENED_FLAGS="$KERNEL_KASAN_FLAGS -fsanitize=$KERNEL_UBSAN_CHECKS -DKERNEL_HARDENED=1"
-# Never instrumented: the sanitizer runtime itself, the early allocator and the boot/trap path.
-KERNEL_NOSAN_SOURCES="shims/kernel/kasan.c shims/kernel/ubsan.c shims/kernel/string.c mm/heap/slab_describe.c \
-mm/init/memblock.c \
+# Never instrumented: the sanitizer runtime itself, the early allocator and the boot/trap path,
+# and the report library its reports print through (mm/lib: misuse reports, formatting).
+KERNEL_NOSAN_SOURCES="shims/kernel/kasan.c shims/kernel/ubsan.c shims/kernel/string.c \
+mm/physical/memblock.c mm/lib/format.c mm/lib/report.c \
 arch/x86_64/kernel/main.c arch/x86_64/kernel/trap.c"
 # ... the invariant checkers (mm/checks, the fuzz harness's checker, models and op decoder): read-
 # only walks of every page and object after every op, they are most of a corpus replay, and
@@ -386,6 +389,31 @@ kernel_symbol_check_rejects_libc() {
         log "symbol check accepted an object that references printf"
         return 1
     fi
+}
+
+# The seed's build interface for a kernel toolchain (mm/Makefile): `make -C mm` builds
+# mm/build/libmm.a (freestanding by default, honours CC/CFLAGS), `make -C mm check` verifies the
+# compiler and that mm/ compiles freestanding and references only mm/ and the env door.
+mm_make_check() {
+    make -s -C mm -j"$JOBS" && make -s -C mm check -j"$JOBS"
+}
+
+# ./build.sh lint: clang-tidy (checks in .clang-tidy) over every source of mm/ with the
+# freestanding kernel flags, JOBS files at a time; any finding fails it.
+cmd_lint() {
+    command -v clang-tidy >/dev/null || need_pkgs clang-tidy
+    local flags out rc=0
+    flags="--target=x86_64-linux-gnu -std=gnu11 -ffreestanding -nostdinc \
+-isystem $(clang -print-resource-dir)/include ${INCLUDES[*]}"
+    out="$(mm_sources | FLAGS="$flags" xargs -P "$JOBS" -n 1 sh -c \
+        'clang-tidy --quiet "$0" -- $FLAGS 2>/dev/null || { echo "LINT-FAILED $0"; exit 1; }')" || rc=$?
+    # one line per finding (a header's finding is reported once, not once per file including it)
+    printf '%s\n' "$out" | grep -E ': (warning|error): ' | sed "s|^$ROOT/||" | sort -u >&2 || true
+    if [ "$rc" -ne 0 ] || grep -q '^LINT-FAILED ' <<<"$out"; then
+        log "lint: clang-tidy findings in $(grep -c '^LINT-FAILED ' <<<"$out") file(s) of mm/"
+        return 1
+    fi
+    log "lint: clang-tidy clean on $(mm_sources | wc -l) files of mm/"
 }
 
 # mm/ reaches the world only through mm_env.h and arch headers.
@@ -931,6 +959,10 @@ cmd_test() {
     local smoke="${MM_SMOKE_FUZZ_SECONDS:-20}" start=$SECONDS
     cmd_deps
     step "door check (mm/ includes and flavour tests)" door_check
+    step "layer check (mm/: init -> virtual -> heap -> physical -> core, checks beside)" mm/tools/layers.sh
+    need_pkgs make
+    step "make -C mm (mm/build/libmm.a) and make -C mm check (freestanding, symbols)" mm_make_check
+    step "lint: clang-tidy over mm/ (.clang-tidy), zero findings" cmd_lint
     step "build hosted asan (clang)" build_hosted asan
     step "build hosted noasan (the mm's own hardening, no sanitizer shadow)" build_hosted noasan
     run_unit asan
@@ -1013,6 +1045,8 @@ fi
 case "${1:-help}" in
     deps) cmd_deps ;;
     test) shift; cmd_test "$@" ;;
+    layers) shift; cmd_deps; mm/tools/layers.sh "$@" ;;
+    lint) cmd_deps; cmd_lint ;;
     unit) cmd_deps; build_hosted asan; "$BUILD/asan/mm_tests" "${@:2}" ;;
     corpus) cmd_deps; build_hosted asan; build_hosted noasan; run_corpus; echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ] ;;
     fuzz) shift; cmd_fuzz "$@" ;;

@@ -94,7 +94,7 @@ static struct zone *cr_zone(uint32_t x)
     unsigned int i;
 
     for (i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.zones[(x + i) % MM_NR_ZONES];
+        struct zone *z = &mm_state.phys.zones[(x + i) % MM_NR_ZONES];
         if (z->managed)
             return z;
     }
@@ -106,7 +106,7 @@ static unsigned int cr_nr_caches(void)
     unsigned int n = 0;
     struct list_head *pos;
 
-    list_for_each(pos, &mm_state.caches)
+    list_for_each(pos, &mm_state.heap.caches)
         n++;
     return n;
 }
@@ -115,7 +115,7 @@ static struct kmem_cache *cr_cache_at(unsigned int k)
 {
     struct list_head *pos;
 
-    list_for_each(pos, &mm_state.caches)
+    list_for_each(pos, &mm_state.heap.caches)
         if (k-- == 0)
             return list_entry(pos, struct kmem_cache, list);
     return NULL;
@@ -282,7 +282,7 @@ bool fz_corrupt(uint32_t victim, uint32_t x, fz_fail_fn fail)
             p->cpu = (uint8_t)((p->cpu + 1 + x % (MM_MAX_CPUS - 1)) % MM_MAX_CPUS);
             names[0] = "pcp.flags";
         } else if (victim == FUZZ_CR_PCP_COUNT) {
-            struct per_cpu_pages *pcp = &mm_state.zones[p->zone].pcp[p->cpu];
+            struct per_cpu_pages *pcp = &mm_state.phys.zones[p->zone].pcp[p->cpu];
             cr_save(&pcp->count, sizeof(pcp->count));
             pcp->count += (x & 1) ? 1u : (unsigned int)-1;
             names[0] = "pcp.count";
@@ -334,11 +334,11 @@ bool fz_corrupt(uint32_t victim, uint32_t x, fz_fail_fn fail)
         }
         break;
     case FUZZ_CR_MEMBLOCK: {
-        struct memblock_type *t = (x & 1) ? &mm_state.memblock.memory : &mm_state.memblock.reserved;
-        if (!mm_state.early_ready)
+        struct memblock_type *t = (x & 1) ? &mm_state.phys.memblock.memory : &mm_state.phys.memblock.reserved;
+        if (!mm_state.phys.early_ready)
             return false;
         if (t->cnt < 2)
-            t = (x & 1) ? &mm_state.memblock.reserved : &mm_state.memblock.memory;
+            t = (x & 1) ? &mm_state.phys.memblock.reserved : &mm_state.phys.memblock.memory;
         if (t->cnt < 2)
             return false;
         i = 1 + x % (t->cnt - 1);

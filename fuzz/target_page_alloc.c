@@ -361,7 +361,7 @@ static void pa_check_watermark(gfp_t gfp, uint32_t order, struct page *p, unsign
                 (unsigned int)order, (unsigned int)gfp);
     if (d.zone >= MM_NR_ZONES)
         pa_fail("watermark-decision zone index %u", d.zone);
-    const struct zone *z = &mm_state.zones[d.zone];
+    const struct zone *z = &mm_state.phys.zones[d.zone];
     unsigned long pfn = page_to_pfn(p);
     if (d.order != order || pfn < z->start_pfn || pfn >= z->end_pfn)
         pa_fail("watermark-decision order=%u gfp=0x%x: decision says zone %s order %u, page pfn 0x%lx",

@@ -1549,7 +1549,7 @@ static struct page *vcr_lru_page(uint32_t x)
 /* The PTE of page @k of model area @a in the kernel page table (NULL: no table there). */
 static pte_t *vcr_varea_pte(const struct varea *a, size_t off)
 {
-    return pt_walk(&mm_state.vmalloc_pt, (uintptr_t)a->addr + off, false, 0);
+    return pt_walk(&mm_state.vmalloc.pt, (uintptr_t)a->addr + off, false, 0);
 }
 
 static bool vm_corrupt(uint32_t victim, uint32_t x)
@@ -1722,9 +1722,9 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
         break;
     case FUZZ_VCR_SWAP_COUNT:
     case FUZZ_VCR_SWAP_ORPHAN: {
-        if (!swap_enabled() || !mm_state.swap_nr_slots)
+        if (!swap_enabled() || !mm_state.swap.nr_slots)
             return false;
-        unsigned long n = mm_state.swap_nr_slots, s = 0, k;
+        unsigned long n = mm_state.swap.nr_slots, s = 0, k;
         bool used = victim == FUZZ_VCR_SWAP_COUNT;
         for (k = 0; k < n; k++) {
             s = (x + k) % n;
@@ -1748,7 +1748,7 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
         if (x & 1)
             *ptep = (*ptep & ~PTE_SW_SWAP) | PTE_D; /* non-present, no swap entry */
         else
-            *ptep = pte_mk_swap(0, mm_state.swap_nr_slots + x % 4);
+            *ptep = pte_mk_swap(0, mm_state.swap.nr_slots + x % 4);
         names[0] = "swap.slot";
         break;
     case FUZZ_VCR_LRU_LINK:
@@ -1784,7 +1784,7 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
         mm = (x & 1) ? NULL : vcr_mm_pick(x);
         if (!(x & 1) && !mm)
             return false;
-        struct page_table *pt = mm ? &mm->pt : &mm_state.vmalloc_pt;
+        struct page_table *pt = mm ? &mm->pt : &mm_state.vmalloc.pt;
         vcr_save(&pt->nr_tables, sizeof(pt->nr_tables));
         pt->nr_tables += 1 + x % 3;
         names[0] = "pt.nr_tables";
@@ -1864,7 +1864,7 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
         mm = (x & 8) ? NULL : vcr_mm_pick(x);
         if (!(x & 8) && !mm)
             return false;
-        struct page_table *pt = mm ? &mm->pt : &mm_state.vmalloc_pt;
+        struct page_table *pt = mm ? &mm->pt : &mm_state.vmalloc.pt;
         pte_t *top = env_phys_to_virt(pt->root);
         unsigned int used = PT_ENTRIES, empty = PT_ENTRIES;
         for (unsigned int k = 0; k < PT_ENTRIES; k++) {
@@ -2319,11 +2319,11 @@ static void vm_teardown(void)
     swap_get_stats(&ss);
     if (ss.slots_used)
         vfail("teardown: %lu swap slots still in use", ss.slots_used);
-    unsigned long keep = (mm_state.zero_page ? 1 : 0) + (vm_tables() - V.boot_tables);
+    unsigned long keep = (mm_state.vm.zero_page ? 1 : 0) + (vm_tables() - V.boot_tables);
     unsigned long now = page_alloc_nr_free() + slab_nr_pages() + keep;
     if (now != V.boot_pages)
         vfail("teardown conservation: free %lu + slab %lu + kept %lu (zero page %d, vmalloc tables +%lu) "
-              "= %lu, boot %lu", page_alloc_nr_free(), slab_nr_pages(), keep, mm_state.zero_page != NULL,
+              "= %lu, boot %lu", page_alloc_nr_free(), slab_nr_pages(), keep, mm_state.vm.zero_page != NULL,
               vm_tables() - V.boot_tables, now, V.boot_pages);
 }
 

@@ -185,7 +185,7 @@ static int test_pcp_list_above_high(void)
 
     KT_ASSERT_NOT_NULL(p);
     KT_ASSERT_OK(__free_page(p));
-    struct per_cpu_pages *pcp = &mm_state.zones[p->zone].pcp[0];
+    struct per_cpu_pages *pcp = &mm_state.phys.zones[p->zone].pcp[0];
     const unsigned int high = pcp->high;
 
     KT_ASSERT_GT(pcp->count, 0);

@@ -27,6 +27,7 @@
  * before returning.
  */
 #include "../heap/slab_internal.h"
+#include "check_internal.h"
 #include "vmalloc.h"
 
 struct check_ctx {
@@ -46,20 +47,24 @@ static int check_memblock(struct check_ctx *c, const struct memblock_type *t, co
     return 0;
 }
 
-/* Validate one list entry; marks it PG_checked. */
-static int check_list_page(struct check_ctx *c, const struct zone *z, const struct list_head *pos,
-                           struct page **out)
+/* The page of one list entry, or NULL with the broken invariant in c->rep (a link that is not a
+ * struct page of this machine, or a page outside the zone). */
+static struct page *check_list_page(struct check_ctx *c, const struct zone *z,
+                                    const struct list_head *pos)
 {
     struct page *p = list_entry(pos, struct page, lru);
-    if (!page_pointer_valid(p))
-        return check_fail(c, "buddy.list", ~0ul, "zone %s: list link %p is not a struct page",
-                          zone_name(z->idx), (const void *)pos);
+    if (!page_pointer_valid(p)) {
+        check_fail(c, "buddy.list", ~0ul, "zone %s: list link %p is not a struct page",
+                   zone_name(z->idx), (const void *)pos);
+        return NULL;
+    }
     unsigned long pfn = page_to_pfn(p);
-    if (pfn < z->start_pfn || pfn >= z->end_pfn)
-        return check_fail(c, "buddy.span", pfn, "pfn 0x%lx on a list of zone %s [0x%lx, 0x%lx)",
-                          pfn, zone_name(z->idx), z->start_pfn, z->end_pfn);
-    *out = p;
-    return 0;
+    if (pfn < z->start_pfn || pfn >= z->end_pfn) {
+        check_fail(c, "buddy.span", pfn, "pfn 0x%lx on a list of zone %s [0x%lx, 0x%lx)",
+                   pfn, zone_name(z->idx), z->start_pfn, z->end_pfn);
+        return NULL;
+    }
+    return p;
 }
 
 static int check_free_area(struct check_ctx *c, struct zone *z, unsigned int o, unsigned long *pages)
@@ -67,10 +72,9 @@ static int check_free_area(struct check_ctx *c, struct zone *z, unsigned int o, 
     unsigned long n = 0, limit = z->end_pfn - z->start_pfn + 1;
     const struct list_head *head = &z->free_area[o].free_list, *pos;
     for (pos = head->next; pos != head; pos = pos->next) {
-        struct page *p;
-        int err = check_list_page(c, z, pos, &p);
-        if (err)
-            return err;
+        struct page *p = check_list_page(c, z, pos);
+        if (!p)
+            return c->rep->err;
         unsigned long pfn = page_to_pfn(p);
         if (p->flags & PG_checked)
             return check_fail(c, "buddy.duplicate", pfn, "pfn 0x%lx seen twice on free lists", pfn);
@@ -106,14 +110,13 @@ static int check_pcp(struct check_ctx *c, struct zone *z, unsigned int cpu, unsi
     unsigned long n = 0, limit = z->end_pfn - z->start_pfn + 1;
     const struct list_head *pos;
     for (pos = pcp->list.next; pos != &pcp->list; pos = pos->next) {
-        struct page *p;
-        int err = check_list_page(c, z, pos, &p);
-        if (err)
-            return err;
+        struct page *p = check_list_page(c, z, pos);
+        if (!p)
+            return c->rep->err;
         unsigned long pfn = page_to_pfn(p);
         if (p->flags & PG_checked)
             return check_fail(c, "pcp.duplicate", pfn, "pfn 0x%lx seen twice on free lists", pfn);
-        if (p->flags != PG_pcp || p->cpu != cpu || cpu >= mm_state.nr_cpus)
+        if (p->flags != PG_pcp || p->cpu != cpu || cpu >= mm_state.core.nr_cpus)
             return check_fail(c, "pcp.flags", pfn, "pfn 0x%lx on cpu %u list: flags 0x%x cpu %u",
                               pfn, cpu, p->flags, p->cpu);
         p->flags |= PG_checked;
@@ -225,13 +228,13 @@ int mm_check(struct mm_check_report *rep)
     struct check_ctx c = { .rep = rep ? rep : &local };
     *c.rep = (struct mm_check_report){ .pfn = ~0ul };
     int err = 0;
-    if (mm_state.early_ready) {
-        err = check_memblock(&c, &mm_state.memblock.memory, "memory");
+    if (mm_state.phys.early_ready) {
+        err = check_memblock(&c, &mm_state.phys.memblock.memory, "memory");
         if (!err)
-            err = check_memblock(&c, &mm_state.memblock.reserved, "reserved");
+            err = check_memblock(&c, &mm_state.phys.memblock.reserved, "reserved");
     }
-    for (unsigned int i = 0; i < MM_NR_ZONES && !err && mm_state.ready; i++) {
-        struct zone *z = &mm_state.zones[i];
+    for (unsigned int i = 0; i < MM_NR_ZONES && !err && mm_state.phys.ready; i++) {
+        struct zone *z = &mm_state.phys.zones[i];
         unsigned long irq = env_irq_save();
         env_spin_lock(&z->lock);
         c.on_lists = 0;
@@ -239,11 +242,11 @@ int mm_check(struct mm_check_report *rep)
         env_spin_unlock(&z->lock);
         env_irq_restore(irq);
     }
-    if (!err && mm_state.ready)
+    if (!err && mm_state.phys.ready)
         err = slab_check(c.rep, c.slab_heads);
-    if (!err && mm_state.ready)
+    if (!err && mm_state.phys.ready)
         err = vmalloc_check(c.rep);
-    if (!err && mm_state.ready)
+    if (!err && mm_state.phys.ready)
         err = vm_check_all(c.rep);
     return err;
 }

@@ -158,8 +158,8 @@ int slab_check(struct mm_check_report *rep, unsigned long slab_blocks)
     unsigned long slabs = 0;
     struct list_head *pos;
     int err = 0;
-    env_spin_lock(&mm_state.slab_lock);
-    list_for_each(pos, &mm_state.caches) {
+    env_spin_lock(&mm_state.heap.lock);
+    list_for_each(pos, &mm_state.heap.caches) {
         struct kmem_cache *c = list_entry(pos, struct kmem_cache, list);
         env_spin_lock(&c->lock);
         err = slab_check_cache(&x, c);
@@ -168,7 +168,7 @@ int slab_check(struct mm_check_report *rep, unsigned long slab_blocks)
         if (err)
             break;
     }
-    env_spin_unlock(&mm_state.slab_lock);
+    env_spin_unlock(&mm_state.heap.lock);
     if (!err && slab_blocks != slabs)
         err = slab_fail(&x, "slab.orphan", ~0ul, "%lu slab blocks in the page array, caches "
                         "account for %lu", slab_blocks, slabs);
@@ -208,13 +208,13 @@ unsigned int slab_get_stats(struct slab_cache_stats *out, unsigned int max)
 {
     unsigned int n = 0;
     struct list_head *pos;
-    env_spin_lock(&mm_state.slab_lock);
-    list_for_each(pos, &mm_state.caches) {
+    env_spin_lock(&mm_state.heap.lock);
+    list_for_each(pos, &mm_state.heap.caches) {
         if (out && n < max)
             slab_fill_stats(&out[n], list_entry(pos, struct kmem_cache, list));
         n++;
     }
-    env_spin_unlock(&mm_state.slab_lock);
+    env_spin_unlock(&mm_state.heap.lock);
     return n;
 }
 
@@ -222,12 +222,12 @@ unsigned long slab_nr_pages(void)
 {
     unsigned long pages = 0;
     struct list_head *pos;
-    env_spin_lock(&mm_state.slab_lock);
-    list_for_each(pos, &mm_state.caches) {
+    env_spin_lock(&mm_state.heap.lock);
+    list_for_each(pos, &mm_state.heap.caches) {
         struct kmem_cache *c = list_entry(pos, struct kmem_cache, list);
         pages += c->nr_slabs << c->order;
     }
-    env_spin_unlock(&mm_state.slab_lock);
+    env_spin_unlock(&mm_state.heap.lock);
     return pages;
 }
 
@@ -237,13 +237,13 @@ void slab_show(int level)
     struct list_head *pos;
     env_log(level, "# name               active_objs num_objs objsize slotsize objperslab "
             "pagesperslab active_slabs num_slabs mem_kb waste_kb\n");
-    env_spin_lock(&mm_state.slab_lock);
-    list_for_each(pos, &mm_state.caches) {
+    env_spin_lock(&mm_state.heap.lock);
+    list_for_each(pos, &mm_state.heap.caches) {
         slab_fill_stats(&s, list_entry(pos, struct kmem_cache, list));
         env_log(level, "%-20s %11lu %8lu %7zu %8zu %10u %12u %12lu %9lu %6lu %8lu\n", s.name,
                 s.active_objs, s.total_objs, s.object_size, s.slot_size, s.objs_per_slab,
                 1u << s.order, s.active_slabs, s.total_slabs, s.mem_bytes >> 10,
                 s.waste_bytes >> 10);
     }
-    env_spin_unlock(&mm_state.slab_lock);
+    env_spin_unlock(&mm_state.heap.lock);
 }

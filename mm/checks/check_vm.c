@@ -31,6 +31,7 @@
  * field; LRU pages carry PG_checked while the lists are walked. All are restored before return.
  */
 #include "../virtual/mmap_internal.h"
+#include "check_internal.h"
 #include "../virtual/vm_internal.h"
 
 #define VM_LEGAL_FLAGS (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED | VM_GROWSDOWN)
@@ -131,7 +132,7 @@ static int check_pte(void *arg, uintptr_t va, pte_t *ptep)
                        (unsigned long)va);
     struct page *p = pfn_valid(pfn) ? pfn_to_page(pfn) : NULL;
     if (e & PTE_SW_ZERO) {
-        if (p != mm_state.zero_page)
+        if (p != mm_state.vm.zero_page)
             return vm_fail(c->r, "pte.page", pfn, "mm %u: zero-page PTE at 0x%lx maps pfn 0x%lx",
                            c->mm->id, (unsigned long)va, pfn);
         return 0;
@@ -168,7 +169,7 @@ int mm_check_mm(struct mm_struct *mm, struct mm_check_report *rep)
 /* Is @p a page user PTEs may map (anonymous or page cache)? */
 static bool vm_user_page(const struct page *p)
 {
-    return (p->flags & ~PG_cache) == PG_head && p->order == 0 && p != mm_state.zero_page;
+    return (p->flags & ~PG_cache) == PG_head && p->order == 0 && p != mm_state.vm.zero_page;
 }
 
 /* ---- map counts: subtract every mapping PTE from page->mapcount, compare with 0, add back ---- */
@@ -187,7 +188,7 @@ static int count_pte(void *arg, uintptr_t va, pte_t *ptep)
 static void count_all_ptes(int delta)
 {
     struct list_head *pos;
-    list_for_each(pos, &mm_state.mms)
+    list_for_each(pos, &mm_state.vm.mms)
         pt_visit(&list_entry(pos, struct mm_struct, list_all)->pt, 0, ARCH_USER_VA_END, count_pte,
                  &delta);
 }
@@ -239,37 +240,37 @@ static int check_swap_pte(void *arg, uintptr_t va, pte_t *ptep)
         return vm_fail(c->r, "swap.slot", ~0ul, "mm %u: non-present PTE 0x%llx at 0x%lx is no "
                        "swap entry", c->mm->id, (unsigned long long)e, (unsigned long)va);
     uint64_t off = pte_swp_offset(e);
-    if (!mm_state.swap_ready || pte_swp_type(e) != 0 || off >= mm_state.swap_nr_slots ||
-        !mm_state.swap_map[off].count)
+    if (!mm_state.swap.ready || pte_swp_type(e) != 0 || off >= mm_state.swap.nr_slots ||
+        !mm_state.swap.map[off].count)
         return vm_fail(c->r, "swap.slot", ~0ul, "mm %u: swap PTE 0x%llx at 0x%lx names no "
                        "allocated slot", c->mm->id, (unsigned long long)e, (unsigned long)va);
-    mm_state.swap_map[off].seen++;
+    mm_state.swap.map[off].seen++;
     return 0;
 }
 
 /* Every swap PTE names an allocated slot; every slot's count equals the swap PTEs naming it. */
 static int check_swap_slots(struct mm_check_report *r)
 {
-    for (unsigned long s = 0; s < mm_state.swap_nr_slots; s++)
-        mm_state.swap_map[s].seen = 0;
+    for (unsigned long s = 0; s < mm_state.swap.nr_slots; s++)
+        mm_state.swap.map[s].seen = 0;
     struct list_head *pos;
-    list_for_each(pos, &mm_state.mms) {
+    list_for_each(pos, &mm_state.vm.mms) {
         struct swap_check c = { list_entry(pos, struct mm_struct, list_all), r };
         int err = pt_visit(&c.mm->pt, 0, ARCH_USER_VA_END, check_swap_pte, &c);
         if (err)
             return err;
     }
     unsigned long used = 0;
-    for (unsigned long s = 0; s < mm_state.swap_nr_slots; s++) {
-        const struct swap_slot *sl = &mm_state.swap_map[s];
+    for (unsigned long s = 0; s < mm_state.swap.nr_slots; s++) {
+        const struct swap_slot *sl = &mm_state.swap.map[s];
         used += sl->count != 0;
         if (sl->count != sl->seen)
             return vm_fail(r, "swap.count", ~0ul, "slot %lu: count %u, %u swap PTEs name it", s,
                            sl->count, sl->seen);
     }
-    if (used != mm_state.swap_used)
+    if (used != mm_state.swap.used)
         return vm_fail(r, "swap.count", ~0ul, "%lu slots in use, counted %lu", used,
-                       mm_state.swap_used);
+                       mm_state.swap.used);
     return 0;
 }
 
@@ -285,7 +286,7 @@ static int check_lru_page(struct mm_struct *mm, struct page *p, unsigned int idx
     unsigned long pfn = page_to_pfn(p);
     if (p->flags & PG_checked)
         return vm_fail(r, "lru.list", pfn, "pfn 0x%lx is on an LRU list twice", pfn);
-    if (p->flags != PG_head || p->order != 0 || p == mm_state.zero_page || p->mapcount != 1)
+    if (p->flags != PG_head || p->order != 0 || p == mm_state.vm.zero_page || p->mapcount != 1)
         return vm_fail(r, "lru.page", pfn, "pfn 0x%lx on mm %u's LRU: flags 0x%x mapcount %d", pfn,
                        mm->id, p->flags, (int)p->mapcount);
     unsigned int want = (p->private_data & SWAP_PD_ACTIVE) ? SWAP_LRU_ACTIVE : SWAP_LRU_INACTIVE;
@@ -323,7 +324,7 @@ static int check_lru(struct mm_check_report *r)
     unsigned long n[2] = { 0, 0 };
     int err = 0;
     struct list_head *pos;
-    list_for_each(pos, &mm_state.mms) {
+    list_for_each(pos, &mm_state.vm.mms) {
         if ((err = check_lru_mm(list_entry(pos, struct mm_struct, list_all), n, r)))
             break;
     }
@@ -335,19 +336,19 @@ static int check_lru(struct mm_check_report *r)
             swap_page_on_lru(p))
             err = vm_fail(r, "lru.list", pfn, "pfn 0x%lx is marked on-LRU but on no list", pfn);
     }
-    if (!err && (n[0] != mm_state.swap_nr_lru[0] || n[1] != mm_state.swap_nr_lru[1]))
+    if (!err && (n[0] != mm_state.swap.nr_lru[0] || n[1] != mm_state.swap.nr_lru[1]))
         err = vm_fail(r, "lru.list", ~0ul, "lists hold %lu inactive + %lu active, counts say %lu + "
-                      "%lu", n[0], n[1], mm_state.swap_nr_lru[0], mm_state.swap_nr_lru[1]);
+                      "%lu", n[0], n[1], mm_state.swap.nr_lru[0], mm_state.swap.nr_lru[1]);
     return err;
 }
 
 /** Check every live address space, then map counts, swap slots and LRU lists over all of them. */
 int vm_check_all(struct mm_check_report *r)
 {
-    if (!mm_state.mms.next)
+    if (!mm_state.vm.mms.next)
         return 0;
     struct list_head *pos;
-    list_for_each(pos, &mm_state.mms) {
+    list_for_each(pos, &mm_state.vm.mms) {
         int err = mm_check_mm(list_entry(pos, struct mm_struct, list_all), r);
         if (err)
             return err;

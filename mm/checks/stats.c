@@ -6,7 +6,7 @@
  * thousandths: the share of free memory that cannot serve an order-j request without compaction.
  * Counters are per-CPU and summed here, so the allocation fast path never shares a cache line.
  */
-#include "../internal.h"
+#include "../physical/phys_internal.h"
 
 static unsigned int zone_unusable_index(const struct zone *z, unsigned int order)
 {
@@ -24,7 +24,7 @@ unsigned int page_alloc_unusable_index(unsigned int zone, unsigned int order)
 {
     if (zone >= MM_NR_ZONES || order > MM_MAX_ORDER)
         return 0;
-    struct zone *z = &mm_state.zones[zone];
+    struct zone *z = &mm_state.phys.zones[zone];
     unsigned long irq = env_irq_save();
     env_spin_lock(&z->lock);
     unsigned int idx = zone_unusable_index(z, order);
@@ -64,7 +64,7 @@ static void stats_fill_zone(struct zone_stats *zs, struct zone *z)
 static void stats_sum_counters(struct page_alloc_counters *t)
 {
     for (unsigned int c = 0; c < MM_MAX_CPUS; c++) {
-        const struct mm_cpu_counters *k = &mm_state.cpu[c];
+        const struct mm_cpu_counters *k = &mm_state.phys.cpu[c];
         t->alloc += k->alloc;
         t->free += k->free;
         t->fail += k->fail;
@@ -74,9 +74,9 @@ static void stats_sum_counters(struct page_alloc_counters *t)
         t->pcp_drain += k->pcp_drain;
         t->wmark_low_miss += k->wmark_low_miss;
     }
-    t->kswapd_wake = mm_state.kswapd_wake;
-    t->reclaim_runs = mm_state.reclaim_runs;
-    t->reclaimed = mm_state.reclaimed;
+    t->kswapd_wake = mm_state.phys.kswapd_wake;
+    t->reclaim_runs = mm_state.phys.reclaim_runs;
+    t->reclaimed = mm_state.phys.reclaimed;
     t->misuse = mm_misuse_count();
 }
 
@@ -85,9 +85,9 @@ void page_alloc_get_stats(struct page_alloc_stats *st)
     if (!st)
         return;
     memset(st, 0, sizeof(*st));
-    st->nr_cpus = mm_state.nr_cpus;
+    st->nr_cpus = mm_state.core.nr_cpus;
     for (unsigned int i = 0; i < MM_NR_ZONES; i++)
-        stats_fill_zone(&st->zone[i], &mm_state.zones[i]);
+        stats_fill_zone(&st->zone[i], &mm_state.phys.zones[i]);
     stats_sum_counters(&st->counters);
 }
 

@@ -8,7 +8,6 @@
  * PG_large, with the requested size in page->private_data.
  */
 #include "slab_internal.h"
-#include "vmalloc.h"
 
 static const unsigned int kmalloc_sizes[KMALLOC_NR_CLASSES] = {
     8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192,
@@ -36,7 +35,7 @@ static inline unsigned int kmalloc_index(size_t size)
  * hardened caches keep 8 so red zones stay small. */
 static size_t kmalloc_align(unsigned int size)
 {
-    if (mm_state.slab_hardened || size < 64 || (size & (size - 1)))
+    if (mm_state.heap.hardened || size < 64 || (size & (size - 1)))
         return KMALLOC_MIN_ALIGN;
     return MM_MIN((size_t)size, (size_t)PAGE_SIZE);
 }
@@ -51,15 +50,15 @@ int slab_init(void)
             if (!c)
                 return -MM_ENOMEM;
             c->kmalloc = true;
-            mm_state.kmalloc_caches[dma][i] = c;
+            mm_state.heap.kmalloc_caches[dma][i] = c;
         }
-    mm_state.slab_shrinker = (struct shrinker){
+    mm_state.heap.shrinker = (struct shrinker){
         .name = "slab", .count_objects = slab_shrink_count, .scan_objects = slab_shrink_scan,
     };
-    int err = register_shrinker(&mm_state.slab_shrinker);
+    int err = register_shrinker(&mm_state.heap.shrinker);
     if (err)
         return err;
-    mm_state.slab_ready = true;
+    mm_state.heap.ready = true;
     return 0;
 }
 
@@ -82,15 +81,15 @@ static MM_NOINLINE void *kmalloc_large(size_t size, gfp_t gfp, uintptr_t site)
 
 static void *kmalloc_site(size_t size, gfp_t gfp, uintptr_t site)
 {
-    if (mm_unlikely(size == 0 || !mm_state.slab_ready)) {
-        if (!mm_state.slab_ready)
+    if (mm_unlikely(size == 0 || !mm_state.heap.ready)) {
+        if (!mm_state.heap.ready)
             mm_report_misuse(MM_MISUSE_NOT_READY, -MM_EINVAL, "kmalloc", size, ~0ul,
                              "slab not initialised");
         return NULL;
     }
     if (mm_unlikely(size > KMALLOC_MAX_CACHE_SIZE))
         return kmalloc_large(size, gfp, site);
-    struct kmem_cache *c = mm_state.kmalloc_caches[(gfp & __GFP_DMA) ? 1 : 0][kmalloc_index(size)];
+    struct kmem_cache *c = mm_state.heap.kmalloc_caches[(gfp & __GFP_DMA) ? 1 : 0][kmalloc_index(size)];
     return slab_alloc(c, gfp & ~(__GFP_DMA | __GFP_HIGHMEM), site);
 }
 
@@ -198,7 +197,7 @@ int kfree(const void *p)
     if (mm_likely(slab != NULL))
         return slab_free(slab->slab_cache, slab, (void *)p, __func__);
     if (!head) /* reported by slab_lookup */
-        return is_vmalloc_addr(p) ? -MM_EINVAL : -MM_EFAULT;
+        return in_vmalloc_range(p) ? -MM_EINVAL : -MM_EFAULT;
     unsigned long pfn = page_to_pfn(head);
     if (head->flags & PG_large)
         return kfree_large(head, p);

@@ -10,7 +10,6 @@
  * a slot (unpoison) for the few instructions that read or write its metadata and closes it again.
  */
 #include "slab_internal.h"
-#include "vmalloc.h"
 
 /* ---- slot geometry and metadata access ---- */
 
@@ -215,9 +214,9 @@ static void slab_cache_init(struct kmem_cache *c, const char *name, size_t size,
         c->name[i] = name[i];
     c->flags = flags;
     c->ctor = ctor;
-    c->hardened = mm_state.slab_hardened;
+    c->hardened = mm_state.heap.hardened;
     c->zone_gfp = (flags & SLAB_CACHE_DMA) ? __GFP_DMA : 0;
-    c->rng = mm_state.seed ^ ((uint64_t)++mm_state.slab_nr_created << 32) ^ size;
+    c->rng = mm_state.core.seed ^ ((uint64_t)++mm_state.heap.nr_created << 32) ^ size;
     c->secret = (uintptr_t)slab_rand(&c->rng) | 1;
     list_init(&c->partial);
     list_init(&c->full);
@@ -233,7 +232,7 @@ static void slab_format(struct kmem_cache *c, struct page *slab)
     for (unsigned int i = 0; i < c->objects; i++)
         order[i] = (uint16_t)i;
     if (c->hardened)
-        for (unsigned int i = c->objects - 1; i > 0; i--) {
+        for (unsigned int i = c->objects; i-- > 1;) { /* i = objects-1 .. 1; none if empty */
             unsigned int j = (unsigned int)(slab_rand(&c->rng) % (i + 1));
             uint16_t t = order[i];
             order[i] = order[j];
@@ -697,7 +696,7 @@ struct page *slab_lookup(const void *p, const char *func, struct page **head_out
     struct page *pg = virt_to_page(p);
     *head_out = NULL;
     if (!pg) {
-        if (func && is_vmalloc_addr(p))
+        if (func && in_vmalloc_range(p))
             mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EINVAL, func, (uintptr_t)p, ~0ul,
                              "%p is vmalloc memory: free it with vfree", p);
         else if (func)
@@ -761,7 +760,7 @@ static bool slab_args_valid(const char *name, size_t size, size_t align, unsigne
 struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align,
                                      unsigned int flags, kmem_ctor_t ctor)
 {
-    if (!mm_state.slab_ready && mm_state.cache_cache == NULL) {
+    if (!mm_state.heap.ready && mm_state.heap.cache_cache == NULL) {
         mm_report_misuse(MM_MISUSE_NOT_READY, -MM_EINVAL, __func__, 0, ~0ul, "slab not initialised");
         return NULL;
     }
@@ -770,13 +769,13 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align
     align = MM_MAX(align, (size_t)KMALLOC_MIN_ALIGN);
     if (flags & SLAB_HWCACHE_ALIGN)
         align = MM_MAX(align, (size_t)MM_CACHE_LINE);
-    struct kmem_cache *c = kmem_cache_alloc(mm_state.cache_cache, GFP_KERNEL);
+    struct kmem_cache *c = kmem_cache_alloc(mm_state.heap.cache_cache, GFP_KERNEL);
     if (!c)
         return NULL;
     slab_cache_init(c, name, size, align, flags, ctor);
-    env_spin_lock(&mm_state.slab_lock);
-    list_add_tail(&c->list, &mm_state.caches);
-    env_spin_unlock(&mm_state.slab_lock);
+    env_spin_lock(&mm_state.heap.lock);
+    list_add_tail(&c->list, &mm_state.heap.caches);
+    env_spin_unlock(&mm_state.heap.lock);
     return c;
 }
 
@@ -833,7 +832,7 @@ static unsigned long slab_report_live(struct kmem_cache *c)
 
 int kmem_cache_destroy(struct kmem_cache *c)
 {
-    if (!slab_cache_valid(c) || c == mm_state.cache_cache || c->kmalloc)
+    if (!slab_cache_valid(c) || c == mm_state.heap.cache_cache || c->kmalloc)
         return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, (uintptr_t)c, ~0ul,
                                 "%p is not a destroyable kmem_cache", (void *)c);
     slab_flush_all(c);
@@ -842,11 +841,11 @@ int kmem_cache_destroy(struct kmem_cache *c)
         return mm_report_misuse(MM_MISUSE_CACHE_BUSY, -MM_EBUSY, __func__, (uintptr_t)c, ~0ul,
                                 "cache %s still has %lu live objects; not destroyed", c->name, live);
     slab_trim_empty(c, 0);
-    env_spin_lock(&mm_state.slab_lock);
+    env_spin_lock(&mm_state.heap.lock);
     list_del(&c->list);
-    env_spin_unlock(&mm_state.slab_lock);
+    env_spin_unlock(&mm_state.heap.lock);
     c->magic = 0;
-    return kmem_cache_free(mm_state.cache_cache, c);
+    return kmem_cache_free(mm_state.heap.cache_cache, c);
 }
 
 unsigned long kmem_cache_shrink(struct kmem_cache *c)
@@ -864,12 +863,12 @@ unsigned long kmem_cache_shrink_all(void)
 {
     unsigned long pages = 0;
     struct list_head *pos;
-    env_spin_lock(&mm_state.slab_lock);
-    list_for_each(pos, &mm_state.caches) {
+    env_spin_lock(&mm_state.heap.lock);
+    list_for_each(pos, &mm_state.heap.caches) {
         struct kmem_cache *c = list_entry(pos, struct kmem_cache, list);
         pages += slab_flush_all(c) + slab_trim_empty(c, 0);
     }
-    env_spin_unlock(&mm_state.slab_lock);
+    env_spin_unlock(&mm_state.heap.lock);
     return pages;
 }
 
@@ -928,10 +927,10 @@ unsigned long slab_shrink_count(struct shrinker *s, struct shrink_control *sc)
 {
     unsigned long n = 0;
     struct list_head *pos;
-    env_spin_lock(&mm_state.slab_lock);
-    list_for_each(pos, &mm_state.caches)
+    env_spin_lock(&mm_state.heap.lock);
+    list_for_each(pos, &mm_state.heap.caches)
         n += list_entry(pos, struct kmem_cache, list)->nr_empty;
-    env_spin_unlock(&mm_state.slab_lock);
+    env_spin_unlock(&mm_state.heap.lock);
     return n;
 }
 
@@ -939,10 +938,10 @@ unsigned long slab_shrink_scan(struct shrinker *s, struct shrink_control *sc)
 {
     unsigned long pages = 0;
     struct list_head *pos;
-    env_spin_lock(&mm_state.slab_lock);
-    list_for_each(pos, &mm_state.caches)
+    env_spin_lock(&mm_state.heap.lock);
+    list_for_each(pos, &mm_state.heap.caches)
         pages += slab_trim_empty(list_entry(pos, struct kmem_cache, list), 0);
-    env_spin_unlock(&mm_state.slab_lock);
+    env_spin_unlock(&mm_state.heap.lock);
     return pages;
 }
 
@@ -954,14 +953,14 @@ static size_t slab_cache_struct_size(void)
 /* The cache of caches comes from the early allocator: nothing else exists yet. */
 int slab_early_init(void)
 {
-    list_init(&mm_state.caches);
+    list_init(&mm_state.heap.caches);
     size_t sz = slab_cache_struct_size();
     phys_addr_t pa = memblock_alloc(sz, MM_CACHE_LINE);
     if (!pa)
         return -MM_ENOMEM;
     struct kmem_cache *cc = env_phys_to_virt(pa);
     slab_cache_init(cc, "kmem_cache", sz, MM_CACHE_LINE, 0, NULL);
-    mm_state.cache_cache = cc;
-    list_add_tail(&cc->list, &mm_state.caches);
+    mm_state.heap.cache_cache = cc;
+    list_add_tail(&cc->list, &mm_state.heap.caches);
     return 0;
 }

@@ -13,7 +13,7 @@
 #ifndef LEAXOS_SLAB_INTERNAL_H
 #define LEAXOS_SLAB_INTERNAL_H
 
-#include "../internal.h"
+#include "../lib/core.h"
 #include "slab.h"
 
 #define KMEM_CACHE_MAGIC   0x6b6d656d63616368ull /* "kmemcach" */
@@ -65,7 +65,7 @@ struct kmem_cache {
     struct list_head partial, full;
     unsigned long nr_slabs, nr_partial, nr_empty, nr_full;
     unsigned long alloc_slow, free_remote;
-    struct list_head list;     /* all caches (mm_state.slab_lock) */
+    struct list_head list;     /* all caches (mm_state.heap.lock) */
     struct kmem_cache_cpu cpu[]; /* mm_nr_cpus() entries */
 };
 

@@ -1,6 +1,7 @@
 /*
  * mm_describe.h - what the live mm instance knows about one kernel virtual address, for the
- * reports of a memory sanitizer (the kernel's KASAN-style runtime in shims/kernel/kasan.c).
+ * reports of a memory sanitizer (the kernel's KASAN-style runtime in shims/kernel/kasan.c, which
+ * is below mm/ and so gets mm_describe_addr as a hook the kernel registers: kasan_set_describe).
  *
  * Owns: the description record and the one query that fills it. The query reads allocator state
  * (struct page flags, slab layout, hardened object metadata, freelists, vmalloc areas) without
@@ -73,7 +74,18 @@ struct mm_addr_desc {
  */
 bool mm_describe_addr(const void *addr, struct mm_addr_desc *d);
 
-/** Short name of an owner ("slab", "free page", ...). */
-const char *mm_addr_owner_name(enum mm_addr_owner owner);
+/** Short name of an owner ("slab", "free page", ...). Inline: a sanitizer runtime below mm/
+ * names owners without calling into it. */
+static inline const char *mm_addr_owner_name(enum mm_addr_owner owner)
+{
+    static const char *const names[] = {
+        [MM_ADDR_NONE] = "no mm memory", [MM_ADDR_RESERVED] = "reserved page",
+        [MM_ADDR_FREE_PAGE] = "free page", [MM_ADDR_PCP_PAGE] = "free per-CPU page",
+        [MM_ADDR_PAGE] = "allocated page", [MM_ADDR_LARGE] = "large kmalloc",
+        [MM_ADDR_SLAB] = "slab", [MM_ADDR_VMALLOC] = "vmalloc area",
+        [MM_ADDR_VMALLOC_UNUSED] = "unused vmalloc range",
+    };
+    return (unsigned int)owner < MM_ARRAY_SIZE(names) ? names[owner] : "?";
+}
 
 #endif /* LEAXOS_MM_DESCRIBE_H */

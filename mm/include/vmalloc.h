@@ -20,7 +20,7 @@
  *                                                               MM_MISUSE_BAD_ARGUMENT
  *   a size larger than the whole range                          MM_MISUSE_SIZE_OVERFLOW
  *
- * Locking: one spinlock (mm_state.vmalloc_lock) protects the area tree, the list and the kernel
+ * Locking: one spinlock (mm_state.vmalloc.lock) protects the area tree, the list and the kernel
  * page table of the range; page allocation happens outside it.
  */
 #ifndef LEAXOS_VMALLOC_H

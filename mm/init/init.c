@@ -2,27 +2,18 @@
  * init.c - bringing the mm up from a memory map: early allocator, struct page array, zones,
  * watermarks, per-CPU lists, and the hand-off of every free range to the buddy allocator.
  *
- * Owns the global mm_state (zeroed by mm_early_init, which is how an instance is reset) and the
- * struct page array pointer. Memory layout after mm_core_init:
+ * The top layer: it only calls down (physical, heap, virtual) and owns no state of its own. It
+ * resets the instance (mm_state_reset: every part of mm_state at once, which is how fuzz targets
+ * start each input), fills the boot parameters of each layer's part, allocates the struct page
+ * array and brings the layers up bottom to top. Memory layout after mm_core_init:
  *
  *   pfn 0 ........ dma_end ........... normal_end ............ max_pfn
  *   |   ZONE_DMA    |    ZONE_NORMAL     |     ZONE_HIGHMEM       |
  *   struct page mm_mem_map[max_pfn]: holes and reserved ranges are PG_reserved
  */
-#include "../internal.h"
+#include "../physical/phys_internal.h"
 #include "../heap/slab_internal.h"
 #include "vmalloc.h"
-
-struct mm_state mm_state;
-struct page *mm_mem_map;
-unsigned long mm_max_pfn;
-
-static const char *const zone_names[MM_NR_ZONES] = { "DMA", "Normal", "HighMem" };
-
-const char *zone_name(unsigned int zone)
-{
-    return zone < MM_NR_ZONES ? zone_names[zone] : "?";
-}
 
 static int mm_validate_region(const struct mm_mem_region *r)
 {
@@ -54,7 +45,7 @@ static int mm_validate_params(const struct mm_boot_params *bp)
 /* Usable RAM, page aligned inward, minus every non-usable range (which wins on overlap). */
 static int mm_build_memory(const struct mm_boot_params *bp)
 {
-    struct memblock_type *mem = &mm_state.memblock.memory;
+    struct memblock_type *mem = &mm_state.phys.memblock.memory;
     for (unsigned int i = 0; i < bp->nr_map; i++) {
         const struct mm_mem_region *r = &bp->map[i];
         phys_addr_t s = MM_ALIGN_UP(r->base, PAGE_SIZE), e = MM_ALIGN_DOWN(r->base + r->size, PAGE_SIZE);
@@ -79,54 +70,52 @@ static int mm_build_memory(const struct mm_boot_params *bp)
 int mm_early_init(const struct mm_boot_params *bp)
 {
     int err = mm_validate_params(bp);
-    memset(&mm_state, 0, sizeof(mm_state));
-    mm_mem_map = NULL;
-    mm_max_pfn = 0;
-    mm_state.misuse_log_level = ENV_LOG_ERR;
+    mm_state_reset();
+    mm_state.report.log_level = ENV_LOG_ERR;
     reclaim_reset();
     if (err)
         return err;
-    mm_state.nr_cpus = bp->nr_cpus ? bp->nr_cpus : 1;
-    mm_state.seed = bp->seed;
-    mm_state.dma_end = bp->zone_dma_end ? bp->zone_dma_end : ARCH_ZONE_DMA_END;
-    mm_state.normal_end = bp->zone_normal_end ? bp->zone_normal_end : ARCH_ZONE_NORMAL_END;
-    mm_state.pcp_disabled = bp->pcp_disable;
-    memblock_reset(mm_state.normal_end);
+    mm_state.core.nr_cpus = bp->nr_cpus ? bp->nr_cpus : 1;
+    mm_state.core.seed = bp->seed;
+    mm_state.phys.dma_end = bp->zone_dma_end ? bp->zone_dma_end : ARCH_ZONE_DMA_END;
+    mm_state.phys.normal_end = bp->zone_normal_end ? bp->zone_normal_end : ARCH_ZONE_NORMAL_END;
+    mm_state.phys.pcp_disabled = bp->pcp_disable;
+    memblock_reset(mm_state.phys.normal_end);
     err = mm_build_memory(bp);
     if (err) {
         memblock_reset(0); /* a failed boot leaves no half-built map behind */
         return err;
     }
     /* pfn 0 stays reserved: real-mode data on a PC, and 0 is memblock_alloc's failure value */
-    err = memblock_add_range(&mm_state.memblock.reserved, 0, PAGE_SIZE);
+    err = memblock_add_range(&mm_state.phys.memblock.reserved, 0, PAGE_SIZE);
     for (unsigned int i = 0; !err && i < bp->nr_reserve; i++)
-        err = memblock_add_range(&mm_state.memblock.reserved, bp->reserve[i].base, bp->reserve[i].size);
+        err = memblock_add_range(&mm_state.phys.memblock.reserved, bp->reserve[i].base, bp->reserve[i].size);
     if (err) {
         memblock_reset(0);
         return err;
     }
-    mm_state.slab_hardened = bp->slab_hardened;
-    mm_state.pcp_batch_param = bp->pcp_batch;
-    mm_state.pcp_high_param = bp->pcp_high;
-    mm_state.early_ready = true;
+    mm_state.heap.hardened = bp->slab_hardened;
+    mm_state.phys.pcp_batch_param = bp->pcp_batch;
+    mm_state.phys.pcp_high_param = bp->pcp_high;
+    mm_state.phys.early_ready = true;
     return 0;
 }
 
 static unsigned int mm_zone_of_pfn(unsigned long pfn)
 {
     phys_addr_t pa = MM_PFN_PHYS(pfn);
-    if (pa < mm_state.dma_end)
+    if (pa < mm_state.phys.dma_end)
         return ZONE_DMA;
-    return pa < mm_state.normal_end ? ZONE_NORMAL : ZONE_HIGHMEM;
+    return pa < mm_state.phys.normal_end ? ZONE_NORMAL : ZONE_HIGHMEM;
 }
 
 static void mm_init_zone_spans(void)
 {
     unsigned long bounds[MM_NR_ZONES + 1] = {
-        0, MM_PFN_DOWN(mm_state.dma_end), MM_PFN_DOWN(mm_state.normal_end), mm_max_pfn,
+        0, MM_PFN_DOWN(mm_state.phys.dma_end), MM_PFN_DOWN(mm_state.phys.normal_end), mm_max_pfn,
     };
     for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.zones[i];
+        struct zone *z = &mm_state.phys.zones[i];
         z->idx = i;
         z->start_pfn = MM_MIN(bounds[i], mm_max_pfn);
         z->end_pfn = MM_MAX(z->start_pfn, MM_MIN(bounds[i + 1], mm_max_pfn));
@@ -138,7 +127,7 @@ static void mm_init_zone_spans(void)
 /* Every struct page starts reserved; pfns without memory are also holes. */
 static void mm_init_mem_map(void)
 {
-    const struct memblock_type *mem = &mm_state.memblock.memory;
+    const struct memblock_type *mem = &mm_state.phys.memblock.memory;
     unsigned int r = 0;
     for (unsigned long pfn = 0; pfn < mm_max_pfn; pfn++) {
         struct page *p = &mm_mem_map[pfn];
@@ -149,14 +138,14 @@ static void mm_init_mem_map(void)
                             .zone = (uint8_t)mm_zone_of_pfn(pfn) };
         list_init(&p->lru);
         if (!hole)
-            mm_state.zones[p->zone].present++;
+            mm_state.phys.zones[p->zone].present++;
     }
 }
 
 static void mm_handoff_range(unsigned long spfn, unsigned long epfn)
 {
     for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.zones[i];
+        struct zone *z = &mm_state.phys.zones[i];
         unsigned long s = MM_MAX(spfn, z->start_pfn), e = MM_MIN(epfn, z->end_pfn);
         if (s < e)
             buddy_release_range(z, s, e);
@@ -165,7 +154,7 @@ static void mm_handoff_range(unsigned long spfn, unsigned long epfn)
 
 int mm_core_init(void)
 {
-    if (!mm_state.early_ready || mm_state.memblock_retired)
+    if (!mm_state.phys.early_ready || mm_state.phys.memblock_retired)
         return mm_report_misuse(MM_MISUSE_NOT_READY, -MM_EINVAL, __func__, 0, ~0ul,
                                 "mm_core_init needs a successful mm_early_init first");
     unsigned long max_pfn = memblock_end_pfn();
@@ -180,15 +169,15 @@ int mm_core_init(void)
         return err;
     mm_init_zone_spans();
     mm_init_mem_map();
-    mm_state.memblock_retired = true;
+    mm_state.phys.memblock_retired = true;
     memblock_for_each_free_range(mm_handoff_range);
     for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.zones[i];
+        struct zone *z = &mm_state.phys.zones[i];
         z->reserved = z->present - z->managed;
     }
     zone_setup_watermarks();
-    pcp_setup(mm_state.pcp_batch_param, mm_state.pcp_high_param);
-    mm_state.ready = true;
+    pcp_setup(mm_state.phys.pcp_batch_param, mm_state.phys.pcp_high_param);
+    mm_state.phys.ready = true;
     err = slab_init();
     if (!err)
         (void)vmalloc_init(); /* optional: without it vmalloc/vmap return NULL */
@@ -201,6 +190,4 @@ int mm_init(const struct mm_boot_params *bp)
     return err ? err : mm_core_init();
 }
 
-bool mm_ready(void) { return mm_state.ready; }
-
-unsigned int mm_nr_cpus(void) { return mm_state.nr_cpus ? mm_state.nr_cpus : 1; }
+bool mm_ready(void) { return mm_state.phys.ready; }

@@ -13,7 +13,14 @@
  * __GFP_HIGHMEM, NORMAL otherwise); the allocator tries it, then each lower zone, each behind its
  * watermark plus the lowmem reserve that protects lower zones from fallbacks.
  */
-#include "../internal.h"
+#include "phys_internal.h"
+
+static const char *const zone_names[MM_NR_ZONES] = { "DMA", "Normal", "HighMem" };
+
+const char *zone_name(unsigned int zone)
+{
+    return zone < MM_NR_ZONES ? zone_names[zone] : "?";
+}
 
 enum alloc_flags {
     ALLOC_WMARK_MIN = WMARK_MIN,
@@ -115,7 +122,7 @@ static void zone_set_marks(struct zone *z, unsigned long min)
  */
 void zone_setup_watermarks(void)
 {
-    struct zone *zs = mm_state.zones;
+    struct zone *zs = mm_state.phys.zones;
     unsigned long lowmem = zs[ZONE_DMA].managed + zs[ZONE_NORMAL].managed;
     unsigned long min_kb = (unsigned long)mm_isqrt((uint64_t)lowmem * (PAGE_SIZE / 1024) * 16);
     unsigned long min_pages = MM_MIN(min_kb / (PAGE_SIZE / 1024), lowmem / 8);
@@ -160,7 +167,7 @@ static bool zone_watermark_ok(const struct zone *z, unsigned int order, unsigned
 
 static struct page *zone_take(struct zone *z, unsigned int order, unsigned int cpu)
 {
-    if (order == 0 && !mm_state.pcp_disabled)
+    if (order == 0 && !mm_state.phys.pcp_disabled)
         return pcp_alloc_page(z, cpu);
     env_spin_lock(&z->lock);
     struct page *p = buddy_take_block_locked(z, order);
@@ -171,7 +178,7 @@ static struct page *zone_take(struct zone *z, unsigned int order, unsigned int c
 static void alloc_record_decision(unsigned int cpu, const struct zone *z, unsigned int order,
                                   unsigned long free)
 {
-    struct page_alloc_decision *d = &mm_state.cpu[cpu].last;
+    struct page_alloc_decision *d = &mm_state.phys.cpu[cpu].last;
     d->seq++;
     d->zone = z->idx;
     d->order = order;
@@ -180,7 +187,7 @@ static void alloc_record_decision(unsigned int cpu, const struct zone *z, unsign
 
 void page_alloc_last_decision(unsigned int cpu, struct page_alloc_decision *d)
 {
-    *d = cpu < MM_MAX_CPUS ? mm_state.cpu[cpu].last : (struct page_alloc_decision){ 0 };
+    *d = cpu < MM_MAX_CPUS ? mm_state.phys.cpu[cpu].last : (struct page_alloc_decision){ 0 };
 }
 
 static unsigned int gfp_high_zone(gfp_t gfp)
@@ -197,12 +204,12 @@ static struct page *alloc_from_zones(gfp_t gfp, unsigned int order, unsigned int
     unsigned int cpu = env_cpu_id();
     struct page *p = NULL;
     for (int i = (int)high; i >= 0 && !p; i--) {
-        struct zone *z = &mm_state.zones[i];
+        struct zone *z = &mm_state.phys.zones[i];
         if (!zone_populated(z))
             continue;
         if (!zone_watermark_ok(z, order, alloc_flags, high)) {
             if ((alloc_flags & ALLOC_WMARK_MASK) == ALLOC_WMARK_LOW)
-                mm_state.cpu[cpu].wmark_low_miss++;
+                mm_state.phys.cpu[cpu].wmark_low_miss++;
             continue;
         }
         unsigned long free = env_atomic_load(&z->nr_free); /* for the decision record */
@@ -211,7 +218,7 @@ static struct page *alloc_from_zones(gfp_t gfp, unsigned int order, unsigned int
             alloc_record_decision(cpu, z, order, free);
     }
     if (p)
-        mm_state.cpu[cpu].alloc++;
+        mm_state.phys.cpu[cpu].alloc++;
     env_irq_restore(irq);
     return p;
 }
@@ -225,16 +232,16 @@ static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order)
         alloc_flags |= ALLOC_HIGH;
     if (gfp & __GFP_ATOMIC)
         alloc_flags |= ALLOC_HARDER;
-    if ((gfp & __GFP_KSWAPD_RECLAIM) && !mm_state.kswapd_pending) {
-        mm_state.kswapd_pending = true;
-        env_atomic_add(&mm_state.kswapd_wake, 1);
+    if ((gfp & __GFP_KSWAPD_RECLAIM) && !mm_state.phys.kswapd_pending) {
+        mm_state.phys.kswapd_pending = true;
+        env_atomic_add(&mm_state.phys.kswapd_wake, 1);
     }
     struct page *p = alloc_from_zones(gfp, order, alloc_flags);
     if (p)
         return p;
     drain_all_pages();
     p = alloc_from_zones(gfp, order, alloc_flags);
-    if (p || !(gfp & __GFP_DIRECT_RECLAIM) || mm_state.reclaim_depth)
+    if (p || !(gfp & __GFP_DIRECT_RECLAIM) || mm_state.phys.reclaim_depth)
         return p;
     if (page_reclaim(gfp, 1ul << order))
         p = alloc_from_zones(gfp, order, alloc_flags);
@@ -245,7 +252,7 @@ static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order)
 
 static MM_NOINLINE int alloc_reject(gfp_t gfp, unsigned int order)
 {
-    if (!mm_state.ready)
+    if (!mm_state.phys.ready)
         return mm_report_misuse(MM_MISUSE_NOT_READY, -MM_EINVAL, "alloc_pages", 0, ~0ul,
                                 "page allocator not initialised");
     if (order > MM_MAX_ORDER)
@@ -259,11 +266,11 @@ static MM_NOINLINE int alloc_reject(gfp_t gfp, unsigned int order)
 /* Returns true if failure injection eats this allocation. */
 static MM_NOINLINE bool alloc_fail_injected(void)
 {
-    if (mm_state.fail_skip) {
-        mm_state.fail_skip--;
+    if (mm_state.phys.fail_skip) {
+        mm_state.phys.fail_skip--;
         return false;
     }
-    mm_state.fail_count--;
+    mm_state.phys.fail_count--;
     return true;
 }
 
@@ -271,7 +278,7 @@ static MM_NOINLINE bool alloc_fail_injected(void)
 #define cpu_count(field)                                 \
     do {                                                 \
         unsigned long irq_ = env_irq_save();             \
-        mm_state.cpu[env_cpu_id()].field++;              \
+        mm_state.phys.cpu[env_cpu_id()].field++;              \
         env_irq_restore(irq_);                           \
     } while (0)
 
@@ -291,10 +298,10 @@ static void prep_new_page(struct page *p, unsigned int order, gfp_t gfp, uintptr
 
 static int page_alloc_site(gfp_t gfp, unsigned int order, struct page **out, uintptr_t site)
 {
-    if (mm_unlikely(!mm_state.ready || order > MM_MAX_ORDER || (gfp & ~__GFP_VALID_MASK) ||
+    if (mm_unlikely(!mm_state.phys.ready || order > MM_MAX_ORDER || (gfp & ~__GFP_VALID_MASK) ||
                     (gfp & (__GFP_DMA | __GFP_HIGHMEM)) == (__GFP_DMA | __GFP_HIGHMEM)))
         return alloc_reject(gfp, order);
-    if (mm_unlikely(mm_state.fail_count) && alloc_fail_injected()) {
+    if (mm_unlikely(mm_state.phys.fail_count) && alloc_fail_injected()) {
         cpu_count(fail_injected);
         cpu_count(fail);
         return -MM_ENOMEM;
@@ -346,8 +353,8 @@ uintptr_t get_zeroed_page(gfp_t gfp)
 
 void page_alloc_fail_inject(unsigned long skip, unsigned long count)
 {
-    mm_state.fail_skip = count ? skip : 0;
-    mm_state.fail_count = count;
+    mm_state.phys.fail_skip = count ? skip : 0;
+    mm_state.phys.fail_count = count;
 }
 
 /* ---- free ---- */
@@ -414,8 +421,8 @@ static void free_block(struct page *p, unsigned int order)
         env_poison(page_address(p), (size_t)PAGE_SIZE << order, ENV_POISON_FREE_PAGE);
     unsigned long irq = env_irq_save();
     unsigned int cpu = env_cpu_id();
-    mm_state.cpu[cpu].free++;
-    if (order == 0 && !mm_state.pcp_disabled) {
+    mm_state.phys.cpu[cpu].free++;
+    if (order == 0 && !mm_state.phys.pcp_disabled) {
         pcp_free_page(z, p, cpu);
     } else {
         env_spin_lock(&z->lock);

@@ -11,13 +11,13 @@
  * Invariants: every page on a list has flags == PG_pcp, order 0, cpu == owner, belongs to the
  * zone; count equals the list length.
  */
-#include "../internal.h"
+#include "phys_internal.h"
 
 /* batch ~ managed/4096 pages clamped to 1..32 (Linux-like); high = 6 * batch. */
 void pcp_setup(unsigned int batch, unsigned int high)
 {
     for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.zones[i];
+        struct zone *z = &mm_state.phys.zones[i];
         unsigned int b = batch;
         if (!b)
             b = (unsigned int)MM_MIN(MM_MAX(z->managed / 1024, 4ul), 128ul) / 4;
@@ -44,7 +44,7 @@ static MM_NOINLINE bool pcp_refill(struct zone *z, struct per_cpu_pages *pcp, un
         pcp->count++;
     }
     env_spin_unlock(&z->lock);
-    mm_state.cpu[cpu].pcp_refill++;
+    mm_state.phys.cpu[cpu].pcp_refill++;
     return pcp->count != 0;
 }
 
@@ -59,7 +59,7 @@ struct page *pcp_alloc_page(struct zone *z, unsigned int cpu)
     pcp->count--;
     p->flags = 0;
     p->cpu = 0;
-    mm_state.cpu[cpu].pcp_hit++;
+    mm_state.phys.cpu[cpu].pcp_hit++;
     return p;
 }
 
@@ -78,7 +78,7 @@ static void pcp_release(struct zone *z, struct per_cpu_pages *pcp, unsigned int 
         buddy_free_block_locked(z, page_to_pfn(p), 0);
     }
     env_spin_unlock(&z->lock);
-    mm_state.cpu[cpu].pcp_drain++;
+    mm_state.phys.cpu[cpu].pcp_drain++;
 }
 
 /** Push a freed page (flags already cleared) onto this CPU's list (irqs off). */
@@ -96,14 +96,14 @@ void pcp_free_page(struct zone *z, struct page *p, unsigned int cpu)
 void pcp_drain_cpu(unsigned int cpu)
 {
     for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.zones[i];
+        struct zone *z = &mm_state.phys.zones[i];
         pcp_release(z, &z->pcp[cpu], z->pcp[cpu].count, cpu);
     }
 }
 
 void drain_local_pages(void)
 {
-    if (!mm_state.ready)
+    if (!mm_state.phys.ready)
         return;
     unsigned long irq = env_irq_save();
     pcp_drain_cpu(env_cpu_id());
@@ -118,12 +118,12 @@ static void drain_local_cb(void *arg)
 
 void drain_all_pages(void)
 {
-    if (!mm_state.ready)
+    if (!mm_state.phys.ready)
         return;
-    for (unsigned int cpu = 0; cpu < mm_state.nr_cpus; cpu++) {
+    for (unsigned int cpu = 0; cpu < mm_state.core.nr_cpus; cpu++) {
         bool any = false;
         for (unsigned int i = 0; i < MM_NR_ZONES; i++)
-            any |= env_atomic_load(&mm_state.zones[i].pcp[cpu].count) != 0;
+            any |= env_atomic_load(&mm_state.phys.zones[i].pcp[cpu].count) != 0;
         if (any)
             env_cpu_call(cpu, drain_local_cb, NULL);
     }

@@ -5,18 +5,18 @@
  *   shrinkers:  head <-> [slab caches] <-> [page cache] <-> [swap] ...   (registration order)
  *
  * An allocation that finds every zone below its low watermark wakes background reclaim
- * (mm_state.kswapd_pending); one that may sleep (__GFP_DIRECT_RECLAIM) reclaims directly before
+ * (mm_state.phys.kswapd_pending); one that may sleep (__GFP_DIRECT_RECLAIM) reclaims directly before
  * failing. Reclaim never nests: allocations made by shrinkers do not re-enter it
- * (mm_state.reclaim_depth). The registry list is protected by shrink_lock; callbacks run with it
+ * (mm_state.phys.reclaim_depth). The registry list is protected by shrink_lock; callbacks run with it
  * held, so they must not register or unregister shrinkers.
  */
-#include "../internal.h"
+#include "phys_internal.h"
 
 #define RECLAIM_MAX_PASSES 4
 
 void reclaim_reset(void)
 {
-    list_init(&mm_state.shrinkers);
+    list_init(&mm_state.phys.shrinkers);
 }
 
 int register_shrinker(struct shrinker *s)
@@ -24,13 +24,13 @@ int register_shrinker(struct shrinker *s)
     if (!s || !s->count_objects || !s->scan_objects)
         return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, (uintptr_t)s, ~0ul,
                                 "shrinker or its callbacks missing");
-    env_spin_lock(&mm_state.shrink_lock);
+    env_spin_lock(&mm_state.phys.shrink_lock);
     int err = s->registered ? -MM_EEXIST : 0;
     if (!err) {
-        list_add_tail(&s->list, &mm_state.shrinkers);
+        list_add_tail(&s->list, &mm_state.phys.shrinkers);
         s->registered = true;
     }
-    env_spin_unlock(&mm_state.shrink_lock);
+    env_spin_unlock(&mm_state.phys.shrink_lock);
     return err;
 }
 
@@ -38,16 +38,16 @@ int unregister_shrinker(struct shrinker *s)
 {
     if (!s)
         return -MM_ENOENT;
-    env_spin_lock(&mm_state.shrink_lock);
+    env_spin_lock(&mm_state.phys.shrink_lock);
     bool found = false;
     struct list_head *pos;
-    list_for_each(pos, &mm_state.shrinkers)
+    list_for_each(pos, &mm_state.phys.shrinkers)
         found |= pos == &s->list;
     if (found) {
         list_del(&s->list);
         s->registered = false;
     }
-    env_spin_unlock(&mm_state.shrink_lock);
+    env_spin_unlock(&mm_state.phys.shrink_lock);
     return found ? 0 : -MM_ENOENT;
 }
 
@@ -55,9 +55,9 @@ unsigned long page_alloc_nr_free(void)
 {
     unsigned long n = 0;
     for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        const struct zone *z = &mm_state.zones[i];
+        const struct zone *z = &mm_state.phys.zones[i];
         n += env_atomic_load(&z->nr_free);
-        for (unsigned int c = 0; c < mm_state.nr_cpus; c++)
+        for (unsigned int c = 0; c < mm_state.core.nr_cpus; c++)
             n += env_atomic_load(&z->pcp[c].count);
     }
     return n;
@@ -68,8 +68,8 @@ static bool reclaim_shrink_pass(gfp_t gfp, unsigned long nr_pages)
 {
     bool progress = false;
     struct list_head *pos;
-    env_spin_lock(&mm_state.shrink_lock);
-    list_for_each(pos, &mm_state.shrinkers) {
+    env_spin_lock(&mm_state.phys.shrink_lock);
+    list_for_each(pos, &mm_state.phys.shrinkers) {
         struct shrinker *s = list_entry(pos, struct shrinker, list);
         struct shrink_control sc = { .gfp_mask = gfp };
         unsigned long count = s->count_objects(s, &sc);
@@ -80,16 +80,16 @@ static bool reclaim_shrink_pass(gfp_t gfp, unsigned long nr_pages)
         if (freed && freed != SHRINK_STOP)
             progress = true;
     }
-    env_spin_unlock(&mm_state.shrink_lock);
+    env_spin_unlock(&mm_state.phys.shrink_lock);
     return progress;
 }
 
 unsigned long page_reclaim(gfp_t gfp, unsigned long nr_pages)
 {
-    if (!mm_state.ready || mm_state.reclaim_depth)
+    if (!mm_state.phys.ready || mm_state.phys.reclaim_depth)
         return 0;
-    mm_state.reclaim_depth++;
-    env_atomic_add(&mm_state.reclaim_runs, 1);
+    mm_state.phys.reclaim_depth++;
+    env_atomic_add(&mm_state.phys.reclaim_runs, 1);
     drain_all_pages();
     unsigned long before = page_alloc_nr_free(), now = before;
     for (unsigned int pass = 0; pass < RECLAIM_MAX_PASSES; pass++) {
@@ -100,23 +100,23 @@ unsigned long page_reclaim(gfp_t gfp, unsigned long nr_pages)
             break;
     }
     drain_all_pages(); /* what the shrinkers freed onto per-CPU lists counts for watermarks */
-    mm_state.reclaim_depth--;
+    mm_state.phys.reclaim_depth--;
     unsigned long freed = now > before ? now - before : 0;
-    env_atomic_add(&mm_state.reclaimed, freed);
+    env_atomic_add(&mm_state.phys.reclaimed, freed);
     return freed;
 }
 
 unsigned long page_reclaim_background(void)
 {
-    if (!mm_state.ready || !mm_state.kswapd_pending)
+    if (!mm_state.phys.ready || !mm_state.phys.kswapd_pending)
         return 0;
     unsigned long want = 0;
     for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        const struct zone *z = &mm_state.zones[i];
+        const struct zone *z = &mm_state.phys.zones[i];
         if (zone_populated(z) && z->nr_free < z->wmark[WMARK_HIGH])
             want += z->wmark[WMARK_HIGH] - z->nr_free;
     }
     unsigned long freed = want ? page_reclaim(GFP_KERNEL, want) : 0;
-    mm_state.kswapd_pending = false;
+    mm_state.phys.kswapd_pending = false;
     return freed;
 }

@@ -1,5 +1,7 @@
 /*
- * swap_lru.c - the active/inactive LRU lists of anonymous pages and swap-out by second chance.
+ * swap_lru.c - the active/inactive LRU lists of anonymous pages, swap-out by second chance, the
+ * shrinker that makes memory pressure swap, bringing swap up (slot map + shrinker) and swap
+ * statistics. Above swap_slot.c, which it calls for slots; never the other way round.
  *
  *   mm->lru[ACTIVE]:    head -> newest ... oldest <- tail   (refill takes from the tail)
  *   mm->lru[INACTIVE]:  head -> newest ... oldest <- tail   (scan takes from the tail)
@@ -15,9 +17,34 @@
  * Invariants (checked by check_vm.c, "lru.page" / "lru.list"): every page on a list is an
  * anonymous, allocated order-0 page with mapcount 1 whose PTE at its recorded address in the
  * list's mm maps it; it is on exactly one list, the one its private_data names; the global counts
- * mm_state.swap_nr_lru[] equal the list lengths summed over all mms.
+ * mm_state.swap.nr_lru[] equal the list lengths summed over all mms.
  */
-#include "../virtual/mmap_internal.h"
+#include "swap_internal.h"
+
+static unsigned long swap_shrink_count(struct shrinker *s, struct shrink_control *sc);
+static unsigned long swap_shrink_scan(struct shrinker *s, struct shrink_control *sc);
+
+void swap_setup(void)
+{
+    if (swap_enabled() || swap_slots_init())
+        return; /* up already, or no device / no memory: tried again at the next mm_create */
+    mm_state.swap.shrinker = (struct shrinker){
+        .name = "swap", .count_objects = swap_shrink_count, .scan_objects = swap_shrink_scan,
+    };
+    if (register_shrinker(&mm_state.swap.shrinker))
+        swap_slots_exit();
+}
+
+void swap_get_stats(struct swap_stats *st)
+{
+    *st = (struct swap_stats){
+        .nr_slots = mm_state.swap.nr_slots, .slots_used = mm_state.swap.used,
+        .swapped_out = mm_state.swap.out, .swapped_in = mm_state.swap.in,
+        .nr_inactive = mm_state.swap.nr_lru[SWAP_LRU_INACTIVE],
+        .nr_active = mm_state.swap.nr_lru[SWAP_LRU_ACTIVE],
+        .write_errors = mm_state.swap.write_fail, .read_errors = mm_state.swap.read_fail,
+    };
+}
 
 static inline unsigned int lru_index(const struct page *p)
 {
@@ -30,7 +57,7 @@ void swap_lru_add(struct mm_struct *mm, struct page *p, uintptr_t va)
 {
     p->private_data = (va & PAGE_MASK) | SWAP_PD_ON_LRU;
     list_add(&p->lru, &mm->lru[SWAP_LRU_INACTIVE]);
-    mm_state.swap_nr_lru[SWAP_LRU_INACTIVE]++;
+    mm_state.swap.nr_lru[SWAP_LRU_INACTIVE]++;
 }
 
 void swap_lru_del(struct page *p)
@@ -38,7 +65,7 @@ void swap_lru_del(struct page *p)
     if (!swap_page_on_lru(p))
         return;
     list_del(&p->lru);
-    mm_state.swap_nr_lru[lru_index(p)]--;
+    mm_state.swap.nr_lru[lru_index(p)]--;
     p->private_data = 0;
 }
 
@@ -46,10 +73,10 @@ void swap_lru_del(struct page *p)
 static void swap_lru_move(struct mm_struct *mm, struct page *p, unsigned int to)
 {
     list_del(&p->lru);
-    mm_state.swap_nr_lru[lru_index(p)]--;
+    mm_state.swap.nr_lru[lru_index(p)]--;
     p->private_data = lru_address(p) | SWAP_PD_ON_LRU | (to == SWAP_LRU_ACTIVE ? SWAP_PD_ACTIVE : 0);
     list_add(&p->lru, &mm->lru[to]);
-    mm_state.swap_nr_lru[to]++;
+    mm_state.swap.nr_lru[to]++;
 }
 
 /* The PTE mapping LRU page @p in @mm, or NULL (and @p leaves the LRU) if the rmap is stale. */
@@ -146,21 +173,38 @@ static unsigned long swap_scan_mm(struct mm_struct *mm, unsigned long nr, unsign
 
 unsigned long swap_reclaim(unsigned long nr_pages)
 {
-    if (!mm_state.swap_ready || !mm_state.mms.next || list_empty(&mm_state.mms))
+    if (!mm_state.swap.ready || !mm_state.vm.mms.next || list_empty(&mm_state.vm.mms))
         return 0;
-    unsigned long budget = 3 * (mm_state.swap_nr_lru[0] + mm_state.swap_nr_lru[1]) + 3;
+    unsigned long budget = 3 * (mm_state.swap.nr_lru[0] + mm_state.swap.nr_lru[1]) + 3;
     unsigned long freed = 0;
     bool stop = false;
     struct list_head *pos;
-    list_for_each(pos, &mm_state.mms) {
+    list_for_each(pos, &mm_state.vm.mms) {
         struct mm_struct *mm = list_entry(pos, struct mm_struct, list_all);
         freed += swap_scan_mm(mm, nr_pages - freed, &budget, &stop);
         if (stop || freed >= nr_pages || !budget)
             break;
     }
     /* fairness: the next pass starts with the address space after the first one */
-    struct list_head *first = mm_state.mms.next;
+    struct list_head *first = mm_state.vm.mms.next;
     list_del(first);
-    list_add_tail(first, &mm_state.mms);
+    list_add_tail(first, &mm_state.vm.mms);
     return freed;
+}
+
+/* ---- the shrinker: memory pressure swaps ---- */
+
+static unsigned long swap_shrink_count(struct shrinker *s, struct shrink_control *sc)
+{
+    (void)s;
+    (void)sc;
+    unsigned long lru = mm_state.swap.nr_lru[0] + mm_state.swap.nr_lru[1];
+    return MM_MIN(lru, swap_slots_free());
+}
+
+static unsigned long swap_shrink_scan(struct shrinker *s, struct shrink_control *sc)
+{
+    (void)s;
+    unsigned long freed = swap_reclaim(sc->nr_to_scan);
+    return freed ? freed : SHRINK_STOP;
 }

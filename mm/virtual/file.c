@@ -14,15 +14,15 @@
 
 static void file_lists_init(void)
 {
-    if (!mm_state.files.next) {
-        list_init(&mm_state.mms);
-        list_init(&mm_state.files);
+    if (!mm_state.vm.files.next) {
+        list_init(&mm_state.vm.mms);
+        list_init(&mm_state.vm.files);
     }
 }
 
 struct mm_file *mm_file_create(uint64_t size, bool writable)
 {
-    if (!mm_state.slab_ready || size > (1ull << 40))
+    if (!mm_state.heap.ready || size > (1ull << 40))
         return NULL;
     file_lists_init();
     struct mm_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
@@ -33,8 +33,8 @@ struct mm_file *mm_file_create(uint64_t size, bool writable)
     f->refs = 1;
     f->npages = (unsigned long)MM_PFN_UP(size);
     if (f->npages) {
-        f->cache = kcalloc(f->npages, sizeof(*f->cache), GFP_KERNEL);
-        f->store = kcalloc(f->npages, sizeof(*f->store), GFP_KERNEL);
+        f->cache = kcalloc(f->npages, sizeof(struct page *), GFP_KERNEL);
+        f->store = kcalloc(f->npages, sizeof(struct page *), GFP_KERNEL);
         f->dirty = kcalloc(f->npages, 1, GFP_KERNEL);
         if (!f->cache || !f->store || !f->dirty) {
             kfree(f->cache);
@@ -44,7 +44,7 @@ struct mm_file *mm_file_create(uint64_t size, bool writable)
             return NULL;
         }
     }
-    list_add_tail(&f->list, &mm_state.files);
+    list_add_tail(&f->list, &mm_state.vm.files);
     return f;
 }
 

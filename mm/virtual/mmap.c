@@ -16,9 +16,9 @@
 
 static void mm_lists_init(void)
 {
-    if (!mm_state.mms.next) {
-        list_init(&mm_state.mms);
-        list_init(&mm_state.files);
+    if (!mm_state.vm.mms.next) {
+        list_init(&mm_state.vm.mms);
+        list_init(&mm_state.vm.files);
     }
 }
 
@@ -39,9 +39,9 @@ void vma_free(struct vm_area_struct *v)
 
 struct page *vm_zero_page(void)
 {
-    if (!mm_state.zero_page)
-        mm_state.zero_page = alloc_pages(GFP_KERNEL | __GFP_ZERO, 0);
-    return mm_state.zero_page;
+    if (!mm_state.vm.zero_page)
+        mm_state.vm.zero_page = alloc_pages(GFP_KERNEL | __GFP_ZERO, 0);
+    return mm_state.vm.zero_page;
 }
 
 pte_t vma_pte_prot(const struct vm_area_struct *v, bool writable)
@@ -60,7 +60,7 @@ pte_t vma_pte_prot(const struct vm_area_struct *v, bool writable)
 
 struct mm_struct *mm_create(void)
 {
-    if (!mm_state.slab_ready)
+    if (!mm_state.heap.ready)
         return NULL;
     mm_lists_init();
     struct mm_struct *mm = kzalloc(sizeof(*mm), GFP_KERNEL);
@@ -75,8 +75,8 @@ struct mm_struct *mm_create(void)
     list_init(&mm->lru[SWAP_LRU_ACTIVE]);
     mm->mmap_base = ARCH_USER_VA_END - (1ul << 30); /* 1 GiB below the top: room for stacks */
     mm->start_brk = mm->brk = 0x10000000ul;
-    mm->id = ++mm_state.next_mm_id;
-    list_add_tail(&mm->list_all, &mm_state.mms);
+    mm->id = ++mm_state.vm.next_mm_id;
+    list_add_tail(&mm->list_all, &mm_state.vm.mms);
     swap_setup(); /* first address space on a machine with a swap device: swap comes up */
     return mm;
 }
@@ -372,7 +372,7 @@ int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int p
         struct protect_arg a = { v };
         pt_visit(&mm->pt, v->vm_start, v->vm_end, vm_protect_visit, &a);
         uintptr_t next_start = v->vm_end;
-        v = vma_merge_around(mm, v);
+        (void)vma_merge_around(mm, v); /* may free v: go on from next_start */
         v = next_start < end ? find_vma(mm, next_start) : NULL;
     }
     env_tlb_flush_range(addr, end);

@@ -1,13 +1,14 @@
 /*
  * mmap_internal.h - shared between the address-space files of mm/virtual (vma.c, mmap.c,
- * fault.c, fork.c, file.c) and the address-space checker. Not public.
+ * fault.c, fork.c, file.c) and the address-space checker. Not public. (What they call of swap
+ * is in ../swap/swap_internal.h.)
  */
 #ifndef LEAXOS_MMAP_INTERNAL_H
 #define LEAXOS_MMAP_INTERNAL_H
 
-#include "../internal.h"
+#include "../lib/core.h"
+#include "../swap/swap_internal.h"
 #include "mmap.h"
-#include "swap.h"
 
 /* vma.c */
 void vma_link(struct mm_struct *mm, struct vm_area_struct *v);
@@ -37,7 +38,7 @@ struct mm_file {
     struct page **cache;      /* page cache: cached pages (PG_head|PG_cache), NULL if absent */
     struct page **store;      /* backing store pages, NULL = zeros */
     uint8_t *dirty;           /* per page: cache page newer than the store */
-    struct list_head list;    /* mm_state.files */
+    struct list_head list;    /* mm_state.vm.files */
 };
 void mm_file_get(struct mm_file *f);
 /** The cached page @index, read in from the store if needed (one reference for the caller). */
@@ -48,32 +49,5 @@ void mm_file_set_dirty(struct mm_file *f, uint64_t index);
 void vm_page_put(struct page *p);
 /** Release one PTE reference of the page @e maps (anon: free at zero; cache: mark dirty). */
 void vm_put_pte_page(struct vm_area_struct *v, uintptr_t va, pte_t e);
-
-/* swap (mm/swap): LRU membership of anonymous pages and swap entries */
-#define SWAP_LRU_INACTIVE 0u
-#define SWAP_LRU_ACTIVE   1u
-#define SWAP_PD_ON_LRU    0x1ul /* page->private_data of an anonymous page: on an LRU list */
-#define SWAP_PD_ACTIVE    0x2ul /* ... on the active list (else inactive); bits 12+: address */
-
-/** Bring swap up if the device has slots and it is not up yet (called by mm_create). */
-void swap_setup(void);
-/** Put anonymous page @p, mapped only at @va of @mm, at the head of @mm's inactive list. */
-void swap_lru_add(struct mm_struct *mm, struct page *p, uintptr_t va);
-/** Take @p off its LRU list (no-op when it is on none). */
-void swap_lru_del(struct page *p);
-static inline bool swap_page_on_lru(const struct page *p)
-{
-    return (p->private_data & SWAP_PD_ON_LRU) != 0;
-}
-/** True if swap PTE @e names an allocated slot of the device. */
-bool swap_entry_valid(pte_t e);
-/** One more PTE holds @e. Returns 0, or -MM_EINVAL (invalid entry) / -MM_EOVERFLOW. */
-int swap_entry_dup(pte_t e);
-/** A PTE holding @e went away: drop its reference (the slot is free at zero). */
-void swap_entry_put(pte_t e);
-/** Write @page to a fresh slot: the swap PTE naming it, or 0 (no free slot, device error). */
-pte_t swap_page_write(const void *page);
-/** Read the page @e names into @page. Returns 0, -MM_EINVAL (invalid entry) or -MM_EIO. */
-int swap_entry_read(pte_t e, void *page);
 
 #endif /* LEAXOS_MMAP_INTERNAL_H */

@@ -381,7 +381,7 @@ static int pt_check_entry(struct pt_check_ctx *c, pte_t e, unsigned int level, u
 
 static int pt_check_level(struct pt_check_ctx *c, phys_addr_t pa, unsigned int level)
 {
-    struct page *pg;
+    struct page *pg = NULL; /* set when pt_check_table_page succeeds (gcc -O2 cannot tell) */
     int err = pt_check_table_page(c, pa, level, &pg);
     if (err)
         return err;

@@ -8,7 +8,7 @@
 #ifndef LEAXOS_MM_VM_INTERNAL_H
 #define LEAXOS_MM_VM_INTERNAL_H
 
-#include "../internal.h"
+#include "../lib/core.h"
 #include "page_table.h"
 
 /**

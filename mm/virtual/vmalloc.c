@@ -3,8 +3,9 @@
  * first-fit placement, the kernel PTEs that map the areas, vmalloc/vfree, vmap/vunmap, lookups,
  * statistics and the vmalloc invariant checker. The contract is vmalloc.h.
  *
- * Owns the vmalloc_* fields of mm_state, every struct vmap_area (kmalloc'd) and the pages of
- * vmalloc areas. The area tree:
+ * Owns mm_state.vmalloc and the range in mm_state.core (set once, when vmalloc_init succeeds, so
+ * the layers below may test an address with in_vmalloc_range), every struct vmap_area (kmalloc'd)
+ * and the pages of vmalloc areas. The area tree:
  *
  *            [B gap=0]                    an AVL tree keyed by start; each node also holds
  *           /         \                   gap     = free bytes between the end of the previous
@@ -23,7 +24,7 @@
  * on its list, in order); no PTE outside the areas; the tree's in-order sequence is the list, and
  * heights, balance, gaps and max_gaps are exact.
  *
- * Locking: mm_state.vmalloc_lock protects the tree, the list, the page table and the counters.
+ * Locking: mm_state.vmalloc.lock protects the tree, the list, the page table and the counters.
  * Pages and area nodes are allocated and freed outside it. An area is in the tree from the
  * moment its range is reserved (half-built areas are invisible only to vfree of a pointer nobody
  * has been given yet); mm_check-style checks need quiescence.
@@ -46,13 +47,13 @@ struct vmap_area {
     pte_t prot;                 /* PTE bits of every page (PTE_P included) */
     uintptr_t alloc_site;       /* caller of vmalloc/vmap, for reports */
     struct list_head pages;     /* VMAP_AREA_ALLOC: its pages in address order (page->lru) */
-    struct list_head list;      /* mm_state.vmalloc_areas, address order */
+    struct list_head list;      /* mm_state.vmalloc.areas, address order */
     struct vmap_area *left, *right;
     int height;
     uintptr_t gap, max_gap;     /* see the file comment */
 };
 
-#define VMALLOC_FREED_SLOTS MM_ARRAY_SIZE(mm_state.vmalloc_freed)
+#define VMALLOC_FREED_SLOTS MM_ARRAY_SIZE(mm_state.vmalloc.freed)
 
 static inline uintptr_t va_map_end(const struct vmap_area *va) { return va->start + va->size; }
 /* One past the area's guard page: where the next area may start. */
@@ -182,7 +183,7 @@ static struct vmap_area *va_find_gap(struct vmap_area *n, uintptr_t need)
 /* The area with the highest start <= @addr, or NULL. */
 static struct vmap_area *va_floor_locked(uintptr_t addr)
 {
-    struct vmap_area *n = mm_state.vmalloc_root, *best = NULL;
+    struct vmap_area *n = mm_state.vmalloc.root, *best = NULL;
     while (n) {
         if (n->start <= addr) {
             best = n;
@@ -200,8 +201,8 @@ static void va_link_locked(struct vmap_area *va, struct vmap_area *next)
     va->start = next->start - next->gap;
     va->gap = 0;
     next->gap -= va->size + PAGE_SIZE;
-    mm_state.vmalloc_root = va_insert(mm_state.vmalloc_root, va);
-    va_refresh(mm_state.vmalloc_root, next->start);
+    mm_state.vmalloc.root = va_insert(mm_state.vmalloc.root, va);
+    va_refresh(mm_state.vmalloc.root, next->start);
     list_add_tail(&va->list, &next->list);
 }
 
@@ -209,8 +210,8 @@ static void va_unlink_locked(struct vmap_area *va)
 {
     struct vmap_area *next = list_entry(va->list.next, struct vmap_area, list);
     next->gap += va->gap + va->size + PAGE_SIZE;
-    mm_state.vmalloc_root = va_remove(mm_state.vmalloc_root, va);
-    va_refresh(mm_state.vmalloc_root, next->start);
+    mm_state.vmalloc.root = va_remove(mm_state.vmalloc.root, va);
+    va_refresh(mm_state.vmalloc.root, next->start);
     list_del(&va->list);
 }
 
@@ -218,24 +219,24 @@ static void va_unlink_locked(struct vmap_area *va)
 
 static void vmalloc_remember_freed_locked(uintptr_t start)
 {
-    mm_state.vmalloc_freed[mm_state.vmalloc_freed_next] = start;
-    mm_state.vmalloc_freed_next = (mm_state.vmalloc_freed_next + 1) % VMALLOC_FREED_SLOTS;
+    mm_state.vmalloc.freed[mm_state.vmalloc.freed_next] = start;
+    mm_state.vmalloc.freed_next = (mm_state.vmalloc.freed_next + 1) % VMALLOC_FREED_SLOTS;
 }
 
 /* A new area covers [start, guard end): starts of freed areas in there are live again. */
 static void vmalloc_forget_freed_locked(const struct vmap_area *va)
 {
     for (unsigned int i = 0; i < VMALLOC_FREED_SLOTS; i++) {
-        uintptr_t s = mm_state.vmalloc_freed[i];
+        uintptr_t s = mm_state.vmalloc.freed[i];
         if (s >= va->start && s < va_guard_end(va))
-            mm_state.vmalloc_freed[i] = 0;
+            mm_state.vmalloc.freed[i] = 0;
     }
 }
 
 static bool vmalloc_was_freed_locked(uintptr_t addr)
 {
     for (unsigned int i = 0; i < VMALLOC_FREED_SLOTS; i++)
-        if (addr && mm_state.vmalloc_freed[i] == addr)
+        if (addr && mm_state.vmalloc.freed[i] == addr)
             return true;
     return false;
 }
@@ -262,15 +263,15 @@ static struct vmap_area *vmalloc_reserve(unsigned long nr_pages, unsigned int ki
     *va = (struct vmap_area){ .size = nr_pages << PAGE_SHIFT, .nr_pages = nr_pages, .kind = kind,
                               .prot = prot | PTE_P, .alloc_site = site };
     list_init(&va->pages);
-    env_spin_lock(&mm_state.vmalloc_lock);
-    struct vmap_area *next = va_find_gap(mm_state.vmalloc_root, va->size + PAGE_SIZE);
+    env_spin_lock(&mm_state.vmalloc.lock);
+    struct vmap_area *next = va_find_gap(mm_state.vmalloc.root, va->size + PAGE_SIZE);
     if (next) {
         va_link_locked(va, next);
         vmalloc_forget_freed_locked(va);
-        mm_state.vmalloc_nr_areas++;
-        mm_state.vmalloc_nr_vmap += kind == VMAP_AREA_MAP;
+        mm_state.vmalloc.nr_areas++;
+        mm_state.vmalloc.nr_vmap += kind == VMAP_AREA_MAP;
     }
-    env_spin_unlock(&mm_state.vmalloc_lock);
+    env_spin_unlock(&mm_state.vmalloc.lock);
     if (!next) {
         kfree(va);
         return NULL;
@@ -282,12 +283,12 @@ static struct vmap_area *vmalloc_reserve(unsigned long nr_pages, unsigned int ki
 static void vmalloc_detach_locked(struct vmap_area *va, bool remember)
 {
     va_unlink_locked(va);
-    pt_unmap(&mm_state.vmalloc_pt, va->start, va_guard_end(va), NULL, NULL);
-    mm_state.vmalloc_nr_areas--;
-    mm_state.vmalloc_nr_vmap -= va->kind == VMAP_AREA_MAP;
-    mm_state.vmalloc_nr_pages -= va->nr_mapped;
+    pt_unmap(&mm_state.vmalloc.pt, va->start, va_guard_end(va), NULL, NULL);
+    mm_state.vmalloc.nr_areas--;
+    mm_state.vmalloc.nr_vmap -= va->kind == VMAP_AREA_MAP;
+    mm_state.vmalloc.nr_pages -= va->nr_mapped;
     if (va->kind == VMAP_AREA_ALLOC)
-        mm_state.vmalloc_nr_owned -= va->nr_mapped;
+        mm_state.vmalloc.nr_owned -= va->nr_mapped;
     if (remember)
         vmalloc_remember_freed_locked(va->start);
 }
@@ -341,15 +342,15 @@ static int vmalloc_map_next(struct vmap_area *va, struct page *p, gfp_t gfp, str
 {
     uintptr_t addr = va->start + (va->nr_mapped << PAGE_SHIFT);
     phys_addr_t pa = page_to_phys(p);
-    env_spin_lock(&mm_state.vmalloc_lock);
-    int err = pt_set(&mm_state.vmalloc_pt, addr, pa | va->prot, vmalloc_meta_gfp(gfp));
+    env_spin_lock(&mm_state.vmalloc.lock);
+    int err = pt_set(&mm_state.vmalloc.pt, addr, pa | va->prot, vmalloc_meta_gfp(gfp));
     if (!err) {
         va->nr_mapped++;
-        mm_state.vmalloc_nr_pages++;
+        mm_state.vmalloc.nr_pages++;
         if (va->kind == VMAP_AREA_ALLOC)
-            mm_state.vmalloc_nr_owned++;
+            mm_state.vmalloc.nr_owned++;
     }
-    env_spin_unlock(&mm_state.vmalloc_lock);
+    env_spin_unlock(&mm_state.vmalloc.lock);
     if (!err)
         vmalloc_run_add(r, addr, pa);
     return err;
@@ -370,31 +371,31 @@ static void *vmalloc_publish(struct vmap_area *va, struct vmalloc_run *r)
 static void *vmalloc_abort(struct vmap_area *va, struct vmalloc_run *r)
 {
     vmalloc_run_flush(r);
-    env_spin_lock(&mm_state.vmalloc_lock);
+    env_spin_lock(&mm_state.vmalloc.lock);
     vmalloc_detach_locked(va, false);
-    mm_state.vmalloc_nr_fail++;
-    env_spin_unlock(&mm_state.vmalloc_lock);
+    mm_state.vmalloc.nr_fail++;
+    env_spin_unlock(&mm_state.vmalloc.lock);
     vmalloc_destroy(va);
     return NULL;
 }
 
 static void *vmalloc_fail(void)
 {
-    env_spin_lock(&mm_state.vmalloc_lock);
-    mm_state.vmalloc_nr_fail++;
-    env_spin_unlock(&mm_state.vmalloc_lock);
+    env_spin_lock(&mm_state.vmalloc.lock);
+    mm_state.vmalloc.nr_fail++;
+    env_spin_unlock(&mm_state.vmalloc.lock);
     return NULL;
 }
 
 /* Pages of a @bytes request, or 0 after reporting why it cannot be served. */
 static unsigned long vmalloc_check_size(uint64_t bytes, const char *func, uintptr_t arg)
 {
-    if (!mm_state.vmalloc_ready) {
+    if (!mm_state.vmalloc.ready) {
         mm_report_misuse(MM_MISUSE_NOT_READY, -MM_EINVAL, func, arg, ~0ul,
                          "%s before vmalloc_init", func);
         return 0;
     }
-    uint64_t range = mm_state.vmalloc_end - mm_state.vmalloc_start;
+    uint64_t range = mm_state.core.vmalloc_end - mm_state.core.vmalloc_start;
     if (bytes > range - PAGE_SIZE) {
         mm_report_misuse(MM_MISUSE_SIZE_OVERFLOW, -MM_EINVAL, func, arg, ~0ul,
                          "%llu bytes exceed the vmalloc range (%llu bytes)",
@@ -540,20 +541,20 @@ static int vmalloc_reject_foreign(uintptr_t addr, const char *func)
 static int vmalloc_free_area(const void *p, unsigned int kind, const char *func)
 {
     uintptr_t addr = (uintptr_t)p;
-    if (!mm_state.vmalloc_ready)
+    if (!mm_state.vmalloc.ready)
         return mm_report_misuse(MM_MISUSE_NOT_READY, -MM_EINVAL, func, addr, ~0ul,
                                 "%s before vmalloc_init", func);
     if (!is_vmalloc_addr(p))
         return vmalloc_reject_foreign(addr, func);
-    env_spin_lock(&mm_state.vmalloc_lock);
+    env_spin_lock(&mm_state.vmalloc.lock);
     struct vmap_area *va = va_floor_locked(addr);
     if (!va || va->start != addr || va->kind != kind) {
         int err = vmalloc_reject_locked(addr, va, kind, func);
-        env_spin_unlock(&mm_state.vmalloc_lock);
+        env_spin_unlock(&mm_state.vmalloc.lock);
         return err;
     }
     vmalloc_detach_locked(va, true);
-    env_spin_unlock(&mm_state.vmalloc_lock);
+    env_spin_unlock(&mm_state.vmalloc.lock);
     vmalloc_destroy(va);
     return 0;
 }
@@ -572,18 +573,17 @@ int vunmap(const void *addr)
 
 bool is_vmalloc_addr(const void *addr)
 {
-    uintptr_t a = (uintptr_t)addr;
-    return mm_state.vmalloc_ready && a >= mm_state.vmalloc_start && a < mm_state.vmalloc_end;
+    return in_vmalloc_range(addr); /* the range is [0, 0) until vmalloc_init succeeds */
 }
 
 struct page *vmalloc_to_page(const void *addr)
 {
     if (!is_vmalloc_addr(addr))
         return NULL;
-    env_spin_lock(&mm_state.vmalloc_lock);
-    pte_t *ep = pt_walk(&mm_state.vmalloc_pt, (uintptr_t)addr & PAGE_MASK, false, 0);
+    env_spin_lock(&mm_state.vmalloc.lock);
+    pte_t *ep = pt_walk(&mm_state.vmalloc.pt, (uintptr_t)addr & PAGE_MASK, false, 0);
     pte_t e = ep ? *ep : 0;
-    env_spin_unlock(&mm_state.vmalloc_lock);
+    env_spin_unlock(&mm_state.vmalloc.lock);
     unsigned long pfn = MM_PFN_DOWN(pte_addr(e));
     return pte_present(e) && pfn_valid(pfn) ? pfn_to_page(pfn) : NULL;
 }
@@ -592,39 +592,39 @@ bool vmalloc_area_of(const void *addr, uintptr_t *start, size_t *size)
 {
     if (!is_vmalloc_addr(addr))
         return false;
-    env_spin_lock(&mm_state.vmalloc_lock);
+    env_spin_lock(&mm_state.vmalloc.lock);
     struct vmap_area *va = va_floor_locked((uintptr_t)addr);
     bool hit = va && va->kind != VMAP_AREA_SENTINEL && (uintptr_t)addr < va_guard_end(va);
     if (hit) {
         *start = va->start;
         *size = va->size;
     }
-    env_spin_unlock(&mm_state.vmalloc_lock);
+    env_spin_unlock(&mm_state.vmalloc.lock);
     return hit;
 }
 
 void vmalloc_get_stats(struct vmalloc_stats *st)
 {
     *st = (struct vmalloc_stats){ 0 };
-    if (!mm_state.vmalloc_ready)
+    if (!mm_state.vmalloc.ready)
         return;
-    env_spin_lock(&mm_state.vmalloc_lock);
-    st->start = mm_state.vmalloc_start;
-    st->end = mm_state.vmalloc_end;
-    st->nr_areas = mm_state.vmalloc_nr_areas;
-    st->nr_vmap_areas = mm_state.vmalloc_nr_vmap;
-    st->nr_pages = mm_state.vmalloc_nr_pages;
-    st->nr_owned = mm_state.vmalloc_nr_owned;
+    env_spin_lock(&mm_state.vmalloc.lock);
+    st->start = mm_state.core.vmalloc_start;
+    st->end = mm_state.core.vmalloc_end;
+    st->nr_areas = mm_state.vmalloc.nr_areas;
+    st->nr_vmap_areas = mm_state.vmalloc.nr_vmap;
+    st->nr_pages = mm_state.vmalloc.nr_pages;
+    st->nr_owned = mm_state.vmalloc.nr_owned;
     st->bytes = (uint64_t)st->nr_pages << PAGE_SHIFT;
-    st->largest_free = va_max_gap(mm_state.vmalloc_root);
-    st->nr_tables = mm_state.vmalloc_pt.nr_tables;
-    st->nr_alloc_fail = mm_state.vmalloc_nr_fail;
-    env_spin_unlock(&mm_state.vmalloc_lock);
+    st->largest_free = va_max_gap(mm_state.vmalloc.root);
+    st->nr_tables = mm_state.vmalloc.pt.nr_tables;
+    st->nr_alloc_fail = mm_state.vmalloc.nr_fail;
+    env_spin_unlock(&mm_state.vmalloc.lock);
 }
 
 struct page_table *vmalloc_page_table(void)
 {
-    return mm_state.vmalloc_ready ? &mm_state.vmalloc_pt : NULL;
+    return mm_state.vmalloc.ready ? &mm_state.vmalloc.pt : NULL;
 }
 
 /* ---- boot ---- */
@@ -632,30 +632,30 @@ struct page_table *vmalloc_page_table(void)
 int vmalloc_init(void)
 {
     uintptr_t start, end;
-    if (!mm_state.ready || !mm_state.slab_ready)
+    if (!mm_state.phys.ready || !mm_state.heap.ready)
         return -MM_EINVAL;
     env_vmalloc_range(&start, &end);
     if (start >= end || end - start < 2 * PAGE_SIZE || !MM_IS_ALIGNED(start | end, PAGE_SIZE))
         return -MM_EINVAL;
-    int err = pt_init(&mm_state.vmalloc_pt, GFP_KERNEL);
+    int err = pt_init(&mm_state.vmalloc.pt, GFP_KERNEL);
     if (err)
         return err;
     struct vmap_area *s = kzalloc(sizeof(*s), GFP_KERNEL);
     if (!s) {
-        pt_destroy(&mm_state.vmalloc_pt);
+        pt_destroy(&mm_state.vmalloc.pt);
         return -MM_ENOMEM;
     }
     s->start = end;
     s->kind = VMAP_AREA_SENTINEL;
     s->gap = end - start;
     list_init(&s->pages);
-    list_init(&mm_state.vmalloc_areas);
-    list_add_tail(&s->list, &mm_state.vmalloc_areas);
-    mm_state.vmalloc_root = va_insert(NULL, s);
-    mm_state.vmalloc_sentinel = s;
-    mm_state.vmalloc_start = start;
-    mm_state.vmalloc_end = end;
-    mm_state.vmalloc_ready = true;
+    list_init(&mm_state.vmalloc.areas);
+    list_add_tail(&s->list, &mm_state.vmalloc.areas);
+    mm_state.vmalloc.root = va_insert(NULL, s);
+    mm_state.vmalloc.sentinel = s;
+    mm_state.core.vmalloc_start = start;
+    mm_state.core.vmalloc_end = end;
+    mm_state.vmalloc.ready = true;
     return 0;
 }
 
@@ -673,24 +673,24 @@ struct vmalloc_check_ctx {
 /* vmalloc.order: the list is sorted, separated by guard pages, aligned, inside the range. */
 static int vmalloc_check_order(struct vmalloc_check_ctx *c)
 {
-    uintptr_t prev_end = mm_state.vmalloc_start;
-    unsigned long n = 0, limit = mm_state.vmalloc_nr_areas + 1;
+    uintptr_t prev_end = mm_state.core.vmalloc_start;
+    unsigned long n = 0, limit = mm_state.vmalloc.nr_areas + 1;
     const struct list_head *pos;
-    list_for_each(pos, &mm_state.vmalloc_areas) {
+    list_for_each(pos, &mm_state.vmalloc.areas) {
         const struct vmap_area *va = list_entry(pos, struct vmap_area, list);
-        bool last = pos->next == &mm_state.vmalloc_areas;
+        bool last = pos->next == &mm_state.vmalloc.areas;
         if (++n > limit)
             return vmalloc_fail_check(c, "vmalloc.order", ~0ul, "more areas on the list than "
                                       "the %lu counted (or the list loops)", limit - 1);
-        if (last != (va == mm_state.vmalloc_sentinel) ||
-            (last && va->start != mm_state.vmalloc_end))
+        if (last != (va == mm_state.vmalloc.sentinel) ||
+            (last && va->start != mm_state.core.vmalloc_end))
             return vmalloc_fail_check(c, "vmalloc.order", ~0ul, "the end sentinel is not last");
         if (!last && (!va->size || va->size != va->nr_pages << PAGE_SHIFT ||
                       !MM_IS_ALIGNED(va->start, PAGE_SIZE)))
             return vmalloc_fail_check(c, "vmalloc.order", ~0ul, "area %p: size %zu, %lu pages, "
                                       "unaligned or empty", (void *)va->start, va->size,
                                       va->nr_pages);
-        if (va->start < prev_end || (!last && va_guard_end(va) > mm_state.vmalloc_end))
+        if (va->start < prev_end || (!last && va_guard_end(va) > mm_state.core.vmalloc_end))
             return vmalloc_fail_check(c, "vmalloc.order", ~0ul, "area %p overlaps its predecessor"
                                       "'s guard (ends %p) or leaves the range", (void *)va->start,
                                       (void *)prev_end);
@@ -708,19 +708,19 @@ static int vmalloc_check_node(struct vmalloc_check_ctx *c, const struct vmap_are
 {
     if (!n)
         return 0;
-    if (depth > 96 || ++c->nodes > mm_state.vmalloc_nr_areas + 1)
+    if (depth > 96 || ++c->nodes > mm_state.vmalloc.nr_areas + 1)
         return vmalloc_fail_check(c, "vmalloc.tree", ~0ul, "tree deeper or larger than its "
-                                  "%lu areas allow (a cycle?)", mm_state.vmalloc_nr_areas);
+                                  "%lu areas allow (a cycle?)", mm_state.vmalloc.nr_areas);
     int err = vmalloc_check_node(c, n->left, depth + 1);
     if (err)
         return err;
     c->cursor = c->cursor->next;
-    if (c->cursor == &mm_state.vmalloc_areas || list_entry(c->cursor, struct vmap_area, list) != n)
+    if (c->cursor == &mm_state.vmalloc.areas || list_entry(c->cursor, struct vmap_area, list) != n)
         return vmalloc_fail_check(c, "vmalloc.tree", ~0ul, "tree node %p is not the next area "
                                   "of the ordered list", (void *)n->start);
-    const struct vmap_area *prev = c->cursor->prev == &mm_state.vmalloc_areas ? NULL :
+    const struct vmap_area *prev = c->cursor->prev == &mm_state.vmalloc.areas ? NULL :
         list_entry(c->cursor->prev, struct vmap_area, list);
-    uintptr_t prev_end = prev ? va_guard_end(prev) : mm_state.vmalloc_start;
+    uintptr_t prev_end = prev ? va_guard_end(prev) : mm_state.core.vmalloc_start;
     int lh = va_height(n->left), rh = va_height(n->right);
     uintptr_t mg = MM_MAX(n->gap, MM_MAX(va_max_gap(n->left), va_max_gap(n->right)));
     if (n->gap != n->start - prev_end || n->max_gap != mg || n->height != 1 + MM_MAX(lh, rh) ||
@@ -735,9 +735,9 @@ static int vmalloc_check_node(struct vmalloc_check_ctx *c, const struct vmap_are
 
 static int vmalloc_check_tree(struct vmalloc_check_ctx *c)
 {
-    c->cursor = &mm_state.vmalloc_areas;
-    int err = vmalloc_check_node(c, mm_state.vmalloc_root, 0);
-    if (!err && c->cursor->next != &mm_state.vmalloc_areas)
+    c->cursor = &mm_state.vmalloc.areas;
+    int err = vmalloc_check_node(c, mm_state.vmalloc.root, 0);
+    if (!err && c->cursor->next != &mm_state.vmalloc.areas)
         return vmalloc_fail_check(c, "vmalloc.tree", ~0ul, "the tree holds %lu areas, the list "
                                   "more", c->nodes);
     return err;
@@ -745,7 +745,7 @@ static int vmalloc_check_tree(struct vmalloc_check_ctx *c)
 
 static pte_t vmalloc_pte_at(uintptr_t addr)
 {
-    pte_t *ep = pt_walk(&mm_state.vmalloc_pt, addr, false, 0);
+    pte_t *ep = pt_walk(&mm_state.vmalloc.pt, addr, false, 0);
     return ep ? *ep : 0;
 }
 
@@ -799,7 +799,7 @@ static int vmalloc_check_area(struct vmalloc_check_ctx *c, const struct vmap_are
 static int vmalloc_check_leaf(void *arg, uintptr_t addr, pte_t *ep)
 {
     struct vmalloc_check_ctx *c = arg;
-    while (va_map_end(c->stray_at) <= addr && c->stray_at != mm_state.vmalloc_sentinel)
+    while (va_map_end(c->stray_at) <= addr && c->stray_at != mm_state.vmalloc.sentinel)
         c->stray_at = list_entry(c->stray_at->list.next, struct vmap_area, list);
     if (addr >= c->stray_at->start && addr < va_map_end(c->stray_at))
         return 0;
@@ -811,20 +811,20 @@ static int vmalloc_check_leaf(void *arg, uintptr_t addr, pte_t *ep)
 static int vmalloc_check_locked(struct vmalloc_check_ctx *c)
 {
     /* the tables first: the area checks below walk them and must not follow a corrupt link */
-    int err = pt_check(&mm_state.vmalloc_pt, c->rep);
+    int err = pt_check(&mm_state.vmalloc.pt, c->rep);
     if (!err)
         err = vmalloc_check_order(c);
     if (!err)
         err = vmalloc_check_tree(c);
     const struct list_head *pos;
-    for (pos = mm_state.vmalloc_areas.next; !err && pos != &mm_state.vmalloc_areas; pos = pos->next) {
+    for (pos = mm_state.vmalloc.areas.next; !err && pos != &mm_state.vmalloc.areas; pos = pos->next) {
         const struct vmap_area *va = list_entry(pos, struct vmap_area, list);
-        if (va != mm_state.vmalloc_sentinel)
+        if (va != mm_state.vmalloc.sentinel)
             err = vmalloc_check_area(c, va);
     }
     if (!err) {
-        c->stray_at = list_entry(mm_state.vmalloc_areas.next, struct vmap_area, list);
-        err = pt_visit(&mm_state.vmalloc_pt, mm_state.vmalloc_start, mm_state.vmalloc_end,
+        c->stray_at = list_entry(mm_state.vmalloc.areas.next, struct vmap_area, list);
+        err = pt_visit(&mm_state.vmalloc.pt, mm_state.core.vmalloc_start, mm_state.core.vmalloc_end,
                        vmalloc_check_leaf, c);
     }
     return err;
@@ -835,10 +835,10 @@ int vmalloc_check(struct mm_check_report *rep)
     struct mm_check_report local;
     struct vmalloc_check_ctx c = { .rep = rep ? rep : &local };
     *c.rep = (struct mm_check_report){ .pfn = ~0ul };
-    if (!mm_state.vmalloc_ready)
+    if (!mm_state.vmalloc.ready)
         return 0;
-    env_spin_lock(&mm_state.vmalloc_lock);
+    env_spin_lock(&mm_state.vmalloc.lock);
     int err = vmalloc_check_locked(&c);
-    env_spin_unlock(&mm_state.vmalloc_lock);
+    env_spin_unlock(&mm_state.vmalloc.lock);
     return err;
 }

@@ -13,7 +13,7 @@
  * Invariants: regions are disjoint and page aligned; an address outside every region is never
  * checked and never reported (except a non-canonical one: a wild access). While a report is
  * being printed (kasan_in_report) no check reports, so the report may read poisoned memory
- * (through mm_describe_addr) and call instrumented code (mm_vsnprintf, env_log) safely.
+ * (through the describe hook, mm_describe_addr) and call instrumented code (env_log) safely.
  *
  * Freed slab objects: mm/heap/slab.c poisons a whole slot ENV_POISON_REDZONE whenever it closes
  * one, free or not, so the kind alone cannot tell a freed object from a never-used slot. The
@@ -58,6 +58,7 @@ struct kasan_slot_memo {
 };
 
 static struct kasan_region kasan_regions[KASAN_MAX_REGIONS];
+static kasan_describe_fn kasan_describe_hook; /* mm_describe_addr, registered by the kernel */
 static unsigned int kasan_nr_regions;
 static uintptr_t kasan_hull_start, kasan_hull_size; /* smallest range holding every region */
 static struct kasan_slot_memo kasan_memo;
@@ -327,6 +328,17 @@ static int kasan_bad_kind(const struct kasan_region *r, uintptr_t a)
     return kasan_code_kind(s);
 }
 
+void kasan_set_describe(kasan_describe_fn fn) { kasan_describe_hook = fn; }
+
+/* What the mm knows of @addr (through the hook); false, owner NONE, when nothing is registered. */
+static bool kasan_describe(const void *addr, struct mm_addr_desc *d)
+{
+    if (kasan_describe_hook)
+        return kasan_describe_hook(addr, d);
+    *d = (struct mm_addr_desc){ .owner = MM_ADDR_NONE, .pfn = ~0ul };
+    return false;
+}
+
 static bool kasan_in_vmalloc(const struct mm_addr_desc *d)
 {
     return d->owner == MM_ADDR_VMALLOC || d->owner == MM_ADDR_VMALLOC_UNUSED;
@@ -363,7 +375,7 @@ static bool kasan_prefer_previous(uintptr_t bad, const struct mm_addr_desc *d,
     if (d->owner != MM_ADDR_SLAB || d->state == MM_OBJ_ALLOCATED || d->slot_size == 0 ||
         d->object < d->slot_size || d->offset >= (long)d->object_size)
         return false;
-    if (!mm_describe_addr((const void *)(d->object - d->slot_size), prev) ||
+    if (!kasan_describe((const void *)(d->object - d->slot_size), prev) ||
         prev->owner != MM_ADDR_SLAB || prev->state != MM_OBJ_ALLOCATED ||
         prev->object + prev->slot_size != d->object)
         return false;
@@ -560,7 +572,7 @@ static MM_NOINLINE void kasan_report(const struct kasan_region *r, uintptr_t acc
         const char *bug = "wild-memory-access";
         bool moved = false;
         if (r) {
-            mm_describe_addr((const void *)bad, &at);
+            kasan_describe((const void *)bad, &at);
             bug = kasan_bug_type(kind, &at);
             moved = kind != ENV_POISON_FREE_OBJECT && at.state != MM_OBJ_FREED &&
                     kasan_prefer_previous(bad, &at, &d);

@@ -18,6 +18,7 @@
 #include "kernel_arch.h"
 #include "kernel_boot.h"
 #include "mm.h"
+#include "mm_describe.h"
 #include "mm_env.h"
 #include "trap.h"
 #include "ubsan.h"
@@ -109,6 +110,7 @@ static int kernel_sanitizer_boot(void)
 
     if (!env_shadow_enabled)
         return 0;
+    kasan_set_describe(mm_describe_addr); /* reports name what the mm knows of an address */
     for (unsigned int i = 0; i < MM_ARRAY_SIZE(regions); i++) {
         phys_addr_t pa = memblock_alloc(regions[i].size / 8, PAGE_SIZE);
         if (!pa)

@@ -16,7 +16,8 @@
  * (bug type, access, location as [<return address>], the shadow around it, and what the mm knows
  * of the address: cache, object, offset, page) once per location and execution continues.
  *
- * Boot order: kasan_add_region() for each region before the first mm instance that uses it
+ * Boot order: kasan_set_describe(mm_describe_addr), kasan_add_region() for each region before
+ * the first mm instance that uses it
  * boots; kasan_reset_regions() (or kasan_region_reset()) every time a fresh mm instance boots
  * over the machine area, before mm_init, the way the hosted machine poisons its arena.
  */
@@ -24,6 +25,17 @@
 #define LEAXOS_KASAN_H
 
 #include "mm_env.h"
+
+struct mm_addr_desc;
+
+/**
+ * What the runtime asks about a bad address for its report (mm_describe_addr of mm_describe.h):
+ * fill *@d, return true if the address is memory of the live mm instance. The runtime is part of
+ * the env, below mm/, so it does not call mm/ itself: the kernel registers mm_describe_addr here
+ * at boot. Without a hook, reports name no owner.
+ */
+typedef bool (*kasan_describe_fn)(const void *addr, struct mm_addr_desc *d);
+void kasan_set_describe(kasan_describe_fn fn);
 
 /** Regions the runtime can cover. */
 #define KASAN_MAX_REGIONS 4

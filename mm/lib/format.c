@@ -5,7 +5,7 @@
  * flags '0' and '-'. Output is always NUL-terminated when size > 0; the return value is the length
  * the whole output would have had, so callers can detect truncation.
  */
-#include "../internal.h"
+#include "mm_common.h"
 
 struct fmt_out {
     char *buf;

@@ -1,6 +1,9 @@
 /*
- * slab_describe.c - mm_describe_addr: name the page block, slab cache, object and slot part that
- * hold a kernel virtual address, for sanitizer reports (see mm_describe.h).
+ * describe.c - mm_describe_addr: name the page block, slab cache, object and slot part that
+ * hold a kernel virtual address, for sanitizer reports (see mm_describe.h). It sits beside the
+ * checkers because, like them, it reads every layer (pages, slabs, vmalloc areas) and no layer
+ * calls it; the kernel's KASAN runtime reaches it through the hook the kernel registers
+ * (kasan_set_describe), so the env never calls up into mm/.
  *
  * Owns no state. Invariants it relies on (and never changes): a block head carries PG_head or
  * PG_buddy with its order; a slab head carries PG_slab and slab_cache; slot i of a slab starts at
@@ -8,21 +11,9 @@
  * be damaged by the very bug being reported, so every pointer is range-checked before use and
  * every freelist walk is bounded by the slab's object count.
  */
+#include "../heap/slab_internal.h"
 #include "mm_describe.h"
-#include "slab_internal.h"
 #include "vmalloc.h"
-
-const char *mm_addr_owner_name(enum mm_addr_owner owner)
-{
-    static const char *const names[] = {
-        [MM_ADDR_NONE] = "no mm memory", [MM_ADDR_RESERVED] = "reserved page",
-        [MM_ADDR_FREE_PAGE] = "free page", [MM_ADDR_PCP_PAGE] = "free per-CPU page",
-        [MM_ADDR_PAGE] = "allocated page", [MM_ADDR_LARGE] = "large kmalloc",
-        [MM_ADDR_SLAB] = "slab", [MM_ADDR_VMALLOC] = "vmalloc area",
-        [MM_ADDR_VMALLOC_UNUSED] = "unused vmalloc range",
-    };
-    return (unsigned int)owner < MM_ARRAY_SIZE(names) ? names[owner] : "?";
-}
 
 /* Is @obj on the freelist starting at @head (a list of objects of @slab)? Bounded walk; a link
  * that leaves the slab ends it. */
@@ -148,7 +139,7 @@ static bool describe_vmalloc(const void *addr, struct mm_addr_desc *d)
     uintptr_t start;
     size_t size;
     d->owner = MM_ADDR_VMALLOC_UNUSED;
-    if (__atomic_load_n(&mm_state.vmalloc_lock.locked, __ATOMIC_RELAXED))
+    if (__atomic_load_n(&mm_state.vmalloc.lock.locked, __ATOMIC_RELAXED))
         return true;
     if (vmalloc_area_of(addr, &start, &size)) {
         d->owner = MM_ADDR_VMALLOC;
@@ -162,9 +153,9 @@ static bool describe_vmalloc(const void *addr, struct mm_addr_desc *d)
 bool mm_describe_addr(const void *addr, struct mm_addr_desc *d)
 {
     *d = (struct mm_addr_desc){ .owner = MM_ADDR_NONE, .pfn = ~0ul };
-    if (!mm_state.ready || !mm_mem_map)
+    if (!mm_state.phys.ready || !mm_mem_map)
         return false;
-    if (is_vmalloc_addr(addr))
+    if (in_vmalloc_range(addr))
         return describe_vmalloc(addr, d);
     if (describe_direct(addr, d))
         return true;

@@ -1,5 +1,7 @@
 /*
- * memblock.c - the early (boot-time) allocator.
+ * memblock.c - the early (boot-time) allocator, the first allocator of mm/physical: init builds it
+ * from the memory map, the heap takes its cache of caches from it, the struct page array comes
+ * from it, and the buddy allocator inherits what it leaves free. State: mm_state.phys.memblock.
  *
  * Two sorted region arrays, as in a kernel's memblock:
  *
@@ -12,12 +14,12 @@
  * free space and recorded in `reserved`. Once mm_core_init hands the free ranges to the buddy
  * allocator the early allocator retires; later calls are reported as misuse.
  */
-#include "../internal.h"
+#include "phys_internal.h"
 
 void memblock_reset(phys_addr_t limit)
 {
-    memset(&mm_state.memblock, 0, sizeof(mm_state.memblock));
-    mm_state.memblock.limit = limit;
+    memset(&mm_state.phys.memblock, 0, sizeof(mm_state.phys.memblock));
+    mm_state.phys.memblock.limit = limit;
 }
 
 static void memblock_remove_at(struct memblock_type *t, unsigned int i)
@@ -106,10 +108,10 @@ int memblock_remove_range(struct memblock_type *t, phys_addr_t base, uint64_t si
 
 static bool memblock_usable(const char *func, uintptr_t addr)
 {
-    if (mm_state.early_ready && !mm_state.memblock_retired)
+    if (mm_state.phys.early_ready && !mm_state.phys.memblock_retired)
         return true;
     mm_report_misuse(MM_MISUSE_NOT_READY, -MM_EINVAL, func, addr, ~0ul,
-                     mm_state.memblock_retired ? "early allocator retired after hand-off to buddy"
+                     mm_state.phys.memblock_retired ? "early allocator retired after hand-off to buddy"
                                                : "early allocator not initialised");
     return false;
 }
@@ -118,8 +120,8 @@ static bool memblock_usable(const char *func, uintptr_t addr)
 static phys_addr_t memblock_find_top_down(uint64_t size, uint64_t align, phys_addr_t lo,
                                           phys_addr_t hi)
 {
-    const struct memblock_type *mem = &mm_state.memblock.memory;
-    const struct memblock_type *res = &mm_state.memblock.reserved;
+    const struct memblock_type *mem = &mm_state.phys.memblock.memory;
+    const struct memblock_type *res = &mm_state.phys.memblock.reserved;
     for (int i = (int)mem->cnt - 1; i >= 0; i--) {
         phys_addr_t ms = MM_MAX(mem->r[i].base, lo);
         phys_addr_t top = MM_MIN(mem->r[i].base + mem->r[i].size, hi);
@@ -151,10 +153,10 @@ phys_addr_t memblock_alloc(uint64_t size, uint64_t align)
         return 0;
     }
     size = MM_ALIGN_UP(size, 8);
-    phys_addr_t pa = memblock_find_top_down(size, align, PAGE_SIZE, mm_state.memblock.limit);
+    phys_addr_t pa = memblock_find_top_down(size, align, PAGE_SIZE, mm_state.phys.memblock.limit);
     if (!pa)
         pa = memblock_find_top_down(size, align, PAGE_SIZE, ~0ull);
-    if (!pa || memblock_add_range(&mm_state.memblock.reserved, pa, size))
+    if (!pa || memblock_add_range(&mm_state.phys.memblock.reserved, pa, size))
         return 0;
     env_unpoison(env_phys_to_virt(pa), size);
     return pa;
@@ -164,7 +166,7 @@ int memblock_reserve(phys_addr_t base, uint64_t size)
 {
     if (!memblock_usable(__func__, (uintptr_t)base))
         return -MM_EINVAL;
-    int err = memblock_add_range(&mm_state.memblock.reserved, base, size);
+    int err = memblock_add_range(&mm_state.phys.memblock.reserved, base, size);
     if (err == -MM_EINVAL)
         mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, err, __func__, (uintptr_t)base, ~0ul,
                          "empty or wrapping range size %llu", (unsigned long long)size);
@@ -184,12 +186,12 @@ int memblock_free(phys_addr_t base, uint64_t size)
     if (!memblock_usable(__func__, (uintptr_t)base))
         return -MM_EINVAL;
     size = MM_ALIGN_UP(size, 8);
-    if (size == 0 || base + size < base || !memblock_covers(&mm_state.memblock.reserved, base, size))
+    if (size == 0 || base + size < base || !memblock_covers(&mm_state.phys.memblock.reserved, base, size))
         return mm_report_misuse(MM_MISUSE_NOT_ALLOCATED, -MM_EINVAL, __func__, (uintptr_t)base,
                                 ~0ul, "range 0x%llx+%llu is not reserved",
                                 (unsigned long long)base, (unsigned long long)size);
     env_poison(env_phys_to_virt(base), size, ENV_POISON_UNUSED);
-    return memblock_remove_range(&mm_state.memblock.reserved, base, size);
+    return memblock_remove_range(&mm_state.phys.memblock.reserved, base, size);
 }
 
 static uint64_t memblock_total(const struct memblock_type *t)
@@ -200,24 +202,24 @@ static uint64_t memblock_total(const struct memblock_type *t)
     return sum;
 }
 
-uint64_t memblock_usable_bytes(void) { return memblock_total(&mm_state.memblock.memory); }
-uint64_t memblock_reserved_bytes(void) { return memblock_total(&mm_state.memblock.reserved); }
+uint64_t memblock_usable_bytes(void) { return memblock_total(&mm_state.phys.memblock.memory); }
+uint64_t memblock_reserved_bytes(void) { return memblock_total(&mm_state.phys.memblock.reserved); }
 
 unsigned long memblock_end_pfn(void)
 {
-    const struct memblock_type *m = &mm_state.memblock.memory;
+    const struct memblock_type *m = &mm_state.phys.memblock.memory;
     return m->cnt ? MM_PFN_DOWN(m->r[m->cnt - 1].base + m->r[m->cnt - 1].size) : 0;
 }
 
 bool memblock_is_memory_pfn(unsigned long pfn)
 {
-    return memblock_covers(&mm_state.memblock.memory, MM_PFN_PHYS(pfn), PAGE_SIZE);
+    return memblock_covers(&mm_state.phys.memblock.memory, MM_PFN_PHYS(pfn), PAGE_SIZE);
 }
 
 void memblock_for_each_free_range(void (*fn)(unsigned long spfn, unsigned long epfn))
 {
-    const struct memblock_type *mem = &mm_state.memblock.memory;
-    const struct memblock_type *res = &mm_state.memblock.reserved;
+    const struct memblock_type *mem = &mm_state.phys.memblock.memory;
+    const struct memblock_type *res = &mm_state.phys.memblock.reserved;
     unsigned int j = 0;
     for (unsigned int i = 0; i < mem->cnt; i++) {
         phys_addr_t cur = mem->r[i].base, end = cur + mem->r[i].size;

@@ -1,11 +1,13 @@
 /*
- * report.c - misuse reports and error names.
+ * report.c - misuse reports, check failures and error names: a library below the allocators
+ * (every layer reports through it; it calls nothing but format.c and the env).
  *
  * Every rejected call of a public entry point goes through mm_report_misuse: it counts the misuse
- * by kind, keeps the most recent report (report_lock) for tests, fuzzers and post-mortems, and logs
- * one line. It never touches allocator state, so a rejected call loses nothing.
+ * by kind, keeps the most recent report (mm_state.report, under its lock) for tests, fuzzers and
+ * post-mortems, and logs one line. It never touches allocator state, so a rejected call loses
+ * nothing. mm_check_fail is the one way a validator of any layer names a broken invariant.
  */
-#include "../internal.h"
+#include "core.h"
 
 static const char *const misuse_names[MM_NR_MISUSE_KINDS] = {
     [MM_MISUSE_NONE] = "none",
@@ -66,11 +68,11 @@ int mm_report_misuse(enum mm_misuse_kind kind, int err, const char *func, uintpt
     va_start(ap, fmt);
     mm_vsnprintf(m.detail, sizeof(m.detail), fmt, ap);
     va_end(ap);
-    env_spin_lock(&mm_state.report_lock);
-    mm_state.misuse_count[kind]++;
-    mm_state.last_misuse = m;
-    int level = mm_state.misuse_log_level;
-    env_spin_unlock(&mm_state.report_lock);
+    env_spin_lock(&mm_state.report.lock);
+    mm_state.report.misuse_count[kind]++;
+    mm_state.report.last_misuse = m;
+    int level = mm_state.report.log_level;
+    env_spin_unlock(&mm_state.report.lock);
     env_log(level, "mm: misuse: %s in %s (%s): %s\n", mm_misuse_name(kind), func,
             mm_strerror(err), m.detail);
     return err;
@@ -80,28 +82,28 @@ unsigned long mm_misuse_count(void)
 {
     unsigned long n = 0;
     for (unsigned int k = 1; k < MM_NR_MISUSE_KINDS; k++)
-        n += mm_state.misuse_count[k];
+        n += mm_state.report.misuse_count[k];
     return n;
 }
 
 unsigned long mm_misuse_count_kind(enum mm_misuse_kind kind)
 {
-    return (unsigned int)kind < MM_NR_MISUSE_KINDS ? mm_state.misuse_count[kind] : 0;
+    return (unsigned int)kind < MM_NR_MISUSE_KINDS ? mm_state.report.misuse_count[kind] : 0;
 }
 
 bool mm_misuse_last(struct mm_misuse *out)
 {
     if (!out)
         return false;
-    env_spin_lock(&mm_state.report_lock);
-    *out = mm_state.last_misuse;
-    env_spin_unlock(&mm_state.report_lock);
+    env_spin_lock(&mm_state.report.lock);
+    *out = mm_state.report.last_misuse;
+    env_spin_unlock(&mm_state.report.lock);
     return out->kind != MM_MISUSE_NONE;
 }
 
 void mm_misuse_set_log_level(int level)
 {
-    mm_state.misuse_log_level = level;
+    mm_state.report.log_level = level;
 }
 
 int mm_check_fail(struct mm_check_report *r, const char *inv, unsigned long pfn, const char *fmt, ...)

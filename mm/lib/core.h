@@ -1,0 +1,225 @@
+/*
+ * core.h - the core of the mm, which every layer may include: the one mm instance (mm_state) cut
+ * into per-layer parts, the memory model, misuse reports and check failures. Not public.
+ *
+ * Layers (mm/tools/layers.sh enforces the direction; an arrow means "may use"):
+ *
+ *   init -> virtual (+ swap) -> heap -> physical -> core (mm/lib)      checks/ reads them all
+ *
+ * mm_state holds one part per layer. A part is written only by its owner and by layers above it
+ * (init fills the boot parameters of every part), and read only by its owner, the layers above
+ * and checks/; a lower layer never names an upper layer's part (the layer check reads every
+ * `mm_state.<part>`). A lower layer that needs an upper one's help takes a registered hook (the
+ * shrinkers of reclaim.c), never a direct call. mm_state_reset() zeroes every part at once: one
+ * mm_early_init resets the whole instance, which is how fuzz targets start every input.
+ *
+ *   part      owner                       lock (who protects what)
+ *   core      lib (written by init and    none: written before anything runs (vmalloc_start/end
+ *             vmalloc_init)                by vmalloc_init, once)
+ *   phys      physical                    zone->lock: free_area[] lists and counts, zone->nr_free
+ *                                         env_irq_save + CPU: zone->pcp[cpu], phys.cpu[cpu]
+ *                                         phys.shrink_lock: the shrinker registry list
+ *                                         none (boot): memblock, spans, watermarks (before ready)
+ *   heap      heap                        heap.lock: the caches list; each cache its own lock
+ *   vm        virtual (address spaces)    callers serialise (like the rest of mm/virtual)
+ *   vmalloc   virtual (vmalloc.c)         vmalloc.lock: every field but ready
+ *   swap      virtual (mm/swap)           callers serialise
+ *   report    lib (report.c)              report.lock: the last misuse record and the counts
+ *
+ * Cross-CPU readers (stats, checks) read pcp counts racily; mm_check requires quiescence.
+ */
+#ifndef LEAXOS_MM_CORE_H
+#define LEAXOS_MM_CORE_H
+
+#include "mm.h"
+#include "mm_env.h"
+#include "page_alloc.h"
+#include "page_table.h"
+#include "slab.h"
+
+#define KMALLOC_NR_CLASSES 13 /* 8 16 32 64 96 128 192 256 512 1K 2K 4K 8K */
+
+/*
+ * A deliberate defect for testing the fuzz -> triage -> repro workflow end to end
+ * (./build.sh test builds a variant with -DMM_PLANTED_BUG=1). Never set it otherwise.
+ */
+#ifndef MM_PLANTED_BUG
+#define MM_PLANTED_BUG 0
+#endif
+
+/* ---- physical: early allocator (physical/memblock.c) ---- */
+
+struct memblock_type {
+    unsigned int cnt;
+    struct mm_mem_region r[MM_MAX_MEM_REGIONS]; /* sorted by base, disjoint, non-adjacent */
+};
+
+struct memblock {
+    struct memblock_type memory;   /* usable RAM, page aligned */
+    struct memblock_type reserved; /* ranges in use (firmware, kernel, early allocations) */
+    phys_addr_t limit;             /* top-down allocations prefer memory below this */
+};
+
+/* ---- physical: buddy zones (physical/buddy.c, pcp.c) ---- */
+
+struct free_area {
+    struct list_head free_list;
+    unsigned long nr_free; /* blocks on free_list */
+};
+
+struct per_cpu_pages {
+    struct list_head list;  /* PG_pcp pages, hottest first */
+    unsigned int count;
+    unsigned int high;      /* drain a batch when count reaches high */
+    unsigned int batch;     /* pages moved per refill/drain */
+} MM_CACHE_ALIGNED;
+
+struct zone {
+    env_spinlock_t lock;
+    unsigned long nr_free;              /* pages in free_area (lock; read racily by wmark checks) */
+    struct free_area free_area[MM_NR_ORDERS];
+    unsigned long start_pfn, end_pfn;   /* span [start, end) */
+    unsigned long present, managed, reserved;
+    unsigned long wmark[MM_NR_WMARK];
+    unsigned long lowmem_reserve[MM_NR_ZONES]; /* extra free pages kept back from fallbacks
+                                                  whose preferred zone is the index */
+    unsigned int idx;
+    struct per_cpu_pages pcp[MM_MAX_CPUS];
+};
+
+/* Per-CPU event counters (summed by page_alloc_get_stats). */
+struct mm_cpu_counters {
+    unsigned long alloc, free, fail, fail_injected, pcp_hit, pcp_refill, pcp_drain;
+    unsigned long wmark_low_miss;
+    struct page_alloc_decision last; /* the last successful zone decision (page_alloc.h) */
+} MM_CACHE_ALIGNED;
+
+/* ---- the parts of mm_state ---- */
+
+/** The instance itself: what every layer may ask. */
+struct mm_core_state {
+    unsigned int nr_cpus;                /* boot parameter (mm_nr_cpus() reads it) */
+    uint64_t seed;                       /* seeds every randomised choice of the mm */
+    uintptr_t vmalloc_start, vmalloc_end; /* the vmalloc range once vmalloc_init succeeded,
+                                             [0, 0) before: see in_vmalloc_range() */
+};
+
+/** Physical memory (mm/physical): early allocator, zones, per-CPU lists, reclaim. */
+struct mm_phys_state {
+    bool early_ready;           /* memblock built */
+    bool ready;                 /* buddy allocator live */
+    bool memblock_retired;
+    bool pcp_disabled;
+    unsigned int pcp_batch_param, pcp_high_param; /* boot parameters, 0 = derive */
+    phys_addr_t dma_end, normal_end;
+    struct memblock memblock;
+    struct zone zones[MM_NR_ZONES];
+    struct mm_cpu_counters cpu[MM_MAX_CPUS];
+
+    /* failure injection */
+    unsigned long fail_skip, fail_count;
+
+    /* reclaim */
+    env_spinlock_t shrink_lock;
+    struct list_head shrinkers;
+    bool kswapd_pending;
+    unsigned int reclaim_depth;
+    unsigned long kswapd_wake, reclaim_runs, reclaimed;
+};
+
+/** The heap (mm/heap): slab caches and kmalloc. */
+struct mm_heap_state {
+    env_spinlock_t lock;                 /* caches list */
+    struct list_head caches;
+    struct kmem_cache *cache_cache;      /* the cache of struct kmem_cache (boot-allocated) */
+    struct kmem_cache *kmalloc_caches[2][KMALLOC_NR_CLASSES]; /* [dma][class] */
+    struct shrinker shrinker;            /* gives empty slabs back under pressure */
+    bool hardened;                       /* boot parameter slab_hardened */
+    bool ready;
+    unsigned long nr_created;            /* caches created since boot: seeds each cache */
+};
+
+/** Address spaces (mm/virtual: mmap.c, fault.c, file.c). */
+struct mm_vm_state {
+    struct page *zero_page;              /* shared zero page, allocated on first use */
+    struct list_head mms;                /* every live mm_struct (for mm_check and swap) */
+    struct list_head files;              /* every live mm_file */
+    unsigned int next_mm_id;
+};
+
+/** vmalloc (mm/virtual/vmalloc.c): its areas and page table (the range is in core). */
+struct mm_vmalloc_state {
+    env_spinlock_t lock;                 /* every field below but ready */
+    bool ready;                          /* vmalloc_init succeeded */
+    struct page_table pt;                /* kernel page table of [vmalloc_start, vmalloc_end) */
+    struct vmap_area *root;              /* AVL tree of areas by start, augmented with gaps */
+    struct vmap_area *sentinel;          /* empty area at vmalloc_end: owns the last free gap */
+    struct list_head areas;              /* areas in address order, the sentinel last */
+    unsigned long nr_areas, nr_vmap, nr_pages, nr_owned;
+    unsigned long nr_fail;
+    uintptr_t freed[16];                 /* starts of recently freed areas (double-free reports) */
+    unsigned int freed_next;
+};
+
+/** Swap (mm/swap): the slot map (swap_slot.c) and the LRU with its shrinker (swap_lru.c). */
+struct mm_swap_state {
+    bool ready;                          /* slot map allocated and shrinker registered */
+    unsigned long nr_slots;              /* slots of the device in use by the mm */
+    struct swap_slot *map;               /* [nr_slots]: reference counts (kmalloc'd) */
+    unsigned long used;                  /* slots with count > 0 */
+    unsigned long cursor;                /* next-fit start of the slot search */
+    unsigned long out, in;               /* pages written out / read back */
+    unsigned long write_fail, read_fail;
+    unsigned long nr_lru[2];             /* swap_lru.c: pages on all mms' inactive [0] / active
+                                            [1] lists */
+    struct shrinker shrinker;            /* swap_lru.c: memory pressure swaps */
+};
+
+/** Misuse reports (lib/report.c). */
+struct mm_report_state {
+    env_spinlock_t lock;
+    unsigned long misuse_count[MM_NR_MISUSE_KINDS];
+    struct mm_misuse last_misuse;
+    int log_level;
+};
+
+struct mm_state {
+    struct mm_core_state core;
+    struct mm_phys_state phys;
+    struct mm_heap_state heap;
+    struct mm_vm_state vm;
+    struct mm_vmalloc_state vmalloc;
+    struct mm_swap_state swap;
+    struct mm_report_state report;
+};
+
+extern struct mm_state mm_state;
+
+/* lib/state.c */
+/** Zero every part of mm_state and forget the struct page array (mm_early_init's reset). */
+void mm_state_reset(void);
+
+/* lib/report.c */
+/**
+ * Record and log a detected misuse; returns @err so callers can `return mm_report_misuse(...)`.
+ * Never changes allocator state beyond the report counters.
+ */
+int mm_report_misuse(enum mm_misuse_kind kind, int err, const char *func, uintptr_t addr,
+                     unsigned long pfn, const char *fmt, ...) MM_PRINTF(6, 7);
+
+/**
+ * Fill @r with a broken invariant (name, page, formatted detail) and return -MM_ECORRUPT: the one
+ * way every checker reports (mm_check, slab, page tables, vmalloc, address spaces).
+ */
+int mm_check_fail(struct mm_check_report *r, const char *inv, unsigned long pfn, const char *fmt, ...)
+    MM_PRINTF(4, 5);
+
+/** Is @addr inside the vmalloc range? False until vmalloc_init succeeds. (is_vmalloc_addr for
+ * the layers below virtual, which may not call it.) */
+static inline bool in_vmalloc_range(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    return a >= mm_state.core.vmalloc_start && a < mm_state.core.vmalloc_end;
+}
+
+#endif /* LEAXOS_MM_CORE_H */

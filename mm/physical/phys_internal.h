@@ -1,0 +1,44 @@
+/*
+ * phys_internal.h - what the files of mm/physical share, and what the layers above (init, checks)
+ * may call of it beyond the public page_alloc.h. Not public.
+ *
+ * Owns the declarations of the early allocator (memblock.c), the buddy core (buddy.c), the
+ * per-CPU lists (pcp.c) and the reclaim registry (reclaim.c). Their state is mm_state.phys
+ * (types and locks in ../lib/core.h).
+ */
+#ifndef LEAXOS_MM_PHYS_INTERNAL_H
+#define LEAXOS_MM_PHYS_INTERNAL_H
+
+#include "../lib/core.h"
+
+/* memblock.c */
+void memblock_reset(phys_addr_t limit);
+int memblock_add_range(struct memblock_type *t, phys_addr_t base, uint64_t size);
+int memblock_remove_range(struct memblock_type *t, phys_addr_t base, uint64_t size);
+/** Call fn(start_pfn, end_pfn) for every whole free page range (memory minus reserved). */
+void memblock_for_each_free_range(void (*fn)(unsigned long spfn, unsigned long epfn));
+/** Highest pfn + 1 of usable memory. */
+unsigned long memblock_end_pfn(void);
+/** True if pfn lies in a usable memory region. */
+bool memblock_is_memory_pfn(unsigned long pfn);
+
+/* buddy.c */
+void buddy_free_block_locked(struct zone *z, unsigned long pfn, unsigned int order);
+struct page *buddy_take_block_locked(struct zone *z, unsigned int order);
+void buddy_release_range(struct zone *z, unsigned long spfn, unsigned long epfn);
+void zone_setup_watermarks(void);
+
+/* pcp.c */
+void pcp_setup(unsigned int batch, unsigned int high);
+struct page *pcp_alloc_page(struct zone *z, unsigned int cpu);
+void pcp_free_page(struct zone *z, struct page *page, unsigned int cpu);
+void pcp_drain_cpu(unsigned int cpu);
+
+/* reclaim.c */
+void reclaim_reset(void);
+
+static inline struct zone *page_zone(const struct page *p) { return &mm_state.phys.zones[p->zone]; }
+
+static inline bool zone_populated(const struct zone *z) { return z->managed != 0; }
+
+#endif /* LEAXOS_MM_PHYS_INTERNAL_H */
