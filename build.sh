@@ -4,6 +4,7 @@
 #
 #   ./build.sh test                 everything CI runs; ends with "N passed, N failed"
 #   ./build.sh fuzz [--time S] [TARGET...]   bounded libFuzzer campaign per target
+#   ./build.sh fuzz-bench [--time S | --runs N] [TARGET...]   libFuzzer exec/s on fixed inputs
 #   ./build.sh repro [--target T] [--kernel [--hardened]] FILE   replay one input (ASan+UBSan,
 #                                   or inside the kernel under QEMU)
 #   ./build.sh kernel [--hardened]  freestanding library + symbol check, bootable kernel image
@@ -538,6 +539,43 @@ cmd_fuzz() {
         cmd_triage "$root" || true
         return 1
     fi
+}
+
+# Throughput of the libFuzzer builds on fixed inputs: per target, the checked-in corpus/<target>
+# (copied, so nothing is written into it) is run once, then mutated with a fixed seed, one job,
+# for a fixed number of runs (--runs N) or a fixed time (--time S, default 10). What runs is a
+# function of the build and the seed; the rate is executed inputs over the wall time of the whole
+# process (its start and the corpus load included). One "BENCH name=fuzz_<target>" line each.
+cmd_fuzz_bench() {
+    local secs=10 runs=-1 targets=() t
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --time) secs="$2"; shift 2 ;;
+            --runs) runs="$2"; secs=0; shift 2 ;;
+            -*) die "fuzz-bench: unknown option $1" ;;
+            *) targets+=("$1"); shift ;;
+        esac
+    done
+    [ ${#targets[@]} -gt 0 ] || targets=($(fuzz_targets))
+    cmd_deps
+    build_fuzz || die "fuzz build failed"
+    local tmp; tmp="$(mktemp -d)"
+    for t in "${targets[@]}"; do
+        fuzz_targets | grep -qx "$t" || die "no fuzz target '$t' (have: $(fuzz_targets | xargs))"
+        rm -rf "$tmp/corpus"; cp -r "corpus/$t" "$tmp/corpus"
+        local args=(-seed=1 -runs="$runs" -max_total_time="$secs" -print_final_stats=1
+                    -reload=0 -timeout=25 -rss_limit_mb=2560 -artifact_prefix="$tmp/")
+        [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
+        args+=($(fuzz_options "$t" | grep -v -e '^-timeout=' -e '^-rss_limit_mb='))
+        local t0 t1 rc=0 execs
+        t0="$(date +%s%N)"
+        "$BUILD/fuzz/fuzz_$t" "${args[@]}" "$tmp/corpus" >"$tmp/$t.log" 2>&1 || rc=$?
+        t1="$(date +%s%N)"
+        execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$t.log" | tail -1)"
+        [ "$rc" -eq 0 ] || { tail -20 "$tmp/$t.log" >&2; log "fuzz-bench: $t failed (status $rc)"; }
+        echo "BENCH name=fuzz_$t exec_per_s=$(( ${execs:-0} * 1000000000 / (t1 - t0) )) execs=${execs:-0} ms=$(( (t1 - t0) / 1000000 ))"
+    done
+    rm -rf "$tmp"
 }
 
 # Fold a work corpus back into corpus/<target>: only inputs that add coverage are copied.
@@ -1082,6 +1120,7 @@ case "${1:-help}" in
     unit) cmd_deps; build_hosted asan; "$BUILD/asan/mm_tests" "${@:2}" ;;
     corpus) cmd_deps; build_hosted asan; build_hosted noasan; run_corpus; echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ] ;;
     fuzz) shift; cmd_fuzz "$@" ;;
+    fuzz-bench) shift; cmd_fuzz_bench "$@" ;;
     corpus-merge) shift; cmd_corpus_merge "$@" ;;
     cov) cmd_cov ;;
     triage) shift; cmd_triage "$@" ;;
