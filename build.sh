@@ -151,19 +151,32 @@ target_no_asan() { grep -q 'fuzz-build: no-asan' "fuzz/target_$1.c"; }
 target_san() { if target_no_asan "$1"; then echo "-fsanitize=undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"; else echo "${SAN[*]}"; fi; }
 replay_bin() { if target_no_asan "$1"; then echo "$BUILD/noasan/replay"; else echo "$BUILD/asan/replay"; fi; }
 
+# What judges a fuzz run rather than guides it: the invariant checkers and the mm's formatting and
+# reports (mm/checks), the checker-corruption driver and the outcome digest. In the fuzz builds
+# they get no coverage and no compare hooks (libFuzzer's trace-cmp made them most of the time per
+# input without guiding the search) and no sanitizers, at -O2: see "What the checkers lose" in
+# fuzz/README.md. Every other build (replay, unit tests, corpus, kernel) keeps them as they were.
+fuzz_judge_sources() { find mm/checks -name '*.c' | sort; echo fuzz/checker.c; echo fuzz/digest.c; }
+FUZZ_JUDGE_FLAGS="-std=gnu11 -g -O2 -fno-omit-frame-pointer ${WARN[*]}"
+# Functions of the targets that only verify (content patterns, model comparisons, periodic
+# checks): no coverage or compare hooks, through a SanitizerCoverage ignorelist (clang's
+# -fsanitize-coverage-ignorelist; AFL++ reads the same file as AFL_LLVM_DENYLIST).
+FUZZ_COV_IGNORE="$ROOT/fuzz/coverage.ignore"
+
 # build_fuzz : one libFuzzer binary per target (common objects per sanitizer set)
 build_fuzz() {
-    local t
+    local t judge=($(fuzz_judge_sources))
     for t in $(fuzz_targets); do
         local out="$BUILD/fuzz" san; san="$(target_san "$t")"
         target_no_asan "$t" && out="$BUILD/fuzz-noasan"
-        local flags="-std=gnu11 -g -O1 ${WARN[*]} $san -fsanitize=fuzzer-no-link ${INCLUDES[*]} ${HOSTED_INC[*]}"
-        local lib=($(mm_sources) $(hosted_sources) $(fuzz_common_sources))
+        local flags="-std=gnu11 -g -O1 ${WARN[*]} $san -fsanitize=fuzzer-no-link -fsanitize-coverage-ignorelist=$FUZZ_COV_IGNORE ${INCLUDES[*]} ${HOSTED_INC[*]}"
+        local lib=($( { mm_sources; hosted_sources; fuzz_common_sources; } | grep -vxF -f <(fuzz_judge_sources)))
         compile "$out" clang "$flags" "${lib[@]}" || return 1
+        compile "$out" clang "$FUZZ_JUDGE_FLAGS ${INCLUDES[*]} ${HOSTED_INC[*]}" "${judge[@]}" || return 1
         mkdir -p "$out/obj/main_$t"
         clang $flags -DFUZZ_TARGET="$t" -c fuzz/libfuzzer_main.c -o "$out/obj/main_$t/libfuzzer_main.o"
         clang $flags -fsanitize=fuzzer -o "$BUILD/fuzz/fuzz_$t" "$out/obj/main_$t/libfuzzer_main.o" \
-            $(objs "$out" "${lib[@]}") -lpthread
+            $(objs "$out" "${lib[@]}" "${judge[@]}") -lpthread
     done
 }
 
