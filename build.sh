@@ -557,8 +557,9 @@ cmd_fuzz() {
 # Throughput of the libFuzzer builds on fixed inputs: per target, the checked-in corpus/<target>
 # (copied, so nothing is written into it) is run once, then mutated with a fixed seed, one job,
 # for a fixed number of runs (--runs N) or a fixed time (--time S, default 10). What runs is a
-# function of the build and the seed; the rate is executed inputs over the wall time of the whole
-# process (its start and the corpus load included). One "BENCH name=fuzz_<target>" line each.
+# function of the build and the seed; the rate is executed inputs over the CPU time (user +
+# system) of the whole process, its start and the corpus load included: exec/s per core, even on
+# a shared machine. One "BENCH name=fuzz_<target> exec_per_s=N" line each.
 cmd_fuzz_bench() {
     local secs=10 runs=-1 targets=() t
     while [ $# -gt 0 ]; do
@@ -580,13 +581,15 @@ cmd_fuzz_bench() {
                     -reload=0 -timeout=25 -rss_limit_mb=2560 -artifact_prefix="$tmp/")
         [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
         args+=($(fuzz_options "$t" | grep -v -e '^-timeout=' -e '^-rss_limit_mb='))
-        local t0 t1 rc=0 execs
-        t0="$(date +%s%N)"
-        "$BUILD/fuzz/fuzz_$t" "${args[@]}" "$tmp/corpus" >"$tmp/$t.log" 2>&1 || rc=$?
-        t1="$(date +%s%N)"
+        local rc=0 execs cpu ms
+        # CPU time (user + system) of the run: the rate per core, whatever else the machine runs
+        cpu="$( { TIMEFORMAT='%3U %3S %3R'; time "$BUILD/fuzz/fuzz_$t" "${args[@]}" "$tmp/corpus" \
+                  >"$tmp/$t.log" 2>&1 || echo "rc=$?" >"$tmp/$t.rc"; } 2>&1 )"
+        [ -f "$tmp/$t.rc" ] && rc=1 && rm -f "$tmp/$t.rc"
         execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$t.log" | tail -1)"
-        [ "$rc" -eq 0 ] || { tail -20 "$tmp/$t.log" >&2; log "fuzz-bench: $t failed (status $rc)"; }
-        echo "BENCH name=fuzz_$t exec_per_s=$(( ${execs:-0} * 1000000000 / (t1 - t0) )) execs=${execs:-0} ms=$(( (t1 - t0) / 1000000 ))"
+        [ "$rc" -eq 0 ] || { tail -20 "$tmp/$t.log" >&2; log "fuzz-bench: $t failed"; }
+        ms="$(awk '{ printf "%d", ($1 + $2) * 1000 }' <<<"$cpu")"
+        echo "BENCH name=fuzz_$t exec_per_s=$(( ${execs:-0} * 1000 / (ms > 0 ? ms : 1) )) execs=${execs:-0} cpu_ms=$ms wall_ms=$(awk '{ printf "%d", $3 * 1000 }' <<<"$cpu")"
     done
     rm -rf "$tmp"
 }
