@@ -147,14 +147,26 @@ static void pa_verify_word(const char *who, uint32_t tag, uint32_t pfn, uint64_t
                 (unsigned long long)w[i]);
 }
 
-/* Verify a block's pattern: every word when @full and the order is small, else the page edges. */
+/* The OR of (word ^ pattern) over words [0, @n) of @w: one branch per block, not per word. */
+static uint64_t pa_diff(const uint64_t *w, uint32_t tag, uint64_t n)
+{
+    uint64_t acc = 0, i;
+
+    for (i = 0; i < n; i++)
+        acc |= w[i] ^ pa_pattern(tag, i);
+    return acc;
+}
+
+/* Verify a block's pattern: every word when @full and the order is small, else the page edges.
+ * The whole-block comparison is one reduction; only a mismatch walks the words to name the first. */
 static void pa_verify(const char *who, uint32_t tag, uint32_t pfn, uint32_t order, bool full)
 {
     uint64_t *w = pa_words(pfn), npages = 1ull << order, i;
 
     if (full && order <= PA_FULL_ORDER) {
-        for (i = 0; i < npages * PA_WORDS_PER_PAGE; i++)
-            pa_verify_word(who, tag, pfn, w, i);
+        if (mm_unlikely(pa_diff(w, tag, npages * PA_WORDS_PER_PAGE)))
+            for (i = 0; i < npages * PA_WORDS_PER_PAGE; i++)
+                pa_verify_word(who, tag, pfn, w, i);
         return;
     }
     for (i = 0; i < npages; i++) {
@@ -232,6 +244,42 @@ static void pa_check_head(const struct page *p, uint32_t order, int32_t refs, co
 }
 
 /* Everything a freshly allocated block must satisfy; then fill it and take ownership. */
+/* A block just handed out (its head, zone and range checked by the caller): tails carry no
+ * state, no page is already held, __GFP_ZERO zeroed all of it (one OR over the block, the words
+ * walked only to name the first bad one). Verification only: in the coverage ignorelist. */
+static void pa_check_fresh(struct page *p, unsigned long pfn, uint32_t order, gfp_t gfp)
+{
+    unsigned long i, n = 1ul << order;
+    uint32_t held = 0;
+    unsigned int tails = 0;
+
+    for (i = 1; i < n; i++)
+        tails |= p[i].flags & (PG_head | PG_buddy | PG_pcp | PG_reserved);
+    if (mm_unlikely(tails))
+        for (i = 1; i < n; i++)
+            if (p[i].flags & (PG_head | PG_buddy | PG_pcp | PG_reserved))
+                pa_fail("alloc-tail-state pfn=%lu tail=%lu flags=0x%x", pfn, pfn + i,
+                        (unsigned int)p[i].flags);
+    for (i = 0; i < n; i++)
+        held |= S.owner[pfn + i];
+    if (mm_unlikely(held))
+        for (i = 0; i < n; i++)
+            if (S.owner[pfn + i])
+                pa_fail("overlap pfn=%lu order=%u page %lu already held by tag=%u", pfn,
+                        (unsigned int)order, pfn + i, (unsigned int)S.owner[pfn + i]);
+    if (gfp & __GFP_ZERO) {
+        const uint64_t *w = page_address(p);
+        uint64_t acc = 0;
+        for (i = 0; i < n * PA_WORDS_PER_PAGE; i++)
+            acc |= w[i];
+        if (mm_unlikely(acc))
+            for (i = 0; i < n * PA_WORDS_PER_PAGE; i++)
+                if (w[i])
+                    pa_fail("not-zeroed pfn=%lu order=%u byte=%lu value=0x%llx", pfn,
+                            (unsigned int)order, i * 8, (unsigned long long)w[i]);
+    }
+}
+
 static void pa_take_new(struct page *p, uint32_t order, gfp_t gfp, uint32_t tag)
 {
     unsigned long pfn, i, n = 1ul << order;
@@ -252,22 +300,8 @@ static void pa_take_new(struct page *p, uint32_t order, gfp_t gfp, uint32_t tag)
     if (pfn < S.zstart[z] || pfn + n > S.zend[z])
         pa_fail("alloc-crosses-zone pfn=%lu order=%u zone=%u span=[%lu,%lu)", pfn,
                 (unsigned int)order, z, S.zstart[z], S.zend[z]);
-    for (i = 1; i < n; i++)
-        if (p[i].flags & (PG_head | PG_buddy | PG_pcp | PG_reserved))
-            pa_fail("alloc-tail-state pfn=%lu tail=%lu flags=0x%x", pfn, pfn + i,
-                    (unsigned int)p[i].flags);
-    for (i = 0; i < n; i++)
-        if (S.owner[pfn + i])
-            pa_fail("overlap pfn=%lu order=%u page %lu already held by tag=%u", pfn,
-                    (unsigned int)order, pfn + i, (unsigned int)S.owner[pfn + i]);
+    pa_check_fresh(p, pfn, order, gfp);
     pa_check_layout((uint32_t)pfn, order);
-    if (gfp & __GFP_ZERO) {
-        const uint64_t *w = page_address(p);
-        for (i = 0; i < n * PA_WORDS_PER_PAGE; i++)
-            if (w[i])
-                pa_fail("not-zeroed pfn=%lu order=%u byte=%lu value=0x%llx", pfn,
-                        (unsigned int)order, i * 8, (unsigned long long)w[i]);
-    }
     for (i = 0; i < n; i++)
         S.owner[pfn + i] = tag;
     S.owned += n;
