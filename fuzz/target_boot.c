@@ -35,7 +35,8 @@
  *                                      the header's layout is booted again
  *   corrupt memblock x= / stats / check (the shared checker ops)
  *
- * After every op: mm_check() == 0, memblock_usable_bytes() == model usable bytes,
+ * After every op (mm_check only when fuzz_check_due() or on "check": every op in replay, every
+ * FUZZ_CHECK_EVERY_DEFAULT ops in the engines): mm_check() == 0, memblock_usable_bytes() == model usable bytes,
  * memblock_reserved_bytes() == model reserved bytes (before core init; unchanged after), the
  * misuse counter moved only by the expected reports.
  *
@@ -79,7 +80,7 @@ static struct bt_state {
     uint32_t sweep_pfn[BT_MAX_SWEEP];
     uint8_t sweep_order[BT_MAX_SWEEP];
     uint8_t owned[FUZZ_MEM_MAX_PAGES];
-    uint32_t opno;
+    uint32_t opno, nops;
     char optext[FUZZ_LINE_MAX];
 } B;
 
@@ -806,10 +807,10 @@ static void bt_op_sweep(uint32_t order, gfp_t gfp)
 
 /* ---- per-op checks ---- */
 
-static void bt_check(void)
+static void bt_check(bool full)
 {
     struct mm_check_report rep;
-    int err = mm_check(&rep);
+    int err = full || fuzz_check_due(B.opno, B.nops) ? mm_check(&rep) : 0;
 
     if (err)
         bt_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?", rep.pfn,
@@ -862,9 +863,10 @@ static int bt_run(const uint8_t *data, size_t size)
     fuzz_digest_begin();
     fuzz_machine_decode(data, size, &B.m);
     B.opno = 0;
+    B.nops = n;
     mm_snprintf(B.optext, sizeof(B.optext), "boot");
     bt_boot_layout();
-    bt_check();
+    bt_check(true);
     for (i = 0; i < n; i++) {
         fuzz_op_decode(&bt_table, &B.m, data, size, i, &op);
         B.opno = i + 1;
@@ -872,7 +874,7 @@ static int bt_run(const uint8_t *data, size_t size)
         BT_TRACE("op#%u %s", (unsigned int)B.opno, B.optext);
         fuzz_digest_op(op.kind);
         bt_exec(&op);
-        bt_check();
+        bt_check(op.kind == FOP_CHECK);
     }
     return 0;
 }

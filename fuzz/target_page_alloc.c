@@ -11,8 +11,9 @@
  *   owner[pfn]  tag of the harness block covering pfn, 0 = not ours  (catches overlaps at once)
  *   grave[]     recently freed blocks: stale pointers for "misuse double-free"
  *
- * Invariants checked after every op: mm_check(); free pages + pages the harness holds == free
- * pages at boot; the misuse counter moved only by injected misuse, by exactly one each. Every block
+ * Invariants checked after every op: free pages + pages the harness holds == free pages at boot;
+ * the misuse counter moved only by injected misuse, by exactly one each; mm_check() when
+ * fuzz_check_due() (every op in replay, every FUZZ_CHECK_EVERY_DEFAULT ops in the engines). Every block
  * carries a pattern tied to its tag (whole block for small orders, first and last 8 bytes of each
  * page otherwise), verified at free, on "check" and every PA_VERIFY_EVERY ops. At the end
  * everything is freed and the free page count must equal the boot value.
@@ -76,7 +77,7 @@ static struct pa_state {
     unsigned long injected_seen;    /* counters.fail_injected last looked at */
     bool inj_known;                 /* model of failure injection is exact */
     unsigned long inj_skip, inj_count;
-    uint32_t opno;
+    uint32_t opno, nops;
     char optext[FUZZ_LINE_MAX];
 } S;
 
@@ -905,10 +906,12 @@ static void pa_check_all(bool deep)
     unsigned long nfree, mis;
     int err;
 
-    err = mm_check(&rep);
-    if (err)
-        pa_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?",
-                rep.pfn, rep.detail, mm_strerror(err));
+    if (deep || fuzz_check_due(S.opno, S.nops)) {
+        err = mm_check(&rep);
+        if (err)
+            pa_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?",
+                    rep.pfn, rep.detail, mm_strerror(err));
+    }
     nfree = page_alloc_nr_free();
     if (nfree + S.owned != S.boot_free)
         pa_fail("invariant=harness.conservation free=%lu held=%lu boot_free=%lu (diff %ld)", nfree,
@@ -1053,6 +1056,7 @@ static int pa_run(const uint8_t *data, size_t size)
 
     fuzz_digest_begin();
     pa_reset(data, size);
+    S.nops = n;
     pa_boot();
     pa_check_all(true);
     for (i = 0; i < n; i++) {
