@@ -4,7 +4,7 @@
 #
 #   ./build.sh test                 everything CI runs; ends with "N passed, N failed"
 #   ./build.sh fuzz [--time S] [TARGET...]   bounded libFuzzer campaign per target
-#   ./build.sh fuzz-bench [--time S | --runs N] [TARGET...]   libFuzzer exec/s on fixed inputs
+#   ./build.sh fuzz-bench [--runs N | --time S] [TARGET...]   libFuzzer exec/s per core on fixed inputs
 #   ./build.sh repro [--target T] [--kernel [--hardened]] FILE   replay one input (ASan+UBSan,
 #                                   or inside the kernel under QEMU)
 #   ./build.sh kernel [--hardened]  freestanding library + symbol check, bootable kernel image
@@ -556,15 +556,16 @@ cmd_fuzz() {
 
 # Throughput of the libFuzzer builds on fixed inputs: per target, the checked-in corpus/<target>
 # (copied, so nothing is written into it) is run once, then mutated with a fixed seed, one job,
-# for a fixed number of runs (--runs N) or a fixed time (--time S, default 10). What runs is a
-# function of the build and the seed; the rate is executed inputs over the CPU time (user +
+# for a fixed number of runs (--runs N, default 3000, corpus included) or a fixed wall time
+# (--time S; what runs then depends on the machine's load). With --runs, what runs is a function
+# of the build and the seed; the rate is executed inputs over the CPU time (user +
 # system) of the whole process, its start and the corpus load included: exec/s per core, even on
 # a shared machine. One "BENCH name=fuzz_<target> exec_per_s=N" line each.
 cmd_fuzz_bench() {
-    local secs=10 runs=-1 targets=() t
+    local secs=0 runs=3000 targets=() t
     while [ $# -gt 0 ]; do
         case "$1" in
-            --time) secs="$2"; shift 2 ;;
+            --time) secs="$2"; runs=-1; shift 2 ;;
             --runs) runs="$2"; secs=0; shift 2 ;;
             -*) die "fuzz-bench: unknown option $1" ;;
             *) targets+=("$1"); shift ;;
