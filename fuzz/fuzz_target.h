@@ -100,6 +100,13 @@ extern bool fuzz_trace;
  * not depend on it. Ops that corrupt state on purpose run their own mm_check regardless.
  */
 extern unsigned int fuzz_check_every;
+
+/**
+ * Marks a verification or model function that fuzz/coverage.ignore names: kept out of line,
+ * because the ignorelist applies to the function a body ends up in after inlining (inlined
+ * into an op it would get that op's coverage and compare hooks).
+ */
+#define FUZZ_VERIFY_FN __attribute__((noinline))
 #define FUZZ_CHECK_EVERY_DEFAULT 16
 
 /** Whether the full check is due after op #@opno (1-based) of an input of @nops ops. */

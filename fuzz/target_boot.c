@@ -126,7 +126,7 @@ static uint64_t bt_res_bytes(void)
 }
 
 /* Would [s, e) touch or overlap a reserved range? */
-static bool bt_res_touches(uint64_t s, uint64_t e)
+FUZZ_VERIFY_FN static bool bt_res_touches(uint64_t s, uint64_t e)
 {
     uint32_t i;
 
@@ -170,7 +170,7 @@ static void bt_res_add(uint64_t s, uint64_t e)
     B.nr_res = n;
 }
 
-static bool bt_res_covered(uint64_t s, uint64_t e)
+FUZZ_VERIFY_FN static bool bt_res_covered(uint64_t s, uint64_t e)
 {
     uint32_t i;
 
@@ -181,7 +181,7 @@ static bool bt_res_covered(uint64_t s, uint64_t e)
 }
 
 /* Remove [s, e) which one range covers. Returns false if that needs a slot the mm lacks. */
-static bool bt_res_remove(uint64_t s, uint64_t e)
+FUZZ_VERIFY_FN static bool bt_res_remove(uint64_t s, uint64_t e)
 {
     uint32_t i;
 
@@ -211,7 +211,7 @@ static bool bt_res_remove(uint64_t s, uint64_t e)
 
 /* ---- usable memory model ---- */
 
-static void bt_model_map(const struct mm_mem_region *map, unsigned int nr)
+FUZZ_VERIFY_FN static void bt_model_map(const struct mm_mem_region *map, unsigned int nr)
 {
     uint64_t end = 0;
     unsigned int i;
@@ -727,7 +727,7 @@ static void bt_op_core_init(void)
     bt_expect_retired();
 }
 
-static bool bt_block_ok(uint32_t pfn, uint32_t order, const char **why)
+FUZZ_VERIFY_FN static bool bt_block_ok(uint32_t pfn, uint32_t order, const char **why)
 {
     uint32_t i, n = 1u << order;
 

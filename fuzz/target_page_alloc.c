@@ -13,9 +13,10 @@
  *
  * Invariants checked after every op: free pages + pages the harness holds == free pages at boot;
  * the misuse counter moved only by injected misuse, by exactly one each; mm_check() when
- * fuzz_check_due() (every op in replay, every FUZZ_CHECK_EVERY_DEFAULT ops in the engines). Every block
- * carries a pattern tied to its tag (whole block for small orders, first and last 8 bytes of each
- * page otherwise), verified at free, on "check" and every PA_VERIFY_EVERY ops. At the end
+ * fuzz_check_due() (every op in replay, every FUZZ_CHECK_EVERY_DEFAULT ops in the engines).
+ * Every block carries a pattern tied to its tag (in replay the whole block up to PA_FULL_ORDER;
+ * otherwise, and always in the engines, PA_SAMPLES words per page: pa_sample_words), verified at
+ * free, on "check" and (page edges only) every PA_VERIFY_EVERY ops. At the end
  * everything is freed and the free page count must equal the boot value.
  *
  * Digest (digest.h): every allocation's error code, every free's result, reclaim counts, the
@@ -121,20 +122,48 @@ static uint64_t *pa_words(uint32_t pfn)
     return (uint64_t *)page_address(pfn_to_page(pfn));
 }
 
-static void pa_fill(uint32_t tag, uint32_t pfn, uint32_t order)
-{
-    uint64_t *w = pa_words(pfn), npages = 1ull << order, i;
+/*
+ * Which words of page @pg of a block carry the pattern. Replay (fuzz_check_every == 1: triage,
+ * repro, the corpus) patterns every word of blocks up to PA_FULL_ORDER; the engines pattern
+ * PA_SAMPLES words per page of every block: both edges, the second word (where a list link
+ * written into a held page would land) and five words at offsets a hash of the tag and page
+ * picks, so different allocations sample different words.
+ */
+#define PA_SAMPLES 8
 
-    if (order <= PA_FULL_ORDER) {
+static unsigned int pa_sample_words(uint32_t tag, uint64_t pg, uint64_t *idx)
+{
+    uint64_t base = pg * PA_WORDS_PER_PAGE, h = pa_pattern(~tag, pg);
+    unsigned int k;
+
+    idx[0] = base;
+    idx[1] = base + 1;
+    idx[2] = base + PA_WORDS_PER_PAGE - 1;
+    for (k = 3; k < PA_SAMPLES; k++) {
+        idx[k] = base + 2 + h % (PA_WORDS_PER_PAGE - 3);
+        h = h / (PA_WORDS_PER_PAGE - 3) ^ (h << 53);
+    }
+    return PA_SAMPLES;
+}
+
+static bool pa_whole(uint32_t order)
+{
+    return fuzz_check_every <= 1 && order <= PA_FULL_ORDER;
+}
+
+FUZZ_VERIFY_FN static void pa_fill(uint32_t tag, uint32_t pfn, uint32_t order)
+{
+    uint64_t *w = pa_words(pfn), npages = 1ull << order, i, idx[PA_SAMPLES];
+    unsigned int k, n;
+
+    if (pa_whole(order)) {
         for (i = 0; i < npages * PA_WORDS_PER_PAGE; i++)
             w[i] = pa_pattern(tag, i);
         return;
     }
-    for (i = 0; i < npages; i++) {
-        w[i * PA_WORDS_PER_PAGE] = pa_pattern(tag, i * PA_WORDS_PER_PAGE);
-        w[i * PA_WORDS_PER_PAGE + PA_WORDS_PER_PAGE - 1] =
-            pa_pattern(tag, i * PA_WORDS_PER_PAGE + PA_WORDS_PER_PAGE - 1);
-    }
+    for (i = 0; i < npages; i++)
+        for (k = 0, n = pa_sample_words(tag, i, idx); k < n; k++)
+            w[idx[k]] = pa_pattern(tag, idx[k]);
 }
 
 static void pa_verify_word(const char *who, uint32_t tag, uint32_t pfn, uint64_t *w, uint64_t i)
@@ -158,19 +187,25 @@ static uint64_t pa_diff(const uint64_t *w, uint32_t tag, uint64_t n)
     return acc;
 }
 
-/* Verify a block's pattern: every word when @full and the order is small, else the page edges.
- * The whole-block comparison is one reduction; only a mismatch walks the words to name the first. */
+/* Verify a block's pattern: every patterned word when @full, else the page edges. A whole-block
+ * comparison is one reduction; only a mismatch walks the words to name the first. */
 static void pa_verify(const char *who, uint32_t tag, uint32_t pfn, uint32_t order, bool full)
 {
-    uint64_t *w = pa_words(pfn), npages = 1ull << order, i;
+    uint64_t *w = pa_words(pfn), npages = 1ull << order, i, idx[PA_SAMPLES];
+    unsigned int k, n;
 
-    if (full && order <= PA_FULL_ORDER) {
+    if (full && pa_whole(order)) {
         if (mm_unlikely(pa_diff(w, tag, npages * PA_WORDS_PER_PAGE)))
             for (i = 0; i < npages * PA_WORDS_PER_PAGE; i++)
                 pa_verify_word(who, tag, pfn, w, i);
         return;
     }
     for (i = 0; i < npages; i++) {
+        if (full) {
+            for (k = 0, n = pa_sample_words(tag, i, idx); k < n; k++)
+                pa_verify_word(who, tag, pfn, w, idx[k]);
+            continue;
+        }
         pa_verify_word(who, tag, pfn, w, i * PA_WORDS_PER_PAGE);
         pa_verify_word(who, tag, pfn, w, i * PA_WORDS_PER_PAGE + PA_WORDS_PER_PAGE - 1);
     }
@@ -203,7 +238,7 @@ static bool pa_zone_allowed(gfp_t gfp, unsigned int zone)
 }
 
 /* The block must lie inside one usable region and touch no reserve range of the layout. */
-static void pa_check_layout(uint32_t pfn, uint32_t order)
+FUZZ_VERIFY_FN static void pa_check_layout(uint32_t pfn, uint32_t order)
 {
     phys_addr_t s = MM_PFN_PHYS(pfn), e = MM_PFN_PHYS(pfn + (1u << order));
     const struct fuzz_layout *l = &S.layout;
@@ -248,7 +283,8 @@ static void pa_check_head(const struct page *p, uint32_t order, int32_t refs, co
 /* A block just handed out (its head, zone and range checked by the caller): tails carry no
  * state, no page is already held, __GFP_ZERO zeroed all of it (one OR over the block, the words
  * walked only to name the first bad one). Verification only: in the coverage ignorelist. */
-static void pa_check_fresh(struct page *p, unsigned long pfn, uint32_t order, gfp_t gfp)
+FUZZ_VERIFY_FN static void pa_check_fresh(struct page *p, unsigned long pfn, uint32_t order,
+                                         gfp_t gfp)
 {
     unsigned long i, n = 1ul << order;
     uint32_t held = 0;
