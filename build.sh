@@ -588,7 +588,13 @@ cmd_fuzz_bench() {
                   >"$tmp/$t.log" 2>&1 || echo "rc=$?" >"$tmp/$t.rc"; } 2>&1 )"
         [ -f "$tmp/$t.rc" ] && rc=1 && rm -f "$tmp/$t.rc"
         execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$t.log" | tail -1)"
-        [ "$rc" -eq 0 ] || { tail -20 "$tmp/$t.log" >&2; log "fuzz-bench: $t failed"; }
+        if [ "$rc" -ne 0 ]; then # keep what it found: a bench run is a fuzz run
+            mkdir -p "$WORK_DIR/fuzz-bench"
+            cp "$tmp/$t.log" "$WORK_DIR/fuzz-bench/$t.log"
+            cp "$tmp"/crash-* "$tmp"/timeout-* "$tmp"/oom-* "$WORK_DIR/fuzz-bench/" 2>/dev/null || true
+            grep -m1 -E 'FUZZ-FAIL|ERROR|runtime error' "$tmp/$t.log" >&2 || tail -5 "$tmp/$t.log" >&2
+            log "fuzz-bench: $t stopped early (log and inputs in $WORK_DIR/fuzz-bench/)"
+        fi
         ms="$(awk '{ printf "%d", ($1 + $2) * 1000 }' <<<"$cpu")"
         echo "BENCH name=fuzz_$t exec_per_s=$(( ${execs:-0} * 1000 / (ms > 0 ? ms : 1) )) execs=${execs:-0} cpu_ms=$ms wall_ms=$(awk '{ printf "%d", $3 * 1000 }' <<<"$cpu")"
     done
