@@ -180,18 +180,22 @@ build_fuzz() {
     done
 }
 
-# build_afl : per target an AFL++ persistent binary and its CmpLog twin (afl-clang-fast)
+# build_afl : per target an AFL++ persistent binary and its CmpLog twin (afl-clang-fast); the
+# judges as in build_fuzz (plain clang objects), the ignorelist as AFL_LLVM_DENYLIST
 build_afl() {
-    local out="$BUILD/afl" t
-    local srcs=($(mm_sources) $(hosted_sources) $(fuzz_common_sources))
+    local out="$BUILD/afl" t judge=($(fuzz_judge_sources))
+    local srcs=($( { mm_sources; hosted_sources; fuzz_common_sources; } | grep -vxF -f <(fuzz_judge_sources)))
     mkdir -p "$out"
+    compile "$out" clang "$FUZZ_JUDGE_FLAGS ${INCLUDES[*]} ${HOSTED_INC[*]}" "${judge[@]}" || return 1
+    local jobj=($(objs "$out" "${judge[@]}"))
     for t in $(fuzz_targets); do
         local flags="-std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter $(target_san "$t") ${INCLUDES[*]} ${HOSTED_INC[*]}"
-        AFL_QUIET=1 afl-clang-fast $flags -DFUZZ_TARGET="$t" "${srcs[@]}" fuzz/afl_main.c \
-            -o "$out/afl_$t" -lpthread 2>"$out/build-$t.log" || { cat "$out/build-$t.log" >&2; return 1; }
-        AFL_QUIET=1 AFL_LLVM_CMPLOG=1 afl-clang-fast $flags -DFUZZ_TARGET="$t" "${srcs[@]}" \
-            fuzz/afl_main.c -o "$out/afl_${t}_cmplog" -lpthread 2>>"$out/build-$t.log" ||
+        AFL_QUIET=1 AFL_LLVM_DENYLIST="$FUZZ_COV_IGNORE" afl-clang-fast $flags -DFUZZ_TARGET="$t" \
+            "${srcs[@]}" fuzz/afl_main.c "${jobj[@]}" -o "$out/afl_$t" -lpthread 2>"$out/build-$t.log" ||
             { cat "$out/build-$t.log" >&2; return 1; }
+        AFL_QUIET=1 AFL_LLVM_CMPLOG=1 AFL_LLVM_DENYLIST="$FUZZ_COV_IGNORE" afl-clang-fast $flags \
+            -DFUZZ_TARGET="$t" "${srcs[@]}" fuzz/afl_main.c "${jobj[@]}" -o "$out/afl_${t}_cmplog" \
+            -lpthread 2>>"$out/build-$t.log" || { cat "$out/build-$t.log" >&2; return 1; }
     done
 }
 
