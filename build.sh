@@ -169,7 +169,8 @@ build_fuzz() {
     for t in $(fuzz_targets); do
         local out="$BUILD/fuzz" san; san="$(target_san "$t")"
         target_no_asan "$t" && out="$BUILD/fuzz-noasan"
-        local flags="-std=gnu11 -g -O2 ${WARN[*]} $san -fsanitize=fuzzer-no-link -fsanitize-coverage-ignorelist=$FUZZ_COV_IGNORE ${INCLUDES[*]} ${HOSTED_INC[*]}"
+        # the ignorelist's checksum in the flags: objects are rebuilt when it changes
+        local flags="-std=gnu11 -g -O2 ${WARN[*]} $san -fsanitize=fuzzer-no-link -fsanitize-coverage-ignorelist=$FUZZ_COV_IGNORE -DFUZZ_COV_IGNORE_SUM=$(cksum <"$FUZZ_COV_IGNORE" | cut -d' ' -f1) ${INCLUDES[*]} ${HOSTED_INC[*]}"
         local lib=($( { mm_sources; hosted_sources; fuzz_common_sources; } | grep -vxF -f <(fuzz_judge_sources)))
         compile "$out" clang "$flags" "${lib[@]}" || return 1
         compile "$out" clang "$FUZZ_JUDGE_FLAGS ${INCLUDES[*]} ${HOSTED_INC[*]}" "${judge[@]}" || return 1

@@ -35,10 +35,10 @@
  *                                      the header's layout is booted again
  *   corrupt memblock x= / stats / check (the shared checker ops)
  *
- * After every op (mm_check only when fuzz_check_due() or on "check": every op in replay, every
- * FUZZ_CHECK_EVERY_DEFAULT ops in the engines): mm_check() == 0, memblock_usable_bytes() == model usable bytes,
- * memblock_reserved_bytes() == model reserved bytes (before core init; unchanged after), the
- * misuse counter moved only by the expected reports.
+ * After every op: mm_check() == 0 (only when fuzz_check_due() or on "check": every op in replay,
+ * every FUZZ_CHECK_EVERY_DEFAULT ops in the engines), memblock_usable_bytes() == model usable
+ * bytes, memblock_reserved_bytes() == model reserved bytes (before core init; unchanged after),
+ * the misuse counter moved only by the expected reports.
  *
  * Digest (digest.h): whether each memblock_alloc returned memory, the error of every reserve,
  * free, core init and map boot, the kind of every expected misuse report, the number of blocks a
@@ -211,8 +211,31 @@ FUZZ_VERIFY_FN static bool bt_res_remove(uint64_t s, uint64_t e)
 
 /* ---- usable memory model ---- */
 
+/* Page @p is wholly inside usable region @r (the test the model defines usable memory by). */
+static bool bt_page_in(const struct mm_mem_region *r, uint32_t p)
+{
+    uint64_t ps = MM_PFN_PHYS(p), pe = ps + PAGE_SIZE;
+
+    return r->type == MM_MEM_USABLE && r->base <= ps && pe <= r->base + r->size;
+}
+
+/* Page @p touches region @r of another type. */
+static bool bt_page_out(const struct mm_mem_region *r, uint32_t p)
+{
+    uint64_t ps = MM_PFN_PHYS(p), pe = ps + PAGE_SIZE;
+
+    return r->type != MM_MEM_USABLE && r->base < pe && ps < r->base + r->size;
+}
+
+/*
+ * usable[p]: some usable region holds all of page p and no region of another type touches it.
+ * Region by region: each region's candidate pages (the page holding its base, and the pages up
+ * to its end unless it wraps) are tested with the predicates above, so the result is what a
+ * test of every page against every region gives, in O(pages + regions x their pages).
+ */
 FUZZ_VERIFY_FN static void bt_model_map(const struct mm_mem_region *map, unsigned int nr)
 {
+    static uint8_t mark[FUZZ_MEM_MAX_PAGES]; /* bit 0: in, bit 1: out */
     uint64_t end = 0;
     unsigned int i;
     uint32_t p;
@@ -222,18 +245,24 @@ FUZZ_VERIFY_FN static void bt_model_map(const struct mm_mem_region *map, unsigne
             end = MM_MAX(end, map[i].base + map[i].size);
     B.arena_end = MM_ALIGN_UP(end, PAGE_SIZE);
     B.nr_pages = (uint32_t)MM_MIN(B.arena_end >> PAGE_SHIFT, (uint64_t)FUZZ_MEM_MAX_PAGES);
+    memset(mark, 0, B.nr_pages);
+    for (i = 0; i < nr; i++) {
+        const struct mm_mem_region *r = &map[i];
+        uint64_t first = r->base >> PAGE_SHIFT, last = first + 1, e = r->base + r->size;
+        if (e > r->base)
+            last = MM_MAX(last, (e >> PAGE_SHIFT) + 1); /* a superset: no overflow near 2^64 */
+        first = MM_MIN(first, (uint64_t)B.nr_pages);
+        last = MM_MIN(last, (uint64_t)B.nr_pages);
+        for (p = (uint32_t)first; p < last; p++) {
+            if (bt_page_in(r, p))
+                mark[p] |= 1;
+            if (bt_page_out(r, p))
+                mark[p] |= 2;
+        }
+    }
     B.usable_bytes = 0;
     for (p = 0; p < B.nr_pages; p++) {
-        uint64_t ps = MM_PFN_PHYS(p), pe = ps + PAGE_SIZE;
-        bool in = false, out = false;
-        for (i = 0; i < nr; i++) {
-            const struct mm_mem_region *r = &map[i];
-            if (r->type == MM_MEM_USABLE && r->base <= ps && pe <= r->base + r->size)
-                in = true;
-            if (r->type != MM_MEM_USABLE && r->base < pe && ps < r->base + r->size)
-                out = true;
-        }
-        B.usable[p] = in && !out;
+        B.usable[p] = mark[p] == 1;
         B.usable_bytes += B.usable[p] ? PAGE_SIZE : 0;
     }
 }
