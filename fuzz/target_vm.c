@@ -42,7 +42,7 @@
  * every page, writes give a fresh token. do_mmap / do_munmap / do_mprotect / do_brk / mm_fork
  * results are predicted (EINVAL, ENOMEM holes, EEXIST, EACCES, hint placement, free range).
  *
- * After every op: mm_check() (when fuzz_check_due: see fuzz_target.h). On "check": every readable page of every address space, every
+ * After every op: mm_check(). On "check": every readable page of every address space, every
  * file and shared anonymous object through mm_file_read, every vmalloc / vmap area.
  * Teardown: every address space, file, vmalloc / vmap area and held page is released; then
  * no swap slot in use, and page_alloc_nr_free() + slab_nr_pages() + kept pages == boot value,
