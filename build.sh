@@ -4,6 +4,7 @@
 #
 #   ./build.sh test                 everything CI runs; ends with "N passed, N failed"
 #   ./build.sh fuzz [--time S] [TARGET...]   bounded libFuzzer campaign per target
+#   ./build.sh fuzz-bench [--runs N | --time S] [TARGET...]   libFuzzer exec/s per core on fixed inputs
 #   ./build.sh repro [--target T] [--kernel [--hardened]] FILE   replay one input (ASan+UBSan,
 #                                   or inside the kernel under QEMU)
 #   ./build.sh kernel [--hardened]  freestanding library + symbol check, bootable kernel image
@@ -154,34 +155,52 @@ target_no_asan() { grep -q 'fuzz-build: no-asan' "fuzz/target_$1.c"; }
 target_san() { if target_no_asan "$1"; then echo "-fsanitize=undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"; else echo "${SAN[*]}"; fi; }
 replay_bin() { if target_no_asan "$1"; then echo "$BUILD/noasan/replay"; else echo "$BUILD/asan/replay"; fi; }
 
+# What judges a fuzz run rather than guides it: the invariant checkers and the mm's formatting and
+# reports (mm/checks), the checker-corruption driver and the outcome digest. In the fuzz builds
+# they get no coverage and no compare hooks (libFuzzer's trace-cmp made them most of the time per
+# input without guiding the search) and no sanitizers, at -O2: see "What the checkers lose" in
+# fuzz/README.md. Every other build (replay, unit tests, corpus, kernel) keeps them as they were.
+fuzz_judge_sources() { find mm/checks -name '*.c' | sort; echo fuzz/checker.c; echo fuzz/digest.c; }
+FUZZ_JUDGE_FLAGS="-std=gnu11 -g -O2 -fno-omit-frame-pointer ${WARN[*]}"
+# Functions of the targets that only verify (content patterns, model comparisons, periodic
+# checks): no coverage or compare hooks, through a SanitizerCoverage ignorelist (clang's
+# -fsanitize-coverage-ignorelist; AFL++ reads the same file as AFL_LLVM_DENYLIST).
+FUZZ_COV_IGNORE="$ROOT/fuzz/coverage.ignore"
+
 # build_fuzz : one libFuzzer binary per target (common objects per sanitizer set)
 build_fuzz() {
-    local t
+    local t judge=($(fuzz_judge_sources))
     for t in $(fuzz_targets); do
         local out="$BUILD/fuzz" san; san="$(target_san "$t")"
         target_no_asan "$t" && out="$BUILD/fuzz-noasan"
-        local flags="-std=gnu11 -g -O1 ${WARN[*]} $san -fsanitize=fuzzer-no-link ${INCLUDES[*]} ${HOSTED_INC[*]}"
-        local lib=($(mm_sources) $(hosted_sources) $(fuzz_common_sources))
+        # the ignorelist's checksum in the flags: objects are rebuilt when it changes
+        local flags="-std=gnu11 -g -O2 ${WARN[*]} $san -fsanitize=fuzzer-no-link -fsanitize-coverage-ignorelist=$FUZZ_COV_IGNORE -DFUZZ_COV_IGNORE_SUM=$(cksum <"$FUZZ_COV_IGNORE" | cut -d' ' -f1) ${INCLUDES[*]} ${HOSTED_INC[*]}"
+        local lib=($( { mm_sources; hosted_sources; fuzz_common_sources; } | grep -vxF -f <(fuzz_judge_sources)))
         compile "$out" clang "$flags" "${lib[@]}" || return 1
+        compile "$out" clang "$FUZZ_JUDGE_FLAGS ${INCLUDES[*]} ${HOSTED_INC[*]}" "${judge[@]}" || return 1
         mkdir -p "$out/obj/main_$t"
         clang $flags -DFUZZ_TARGET="$t" -c fuzz/libfuzzer_main.c -o "$out/obj/main_$t/libfuzzer_main.o"
         clang $flags -fsanitize=fuzzer -o "$BUILD/fuzz/fuzz_$t" "$out/obj/main_$t/libfuzzer_main.o" \
-            $(objs "$out" "${lib[@]}") -lpthread
+            $(objs "$out" "${lib[@]}" "${judge[@]}") -lpthread
     done
 }
 
-# build_afl : per target an AFL++ persistent binary and its CmpLog twin (afl-clang-fast)
+# build_afl : per target an AFL++ persistent binary and its CmpLog twin (afl-clang-fast); the
+# judges as in build_fuzz (plain clang objects), the ignorelist as AFL_LLVM_DENYLIST
 build_afl() {
-    local out="$BUILD/afl" t
-    local srcs=($(mm_sources) $(hosted_sources) $(fuzz_common_sources))
+    local out="$BUILD/afl" t judge=($(fuzz_judge_sources))
+    local srcs=($( { mm_sources; hosted_sources; fuzz_common_sources; } | grep -vxF -f <(fuzz_judge_sources)))
     mkdir -p "$out"
+    compile "$out" clang "$FUZZ_JUDGE_FLAGS ${INCLUDES[*]} ${HOSTED_INC[*]}" "${judge[@]}" || return 1
+    local jobj=($(objs "$out" "${judge[@]}"))
     for t in $(fuzz_targets); do
         local flags="-std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter $(target_san "$t") ${INCLUDES[*]} ${HOSTED_INC[*]}"
-        AFL_QUIET=1 afl-clang-fast $flags -DFUZZ_TARGET="$t" "${srcs[@]}" fuzz/afl_main.c \
-            -o "$out/afl_$t" -lpthread 2>"$out/build-$t.log" || { cat "$out/build-$t.log" >&2; return 1; }
-        AFL_QUIET=1 AFL_LLVM_CMPLOG=1 afl-clang-fast $flags -DFUZZ_TARGET="$t" "${srcs[@]}" \
-            fuzz/afl_main.c -o "$out/afl_${t}_cmplog" -lpthread 2>>"$out/build-$t.log" ||
+        AFL_QUIET=1 AFL_LLVM_DENYLIST="$FUZZ_COV_IGNORE" afl-clang-fast $flags -DFUZZ_TARGET="$t" \
+            "${srcs[@]}" fuzz/afl_main.c "${jobj[@]}" -o "$out/afl_$t" -lpthread 2>"$out/build-$t.log" ||
             { cat "$out/build-$t.log" >&2; return 1; }
+        AFL_QUIET=1 AFL_LLVM_CMPLOG=1 AFL_LLVM_DENYLIST="$FUZZ_COV_IGNORE" afl-clang-fast $flags \
+            -DFUZZ_TARGET="$t" "${srcs[@]}" fuzz/afl_main.c "${jobj[@]}" -o "$out/afl_${t}_cmplog" \
+            -lpthread 2>>"$out/build-$t.log" || { cat "$out/build-$t.log" >&2; return 1; }
     done
 }
 
@@ -610,6 +629,53 @@ cmd_fuzz() {
         cmd_triage "$root" || true
         return 1
     fi
+}
+
+# Throughput of the libFuzzer builds on fixed inputs: per target, the checked-in corpus/<target>
+# (copied, so nothing is written into it) is run once, then mutated with a fixed seed, one job,
+# for a fixed number of runs (--runs N, default 3000, corpus included) or a fixed wall time
+# (--time S; what runs then depends on the machine's load). With --runs, what runs is a function
+# of the build and the seed; the rate is executed inputs over the CPU time (user +
+# system) of the whole process, its start and the corpus load included: exec/s per core, even on
+# a shared machine. One "BENCH name=fuzz_<target> exec_per_s=N" line each.
+cmd_fuzz_bench() {
+    local secs=0 runs=3000 targets=() t
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --time) secs="$2"; runs=-1; shift 2 ;;
+            --runs) runs="$2"; secs=0; shift 2 ;;
+            -*) die "fuzz-bench: unknown option $1" ;;
+            *) targets+=("$1"); shift ;;
+        esac
+    done
+    [ ${#targets[@]} -gt 0 ] || targets=($(fuzz_targets))
+    cmd_deps
+    build_fuzz || die "fuzz build failed"
+    local tmp; tmp="$(mktemp -d)"
+    for t in "${targets[@]}"; do
+        fuzz_targets | grep -qx "$t" || die "no fuzz target '$t' (have: $(fuzz_targets | xargs))"
+        rm -rf "$tmp/corpus"; cp -r "corpus/$t" "$tmp/corpus"
+        local args=(-seed=1 -runs="$runs" -max_total_time="$secs" -print_final_stats=1
+                    -reload=0 -timeout=25 -rss_limit_mb=2560 -artifact_prefix="$tmp/")
+        [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
+        args+=($(fuzz_options "$t" | grep -v -e '^-timeout=' -e '^-rss_limit_mb='))
+        local rc=0 execs cpu ms
+        # CPU time (user + system) of the run: the rate per core, whatever else the machine runs
+        cpu="$( { TIMEFORMAT='%3U %3S %3R'; time "$BUILD/fuzz/fuzz_$t" "${args[@]}" "$tmp/corpus" \
+                  >"$tmp/$t.log" 2>&1 || echo "rc=$?" >"$tmp/$t.rc"; } 2>&1 )"
+        [ -f "$tmp/$t.rc" ] && rc=1 && rm -f "$tmp/$t.rc"
+        execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$t.log" | tail -1)"
+        if [ "$rc" -ne 0 ]; then # keep what it found: a bench run is a fuzz run
+            mkdir -p "$WORK_DIR/fuzz-bench"
+            cp "$tmp/$t.log" "$WORK_DIR/fuzz-bench/$t.log"
+            cp "$tmp"/crash-* "$tmp"/timeout-* "$tmp"/oom-* "$WORK_DIR/fuzz-bench/" 2>/dev/null || true
+            grep -m1 -E 'FUZZ-FAIL|ERROR|runtime error' "$tmp/$t.log" >&2 || tail -5 "$tmp/$t.log" >&2
+            log "fuzz-bench: $t stopped early (log and inputs in $WORK_DIR/fuzz-bench/)"
+        fi
+        ms="$(awk '{ printf "%d", ($1 + $2) * 1000 }' <<<"$cpu")"
+        echo "BENCH name=fuzz_$t exec_per_s=$(( ${execs:-0} * 1000 / (ms > 0 ? ms : 1) )) execs=${execs:-0} cpu_ms=$ms wall_ms=$(awk '{ printf "%d", $3 * 1000 }' <<<"$cpu")"
+    done
+    rm -rf "$tmp"
 }
 
 # Fold a work corpus back into corpus/<target>: only inputs that add coverage are copied.
@@ -1050,6 +1116,7 @@ case "${1:-help}" in
     unit) cmd_deps; build_hosted asan; "$BUILD/asan/mm_tests" "${@:2}" ;;
     corpus) cmd_deps; build_hosted asan; build_hosted noasan; run_corpus; echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ] ;;
     fuzz) shift; cmd_fuzz "$@" ;;
+    fuzz-bench) shift; cmd_fuzz_bench "$@" ;;
     corpus-merge) shift; cmd_corpus_merge "$@" ;;
     cov) cmd_cov ;;
     triage) shift; cmd_triage "$@" ;;

@@ -17,6 +17,7 @@ __AFL_FUZZ_INIT();
 int main(int argc, char **argv)
 {
     fuzz_platform.set_quiet(true);
+    fuzz_entry_check_cadence();
     mm_misuse_set_log_level(ENV_LOG_DEBUG);
     if (argc > 1 && freopen(argv[1], "rb", stdin) == NULL) {
         perror(argv[1]);

@@ -6,6 +6,8 @@
 #ifndef LEAXOS_FUZZ_ENTRY_H
 #define LEAXOS_FUZZ_ENTRY_H
 
+#include <stdlib.h>
+
 #include "fuzz_target.h"
 
 #ifndef FUZZ_TARGET
@@ -14,5 +16,22 @@
 #define FUZZ_CAT_(a, b) a##b
 #define FUZZ_CAT(a, b) FUZZ_CAT_(a, b)
 #define FUZZ_THE_TARGET FUZZ_CAT(fuzz_target_, FUZZ_TARGET)
+
+/*
+ * The engines check the whole mm every FUZZ_CHECK_EVERY_DEFAULT ops (fuzz_target.h); triage,
+ * repro and the corpus replay go through the replay program, which checks after every op. In
+ * the environment FUZZ_CHECK_EVERY_OP=1 makes an engine binary check after every op too (e.g.
+ * to replay a crash file with it), FUZZ_CHECK_EVERY=N every N ops.
+ */
+static inline void fuzz_entry_check_cadence(void)
+{
+    const char *op = getenv("FUZZ_CHECK_EVERY_OP"), *every = getenv("FUZZ_CHECK_EVERY");
+
+    fuzz_check_every = FUZZ_CHECK_EVERY_DEFAULT;
+    if (every && atoi(every) > 0)
+        fuzz_check_every = (unsigned int)atoi(every);
+    if (op && atoi(op) != 0)
+        fuzz_check_every = 1;
+}
 
 #endif

@@ -89,6 +89,32 @@ const struct fuzz_target *fuzz_target_find(const char *name);
 /** Knobs set by drivers (replay --trace): print one line per executed op with its outcome. */
 extern bool fuzz_trace;
 
+/**
+ * Full-check cadence, set by drivers: the targets run mm_check() and their other whole-state
+ * checks (content patterns, statistics) after op #k only when fuzz_check_due(k, n) holds, and
+ * always at the start, after the last op and at teardown; the cheap checks (conservation counts,
+ * misuse counter) run after every op. 1 (the default: replay, triage, repro, the corpus, the
+ * kernel, the regression programs) checks after every op, so a report names the first bad op.
+ * The fuzz engines' mains set FUZZ_CHECK_EVERY_DEFAULT (FUZZ_CHECK_EVERY_OP=1 or
+ * FUZZ_CHECK_EVERY=N in the environment override it). Checks feed no digest, so digests do
+ * not depend on it. Ops that corrupt state on purpose run their own mm_check regardless.
+ */
+extern unsigned int fuzz_check_every;
+
+/**
+ * Marks a verification or model function that fuzz/coverage.ignore names: kept out of line,
+ * because the ignorelist applies to the function a body ends up in after inlining (inlined
+ * into an op it would get that op's coverage and compare hooks).
+ */
+#define FUZZ_VERIFY_FN __attribute__((noinline))
+#define FUZZ_CHECK_EVERY_DEFAULT 16
+
+/** Whether the full check is due after op #@opno (1-based) of an input of @nops ops. */
+static inline bool fuzz_check_due(uint32_t opno, uint32_t nops)
+{
+    return fuzz_check_every <= 1 || opno % fuzz_check_every == 0 || opno >= nops;
+}
+
 /** Format one line and write it through the platform. */
 void fuzz_log(const char *fmt, ...) MM_PRINTF(1, 2);
 

@@ -16,6 +16,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     fuzz_platform.set_quiet(true);
+    fuzz_entry_check_cadence();
     mm_misuse_set_log_level(ENV_LOG_DEBUG);
     return 0;
 }

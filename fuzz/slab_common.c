@@ -49,7 +49,7 @@ static unsigned int sc_ranges(size_t req, size_t lo[10], size_t hi[10])
     return n;
 }
 
-void sc_fill(const struct sc_obj *o)
+FUZZ_VERIFY_FN void sc_fill(const struct sc_obj *o)
 {
     size_t lo[10], hi[10], i;
     unsigned int r, n = sc_ranges(o->req, lo, hi);
@@ -59,7 +59,7 @@ void sc_fill(const struct sc_obj *o)
             o->p[i] = sc_pat(o->tag, i);
 }
 
-void sc_verify(const char *who, const struct sc_obj *o, bool full)
+FUZZ_VERIFY_FN void sc_verify(const char *who, const struct sc_obj *o, bool full)
 {
     size_t lo[10], hi[10], i;
     unsigned int r, n = sc_ranges(o->req, lo, hi);
@@ -218,6 +218,47 @@ static unsigned int sc_large_order(size_t size)
     return order;
 }
 
+/* A fresh object [p, p + req) overlaps no live one. */
+FUZZ_VERIFY_FN static void sc_check_no_overlap(const uint8_t *p, size_t req)
+{
+    size_t plen = MM_MAX(req, (size_t)1);
+    uint32_t k;
+
+    for (k = 0; k < SC.nr_live; k++) {
+        const struct sc_obj *q = &SC.live[k];
+        size_t qlen = MM_MAX(q->req, (size_t)1);
+        if (p < q->p + qlen && q->p < p + plen)
+            sc_fail("overlap obj=%p size=%zu overlaps live tag=%u obj=%p size=%zu", (void *)p,
+                    req, (unsigned int)q->tag, (void *)q->p, q->req);
+    }
+}
+
+/* A fresh object's contents: all zero (@zero), or as the constructor left them (@ctor). One OR
+ * over the object; the bytes are walked only to name the first bad one. */
+FUZZ_VERIFY_FN static void sc_check_fresh_bytes(const uint8_t *p, size_t req, bool zero, bool ctor)
+{
+    uint8_t acc = 0;
+    size_t i;
+
+    if (zero) {
+        for (i = 0; i < req; i++)
+            acc |= p[i];
+        if (mm_unlikely(acc))
+            for (i = 0; i < req; i++)
+                if (p[i])
+                    sc_fail("not-zeroed obj=%p size=%zu byte=%zu value=0x%02x", (void *)p, req,
+                            i, p[i]);
+    } else if (ctor) {
+        for (i = 0; i < req; i++)
+            acc |= p[i] ^ sc_ctor_byte(i);
+        if (mm_unlikely(acc))
+            for (i = 0; i < req; i++)
+                if (p[i] != sc_ctor_byte(i))
+                    sc_fail("not-constructed obj=%p size=%zu byte=%zu expected=0x%02x "
+                            "got=0x%02x", (void *)p, req, i, sc_ctor_byte(i), p[i]);
+    }
+}
+
 /*
  * Everything a fresh object must satisfy; then tag it and take it. @slot is the cache[] slot for
  * SC_CACHE; @zero: the caller asked for zeroed memory.
@@ -226,9 +267,8 @@ void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, boo
 {
     struct page *head = sc_head(p);
     struct sc_obj *o;
-    size_t usable, align, i;
+    size_t usable, align;
     bool dma = (gfp & __GFP_DMA) != 0;
-    uint32_t k;
 
     if (!head)
         sc_fail("alloc-not-machine-memory obj=%p size=%zu", (void *)p, req);
@@ -238,13 +278,7 @@ void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, boo
         dma = SC.cache[slot].dma;
     if (kind == SC_SLAB && req > KMALLOC_MAX_CACHE_SIZE)
         kind = SC_LARGE;
-    for (k = 0; k < SC.nr_live; k++) {
-        const struct sc_obj *q = &SC.live[k];
-        size_t qlen = MM_MAX(q->req, (size_t)1), plen = MM_MAX(req, (size_t)1);
-        if (p < q->p + qlen && q->p < p + plen)
-            sc_fail("overlap obj=%p size=%zu overlaps live tag=%u obj=%p size=%zu", (void *)p,
-                    req, (unsigned int)q->tag, (void *)q->p, q->req);
-    }
+    sc_check_no_overlap(p, req);
     usable = ksize(p);
     fuzz_digest_count(usable);
     if (usable < req)
@@ -287,16 +321,7 @@ void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, boo
             sc_known_add(o->kc);
         }
     }
-    if (zero) {
-        for (i = 0; i < req; i++)
-            if (p[i])
-                sc_fail("not-zeroed obj=%p size=%zu byte=%zu value=0x%02x", (void *)p, req, i, p[i]);
-    } else if (kind == SC_CACHE && SC.cache[slot].ctor) {
-        for (i = 0; i < req; i++)
-            if (p[i] != sc_ctor_byte(i))
-                sc_fail("not-constructed obj=%p size=%zu byte=%zu expected=0x%02x got=0x%02x",
-                        (void *)p, req, i, sc_ctor_byte(i), p[i]);
-    }
+    sc_check_fresh_bytes(p, req, zero, kind == SC_CACHE && SC.cache[slot].ctor);
     o->tag = SC.next_tag++;
     sc_graves_reused(p, MM_MAX(req, (size_t)1));
     sc_fill(o);
@@ -439,11 +464,27 @@ static void sc_op_kmalloc(size_t size, gfp_t gfp, uint32_t fn, uint32_t n)
     sc_take(p, req, gfp, SC_SLAB, -1, zero);
 }
 
+/* krealloc kept the old object's token bytes up to the smaller size @keep (ranges in byte order,
+ * so the first bad byte is the lowest). */
+FUZZ_VERIFY_FN static void sc_check_kept(const struct sc_obj *old, const uint8_t *n, size_t keep,
+                                         size_t size)
+{
+    size_t lo[10], hi[10], i;
+    unsigned int r, nr = sc_ranges(old->req, lo, hi);
+
+    for (r = 0; r < nr; r++)
+        for (i = lo[r]; i < hi[r] && i < keep; i++)
+            if (n[i] != sc_pat(old->tag, i))
+                sc_fail("krealloc-lost-content old=%p new=%p size %zu -> %zu byte=%zu "
+                        "expected=0x%02x got=0x%02x", (void *)old->p, (void *)n, old->req, size,
+                        i, sc_pat(old->tag, i), n[i]);
+}
+
 static void sc_op_krealloc(uint32_t h, size_t size, gfp_t gfp, bool of_null)
 {
     struct sc_obj *o = of_null ? NULL : sc_pick(h, 1u << SC_SLAB | 1u << SC_LARGE), old;
     uint8_t *n;
-    size_t i, keep;
+    size_t keep;
 
     if (!of_null && !o)
         return;
@@ -474,16 +515,7 @@ static void sc_op_krealloc(uint32_t h, size_t size, gfp_t gfp, bool of_null)
         return;
     }
     keep = MM_MIN(old.req, size);
-    for (i = 0; i < keep; i++) { /* content kept up to the smaller size */
-        size_t lo[10], hi[10];
-        unsigned int r, nr = sc_ranges(old.req, lo, hi);
-        bool tok = false;
-        for (r = 0; r < nr; r++)
-            tok |= i >= lo[r] && i < hi[r];
-        if (tok && n[i] != sc_pat(old.tag, i))
-            sc_fail("krealloc-lost-content old=%p new=%p size %zu -> %zu byte=%zu expected=0x%02x "
-                    "got=0x%02x", (void *)old.p, (void *)n, old.req, size, i, sc_pat(old.tag, i), n[i]);
-    }
+    sc_check_kept(&old, n, keep, size);
     sc_forget(o); /* the old object is gone either way: re-take the result (drops the grave) */
     SC.inplace = n == old.p;
     sc_take(n, size, n == old.p ? 0 : gfp, SC_SLAB, -1, false);
@@ -622,10 +654,12 @@ void sc_check_all(bool deep)
     uint32_t k;
     int err;
 
-    err = mm_check(&rep);
-    if (err)
-        sc_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?", rep.pfn,
-                rep.detail, mm_strerror(err));
+    if (deep || fuzz_check_due(SC.opno, SC.nops)) {
+        err = mm_check(&rep);
+        if (err)
+            sc_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?", rep.pfn,
+                    rep.detail, mm_strerror(err));
+    }
     mis = mm_misuse_count();
     if (mis != SC.misuse_expected) {
         struct mm_misuse mu;

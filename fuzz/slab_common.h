@@ -79,7 +79,7 @@ struct sc_state {
     unsigned int cpu;
     bool inject_used;
     bool inplace;                   /* sc_take of a block krealloc kept in place */
-    uint32_t opno;
+    uint32_t opno, nops;            /* nops: the input's op count (for fuzz_check_due) */
     char optext[FUZZ_LINE_MAX];
 };
 

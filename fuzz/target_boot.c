@@ -35,9 +35,10 @@
  *                                      the header's layout is booted again
  *   corrupt memblock x= / stats / check (the shared checker ops)
  *
- * After every op: mm_check() == 0, memblock_usable_bytes() == model usable bytes,
- * memblock_reserved_bytes() == model reserved bytes (before core init; unchanged after), the
- * misuse counter moved only by the expected reports.
+ * After every op: mm_check() == 0 (only when fuzz_check_due() or on "check": every op in replay,
+ * every FUZZ_CHECK_EVERY_DEFAULT ops in the engines), memblock_usable_bytes() == model usable
+ * bytes, memblock_reserved_bytes() == model reserved bytes (before core init; unchanged after),
+ * the misuse counter moved only by the expected reports.
  *
  * Digest (digest.h): whether each memblock_alloc returned memory, the error of every reserve,
  * free, core init and map boot, the kind of every expected misuse report, the number of blocks a
@@ -79,7 +80,7 @@ static struct bt_state {
     uint32_t sweep_pfn[BT_MAX_SWEEP];
     uint8_t sweep_order[BT_MAX_SWEEP];
     uint8_t owned[FUZZ_MEM_MAX_PAGES];
-    uint32_t opno;
+    uint32_t opno, nops;
     char optext[FUZZ_LINE_MAX];
 } B;
 
@@ -125,7 +126,7 @@ static uint64_t bt_res_bytes(void)
 }
 
 /* Would [s, e) touch or overlap a reserved range? */
-static bool bt_res_touches(uint64_t s, uint64_t e)
+FUZZ_VERIFY_FN static bool bt_res_touches(uint64_t s, uint64_t e)
 {
     uint32_t i;
 
@@ -169,7 +170,7 @@ static void bt_res_add(uint64_t s, uint64_t e)
     B.nr_res = n;
 }
 
-static bool bt_res_covered(uint64_t s, uint64_t e)
+FUZZ_VERIFY_FN static bool bt_res_covered(uint64_t s, uint64_t e)
 {
     uint32_t i;
 
@@ -180,7 +181,7 @@ static bool bt_res_covered(uint64_t s, uint64_t e)
 }
 
 /* Remove [s, e) which one range covers. Returns false if that needs a slot the mm lacks. */
-static bool bt_res_remove(uint64_t s, uint64_t e)
+FUZZ_VERIFY_FN static bool bt_res_remove(uint64_t s, uint64_t e)
 {
     uint32_t i;
 
@@ -210,8 +211,31 @@ static bool bt_res_remove(uint64_t s, uint64_t e)
 
 /* ---- usable memory model ---- */
 
-static void bt_model_map(const struct mm_mem_region *map, unsigned int nr)
+/* Page @p is wholly inside usable region @r (the test the model defines usable memory by). */
+static bool bt_page_in(const struct mm_mem_region *r, uint32_t p)
 {
+    uint64_t ps = MM_PFN_PHYS(p), pe = ps + PAGE_SIZE;
+
+    return r->type == MM_MEM_USABLE && r->base <= ps && pe <= r->base + r->size;
+}
+
+/* Page @p touches region @r of another type. */
+static bool bt_page_out(const struct mm_mem_region *r, uint32_t p)
+{
+    uint64_t ps = MM_PFN_PHYS(p), pe = ps + PAGE_SIZE;
+
+    return r->type != MM_MEM_USABLE && r->base < pe && ps < r->base + r->size;
+}
+
+/*
+ * usable[p]: some usable region holds all of page p and no region of another type touches it.
+ * Region by region: each region's candidate pages (the page holding its base, and the pages up
+ * to its end unless it wraps) are tested with the predicates above, so the result is what a
+ * test of every page against every region gives, in O(pages + regions x their pages).
+ */
+FUZZ_VERIFY_FN static void bt_model_map(const struct mm_mem_region *map, unsigned int nr)
+{
+    static uint8_t mark[FUZZ_MEM_MAX_PAGES]; /* bit 0: in, bit 1: out */
     uint64_t end = 0;
     unsigned int i;
     uint32_t p;
@@ -221,18 +245,24 @@ static void bt_model_map(const struct mm_mem_region *map, unsigned int nr)
             end = MM_MAX(end, map[i].base + map[i].size);
     B.arena_end = MM_ALIGN_UP(end, PAGE_SIZE);
     B.nr_pages = (uint32_t)MM_MIN(B.arena_end >> PAGE_SHIFT, (uint64_t)FUZZ_MEM_MAX_PAGES);
+    memset(mark, 0, B.nr_pages);
+    for (i = 0; i < nr; i++) {
+        const struct mm_mem_region *r = &map[i];
+        uint64_t first = r->base >> PAGE_SHIFT, last = first + 1, e = r->base + r->size;
+        if (e > r->base)
+            last = MM_MAX(last, (e >> PAGE_SHIFT) + 1); /* a superset: no overflow near 2^64 */
+        first = MM_MIN(first, (uint64_t)B.nr_pages);
+        last = MM_MIN(last, (uint64_t)B.nr_pages);
+        for (p = (uint32_t)first; p < last; p++) {
+            if (bt_page_in(r, p))
+                mark[p] |= 1;
+            if (bt_page_out(r, p))
+                mark[p] |= 2;
+        }
+    }
     B.usable_bytes = 0;
     for (p = 0; p < B.nr_pages; p++) {
-        uint64_t ps = MM_PFN_PHYS(p), pe = ps + PAGE_SIZE;
-        bool in = false, out = false;
-        for (i = 0; i < nr; i++) {
-            const struct mm_mem_region *r = &map[i];
-            if (r->type == MM_MEM_USABLE && r->base <= ps && pe <= r->base + r->size)
-                in = true;
-            if (r->type != MM_MEM_USABLE && r->base < pe && ps < r->base + r->size)
-                out = true;
-        }
-        B.usable[p] = in && !out;
+        B.usable[p] = mark[p] == 1;
         B.usable_bytes += B.usable[p] ? PAGE_SIZE : 0;
     }
 }
@@ -726,7 +756,7 @@ static void bt_op_core_init(void)
     bt_expect_retired();
 }
 
-static bool bt_block_ok(uint32_t pfn, uint32_t order, const char **why)
+FUZZ_VERIFY_FN static bool bt_block_ok(uint32_t pfn, uint32_t order, const char **why)
 {
     uint32_t i, n = 1u << order;
 
@@ -806,10 +836,10 @@ static void bt_op_sweep(uint32_t order, gfp_t gfp)
 
 /* ---- per-op checks ---- */
 
-static void bt_check(void)
+static void bt_check(bool full)
 {
     struct mm_check_report rep;
-    int err = mm_check(&rep);
+    int err = full || fuzz_check_due(B.opno, B.nops) ? mm_check(&rep) : 0;
 
     if (err)
         bt_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?", rep.pfn,
@@ -862,9 +892,10 @@ static int bt_run(const uint8_t *data, size_t size)
     fuzz_digest_begin();
     fuzz_machine_decode(data, size, &B.m);
     B.opno = 0;
+    B.nops = n;
     mm_snprintf(B.optext, sizeof(B.optext), "boot");
     bt_boot_layout();
-    bt_check();
+    bt_check(true);
     for (i = 0; i < n; i++) {
         fuzz_op_decode(&bt_table, &B.m, data, size, i, &op);
         B.opno = i + 1;
@@ -872,7 +903,7 @@ static int bt_run(const uint8_t *data, size_t size)
         BT_TRACE("op#%u %s", (unsigned int)B.opno, B.optext);
         fuzz_digest_op(op.kind);
         bt_exec(&op);
-        bt_check();
+        bt_check(op.kind == FOP_CHECK);
     }
     return 0;
 }

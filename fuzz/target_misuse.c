@@ -501,6 +501,7 @@ static int mu_run(const uint8_t *data, size_t size)
 
     fuzz_digest_begin();
     sc_boot(data, size, true);
+    SC.nops = n;
     sc_check_all(true);
     for (i = 0; i < n; i++) {
         const uint32_t *a = op.arg;

@@ -11,10 +11,12 @@
  *   owner[pfn]  tag of the harness block covering pfn, 0 = not ours  (catches overlaps at once)
  *   grave[]     recently freed blocks: stale pointers for "misuse double-free"
  *
- * Invariants checked after every op: mm_check(); free pages + pages the harness holds == free
- * pages at boot; the misuse counter moved only by injected misuse, by exactly one each. Every block
- * carries a pattern tied to its tag (whole block for small orders, first and last 8 bytes of each
- * page otherwise), verified at free, on "check" and every PA_VERIFY_EVERY ops. At the end
+ * Invariants checked after every op: free pages + pages the harness holds == free pages at boot;
+ * the misuse counter moved only by injected misuse, by exactly one each; mm_check() when
+ * fuzz_check_due() (every op in replay, every FUZZ_CHECK_EVERY_DEFAULT ops in the engines).
+ * Every block carries a pattern tied to its tag (in replay the whole block up to PA_FULL_ORDER;
+ * otherwise, and always in the engines, PA_SAMPLES words per page: pa_sample_words), verified at
+ * free, on "check" and (page edges only) every PA_VERIFY_EVERY ops. At the end
  * everything is freed and the free page count must equal the boot value.
  *
  * Policies, judged apart from the mm's own tests: every successful allocation left the zone that
@@ -82,7 +84,7 @@ static struct pa_state {
     unsigned long injected_seen;    /* counters.fail_injected last looked at */
     bool inj_known;                 /* model of failure injection is exact */
     unsigned long inj_skip, inj_count;
-    uint32_t opno;
+    uint32_t opno, nops;
     char optext[FUZZ_LINE_MAX];
 } S;
 
@@ -126,20 +128,48 @@ static uint64_t *pa_words(uint32_t pfn)
     return (uint64_t *)page_address(pfn_to_page(pfn));
 }
 
-static void pa_fill(uint32_t tag, uint32_t pfn, uint32_t order)
-{
-    uint64_t *w = pa_words(pfn), npages = 1ull << order, i;
+/*
+ * Which words of page @pg of a block carry the pattern. Replay (fuzz_check_every == 1: triage,
+ * repro, the corpus) patterns every word of blocks up to PA_FULL_ORDER; the engines pattern
+ * PA_SAMPLES words per page of every block: both edges, the second word (where a list link
+ * written into a held page would land) and five words at offsets a hash of the tag and page
+ * picks, so different allocations sample different words.
+ */
+#define PA_SAMPLES 8
 
-    if (order <= PA_FULL_ORDER) {
+static unsigned int pa_sample_words(uint32_t tag, uint64_t pg, uint64_t *idx)
+{
+    uint64_t base = pg * PA_WORDS_PER_PAGE, h = pa_pattern(~tag, pg);
+    unsigned int k;
+
+    idx[0] = base;
+    idx[1] = base + 1;
+    idx[2] = base + PA_WORDS_PER_PAGE - 1;
+    for (k = 3; k < PA_SAMPLES; k++) {
+        idx[k] = base + 2 + h % (PA_WORDS_PER_PAGE - 3);
+        h = h / (PA_WORDS_PER_PAGE - 3) ^ (h << 53);
+    }
+    return PA_SAMPLES;
+}
+
+static bool pa_whole(uint32_t order)
+{
+    return fuzz_check_every <= 1 && order <= PA_FULL_ORDER;
+}
+
+FUZZ_VERIFY_FN static void pa_fill(uint32_t tag, uint32_t pfn, uint32_t order)
+{
+    uint64_t *w = pa_words(pfn), npages = 1ull << order, i, idx[PA_SAMPLES];
+    unsigned int k, n;
+
+    if (pa_whole(order)) {
         for (i = 0; i < npages * PA_WORDS_PER_PAGE; i++)
             w[i] = pa_pattern(tag, i);
         return;
     }
-    for (i = 0; i < npages; i++) {
-        w[i * PA_WORDS_PER_PAGE] = pa_pattern(tag, i * PA_WORDS_PER_PAGE);
-        w[i * PA_WORDS_PER_PAGE + PA_WORDS_PER_PAGE - 1] =
-            pa_pattern(tag, i * PA_WORDS_PER_PAGE + PA_WORDS_PER_PAGE - 1);
-    }
+    for (i = 0; i < npages; i++)
+        for (k = 0, n = pa_sample_words(tag, i, idx); k < n; k++)
+            w[idx[k]] = pa_pattern(tag, idx[k]);
 }
 
 static void pa_verify_word(const char *who, uint32_t tag, uint32_t pfn, uint64_t *w, uint64_t i)
@@ -153,17 +183,35 @@ static void pa_verify_word(const char *who, uint32_t tag, uint32_t pfn, uint64_t
                 (unsigned long long)w[i]);
 }
 
-/* Verify a block's pattern: every word when @full and the order is small, else the page edges. */
+/* The OR of (word ^ pattern) over words [0, @n) of @w: one branch per block, not per word. */
+static uint64_t pa_diff(const uint64_t *w, uint32_t tag, uint64_t n)
+{
+    uint64_t acc = 0, i;
+
+    for (i = 0; i < n; i++)
+        acc |= w[i] ^ pa_pattern(tag, i);
+    return acc;
+}
+
+/* Verify a block's pattern: every patterned word when @full, else the page edges. A whole-block
+ * comparison is one reduction; only a mismatch walks the words to name the first. */
 static void pa_verify(const char *who, uint32_t tag, uint32_t pfn, uint32_t order, bool full)
 {
-    uint64_t *w = pa_words(pfn), npages = 1ull << order, i;
+    uint64_t *w = pa_words(pfn), npages = 1ull << order, i, idx[PA_SAMPLES];
+    unsigned int k, n;
 
-    if (full && order <= PA_FULL_ORDER) {
-        for (i = 0; i < npages * PA_WORDS_PER_PAGE; i++)
-            pa_verify_word(who, tag, pfn, w, i);
+    if (full && pa_whole(order)) {
+        if (mm_unlikely(pa_diff(w, tag, npages * PA_WORDS_PER_PAGE)))
+            for (i = 0; i < npages * PA_WORDS_PER_PAGE; i++)
+                pa_verify_word(who, tag, pfn, w, i);
         return;
     }
     for (i = 0; i < npages; i++) {
+        if (full) {
+            for (k = 0, n = pa_sample_words(tag, i, idx); k < n; k++)
+                pa_verify_word(who, tag, pfn, w, idx[k]);
+            continue;
+        }
         pa_verify_word(who, tag, pfn, w, i * PA_WORDS_PER_PAGE);
         pa_verify_word(who, tag, pfn, w, i * PA_WORDS_PER_PAGE + PA_WORDS_PER_PAGE - 1);
     }
@@ -196,7 +244,7 @@ static bool pa_zone_allowed(gfp_t gfp, unsigned int zone)
 }
 
 /* The block must lie inside one usable region and touch no reserve range of the layout. */
-static void pa_check_layout(uint32_t pfn, uint32_t order)
+FUZZ_VERIFY_FN static void pa_check_layout(uint32_t pfn, uint32_t order)
 {
     phys_addr_t s = MM_PFN_PHYS(pfn), e = MM_PFN_PHYS(pfn + (1u << order));
     const struct fuzz_layout *l = &S.layout;
@@ -238,6 +286,43 @@ static void pa_check_head(const struct page *p, uint32_t order, int32_t refs, co
 }
 
 /* Everything a freshly allocated block must satisfy; then fill it and take ownership. */
+/* A block just handed out (its head, zone and range checked by the caller): tails carry no
+ * state, no page is already held, __GFP_ZERO zeroed all of it (one OR over the block, the words
+ * walked only to name the first bad one). Verification only: in the coverage ignorelist. */
+FUZZ_VERIFY_FN static void pa_check_fresh(struct page *p, unsigned long pfn, uint32_t order,
+                                         gfp_t gfp)
+{
+    unsigned long i, n = 1ul << order;
+    uint32_t held = 0;
+    unsigned int tails = 0;
+
+    for (i = 1; i < n; i++)
+        tails |= p[i].flags & (PG_head | PG_buddy | PG_pcp | PG_reserved);
+    if (mm_unlikely(tails))
+        for (i = 1; i < n; i++)
+            if (p[i].flags & (PG_head | PG_buddy | PG_pcp | PG_reserved))
+                pa_fail("alloc-tail-state pfn=%lu tail=%lu flags=0x%x", pfn, pfn + i,
+                        (unsigned int)p[i].flags);
+    for (i = 0; i < n; i++)
+        held |= S.owner[pfn + i];
+    if (mm_unlikely(held))
+        for (i = 0; i < n; i++)
+            if (S.owner[pfn + i])
+                pa_fail("overlap pfn=%lu order=%u page %lu already held by tag=%u", pfn,
+                        (unsigned int)order, pfn + i, (unsigned int)S.owner[pfn + i]);
+    if (gfp & __GFP_ZERO) {
+        const uint64_t *w = page_address(p);
+        uint64_t acc = 0;
+        for (i = 0; i < n * PA_WORDS_PER_PAGE; i++)
+            acc |= w[i];
+        if (mm_unlikely(acc))
+            for (i = 0; i < n * PA_WORDS_PER_PAGE; i++)
+                if (w[i])
+                    pa_fail("not-zeroed pfn=%lu order=%u byte=%lu value=0x%llx", pfn,
+                            (unsigned int)order, i * 8, (unsigned long long)w[i]);
+    }
+}
+
 static void pa_take_new(struct page *p, uint32_t order, gfp_t gfp, uint32_t tag)
 {
     unsigned long pfn, i, n = 1ul << order;
@@ -258,22 +343,8 @@ static void pa_take_new(struct page *p, uint32_t order, gfp_t gfp, uint32_t tag)
     if (pfn < S.zstart[z] || pfn + n > S.zend[z])
         pa_fail("alloc-crosses-zone pfn=%lu order=%u zone=%u span=[%lu,%lu)", pfn,
                 (unsigned int)order, z, S.zstart[z], S.zend[z]);
-    for (i = 1; i < n; i++)
-        if (p[i].flags & (PG_head | PG_buddy | PG_pcp | PG_reserved))
-            pa_fail("alloc-tail-state pfn=%lu tail=%lu flags=0x%x", pfn, pfn + i,
-                    (unsigned int)p[i].flags);
-    for (i = 0; i < n; i++)
-        if (S.owner[pfn + i])
-            pa_fail("overlap pfn=%lu order=%u page %lu already held by tag=%u", pfn,
-                    (unsigned int)order, pfn + i, (unsigned int)S.owner[pfn + i]);
+    pa_check_fresh(p, pfn, order, gfp);
     pa_check_layout((uint32_t)pfn, order);
-    if (gfp & __GFP_ZERO) {
-        const uint64_t *w = page_address(p);
-        for (i = 0; i < n * PA_WORDS_PER_PAGE; i++)
-            if (w[i])
-                pa_fail("not-zeroed pfn=%lu order=%u byte=%lu value=0x%llx", pfn,
-                        (unsigned int)order, i * 8, (unsigned long long)w[i]);
-    }
     for (i = 0; i < n; i++)
         S.owner[pfn + i] = tag;
     S.owned += n;
@@ -919,10 +990,12 @@ static void pa_check_all(bool deep)
     unsigned long nfree, mis;
     int err;
 
-    err = mm_check(&rep);
-    if (err)
-        pa_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?",
-                rep.pfn, rep.detail, mm_strerror(err));
+    if (deep || fuzz_check_due(S.opno, S.nops)) {
+        err = mm_check(&rep);
+        if (err)
+            pa_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?",
+                    rep.pfn, rep.detail, mm_strerror(err));
+    }
     nfree = page_alloc_nr_free();
     if (nfree + S.owned != S.boot_free)
         pa_fail("invariant=harness.conservation free=%lu held=%lu boot_free=%lu (diff %ld)", nfree,
@@ -1067,6 +1140,7 @@ static int pa_run(const uint8_t *data, size_t size)
 
     fuzz_digest_begin();
     pa_reset(data, size);
+    S.nops = n;
     pa_boot();
     pa_check_all(true);
     for (i = 0; i < n; i++) {

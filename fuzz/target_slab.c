@@ -12,7 +12,7 @@
  *                  constructed when the cache has a constructor; then a content token is written
  *   at free        the token is intact (constructor caches get their state restored), the call
  *                  returns 0
- *   after each op  mm_check(); mm_misuse_count() moved only by expected reports (destroying a
+ *   after each op  mm_check() (when fuzz_check_due, see fuzz_target.h); mm_misuse_count() moved only by expected reports (destroying a
  *                  busy cache: -MM_EBUSY + one MM_MISUSE_CACHE_BUSY); page_alloc_nr_free() +
  *                  slab_nr_pages() + pages of held large kmalloc blocks == boot value; every
  *                  SC_VERIFY_EVERY ops and on "check": all tokens, and per-cache active_objs ==
@@ -56,6 +56,7 @@ static int slab_run(const uint8_t *data, size_t size)
     fuzz_digest_begin();
     fuzz_machine_decode(data, size, &m);
     sc_boot(data, size, m.slab_hardened);
+    SC.nops = n;
     sc_check_all(true);
     for (i = 0; i < n; i++) {
         fuzz_op_decode(&slab_table, &SC.m, data, size, i, &op);

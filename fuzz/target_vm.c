@@ -2398,7 +2398,8 @@ static int vm_run(const uint8_t *data, size_t size)
         case FOP_VM_FORKFAIL: vm_forkfail(a[0]); break;
         default: break;
         }
-        vm_check_mm();
+        if (fuzz_check_due(V.opno, n))
+            vm_check_mm();
     }
     V.opno = n + 1;
     mm_snprintf(V.optext, sizeof(V.optext), "teardown");

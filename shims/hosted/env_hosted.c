@@ -9,7 +9,7 @@
  *
  * Determinism: env_trace_clock is a counter, never the wall clock.
  *
- * Swap device: hosted_swap_reset (at every boot) calloc's the machine's slots; env_swap_* copy
+ * Swap device: hosted_swap_reset (at every boot) gets zeroed slots; env_swap_* copy
  * pages in and out, failing on demand (hosted_swap_fail_inject).
  */
 #include <stdarg.h>
@@ -166,11 +166,21 @@ const bool env_shadow_enabled = false;
 /* ---- swap device storage: a libc array of page-sized slots outside the arena ---- */
 
 static unsigned char *hosted_swap;
+static unsigned long hosted_swap_cap; /* slots allocated */
 
+/* One buffer for every device, grown when a larger one is asked for: a calloc and free per boot
+ * cost a fresh mapping (page faults, munmap) and, under libFuzzer, a malloc/free imbalance per
+ * input that made it rerun every input for leak detection. Only the slots written since the
+ * last reset are zeroed again. */
 unsigned char *hosted_swap_storage(unsigned long slots, unsigned long old_slots)
 {
-    (void)old_slots;
-    free(hosted_swap);
-    hosted_swap = slots ? calloc(slots, PAGE_SIZE) : NULL;
-    return hosted_swap;
+    if (slots > hosted_swap_cap) {
+        free(hosted_swap);
+        hosted_swap = calloc(slots, PAGE_SIZE);
+        hosted_swap_cap = hosted_swap ? slots : 0;
+        return hosted_swap;
+    }
+    if (hosted_swap)
+        memset(hosted_swap, 0, MM_MIN(old_slots, hosted_swap_cap) * PAGE_SIZE);
+    return slots ? hosted_swap : NULL;
 }

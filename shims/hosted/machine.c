@@ -129,13 +129,23 @@ static void vmalloc_range_reset(void)
     vmalloc_lo = vmalloc_hi = 0;
 }
 
-/* Make the arena cover [0, bytes) and poison that range. Returns 0 or -MM_ENOMEM. */
+/* Make the arena cover [0, bytes) and poison that range. Returns 0 or -MM_ENOMEM.
+ * One pass over the shadow per boot: poisoning [0, bytes) overwrites whatever the last machine
+ * left there, so only what it stops covering is unpoisoned (all of it before the mapping is
+ * dropped). Unpoisoning the whole arena first made ASan hand its shadow pages back to the kernel
+ * (large unpoisons are madvised away) and the poison fault them in again, every input. */
 static int arena_prepare(uint64_t bytes)
 {
-    arena_unpoison_all();
     vmalloc_range_reset(); /* aliases point into the arena: gone before it is reused or dropped */
-    if (bytes > arena_size && arena_grow(bytes))
-        return -MM_ENOMEM;
+    if (bytes > arena_size) {
+        arena_unpoison_all();
+        if (arena_grow(bytes))
+            return -MM_ENOMEM;
+    }
+#ifdef HOSTED_ASAN
+    else if (arena_used > bytes)
+        ASAN_UNPOISON_MEMORY_REGION((char *)arena_base + bytes, arena_used - bytes);
+#endif
     arena_used = bytes;
 #ifdef HOSTED_ASAN
     ASAN_POISON_MEMORY_REGION(arena_base, arena_used);

@@ -104,12 +104,14 @@ void hosted_range_extend(uintptr_t *lo, uintptr_t *hi, uintptr_t start, uintptr_
 
 static unsigned char *swap_base;
 static unsigned long swap_nr;   /* slots of the current device */
+static unsigned long swap_dirty; /* slots below this may have been written since the reset */
 static unsigned long swap_fail; /* device accesses still to fail */
 
 int hosted_swap_reset(unsigned long slots)
 {
-    unsigned char *base = hosted_swap_storage(slots, swap_nr);
+    unsigned char *base = hosted_swap_storage(slots, swap_dirty);
 
+    swap_dirty = 0;
     swap_fail = 0;
     swap_base = slots ? base : NULL;
     swap_nr = swap_base ? slots : 0;
@@ -135,8 +137,10 @@ static int swap_access(unsigned long slot, const void *page)
 int env_swap_write(unsigned long slot, const void *page)
 {
     int err = swap_access(slot, page);
-    if (!err)
+    if (!err) {
         memcpy(swap_base + slot * PAGE_SIZE, page, PAGE_SIZE);
+        swap_dirty = MM_MAX(swap_dirty, slot + 1);
+    }
     return err;
 }
 

@@ -283,6 +283,6 @@ unsigned char *hosted_swap_storage(unsigned long slots, unsigned long old_slots)
 {
     if (slots > KERNEL_SWAP_CAPACITY)
         return NULL;
-    memset(kernel_swap, 0, old_slots * PAGE_SIZE); /* only the old device's slots were written */
+    memset(kernel_swap, 0, old_slots * PAGE_SIZE); /* only these slots were written */
     return kernel_swap[0];
 }

@@ -39,7 +39,8 @@ int hosted_machine_prepare(const struct hosted_machine *m, struct mm_boot_params
 
 /**
  * The platform's storage for a swap device of @slots zeroed page-sized slots (NULL when it cannot
- * provide them; @slots may be 0). @old_slots is the size of the device it replaces. The device
+ * provide them; @slots may be 0). Below slot @old_slots the device it replaces may have been
+ * written (the storage may be reused: those slots must be zeroed again). The device
  * itself (hosted_swap_reset, fail injection, env_swap_*) is shared, in machine_layout.c.
  */
 unsigned char *hosted_swap_storage(unsigned long slots, unsigned long old_slots);
