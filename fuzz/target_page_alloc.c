@@ -378,6 +378,12 @@ static bool pa_inject_step(void)
     return false;
 }
 
+/* The zone @gfp prefers (the mm's gfp_high_zone rule, restated: the oracle does not call the mm). */
+static unsigned int pa_gfp_top_zone(gfp_t gfp)
+{
+    return (gfp & __GFP_DMA) ? ZONE_DMA : (gfp & __GFP_HIGHMEM) ? ZONE_HIGHMEM : ZONE_NORMAL;
+}
+
 /*
  * After a failed allocation that was not injected: the gfp's preferred zone may not have a free
  * block of the order with free memory at orders >= it above the high watermark. (Fallback zones
@@ -402,8 +408,7 @@ static void pa_check_enomem(gfp_t gfp, uint32_t order, bool must_fail)
         const struct zone_stats *zs = &st.zone[z];
         unsigned long usable = 0;
         bool block = false;
-        unsigned int top = (gfp & __GFP_DMA) ? ZONE_DMA
-                           : (gfp & __GFP_HIGHMEM) ? ZONE_HIGHMEM : ZONE_NORMAL;
+        unsigned int top = pa_gfp_top_zone(gfp);
         if (!zs->populated || z != top)
             continue;
         for (o = order; o < MM_NR_ORDERS; o++) {
@@ -437,7 +442,7 @@ static void pa_check_watermark(gfp_t gfp, uint32_t order, struct page *p, unsign
     if (d.order != order || pfn < z->start_pfn || pfn >= z->end_pfn)
         pa_fail("watermark-decision order=%u gfp=0x%x: decision says zone %s order %u, page pfn 0x%lx",
                 (unsigned int)order, (unsigned int)gfp, zone_name(d.zone), d.order, pfn);
-    unsigned int top = (gfp & __GFP_DMA) ? ZONE_DMA : (gfp & __GFP_HIGHMEM) ? ZONE_HIGHMEM : ZONE_NORMAL;
+    unsigned int top = pa_gfp_top_zone(gfp);
     long mark = (long)z->wmark[WMARK_MIN];
     if (gfp & __GFP_HIGH)
         mark -= mark / 2;

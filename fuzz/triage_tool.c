@@ -243,6 +243,21 @@ static bool prefix(const char *w, size_t wn, const char *p)
     return wn >= pn && !memcmp(w, p, pn);
 }
 
+/* A sanitizer or engine error line (@marker): "@kind" + the first word after @after. */
+static bool engine_type(const char *s, const char *e, const char *marker, const char *after,
+                        const char *kind, struct buf *type)
+{
+    const char *w;
+    size_t wn;
+
+    if (!line_has(s, e, marker))
+        return false;
+    buf_str(type, kind);
+    if (word(after_last(s, e, after), e, 1, &w, &wn))
+        buf_add(type, w, wn);
+    return true;
+}
+
 /* Crash type of one report line, or false if the line names none. */
 static bool line_type(const char *s, const char *e, struct buf *type)
 {
@@ -277,13 +292,8 @@ static bool line_type(const char *s, const char *e, struct buf *type)
         }
         return true;
     }
-    if (line_has(s, e, "ERROR: AddressSanitizer: ")) {
-        a = after_last(s, e, "AddressSanitizer: ");
-        buf_str(type, "asan-");
-        if (word(a, e, 1, &w, &wn))
-            buf_add(type, w, wn);
+    if (engine_type(s, e, "ERROR: AddressSanitizer: ", "AddressSanitizer: ", "asan-", type))
         return true;
-    }
     if ((a = after_last(s, e, "runtime error: "))) {
         int i, parts = 0;
         buf_str(type, "ubsan-");
@@ -301,13 +311,8 @@ static bool line_type(const char *s, const char *e, struct buf *type)
         }
         return true;
     }
-    if (line_has(s, e, "ERROR: libFuzzer: ")) {
-        a = after_last(s, e, "libFuzzer: ");
-        buf_str(type, "libfuzzer-");
-        if (word(a, e, 1, &w, &wn))
-            buf_add(type, w, wn);
+    if (engine_type(s, e, "ERROR: libFuzzer: ", "libFuzzer: ", "libfuzzer-", type))
         return true;
-    }
     return false;
 }
 
