@@ -167,20 +167,29 @@ FUZZ_JUDGE_FLAGS="-std=gnu11 -g -O2 -fno-omit-frame-pointer ${WARN[*]}"
 # -fsanitize-coverage-ignorelist; AFL++ reads the same file as AFL_LLVM_DENYLIST).
 FUZZ_COV_IGNORE="$ROOT/fuzz/coverage.ignore"
 
-# build_fuzz : one libFuzzer binary per target (common objects per sanitizer set)
+# build_fuzz : one libFuzzer binary per target (common objects per sanitizer set), twice:
+#   fuzz_<t>       edge coverage + compare hooks (trace-cmp): libFuzzer solves comparisons
+#   fuzz_<t>_fast  edge coverage only: the compare hooks are 35-70% of an input's time (fuzz-bench
+#                  has both), as AFL++ splits a fast binary from its CmpLog twin
 build_fuzz() {
-    local t judge=($(fuzz_judge_sources))
+    build_fuzz_flavour "" && build_fuzz_flavour _fast
+}
+
+build_fuzz_flavour() { # SUFFIX: "" (with trace-cmp) or _fast (without)
+    local t judge=($(fuzz_judge_sources)) sfx="$1" cov=""
+    [ "$sfx" = _fast ] && cov="-fno-sanitize-coverage=trace-cmp"
     for t in $(fuzz_targets); do
-        local out="$BUILD/fuzz" san; san="$(target_san "$t")"
-        target_no_asan "$t" && out="$BUILD/fuzz-noasan"
+        local out="$BUILD/fuzz$sfx" san; san="$(target_san "$t")"
+        target_no_asan "$t" && out="$BUILD/fuzz-noasan$sfx"
+        out="${out/_fast/-fast}"
         # the ignorelist's checksum in the flags: objects are rebuilt when it changes
-        local flags="-std=gnu11 -g -O2 ${WARN[*]} $san -fsanitize=fuzzer-no-link -fsanitize-coverage-ignorelist=$FUZZ_COV_IGNORE -DFUZZ_COV_IGNORE_SUM=$(cksum <"$FUZZ_COV_IGNORE" | cut -d' ' -f1) ${INCLUDES[*]} ${HOSTED_INC[*]}"
+        local flags="-std=gnu11 -g -O2 ${WARN[*]} $san -fsanitize=fuzzer-no-link $cov -fsanitize-coverage-ignorelist=$FUZZ_COV_IGNORE -DFUZZ_COV_IGNORE_SUM=$(cksum <"$FUZZ_COV_IGNORE" | cut -d' ' -f1) ${INCLUDES[*]} ${HOSTED_INC[*]}"
         local lib=($( { mm_sources; hosted_sources; fuzz_common_sources; } | grep -vxF -f <(fuzz_judge_sources)))
         compile "$out" clang "$flags" "${lib[@]}" || return 1
         compile "$out" clang "$FUZZ_JUDGE_FLAGS ${INCLUDES[*]} ${HOSTED_INC[*]}" "${judge[@]}" || return 1
         mkdir -p "$out/obj/main_$t"
         clang $flags -DFUZZ_TARGET="$t" -c fuzz/libfuzzer_main.c -o "$out/obj/main_$t/libfuzzer_main.o"
-        clang $flags -fsanitize=fuzzer -o "$BUILD/fuzz/fuzz_$t" "$out/obj/main_$t/libfuzzer_main.o" \
+        clang $flags -fsanitize=fuzzer -o "$BUILD/fuzz/fuzz_$t$sfx" "$out/obj/main_$t/libfuzzer_main.o" \
             $(objs "$out" "${lib[@]}" "${judge[@]}") -lpthread
     done
 }
@@ -502,7 +511,9 @@ fuzz_report() { # fuzz_report TARGET ENGINE WORK BEFORE EXECS EPS CORPUS
     files="$(fuzz_crash_files "$e" "$work" | wc -l)"
     new=$((files > before ? files - before : 0))
     case "$e" in
-        libfuzzer) found="$(libfuzzer_log_crashes "$work/libfuzzer.log")" ;;
+        libfuzzer) local lg; for lg in "$work/libfuzzer.log" "$work/libfuzzer-fast.log"; do
+                       [ -f "$lg" ] && found=$((found + $(libfuzzer_log_crashes "$lg")))
+                   done ;;
         afl) local b a; b="$(cat "$work/afl/crashes-before" 2>/dev/null || echo 0)"
              a="$(afl_stats_crashes "$work")"
              found=$((a >= b ? a - b : a)) ;; # a lower counter was restarted by this run
@@ -511,7 +522,7 @@ fuzz_report() { # fuzz_report TARGET ENGINE WORK BEFORE EXECS EPS CORPUS
     echo "FUZZ target=$t engine=$e execs=${5:-0} exec_per_s=${6:-0} corpus=$7 crashes=$found new=$new"
     [ "$found" -gt 0 ] || return 0
     local f refound=""
-    [ "$e" = libfuzzer ] && refound="$(sed -n 's/.*Test unit written to \([^ ]*\).*/\1/p' "$work/libfuzzer.log" |
+    [ "$e" = libfuzzer ] && refound="$(cat "$work"/libfuzzer*.log 2>/dev/null | sed -n 's/.*Test unit written to \([^ ]*\).*/\1/p' |
         grep -v 'slow-unit-' | sort -u || true)"
     [ "$new" -gt 0 ] || log "fuzz $t ($e): $found crash(es), none new"
     for f in $(fuzz_crash_files "$e" "$work" | tail -n "$new") $([ "$new" -gt 0 ] || echo "$refound"); do
@@ -521,7 +532,9 @@ fuzz_report() { # fuzz_report TARGET ENGINE WORK BEFORE EXECS EPS CORPUS
     return 1
 }
 
-# libFuzzer: -jobs 1 runs in-process; more jobs use fork mode, which keeps going after a crash.
+# libFuzzer: -jobs 1 runs fuzz_<t> (compare hooks) in-process. More jobs split as AFL++ splits a
+# CmpLog instance from fast ones: one fork-mode process of fuzz_<t> and one of fuzz_<t>_fast with
+# the other jobs, on the same work corpus; fork mode keeps going after a crash.
 fuzz_one_libfuzzer() { # TARGET SECONDS WORK JOBS
     local t="$1" secs="$2" work="$3" jobs="$4" bin="$BUILD/fuzz/fuzz_$1"
     mkdir -p "$work/corpus" "$work/crashes" "corpus/$t"
@@ -532,20 +545,33 @@ fuzz_one_libfuzzer() { # TARGET SECONDS WORK JOBS
     [ -n "${FUZZ_SEED:-}" ] && args+=(-seed="$FUZZ_SEED") # fixed mutation seed (test smoke runs)
     [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
     args+=($(fuzz_options "$t"))
-    [ "$jobs" -gt 1 ] && args+=(-fork="$jobs" -ignore_crashes=1)
+    local procs=("$bin 1") p pids=() rc=0
+    [ "$jobs" -gt 1 ] && procs=("$bin 1" "${bin}_fast $((jobs - 1))")
     log "== fuzz $t with libFuzzer for ${secs}s, $jobs job(s) (work dir $work)"
-    local rc=0
-    "$bin" "${args[@]}" "$work/corpus" "${seeds[@]}" >"$work/libfuzzer.log" 2>&1 || rc=$?
-    grep -E '^#[0-9]+' "$work/libfuzzer.log" | tail -2 >&2 || true
-    local execs eps
-    execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/libfuzzer.log" | tail -1)"
-    eps="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/libfuzzer.log" | tail -1)"
-    if [ -z "$execs" ]; then # fork mode: take the last status line
-        execs="$(grep -oE '^#[0-9]+' "$work/libfuzzer.log" | tail -1 | tr -d '#')"
-        eps=$(( ${execs:-0} / (secs > 0 ? secs : 1) )) # average over the campaign
-    fi
+    rm -f "$work/libfuzzer.log" "$work/libfuzzer-fast.log"
+    for p in "${procs[@]}"; do
+        local pb="${p% *}" pj="${p#* }" fork=() lg="$work/libfuzzer.log"
+        [ "${pb%_fast}" != "$pb" ] && lg="$work/libfuzzer-fast.log"
+        [ "$jobs" -gt 1 ] && fork=(-fork="$pj" -ignore_crashes=1)
+        "$pb" "${args[@]}" "${fork[@]}" "$work/corpus" "${seeds[@]}" >"$lg" 2>&1 &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+    local execs=0 eps=0 lg
+    for lg in "$work/libfuzzer.log" "$work/libfuzzer-fast.log"; do
+        [ -f "$lg" ] || continue
+        grep -E '^#[0-9]+' "$lg" | tail -2 >&2 || true
+        local e r
+        e="$(sed -n 's/^stat::number_of_executed_units: *//p' "$lg" | tail -1)"
+        r="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$lg" | tail -1)"
+        if [ -z "$e" ]; then # fork mode: take the last status line
+            e="$(grep -oE '^#[0-9]+' "$lg" | tail -1 | tr -d '#')"
+            r=$(( ${e:-0} / (secs > 0 ? secs : 1) )) # average over the campaign
+        fi
+        execs=$(( execs + ${e:-0} )); eps=$(( eps + ${r:-0} ))
+    done
     fuzz_report "$t" libfuzzer "$work" "$before" "$execs" "$eps" "$(ls "$work/corpus" | wc -l)" || return 1
-    [ "$rc" -eq 0 ] || { log "libFuzzer exited with status $rc (see $work/libfuzzer.log)"; return 1; }
+    [ "$rc" -eq 0 ] || { log "libFuzzer exited with status $rc (see $work/libfuzzer*.log)"; return 1; }
 }
 
 # AFL++: persistent mode with the shared-memory testcase, CmpLog binary beside it; resumes.
@@ -654,26 +680,29 @@ cmd_fuzz_bench() {
     local tmp; tmp="$(mktemp -d)"
     for t in "${targets[@]}"; do
         fuzz_targets | grep -qx "$t" || die "no fuzz target '$t' (have: $(fuzz_targets | xargs))"
-        rm -rf "$tmp/corpus"; cp -r "corpus/$t" "$tmp/corpus"
-        local args=(-seed=1 -runs="$runs" -max_total_time="$secs" -print_final_stats=1
-                    -reload=0 -timeout=25 -rss_limit_mb=2560 -artifact_prefix="$tmp/")
-        [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
-        args+=($(fuzz_options "$t" | grep -v -e '^-timeout=' -e '^-rss_limit_mb='))
-        local rc=0 execs cpu ms
-        # CPU time (user + system) of the run: the rate per core, whatever else the machine runs
-        cpu="$( { TIMEFORMAT='%3U %3S %3R'; time "$BUILD/fuzz/fuzz_$t" "${args[@]}" "$tmp/corpus" \
-                  >"$tmp/$t.log" 2>&1 || echo "rc=$?" >"$tmp/$t.rc"; } 2>&1 )"
-        [ -f "$tmp/$t.rc" ] && rc=1 && rm -f "$tmp/$t.rc"
-        execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$t.log" | tail -1)"
-        if [ "$rc" -ne 0 ]; then # keep what it found: a bench run is a fuzz run
-            mkdir -p "$WORK_DIR/fuzz-bench"
-            cp "$tmp/$t.log" "$WORK_DIR/fuzz-bench/$t.log"
-            cp "$tmp"/crash-* "$tmp"/timeout-* "$tmp"/oom-* "$WORK_DIR/fuzz-bench/" 2>/dev/null || true
-            grep -m1 -E 'FUZZ-FAIL|ERROR|runtime error' "$tmp/$t.log" >&2 || tail -5 "$tmp/$t.log" >&2
-            log "fuzz-bench: $t stopped early (log and inputs in $WORK_DIR/fuzz-bench/)"
-        fi
-        ms="$(awk '{ printf "%d", ($1 + $2) * 1000 }' <<<"$cpu")"
-        echo "BENCH name=fuzz_$t exec_per_s=$(( ${execs:-0} * 1000 / (ms > 0 ? ms : 1) )) execs=${execs:-0} cpu_ms=$ms wall_ms=$(awk '{ printf "%d", $3 * 1000 }' <<<"$cpu")"
+        local sfx
+        for sfx in "" _fast; do
+            rm -rf "$tmp/corpus"; cp -r "corpus/$t" "$tmp/corpus"
+            local args=(-seed=1 -runs="$runs" -max_total_time="$secs" -print_final_stats=1
+                        -reload=0 -timeout=25 -rss_limit_mb=2560 -artifact_prefix="$tmp/")
+            [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
+            args+=($(fuzz_options "$t" | grep -v -e '^-timeout=' -e '^-rss_limit_mb='))
+            local rc=0 execs cpu ms
+            # CPU time (user + system) of the run: the rate per core, whatever else the machine runs
+            cpu="$( { TIMEFORMAT='%3U %3S %3R'; time "$BUILD/fuzz/fuzz_$t$sfx" "${args[@]}" "$tmp/corpus" \
+                      >"$tmp/$t$sfx.log" 2>&1 || echo "rc=$?" >"$tmp/$t$sfx.rc"; } 2>&1 )"
+            [ -f "$tmp/$t$sfx.rc" ] && rc=1 && rm -f "$tmp/$t$sfx.rc"
+            execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$t$sfx.log" | tail -1)"
+            if [ "$rc" -ne 0 ]; then # keep what it found: a bench run is a fuzz run
+                mkdir -p "$WORK_DIR/fuzz-bench"
+                cp "$tmp/$t$sfx.log" "$WORK_DIR/fuzz-bench/$t$sfx.log"
+                cp "$tmp"/crash-* "$tmp"/timeout-* "$tmp"/oom-* "$WORK_DIR/fuzz-bench/" 2>/dev/null || true
+                grep -m1 -E 'FUZZ-FAIL|ERROR|runtime error' "$tmp/$t$sfx.log" >&2 || tail -5 "$tmp/$t$sfx.log" >&2
+                log "fuzz-bench: $t$sfx stopped early (log and inputs in $WORK_DIR/fuzz-bench/)"
+            fi
+            ms="$(awk '{ printf "%d", ($1 + $2) * 1000 }' <<<"$cpu")"
+            echo "BENCH name=fuzz_$t$sfx exec_per_s=$(( ${execs:-0} * 1000 / (ms > 0 ? ms : 1) )) execs=${execs:-0} cpu_ms=$ms wall_ms=$(awk '{ printf "%d", $3 * 1000 }' <<<"$cpu")"
+        done
     done
     rm -rf "$tmp"
 }

@@ -29,7 +29,7 @@ int main(int argc, char **argv)
         size_t len = (size_t)__AFL_FUZZ_TESTCASE_LEN;
         if (len > FUZZ_MAX_INPUT)
             len = FUZZ_MAX_INPUT;
-        FUZZ_THE_TARGET.run(buf, len);
+        fuzz_run(&FUZZ_THE_TARGET, buf, len);
     }
     return 0;
 }

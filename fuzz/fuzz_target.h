@@ -2,7 +2,8 @@
  * fuzz_target.h - the registry of fuzz targets and the platform door they run through.
  *
  * One replay program, one libFuzzer entry per target, the AFL++ driver and the kernel's corpus
- * replay all find a target here by name and call target->run(data, size). A target:
+ * replay all find a target here by name and run it with fuzz_run(target, data, size), the one
+ * engine (engine.c), which calls the target's callbacks. A target:
  *   - decodes its input with the one decoder of ops.h under its own op table,
  *   - boots a fresh mm instance through fuzz_platform.boot (every input starts from scratch),
  *   - runs every op, checks every invariant after each op, tears down and checks conservation,
@@ -64,12 +65,52 @@ struct fuzz_platform {
 /** The platform linked in (hosted or kernel). */
 extern const struct fuzz_platform fuzz_platform;
 
+/**
+ * A target is a set of callbacks the one engine (fuzz_run) drives; it owns none of the loop.
+ * For one input the engine decodes the machine header into *machine, calls setup, check(true),
+ * then per op: decode, trace, digest the op kind, exec, check(op is "check"); then teardown.
+ * Failures in any callback go through fuzz_fail / fuzz_fail_op and never return.
+ */
 struct fuzz_target {
     const char *name;
     const struct fuzz_op_table *table;
-    /** Run one input. Returns 0; a failure never returns (fuzz_fail). */
-    int (*run)(const uint8_t *data, size_t size);
+    /** The target's machine description: the engine decodes the header into it; ops decode by it. */
+    struct fuzz_machine *machine;
+    /**
+     * Reset the target's model and boot a fresh mm for *machine. Returns how many leading ops it
+     * consumed itself (vm's "swapdev" must run before the first address space exists), usually 0;
+     * it digests those ops itself.
+     */
+    uint32_t (*setup)(const uint8_t *data, size_t size);
+    /** Run one op against the mm and the model. */
+    void (*exec)(const struct fuzz_op *op);
+    /**
+     * The checks after setup and after every op: cheap ones always; the full ones (mm_check, content
+     * patterns, statistics) when @deep or fuzz_cur_check_due().
+     */
+    void (*check)(bool deep);
+    /** Release everything and check conservation (NULL: nothing to tear down). */
+    void (*teardown)(void);
 };
+
+/**
+ * Where the engine is in the running input, for every target's failure report and check
+ * cadence. opno: 0 during setup, 1..nops for the ops, nops + 1 during teardown. op is op #opno;
+ * its text is formatted only when asked (a report, a trace), not per op.
+ */
+struct fuzz_cursor {
+    const struct fuzz_target *target;
+    uint32_t opno, nops;
+    struct fuzz_op op;
+};
+
+extern struct fuzz_cursor fuzz_cur;
+
+/** Run one input through @t: the one engine loop every driver (libFuzzer, AFL++, replay, kernel) uses. */
+int fuzz_run(const struct fuzz_target *t, const uint8_t *data, size_t size);
+
+/** The running op as text: "boot" (setup), the op's text form, or "teardown". Formats on each call. */
+const char *fuzz_cur_text(void);
 
 extern const struct fuzz_target fuzz_target_page_alloc;
 extern const struct fuzz_target fuzz_target_slab;
@@ -115,6 +156,12 @@ static inline bool fuzz_check_due(uint32_t opno, uint32_t nops)
     return fuzz_check_every <= 1 || opno % fuzz_check_every == 0 || opno >= nops;
 }
 
+/** Whether the full check is due after the running op (fuzz_cur). */
+static inline bool fuzz_cur_check_due(void)
+{
+    return fuzz_check_due(fuzz_cur.opno, fuzz_cur.nops);
+}
+
 /** Format one line and write it through the platform. */
 void fuzz_log(const char *fmt, ...) MM_PRINTF(1, 2);
 
@@ -132,12 +179,11 @@ void fuzz_guard_escape(void);
 _Noreturn void fuzz_fail(const char *fmt, ...) MM_PRINTF(1, 2);
 
 /**
- * Fail op #@opno (text @optext) of a target whose message @fmt reads "head: detail": write
- * "FUZZ-FAIL head op#N [op text]: detail", let @show print the mm state it concerns (e.g.
- * page_alloc_show) at warning level, write the line again and crash.
+ * Fail the running op (fuzz_cur) with a message @fmt that reads "head: detail": write
+ * "FUZZ-FAIL head op#N [op text]: detail", let @show (may be NULL) print the mm state it concerns
+ * (e.g. page_alloc_show) at warning level, write the line again and crash.
  */
-_Noreturn void fuzz_fail_op(unsigned int opno, const char *optext, void (*show)(int level),
-                            const char *fmt, va_list ap);
+_Noreturn void fuzz_fail_op(void (*show)(int level), const char *fmt, va_list ap);
 
 /** Crash after an already-written failure line (for targets that dump state in between). */
 _Noreturn void fuzz_crash(void);

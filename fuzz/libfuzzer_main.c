@@ -25,5 +25,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > FUZZ_MAX_INPUT)
         size = FUZZ_MAX_INPUT; /* the decoder caps ops anyway; this keeps the boot cost fixed */
-    return FUZZ_THE_TARGET.run(data, size);
+    return fuzz_run(&FUZZ_THE_TARGET, data, size);
 }

@@ -108,7 +108,7 @@ static int run_one(const struct fuzz_target *t, const char *path, bool print)
     if (print)
         fuzz_print(t->table, data, size, emit_stdout, NULL);
     fflush(stdout);
-    t->run(data, size);
+    fuzz_run(t, data, size);
     free(data);
     return 0;
 }
@@ -238,7 +238,7 @@ static int digest_run_one(const struct digest_input *in)
     if (!data)
         return 2;
     fuzz_platform.set_quiet(!dg_verbose);
-    in->t->run(data, size);
+    fuzz_run(in->t, data, size);
     free(data);
     fuzz_digest_format(line, sizeof(line), in->t->name, in->name, false);
     printf("%s\n", line);

@@ -15,7 +15,7 @@ _Noreturn void sc_fail(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    fuzz_fail_op((unsigned int)SC.opno, SC.optext, slab_show, fmt, ap);
+    fuzz_fail_op(slab_show, fmt, ap);
 }
 
 /* ---- content tokens ---- */
@@ -654,7 +654,7 @@ void sc_check_all(bool deep)
     uint32_t k;
     int err;
 
-    if (deep || fuzz_check_due(SC.opno, SC.nops)) {
+    if (deep || fuzz_cur_check_due()) {
         err = mm_check(&rep);
         if (err)
             sc_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?", rep.pfn,
@@ -671,7 +671,7 @@ void sc_check_all(bool deep)
     if (sum != SC.boot_sum)
         sc_fail("invariant=harness.conservation free=%lu slab=%lu held=%lu boot_sum=%lu",
                 page_alloc_nr_free(), slab_nr_pages(), SC.held_pages, SC.boot_sum);
-    if (deep || SC.opno % SC_VERIFY_EVERY == 0) {
+    if (deep || fuzz_cur.opno % SC_VERIFY_EVERY == 0) {
         for (k = 0; k < SC.nr_live; k++)
             sc_verify("periodic", &SC.live[k], deep);
         sc_check_stats();
@@ -680,15 +680,16 @@ void sc_check_all(bool deep)
 
 /* ---- boot and teardown ---- */
 
-void sc_boot(const uint8_t *data, size_t size, bool hardened)
+void sc_boot(bool hardened)
 {
     unsigned int i;
     int err;
 
+    struct fuzz_machine m = SC.m; /* decoded by the engine */
+
     memset(&SC, 0, sizeof(SC));
+    SC.m = m;
     SC.next_tag = 1;
-    mm_snprintf(SC.optext, sizeof(SC.optext), "boot");
-    fuzz_machine_decode(data, size, &SC.m);
     fuzz_machine_layout(&SC.m, &SC.layout);
     SC.layout.slab_hardened = hardened;
     err = fuzz_platform.boot(&SC.layout);
@@ -722,7 +723,6 @@ void sc_teardown(void)
     uint32_t i;
     unsigned long pages;
 
-    mm_snprintf(SC.optext, sizeof(SC.optext), "teardown");
     page_alloc_fail_inject(0, 0);
     while (SC.nr_live)
         sc_free_obj(&SC.live[SC.nr_live - 1], FUZZ_VIA_CACHE);

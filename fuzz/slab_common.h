@@ -79,8 +79,6 @@ struct sc_state {
     unsigned int cpu;
     bool inject_used;
     bool inplace;                   /* sc_take of a block krealloc kept in place */
-    uint32_t opno, nops;            /* nops: the input's op count (for fuzz_check_due) */
-    char optext[FUZZ_LINE_MAX];
 };
 
 extern struct sc_state SC;
@@ -88,8 +86,8 @@ extern struct sc_state SC;
 _Noreturn void sc_fail(const char *fmt, ...) MM_PRINTF(1, 2);
 #define SC_TRACE(...) do { if (fuzz_trace) fuzz_log(__VA_ARGS__); } while (0)
 
-/** Reset the model, decode the machine and boot (hardened as given). */
-void sc_boot(const uint8_t *data, size_t size, bool hardened);
+/** Reset the model and boot the machine the engine decoded into SC.m (hardened as given). */
+void sc_boot(bool hardened);
 /** Execute one valid-traffic op (returns false if @op is not one of them). */
 bool sc_exec_valid(const struct fuzz_op *op);
 /** Checks after every op (deep: full patterns + stats). */

@@ -80,8 +80,6 @@ static struct bt_state {
     uint32_t sweep_pfn[BT_MAX_SWEEP];
     uint8_t sweep_order[BT_MAX_SWEEP];
     uint8_t owned[FUZZ_MEM_MAX_PAGES];
-    uint32_t opno, nops;
-    char optext[FUZZ_LINE_MAX];
 } B;
 
 _Noreturn static void bt_fail(const char *fmt, ...) MM_PRINTF(1, 2);
@@ -94,8 +92,8 @@ _Noreturn static void bt_fail(const char *fmt, ...)
     va_start(ap, fmt);
     mm_vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    mm_snprintf(line, sizeof(line), "FUZZ-FAIL boot op#%u [%s]: %s", (unsigned int)B.opno,
-                B.optext, what);
+    mm_snprintf(line, sizeof(line), "FUZZ-FAIL boot op#%u [%s]: %s", (unsigned int)fuzz_cur.opno,
+                fuzz_cur_text(), what);
     fuzz_platform.write_line(line);
     fuzz_crash();
 }
@@ -839,7 +837,7 @@ static void bt_op_sweep(uint32_t order, gfp_t gfp)
 static void bt_check(bool full)
 {
     struct mm_check_report rep;
-    int err = full || fuzz_check_due(B.opno, B.nops) ? mm_check(&rep) : 0;
+    int err = full || fuzz_cur_check_due() ? mm_check(&rep) : 0;
 
     if (err)
         bt_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?", rep.pfn,
@@ -884,32 +882,19 @@ static void bt_exec(const struct fuzz_op *op)
     }
 }
 
-static int bt_run(const uint8_t *data, size_t size)
+static uint32_t bt_setup(const uint8_t *data, size_t size)
 {
-    uint32_t i, n = fuzz_nr_ops(size);
-    struct fuzz_op op;
-
-    fuzz_digest_begin();
-    fuzz_machine_decode(data, size, &B.m);
-    B.opno = 0;
-    B.nops = n;
-    mm_snprintf(B.optext, sizeof(B.optext), "boot");
+    (void)data;
+    (void)size;
     bt_boot_layout();
-    bt_check(true);
-    for (i = 0; i < n; i++) {
-        fuzz_op_decode(&bt_table, &B.m, data, size, i, &op);
-        B.opno = i + 1;
-        fuzz_op_format(B.optext, sizeof(B.optext), &op);
-        BT_TRACE("op#%u %s", (unsigned int)B.opno, B.optext);
-        fuzz_digest_op(op.kind);
-        bt_exec(&op);
-        bt_check(op.kind == FOP_CHECK);
-    }
     return 0;
 }
 
 const struct fuzz_target fuzz_target_boot = {
     .name = "boot",
     .table = &bt_table,
-    .run = bt_run,
+    .machine = &B.m,
+    .setup = bt_setup,
+    .exec = bt_exec,
+    .check = bt_check,
 };

@@ -494,44 +494,40 @@ out:
         sc_fail("freelist-destroy returned %s", mm_strerror(err));
 }
 
-static int mu_run(const uint8_t *data, size_t size)
+static uint32_t mu_setup(const uint8_t *data, size_t size)
 {
-    uint32_t i, n = fuzz_nr_ops(size);
-    struct fuzz_op op;
-
-    fuzz_digest_begin();
-    sc_boot(data, size, true);
-    SC.nops = n;
-    sc_check_all(true);
-    for (i = 0; i < n; i++) {
-        const uint32_t *a = op.arg;
-        fuzz_op_decode(&mu_table, &SC.m, data, size, i, &op);
-        SC.opno = i + 1;
-        fuzz_op_format(SC.optext, sizeof(SC.optext), &op);
-        SC_TRACE("op#%u %s", (unsigned int)SC.opno, SC.optext);
-        fuzz_digest_op(op.kind);
-        if (!sc_exec_valid(&op))
-            switch (op.kind) {
-            case FOP_SLAB_DOUBLE_FREE: mu_double_free(a[0], a[1]); break;
-            case FOP_SLAB_INTERIOR: mu_interior(a[0], a[1], a[2]); break;
-            case FOP_SLAB_NO_OWNER: mu_no_owner(a[0], a[1], a[2]); break;
-            case FOP_SLAB_WRONG_CACHE: mu_wrong_cache(a[0], a[1]); break;
-            case FOP_SLAB_KFREE_PAGES: mu_kfree_pages(a[0], a[1]); break;
-            case FOP_SLAB_OVERFLOW: mu_overflow(a[0], a[1], a[2], a[3]); break;
-            case FOP_SLAB_UNDERFLOW: mu_underflow(a[0], a[1], a[2], a[3]); break;
-            case FOP_SLAB_UAF: mu_uaf(a[0], a[1], a[2]); break;
-            case FOP_SLAB_FREELIST: mu_freelist(a[0], a[1]); break;
-            default: break;
-            }
-        sc_check_all(op.kind == FOP_CHECK);
-    }
-    SC.opno = n + 1;
-    sc_teardown();
+    (void)data;
+    (void)size;
+    sc_boot(true);
     return 0;
+}
+
+static void mu_exec(const struct fuzz_op *op)
+{
+    const uint32_t *a = op->arg;
+
+    if (sc_exec_valid(op))
+        return;
+    switch (op->kind) {
+    case FOP_SLAB_DOUBLE_FREE: mu_double_free(a[0], a[1]); break;
+    case FOP_SLAB_INTERIOR: mu_interior(a[0], a[1], a[2]); break;
+    case FOP_SLAB_NO_OWNER: mu_no_owner(a[0], a[1], a[2]); break;
+    case FOP_SLAB_WRONG_CACHE: mu_wrong_cache(a[0], a[1]); break;
+    case FOP_SLAB_KFREE_PAGES: mu_kfree_pages(a[0], a[1]); break;
+    case FOP_SLAB_OVERFLOW: mu_overflow(a[0], a[1], a[2], a[3]); break;
+    case FOP_SLAB_UNDERFLOW: mu_underflow(a[0], a[1], a[2], a[3]); break;
+    case FOP_SLAB_UAF: mu_uaf(a[0], a[1], a[2]); break;
+    case FOP_SLAB_FREELIST: mu_freelist(a[0], a[1]); break;
+    default: break;
+    }
 }
 
 const struct fuzz_target fuzz_target_misuse = {
     .name = "misuse",
     .table = &mu_table,
-    .run = mu_run,
+    .machine = &SC.m,
+    .setup = mu_setup,
+    .exec = mu_exec,
+    .check = sc_check_all,
+    .teardown = sc_teardown,
 };

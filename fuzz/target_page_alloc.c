@@ -84,8 +84,6 @@ static struct pa_state {
     unsigned long injected_seen;    /* counters.fail_injected last looked at */
     bool inj_known;                 /* model of failure injection is exact */
     unsigned long inj_skip, inj_count;
-    uint32_t opno, nops;
-    char optext[FUZZ_LINE_MAX];
 } S;
 
 static struct shrinker pa_shrinker;
@@ -99,7 +97,7 @@ _Noreturn static void pa_fail(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    fuzz_fail_op((unsigned int)S.opno, S.optext, page_alloc_show, fmt, ap);
+    fuzz_fail_op(page_alloc_show, fmt, ap);
 }
 
 static void pa_fail_fn(const char *fmt, ...)
@@ -995,7 +993,7 @@ static void pa_check_all(bool deep)
     unsigned long nfree, mis;
     int err;
 
-    if (deep || fuzz_check_due(S.opno, S.nops)) {
+    if (deep || fuzz_cur_check_due()) {
         err = mm_check(&rep);
         if (err)
             pa_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?",
@@ -1008,7 +1006,7 @@ static void pa_check_all(bool deep)
     mis = mm_misuse_count();
     if (mis != S.misuse_expected)
         pa_fail("misuse-spurious count=%lu expected=%lu", mis, S.misuse_expected);
-    if (deep || S.opno % PA_VERIFY_EVERY == 0) {
+    if (deep || fuzz_cur.opno % PA_VERIFY_EVERY == 0) {
         pa_verify_all(deep);
         pa_check_stats();
     }
@@ -1050,22 +1048,20 @@ static void pa_boot(void)
     S.inj_known = true;
 }
 
-static void pa_reset(const uint8_t *data, size_t size)
+static void pa_reset(void)
 {
-    /* Everything but the big arrays, which are only read where the counters say they're valid. */
+    /* Everything but the big arrays, which are only read where the counters say they're valid;
+     * owner[] is read for pfns below mem_pages (mm_max_pfn never exceeds it). */
     S.nr_live = 0;
     S.pool_head = S.pool_count = 0;
     S.pool_busy = false;
     S.scans = S.scanned = 0;
     S.nr_grave = S.grave_next = 0;
-    memset(S.owner, 0, sizeof(S.owner));
+    memset(S.owner, 0, MM_MIN(S.m.mem_pages, FUZZ_MEM_MAX_PAGES) * sizeof(S.owner[0]));
     S.next_tag = 1;
     S.owned = 0;
     S.inj_skip = S.inj_count = 0;
-    S.opno = 0;
-    mm_snprintf(S.optext, sizeof(S.optext), "boot");
     pa_cur_cpu = 0;
-    fuzz_machine_decode(data, size, &S.m);
 }
 
 static void pa_exec(const struct fuzz_op *op)
@@ -1121,7 +1117,6 @@ static void pa_teardown(void)
     unsigned long nfree;
     int err;
 
-    mm_snprintf(S.optext, sizeof(S.optext), "teardown");
     page_alloc_fail_inject(0, 0);
     while (S.nr_live)
         pa_put(&S.live[S.nr_live - 1], FUZZ_VIA_PAGE);
@@ -1136,37 +1131,27 @@ static void pa_teardown(void)
     if (nfree != S.boot_free)
         pa_fail("invariant=harness.conservation at teardown free=%lu boot_free=%lu", nfree,
                 S.boot_free);
-}
-
-static int pa_run(const uint8_t *data, size_t size)
-{
-    uint32_t i, n = fuzz_nr_ops(size);
-    struct fuzz_op op;
-
-    fuzz_digest_begin();
-    pa_reset(data, size);
-    S.nops = n;
-    pa_boot();
-    pa_check_all(true);
-    for (i = 0; i < n; i++) {
-        fuzz_op_decode(&pa_table, &S.m, data, size, i, &op);
-        S.opno = i + 1;
-        fuzz_op_format(S.optext, sizeof(S.optext), &op);
-        PA_TRACE("op#%u %s", (unsigned int)S.opno, S.optext);
-        fuzz_digest_op(op.kind);
-        pa_exec(&op);
-        pa_check_all(op.kind == FOP_CHECK);
-    }
-    S.opno = n + 1;
-    pa_teardown();
     fuzz_digest_count(S.scans);
     fuzz_digest_count(S.scanned);
-    PA_TRACE("done: %u ops, shrinker scans=%lu scanned=%lu", (unsigned int)n, S.scans, S.scanned);
+    PA_TRACE("done: %u ops, shrinker scans=%lu scanned=%lu", (unsigned int)fuzz_cur.nops, S.scans,
+             S.scanned);
+}
+
+static uint32_t pa_setup(const uint8_t *data, size_t size)
+{
+    (void)data;
+    (void)size;
+    pa_reset();
+    pa_boot();
     return 0;
 }
 
 const struct fuzz_target fuzz_target_page_alloc = {
     .name = "page_alloc",
     .table = &pa_table,
-    .run = pa_run,
+    .machine = &S.m,
+    .setup = pa_setup,
+    .exec = pa_exec,
+    .check = pa_check_all,
+    .teardown = pa_teardown,
 };

@@ -47,40 +47,32 @@ static void slab_fail_fn(const char *fmt, ...)
     sc_fail("%s", what);
 }
 
-static int slab_run(const uint8_t *data, size_t size)
+static uint32_t slab_setup(const uint8_t *data, size_t size)
 {
-    uint32_t i, n = fuzz_nr_ops(size);
-    struct fuzz_op op;
-    struct fuzz_machine m;
-
-    fuzz_digest_begin();
-    fuzz_machine_decode(data, size, &m);
-    sc_boot(data, size, m.slab_hardened);
-    SC.nops = n;
-    sc_check_all(true);
-    for (i = 0; i < n; i++) {
-        fuzz_op_decode(&slab_table, &SC.m, data, size, i, &op);
-        SC.opno = i + 1;
-        fuzz_op_format(SC.optext, sizeof(SC.optext), &op);
-        SC_TRACE("op#%u %s", (unsigned int)SC.opno, SC.optext);
-        fuzz_digest_op(op.kind);
-        if (!sc_exec_valid(&op)) {
-            if (op.kind == FOP_CORRUPT && !fz_corrupt(op.arg[0], op.arg[1], slab_fail_fn)) {
-                fuzz_digest_ok(false);
-                SC_TRACE("  skipped: no victim");
-            }
-            if (op.kind == FOP_STATS)
-                fz_check_stats(true, slab_fail_fn);
-        }
-        sc_check_all(op.kind == FOP_CHECK);
-    }
-    SC.opno = n + 1;
-    sc_teardown();
+    (void)data;
+    (void)size;
+    sc_boot(SC.m.slab_hardened);
     return 0;
+}
+
+static void slab_exec(const struct fuzz_op *op)
+{
+    if (sc_exec_valid(op))
+        return;
+    if (op->kind == FOP_CORRUPT && !fz_corrupt(op->arg[0], op->arg[1], slab_fail_fn)) {
+        fuzz_digest_ok(false);
+        SC_TRACE("  skipped: no victim");
+    }
+    if (op->kind == FOP_STATS)
+        fz_check_stats(true, slab_fail_fn);
 }
 
 const struct fuzz_target fuzz_target_slab = {
     .name = "slab",
     .table = &slab_table,
-    .run = slab_run,
+    .machine = &SC.m,
+    .setup = slab_setup,
+    .exec = slab_exec,
+    .check = sc_check_all,
+    .teardown = sc_teardown,
 };

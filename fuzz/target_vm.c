@@ -139,8 +139,6 @@ struct varea {
 
 static struct {
     struct fuzz_machine m;
-    uint32_t opno;
-    char optext[FUZZ_LINE_MAX];
     struct vmm mm[VM_MAX_MM];
     uint32_t nmm, cur;
     struct vobj obj[VM_MAX_OBJ];
@@ -164,7 +162,8 @@ static bool vcr_same_name(const char *a, const char *b);
 
 #define VM_TRACE(...) do { if (fuzz_trace) fuzz_log(__VA_ARGS__); } while (0)
 
-#define vfail(fmt, ...) fuzz_fail("vm op#%u [%s]: " fmt, (unsigned int)V.opno, V.optext, ##__VA_ARGS__)
+#define vfail(fmt, ...) fuzz_fail("vm op#%u [%s]: " fmt, (unsigned int)fuzz_cur.opno, fuzz_cur_text(), \
+                                   ##__VA_ARGS__)
 
 /* ---- content patterns ---- */
 
@@ -307,7 +306,7 @@ static void vm_check_mm(void)
     int err = mm_check(&rep);
     if (err) /* the format every target uses, so triage types the crash by the invariant */
         fuzz_fail("invariant=%s pfn=%lx op#%u [%s]: %s (%s)", rep.invariant ? rep.invariant : "?",
-                  rep.pfn, (unsigned int)V.opno, V.optext, rep.detail, mm_strerror(err));
+                  rep.pfn, (unsigned int)fuzz_cur.opno, fuzz_cur_text(), rep.detail, mm_strerror(err));
 }
 
 /* ---- model objects ---- */
@@ -2338,88 +2337,87 @@ static void vm_teardown(void)
               vm_tables() - V.boot_tables, now, V.boot_pages);
 }
 
-static int vm_run(const uint8_t *data, size_t size)
+static uint32_t vm_setup(const uint8_t *data, size_t size)
 {
-    uint32_t i, n = fuzz_nr_ops(size);
+    struct fuzz_machine m = V.m; /* decoded by the engine */
     struct fuzz_layout l;
     struct fuzz_op op;
+    uint32_t first = 0;
     int err;
 
-    fuzz_digest_begin();
     memset(&V, 0, sizeof(V));
-    fuzz_machine_decode(data, size, &V.m);
+    V.m = m;
     fuzz_machine_layout(&V.m, &l);
-    V.opno = 0;
-    mm_snprintf(V.optext, sizeof(V.optext), "boot");
     if ((err = fuzz_platform.boot(&l)))
         vfail("boot: %s", mm_strerror(err));
     V.boot_pages = page_alloc_nr_free() + slab_nr_pages();
     V.boot_tables = vm_tables();
-    i = 0;
-    if (n) {
+    if (fuzz_cur.nops) {
         fuzz_op_decode(&vm_table, &V.m, data, size, 0, &op);
         if (op.kind == FOP_VM_SWAPDEV && fuzz_platform.swap_reset) {
             fuzz_digest_op(op.kind);
             if (fuzz_platform.swap_reset(op.arg[0]))
                 vfail("swap device of %u slots could not be set up", (unsigned int)op.arg[0]);
             VM_TRACE("op#1 vm swapdev slots=%u", (unsigned int)op.arg[0]);
-            i = 1;
+            first = 1;
         }
     }
     vm_files_create();
     if (!vm_new_mm())
         vfail("first mm_create failed");
-    vm_check_mm();
-    for (; i < n; i++) {
-        fuzz_op_decode(&vm_table, &V.m, data, size, i, &op);
-        V.opno = i + 1;
-        fuzz_op_format(V.optext, sizeof(V.optext), &op);
-        VM_TRACE("op#%u %s", (unsigned int)V.opno, V.optext);
-        fuzz_digest_op(op.kind);
-        V.inj_at_op = vm_inj_armed();
-        uint32_t *a = op.arg;
-        switch (op.kind) {
-        case FOP_VM_SWAPDEV: break; /* only as the first op */
-        case FOP_VM_USE: if (V.nmm) V.cur = a[0] % V.nmm; break;
-        case FOP_VM_MMAP: vm_mmap(a[0], a[1], a[2], a[3]); break;
-        case FOP_VM_MUNMAP: vm_munmap(a[0], a[1]); break;
-        case FOP_VM_MPROTECT: vm_mprotect(a[0], a[1], a[2]); break;
-        case FOP_VM_BRK: vm_brk(a[0]); break;
-        case FOP_VM_ACCESS: vm_access(a[0], a[1], a[2], a[3]); break;
-        case FOP_VM_FORK: vm_fork(); break;
-        case FOP_VM_EXIT: vm_exit(); break;
-        case FOP_VM_PRESSURE: vm_pressure(a[0], a[1]); break;
-        case FOP_FAILNEXT:
-            page_alloc_fail_inject(a[0], a[1]);
-            V.inj_armed = a[1] != 0;
-            V.inj_target = vm_fail_injected() + a[1];
-            break;
-        case FOP_VM_FILE: vm_file(a[0], a[1], a[2], a[3]); break;
-        case FOP_VMALLOC: vm_vmalloc(a[0], a[1]); break;
-        case FOP_VFREE: vm_vfree(a[0], a[1], false); break;
-        case FOP_VMAP: vm_vmap(a[0], a[1]); break;
-        case FOP_VUNMAP: vm_vfree(a[0], a[1], true); break;
-        case FOP_CHECK: vm_check_everything(); break;
-        case FOP_VM_CORRUPT:
-            if (!vm_corrupt(a[0], a[1]))
-                fuzz_digest_ok(false);
-            break;
-        case FOP_VM_VMISUSE: vm_vmisuse(a[0], a[1]); break;
-        case FOP_VM_SWAPFAIL: vm_swapfail(a[0], a[1], a[2]); break;
-        case FOP_VM_FORKFAIL: vm_forkfail(a[0]); break;
-        default: break;
-        }
-        if (fuzz_check_due(V.opno, n))
-            vm_check_mm();
+    return first;
+}
+
+static void vm_exec(const struct fuzz_op *op)
+{
+    const uint32_t *a = op->arg;
+
+    V.inj_at_op = vm_inj_armed();
+    switch (op->kind) {
+    case FOP_VM_SWAPDEV: break; /* only as the first op */
+    case FOP_VM_USE: if (V.nmm) V.cur = a[0] % V.nmm; break;
+    case FOP_VM_MMAP: vm_mmap(a[0], a[1], a[2], a[3]); break;
+    case FOP_VM_MUNMAP: vm_munmap(a[0], a[1]); break;
+    case FOP_VM_MPROTECT: vm_mprotect(a[0], a[1], a[2]); break;
+    case FOP_VM_BRK: vm_brk(a[0]); break;
+    case FOP_VM_ACCESS: vm_access(a[0], a[1], a[2], a[3]); break;
+    case FOP_VM_FORK: vm_fork(); break;
+    case FOP_VM_EXIT: vm_exit(); break;
+    case FOP_VM_PRESSURE: vm_pressure(a[0], a[1]); break;
+    case FOP_FAILNEXT:
+        page_alloc_fail_inject(a[0], a[1]);
+        V.inj_armed = a[1] != 0;
+        V.inj_target = vm_fail_injected() + a[1];
+        break;
+    case FOP_VM_FILE: vm_file(a[0], a[1], a[2], a[3]); break;
+    case FOP_VMALLOC: vm_vmalloc(a[0], a[1]); break;
+    case FOP_VFREE: vm_vfree(a[0], a[1], false); break;
+    case FOP_VMAP: vm_vmap(a[0], a[1]); break;
+    case FOP_VUNMAP: vm_vfree(a[0], a[1], true); break;
+    case FOP_CHECK: vm_check_everything(); break;
+    case FOP_VM_CORRUPT:
+        if (!vm_corrupt(a[0], a[1]))
+            fuzz_digest_ok(false);
+        break;
+    case FOP_VM_VMISUSE: vm_vmisuse(a[0], a[1]); break;
+    case FOP_VM_SWAPFAIL: vm_swapfail(a[0], a[1], a[2]); break;
+    case FOP_VM_FORKFAIL: vm_forkfail(a[0]); break;
+    default: break;
     }
-    V.opno = n + 1;
-    mm_snprintf(V.optext, sizeof(V.optext), "teardown");
-    vm_teardown();
-    return 0;
+}
+
+static void vm_check(bool deep)
+{
+    if (deep || fuzz_cur_check_due())
+        vm_check_mm();
 }
 
 const struct fuzz_target fuzz_target_vm = {
     .name = "vm",
     .table = &vm_table,
-    .run = vm_run,
+    .machine = &V.m,
+    .setup = vm_setup,
+    .exec = vm_exec,
+    .check = vm_check,
+    .teardown = vm_teardown,
 };

@@ -66,7 +66,7 @@ int fuzz_run_guarded(const struct fuzz_target *t, const uint8_t *data, size_t si
         return -1;
     }
     fuzz_guard_armed = true;
-    t->run(data, size);
+    fuzz_run(t, data, size);
     fuzz_guard_armed = false;
     return 0;
 }
@@ -97,8 +97,7 @@ _Noreturn void fuzz_fail(const char *fmt, ...)
     fuzz_crash();
 }
 
-_Noreturn void fuzz_fail_op(unsigned int opno, const char *optext, void (*show)(int level),
-                            const char *fmt, va_list ap)
+_Noreturn void fuzz_fail_op(void (*show)(int level), const char *fmt, va_list ap)
 {
     char what[256], head[256], line[448];
     size_t colon;
@@ -109,10 +108,12 @@ _Noreturn void fuzz_fail_op(unsigned int opno, const char *optext, void (*show)(
         ;
     memcpy(head, what, colon);
     head[colon] = '\0';
-    mm_snprintf(line, sizeof(line), "FUZZ-FAIL %s op#%u [%s]%s", head, opno, optext, what + colon);
+    mm_snprintf(line, sizeof(line), "FUZZ-FAIL %s op#%u [%s]%s", head, (unsigned int)fuzz_cur.opno,
+                fuzz_cur_text(), what + colon);
     fuzz_platform.write_line(line);
     fuzz_platform.set_quiet(false);
-    show(ENV_LOG_WARN);
+    if (show)
+        show(ENV_LOG_WARN);
     fuzz_platform.write_line(line); /* again, last: triage reads the final FUZZ-FAIL line */
     fuzz_crash();
 }

@@ -1033,7 +1033,7 @@ static void regress_source(FILE *f, const char *target, const char *sig, const u
             "        return 1;\n"
             "    }\n"
             "    fuzz_platform.set_quiet(true);\n"
-            "    t->run(input, sizeof(input)); /* the bug, if back, crashes here with its report */\n"
+            "    fuzz_run(t, input, sizeof(input)); /* the bug, if back, crashes here with its report */\n"
             "    printf(\"ok 1 regress_%s\\n1 passed, 0 failed\\n\");\n"
             "    return 0;\n"
             "}\n",

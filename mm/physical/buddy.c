@@ -88,7 +88,7 @@ struct page *buddy_take_block_locked(struct zone *z, unsigned int order)
 }
 
 /** Boot hand-off: free [spfn, epfn) of zone @z in maximal aligned blocks. */
-void buddy_release_range(struct zone *z, unsigned long spfn, unsigned long epfn)
+MM_NOINLINE void buddy_release_range(struct zone *z, unsigned long spfn, unsigned long epfn)
 {
     while (spfn < epfn) {
         unsigned int order = MM_MAX_ORDER;

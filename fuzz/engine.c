@@ -1,0 +1,54 @@
+/*
+ * engine.c - the one run loop of every fuzz target (fuzz_run) and the cursor it keeps.
+ * Freestanding-clean; every driver (libFuzzer, AFL++, replay, triage, the kernel's corpus replay)
+ * runs inputs through here.
+ *
+ * Invariants:
+ *   - fuzz_cur describes the input being run: opno 0 during setup, 1..nops while op #opno runs
+ *     (fuzz_cur.op holds it, decoded once), nops + 1 during teardown.
+ *   - The digest sees, per input: begin, then per op its kind before the op's own outcomes.
+ *   - Op text is formatted only for a trace line or a report (fuzz_cur_text), never on the hot path.
+ *   - The checks run after setup and after every op; which of them are full is the target's
+ *     business (fuzz_cur_check_due, the op "check").
+ */
+#include "fuzz_target.h"
+
+struct fuzz_cursor fuzz_cur;
+
+const char *fuzz_cur_text(void)
+{
+    static char text[FUZZ_LINE_MAX];
+
+    if (fuzz_cur.opno == 0)
+        return "boot";
+    if (fuzz_cur.opno > fuzz_cur.nops)
+        return "teardown";
+    fuzz_op_format(text, sizeof(text), &fuzz_cur.op);
+    return text;
+}
+
+int fuzz_run(const struct fuzz_target *t, const uint8_t *data, size_t size)
+{
+    uint32_t i, n = fuzz_nr_ops(size);
+
+    fuzz_digest_begin();
+    fuzz_cur.target = t;
+    fuzz_cur.opno = 0;
+    fuzz_cur.nops = n;
+    fuzz_machine_decode(data, size, t->machine);
+    i = t->setup(data, size);
+    t->check(true);
+    for (; i < n; i++) {
+        fuzz_op_decode(t->table, t->machine, data, size, i, &fuzz_cur.op);
+        fuzz_cur.opno = i + 1;
+        if (fuzz_trace)
+            fuzz_log("op#%u %s", (unsigned int)fuzz_cur.opno, fuzz_cur_text());
+        fuzz_digest_op(fuzz_cur.op.kind);
+        t->exec(&fuzz_cur.op);
+        t->check(fuzz_cur.op.kind == FOP_CHECK);
+    }
+    fuzz_cur.opno = n + 1;
+    if (t->teardown)
+        t->teardown();
+    return 0;
+}
