@@ -67,7 +67,7 @@ extern const struct fuzz_platform fuzz_platform;
 
 /**
  * A target is a set of callbacks the one engine (fuzz_run) drives; it owns none of the loop.
- * For one input the engine decodes the machine header into *machine, calls setup, check(true),
+ * For one input the engine decodes the machine header into *machine, calls setup, check(false),
  * then per op: decode, trace, digest the op kind, exec, check(op is "check"); then teardown.
  * Failures in any callback go through fuzz_fail / fuzz_fail_op and never return.
  */
@@ -150,10 +150,15 @@ extern unsigned int fuzz_check_every;
 #define FUZZ_VERIFY_FN __attribute__((noinline))
 #define FUZZ_CHECK_EVERY_DEFAULT 16
 
-/** Whether the full check is due after op #@opno (1-based) of an input of @nops ops. */
+/**
+ * Whether the full check is due after op #@opno (1-based; 0: right after setup) of an input of
+ * @nops ops. At a cadence above 1 the freshly booted state is not checked in full (a boot is the
+ * boot target's subject, and every input starts with one): the first full check is after op
+ * #fuzz_check_every or the last op.
+ */
 static inline bool fuzz_check_due(uint32_t opno, uint32_t nops)
 {
-    return fuzz_check_every <= 1 || opno % fuzz_check_every == 0 || opno >= nops;
+    return fuzz_check_every <= 1 || (opno && opno % fuzz_check_every == 0) || opno >= nops;
 }
 
 /** Whether the full check is due after the running op (fuzz_cur). */

@@ -887,6 +887,7 @@ static uint32_t bt_setup(const uint8_t *data, size_t size)
     (void)data;
     (void)size;
     bt_boot_layout();
+    bt_check(true); /* the boot is this target's subject: checked in full at any cadence */
     return 0;
 }
 
