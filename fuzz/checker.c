@@ -1,10 +1,11 @@
 /*
  * checker.c - "corrupt VICTIM x=" and "stats" (see checker.h).
  *
- * corrupt: the victim is found by a deterministic scan starting at x (pfn x % max_pfn, cache
- * x % nr_caches, ...); one field or byte is changed in one specific way (the table below names
- * the invariant mm_check must report, see the lists at the top of mm/checks/check.c and
- * check_slab.c); every changed byte is saved first and put back afterwards. Required:
+ * corrupt: one table, cr_cases, of {victim, locate, damage, expected invariant}. The locator
+ * finds the victim by a deterministic scan starting at x (pfn x % max_pfn, cache x % nr_caches,
+ * ...); the damage changes one field or byte in one specific way, saving every byte it changes
+ * (cr_save) so one restore puts them back; the expected names are invariants of the lists at
+ * the top of mm/checks/check.c and check_slab.c. Required:
  *   corrupted:  mm_check() == -MM_ECORRUPT, rep.invariant one of the expected names, rep.err set
  *   restored:   mm_check() == 0 (the checker left no scratch marks behind)
  * Slab object slots are opened (ASan unpoisoned) around each access the way the mm does.
@@ -199,259 +200,314 @@ static uintptr_t *cr_fp_addr(struct kmem_cache *c, void *obj)
     return (uintptr_t *)((char *)slab_slot_of(c, obj) + c->fp_offset);
 }
 
-/* ---- the op ---- */
+/* ---- the cases: {victim, locate, damage, expected invariant} ---- */
 
 #define CR_MAX_NAMES 3
 
+/* What a locator found and its damage works on; x is the op's scan start. */
+struct cr_ctx {
+    uint32_t x;
+    struct page *p;        /* a page (buddy, pcp, allocated head) or a slab */
+    struct zone *z;
+    struct kmem_cache *c;
+    void *obj;             /* a slab object (its slot opened around the damage) */
+};
+
+struct cr_case {
+    bool early;                                /* valid before mm_core_init (memblock) */
+    bool (*locate)(struct cr_ctx *k);          /* find the victim from k->x; false: none */
+    void (*damage)(struct cr_ctx *k);          /* cr_save, then change one field or byte */
+    const char *expect[CR_MAX_NAMES];          /* what mm_check may name, NULL-terminated */
+};
+
+/* -- locators -- */
+
+static bool cr_page_where(struct cr_ctx *k, bool (*want)(const struct page *p))
+{
+    unsigned long pfn;
+
+    if (!cr_find_page(k->x, want, &pfn))
+        return false;
+    k->p = pfn_to_page(pfn);
+    return true;
+}
+
+static bool cr_loc_buddy(struct cr_ctx *k) { return cr_page_where(k, cr_is_buddy); }
+static bool cr_loc_buddy_big(struct cr_ctx *k) { return cr_page_where(k, cr_is_buddy_big); }
+static bool cr_loc_pcp(struct cr_ctx *k) { return cr_page_where(k, cr_is_pcp); }
+static bool cr_loc_head(struct cr_ctx *k) { return cr_page_where(k, cr_is_head); }
+static bool cr_loc_head0(struct cr_ctx *k) { return cr_page_where(k, cr_is_head0); }
+static bool cr_loc_zone(struct cr_ctx *k) { return (k->z = cr_zone(k->x)) != NULL; }
+static bool cr_loc_memblock(struct cr_ctx *k) { (void)k; return mm_state.phys.early_ready; }
+
+static bool cr_loc_cache(struct cr_ctx *k)
+{
+    unsigned int n = cr_nr_caches();
+
+    return n && (k->c = cr_cache_at(k->x % n)) != NULL;
+}
+
+static bool cr_slab_where(struct cr_ctx *k, enum cr_slab_want want, bool hardened_only)
+{
+    int cpu;
+
+    return (k->p = cr_find_slab(k->x, want, hardened_only, &k->c, &cpu)) != NULL;
+}
+
+static bool cr_loc_slab(struct cr_ctx *k) { return cr_slab_where(k, CR_ANY_SLAB, false); }
+static bool cr_loc_cpu_slab(struct cr_ctx *k) { return cr_slab_where(k, CR_CPU_SLAB, false); }
+static bool cr_loc_listed_slab(struct cr_ctx *k) { return cr_slab_where(k, CR_LISTED_SLAB, false); }
+
+static bool cr_loc_free_obj(struct cr_ctx *k)
+{
+    if (!(k->obj = cr_find_free_obj(k->x, false, false, &k->c)))
+        return false;
+    cr_use_slot(k->c, k->obj, false);
+    return true;
+}
+
+/* A free object of a hardened cache without a constructor (its poison is checkable). */
+static bool cr_loc_poisoned_obj(struct cr_ctx *k)
+{
+    if (!(k->obj = cr_find_free_obj(k->x, true, true, &k->c)))
+        return false;
+    cr_use_slot(k->c, k->obj, false);
+    return true;
+}
+
+/* Object x % objects of a slab of a hardened cache, allocated or free (see cr_dmg_slab_state). */
+static bool cr_loc_hardened_obj(struct cr_ctx *k)
+{
+    if (!cr_slab_where(k, CR_ANY_SLAB, true))
+        return false;
+    k->obj = (char *)slab_obj_base(k->c, k->p) + (size_t)(k->x % k->c->objects) * k->c->size +
+             k->c->obj_offset;
+    cr_use_slot(k->c, k->obj, false);
+    return true;
+}
+
+/* -- damage -- */
+
+#define CR_SAVE(field) cr_save(&(field), sizeof(field))
+
+/* +1, or -1 when x is even and the value is not 0 (never below zero) */
+#define CR_NUDGE(x, v) ((x & 1) || !(v) ? 1 : -1)
+
+static void cr_dmg_buddy_flags(struct cr_ctx *k) { CR_SAVE(k->p->flags); k->p->flags |= PG_head; }
+static void cr_dmg_buddy_order(struct cr_ctx *k)
+{
+    CR_SAVE(k->p->order);
+    k->p->order = (uint8_t)((k->p->order + 1 + k->x % MM_MAX_ORDER) % MM_NR_ORDERS);
+}
+static void cr_dmg_link_junk(struct cr_ctx *k) { CR_SAVE(k->p->lru.next); k->p->lru.next = &cr_junk; }
+static void cr_dmg_link_self(struct cr_ctx *k) { CR_SAVE(k->p->lru.next); k->p->lru.next = &k->p->lru; }
+
+static void cr_dmg_area_count(struct cr_ctx *k)
+{
+    unsigned long *n = &k->z->free_area[k->x % MM_NR_ORDERS].nr_free;
+
+    cr_save(n, sizeof(*n));
+    *n += (unsigned long)(long)CR_NUDGE(k->x, *n);
+}
+
+static void cr_dmg_zone_nr_free(struct cr_ctx *k) { CR_SAVE(k->z->nr_free); k->z->nr_free += 1 + k->x % 4; }
+
+static void cr_dmg_free_tail(struct cr_ctx *k)
+{
+    struct page *t = k->p + 1 + k->x % ((1ul << k->p->order) - 1);
+
+    CR_SAVE(t->flags);
+    t->flags = (k->x & 1) ? PG_reserved : PG_buddy;
+}
+
+static void cr_dmg_pcp_cpu(struct cr_ctx *k)
+{
+    CR_SAVE(k->p->cpu);
+    k->p->cpu = (uint8_t)((k->p->cpu + 1 + k->x % (MM_MAX_CPUS - 1)) % MM_MAX_CPUS);
+}
+
+static void cr_dmg_pcp_count(struct cr_ctx *k)
+{
+    struct per_cpu_pages *pcp = &mm_state.phys.zones[k->p->zone].pcp[k->p->cpu];
+
+    CR_SAVE(pcp->count);
+    pcp->count += (k->x & 1) ? 1u : (unsigned int)-1;
+}
+
+static void cr_dmg_refcount(struct cr_ctx *k) { CR_SAVE(k->p->refcount); k->p->refcount = (k->x & 1) ? 0 : -1; }
+static void cr_dmg_stray(struct cr_ctx *k) { CR_SAVE(k->p->flags); k->p->flags = (k->x & 1) ? 0 : PG_slab; }
+static void cr_dmg_claim_buddy(struct cr_ctx *k) { CR_SAVE(k->p->flags); k->p->flags = PG_buddy; }
+static void cr_dmg_claim_pcp(struct cr_ctx *k) { CR_SAVE(k->p->flags); k->p->flags = PG_pcp; }
+
+static void cr_dmg_managed(struct cr_ctx *k)
+{
+    CR_SAVE(k->z->managed);
+    k->z->managed += (unsigned long)(long)CR_NUDGE(k->x, k->z->managed);
+}
+
+static void cr_dmg_reserved(struct cr_ctx *k) { CR_SAVE(k->z->reserved); k->z->reserved += 1 + k->x % 3; }
+
+/* Region i (> 0) of one memblock type starts inside or at the end of region i - 1. */
+static bool cr_loc_memblock_pair(struct cr_ctx *k, struct memblock_type **t)
+{
+    struct memblock_type *a = &mm_state.phys.memblock.memory, *b = &mm_state.phys.memblock.reserved;
+
+    *t = (k->x & 1) ? a : b;
+    if ((*t)->cnt < 2)
+        *t = (k->x & 1) ? b : a;
+    return (*t)->cnt >= 2;
+}
+
+static void cr_dmg_memblock(struct cr_ctx *k)
+{
+    struct memblock_type *t;
+    unsigned int i;
+
+    if (!cr_loc_memblock_pair(k, &t))
+        return;
+    i = 1 + k->x % (t->cnt - 1);
+    CR_SAVE(t->r[i].base);
+    t->r[i].base = (k->x & 2) ? t->r[i - 1].base : t->r[i - 1].base + t->r[i - 1].size;
+}
+
+static bool cr_loc_memblock_overlap(struct cr_ctx *k)
+{
+    struct memblock_type *t;
+
+    return cr_loc_memblock(k) && cr_loc_memblock_pair(k, &t);
+}
+
+static void cr_dmg_cache_magic(struct cr_ctx *k) { CR_SAVE(k->c->magic); k->c->magic ^= 1ull << (k->x % 64); }
+
+static void cr_dmg_slab_cache(struct cr_ctx *k)
+{
+    CR_SAVE(k->p->slab_cache);
+    k->p->slab_cache = (struct kmem_cache *)((char *)k->c + 8 * (1 + k->x % 8));
+}
+
+static void cr_dmg_slab_frozen(struct cr_ctx *k) { CR_SAVE(k->p->cpu); k->p->cpu = (uint8_t)(k->p->cpu + 1 + k->x % 200); }
+
+static void cr_dmg_slab_inuse(struct cr_ctx *k)
+{
+    CR_SAVE(k->p->inuse);
+    k->p->inuse = (uint16_t)(k->p->inuse + CR_NUDGE(k->x, k->p->inuse));
+}
+
+static void cr_dmg_nr_partial(struct cr_ctx *k)
+{
+    CR_SAVE(k->c->nr_partial);
+    k->c->nr_partial += (unsigned long)(long)CR_NUDGE(k->x, k->c->nr_partial);
+}
+
+static void cr_dmg_freelist(struct cr_ctx *k)
+{
+    uintptr_t *where = cr_fp_addr(k->c, k->obj);
+
+    cr_save(where, sizeof(*where));
+    *where ^= 1;
+}
+
+static void cr_dmg_freelist_dup(struct cr_ctx *k)
+{
+    uintptr_t *where = cr_fp_addr(k->c, k->obj), obj = (uintptr_t)k->obj;
+
+    cr_save(where, sizeof(*where));
+    *where = k->c->hardened ? obj ^ k->c->secret ^ (uintptr_t)where : obj;
+}
+
+static void cr_dmg_slab_state(struct cr_ctx *k)
+{
+    struct slab_meta *m = slab_meta_of(k->c, k->obj);
+
+    cr_slot_alloc = m->state == SLAB_STATE_ALLOC; /* the slot closes as it was */
+    CR_SAVE(m->state);
+    m->state = cr_slot_alloc ? SLAB_STATE_FREE : SLAB_STATE_ALLOC;
+}
+
+/* a byte of the left red zone or of the right one (between object and metadata) */
+static void cr_dmg_redzone(struct cr_ctx *k)
+{
+    struct kmem_cache *c = k->c;
+    unsigned int right = c->meta_offset - c->obj_offset - c->object_size;
+    uint8_t *b = (k->x & 1) ? (uint8_t *)cr_slot + (k->x >> 1) % c->obj_offset
+                            : (uint8_t *)k->obj + c->object_size + (k->x >> 1) % right;
+
+    cr_slot_alloc = slab_meta_of(c, k->obj)->state == SLAB_STATE_ALLOC;
+    cr_save(b, 1);
+    *b ^= (uint8_t)(1u << (k->x % 8));
+}
+
+static void cr_dmg_poison(struct cr_ctx *k)
+{
+    uint8_t *b = (uint8_t *)k->obj + k->x % k->c->object_size;
+
+    cr_save(b, 1);
+    *b ^= 0x20;
+}
+
+static const struct cr_case cr_cases[FUZZ_NR_CORRUPT] = {
+    [FUZZ_CR_BUDDY_FLAGS] = { false, cr_loc_buddy, cr_dmg_buddy_flags, { "buddy.flags" } },
+    [FUZZ_CR_BUDDY_ORDER] = { false, cr_loc_buddy, cr_dmg_buddy_order, { "buddy.flags" } },
+    [FUZZ_CR_BUDDY_LINK] = { false, cr_loc_buddy, cr_dmg_link_junk, { "buddy.list" } },
+    [FUZZ_CR_BUDDY_LOOP] = { false, cr_loc_buddy, cr_dmg_link_self, { "buddy.duplicate" } },
+    [FUZZ_CR_AREA_COUNT] = { false, cr_loc_zone, cr_dmg_area_count, { "buddy.count" } },
+    [FUZZ_CR_ZONE_NR_FREE] = { false, cr_loc_zone, cr_dmg_zone_nr_free, { "buddy.nr_free" } },
+    [FUZZ_CR_FREE_TAIL] = { false, cr_loc_buddy_big, cr_dmg_free_tail, { "page.block" } },
+    [FUZZ_CR_PCP_CPU] = { false, cr_loc_pcp, cr_dmg_pcp_cpu, { "pcp.flags" } },
+    [FUZZ_CR_PCP_COUNT] = { false, cr_loc_pcp, cr_dmg_pcp_count, { "pcp.count" } },
+    [FUZZ_CR_PCP_LOOP] = { false, cr_loc_pcp, cr_dmg_link_self, { "pcp.duplicate" } },
+    [FUZZ_CR_ALLOC_REFCOUNT] = { false, cr_loc_head, cr_dmg_refcount, { "page.refcount" } },
+    [FUZZ_CR_ALLOC_STRAY] = { false, cr_loc_head0, cr_dmg_stray, { "page.stray" } },
+    /* a free order-0 neighbour now sees a free buddy: either name is right */
+    [FUZZ_CR_ALLOC_BUDDY] = { false, cr_loc_head0, cr_dmg_claim_buddy, { "buddy.orphan", "buddy.unmerged" } },
+    [FUZZ_CR_ALLOC_PCP] = { false, cr_loc_head0, cr_dmg_claim_pcp, { "pcp.orphan" } },
+    [FUZZ_CR_MANAGED] = { false, cr_loc_zone, cr_dmg_managed, { "conserve.managed" } },
+    [FUZZ_CR_RESERVED] = { false, cr_loc_zone, cr_dmg_reserved, { "conserve.reserved" } },
+    [FUZZ_CR_MEMBLOCK] = { true, cr_loc_memblock_overlap, cr_dmg_memblock, { "memblock.order" } },
+    [FUZZ_CR_CACHE_MAGIC] = { false, cr_loc_cache, cr_dmg_cache_magic, { "slab.cache" } },
+    [FUZZ_CR_SLAB_CACHE] = { false, cr_loc_slab, cr_dmg_slab_cache, { "slab.page" } },
+    [FUZZ_CR_SLAB_FROZEN] = { false, cr_loc_cpu_slab, cr_dmg_slab_frozen, { "slab.frozen" } },
+    [FUZZ_CR_SLAB_FREELIST] = { false, cr_loc_free_obj, cr_dmg_freelist, { "slab.freelist" } },
+    [FUZZ_CR_SLAB_DUP] = { false, cr_loc_free_obj, cr_dmg_freelist_dup, { "slab.duplicate" } },
+    [FUZZ_CR_SLAB_INUSE] = { false, cr_loc_listed_slab, cr_dmg_slab_inuse, { "slab.inuse" } },
+    [FUZZ_CR_NR_PARTIAL] = { false, cr_loc_cache, cr_dmg_nr_partial, { "slab.count" } },
+    [FUZZ_CR_SLAB_STATE] = { false, cr_loc_hardened_obj, cr_dmg_slab_state, { "slab.state" } },
+    [FUZZ_CR_REDZONE] = { false, cr_loc_hardened_obj, cr_dmg_redzone, { "slab.redzone" } },
+    [FUZZ_CR_POISON] = { false, cr_loc_poisoned_obj, cr_dmg_poison, { "slab.poison" } },
+};
+
+/* ---- the op: locate, damage, judge mm_check's report, restore, judge again ---- */
+
+static bool cr_named(const struct cr_case *cc, const char *got)
+{
+    unsigned int i;
+
+    for (i = 0; i < CR_MAX_NAMES && cc->expect[i]; i++)
+        if (fuzz_streq(cc->expect[i], got))
+            return true;
+    return false;
+}
+
 bool fz_corrupt(uint32_t victim, uint32_t x, fz_fail_fn fail)
 {
-    const char *names[CR_MAX_NAMES] = { NULL, NULL, NULL };
+    const struct cr_case *cc = victim < FUZZ_NR_CORRUPT ? &cr_cases[victim] : NULL;
+    const char *alt;
+    struct cr_ctx k = { .x = x };
     struct mm_check_report rep;
-    struct kmem_cache *c = NULL;
-    struct page *p = NULL, *slab;
-    struct zone *z = NULL;
-    unsigned long pfn = 0;
-    unsigned int i, cpu;
-    int err, scpu;
-    void *obj;
+    int err;
 
     cr_nsave = 0;
     cr_slot = NULL;
     cr_slot_cache = NULL;
-    if (victim < FUZZ_CR_MEMBLOCK || victim > FUZZ_CR_MEMBLOCK) {
-        if (!mm_ready())
-            return false;
-    }
-    switch (victim) {
-    case FUZZ_CR_BUDDY_FLAGS:
-    case FUZZ_CR_BUDDY_ORDER:
-    case FUZZ_CR_BUDDY_LINK:
-    case FUZZ_CR_BUDDY_LOOP:
-        if (!cr_find_page(x, cr_is_buddy, &pfn))
-            return false;
-        p = pfn_to_page(pfn);
-        if (victim == FUZZ_CR_BUDDY_FLAGS) {
-            cr_save(&p->flags, sizeof(p->flags));
-            p->flags |= PG_head;
-            names[0] = "buddy.flags";
-        } else if (victim == FUZZ_CR_BUDDY_ORDER) {
-            cr_save(&p->order, sizeof(p->order));
-            p->order = (uint8_t)((p->order + 1 + x % MM_MAX_ORDER) % MM_NR_ORDERS);
-            names[0] = "buddy.flags";
-        } else if (victim == FUZZ_CR_BUDDY_LINK) {
-            cr_save(&p->lru.next, sizeof(p->lru.next));
-            p->lru.next = &cr_junk;
-            names[0] = "buddy.list";
-        } else {
-            cr_save(&p->lru.next, sizeof(p->lru.next));
-            p->lru.next = &p->lru;
-            names[0] = "buddy.duplicate";
-        }
-        break;
-    case FUZZ_CR_AREA_COUNT:
-        if (!(z = cr_zone(x)))
-            return false;
-        i = x % MM_NR_ORDERS;
-        cr_save(&z->free_area[i].nr_free, sizeof(z->free_area[i].nr_free));
-        z->free_area[i].nr_free += (x & 1) || !z->free_area[i].nr_free ? 1 : (unsigned long)-1;
-        names[0] = "buddy.count";
-        break;
-    case FUZZ_CR_ZONE_NR_FREE:
-        if (!(z = cr_zone(x)))
-            return false;
-        cr_save(&z->nr_free, sizeof(z->nr_free));
-        z->nr_free += 1 + x % 4;
-        names[0] = "buddy.nr_free";
-        break;
-    case FUZZ_CR_FREE_TAIL:
-        if (!cr_find_page(x, cr_is_buddy_big, &pfn))
-            return false;
-        p = pfn_to_page(pfn + 1 + x % ((1ul << pfn_to_page(pfn)->order) - 1));
-        cr_save(&p->flags, sizeof(p->flags));
-        p->flags = (x & 1) ? PG_reserved : PG_buddy;
-        names[0] = "page.block";
-        break;
-    case FUZZ_CR_PCP_CPU:
-    case FUZZ_CR_PCP_COUNT:
-    case FUZZ_CR_PCP_LOOP:
-        if (!cr_find_page(x, cr_is_pcp, &pfn))
-            return false;
-        p = pfn_to_page(pfn);
-        if (victim == FUZZ_CR_PCP_CPU) {
-            cr_save(&p->cpu, sizeof(p->cpu));
-            p->cpu = (uint8_t)((p->cpu + 1 + x % (MM_MAX_CPUS - 1)) % MM_MAX_CPUS);
-            names[0] = "pcp.flags";
-        } else if (victim == FUZZ_CR_PCP_COUNT) {
-            struct per_cpu_pages *pcp = &mm_state.phys.zones[p->zone].pcp[p->cpu];
-            cr_save(&pcp->count, sizeof(pcp->count));
-            pcp->count += (x & 1) ? 1u : (unsigned int)-1;
-            names[0] = "pcp.count";
-        } else {
-            cr_save(&p->lru.next, sizeof(p->lru.next));
-            p->lru.next = &p->lru;
-            names[0] = "pcp.duplicate";
-        }
-        break;
-    case FUZZ_CR_ALLOC_REFCOUNT:
-        if (!cr_find_page(x, cr_is_head, &pfn))
-            return false;
-        p = pfn_to_page(pfn);
-        cr_save(&p->refcount, sizeof(p->refcount));
-        p->refcount = (x & 1) ? 0 : -1;
-        names[0] = "page.refcount";
-        break;
-    case FUZZ_CR_ALLOC_STRAY:
-    case FUZZ_CR_ALLOC_BUDDY:
-    case FUZZ_CR_ALLOC_PCP:
-        if (!cr_find_page(x, cr_is_head0, &pfn))
-            return false;
-        p = pfn_to_page(pfn);
-        cr_save(&p->flags, sizeof(p->flags));
-        if (victim == FUZZ_CR_ALLOC_STRAY) {
-            p->flags = (x & 1) ? 0 : PG_slab;
-            names[0] = "page.stray";
-        } else if (victim == FUZZ_CR_ALLOC_BUDDY) {
-            p->flags = PG_buddy;
-            names[0] = "buddy.orphan";
-            names[1] = "buddy.unmerged"; /* a free order-0 neighbour now sees a free buddy */
-        } else {
-            p->flags = PG_pcp;
-            names[0] = "pcp.orphan";
-        }
-        break;
-    case FUZZ_CR_MANAGED:
-    case FUZZ_CR_RESERVED:
-        if (!(z = cr_zone(x)))
-            return false;
-        if (victim == FUZZ_CR_MANAGED) {
-            cr_save(&z->managed, sizeof(z->managed));
-            z->managed += (x & 1) || !z->managed ? 1 : (unsigned long)-1;
-            names[0] = "conserve.managed";
-        } else {
-            cr_save(&z->reserved, sizeof(z->reserved));
-            z->reserved += 1 + x % 3;
-            names[0] = "conserve.reserved";
-        }
-        break;
-    case FUZZ_CR_MEMBLOCK: {
-        struct memblock_type *t = (x & 1) ? &mm_state.phys.memblock.memory : &mm_state.phys.memblock.reserved;
-        if (!mm_state.phys.early_ready)
-            return false;
-        if (t->cnt < 2)
-            t = (x & 1) ? &mm_state.phys.memblock.reserved : &mm_state.phys.memblock.memory;
-        if (t->cnt < 2)
-            return false;
-        i = 1 + x % (t->cnt - 1);
-        cr_save(&t->r[i].base, sizeof(t->r[i].base));
-        t->r[i].base = (x & 2) ? t->r[i - 1].base : t->r[i - 1].base + t->r[i - 1].size;
-        names[0] = "memblock.order";
-        break;
-    }
-    case FUZZ_CR_CACHE_MAGIC:
-        if (!(i = cr_nr_caches()))
-            return false;
-        c = cr_cache_at(x % i);
-        cr_save(&c->magic, sizeof(c->magic));
-        c->magic ^= 1ull << (x % 64);
-        names[0] = "slab.cache";
-        break;
-    case FUZZ_CR_SLAB_CACHE:
-    case FUZZ_CR_SLAB_FROZEN:
-    case FUZZ_CR_SLAB_INUSE:
-        slab = cr_find_slab(x, victim == FUZZ_CR_SLAB_FROZEN ? CR_CPU_SLAB : victim ==
-                            FUZZ_CR_SLAB_INUSE ? CR_LISTED_SLAB : CR_ANY_SLAB, false, &c, &scpu);
-        if (!slab)
-            return false;
-        if (victim == FUZZ_CR_SLAB_CACHE) {
-            cr_save(&slab->slab_cache, sizeof(slab->slab_cache));
-            slab->slab_cache = (struct kmem_cache *)((char *)c + 8 * (1 + x % 8));
-            names[0] = "slab.page";
-        } else if (victim == FUZZ_CR_SLAB_FROZEN) {
-            cr_save(&slab->cpu, sizeof(slab->cpu));
-            slab->cpu = (uint8_t)(slab->cpu + 1 + x % 200);
-            names[0] = "slab.frozen";
-        } else {
-            cr_save(&slab->inuse, sizeof(slab->inuse));
-            slab->inuse = (uint16_t)(slab->inuse + ((x & 1) || !slab->inuse ? 1 : -1));
-            names[0] = "slab.inuse";
-        }
-        break;
-    case FUZZ_CR_NR_PARTIAL:
-        if (!(i = cr_nr_caches()))
-            return false;
-        c = cr_cache_at(x % i);
-        cr_save(&c->nr_partial, sizeof(c->nr_partial));
-        c->nr_partial += (x & 1) || !c->nr_partial ? 1 : (unsigned long)-1;
-        names[0] = "slab.count";
-        break;
-    case FUZZ_CR_SLAB_FREELIST:
-    case FUZZ_CR_SLAB_DUP: {
-        uintptr_t *where;
-        if (!(obj = cr_find_free_obj(x, false, false, &c)))
-            return false;
-        cr_use_slot(c, obj, false);
-        cr_open();
-        where = cr_fp_addr(c, obj);
-        cr_save(where, sizeof(*where));
-        if (victim == FUZZ_CR_SLAB_FREELIST) {
-            *where ^= 1;
-            names[0] = "slab.freelist";
-        } else {
-            *where = c->hardened ? (uintptr_t)obj ^ c->secret ^ (uintptr_t)where : (uintptr_t)obj;
-            names[0] = "slab.duplicate";
-        }
-        cr_close();
-        break;
-    }
-    case FUZZ_CR_SLAB_STATE:
-    case FUZZ_CR_REDZONE: {
-        struct slab_meta *m;
-        unsigned int k;
-        slab = cr_find_slab(x, CR_ANY_SLAB, true, &c, &scpu);
-        if (!slab)
-            return false;
-        k = x % c->objects;
-        obj = (char *)slab_obj_base(c, slab) + (size_t)k * c->size + c->obj_offset;
-        cr_use_slot(c, obj, false);
-        cr_open();
-        m = slab_meta_of(c, obj);
-        cr_slot_alloc = m->state == SLAB_STATE_ALLOC;
-        if (victim == FUZZ_CR_SLAB_STATE) {
-            cr_save(&m->state, sizeof(m->state));
-            m->state = cr_slot_alloc ? SLAB_STATE_FREE : SLAB_STATE_ALLOC;
-            names[0] = "slab.state";
-        } else {
-            /* a byte of the left red zone or of the right one (between object and metadata) */
-            unsigned int right = c->meta_offset - c->obj_offset - c->object_size;
-            uint8_t *b = (x & 1) ? (uint8_t *)cr_slot + (x >> 1) % c->obj_offset
-                                 : (uint8_t *)obj + c->object_size + (x >> 1) % right;
-            cr_save(b, 1);
-            *b ^= (uint8_t)(1u << (x % 8));
-            names[0] = "slab.redzone";
-        }
-        cr_close();
-        break;
-    }
-    case FUZZ_CR_POISON: {
-        uint8_t *b;
-        if (!(obj = cr_find_free_obj(x, true, true, &c)))
-            return false;
-        cr_use_slot(c, obj, false);
-        cr_open();
-        b = (uint8_t *)obj + x % c->object_size;
-        cr_save(b, 1);
-        *b ^= 0x20;
-        names[0] = "slab.poison";
-        cr_close();
-        break;
-    }
-    default:
+    if (!cc || !cc->locate || (!cc->early && !mm_ready()) || !cc->locate(&k))
         return false;
-    }
+    cr_open();
+    cc->damage(&k);
+    cr_close();
+    alt = cc->expect[1] ? cc->expect[1] : "";
     if (fuzz_trace)
         fuzz_log("  corrupted %u byte(s) at %p, expecting %s%s%s", (unsigned int)cr_save_tab[0].len,
-                 (void *)cr_save_tab[0].addr, names[0], names[1] ? " or " : "",
-                 names[1] ? names[1] : "");
+                 (void *)cr_save_tab[0].addr, cc->expect[0], *alt ? " or " : "", alt);
     err = mm_check(&rep);
     cr_restore();
     fuzz_digest_ok(true);
@@ -460,26 +516,16 @@ bool fz_corrupt(uint32_t victim, uint32_t x, fz_fail_fn fail)
     if (err != -MM_ECORRUPT || rep.err != -MM_ECORRUPT || !rep.invariant)
         fail("checker-missed-corruption: mm_check returned %s (report err %s, invariant %s), "
              "expected ECORRUPT %s", mm_strerror(err), mm_strerror(rep.err),
-             rep.invariant ? rep.invariant : "none", names[0]);
-    for (i = 0; i < CR_MAX_NAMES && names[i]; i++) {
-        const char *a = names[i], *b = rep.invariant;
-        while (*a && *a == *b) {
-            a++;
-            b++;
-        }
-        if (*a == *b)
-            break;
-    }
-    if (i == CR_MAX_NAMES || !names[i])
+             rep.invariant ? rep.invariant : "none", cc->expect[0]);
+    if (!cr_named(cc, rep.invariant))
         fail("checker-wrong-invariant: mm_check named %s (%s), expected %s%s%s", rep.invariant,
-             rep.detail, names[0], names[1] ? " or " : "", names[1] ? names[1] : "");
+             rep.detail, cc->expect[0], *alt ? " or " : "", alt);
     if (fuzz_trace)
         fuzz_log("  mm_check: %s pfn=%lx: %s", rep.invariant, rep.pfn, rep.detail);
     err = mm_check(&rep);
     if (err)
         fail("checker-after-restore: mm_check returned %s naming %s (%s) once the original bytes "
              "were back", mm_strerror(err), rep.invariant ? rep.invariant : "?", rep.detail);
-    (void)cpu;
     return true;
 }
 
