@@ -271,8 +271,7 @@ static int tm_run(unsigned int nops, unsigned int insert_weight)
             KT_TRY(tm_op_gap());
         else
             KT_TRY(tm_op_lookup());
-        if (i % 64 == 0)
-            KT_TRY(tree_valid());
+        KT_TRY(tree_valid());
     }
     return tree_valid();
 }

@@ -93,17 +93,13 @@ static uintptr_t rtree_node_max_gap(const struct rtree_node *n)
     return m;
 }
 
-/* Recompute the summary parent keeps of its child @c; true if it changed. */
-static bool rtree_summarise(struct rtree_node *parent, unsigned int c)
+/* Recompute the summary parent keeps of its child @c. */
+static void rtree_summarise(struct rtree_node *parent, unsigned int c)
 {
     const struct rtree_node *ch = parent->slot[c];
-    uintptr_t s = ch->start[0], e = ch->end[ch->count - 1], g = rtree_node_max_gap(ch);
-    if (parent->start[c] == s && parent->end[c] == e && parent->gap[c] == g)
-        return false;
-    parent->start[c] = s;
-    parent->end[c] = e;
-    parent->gap[c] = g;
-    return true;
+    parent->start[c] = ch->start[0];
+    parent->end[c] = ch->end[ch->count - 1];
+    parent->gap[c] = rtree_node_max_gap(ch);
 }
 
 static void rtree_item_get(const struct rtree_node *n, unsigned int i, struct rtree_item *it)
@@ -147,12 +143,27 @@ static unsigned int rtree_rank(const struct rtree_node *n, const uintptr_t *keys
     return r;
 }
 
-/* Node @l of the path changed: refresh the summaries above it (levels l-1 .. 0), up to the
- * first that stays the same (nothing above it can change then). */
+/*
+ * Node @l of the path changed: refresh the summaries above it (levels l-1 .. 0), up to the first
+ * that stays the same (nothing above it can change then). Above the first level whose largest
+ * gap stays the same, only first start and last end are refreshed: an O(1) step per level.
+ */
 static void rtree_refresh_path(struct rtree_path *p, unsigned int l)
 {
-    while (l-- > 0 && rtree_summarise(p->node[l], p->idx[l]))
-        ;
+    bool gaps = true;
+    while (l-- > 0) {
+        struct rtree_node *parent = p->node[l];
+        unsigned int c = p->idx[l];
+        const struct rtree_node *ch = parent->slot[c];
+        uintptr_t s = ch->start[0], e = ch->end[ch->count - 1];
+        uintptr_t g = gaps ? rtree_node_max_gap(ch) : parent->gap[c];
+        if (parent->start[c] == s && parent->end[c] == e && parent->gap[c] == g)
+            return;
+        gaps = parent->gap[c] != g;
+        parent->start[c] = s;
+        parent->end[c] = e;
+        parent->gap[c] = g;
+    }
 }
 
 /* ---- descents ---- */
@@ -277,9 +288,15 @@ static void rtree_insert_at(struct range_tree *t, struct rtree_path *p, unsigned
 {
     for (;;) {
         struct rtree_node *n = p->node[l];
-        if (n->count < RTREE_FANOUT || rtree_shift_to_sibling(p, l, &pos)) {
+        if (n->count < RTREE_FANOUT) {
             rtree_item_put(n, pos, &it);
             rtree_refresh_path(p, l);
+            return;
+        }
+        if (rtree_shift_to_sibling(p, l, &pos)) { /* the parent changed in two slots */
+            rtree_item_put(n, pos, &it);
+            rtree_summarise(p->node[l - 1], p->idx[l - 1]);
+            rtree_refresh_path(p, l - 1);
             return;
         }
         struct rtree_node *r = rtree_node_take(t, n->leaf);

@@ -295,8 +295,11 @@ long do_mmap(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot
 static int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end,
                            struct vm_area_struct **first)
 {
-    struct vm_area_struct *v = find_vma(mm, start);
-    struct vm_area_struct *w = v && v->vm_end <= end ? find_vma(mm, end) : v;
+    struct vm_area_struct *v = find_vma(mm, start), *w = v; /* w: the VMA around @end, if any */
+    if (v && v->vm_end == end)
+        w = NULL; /* the boundary is there already */
+    else if (v && v->vm_end < end)
+        w = find_vma(mm, end);
     bool split_v = v && v->vm_start < start, split_w = w && w->vm_start < end;
     unsigned long splits = (unsigned long)split_v + (unsigned long)split_w;
     *first = v;

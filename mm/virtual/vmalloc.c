@@ -103,8 +103,8 @@ static struct vmap_area *vmalloc_reserve(unsigned long nr_pages, unsigned int ki
     *va = (struct vmap_area){ .size = nr_pages << PAGE_SHIFT, .nr_pages = nr_pages, .kind = kind,
                               .prot = prot | PTE_P, .alloc_site = site };
     list_init(&va->pages);
-    /* tree nodes before the lock (the depth is read unlocked: a concurrent insert that deepens
-     * the tree meanwhile makes this link fail cleanly, not wrongly) */
+    /* tree nodes before the lock (the depth is read unlocked: should a concurrent insert deepen
+     * the tree meanwhile, the link takes a node GFP_ATOMIC under the lock, or fails cleanly) */
     int err = rtree_preallocate(&mm_state.vmalloc.tree, 1, vmalloc_meta_gfp(gfp));
     if (!err) {
         env_spin_lock(&mm_state.vmalloc.lock);
