@@ -13,6 +13,7 @@
 #include "ktest.h"
 #include "mmap.h"
 #include "range_tree.h"
+#include "vmalloc.h"
 
 /* ---- node allocator: one page per node, counted ---- */
 
@@ -503,6 +504,35 @@ static int test_vma_tree(void)
     return 0;
 }
 
+/* The vmalloc tree: vmalloc_check (and so mm_check) names damage to it, and to its agreement
+ * with the area list. */
+static int test_vmalloc_tree(void)
+{
+    KT_ASSERT_OK(kt_boot_small(32, 1, false));
+    void *a = vmalloc(3 * PAGE_SIZE), *b = vmalloc(PAGE_SIZE);
+    KT_ASSERT_NOT_NULL(a);
+    KT_ASSERT_NOT_NULL(b);
+    KT_ASSERT_OK(vmalloc_check(&trep));
+    struct range_tree *t = &mm_state.vmalloc.tree;
+    struct rtree_node *leaf = t->root;
+    KT_ASSERT_EQ(t->depth, 1u);
+    KT_ASSERT_EQ(leaf->count, 2u);
+    leaf->gap[1] += PAGE_SIZE;
+    KT_ASSERT_ERR(vmalloc_check(&trep), MM_ECORRUPT);
+    KT_ASSERT_MSG(ktest_strcmp(trep.invariant, "tree.gap") == 0, "named %s", trep.invariant);
+    leaf->gap[1] -= PAGE_SIZE;
+    void *slot = leaf->slot[0];
+    leaf->slot[0] = leaf->slot[1];
+    KT_ASSERT_ERR(mm_check(&trep), MM_ECORRUPT);
+    KT_ASSERT_MSG(ktest_strcmp(trep.invariant, "vmalloc.tree") == 0, "named %s", trep.invariant);
+    leaf->slot[0] = slot;
+    KT_ASSERT_OK(vfree(a));
+    KT_ASSERT_OK(vfree(b));
+    KT_ASSERT_EQ(t->count, 0ul);
+    KT_MM_CHECK();
+    return 0;
+}
+
 static const struct ktest_case range_tree_cases[] = {
     KT_CASE(random_vs_model),
     KT_CASE(sequential),
@@ -510,5 +540,6 @@ static const struct ktest_case range_tree_cases[] = {
     KT_CASE(alloc_failure),
     KT_CASE(validator),
     KT_CASE(vma_tree),
+    KT_CASE(vmalloc_tree),
 };
 KT_SUITE(range_tree, range_tree_cases);

@@ -247,8 +247,6 @@ int mm_check(struct mm_check_report *rep)
     if (!err && mm_state.phys.ready)
         err = vmalloc_check(c.rep);
     if (!err && mm_state.phys.ready)
-        err = check_vmalloc_tree(c.rep);
-    if (!err && mm_state.phys.ready)
         err = vm_check_all(c.rep);
     return err;
 }

@@ -20,7 +20,5 @@ typedef int (*check_tree_visit_fn)(void *arg, uintptr_t start, uintptr_t end, vo
  */
 int check_range_tree(const struct range_tree *t, const char *what, check_tree_visit_fn visit,
                      void *arg, struct mm_check_report *r);
-/** The vmalloc tree, and its agreement with the area list (vmalloc.tree). */
-int check_vmalloc_tree(struct mm_check_report *r);
 
 #endif /* LEAXOS_MM_CHECK_INTERNAL_H */

@@ -1,6 +1,7 @@
 /*
- * check_tree.c - the range-tree validator (range_tree.h) and the agreement of each tree with the
- * view it indexes: an address space's VMA list, the vmalloc area list.
+ * check_tree.c - the range-tree validator (range_tree.h). Each user adds the agreement of its tree
+ * with the view it indexes through the visit callback: an address space's VMA list (check_vm.c),
+ * the vmalloc area list (check_vmalloc.c).
  *
  * Invariant names:
  *   tree.depth    a leaf is not at the tree's depth (or an inner node is), the depth exceeds
@@ -13,13 +14,10 @@
  *   tree.key      an inner node's start/end of a child is not the child's first start/last end
  *   tree.gap      a leaf's gap is not the free space below its entry, or an inner node's is not
  *                 the largest gap of the child
- *   vma.tree      an address space's tree and VMA list disagree (entry, range, count)
- *   vmalloc.tree  the vmalloc tree and area list disagree (entry, [start, guard end), count)
  *
  * The walk is depth-bounded and counts nodes, so damaged links end it rather than loop it.
  */
 #include "../virtual/mmap_internal.h"
-#include "../virtual/vmalloc_internal.h"
 #include "check_internal.h"
 
 struct tree_walk {
@@ -108,41 +106,5 @@ int check_range_tree(const struct range_tree *t, const char *what, check_tree_vi
     if (!err && w.entries != t->count)
         err = tree_fail(&w, "tree.order", "%s: count %lu, the leaves hold %lu entries", what,
                         t->count, w.entries);
-    return err;
-}
-
-/* ---- vmalloc: the tree indexes the area list under [start, guard end) ---- */
-
-struct vmalloc_tree_walk {
-    const struct list_head *cursor;
-    struct mm_check_report *r;
-};
-
-static int check_vmalloc_entry(void *arg, uintptr_t start, uintptr_t end, void *entry)
-{
-    struct vmalloc_tree_walk *w = arg;
-    w->cursor = w->cursor->next;
-    const struct vmap_area *va = w->cursor == &mm_state.vmalloc.areas ? NULL :
-                                 list_entry(w->cursor, struct vmap_area, list);
-    if (!va || va != entry || va->start != start || va_guard_end(va) != end)
-        return mm_check_fail(w->r, "vmalloc.tree", ~0ul, "tree entry [0x%lx, 0x%lx) is not the "
-                             "next area of the list (%p)", (unsigned long)start,
-                             (unsigned long)end, va ? (void *)va->start : NULL);
-    return 0;
-}
-
-int check_vmalloc_tree(struct mm_check_report *r)
-{
-    if (!mm_state.vmalloc.ready)
-        return 0;
-    struct vmalloc_tree_walk w = { &mm_state.vmalloc.areas, r };
-    env_spin_lock(&mm_state.vmalloc.lock);
-    int err = check_range_tree(&mm_state.vmalloc.tree, "vmalloc tree", check_vmalloc_entry, &w, r);
-    if (!err && (w.cursor->next != &mm_state.vmalloc.areas ||
-                 mm_state.vmalloc.tree.count != mm_state.vmalloc.nr_areas))
-        err = mm_check_fail(r, "vmalloc.tree", ~0ul, "the tree holds %lu areas, the list more, "
-                            "or nr_areas is %lu", mm_state.vmalloc.tree.count,
-                            mm_state.vmalloc.nr_areas);
-    env_spin_unlock(&mm_state.vmalloc.lock);
     return err;
 }

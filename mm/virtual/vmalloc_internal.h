@@ -1,6 +1,6 @@
 /*
- * vmalloc_internal.h - struct vmap_area, shared by vmalloc.c (its owner) and the checkers, which
- * compare the area tree with the area list (mm/checks/check_tree.c). Not public.
+ * vmalloc_internal.h - struct vmap_area and what vmalloc.c (its owner) shares with its validator,
+ * vmalloc_check in mm/checks/check_vmalloc.c. Not public.
  */
 #ifndef LEAXOS_MM_VMALLOC_INTERNAL_H
 #define LEAXOS_MM_VMALLOC_INTERNAL_H
@@ -29,5 +29,8 @@ struct vmap_area {
 static inline uintptr_t va_map_end(const struct vmap_area *va) { return va->start + va->size; }
 /* One past the area's guard page: where the next area may start (the end of its tree key). */
 static inline uintptr_t va_guard_end(const struct vmap_area *va) { return va_map_end(va) + PAGE_SIZE; }
+
+/** True if @p is a page of an allocated block (its head or a tail); vmap and the checker ask. */
+bool vmalloc_page_allocated(const struct page *p);
 
 #endif /* LEAXOS_MM_VMALLOC_INTERNAL_H */
