@@ -108,33 +108,44 @@ static unsigned long tm_count(void)
     return n;
 }
 
-/* The model's lowest (@high false) or highest free gap in [lo, hi) holding @size at @align. */
+/*
+ * The model's lowest (@high false) or highest free gap in [lo, hi) holding @size at @align: one
+ * pass over the units (random ops keep every range and window on unit boundaries).
+ */
 static bool tm_gap(uintptr_t lo, uintptr_t hi, size_t size, uintptr_t align, bool high,
                    struct rtree_gap *g)
 {
+    static struct tm_entry *own[TM_UNITS + 1];
     bool found = false;
-    uintptr_t at = TM_LO;
-    for (;;) {
-        struct tm_entry *next = tm_find_after(at);
-        uintptr_t gs = MM_MAX(at, lo), ge = next ? next->start : TM_HI;
-        ge = ge < hi ? ge : hi;
-        bool fits = false;
-        if (ge > gs && ge - gs >= size) {
-            if (high)
-                fits = MM_ALIGN_DOWN(ge - size, align) >= gs;
-            else
-                fits = MM_ALIGN_UP(gs, align) + size <= ge;
+    for (unsigned long u = 0; u < TM_UNITS; u++)
+        own[u] = NULL;
+    for (unsigned int i = 0; i < TM_MAX; i++)
+        for (uintptr_t a = tm[i].start; tm[i].live && a < tm[i].end; a += TM_UNIT)
+            own[(a - TM_LO) / TM_UNIT] = &tm[i];
+    unsigned long u = 0;
+    while (u < TM_UNITS) {
+        if (own[u]) {
+            u++;
+            continue;
         }
+        unsigned long v = u;
+        while (v < TM_UNITS && !own[v])
+            v++;
+        uintptr_t gs = MM_MAX(TM_LO + u * TM_UNIT, lo), ge = TM_LO + v * TM_UNIT;
+        struct tm_entry *above = v < TM_UNITS ? own[v] : NULL;
+        ge = ge < hi ? ge : hi;
+        bool fits = ge > gs && ge - gs >= size &&
+                    (high ? MM_ALIGN_DOWN(ge - size, align) >= gs
+                          : MM_ALIGN_UP(gs, align) + size <= ge);
         if (fits) {
-            *g = (struct rtree_gap){ gs, ge, next };
+            *g = (struct rtree_gap){ gs, ge, above };
             found = true;
             if (!high)
                 return true;
         }
-        if (!next)
-            return found;
-        at = next->end;
+        u = v;
     }
+    return found;
 }
 
 /* ---- helpers ---- */
@@ -272,7 +283,8 @@ static int tm_run(unsigned int nops, unsigned int insert_weight)
             KT_TRY(tm_op_gap());
         else
             KT_TRY(tm_op_lookup());
-        KT_TRY(tree_valid());
+        if (i % 8 == 0)
+            KT_TRY(tree_valid());
     }
     return tree_valid();
 }
@@ -286,9 +298,9 @@ static int test_random_vs_model(void)
     static const uint64_t seeds[] = { 1, 0x5eed, 0xfeedbeef };
     for (unsigned int s = 0; s < MM_ARRAY_SIZE(seeds); s++) {
         KT_TRY(tree_setup(seeds[s]));
-        KT_TRY(tm_run(6000, 6)); /* insert-heavy: grows */
+        KT_TRY(tm_run(3000, 6)); /* insert-heavy: grows */
         KT_ASSERT_GE(tt.depth, 3u);
-        KT_TRY(tm_run(6000, 1)); /* erase-heavy: shrinks */
+        KT_TRY(tm_run(3000, 1)); /* erase-heavy: shrinks */
         for (unsigned int i = 0; i < TM_MAX; i++)
             if (tm[i].live) {
                 KT_ASSERT_EQ(rtree_erase_range(&tt, tm[i].start), &tm[i]);
