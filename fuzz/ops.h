@@ -305,9 +305,10 @@ enum fuzz_vm_corrupt_kind {
     FUZZ_VCR_MAPCOUNT,      /* a user page's mapcount + 1                 -> page.mapcount */
     FUZZ_VCR_REFCOUNT,      /* a user page's refcount + 1                 -> page.refcount */
     FUZZ_VCR_NR_ANON,       /* mm->nr_anon off by one                     -> mm.nr_anon */
-    FUZZ_VCR_VMA_HEIGHT,    /* a VMA's tree height + 1                    -> vma.tree */
-    FUZZ_VCR_VMA_GAP,       /* a VMA's max_gap + 1 page                   -> vma.tree */
-    FUZZ_VCR_VMA_PARENT,    /* a VMA's parent pointer wrong               -> vma.tree */
+    FUZZ_VCR_TREE_DEPTH,    /* a range tree's depth +- 1 (an mm's or vmalloc's) -> tree.depth */
+    FUZZ_VCR_TREE_GAP,      /* a leaf's gap record + 1 page               -> tree.gap */
+    FUZZ_VCR_TREE_KEY,      /* a root key of a child moves a page; in a one-leaf tree an entry
+                               pointer changes                  -> tree.key|vma.tree|vmalloc.tree */
     FUZZ_VCR_MAP_COUNT,     /* mm->map_count + 1                          -> vma.tree */
     FUZZ_VCR_VMA_RANGE,     /* a VMA becomes empty                        -> vma.range */
     FUZZ_VCR_VMA_FLAGS,     /* a VMA gets an unknown flag bit             -> vma.flags */

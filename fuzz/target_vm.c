@@ -1558,6 +1558,59 @@ static pte_t *vcr_varea_pte(const struct varea *a, size_t off)
     return pt_walk(&mm_state.vmalloc.pt, (uintptr_t)a->addr + off, false, 0);
 }
 
+/* The leaf of @t that holds the entry starting at @start (and its slot), or NULL. */
+static struct rtree_node *vcr_tree_leaf(const struct range_tree *t, uintptr_t start,
+                                        unsigned int *slot)
+{
+    struct rtree_node *n = t->root;
+    while (n && !n->leaf) {
+        unsigned int i = n->count;
+        while (i > 1 && n->start[i - 1] > start)
+            i--;
+        n = n->slot[i - 1];
+    }
+    for (unsigned int i = 0; n && i < n->count; i++)
+        if (n->start[i] == start) {
+            *slot = i;
+            return n;
+        }
+    return NULL;
+}
+
+/*
+ * Damage range tree @t near the entry starting at @key: its depth (tree-depth), the leaf's gap
+ * record (tree-gap), or an inner node's key of a child, or in a one-leaf tree the leaf's entry
+ * pointer (tree-key). Fills @names with what mm_check must report.
+ */
+static bool vcr_corrupt_tree(uint32_t victim, uint32_t x, struct range_tree *t, uintptr_t key,
+                             const char **names)
+{
+    unsigned int i;
+    struct rtree_node *leaf = vcr_tree_leaf(t, key, &i);
+    if (!leaf)
+        vfail("corrupt: no tree entry starts at 0x%lx", (unsigned long)key);
+    if (victim == FUZZ_VCR_TREE_DEPTH) {
+        vcr_save(&t->depth, sizeof(t->depth));
+        t->depth += (x & 1) || t->depth > RTREE_MAX_DEPTH ? 1 : (unsigned int)-1;
+        names[0] = "tree.depth";
+    } else if (victim == FUZZ_VCR_TREE_GAP) {
+        vcr_save(&leaf->gap[i], sizeof(leaf->gap[i]));
+        leaf->gap[i] += PAGE_SIZE;
+        names[0] = "tree.gap";
+    } else if (t->depth > 1) {
+        struct rtree_node *root = t->root;
+        unsigned int c = (x >> 5) % root->count;
+        vcr_save(&root->start[c], sizeof(root->start[c]));
+        root->start[c] += (x & 1) ? PAGE_SIZE : -(uintptr_t)PAGE_SIZE;
+        names[0] = "tree.key";
+    } else {
+        vcr_save(&leaf->slot[i], sizeof(leaf->slot[i]));
+        leaf->slot[i] = (x & 1) && leaf->count > 1 ? leaf->slot[(i + 1) % leaf->count] : &vcr_junk;
+        names[0] = t == &mm_state.vmalloc.tree ? "vmalloc.tree" : "vma.tree";
+    }
+    return true;
+}
+
 static bool vm_corrupt(uint32_t victim, uint32_t x)
 {
     const char *names[3] = { NULL, NULL, NULL };
@@ -1657,27 +1710,30 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
         mm->nr_anon += (x & 1) || !mm->nr_anon ? 1 : (unsigned long)-1;
         names[0] = "mm.nr_anon";
         break;
-    case FUZZ_VCR_VMA_HEIGHT:
-    case FUZZ_VCR_VMA_GAP:
-    case FUZZ_VCR_VMA_PARENT:
+    case FUZZ_VCR_TREE_DEPTH:
+    case FUZZ_VCR_TREE_GAP:
+    case FUZZ_VCR_TREE_KEY: {
+        struct range_tree *t;
+        uintptr_t key;
+        if ((x & 2) && V.nva) { /* the vmalloc tree, at a model area */
+            t = &mm_state.vmalloc.tree;
+            key = (uintptr_t)V.va[(x >> 3) % V.nva].addr;
+        } else {
+            if (!(mm = vcr_mm_with(x, 1)))
+                return false;
+            t = &mm->tree;
+            key = vcr_vma_at(mm, (x >> 3) % (uint32_t)mm->map_count)->vm_start;
+        }
+        if (!vcr_corrupt_tree(victim, x, t, key, names))
+            return false;
+        break;
+    }
     case FUZZ_VCR_VMA_RANGE:
     case FUZZ_VCR_VMA_FLAGS:
         if (!(mm = vcr_mm_with(x, 1)))
             return false;
         v = vcr_vma_at(mm, (x >> 3) % (uint32_t)mm->map_count);
-        if (victim == FUZZ_VCR_VMA_HEIGHT) {
-            vcr_save(&v->height, sizeof(v->height));
-            v->height += (x & 1) ? 1 : -1;
-            names[0] = "vma.tree";
-        } else if (victim == FUZZ_VCR_VMA_GAP) {
-            vcr_save(&v->max_gap, sizeof(v->max_gap));
-            v->max_gap += PAGE_SIZE;
-            names[0] = "vma.tree";
-        } else if (victim == FUZZ_VCR_VMA_PARENT) {
-            vcr_save(&v->parent, sizeof(v->parent));
-            v->parent = v->parent ? ((x & 1) ? NULL : v) : v;
-            names[0] = "vma.tree";
-        } else if (victim == FUZZ_VCR_VMA_RANGE) {
+        if (victim == FUZZ_VCR_VMA_RANGE) {
             vcr_save(&v->vm_end, sizeof(v->vm_end));
             v->vm_end = (x & 1) ? v->vm_start : v->vm_end - 1;
             names[0] = "vma.range";

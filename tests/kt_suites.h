@@ -32,6 +32,7 @@
     ALL(slab_harden) \
     ALL(vmalloc) \
     ALL(vm) \
+    ALL(range_tree) \
     ALL(page_table) \
     HOSTED(mmu, "the hosted software MMU (shims/hosted/mmu.c); the kernel runs the real MMU") \
     ALL(swap) \

@@ -11,4 +11,14 @@
 /* check_vm.c: every address space and the map counts of user pages */
 int vm_check_all(struct mm_check_report *rep);
 
+/* check_tree.c */
+/** Called for each entry of a range tree in order; returns 0 or the mm_check_fail result. */
+typedef int (*check_tree_visit_fn)(void *arg, uintptr_t start, uintptr_t end, void *entry);
+/**
+ * Validate @t (tree.depth, tree.fill, tree.order, tree.key, tree.gap; @what names it in the
+ * detail) and pass each entry to @visit (may be NULL). Returns 0 or -MM_ECORRUPT in *@r.
+ */
+int check_range_tree(const struct range_tree *t, const char *what, check_tree_visit_fn visit,
+                     void *arg, struct mm_check_report *r);
+
 #endif /* LEAXOS_MM_CHECK_INTERNAL_H */

@@ -6,8 +6,8 @@
  *   vma.order      VMAs overlap or the list is not sorted
  *   vma.flags      unknown vm_flags bits
  *   vma.unmerged   two adjacent VMAs could be one
- *   vma.tree       the AVL tree disagrees with the list (order, parents, heights, balance, count,
- *                  placement gaps)
+ *   vma.tree       the range tree disagrees with the list (entries, ranges, count); the tree's
+ *                  own invariants are tree.* (check_tree.c)
  *   pte.outside    a user PTE lies in no VMA
  *   pte.perm       a present PTE grants more than its VMA (RW, exec), or its user bit disagrees
  *                  with the VMA being accessible at all (PROT_NONE pages stay supervisor-only)
@@ -74,35 +74,36 @@ static int check_vma_list(struct mm_struct *mm, struct mm_check_report *r)
     return 0;
 }
 
-/* In-order walk of the tree must meet the list's VMAs in order; returns subtree height or -1. */
-static int check_vma_node(struct vm_area_struct *v, struct vm_area_struct *parent,
-                          struct list_head **cursor, struct list_head *head)
+/* The tree's entries, in order, are the list's VMAs under their own ranges (vma.tree). */
+struct vma_tree_walk {
+    struct mm_struct *mm;
+    struct list_head *cursor;
+    struct mm_check_report *r;
+};
+
+static int check_vma_entry(void *arg, uintptr_t start, uintptr_t end, void *entry)
 {
-    if (!v)
-        return 0;
-    if (v->parent != parent)
-        return -1;
-    int hl = check_vma_node(v->left, v, cursor, head);
-    if (hl < 0 || *cursor == head || list_entry(*cursor, struct vm_area_struct, vm_list) != v)
-        return -1;
-    struct vm_area_struct *prev = (*cursor)->prev == head ? NULL
-                                  : list_entry((*cursor)->prev, struct vm_area_struct, vm_list);
-    *cursor = (*cursor)->next;
-    int hr = check_vma_node(v->right, v, cursor, head);
-    int h = 1 + (hl > hr ? hl : hr);
-    if (hr < 0 || hl - hr > 1 || hr - hl > 1 || v->height != h)
-        return -1;
-    /* placement augmentation: the subtree maximum is exact; a gap may only overstate the real
-     * one (a stack grown in place), which the search re-measures */
-    uintptr_t lo = prev ? prev->vm_end : ARCH_USER_VA_START, hi = v->vm_start;
-    if (v->vm_flags & VM_GROWSDOWN)
-        hi = hi > MM_STACK_GUARD_GAP ? hi - MM_STACK_GUARD_GAP : 0;
-    uintptr_t real = hi > lo ? hi - lo : 0, m = v->gap;
-    m = MM_MAX(m, v->left ? v->left->max_gap : 0);
-    m = MM_MAX(m, v->right ? v->right->max_gap : 0);
-    if (v->max_gap != m || v->gap < real)
-        return -1;
-    return h;
+    struct vma_tree_walk *w = arg;
+    w->cursor = w->cursor->next;
+    struct vm_area_struct *v = w->cursor == &w->mm->vmas ? NULL :
+                               list_entry(w->cursor, struct vm_area_struct, vm_list);
+    if (!v || v != entry || v->vm_start != start || v->vm_end != end)
+        return vm_fail(w->r, "vma.tree", ~0ul, "mm %u: tree entry [0x%lx, 0x%lx) is not the next "
+                       "VMA of the list (%p)", w->mm->id, (unsigned long)start,
+                       (unsigned long)end, v ? (void *)v->vm_start : NULL);
+    return 0;
+}
+
+static int check_vma_tree(struct mm_struct *mm, struct mm_check_report *r)
+{
+    struct vma_tree_walk w = { mm, &mm->vmas, r };
+    char what[32];
+    mm_snprintf(what, sizeof(what), "mm %u VMA tree", mm->id);
+    int err = check_range_tree(&mm->tree, what, check_vma_entry, &w, r);
+    if (!err && (w.cursor->next != &mm->vmas || mm->tree.count != mm->map_count))
+        err = vm_fail(r, "vma.tree", ~0ul, "mm %u: the tree holds %lu VMAs, map_count is %lu",
+                      mm->id, mm->tree.count, mm->map_count);
+    return err;
 }
 
 struct pte_check {
@@ -152,9 +153,8 @@ int mm_check_mm(struct mm_struct *mm, struct mm_check_report *rep)
     if (!mm)
         return 0;
     int err = check_vma_list(mm, r);
-    struct list_head *cursor = mm->vmas.next;
-    if (!err && (check_vma_node(mm->root, NULL, &cursor, &mm->vmas) < 0 || cursor != &mm->vmas))
-        err = vm_fail(r, "vma.tree", ~0ul, "mm %u: tree order, parents or balance broken", mm->id);
+    if (!err)
+        err = check_vma_tree(mm, r);
     struct pte_check c = { mm, r, 0 };
     if (!err)
         err = pt_check(&mm->pt, r);

@@ -3,7 +3,7 @@
  * copy-on-write fork and teardown, and the in-memory file objects that back file mappings.
  *
  *   mm_struct ─┬─ page_table (arch format, walked by the MMU)
- *              ├─ VMA tree (AVL by vm_start: O(log n) lookup) + address-ordered list
+ *              ├─ VMA tree (a B+tree of ranges: O(log n) lookup, gap search) + ordered list
  *              └─ brk area, mmap base, placement hint
  *
  * Page ownership: an anonymous page is an order-0 allocation whose refcount counts the PTEs that
@@ -21,6 +21,7 @@
 #include "mm.h"
 #include "mm_env.h"
 #include "page_table.h"
+#include "range_tree.h"
 
 /* prot (Linux values) */
 #define PROT_NONE   0x0u
@@ -55,16 +56,12 @@ struct vm_area_struct {
     struct mm_file *vm_file;      /* NULL: anonymous */
     uint64_t vm_pgoff;            /* file offset of vm_start, in pages */
     struct mm_struct *vm_mm;
-    struct vm_area_struct *left, *right, *parent; /* AVL tree by vm_start */
-    int height;
-    uintptr_t gap;                /* free bytes usable below vm_start (to the previous VMA) */
-    uintptr_t max_gap;            /* largest gap in this subtree (placement search) */
     struct list_head vm_list;     /* address order */
 };
 
 struct mm_struct {
     struct page_table pt;
-    struct vm_area_struct *root;  /* AVL root */
+    struct range_tree tree;       /* the VMAs by range, with free gaps (range_tree.h) */
     struct list_head vmas;        /* address-ordered list */
     unsigned long map_count;
     uintptr_t mmap_base;          /* top of the top-down placement area */

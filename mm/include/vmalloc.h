@@ -115,7 +115,10 @@ int vmalloc_init(void);
  *                  every live area
  *   vmalloc.page   a mapped page is not allocated memory (vmalloc: not an order-0 PG_head page,
  *                  or not the page the area owns at that index)
- *   vmalloc.tree   the tree disagrees with the ordered list (order, count, balance, gaps)
+ *   vmalloc.tree   the area tree does not index exactly the listed areas, each under
+ *                  [start, guard end), or counts another number of them
+ *   tree.*         the area tree itself is broken (range_tree.h: depth, fill, order, key, gap)
+ * Lives in mm/checks (check_vmalloc.c) with the other validators.
  * Precondition: quiescence, as mm_check.
  */
 int vmalloc_check(struct mm_check_report *rep);

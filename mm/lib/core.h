@@ -35,6 +35,7 @@
 #include "mm_env.h"
 #include "page_alloc.h"
 #include "page_table.h"
+#include "range_tree.h"
 #include "slab.h"
 
 #define KMALLOC_NR_CLASSES 13 /* 8 16 32 64 96 128 192 256 512 1K 2K 4K 8K */
@@ -145,6 +146,7 @@ struct mm_vm_state {
     struct list_head mms;                /* every live mm_struct (for mm_check and swap) */
     struct list_head files;              /* every live mm_file */
     unsigned int next_mm_id;
+    struct kmem_cache *tree_cache;       /* nodes of every range tree of mm/virtual (vm_tree.c) */
 };
 
 /** vmalloc (mm/virtual/vmalloc.c): its areas and page table (the range is in core). */
@@ -152,9 +154,8 @@ struct mm_vmalloc_state {
     env_spinlock_t lock;                 /* every field below but ready */
     bool ready;                          /* vmalloc_init succeeded */
     struct page_table pt;                /* kernel page table of [vmalloc_start, vmalloc_end) */
-    struct vmap_area *root;              /* AVL tree of areas by start, augmented with gaps */
-    struct vmap_area *sentinel;          /* empty area at vmalloc_end: owns the last free gap */
-    struct list_head areas;              /* areas in address order, the sentinel last */
+    struct range_tree tree;              /* areas by [start, guard end), with free gaps */
+    struct list_head areas;              /* areas in address order */
     unsigned long nr_areas, nr_vmap, nr_pages, nr_owned;
     unsigned long nr_fail;
     uintptr_t freed[16];                 /* starts of recently freed areas (double-free reports) */

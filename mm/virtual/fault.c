@@ -35,7 +35,7 @@ static bool fault_grow_stack(struct mm_struct *mm, struct vm_area_struct *v, uin
             return false;
         v->vm_pgoff -= grown;
     }
-    v->vm_start = new_start; /* the tree key order is unchanged: nothing lies in between */
+    vma_set_range(mm, v, new_start, v->vm_end); /* nothing lies in between: the key moves */
     return true;
 }
 

@@ -72,7 +72,11 @@ static int fork_copy_vma(struct mm_struct *parent, struct mm_struct *child, stru
     n->vm_pgoff = v->vm_pgoff;
     if (n->vm_file)
         mm_file_get(n->vm_file);
-    vma_link(child, n);
+    int err = vma_link(child, n);
+    if (err) {
+        vma_free(n);
+        return err;
+    }
     struct fork_arg a = { child, n, 0 };
     pt_visit(&parent->pt, v->vm_start, v->vm_end, fork_copy_pte, &a);
     return a.err;
@@ -111,6 +115,7 @@ void mm_destroy(struct mm_struct *mm)
         vma_unlink(mm, v);
         vma_free(v);
     }
+    rtree_destroy(&mm->tree);
     pt_destroy(&mm->pt);
     list_del(&mm->list_all);
     kfree(mm);

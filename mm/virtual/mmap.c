@@ -70,6 +70,7 @@ struct mm_struct *mm_create(void)
         kfree(mm);
         return NULL;
     }
+    rtree_init(&mm->tree, ARCH_USER_VA_START, ARCH_USER_VA_END, vm_tree_ops());
     list_init(&mm->vmas);
     list_init(&mm->lru[SWAP_LRU_INACTIVE]);
     list_init(&mm->lru[SWAP_LRU_ACTIVE]);
@@ -134,8 +135,8 @@ void vm_unmap_pages(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t st
 
 /* ---- split and merge ---- */
 
-/* Split @v at @addr (strictly inside) using the preallocated @n: @v keeps [start, addr), @n
- * gets [addr, end). Cannot fail. */
+/* Split @v at @addr (strictly inside) using the preallocated @n and tree nodes (vma_prealloc):
+ * @v keeps [start, addr), @n gets [addr, end). Cannot fail. */
 static void vma_split(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t addr,
                       struct vm_area_struct *n)
 {
@@ -146,8 +147,10 @@ static void vma_split(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t 
     n->vm_pgoff = v->vm_pgoff + ((addr - v->vm_start) >> PAGE_SHIFT);
     if (n->vm_file)
         mm_file_get(n->vm_file);
-    v->vm_end = addr;
-    vma_link(mm, n);
+    vma_set_range(mm, v, v->vm_start, addr);
+    if (vma_link(mm, n))
+        env_panic("vma_split: the preallocated link of [0x%lx, 0x%lx) failed",
+                  (unsigned long)n->vm_start, (unsigned long)n->vm_end);
 }
 
 static bool vma_mergeable(const struct vm_area_struct *a, const struct vm_area_struct *b)
@@ -162,13 +165,15 @@ static struct vm_area_struct *vma_merge_around(struct mm_struct *mm, struct vm_a
 {
     struct vm_area_struct *next = vma_next(mm, v), *prev = vma_prev(mm, v);
     if (vma_mergeable(v, next)) {
-        v->vm_end = next->vm_end;
+        uintptr_t end = next->vm_end;
         vma_unlink(mm, next);
+        vma_set_range(mm, v, v->vm_start, end);
         vma_free(next);
     }
     if (vma_mergeable(prev, v)) {
-        prev->vm_end = v->vm_end;
+        uintptr_t end = v->vm_end;
         vma_unlink(mm, v);
+        vma_set_range(mm, prev, prev->vm_start, end);
         vma_free(v);
         v = prev;
     }
@@ -274,32 +279,51 @@ long do_mmap(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot
     v->vm_pgoff = off >> PAGE_SHIFT;
     if (file && !anon_file)
         mm_file_get(file); /* an anonymous file's creation reference goes to the VMA */
-    vma_link(mm, v);
+    err = vma_link(mm, v);
+    if (err) { /* no tree node: the VMA (and an anonymous file with it) goes again */
+        vma_free(v);
+        return err;
+    }
     vma_merge_around(mm, v);
     return (long)addr;
 }
 
-/* Make VMA boundaries fall on @start and @end; returns 0 or -MM_ENOMEM (no change made). */
-static int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end)
+/*
+ * Make VMA boundaries fall on @start and @end; returns 0 and in *@first the first VMA ending
+ * above @start afterwards (NULL if none), or -MM_ENOMEM (no change made).
+ */
+static int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end,
+                           struct vm_area_struct **first)
 {
-    struct vm_area_struct *v = find_vma(mm, start), *w = find_vma(mm, end);
+    struct vm_area_struct *v = find_vma(mm, start), *w = v; /* w: the VMA around @end, if any */
+    if (v && v->vm_end == end)
+        w = NULL; /* the boundary is there already */
+    else if (v && v->vm_end < end)
+        w = find_vma(mm, end);
     bool split_v = v && v->vm_start < start, split_w = w && w->vm_start < end;
     unsigned long splits = (unsigned long)split_v + (unsigned long)split_w;
+    *first = v;
     if (mm->map_count + splits > MM_MAX_MAP_COUNT)
         return -MM_ENOMEM;
-    /* take both new VMAs first: a failure after the first split would change the map */
+    if (!splits)
+        return 0;
+    /* take both new VMAs and their tree nodes first: a failure after the first split would
+     * change the map */
     struct vm_area_struct *nv = split_v ? vma_alloc() : NULL, *nw = split_w ? vma_alloc() : NULL;
-    if ((split_v && !nv) || (split_w && !nw)) {
+    if ((split_v && !nv) || (split_w && !nw) || vma_prealloc(mm, (unsigned int)splits)) {
         if (nv)
             kfree(nv);
         if (nw)
             kfree(nw);
         return -MM_ENOMEM;
     }
-    if (split_v)
+    if (split_v) {
         vma_split(mm, v, start, nv);
+        *first = nv;
+    }
     if (split_w)
         vma_split(mm, find_vma(mm, end), end, nw);
+    vma_prealloc_done(mm);
     return 0;
 }
 
@@ -308,10 +332,11 @@ int do_munmap(struct mm_struct *mm, uintptr_t addr, size_t len)
     if (!mm || !vm_range_ok(addr, MM_ALIGN_UP(len, PAGE_SIZE)) || !len)
         return -MM_EINVAL;
     uintptr_t end = addr + MM_ALIGN_UP(len, PAGE_SIZE);
-    int err = vma_split_range(mm, addr, end);
+    struct vm_area_struct *v;
+    int err = vma_split_range(mm, addr, end, &v);
     if (err)
         return err;
-    for (struct vm_area_struct *v = find_vma(mm, addr); v && v->vm_start < end;) {
+    while (v && v->vm_start < end) {
         struct vm_area_struct *next = vma_next(mm, v);
         vm_unmap_pages(mm, v, v->vm_start, v->vm_end);
         vma_unlink(mm, v);
@@ -362,11 +387,11 @@ int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int p
     for (struct vm_area_struct *v = find_vma(mm, addr); v && v->vm_start < end; v = vma_next(mm, v))
         if ((prot & PROT_WRITE) && (v->vm_flags & VM_SHARED) && v->vm_file && !v->vm_file->writable)
             return -MM_EACCES;
-    int err = vma_split_range(mm, addr, end);
+    struct vm_area_struct *v;
+    int err = vma_split_range(mm, addr, end, &v);
     if (err)
         return err;
     unsigned long vf = vm_flags_of(prot, 0);
-    struct vm_area_struct *v = find_vma(mm, addr);
     while (v && v->vm_start < end) {
         v->vm_flags = (v->vm_flags & ~VM_PROT_MASK) | vf;
         struct protect_arg a = { v };

@@ -9,13 +9,16 @@
 #include "../lib/core.h"
 #include "../swap/swap_internal.h"
 #include "mmap.h"
+#include "vm_tree.h"
 
 /* vma.c */
-void vma_link(struct mm_struct *mm, struct vm_area_struct *v);
+int vma_link(struct mm_struct *mm, struct vm_area_struct *v);
 void vma_unlink(struct mm_struct *mm, struct vm_area_struct *v);
+void vma_set_range(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t start, uintptr_t end);
+int vma_prealloc(struct mm_struct *mm, unsigned int nr_links);
+void vma_prealloc_done(struct mm_struct *mm);
 struct vm_area_struct *vma_next(struct mm_struct *mm, struct vm_area_struct *v);
 struct vm_area_struct *vma_prev(struct mm_struct *mm, struct vm_area_struct *v);
-struct vm_area_struct *vma_before(struct mm_struct *mm, uintptr_t addr);
 bool vma_range_free(struct mm_struct *mm, uintptr_t addr, size_t len);
 uintptr_t vma_find_gap(struct mm_struct *mm, size_t len, uintptr_t top);
 

@@ -1,217 +1,57 @@
 /*
  * vmalloc.c - the vmalloc range: an address-ordered tree of areas with a guard page after each,
- * first-fit placement, the kernel PTEs that map the areas, vmalloc/vfree, vmap/vunmap, lookups,
- * statistics and the vmalloc invariant checker. The contract is vmalloc.h.
+ * first-fit placement, the kernel PTEs that map the areas, vmalloc/vfree, vmap/vunmap, lookups
+ * and statistics. The contract is vmalloc.h.
  *
  * Owns mm_state.vmalloc and the range in mm_state.core (set once, when vmalloc_init succeeds, so
  * the layers below may test an address with in_vmalloc_range), every struct vmap_area (kmalloc'd)
- * and the pages of vmalloc areas. The area tree:
+ * and the pages of vmalloc areas. The areas sit in a range tree (range_tree.h) under the key
+ * [start, guard end), so the tree's free gaps are exactly the free ranges, and on a list in
+ * address order:
  *
- *            [B gap=0]                    an AVL tree keyed by start; each node also holds
- *           /         \                   gap     = free bytes between the end of the previous
- *   [A gap=8K]       [S gap=1G-..]                  area's guard page (or the range start) and
- *                                                   this area's start
- *   list: A <-> B <-> S (sentinel)       max_gap = the largest gap in its subtree
+ *   tree:  [leaf: A B C] [leaf: D E]        list: A <-> B <-> C <-> D <-> E
  *
- * S is an empty sentinel area at the range end, so every free range is the gap before some node.
- * First fit for n bytes descends to the leftmost node whose gap holds n + a guard page: O(log n).
- * The new area goes at the start of that gap; only its successor's gap changes, and the successor
- * is on the insert path (likewise on removal), so one refresh of that path keeps max_gap right.
+ * First fit for n bytes is the tree's lowest gap that holds n + a guard page: O(log n).
  *
- * Invariants (vmalloc_check): areas page aligned, non-empty, sorted and separated by at least
- * their guard page, inside the range; every guard page unmapped; every page of an area mapped
- * with the area's PTE bits to allocated memory (a vmalloc area: exactly the order-0 PG_head pages
- * on its list, in order); no PTE outside the areas; the tree's in-order sequence is the list, and
- * heights, balance, gaps and max_gaps are exact.
+ * Invariants (vmalloc_check, mm/checks/check_vmalloc.c): areas page aligned, non-empty, sorted
+ * and separated by at least their guard page, inside the range; every guard page unmapped; every
+ * page of an area mapped with the area's PTE bits to allocated memory (a vmalloc area: exactly
+ * the order-0 PG_head pages on its list, in order); no PTE outside the areas; the tree valid and
+ * indexing exactly the listed areas.
  *
  * Locking: mm_state.vmalloc.lock protects the tree, the list, the page table and the counters.
- * Pages and area nodes are allocated and freed outside it. An area is in the tree from the
+ * Pages, area nodes and tree nodes are allocated outside it (tree nodes are preallocated; a merge
+ * may free one to the slab under it). An area is in the tree from the
  * moment its range is reserved (half-built areas are invisible only to vfree of a pointer nobody
  * has been given yet); mm_check-style checks need quiescence.
  */
-#include "vm_internal.h"
-#include "vmalloc.h"
-
-enum vmap_area_kind {
-    VMAP_AREA_ALLOC = 1, /* vmalloc: owns its pages */
-    VMAP_AREA_MAP,       /* vmap: the caller's pages */
-    VMAP_AREA_SENTINEL,  /* the empty area at the range end */
-};
-
-struct vmap_area {
-    uintptr_t start;            /* first byte, page aligned */
-    size_t size;                /* mapped bytes; the guard page follows */
-    unsigned long nr_pages;     /* size >> PAGE_SHIFT */
-    unsigned long nr_mapped;    /* pages mapped so far (== nr_pages once built) */
-    unsigned int kind;          /* enum vmap_area_kind */
-    pte_t prot;                 /* PTE bits of every page (PTE_P included) */
-    uintptr_t alloc_site;       /* caller of vmalloc/vmap, for reports */
-    struct list_head pages;     /* VMAP_AREA_ALLOC: its pages in address order (page->lru) */
-    struct list_head list;      /* mm_state.vmalloc.areas, address order */
-    struct vmap_area *left, *right;
-    int height;
-    uintptr_t gap, max_gap;     /* see the file comment */
-};
+#include "vmalloc_internal.h"
 
 #define VMALLOC_FREED_SLOTS MM_ARRAY_SIZE(mm_state.vmalloc.freed)
 
-static inline uintptr_t va_map_end(const struct vmap_area *va) { return va->start + va->size; }
-/* One past the area's guard page: where the next area may start. */
-static inline uintptr_t va_guard_end(const struct vmap_area *va) { return va_map_end(va) + PAGE_SIZE; }
+/* ---- the area tree and list ---- */
 
-/* ---- the AVL tree ---- */
-
-static inline int va_height(const struct vmap_area *n) { return n ? n->height : 0; }
-static inline uintptr_t va_max_gap(const struct vmap_area *n) { return n ? n->max_gap : 0; }
-
-static void va_update(struct vmap_area *n)
+/* Place @va (size set) at the start of the lowest gap that holds it and its guard page, and link
+ * it. Returns 0, or -MM_ENOMEM: no gap is large enough, or no tree node was reserved. */
+static int va_link_locked(struct vmap_area *va)
 {
-    n->height = 1 + MM_MAX(va_height(n->left), va_height(n->right));
-    n->max_gap = MM_MAX(n->gap, MM_MAX(va_max_gap(n->left), va_max_gap(n->right)));
-}
-
-static struct vmap_area *va_rotate_right(struct vmap_area *n)
-{
-    struct vmap_area *l = n->left;
-    n->left = l->right;
-    l->right = n;
-    va_update(n);
-    va_update(l);
-    return l;
-}
-
-static struct vmap_area *va_rotate_left(struct vmap_area *n)
-{
-    struct vmap_area *r = n->right;
-    n->right = r->left;
-    r->left = n;
-    va_update(n);
-    va_update(r);
-    return r;
-}
-
-/* Recompute @n and restore the AVL balance at it; returns the subtree's new root. */
-static struct vmap_area *va_balance(struct vmap_area *n)
-{
-    va_update(n);
-    int bf = va_height(n->left) - va_height(n->right);
-    if (bf > 1) {
-        if (va_height(n->left->left) < va_height(n->left->right))
-            n->left = va_rotate_left(n->left);
-        return va_rotate_right(n);
-    }
-    if (bf < -1) {
-        if (va_height(n->right->right) < va_height(n->right->left))
-            n->right = va_rotate_right(n->right);
-        return va_rotate_left(n);
-    }
-    return n;
-}
-
-static struct vmap_area *va_insert(struct vmap_area *root, struct vmap_area *n)
-{
-    if (!root) {
-        n->left = n->right = NULL;
-        va_update(n);
-        return n;
-    }
-    if (n->start < root->start)
-        root->left = va_insert(root->left, n);
-    else
-        root->right = va_insert(root->right, n);
-    return va_balance(root);
-}
-
-static struct vmap_area *va_remove_min(struct vmap_area *root, struct vmap_area **min)
-{
-    if (!root->left) {
-        *min = root;
-        return root->right;
-    }
-    root->left = va_remove_min(root->left, min);
-    return va_balance(root);
-}
-
-static struct vmap_area *va_remove(struct vmap_area *root, const struct vmap_area *n)
-{
-    if (!root)
-        return NULL;
-    if (n->start < root->start) {
-        root->left = va_remove(root->left, n);
-    } else if (n->start > root->start) {
-        root->right = va_remove(root->right, n);
-    } else {
-        if (!root->left || !root->right)
-            return root->left ? root->left : root->right;
-        struct vmap_area *m;
-        struct vmap_area *rest = va_remove_min(root->right, &m);
-        m->left = root->left;
-        m->right = rest;
-        return va_balance(m);
-    }
-    return va_balance(root);
-}
-
-/* Recompute max_gap along the path to the node at @key (after its gap changed). */
-static void va_refresh(struct vmap_area *n, uintptr_t key)
-{
-    if (!n)
-        return;
-    if (key < n->start)
-        va_refresh(n->left, key);
-    else if (key > n->start)
-        va_refresh(n->right, key);
-    va_update(n);
-}
-
-/* The leftmost node whose gap holds @need bytes, or NULL. */
-static struct vmap_area *va_find_gap(struct vmap_area *n, uintptr_t need)
-{
-    while (n) {
-        if (va_max_gap(n->left) >= need)
-            n = n->left;
-        else if (n->gap >= need)
-            return n;
-        else if (va_max_gap(n->right) >= need)
-            n = n->right;
-        else
-            return NULL;
-    }
-    return NULL;
-}
-
-/* The area with the highest start <= @addr, or NULL. */
-static struct vmap_area *va_floor_locked(uintptr_t addr)
-{
-    struct vmap_area *n = mm_state.vmalloc.root, *best = NULL;
-    while (n) {
-        if (n->start <= addr) {
-            best = n;
-            n = n->right;
-        } else {
-            n = n->left;
-        }
-    }
-    return best;
-}
-
-/* Place @va at the start of the gap before @next and link it into the tree and list. */
-static void va_link_locked(struct vmap_area *va, struct vmap_area *next)
-{
-    va->start = next->start - next->gap;
-    va->gap = 0;
-    next->gap -= va->size + PAGE_SIZE;
-    mm_state.vmalloc.root = va_insert(mm_state.vmalloc.root, va);
-    va_refresh(mm_state.vmalloc.root, next->start);
-    list_add_tail(&va->list, &next->list);
+    struct range_tree *t = &mm_state.vmalloc.tree;
+    struct rtree_gap g;
+    if (!rtree_gap_lowest(t, t->lo, t->hi, va->size + PAGE_SIZE, PAGE_SIZE, &g))
+        return -MM_ENOMEM;
+    va->start = g.start;
+    int err = rtree_insert_range(t, va->start, va_guard_end(va), va, GFP_ATOMIC | __GFP_NOWARN,
+                                 NULL);
+    if (err)
+        return err;
+    const struct vmap_area *above = g.above;
+    list_add_tail(&va->list, above ? (struct list_head *)&above->list : &mm_state.vmalloc.areas);
+    return 0;
 }
 
 static void va_unlink_locked(struct vmap_area *va)
 {
-    struct vmap_area *next = list_entry(va->list.next, struct vmap_area, list);
-    next->gap += va->gap + va->size + PAGE_SIZE;
-    mm_state.vmalloc.root = va_remove(mm_state.vmalloc.root, va);
-    va_refresh(mm_state.vmalloc.root, next->start);
+    rtree_erase_range(&mm_state.vmalloc.tree, va->start);
     list_del(&va->list);
 }
 
@@ -263,16 +103,20 @@ static struct vmap_area *vmalloc_reserve(unsigned long nr_pages, unsigned int ki
     *va = (struct vmap_area){ .size = nr_pages << PAGE_SHIFT, .nr_pages = nr_pages, .kind = kind,
                               .prot = prot | PTE_P, .alloc_site = site };
     list_init(&va->pages);
-    env_spin_lock(&mm_state.vmalloc.lock);
-    struct vmap_area *next = va_find_gap(mm_state.vmalloc.root, va->size + PAGE_SIZE);
-    if (next) {
-        va_link_locked(va, next);
-        vmalloc_forget_freed_locked(va);
-        mm_state.vmalloc.nr_areas++;
-        mm_state.vmalloc.nr_vmap += kind == VMAP_AREA_MAP;
+    /* tree nodes before the lock (the depth is read unlocked: should a concurrent insert deepen
+     * the tree meanwhile, the link takes a node GFP_ATOMIC under the lock, or fails cleanly) */
+    int err = rtree_preallocate(&mm_state.vmalloc.tree, 1, vmalloc_meta_gfp(gfp));
+    if (!err) {
+        env_spin_lock(&mm_state.vmalloc.lock);
+        err = va_link_locked(va);
+        if (!err) {
+            vmalloc_forget_freed_locked(va);
+            mm_state.vmalloc.nr_areas++;
+            mm_state.vmalloc.nr_vmap += kind == VMAP_AREA_MAP;
+        }
+        env_spin_unlock(&mm_state.vmalloc.lock);
     }
-    env_spin_unlock(&mm_state.vmalloc.lock);
-    if (!next) {
+    if (err) {
         kfree(va);
         return NULL;
     }
@@ -444,8 +288,7 @@ void *__vmalloc(size_t size, gfp_t gfp)
 
 /* ---- vmap ---- */
 
-/* True if @p is a page of an allocated block (its head or a tail). */
-static bool vmalloc_page_allocated(const struct page *p)
+bool vmalloc_page_allocated(const struct page *p)
 {
     unsigned long pfn = page_to_pfn(p);
     for (unsigned int o = 0; o <= MM_MAX_ORDER; o++) {
@@ -547,7 +390,7 @@ static int vmalloc_free_area(const void *p, unsigned int kind, const char *func)
     if (!is_vmalloc_addr(p))
         return vmalloc_reject_foreign(addr, func);
     env_spin_lock(&mm_state.vmalloc.lock);
-    struct vmap_area *va = va_floor_locked(addr);
+    struct vmap_area *va = rtree_find(&mm_state.vmalloc.tree, addr);
     if (!va || va->start != addr || va->kind != kind) {
         int err = vmalloc_reject_locked(addr, va, kind, func);
         env_spin_unlock(&mm_state.vmalloc.lock);
@@ -593,8 +436,8 @@ bool vmalloc_area_of(const void *addr, uintptr_t *start, size_t *size)
     if (!is_vmalloc_addr(addr))
         return false;
     env_spin_lock(&mm_state.vmalloc.lock);
-    struct vmap_area *va = va_floor_locked((uintptr_t)addr);
-    bool hit = va && va->kind != VMAP_AREA_SENTINEL && (uintptr_t)addr < va_guard_end(va);
+    const struct vmap_area *va = rtree_find(&mm_state.vmalloc.tree, (uintptr_t)addr);
+    bool hit = va != NULL;
     if (hit) {
         *start = va->start;
         *size = va->size;
@@ -616,7 +459,7 @@ void vmalloc_get_stats(struct vmalloc_stats *st)
     st->nr_pages = mm_state.vmalloc.nr_pages;
     st->nr_owned = mm_state.vmalloc.nr_owned;
     st->bytes = (uint64_t)st->nr_pages << PAGE_SHIFT;
-    st->largest_free = va_max_gap(mm_state.vmalloc.root);
+    st->largest_free = rtree_largest_gap(&mm_state.vmalloc.tree);
     st->nr_tables = mm_state.vmalloc.pt.nr_tables;
     st->nr_alloc_fail = mm_state.vmalloc.nr_fail;
     env_spin_unlock(&mm_state.vmalloc.lock);
@@ -640,205 +483,10 @@ int vmalloc_init(void)
     int err = pt_init(&mm_state.vmalloc.pt, GFP_KERNEL);
     if (err)
         return err;
-    struct vmap_area *s = kzalloc(sizeof(*s), GFP_KERNEL);
-    if (!s) {
-        pt_destroy(&mm_state.vmalloc.pt);
-        return -MM_ENOMEM;
-    }
-    s->start = end;
-    s->kind = VMAP_AREA_SENTINEL;
-    s->gap = end - start;
-    list_init(&s->pages);
+    rtree_init(&mm_state.vmalloc.tree, start, end, vm_tree_ops());
     list_init(&mm_state.vmalloc.areas);
-    list_add_tail(&s->list, &mm_state.vmalloc.areas);
-    mm_state.vmalloc.root = va_insert(NULL, s);
-    mm_state.vmalloc.sentinel = s;
     mm_state.core.vmalloc_start = start;
     mm_state.core.vmalloc_end = end;
     mm_state.vmalloc.ready = true;
     return 0;
-}
-
-/* ---- checks ---- */
-
-struct vmalloc_check_ctx {
-    struct mm_check_report *rep;
-    const struct list_head *cursor; /* in-order walk of the tree against the list */
-    unsigned long nodes;
-    const struct vmap_area *stray_at; /* pt_visit: the first area not wholly below the leaf */
-};
-
-#define vmalloc_fail_check(c, ...) mm_check_fail((c)->rep, __VA_ARGS__)
-
-/* vmalloc.order: the list is sorted, separated by guard pages, aligned, inside the range. */
-static int vmalloc_check_order(struct vmalloc_check_ctx *c)
-{
-    uintptr_t prev_end = mm_state.core.vmalloc_start;
-    unsigned long n = 0, limit = mm_state.vmalloc.nr_areas + 1;
-    const struct list_head *pos;
-    list_for_each(pos, &mm_state.vmalloc.areas) {
-        const struct vmap_area *va = list_entry(pos, struct vmap_area, list);
-        bool last = pos->next == &mm_state.vmalloc.areas;
-        if (++n > limit)
-            return vmalloc_fail_check(c, "vmalloc.order", ~0ul, "more areas on the list than "
-                                      "the %lu counted (or the list loops)", limit - 1);
-        if (last != (va == mm_state.vmalloc.sentinel) ||
-            (last && va->start != mm_state.core.vmalloc_end))
-            return vmalloc_fail_check(c, "vmalloc.order", ~0ul, "the end sentinel is not last");
-        if (!last && (!va->size || va->size != va->nr_pages << PAGE_SHIFT ||
-                      !MM_IS_ALIGNED(va->start, PAGE_SIZE)))
-            return vmalloc_fail_check(c, "vmalloc.order", ~0ul, "area %p: size %zu, %lu pages, "
-                                      "unaligned or empty", (void *)va->start, va->size,
-                                      va->nr_pages);
-        if (va->start < prev_end || (!last && va_guard_end(va) > mm_state.core.vmalloc_end))
-            return vmalloc_fail_check(c, "vmalloc.order", ~0ul, "area %p overlaps its predecessor"
-                                      "'s guard (ends %p) or leaves the range", (void *)va->start,
-                                      (void *)prev_end);
-        prev_end = last ? prev_end : va_guard_end(va);
-    }
-    if (n != limit)
-        return vmalloc_fail_check(c, "vmalloc.order", ~0ul, "%lu areas listed, %lu counted",
-                                  n - 1, limit - 1);
-    return 0;
-}
-
-/* vmalloc.tree: in-order walk equals the list; height, balance, gap and max_gap are exact. */
-static int vmalloc_check_node(struct vmalloc_check_ctx *c, const struct vmap_area *n,
-                              unsigned int depth)
-{
-    if (!n)
-        return 0;
-    if (depth > 96 || ++c->nodes > mm_state.vmalloc.nr_areas + 1)
-        return vmalloc_fail_check(c, "vmalloc.tree", ~0ul, "tree deeper or larger than its "
-                                  "%lu areas allow (a cycle?)", mm_state.vmalloc.nr_areas);
-    int err = vmalloc_check_node(c, n->left, depth + 1);
-    if (err)
-        return err;
-    c->cursor = c->cursor->next;
-    if (c->cursor == &mm_state.vmalloc.areas || list_entry(c->cursor, struct vmap_area, list) != n)
-        return vmalloc_fail_check(c, "vmalloc.tree", ~0ul, "tree node %p is not the next area "
-                                  "of the ordered list", (void *)n->start);
-    const struct vmap_area *prev = c->cursor->prev == &mm_state.vmalloc.areas ? NULL :
-        list_entry(c->cursor->prev, struct vmap_area, list);
-    uintptr_t prev_end = prev ? va_guard_end(prev) : mm_state.core.vmalloc_start;
-    int lh = va_height(n->left), rh = va_height(n->right);
-    uintptr_t mg = MM_MAX(n->gap, MM_MAX(va_max_gap(n->left), va_max_gap(n->right)));
-    if (n->gap != n->start - prev_end || n->max_gap != mg || n->height != 1 + MM_MAX(lh, rh) ||
-        lh - rh > 1 || rh - lh > 1)
-        return vmalloc_fail_check(c, "vmalloc.tree", ~0ul, "node %p: gap %lu (expected %lu), "
-                                  "max_gap %lu (%lu), height %d, children %d/%d",
-                                  (void *)n->start, (unsigned long)n->gap,
-                                  (unsigned long)(n->start - prev_end), (unsigned long)n->max_gap,
-                                  (unsigned long)mg, n->height, lh, rh);
-    return vmalloc_check_node(c, n->right, depth + 1);
-}
-
-static int vmalloc_check_tree(struct vmalloc_check_ctx *c)
-{
-    c->cursor = &mm_state.vmalloc.areas;
-    int err = vmalloc_check_node(c, mm_state.vmalloc.root, 0);
-    if (!err && c->cursor->next != &mm_state.vmalloc.areas)
-        return vmalloc_fail_check(c, "vmalloc.tree", ~0ul, "the tree holds %lu areas, the list "
-                                  "more", c->nodes);
-    return err;
-}
-
-static pte_t vmalloc_pte_at(uintptr_t addr)
-{
-    pte_t *ep = pt_walk(&mm_state.vmalloc.pt, addr, false, 0);
-    return ep ? *ep : 0;
-}
-
-/* One page of an area: PTE present with the area's bits, the page allocated (and owned). */
-static int vmalloc_check_page(struct vmalloc_check_ctx *c, const struct vmap_area *va,
-                              unsigned long i, const struct list_head *owned)
-{
-    uintptr_t addr = va->start + (i << PAGE_SHIFT);
-    pte_t e = vmalloc_pte_at(addr);
-    unsigned long pfn = MM_PFN_DOWN(pte_addr(e));
-    if (!pte_present(e) || (e & PTE_FLAGS_MASK) != va->prot || !pfn_valid(pfn))
-        return vmalloc_fail_check(c, "vmalloc.pte", pfn_valid(pfn) ? pfn : ~0ul, "area %p page "
-                                  "%lu: PTE 0x%llx, expected bits 0x%llx", (void *)va->start, i,
-                                  (unsigned long long)e, (unsigned long long)va->prot);
-    const struct page *p = pfn_to_page(pfn);
-    if (!vmalloc_page_allocated(p))
-        return vmalloc_fail_check(c, "vmalloc.page", pfn, "area %p page %lu maps pfn 0x%lx, "
-                                  "which is not allocated", (void *)va->start, i, pfn);
-    if (va->kind != VMAP_AREA_ALLOC)
-        return 0;
-    if (owned == &va->pages || list_entry(owned, struct page, lru) != p ||
-        (p->flags & ~PG_checked) != PG_head || p->order != 0)
-        return vmalloc_fail_check(c, "vmalloc.page", pfn, "vmalloc area %p page %lu: pfn 0x%lx "
-                                  "(flags 0x%x order %u) is not its own order-0 page",
-                                  (void *)va->start, i, pfn, p->flags, p->order);
-    return 0;
-}
-
-/* Every page of @va, then its guard page. */
-static int vmalloc_check_area(struct vmalloc_check_ctx *c, const struct vmap_area *va)
-{
-    pte_t g = vmalloc_pte_at(va_map_end(va));
-    if (g)
-        return vmalloc_fail_check(c, "vmalloc.guard", pte_present(g) ? MM_PFN_DOWN(pte_addr(g)) :
-                                  ~0ul, "guard page %p of area %p has PTE 0x%llx",
-                                  (void *)va_map_end(va), (void *)va->start, (unsigned long long)g);
-    const struct list_head *owned = va->pages.next;
-    for (unsigned long i = 0; i < va->nr_pages; i++) {
-        int err = vmalloc_check_page(c, va, i, owned);
-        if (err)
-            return err;
-        owned = owned->next;
-    }
-    if (va->kind == VMAP_AREA_ALLOC && owned != &va->pages)
-        return vmalloc_fail_check(c, "vmalloc.page", ~0ul, "vmalloc area %p owns more than its "
-                                  "%lu pages", (void *)va->start, va->nr_pages);
-    return 0;
-}
-
-/* pt_visit callback: a leaf must lie inside the mapped part of a live area. */
-static int vmalloc_check_leaf(void *arg, uintptr_t addr, pte_t *ep)
-{
-    struct vmalloc_check_ctx *c = arg;
-    while (va_map_end(c->stray_at) <= addr && c->stray_at != mm_state.vmalloc.sentinel)
-        c->stray_at = list_entry(c->stray_at->list.next, struct vmap_area, list);
-    if (addr >= c->stray_at->start && addr < va_map_end(c->stray_at))
-        return 0;
-    return vmalloc_fail_check(c, "vmalloc.pte", pte_present(*ep) ? MM_PFN_DOWN(pte_addr(*ep)) :
-                              ~0ul, "PTE 0x%llx at %p lies in no vmalloc area",
-                              (unsigned long long)*ep, (void *)addr);
-}
-
-static int vmalloc_check_locked(struct vmalloc_check_ctx *c)
-{
-    /* the tables first: the area checks below walk them and must not follow a corrupt link */
-    int err = pt_check(&mm_state.vmalloc.pt, c->rep);
-    if (!err)
-        err = vmalloc_check_order(c);
-    if (!err)
-        err = vmalloc_check_tree(c);
-    const struct list_head *pos;
-    for (pos = mm_state.vmalloc.areas.next; !err && pos != &mm_state.vmalloc.areas; pos = pos->next) {
-        const struct vmap_area *va = list_entry(pos, struct vmap_area, list);
-        if (va != mm_state.vmalloc.sentinel)
-            err = vmalloc_check_area(c, va);
-    }
-    if (!err) {
-        c->stray_at = list_entry(mm_state.vmalloc.areas.next, struct vmap_area, list);
-        err = pt_visit(&mm_state.vmalloc.pt, mm_state.core.vmalloc_start, mm_state.core.vmalloc_end,
-                       vmalloc_check_leaf, c);
-    }
-    return err;
-}
-
-int vmalloc_check(struct mm_check_report *rep)
-{
-    struct mm_check_report local;
-    struct vmalloc_check_ctx c = { .rep = rep ? rep : &local };
-    *c.rep = (struct mm_check_report){ .pfn = ~0ul };
-    if (!mm_state.vmalloc.ready)
-        return 0;
-    env_spin_lock(&mm_state.vmalloc.lock);
-    int err = vmalloc_check_locked(&c);
-    env_spin_unlock(&mm_state.vmalloc.lock);
-    return err;
 }
