@@ -819,16 +819,16 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
     case 3: flags |= MAP_FIXED_NOREPLACE; break;
     case 4: if (what == 0) flags |= MAP_GROWSDOWN; break;
     case 5: flags |= MAP_FIXED | (what == 0 ? MAP_GROWSDOWN : 0); break;
-    case 6: flags |= 0x4000; break;
+    case 6: flags |= 0x200000; break; /* a bit Linux does not define either */
     case 7: flags |= MAP_SHARED | MAP_PRIVATE; break;
     case 8: flags &= ~(MAP_SHARED | MAP_PRIVATE); break;
     case 9: len = 0; break;
     case 10: off += 100; break;
     case 11: if (fo < 0) file = V.obj[0].f; else flags |= MAP_ANONYMOUS; break;
-    default: prot |= 0x8; break;
+    default: prot |= 0x10; break; /* PROT_SEM (0x8) is accepted, as in Linux */
     }
     /* the argument checks, in the mm's order */
-    if (!len || (flags & 0x4000) || (prot & ~7u))
+    if (!len || (flags & 0x200000) || (prot & ~0xfu))
         expect = -MM_EINVAL;
     else if (!!(flags & MAP_SHARED) == !!(flags & MAP_PRIVATE))
         expect = -MM_EINVAL;
@@ -936,9 +936,11 @@ static void vm_mprotect(uint32_t pages, uint32_t prot, uint32_t at)
     uintptr_t addr = vm_addr(m, at), end = addr + (uintptr_t)pages * PAGE_SIZE;
     size_t len = (size_t)pages * PAGE_SIZE;
     int expect = 0;
-    if (!vm_range_args(addr, pages))
-        expect = -MM_EINVAL;
-    else if (!reg_range_covered(m, addr, end))
+    if (!MM_IS_ALIGNED(addr, PAGE_SIZE))
+        expect = -MM_EINVAL; /* Linux's order: alignment, zero length, then the range */
+    else if (!pages)
+        expect = 0;
+    else if (!vm_range_ok(addr, len) || !reg_range_covered(m, addr, end))
         expect = -MM_ENOMEM;
     else if (prot & PROT_WRITE)
         for (uint32_t i = 0; i < m->nreg; i++) {
@@ -956,7 +958,7 @@ static void vm_mprotect(uint32_t pages, uint32_t prot, uint32_t at)
     if (ret != expect)
         vfail("do_mprotect(%lx, %zu, %x) = %s, expected %s", (unsigned long)addr, len, prot,
               mm_strerror(ret), mm_strerror(expect));
-    if (ret)
+    if (ret || !pages)
         return;
     reg_split_at(m, addr);
     reg_split_at(m, end);

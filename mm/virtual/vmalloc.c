@@ -4,7 +4,8 @@
  * statistics and the vmalloc invariant checker. The contract is vmalloc.h.
  *
  * Owns mm_state.vmalloc and the range in mm_state.core (set once, when vmalloc_init succeeds, so
- * the layers below may test an address with in_vmalloc_range), every struct vmap_area (kmalloc'd)
+ * the layers below may test an address with in_vmalloc_range), every struct vmap_area (from its
+ * own SLAB_MM_INTERNAL cache, so kfree of one is refused)
  * and the pages of vmalloc areas. The area tree:
  *
  *            [B gap=0]                    an AVL tree keyed by start; each node also holds
@@ -30,6 +31,7 @@
  * has been given yet); mm_check-style checks need quiescence.
  */
 #include "vm_internal.h"
+#include "../heap/slab_internal.h"
 #include "vmalloc.h"
 
 enum vmap_area_kind {
@@ -257,7 +259,7 @@ static gfp_t vmalloc_meta_gfp(gfp_t gfp)
 static struct vmap_area *vmalloc_reserve(unsigned long nr_pages, unsigned int kind, pte_t prot,
                                          gfp_t gfp, uintptr_t site)
 {
-    struct vmap_area *va = kmalloc(sizeof(*va), vmalloc_meta_gfp(gfp));
+    struct vmap_area *va = kmem_cache_alloc(mm_state.vmalloc.va_cache, vmalloc_meta_gfp(gfp));
     if (!va)
         return NULL;
     *va = (struct vmap_area){ .size = nr_pages << PAGE_SHIFT, .nr_pages = nr_pages, .kind = kind,
@@ -273,7 +275,7 @@ static struct vmap_area *vmalloc_reserve(unsigned long nr_pages, unsigned int ki
     }
     env_spin_unlock(&mm_state.vmalloc.lock);
     if (!next) {
-        kfree(va);
+        kmem_cache_free_mm(mm_state.vmalloc.va_cache, va);
         return NULL;
     }
     return va;
@@ -305,7 +307,7 @@ static void vmalloc_destroy(struct vmap_area *va)
         list_del(&p->lru);
         __free_page(p);
     }
-    kfree(va);
+    kmem_cache_free_mm(mm_state.vmalloc.va_cache, va);
 }
 
 /* ---- mapping ---- */
@@ -595,16 +597,18 @@ bool vmalloc_area_of(const void *addr, uintptr_t *start, size_t *size)
     env_spin_lock(&mm_state.vmalloc.lock);
     struct vmap_area *va = va_floor_locked((uintptr_t)addr);
     bool hit = va && va->kind != VMAP_AREA_SENTINEL && (uintptr_t)addr < va_guard_end(va);
-    if (hit) {
+    if (hit && start)
         *start = va->start;
+    if (hit && size)
         *size = va->size;
-    }
     env_spin_unlock(&mm_state.vmalloc.lock);
     return hit;
 }
 
 void vmalloc_get_stats(struct vmalloc_stats *st)
 {
+    if (!st)
+        return;
     *st = (struct vmalloc_stats){ 0 };
     if (!mm_state.vmalloc.ready)
         return;
@@ -637,10 +641,15 @@ int vmalloc_init(void)
     env_vmalloc_range(&start, &end);
     if (start >= end || end - start < 2 * PAGE_SIZE || !MM_IS_ALIGNED(start | end, PAGE_SIZE))
         return -MM_EINVAL;
+    if (!mm_state.vmalloc.va_cache)
+        mm_state.vmalloc.va_cache = kmem_cache_create("vmap_area", sizeof(struct vmap_area), 0,
+                                                      SLAB_MM_INTERNAL, NULL);
+    if (!mm_state.vmalloc.va_cache)
+        return -MM_ENOMEM;
     int err = pt_init(&mm_state.vmalloc.pt, GFP_KERNEL);
     if (err)
         return err;
-    struct vmap_area *s = kzalloc(sizeof(*s), GFP_KERNEL);
+    struct vmap_area *s = kmem_cache_zalloc(mm_state.vmalloc.va_cache, GFP_KERNEL);
     if (!s) {
         pt_destroy(&mm_state.vmalloc.pt);
         return -MM_ENOMEM;
