@@ -145,6 +145,8 @@ enum fuzz_op_kind {
     FOP_STATS,              /* stats               (statistics consistency + show) */
     /* misuse */
     FOP_SLAB_FREELIST,      /* slab freelist-corrupt size= fill= */
+    FOP_SLAB_KREALLOC_BAD,  /* slab krealloc-bad interior|freed h= k= size= */
+    FOP_SLAB_FREE_META,     /* slab free-meta cache|kmalloc-cache c= via= */
     /* address spaces, swap, vmalloc (target vm; see target_vm.c for the argument encodings) */
     FOP_VM_SWAPDEV,         /* vm swapdev slots=       (first op only: the machine's swap device) */
     FOP_VM_USE,             /* vm use M                (current address space, modulo live ones) */
