@@ -178,6 +178,8 @@ static const struct fuzz_enum_val vm_vmisuse_vals[] = {
     { FUZZ_VMIS_VMAP_WX, "vmap-wx" }, { FUZZ_VMIS_VMAP_BITS, "vmap-bits" },
     { FUZZ_VMIS_VMAP_NOTPAGE, "vmap-notpage" }, { FUZZ_VMIS_VMAP_FREE, "vmap-free" },
     { FUZZ_VMIS_HUGE, "huge" }, { FUZZ_VMIS_KFREE, "kfree" },
+    { FUZZ_VMIS_FREE_MAPPED, "free-mapped" }, { FUZZ_VMIS_KFREE_VMA, "kfree-vma" },
+    { FUZZ_VMIS_KFREE_AREA, "kfree-vmap-area" },
 };
 static const struct fuzz_enum_val vm_swapfail_vals[] = { { 0, "swapout" }, { 1, "swapin" } };
 

@@ -352,6 +352,9 @@ enum fuzz_vmisuse_kind {
     FUZZ_VMIS_VMAP_FREE,    /* vmap of a free page                         NULL bad-argument */
     FUZZ_VMIS_HUGE,         /* vmalloc / vmap larger than the range        NULL size-overflow */
     FUZZ_VMIS_KFREE,        /* kfree(a vmalloc pointer)                    EINVAL not-slab */
+    FUZZ_VMIS_FREE_MAPPED,  /* __free_pages(an anonymous page a PTE maps)  EBUSY free-still-mapped */
+    FUZZ_VMIS_KFREE_VMA,    /* kfree(a VMA of the current address space)   EINVAL free-mm-metadata */
+    FUZZ_VMIS_KFREE_AREA,   /* kfree(a vmap area, the range's sentinel)    EINVAL free-mm-metadata */
     FUZZ_NR_VMIS,
 };
 

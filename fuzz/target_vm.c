@@ -1946,6 +1946,8 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
  * Each misuse must return the documented error (vmalloc.h, kmalloc.c), add exactly one misuse
  * report of the documented kind (mm_misuse_last: kind and err), and change nothing: the vmalloc
  * statistics (areas, pages) are the same and every model area still holds its contents.
+ * free-mapped, kfree-vma and kfree-vmap-area (the mm's own metadata) are refused the same way;
+ * the model's check after the op reads every user page back.
  */
 
 static struct page *vmis_pages[2];
@@ -1985,6 +1987,53 @@ static int vmis_free(const struct varea *a, const void *p)
     return a->vmap ? vunmap(p) : vfree(p);
 }
 
+struct vmis_find {
+    uint32_t n, want;
+    struct page *page;
+};
+
+/* The @want-th (modulo what there is) anonymous page a PTE of the current address space maps. */
+static int vmis_find_cb(void *arg, uintptr_t va, pte_t *ptep)
+{
+    struct vmis_find *f = arg;
+    unsigned long pfn = MM_PFN_DOWN(pte_addr(*ptep));
+    if (!pte_present(*ptep) || (*ptep & PTE_SW_ZERO) || !pfn_valid(pfn))
+        return 0;
+    struct page *p = pfn_to_page(pfn);
+    if (p->flags != PG_head || p->order != 0 || p == mm_state.vm.zero_page)
+        return 0;
+    if (!f->page || f->n <= f->want)
+        f->page = p;
+    f->n++;
+    return 0;
+}
+
+/* __free_pages of a mapped anonymous page, or kfree of a VMA: refused, nothing changes (the
+ * model's check after the op reads every page back). */
+static void vmis_mm_metadata(uint32_t kind, uint32_t h, enum mm_misuse_kind want, unsigned long mis,
+                             unsigned long mk)
+{
+    struct vmm *m = cur_mm();
+    if (!m || !m->mm)
+        return;
+    if (kind == FUZZ_VMIS_KFREE_VMA) {
+        struct vm_area_struct *v = find_vma(m->mm, (uintptr_t)(h % 64) * PAGE_SIZE * 4096);
+        if (!v && !(v = find_vma(m->mm, 0)))
+            return;
+        vmis_expect("kfree(VMA)", kfree(v), -MM_EINVAL, want, mis, mk);
+        return;
+    }
+    struct vmis_find f = { .want = h };
+    pt_visit(&m->mm->pt, ARCH_USER_VA_START, ARCH_USER_VA_END, vmis_find_cb, &f);
+    if (!f.page)
+        return;
+    int32_t ref = f.page->refcount, map = f.page->mapcount;
+    vmis_expect("__free_pages(mapped page)", __free_pages(f.page, 0), -MM_EBUSY, want, mis, mk);
+    if (f.page->refcount != ref || f.page->mapcount != map || f.page->flags != PG_head)
+        vfail("the refused free changed the page: refcount %d -> %d, mapcount %d -> %d", ref,
+              (int)f.page->refcount, map, (int)f.page->mapcount);
+}
+
 static void vm_vmisuse(uint32_t kind, uint32_t h)
 {
     struct vmalloc_stats st0, st1;
@@ -2004,6 +2053,9 @@ static void vm_vmisuse(uint32_t kind, uint32_t h)
         [FUZZ_VMIS_VMAP_WX] = MM_MISUSE_BAD_ARGUMENT, [FUZZ_VMIS_VMAP_BITS] = MM_MISUSE_BAD_ARGUMENT,
         [FUZZ_VMIS_VMAP_NOTPAGE] = MM_MISUSE_BAD_ARGUMENT, [FUZZ_VMIS_VMAP_FREE] = MM_MISUSE_BAD_ARGUMENT,
         [FUZZ_VMIS_HUGE] = MM_MISUSE_SIZE_OVERFLOW, [FUZZ_VMIS_KFREE] = MM_MISUSE_NOT_SLAB,
+        [FUZZ_VMIS_FREE_MAPPED] = MM_MISUSE_STILL_MAPPED,
+        [FUZZ_VMIS_KFREE_VMA] = MM_MISUSE_INTERNAL_OBJECT,
+        [FUZZ_VMIS_KFREE_AREA] = MM_MISUSE_INTERNAL_OBJECT,
     };
     want = kinds[kind];
     mis = mm_misuse_count();
@@ -2142,6 +2194,14 @@ static void vm_vmisuse(uint32_t kind, uint32_t h)
         }
         break;
     }
+    case FUZZ_VMIS_FREE_MAPPED:
+    case FUZZ_VMIS_KFREE_VMA:
+        vmis_mm_metadata(kind, h, want, mis, mk);
+        break;
+    case FUZZ_VMIS_KFREE_AREA:
+        ret = kfree(mm_state.vmalloc.sentinel);
+        vmis_expect("kfree(vmap area)", ret, -MM_EINVAL, want, mis, mk);
+        break;
     default:
         return;
     }
