@@ -13,7 +13,6 @@
 #include "mmap_internal.h"
 #include "../heap/slab_internal.h"
 
-#define VM_PROT_MASK (VM_READ | VM_WRITE | VM_EXEC)
 
 static void mm_lists_init(void)
 {
@@ -45,27 +44,6 @@ void vma_free(struct vm_area_struct *v)
     kmem_cache_free_mm(mm_state.vm.vma_cache, v);
 }
 
-struct page *vm_zero_page(void)
-{
-    if (!mm_state.vm.zero_page)
-        mm_state.vm.zero_page = alloc_pages(GFP_KERNEL | __GFP_ZERO, 0);
-    return mm_state.vm.zero_page;
-}
-
-pte_t vma_pte_prot(const struct vm_area_struct *v, bool writable)
-{
-    /* PROT_NONE keeps resident pages present but supervisor-only: any user access faults with
-     * a protection error, and the page (and its contents) stay where they are */
-    if (!(v->vm_flags & VM_PROT_MASK))
-        return PTE_P | PTE_NX;
-    pte_t e = PTE_P | PTE_US;
-    if (writable && (v->vm_flags & VM_WRITE))
-        e |= PTE_RW;
-    if (!(v->vm_flags & VM_EXEC))
-        e |= PTE_NX;
-    return e;
-}
-
 struct mm_struct *mm_create(void)
 {
     if (!mm_state.heap.ready)
@@ -90,17 +68,6 @@ struct mm_struct *mm_create(void)
 }
 
 /* ---- releasing pages ---- */
-
-void vm_page_put(struct page *p)
-{
-    if (p->flags & PG_cache)
-        env_atomic_sub(&p->refcount, 1); /* the page cache's own reference keeps it */
-    else {
-        if (p->refcount == 1)
-            swap_lru_del(p); /* the last mapper goes: off the LRU before the page is freed */
-        __free_pages(p, 0); /* anonymous: frees the page with its last mapper */
-    }
-}
 
 void vm_put_pte_page(struct vm_area_struct *v, uintptr_t va, pte_t e)
 {

@@ -10,6 +10,8 @@
 #include "../swap/swap_internal.h"
 #include "mmap.h"
 
+#define VM_PROT_MASK (VM_READ | VM_WRITE | VM_EXEC)
+
 /* vma.c */
 void vma_link(struct mm_struct *mm, struct vm_area_struct *v);
 void vma_unlink(struct mm_struct *mm, struct vm_area_struct *v);
