@@ -78,6 +78,10 @@ static const struct fuzz_enum_val kmfn_vals[] = {
 static const struct fuzz_enum_val kr_of_vals[] = { { 0, "obj" }, { 1, "null" } };
 static const struct fuzz_enum_val rz_then_vals[] = { { 0, "free" }, { 1, "validate" } };
 static const struct fuzz_enum_val uaf_then_vals[] = { { 0, "alloc" }, { 1, "validate" } };
+static const struct fuzz_enum_val krbad_vals[] = { { 0, "interior" }, { 1, "freed" } };
+static const struct fuzz_enum_val meta_vals[] = { { 0, "cache" }, { 1, "kmalloc-cache" } };
+static const struct fuzz_enum_val meta_via_vals[] = { { 0, "kfree" }, { 1, "cache" },
+                                                      { 2, "krealloc" } };
 static const struct fuzz_enum_val noown_vals[] = {
     { FUZZ_NOOWN_PAGE, "page" }, { FUZZ_NOOWN_STACK, "stack" }, { FUZZ_NOOWN_GLOBAL, "global" },
     { FUZZ_NOOWN_BEYOND_END, "beyond-end" }, { FUZZ_NOOWN_RESERVED, "reserved" },
@@ -174,6 +178,8 @@ static const struct fuzz_enum_val vm_vmisuse_vals[] = {
     { FUZZ_VMIS_VMAP_WX, "vmap-wx" }, { FUZZ_VMIS_VMAP_BITS, "vmap-bits" },
     { FUZZ_VMIS_VMAP_NOTPAGE, "vmap-notpage" }, { FUZZ_VMIS_VMAP_FREE, "vmap-free" },
     { FUZZ_VMIS_HUGE, "huge" }, { FUZZ_VMIS_KFREE, "kfree" },
+    { FUZZ_VMIS_FREE_MAPPED, "free-mapped" }, { FUZZ_VMIS_KFREE_VMA, "kfree-vma" },
+    { FUZZ_VMIS_KFREE_AREA, "kfree-vmap-area" },
 };
 static const struct fuzz_enum_val vm_swapfail_vals[] = { { 0, "swapout" }, { 1, "swapin" } };
 
@@ -277,6 +283,13 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
     [FOP_STATS] = { "stats", 0, { { 0 } } },
     [FOP_SLAB_FREELIST] = { "slab freelist-corrupt", 2, { ARG_U("size", FF_D, 8, 1017),
                                                           ARG_U("fill", FF_B, 0, 256) } },
+    [FOP_SLAB_KREALLOC_BAD] = { "slab krealloc-bad", 4, { ARG_EP("what", FF_A, krbad_vals),
+                                                          ARG_U("h", FF_B, 0, 256),
+                                                          ARG_U("k", FF_C, 0, 256),
+                                                          ARG_U("size", FF_D, 1, 20000) } },
+    [FOP_SLAB_FREE_META] = { "slab free-meta", 3, { ARG_EP("what", FF_A, meta_vals),
+                                                    ARG_U("c", FF_B, 0, 256),
+                                                    ARG_E("via", FF_C, meta_via_vals) } },
     [FOP_VM_SWAPDEV] = { "vm swapdev", 1, { ARG_E("slots", FF_A, vm_slots_vals) } },
     [FOP_VM_USE] = { "vm use", 1, { ARG_UP("m", FF_A, 0, 256) } },
     [FOP_VM_MMAP] = { "vm mmap", 4, { ARG_EP("what", FF_A, vm_what_vals),

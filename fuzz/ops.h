@@ -145,6 +145,8 @@ enum fuzz_op_kind {
     FOP_STATS,              /* stats               (statistics consistency + show) */
     /* misuse */
     FOP_SLAB_FREELIST,      /* slab freelist-corrupt size= fill= */
+    FOP_SLAB_KREALLOC_BAD,  /* slab krealloc-bad interior|freed h= k= size= */
+    FOP_SLAB_FREE_META,     /* slab free-meta cache|kmalloc-cache c= via= */
     /* address spaces, swap, vmalloc (target vm; see target_vm.c for the argument encodings) */
     FOP_VM_SWAPDEV,         /* vm swapdev slots=       (first op only: the machine's swap device) */
     FOP_VM_USE,             /* vm use M                (current address space, modulo live ones) */
@@ -351,6 +353,9 @@ enum fuzz_vmisuse_kind {
     FUZZ_VMIS_VMAP_FREE,    /* vmap of a free page                         NULL bad-argument */
     FUZZ_VMIS_HUGE,         /* vmalloc / vmap larger than the range        NULL size-overflow */
     FUZZ_VMIS_KFREE,        /* kfree(a vmalloc pointer)                    EINVAL not-slab */
+    FUZZ_VMIS_FREE_MAPPED,  /* __free_pages(an anonymous page a PTE maps)  EBUSY free-still-mapped */
+    FUZZ_VMIS_KFREE_VMA,    /* kfree(a VMA of the current address space)   EINVAL free-mm-metadata */
+    FUZZ_VMIS_KFREE_AREA,   /* kfree(a vmap area, the range's sentinel)    EINVAL free-mm-metadata */
     FUZZ_NR_VMIS,
 };
 

@@ -7,6 +7,7 @@
  * error, the pages shrink and reclaim returned, what validate counted; never an object address.
  */
 #include "slab_common.h"
+#include "../mm/heap/slab_internal.h"
 
 struct sc_state SC;
 
@@ -123,6 +124,15 @@ struct kmem_cache *sc_cache_of(const void *p)
     struct page *h = sc_head(p);
 
     return h && (h->flags & (PG_head | PG_slab)) == (PG_head | PG_slab) ? h->slab_cache : NULL;
+}
+
+size_t sc_usable(const void *p)
+{
+    struct kmem_cache *kc = sc_cache_of(p);
+
+    if (!kc)
+        return ksize(p); /* a large block: nothing to open */
+    return slab_obj_index(kc, sc_head(p), p) >= 0 ? kmem_cache_size(kc) : 0;
 }
 
 void sc_known_add(struct kmem_cache *kc)
@@ -279,7 +289,7 @@ void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, boo
     if (kind == SC_SLAB && req > KMALLOC_MAX_CACHE_SIZE)
         kind = SC_LARGE;
     sc_check_no_overlap(p, req);
-    usable = ksize(p);
+    usable = sc_usable(p);
     fuzz_digest_count(usable);
     if (usable < req)
         sc_fail("ksize-too-small obj=%p ksize=%zu requested=%zu", (void *)p, usable, req);
@@ -453,8 +463,10 @@ static void sc_op_kmalloc(size_t size, gfp_t gfp, uint32_t fn, uint32_t n)
     }
     fuzz_digest_ok(p != NULL);
     if (req == 0) {
-        if (p)
-            sc_fail("kmalloc-size-0 returned %p, documented NULL", (void *)p);
+        if (p != ZERO_SIZE_PTR)
+            sc_fail("kmalloc-size-0 returned %p, documented ZERO_SIZE_PTR", (void *)p);
+        if (ksize(p) != 0 || kfree(p) != 0)
+            sc_fail("kmalloc-size-0 ZERO_SIZE_PTR not accepted by ksize/kfree");
         return;
     }
     if (!p) {
@@ -491,9 +503,9 @@ static void sc_op_krealloc(uint32_t h, size_t size, gfp_t gfp, bool of_null)
     if (!o) {
         n = krealloc(NULL, size, gfp);
         fuzz_digest_ok(n != NULL);
-        if (!size && n)
-            sc_fail("krealloc-null-0 returned %p", (void *)n);
-        if (n)
+        if (!size && n != ZERO_SIZE_PTR)
+            sc_fail("krealloc-null-0 returned %p, documented ZERO_SIZE_PTR", (void *)n);
+        if (n && size)
             sc_take(n, size, gfp, SC_SLAB, -1, gfp & __GFP_ZERO);
         return;
     }
@@ -503,8 +515,8 @@ static void sc_op_krealloc(uint32_t h, size_t size, gfp_t gfp, bool of_null)
     fuzz_digest_ok(n != NULL);
     fuzz_digest_ok(n == old.p);
     if (!size) {
-        if (n)
-            sc_fail("krealloc-to-0 returned %p, documented NULL", (void *)n);
+        if (n != ZERO_SIZE_PTR)
+            sc_fail("krealloc-to-0 returned %p, documented ZERO_SIZE_PTR", (void *)n);
         SC_TRACE("  freed tag=%u", (unsigned int)o->tag);
         sc_forget(o);
         return;
@@ -520,8 +532,9 @@ static void sc_op_krealloc(uint32_t h, size_t size, gfp_t gfp, bool of_null)
     SC.inplace = n == old.p;
     sc_take(n, size, n == old.p ? 0 : gfp, SC_SLAB, -1, false);
     SC.inplace = false;
-    if (n == old.p && size > ksize(n))
-        sc_fail("krealloc-in-place-too-small obj=%p size=%zu ksize=%zu", (void *)n, size, ksize(n));
+    if (n == old.p && size > sc_usable(n))
+        sc_fail("krealloc-in-place-too-small obj=%p size=%zu usable=%zu", (void *)n, size,
+                sc_usable(n));
 }
 
 /* Shrinking freed what it reported: every page it counts went back to the page allocator. */

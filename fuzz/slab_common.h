@@ -107,5 +107,9 @@ void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, boo
 void sc_known_add(struct kmem_cache *kc);
 void sc_grave_drop(uint32_t i);
 struct kmem_cache *sc_cache_of(const void *p);
+/* Class size of a slab object start (whole block of a large one; 0 for anything else) without
+ * opening its requested-size red zone, which ksize() would do: the harness must not hide
+ * overflows past the request. */
+size_t sc_usable(const void *p);
 
 #endif /* LEAXOS_FUZZ_SLAB_COMMON_H */

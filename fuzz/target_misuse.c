@@ -14,7 +14,7 @@
  *                                must still be a slab of the same cache with an object start
  *                                there, or, for a large kmalloc block, free pages):
  *                                MM_MISUSE_DOUBLE_FREE, -MM_EINVAL
- *   slab interior h= k= via=     free obj + 1..ksize-1: MM_MISUSE_NOT_OBJECT, -MM_EINVAL
+ *   slab interior h= k= via=     free obj + 1..class-1: MM_MISUSE_NOT_OBJECT, -MM_EINVAL
  *   slab no-owner WHAT via= x=   free of memory no cache owns: a page-allocator block or a
  *                                reserved page (MM_MISUSE_NOT_SLAB, -MM_EINVAL), a stack or global
  *                                buffer or an address past the last pfn (MM_MISUSE_NOT_SLAB,
@@ -22,9 +22,11 @@
  *                                free: MM_MISUSE_NOT_SLAB; both -MM_EINVAL)
  *   slab wrong-cache h= c=       kmem_cache_free into another live cache: MM_MISUSE_WRONG_CACHE
  *   slab kfree-pages order= off= kfree of (a pointer into) an alloc_pages block: NOT_SLAB, -EINVAL
- *   slab overflow h= k= n= then= write n bytes at obj[ksize + k] (inside the >= 16-byte right red
- *                                zone), then free (returns 0) or kmem_cache_validate (returns 1):
- *                                one MM_MISUSE_REDZONE
+ *   slab overflow h= k= n= then= write n bytes at obj[req + k], req the requested size (inside
+ *                                the red zone: the rest of a kmalloc class, then the >= 16-byte
+ *                                right red zone), then free (returns 0) or kmem_cache_validate
+ *                                (returns 1): one MM_MISUSE_REDZONE. The harness never calls
+ *                                ksize() on a live object (it would open the class).
  *   slab underflow h= k= n= then= the same before the object: obj[-k .. -k+n-1]
  *   slab write-after-free h= k= then=  free an object (of a cache without constructor), write one
  *                                byte of it, then allocate once from the same cache on the same
@@ -42,6 +44,15 @@
  *                                kmem_cache_validate finds nothing, mm_check() passes, both
  *                                objects free cleanly and the cache is destroyed.
  *
+ *   slab krealloc-bad interior|freed h= k= size=   krealloc of obj + 1..class-1 of a kmalloc
+ *                                object (MM_MISUSE_NOT_OBJECT) or of a stale pointer as for
+ *                                double-free (MM_MISUSE_DOUBLE_FREE): returns NULL (-MM_EINVAL
+ *                                reported), allocates and copies nothing, the object is untouched
+ *   slab free-meta cache|kmalloc-cache c= via=kfree|cache|krealloc   a live cache descriptor (one
+ *                                the harness created, or a kmalloc cache's) given to kfree,
+ *                                kmem_cache_free(kmem_cache cache) (-MM_EINVAL) or krealloc (NULL):
+ *                                MM_MISUSE_INTERNAL_OBJECT, the cache keeps working
+ *
  * Digest (digest.h): besides the valid traffic's (slab_common.c), each misuse's return value,
  * the kind and error of the report, whether a write-after-free allocation got the damaged object
  * back and whether the freelist report fired; never an address.
@@ -55,7 +66,7 @@ static const uint8_t mu_kinds[] = {
     FOP_KFREE, FOP_KFREE, FOP_CPU, FOP_CPU, FOP_CACHE_VALIDATE, FOP_CHECK,
     FOP_SLAB_DOUBLE_FREE, FOP_SLAB_DOUBLE_FREE, FOP_SLAB_INTERIOR, FOP_SLAB_NO_OWNER,
     FOP_SLAB_WRONG_CACHE, FOP_SLAB_KFREE_PAGES, FOP_SLAB_OVERFLOW, FOP_SLAB_UNDERFLOW,
-    FOP_SLAB_UAF, FOP_SLAB_UAF, FOP_SLAB_FREELIST,
+    FOP_SLAB_UAF, FOP_SLAB_UAF, FOP_SLAB_FREELIST, FOP_SLAB_KREALLOC_BAD, FOP_SLAB_FREE_META,
 };
 
 static const struct fuzz_op_table mu_table = { mu_kinds, MM_ARRAY_SIZE(mu_kinds), 0 };
@@ -137,7 +148,7 @@ static void mu_double_free(uint32_t g, uint32_t via)
         if (!head || mu_is_live(gr->p))
             continue;
         if (gr->kc) {
-            if (!mu_known(gr->kc) || sc_cache_of(gr->p) != gr->kc || !ksize(gr->p))
+            if (!mu_known(gr->kc) || sc_cache_of(gr->p) != gr->kc || !sc_usable(gr->p))
                 continue; /* the slab went away: not a double free any more */
             err = via == FUZZ_VIA_CACHE ? kmem_cache_free(gr->kc, gr->p) : kfree(gr->p);
         } else {
@@ -159,7 +170,7 @@ static void mu_interior(uint32_t h, uint32_t k, uint32_t via)
     size_t us, off;
     int err;
 
-    if (!o || (us = ksize(o->p)) < 2) {
+    if (!o || (us = sc_usable(o->p)) < 2) {
         SC_TRACE("  skipped: no object of 2+ bytes");
         return;
     }
@@ -340,7 +351,7 @@ static void mu_overflow(uint32_t h, uint32_t k, uint32_t n, uint32_t then)
     if (!o)
         return;
     n = 1 + (n - 1) % (16 - k);
-    mu_redzone("redzone-overflow", o, (long)ksize(o->p) + (long)k, n, then);
+    mu_redzone("redzone-overflow", o, (long)o->req + (long)k, n, then);
 }
 
 static void mu_underflow(uint32_t h, uint32_t k, uint32_t n, uint32_t then)
@@ -383,7 +394,7 @@ static void mu_uaf(uint32_t h, uint32_t k, uint32_t then)
     if (err)
         sc_fail("free-error obj=%p err=%s", (void *)p, mm_strerror(err));
     sc_forget(o);
-    if (sc_cache_of(p) != kc || !ksize(p)) {
+    if (sc_cache_of(p) != kc || !sc_usable(p)) {
         SC_TRACE("  skipped write: the slab of %p was given back", (void *)p);
         return;
     }
@@ -494,6 +505,85 @@ out:
         sc_fail("freelist-destroy returned %s", mm_strerror(err));
 }
 
+/* A stale pointer of the graves that is still freed memory of its cache (or free pages), or NULL. */
+static const struct sc_grave *mu_stale(uint32_t g)
+{
+    uint32_t i;
+
+    for (i = 0; i < SC.nr_grave; i++) {
+        const struct sc_grave *gr = &SC.grave[(g + i) % SC.nr_grave];
+        struct page *head = sc_head(gr->p);
+
+        if (!head || mu_is_live(gr->p))
+            continue;
+        if (gr->kc && mu_known(gr->kc) && sc_cache_of(gr->p) == gr->kc && sc_usable(gr->p))
+            return gr;
+        if (!gr->kc && (head->flags & (PG_buddy | PG_pcp)) && !(head->flags & (PG_head | PG_reserved)))
+            return gr;
+    }
+    return NULL;
+}
+
+/* krealloc of an interior pointer or a freed object: reported, NULL, nothing allocated or copied. */
+static void mu_krealloc_bad(uint32_t what, uint32_t h, uint32_t k, uint32_t size)
+{
+    enum mm_misuse_kind kind = what ? MM_MISUSE_DOUBLE_FREE : MM_MISUSE_NOT_OBJECT;
+    struct mu_before b = mu_snap(kind);
+    const struct sc_grave *gr;
+    struct sc_obj *o = NULL;
+    uint8_t *p, *n;
+    size_t us;
+
+    if (what == 0) {
+        o = sc_pick(h, 1u << SC_SLAB | 1u << SC_LARGE);
+        if (!o || (us = sc_usable(o->p)) < 2) {
+            SC_TRACE("  skipped: no kmalloc object of 2+ bytes");
+            return;
+        }
+        p = o->p + 1 + k % (us - 1);
+    } else {
+        if (!(gr = mu_stale(h))) {
+            SC_TRACE("  skipped: no stale pointer");
+            return;
+        }
+        p = gr->p;
+    }
+    SC_TRACE("  krealloc(%p, %u)", (void *)p, (unsigned int)size);
+    n = krealloc(p, size, GFP_KERNEL);
+    mu_expect(what ? "krealloc-freed" : "krealloc-interior", kind, b, n != NULL, 0, -MM_EINVAL);
+    if (o)
+        sc_verify("after-misuse", o, true);
+}
+
+/* kfree / kmem_cache_free / krealloc of a live cache descriptor (the mm's own metadata). */
+static void mu_free_meta(uint32_t what, uint32_t c, uint32_t via)
+{
+    struct mu_before b = mu_snap(MM_MISUSE_INTERNAL_OBJECT);
+    struct kmem_cache *kc;
+    struct sc_cache *sl;
+    long ret;
+
+    if (what == 0) {
+        if (!(sl = sc_pick_cache(c))) {
+            SC_TRACE("  skipped: no created cache");
+            return;
+        }
+        kc = sl->kc;
+    } else {
+        kc = mm_state.heap.kmalloc_caches[c & 1][(c >> 1) % KMALLOC_NR_CLASSES];
+    }
+    SC_TRACE("  descriptor of %s via %s", kmem_cache_name(kc),
+             via == 0 ? "kfree" : via == 1 ? "kmem_cache_free(kmem_cache)" : "krealloc");
+    if (via == 0)
+        ret = kfree(kc);
+    else if (via == 1)
+        ret = kmem_cache_free(mm_state.heap.cache_cache, kc);
+    else
+        ret = krealloc(kc, 64, GFP_KERNEL) != NULL;
+    mu_expect("free-mm-metadata", MM_MISUSE_INTERNAL_OBJECT, b, ret, via == 2 ? 0 : -MM_EINVAL,
+              -MM_EINVAL);
+}
+
 static uint32_t mu_setup(const uint8_t *data, size_t size)
 {
     (void)data;
@@ -518,6 +608,8 @@ static void mu_exec(const struct fuzz_op *op)
     case FOP_SLAB_UNDERFLOW: mu_underflow(a[0], a[1], a[2], a[3]); break;
     case FOP_SLAB_UAF: mu_uaf(a[0], a[1], a[2]); break;
     case FOP_SLAB_FREELIST: mu_freelist(a[0], a[1]); break;
+    case FOP_SLAB_KREALLOC_BAD: mu_krealloc_bad(a[0], a[1], a[2], a[3]); break;
+    case FOP_SLAB_FREE_META: mu_free_meta(a[0], a[1], a[2]); break;
     default: break;
     }
 }

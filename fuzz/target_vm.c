@@ -818,16 +818,16 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
     case 3: flags |= MAP_FIXED_NOREPLACE; break;
     case 4: if (what == 0) flags |= MAP_GROWSDOWN; break;
     case 5: flags |= MAP_FIXED | (what == 0 ? MAP_GROWSDOWN : 0); break;
-    case 6: flags |= 0x4000; break;
+    case 6: flags |= 0x200000; break; /* a bit Linux does not define either */
     case 7: flags |= MAP_SHARED | MAP_PRIVATE; break;
     case 8: flags &= ~(MAP_SHARED | MAP_PRIVATE); break;
     case 9: len = 0; break;
     case 10: off += 100; break;
     case 11: if (fo < 0) file = V.obj[0].f; else flags |= MAP_ANONYMOUS; break;
-    default: prot |= 0x8; break;
+    default: prot |= 0x10; break; /* PROT_SEM (0x8) is accepted, as in Linux */
     }
     /* the argument checks, in the mm's order */
-    if (!len || (flags & 0x4000) || (prot & ~7u))
+    if (!len || (flags & 0x200000) || (prot & ~0xfu))
         expect = -MM_EINVAL;
     else if (!!(flags & MAP_SHARED) == !!(flags & MAP_PRIVATE))
         expect = -MM_EINVAL;
@@ -935,9 +935,11 @@ static void vm_mprotect(uint32_t pages, uint32_t prot, uint32_t at)
     uintptr_t addr = vm_addr(m, at), end = addr + (uintptr_t)pages * PAGE_SIZE;
     size_t len = (size_t)pages * PAGE_SIZE;
     int expect = 0;
-    if (!vm_range_args(addr, pages))
-        expect = -MM_EINVAL;
-    else if (!reg_range_covered(m, addr, end))
+    if (!MM_IS_ALIGNED(addr, PAGE_SIZE))
+        expect = -MM_EINVAL; /* Linux's order: alignment, zero length, then the range */
+    else if (!pages)
+        expect = 0;
+    else if (!vm_range_ok(addr, len) || !reg_range_covered(m, addr, end))
         expect = -MM_ENOMEM;
     else if (prot & PROT_WRITE)
         for (uint32_t i = 0; i < m->nreg; i++) {
@@ -955,7 +957,7 @@ static void vm_mprotect(uint32_t pages, uint32_t prot, uint32_t at)
     if (ret != expect)
         vfail("do_mprotect(%lx, %zu, %x) = %s, expected %s", (unsigned long)addr, len, prot,
               mm_strerror(ret), mm_strerror(expect));
-    if (ret)
+    if (ret || !pages)
         return;
     reg_split_at(m, addr);
     reg_split_at(m, end);
@@ -1999,6 +2001,8 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
  * Each misuse must return the documented error (vmalloc.h, kmalloc.c), add exactly one misuse
  * report of the documented kind (mm_misuse_last: kind and err), and change nothing: the vmalloc
  * statistics (areas, pages) are the same and every model area still holds its contents.
+ * free-mapped, kfree-vma and kfree-vmap-area (the mm's own metadata) are refused the same way;
+ * the model's check after the op reads every user page back.
  */
 
 static struct page *vmis_pages[2];
@@ -2038,6 +2042,53 @@ static int vmis_free(const struct varea *a, const void *p)
     return a->vmap ? vunmap(p) : vfree(p);
 }
 
+struct vmis_find {
+    uint32_t n, want;
+    struct page *page;
+};
+
+/* The @want-th (modulo what there is) anonymous page a PTE of the current address space maps. */
+static int vmis_find_cb(void *arg, uintptr_t va, pte_t *ptep)
+{
+    struct vmis_find *f = arg;
+    unsigned long pfn = MM_PFN_DOWN(pte_addr(*ptep));
+    if (!pte_present(*ptep) || (*ptep & PTE_SW_ZERO) || !pfn_valid(pfn))
+        return 0;
+    struct page *p = pfn_to_page(pfn);
+    if (p->flags != PG_head || p->order != 0 || p == mm_state.vm.zero_page)
+        return 0;
+    if (!f->page || f->n <= f->want)
+        f->page = p;
+    f->n++;
+    return 0;
+}
+
+/* __free_pages of a mapped anonymous page, or kfree of a VMA: refused, nothing changes (the
+ * model's check after the op reads every page back). */
+static void vmis_mm_metadata(uint32_t kind, uint32_t h, enum mm_misuse_kind want, unsigned long mis,
+                             unsigned long mk)
+{
+    struct vmm *m = cur_mm();
+    if (!m || !m->mm)
+        return;
+    if (kind == FUZZ_VMIS_KFREE_VMA) {
+        struct vm_area_struct *v = find_vma(m->mm, (uintptr_t)(h % 64) * PAGE_SIZE * 4096);
+        if (!v && !(v = find_vma(m->mm, 0)))
+            return;
+        vmis_expect("kfree(VMA)", kfree(v), -MM_EINVAL, want, mis, mk);
+        return;
+    }
+    struct vmis_find f = { .want = h };
+    pt_visit(&m->mm->pt, ARCH_USER_VA_START, ARCH_USER_VA_END, vmis_find_cb, &f);
+    if (!f.page)
+        return;
+    int32_t ref = f.page->refcount, map = f.page->mapcount;
+    vmis_expect("__free_pages(mapped page)", __free_pages(f.page, 0), -MM_EBUSY, want, mis, mk);
+    if (f.page->refcount != ref || f.page->mapcount != map || f.page->flags != PG_head)
+        vfail("the refused free changed the page: refcount %d -> %d, mapcount %d -> %d", ref,
+              (int)f.page->refcount, map, (int)f.page->mapcount);
+}
+
 static void vm_vmisuse(uint32_t kind, uint32_t h)
 {
     struct vmalloc_stats st0, st1;
@@ -2057,6 +2108,9 @@ static void vm_vmisuse(uint32_t kind, uint32_t h)
         [FUZZ_VMIS_VMAP_WX] = MM_MISUSE_BAD_ARGUMENT, [FUZZ_VMIS_VMAP_BITS] = MM_MISUSE_BAD_ARGUMENT,
         [FUZZ_VMIS_VMAP_NOTPAGE] = MM_MISUSE_BAD_ARGUMENT, [FUZZ_VMIS_VMAP_FREE] = MM_MISUSE_BAD_ARGUMENT,
         [FUZZ_VMIS_HUGE] = MM_MISUSE_SIZE_OVERFLOW, [FUZZ_VMIS_KFREE] = MM_MISUSE_NOT_SLAB,
+        [FUZZ_VMIS_FREE_MAPPED] = MM_MISUSE_STILL_MAPPED,
+        [FUZZ_VMIS_KFREE_VMA] = MM_MISUSE_INTERNAL_OBJECT,
+        [FUZZ_VMIS_KFREE_AREA] = MM_MISUSE_INTERNAL_OBJECT,
     };
     want = kinds[kind];
     mis = mm_misuse_count();
@@ -2193,6 +2247,22 @@ static void vm_vmisuse(uint32_t kind, uint32_t h)
             p = vmalloc((size_t)range + (h >> 1) * PAGE_SIZE);
             vmis_expect_null("vmalloc(more than the range)", p, -MM_EINVAL, want, mis, mk);
         }
+        break;
+    }
+    case FUZZ_VMIS_FREE_MAPPED:
+    case FUZZ_VMIS_KFREE_VMA:
+        vmis_mm_metadata(kind, h, want, mis, mk);
+        break;
+    case FUZZ_VMIS_KFREE_AREA: {
+        /* a live area's struct vmap_area, or (odd h, or no area) a node of the area tree */
+        void *meta = V.nva && !(h & 1) ? rtree_find(&mm_state.vmalloc.tree,
+                                                    (uintptr_t)V.va[(h >> 1) % V.nva].addr)
+                                       : (void *)mm_state.vmalloc.tree.root;
+        if (!meta)
+            return;
+        ret = kfree(meta);
+        vmis_expect(V.nva && !(h & 1) ? "kfree(vmap area)" : "kfree(range-tree node)", ret,
+                    -MM_EINVAL, want, mis, mk);
         break;
     }
     default:

@@ -79,6 +79,81 @@ static int test_redzone_kmalloc(void)
     return 0;
 }
 
+/*
+ * A kmalloc object's red zone starts at the requested size, not the class: a write to byte 100
+ * of kmalloc(100) (class 128) is reported at free, by kmem_cache_validate and by mm_check.
+ */
+static int test_redzone_kmalloc_request(void)
+{
+    KT_TRY(kts_boot(16, 1, true, 205));
+    uint8_t *p = kmalloc(100, GFP_KERNEL), *q = kmalloc(100, GFP_KERNEL);
+
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_NOT_NULL(q);
+    memset(p, 0x10, 100);
+    memset(q, 0x10, 100);
+    KT_MM_CHECK();
+    if (kts_skip_under_asan("redzone_kmalloc_request")) {
+        KT_ASSERT_OK(kfree(p));
+        KT_ASSERT_OK(kfree(q));
+        return 0;
+    }
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_REDZONE), all = mm_misuse_count();
+    struct mm_check_report rep;
+
+    p[100] = 0x00;
+    KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
+    KT_ASSERT_STREQ(rep.invariant, "slab.redzone");
+    KT_ASSERT_OK(kfree(p)); /* reported, repaired, freed */
+    KT_TRY(kt_expect_misuse(MM_MISUSE_REDZONE, KT_ANY_PFN, k));
+    KT_MM_CHECK();
+    q[127] = 0x00; /* the last byte of the class */
+    KT_ASSERT_EQ(kmem_cache_validate(virt_to_page(q)->slab_cache), 1);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_REDZONE, KT_ANY_PFN, k + 1));
+    KT_ASSERT_OK(kfree(q)); /* repaired by validate: nothing more to report */
+    KT_ASSERT_EQ(mm_misuse_count(), all + 2);
+    KT_MM_CHECK();
+    return 0;
+}
+
+/* ksize() opens the whole class; krealloc within the class moves the red zone with the size. */
+static int test_redzone_kmalloc_resize(void)
+{
+    KT_TRY(kts_boot(16, 1, true, 206));
+    if (kts_skip_under_asan("redzone_kmalloc_resize"))
+        return 0;
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_REDZONE), all = mm_misuse_count();
+    uint8_t *p = kmalloc(100, GFP_KERNEL);
+
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_EQ(ksize(p), 128);
+    memset(p, 0x20, 128); /* all of it is the caller's now */
+    KT_MM_CHECK();
+    KT_ASSERT_OK(kfree(p));
+    KT_ASSERT_EQ(mm_misuse_count(), all);
+    p = kmalloc(50, GFP_KERNEL); /* class 64 */
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT(krealloc(p, 64, GFP_KERNEL | __GFP_ZERO) == p); /* grows in place */
+    KT_ASSERT_EQ(p[63], 0);
+    memset(p, 0x30, 64);
+    KT_ASSERT(krealloc(p, 20, GFP_KERNEL) == p); /* shrinks in place */
+    KT_MM_CHECK();
+    KT_ASSERT_EQ(mm_misuse_count(), all);
+    p[20] = 0x00;
+    KT_ASSERT_OK(kfree(p));
+    KT_TRY(kt_expect_misuse(MM_MISUSE_REDZONE, KT_ANY_PFN, k));
+    /* a damaged request red zone is reported by krealloc too, before it moves */
+    p = kmalloc(40, GFP_KERNEL);
+    KT_ASSERT_NOT_NULL(p);
+    p[45] = 0x00;
+    KT_ASSERT(krealloc(p, 64, GFP_KERNEL) == p);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_REDZONE, KT_ANY_PFN, k + 1));
+    KT_MM_CHECK();
+    KT_ASSERT_OK(kfree(p));
+    KT_ASSERT_EQ(mm_misuse_count(), all + 2);
+    return 0;
+}
+
 static int test_use_after_free(void)
 {
     KT_TRY(kts_boot(16, 1, true, 207));
@@ -417,6 +492,8 @@ static const struct ktest_case harden_cases[] = {
     KT_CASE(redzone_overflow),
     KT_CASE(redzone_underflow),
     KT_CASE(redzone_kmalloc),
+    KT_CASE(redzone_kmalloc_request),
+    KT_CASE(redzone_kmalloc_resize),
     KT_CASE(use_after_free),
     KT_CASE(validate),
     KT_CASE(corrupt_freelist),

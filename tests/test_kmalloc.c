@@ -1,7 +1,8 @@
 /*
  * test_kmalloc.c - suite "kmalloc": size classes and ksize at every class boundary, large
  * (page-backed) allocations, kzalloc/kcalloc zeroing, kmalloc_array/kcalloc overflow, krealloc,
- * the DMA caches, kmalloc(0), kfree(NULL) and the size limit. Runs hardened and not.
+ * the DMA caches, kmalloc(0) (ZERO_SIZE_PTR), kfree(NULL) and the size limit, krealloc of
+ * what is not a live object, the requested-size shadow. Runs hardened and not.
  */
 #include "kt_util.h"
 #include "slab.h"
@@ -156,8 +157,8 @@ static int test_array_overflow(void)
     KT_ASSERT_OK(kfree(p));
     unsigned long all = mm_misuse_count();
 
-    KT_ASSERT_NULL(kmalloc_array(0, 24, GFP_KERNEL));
-    KT_ASSERT_NULL(kcalloc(24, 0, GFP_KERNEL));
+    KT_ASSERT(kmalloc_array(0, 24, GFP_KERNEL) == ZERO_SIZE_PTR);
+    KT_ASSERT(kcalloc(24, 0, GFP_KERNEL) == ZERO_SIZE_PTR);
     KT_ASSERT_EQ(mm_misuse_count(), all);
     KT_MM_CHECK();
     return 0;
@@ -169,8 +170,8 @@ static int test_zero_and_limits(void)
     unsigned long all = mm_misuse_count();
     unsigned long before = page_alloc_nr_free();
 
-    KT_ASSERT_NULL(kmalloc(0, GFP_KERNEL));
-    KT_ASSERT_NULL(kzalloc(0, GFP_KERNEL));
+    KT_ASSERT(kmalloc(0, GFP_KERNEL) == ZERO_SIZE_PTR);
+    KT_ASSERT(kzalloc(0, GFP_KERNEL) == ZERO_SIZE_PTR);
     KT_ASSERT_EQ(mm_misuse_count(), all); /* size 0 is not misuse */
     KT_ASSERT_OK(kfree(NULL));
     unsigned long k = mm_misuse_count_kind(MM_MISUSE_SIZE_OVERFLOW);
@@ -277,13 +278,13 @@ static int krealloc_case(bool hardened)
     KT_ASSERT(krealloc(s, 600, GFP_KERNEL) == s);
     KT_ASSERT(krealloc(s, 1024, GFP_KERNEL) == s); /* grows within its class */
     KT_ASSERT_EQ(s[599], 0x42);
-    /* krealloc(p, 0) frees p and returns NULL. */
+    /* krealloc(p, 0) frees p and returns ZERO_SIZE_PTR. */
     struct slab_cache_stats st;
 
     KT_TRY(kts_stats("kmalloc-64", &st));
     unsigned long active = st.active_objs;
 
-    KT_ASSERT_NULL(krealloc(p, 0, GFP_KERNEL));
+    KT_ASSERT(krealloc(p, 0, GFP_KERNEL) == ZERO_SIZE_PTR);
     KT_TRY(kts_stats("kmalloc-64", &st));
     KT_ASSERT_EQ(st.active_objs, active - 1);
     KT_ASSERT_OK(kfree(s));
@@ -315,6 +316,128 @@ static int test_krealloc_bad(void)
     KT_MM_CHECK();
     return 0;
 }
+
+/* kmalloc(0) is ZERO_SIZE_PTR, as in Linux: not NULL, no memory, accepted by kfree/ksize/krealloc. */
+static int zero_size_case(bool hardened)
+{
+    KT_TRY(kts_boot(16, 1, hardened, 141));
+    unsigned long all = mm_misuse_count(), before = page_alloc_nr_free();
+    void *z = kmalloc(0, GFP_KERNEL);
+
+    KT_ASSERT(z == ZERO_SIZE_PTR);
+    KT_ASSERT(z != NULL);
+    KT_ASSERT(ZERO_OR_NULL_PTR(z) && ZERO_OR_NULL_PTR(NULL));
+    KT_ASSERT(kzalloc(0, GFP_DMA) == ZERO_SIZE_PTR);
+    KT_ASSERT(kcalloc(0, 0, GFP_KERNEL) == ZERO_SIZE_PTR);
+    KT_ASSERT_EQ(ksize(z), 0);
+    KT_ASSERT_OK(kfree(z));
+    KT_ASSERT(krealloc(z, 0, GFP_KERNEL) == ZERO_SIZE_PTR);
+    KT_ASSERT_EQ(page_alloc_nr_free(), before); /* nothing was allocated */
+    /* krealloc(ZERO_SIZE_PTR, n) is kmalloc(n) */
+    uint8_t *p = krealloc(z, 40, GFP_KERNEL);
+
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT(!ZERO_OR_NULL_PTR(p));
+    memset(p, 0x11, 40);
+    KT_ASSERT_OK(kfree(p));
+    KT_ASSERT_EQ(mm_misuse_count(), all);
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_zero_size_ptr(void) { return zero_size_case(false); }
+static int test_zero_size_ptr_hardened(void) { return zero_size_case(true); }
+
+/*
+ * krealloc of something that is not a live kmalloc object (an interior pointer, a freed object,
+ * an interior or freed large block) reports it, returns NULL, allocates and copies nothing.
+ */
+static int krealloc_misuse_case(bool hardened)
+{
+    KT_TRY(kts_boot(16, 1, hardened, 143));
+    uint8_t *p = kmalloc(100, GFP_KERNEL), *big = kmalloc(20000, GFP_KERNEL);
+
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_NOT_NULL(big);
+    memset(p, 0x21, 100);
+    unsigned long free0 = page_alloc_nr_free(), all = mm_misuse_count();
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_NOT_OBJECT);
+    struct slab_cache_stats st0, st1;
+
+    KT_TRY(kts_stats("kmalloc-128", &st0));
+    KT_ASSERT_NULL(krealloc(p + 8, 200, GFP_KERNEL));
+    KT_TRY(kt_expect_misuse(MM_MISUSE_NOT_OBJECT, KT_ANY_PFN, k));
+    KT_ASSERT_NULL(krealloc(big + 8, 200, GFP_KERNEL));
+    KT_TRY(kt_expect_misuse(MM_MISUSE_NOT_OBJECT, KT_ANY_PFN, k + 1));
+    KT_ASSERT_NULL(krealloc(p + 8, 0, GFP_KERNEL)); /* not freed either */
+    KT_TRY(kt_expect_misuse(MM_MISUSE_NOT_OBJECT, KT_ANY_PFN, k + 2));
+    KT_TRY(kts_stats("kmalloc-128", &st1));
+    KT_ASSERT_EQ(st1.active_objs, st0.active_objs);
+    KT_ASSERT_EQ(st1.alloc, st0.alloc);
+    KT_ASSERT_EQ(page_alloc_nr_free(), free0);
+    for (unsigned int i = 0; i < 100; i++)
+        KT_ASSERT_EQ(p[i], 0x21);
+    /* freed: a double free at the call, and no new object holding stale bytes */
+    KT_ASSERT_OK(kfree(p));
+    KT_ASSERT_OK(kfree(big));
+    unsigned long d = mm_misuse_count_kind(MM_MISUSE_DOUBLE_FREE);
+
+    KT_TRY(kts_stats("kmalloc-128", &st0));
+    KT_ASSERT_NULL(krealloc(p, 300, GFP_KERNEL));
+    KT_TRY(kt_expect_misuse(MM_MISUSE_DOUBLE_FREE, KT_ANY_PFN, d));
+    KT_ASSERT_NULL(krealloc(p, 50, GFP_KERNEL)); /* in place would have been possible */
+    KT_TRY(kt_expect_misuse(MM_MISUSE_DOUBLE_FREE, KT_ANY_PFN, d + 1));
+    KT_ASSERT_NULL(krealloc(big, 300, GFP_KERNEL));
+    KT_TRY(kt_expect_misuse(MM_MISUSE_DOUBLE_FREE, KT_ANY_PFN, d + 2));
+    KT_TRY(kts_stats("kmalloc-128", &st1));
+    KT_ASSERT_EQ(st1.alloc, st0.alloc);
+    KT_ASSERT_EQ(mm_misuse_count(), all + 6);
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_krealloc_misuse(void) { return krealloc_misuse_case(false); }
+static int test_krealloc_misuse_hardened(void) { return krealloc_misuse_case(true); }
+
+/*
+ * The sanitizer shadow opens the requested size only: bytes [size, class) stay poisoned until
+ * ksize() opens them; krealloc within the class moves the boundary. Large blocks alike.
+ */
+static int request_shadow_case(bool hardened)
+{
+    KT_TRY(kts_boot(16, 1, hardened, 149));
+    if (!env_shadow_enabled)
+        KT_SKIP("no sanitizer shadow in this build (the hardened checks are in slab_harden)");
+    uint8_t *p = kmalloc(100, GFP_KERNEL), *big = kmalloc(9000, GFP_KERNEL);
+
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_NOT_NULL(big);
+    KT_ASSERT(!hosted_shadow_poisoned(p + 99));
+    KT_ASSERT(hosted_shadow_poisoned(p + 100));
+    KT_ASSERT(hosted_shadow_poisoned(p + 127));
+    KT_ASSERT(!hosted_shadow_poisoned(big + 8999));
+    KT_ASSERT(hosted_shadow_poisoned(big + 9000));
+    KT_ASSERT(krealloc(p, 60, GFP_KERNEL) == p);
+    KT_ASSERT(!hosted_shadow_poisoned(p + 59));
+    KT_ASSERT(hosted_shadow_poisoned(p + 60));
+    KT_ASSERT(krealloc(p, 110, GFP_KERNEL) == p);
+    KT_ASSERT(!hosted_shadow_poisoned(p + 109));
+    KT_ASSERT(hosted_shadow_poisoned(p + 110));
+    KT_ASSERT_EQ(ksize(p), 128);
+    KT_ASSERT(!hosted_shadow_poisoned(p + 127));
+    KT_ASSERT(hosted_shadow_poisoned(p + 128));
+    memset(p, 0x33, 128);
+    KT_ASSERT_EQ(ksize(big), 3 * PAGE_SIZE + PAGE_SIZE);
+    KT_ASSERT(!hosted_shadow_poisoned(big + 4 * PAGE_SIZE - 1));
+    KT_ASSERT_OK(kfree(p));
+    KT_ASSERT_OK(kfree(big));
+    KT_ASSERT_EQ(mm_misuse_count(), 0);
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_request_shadow(void) { return request_shadow_case(false); }
+static int test_request_shadow_hardened(void) { return request_shadow_case(true); }
 
 static int dma_case(bool hardened)
 {
@@ -391,6 +514,12 @@ static const struct ktest_case kmalloc_cases[] = {
     KT_CASE(krealloc),
     KT_CASE(krealloc_hardened),
     KT_CASE(krealloc_bad),
+    KT_CASE(zero_size_ptr),
+    KT_CASE(zero_size_ptr_hardened),
+    KT_CASE(krealloc_misuse),
+    KT_CASE(krealloc_misuse_hardened),
+    KT_CASE(request_shadow),
+    KT_CASE(request_shadow_hardened),
     KT_CASE(dma),
     KT_CASE(dma_hardened),
     KT_CASE(many_random),

@@ -7,6 +7,9 @@
 #include "kt_util.h"
 #include "ktest.h"
 #include "slab.h"
+#include "swap.h"
+#include "vmalloc.h"
+#include "../mm/internal.h" /* nr_files: the live-file list the checks walk */
 
 #define RW   (PROT_READ | PROT_WRITE)
 #define PRIV (MAP_PRIVATE | MAP_ANONYMOUS)
@@ -440,20 +443,19 @@ static int test_munmap_split_failure_changes_nothing(void)
     long a = do_mmap(mm, 0x40000000, 6 * PAGE_SIZE, RW, PRIV | MAP_FIXED, NULL, 0);
     KT_ASSERT_EQ(a, 0x40000000);
     KT_ASSERT_EQ(mm->map_count, 1);
-    /* fill the kmalloc class VMAs come from up to one free object */
+    /* fill the cache VMAs come from up to one free object */
     static void *fill[4096];
     unsigned int nfill = 0;
-    size_t cls = ksize(find_vma(mm, 0x40000000));
+    struct kmem_cache *vc = mm_state.vm.vma_cache;
     static struct slab_cache_stats st[64]; /* ~10 KiB: off the (kernel) stack */
     for (;;) {
         unsigned int n = slab_get_stats(st, 64), i;
-        for (i = 0; i < n && !(st[i].object_size == cls && !st[i].hardened == !kt_m.slab_hardened &&
-                                st[i].name[0] == 'k'); i++)
+        for (i = 0; i < n && ktest_strcmp(st[i].name, kmem_cache_name(vc)) != 0; i++)
             ;
         KT_ASSERT_LT(i, n);
         if (st[i].total_objs - st[i].active_objs == 1 || nfill == MM_ARRAY_SIZE(fill))
             break; /* one free object: the first split takes it, the second needs a page */
-        fill[nfill] = kmalloc(cls, GFP_KERNEL);
+        fill[nfill] = kmem_cache_alloc(vc, GFP_KERNEL);
         KT_ASSERT_NOT_NULL(fill[nfill]);
         nfill++;
     }
@@ -470,13 +472,203 @@ static int test_munmap_split_failure_changes_nothing(void)
             break;
     }
     while (nfill)
-        kfree(fill[--nfill]);
+        kmem_cache_free_mm(vc, fill[--nfill]);
     KT_MM_CHECK();
     mm_destroy(mm);
     return 0;
 }
 
+/* The page a present user PTE maps at @va, or NULL. */
+static struct page *vm_page_at(struct mm_struct *mm, uintptr_t va)
+{
+    pte_t *e = pt_walk(&mm->pt, va & PAGE_MASK, false, 0);
+    return e && pte_present(*e) ? pfn_to_page(MM_PFN_DOWN(pte_addr(*e))) : NULL;
+}
+
+/*
+ * __free_pages of a page user PTEs still map is refused at the call (Linux's bad-page check of a
+ * nonzero mapcount): the mapping's references stay, the page keeps its contents; an extra
+ * reference of the caller's own can still be dropped.
+ */
+static int test_free_mapped_page(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    long a = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, PRIV, NULL, 0);
+    KT_ASSERT_GT(a, 0);
+    KT_TRY(vm_put64(mm, (uintptr_t)a, 0x5151));
+    struct page *p = vm_page_at(mm, (uintptr_t)a);
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_EQ(p->mapcount, 1);
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_STILL_MAPPED);
+    unsigned long free0 = page_alloc_nr_free();
+    KT_ASSERT_ERR(__free_pages(p, 0), MM_EBUSY);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_STILL_MAPPED, page_to_pfn(p), k));
+    KT_ASSERT_ERR(free_pages((uintptr_t)page_address(p), 0), MM_EBUSY);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_STILL_MAPPED, page_to_pfn(p), k + 1));
+    KT_ASSERT_EQ(page_alloc_nr_free(), free0);
+    KT_ASSERT_EQ(p->refcount, 1);
+    KT_MM_CHECK();
+    KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)a), 0x5151);
+    /* shared by fork: two mappings, two references; still refused */
+    struct mm_struct *child = NULL;
+    KT_ASSERT_OK(mm_fork(mm, &child));
+    KT_ASSERT_NOT_NULL(child);
+    KT_ASSERT_EQ(p->mapcount, 2);
+    KT_ASSERT_ERR(__free_pages(p, 0), MM_EBUSY);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_STILL_MAPPED, page_to_pfn(p), k + 2));
+    /* a reference of the caller's own beyond the mappings' is fine to drop */
+    get_page(p);
+    KT_ASSERT_OK(__free_pages(p, 0));
+    KT_ASSERT_EQ(p->refcount, 2);
+    KT_MM_CHECK();
+    mm_destroy(child);
+    mm_destroy(mm);
+    KT_MM_CHECK();
+    return 0;
+}
+
+/* A second mm_file_put (and any use of a released file) is reported at the call; NULL buffers too. */
+static int test_file_put_twice(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    struct mm_file *f = mm_file_create(2 * PAGE_SIZE, true), *g = mm_file_create(PAGE_SIZE, true);
+    KT_ASSERT_NOT_NULL(f);
+    KT_ASSERT_NOT_NULL(g);
+    long a = do_mmap(mm, 0, PAGE_SIZE, PROT_READ, MAP_SHARED, f, 0);
+    KT_ASSERT_GT(a, 0);
+    char buf[8] = { 0 };
+    unsigned long d = mm_misuse_count_kind(MM_MISUSE_DOUBLE_FREE);
+    unsigned long b = mm_misuse_count_kind(MM_MISUSE_BAD_ARGUMENT);
+    KT_ASSERT_ERR(mm_file_read(f, 0, NULL, 8), MM_EINVAL);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_BAD_ARGUMENT, KT_ANY_PFN, b));
+    KT_ASSERT_ERR(mm_file_write(NULL, 0, buf, 8), MM_EINVAL);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_BAD_ARGUMENT, KT_ANY_PFN, b + 1));
+    KT_ASSERT_OK(mm_file_read(f, 0, NULL, 0));
+    mm_file_put(f); /* the mapping still holds it */
+    KT_ASSERT_OK(mm_file_read(f, 0, buf, 8));
+    KT_ASSERT_OK(do_munmap(mm, (uintptr_t)a, PAGE_SIZE)); /* the last reference */
+    unsigned long all = mm_misuse_count(), files = mm_state.vm.nr_files;
+    mm_file_put(f);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_DOUBLE_FREE, KT_ANY_PFN, d));
+    KT_ASSERT_ERR(mm_file_read(f, 0, buf, 8), MM_EINVAL);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_DOUBLE_FREE, KT_ANY_PFN, d + 1));
+    mm_file_sync(f);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_DOUBLE_FREE, KT_ANY_PFN, d + 2));
+    KT_ASSERT_EQ(mm_misuse_count(), all + 3);
+    KT_ASSERT_EQ(mm_state.vm.nr_files, files);
+    mm_file_put(g);
+    KT_ASSERT_EQ(mm_state.vm.nr_files, files - 1);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
+/* Statistics and lookups take NULL outputs without crashing. */
+static int test_null_contracts(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    void *v = vmalloc(2 * PAGE_SIZE);
+    KT_ASSERT_NOT_NULL(v);
+    unsigned long all = mm_misuse_count();
+    vmalloc_get_stats(NULL);
+    swap_get_stats(NULL);
+    KT_ASSERT(vmalloc_area_of((char *)v + 10, NULL, NULL));
+    uintptr_t start = 0;
+    KT_ASSERT(vmalloc_area_of((char *)v + 10, &start, NULL));
+    KT_ASSERT_EQ(start, (uintptr_t)v);
+    size_t size = 0;
+    KT_ASSERT(vmalloc_area_of(v, NULL, &size));
+    KT_ASSERT_EQ(size, 2 * PAGE_SIZE);
+    KT_ASSERT_EQ(mm_misuse_count(), all);
+    KT_ASSERT_OK(vfree(v));
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
+/* mprotect's error codes and edge cases, compared with Linux (x86_64, 6.x). */
+static int test_mprotect_linux_errors(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    long a = do_mmap(mm, 0x20000000, 2 * PAGE_SIZE, RW, PRIV | MAP_FIXED, NULL, 0);
+    KT_ASSERT_EQ(a, 0x20000000);
+    KT_TRY(vm_put64(mm, 0x20000000, 77));
+    KT_ASSERT_OK(do_mprotect(mm, 0x20000000, 0, PROT_READ));   /* zero length: 0 */
+    KT_ASSERT_OK(do_mprotect(mm, 0x50000000, 0, PROT_READ));   /* ... even over nothing */
+    KT_ASSERT_EQ(do_mprotect(mm, 0x20000800, 0, PROT_READ), -MM_EINVAL); /* alignment first */
+    KT_ASSERT_EQ(do_mprotect(mm, 0x20000000, SIZE_MAX - 0x1000, PROT_READ), -MM_ENOMEM); /* wraps */
+    KT_ASSERT_EQ(do_mprotect(mm, 0x20000000, SIZE_MAX, PROT_READ), -MM_ENOMEM); /* rounds to 0 */
+    KT_ASSERT_EQ(do_mprotect(mm, ARCH_USER_VA_END, PAGE_SIZE, PROT_READ), -MM_ENOMEM);
+    KT_ASSERT_EQ(do_mprotect(mm, 0, PAGE_SIZE, PROT_READ), -MM_ENOMEM); /* below the user range */
+    KT_ASSERT_EQ(do_mprotect(mm, 0x20000000, PAGE_SIZE, 0x80), -MM_EINVAL);
+    KT_ASSERT_EQ(do_mprotect(NULL, 0x20000000, PAGE_SIZE, PROT_READ), -MM_EINVAL);
+    /* [mapped, hole): ENOMEM, and (unlike Linux) the mapped prefix is unchanged */
+    KT_ASSERT_EQ(do_mprotect(mm, 0x20000000, 3 * PAGE_SIZE, PROT_READ), -MM_ENOMEM);
+    KT_ASSERT(find_vma(mm, 0x20000000)->vm_flags & VM_WRITE);
+    KT_TRY(vm_put64(mm, 0x20000000, 78));
+    KT_ASSERT_OK(do_mprotect(mm, 0x20000000, PAGE_SIZE, PROT_READ | PROT_SEM)); /* PROT_SEM: no-op */
+    KT_ASSERT(!(find_vma(mm, 0x20000000)->vm_flags & VM_WRITE));
+    KT_ASSERT_EQ(vm_get64(mm, 0x20000000), 78);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
+/* mmap flags Linux accepts: MAP_POPULATE prefaults, the others are accepted no-ops. */
+static int test_mmap_linux_flags(void)
+{
+    struct mm_struct *mm = vm_boot();
+    KT_ASSERT_NOT_NULL(mm);
+    static const unsigned int noop[] = { MAP_NORESERVE, MAP_STACK, MAP_DENYWRITE, MAP_EXECUTABLE,
+                                         MAP_UNINITIALIZED, MAP_SYNC, MAP_NONBLOCK };
+    for (unsigned int i = 0; i < MM_ARRAY_SIZE(noop); i++) {
+        long a = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, PRIV | noop[i], NULL, 0);
+        KT_ASSERT_MSG(a > 0, "flag 0x%x: %ld", noop[i], a);
+        KT_ASSERT_NULL(vm_page_at(mm, (uintptr_t)a)); /* nothing faulted in */
+        KT_ASSERT_OK(do_munmap(mm, (uintptr_t)a, 2 * PAGE_SIZE));
+    }
+    KT_ASSERT_GT(do_mmap(mm, 0, PAGE_SIZE, PROT_READ | PROT_SEM, PRIV, NULL, 0), 0);
+    /* MAP_POPULATE: private writable memory gets its own pages at once */
+    unsigned long anon = mm->nr_anon;
+    long p = do_mmap(mm, 0, 4 * PAGE_SIZE, RW, PRIV | MAP_POPULATE, NULL, 0);
+    KT_ASSERT_GT(p, 0);
+    KT_ASSERT_EQ(mm->nr_anon, anon + 4);
+    for (unsigned int i = 0; i < 4; i++)
+        KT_ASSERT_NOT_NULL(vm_page_at(mm, (uintptr_t)p + i * PAGE_SIZE));
+    KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)p + 3 * PAGE_SIZE), 0);
+    /* read-only: the zero page is mapped, no memory spent; with MAP_NONBLOCK nothing at all */
+    long r = do_mmap(mm, 0, 2 * PAGE_SIZE, PROT_READ, PRIV | MAP_POPULATE, NULL, 0);
+    KT_ASSERT_GT(r, 0);
+    KT_ASSERT_EQ(mm->nr_anon, anon + 4);
+    pte_t *e = pt_walk(&mm->pt, (uintptr_t)r, false, 0);
+    KT_ASSERT(e && pte_present(*e));
+    long nb = do_mmap(mm, 0, PAGE_SIZE, RW, PRIV | MAP_POPULATE | MAP_NONBLOCK, NULL, 0);
+    KT_ASSERT_GT(nb, 0);
+    KT_ASSERT_NULL(vm_page_at(mm, (uintptr_t)nb));
+    KT_ASSERT_EQ(do_mmap(mm, 0, PAGE_SIZE, RW, PRIV | MAP_LOCKED, NULL, 0), -MM_EINVAL);
+    /* a released file is refused and reported */
+    struct mm_file *f = mm_file_create(PAGE_SIZE, true);
+    KT_ASSERT_NOT_NULL(f);
+    mm_file_put(f);
+    unsigned long d = mm_misuse_count_kind(MM_MISUSE_DOUBLE_FREE);
+    KT_ASSERT_EQ(do_mmap(mm, 0, PAGE_SIZE, PROT_READ, MAP_SHARED, f, 0), -MM_EINVAL);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_DOUBLE_FREE, KT_ANY_PFN, d));
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    KT_MM_CHECK();
+    return 0;
+}
+
 static const struct ktest_case vm_cases[] = {
+    KT_CASE(mmap_linux_flags),
+    KT_CASE(mprotect_linux_errors),
+    KT_CASE(file_put_twice),
+    KT_CASE(null_contracts),
+    KT_CASE(free_mapped_page),
     KT_CASE(munmap_split_failure_changes_nothing),
     KT_CASE(mprotect_merge_tree_heights),
     KT_CASE(prot_none_hides_present_pages),

@@ -7,7 +7,9 @@
  * Also defines the kts_* helpers shared with test_kmalloc.c and test_harden.c (declared there).
  */
 #include "kt_util.h"
+#include "../mm/internal.h" /* the mm's own metadata caches and objects */
 #include "slab.h"
+#include "vmalloc.h"
 
 /* ---- shared helpers ---- */
 
@@ -1033,7 +1035,99 @@ static int test_destroy_twice(void)
     return 0;
 }
 
+/*
+ * The mm's own metadata (a live cache descriptor, a VMA, a vmap area, a range-tree node) lives in SLAB_MM_INTERNAL
+ * caches: kfree, kmem_cache_free, krealloc of it and kmem_cache_destroy of its cache are refused
+ * and reported, and everything keeps working (the descriptor freed used to hang mm_check).
+ */
+static int free_mm_metadata_case(bool hardened)
+{
+    KT_TRY(kts_boot(16, 1, hardened, 89));
+    struct kmem_cache *c = kmem_cache_create("meta", 64, 0, 0, NULL);
+    struct mm_struct *mm = mm_create();
+
+    KT_ASSERT_NOT_NULL(c);
+    KT_ASSERT_NOT_NULL(mm);
+    long a = do_mmap(mm, 0, PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
+    KT_ASSERT_GT(a, 0);
+    struct vm_area_struct *v = find_vma(mm, (uintptr_t)a);
+    void *area = vmalloc(PAGE_SIZE);
+
+    KT_ASSERT_NOT_NULL(v);
+    KT_ASSERT_NOT_NULL(area);
+    void *va = rtree_find(&mm_state.vmalloc.tree, (uintptr_t)area); /* its struct vmap_area */
+    struct rtree_node *node = mm->tree.root;                       /* a VMA tree node */
+
+    KT_ASSERT_NOT_NULL(va);
+    KT_ASSERT_NOT_NULL(node);
+    KTS_REJECTED(kfree(c), MM_EINVAL, MM_MISUSE_INTERNAL_OBJECT);
+    KTS_REJECTED(kmem_cache_free(mm_state.heap.cache_cache, c), MM_EINVAL,
+                 MM_MISUSE_INTERNAL_OBJECT);
+    KTS_REJECTED(kfree(v), MM_EINVAL, MM_MISUSE_INTERNAL_OBJECT);
+    KTS_REJECTED(kmem_cache_free(mm_state.vm.vma_cache, v), MM_EINVAL, MM_MISUSE_INTERNAL_OBJECT);
+    KTS_REJECTED(kfree(va), MM_EINVAL, MM_MISUSE_INTERNAL_OBJECT);
+    KTS_REJECTED(kfree(node), MM_EINVAL, MM_MISUSE_INTERNAL_OBJECT);
+    KTS_REJECTED_NULL(krealloc(v, 500, GFP_KERNEL), MM_MISUSE_INTERNAL_OBJECT);
+    KTS_REJECTED(kmem_cache_destroy(mm_state.vm.vma_cache), MM_EINVAL, MM_MISUSE_BAD_ARGUMENT);
+    KTS_REJECTED(kmem_cache_destroy(mm_state.vmalloc.va_cache), MM_EINVAL,
+                 MM_MISUSE_BAD_ARGUMENT);
+    /* all of them still work */
+    void *o = kmem_cache_alloc(c, GFP_KERNEL);
+
+    KT_ASSERT_NOT_NULL(o);
+    KT_ASSERT_OK(kmem_cache_free(c, o));
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_ASSERT(find_vma(mm, (uintptr_t)a) == v);
+    KT_ASSERT_OK(do_munmap(mm, (uintptr_t)a, PAGE_SIZE));
+    KT_ASSERT_OK(vfree(area));
+    void *vm = vmalloc(3 * PAGE_SIZE);
+
+    KT_ASSERT_NOT_NULL(vm);
+    KT_ASSERT_OK(vfree(vm));
+    mm_destroy(mm);
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_free_mm_metadata(void) { return free_mm_metadata_case(false); }
+static int test_free_mm_metadata_hardened(void) { return free_mm_metadata_case(true); }
+
+/*
+ * mm_check on a cache descriptor overwritten the way a kfree of it used to (poison over magic and
+ * lock), and on a cache list that loops: "slab.cache" is reported, nothing spins.
+ */
+static int test_check_damaged_cache_bounded(void)
+{
+    KT_TRY(kts_boot(16, 1, false, 97));
+    struct kmem_cache *c = kmem_cache_create("dmg", 64, 0, 0, NULL);
+    struct mm_check_report rep;
+
+    KT_ASSERT_NOT_NULL(c);
+    uint64_t magic = c->magic;
+    env_spinlock_t lock = c->lock;
+
+    c->magic = 0x6b6b6b6b6b6b6b6bull;
+    c->lock.locked = 0x6b6b6b6bu; /* taken forever: the checker must not wait for it */
+    KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
+    KT_ASSERT_STREQ(rep.invariant, "slab.cache");
+    c->magic = magic;
+    c->lock = lock;
+    KT_MM_CHECK();
+    struct list_head *next = c->list.next;
+
+    c->list.next = &c->list; /* a loop that never comes back to the list head */
+    KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
+    KT_ASSERT_STREQ(rep.invariant, "slab.cache");
+    c->list.next = next;
+    KT_MM_CHECK();
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    return 0;
+}
+
 static const struct ktest_case slab_misuse_cases[] = {
+    KT_CASE(check_damaged_cache_bounded),
+    KT_CASE(free_mm_metadata),
+    KT_CASE(free_mm_metadata_hardened),
     KT_CASE(double_free),
     KT_CASE(double_free_hardened),
     KT_CASE(double_free_remote_hardened),

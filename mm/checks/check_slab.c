@@ -126,9 +126,6 @@ static int slab_check_list_of(struct slab_check_ctx *x, struct kmem_cache *c, st
 
 static int slab_check_cache(struct slab_check_ctx *x, struct kmem_cache *c)
 {
-    if (c->magic != KMEM_CACHE_MAGIC)
-        return slab_fail(x, "slab.cache", ~0ul, "cache %p on the cache list has magic 0x%llx",
-                         (void *)c, (unsigned long long)c->magic);
     struct slab_list_tally partial = { 0 }, full = { 0 };
     unsigned long frozen = 0;
     int err = slab_check_list_of(x, c, &c->partial, false, &partial);
@@ -152,15 +149,30 @@ static int slab_check_cache(struct slab_check_ctx *x, struct kmem_cache *c)
     return err;
 }
 
+/*
+ * Every walk here is bounded and every cache is judged before its lock is taken: a damaged cache
+ * list or a descriptor overwritten by its user is reported, never followed forever or spun on.
+ * Caches ever created (the cache of caches included) bound the list's length.
+ */
 int slab_check(struct mm_check_report *rep, unsigned long slab_blocks)
 {
     struct slab_check_ctx x = { .rep = rep };
-    unsigned long slabs = 0;
+    unsigned long slabs = 0, n = 0, max = mm_state.heap.nr_created + 1;
     struct list_head *pos;
     int err = 0;
     env_spin_lock(&mm_state.heap.lock);
     list_for_each(pos, &mm_state.heap.caches) {
         struct kmem_cache *c = list_entry(pos, struct kmem_cache, list);
+        if (++n > max) {
+            err = slab_fail(&x, "slab.cache", ~0ul, "the cache list is longer than the %lu caches "
+                            "ever created (a loop?)", max);
+            break;
+        }
+        if (c->magic != KMEM_CACHE_MAGIC) {
+            err = slab_fail(&x, "slab.cache", ~0ul, "cache %p on the cache list has magic 0x%llx",
+                            (void *)c, (unsigned long long)c->magic);
+            break;
+        }
         env_spin_lock(&c->lock);
         err = slab_check_cache(&x, c);
         slabs += c->nr_slabs;

@@ -6,6 +6,12 @@
  *
  * Two sets of caches, normal and DMA (__GFP_DMA). Requests above 8 KiB take 2^order pages marked
  * PG_large, with the requested size in page->private_data.
+ *
+ * An object's owner may touch its requested size, not its class: hardened caches keep the
+ * request in the object's metadata and red-zone the rest of the class (checked at free, krealloc
+ * and kmem_cache_validate), and the sanitizer shadow opens only the request (slab objects and
+ * large blocks alike). ksize() opens the whole class, as in Linux. kmalloc(0) returns
+ * ZERO_SIZE_PTR, which kfree, ksize and krealloc accept and whose dereference faults.
  */
 #include "slab_internal.h"
 
@@ -76,21 +82,27 @@ static MM_NOINLINE void *kmalloc_large(size_t size, gfp_t gfp, uintptr_t site)
     p->flags |= PG_large;
     p->private_data = size;
     p->alloc_site = site;
+    if (env_shadow_enabled) { /* the tail past the request is a red zone until ksize() */
+        env_poison(page_address(p), (size_t)PAGE_SIZE << order, ENV_POISON_REDZONE);
+        env_unpoison(page_address(p), size);
+    }
     return page_address(p);
 }
 
 static void *kmalloc_site(size_t size, gfp_t gfp, uintptr_t site)
 {
     if (mm_unlikely(size == 0 || !mm_state.heap.ready)) {
-        if (!mm_state.heap.ready)
+        if (!mm_state.heap.ready) {
             mm_report_misuse(MM_MISUSE_NOT_READY, -MM_EINVAL, "kmalloc", size, ~0ul,
                              "slab not initialised");
-        return NULL;
+            return NULL;
+        }
+        return ZERO_SIZE_PTR;
     }
     if (mm_unlikely(size > KMALLOC_MAX_CACHE_SIZE))
         return kmalloc_large(size, gfp, site);
     struct kmem_cache *c = mm_state.heap.kmalloc_caches[(gfp & __GFP_DMA) ? 1 : 0][kmalloc_index(size)];
-    return slab_alloc(c, gfp & ~(__GFP_DMA | __GFP_HIGHMEM), site);
+    return slab_alloc(c, gfp & ~(__GFP_DMA | __GFP_HIGHMEM), site, size);
 }
 
 void *kmalloc(size_t size, gfp_t gfp)
@@ -129,48 +141,108 @@ void *kcalloc(size_t n, size_t size, gfp_t gfp)
     return kmalloc_site(bytes, gfp | __GFP_ZERO, (uintptr_t)__builtin_return_address(0));
 }
 
-/* Usable size of @p, 0 (reported when @report) if kmalloc does not own it. */
-static size_t kmalloc_usable(const void *p, const char *func, bool report)
+/* Usable size of @p (its class), 0 if kmalloc does not own it. Reports nothing. */
+static size_t kmalloc_usable(const void *p, struct page **slab_out, struct page **head_out)
 {
     struct page *head;
-    struct page *slab = slab_lookup(p, report ? func : NULL, &head);
+    struct page *slab = slab_lookup(p, NULL, &head);
+    *slab_out = slab;
+    *head_out = head;
     if (slab)
         return slab_obj_index(slab->slab_cache, slab, p) >= 0 ? slab->slab_cache->object_size : 0;
     if (head && (head->flags & PG_large) && p == page_address(head))
         return (size_t)PAGE_SIZE << head->order;
-    if (report && head)
-        mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EINVAL, func, (uintptr_t)p, page_to_pfn(head),
-                         "%p is not a kmalloc object", p);
     return 0;
 }
 
+/* A large block keeps its requested size in private_data and the tail poisoned in the shadow. */
+static void kmalloc_large_resize(struct page *head, size_t old, size_t req, bool zero)
+{
+    char *p = page_address(head);
+    if (env_shadow_enabled) {
+        env_poison(p, (size_t)PAGE_SIZE << head->order, ENV_POISON_REDZONE);
+        env_unpoison(p, req);
+    }
+    if (zero && req > old)
+        memset(p + old, 0, req - old);
+    head->private_data = req;
+}
+
+/* Opens the whole class of a live object to its owner (hardened metadata and shadow). */
 size_t ksize(const void *p)
 {
-    if (!p)
+    if (ZERO_OR_NULL_PTR(p))
         return 0;
-    return kmalloc_usable(p, __func__, false);
+    struct page *slab, *head;
+    size_t n = kmalloc_usable(p, &slab, &head);
+    if (n && slab && slab_obj_is_live(slab->slab_cache, (void *)p))
+        slab_obj_resize(slab->slab_cache, (void *)p, n, false, __func__);
+    else if (n && !slab)
+        kmalloc_large_resize(head, head->private_data, n, false);
+    return n;
+}
+
+/*
+ * The requested size of live kmalloc object @p, or 0 after reporting why @p is not one (not an
+ * object start, freed, not kmalloc memory); *@slab_out = its slab (NULL for a large block).
+ */
+static size_t kmalloc_live_size(const void *p, const char *func, struct page **slab_out)
+{
+    struct page *head;
+    struct page *slab = slab_lookup(p, func, &head);
+    *slab_out = slab;
+    if (slab && (slab->slab_cache->flags & SLAB_MM_INTERNAL)) {
+        slab_reject_internal(slab->slab_cache, p, func);
+        return 0;
+    }
+    if (slab)
+        return slab_obj_check_live(slab->slab_cache, slab, (void *)p, func) ? 0
+               : slab_obj_req(slab->slab_cache, (void *)p);
+    if (!head) /* reported by slab_lookup */
+        return 0;
+    unsigned long pfn = page_to_pfn(head);
+    if ((head->flags & PG_large) && p == page_address(head))
+        return head->private_data;
+    if (head->flags & PG_large)
+        mm_report_misuse(MM_MISUSE_NOT_OBJECT, -MM_EINVAL, func, (uintptr_t)p, pfn,
+                         "%p is inside the large kmalloc block at pfn 0x%lx, not its start", p, pfn);
+    else if (head->flags & (PG_buddy | PG_pcp))
+        mm_report_misuse(MM_MISUSE_DOUBLE_FREE, -MM_EINVAL, func, (uintptr_t)p, pfn,
+                         "%p is in free page 0x%lx (freed already?)", p, pfn);
+    else
+        mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EINVAL, func, (uintptr_t)p, pfn,
+                         "%p is not a kmalloc object (pfn 0x%lx)", p, pfn);
+    return 0;
 }
 
 void *krealloc(const void *p, size_t new_size, gfp_t gfp)
 {
     uintptr_t site = (uintptr_t)__builtin_return_address(0);
-    if (!p)
+    if (ZERO_OR_NULL_PTR(p))
         return kmalloc_site(new_size, gfp, site);
+    struct page *slab;
+    size_t old = kmalloc_live_size(p, __func__, &slab);
+    if (!old)
+        return NULL; /* reported; nothing copied, nothing freed */
     if (new_size == 0) {
         kfree(p);
-        return NULL;
+        return ZERO_SIZE_PTR;
     }
-    size_t old = kmalloc_usable(p, __func__, true);
-    if (!old)
-        return NULL;
-    if (new_size <= old && (old <= KMALLOC_MAX_CACHE_SIZE || new_size > old / 2)) {
-        if (gfp & __GFP_ZERO)
-            memset((char *)p + new_size, 0, old - new_size);
+    if (slab && new_size <= slab->slab_cache->object_size) {
+        slab_obj_resize(slab->slab_cache, (void *)p, new_size, gfp & __GFP_ZERO, __func__);
+        return (void *)p;
+    }
+    struct page *head = virt_to_page(p);
+    size_t block = slab ? 0 : (size_t)PAGE_SIZE << head->order;
+    if (!slab && new_size <= block && new_size > block / 2) {
+        kmalloc_large_resize(head, old, new_size, gfp & __GFP_ZERO);
         return (void *)p;
     }
     void *n = kmalloc_site(new_size, gfp, site);
     if (!n)
         return NULL;
+    if (slab && env_shadow_enabled) /* without hardening old is the class: its shadow kept req */
+        env_unpoison(p, old);
     memcpy(n, p, MM_MIN(old, new_size));
     kfree(p);
     return n;
@@ -190,12 +262,15 @@ static MM_NOINLINE int kfree_large(struct page *head, const void *p)
 
 int kfree(const void *p)
 {
-    if (!p)
+    if (ZERO_OR_NULL_PTR(p))
         return 0;
     struct page *head;
     struct page *slab = slab_lookup(p, __func__, &head);
-    if (mm_likely(slab != NULL))
+    if (mm_likely(slab != NULL)) {
+        if (mm_unlikely(slab->slab_cache->flags & SLAB_MM_INTERNAL))
+            return slab_reject_internal(slab->slab_cache, p, __func__);
         return slab_free(slab->slab_cache, slab, (void *)p, __func__);
+    }
     if (!head) /* reported by slab_lookup */
         return in_vmalloc_range(p) ? -MM_EINVAL : -MM_EFAULT;
     unsigned long pfn = page_to_pfn(head);

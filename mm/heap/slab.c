@@ -47,18 +47,28 @@ void slab_slot_open(const struct kmem_cache *c, void *slot)
         env_unpoison(slot, c->size);
 }
 
+struct slab_meta *slab_meta_of(const struct kmem_cache *c, void *obj)
+{
+    return (struct slab_meta *)((char *)slab_slot_of(c, obj) + c->meta_offset);
+}
+
+/* Bytes at the end of hardened object @obj beyond its requested size (slot open); 0 unless it is
+ * allocated, and never the whole object, whatever the metadata holds. */
+static unsigned int slab_slack_of(const struct kmem_cache *c, void *obj)
+{
+    const struct slab_meta *m = slab_meta_of(c, obj);
+    return m->state == SLAB_STATE_ALLOC && m->slack < c->object_size ? m->slack : 0;
+}
+
 void slab_slot_close(const struct kmem_cache *c, void *slot, bool allocated)
 {
     if (!env_shadow_enabled)
         return;
+    char *obj = (char *)slot + c->obj_offset;
+    size_t open = !allocated ? 0 : c->object_size - (c->hardened ? slab_slack_of(c, obj) : 0);
     env_poison(slot, c->size, ENV_POISON_REDZONE);
-    if (allocated)
-        env_unpoison((char *)slot + c->obj_offset, c->object_size);
-}
-
-struct slab_meta *slab_meta_of(const struct kmem_cache *c, void *obj)
-{
-    return (struct slab_meta *)((char *)slab_slot_of(c, obj) + c->meta_offset);
+    if (open)
+        env_unpoison(obj, open);
 }
 
 static uintptr_t *slab_fp_addr(const struct kmem_cache *c, void *obj)
@@ -128,7 +138,7 @@ long slab_redzone_damage(const struct kmem_cache *c, void *obj)
     long off = slab_first_mismatch(slot, c->obj_offset, SLAB_RZ_BYTE);
     if (off >= 0)
         return off;
-    unsigned int right = c->obj_offset + c->object_size;
+    unsigned int right = c->obj_offset + c->object_size - slab_slack_of(c, obj);
     off = slab_first_mismatch(slot + right, c->meta_offset - right, SLAB_RZ_BYTE);
     return off >= 0 ? off + right : -1;
 }
@@ -143,9 +153,9 @@ long slab_poison_damage(const struct kmem_cache *c, void *obj)
 static void slab_redzone_fill(const struct kmem_cache *c, void *obj)
 {
     unsigned char *slot = slab_slot_of(c, obj);
+    unsigned int right = c->obj_offset + c->object_size - slab_slack_of(c, obj);
     memset(slot, SLAB_RZ_BYTE, c->obj_offset);
-    memset(slot + c->obj_offset + c->object_size, SLAB_RZ_BYTE,
-           c->meta_offset - c->obj_offset - c->object_size);
+    memset(slot + right, SLAB_RZ_BYTE, c->meta_offset - right);
 }
 
 /* ---- random numbers (seeded; deterministic for a given boot seed) ---- */
@@ -248,13 +258,16 @@ static void slab_format(struct kmem_cache *c, struct page *slab)
             struct slab_meta *m = slab_meta_of(c, obj);
             m->state = SLAB_STATE_FREE;
             m->cpu = 0;
+            m->slack = 0;
             m->site = 0;
             if (!c->ctor)
                 memset(obj, SLAB_POISON_BYTE, c->object_size);
         }
         if (c->ctor) {
             env_unpoison(obj, c->object_size);
+            c->ctor_obj = obj;
             c->ctor(obj);
+            c->ctor_obj = NULL;
         }
         uintptr_t *where = slab_fp_addr(c, obj);
         *where = slab_fp_encode(c, next, where);
@@ -486,8 +499,10 @@ static bool slab_fp_valid(struct kmem_cache *c, struct page *slab, void *next)
     return ok;
 }
 
-/* Hardened checks on an object leaving the freelist; marks it allocated. */
-static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, unsigned int cpu)
+/* Hardened checks on an object leaving the freelist; marks it allocated with @req bytes (the
+ * rest of the object joins the right red zone). */
+static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, unsigned int cpu,
+                              size_t req)
 {
     void *slot = slab_slot_of(c, obj);
     slab_slot_open(c, slot);
@@ -501,8 +516,11 @@ static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, u
     }
     struct slab_meta *m = slab_meta_of(c, obj);
     m->state = SLAB_STATE_ALLOC;
-    m->cpu = cpu;
+    m->cpu = (uint16_t)cpu;
+    m->slack = (uint16_t)(c->object_size - req);
     m->site = site;
+    if (m->slack)
+        memset((char *)obj + req, SLAB_RZ_BYTE, m->slack);
     slab_slot_close(c, slot, true);
 }
 
@@ -528,6 +546,7 @@ static int slab_harden_free(struct kmem_cache *c, struct page *slab, void *obj, 
         slab_redzone_fill(c, obj);
     }
     m->state = SLAB_STATE_FREE;
+    m->slack = 0;
     if (!c->ctor)
         memset(obj, SLAB_POISON_BYTE, c->object_size);
     slab_slot_close(c, slot, false);
@@ -578,7 +597,7 @@ static MM_NOINLINE void *slab_alloc_slow(struct kmem_cache *c, struct kmem_cache
     return cc->freelist;
 }
 
-void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site)
+void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
 {
     unsigned long irq = env_irq_save();
     unsigned int cpu = env_cpu_id();
@@ -593,15 +612,15 @@ void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site)
         cc->freelist = next;
         cc->alloc++;
         if (c->hardened)
-            slab_harden_alloc(c, obj, site, cpu);
+            slab_harden_alloc(c, obj, site, cpu, req);
     }
     env_irq_restore(irq);
     if (mm_unlikely(!obj))
         return NULL;
     if (env_shadow_enabled)
-        env_unpoison(obj, c->object_size);
+        env_unpoison(obj, req);
     if (gfp & __GFP_ZERO)
-        memset(obj, 0, c->object_size);
+        memset(obj, 0, req);
     return obj;
 }
 
@@ -621,7 +640,7 @@ static void *slab_alloc_checked(struct kmem_cache *c, gfp_t gfp, uintptr_t site,
         mm_report_misuse(MM_MISUSE_BAD_FLAGS, -MM_EINVAL, fn, gfp, ~0ul, "gfp 0x%x", gfp);
         return NULL;
     }
-    return slab_alloc(c, gfp, site);
+    return slab_alloc(c, gfp, site, c->object_size);
 }
 
 void *kmem_cache_alloc(struct kmem_cache *c, gfp_t gfp)
@@ -719,35 +738,123 @@ struct page *slab_lookup(const void *p, const char *func, struct page **head_out
     return NULL;
 }
 
-int kmem_cache_free(struct kmem_cache *c, void *obj)
+/* An object of an mm-internal cache freed from outside: refused, reported, nothing changes. */
+int slab_reject_internal(const struct kmem_cache *c, const void *obj, const char *func)
+{
+    return mm_report_misuse(MM_MISUSE_INTERNAL_OBJECT, -MM_EINVAL, func, (uintptr_t)obj,
+                            page_to_pfn(virt_to_page(obj)), "%p is the mm's own metadata (cache %s); "
+                            "only the mm frees it", obj, c->name);
+}
+
+/* kmem_cache_free, and with @internal_ok the mm's own frees of its metadata. */
+static int slab_cache_free(struct kmem_cache *c, void *obj, bool internal_ok)
 {
     if (!obj)
         return 0;
     if (!slab_cache_valid(c))
-        return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, (uintptr_t)c, ~0ul,
-                                "%p is not a live kmem_cache", (void *)c);
+        return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, "kmem_cache_free", (uintptr_t)c,
+                                ~0ul, "%p is not a live kmem_cache", (void *)c);
     struct page *head;
-    struct page *slab = slab_lookup(obj, __func__, &head);
+    struct page *slab = slab_lookup(obj, "kmem_cache_free", &head);
     if (!slab) {
         if (!head)
             return -MM_EFAULT;
-        return mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EINVAL, __func__, (uintptr_t)obj,
+        return mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EINVAL, "kmem_cache_free", (uintptr_t)obj,
                                 page_to_pfn(head), "%p (cache %s) is in pfn 0x%lx which no cache "
                                 "owns (%s)", obj, c->name, page_to_pfn(head),
                                 (head->flags & PG_head) ? "page-allocator block" : "free or reserved page");
     }
     if (slab->slab_cache != c)
-        return mm_report_misuse(MM_MISUSE_WRONG_CACHE, -MM_EINVAL, __func__, (uintptr_t)obj,
+        return mm_report_misuse(MM_MISUSE_WRONG_CACHE, -MM_EINVAL, "kmem_cache_free", (uintptr_t)obj,
                                 page_to_pfn(slab), "object %p of cache %s freed into cache %s",
                                 obj, slab->slab_cache->name, c->name);
-    return slab_free(c, slab, obj, __func__);
+    if (mm_unlikely((c->flags & SLAB_MM_INTERNAL) && !internal_ok))
+        return slab_reject_internal(c, obj, "kmem_cache_free");
+    return slab_free(c, slab, obj, "kmem_cache_free");
+}
+
+int kmem_cache_free(struct kmem_cache *c, void *obj)
+{
+    return slab_cache_free(c, obj, false);
+}
+
+int kmem_cache_free_mm(struct kmem_cache *c, void *obj)
+{
+    return slab_cache_free(c, obj, true);
+}
+
+/* ---- live objects: state and requested size ---- */
+
+bool slab_obj_is_live(struct kmem_cache *c, void *obj)
+{
+    if (obj == c->ctor_obj)
+        return false; /* being constructed inside a new slab */
+    if (!c->hardened) /* the cheap check every build has */
+        return obj != c->cpu[env_cpu_id()].freelist;
+    void *slot = slab_slot_of(c, obj);
+    slab_slot_open(c, slot);
+    bool live = slab_meta_of(c, obj)->state == SLAB_STATE_ALLOC;
+    slab_slot_close(c, slot, live);
+    return live;
+}
+
+int slab_obj_check_live(struct kmem_cache *c, struct page *slab, void *obj, const char *func)
+{
+    if (slab_obj_index(c, slab, obj) < 0)
+        return mm_report_misuse(MM_MISUSE_NOT_OBJECT, -MM_EINVAL, func, (uintptr_t)obj,
+                                page_to_pfn(slab), "%p is inside a slab of cache %s but not at an "
+                                "object start", obj, c->name);
+    if (!slab_obj_is_live(c, obj))
+        return mm_report_misuse(MM_MISUSE_DOUBLE_FREE, -MM_EINVAL, func, (uintptr_t)obj,
+                                page_to_pfn(slab), "cache %s object %p is free (use after free)",
+                                c->name, obj);
+    return 0;
+}
+
+size_t slab_obj_req(struct kmem_cache *c, void *obj)
+{
+    if (!c->hardened)
+        return c->object_size;
+    void *slot = slab_slot_of(c, obj);
+    slab_slot_open(c, slot);
+    unsigned int slack = slab_slack_of(c, obj);
+    slab_slot_close(c, slot, true);
+    return c->object_size - slack;
+}
+
+void slab_obj_resize(struct kmem_cache *c, void *obj, size_t req, bool zero, const char *func)
+{
+    void *slot = slab_slot_of(c, obj);
+    size_t old = c->object_size;
+    slab_slot_open(c, slot);
+    if (c->hardened) {
+        long off = slab_redzone_damage(c, obj);
+        if (off >= 0) {
+            slab_report_damage(c, obj, MM_MISUSE_REDZONE, off, func);
+            slab_redzone_fill(c, obj);
+        }
+        struct slab_meta *m = slab_meta_of(c, obj);
+        old = c->object_size - slab_slack_of(c, obj);
+        m->slack = (uint16_t)(c->object_size - req);
+        memset((char *)obj + req, SLAB_RZ_BYTE, m->slack);
+    }
+    if (zero && req > old)
+        memset((char *)obj + old, 0, req - old);
+    else if (zero && !c->hardened)
+        memset((char *)obj + req, 0, old - req); /* no red zone: keep the tail zeroed */
+    slab_slot_close(c, slot, true);
+    if (env_shadow_enabled && !c->hardened) { /* no metadata: the shadow alone keeps the size */
+        env_poison(obj, c->object_size, ENV_POISON_REDZONE);
+        env_unpoison(obj, req);
+    }
 }
 
 /* ---- cache lifetime ---- */
 
 static bool slab_args_valid(const char *name, size_t size, size_t align, unsigned int flags)
 {
-    if (!name || size == 0 || size > SLAB_MAX_OBJECT_SIZE || (flags & ~SLAB_VALID_FLAGS) ||
+    if (!name || size == 0 || size > SLAB_MAX_OBJECT_SIZE ||
+        (flags & ~(SLAB_VALID_FLAGS | SLAB_MM_INTERNAL)) ||
         (align & (align - 1)) || align > PAGE_SIZE) {
         mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, "kmem_cache_create", size, ~0ul,
                          "name %s size %zu align %zu flags 0x%x", name ? name : "(null)", size,
@@ -832,7 +939,7 @@ static unsigned long slab_report_live(struct kmem_cache *c)
 
 int kmem_cache_destroy(struct kmem_cache *c)
 {
-    if (!slab_cache_valid(c) || c == mm_state.heap.cache_cache || c->kmalloc)
+    if (!slab_cache_valid(c) || (c->flags & SLAB_MM_INTERNAL) || c->kmalloc)
         return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, (uintptr_t)c, ~0ul,
                                 "%p is not a destroyable kmem_cache", (void *)c);
     slab_flush_all(c);
@@ -845,7 +952,7 @@ int kmem_cache_destroy(struct kmem_cache *c)
     list_del(&c->list);
     env_spin_unlock(&mm_state.heap.lock);
     c->magic = 0;
-    return kmem_cache_free(mm_state.heap.cache_cache, c);
+    return kmem_cache_free_mm(mm_state.heap.cache_cache, c);
 }
 
 unsigned long kmem_cache_shrink(struct kmem_cache *c)
@@ -959,7 +1066,7 @@ int slab_early_init(void)
     if (!pa)
         return -MM_ENOMEM;
     struct kmem_cache *cc = env_phys_to_virt(pa);
-    slab_cache_init(cc, "kmem_cache", sz, MM_CACHE_LINE, 0, NULL);
+    slab_cache_init(cc, "kmem_cache", sz, MM_CACHE_LINE, SLAB_MM_INTERNAL, NULL);
     mm_state.heap.cache_cache = cc;
     list_add_tail(&cc->list, &mm_state.heap.caches);
     return 0;

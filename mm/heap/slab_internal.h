@@ -25,11 +25,16 @@
 #define SLAB_MAX_OBJECTS   512u  /* objects per slab (bounds the shuffle and check bitmaps) */
 #define SLAB_RZ_MIN        16u   /* minimum red zone on each side (hardened) */
 
-/* Hardened per-object metadata, after the right red zone. */
+/*
+ * Hardened per-object metadata, after the right red zone. An allocated object's red zone starts
+ * at its requested size: bytes [object_size - slack, object_size) belong to it (kmalloc rounds a
+ * request up to its class; ksize() opens them by setting slack to 0). A free object has slack 0.
+ */
 struct slab_meta {
     uintptr_t next;  /* obfuscated freelist pointer */
     uint32_t state;  /* SLAB_STATE_FREE / SLAB_STATE_ALLOC */
-    uint32_t cpu;    /* CPU that allocated it */
+    uint16_t cpu;    /* CPU that allocated it */
+    uint16_t slack;  /* object_size - requested size (allocated objects; < object_size) */
     uintptr_t site;  /* allocation site */
 };
 
@@ -58,6 +63,8 @@ struct kmem_cache {
     bool kmalloc;              /* one of the kmalloc size classes */
     gfp_t zone_gfp;            /* zone modifier for slab pages */
     kmem_ctor_t ctor;
+    void *ctor_obj;            /* the object whose constructor is running (ksize leaves its slot
+                                  alone: the constructor's own shadow state is open) */
     uintptr_t secret;          /* freelist pointer obfuscation key */
     uint64_t rng;              /* freelist shuffle state */
 
@@ -83,10 +90,25 @@ long slab_redzone_damage(const struct kmem_cache *c, void *obj);
 /** Offset of the first non-poison byte of free object @obj, or -1. Slot must be open. */
 long slab_poison_damage(const struct kmem_cache *c, void *obj);
 
-/** Allocate from @c (known valid) recording @site. */
-void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site);
+/** Allocate @req bytes (1..object_size; the rest is red zone) from @c (known valid) recording
+ * @site. */
+void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req);
+/** Bytes of live object @obj its owner may touch (requested size; object_size if not hardened). */
+size_t slab_obj_req(struct kmem_cache *c, void *obj);
+/** Change the requested size of live object @obj to @req (<= object_size): red zone and shadow
+ * follow; a damaged red zone is reported as misuse of @func first. @zero clears grown bytes. */
+void slab_obj_resize(struct kmem_cache *c, void *obj, size_t req, bool zero, const char *func);
+/** Is object start @obj allocated? Exact when hardened (state tag); without hardening only "not
+ * the head of this CPU's freelist". Reports nothing. */
+bool slab_obj_is_live(struct kmem_cache *c, void *obj);
+/** 0 if @obj is an allocated object start of @slab, else the reported error of misuse by @func. */
+int slab_obj_check_live(struct kmem_cache *c, struct page *slab, void *obj, const char *func);
 /** Free @obj of @slab of @c; reports misuse (not an object start, double free, ...). */
 int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *func);
+/** Free @obj into @c, internal caches included: the mm's own frees of its metadata. */
+int kmem_cache_free_mm(struct kmem_cache *c, void *obj);
+/** Report a free of mm-internal object @obj of @c from outside (by @func); returns -MM_EINVAL. */
+int slab_reject_internal(const struct kmem_cache *c, const void *obj, const char *func);
 /** The slab holding @p or NULL; *head_out = its block head (NULL if @p is not managed memory,
  * which is reported as misuse of @func unless @func is NULL). */
 struct page *slab_lookup(const void *p, const char *func, struct page **head_out);

@@ -132,6 +132,8 @@ enum mm_misuse_kind {
     MM_MISUSE_FREELIST,        /* a freelist pointer was corrupted or forged */
     MM_MISUSE_CACHE_BUSY,      /* kmem_cache_destroy with live objects */
     MM_MISUSE_SIZE_OVERFLOW,   /* n * size overflows, or a size beyond the largest allocation */
+    MM_MISUSE_STILL_MAPPED,    /* freeing the last reference of a page user PTEs still map */
+    MM_MISUSE_INTERNAL_OBJECT, /* kfree/kmem_cache_free of the mm's own metadata object */
     MM_NR_MISUSE_KINDS,
 };
 

@@ -11,9 +11,15 @@
  * plus one reference per PTE. A private page shared after fork is read-only and PTE_SW_COW in
  * every mapping; the first write copies it, or reuses it when it has one mapper left.
  *
- * Errors follow Linux: -MM_EINVAL for unaligned, zero-length or wrapping ranges and bad flags,
- * -MM_ENOMEM for no room / too many VMAs / out of memory, -MM_EEXIST for MAP_FIXED_NOREPLACE over
- * a mapping, -MM_EACCES for a mapping the file's mode forbids.
+ * Errors follow Linux: mmap/munmap give -MM_EINVAL for unaligned, zero-length or wrapping ranges
+ * and bad flags, -MM_ENOMEM for no room / too many VMAs / out of memory, -MM_EEXIST for
+ * MAP_FIXED_NOREPLACE over a mapping, -MM_EACCES for a mapping the file's mode forbids. mprotect
+ * as Linux's: an unaligned start is -MM_EINVAL, a zero length succeeds, a wrapping range or one
+ * outside the user range is -MM_ENOMEM (it is unmapped memory), as is a hole. One deliberate
+ * difference: a failing mprotect changes nothing (Linux has already changed the mapped prefix
+ * of [mapped, hole) when it returns ENOMEM). Another: adjacent VMAs merge when flags, file and
+ * offset agree; Linux also keeps apart VMAs whose pages belong to different anon_vmas and VMAs
+ * that differ in accounting (a written, once-writable region made read-only).
  */
 #ifndef LEAXOS_MMAP_H
 #define LEAXOS_MMAP_H
@@ -28,6 +34,7 @@
 #define PROT_READ   0x1u
 #define PROT_WRITE  0x2u
 #define PROT_EXEC   0x4u
+#define PROT_SEM    0x8u   /* accepted by mprotect and ignored, as on x86 Linux */
 
 /* flags (Linux values) */
 #define MAP_SHARED          0x01u
@@ -36,6 +43,21 @@
 #define MAP_ANONYMOUS       0x20u
 #define MAP_GROWSDOWN       0x100u
 #define MAP_FIXED_NOREPLACE 0x100000u
+/* Accepted with Linux's meaning: MAP_POPULATE prefaults the mapping (write faults for a private
+ * writable one; nothing with MAP_NONBLOCK); the rest are no-ops here as in Linux (MAP_NORESERVE:
+ * there is no overcommit accounting; MAP_DENYWRITE, MAP_EXECUTABLE: ignored by Linux; MAP_STACK;
+ * MAP_UNINITIALIZED: pages are zeroed anyway; MAP_SYNC: ignored without MAP_SHARED_VALIDATE).
+ * MAP_LOCKED is not supported yet (-MM_EINVAL). Any other bit is -MM_EINVAL, where Linux ignores
+ * unknown bits unless MAP_SHARED_VALIDATE: a documented difference. */
+#define MAP_DENYWRITE       0x0800u
+#define MAP_EXECUTABLE      0x1000u
+#define MAP_LOCKED          0x2000u
+#define MAP_NORESERVE       0x4000u
+#define MAP_POPULATE        0x8000u
+#define MAP_NONBLOCK        0x10000u
+#define MAP_STACK           0x20000u
+#define MAP_SYNC            0x80000u
+#define MAP_UNINITIALIZED   0x4000000u
 
 /* vm_flags */
 #define VM_READ      0x0001ul
@@ -99,9 +121,12 @@ long do_mmap(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot
 int do_munmap(struct mm_struct *mm, uintptr_t addr, size_t len);
 
 /**
- * Change the protection of [addr, addr+len). Returns 0, -MM_EINVAL, -MM_ENOMEM (a hole in the
- * range, or too many VMAs after splitting) or -MM_EACCES (PROT_WRITE on a shared mapping of a
- * read-only file). Nothing changes on error.
+ * Change the protection of [addr, addr+len). Returns 0 (also for len 0 at an aligned @addr),
+ * -MM_EINVAL (NULL @mm, unaligned @addr, prot bits other than PROT_READ/WRITE/EXEC/SEM),
+ * -MM_ENOMEM (a wrapping range, one outside the user range, a hole in the range, or too many
+ * VMAs after splitting) or -MM_EACCES (PROT_WRITE on a shared mapping of a read-only file).
+ * Nothing changes on error (Linux changes the mapped prefix before a hole: a documented
+ * difference).
  */
 int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot);
 
@@ -144,13 +169,25 @@ enum vm_fault_result handle_mm_fault(struct mm_struct *mm, uintptr_t va, unsigne
  * @writable: whether MAP_SHARED mappings may be PROT_WRITE. Returns NULL on exhaustion.
  */
 struct mm_file *mm_file_create(uint64_t size, bool writable);
-/** Drop the creator's reference; the file goes away with its last mapping. */
+/**
+ * Drop the creator's reference; the file goes away with its last mapping. NULL is a no-op; a file
+ * that is not live (released already: a second put) is reported (MM_MISUSE_DOUBLE_FREE) and
+ * nothing changes.
+ */
 void mm_file_put(struct mm_file *f);
-/** Write dirty page-cache pages back to the backing store. */
+
+/** Create the address-space layer's metadata cache (called by mm_core_init). 0 or -MM_ENOMEM. */
+int vm_init(void);
+/** Write dirty page-cache pages back to the backing store (a file not live: reported). */
 void mm_file_sync(struct mm_file *f);
-/** Copy file bytes (backing store merged with the page cache) for tests and models. */
+/**
+ * Copy file bytes (backing store merged with the page cache) for tests and models. Returns 0, or
+ * -MM_EINVAL: the range is outside the file (not misuse), or reported: @f is NULL or not live,
+ * @buf is NULL with @len > 0.
+ */
 int mm_file_read(struct mm_file *f, uint64_t off, void *buf, size_t len);
-/** Write into the file (page cache if the page is cached, else the backing store). */
+/** Write into the file (page cache if the page is cached, else the backing store); errors as
+ * mm_file_read. */
 int mm_file_write(struct mm_file *f, uint64_t off, const void *buf, size_t len);
 uint64_t mm_file_size(const struct mm_file *f);
 

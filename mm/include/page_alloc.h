@@ -116,6 +116,8 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order);
  *   -MM_EFAULT  @page is not a struct page of this machine
  *   -MM_EINVAL  order > MM_MAX_ORDER, the page is free already (double free), reserved, not the
  *               head of an allocated block, or @order differs from the allocation's order
+ *   -MM_EBUSY   user PTEs still map the page and this put would leave fewer references than
+ *               mappings (MM_MISUSE_STILL_MAPPED; each mapping holds a reference)
  */
 int __free_pages(struct page *page, unsigned int order);
 #define __free_page(p) __free_pages((p), 0)

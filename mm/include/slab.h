@@ -37,6 +37,10 @@ struct kmem_cache;
 #define SLAB_CACHE_DMA      0x0002u /* slabs come from ZONE_DMA */
 #define SLAB_NO_MERGE       0x0004u /* (accepted for compatibility; caches are never merged) */
 #define SLAB_VALID_FLAGS    0x0007u
+/* Not for callers outside the mm: its own metadata caches (cache descriptors, VMAs, vmap areas).
+ * kfree and kmem_cache_free refuse their objects (MM_MISUSE_INTERNAL_OBJECT), kmem_cache_destroy
+ * the cache; the mm frees them with kmem_cache_free_mm. */
+#define SLAB_MM_INTERNAL    0x8000u
 
 /** Largest object a cache may hold (objects above go to the page allocator via kmalloc). */
 #define SLAB_MAX_OBJECT_SIZE  (64u << 10)
@@ -46,6 +50,14 @@ struct kmem_cache;
 #define KMALLOC_MIN_ALIGN      8u
 
 typedef void (*kmem_ctor_t)(void *obj);
+
+/**
+ * What kmalloc(0) returns, as in Linux: not NULL (so a zero-size request is not mistaken for
+ * exhaustion), inside the never-mapped first page (so any dereference faults), and accepted by
+ * kfree, ksize (0) and krealloc (as NULL).
+ */
+#define ZERO_SIZE_PTR ((void *)16)
+#define ZERO_OR_NULL_PTR(x) ((uintptr_t)(x) <= (uintptr_t)ZERO_SIZE_PTR)
 
 /**
  * Create a cache of @size-byte objects aligned to @align (0 = 8; must be a power of two <=
@@ -70,7 +82,7 @@ void *kmem_cache_zalloc(struct kmem_cache *c, gfp_t gfp);
 /**
  * Free @obj into @c. Returns 0 (also for NULL), or -MM_EINVAL after reporting: the pointer is not
  * an object start, belongs to another cache (wrong cache), to no cache, or is already free
- * (double free). A damaged red zone is reported (MM_MISUSE_REDZONE) and repaired; the free then
+ * (double free), or @c is one of the mm's own metadata caches (SLAB_MM_INTERNAL). A damaged red zone is reported (MM_MISUSE_REDZONE) and repaired; the free then
  * proceeds and returns 0.
  */
 int kmem_cache_free(struct kmem_cache *c, void *obj);
@@ -99,8 +111,10 @@ const char *kmem_cache_name(const struct kmem_cache *c);
 
 /**
  * Allocate @size bytes (size classes 8..8192: powers of two plus 96 and 192; __GFP_DMA uses the
- * DMA caches; larger sizes take 2^order pages). Returns NULL for size 0 (no report), size above
- * KMALLOC_MAX_SIZE (reported), or exhaustion.
+ * DMA caches; larger sizes take 2^order pages). Only @size bytes are the caller's: the rest of
+ * the class is a red zone (hardened: checked at free; sanitizer shadow: poisoned) until ksize().
+ * Returns ZERO_SIZE_PTR for size 0 (no report); NULL for a size above KMALLOC_MAX_SIZE
+ * (reported) or on exhaustion.
  */
 void *kmalloc(size_t size, gfp_t gfp);
 void *kzalloc(size_t size, gfp_t gfp);
@@ -109,16 +123,28 @@ void *kmalloc_array(size_t n, size_t size, gfp_t gfp);
 void *kcalloc(size_t n, size_t size, gfp_t gfp);
 
 /**
- * Resize @p to @new_size keeping its contents (up to the smaller size). krealloc(NULL, n) is
- * kmalloc; krealloc(p, 0) frees @p and returns NULL. On failure returns NULL and @p is untouched.
+ * Resize @p to @new_size keeping its contents (up to the smaller size). krealloc(NULL or
+ * ZERO_SIZE_PTR, n) is kmalloc; krealloc(p, 0) frees @p and returns ZERO_SIZE_PTR. Returns NULL
+ * with @p untouched on exhaustion, and NULL after reporting (nothing copied, nothing freed) when
+ * @p is not a live kmalloc object: not an object start (MM_MISUSE_NOT_OBJECT), freed already
+ * (MM_MISUSE_DOUBLE_FREE), not kmalloc memory (MM_MISUSE_NOT_SLAB). Within its class the object
+ * stays in place and its red zone moves to @new_size.
  */
 void *krealloc(const void *p, size_t new_size, gfp_t gfp);
 
-/** Usable size of a kmalloc'd object (its size class), 0 for NULL or a pointer kmalloc doesn't own. */
+/**
+ * Usable size of a kmalloc'd object (its size class, or the whole page block), 0 for NULL,
+ * ZERO_SIZE_PTR or a pointer kmalloc doesn't own (no report). As in Linux it gives the caller the
+ * whole class: the requested-size red zone of a live object is opened (metadata and shadow).
+ * Without hardening the mm cannot tell a freed object from a live one, so ksize of a freed one
+ * opens its shadow too.
+ */
 size_t ksize(const void *p);
 
 /**
- * Free a kmalloc'd object. kfree(NULL) is a no-op returning 0. Returns -MM_EINVAL / -MM_EFAULT
+ * Free a kmalloc'd object. kfree(NULL) and kfree(ZERO_SIZE_PTR) are no-ops returning 0. An
+ * object of the mm's own metadata (SLAB_MM_INTERNAL: a live kmem_cache, a VMA, a vmap area) is
+ * refused with -MM_EINVAL (MM_MISUSE_INTERNAL_OBJECT). Returns -MM_EINVAL / -MM_EFAULT
  * after reporting: pointer not from kmalloc (page-allocator pages, a non-kmalloc cache's object is
  * accepted as in Linux), not an object start, no owner, or double free.
  */

@@ -30,6 +30,7 @@ struct swap_stats {
     unsigned long write_errors, read_errors;
 };
 
+/** Fill @st (NULL: nothing to do). */
 void swap_get_stats(struct swap_stats *st);
 
 /** True once swap is up (a device with slots and the first mm_create seen). */

@@ -74,7 +74,8 @@ bool is_vmalloc_addr(const void *addr);
 /** The page mapped at vmalloc address @addr (any byte of it), or NULL if none is. */
 struct page *vmalloc_to_page(const void *addr);
 
-/** The area containing @addr (its mapped pages or its guard): start and mapped size. */
+/** The area containing @addr (its mapped pages or its guard): start and mapped size (either
+ * output may be NULL). */
 bool vmalloc_area_of(const void *addr, uintptr_t *start, size_t *size);
 
 struct vmalloc_stats {
@@ -89,6 +90,7 @@ struct vmalloc_stats {
     unsigned long nr_alloc_fail; /* vmalloc/vmap calls that returned NULL */
 };
 
+/** Fill @st (NULL: nothing to do). */
 void vmalloc_get_stats(struct vmalloc_stats *st);
 
 /**

@@ -13,6 +13,7 @@
  */
 #include "../physical/phys_internal.h"
 #include "../heap/slab_internal.h"
+#include "mmap.h"
 #include "vmalloc.h"
 
 static int mm_validate_region(const struct mm_mem_region *r)
@@ -183,6 +184,8 @@ int mm_core_init(void)
     pcp_setup(mm_state.phys.pcp_batch_param, mm_state.phys.pcp_high_param);
     mm_state.phys.ready = true;
     err = slab_init();
+    if (!err)
+        err = vm_init();
     if (!err)
         (void)vmalloc_init(); /* optional: without it vmalloc/vmap return NULL */
     return err;

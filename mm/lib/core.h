@@ -145,8 +145,10 @@ struct mm_vm_state {
     struct page *zero_page;              /* shared zero page, allocated on first use */
     struct list_head mms;                /* every live mm_struct (for mm_check and swap) */
     struct list_head files;              /* every live mm_file */
+    unsigned long nr_files;              /* length of files (bounds every walk of it) */
     unsigned int next_mm_id;
     struct kmem_cache *tree_cache;       /* nodes of every range tree of mm/virtual (vm_tree.c) */
+    struct kmem_cache *vma_cache;        /* VMAs (SLAB_MM_INTERNAL: refused to kfree) */
 };
 
 /** vmalloc (mm/virtual/vmalloc.c): its areas and page table (the range is in core). */
@@ -160,6 +162,7 @@ struct mm_vmalloc_state {
     unsigned long nr_fail;
     uintptr_t freed[16];                 /* starts of recently freed areas (double-free reports) */
     unsigned int freed_next;
+    struct kmem_cache *va_cache;         /* vmap areas (SLAB_MM_INTERNAL: refused to kfree) */
 };
 
 /** Swap (mm/swap): the slot map (swap_slot.c) and the LRU with its shrinker (swap_lru.c). */

@@ -29,6 +29,8 @@ static const char *const misuse_names[MM_NR_MISUSE_KINDS] = {
     [MM_MISUSE_FREELIST] = "freelist-corrupt",
     [MM_MISUSE_CACHE_BUSY] = "cache-busy",
     [MM_MISUSE_SIZE_OVERFLOW] = "size-overflow",
+    [MM_MISUSE_STILL_MAPPED] = "free-still-mapped",
+    [MM_MISUSE_INTERNAL_OBJECT] = "free-mm-metadata",
 };
 
 const char *mm_misuse_name(enum mm_misuse_kind kind)

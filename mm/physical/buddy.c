@@ -399,6 +399,11 @@ static MM_NOINLINE int free_reject(struct page *p, unsigned int order)
             return mm_report_misuse(MM_MISUSE_WRONG_ORDER, -MM_EINVAL, fn, (uintptr_t)p, pfn,
                                     "pfn 0x%lx allocated with order %u, freed with order %u",
                                     pfn, p->order, order);
+        if (p->mapcount > 0 && p->refcount > 0)
+            return mm_report_misuse(MM_MISUSE_STILL_MAPPED, -MM_EBUSY, fn, (uintptr_t)p, pfn,
+                                    "pfn 0x%lx: refcount %d, but %d user PTEs still map it (each "
+                                    "holds a reference; unmap first)", pfn, (int)p->refcount,
+                                    (int)p->mapcount);
         return mm_report_misuse(MM_MISUSE_BAD_REFCOUNT, -MM_EINVAL, fn, (uintptr_t)p, pfn,
                                 "pfn 0x%lx refcount %d", pfn, (int)p->refcount);
     }
@@ -432,10 +437,15 @@ static void free_block(struct page *p, unsigned int order)
     env_irq_restore(irq);
 }
 
+/*
+ * A page that user PTEs map (mapcount > 0) holds one reference per PTE: a put that would leave
+ * fewer references than mappings is a free of a still-mapped page, refused like Linux's bad-page
+ * check refuses a nonzero mapcount.
+ */
 int __free_pages(struct page *p, unsigned int order)
 {
     if (mm_unlikely(!page_pointer_valid(p) || p->flags != PG_head || p->order != order ||
-                    p->refcount <= 0))
+                    p->refcount <= MM_MAX(p->mapcount, 0)))
         return free_reject(p, order);
     /* The sole owner may drop the last reference without an atomic: nobody else can take one. */
     if (p->refcount != 1 && env_atomic_sub(&p->refcount, 1) != 0)

@@ -37,6 +37,8 @@ void swap_setup(void)
 
 void swap_get_stats(struct swap_stats *st)
 {
+    if (!st)
+        return;
     *st = (struct swap_stats){
         .nr_slots = mm_state.swap.nr_slots, .slots_used = mm_state.swap.used,
         .swapped_out = mm_state.swap.out, .swapped_in = mm_state.swap.in,

@@ -13,6 +13,42 @@
  */
 #include "mmap_internal.h"
 
+/* ---- the pages faults install (mmap.c and fork.c use them too; mmap.c calls the handler for
+ * MAP_POPULATE, so they live here and the two files do not call each other in a circle) ---- */
+
+struct page *vm_zero_page(void)
+{
+    if (!mm_state.vm.zero_page)
+        mm_state.vm.zero_page = alloc_pages(GFP_KERNEL | __GFP_ZERO, 0);
+    return mm_state.vm.zero_page;
+}
+
+pte_t vma_pte_prot(const struct vm_area_struct *v, bool writable)
+{
+    /* PROT_NONE keeps resident pages present but supervisor-only: any user access faults with
+     * a protection error, and the page (and its contents) stay where they are */
+    if (!(v->vm_flags & VM_PROT_MASK))
+        return PTE_P | PTE_NX;
+    pte_t e = PTE_P | PTE_US;
+    if (writable && (v->vm_flags & VM_WRITE))
+        e |= PTE_RW;
+    if (!(v->vm_flags & VM_EXEC))
+        e |= PTE_NX;
+    return e;
+}
+
+/* Drop one mapping's reference to @p (its mapcount already dropped by the caller). */
+void vm_page_put(struct page *p)
+{
+    if (p->flags & PG_cache)
+        env_atomic_sub(&p->refcount, 1); /* the page cache's own reference keeps it */
+    else {
+        if (p->refcount == 1)
+            swap_lru_del(p); /* the last mapper goes: off the LRU before the page is freed */
+        __free_pages(p, 0); /* anonymous: frees the page with its last mapper */
+    }
+}
+
 const char *vm_fault_name(enum vm_fault_result r)
 {
     static const char *const names[] = { "handled", "oom", "sigsegv", "access", "sigbus" };

@@ -9,6 +9,10 @@
  * the PTEs). Readers (mm_file_read) see the cache where a page is cached, so the file is always
  * coherent with shared mappings; dirty pages (written through a shared mapping, noticed at unmap,
  * or written with mm_file_write) are copied back to the store by mm_file_sync.
+ *
+ * Every live file is on mm_state.vm.files (nr_files long). The public entry points look a file up
+ * there before touching it, so a put of a released file (or any use of one) is reported at the
+ * call without reading its freed memory.
  */
 #include "mmap_internal.h"
 
@@ -45,7 +49,31 @@ struct mm_file *mm_file_create(uint64_t size, bool writable)
         }
     }
     list_add_tail(&f->list, &mm_state.vm.files);
+    mm_state.vm.nr_files++;
     return f;
+}
+
+/* Is @f a live file? A walk of at most nr_files entries: a damaged list cannot make it spin. */
+static bool file_is_live(const struct mm_file *f)
+{
+    const struct list_head *pos = mm_state.vm.files.next;
+    if (!f || !pos)
+        return false;
+    for (unsigned long n = 0; pos != &mm_state.vm.files && n < mm_state.vm.nr_files; n++) {
+        if (pos == &f->list)
+            return true;
+        pos = pos->next;
+    }
+    return false;
+}
+
+int mm_file_check_live(const struct mm_file *f, const char *func)
+{
+    if (mm_likely(file_is_live(f)))
+        return 0;
+    return mm_report_misuse(f ? MM_MISUSE_DOUBLE_FREE : MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, func,
+                            (uintptr_t)f, ~0ul, "%p is not a live mm_file (%s)", (const void *)f,
+                            f ? "released already, or never created" : "NULL");
 }
 
 void mm_file_get(struct mm_file *f) { f->refs++; }
@@ -67,7 +95,9 @@ static void file_writeback(struct mm_file *f, unsigned long i)
 
 void mm_file_sync(struct mm_file *f)
 {
-    for (unsigned long i = 0; f && i < f->npages; i++)
+    if (mm_file_check_live(f, __func__))
+        return;
+    for (unsigned long i = 0; i < f->npages; i++)
         file_writeback(f, i);
 }
 
@@ -79,7 +109,7 @@ void mm_file_set_dirty(struct mm_file *f, uint64_t index)
 
 void mm_file_put(struct mm_file *f)
 {
-    if (!f || --f->refs > 0)
+    if (!f || mm_file_check_live(f, __func__) || --f->refs > 0)
         return;
     for (unsigned long i = 0; i < f->npages; i++) {
         if (f->cache[i]) {
@@ -91,6 +121,7 @@ void mm_file_put(struct mm_file *f)
             __free_pages(f->store[i], 0);
     }
     list_del(&f->list);
+    mm_state.vm.nr_files--;
     kfree(f->cache);
     kfree(f->store);
     kfree(f->dirty);
@@ -123,9 +154,15 @@ struct page *mm_file_page(struct mm_file *f, uint64_t index, gfp_t gfp, int *err
 }
 
 /* Copy between @buf and the file at @off: through the cache where cached, else the store. */
-static int file_copy(struct mm_file *f, uint64_t off, void *buf, size_t len, bool write)
+static int file_copy(struct mm_file *f, uint64_t off, void *buf, size_t len, bool write,
+                     const char *func)
 {
-    if (!f || off > f->size || len > f->size - off)
+    if (mm_file_check_live(f, func))
+        return -MM_EINVAL;
+    if (!buf && len)
+        return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, func, 0, ~0ul,
+                                "NULL buffer for %zu bytes", len);
+    if (off > f->size || len > f->size - off)
         return -MM_EINVAL;
     while (len) {
         unsigned long i = (unsigned long)(off >> PAGE_SHIFT);
@@ -153,10 +190,10 @@ static int file_copy(struct mm_file *f, uint64_t off, void *buf, size_t len, boo
 
 int mm_file_read(struct mm_file *f, uint64_t off, void *buf, size_t len)
 {
-    return file_copy(f, off, buf, len, false);
+    return file_copy(f, off, buf, len, false, __func__);
 }
 
 int mm_file_write(struct mm_file *f, uint64_t off, const void *buf, size_t len)
 {
-    return file_copy(f, off, (void *)buf, len, true);
+    return file_copy(f, off, (void *)buf, len, true, __func__);
 }

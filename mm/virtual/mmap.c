@@ -11,8 +11,8 @@
  * VMA is writable and the page is not shared copy-on-write.
  */
 #include "mmap_internal.h"
+#include "../heap/slab_internal.h"
 
-#define VM_PROT_MASK (VM_READ | VM_WRITE | VM_EXEC)
 
 static void mm_lists_init(void)
 {
@@ -22,9 +22,16 @@ static void mm_lists_init(void)
     }
 }
 
+int vm_init(void)
+{
+    mm_state.vm.vma_cache = kmem_cache_create("vm_area_struct", sizeof(struct vm_area_struct), 0,
+                                              SLAB_MM_INTERNAL, NULL);
+    return mm_state.vm.vma_cache ? 0 : -MM_ENOMEM;
+}
+
 struct vm_area_struct *vma_alloc(void)
 {
-    struct vm_area_struct *v = kzalloc(sizeof(*v), GFP_KERNEL);
+    struct vm_area_struct *v = kmem_cache_zalloc(mm_state.vm.vma_cache, GFP_KERNEL);
     if (v)
         list_init(&v->vm_list);
     return v;
@@ -34,28 +41,7 @@ void vma_free(struct vm_area_struct *v)
 {
     if (v->vm_file)
         mm_file_put(v->vm_file);
-    kfree(v);
-}
-
-struct page *vm_zero_page(void)
-{
-    if (!mm_state.vm.zero_page)
-        mm_state.vm.zero_page = alloc_pages(GFP_KERNEL | __GFP_ZERO, 0);
-    return mm_state.vm.zero_page;
-}
-
-pte_t vma_pte_prot(const struct vm_area_struct *v, bool writable)
-{
-    /* PROT_NONE keeps resident pages present but supervisor-only: any user access faults with
-     * a protection error, and the page (and its contents) stay where they are */
-    if (!(v->vm_flags & VM_PROT_MASK))
-        return PTE_P | PTE_NX;
-    pte_t e = PTE_P | PTE_US;
-    if (writable && (v->vm_flags & VM_WRITE))
-        e |= PTE_RW;
-    if (!(v->vm_flags & VM_EXEC))
-        e |= PTE_NX;
-    return e;
+    kmem_cache_free_mm(mm_state.vm.vma_cache, v);
 }
 
 struct mm_struct *mm_create(void)
@@ -83,17 +69,6 @@ struct mm_struct *mm_create(void)
 }
 
 /* ---- releasing pages ---- */
-
-void vm_page_put(struct page *p)
-{
-    if (p->flags & PG_cache)
-        env_atomic_sub(&p->refcount, 1); /* the page cache's own reference keeps it */
-    else {
-        if (p->refcount == 1)
-            swap_lru_del(p); /* the last mapper goes: off the LRU before the page is freed */
-        __free_pages(p, 0); /* anonymous: frees the page with its last mapper */
-    }
-}
 
 void vm_put_pte_page(struct vm_area_struct *v, uintptr_t va, pte_t e)
 {
@@ -209,8 +184,12 @@ static int mmap_check_args(size_t len, unsigned int prot, unsigned int flags,
                            struct mm_file *file, uint64_t off)
 {
     unsigned int known = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN |
-                         MAP_FIXED_NOREPLACE;
-    if (!len || len > ARCH_USER_VA_END || (flags & ~known) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
+                         MAP_FIXED_NOREPLACE | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_NORESERVE |
+                         MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_SYNC | MAP_UNINITIALIZED;
+    unsigned int prots = PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM;
+    if (!len || len > ARCH_USER_VA_END || (flags & ~known) || (prot & ~prots))
+        return -MM_EINVAL;
+    if (file && mm_file_check_live(file, "do_mmap"))
         return -MM_EINVAL;
     if (!!(flags & MAP_SHARED) == !!(flags & MAP_PRIVATE))
         return -MM_EINVAL;
@@ -238,6 +217,20 @@ static long mmap_place(struct mm_struct *mm, uintptr_t addr, size_t len, unsigne
     if (!a)
         a = vma_find_gap(mm, len, ARCH_USER_VA_END);
     return a ? (long)a : -MM_ENOMEM;
+}
+
+/* MAP_POPULATE: fault every page of the new mapping in, as a user access would (a write for a
+ * private writable mapping, so no copy-on-write is left to break); stops at the first failure,
+ * which the mapping itself survives, as in Linux. */
+static void mmap_populate(struct mm_struct *mm, uintptr_t addr, size_t len)
+{
+    struct vm_area_struct *v = find_vma(mm, addr);
+    if (!v || !(v->vm_flags & VM_PROT_MASK))
+        return;
+    unsigned int pf = PF_ERR_U | ((v->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? PF_ERR_W : 0);
+    for (uintptr_t va = addr; va < addr + len; va += PAGE_SIZE)
+        if (handle_mm_fault(mm, va, pf) != VM_FAULT_HANDLED)
+            return;
 }
 
 long do_mmap(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot,
@@ -274,7 +267,7 @@ long do_mmap(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot
     }
     v->vm_start = addr;
     v->vm_end = addr + len;
-    v->vm_flags = vm_flags_of(prot, flags);
+    v->vm_flags = vm_flags_of(prot & ~PROT_SEM, flags);
     v->vm_file = file;
     v->vm_pgoff = off >> PAGE_SHIFT;
     if (file && !anon_file)
@@ -285,6 +278,8 @@ long do_mmap(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot
         return err;
     }
     vma_merge_around(mm, v);
+    if ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE)
+        mmap_populate(mm, addr, len);
     return (long)addr;
 }
 
@@ -312,9 +307,9 @@ static int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end,
     struct vm_area_struct *nv = split_v ? vma_alloc() : NULL, *nw = split_w ? vma_alloc() : NULL;
     if ((split_v && !nv) || (split_w && !nw) || vma_prealloc(mm, (unsigned int)splits)) {
         if (nv)
-            kfree(nv);
+            kmem_cache_free_mm(mm_state.vm.vma_cache, nv);
         if (nw)
-            kfree(nw);
+            kmem_cache_free_mm(mm_state.vm.vma_cache, nw);
         return -MM_ENOMEM;
     }
     if (split_v) {
@@ -376,13 +371,20 @@ static int vm_protect_visit(void *arg, uintptr_t va, pte_t *ptep)
     return 0;
 }
 
+/* Linux's order: unaligned start EINVAL; zero length 0; wrapping ENOMEM; bad prot EINVAL; a range
+ * outside the user range is unmapped memory: ENOMEM. */
 int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot)
 {
-    if (!mm || !vm_range_ok(addr, MM_ALIGN_UP(len, PAGE_SIZE)) || !len ||
-        (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
+    if (!mm || !MM_IS_ALIGNED(addr, PAGE_SIZE))
         return -MM_EINVAL;
-    uintptr_t end = addr + MM_ALIGN_UP(len, PAGE_SIZE);
-    if (!vma_range_covered(mm, addr, end))
+    if (!len)
+        return 0;
+    uintptr_t end = addr + MM_ALIGN_UP(len, PAGE_SIZE); /* a len that rounds past ~0 wraps too */
+    if (end <= addr)
+        return -MM_ENOMEM;
+    if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM))
+        return -MM_EINVAL;
+    if (addr < ARCH_USER_VA_START || end > ARCH_USER_VA_END || !vma_range_covered(mm, addr, end))
         return -MM_ENOMEM;
     for (struct vm_area_struct *v = find_vma(mm, addr); v && v->vm_start < end; v = vma_next(mm, v))
         if ((prot & PROT_WRITE) && (v->vm_flags & VM_SHARED) && v->vm_file && !v->vm_file->writable)
@@ -391,7 +393,7 @@ int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int p
     int err = vma_split_range(mm, addr, end, &v);
     if (err)
         return err;
-    unsigned long vf = vm_flags_of(prot, 0);
+    unsigned long vf = vm_flags_of(prot & ~PROT_SEM, 0);
     while (v && v->vm_start < end) {
         v->vm_flags = (v->vm_flags & ~VM_PROT_MASK) | vf;
         struct protect_arg a = { v };

@@ -11,6 +11,8 @@
 #include "mmap.h"
 #include "vm_tree.h"
 
+#define VM_PROT_MASK (VM_READ | VM_WRITE | VM_EXEC)
+
 /* vma.c */
 int vma_link(struct mm_struct *mm, struct vm_area_struct *v);
 void vma_unlink(struct mm_struct *mm, struct vm_area_struct *v);
@@ -44,6 +46,9 @@ struct mm_file {
     struct list_head list;    /* mm_state.vm.files */
 };
 void mm_file_get(struct mm_file *f);
+/** 0 if @f is a live file; else reported (NULL, released, never created) as misuse of @func and
+ * -MM_EINVAL returned. Walks at most nr_files entries. */
+int mm_file_check_live(const struct mm_file *f, const char *func);
 /** The cached page @index, read in from the store if needed (one reference for the caller). */
 struct page *mm_file_page(struct mm_file *f, uint64_t index, gfp_t gfp, int *err);
 void mm_file_set_dirty(struct mm_file *f, uint64_t index);

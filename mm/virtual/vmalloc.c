@@ -4,10 +4,10 @@
  * and statistics. The contract is vmalloc.h.
  *
  * Owns mm_state.vmalloc and the range in mm_state.core (set once, when vmalloc_init succeeds, so
- * the layers below may test an address with in_vmalloc_range), every struct vmap_area (kmalloc'd)
- * and the pages of vmalloc areas. The areas sit in a range tree (range_tree.h) under the key
- * [start, guard end), so the tree's free gaps are exactly the free ranges, and on a list in
- * address order:
+ * the layers below may test an address with in_vmalloc_range), every struct vmap_area (from its
+ * own SLAB_MM_INTERNAL cache, so kfree of one is refused) and the pages of vmalloc areas. The
+ * areas sit in a range tree (range_tree.h) under the key [start, guard end), so the tree's free
+ * gaps are exactly the free ranges, and on a list in address order:
  *
  *   tree:  [leaf: A B C] [leaf: D E]        list: A <-> B <-> C <-> D <-> E
  *
@@ -26,6 +26,7 @@
  * has been given yet); mm_check-style checks need quiescence.
  */
 #include "vmalloc_internal.h"
+#include "../heap/slab_internal.h"
 
 #define VMALLOC_FREED_SLOTS MM_ARRAY_SIZE(mm_state.vmalloc.freed)
 
@@ -97,7 +98,7 @@ static gfp_t vmalloc_meta_gfp(gfp_t gfp)
 static struct vmap_area *vmalloc_reserve(unsigned long nr_pages, unsigned int kind, pte_t prot,
                                          gfp_t gfp, uintptr_t site)
 {
-    struct vmap_area *va = kmalloc(sizeof(*va), vmalloc_meta_gfp(gfp));
+    struct vmap_area *va = kmem_cache_alloc(mm_state.vmalloc.va_cache, vmalloc_meta_gfp(gfp));
     if (!va)
         return NULL;
     *va = (struct vmap_area){ .size = nr_pages << PAGE_SHIFT, .nr_pages = nr_pages, .kind = kind,
@@ -117,7 +118,7 @@ static struct vmap_area *vmalloc_reserve(unsigned long nr_pages, unsigned int ki
         env_spin_unlock(&mm_state.vmalloc.lock);
     }
     if (err) {
-        kfree(va);
+        kmem_cache_free_mm(mm_state.vmalloc.va_cache, va);
         return NULL;
     }
     return va;
@@ -149,7 +150,7 @@ static void vmalloc_destroy(struct vmap_area *va)
         list_del(&p->lru);
         __free_page(p);
     }
-    kfree(va);
+    kmem_cache_free_mm(mm_state.vmalloc.va_cache, va);
 }
 
 /* ---- mapping ---- */
@@ -438,16 +439,18 @@ bool vmalloc_area_of(const void *addr, uintptr_t *start, size_t *size)
     env_spin_lock(&mm_state.vmalloc.lock);
     const struct vmap_area *va = rtree_find(&mm_state.vmalloc.tree, (uintptr_t)addr);
     bool hit = va != NULL;
-    if (hit) {
+    if (hit && start)
         *start = va->start;
+    if (hit && size)
         *size = va->size;
-    }
     env_spin_unlock(&mm_state.vmalloc.lock);
     return hit;
 }
 
 void vmalloc_get_stats(struct vmalloc_stats *st)
 {
+    if (!st)
+        return;
     *st = (struct vmalloc_stats){ 0 };
     if (!mm_state.vmalloc.ready)
         return;
@@ -480,6 +483,11 @@ int vmalloc_init(void)
     env_vmalloc_range(&start, &end);
     if (start >= end || end - start < 2 * PAGE_SIZE || !MM_IS_ALIGNED(start | end, PAGE_SIZE))
         return -MM_EINVAL;
+    if (!mm_state.vmalloc.va_cache)
+        mm_state.vmalloc.va_cache = kmem_cache_create("vmap_area", sizeof(struct vmap_area), 0,
+                                                      SLAB_MM_INTERNAL, NULL);
+    if (!mm_state.vmalloc.va_cache)
+        return -MM_ENOMEM;
     int err = pt_init(&mm_state.vmalloc.pt, GFP_KERNEL);
     if (err)
         return err;

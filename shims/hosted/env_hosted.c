@@ -150,6 +150,16 @@ void env_unpoison(const void *addr, size_t size)
 
 uint64_t env_trace_clock(void) { return ++hosted_clock; }
 
+bool hosted_shadow_poisoned(const void *p)
+{
+#ifdef HOSTED_ASAN
+    return __asan_address_is_poisoned(p) != 0;
+#else
+    (void)p;
+    return false;
+#endif
+}
+
 void hosted_env_reset(void)
 {
     hosted_current_cpu = 0;

@@ -66,6 +66,12 @@ int hosted_swap_reset(unsigned long slots);
 /** Make the next @count swap device reads or writes fail with -MM_EIO (a knob for tests). */
 void hosted_swap_fail_inject(unsigned long count);
 
+/**
+ * Is the byte at @p poisoned in the sanitizer shadow (ASan hosted, KASAN in the hardened kernel)?
+ * False when there is no shadow (env_shadow_enabled false). For tests of what the mm poisons.
+ */
+bool hosted_shadow_poisoned(const void *p);
+
 /** Switch the simulated current CPU of the calling thread. */
 void hosted_cpu_set(unsigned int cpu);
 unsigned int hosted_cpu_get(void);
