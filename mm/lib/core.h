@@ -123,8 +123,8 @@ struct mm_phys_state {
     /* reclaim */
     env_spinlock_t shrink_lock;
     struct list_head shrinkers;
-    bool kswapd_pending;
-    unsigned int reclaim_depth;
+    bool kswapd_pending;                 /* atomic: any CPU sets it, background reclaim clears it */
+    unsigned int reclaim_depth[MM_MAX_CPUS]; /* per CPU: reclaim running on it (no nesting) */
     unsigned long kswapd_wake, reclaim_runs, reclaimed;
 };
 

@@ -37,27 +37,42 @@ static void buddy_list_add(struct zone *z, struct page *p, unsigned int order)
     p->flags = PG_buddy;
     p->order = (uint8_t)order;
     list_add(&p->lru, &z->free_area[order].free_list);
-    z->free_area[order].nr_free++;
+    /* nr_free: written under the zone lock, read without it by zone_watermark_ok */
+    env_atomic_store(&z->free_area[order].nr_free, z->free_area[order].nr_free + 1);
 }
 
 static void buddy_list_del(struct zone *z, struct page *p, unsigned int order)
 {
     list_del(&p->lru);
-    z->free_area[order].nr_free--;
+    env_atomic_store(&z->free_area[order].nr_free, z->free_area[order].nr_free - 1);
     p->flags = 0;
     p->order = 0;
+}
+
+/*
+ * Is @b the head of a free block of @order (zone lock held)? A deliberate racy read: @b may be
+ * allocated or on a per-CPU list, and its owner writes flags and order without the zone lock. But
+ * a page becomes and stops being PG_buddy only under the zone lock, which we hold, and no owner
+ * ever writes PG_buddy: a read that sees PG_buddy sees a free block whose order is stable, any
+ * other value means "not free" whatever it is.
+ */
+static MM_DATA_RACE bool buddy_is_free_head(const struct page *b, unsigned int order)
+{
+    return *(const volatile uint32_t *)&b->flags == PG_buddy &&
+           *(const volatile uint8_t *)&b->order == order;
 }
 
 /** Put the block [pfn, pfn + 2^order) on the free lists, merging with free buddies. */
 void buddy_free_block_locked(struct zone *z, unsigned long pfn, unsigned int order)
 {
-    z->nr_free += 1ul << order;
+    /* zone->nr_free: written under the zone lock, read without it by the watermark checks */
+    env_atomic_store(&z->nr_free, z->nr_free + (1ul << order));
     while (order < MM_MAX_ORDER) {
         unsigned long bpfn = pfn ^ (1ul << order);
         if (bpfn < z->start_pfn || bpfn >= z->end_pfn)
             break;
         struct page *b = pfn_to_page(bpfn);
-        if (b->flags != PG_buddy || b->order != order)
+        if (!buddy_is_free_head(b, order))
             break;
         if (MM_PLANTED_BUG && order == 3 && env_cpu_id() == 1) /* test-only: skip a merge */
             break;
@@ -81,7 +96,7 @@ struct page *buddy_take_block_locked(struct zone *z, unsigned int order)
             o--;
             buddy_list_add(z, p + (1ul << o), o);
         }
-        z->nr_free -= 1ul << order;
+        env_atomic_store(&z->nr_free, z->nr_free - (1ul << order));
         return p;
     }
     return NULL;
@@ -232,8 +247,8 @@ static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order)
         alloc_flags |= ALLOC_HIGH;
     if (gfp & __GFP_ATOMIC)
         alloc_flags |= ALLOC_HARDER;
-    if ((gfp & __GFP_KSWAPD_RECLAIM) && !mm_state.phys.kswapd_pending) {
-        mm_state.phys.kswapd_pending = true;
+    if ((gfp & __GFP_KSWAPD_RECLAIM) && !env_atomic_load(&mm_state.phys.kswapd_pending)) {
+        env_atomic_store(&mm_state.phys.kswapd_pending, true);
         env_atomic_add(&mm_state.phys.kswapd_wake, 1);
     }
     struct page *p = alloc_from_zones(gfp, order, alloc_flags);
@@ -241,7 +256,7 @@ static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order)
         return p;
     drain_all_pages();
     p = alloc_from_zones(gfp, order, alloc_flags);
-    if (p || !(gfp & __GFP_DIRECT_RECLAIM) || mm_state.phys.reclaim_depth)
+    if (p || !(gfp & __GFP_DIRECT_RECLAIM) || reclaim_running_here())
         return p;
     if (page_reclaim(gfp, 1ul << order))
         p = alloc_from_zones(gfp, order, alloc_flags);
