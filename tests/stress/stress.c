@@ -6,7 +6,8 @@
  * kmalloc/kfree (8 B..8 KiB, token), a shared kmem_cache with objects handed to the next CPU to
  * free (the remote-free path), vmalloc/vfree (token at both ends), mmap/munmap/mprotect and user
  * reads/writes through the hosted MMU (faults, COW breaks, swap-in) in a private address space and
- * in this CPU's window of one address space every CPU shares, fork and exit of both, and IPI
+ * in this CPU's window of one address space every CPU shares, a file every CPU maps MAP_SHARED
+ * and reads and writes (each CPU its own bytes of every page), brk, fork and exit of both, and IPI
  * traffic (drain_all_pages, kmem_cache_shrink). Every user read is checked against a per-region
  * model of the bytes last written (COW, swap-out/in and fork must keep them).
  *
@@ -55,10 +56,13 @@
 #define ST_SHARED_BASE 0x80000000ul
 #define ST_CPU_WINDOW  0x01000000ul
 #define ST_REGION_STRIDE 0x00100000ul
+#define ST_FILE_REGION 3     /* the last region of a space maps the shared file (MAP_SHARED) */
+#define ST_FILE_PAGES  32
 
 struct st_region {
     bool mapped;
     unsigned int npages, prot;
+    unsigned int file_off;        /* ST_FILE_REGION: the file page of the region's first page */
     uint8_t val[ST_REGION_PAGES]; /* byte last written at the page's token; 0 = never */
 };
 
@@ -77,6 +81,7 @@ struct st_cpu {
     struct { uint8_t *p; uint8_t tok; } cobjs[ST_COBJS];
     struct { uint8_t *p; size_t size; uint8_t tok; } vmas[ST_VMAS];
     struct st_space priv, child, shared;
+    uint8_t fval[ST_FILE_PAGES];  /* this CPU's token in each page of the shared file */
 };
 
 static struct {
@@ -84,6 +89,8 @@ static struct {
     uint64_t seed;
     double time_limit;
     struct kmem_cache *cache;
+    struct mm_file *file;                /* mapped MAP_SHARED by every CPU; CPU c owns the bytes
+                                            at 64 * c of each page, so each CPU's model holds */
     struct mm_struct *shared_mm;
     uint8_t *xchg[MM_MAX_CPUS][ST_XCHG]; /* objects of the shared cache waiting for their CPU */
     struct st_cpu cpu[MM_MAX_CPUS];
@@ -254,16 +261,26 @@ static void st_op_map(struct st_cpu *c, struct st_space *s)
     struct st_region *r = &s->r[i];
     uintptr_t va = st_region_va(s, i);
     if (!r->mapped) {
-        unsigned int n = 1 + st_pick(c, ST_REGION_PAGES);
+        unsigned int n = 1 + st_pick(c, ST_REGION_PAGES), off = 0;
+        bool file = i == ST_FILE_REGION;
+        if (file)
+            off = st_pick(c, ST_FILE_PAGES - n + 1);
         long got = do_mmap(s->mm, va, (size_t)n * PAGE_SIZE, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
+                           file ? MAP_SHARED | MAP_FIXED : MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                           file ? st.file : NULL, (uint64_t)off * PAGE_SIZE);
         if (got < 0 && got != -MM_ENOMEM)
             st_fail(c, "do_mmap of a free fixed range failed");
         if (got >= 0) {
             if ((uintptr_t)got != va)
                 st_fail(c, "do_mmap MAP_FIXED placed elsewhere");
-            *r = (struct st_region){ .mapped = true, .npages = n, .prot = PROT_READ | PROT_WRITE };
+            *r = (struct st_region){ .mapped = true, .npages = n, .prot = PROT_READ | PROT_WRITE,
+                                     .file_off = off };
         }
+        return;
+    }
+    if (s == &c->priv && st_pick(c, 8) == 0) { /* the heap: grow or shrink it */
+        uintptr_t want = 0x10000000ul + (uintptr_t)st_pick(c, 64) * PAGE_SIZE;
+        do_brk(s->mm, want);
         return;
     }
     if (st_pick(c, 3) == 0) {
@@ -307,10 +324,32 @@ static void st_op_access(struct st_cpu *c, struct st_space *s)
                  (unsigned long)va, vm_fault_name(res));
         st_fail(c, msg);
     }
+    uint8_t *model = i == ST_FILE_REGION ? &c->fval[r->file_off + pg] : &r->val[pg];
     if (write)
-        r->val[pg] = buf[0];
+        *model = buf[0];
     else
-        st_expect(c, buf, sizeof(buf), r->val[pg], "user page contents");
+        st_expect(c, buf, sizeof(buf), *model, i == ST_FILE_REGION ? "shared file page contents"
+                                                                 : "user page contents");
+}
+
+/* read() / write() of this CPU's bytes of a file page: the same page cache as the mappings. */
+static void st_op_file_io(struct st_cpu *c)
+{
+    unsigned int pg = st_pick(c, ST_FILE_PAGES);
+    uint64_t off = (uint64_t)pg * PAGE_SIZE + 64 * (c->cpu % 16);
+    uint8_t buf[ST_TOKEN];
+    if (st_pick(c, 2)) {
+        st_fill(buf, sizeof(buf), st_token(c));
+        int err = mm_file_write(st.file, off, buf, sizeof(buf));
+        if (err && err != -MM_ENOMEM)
+            st_fail(c, "mm_file_write failed");
+        if (!err)
+            c->fval[pg] = buf[0];
+        return;
+    }
+    if (mm_file_read(st.file, off, buf, sizeof(buf)))
+        st_fail(c, "mm_file_read failed");
+    st_expect(c, buf, sizeof(buf), c->fval[pg], "file read contents");
 }
 
 static void st_op_fork_private(struct st_cpu *c)
@@ -378,8 +417,10 @@ static void st_step(struct st_cpu *c)
         st_op_vmalloc(c);
     else if (r < 57)
         st_op_map(c, st_pick(c, 2) ? &c->priv : &c->shared);
-    else if (r < 85)
+    else if (r < 82)
         st_op_access(c, st_pick(c, 2) ? &c->priv : &c->shared);
+    else if (r < 85)
+        st_op_file_io(c);
     else if (r < 93)
         st_op_fork_private(c);
     else if (r < 97)
@@ -577,11 +618,15 @@ int main(int argc, char **argv)
     st.cache = kmem_cache_create("stress-64", 64, 0, 0, NULL);
     if (!st.cache)
         st_fail(NULL, "kmem_cache_create failed");
+    st.file = mm_file_create((uint64_t)ST_FILE_PAGES * PAGE_SIZE, true);
+    if (!st.file)
+        st_fail(NULL, "mm_file_create failed");
     st_shared_renew();
     clock_gettime(CLOCK_MONOTONIC, &st.t0);
     hosted_smp_run(st_cpu_main, NULL);
     double secs = st_elapsed();
     mm_destroy(st.shared_mm);
+    mm_file_put(st.file);
     if (kmem_cache_destroy(st.cache))
         st_fail(NULL, "kmem_cache_destroy: objects left");
     st_check("after teardown");
