@@ -216,7 +216,9 @@ static void slab_cache_init(struct kmem_cache *c, const char *name, size_t size,
     c->ctor = ctor;
     c->hardened = mm_state.heap.hardened;
     c->zone_gfp = (flags & SLAB_CACHE_DMA) ? __GFP_DMA : 0;
-    c->rng = mm_state.core.seed ^ ((uint64_t)++mm_state.heap.nr_created << 32) ^ size;
+    /* nr_created: CPUs create caches at once; an atomic add gives each its own seed */
+    uint64_t nth = env_atomic_add(&mm_state.heap.nr_created, 1);
+    c->rng = mm_state.core.seed ^ (nth << 32) ^ size;
     c->secret = (uintptr_t)slab_rand(&c->rng) | 1;
     list_init(&c->partial);
     list_init(&c->full);

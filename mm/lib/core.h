@@ -137,7 +137,7 @@ struct mm_heap_state {
     struct shrinker shrinker;            /* gives empty slabs back under pressure */
     bool hardened;                       /* boot parameter slab_hardened */
     bool ready;
-    unsigned long nr_created;            /* caches created since boot: seeds each cache */
+    unsigned long nr_created;            /* caches created since boot: seeds each cache (atomic) */
 };
 
 /** Address spaces (mm/virtual: mmap.c, fault.c, file.c). */
