@@ -392,13 +392,34 @@ static void st_op_fork_shared(struct st_cpu *c)
     mm_destroy(child);
 }
 
+/* A cache of this CPU's own: created, used, destroyed (heap.lock against the other CPUs). */
+static void st_op_cache_life(struct st_cpu *c)
+{
+    char name[24];
+    snprintf(name, sizeof(name), "stress-cpu%u", c->cpu);
+    struct kmem_cache *k = kmem_cache_create(name, 24 + 8 * st_pick(c, 40), 0, 0, NULL);
+    if (!k)
+        return;
+    void *objs[16];
+    unsigned int n = 1 + st_pick(c, 16);
+    for (unsigned int i = 0; i < n; i++)
+        objs[i] = kmem_cache_alloc(k, GFP_KERNEL);
+    for (unsigned int i = 0; i < n; i++)
+        if (objs[i] && kmem_cache_free(k, objs[i]))
+            st_fail(c, "kmem_cache_free of a private cache failed");
+    if (kmem_cache_destroy(k))
+        st_fail(c, "kmem_cache_destroy of an empty cache failed");
+}
+
 /* Cross-CPU work (drains and cache flushes are IPIs) and reclaim (drains, the shrinkers, swap). */
 static void st_op_ipi(struct st_cpu *c)
 {
-    switch (st_pick(c, 4)) {
+    switch (st_pick(c, 6)) {
     case 0: drain_all_pages(); break;
     case 1: kmem_cache_shrink(st.cache); break;
     case 2: page_reclaim(GFP_KERNEL, 1 + st_pick(c, 32)); break;
+    case 3: kmem_cache_shrink_all(); break;
+    case 4: st_op_cache_life(c); break;
     default: swap_reclaim(1 + st_pick(c, 16)); break;
     }
 }
