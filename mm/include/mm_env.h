@@ -81,6 +81,11 @@ void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg);
 #define env_atomic_xchg(p, v)       __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 #define env_atomic_cmpxchg(p, o, n) \
     __atomic_compare_exchange_n((p), (o), (n), false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)
+/* Ordered variants, for publication and for dropping shared references: each use says what it
+ * orders against what. */
+#define env_atomic_load_acquire(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define env_atomic_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define env_atomic_sub_acq_rel(p, v)   __atomic_sub_fetch((p), (v), __ATOMIC_ACQ_REL)
 #define env_mb()                    __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define env_rmb()                   __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define env_wmb()                   __atomic_thread_fence(__ATOMIC_RELEASE)

@@ -450,10 +450,17 @@ static void free_block(struct page *p, unsigned int order)
 int __free_pages(struct page *p, unsigned int order)
 {
     if (mm_unlikely(!page_pointer_valid(p) || p->flags != PG_head || p->order != order ||
-                    p->refcount <= 0))
+                    env_atomic_load(&p->refcount) <= 0))
         return free_reject(p, order);
-    /* The sole owner may drop the last reference without an atomic: nobody else can take one. */
-    if (p->refcount != 1 && env_atomic_sub(&p->refcount, 1) != 0)
+    /*
+     * Drop our reference; the last one frees. Other CPUs may hold references (get_page), so the
+     * drop is a release (our use of the page, these checks included, before the free) and the
+     * final one an acquire (every other holder's use before the free): Linux's put_page is fully
+     * ordered for the same reason. The stress found the relaxed version racing with the free.
+     * The sole owner (1, read with acquire) may skip the read-modify-write: nobody else can take
+     * a reference.
+     */
+    if (env_atomic_load_acquire(&p->refcount) != 1 && env_atomic_sub_acq_rel(&p->refcount, 1) != 0)
         return 0;
     p->refcount = 0;
     free_block(p, order);
@@ -473,7 +480,8 @@ int free_pages(uintptr_t addr, unsigned int order)
 
 void get_page(struct page *p)
 {
-    if (!page_pointer_valid(p) || (p->flags & ~PG_OWNER_MASK) != PG_head || p->refcount <= 0) {
+    if (!page_pointer_valid(p) || (p->flags & ~PG_OWNER_MASK) != PG_head ||
+        env_atomic_load(&p->refcount) <= 0) {
         mm_report_misuse(MM_MISUSE_BAD_REFCOUNT, -MM_EINVAL, __func__, (uintptr_t)p,
                          page_pointer_valid(p) ? page_to_pfn(p) : ~0ul,
                          "get_page on a page that is not an allocated block head");
