@@ -93,6 +93,7 @@ static struct {
                                             at 64 * c of each page, so each CPU's model holds */
     struct mm_struct *shared_mm;
     uint8_t *xchg[MM_MAX_CPUS][ST_XCHG]; /* objects of the shared cache waiting for their CPU */
+    struct page *pxchg[MM_MAX_CPUS][ST_XCHG]; /* order-0 pages with a reference for that CPU */
     struct st_cpu cpu[MM_MAX_CPUS];
     unsigned int round, rounds_done, stop;
     unsigned int shared_gen;             /* bumped by every new shared address space */
@@ -161,6 +162,26 @@ static void st_op_page(struct st_cpu *c)
     c->pages[i].order = order;
     c->pages[i].tok = st_token(c);
     st_fill(page_address(p), ST_TOKEN, c->pages[i].tok);
+}
+
+/* A page both this CPU and the next one hold a reference to (get_page): each drops its own, in
+ * whatever order the CPUs get there; the last put frees it. */
+static void st_op_page_share(struct st_cpu *c)
+{
+    struct page *mine = __atomic_exchange_n(&st.pxchg[c->cpu][st_pick(c, ST_XCHG)], NULL,
+                                            __ATOMIC_ACQ_REL);
+    if (mine && __free_pages(mine, 0))
+        st_fail(c, "__free_pages of a shared page failed");
+    struct page *p = alloc_pages(GFP_KERNEL, 0);
+    if (!p)
+        return;
+    get_page(p);
+    unsigned int to = (c->cpu + 1) % st.cpus;
+    struct page *old = __atomic_exchange_n(&st.pxchg[to][st_pick(c, ST_XCHG)], p, __ATOMIC_ACQ_REL);
+    if (old && __free_pages(old, 0))
+        st_fail(c, "__free_pages of a shared page failed");
+    if (__free_pages(p, 0)) /* our reference; the next CPU's may already be gone */
+        st_fail(c, "__free_pages of a shared page failed");
 }
 
 static void st_op_kmalloc(struct st_cpu *c)
@@ -428,8 +449,10 @@ static void st_step(struct st_cpu *c)
 {
     unsigned int r = st_pick(c, 100);
     c->ops++;
-    if (r < 14)
+    if (r < 11)
         st_op_page(c);
+    else if (r < 14)
+        st_op_page_share(c);
     else if (r < 30)
         st_op_kmalloc(c);
     else if (r < 42)
@@ -504,6 +527,9 @@ static void st_release_all(struct st_cpu *c)
         uint8_t *p = __atomic_exchange_n(&st.xchg[c->cpu][i], NULL, __ATOMIC_ACQ_REL);
         if (p)
             st_cobj_free(c, p);
+        struct page *pg = __atomic_exchange_n(&st.pxchg[c->cpu][i], NULL, __ATOMIC_ACQ_REL);
+        if (pg && __free_pages(pg, 0))
+            st_fail(c, "final __free_pages of a shared page failed");
     }
     for (unsigned int i = 0; i < ST_VMAS; i++)
         if (c->vmas[i].p && vfree(c->vmas[i].p))
