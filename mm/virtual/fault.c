@@ -51,10 +51,12 @@ static bool fault_allowed(const struct vm_area_struct *v, unsigned int err)
 /* Store @e for @va: through pt_set when the slot was empty (it keeps the table's entry count). */
 static void fault_set(struct mm_struct *mm, uintptr_t va, pte_t *ptep, pte_t e)
 {
-    if (*ptep == 0)
+    if (*ptep == 0) {
         pt_set(&mm->pt, va, e, GFP_KERNEL); /* the tables exist: cannot fail */
-    else
-        *ptep = e;
+    } else {
+        env_wmb(); /* the new page's contents (COW copy, swap-in) before the entry: page_table.c */
+        env_atomic_store(ptep, e);
+    }
 }
 
 /*
