@@ -74,8 +74,8 @@ struct mm_struct {
     struct list_head list_all;    /* every live mm (for mm_check) */
     struct list_head lru[2];      /* anonymous pages only this mm maps: [0] inactive, [1] active
                                      (mm/swap; linked through page->lru) */
-    env_spinlock_t lock;          /* serialises changes to this address space (callers hold it
-                                     implicitly: the API is not reentrant per mm) */
+    env_spinlock_t lock;          /* unused for now: one lock, mm_state.vm.lock, guards every
+                                     address space (virtual/vm_lock.c); kept for the per-mm split */
 };
 
 /** Create an empty address space. NULL when memory is exhausted (or the mm is not ready). */

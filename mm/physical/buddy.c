@@ -12,6 +12,14 @@
  * Zone choice: the GFP flags give the highest zone allowed (DMA for __GFP_DMA, HIGH for
  * __GFP_HIGHMEM, NORMAL otherwise); the allocator tries it, then each lower zone, each behind its
  * watermark plus the lowmem reserve that protects lower zones from fallbacks.
+ *
+ * Locking: zone->lock protects the zone's free lists, their counts and nr_free, and the PG_buddy
+ * state and order of every free block head (a page becomes or stops being PG_buddy only under
+ * it). The counts are written with atomic stores because the watermark checks read them without
+ * the lock. zone->lock is the innermost lock of the mm but for report.lock: it is taken under
+ * vm.lock, vmalloc.lock, heap.lock, cache locks and shrink_lock, and nothing is allocated,
+ * reclaimed or called on another CPU while it is held. Per-CPU lists and counters: pcp.c.
+ * A page's refcount is atomic; the last __free_pages is ordered after every holder's use.
  */
 #include "phys_internal.h"
 
