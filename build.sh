@@ -14,6 +14,8 @@
 #                                   the corpus + a short fuzz run (MUTANT, MUTANTS, BENCH lines)
 #   ./build.sh layers [-v]          direction check of mm/'s layers (mm/tools/layers.sh)
 #   ./build.sh lint                 clang-tidy over mm/ (.clang-tidy): zero findings
+#   ./build.sh stress [--time S] [--seed K] [--rounds N] [--cpus N]   the concurrent stress
+#                                   (one thread per CPU) under ThreadSanitizer: 0 reports or it fails
 #   ./build.sh unit | corpus | deps | clean
 #
 # Each configuration builds in its own directory under build/:
@@ -21,6 +23,7 @@
 #   noasan   clang, UBSan only: hardening checks run   release  clang -O2 + LTO (bench)
 #   fuzz     clang, libFuzzer + ASan + UBSan           afl      afl-clang-fast persistent + CmpLog
 #   kernel   clang freestanding x86_64 image       kernel-hardened  the same, KASAN + UBSan
+#   tsan     clang, ThreadSanitizer (the stress program tests/stress, one thread per CPU)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -147,6 +150,46 @@ build_hosted() {
         $cc $flags $ld -o "$out/regress/$(basename "$r" .c)" $(objs "$out" "$r" "${common[@]}") \
             "$out/libmm.a" -lpthread
     done
+}
+
+# build_tsan : the library and the concurrent stress program under ThreadSanitizer (build/tsan)
+build_tsan() {
+    local out="$BUILD/tsan"
+    local flags="-std=gnu11 -g -O1 ${WARN[*]} -fsanitize=thread -fno-omit-frame-pointer ${INCLUDES[*]} ${HOSTED_INC[*]}"
+    local lib=($(mm_sources) $(hosted_sources)) st=($(find tests/stress -name '*.c' | sort))
+    compile "$out" clang "$flags" "${lib[@]}" "${st[@]}" || return 1
+    clang $flags -o "$out/stress" $(objs "$out" "${lib[@]}" "${st[@]}") -lpthread
+}
+
+# run_stress [ARGS...] : the stress under TSan; fails on a stress failure or any TSan report.
+# Prints the program's STRESS line plus "STRESS_TSAN reports=N".
+run_stress() {
+    build_tsan || return 1
+    local logf="$BUILD/tsan/stress.log" rc=0 n
+    TSAN_OPTIONS="halt_on_error=0 exitcode=66 history_size=4 ${TSAN_OPTIONS:-}" \
+        "$BUILD/tsan/stress" "$@" >"$logf" 2>&1 || rc=$?
+    n="$(grep -c '^WARNING: ThreadSanitizer' "$logf" || true)"
+    grep -E '^(STRESS|stress:)' "$logf" || true
+    echo "STRESS_TSAN reports=$n"
+    if [ "$rc" -ne 0 ] || [ "$n" -ne 0 ]; then
+        log "stress: exit status $rc, $n ThreadSanitizer report(s); the first lines of $logf:"
+        grep -v '^STRESS' "$logf" | head -60 >&2
+        return 1
+    fi
+}
+
+cmd_stress() {
+    local args=() time=30
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --time) time="$2"; shift ;;
+            --seed|--rounds|--cpus|--ops|--mem) args+=("$1" "$2"); shift ;;
+            *) die "stress: unknown option '$1'" ;;
+        esac
+        shift
+    done
+    cmd_deps
+    run_stress --time "$time" "${args[@]}"
 }
 
 # A target whose source says "fuzz-build: no-asan" checks the mm's own hardening: it is built and
@@ -1064,6 +1107,8 @@ cmd_test() {
     run_unit noasan
     run_corpus
     run_regress
+    step "concurrent stress under ThreadSanitizer (4 CPUs, 12 rounds, 0 reports)" \
+        run_stress --rounds 12 --seed 1
     step "build hosted gcc" build_hosted gcc
     run_unit gcc
     step "build release + bench" build_hosted release
@@ -1157,6 +1202,7 @@ case "${1:-help}" in
     qemu) shift; cmd_deps; cmd_qemu "$@" ;;
     bench) shift; cmd_bench "$@" ;;
     mutants) shift; cmd_mutants "$@" ;;
+    stress) shift; cmd_stress "$@" ;;
     hosted) cmd_deps; build_hosted "${2:-asan}" ;;
     clean) rm -rf "$BUILD" ;;
     help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' ;;

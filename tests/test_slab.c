@@ -1124,8 +1124,34 @@ static int test_check_damaged_cache_bounded(void)
     return 0;
 }
 
+/*
+ * A lock of the mm held at a quiescent point is "lock.held": a zone lock (check.c) and a cache's
+ * lock (slab_check, after the descriptor is judged sound), and mm_check is clean once released.
+ */
+static int test_check_lock_held(void)
+{
+    KT_TRY(kts_boot(16, 1, false, 98));
+    struct kmem_cache *c = kmem_cache_create("held", 64, 0, 0, NULL);
+    struct mm_check_report rep;
+
+    KT_ASSERT_NOT_NULL(c);
+    env_spin_lock(&mm_state.phys.zones[ZONE_NORMAL].lock);
+    KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
+    KT_ASSERT_STREQ(rep.invariant, "lock.held");
+    env_spin_unlock(&mm_state.phys.zones[ZONE_NORMAL].lock);
+    KT_MM_CHECK();
+    env_spin_lock(&c->lock);
+    KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
+    KT_ASSERT_STREQ(rep.invariant, "lock.held");
+    env_spin_unlock(&c->lock);
+    KT_MM_CHECK();
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    return 0;
+}
+
 static const struct ktest_case slab_misuse_cases[] = {
     KT_CASE(check_damaged_cache_bounded),
+    KT_CASE(check_lock_held),
     KT_CASE(free_mm_metadata),
     KT_CASE(free_mm_metadata_hardened),
     KT_CASE(double_free),

@@ -22,6 +22,8 @@
  *   page.stray          a managed page belongs to no block
  *   conserve.managed    free + per-CPU + allocated != managed in a zone
  *   conserve.reserved   reserved pages != present - managed in a zone
+ *   lock.held           a lock of the mm is held while mm_check runs: mm_check runs only at a
+ *                       quiescent point (no CPU inside the mm), where every lock must be free
  *
  * The PG_checked scratch flag marks pages seen on lists during one run and is always cleared
  * before returning.
@@ -222,13 +224,39 @@ static int check_zone_locked(struct check_ctx *c, struct zone *z)
     return err;
 }
 
+static int check_lock_free(struct check_ctx *c, const env_spinlock_t *l, const char *what)
+{
+    if (!env_spin_is_locked(l))
+        return 0;
+    unsigned int owner = __atomic_load_n(&l->owner_cpu, __ATOMIC_RELAXED);
+    return check_fail(c, "lock.held", ~0ul, "%s is held (by CPU %d) at a quiescent point", what,
+                      (int)owner - 1);
+}
+
+/* Every lock of the mm, each named in the file that owns it. */
+static int check_locks_free(struct check_ctx *c)
+{
+    int err = check_lock_free(c, &mm_state.vm.lock, "vm.lock");
+    if (!err)
+        err = check_lock_free(c, &mm_state.vmalloc.lock, "vmalloc.lock");
+    if (!err)
+        err = check_lock_free(c, &mm_state.heap.lock, "heap.lock");
+    if (!err)
+        err = check_lock_free(c, &mm_state.phys.shrink_lock, "phys.shrink_lock");
+    if (!err)
+        err = check_lock_free(c, &mm_state.report.lock, "report.lock");
+    for (unsigned int i = 0; i < MM_NR_ZONES && !err; i++)
+        err = check_lock_free(c, &mm_state.phys.zones[i].lock, "a zone lock");
+    return err; /* each cache's lock: slab_check, once it has judged the cache's descriptor */
+}
+
 int mm_check(struct mm_check_report *rep)
 {
     struct mm_check_report local;
     struct check_ctx c = { .rep = rep ? rep : &local };
     *c.rep = (struct mm_check_report){ .pfn = ~0ul };
-    int err = 0;
-    if (mm_state.phys.early_ready) {
+    int err = check_locks_free(&c);
+    if (!err && mm_state.phys.early_ready) {
         err = check_memblock(&c, &mm_state.phys.memblock.memory, "memory");
         if (!err)
             err = check_memblock(&c, &mm_state.phys.memblock.reserved, "reserved");

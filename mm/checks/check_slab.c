@@ -2,7 +2,9 @@
  * check_slab.c - slab invariants and slabinfo-style statistics.
  *
  * Invariant names (see check.c for the page-level ones):
- *   slab.cache        a cache on the list has a bad magic
+ *   slab.cache        a cache on the list has a bad magic (or the list is longer than the
+ *                     caches ever created)
+ *   lock.held         a cache's lock is held at a quiescent point (judged after its magic)
  *   slab.page         a listed slab is not a PG_head|PG_slab block of this cache and order
  *   slab.frozen       PG_frozen disagrees with the CPU that holds the slab
  *   slab.freelist     a freelist entry is outside its slab or not at an object start
@@ -171,6 +173,11 @@ int slab_check(struct mm_check_report *rep, unsigned long slab_blocks)
         if (c->magic != KMEM_CACHE_MAGIC) {
             err = slab_fail(&x, "slab.cache", ~0ul, "cache %p on the cache list has magic 0x%llx",
                             (void *)c, (unsigned long long)c->magic);
+            break;
+        }
+        if (env_spin_is_locked(&c->lock)) {
+            err = slab_fail(&x, "lock.held", ~0ul, "the lock of cache %s is held at a quiescent "
+                            "point", c->name);
             break;
         }
         env_spin_lock(&c->lock);

@@ -226,7 +226,9 @@ static void slab_cache_init(struct kmem_cache *c, const char *name, size_t size,
     c->ctor = ctor;
     c->hardened = mm_state.heap.hardened;
     c->zone_gfp = (flags & SLAB_CACHE_DMA) ? __GFP_DMA : 0;
-    c->rng = mm_state.core.seed ^ ((uint64_t)++mm_state.heap.nr_created << 32) ^ size;
+    /* nr_created: CPUs create caches at once; an atomic add gives each its own seed */
+    uint64_t nth = env_atomic_add(&mm_state.heap.nr_created, 1);
+    c->rng = mm_state.core.seed ^ (nth << 32) ^ size;
     c->secret = (uintptr_t)slab_rand(&c->rng) | 1;
     list_init(&c->partial);
     list_init(&c->full);
@@ -373,7 +375,7 @@ static void slab_freeze_locked(struct kmem_cache *c, struct kmem_cache_cpu *cc, 
 {
     slab->flags |= PG_frozen;
     slab->cpu = (uint8_t)cpu;
-    cc->slab = slab;
+    env_atomic_store(&cc->slab, slab); /* other CPUs read it as a hint: slab_flush_all */
     cc->freelist = slab->freelist;
     slab->freelist = NULL;
 }
@@ -388,7 +390,7 @@ static unsigned long slab_flush_cpu(struct kmem_cache *c, unsigned int cpu)
         return 0;
     env_spin_lock(&c->lock);
     bool discard = slab_unfreeze_locked(c, slab, cc->freelist);
-    cc->slab = NULL;
+    env_atomic_store(&cc->slab, NULL);
     cc->freelist = NULL;
     env_spin_unlock(&c->lock);
     if (!discard)
@@ -410,12 +412,14 @@ static void slab_flush_cb(void *arg)
     env_irq_restore(irq);
 }
 
-/* Flush every CPU's active slab; returns pages freed on the way. */
+/* Flush every CPU's active slab; returns pages freed on the way. A CPU's slab pointer is its own
+ * (written with atomic stores); read here only to skip an IPI to a CPU that has none: one that
+ * gets a slab right after the read keeps it, as it would after the flush. */
 static unsigned long slab_flush_all(struct kmem_cache *c)
 {
     struct slab_flush_arg a = { c, 0 };
     for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++)
-        if (c->cpu[cpu].slab)
+        if (env_atomic_load(&c->cpu[cpu].slab))
             env_cpu_call(cpu, slab_flush_cb, &a);
     return a.pages;
 }
@@ -556,7 +560,7 @@ static int slab_harden_free(struct kmem_cache *c, struct page *slab, void *obj, 
 /* ---- allocation ---- */
 
 static MM_NOINLINE void *slab_alloc_slow(struct kmem_cache *c, struct kmem_cache_cpu *cc,
-                                         unsigned int cpu, gfp_t gfp)
+                                         unsigned int cpu, gfp_t gfp, unsigned long irq)
 {
     struct page *old = NULL;
     bool discard = false;
@@ -571,7 +575,7 @@ static MM_NOINLINE void *slab_alloc_slow(struct kmem_cache *c, struct kmem_cache
     if (cc->slab) {
         old = cc->slab;
         discard = slab_unfreeze_locked(c, old, NULL);
-        cc->slab = NULL;
+        env_atomic_store(&cc->slab, NULL);
     }
     if (!list_empty(&c->partial)) {
         struct page *slab = list_entry(c->partial.next, struct page, lru);
@@ -583,7 +587,13 @@ static MM_NOINLINE void *slab_alloc_slow(struct kmem_cache *c, struct kmem_cache
         slab_discard(c, old);
     if (cc->freelist)
         return cc->freelist;
+    /* Grow with the caller's interrupt state, not with ours off (as SLUB does): direct reclaim may
+     * call every CPU (drain_all_pages), and a CPU that waits for such calls with interrupts off
+     * can wait forever for one that is calling it. A call to this CPU meanwhile may flush cc
+     * (slab_flush_cpu): the lock below sees that. */
+    env_irq_restore(irq);
     struct page *slab = slab_new(c, gfp);
+    (void)env_irq_save();
     if (!slab)
         return NULL;
     env_spin_lock(&c->lock);
@@ -604,7 +614,7 @@ void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
     struct kmem_cache_cpu *cc = &c->cpu[cpu];
     void *obj = cc->freelist;
     if (mm_unlikely(!obj))
-        obj = slab_alloc_slow(c, cc, cpu, gfp);
+        obj = slab_alloc_slow(c, cc, cpu, gfp, irq);
     if (mm_likely(obj)) {
         void *next = slab_fp_get(c, obj);
         if (c->hardened && mm_unlikely(!slab_fp_valid(c, cc->slab, next)))
@@ -710,6 +720,19 @@ int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *fu
  * The slab that holds @p, or NULL after reporting why there is none (no memory of this machine,
  * a free page, a page-allocator block, ...). *@head_out gets the block head when it exists.
  */
+/*
+ * Flags and order of a page that may belong to another CPU, read without its lock on purpose. For
+ * a pointer the caller owns (an allocated object) the bits slab_lookup tests are stable: PG_head,
+ * PG_slab and the order change only when the block is allocated or freed, which cannot happen
+ * while one of its objects is live; only PG_frozen in the same word changes meanwhile (under the
+ * cache lock). For any other pointer the lookup is best-effort misuse detection anyway.
+ */
+static MM_DATA_RACE uint32_t slab_page_flags_racy(const struct page *pg, unsigned int *order)
+{
+    *order = *(const volatile uint8_t *)&pg->order;
+    return *(const volatile uint32_t *)&pg->flags;
+}
+
 struct page *slab_lookup(const void *p, const char *func, struct page **head_out)
 {
     struct page *pg = virt_to_page(p);
@@ -724,16 +747,21 @@ struct page *slab_lookup(const void *p, const char *func, struct page **head_out
         return NULL;
     }
     struct page *head = pg;
-    if (!(pg->flags & (PG_head | PG_buddy))) {
+    unsigned int order;
+    uint32_t flags = slab_page_flags_racy(pg, &order);
+    if (!(flags & (PG_head | PG_buddy))) {
         unsigned long pfn = page_to_pfn(pg);
         for (unsigned int k = 1; k <= MM_MAX_ORDER && head == pg; k++) {
             struct page *h = pfn_to_page(pfn & ~((1ul << k) - 1));
-            if ((h->flags & (PG_buddy | PG_head)) && h->order >= k)
+            uint32_t hf = slab_page_flags_racy(h, &order);
+            if ((hf & (PG_buddy | PG_head)) && order >= k) {
                 head = h;
+                flags = hf;
+            }
         }
     }
     *head_out = head;
-    if (head->flags & PG_slab)
+    if (flags & PG_slab)
         return head;
     return NULL;
 }
@@ -1035,8 +1063,12 @@ unsigned long slab_shrink_count(struct shrinker *s, struct shrink_control *sc)
     unsigned long n = 0;
     struct list_head *pos;
     env_spin_lock(&mm_state.heap.lock);
-    list_for_each(pos, &mm_state.heap.caches)
-        n += list_entry(pos, struct kmem_cache, list)->nr_empty;
+    list_for_each(pos, &mm_state.heap.caches) {
+        struct kmem_cache *c = list_entry(pos, struct kmem_cache, list);
+        env_spin_lock(&c->lock); /* nr_empty is the cache lock's (heap.lock, then c->lock) */
+        n += c->nr_empty;
+        env_spin_unlock(&c->lock);
+    }
     env_spin_unlock(&mm_state.heap.lock);
     return n;
 }

@@ -6,9 +6,15 @@
  *               ├─ partial ──> slabs with free objects (non-empty first, empty at the tail)
  *               └─ full    ──> slabs without free objects
  *
- * Locking: cpu[c] is touched only by CPU c with interrupts off. `lock` protects partial, full,
- * nr_* counters, and the freelist/inuse/PG_frozen of every slab of the cache. A frozen slab's
- * inuse is not maintained; it is recomputed when the slab is unfrozen.
+ * Locking: cpu[c] is touched only by CPU c with interrupts off (or by a cross-CPU call to c, which
+ * runs with c's interrupts off); cpu[c].slab is also read by other CPUs as a hint (slab_flush_all),
+ * so it is written with atomic stores. `lock` protects partial, full, nr_* counters, and the
+ * freelist/inuse/PG_frozen of every slab of the cache. A frozen slab's inuse is not maintained; it
+ * is recomputed when the slab is unfrozen. mm_state.heap.lock protects the list of caches.
+ * Order: heap.lock, then a cache's lock, then the physical layer's (zone locks, through page
+ * allocation and freeing) and report.lock. Both come after vm.lock (../virtual/vm_lock.c); reclaim
+ * takes heap.lock and cache locks under shrink_lock, so no path allocates pages with direct
+ * reclaim while holding either (a slab grows outside its cache lock).
  */
 #ifndef LEAXOS_SLAB_INTERNAL_H
 #define LEAXOS_SLAB_INTERNAL_H

@@ -66,6 +66,13 @@ const char *mm_strerror(int err);
 #define MM_PRINTF(f, a)         __attribute__((format(printf, f, a)))
 #define MM_CACHE_ALIGNED        __attribute__((aligned(MM_CACHE_LINE)))
 #define MM_STATIC_ASSERT(c, m)  _Static_assert(c, m)
+/*
+ * A function that reads what other CPUs may write without the lock it holds, on purpose, with a
+ * comment saying why the value it acts on is stable (Linux's data_race()): ThreadSanitizer does
+ * not instrument it, since its report would be about the intended race. Read through volatile
+ * (each field once, never torn); ThreadSanitizer would still instrument an __atomic load.
+ */
+#define MM_DATA_RACE            __attribute__((no_sanitize("thread"), noinline))
 
 #define mm_container_of(ptr, type, member) \
     ((type *)((char *)(ptr) - offsetof(type, member)))

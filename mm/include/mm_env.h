@@ -21,14 +21,20 @@ int memcmp(const void *a, const void *b, size_t n);
 
 /* ---- locks ---- */
 
-/** A spinlock. Zero-initialised means unlocked. Not recursive. */
+/**
+ * A spinlock. Zero-initialised means unlocked. Not recursive. The shims write owner_cpu with
+ * atomic stores: 1 + the id of the CPU that holds it, 0 while it is free (cleared before the
+ * release), so a CPU can ask whether it holds a lock (env_spin_held) without a race.
+ */
 typedef struct env_spinlock {
     volatile unsigned int locked;
-    unsigned int owner_cpu; /* CPU that holds it, for reports; meaningful only while locked */
+    unsigned int owner_cpu; /* 1 + holder's CPU id, 0 when free */
 } env_spinlock_t;
 
 /** Take @l, spinning. Precondition: the caller does not already hold @l. */
 void env_spin_lock(env_spinlock_t *l);
+/** Take @l if it is free; true if taken. Never spins. */
+bool env_spin_trylock(env_spinlock_t *l);
 /** Release @l. Precondition: the caller holds @l. */
 void env_spin_unlock(env_spinlock_t *l);
 
@@ -44,10 +50,25 @@ void env_irq_restore(unsigned long flags);
 /** Id of the CPU the caller runs on, in [0, nr_cpus). Stable between irq_save and restore. */
 unsigned int env_cpu_id(void);
 
+/** Does the calling CPU hold @l? (Another CPU's hold reads as false; no race: see owner_cpu.) */
+static inline bool env_spin_held(const env_spinlock_t *l)
+{
+    return __atomic_load_n(&l->owner_cpu, __ATOMIC_RELAXED) == env_cpu_id() + 1;
+}
+
+/** Is @l held by any CPU? Meaningful only when no CPU can take or release it (quiescence). */
+static inline bool env_spin_is_locked(const env_spinlock_t *l)
+{
+    return __atomic_load_n(&l->locked, __ATOMIC_RELAXED) != 0;
+}
+
 /**
  * Run fn(arg) on CPU @cpu with its interrupts disabled and wait until it returned (an IPI in the
- * kernel; a switch of the simulated current CPU when hosted). Precondition: cpu < nr_cpus, and the
- * caller holds no spinlock that fn takes.
+ * kernel and on the threaded hosted machine, where the target takes it at its next interrupt
+ * window; a switch of the simulated current CPU on the single-threaded one). Preconditions:
+ * cpu < nr_cpus; the caller holds no spinlock that fn takes; the caller's interrupts are on when
+ * @cpu is another CPU (two CPUs calling each other with interrupts off would wait forever: the
+ * threaded hosted machine panics instead).
  */
 void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg);
 
@@ -60,6 +81,11 @@ void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg);
 #define env_atomic_xchg(p, v)       __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 #define env_atomic_cmpxchg(p, o, n) \
     __atomic_compare_exchange_n((p), (o), (n), false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)
+/* Ordered variants, for publication and for dropping shared references: each use says what it
+ * orders against what. */
+#define env_atomic_load_acquire(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define env_atomic_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define env_atomic_sub_acq_rel(p, v)   __atomic_sub_fetch((p), (v), __ATOMIC_ACQ_REL)
 #define env_mb()                    __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define env_rmb()                   __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define env_wmb()                   __atomic_thread_fence(__ATOMIC_RELEASE)

@@ -93,8 +93,8 @@ struct mm_struct {
     struct list_head list_all;    /* every live mm (for mm_check) */
     struct list_head lru[2];      /* anonymous pages only this mm maps: [0] inactive, [1] active
                                      (mm/swap; linked through page->lru) */
-    env_spinlock_t lock;          /* serialises changes to this address space (callers hold it
-                                     implicitly: the API is not reentrant per mm) */
+    env_spinlock_t lock;          /* unused for now: one lock, mm_state.vm.lock, guards every
+                                     address space (virtual/vm_lock.c); kept for the per-mm split */
 };
 
 /** Create an empty address space. NULL when memory is exhausted (or the mm is not ready). */
@@ -190,6 +190,18 @@ int mm_file_read(struct mm_file *f, uint64_t off, void *buf, size_t len);
  * mm_file_read. */
 int mm_file_write(struct mm_file *f, uint64_t off, const void *buf, size_t len);
 uint64_t mm_file_size(const struct mm_file *f);
+
+/* ---- the MMU's side ---- */
+
+/**
+ * Hold off every change to address spaces while a (simulated) CPU walks @mm's page tables and
+ * touches the pages they map, then let them go on. The hosted MMU brackets each access step with
+ * these (never the fault handler it calls after); they stand in for the TLB shootdown that would
+ * make such a walk safe on hardware until the hosted MMU caches translations (issue 12). Not
+ * nestable with the calls above on the same CPU except inside them.
+ */
+void mm_user_access_begin(struct mm_struct *mm);
+void mm_user_access_end(struct mm_struct *mm);
 
 /* ---- checks ---- */
 

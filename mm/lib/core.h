@@ -21,9 +21,10 @@
  *                                         phys.shrink_lock: the shrinker registry list
  *                                         none (boot): memblock, spans, watermarks (before ready)
  *   heap      heap                        heap.lock: the caches list; each cache its own lock
- *   vm        virtual (address spaces)    callers serialise (like the rest of mm/virtual)
+ *   vm        virtual (address spaces)    vm.lock: all of it, every mm_struct and mm_file
+ *                                         (virtual/vm_lock.c)
  *   vmalloc   virtual (vmalloc.c)         vmalloc.lock: every field but ready
- *   swap      virtual (mm/swap)           callers serialise
+ *   swap      virtual (mm/swap)           vm.lock (its callers are the address-space code)
  *   report    lib (report.c)              report.lock: the last misuse record and the counts
  *
  * Cross-CPU readers (stats, checks) read pcp counts racily; mm_check requires quiescence.
@@ -123,8 +124,8 @@ struct mm_phys_state {
     /* reclaim */
     env_spinlock_t shrink_lock;
     struct list_head shrinkers;
-    bool kswapd_pending;
-    unsigned int reclaim_depth;
+    bool kswapd_pending;                 /* atomic: any CPU sets it, background reclaim clears it */
+    unsigned int reclaim_depth[MM_MAX_CPUS]; /* per CPU: reclaim running on it (no nesting) */
     unsigned long kswapd_wake, reclaim_runs, reclaimed;
 };
 
@@ -137,11 +138,13 @@ struct mm_heap_state {
     struct shrinker shrinker;            /* gives empty slabs back under pressure */
     bool hardened;                       /* boot parameter slab_hardened */
     bool ready;
-    unsigned long nr_created;            /* caches created since boot: seeds each cache */
+    unsigned long nr_created;            /* caches created since boot: seeds each cache (atomic) */
 };
 
 /** Address spaces (mm/virtual: mmap.c, fault.c, file.c). */
 struct mm_vm_state {
+    env_spinlock_t lock;                 /* the address-space lock: see virtual/vm_lock.c */
+    unsigned int lock_depth;             /* nesting of the holder (written by the holder only) */
     struct page *zero_page;              /* shared zero page, allocated on first use */
     struct list_head mms;                /* every live mm_struct (for mm_check and swap) */
     struct list_head files;              /* every live mm_file */

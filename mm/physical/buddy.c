@@ -12,6 +12,14 @@
  * Zone choice: the GFP flags give the highest zone allowed (DMA for __GFP_DMA, HIGH for
  * __GFP_HIGHMEM, NORMAL otherwise); the allocator tries it, then each lower zone, each behind its
  * watermark plus the lowmem reserve that protects lower zones from fallbacks.
+ *
+ * Locking: zone->lock protects the zone's free lists, their counts and nr_free, and the PG_buddy
+ * state and order of every free block head (a page becomes or stops being PG_buddy only under
+ * it). The counts are written with atomic stores because the watermark checks read them without
+ * the lock. zone->lock is the innermost lock of the mm but for report.lock: it is taken under
+ * vm.lock, vmalloc.lock, heap.lock, cache locks and shrink_lock, and nothing is allocated,
+ * reclaimed or called on another CPU while it is held. Per-CPU lists and counters: pcp.c.
+ * A page's refcount is atomic; the last __free_pages is ordered after every holder's use.
  */
 #include "phys_internal.h"
 
@@ -37,27 +45,42 @@ static void buddy_list_add(struct zone *z, struct page *p, unsigned int order)
     p->flags = PG_buddy;
     p->order = (uint8_t)order;
     list_add(&p->lru, &z->free_area[order].free_list);
-    z->free_area[order].nr_free++;
+    /* nr_free: written under the zone lock, read without it by zone_watermark_ok */
+    env_atomic_store(&z->free_area[order].nr_free, z->free_area[order].nr_free + 1);
 }
 
 static void buddy_list_del(struct zone *z, struct page *p, unsigned int order)
 {
     list_del(&p->lru);
-    z->free_area[order].nr_free--;
+    env_atomic_store(&z->free_area[order].nr_free, z->free_area[order].nr_free - 1);
     p->flags = 0;
     p->order = 0;
+}
+
+/*
+ * Is @b the head of a free block of @order (zone lock held)? A deliberate racy read: @b may be
+ * allocated or on a per-CPU list, and its owner writes flags and order without the zone lock. But
+ * a page becomes and stops being PG_buddy only under the zone lock, which we hold, and no owner
+ * ever writes PG_buddy: a read that sees PG_buddy sees a free block whose order is stable, any
+ * other value means "not free" whatever it is.
+ */
+static MM_DATA_RACE bool buddy_is_free_head(const struct page *b, unsigned int order)
+{
+    return *(const volatile uint32_t *)&b->flags == PG_buddy &&
+           *(const volatile uint8_t *)&b->order == order;
 }
 
 /** Put the block [pfn, pfn + 2^order) on the free lists, merging with free buddies. */
 void buddy_free_block_locked(struct zone *z, unsigned long pfn, unsigned int order)
 {
-    z->nr_free += 1ul << order;
+    /* zone->nr_free: written under the zone lock, read without it by the watermark checks */
+    env_atomic_store(&z->nr_free, z->nr_free + (1ul << order));
     while (order < MM_MAX_ORDER) {
         unsigned long bpfn = pfn ^ (1ul << order);
         if (bpfn < z->start_pfn || bpfn >= z->end_pfn)
             break;
         struct page *b = pfn_to_page(bpfn);
-        if (b->flags != PG_buddy || b->order != order)
+        if (!buddy_is_free_head(b, order))
             break;
         if (MM_PLANTED_BUG && order == 3 && env_cpu_id() == 1) /* test-only: skip a merge */
             break;
@@ -81,7 +104,7 @@ struct page *buddy_take_block_locked(struct zone *z, unsigned int order)
             o--;
             buddy_list_add(z, p + (1ul << o), o);
         }
-        z->nr_free -= 1ul << order;
+        env_atomic_store(&z->nr_free, z->nr_free - (1ul << order));
         return p;
     }
     return NULL;
@@ -232,8 +255,8 @@ static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order)
         alloc_flags |= ALLOC_HIGH;
     if (gfp & __GFP_ATOMIC)
         alloc_flags |= ALLOC_HARDER;
-    if ((gfp & __GFP_KSWAPD_RECLAIM) && !mm_state.phys.kswapd_pending) {
-        mm_state.phys.kswapd_pending = true;
+    if ((gfp & __GFP_KSWAPD_RECLAIM) && !env_atomic_load(&mm_state.phys.kswapd_pending)) {
+        env_atomic_store(&mm_state.phys.kswapd_pending, true);
         env_atomic_add(&mm_state.phys.kswapd_wake, 1);
     }
     struct page *p = alloc_from_zones(gfp, order, alloc_flags);
@@ -241,7 +264,7 @@ static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order)
         return p;
     drain_all_pages();
     p = alloc_from_zones(gfp, order, alloc_flags);
-    if (p || !(gfp & __GFP_DIRECT_RECLAIM) || mm_state.phys.reclaim_depth)
+    if (p || !(gfp & __GFP_DIRECT_RECLAIM) || reclaim_running_here())
         return p;
     if (page_reclaim(gfp, 1ul << order))
         p = alloc_from_zones(gfp, order, alloc_flags);
@@ -445,10 +468,17 @@ static void free_block(struct page *p, unsigned int order)
 int __free_pages(struct page *p, unsigned int order)
 {
     if (mm_unlikely(!page_pointer_valid(p) || p->flags != PG_head || p->order != order ||
-                    p->refcount <= MM_MAX(p->mapcount, 0)))
+                    env_atomic_load(&p->refcount) <= MM_MAX(p->mapcount, 0)))
         return free_reject(p, order);
-    /* The sole owner may drop the last reference without an atomic: nobody else can take one. */
-    if (p->refcount != 1 && env_atomic_sub(&p->refcount, 1) != 0)
+    /*
+     * Drop our reference; the last one frees. Other CPUs may hold references (get_page), so the
+     * drop is a release (our use of the page, these checks included, before the free) and the
+     * final one an acquire (every other holder's use before the free): Linux's put_page is fully
+     * ordered for the same reason. The stress found the relaxed version racing with the free.
+     * The sole owner (1, read with acquire) may skip the read-modify-write: nobody else can take
+     * a reference.
+     */
+    if (env_atomic_load_acquire(&p->refcount) != 1 && env_atomic_sub_acq_rel(&p->refcount, 1) != 0)
         return 0;
     p->refcount = 0;
     free_block(p, order);
@@ -468,7 +498,8 @@ int free_pages(uintptr_t addr, unsigned int order)
 
 void get_page(struct page *p)
 {
-    if (!page_pointer_valid(p) || (p->flags & ~PG_OWNER_MASK) != PG_head || p->refcount <= 0) {
+    if (!page_pointer_valid(p) || (p->flags & ~PG_OWNER_MASK) != PG_head ||
+        env_atomic_load(&p->refcount) <= 0) {
         mm_report_misuse(MM_MISUSE_BAD_REFCOUNT, -MM_EINVAL, __func__, (uintptr_t)p,
                          page_pointer_valid(p) ? page_to_pfn(p) : ~0ul,
                          "get_page on a page that is not an allocated block head");

@@ -8,6 +8,12 @@
  * lock; a list that reaches `high` gives its `batch` coldest pages back. Another CPU's list is
  * drained by running the drain on that CPU (env_cpu_call), as an IPI would.
  *
+ * Locking: a list and its count belong to their CPU with interrupts off; its pages move to and
+ * from the buddy allocator under the zone lock. count is also read by other CPUs without either
+ * (drain_all_pages' "anything to drain?", page_alloc_nr_free, stats), so its owner writes it with
+ * atomic stores and they read it with atomic loads: a stale value only costs an IPI or a slightly
+ * wrong estimate.
+ *
  * Invariants: every page on a list has flags == PG_pcp, order 0, cpu == owner, belongs to the
  * zone; count equals the list length.
  */
@@ -41,7 +47,7 @@ static MM_NOINLINE bool pcp_refill(struct zone *z, struct per_cpu_pages *pcp, un
         p->flags = PG_pcp;
         p->cpu = (uint8_t)cpu;
         list_add_tail(&p->lru, &pcp->list);
-        pcp->count++;
+        env_atomic_store(&pcp->count, pcp->count + 1);
     }
     env_spin_unlock(&z->lock);
     mm_state.phys.cpu[cpu].pcp_refill++;
@@ -56,7 +62,7 @@ struct page *pcp_alloc_page(struct zone *z, unsigned int cpu)
         return NULL;
     struct page *p = list_entry(pcp->list.next, struct page, lru);
     list_del(&p->lru);
-    pcp->count--;
+    env_atomic_store(&pcp->count, pcp->count - 1);
     p->flags = 0;
     p->cpu = 0;
     mm_state.phys.cpu[cpu].pcp_hit++;
@@ -72,7 +78,7 @@ static void pcp_release(struct zone *z, struct per_cpu_pages *pcp, unsigned int 
     while (n-- && !list_empty(&pcp->list)) {
         struct page *p = list_entry(pcp->list.prev, struct page, lru);
         list_del(&p->lru);
-        pcp->count--;
+        env_atomic_store(&pcp->count, pcp->count - 1);
         p->flags = 0;
         p->cpu = 0;
         buddy_free_block_locked(z, page_to_pfn(p), 0);
@@ -88,7 +94,8 @@ void pcp_free_page(struct zone *z, struct page *p, unsigned int cpu)
     p->flags = PG_pcp;
     p->cpu = (uint8_t)cpu;
     list_add(&p->lru, &pcp->list);
-    if (mm_unlikely(++pcp->count >= pcp->high))
+    env_atomic_store(&pcp->count, pcp->count + 1);
+    if (mm_unlikely(pcp->count >= pcp->high))
         pcp_release(z, pcp, pcp->batch, cpu);
 }
 

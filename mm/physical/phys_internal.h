@@ -36,6 +36,8 @@ void pcp_drain_cpu(unsigned int cpu);
 
 /* reclaim.c */
 void reclaim_reset(void);
+/** Is reclaim running on this CPU (an allocation inside it must not start another)? */
+bool reclaim_running_here(void);
 
 static inline struct zone *page_zone(const struct page *p) { return &mm_state.phys.zones[p->zone]; }
 

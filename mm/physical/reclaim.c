@@ -7,8 +7,12 @@
  * An allocation that finds every zone below its low watermark wakes background reclaim
  * (mm_state.phys.kswapd_pending); one that may sleep (__GFP_DIRECT_RECLAIM) reclaims directly before
  * failing. Reclaim never nests: allocations made by shrinkers do not re-enter it
- * (mm_state.phys.reclaim_depth). The registry list is protected by shrink_lock; callbacks run with it
- * held, so they must not register or unregister shrinkers.
+ * (mm_state.phys.reclaim_depth, per CPU: each CPU's reclaim is its own, as PF_MEMALLOC is a
+ * task's in Linux). The registry list is protected by shrink_lock; callbacks run with it held, so
+ * they must not register or unregister shrinkers, and they come after every lock that an
+ * allocating caller may hold: a shrinker that needs such a lock only tries it (swap_lru.c).
+ * Two CPUs may reclaim at once; their shrinker passes take turns on shrink_lock.
+ * kswapd_pending is set by any allocating CPU and cleared by background reclaim: atomic.
  */
 #include "phys_internal.h"
 
@@ -84,11 +88,17 @@ static bool reclaim_shrink_pass(gfp_t gfp, unsigned long nr_pages)
     return progress;
 }
 
+bool reclaim_running_here(void)
+{
+    return mm_state.phys.reclaim_depth[env_cpu_id()] != 0;
+}
+
 unsigned long page_reclaim(gfp_t gfp, unsigned long nr_pages)
 {
-    if (!mm_state.phys.ready || mm_state.phys.reclaim_depth)
+    if (!mm_state.phys.ready || reclaim_running_here())
         return 0;
-    mm_state.phys.reclaim_depth++;
+    unsigned int cpu = env_cpu_id();
+    mm_state.phys.reclaim_depth[cpu]++;
     env_atomic_add(&mm_state.phys.reclaim_runs, 1);
     drain_all_pages();
     unsigned long before = page_alloc_nr_free(), now = before;
@@ -100,7 +110,7 @@ unsigned long page_reclaim(gfp_t gfp, unsigned long nr_pages)
             break;
     }
     drain_all_pages(); /* what the shrinkers freed onto per-CPU lists counts for watermarks */
-    mm_state.phys.reclaim_depth--;
+    mm_state.phys.reclaim_depth[cpu]--;
     unsigned long freed = now > before ? now - before : 0;
     env_atomic_add(&mm_state.phys.reclaimed, freed);
     return freed;
@@ -108,15 +118,16 @@ unsigned long page_reclaim(gfp_t gfp, unsigned long nr_pages)
 
 unsigned long page_reclaim_background(void)
 {
-    if (!mm_state.phys.ready || !mm_state.phys.kswapd_pending)
+    if (!mm_state.phys.ready || !env_atomic_load(&mm_state.phys.kswapd_pending))
         return 0;
     unsigned long want = 0;
     for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
         const struct zone *z = &mm_state.phys.zones[i];
-        if (zone_populated(z) && z->nr_free < z->wmark[WMARK_HIGH])
-            want += z->wmark[WMARK_HIGH] - z->nr_free;
+        unsigned long free = env_atomic_load(&z->nr_free); /* the zone lock's; an estimate */
+        if (zone_populated(z) && free < z->wmark[WMARK_HIGH])
+            want += z->wmark[WMARK_HIGH] - free;
     }
     unsigned long freed = want ? page_reclaim(GFP_KERNEL, want) : 0;
-    mm_state.phys.kswapd_pending = false;
+    env_atomic_store(&mm_state.phys.kswapd_pending, false);
     return freed;
 }

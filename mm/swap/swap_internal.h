@@ -24,6 +24,15 @@ struct swap_slot {
     uint32_t seen;
 };
 
+/* ---- the address-space lock (../virtual/vm_lock.c: what it protects, its order) ---- */
+
+/** Take mm_state.vm.lock, or nest inside this CPU's hold of it. */
+void vm_lock(void);
+/** As vm_lock, but give up (false) instead of waiting when another CPU holds it. */
+bool vm_trylock(void);
+/** Undo one vm_lock or successful vm_trylock. */
+void vm_unlock(void);
+
 /* ---- swap_lru.c ---- */
 
 #define SWAP_LRU_INACTIVE 0u

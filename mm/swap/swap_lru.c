@@ -18,6 +18,10 @@
  * anonymous, allocated order-0 page with mapcount 1 whose PTE at its recorded address in the
  * list's mm maps it; it is on exactly one list, the one its private_data names; the global counts
  * mm_state.swap.nr_lru[] equal the list lengths summed over all mms.
+ *
+ * Locking: the lists, counts and PTEs here are the address-space lock's (../virtual/vm_lock.c).
+ * Callers from mm/virtual hold it; swap_reclaim and swap_get_stats take it; the shrinker only
+ * tries it (it runs under shrink_lock, which vm.lock precedes).
  */
 #include "swap_internal.h"
 
@@ -39,6 +43,7 @@ void swap_get_stats(struct swap_stats *st)
 {
     if (!st)
         return;
+    vm_lock();
     *st = (struct swap_stats){
         .nr_slots = mm_state.swap.nr_slots, .slots_used = mm_state.swap.used,
         .swapped_out = mm_state.swap.out, .swapped_in = mm_state.swap.in,
@@ -46,6 +51,7 @@ void swap_get_stats(struct swap_stats *st)
         .nr_active = mm_state.swap.nr_lru[SWAP_LRU_ACTIVE],
         .write_errors = mm_state.swap.write_fail, .read_errors = mm_state.swap.read_fail,
     };
+    vm_unlock();
 }
 
 static inline unsigned int lru_index(const struct page *p)
@@ -173,7 +179,7 @@ static unsigned long swap_scan_mm(struct mm_struct *mm, unsigned long nr, unsign
     return freed;
 }
 
-unsigned long swap_reclaim(unsigned long nr_pages)
+static unsigned long swap_reclaim_locked(unsigned long nr_pages)
 {
     if (!mm_state.swap.ready || !mm_state.vm.mms.next || list_empty(&mm_state.vm.mms))
         return 0;
@@ -196,17 +202,35 @@ unsigned long swap_reclaim(unsigned long nr_pages)
 
 /* ---- the shrinker: memory pressure swaps ---- */
 
+unsigned long swap_reclaim(unsigned long nr_pages)
+{
+    vm_lock();
+    unsigned long freed = swap_reclaim_locked(nr_pages);
+    vm_unlock();
+    return freed;
+}
+
+/* The shrinker runs under shrink_lock, below vm.lock in the lock order, so it never waits for
+ * vm.lock: it goes on when its own CPU holds it (reclaim inside a fault), takes it when free, and
+ * otherwise reports nothing to do (another CPU is changing address spaces right now). */
 static unsigned long swap_shrink_count(struct shrinker *s, struct shrink_control *sc)
 {
     (void)s;
     (void)sc;
+    if (!vm_trylock())
+        return 0;
     unsigned long lru = mm_state.swap.nr_lru[0] + mm_state.swap.nr_lru[1];
-    return MM_MIN(lru, swap_slots_free());
+    unsigned long n = MM_MIN(lru, swap_slots_free());
+    vm_unlock();
+    return n;
 }
 
 static unsigned long swap_shrink_scan(struct shrinker *s, struct shrink_control *sc)
 {
     (void)s;
-    unsigned long freed = swap_reclaim(sc->nr_to_scan);
+    if (!vm_trylock())
+        return SHRINK_STOP;
+    unsigned long freed = swap_reclaim_locked(sc->nr_to_scan);
+    vm_unlock();
     return freed ? freed : SHRINK_STOP;
 }

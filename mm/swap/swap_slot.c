@@ -13,6 +13,9 @@
  * mm_state.swap.used equals the number of slots with count > 0.
  *
  * Locking: like the rest of the address-space code, callers serialise (mm_check needs quiescence).
+ *
+ * Locking: the slot map and every counter of mm_state.swap are the address-space lock's
+ * (../virtual/vm_lock.c); every caller holds it.
  */
 #include "swap_internal.h"
 

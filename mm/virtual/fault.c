@@ -87,10 +87,12 @@ static bool fault_allowed(const struct vm_area_struct *v, unsigned int err)
 /* Store @e for @va: through pt_set when the slot was empty (it keeps the table's entry count). */
 static void fault_set(struct mm_struct *mm, uintptr_t va, pte_t *ptep, pte_t e)
 {
-    if (*ptep == 0)
+    if (*ptep == 0) {
         pt_set(&mm->pt, va, e, GFP_KERNEL); /* the tables exist: cannot fail */
-    else
-        *ptep = e;
+    } else {
+        env_wmb(); /* the new page's contents (COW copy, swap-in) before the entry: page_table.c */
+        env_atomic_store(ptep, e);
+    }
 }
 
 /*
@@ -193,7 +195,8 @@ static enum vm_fault_result fault_wp(struct mm_struct *mm, struct vm_area_struct
     return VM_FAULT_HANDLED;
 }
 
-enum vm_fault_result handle_mm_fault(struct mm_struct *mm, uintptr_t va, unsigned int err)
+static enum vm_fault_result handle_mm_fault_locked(struct mm_struct *mm, uintptr_t va,
+                                                   unsigned int err)
 {
     if (!mm || va >= ARCH_USER_VA_END)
         return VM_FAULT_SIGSEGV;
@@ -216,4 +219,13 @@ enum vm_fault_result handle_mm_fault(struct mm_struct *mm, uintptr_t va, unsigne
     if ((err & PF_ERR_I) && (e & PTE_NX))
         *ptep = e & ~PTE_NX;
     return VM_FAULT_HANDLED; /* spurious: another path already fixed the entry */
+}
+
+/* The #PF entry: under the address-space lock (vm_lock.c), which the MMU's walk dropped. */
+enum vm_fault_result handle_mm_fault(struct mm_struct *mm, uintptr_t va, unsigned int err)
+{
+    vm_lock();
+    enum vm_fault_result r = handle_mm_fault_locked(mm, va, err);
+    vm_unlock();
+    return r;
 }

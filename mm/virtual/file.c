@@ -24,7 +24,7 @@ static void file_lists_init(void)
     }
 }
 
-struct mm_file *mm_file_create(uint64_t size, bool writable)
+static struct mm_file *mm_file_create_locked(uint64_t size, bool writable)
 {
     if (!mm_state.heap.ready || size > (1ull << 40))
         return NULL;
@@ -93,9 +93,9 @@ static void file_writeback(struct mm_file *f, unsigned long i)
     f->dirty[i] = 0;
 }
 
-void mm_file_sync(struct mm_file *f)
+static void mm_file_sync_locked(struct mm_file *f)
 {
-    if (mm_file_check_live(f, __func__))
+    if (mm_file_check_live(f, "mm_file_sync"))
         return;
     for (unsigned long i = 0; i < f->npages; i++)
         file_writeback(f, i);
@@ -107,9 +107,9 @@ void mm_file_set_dirty(struct mm_file *f, uint64_t index)
         f->dirty[index] = 1;
 }
 
-void mm_file_put(struct mm_file *f)
+static void mm_file_put_locked(struct mm_file *f)
 {
-    if (!f || mm_file_check_live(f, __func__) || --f->refs > 0)
+    if (!f || mm_file_check_live(f, "mm_file_put") || --f->refs > 0)
         return;
     for (unsigned long i = 0; i < f->npages; i++) {
         if (f->cache[i]) {
@@ -190,10 +190,40 @@ static int file_copy(struct mm_file *f, uint64_t off, void *buf, size_t len, boo
 
 int mm_file_read(struct mm_file *f, uint64_t off, void *buf, size_t len)
 {
-    return file_copy(f, off, buf, len, false, __func__);
+    vm_lock();
+    int r = file_copy(f, off, buf, len, false, __func__);
+    vm_unlock();
+    return r;
 }
 
 int mm_file_write(struct mm_file *f, uint64_t off, const void *buf, size_t len)
 {
-    return file_copy(f, off, (void *)buf, len, true, __func__);
+    vm_lock();
+    int r = file_copy(f, off, (void *)buf, len, true, __func__);
+    vm_unlock();
+    return r;
+}
+
+/* ---- the public entries: each under the address-space lock (vm_lock.c) ---- */
+
+struct mm_file *mm_file_create(uint64_t size, bool writable)
+{
+    vm_lock();
+    struct mm_file *f = mm_file_create_locked(size, writable);
+    vm_unlock();
+    return f;
+}
+
+void mm_file_sync(struct mm_file *f)
+{
+    vm_lock();
+    mm_file_sync_locked(f);
+    vm_unlock();
+}
+
+void mm_file_put(struct mm_file *f)
+{
+    vm_lock();
+    mm_file_put_locked(f);
+    vm_unlock();
 }

@@ -82,7 +82,7 @@ static int fork_copy_vma(struct mm_struct *parent, struct mm_struct *child, stru
     return a.err;
 }
 
-int mm_fork(struct mm_struct *parent, struct mm_struct **out)
+static int mm_fork_locked(struct mm_struct *parent, struct mm_struct **out)
 {
     if (!parent || !out)
         return -MM_EINVAL;
@@ -105,7 +105,7 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **out)
     return 0;
 }
 
-void mm_destroy(struct mm_struct *mm)
+static void mm_destroy_locked(struct mm_struct *mm)
 {
     if (!mm)
         return;
@@ -119,4 +119,21 @@ void mm_destroy(struct mm_struct *mm)
     pt_destroy(&mm->pt);
     list_del(&mm->list_all);
     kfree(mm);
+}
+
+/* ---- the public entries: each under the address-space lock (vm_lock.c) ---- */
+
+int mm_fork(struct mm_struct *parent, struct mm_struct **out)
+{
+    vm_lock();
+    int err = mm_fork_locked(parent, out);
+    vm_unlock();
+    return err;
+}
+
+void mm_destroy(struct mm_struct *mm)
+{
+    vm_lock();
+    mm_destroy_locked(mm);
+    vm_unlock();
 }

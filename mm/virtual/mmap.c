@@ -44,7 +44,7 @@ void vma_free(struct vm_area_struct *v)
     kmem_cache_free_mm(mm_state.vm.vma_cache, v);
 }
 
-struct mm_struct *mm_create(void)
+static struct mm_struct *mm_create_locked(void)
 {
     if (!mm_state.heap.ready)
         return NULL;
@@ -233,8 +233,8 @@ static void mmap_populate(struct mm_struct *mm, uintptr_t addr, size_t len)
             return;
 }
 
-long do_mmap(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot,
-             unsigned int flags, struct mm_file *file, uint64_t off)
+static long do_mmap_locked(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot,
+                           unsigned int flags, struct mm_file *file, uint64_t off)
 {
     if (!mm)
         return -MM_EINVAL;
@@ -322,7 +322,7 @@ static int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end,
     return 0;
 }
 
-int do_munmap(struct mm_struct *mm, uintptr_t addr, size_t len)
+static int do_munmap_locked(struct mm_struct *mm, uintptr_t addr, size_t len)
 {
     if (!mm || !vm_range_ok(addr, MM_ALIGN_UP(len, PAGE_SIZE)) || !len)
         return -MM_EINVAL;
@@ -373,7 +373,7 @@ static int vm_protect_visit(void *arg, uintptr_t va, pte_t *ptep)
 
 /* Linux's order: unaligned start EINVAL; zero length 0; wrapping ENOMEM; bad prot EINVAL; a range
  * outside the user range is unmapped memory: ENOMEM. */
-int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot)
+static int do_mprotect_locked(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot)
 {
     if (!mm || !MM_IS_ALIGNED(addr, PAGE_SIZE))
         return -MM_EINVAL;
@@ -406,7 +406,7 @@ int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int p
     return 0;
 }
 
-uintptr_t do_brk(struct mm_struct *mm, uintptr_t new_brk)
+static uintptr_t do_brk_locked(struct mm_struct *mm, uintptr_t new_brk)
 {
     if (!mm)
         return 0;
@@ -424,4 +424,47 @@ uintptr_t do_brk(struct mm_struct *mm, uintptr_t new_brk)
     }
     mm->brk = new_brk;
     return mm->brk;
+}
+
+/* ---- the public entries: each under the address-space lock (vm_lock.c) ---- */
+
+struct mm_struct *mm_create(void)
+{
+    vm_lock();
+    struct mm_struct *mm = mm_create_locked();
+    vm_unlock();
+    return mm;
+}
+
+long do_mmap(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot,
+             unsigned int flags, struct mm_file *file, uint64_t off)
+{
+    vm_lock();
+    long r = do_mmap_locked(mm, addr, len, prot, flags, file, off);
+    vm_unlock();
+    return r;
+}
+
+int do_munmap(struct mm_struct *mm, uintptr_t addr, size_t len)
+{
+    vm_lock();
+    int r = do_munmap_locked(mm, addr, len);
+    vm_unlock();
+    return r;
+}
+
+int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot)
+{
+    vm_lock();
+    int r = do_mprotect_locked(mm, addr, len, prot);
+    vm_unlock();
+    return r;
+}
+
+uintptr_t do_brk(struct mm_struct *mm, uintptr_t new_brk)
+{
+    vm_lock();
+    uintptr_t r = do_brk_locked(mm, new_brk);
+    vm_unlock();
+    return r;
 }

@@ -92,7 +92,12 @@ static pte_t pt_entry_store(pte_t *ptep, pte_t e)
         else
             pg->private_data--;
     }
-    *ptep = e;
+    /* Publication: a CPU's page walker (hardware, or another CPU's hosted MMU) may read the slot
+     * at any time and use what it points to at once. The write barrier orders what the caller
+     * wrote before (a new table's zeroed entries, a page's zero fill, COW copy or swap-in) before
+     * the entry that makes it reachable; the store is one atomic write, never torn. */
+    env_wmb();
+    env_atomic_store(ptep, e);
     return old;
 }
 

@@ -20,8 +20,11 @@
  * indexing exactly the listed areas.
  *
  * Locking: mm_state.vmalloc.lock protects the tree, the list, the page table and the counters.
- * Pages, area nodes and tree nodes are allocated outside it (tree nodes are preallocated; a merge
- * may free one to the slab under it). An area is in the tree from the
+ * Pages and area nodes are allocated and freed outside it; tree nodes are preallocated outside
+ * it, but a link may take one GFP_ATOMIC and a merge may free one to the slab under it. A range
+ * is free for others only when the lock is released after its PTEs and the CPU's mapping of it
+ * are gone (detach). Order: vmalloc.lock may be taken under vm.lock (virtual/vm_lock.c); under it
+ * only the slab's and the physical layer's locks and report.lock. An area is in the tree from the
  * moment its range is reserved (half-built areas are invisible only to vfree of a pointer nobody
  * has been given yet); mm_check-style checks need quiescence.
  */
@@ -124,11 +127,20 @@ static struct vmap_area *vmalloc_reserve(unsigned long nr_pages, unsigned int ki
     return va;
 }
 
-/* Take @va out of the tree and clear its PTEs. Caller holds the lock. */
+/*
+ * Take @va out of the tree, clear its PTEs and drop the CPU's view of the range. Caller holds the
+ * lock. The CPU's mapping goes here, under the lock, not after it: once the lock is released the
+ * range is free, and another CPU's vmalloc may take it and map its own pages there, which a late
+ * env_kernel_unmap would tear down (the stress found this: a CPU faulted on its fresh area).
+ */
 static void vmalloc_detach_locked(struct vmap_area *va, bool remember)
 {
     va_unlink_locked(va);
     pt_unmap(&mm_state.vmalloc.pt, va->start, va_guard_end(va), NULL, NULL);
+    if (va->size)
+        env_kernel_unmap(va->start, va->size);
+    if (env_shadow_enabled)
+        env_poison((void *)va->start, va->size + PAGE_SIZE, ENV_POISON_UNUSED);
     mm_state.vmalloc.nr_areas--;
     mm_state.vmalloc.nr_vmap -= va->kind == VMAP_AREA_MAP;
     mm_state.vmalloc.nr_pages -= va->nr_mapped;
@@ -138,13 +150,9 @@ static void vmalloc_detach_locked(struct vmap_area *va, bool remember)
         vmalloc_remember_freed_locked(va->start);
 }
 
-/* After detach: drop the CPU's view of the range, free owned pages and the node. */
+/* After detach: free the owned pages and the node (the range may be someone else's by now). */
 static void vmalloc_destroy(struct vmap_area *va)
 {
-    if (va->size)
-        env_kernel_unmap(va->start, va->size);
-    if (env_shadow_enabled)
-        env_poison((void *)va->start, va->size + PAGE_SIZE, ENV_POISON_UNUSED);
     while (!list_empty(&va->pages)) {
         struct page *p = list_entry(va->pages.next, struct page, lru);
         list_del(&p->lru);

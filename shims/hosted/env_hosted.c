@@ -2,10 +2,7 @@
  * env_hosted.c - the hosted implementation of mm_env.h: libc, pthreads-compatible spinlocks,
  * simulated CPUs, the arena as the direct map, and ASan annotations.
  *
- * Simulated CPUs: the current CPU is a thread-local id (hosted_cpu_set). env_cpu_call runs the
- * function on the calling thread with the current CPU switched to the target, which is exactly an
- * IPI for the single-threaded fuzz and test drivers. env_irq_save masks nothing because nothing
- * interrupts a simulated CPU.
+ * Simulated CPUs, spinlocks, interrupts and cross-CPU calls live in cpu.c.
  *
  * Determinism: env_trace_clock is a counter, never the wall clock.
  *
@@ -32,46 +29,10 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-static __thread unsigned int hosted_current_cpu;
 static int hosted_log_level = ENV_LOG_WARN;
 static hosted_panic_hook_t hosted_panic_hook;
-static uint64_t hosted_clock;
+static uint64_t hosted_clock; /* atomic: every CPU thread ticks it */
 static unsigned long hosted_tlb_flushes;
-
-void env_spin_lock(env_spinlock_t *l)
-{
-    while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
-            __builtin_ia32_pause();
-    }
-    l->owner_cpu = hosted_current_cpu;
-}
-
-void env_spin_unlock(env_spinlock_t *l)
-{
-    __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE);
-}
-
-unsigned long env_irq_save(void) { return 0; }
-void env_irq_restore(unsigned long flags) { (void)flags; }
-
-unsigned int env_cpu_id(void) { return hosted_current_cpu; }
-
-void hosted_cpu_set(unsigned int cpu)
-{
-    unsigned int n = mm_nr_cpus();
-    hosted_current_cpu = cpu < n ? cpu : cpu % n;
-}
-
-unsigned int hosted_cpu_get(void) { return hosted_current_cpu; }
-
-void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg)
-{
-    unsigned int saved = hosted_current_cpu;
-    hosted_current_cpu = cpu;
-    fn(arg);
-    hosted_current_cpu = saved;
-}
 
 void hosted_set_log_level(int level) { hosted_log_level = level; }
 
@@ -122,7 +83,7 @@ void env_tlb_flush_range(uintptr_t start, uintptr_t end)
 {
     (void)start;
     (void)end;
-    hosted_tlb_flushes++;
+    __atomic_add_fetch(&hosted_tlb_flushes, 1, __ATOMIC_RELAXED);
 }
 
 unsigned long hosted_tlb_flush_count(void) { return hosted_tlb_flushes; }
@@ -148,7 +109,7 @@ void env_unpoison(const void *addr, size_t size)
 #endif
 }
 
-uint64_t env_trace_clock(void) { return ++hosted_clock; }
+uint64_t env_trace_clock(void) { return __atomic_add_fetch(&hosted_clock, 1, __ATOMIC_RELAXED); }
 
 bool hosted_shadow_poisoned(const void *p)
 {
@@ -162,7 +123,7 @@ bool hosted_shadow_poisoned(const void *p)
 
 void hosted_env_reset(void)
 {
-    hosted_current_cpu = 0;
+    hosted_cpu_reset();
     hosted_clock = 0;
     hosted_tlb_flushes = 0;
 }

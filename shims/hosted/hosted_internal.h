@@ -13,4 +13,7 @@ uint64_t hosted_arena_used(void);
 /** Reset the env state (current CPU, logical clock) for a new machine. */
 void hosted_env_reset(void);
 
+/** Back to one thread on CPU 0 with interrupts on (cpu.c; part of hosted_env_reset). */
+void hosted_cpu_reset(void);
+
 #endif

@@ -21,6 +21,7 @@
  * this file only makes them fault.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -49,6 +50,7 @@ static uint64_t arena_used; /* bytes the current machine's map covers */
 
 static void *vmalloc_base;             /* the reserved PROT_NONE range, NULL until first asked */
 static uintptr_t vmalloc_lo, vmalloc_hi; /* extent aliased since the last reset (lo == hi: none) */
+static pthread_mutex_t vmalloc_span_lock = PTHREAD_MUTEX_INITIALIZER; /* vmalloc_lo/hi */
 
 void *hosted_arena_base(void) { return arena_base; }
 uint64_t hosted_arena_size(void) { return arena_size; }
@@ -190,7 +192,10 @@ void env_kernel_map(uintptr_t va, phys_addr_t pa, size_t size, bool writable)
     if (p == MAP_FAILED)
         env_panic("hosted: cannot alias pa %#llx at %#lx", (unsigned long long)pa,
                   (unsigned long)va);
+    /* vmalloc_lo/hi: every CPU thread maps; the span is extended under its own lock */
+    pthread_mutex_lock(&vmalloc_span_lock);
     hosted_range_extend(&vmalloc_lo, &vmalloc_hi, va, va + size);
+    pthread_mutex_unlock(&vmalloc_span_lock);
 }
 
 /*

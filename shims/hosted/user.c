@@ -13,7 +13,10 @@ enum vm_fault_result hosted_user_copy(struct mm_struct *mm, uintptr_t va, void *
     while (len) {
         uintptr_t fva = 0;
         unsigned int pf = 0;
+        /* the walk and the copy under the address-space lock, the fault handler after it */
+        mm_user_access_begin(mm);
         size_t n = hosted_mmu_copy(mm->pt.root, va, buf, len, access | MMU_USER, &fva, &pf);
+        mm_user_access_end(mm);
         va += n;
         buf = (char *)buf + n;
         len -= n;

@@ -134,10 +134,23 @@ void env_spin_lock(env_spinlock_t *l)
     while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE))
         while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
             arch_cpu_relax();
-    l->owner_cpu = env_current_cpu;
+    __atomic_store_n(&l->owner_cpu, env_current_cpu + 1, __ATOMIC_RELAXED);
 }
 
-void env_spin_unlock(env_spinlock_t *l) { __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE); }
+/* Uniprocessor for now (only the boot CPU runs): the same test-and-set as env_spin_lock. */
+bool env_spin_trylock(env_spinlock_t *l)
+{
+    if (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE))
+        return false;
+    __atomic_store_n(&l->owner_cpu, env_current_cpu + 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+void env_spin_unlock(env_spinlock_t *l)
+{
+    __atomic_store_n(&l->owner_cpu, 0u, __ATOMIC_RELAXED);
+    __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE);
+}
 
 unsigned long env_irq_save(void) { return arch_irq_save(); }
 void env_irq_restore(unsigned long flags) { arch_irq_restore(flags); }

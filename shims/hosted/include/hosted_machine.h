@@ -4,8 +4,9 @@
  * Physical memory is one shared mapping of a memfd (the arena), reserved lazily (MAP_NORESERVE)
  * so multi-GiB layouts cost only what is touched; physical address pa lives at arena + pa, and
  * vmalloc/vmap alias arena pages into a reserved range (env_kernel_map). The machine
- * is described by an e820-style map (holes and reserved ranges allowed). CPUs are ids: the current
- * CPU is a thread-local value that tests and fuzz ops switch.
+ * is described by an e820-style map (holes and reserved ranges allowed). CPUs (cpu.c) are ids:
+ * by default one thread plays them all and the current CPU is a thread-local value that tests and
+ * fuzz ops switch; hosted_smp_run runs one thread per CPU with real locks and cross-CPU calls.
  *
  * Under ASan the whole arena is poisoned when a machine boots; the mm unpoisons what it hands out
  * and poisons what it takes back, so a touch of a free page is an ASan report.
@@ -75,6 +76,28 @@ bool hosted_shadow_poisoned(const void *p);
 /** Switch the simulated current CPU of the calling thread. */
 void hosted_cpu_set(unsigned int cpu);
 unsigned int hosted_cpu_get(void);
+
+/**
+ * Threaded mode: run fn(cpu, arg) on one new thread per CPU of the booted machine (thread i is
+ * CPU i, interrupts on) and return when every one has returned; until then a finished CPU still
+ * takes cross-CPU calls. The calling thread is no CPU meanwhile. Returns 0.
+ */
+int hosted_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg);
+
+/** Is hosted_smp_run in progress? */
+bool hosted_smp_active(void);
+
+/**
+ * Threaded mode: park until every CPU has arrived, taking cross-CPU calls meanwhile (interrupts
+ * must be on). Everything every CPU did before it happens before what any CPU does after it.
+ */
+void hosted_smp_barrier(void);
+
+/** Cross-CPU calls delivered to another CPU's thread since the process started. */
+unsigned long hosted_ipi_count(void);
+
+/** Threaded mode: an interrupt window: take a pending cross-CPU call now if interrupts are on. */
+void hosted_cpu_poll(void);
 
 /** Highest log level printed (default ENV_LOG_WARN); -1 silences everything. */
 void hosted_set_log_level(int level);
