@@ -268,31 +268,55 @@ static bool vm_inj_armed(void)
 /*
  * An allocation failure is legitimate: injection armed, or memory really is exhausted - judged
  * at the moment of the failure (before the harness gives back pages it took for the op) by
- * whether @need GFP_KERNEL pages and one GFP_HIGHUSER page can be had now. @need is the most the
- * failed call takes at once: an op that failed when only a page or two were left above the
- * watermark failed rightly (regression: corpus/vm/regress-vmap-watermark-*).
+ * whether the pages the failed call needs can be had now, each kind with the gfp the mm uses for
+ * it: @meta GFP_KERNEL pages (slab pages for its nodes, page-table pages) and then @data pages of
+ * @data_gfp. The gfp matters: a __GFP_HIGHMEM allocation may not take NORMAL or DMA below the
+ * watermark plus lowmem_reserve (buddy.c, zone_setup_watermarks), a GFP_KERNEL one may, so
+ * GFP_KERNEL pages being obtainable says nothing about vmalloc's data pages (regression:
+ * corpus/vm/regress-vmalloc-lowmem-reserve). Metadata is taken first, as the mm takes its node
+ * first: it competes with the data pages only for the zones both may use, so this order is the
+ * least the call could have had, and "available" means the call had to succeed. An op that
+ * failed when only a page or two were left above the watermark failed rightly (regression:
+ * corpus/vm/regress-vmap-watermark-*). The probe pages are held on a list (page->lru is the
+ * owner's while a page is allocated), so a need has no upper bound.
  */
-#define VM_OOM_NEED_OP   4  /* a fault or VMA change: the page (or a slab page) + 3 table levels */
-#define VM_OOM_PROBE_MAX 32 /* the most any op needs: vmalloc of 17 pages + its node and tables */
+#define VM_OOM_NEED_OP 4 /* a fault or VMA change: the page (or a slab page) + 3 table levels */
 
-static bool vm_oom_justified_n(unsigned int need)
+/* Take up to @n pages of @gfp onto @held; returns how many were had. */
+static unsigned int vm_probe_take(struct list_head *held, unsigned int n, gfp_t gfp)
+{
+    unsigned int got = 0;
+    struct page *p;
+    while (got < n && (p = alloc_pages(gfp | __GFP_NOWARN, 0))) {
+        list_add_tail(&p->lru, held);
+        got++;
+    }
+    return got;
+}
+
+static bool vm_oom_justified_need(unsigned int meta, unsigned int data, gfp_t data_gfp)
 {
     if (V.inj_at_op || vm_inj_armed())
         return true;
-    struct page *probe[VM_OOM_PROBE_MAX];
-    unsigned int got = 0;
-    need = MM_MIN(MM_MAX(need, 1u), (unsigned int)VM_OOM_PROBE_MAX);
-    while (got < need && (probe[got] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0)))
-        got++;
-    struct page *b = alloc_pages(GFP_HIGHUSER | __GFP_NOWARN, 0);
-    bool exhausted = got < need || !b;
-    while (got)
-        __free_pages(probe[--got], 0);
-    if (b)
-        __free_pages(b, 0);
+    struct list_head held;
+    list_init(&held);
+    bool exhausted = vm_probe_take(&held, meta, GFP_KERNEL) < meta ||
+                     vm_probe_take(&held, data, data_gfp) < data;
+    while (!list_empty(&held)) {
+        struct page *p = list_entry(held.next, struct page, lru);
+        list_del(&p->lru);
+        __free_pages(p, 0);
+    }
     if (!exhausted)
-        VM_TRACE("  oom not justified: free=%lu, %u pages obtainable", page_alloc_nr_free(), need);
+        VM_TRACE("  oom not justified: free=%lu, %u kernel + %u pages of gfp %#x obtainable",
+                 page_alloc_nr_free(), meta, data, data_gfp);
     return exhausted;
+}
+
+/* @need GFP_KERNEL pages and one user page (GFP_HIGHUSER) */
+static bool vm_oom_justified_n(unsigned int need)
+{
+    return vm_oom_justified_need(MM_MAX(need, 1u), 1, GFP_HIGHUSER);
 }
 
 static bool vm_oom_justified(void)
@@ -1041,6 +1065,19 @@ static bool vm_new_mm(void)
     return true;
 }
 
+/*
+ * What mm_fork of @mm allocates at most, all GFP_KERNEL (fork.c): the child's tables - a root and
+ * a copy of every parent table that holds an entry, so no more than the parent's nr_tables - and
+ * slab pages for the mm_struct and one VMA per parent VMA (a small kmalloc slab holds 8 objects
+ * or more: slab_pick_order). No data page: pages are shared copy-on-write. Judging a fork with a
+ * fault's 4 pages called a fork whose parent had 7 tables (it takes all 7 when it succeeds) a mm
+ * failure while only 5 GFP_KERNEL pages were obtainable (regression: corpus/vm/regress-fork-tables).
+ */
+static unsigned int vm_fork_need(const struct mm_struct *mm)
+{
+    return (unsigned int)(mm->pt.nr_tables + 1 + (mm->map_count + 7) / 8);
+}
+
 static void vm_fork(void)
 {
     struct vmm *m = cur_mm();
@@ -1055,7 +1092,7 @@ static void vm_fork(void)
     fuzz_digest_err(ret);
     VM_TRACE("  mm_fork = %d", ret);
     if (ret) {
-        if (ret != -MM_ENOMEM || !vm_oom_justified())
+        if (ret != -MM_ENOMEM || !vm_oom_justified_need(vm_fork_need(m->mm), 0, 0))
             vfail("mm_fork = %s, expected 0", mm_strerror(ret));
         return;
     }
@@ -1181,12 +1218,14 @@ static void vm_vmalloc(uint32_t fn, uint32_t size)
 {
     if (V.nva >= VM_MAX_VAREA)
         return;
+    /* the gfp of the area's pages (vmalloc.c): vmalloc / vzalloc take __GFP_HIGHMEM */
+    static const gfp_t gfp[4] = { GFP_KERNEL | __GFP_HIGHMEM, GFP_KERNEL | __GFP_HIGHMEM | __GFP_ZERO,
+                                  GFP_KERNEL | __GFP_HIGHMEM, GFP_KERNEL | __GFP_ZERO };
     void *p;
     switch (fn) {
     case 0: p = vmalloc(size); break;
     case 1: p = vzalloc(size); break;
-    case 2: p = __vmalloc(size, GFP_KERNEL | __GFP_HIGHMEM); break;
-    default: p = __vmalloc(size, GFP_KERNEL | __GFP_ZERO); break;
+    default: p = __vmalloc(size, gfp[fn & 3]); break;
     }
     fuzz_digest_ok(p != NULL);
     VM_TRACE("  vmalloc(%u) = %p", size, p);
@@ -1196,7 +1235,10 @@ static void vm_vmalloc(uint32_t fn, uint32_t size)
         return;
     }
     if (!p) {
-        if (!vm_oom_justified_n((size + PAGE_SIZE - 1) / PAGE_SIZE + VM_OOM_NEED_OP + 1))
+        /* the node's slab page and up to 2 tables per level below the root (an area of more than
+         * one page may straddle a table boundary), then the pages with the area's own gfp */
+        unsigned int npages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
+        if (!vm_oom_justified_need(1 + 3 * (npages > 1 ? 2 : 1), npages, gfp[fn & 3]))
             vfail("vmalloc(%u) failed with memory available", size);
         return;
     }
