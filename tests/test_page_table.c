@@ -10,6 +10,7 @@
 #include "kt_util.h"
 #include "page_table.h"
 #include "../mm/virtual/vm_internal.h"
+#include "../mm/checks/check_internal.h" /* pt_check */
 
 #define VA_USER   ((uintptr_t)0x0000000040000000ull) /* 1 GiB: PML4 0, PDPT 1, PD 0, PT 0 */
 #define VA_KERNEL ((uintptr_t)ARCH_VMALLOC_START)

@@ -7,7 +7,7 @@
  * Owns: allocating, linking, counting and freeing table pages. Leaves belong to the caller (the
  * address-space code decides what a PTE says); this file only stores them and keeps the counts.
  *
- * Invariants (pt_check verifies them):
+ * Invariants (pt_check, mm/checks/check_pt.c, verifies them):
  *   - every table page reachable from the root is an allocated order-0 block with flags exactly
  *     PG_head|PG_pgtable, reached exactly once;
  *   - page->private_data of a table page = its number of non-zero entries;
@@ -334,110 +334,4 @@ void pt_destroy(struct page_table *pt)
     pt_free_table(pt, pt_table_page(root));
     pt->root = 0;
     pt->nr_tables = 0;
-}
-
-/* ---- checker ---- */
-
-struct pt_check_ctx {
-    struct mm_check_report *rep;
-    unsigned long nr_tables;
-};
-
-#define pt_check_fail(c, ...) mm_check_fail((c)->rep, __VA_ARGS__)
-
-/* Validate the table page at @pa (level @level) before it is read, and mark it seen. */
-static int pt_check_table_page(struct pt_check_ctx *c, phys_addr_t pa, unsigned int level,
-                               struct page **out)
-{
-    unsigned long pfn = MM_PFN_DOWN(pa);
-    if (!pfn_valid(pfn))
-        return pt_check_fail(c, "pt.table", pfn, "level-%u table at pa 0x%llx is beyond memory",
-                             level, (unsigned long long)pa);
-    struct page *pg = pfn_to_page(pfn);
-    if (pg->flags & PG_checked)
-        return pt_check_fail(c, "pt.duplicate", pfn, "level-%u table pfn 0x%lx is reachable "
-                             "twice", level, pfn);
-    if (pg->flags != (PG_head | PG_pgtable) || pg->order != 0 || pg->refcount < 1)
-        return pt_check_fail(c, "pt.table", pfn, "level-%u table pfn 0x%lx: flags 0x%x order %u "
-                             "refcount %d", level, pfn, pg->flags, pg->order, (int)pg->refcount);
-    pg->flags |= PG_checked;
-    c->nr_tables++;
-    *out = pg;
-    return 0;
-}
-
-/* Check one entry of a level-@level table (the table's pfn is @pfn). */
-static int pt_check_level(struct pt_check_ctx *c, phys_addr_t pa, unsigned int level);
-
-static int pt_check_entry(struct pt_check_ctx *c, pte_t e, unsigned int level, unsigned long pfn,
-                          unsigned int i)
-{
-    if (level == 0) {
-        if (pte_present(e) && !pfn_valid(MM_PFN_DOWN(pte_addr(e))))
-            return pt_check_fail(c, "pt.leaf", pfn, "leaf %u of table pfn 0x%lx maps pa 0x%llx "
-                                 "beyond memory", i, pfn, (unsigned long long)pte_addr(e));
-        return 0;
-    }
-    if (!pte_present(e))
-        return pt_check_fail(c, "pt.table", pfn, "entry %u of level-%u table pfn 0x%lx is set "
-                             "but not present (0x%llx)", i, level, pfn, (unsigned long long)e);
-    return pt_check_level(c, pte_addr(e), level - 1);
-}
-
-static int pt_check_level(struct pt_check_ctx *c, phys_addr_t pa, unsigned int level)
-{
-    struct page *pg = NULL; /* set when pt_check_table_page succeeds (gcc -O2 cannot tell) */
-    int err = pt_check_table_page(c, pa, level, &pg);
-    if (err)
-        return err;
-    const pte_t *table = pt_table_virt(pa);
-    unsigned long pfn = page_to_pfn(pg), used = 0;
-    for (unsigned int i = 0; i < PT_ENTRIES; i++)
-        used += table[i] != 0;
-    if (used != pg->private_data)
-        return pt_check_fail(c, "pt.count", pfn, "level-%u table pfn 0x%lx: count %lu, %lu "
-                             "entries set", level, pfn, (unsigned long)pg->private_data, used);
-    for (unsigned int i = 0; i < PT_ENTRIES; i++) {
-        if (table[i] && (err = pt_check_entry(c, table[i], level, pfn, i)) != 0)
-            return err;
-    }
-    return 0;
-}
-
-/* Clear the PG_checked marks: every marked page was reached through marked tables only. */
-static void pt_check_unmark(phys_addr_t pa, unsigned int level)
-{
-    struct page *pg = pfn_to_page(MM_PFN_DOWN(pa));
-    pg->flags &= ~PG_checked;
-    if (level == 0)
-        return;
-    const pte_t *table = pt_table_virt(pa);
-    for (unsigned int i = 0; i < PT_ENTRIES; i++) {
-        unsigned long cpfn = MM_PFN_DOWN(pte_addr(table[i]));
-        if (table[i] && pfn_valid(cpfn) && (pfn_to_page(cpfn)->flags & PG_checked))
-            pt_check_unmark(pte_addr(table[i]), level - 1);
-    }
-}
-
-int pt_check(struct page_table *pt, struct mm_check_report *rep)
-{
-    struct mm_check_report local;
-    struct pt_check_ctx c = { .rep = rep ? rep : &local };
-    c.rep->err = 0;
-    c.rep->invariant = NULL;
-    c.rep->pfn = ~0ul;
-    c.rep->detail[0] = '\0';
-    if (!pt)
-        return 0;
-    int err = 0;
-    if (pt->root) {
-        err = pt_check_level(&c, pt->root, PT_TOP);
-        if (pfn_valid(MM_PFN_DOWN(pt->root)) &&
-            (pfn_to_page(MM_PFN_DOWN(pt->root))->flags & PG_checked))
-            pt_check_unmark(pt->root, PT_TOP);
-    }
-    if (!err && c.nr_tables != pt->nr_tables)
-        err = pt_check_fail(&c, "pt.nr_tables", ~0ul, "nr_tables %lu, %lu tables reachable",
-                            pt->nr_tables, c.nr_tables);
-    return err;
 }
