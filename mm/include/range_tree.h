@@ -104,9 +104,22 @@ int rtree_set_range(struct range_tree *t, uintptr_t start, uintptr_t new_start, 
 
 /**
  * Make sure the next @nr_inserts inserts cannot fail for want of nodes (whatever they split).
- * Returns 0 or -MM_ENOMEM (the reserve keeps what it had before the call).
+ * Returns 0 or -MM_ENOMEM (the reserve keeps what it had before the call). The reserve is the
+ * tree's: call it under the lock that serialises the tree's inserts.
  */
 int rtree_preallocate(struct range_tree *t, unsigned int nr_inserts, gfp_t gfp);
+
+/*
+ * The same in three steps, for a tree whose lock is a spinlock that must not be held while
+ * allocating: under the lock, how many nodes the reserve lacks for @nr_inserts inserts
+ * (rtree_reserve_shortfall); outside it, that many nodes from the tree's allocator
+ * (rtree_node_alloc, NULL on failure; it reads only the constant ops); under the lock again,
+ * each one into the reserve (rtree_reserve_add). Another inserter may use them up meanwhile:
+ * then the insert itself allocates with its own gfp, or fails cleanly.
+ */
+unsigned int rtree_reserve_shortfall(const struct range_tree *t, unsigned int nr_inserts);
+struct rtree_node *rtree_node_alloc(const struct range_tree *t, gfp_t gfp);
+void rtree_reserve_add(struct range_tree *t, struct rtree_node *n);
 
 /** Give reserved nodes back to the allocator until at most @keep remain. */
 void rtree_trim_reserve(struct range_tree *t, unsigned int keep);

@@ -367,11 +367,33 @@ int rtree_insert_range(struct range_tree *t, uintptr_t start, uintptr_t end, voi
     return 0;
 }
 
-int rtree_preallocate(struct range_tree *t, unsigned int nr_inserts, gfp_t gfp)
+/* Nodes the reserve must hold so that @nr_inserts inserts cannot run out. */
+static unsigned int rtree_reserve_want(const struct range_tree *t, unsigned int nr_inserts)
 {
     /* each insert splits at most every level and adds a root; an earlier one may add a level */
     unsigned int want = nr_inserts * (t->depth + 1) + nr_inserts * (nr_inserts - 1) / 2;
-    return rtree_reserve_fill(t, MM_MAX(want, nr_inserts), gfp);
+    return MM_MAX(want, nr_inserts);
+}
+
+int rtree_preallocate(struct range_tree *t, unsigned int nr_inserts, gfp_t gfp)
+{
+    return rtree_reserve_fill(t, rtree_reserve_want(t, nr_inserts), gfp);
+}
+
+unsigned int rtree_reserve_shortfall(const struct range_tree *t, unsigned int nr_inserts)
+{
+    unsigned int want = rtree_reserve_want(t, nr_inserts);
+    return want > t->nr_reserve ? want - t->nr_reserve : 0;
+}
+
+struct rtree_node *rtree_node_alloc(const struct range_tree *t, gfp_t gfp)
+{
+    return t->ops->node_alloc(gfp);
+}
+
+void rtree_reserve_add(struct range_tree *t, struct rtree_node *n)
+{
+    rtree_reserve_push(t, n);
 }
 
 /* ---- erase ---- */

@@ -94,6 +94,30 @@ static gfp_t vmalloc_meta_gfp(gfp_t gfp)
                   __GFP_NOWARN);
 }
 
+/*
+ * Tree nodes for one insert, allocated outside the lock and put into the tree's reserve under it
+ * (the reserve is shared by every CPU: filling it unlocked raced, found by the TSan stress).
+ * Should a concurrent insert use them up meanwhile, the link takes a node GFP_ATOMIC under the
+ * lock, or fails cleanly. Returns 0 or -MM_ENOMEM.
+ */
+static int vmalloc_tree_topup(gfp_t gfp)
+{
+    struct range_tree *t = &mm_state.vmalloc.tree;
+    env_spin_lock(&mm_state.vmalloc.lock);
+    unsigned int need = rtree_reserve_shortfall(t, 1);
+    env_spin_unlock(&mm_state.vmalloc.lock);
+    struct rtree_node *got[RTREE_MAX_DEPTH + 1];
+    unsigned int n = 0;
+    for (; n < need && n < MM_ARRAY_SIZE(got); n++)
+        if (!(got[n] = rtree_node_alloc(t, gfp)))
+            break;
+    env_spin_lock(&mm_state.vmalloc.lock);
+    for (unsigned int i = 0; i < n; i++)
+        rtree_reserve_add(t, got[i]);
+    env_spin_unlock(&mm_state.vmalloc.lock);
+    return n < need ? -MM_ENOMEM : 0;
+}
+
 /**
  * Reserve @nr_pages pages plus a guard page at the lowest free address. Returns the area (linked,
  * nothing mapped) or NULL: no node memory, or no gap is large enough.
@@ -107,9 +131,7 @@ static struct vmap_area *vmalloc_reserve(unsigned long nr_pages, unsigned int ki
     *va = (struct vmap_area){ .size = nr_pages << PAGE_SHIFT, .nr_pages = nr_pages, .kind = kind,
                               .prot = prot | PTE_P, .alloc_site = site };
     list_init(&va->pages);
-    /* tree nodes before the lock (the depth is read unlocked: should a concurrent insert deepen
-     * the tree meanwhile, the link takes a node GFP_ATOMIC under the lock, or fails cleanly) */
-    int err = rtree_preallocate(&mm_state.vmalloc.tree, 1, vmalloc_meta_gfp(gfp));
+    int err = vmalloc_tree_topup(vmalloc_meta_gfp(gfp));
     if (!err) {
         env_spin_lock(&mm_state.vmalloc.lock);
         err = va_link_locked(va);
