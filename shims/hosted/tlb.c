@@ -8,7 +8,9 @@
  *     e[0 .. entries)           { root (CR3 tag), vpn, pa, rights W/U/X/D, stale_seq }, valid
  *                               when rights has TLB_V
  *     next                      FIFO cursor (policy HOSTED_TLB_FIFO)
- *     nr_valid                  valid entries (a flush or an audit skips an empty TLB)
+ *     nr_valid                  valid entries (a flush or an audit skips an empty TLB); written
+ *                               under lock, read without it: a fill that could race with the skip
+ *                               runs under vm.lock, which a flush of a user range holds too
  *
  * What is cached: a successful walk of the software MMU (mmu.c) caches (root, va page) -> pa and
  * the combined rights of the four levels on the accessing CPU. Entries are tagged with the root
@@ -116,10 +118,11 @@ static int tlb_find_locked(const struct hosted_tlb *t, phys_addr_t root, uint64_
     return -1;
 }
 
+/* nr_valid is written under t->lock, read also without it (a flush skipping an empty TLB). */
 static void tlb_drop_locked(struct hosted_tlb *t, unsigned int i)
 {
     t->e[i].rights = 0;
-    t->nr_valid--;
+    __atomic_store_n(&t->nr_valid, t->nr_valid - 1, __ATOMIC_RELAXED);
 }
 
 /* Does an entry with @rights serve @access (MMU_* bits) without a walk? */
@@ -175,7 +178,7 @@ void hosted_tlb_fill(unsigned int cpu, phys_addr_t root, uintptr_t va, phys_addr
         if (t->e[slot].rights & TLB_V)
             tlb_count(&tlb_stats.evictions, 1);
         else
-            t->nr_valid++;
+            __atomic_store_n(&t->nr_valid, t->nr_valid + 1, __ATOMIC_RELAXED);
     }
     t->e[slot] = (struct tlb_entry){ .root = root, .vpn = vpn, .pa = pa, .rights = rights | TLB_V };
     tlb_unlock(t);
