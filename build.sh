@@ -285,9 +285,9 @@ KERNEL_INC="-Ishims/kernel/include -Iarch/x86_64/kernel/include -Ishims/hosted/i
 
 # the mm and its freestanding environment (machine layouts are shared with the hosted build)
 kernel_lib_sources() { mm_sources; find shims/kernel -name '*.c' | sort; echo shims/hosted/machine_layout.c; }
-# the unit tests minus the hosted runner and the software-MMU suite, plus the kernel runner
+# the unit tests minus the hosted runner and the software-MMU and TLB suites, plus the kernel runner
 kernel_test_sources() {
-    find tests -maxdepth 1 -name '*.c' ! -name test_main.c ! -name test_mmu.c | sort
+    find tests -maxdepth 1 -name '*.c' ! -name test_main.c ! -name test_mmu.c ! -name test_tlb.c | sort
     echo tests/kernel/ktest_kernel.c
 }
 # fuzz/ files that are not hosted-only (engines, the hosted replay and platform, the pack tool)

@@ -45,6 +45,8 @@ int fuzz_run(const struct fuzz_target *t, const uint8_t *data, size_t size)
             fuzz_log("op#%u %s", (unsigned int)fuzz_cur.opno, fuzz_cur_text());
         fuzz_digest_op(fuzz_cur.op.kind);
         t->exec(&fuzz_cur.op);
+        if (fuzz_platform.op_done)
+            fuzz_platform.op_done();
         t->check(fuzz_cur.op.kind == FOP_CHECK);
     }
     fuzz_cur.opno = n + 1;

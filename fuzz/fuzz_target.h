@@ -60,6 +60,12 @@ struct fuzz_platform {
      * platform cannot inject device errors (target vm then skips "vm swapfail").
      */
     void (*swap_fail)(unsigned long count);
+    /**
+     * The engine finished an op's exec (before its checks). The hosted machine audits its TLBs
+     * here, so a stale-entry report names the op that changed a translation without a flush.
+     * NULL: nothing to do.
+     */
+    void (*op_done)(void);
 };
 
 /** The platform linked in (hosted or kernel). */

@@ -441,6 +441,14 @@ int fuzz_machine_encode(const struct fuzz_machine *m, uint8_t hdr[FUZZ_HDR_SIZE]
     return 0;
 }
 
+void fuzz_machine_tlb(const struct fuzz_machine *m, unsigned int *entries, bool *direct)
+{
+    static const unsigned int sizes[4] = { 64, 16, 4, 1 };
+
+    *entries = sizes[(m->seed >> 24) & 3u];
+    *direct = (m->seed >> 26) & 1u;
+}
+
 int fuzz_machine_format(char *buf, size_t size, const struct fuzz_machine *m)
 {
     char mem[24], batch[16];

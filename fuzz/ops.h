@@ -10,7 +10,8 @@
               (slab_hardened is read only by targets whose table has FUZZ_TABLE_SLAB_HARDENED;
               their machine line shows it as slab=hardened|plain)
  *              [3] pcp batch (low 5 bits, 0 = derived by the mm)
- *              [4..7] seed (u32): places holes / reserved ranges, seeds the mm
+ *              [4..7] seed (u32): places holes / reserved ranges, seeds the mm; its bits 24-26
+ *                     also pick the hosted machine's TLB (fuzz_machine_tlb; no byte of its own)
  *   offset 8   op records, 8 bytes each, at most FUZZ_MAX_OPS:
  *              [op][a][b][c][d0 d1 d2 d3]
  *              op % (target table size) picks the op kind; a, b, c, d are folded into the range
@@ -89,6 +90,13 @@ void fuzz_machine_decode(const uint8_t *data, size_t size, struct fuzz_machine *
 int fuzz_machine_encode(const struct fuzz_machine *m, uint8_t hdr[FUZZ_HDR_SIZE]);
 /** Deterministic layout (holes, reserved ranges) of @m, derived from its seed. */
 void fuzz_machine_layout(const struct fuzz_machine *m, struct fuzz_layout *l);
+/**
+ * The hosted TLB @m describes, derived from bits that already exist (the seed), so every input
+ * keeps its bytes and ops: seed bits 24-25 pick *@entries per CPU from {64, 16, 4, 1} (64 is the
+ * hosted default), bit 26 sets *@direct (direct-mapped rather than round-robin). Not in the
+ * machine line: a machine line's seed says it.
+ */
+void fuzz_machine_tlb(const struct fuzz_machine *m, unsigned int *entries, bool *direct);
 /** Render @m as the "machine ..." line. Returns mm_snprintf's result. */
 int fuzz_machine_format(char *buf, size_t size, const struct fuzz_machine *m);
 

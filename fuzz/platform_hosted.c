@@ -1,7 +1,9 @@
 /*
  * platform_hosted.c - what the fuzz platform does differently in the hosted build (libc allowed
  * here): lines go to stderr, a failed run aborts (the crash a fuzzer records), user accesses go
- * through the software MMU (hosted_user_copy). The rest is platform_machine.c.
+ * through the software MMU (hosted_user_copy), and after each op the TLBs are audited so that a
+ * stale-entry report names the op that changed a translation without a flush (hosted_tlb_op_done,
+ * with the engine's cursor as the namer). The rest is platform_machine.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,25 @@ _Noreturn void fuzz_machine_crash(void)
     fflush(stdout);
     fflush(stderr);
     abort();
+}
+
+/* The op a stale-TLB report names: "op#N [text]" of the engine's cursor. */
+static const char *platform_op_name(void)
+{
+    static char name[FUZZ_LINE_MAX + 16];
+
+    snprintf(name, sizeof(name), "op#%u [%s]", (unsigned int)fuzz_cur.opno, fuzz_cur_text());
+    return name;
+}
+
+__attribute__((constructor)) static void platform_hosted_init(void)
+{
+    hosted_tlb_set_op_namer(platform_op_name);
+}
+
+void fuzz_machine_op_done(void)
+{
+    hosted_tlb_op_done();
 }
 
 int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsigned int access,

@@ -26,6 +26,8 @@ _Noreturn void fuzz_machine_crash(void)
     kernel_exit(KERNEL_EXIT_FAIL);
 }
 
+void fuzz_machine_op_done(void) {} /* real TLBs: nothing to audit */
+
 int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsigned int access,
                            uintptr_t *fault_va)
 {

@@ -43,6 +43,9 @@ static int machine_setup(const struct fuzz_layout *l)
     fz_hm.pcp_high = 0;
     fz_hm.seed = l->m->seed;
     fz_hm.slab_hardened = l->slab_hardened;
+    bool tlb_direct;
+    fuzz_machine_tlb(l->m, &fz_hm.tlb_entries, &tlb_direct);
+    fz_hm.tlb_policy = tlb_direct ? HOSTED_TLB_DIRECT : HOSTED_TLB_FIFO;
     return 0;
 }
 
@@ -97,4 +100,5 @@ const struct fuzz_platform fuzz_platform = {
     .user_copy = fuzz_machine_user_copy,
     .swap_reset = machine_swap_reset,
     .swap_fail = machine_swap_fail,
+    .op_done = fuzz_machine_op_done,
 };

@@ -6,6 +6,7 @@
  *
  *   hosted (platform_hosted.c)   stderr          abort()                     hosted_user_copy
  *   kernel (platform_kernel.c)   serial console  back to fuzz_run_guarded    kernel_user_copy
+ * and, after each op, the hosted TLB audit (hosted_tlb_op_done; nothing in the kernel).
  */
 #ifndef LEAXOS_FUZZ_PLATFORM_MACHINE_H
 #define LEAXOS_FUZZ_PLATFORM_MACHINE_H
@@ -24,5 +25,8 @@ _Noreturn void fuzz_machine_crash(void);
 /** User access through the MMU with fault-and-retry (see struct fuzz_platform.user_copy). */
 int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsigned int access,
                            uintptr_t *fault_va);
+
+/** After each op's exec (see struct fuzz_platform.op_done): the hosted TLB audit, or nothing. */
+void fuzz_machine_op_done(void);
 
 #endif /* LEAXOS_FUZZ_PLATFORM_MACHINE_H */

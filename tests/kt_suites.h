@@ -35,6 +35,7 @@
     ALL(range_tree) \
     ALL(page_table) \
     HOSTED(mmu, "the hosted software MMU (shims/hosted/mmu.c); the kernel runs the real MMU") \
+    HOSTED(tlb, "the hosted TLB model (shims/hosted/tlb.c); the kernel has real TLBs") \
     ALL(swap) \
     ALL(describe)
 

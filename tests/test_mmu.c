@@ -39,11 +39,15 @@ static int mmu_teardown(unsigned long free0)
     return kt_pt_teardown(free0);
 }
 
+/* The tests change entries by hand: like the mm, they flush the TLB afterwards (tlb.c). */
+static void mmu_flush(void) { env_tlb_flush_range(MMU_VA, MMU_VA + 2 * PAGE_SIZE); }
+
 /* Clear A and D on all four entries of @va. */
 static void mmu_clear_ad(pte_t *ents[PT_LEVELS])
 {
     for (unsigned int l = 0; l < PT_LEVELS; l++)
         *ents[l] &= ~(PTE_A | PTE_D);
+    mmu_flush();
 }
 
 static const char *const mmu_flag_names[] = { "P", "RW", "US", "NX" };
@@ -71,6 +75,7 @@ static int mmu_check_cell(pte_t *ents[PT_LEVELS], unsigned int level, unsigned i
 
     mmu_clear_ad(ents);
     *ents[level] = flag == 3 ? saved | bits[flag] : saved & ~bits[flag];
+    mmu_flush();
     for (unsigned int l = 0; l < PT_LEVELS; l++)
         before[l] = *ents[l];
     int want = mmu_expect(flag, access, &want_code);
@@ -90,6 +95,7 @@ static int mmu_check_cell(pte_t *ents[PT_LEVELS], unsigned int level, unsigned i
                           mmu_flag_names[flag], access, l);
     }
     *ents[level] = saved;
+    mmu_flush();
     return 0;
 }
 
@@ -174,14 +180,17 @@ static int test_fault_error_codes(void)
     KT_ASSERT_EQ(code, 0);
     /* a leaf beyond memory and a large-page bit: reserved-bit faults, nothing read */
     pte_t old = pt_update(&kt_pt, MMU_VA, LEAF(mm_max_pfn + 10, PTE_P | PTE_US));
+    mmu_flush();
     KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_READ | MMU_USER, NULL, &code), MM_EFAULT);
     KT_ASSERT_EQ(code, PF_ERR_RSVD | PF_ERR_P | PF_ERR_U);
     pt_update(&kt_pt, MMU_VA, old);
     pte_t *pde = kt_pt_entry_at(MMU_VA, 1);
     *pde |= PTE_PS;
+    mmu_flush();
     KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_READ, NULL, &code), MM_EFAULT);
     KT_ASSERT_EQ(code, PF_ERR_RSVD | PF_ERR_P);
     *pde &= ~PTE_PS;
+    mmu_flush();
     KT_ASSERT_OK(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_READ, NULL, &code));
     return mmu_teardown(free0);
 }
@@ -207,6 +216,7 @@ static int test_copy_stops_at_fault(void)
     KT_ASSERT_OK(memcmp((char *)page_address(mmu_data[1]), buf + PAGE_SIZE - 100, 6000 - (PAGE_SIZE - 100)));
     /* the second page unmapped: the copy stops at its first byte */
     KT_ASSERT_EQ(pt_unmap(&kt_pt, MMU_VA + PAGE_SIZE, MMU_VA + 2 * PAGE_SIZE, NULL, NULL), 1);
+    mmu_flush();
     KT_ASSERT_EQ(hosted_mmu_copy(kt_pt.root, MMU_VA + PAGE_SIZE - 40, buf, 100,
                                  MMU_WRITE | MMU_USER, &fva, &code), 40);
     KT_ASSERT_EQ(fva, MMU_VA + PAGE_SIZE);

@@ -117,7 +117,15 @@ void *env_phys_to_virt(phys_addr_t pa);
 /** Physical address of direct-map address @va, or MM_PHYS_INVALID if @va is not in the direct map. */
 phys_addr_t env_virt_to_phys(const void *va);
 
-/** Invalidate cached translations of kernel virtual range [start, end). */
+/**
+ * Invalidate cached translations of virtual range [start, end), user or kernel, in every address
+ * space, on every CPU: the caller's at once and every other CPU's by a shootdown, done before the
+ * call returns. Call it after narrowing a present translation (clearing it, changing its frame,
+ * dropping write, user or execute, clearing PTE_A for second chance) and before the old frame
+ * may be reused; widening one (not present -> present, read-only -> writable on the same frame)
+ * needs none: the faulting CPU refetches. The hosted machine's TLB model reports an access served
+ * from an entry the tables no longer grant as a missing flush.
+ */
 void env_tlb_flush_range(uintptr_t start, uintptr_t end);
 
 /* ---- kernel virtual mappings (vmalloc / vmap) ---- */

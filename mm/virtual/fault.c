@@ -185,13 +185,16 @@ static enum vm_fault_result fault_wp(struct mm_struct *mm, struct vm_area_struct
     if (!p)
         return VM_FAULT_OOM;
     memcpy(page_address(p), page_address(old), PAGE_SIZE);
+    fault_install(mm, va, ptep, p, vma_pte_prot(v, true) | (e & (PTE_A | PTE_D)));
+    /* The entry changed frames: another CPU may still cache the old, read-only one and read the
+     * old page, which the other mappers go on changing. Flush before the old page is put. */
+    env_tlb_flush_range(va, va + PAGE_SIZE);
     if (!(e & PTE_SW_ZERO)) {
         if (anon)
             mm->nr_anon--;
         old->mapcount--;
         vm_page_put(old);
     }
-    fault_install(mm, va, ptep, p, vma_pte_prot(v, true) | (e & (PTE_A | PTE_D)));
     return VM_FAULT_HANDLED;
 }
 

@@ -7,7 +7,8 @@
  * page cache and dirty map), and all of mm_state.swap (the slot map, the LRU counts, the swap
  * counters). Every public entry of mm/virtual but vmalloc takes it (mmap.c, fault.c, fork.c,
  * file.c); the swap shrinker takes it with vm_trylock; the hosted MMU holds it across a walk
- * (mm_user_access_begin) in place of the TLB shootdown it does not model yet.
+ * and the copy (mm_user_access_begin), so its TLB oracle compares a cached entry with tables that
+ * no path can be changing (every PTE change and its env_tlb_flush_range happen under it).
  *
  * It is recursive for its holder (lock_depth, written only by the holder): public entries call
  * each other (mm_fork -> mm_create, vma_free -> mm_file_put), and an allocation inside a fault may

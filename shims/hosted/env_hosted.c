@@ -2,7 +2,8 @@
  * env_hosted.c - the hosted implementation of mm_env.h: libc, pthreads-compatible spinlocks,
  * simulated CPUs, the arena as the direct map, and ASan annotations.
  *
- * Simulated CPUs, spinlocks, interrupts and cross-CPU calls live in cpu.c.
+ * Simulated CPUs, spinlocks, interrupts and cross-CPU calls live in cpu.c; the TLBs and
+ * env_tlb_flush_range in tlb.c.
  *
  * Determinism: env_trace_clock is a counter, never the wall clock.
  *
@@ -32,7 +33,6 @@
 static int hosted_log_level = ENV_LOG_WARN;
 static hosted_panic_hook_t hosted_panic_hook;
 static uint64_t hosted_clock; /* atomic: every CPU thread ticks it */
-static unsigned long hosted_tlb_flushes;
 
 void hosted_set_log_level(int level) { hosted_log_level = level; }
 
@@ -79,14 +79,7 @@ phys_addr_t env_virt_to_phys(const void *va)
     return (phys_addr_t)(a - base);
 }
 
-void env_tlb_flush_range(uintptr_t start, uintptr_t end)
-{
-    (void)start;
-    (void)end;
-    __atomic_add_fetch(&hosted_tlb_flushes, 1, __ATOMIC_RELAXED);
-}
-
-unsigned long hosted_tlb_flush_count(void) { return hosted_tlb_flushes; }
+/* env_tlb_flush_range and hosted_tlb_flush_count: tlb.c */
 
 void env_poison(const void *addr, size_t size, enum env_poison_kind kind)
 {
@@ -125,7 +118,6 @@ void hosted_env_reset(void)
 {
     hosted_cpu_reset();
     hosted_clock = 0;
-    hosted_tlb_flushes = 0;
 }
 
 #ifdef HOSTED_ASAN

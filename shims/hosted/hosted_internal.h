@@ -6,6 +6,7 @@
 
 #include "hosted_machine.h"
 #include "mm_env.h"
+#include "hosted_mmu.h"
 
 /** Bytes of the arena that the booted machine's memory map covers (its direct map). */
 uint64_t hosted_arena_used(void);
@@ -15,5 +16,45 @@ void hosted_env_reset(void);
 
 /** Back to one thread on CPU 0 with interrupts on (cpu.c; part of hosted_env_reset). */
 void hosted_cpu_reset(void);
+
+/* ---- the TLB (tlb.c) as the MMU (mmu.c) and the machine (machine.c) use it ---- */
+
+/* Rights bits of a TLB entry. */
+#define HOSTED_TLB_V (1u << 0) /* valid */
+#define HOSTED_TLB_W (1u << 1) /* writable at every level */
+#define HOSTED_TLB_U (1u << 2) /* user at every level */
+#define HOSTED_TLB_X (1u << 3) /* NX clear at every level */
+#define HOSTED_TLB_D (1u << 4) /* the leaf's PTE_D was set by the filling walk */
+
+/** Empty the TLBs of @nr_cpus CPUs, size (0: default) and policy; zero the TLB statistics. */
+void hosted_tlb_configure(unsigned int nr_cpus, unsigned int entries,
+                          enum hosted_tlb_policy policy);
+
+/**
+ * @cpu's entry for (@root, @va) when it serves @access without a walk: returns 1 with its frame,
+ * rights and audit mark. An entry that does not serve the access is dropped (the access walks
+ * again, as x86 refaults); returns 0.
+ */
+int hosted_tlb_lookup(unsigned int cpu, phys_addr_t root, uintptr_t va, unsigned int access,
+                      phys_addr_t *pa, uint8_t *rights, uint32_t *stale_seq);
+
+/** Cache (@root, @va) -> @pa with HOSTED_TLB_* @rights on @cpu (replacing per policy). */
+void hosted_tlb_fill(unsigned int cpu, phys_addr_t root, uintptr_t va, phys_addr_t pa,
+                     uint8_t rights);
+
+/**
+ * The oracle: do the tables at @root still grant what @cpu's entry (@pa, @rights) grants? True if
+ * so. Otherwise reports the stale entry (env_panic, or the test's report hook, after which the
+ * entry is dropped) and returns false.
+ */
+bool hosted_tlb_verify(unsigned int cpu, phys_addr_t root, uintptr_t va, phys_addr_t pa,
+                       uint8_t rights, uint32_t stale_seq);
+
+/**
+ * Walk without side effects: 0 and the combined rights (RW/US of every level in *@rights, NX of
+ * any in *@nx) and frame of @va, or -MM_EFAULT when a level is missing, malformed or (under ASan)
+ * a table page is free (mmu.c).
+ */
+int hosted_mmu_peek(phys_addr_t root, uintptr_t va, pte_t *rights, bool *nx, phys_addr_t *pa);
 
 #endif

@@ -226,6 +226,7 @@ int hosted_machine_prepare(const struct hosted_machine *m, struct mm_boot_params
     if (end && arena_prepare(end))
         return -MM_ENOMEM;
     hosted_env_reset();
+    hosted_tlb_configure(m->nr_cpus, m->tlb_entries, m->tlb_policy);
     if (hosted_swap_reset(m->swap_slots))
         return -MM_ENOMEM;
     hosted_machine_boot_params(m, bp);

@@ -8,6 +8,10 @@
  *
  * Tables and pages are reached through env_phys_to_virt (the arena); an entry pointing beyond the
  * arena's direct map is refused as a reserved-bit fault rather than read.
+ *
+ * In front of the walk sits the accessing CPU's TLB (tlb.c): a hit that the entry grants is
+ * served from it after the oracle re-walked the tables (hosted_tlb_verify); every successful walk
+ * fills it. A hit sets no A/D bit, as on hardware (a write through a clean entry walks again).
  */
 #include "hosted_internal.h"
 #include "hosted_mmu.h"
@@ -64,35 +68,88 @@ static void mmu_set_accessed(pte_t *ents[PT_LEVELS], unsigned int access)
     }
 }
 
-int hosted_mmu_translate(phys_addr_t root, uintptr_t va, unsigned int access, phys_addr_t *pa_out,
-                         unsigned int *pf_error)
+/*
+ * The one walk: the four entries of @va under @root, their combined rights (*@rights: RW and US
+ * of every level, *@nx: NX of any) and the frame (*@pa). Returns 0, or the fault's error-code bits
+ * beyond the access's own (0x8000 for a plain not-present fault, so 0 means success). @ents (may
+ * be NULL) gets the entries; with @peek, a table the sanitizer shadow marks as freed ends the
+ * walk as not present instead of being read (the oracle may walk a stale entry's dead tables).
+ */
+#define MMU_WALK_NP 0x8000u
+static unsigned int mmu_walk(phys_addr_t root, uintptr_t va, pte_t *ents[PT_LEVELS], bool peek,
+                             pte_t *rights_out, bool *nx_out, phys_addr_t *pa_out)
 {
-    unsigned int code = mmu_access_bits(access);
-    pte_t *ents[PT_LEVELS], rights = PTE_RW | PTE_US;
+    pte_t rights = PTE_RW | PTE_US;
     bool nx = false;
     phys_addr_t pa = root & PTE_ADDR_MASK;
 
-    mmu_count(&mmu_stats.translations);
     if (!mmu_canonical(va) || !pa)
-        return mmu_fault(code, pf_error);
+        return MMU_WALK_NP;
     for (int level = PT_LEVELS - 1; level >= 0; level--) {
         if (!mmu_pa_ok(pa))
-            return mmu_fault(code | PF_ERR_P | PF_ERR_RSVD, pf_error);
-        ents[level] = (pte_t *)env_phys_to_virt(pa) + PT_INDEX(va, level);
-        pte_t e = __atomic_load_n(ents[level], __ATOMIC_RELAXED);
+            return PF_ERR_P | PF_ERR_RSVD;
+        pte_t *ep = (pte_t *)env_phys_to_virt(pa) + PT_INDEX(va, level);
+        if (peek && hosted_shadow_poisoned(ep))
+            return MMU_WALK_NP;
+        if (ents)
+            ents[level] = ep;
+        pte_t e = __atomic_load_n(ep, __ATOMIC_RELAXED);
         if (!(e & PTE_P))
-            return mmu_fault(code, pf_error);
+            return MMU_WALK_NP;
         if (level > 0 && (e & PTE_PS))
-            return mmu_fault(code | PF_ERR_P | PF_ERR_RSVD, pf_error);
+            return PF_ERR_P | PF_ERR_RSVD;
         rights &= e;
         nx = nx || (e & PTE_NX);
         pa = pte_addr(e);
     }
     if (!mmu_pa_ok(pa))
-        return mmu_fault(code | PF_ERR_P | PF_ERR_RSVD, pf_error);
+        return PF_ERR_P | PF_ERR_RSVD;
+    *rights_out = rights;
+    *nx_out = nx;
+    *pa_out = pa;
+    return 0;
+}
+
+int hosted_mmu_peek(phys_addr_t root, uintptr_t va, pte_t *rights, bool *nx, phys_addr_t *pa)
+{
+    return mmu_walk(root, va, NULL, true, rights, nx, pa) ? -MM_EFAULT : 0;
+}
+
+/* TLB rights bits (tlb.c) of a successful walk. */
+static uint8_t mmu_tlb_rights(pte_t rights, bool nx, unsigned int access)
+{
+    return (uint8_t)(((rights & PTE_RW) ? HOSTED_TLB_W : 0) | ((rights & PTE_US) ? HOSTED_TLB_U : 0) |
+                     (nx ? 0 : HOSTED_TLB_X) | ((access & MMU_WRITE) ? HOSTED_TLB_D : 0));
+}
+
+int hosted_mmu_translate(phys_addr_t root, uintptr_t va, unsigned int access, phys_addr_t *pa_out,
+                         unsigned int *pf_error)
+{
+    unsigned int code = mmu_access_bits(access), cpu = env_cpu_id();
+    pte_t *ents[PT_LEVELS], rights = 0;
+    bool nx = false;
+    phys_addr_t pa = 0;
+    uint8_t tr;
+    uint32_t stale;
+
+    mmu_count(&mmu_stats.translations);
+    if (!mmu_canonical(va) || !(root & PTE_ADDR_MASK))
+        return mmu_fault(code, pf_error);
+    root &= PTE_ADDR_MASK;
+    /* served from this CPU's TLB when an entry grants the access, and the tables still do */
+    if (hosted_tlb_lookup(cpu, root, va, access, &pa, &tr, &stale) &&
+        hosted_tlb_verify(cpu, root, va, pa, tr, stale)) {
+        if (pa_out)
+            *pa_out = pa | ((uint64_t)va & (PAGE_SIZE - 1));
+        return 0;
+    }
+    unsigned int w = mmu_walk(root, va, ents, false, &rights, &nx, &pa);
+    if (w)
+        return mmu_fault(w == MMU_WALK_NP ? code : code | w, pf_error);
     if (mmu_denied(rights, nx, access))
         return mmu_fault(code | PF_ERR_P, pf_error);
     mmu_set_accessed(ents, access);
+    hosted_tlb_fill(cpu, root, va, pa, mmu_tlb_rights(rights, nx, access));
     if (pa_out)
         *pa_out = pa | ((uint64_t)va & (PAGE_SIZE - 1));
     return 0;

@@ -16,6 +16,12 @@
 
 #include "mm.h"
 
+/** TLB replacement of the hosted machine's CPUs (shims/hosted/tlb.c; the kernel ignores it). */
+enum hosted_tlb_policy {
+    HOSTED_TLB_FIFO = 0,   /* fully associative, round-robin replacement */
+    HOSTED_TLB_DIRECT = 1, /* direct-mapped: slot = virtual page number % entries */
+};
+
 struct hosted_machine {
     struct mm_mem_region map[MM_MAX_MEM_REGIONS];
     unsigned int nr_map;
@@ -29,6 +35,8 @@ struct hosted_machine {
     bool slab_hardened;
     uint64_t seed;
     unsigned long swap_slots;     /* page-sized slots of the swap device (0: no swap) */
+    unsigned int tlb_entries;     /* per-CPU TLB entries, 1 .. HOSTED_TLB_MAX_ENTRIES (0: default) */
+    enum hosted_tlb_policy tlb_policy;
 };
 
 /**
@@ -111,7 +119,7 @@ void hosted_set_panic_hook(hosted_panic_hook_t hook);
 void *hosted_arena_base(void);
 uint64_t hosted_arena_size(void);
 
-/** Number of env_tlb_flush_range calls so far (a recording shim). */
+/** Number of env_tlb_flush_range calls since the machine booted (a recording shim). */
 unsigned long hosted_tlb_flush_count(void);
 
 #endif /* LEAXOS_HOSTED_MACHINE_H */

@@ -18,6 +18,16 @@
  *
  * Under ASan, reading a table or page the mm has not handed out is an ASan report: intended.
  * Thread safety: entries are read and A/D set with atomics; the counters are atomic.
+ *
+ * The TLB (shims/hosted/tlb.c; its head comment is the model). Each CPU caches successful walks,
+ * (root, va page) -> frame and rights, HOSTED_TLB_DEFAULT_ENTRIES entries unless the machine says
+ * otherwise (struct hosted_machine tlb_entries, tlb_policy). hosted_mmu_translate serves an access
+ * from the calling CPU's entry when the entry grants it (no A/D update, as hardware), else walks.
+ * env_tlb_flush_range drops the range in every address space on every CPU (the mm's contract names
+ * no address space): locally, and on each other CPU that caches anything by a shootdown (counted
+ * as one IPI). The oracle: an access served from an entry the current tables no longer grant
+ * (not present, another frame, write / user / exec dropped) is a missing flush, reported as
+ * "stale TLB entry on CPU n for va V after OP" through env_panic or a test's report hook.
  */
 #ifndef LEAXOS_HOSTED_MMU_H
 #define LEAXOS_HOSTED_MMU_H
@@ -63,5 +73,52 @@ struct hosted_mmu_stats {
 void hosted_mmu_get_stats(struct hosted_mmu_stats *st);
 /** Zero the counters (tests call it; a machine boot does not). */
 void hosted_mmu_reset_stats(void);
+
+/* ---- the TLB ---- */
+
+#define HOSTED_TLB_MAX_ENTRIES     64
+#define HOSTED_TLB_DEFAULT_ENTRIES 64
+
+struct hosted_tlb_stats {
+    unsigned long hits;        /* translations served from an entry */
+    unsigned long misses;      /* translations that walked (no entry, or one that did not serve) */
+    unsigned long fills;       /* successful walks cached */
+    unsigned long evictions;   /* valid entries replaced by a fill */
+    unsigned long flushes;     /* env_tlb_flush_range calls */
+    unsigned long invalidated; /* entries the flushes dropped, on every CPU */
+    unsigned long shootdowns;  /* IPIs: a flush reaching another CPU whose TLB held entries */
+    unsigned long stale;       /* stale entries the oracle reported */
+};
+
+/** The TLB counters since the machine booted or the last reset. */
+void hosted_tlb_get_stats(struct hosted_tlb_stats *st);
+/** Zero the TLB counters (a machine boot does too). */
+void hosted_tlb_reset_stats(void);
+
+/** Valid entries in @cpu's TLB. */
+unsigned int hosted_tlb_cached(unsigned int cpu);
+/** Does @cpu's TLB hold an entry for @va of the address space at @root? */
+bool hosted_tlb_holds(unsigned int cpu, phys_addr_t root, uintptr_t va);
+
+/**
+ * Name the op now running for stale-entry reports (the fuzz platform passes the engine's
+ * cursor); NULL: unnamed. The returned text is copied when used.
+ */
+void hosted_tlb_set_op_namer(const char *(*namer)(void));
+
+/**
+ * The end of a driver's op (the fuzz engine calls it after every op): every CPU's entries are
+ * compared with the tables, and an entry they no longer grant remembers this op, so that the
+ * report of a later access through it names the op that changed the translation without a flush.
+ * Reports nothing itself (an unused stale entry is harmless).
+ */
+void hosted_tlb_op_done(void);
+
+/**
+ * Report stale entries through @hook instead of env_panic (tests; NULL restores the panic). After
+ * the hook returns the entry is dropped and the access walks the tables again.
+ */
+typedef void (*hosted_tlb_report_fn)(const char *msg);
+void hosted_tlb_set_report_hook(hosted_tlb_report_fn hook);
 
 #endif /* LEAXOS_HOSTED_MMU_H */
