@@ -155,7 +155,7 @@ static struct {
     bool inj_at_op;           /* injection was armed when the current op started */
     unsigned long boot_pages, boot_tables;
     uint8_t buf[3 * PAGE_SIZE];
-} V;
+} vm_fz;
 
 static struct vmm vm_tmp_mm; /* scratch for fork */
 static bool vcr_same_name(const char *a, const char *b);
@@ -244,7 +244,7 @@ static struct vcont vm_uniform(uint32_t tok)
 
 static uint32_t vm_new_tok(uint32_t salt)
 {
-    uint64_t s = ((uint64_t)V.m.seed << 32) ^ (++V.next_tok * 0x9e37u) ^ salt;
+    uint64_t s = ((uint64_t)vm_fz.m.seed << 32) ^ (++vm_fz.next_tok * 0x9e37u) ^ salt;
     uint32_t t = (uint32_t)fuzz_rand_next(&s);
     return t ? t : 1;
 }
@@ -260,9 +260,9 @@ static unsigned long vm_fail_injected(void)
 
 static bool vm_inj_armed(void)
 {
-    if (V.inj_armed && vm_fail_injected() >= V.inj_target)
-        V.inj_armed = false;
-    return V.inj_armed;
+    if (vm_fz.inj_armed && vm_fail_injected() >= vm_fz.inj_target)
+        vm_fz.inj_armed = false;
+    return vm_fz.inj_armed;
 }
 
 /*
@@ -296,7 +296,7 @@ static unsigned int vm_probe_take(struct list_head *held, unsigned int n, gfp_t 
 
 static bool vm_oom_justified_need(unsigned int meta, unsigned int data, gfp_t data_gfp)
 {
-    if (V.inj_at_op || vm_inj_armed())
+    if (vm_fz.inj_at_op || vm_inj_armed())
         return true;
     struct list_head held;
     list_init(&held);
@@ -338,19 +338,19 @@ static void vm_check_mm(void)
 static int vm_obj_new(uint64_t size, bool user, bool writable)
 {
     uint32_t np = (uint32_t)MM_PFN_UP(size);
-    if (V.nobj >= VM_MAX_OBJ || V.pool_used + np > VM_OBJ_POOL)
+    if (vm_fz.nobj >= VM_MAX_OBJ || vm_fz.pool_used + np > VM_OBJ_POOL)
         return -1;
-    struct vobj *o = &V.obj[V.nobj];
+    struct vobj *o = &vm_fz.obj[vm_fz.nobj];
     memset(o, 0, sizeof(*o));
     o->user = user;
     o->writable = writable;
     o->size = size;
     o->npages = np;
-    o->pg = &V.pool[V.pool_used];
-    V.pool_used += np;
+    o->pg = &vm_fz.pool[vm_fz.pool_used];
+    vm_fz.pool_used += np;
     for (uint32_t i = 0; i < np; i++)
         o->pg[i] = vm_uniform(0);
-    return (int)V.nobj++;
+    return (int)vm_fz.nobj++;
 }
 
 /* Write tok over [0, len) of object page @i (len < PAGE_SIZE: a partial last page). */
@@ -371,7 +371,7 @@ static void vm_obj_write(struct vobj *o, uint32_t i, uint32_t tok, uint32_t len)
 
 static uintptr_t reg_end(const struct vreg *r) { return r->start + (uintptr_t)r->np * PAGE_SIZE; }
 
-static struct vmm *cur_mm(void) { return V.nmm ? &V.mm[V.cur] : NULL; }
+static struct vmm *cur_mm(void) { return vm_fz.nmm ? &vm_fz.mm[vm_fz.cur] : NULL; }
 
 /* Index of the region containing @va, or -1. */
 static int reg_find(struct vmm *m, uintptr_t va)
@@ -568,18 +568,18 @@ static const uint64_t vm_file_sizes[8] = {
 static void vm_files_create(void)
 {
     for (uint32_t i = 0; i < VM_NFILES; i++) {
-        uint64_t size = vm_file_sizes[(V.m.seed >> (4 * i)) & 7];
-        bool writable = (i & 1) == 0 || ((V.m.seed >> 20) & (1u << i));
+        uint64_t size = vm_file_sizes[(vm_fz.m.seed >> (4 * i)) & 7];
+        bool writable = (i & 1) == 0 || ((vm_fz.m.seed >> 20) & (1u << i));
         int o = vm_obj_new(size, true, writable);
-        struct vobj *ob = &V.obj[o];
+        struct vobj *ob = &vm_fz.obj[o];
         ob->f = mm_file_create(size, writable);
         if (!ob->f)
             vfail("mm_file_create(%lu) failed at start", (unsigned long)size);
         for (uint32_t p = 0; p < ob->npages; p++) {
             uint32_t tok = vm_new_tok(0xf11e0000u | i);
             uint32_t len = (uint32_t)MM_MIN((uint64_t)PAGE_SIZE, size - (uint64_t)p * PAGE_SIZE);
-            vm_fill(V.buf, &(struct vcont){ tok, tok, PAGE_SIZE });
-            int err = mm_file_write(ob->f, (uint64_t)p * PAGE_SIZE, V.buf, len);
+            vm_fill(vm_fz.buf, &(struct vcont){ tok, tok, PAGE_SIZE });
+            int err = mm_file_write(ob->f, (uint64_t)p * PAGE_SIZE, vm_fz.buf, len);
             if (err)
                 vfail("mm_file_write at start: %s", mm_strerror(err));
             vm_obj_write(ob, p, tok, len);
@@ -590,15 +590,15 @@ static void vm_files_create(void)
 /* The mm_file behind object @o (user file, or an anonymous object found through a mapping). */
 static struct mm_file *vm_obj_file(int o)
 {
-    if (V.obj[o].user)
-        return V.obj[o].f;
-    for (uint32_t k = 0; k < V.nmm; k++)
-        for (uint32_t i = 0; i < V.mm[k].nreg; i++)
-            if (V.mm[k].reg[i].obj == o) {
-                struct vm_area_struct *v = find_vma(V.mm[k].mm, V.mm[k].reg[i].start);
-                if (!v || v->vm_start > V.mm[k].reg[i].start)
+    if (vm_fz.obj[o].user)
+        return vm_fz.obj[o].f;
+    for (uint32_t k = 0; k < vm_fz.nmm; k++)
+        for (uint32_t i = 0; i < vm_fz.mm[k].nreg; i++)
+            if (vm_fz.mm[k].reg[i].obj == o) {
+                struct vm_area_struct *v = find_vma(vm_fz.mm[k].mm, vm_fz.mm[k].reg[i].start);
+                if (!v || v->vm_start > vm_fz.mm[k].reg[i].start)
                     vfail("no VMA at %lx (model region of object %d)",
-                          (unsigned long)V.mm[k].reg[i].start, o);
+                          (unsigned long)vm_fz.mm[k].reg[i].start, o);
                 return v->vm_file;
             }
     return NULL;
@@ -606,7 +606,7 @@ static struct mm_file *vm_obj_file(int o)
 
 static void vm_check_obj(int o)
 {
-    struct vobj *ob = &V.obj[o];
+    struct vobj *ob = &vm_fz.obj[o];
     struct mm_file *f = vm_obj_file(o);
     if (!f)
         return;
@@ -615,16 +615,16 @@ static void vm_check_obj(int o)
               (unsigned long)ob->size);
     for (uint32_t p = 0; p < ob->npages; p++) {
         uint32_t len = (uint32_t)MM_MIN((uint64_t)PAGE_SIZE, ob->size - (uint64_t)p * PAGE_SIZE);
-        int err = mm_file_read(f, (uint64_t)p * PAGE_SIZE, V.buf, len);
+        int err = mm_file_read(f, (uint64_t)p * PAGE_SIZE, vm_fz.buf, len);
         fuzz_digest_err(err);
         if (!err)
-            fuzz_digest_bytes(V.buf, len);
+            fuzz_digest_bytes(vm_fz.buf, len);
         if (err)
             vfail("mm_file_read object %d page %u: %s", o, p, mm_strerror(err));
-        long d = vm_cmp(V.buf, &ob->pg[p], len);
+        long d = vm_cmp(vm_fz.buf, &ob->pg[p], len);
         if (d >= 0)
             vfail("object %d (%s) page %u byte %ld: mm_file_read gives %02x, model %02x (tokens %x/%x split %u)",
-                  o, ob->user ? "file" : "anon-shared", p, d, V.buf[d], vm_byte(&ob->pg[p], (uint32_t)d),
+                  o, ob->user ? "file" : "anon-shared", p, d, vm_fz.buf[d], vm_byte(&ob->pg[p], (uint32_t)d),
                   ob->pg[p].a, ob->pg[p].b, ob->pg[p].split);
     }
 }
@@ -635,7 +635,7 @@ static void vm_check_obj(int o)
 static struct vcont vm_page_content(const struct vreg *r, uint32_t k)
 {
     if (r->obj >= 0 && (r->shared || !r->own[k])) {
-        const struct vobj *o = &V.obj[r->obj];
+        const struct vobj *o = &vm_fz.obj[r->obj];
         uint32_t idx = r->pgoff + k;
         return idx < o->npages ? o->pg[idx] : vm_uniform(0);
     }
@@ -683,7 +683,7 @@ static enum vm_fault_result vm_expect(struct vmm *m, uintptr_t va, uint32_t kind
     bool ok = kind == 1 ? (r->prot & VM_WRITE) : kind == 2 ? (r->prot & VM_EXEC) : (r->prot & VM_READ);
     if (!ok)
         return VM_FAULT_ACCESS;
-    if (r->obj >= 0 && (r->shared || !r->own[*k]) && r->pgoff + *k >= V.obj[r->obj].npages)
+    if (r->obj >= 0 && (r->shared || !r->own[*k]) && r->pgoff + *k >= vm_fz.obj[r->obj].npages)
         return VM_FAULT_SIGBUS;
     return VM_FAULT_HANDLED;
 }
@@ -739,7 +739,7 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
     if (kind == 1) {
         for (uint32_t p = 0; p < pages; p++) {
             toks[p] = vm_new_tok(0xacce55u);
-            vm_fill(V.buf + p * PAGE_SIZE, &(struct vcont){ toks[p], toks[p], PAGE_SIZE });
+            vm_fill(vm_fz.buf + p * PAGE_SIZE, &(struct vcont){ toks[p], toks[p], PAGE_SIZE });
         }
         vm_write_clip(m, va, pages, cut, &ws, &we);
         if (ws || we)
@@ -747,11 +747,11 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
                      (unsigned long)(va + (uintptr_t)pages * PAGE_SIZE - we));
     }
     uintptr_t fva = 0;
-    int res = fuzz_platform.user_copy(m->mm, va + ws, V.buf + ws, (size_t)pages * PAGE_SIZE - ws - we, kind, &fva);
+    int res = fuzz_platform.user_copy(m->mm, va + ws, vm_fz.buf + ws, (size_t)pages * PAGE_SIZE - ws - we, kind, &fva);
     uint32_t done = res == VM_FAULT_HANDLED ? pages : (uint32_t)((MM_ALIGN_DOWN(fva, PAGE_SIZE) - va) / PAGE_SIZE);
     fuzz_digest_fault(res, done);
     if (kind != 1 && done <= pages)
-        fuzz_digest_bytes(V.buf, (size_t)done * PAGE_SIZE);
+        fuzz_digest_bytes(vm_fz.buf, (size_t)done * PAGE_SIZE);
     VM_TRACE("  %s %lx x%u: %s at %lx", kn[kind], (unsigned long)va, pages, vm_fault_name(res),
              (unsigned long)fva);
     if (res != VM_FAULT_HANDLED && (fva < va || done >= pages))
@@ -776,17 +776,17 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
                 struct vcont c = vm_write_merge(vm_page_content(r, k), toks[p], p == 0 ? ws : 0,
                                                 p + 1 == pages ? PAGE_SIZE - we : PAGE_SIZE);
                 if (r->shared)
-                    V.obj[r->obj].pg[r->pgoff + k] = c;
+                    vm_fz.obj[r->obj].pg[r->pgoff + k] = c;
                 else {
                     r->own[k] = 1;
                     r->pg[k] = c;
                 }
             } else {
                 struct vcont c = vm_page_content(r, k);
-                long d = vm_cmp(V.buf + p * PAGE_SIZE, &c, PAGE_SIZE);
+                long d = vm_cmp(vm_fz.buf + p * PAGE_SIZE, &c, PAGE_SIZE);
                 if (d >= 0)
                     vfail("%s at %lx byte %ld: got %02x, model %02x (%s%s region %lx+%u pages, tokens %x/%x split %u)",
-                          kn[kind], (unsigned long)pva, d, V.buf[p * PAGE_SIZE + d], vm_byte(&c, (uint32_t)d),
+                          kn[kind], (unsigned long)pva, d, vm_fz.buf[p * PAGE_SIZE + d], vm_byte(&c, (uint32_t)d),
                           r->shared ? "shared" : "private", r->obj >= 0 ? " file" : " anon",
                           (unsigned long)r->start, r->np, c.a, c.b, c.split);
             }
@@ -833,7 +833,7 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
         flags |= MAP_ANONYMOUS;
         off = 0;
     } else {
-        file = V.obj[fo].f;
+        file = vm_fz.obj[fo].f;
     }
     switch (how) {
     case 0: addr = 0; break;
@@ -847,7 +847,7 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
     case 8: flags &= ~(MAP_SHARED | MAP_PRIVATE); break;
     case 9: len = 0; break;
     case 10: off += 100; break;
-    case 11: if (fo < 0) file = V.obj[0].f; else flags |= MAP_ANONYMOUS; break;
+    case 11: if (fo < 0) file = vm_fz.obj[0].f; else flags |= MAP_ANONYMOUS; break;
     default: prot |= 0x10; break; /* PROT_SEM (0x8) is accepted, as in Linux */
     }
     /* the argument checks, in the mm's order */
@@ -857,7 +857,7 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
         expect = -MM_EINVAL;
     else if (!(flags & MAP_ANONYMOUS) == !file || !MM_IS_ALIGNED(off, PAGE_SIZE))
         expect = -MM_EINVAL;
-    else if (file && (flags & MAP_SHARED) && (prot & PROT_WRITE) && !V.obj[fo].writable)
+    else if (file && (flags & MAP_SHARED) && (prot & PROT_WRITE) && !vm_fz.obj[fo].writable)
         expect = -MM_EACCES;
     else if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
         if (!vm_range_ok(addr, len))
@@ -879,7 +879,7 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
     if (!expect && m->nreg + 4 > VM_MAX_REG) {
         VM_TRACE("  skipped: model region table nearly full");
         if (shared && fo < 0)
-            V.nobj--, V.pool_used -= np;
+            vm_fz.nobj--, vm_fz.pool_used -= np;
         return;
     }
     long ret = do_mmap(m->mm, addr, len, prot, flags, file, off);
@@ -894,7 +894,7 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
     }
     if (ret < 0) {
         if (shared && fo < 0)
-            V.nobj--, V.pool_used -= np;
+            vm_fz.nobj--, vm_fz.pool_used -= np;
         if (ret != -MM_ENOMEM || !vm_oom_justified())
             vfail("do_mmap(%lx, %zu, %x, %x, off %lx) = %s, expected success", (unsigned long)addr, len,
                   prot, flags, (unsigned long)off, mm_strerror((int)ret));
@@ -968,7 +968,7 @@ static void vm_mprotect(uint32_t pages, uint32_t prot, uint32_t at)
     else if (prot & PROT_WRITE)
         for (uint32_t i = 0; i < m->nreg; i++) {
             struct vreg *r = &m->reg[i];
-            if (r->start < end && reg_end(r) > addr && r->shared && r->obj >= 0 && !V.obj[r->obj].writable)
+            if (r->start < end && reg_end(r) > addr && r->shared && r->obj >= 0 && !vm_fz.obj[r->obj].writable)
                 expect = -MM_EACCES;
         }
     if (!expect && m->nreg + 2 > VM_MAX_REG)
@@ -1048,7 +1048,7 @@ static void vm_brk(uint32_t x)
 
 static bool vm_new_mm(void)
 {
-    if (V.nmm >= VM_MAX_MM)
+    if (vm_fz.nmm >= VM_MAX_MM)
         return false;
     struct mm_struct *mm = mm_create();
     fuzz_digest_ok(mm != NULL);
@@ -1057,11 +1057,11 @@ static bool vm_new_mm(void)
             vfail("mm_create failed with memory available");
         return false;
     }
-    struct vmm *m = &V.mm[V.nmm];
+    struct vmm *m = &vm_fz.mm[vm_fz.nmm];
     m->mm = mm;
     m->brk = VM_BRK_START;
     m->nreg = 0;
-    V.cur = V.nmm++;
+    vm_fz.cur = vm_fz.nmm++;
     return true;
 }
 
@@ -1085,7 +1085,7 @@ static void vm_fork(void)
         vm_new_mm();
         return;
     }
-    if (V.nmm >= VM_MAX_MM)
+    if (vm_fz.nmm >= VM_MAX_MM)
         return;
     struct mm_struct *child = NULL;
     int ret = mm_fork(m->mm, &child);
@@ -1098,7 +1098,7 @@ static void vm_fork(void)
     }
     vm_tmp_mm = *m;
     vm_tmp_mm.mm = child;
-    V.mm[V.nmm++] = vm_tmp_mm;
+    vm_fz.mm[vm_fz.nmm++] = vm_tmp_mm;
 }
 
 static void vm_exit(void)
@@ -1107,10 +1107,10 @@ static void vm_exit(void)
     if (!m)
         return;
     mm_destroy(m->mm);
-    memmove(&V.mm[V.cur], &V.mm[V.cur + 1], (V.nmm - V.cur - 1) * sizeof(V.mm[0]));
-    V.nmm--;
-    V.cur = V.nmm ? V.cur % V.nmm : 0;
-    if (!V.nmm)
+    memmove(&vm_fz.mm[vm_fz.cur], &vm_fz.mm[vm_fz.cur + 1], (vm_fz.nmm - vm_fz.cur - 1) * sizeof(vm_fz.mm[0]));
+    vm_fz.nmm--;
+    vm_fz.cur = vm_fz.nmm ? vm_fz.cur % vm_fz.nmm : 0;
+    if (!vm_fz.nmm)
         vm_new_mm();
 }
 
@@ -1125,25 +1125,25 @@ static void vm_pressure(uint32_t how, uint32_t n)
     case 1: got = swap_reclaim(n); VM_TRACE("  swap_reclaim = %lu", got); break;
     case 2: got = page_reclaim_background(); VM_TRACE("  kswapd = %lu", got); break;
     case 3:
-        for (uint32_t i = 0; i < n && V.nhog < VM_MAX_HOG; i++) {
+        for (uint32_t i = 0; i < n && vm_fz.nhog < VM_MAX_HOG; i++) {
             struct page *p = alloc_pages(GFP_HIGHUSER | __GFP_NOWARN, 0);
             if (!p)
                 break;
-            V.hog[V.nhog++] = p;
+            vm_fz.hog[vm_fz.nhog++] = p;
         }
-        VM_TRACE("  holding %u pages, free %lu", V.nhog, page_alloc_nr_free());
+        VM_TRACE("  holding %u pages, free %lu", vm_fz.nhog, page_alloc_nr_free());
         break;
     default:
-        for (uint32_t i = 0; i < n + 1 && V.nhog; i++)
-            __free_pages(V.hog[--V.nhog], 0);
+        for (uint32_t i = 0; i < n + 1 && vm_fz.nhog; i++)
+            __free_pages(vm_fz.hog[--vm_fz.nhog], 0);
         break;
     }
-    fuzz_digest_count(how < 3 ? got : V.nhog);
+    fuzz_digest_count(how < 3 ? got : vm_fz.nhog);
 }
 
 static void vm_file(uint32_t op, uint32_t fi, uint32_t page, uint32_t tok)
 {
-    struct vobj *o = &V.obj[fi];
+    struct vobj *o = &vm_fz.obj[fi];
     uint64_t off = (uint64_t)page * PAGE_SIZE;
     int ret;
     switch (op) {
@@ -1161,8 +1161,8 @@ static void vm_file(uint32_t op, uint32_t fi, uint32_t page, uint32_t tok)
                      o->pg[page].split, len);
             return;
         }
-        vm_fill(V.buf, &(struct vcont){ tok, tok, PAGE_SIZE });
-        ret = mm_file_write(o->f, off, V.buf, len);
+        vm_fill(vm_fz.buf, &(struct vcont){ tok, tok, PAGE_SIZE });
+        ret = mm_file_write(o->f, off, vm_fz.buf, len);
         fuzz_digest_err(ret);
         VM_TRACE("  mm_file_write(f%u, %lx, %u) = %d", fi, (unsigned long)off, len, ret);
         if (ret == -MM_ENOMEM && !expect && vm_oom_justified())
@@ -1176,7 +1176,7 @@ static void vm_file(uint32_t op, uint32_t fi, uint32_t page, uint32_t tok)
     }
     case 1:
         vm_check_obj((int)fi);
-        ret = mm_file_read(o->f, o->size, V.buf, 1);
+        ret = mm_file_read(o->f, o->size, vm_fz.buf, 1);
         fuzz_digest_err(ret);
         if (ret != -MM_EINVAL)
             vfail("mm_file_read past the end = %s, expected EINVAL", mm_strerror(ret));
@@ -1194,8 +1194,8 @@ static void vm_area_fill(struct varea *a)
     uint8_t *p = a->addr;
     for (size_t i = 0; i < a->size; i += PAGE_SIZE) {
         struct vcont c = vm_uniform(a->tok + (uint32_t)(i / PAGE_SIZE));
-        vm_fill(V.buf, &c);
-        memcpy(p + i, V.buf, MM_MIN((size_t)PAGE_SIZE, a->size - i));
+        vm_fill(vm_fz.buf, &c);
+        memcpy(p + i, vm_fz.buf, MM_MIN((size_t)PAGE_SIZE, a->size - i));
     }
 }
 
@@ -1216,7 +1216,7 @@ static void vm_area_check(const struct varea *a)
 
 static void vm_vmalloc(uint32_t fn, uint32_t size)
 {
-    if (V.nva >= VM_MAX_VAREA)
+    if (vm_fz.nva >= VM_MAX_VAREA)
         return;
     /* the gfp of the area's pages (vmalloc.c): vmalloc / vzalloc take __GFP_HIGHMEM */
     static const gfp_t gfp[4] = { GFP_KERNEL | __GFP_HIGHMEM, GFP_KERNEL | __GFP_HIGHMEM | __GFP_ZERO,
@@ -1247,17 +1247,17 @@ static void vm_vmalloc(uint32_t fn, uint32_t size)
     if (!is_vmalloc_addr(p) || !MM_IS_ALIGNED((uintptr_t)p, PAGE_SIZE) || !vmalloc_area_of(p, &s, &sz) ||
         s != (uintptr_t)p || sz != MM_ALIGN_UP(size, PAGE_SIZE))
         vfail("vmalloc(%u) = %p: not an area of the rounded size", size, p);
-    for (uint32_t i = 0; i < V.nva; i++) {
-        uintptr_t o = (uintptr_t)V.va[i].addr;
-        if ((uintptr_t)p < o + MM_ALIGN_UP(V.va[i].size, PAGE_SIZE) + PAGE_SIZE &&
+    for (uint32_t i = 0; i < vm_fz.nva; i++) {
+        uintptr_t o = (uintptr_t)vm_fz.va[i].addr;
+        if ((uintptr_t)p < o + MM_ALIGN_UP(vm_fz.va[i].size, PAGE_SIZE) + PAGE_SIZE &&
             o < (uintptr_t)p + sz + PAGE_SIZE)
-            vfail("vmalloc area %p overlaps area %p (or its guard page)", p, V.va[i].addr);
+            vfail("vmalloc area %p overlaps area %p (or its guard page)", p, vm_fz.va[i].addr);
     }
     if (fn == 1 || fn == 3)
         for (size_t i = 0; i < size; i++)
             if (((uint8_t *)p)[i])
                 vfail("vzalloc(%u) byte %zu is %02x", size, i, ((uint8_t *)p)[i]);
-    struct varea *a = &V.va[V.nva++];
+    struct varea *a = &vm_fz.va[vm_fz.nva++];
     memset(a, 0, sizeof(*a));
     a->addr = p;
     a->size = size;
@@ -1267,9 +1267,9 @@ static void vm_vmalloc(uint32_t fn, uint32_t size)
 
 static void vm_vmap(uint32_t n, uint32_t ro)
 {
-    if (V.nva >= VM_MAX_VAREA)
+    if (vm_fz.nva >= VM_MAX_VAREA)
         return;
-    struct varea *a = &V.va[V.nva];
+    struct varea *a = &vm_fz.va[vm_fz.nva];
     memset(a, 0, sizeof(*a));
     a->vmap = true;
     a->n = n;
@@ -1310,12 +1310,12 @@ static void vm_vmap(uint32_t n, uint32_t ro)
                 vfail("vmap write at page %u offset %ld not visible in the page", i, d);
         }
     }
-    V.nva++;
+    vm_fz.nva++;
 }
 
 static void vm_area_release(uint32_t h, bool check)
 {
-    struct varea *a = &V.va[h];
+    struct varea *a = &vm_fz.va[h];
     if (check)
         vm_area_check(a);
     int ret = a->vmap ? vunmap(a->addr) : vfree(a->addr);
@@ -1324,8 +1324,8 @@ static void vm_area_release(uint32_t h, bool check)
         vfail("%s(%p) = %s", a->vmap ? "vunmap" : "vfree", a->addr, mm_strerror(ret));
     for (uint32_t i = 0; a->vmap && i < a->n; i++)
         __free_pages(a->pages[i], 0);
-    memmove(&V.va[h], &V.va[h + 1], (V.nva - h - 1) * sizeof(V.va[0]));
-    V.nva--;
+    memmove(&vm_fz.va[h], &vm_fz.va[h + 1], (vm_fz.nva - h - 1) * sizeof(vm_fz.va[0]));
+    vm_fz.nva--;
 }
 
 static void vm_vfree(uint32_t h, uint32_t via, bool is_vunmap_op)
@@ -1337,10 +1337,10 @@ static void vm_vfree(uint32_t h, uint32_t via, bool is_vunmap_op)
             vfail("vfree(NULL) = %s", mm_strerror(ret));
         return;
     }
-    if (!V.nva)
+    if (!vm_fz.nva)
         return;
-    h %= V.nva;
-    struct varea *a = &V.va[h];
+    h %= vm_fz.nva;
+    struct varea *a = &vm_fz.va[h];
     bool wrong = via == 1;
     if (!wrong && a->vmap != is_vunmap_op) {
         /* the op names the other kind: use the right call (the wrong one is via=) */
@@ -1399,14 +1399,14 @@ static void vm_check_everything(void)
 {
     vm_check_strerror();
     vm_check_swap();
-    for (int o = 0; o < (int)V.nobj; o++)
+    for (int o = 0; o < (int)vm_fz.nobj; o++)
         vm_check_obj(o);
-    for (uint32_t i = 0; i < V.nva; i++)
-        vm_area_check(&V.va[i]);
+    for (uint32_t i = 0; i < vm_fz.nva; i++)
+        vm_area_check(&vm_fz.va[i]);
     if (!fuzz_platform.user_copy)
         return;
-    for (uint32_t k = 0; k < V.nmm; k++) {
-        struct vmm *m = &V.mm[k];
+    for (uint32_t k = 0; k < vm_fz.nmm; k++) {
+        struct vmm *m = &vm_fz.mm[k];
         for (uint32_t i = 0; i < m->nreg; i++) {
             struct vreg *r = &m->reg[i];
             for (uint32_t p = 0; p < r->np; p++) {
@@ -1416,20 +1416,20 @@ static void vm_check_everything(void)
                 if (vm_expect(m, va, 0, &ri, &kk, false) != VM_FAULT_HANDLED)
                     continue;
                 uintptr_t fva = 0;
-                int res = fuzz_platform.user_copy(m->mm, va, V.buf, PAGE_SIZE, 0, &fva);
+                int res = fuzz_platform.user_copy(m->mm, va, vm_fz.buf, PAGE_SIZE, 0, &fva);
                 fuzz_digest_fault(res, res == VM_FAULT_HANDLED);
                 if (res == VM_FAULT_HANDLED)
-                    fuzz_digest_bytes(V.buf, PAGE_SIZE);
+                    fuzz_digest_bytes(vm_fz.buf, PAGE_SIZE);
                 if (res == VM_FAULT_OOM && vm_oom_justified())
                     continue;
                 if (res != VM_FAULT_HANDLED)
                     vfail("check: read at %lx of mm %u: %s, model expects success", (unsigned long)va, k,
                           vm_fault_name(res));
                 struct vcont c = vm_page_content(r, p);
-                long d = vm_cmp(V.buf, &c, PAGE_SIZE);
+                long d = vm_cmp(vm_fz.buf, &c, PAGE_SIZE);
                 if (d >= 0)
                     vfail("check: mm %u page %lx byte %ld: got %02x, model %02x (%s%s, tokens %x/%x split %u)",
-                          k, (unsigned long)va, d, V.buf[d], vm_byte(&c, (uint32_t)d),
+                          k, (unsigned long)va, d, vm_fz.buf[d], vm_byte(&c, (uint32_t)d),
                           r->shared ? "shared" : "private", r->obj >= 0 ? " file" : " anon", c.a, c.b,
                           c.split);
             }
@@ -1454,32 +1454,32 @@ static struct {
     unsigned int n;
     long slot;               /* swap slot whose count is restored through the API, or -1 */
     unsigned long slot_count;
-} VC;
+} vcr_saved;
 
 static struct list_head vcr_junk; /* a list link that is no struct page */
 
 static void vcr_save(void *p, size_t n)
 {
-    if (VC.n >= VCR_MAX_SAVE || n > sizeof(VC.s[0].bytes))
+    if (vcr_saved.n >= VCR_MAX_SAVE || n > sizeof(vcr_saved.s[0].bytes))
         vfail("corrupt: save table full");
-    VC.s[VC.n].addr = p;
-    VC.s[VC.n].len = n;
-    memcpy(VC.s[VC.n].bytes, p, n);
-    VC.n++;
+    vcr_saved.s[vcr_saved.n].addr = p;
+    vcr_saved.s[vcr_saved.n].len = n;
+    memcpy(vcr_saved.s[vcr_saved.n].bytes, p, n);
+    vcr_saved.n++;
 }
 
 static void vcr_restore(void)
 {
-    while (VC.n) {
-        VC.n--;
-        memcpy(VC.s[VC.n].addr, VC.s[VC.n].bytes, VC.s[VC.n].len);
+    while (vcr_saved.n) {
+        vcr_saved.n--;
+        memcpy(vcr_saved.s[vcr_saved.n].addr, vcr_saved.s[vcr_saved.n].bytes, vcr_saved.s[vcr_saved.n].len);
     }
-    if (VC.slot >= 0) {
-        int err = swap_debug_set_count((unsigned long)VC.slot, VC.slot_count);
+    if (vcr_saved.slot >= 0) {
+        int err = swap_debug_set_count((unsigned long)vcr_saved.slot, vcr_saved.slot_count);
         if (err)
-            vfail("corrupt: swap_debug_set_count(%ld, %lu) to restore = %s", VC.slot, VC.slot_count,
+            vfail("corrupt: swap_debug_set_count(%ld, %lu) to restore = %s", vcr_saved.slot, vcr_saved.slot_count,
                   mm_strerror(err));
-        VC.slot = -1;
+        vcr_saved.slot = -1;
     }
 }
 
@@ -1491,14 +1491,14 @@ static struct {
     uint32_t n;
     pte_t *ptep[VCR_MAX_CAND];
     uintptr_t va[VCR_MAX_CAND];
-} VP;
+} vcr_cand;
 
 static int vcr_pte_cb(void *arg, uintptr_t va, pte_t *ptep)
 {
     pte_t e = *ptep;
     bool ok;
     (void)arg;
-    switch (VP.want) {
+    switch (vcr_cand.want) {
     case VCR_PRESENT: ok = pte_present(e); break;
     case VCR_COW: ok = pte_present(e) && (e & PTE_SW_COW) && !(e & PTE_SW_ZERO); break;
     case VCR_USER_PAGE: {
@@ -1509,10 +1509,10 @@ static int vcr_pte_cb(void *arg, uintptr_t va, pte_t *ptep)
     }
     default: ok = pte_is_swap(e); break;
     }
-    if (ok && VP.n < VCR_MAX_CAND) {
-        VP.ptep[VP.n] = ptep;
-        VP.va[VP.n] = va;
-        VP.n++;
+    if (ok && vcr_cand.n < VCR_MAX_CAND) {
+        vcr_cand.ptep[vcr_cand.n] = ptep;
+        vcr_cand.va[vcr_cand.n] = va;
+        vcr_cand.n++;
     }
     return 0;
 }
@@ -1520,16 +1520,16 @@ static int vcr_pte_cb(void *arg, uintptr_t va, pte_t *ptep)
 /* A PTE of kind @want in some address space (scan from mm x % nmm); *mi = its model index. */
 static pte_t *vcr_find_pte(uint32_t x, enum vcr_pte_want want, uint32_t *mi, uintptr_t *va)
 {
-    for (uint32_t k = 0; k < V.nmm; k++) {
-        uint32_t i = (x + k) % V.nmm;
-        VP.want = want;
-        VP.n = 0;
-        pt_visit(&V.mm[i].mm->pt, 0, ARCH_USER_VA_END, vcr_pte_cb, NULL);
-        if (VP.n) {
-            uint32_t c = (x >> 3) % VP.n;
+    for (uint32_t k = 0; k < vm_fz.nmm; k++) {
+        uint32_t i = (x + k) % vm_fz.nmm;
+        vcr_cand.want = want;
+        vcr_cand.n = 0;
+        pt_visit(&vm_fz.mm[i].mm->pt, 0, ARCH_USER_VA_END, vcr_pte_cb, NULL);
+        if (vcr_cand.n) {
+            uint32_t c = (x >> 3) % vcr_cand.n;
             *mi = i;
-            *va = VP.va[c];
-            return VP.ptep[c];
+            *va = vcr_cand.va[c];
+            return vcr_cand.ptep[c];
         }
     }
     return NULL;
@@ -1552,14 +1552,14 @@ static struct vm_area_struct *vcr_vma_next(struct mm_struct *mm, struct vm_area_
 /* The address space x selects (modulo the live ones), or NULL when every one has exited. */
 static struct mm_struct *vcr_mm_pick(uint32_t x)
 {
-    return V.nmm ? V.mm[x % V.nmm].mm : NULL;
+    return vm_fz.nmm ? vm_fz.mm[x % vm_fz.nmm].mm : NULL;
 }
 
 /* An address space with at least @min VMAs (scan from x); NULL if none. */
 static struct mm_struct *vcr_mm_with(uint32_t x, unsigned long min)
 {
-    for (uint32_t k = 0; k < V.nmm; k++) {
-        struct mm_struct *mm = V.mm[(x + k) % V.nmm].mm;
+    for (uint32_t k = 0; k < vm_fz.nmm; k++) {
+        struct mm_struct *mm = vm_fz.mm[(x + k) % vm_fz.nmm].mm;
         if (mm->map_count >= min)
             return mm;
     }
@@ -1578,8 +1578,8 @@ static bool vcr_same_name(const char *a, const char *b)
 /* The x-th page on some LRU list (any mm), or NULL. */
 static struct page *vcr_lru_page(uint32_t x)
 {
-    for (uint32_t k = 0; k < V.nmm; k++) {
-        struct mm_struct *mm = V.mm[(x + k) % V.nmm].mm;
+    for (uint32_t k = 0; k < vm_fz.nmm; k++) {
+        struct mm_struct *mm = vm_fz.mm[(x + k) % vm_fz.nmm].mm;
         for (unsigned int l = 0; l < 2; l++) {
             unsigned long n = 0;
             struct list_head *pos;
@@ -1666,8 +1666,8 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
     uintptr_t va;
     pte_t *ptep;
 
-    VC.n = 0;
-    VC.slot = -1;
+    vcr_saved.n = 0;
+    vcr_saved.slot = -1;
     switch (victim) {
     case FUZZ_VCR_COW_WRITABLE:
         if (!(ptep = vcr_find_pte(x, VCR_COW, &mi, &va)))
@@ -1680,8 +1680,8 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
     case FUZZ_VCR_PTE_OUTSIDE: {
         /* an empty entry of an existing table page just outside a VMA; counted so pt_check agrees */
         ptep = NULL;
-        for (uint32_t k = 0; k < V.nmm && !ptep; k++) {
-            mm = V.mm[(x + k) % V.nmm].mm;
+        for (uint32_t k = 0; k < vm_fz.nmm && !ptep; k++) {
+            mm = vm_fz.mm[(x + k) % vm_fz.nmm].mm;
             struct list_head *pos;
             list_for_each(pos, &mm->vmas) {
                 v = list_entry(pos, struct vm_area_struct, vm_list);
@@ -1759,9 +1759,9 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
     case FUZZ_VCR_TREE_KEY: {
         struct range_tree *t;
         uintptr_t key;
-        if ((x & 2) && V.nva) { /* the vmalloc tree, at a model area */
+        if ((x & 2) && vm_fz.nva) { /* the vmalloc tree, at a model area */
             t = &mm_state.vmalloc.tree;
-            key = (uintptr_t)V.va[(x >> 3) % V.nva].addr;
+            key = (uintptr_t)vm_fz.va[(x >> 3) % vm_fz.nva].addr;
         } else {
             if (!(mm = vcr_mm_with(x, 1)))
                 return false;
@@ -1806,8 +1806,8 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
     case FUZZ_VCR_VMA_UNMERGED:
         /* two touching VMAs that differ only in their flags: give the second the first's */
         v = w = NULL;
-        for (uint32_t k = 0; k < V.nmm && !w; k++) {
-            mm = V.mm[(x + k) % V.nmm].mm;
+        for (uint32_t k = 0; k < vm_fz.nmm && !w; k++) {
+            mm = vm_fz.mm[(x + k) % vm_fz.nmm].mm;
             struct list_head *pos;
             list_for_each(pos, &mm->vmas) {
                 struct vm_area_struct *a = list_entry(pos, struct vm_area_struct, vm_list);
@@ -1839,9 +1839,9 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
         }
         if (k == n)
             return false;
-        VC.slot = (long)s;
-        VC.slot_count = swap_slot_count(s);
-        int err = swap_debug_set_count(s, used ? VC.slot_count + 1 : 1);
+        vcr_saved.slot = (long)s;
+        vcr_saved.slot_count = swap_slot_count(s);
+        int err = swap_debug_set_count(s, used ? vcr_saved.slot_count + 1 : 1);
         if (err)
             vfail("corrupt: swap_debug_set_count(%lu) = %s", s, mm_strerror(err));
         names[0] = "swap.count";
@@ -1871,8 +1871,8 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
         names[0] = "lru.list";
         break;
     case FUZZ_VCR_PT_COUNT:
-        if ((x & 1) && V.nva) {
-            const struct varea *a = &V.va[(x >> 1) % V.nva];
+        if ((x & 1) && vm_fz.nva) {
+            const struct varea *a = &vm_fz.va[(x >> 1) % vm_fz.nva];
             ptep = vcr_varea_pte(a, 0);
         } else {
             ptep = vcr_find_pte(x, VCR_PRESENT, &mi, &va);
@@ -1900,8 +1900,8 @@ static bool vm_corrupt(uint32_t victim, uint32_t x)
     case FUZZ_VCR_VMALLOC_PAGE:
     case FUZZ_VCR_VMALLOC_PROT: {
         const struct varea *a = NULL;
-        for (uint32_t k = 0; k < V.nva && !a; k++) {
-            const struct varea *c = &V.va[(x + k) % V.nva];
+        for (uint32_t k = 0; k < vm_fz.nva && !a; k++) {
+            const struct varea *c = &vm_fz.va[(x + k) % vm_fz.nva];
             if (victim != FUZZ_VCR_VMALLOC_PAGE || !c->vmap)
                 a = c;
         }
@@ -2135,7 +2135,7 @@ static void vm_vmisuse(uint32_t kind, uint32_t h)
 {
     struct vmalloc_stats st0, st1;
     unsigned long mis, mk;
-    const struct varea *a = V.nva ? &V.va[h % V.nva] : NULL;
+    const struct varea *a = vm_fz.nva ? &vm_fz.va[h % vm_fz.nva] : NULL;
     void *p;
     long ret;
     enum mm_misuse_kind want;
@@ -2297,13 +2297,13 @@ static void vm_vmisuse(uint32_t kind, uint32_t h)
         break;
     case FUZZ_VMIS_KFREE_AREA: {
         /* a live area's struct vmap_area, or (odd h, or no area) a node of the area tree */
-        void *meta = V.nva && !(h & 1) ? rtree_find(&mm_state.vmalloc.tree,
-                                                    (uintptr_t)V.va[(h >> 1) % V.nva].addr)
+        void *meta = vm_fz.nva && !(h & 1) ? rtree_find(&mm_state.vmalloc.tree,
+                                                    (uintptr_t)vm_fz.va[(h >> 1) % vm_fz.nva].addr)
                                        : (void *)mm_state.vmalloc.tree.root;
         if (!meta)
             return;
         ret = kfree(meta);
-        vmis_expect(V.nva && !(h & 1) ? "kfree(vmap area)" : "kfree(range-tree node)", ret,
+        vmis_expect(vm_fz.nva && !(h & 1) ? "kfree(vmap area)" : "kfree(range-tree node)", ret,
                     -MM_EINVAL, want, mis, mk);
         break;
     }
@@ -2315,8 +2315,8 @@ static void vm_vmisuse(uint32_t kind, uint32_t h)
         st1.nr_vmap_areas != st0.nr_vmap_areas)
         vfail("misuse changed the vmalloc range: areas %lu -> %lu, pages %lu -> %lu", st0.nr_areas,
               st1.nr_areas, st0.nr_pages, st1.nr_pages);
-    for (uint32_t i = 0; i < V.nva; i++)
-        vm_area_check(&V.va[i]);
+    for (uint32_t i = 0; i < vm_fz.nva; i++)
+        vm_area_check(&vm_fz.va[i]);
 }
 
 /* ---- vm swapfail ON n= at= ----
@@ -2380,7 +2380,7 @@ static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
     pte_t old = ptep ? *ptep : 0;
     uintptr_t fva = 0;
     fuzz_platform.swap_fail(n);
-    int res = fuzz_platform.user_copy(m->mm, f.va, V.buf, PAGE_SIZE, 0, &fva);
+    int res = fuzz_platform.user_copy(m->mm, f.va, vm_fz.buf, PAGE_SIZE, 0, &fva);
     fuzz_platform.swap_fail(0);
     fuzz_digest_fault(res, 0);
     swap_get_stats(&s1);
@@ -2405,20 +2405,20 @@ static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
     if (s1.read_errors != s0.read_errors + 1 || s1.swapped_in != s0.swapped_in || s1.slots_used != s0.slots_used)
         vfail("swap-in failure: read errors +%lu, swapped in +%lu, slots used %lu -> %lu",
               s1.read_errors - s0.read_errors, s1.swapped_in - s0.swapped_in, s0.slots_used, s1.slots_used);
-    res = fuzz_platform.user_copy(m->mm, f.va, V.buf, PAGE_SIZE, 0, &fva);
+    res = fuzz_platform.user_copy(m->mm, f.va, vm_fz.buf, PAGE_SIZE, 0, &fva);
     fuzz_digest_fault(res, res == VM_FAULT_HANDLED);
     if (res == VM_FAULT_HANDLED)
-        fuzz_digest_bytes(V.buf, PAGE_SIZE);
+        fuzz_digest_bytes(vm_fz.buf, PAGE_SIZE);
     if (res == VM_FAULT_OOM && vm_oom_justified())
         return;
     int ri = reg_find(m, f.va);
     if (res != VM_FAULT_HANDLED || ri < 0)
         vfail("swap-in of %lx with the device healthy again: %s", (unsigned long)f.va, vm_fault_name(res));
     struct vcont c = vm_page_content(&m->reg[ri], (uint32_t)((f.va - m->reg[ri].start) / PAGE_SIZE));
-    long d = vm_cmp(V.buf, &c, PAGE_SIZE);
+    long d = vm_cmp(vm_fz.buf, &c, PAGE_SIZE);
     if (d >= 0)
         vfail("swap-in of %lx after a failed read: byte %ld is %02x, model %02x", (unsigned long)f.va, d,
-              V.buf[d], vm_byte(&c, (uint32_t)d));
+              vm_fz.buf[d], vm_byte(&c, (uint32_t)d));
 }
 
 /* ---- vm forkfail skip= ----
@@ -2433,7 +2433,7 @@ static void vm_forkfail(uint32_t skip)
 {
     struct vmm *m = cur_mm();
     struct swap_stats s0, s1;
-    if (!m || V.nmm >= VM_MAX_MM)
+    if (!m || vm_fz.nmm >= VM_MAX_MM)
         return;
     unsigned long pages0 = page_alloc_nr_free() + slab_nr_pages();
     unsigned long nr_anon = m->mm->nr_anon, map_count = m->mm->map_count;
@@ -2443,12 +2443,12 @@ static void vm_forkfail(uint32_t skip)
     int ret = mm_fork(m->mm, &child);
     page_alloc_fail_inject(0, 0);
     fuzz_digest_err(ret);
-    V.inj_armed = false;
+    vm_fz.inj_armed = false;
     VM_TRACE("  mm_fork with failure after %u allocations = %d", skip, ret);
     if (!ret) {
         vm_tmp_mm = *m;
         vm_tmp_mm.mm = child;
-        V.mm[V.nmm++] = vm_tmp_mm;
+        vm_fz.mm[vm_fz.nmm++] = vm_tmp_mm;
         return;
     }
     swap_get_stats(&s1);
@@ -2480,48 +2480,48 @@ static unsigned long vm_tables(void)
 
 static void vm_teardown(void)
 {
-    while (V.nmm) {
-        mm_destroy(V.mm[V.nmm - 1].mm);
-        V.nmm--;
+    while (vm_fz.nmm) {
+        mm_destroy(vm_fz.mm[vm_fz.nmm - 1].mm);
+        vm_fz.nmm--;
     }
-    for (uint32_t i = 0; i < V.nobj; i++)
-        if (V.obj[i].user)
-            mm_file_put(V.obj[i].f);
-    while (V.nva)
-        vm_area_release(V.nva - 1, true);
-    while (V.nhog)
-        __free_pages(V.hog[--V.nhog], 0);
+    for (uint32_t i = 0; i < vm_fz.nobj; i++)
+        if (vm_fz.obj[i].user)
+            mm_file_put(vm_fz.obj[i].f);
+    while (vm_fz.nva)
+        vm_area_release(vm_fz.nva - 1, true);
+    while (vm_fz.nhog)
+        __free_pages(vm_fz.hog[--vm_fz.nhog], 0);
     page_alloc_fail_inject(0, 0);
     vm_check_mm();
     struct swap_stats ss;
     swap_get_stats(&ss);
     if (ss.slots_used)
         vfail("teardown: %lu swap slots still in use", ss.slots_used);
-    unsigned long keep = (mm_state.vm.zero_page ? 1 : 0) + (vm_tables() - V.boot_tables);
+    unsigned long keep = (mm_state.vm.zero_page ? 1 : 0) + (vm_tables() - vm_fz.boot_tables);
     unsigned long now = page_alloc_nr_free() + slab_nr_pages() + keep;
-    if (now != V.boot_pages)
+    if (now != vm_fz.boot_pages)
         vfail("teardown conservation: free %lu + slab %lu + kept %lu (zero page %d, vmalloc tables +%lu) "
               "= %lu, boot %lu", page_alloc_nr_free(), slab_nr_pages(), keep, mm_state.vm.zero_page != NULL,
-              vm_tables() - V.boot_tables, now, V.boot_pages);
+              vm_tables() - vm_fz.boot_tables, now, vm_fz.boot_pages);
 }
 
 static uint32_t vm_setup(const uint8_t *data, size_t size)
 {
-    struct fuzz_machine m = V.m; /* decoded by the engine */
+    struct fuzz_machine m = vm_fz.m; /* decoded by the engine */
     struct fuzz_layout l;
     struct fuzz_op op;
     uint32_t first = 0;
     int err;
 
-    memset(&V, 0, sizeof(V));
-    V.m = m;
-    fuzz_machine_layout(&V.m, &l);
+    memset(&vm_fz, 0, sizeof(vm_fz));
+    vm_fz.m = m;
+    fuzz_machine_layout(&vm_fz.m, &l);
     if ((err = fuzz_platform.boot(&l)))
         vfail("boot: %s", mm_strerror(err));
-    V.boot_pages = page_alloc_nr_free() + slab_nr_pages();
-    V.boot_tables = vm_tables();
+    vm_fz.boot_pages = page_alloc_nr_free() + slab_nr_pages();
+    vm_fz.boot_tables = vm_tables();
     if (fuzz_cur.nops) {
-        fuzz_op_decode(&vm_table, &V.m, data, size, 0, &op);
+        fuzz_op_decode(&vm_table, &vm_fz.m, data, size, 0, &op);
         if (op.kind == FOP_VM_SWAPDEV && fuzz_platform.swap_reset) {
             fuzz_digest_op(op.kind);
             if (fuzz_platform.swap_reset(op.arg[0]))
@@ -2540,10 +2540,10 @@ static void vm_exec(const struct fuzz_op *op)
 {
     const uint32_t *a = op->arg;
 
-    V.inj_at_op = vm_inj_armed();
+    vm_fz.inj_at_op = vm_inj_armed();
     switch (op->kind) {
     case FOP_VM_SWAPDEV: break; /* only as the first op */
-    case FOP_VM_USE: if (V.nmm) V.cur = a[0] % V.nmm; break;
+    case FOP_VM_USE: if (vm_fz.nmm) vm_fz.cur = a[0] % vm_fz.nmm; break;
     case FOP_VM_MMAP: vm_mmap(a[0], a[1], a[2], a[3]); break;
     case FOP_VM_MUNMAP: vm_munmap(a[0], a[1]); break;
     case FOP_VM_MPROTECT: vm_mprotect(a[0], a[1], a[2]); break;
@@ -2554,8 +2554,8 @@ static void vm_exec(const struct fuzz_op *op)
     case FOP_VM_PRESSURE: vm_pressure(a[0], a[1]); break;
     case FOP_FAILNEXT:
         page_alloc_fail_inject(a[0], a[1]);
-        V.inj_armed = a[1] != 0;
-        V.inj_target = vm_fail_injected() + a[1];
+        vm_fz.inj_armed = a[1] != 0;
+        vm_fz.inj_target = vm_fail_injected() + a[1];
         break;
     case FOP_VM_FILE: vm_file(a[0], a[1], a[2], a[3]); break;
     case FOP_VMALLOC: vm_vmalloc(a[0], a[1]); break;
@@ -2583,7 +2583,7 @@ static void vm_check(bool deep)
 const struct fuzz_target fuzz_target_vm = {
     .name = "vm",
     .table = &vm_table,
-    .machine = &V.m,
+    .machine = &vm_fz.m,
     .setup = vm_setup,
     .exec = vm_exec,
     .check = vm_check,
