@@ -306,7 +306,7 @@ enum fuzz_corrupt_kind {
     FUZZ_NR_CORRUPT,
 };
 
-/** What "vm corrupt VICTIM" damages (target vm; see the vm_corrupt comment in target_vm.c). */
+/** What "vm corrupt VICTIM" damages (target vm; see the comment above vm_corrupt in vm_corrupt.c). */
 enum fuzz_vm_corrupt_kind {
     FUZZ_VCR_COW_WRITABLE,  /* a copy-on-write user PTE becomes writable  -> pte.cow|pte.perm */
     FUZZ_VCR_PTE_OUTSIDE,   /* an entry set (and counted) outside any VMA -> pte.outside */
@@ -343,7 +343,7 @@ enum fuzz_vm_corrupt_kind {
     FUZZ_NR_VCR,
 };
 
-/** vmalloc misuse "vm vmisuse KIND" (target vm; documented errors in target_vm.c). */
+/** vmalloc misuse "vm vmisuse KIND" (target vm; documented errors in vm_corrupt.c). */
 enum fuzz_vmisuse_kind {
     FUZZ_VMIS_INTERIOR,     /* vfree/vunmap(area + k pages / bytes)       EINVAL bad-address */
     FUZZ_VMIS_GUARD,        /* vfree/vunmap(the area's guard page)         EINVAL bad-address */

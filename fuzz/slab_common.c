@@ -9,7 +9,7 @@
 #include "slab_common.h"
 #include "../mm/heap/slab_internal.h"
 
-struct sc_state SC;
+struct sc_state slab_fz;
 
 _Noreturn void sc_fail(const char *fmt, ...)
 {
@@ -91,7 +91,7 @@ void sc_restore_ctor(const struct sc_obj *o)
 {
     size_t i;
 
-    if (o->kind == SC_CACHE && SC.cache[o->slot].ctor)
+    if (o->kind == SC_CACHE && slab_fz.cache[o->slot].ctor)
         for (i = 0; i < o->req; i++)
             o->p[i] = sc_ctor_byte(i);
 }
@@ -139,20 +139,20 @@ void sc_known_add(struct kmem_cache *kc)
 {
     uint32_t i;
 
-    for (i = 0; i < SC.nr_known; i++)
-        if (SC.known[i] == kc)
+    for (i = 0; i < slab_fz.nr_known; i++)
+        if (slab_fz.known[i] == kc)
             return;
-    if (SC.nr_known < SC_MAX_KNOWN)
-        SC.known[SC.nr_known++] = kc;
+    if (slab_fz.nr_known < SC_MAX_KNOWN)
+        slab_fz.known[slab_fz.nr_known++] = kc;
 }
 
 static void sc_known_del(struct kmem_cache *kc)
 {
     uint32_t i;
 
-    for (i = 0; i < SC.nr_known; i++)
-        if (SC.known[i] == kc) {
-            SC.known[i] = SC.known[--SC.nr_known];
+    for (i = 0; i < slab_fz.nr_known; i++)
+        if (slab_fz.known[i] == kc) {
+            slab_fz.known[i] = slab_fz.known[--slab_fz.nr_known];
             return;
         }
 }
@@ -163,8 +163,8 @@ struct sc_obj *sc_pick(uint32_t h, unsigned int kinds_mask)
 {
     uint32_t i;
 
-    for (i = 0; i < SC.nr_live; i++) {
-        struct sc_obj *o = &SC.live[(h + i) % SC.nr_live];
+    for (i = 0; i < slab_fz.nr_live; i++) {
+        struct sc_obj *o = &slab_fz.live[(h + i) % slab_fz.nr_live];
         if (kinds_mask & (1u << o->kind))
             return o;
     }
@@ -176,19 +176,19 @@ struct sc_cache *sc_pick_cache(uint32_t c)
     uint32_t i, n = 0;
 
     for (i = 0; i < SC_MAX_CACHES; i++)
-        n += SC.cache[i].used;
+        n += slab_fz.cache[i].used;
     if (!n)
         return NULL;
     c %= n;
     for (i = 0; i < SC_MAX_CACHES; i++)
-        if (SC.cache[i].used && c-- == 0)
-            return &SC.cache[i];
+        if (slab_fz.cache[i].used && c-- == 0)
+            return &slab_fz.cache[i];
     return NULL;
 }
 
 void sc_grave_drop(uint32_t i)
 {
-    SC.grave[i] = SC.grave[--SC.nr_grave];
+    slab_fz.grave[i] = slab_fz.grave[--slab_fz.nr_grave];
 }
 
 /* An allocation handed out [p, p+len): graves inside it are no longer stale pointers. */
@@ -196,8 +196,8 @@ static void sc_graves_reused(const uint8_t *p, size_t len)
 {
     uint32_t i = 0;
 
-    while (i < SC.nr_grave)
-        if (SC.grave[i].p >= p && SC.grave[i].p < p + len)
+    while (i < slab_fz.nr_grave)
+        if (slab_fz.grave[i].p >= p && slab_fz.grave[i].p < p + len)
             sc_grave_drop(i);
         else
             i++;
@@ -205,18 +205,18 @@ static void sc_graves_reused(const uint8_t *p, size_t len)
 
 void sc_forget(struct sc_obj *o)
 {
-    uint32_t i = (uint32_t)(o - SC.live);
+    uint32_t i = (uint32_t)(o - slab_fz.live);
     struct sc_grave g = { o->p, o->kind == SC_LARGE ? NULL : o->kc, o->order };
 
     if (o->kind == SC_CACHE)
-        SC.cache[o->slot].nlive--;
+        slab_fz.cache[o->slot].nlive--;
     if (o->kind == SC_LARGE)
-        SC.held_pages -= 1ul << o->order;
-    if (SC.nr_grave == SC_MAX_GRAVES)
+        slab_fz.held_pages -= 1ul << o->order;
+    if (slab_fz.nr_grave == SC_MAX_GRAVES)
         sc_grave_drop(0);
-    SC.grave[SC.nr_grave++] = g;
-    memmove(&SC.live[i], &SC.live[i + 1], (SC.nr_live - i - 1) * sizeof(SC.live[0]));
-    SC.nr_live--;
+    slab_fz.grave[slab_fz.nr_grave++] = g;
+    memmove(&slab_fz.live[i], &slab_fz.live[i + 1], (slab_fz.nr_live - i - 1) * sizeof(slab_fz.live[0]));
+    slab_fz.nr_live--;
 }
 
 static unsigned int sc_large_order(size_t size)
@@ -234,8 +234,8 @@ FUZZ_VERIFY_FN static void sc_check_no_overlap(const uint8_t *p, size_t req)
     size_t plen = MM_MAX(req, (size_t)1);
     uint32_t k;
 
-    for (k = 0; k < SC.nr_live; k++) {
-        const struct sc_obj *q = &SC.live[k];
+    for (k = 0; k < slab_fz.nr_live; k++) {
+        const struct sc_obj *q = &slab_fz.live[k];
         size_t qlen = MM_MAX(q->req, (size_t)1);
         if (p < q->p + qlen && q->p < p + plen)
             sc_fail("overlap obj=%p size=%zu overlaps live tag=%u obj=%p size=%zu", (void *)p,
@@ -282,10 +282,10 @@ void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, boo
 
     if (!head)
         sc_fail("alloc-not-machine-memory obj=%p size=%zu", (void *)p, req);
-    if (SC.nr_live == SC_MAX_LIVE)
+    if (slab_fz.nr_live == SC_MAX_LIVE)
         sc_fail("harness-live-set-full");
     if (kind == SC_CACHE)
-        dma = SC.cache[slot].dma;
+        dma = slab_fz.cache[slot].dma;
     if (kind == SC_SLAB && req > KMALLOC_MAX_CACHE_SIZE)
         kind = SC_LARGE;
     sc_check_no_overlap(p, req);
@@ -295,11 +295,11 @@ void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, boo
         sc_fail("ksize-too-small obj=%p ksize=%zu requested=%zu", (void *)p, usable, req);
     if (head->zone >= MM_NR_ZONES || (dma && head->zone != ZONE_DMA) || head->zone == ZONE_HIGHMEM)
         sc_fail("wrong-zone obj=%p zone=%u dma=%d", (void *)p, (unsigned int)head->zone, dma);
-    align = kind == SC_CACHE ? SC.cache[slot].align : kind == SC_LARGE ? PAGE_SIZE
+    align = kind == SC_CACHE ? slab_fz.cache[slot].align : kind == SC_LARGE ? PAGE_SIZE
             : KMALLOC_MIN_ALIGN;
     if ((uintptr_t)p % align)
         sc_fail("misaligned obj=%p align=%zu", (void *)p, align);
-    o = &SC.live[SC.nr_live];
+    o = &slab_fz.live[slab_fz.nr_live];
     memset(o, 0, sizeof(*o));
     o->p = p;
     o->req = req;
@@ -307,38 +307,38 @@ void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, boo
     o->slot = (int8_t)(kind == SC_CACHE ? slot : -1);
     if (kind == SC_LARGE) {
         o->order = (uint8_t)sc_large_order(req);
-        if (SC.inplace) /* krealloc kept the block: it may be larger than the new size needs */
+        if (slab_fz.inplace) /* krealloc kept the block: it may be larger than the new size needs */
             o->order = head->order;
         if ((head->flags & (PG_head | PG_large)) != (PG_head | PG_large) || head->order != o->order ||
             page_address(head) != p)
             sc_fail("large-kmalloc-bad-block obj=%p size=%zu flags=0x%x order=%u expected=%u",
                     (void *)p, req, (unsigned int)head->flags, (unsigned int)head->order,
                     (unsigned int)o->order);
-        SC.held_pages += 1ul << o->order;
+        slab_fz.held_pages += 1ul << o->order;
     } else {
         o->kc = sc_cache_of(p);
         if (!o->kc)
             sc_fail("object-not-in-a-slab obj=%p flags=0x%x", (void *)p, (unsigned int)head->flags);
-        if (kind == SC_CACHE && o->kc != SC.cache[slot].kc)
+        if (kind == SC_CACHE && o->kc != slab_fz.cache[slot].kc)
             sc_fail("object-from-other-cache obj=%p cache=%s expected=%s", (void *)p,
-                    kmem_cache_name(o->kc), kmem_cache_name(SC.cache[slot].kc));
+                    kmem_cache_name(o->kc), kmem_cache_name(slab_fz.cache[slot].kc));
         if (kind == SC_SLAB) {
             const char *nm = kmem_cache_name(o->kc);
             bool is_dma = nm[0] == 'd';
-            if (!SC.inplace && (is_dma != dma || kmem_cache_size(o->kc) < req ||
+            if (!slab_fz.inplace && (is_dma != dma || kmem_cache_size(o->kc) < req ||
                                 kmem_cache_size(o->kc) > 2 * req + 64))
                 sc_fail("kmalloc-wrong-class obj=%p size=%zu dma=%d cache=%s", (void *)p, req, dma, nm);
             sc_known_add(o->kc);
         }
     }
-    sc_check_fresh_bytes(p, req, zero, kind == SC_CACHE && SC.cache[slot].ctor);
-    o->tag = SC.next_tag++;
+    sc_check_fresh_bytes(p, req, zero, kind == SC_CACHE && slab_fz.cache[slot].ctor);
+    o->tag = slab_fz.next_tag++;
     sc_graves_reused(p, MM_MAX(req, (size_t)1));
     sc_fill(o);
-    SC.nr_live++;
+    slab_fz.nr_live++;
     if (kind == SC_CACHE)
-        SC.cache[slot].nlive++;
-    SC_TRACE("  -> h=%u tag=%u obj=%p size=%zu ksize=%zu", (unsigned int)(SC.nr_live - 1),
+        slab_fz.cache[slot].nlive++;
+    SC_TRACE("  -> h=%u tag=%u obj=%p size=%zu ksize=%zu", (unsigned int)(slab_fz.nr_live - 1),
              (unsigned int)o->tag, (void *)p, req, usable);
 }
 
@@ -352,13 +352,13 @@ static void sc_op_cache_create(size_t size, size_t align, unsigned int flags, bo
     uint32_t i;
 
     for (i = 0; i < SC_MAX_CACHES && !sl; i++)
-        if (!SC.cache[i].used)
-            sl = &SC.cache[i];
+        if (!slab_fz.cache[i].used)
+            sl = &slab_fz.cache[i];
     if (!sl) {
         SC_TRACE("  skipped: %u caches", SC_MAX_CACHES);
         return;
     }
-    mm_snprintf(name, sizeof(name), "fuzz-%u", (unsigned int)SC.next_cache_id);
+    mm_snprintf(name, sizeof(name), "fuzz-%u", (unsigned int)slab_fz.next_cache_id);
     kc = kmem_cache_create(name, size, align, flags, ctor ? sc_ctor : NULL);
     fuzz_digest_ok(kc != NULL);
     if (!kc) {
@@ -371,7 +371,7 @@ static void sc_op_cache_create(size_t size, size_t align, unsigned int flags, bo
     memset(sl, 0, sizeof(*sl));
     sl->used = true;
     sl->kc = kc;
-    sl->id = SC.next_cache_id++;
+    sl->id = slab_fz.next_cache_id++;
     sl->size = size;
     sl->ctor = ctor;
     sl->dma = flags & SLAB_CACHE_DMA;
@@ -402,7 +402,7 @@ static void sc_op_cache_destroy(uint32_t c)
             sc_fail("destroy-busy cache=fuzz-%u live=%u: err=%s busy-count %lu -> %lu",
                     (unsigned int)sl->id, (unsigned int)sl->nlive, mm_strerror(err), busy,
                     mm_misuse_count_kind(MM_MISUSE_CACHE_BUSY));
-        SC.misuse_expected++;
+        slab_fz.misuse_expected++;
         SC_TRACE("  -> EBUSY (%u live)", (unsigned int)sl->nlive);
         return;
     }
@@ -418,7 +418,7 @@ static void sc_op_cache_alloc(uint32_t c, gfp_t gfp, bool zero)
     struct sc_cache *sl = sc_pick_cache(c);
     uint8_t *p;
 
-    if (!sl || SC.nr_live == SC_MAX_LIVE)
+    if (!sl || slab_fz.nr_live == SC_MAX_LIVE)
         return;
     p = zero ? kmem_cache_zalloc(sl->kc, gfp) : kmem_cache_alloc(sl->kc, gfp);
     fuzz_digest_ok(p != NULL);
@@ -426,7 +426,7 @@ static void sc_op_cache_alloc(uint32_t c, gfp_t gfp, bool zero)
         SC_TRACE("  -> NULL");
         return;
     }
-    sc_take(p, sl->size, gfp, SC_CACHE, (int)(sl - SC.cache), zero || (gfp & __GFP_ZERO));
+    sc_take(p, sl->size, gfp, SC_CACHE, (int)(sl - slab_fz.cache), zero || (gfp & __GFP_ZERO));
 }
 
 static void sc_free_obj(struct sc_obj *o, uint32_t via)
@@ -453,7 +453,7 @@ static void sc_op_kmalloc(size_t size, gfp_t gfp, uint32_t fn, uint32_t n)
     uint8_t *p;
     bool zero = gfp & __GFP_ZERO;
 
-    if (SC.nr_live == SC_MAX_LIVE)
+    if (slab_fz.nr_live == SC_MAX_LIVE)
         return;
     switch (fn) {
     case FUZZ_KM_KZALLOC: p = kzalloc(size, gfp); zero = true; break;
@@ -529,9 +529,9 @@ static void sc_op_krealloc(uint32_t h, size_t size, gfp_t gfp, bool of_null)
     keep = MM_MIN(old.req, size);
     sc_check_kept(&old, n, keep, size);
     sc_forget(o); /* the old object is gone either way: re-take the result (drops the grave) */
-    SC.inplace = n == old.p;
+    slab_fz.inplace = n == old.p;
     sc_take(n, size, n == old.p ? 0 : gfp, SC_SLAB, -1, false);
-    SC.inplace = false;
+    slab_fz.inplace = false;
     if (n == old.p && size > sc_usable(n))
         sc_fail("krealloc-in-place-too-small obj=%p size=%zu usable=%zu", (void *)n, size,
                 sc_usable(n));
@@ -551,9 +551,9 @@ static void sc_op_shrink(uint32_t c)
     struct kmem_cache *kc;
     unsigned long got;
 
-    if (!SC.nr_known)
+    if (!slab_fz.nr_known)
         return;
-    kc = SC.known[c % SC.nr_known];
+    kc = slab_fz.known[c % slab_fz.nr_known];
     unsigned long free0 = page_alloc_nr_free();
     got = kmem_cache_shrink(kc);
     fuzz_digest_count(got);
@@ -576,9 +576,9 @@ static void sc_op_validate(uint32_t c)
     unsigned long bad;
     struct kmem_cache *kc;
 
-    if (!SC.nr_known)
+    if (!slab_fz.nr_known)
         return;
-    kc = SC.known[c % SC.nr_known];
+    kc = slab_fz.known[c % slab_fz.nr_known];
     bad = kmem_cache_validate(kc);
     fuzz_digest_count(bad);
     if (bad)
@@ -607,11 +607,11 @@ bool sc_exec_valid(const struct fuzz_op *op)
         return true;
     case FOP_CPU:
         fuzz_platform.cpu_set(a[0]);
-        SC.cpu = a[0];
+        slab_fz.cpu = a[0];
         return true;
     case FOP_FAILNEXT:
         page_alloc_fail_inject(a[0], a[1]);
-        SC.inject_used = true;
+        slab_fz.inject_used = true;
         return true;
     case FOP_CACHE_SHRINK: sc_op_shrink(a[0]); return true;
     case FOP_RECLAIM: sc_op_reclaim(a[0], a[1]); return true;
@@ -635,29 +635,29 @@ static void sc_check_stats(void)
     if (n > SC_MAX_STATS)
         sc_fail("too-many-caches %u", n);
     for (k = 0; k < SC_MAX_CACHES; k++)
-        ncaches += SC.cache[k].used;
+        ncaches += slab_fz.cache[k].used;
     for (i = 0; i < n; i++) {
         unsigned long want = 0;
         bool boot = false;
-        for (b = 0; b < SC.boot_nr_caches && !boot; b++)
-            if (fuzz_streq(SC.boot_name[b], sc_stats[i].name)) {
-                want = SC.boot_active[b];
+        for (b = 0; b < slab_fz.boot_nr_caches && !boot; b++)
+            if (fuzz_streq(slab_fz.boot_name[b], sc_stats[i].name)) {
+                want = slab_fz.boot_active[b];
                 boot = true;
             }
-        for (k = 0; k < SC.nr_live; k++)
-            if (SC.live[k].kind != SC_LARGE && fuzz_streq(kmem_cache_name(SC.live[k].kc), sc_stats[i].name))
+        for (k = 0; k < slab_fz.nr_live; k++)
+            if (slab_fz.live[k].kind != SC_LARGE && fuzz_streq(kmem_cache_name(slab_fz.live[k].kc), sc_stats[i].name))
                 want++;
         if (fuzz_streq(sc_stats[i].name, "kmem_cache"))
             want += ncaches;
         if (sc_stats[i].active_objs != want)
             sc_fail("stats-active-objs cache=%s active_objs=%lu expected=%lu", sc_stats[i].name,
                     sc_stats[i].active_objs, want);
-        if (sc_stats[i].hardened != SC.layout.slab_hardened)
+        if (sc_stats[i].hardened != slab_fz.layout.slab_hardened)
             sc_fail("stats-hardened cache=%s hardened=%d booted=%d", sc_stats[i].name,
-                    sc_stats[i].hardened, SC.layout.slab_hardened);
+                    sc_stats[i].hardened, slab_fz.layout.slab_hardened);
     }
-    if (n != SC.boot_nr_caches + ncaches)
-        sc_fail("cache-count caches=%u expected=%u", n, SC.boot_nr_caches + (unsigned int)ncaches);
+    if (n != slab_fz.boot_nr_caches + ncaches)
+        sc_fail("cache-count caches=%u expected=%u", n, slab_fz.boot_nr_caches + (unsigned int)ncaches);
 }
 
 void sc_check_all(bool deep)
@@ -674,19 +674,19 @@ void sc_check_all(bool deep)
                     rep.detail, mm_strerror(err));
     }
     mis = mm_misuse_count();
-    if (mis != SC.misuse_expected) {
+    if (mis != slab_fz.misuse_expected) {
         struct mm_misuse mu;
         mm_misuse_last(&mu);
         sc_fail("misuse-spurious count=%lu expected=%lu last=%s in %s: %s", mis,
-                SC.misuse_expected, mm_misuse_name(mu.kind), mu.func ? mu.func : "?", mu.detail);
+                slab_fz.misuse_expected, mm_misuse_name(mu.kind), mu.func ? mu.func : "?", mu.detail);
     }
-    sum = page_alloc_nr_free() + slab_nr_pages() + SC.held_pages;
-    if (sum != SC.boot_sum)
+    sum = page_alloc_nr_free() + slab_nr_pages() + slab_fz.held_pages;
+    if (sum != slab_fz.boot_sum)
         sc_fail("invariant=harness.conservation free=%lu slab=%lu held=%lu boot_sum=%lu",
-                page_alloc_nr_free(), slab_nr_pages(), SC.held_pages, SC.boot_sum);
+                page_alloc_nr_free(), slab_nr_pages(), slab_fz.held_pages, slab_fz.boot_sum);
     if (deep || fuzz_cur.opno % SC_VERIFY_EVERY == 0) {
-        for (k = 0; k < SC.nr_live; k++)
-            sc_verify("periodic", &SC.live[k], deep);
+        for (k = 0; k < slab_fz.nr_live; k++)
+            sc_verify("periodic", &slab_fz.live[k], deep);
         sc_check_stats();
     }
 }
@@ -698,26 +698,26 @@ void sc_boot(bool hardened)
     unsigned int i;
     int err;
 
-    struct fuzz_machine m = SC.m; /* decoded by the engine */
+    struct fuzz_machine m = slab_fz.m; /* decoded by the engine */
 
-    memset(&SC, 0, sizeof(SC));
-    SC.m = m;
-    SC.next_tag = 1;
-    fuzz_machine_layout(&SC.m, &SC.layout);
-    SC.layout.slab_hardened = hardened;
-    err = fuzz_platform.boot(&SC.layout);
+    memset(&slab_fz, 0, sizeof(slab_fz));
+    slab_fz.m = m;
+    slab_fz.next_tag = 1;
+    fuzz_machine_layout(&slab_fz.m, &slab_fz.layout);
+    slab_fz.layout.slab_hardened = hardened;
+    err = fuzz_platform.boot(&slab_fz.layout);
     if (err)
         sc_fail("boot-failed err=%s", mm_strerror(err));
-    SC.boot_nr_caches = slab_get_stats(sc_stats, SC_MAX_STATS);
-    if (SC.boot_nr_caches > SC_MAX_STATS)
-        sc_fail("too-many-boot-caches %u", SC.boot_nr_caches);
-    for (i = 0; i < SC.boot_nr_caches; i++) {
-        memcpy(SC.boot_name[i], sc_stats[i].name, sizeof(SC.boot_name[i]));
-        SC.boot_active[i] = sc_stats[i].active_objs;
+    slab_fz.boot_nr_caches = slab_get_stats(sc_stats, SC_MAX_STATS);
+    if (slab_fz.boot_nr_caches > SC_MAX_STATS)
+        sc_fail("too-many-boot-caches %u", slab_fz.boot_nr_caches);
+    for (i = 0; i < slab_fz.boot_nr_caches; i++) {
+        memcpy(slab_fz.boot_name[i], sc_stats[i].name, sizeof(slab_fz.boot_name[i]));
+        slab_fz.boot_active[i] = sc_stats[i].active_objs;
     }
-    SC.boot_slab_pages = slab_nr_pages();
-    SC.boot_sum = page_alloc_nr_free() + SC.boot_slab_pages;
-    SC.misuse_expected = mm_misuse_count();
+    slab_fz.boot_slab_pages = slab_nr_pages();
+    slab_fz.boot_sum = page_alloc_nr_free() + slab_fz.boot_slab_pages;
+    slab_fz.misuse_expected = mm_misuse_count();
 }
 
 /*
@@ -737,26 +737,26 @@ void sc_teardown(void)
     unsigned long pages;
 
     page_alloc_fail_inject(0, 0);
-    while (SC.nr_live)
-        sc_free_obj(&SC.live[SC.nr_live - 1], FUZZ_VIA_CACHE);
+    while (slab_fz.nr_live)
+        sc_free_obj(&slab_fz.live[slab_fz.nr_live - 1], FUZZ_VIA_CACHE);
     for (i = 0; i < SC_MAX_CACHES; i++)
-        if (SC.cache[i].used) {
-            int err = kmem_cache_destroy(SC.cache[i].kc);
+        if (slab_fz.cache[i].used) {
+            int err = kmem_cache_destroy(slab_fz.cache[i].kc);
             if (err)
-                sc_fail("teardown-destroy-failed cache=fuzz-%u err=%s", (unsigned int)SC.cache[i].id,
+                sc_fail("teardown-destroy-failed cache=fuzz-%u err=%s", (unsigned int)slab_fz.cache[i].id,
                         mm_strerror(err));
-            sc_known_del(SC.cache[i].kc);
-            SC.cache[i].used = false;
+            sc_known_del(slab_fz.cache[i].kc);
+            slab_fz.cache[i].used = false;
         }
     sc_check_all(true);
-    for (i = 0; i < SC.nr_known; i++)
-        kmem_cache_shrink(SC.known[i]);
+    for (i = 0; i < slab_fz.nr_known; i++)
+        kmem_cache_shrink(slab_fz.known[i]);
     /* the mm's own caches too: a cache created on another CPU can leave the cache of caches an
      * empty per-CPU slab that only a shrink of that cache returns */
     kmem_cache_shrink_all();
     sc_check_all(true);
     pages = slab_nr_pages();
-    if (pages > SC.boot_slab_pages)
+    if (pages > slab_fz.boot_slab_pages)
         sc_fail("invariant=harness.slab-pages after shrinking every cache slab pages=%lu boot=%lu",
-                pages, SC.boot_slab_pages);
+                pages, slab_fz.boot_slab_pages);
 }

@@ -81,12 +81,12 @@ struct sc_state {
     bool inplace;                   /* sc_take of a block krealloc kept in place */
 };
 
-extern struct sc_state SC;
+extern struct sc_state slab_fz;
 
 _Noreturn void sc_fail(const char *fmt, ...) MM_PRINTF(1, 2);
 #define SC_TRACE(...) do { if (fuzz_trace) fuzz_log(__VA_ARGS__); } while (0)
 
-/** Reset the model and boot the machine the engine decoded into SC.m (hardened as given). */
+/** Reset the model and boot the machine the engine decoded into slab_fz.m (hardened as given). */
 void sc_boot(bool hardened);
 /** Execute one valid-traffic op (returns false if @op is not one of them). */
 bool sc_exec_valid(const struct fuzz_op *op);

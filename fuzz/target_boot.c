@@ -80,7 +80,7 @@ static struct bt_state {
     uint32_t sweep_pfn[BT_MAX_SWEEP];
     uint8_t sweep_order[BT_MAX_SWEEP];
     uint8_t owned[FUZZ_MEM_MAX_PAGES];
-} B;
+} boot_fz;
 
 _Noreturn static void bt_fail(const char *fmt, ...) MM_PRINTF(1, 2);
 
@@ -118,8 +118,8 @@ static uint64_t bt_res_bytes(void)
     uint64_t sum = 0;
     uint32_t i;
 
-    for (i = 0; i < B.nr_res; i++)
-        sum += B.res[i].e - B.res[i].s;
+    for (i = 0; i < boot_fz.nr_res; i++)
+        sum += boot_fz.res[i].e - boot_fz.res[i].s;
     return sum;
 }
 
@@ -128,8 +128,8 @@ FUZZ_VERIFY_FN static bool bt_res_touches(uint64_t s, uint64_t e)
 {
     uint32_t i;
 
-    for (i = 0; i < B.nr_res; i++)
-        if (B.res[i].s <= e && s <= B.res[i].e)
+    for (i = 0; i < boot_fz.nr_res; i++)
+        if (boot_fz.res[i].s <= e && s <= boot_fz.res[i].e)
             return true;
     return false;
 }
@@ -138,8 +138,8 @@ static bool bt_res_overlaps(uint64_t s, uint64_t e)
 {
     uint32_t i;
 
-    for (i = 0; i < B.nr_res; i++)
-        if (B.res[i].s < e && s < B.res[i].e)
+    for (i = 0; i < boot_fz.nr_res; i++)
+        if (boot_fz.res[i].s < e && s < boot_fz.res[i].e)
             return true;
     return false;
 }
@@ -149,31 +149,31 @@ static void bt_res_add(uint64_t s, uint64_t e)
     struct bt_range t;
     uint32_t i, j, n;
 
-    if (B.nr_res == BT_MAX_RES)
+    if (boot_fz.nr_res == BT_MAX_RES)
         bt_fail("model-full reserved ranges");
-    B.res[B.nr_res++] = (struct bt_range){ s, e };
-    for (i = 1; i < B.nr_res; i++) /* insertion sort by start */
-        for (j = i; j > 0 && B.res[j - 1].s > B.res[j].s; j--) {
-            t = B.res[j];
-            B.res[j] = B.res[j - 1];
-            B.res[j - 1] = t;
+    boot_fz.res[boot_fz.nr_res++] = (struct bt_range){ s, e };
+    for (i = 1; i < boot_fz.nr_res; i++) /* insertion sort by start */
+        for (j = i; j > 0 && boot_fz.res[j - 1].s > boot_fz.res[j].s; j--) {
+            t = boot_fz.res[j];
+            boot_fz.res[j] = boot_fz.res[j - 1];
+            boot_fz.res[j - 1] = t;
         }
-    for (i = 0, n = 0; i < B.nr_res; i++) {
-        if (n && B.res[i].s <= B.res[n - 1].e) {
-            B.res[n - 1].e = MM_MAX(B.res[n - 1].e, B.res[i].e);
+    for (i = 0, n = 0; i < boot_fz.nr_res; i++) {
+        if (n && boot_fz.res[i].s <= boot_fz.res[n - 1].e) {
+            boot_fz.res[n - 1].e = MM_MAX(boot_fz.res[n - 1].e, boot_fz.res[i].e);
             continue;
         }
-        B.res[n++] = B.res[i];
+        boot_fz.res[n++] = boot_fz.res[i];
     }
-    B.nr_res = n;
+    boot_fz.nr_res = n;
 }
 
 FUZZ_VERIFY_FN static bool bt_res_covered(uint64_t s, uint64_t e)
 {
     uint32_t i;
 
-    for (i = 0; i < B.nr_res; i++)
-        if (B.res[i].s <= s && e <= B.res[i].e)
+    for (i = 0; i < boot_fz.nr_res; i++)
+        if (boot_fz.res[i].s <= s && e <= boot_fz.res[i].e)
             return true;
     return false;
 }
@@ -183,24 +183,24 @@ FUZZ_VERIFY_FN static bool bt_res_remove(uint64_t s, uint64_t e)
 {
     uint32_t i;
 
-    for (i = 0; i < B.nr_res; i++) {
-        struct bt_range r = B.res[i];
+    for (i = 0; i < boot_fz.nr_res; i++) {
+        struct bt_range r = boot_fz.res[i];
         if (!(r.s <= s && e <= r.e))
             continue;
         if (r.s < s && e < r.e) {
-            if (B.nr_res == MM_MAX_MEM_REGIONS)
+            if (boot_fz.nr_res == MM_MAX_MEM_REGIONS)
                 return false;
-            memmove(&B.res[i + 1], &B.res[i], (B.nr_res - i) * sizeof(B.res[0]));
-            B.nr_res++;
-            B.res[i].e = s;
-            B.res[i + 1].s = e;
+            memmove(&boot_fz.res[i + 1], &boot_fz.res[i], (boot_fz.nr_res - i) * sizeof(boot_fz.res[0]));
+            boot_fz.nr_res++;
+            boot_fz.res[i].e = s;
+            boot_fz.res[i + 1].s = e;
         } else if (r.s < s) {
-            B.res[i].e = s;
+            boot_fz.res[i].e = s;
         } else if (e < r.e) {
-            B.res[i].s = e;
+            boot_fz.res[i].s = e;
         } else {
-            memmove(&B.res[i], &B.res[i + 1], (B.nr_res - i - 1) * sizeof(B.res[0]));
-            B.nr_res--;
+            memmove(&boot_fz.res[i], &boot_fz.res[i + 1], (boot_fz.nr_res - i - 1) * sizeof(boot_fz.res[0]));
+            boot_fz.nr_res--;
         }
         return true;
     }
@@ -241,16 +241,16 @@ FUZZ_VERIFY_FN static void bt_model_map(const struct mm_mem_region *map, unsigne
     for (i = 0; i < nr; i++)
         if (map[i].base + map[i].size >= map[i].base)
             end = MM_MAX(end, map[i].base + map[i].size);
-    B.arena_end = MM_ALIGN_UP(end, PAGE_SIZE);
-    B.nr_pages = (uint32_t)MM_MIN(B.arena_end >> PAGE_SHIFT, (uint64_t)FUZZ_MEM_MAX_PAGES);
-    memset(mark, 0, B.nr_pages);
+    boot_fz.arena_end = MM_ALIGN_UP(end, PAGE_SIZE);
+    boot_fz.nr_pages = (uint32_t)MM_MIN(boot_fz.arena_end >> PAGE_SHIFT, (uint64_t)FUZZ_MEM_MAX_PAGES);
+    memset(mark, 0, boot_fz.nr_pages);
     for (i = 0; i < nr; i++) {
         const struct mm_mem_region *r = &map[i];
         uint64_t first = r->base >> PAGE_SHIFT, last = first + 1, e = r->base + r->size;
         if (e > r->base)
             last = MM_MAX(last, (e >> PAGE_SHIFT) + 1); /* a superset: no overflow near 2^64 */
-        first = MM_MIN(first, (uint64_t)B.nr_pages);
-        last = MM_MIN(last, (uint64_t)B.nr_pages);
+        first = MM_MIN(first, (uint64_t)boot_fz.nr_pages);
+        last = MM_MIN(last, (uint64_t)boot_fz.nr_pages);
         for (p = (uint32_t)first; p < last; p++) {
             if (bt_page_in(r, p))
                 mark[p] |= 1;
@@ -258,10 +258,10 @@ FUZZ_VERIFY_FN static void bt_model_map(const struct mm_mem_region *map, unsigne
                 mark[p] |= 2;
         }
     }
-    B.usable_bytes = 0;
-    for (p = 0; p < B.nr_pages; p++) {
-        B.usable[p] = mark[p] == 1;
-        B.usable_bytes += B.usable[p] ? PAGE_SIZE : 0;
+    boot_fz.usable_bytes = 0;
+    for (p = 0; p < boot_fz.nr_pages; p++) {
+        boot_fz.usable[p] = mark[p] == 1;
+        boot_fz.usable_bytes += boot_fz.usable[p] ? PAGE_SIZE : 0;
     }
 }
 
@@ -269,10 +269,10 @@ static bool bt_usable_range(uint64_t s, uint64_t e)
 {
     uint64_t p;
 
-    if (e > MM_PFN_PHYS(B.nr_pages))
+    if (e > MM_PFN_PHYS(boot_fz.nr_pages))
         return false;
     for (p = s >> PAGE_SHIFT; p < MM_PFN_UP(e); p++)
-        if (!B.usable[p])
+        if (!boot_fz.usable[p])
             return false;
     return true;
 }
@@ -283,23 +283,23 @@ static bool bt_fits(uint64_t size, uint64_t align)
 {
     uint32_t p = 1, q;
 
-    while (p < B.nr_pages) {
-        if (!B.usable[p]) {
+    while (p < boot_fz.nr_pages) {
+        if (!boot_fz.usable[p]) {
             p++;
             continue;
         }
-        for (q = p; q < B.nr_pages && B.usable[q]; q++)
+        for (q = p; q < boot_fz.nr_pages && boot_fz.usable[q]; q++)
             ;
         uint64_t lo = MM_PFN_PHYS(p), hi = MM_PFN_PHYS(q), cur = lo;
         uint32_t i;
-        for (i = 0; i <= B.nr_res; i++) { /* gaps between reserved ranges inside [lo, hi) */
-            uint64_t gs = cur, ge = i < B.nr_res ? MM_MIN(hi, B.res[i].s) : hi;
-            if (i < B.nr_res && B.res[i].e <= lo)
+        for (i = 0; i <= boot_fz.nr_res; i++) { /* gaps between reserved ranges inside [lo, hi) */
+            uint64_t gs = cur, ge = i < boot_fz.nr_res ? MM_MIN(hi, boot_fz.res[i].s) : hi;
+            if (i < boot_fz.nr_res && boot_fz.res[i].e <= lo)
                 continue;
             if (ge > gs && ge - gs >= size && MM_ALIGN_DOWN(ge - size, align) >= gs)
                 return true;
-            if (i < B.nr_res)
-                cur = MM_MAX(cur, B.res[i].e);
+            if (i < boot_fz.nr_res)
+                cur = MM_MAX(cur, boot_fz.res[i].e);
             if (cur >= hi)
                 break;
         }
@@ -325,7 +325,7 @@ static void bt_expect_misuse(const char *what, unsigned long before, enum mm_mis
                 mm_strerror(err));
     fuzz_digest_count(mu.kind);
     fuzz_digest_err(mu.err);
-    B.misuse_expected++;
+    boot_fz.misuse_expected++;
     BT_TRACE("  -> rejected as %s: %s", mm_misuse_name(mu.kind), mu.detail);
 }
 
@@ -360,26 +360,26 @@ static void bt_model_reset(const struct mm_mem_region *map, unsigned int nr)
 {
     unsigned int i;
 
-    B.nr_res = 0;
-    B.nr_held = 0;
-    B.core = false;
+    boot_fz.nr_res = 0;
+    boot_fz.nr_held = 0;
+    boot_fz.core = false;
     bt_model_map(map, nr);
     bt_res_add(0, PAGE_SIZE);
-    for (i = 0; i < B.layout.nr_reserve; i++)
-        bt_res_add(B.layout.reserve[i].base, B.layout.reserve[i].base + B.layout.reserve[i].size);
+    for (i = 0; i < boot_fz.layout.nr_reserve; i++)
+        bt_res_add(boot_fz.layout.reserve[i].base, boot_fz.layout.reserve[i].base + boot_fz.layout.reserve[i].size);
 }
 
 static void bt_boot_layout(void)
 {
     int err;
 
-    fuzz_machine_layout(&B.m, &B.layout);
-    err = fuzz_platform.boot_early(&B.layout);
+    fuzz_machine_layout(&boot_fz.m, &boot_fz.layout);
+    err = fuzz_platform.boot_early(&boot_fz.layout);
     fuzz_digest_err(err);
     if (err)
         bt_fail("boot-early-failed err=%s", mm_strerror(err));
-    bt_model_reset(B.layout.map, B.layout.nr_map);
-    B.misuse_expected = mm_misuse_count();
+    bt_model_reset(boot_fz.layout.map, boot_fz.layout.nr_map);
+    boot_fz.misuse_expected = mm_misuse_count();
     if (mm_ready())
         bt_fail("boot-early: mm_ready() before mm_core_init");
 }
@@ -400,7 +400,7 @@ static void bt_shuffle(struct mm_mem_region *m, unsigned int n, uint64_t *r)
 
 static void bt_op_map(uint32_t kind, uint32_t n, uint32_t x)
 {
-    uint64_t rng = 0x626f6f74ull ^ ((uint64_t)x << 8) ^ n, mem = MM_PFN_PHYS(B.m.mem_pages);
+    uint64_t rng = 0x626f6f74ull ^ ((uint64_t)x << 8) ^ n, mem = MM_PFN_PHYS(boot_fz.m.mem_pages);
     unsigned int nr = 0, i;
     int err, want = 0;
 
@@ -413,63 +413,63 @@ static void bt_op_map(uint32_t kind, uint32_t n, uint32_t x)
         for (i = 0; i < n && cur < mem; i++) {
             uint64_t r = bt_rand(&rng), len = MM_PFN_PHYS(1 + r % 16), gap = MM_PFN_PHYS((r >> 8) % 8);
             len = MM_MIN(len, mem - cur);
-            B.xmap[nr++] = (struct mm_mem_region){ cur, len, MM_MEM_USABLE };
+            boot_fz.xmap[nr++] = (struct mm_mem_region){ cur, len, MM_MEM_USABLE };
             cur += len;
             if (gap && cur + gap <= mem && ((r >> 16) & 1))
-                B.xmap[nr++] = (struct mm_mem_region){ cur, gap, MM_MEM_RESERVED + (uint32_t)((r >> 20) % 4) };
+                boot_fz.xmap[nr++] = (struct mm_mem_region){ cur, gap, MM_MEM_RESERVED + (uint32_t)((r >> 20) % 4) };
             cur += gap;
         }
         if (cur < mem)
-            B.xmap[nr++] = (struct mm_mem_region){ cur, mem - cur, MM_MEM_USABLE };
-        bt_shuffle(B.xmap, nr, &rng);
+            boot_fz.xmap[nr++] = (struct mm_mem_region){ cur, mem - cur, MM_MEM_USABLE };
+        bt_shuffle(boot_fz.xmap, nr, &rng);
         break;
     }
     case FUZZ_MAP_OVERLAP: /* all memory usable, plus overlapping usable and reserved entries */
-        B.xmap[nr++] = (struct mm_mem_region){ 0, mem, MM_MEM_USABLE };
+        boot_fz.xmap[nr++] = (struct mm_mem_region){ 0, mem, MM_MEM_USABLE };
         for (i = 0; i < n && nr + 2 <= BT_MAX_XMAP; i++) {
             uint64_t r = bt_rand(&rng), s = (r % (mem / 512)) * 512, len = 512 + ((r >> 24) % 256) * 512;
             len = MM_MIN(len, mem - s);
-            B.xmap[nr++] = (struct mm_mem_region){ s, len, (r >> 40) % 3 ? MM_MEM_USABLE : MM_MEM_ACPI };
+            boot_fz.xmap[nr++] = (struct mm_mem_region){ s, len, (r >> 40) % 3 ? MM_MEM_USABLE : MM_MEM_ACPI };
             if (((r >> 42) & 3) == 0 && i < 4)
-                B.xmap[nr++] = (struct mm_mem_region){ s / 2, len, MM_MEM_RESERVED };
+                boot_fz.xmap[nr++] = (struct mm_mem_region){ s / 2, len, MM_MEM_RESERVED };
         }
-        bt_shuffle(B.xmap, nr, &rng);
+        bt_shuffle(boot_fz.xmap, nr, &rng);
         break;
     case FUZZ_MAP_SUBPAGE: { /* usable regions with sub-page edges, 0..3 pages apart */
         uint64_t cur = 0;
         for (i = 0; i < n && cur + PAGE_SIZE < mem; i++) {
             uint64_t r = bt_rand(&rng), s = cur + (r % 8) * 512;
             uint64_t len = MM_MIN((uint64_t)(1 + (r >> 8) % 64) * 512 * 3, mem - s);
-            B.xmap[nr++] = (struct mm_mem_region){ s, len, MM_MEM_USABLE };
+            boot_fz.xmap[nr++] = (struct mm_mem_region){ s, len, MM_MEM_USABLE };
             cur = s + len + ((r >> 20) % 4) * 1024;
         }
         if (cur < mem)
-            B.xmap[nr++] = (struct mm_mem_region){ cur, mem - cur, MM_MEM_USABLE };
+            boot_fz.xmap[nr++] = (struct mm_mem_region){ cur, mem - cur, MM_MEM_USABLE };
         break;
     }
     case FUZZ_MAP_VANISH: /* every usable region is shorter than its page-aligned interior */
         for (i = 0; i < n; i++) {
-            uint64_t r = bt_rand(&rng), p = MM_PFN_PHYS(1 + r % (B.m.mem_pages - 2));
+            uint64_t r = bt_rand(&rng), p = MM_PFN_PHYS(1 + r % (boot_fz.m.mem_pages - 2));
             if ((r >> 32) & 1)
-                B.xmap[nr++] = (struct mm_mem_region){ p + 8 * (1 + (r >> 40) % 64), 2048, MM_MEM_USABLE };
+                boot_fz.xmap[nr++] = (struct mm_mem_region){ p + 8 * (1 + (r >> 40) % 64), 2048, MM_MEM_USABLE };
             else
-                B.xmap[nr++] = (struct mm_mem_region){ p - 2048 + 8 * ((r >> 40) % 64), 4000, MM_MEM_USABLE };
+                boot_fz.xmap[nr++] = (struct mm_mem_region){ p - 2048 + 8 * ((r >> 40) % 64), 4000, MM_MEM_USABLE };
             if (((r >> 50) & 3) == 0)
-                B.xmap[nr++] = (struct mm_mem_region){ p, PAGE_SIZE, MM_MEM_RESERVED };
+                boot_fz.xmap[nr++] = (struct mm_mem_region){ p, PAGE_SIZE, MM_MEM_RESERVED };
         }
         /* and whole usable pages a reserved entry covers completely */
-        B.xmap[nr++] = (struct mm_mem_region){ MM_PFN_PHYS(1), MM_PFN_PHYS(4), MM_MEM_USABLE };
-        B.xmap[nr++] = (struct mm_mem_region){ 512, MM_PFN_PHYS(5), MM_MEM_BAD };
+        boot_fz.xmap[nr++] = (struct mm_mem_region){ MM_PFN_PHYS(1), MM_PFN_PHYS(4), MM_MEM_USABLE };
+        boot_fz.xmap[nr++] = (struct mm_mem_region){ 512, MM_PFN_PHYS(5), MM_MEM_BAD };
         want = -MM_EINVAL;
         break;
     case FUZZ_MAP_BADENTRY:
-        B.xmap[nr++] = (struct mm_mem_region){ 0, mem, MM_MEM_USABLE };
+        boot_fz.xmap[nr++] = (struct mm_mem_region){ 0, mem, MM_MEM_USABLE };
         if (x & 1)
-            B.xmap[nr++] = (struct mm_mem_region){ MM_PFN_PHYS(n), 0, MM_MEM_RESERVED };
+            boot_fz.xmap[nr++] = (struct mm_mem_region){ MM_PFN_PHYS(n), 0, MM_MEM_RESERVED };
         else
-            B.xmap[nr++] = (struct mm_mem_region){ ~0ull - PAGE_SIZE * n, PAGE_SIZE * (n + 2),
+            boot_fz.xmap[nr++] = (struct mm_mem_region){ ~0ull - PAGE_SIZE * n, PAGE_SIZE * (n + 2),
                                                    (x & 2) ? MM_MEM_USABLE : MM_MEM_RESERVED };
-        bt_shuffle(B.xmap, nr, &rng);
+        bt_shuffle(boot_fz.xmap, nr, &rng);
         want = -MM_EINVAL;
         break;
     case FUZZ_MAP_TOOMANY: {
@@ -485,9 +485,9 @@ static void bt_op_map(uint32_t kind, uint32_t n, uint32_t x)
         memset(&bp, 0, sizeof(bp));
         bp.map = big;
         bp.nr_map = cnt;
-        bp.nr_cpus = B.m.nr_cpus;
+        bp.nr_cpus = boot_fz.m.nr_cpus;
         bp.zone_dma_end = MM_PFN_PHYS(64);
-        bp.zone_normal_end = MM_PFN_PHYS(B.m.mem_pages / 8 * 7);
+        bp.zone_normal_end = MM_PFN_PHYS(boot_fz.m.mem_pages / 8 * 7);
         bp.seed = x;
         err = mm_early_init(&bp);
         fuzz_digest_err(err);
@@ -500,19 +500,19 @@ static void bt_op_map(uint32_t kind, uint32_t n, uint32_t x)
     default:
         return;
     }
-    B.layout.xmap = B.xmap;
-    B.layout.nr_xmap = nr;
-    err = fuzz_platform.boot_early(&B.layout);
+    boot_fz.layout.xmap = boot_fz.xmap;
+    boot_fz.layout.nr_xmap = nr;
+    err = fuzz_platform.boot_early(&boot_fz.layout);
     fuzz_digest_err(err);
-    B.layout.xmap = NULL;
-    B.layout.nr_xmap = 0;
+    boot_fz.layout.xmap = NULL;
+    boot_fz.layout.nr_xmap = 0;
     BT_TRACE("  %u map entries -> %s", nr, mm_strerror(err));
     if (err != want)
         bt_fail("map-boot %u entries returned %s, expected %s", nr, mm_strerror(err),
                 mm_strerror(want));
     if (!err) {
-        bt_model_reset(B.xmap, nr);
-        B.misuse_expected = mm_misuse_count();
+        bt_model_reset(boot_fz.xmap, nr);
+        boot_fz.misuse_expected = mm_misuse_count();
         return;
     }
     /* nothing else: no usable memory known, nothing reserved, no report */
@@ -526,7 +526,7 @@ refused:
         bt_fail("map-failed-boot-left-state ready=%d usable=%llu reserved=%llu misuse=%lu",
                 mm_ready(), (unsigned long long)memblock_usable_bytes(),
                 (unsigned long long)memblock_reserved_bytes(), mm_misuse_count());
-    B.misuse_expected = 0;
+    boot_fz.misuse_expected = 0;
     bt_expect_retired();
     {
         unsigned long before = mm_misuse_count();
@@ -543,8 +543,8 @@ refused:
 
 static void bt_hold(uint64_t s, uint64_t e)
 {
-    if (B.nr_held < BT_MAX_HELD && e <= B.arena_end)
-        B.held[B.nr_held++] = (struct bt_range){ s, e };
+    if (boot_fz.nr_held < BT_MAX_HELD && e <= boot_fz.arena_end)
+        boot_fz.held[boot_fz.nr_held++] = (struct bt_range){ s, e };
 }
 
 static void bt_op_alloc(uint32_t size, uint32_t align, bool big)
@@ -555,7 +555,7 @@ static void bt_op_alloc(uint32_t size, uint32_t align, bool big)
     bool fits;
     phys_addr_t pa;
 
-    if (B.core) {
+    if (boot_fz.core) {
         bt_expect_retired();
         return;
     }
@@ -572,7 +572,7 @@ static void bt_op_alloc(uint32_t size, uint32_t align, bool big)
         return;
     }
     if (!pa) {
-        if (fits && B.nr_res < MM_MAX_MEM_REGIONS - 1)
+        if (fits && boot_fz.nr_res < MM_MAX_MEM_REGIONS - 1)
             bt_fail("memblock-spurious-failure size=%llu align=%u: the model has a gap",
                     (unsigned long long)sz, (unsigned int)align);
         return;
@@ -596,21 +596,21 @@ static void bt_op_alloc(uint32_t size, uint32_t align, bool big)
 static void bt_op_reserve(uint32_t off, uint32_t len, uint32_t where)
 {
     unsigned long before = mm_misuse_count();
-    uint64_t mem = MM_PFN_PHYS(B.m.mem_pages), base, size;
+    uint64_t mem = MM_PFN_PHYS(boot_fz.m.mem_pages), base, size;
     int err, want = 0;
 
-    if (B.core) {
+    if (boot_fz.core) {
         bt_expect_retired();
         return;
     }
     switch (where) {
     case 0: base = ((uint64_t)off * 512) % mem; size = ((uint64_t)len + 1) * 1024 - (off & 7) * 8; break;
-    case 1: base = MM_PFN_PHYS(off % B.m.mem_pages); size = MM_PFN_PHYS(len % 16 + 1); break;
+    case 1: base = MM_PFN_PHYS(off % boot_fz.m.mem_pages); size = MM_PFN_PHYS(len % 16 + 1); break;
     case 2: base = mem + (uint64_t)off * 512; size = ((uint64_t)len + 1) * 4096; break;
     case 3: base = ((uint64_t)off * 512) % mem; size = 0; want = -MM_EINVAL; break;
     default: base = ~0ull - off; size = (uint64_t)off + 2 + len; want = -MM_EINVAL; break;
     }
-    if (!want && !bt_res_touches(base, base + size) && B.nr_res == MM_MAX_MEM_REGIONS)
+    if (!want && !bt_res_touches(base, base + size) && boot_fz.nr_res == MM_MAX_MEM_REGIONS)
         want = -MM_ENOSPC;
     err = memblock_reserve(base, size);
     fuzz_digest_err(err);
@@ -635,18 +635,18 @@ static void bt_op_free(uint32_t h, uint32_t part, uint32_t x)
     int err, want;
     uint32_t i;
 
-    if (B.core) {
+    if (boot_fz.core) {
         bt_expect_retired();
         return;
     }
     if (part == 4) { /* a range inside a gap: never reserved */
         uint32_t p;
-        for (i = 0; i < B.nr_pages; i++) {
-            p = (x + i) % B.nr_pages;
-            if (B.usable[p] && !bt_res_overlaps(MM_PFN_PHYS(p), MM_PFN_PHYS(p + 1)))
+        for (i = 0; i < boot_fz.nr_pages; i++) {
+            p = (x + i) % boot_fz.nr_pages;
+            if (boot_fz.usable[p] && !bt_res_overlaps(MM_PFN_PHYS(p), MM_PFN_PHYS(p + 1)))
                 break;
         }
-        if (i == B.nr_pages) {
+        if (i == boot_fz.nr_pages) {
             BT_TRACE("  skipped: no unreserved page");
             return;
         }
@@ -655,11 +655,11 @@ static void bt_op_free(uint32_t h, uint32_t part, uint32_t x)
     } else {
         struct bt_range *r;
         uint64_t n;
-        if (!B.nr_held) {
+        if (!boot_fz.nr_held) {
             BT_TRACE("  skipped: nothing held");
             return;
         }
-        r = &B.held[h % B.nr_held];
+        r = &boot_fz.held[h % boot_fz.nr_held];
         n = (r->e - r->s + 7) / 8; /* 8-byte units */
         s = r->s;
         e = r->e;
@@ -687,10 +687,10 @@ static void bt_op_free(uint32_t h, uint32_t part, uint32_t x)
                 (unsigned long long)(e - s), mm_strerror(err), mm_strerror(want));
     if (want == -MM_EINVAL)
         bt_expect_misuse("memblock_free", before, MM_MISUSE_NOT_ALLOCATED, -MM_EINVAL);
-    if (!err && part == 0 && B.nr_held) {
-        i = h % B.nr_held;
-        memmove(&B.held[i], &B.held[i + 1], (B.nr_held - i - 1) * sizeof(B.held[0]));
-        B.nr_held--;
+    if (!err && part == 0 && boot_fz.nr_held) {
+        i = h % boot_fz.nr_held;
+        memmove(&boot_fz.held[i], &boot_fz.held[i + 1], (boot_fz.nr_held - i - 1) * sizeof(boot_fz.held[0]));
+        boot_fz.nr_held--;
     }
 }
 
@@ -704,7 +704,7 @@ static void bt_op_core_init(void)
     bool fits;
     int err;
 
-    if (B.core) {
+    if (boot_fz.core) {
         err = fuzz_platform.core_init();
         fuzz_digest_err(err);
         if (err != -MM_EINVAL)
@@ -712,8 +712,8 @@ static void bt_op_core_init(void)
         bt_expect_misuse("mm_core_init", before, MM_MISUSE_NOT_READY, -MM_EINVAL);
         return;
     }
-    for (p = 0; p < B.nr_pages; p++)
-        if (B.usable[p])
+    for (p = 0; p < boot_fz.nr_pages; p++)
+        if (boot_fz.usable[p])
             last = p + 1;
     map_bytes = MM_ALIGN_UP((uint64_t)last * sizeof(struct page), PAGE_SIZE);
     fits = bt_fits(map_bytes, PAGE_SIZE);
@@ -734,23 +734,23 @@ static void bt_op_core_init(void)
                 (unsigned int)last);
     for (p = 0; p < last; p++) {
         const struct page *pg = pfn_to_page(p);
-        if (!B.usable[p] && (pg->flags & (PG_reserved | PG_hole)) != (PG_reserved | PG_hole))
+        if (!boot_fz.usable[p] && (pg->flags & (PG_reserved | PG_hole)) != (PG_reserved | PG_hole))
             bt_fail("core-init-hole pfn=%u flags=0x%x: not a reserved hole", (unsigned int)p,
                     (unsigned int)pg->flags);
-        if (B.usable[p] && (pg->flags & PG_hole))
+        if (boot_fz.usable[p] && (pg->flags & PG_hole))
             bt_fail("core-init-fake-hole pfn=%u flags=0x%x", (unsigned int)p, (unsigned int)pg->flags);
         if (bt_res_overlaps(MM_PFN_PHYS(p), MM_PFN_PHYS(p + 1)) && !(pg->flags & PG_reserved))
             bt_fail("core-init-reserved-page-handed-off pfn=%u flags=0x%x", (unsigned int)p,
                     (unsigned int)pg->flags);
     }
-    if (memblock_usable_bytes() != B.usable_bytes ||
+    if (memblock_usable_bytes() != boot_fz.usable_bytes ||
         memblock_reserved_bytes() < bt_res_bytes() + map_bytes)
         bt_fail("core-init-memblock usable=%llu (model %llu) reserved=%llu (model %llu + map %llu)",
-                (unsigned long long)memblock_usable_bytes(), (unsigned long long)B.usable_bytes,
+                (unsigned long long)memblock_usable_bytes(), (unsigned long long)boot_fz.usable_bytes,
                 (unsigned long long)memblock_reserved_bytes(), (unsigned long long)bt_res_bytes(),
                 (unsigned long long)map_bytes);
-    B.core = true;
-    B.reserved_after_core = memblock_reserved_bytes();
+    boot_fz.core = true;
+    boot_fz.reserved_after_core = memblock_reserved_bytes();
     bt_expect_retired();
 }
 
@@ -761,13 +761,13 @@ FUZZ_VERIFY_FN static bool bt_block_ok(uint32_t pfn, uint32_t order, const char 
     *why = NULL;
     if (pfn & (n - 1))
         *why = "misaligned";
-    else if (pfn + n > B.nr_pages || !bt_usable_range(MM_PFN_PHYS(pfn), MM_PFN_PHYS(pfn + n)))
+    else if (pfn + n > boot_fz.nr_pages || !bt_usable_range(MM_PFN_PHYS(pfn), MM_PFN_PHYS(pfn + n)))
         *why = "in a hole or an e820-reserved region";
     else if (bt_res_overlaps(MM_PFN_PHYS(pfn), MM_PFN_PHYS(pfn + n)))
         *why = "overlapping an early allocation or reservation";
     else
         for (i = 0; i < n; i++)
-            if (B.owned[pfn + i])
+            if (boot_fz.owned[pfn + i])
                 *why = "overlapping another block of the sweep";
     return !*why;
 }
@@ -778,7 +778,7 @@ static void bt_op_sweep(uint32_t order, gfp_t gfp)
     uint32_t nr = 0, i;
     int o, err;
 
-    if (!B.core) {
+    if (!boot_fz.core) {
         struct page *pg = NULL;
         void *k;
         err = page_alloc_try(GFP_KERNEL, 0, &pg);
@@ -798,7 +798,7 @@ static void bt_op_sweep(uint32_t order, gfp_t gfp)
         gfp = GFP_HIGHUSER;
     gfp |= __GFP_NOWARN;
     free0 = page_alloc_nr_free();
-    memset(B.owned, 0, sizeof(B.owned));
+    memset(boot_fz.owned, 0, sizeof(boot_fz.owned));
     for (o = (int)order; o >= 0; o--)
         for (;;) {
             struct page *pg = NULL;
@@ -815,17 +815,17 @@ static void bt_op_sweep(uint32_t order, gfp_t gfp)
             if (!bt_block_ok(pfn, (uint32_t)o, &why))
                 bt_fail("sweep-bad-block pfn=%u order=%d %s", (unsigned int)pfn, o, why);
             for (i = 0; i < (1u << o); i++)
-                B.owned[pfn + i] = 1;
-            B.sweep_pfn[nr] = pfn;
-            B.sweep_order[nr++] = (uint8_t)o;
+                boot_fz.owned[pfn + i] = 1;
+            boot_fz.sweep_pfn[nr] = pfn;
+            boot_fz.sweep_order[nr++] = (uint8_t)o;
         }
     fuzz_digest_count(nr);
     BT_TRACE("  swept %u blocks, %lu pages left free", (unsigned int)nr, page_alloc_nr_free());
     while (nr) {
         nr--;
-        err = __free_pages(pfn_to_page(B.sweep_pfn[nr]), B.sweep_order[nr]);
+        err = __free_pages(pfn_to_page(boot_fz.sweep_pfn[nr]), boot_fz.sweep_order[nr]);
         if (err)
-            bt_fail("sweep-free pfn=%u returned %s", (unsigned int)B.sweep_pfn[nr], mm_strerror(err));
+            bt_fail("sweep-free pfn=%u returned %s", (unsigned int)boot_fz.sweep_pfn[nr], mm_strerror(err));
     }
     drain_all_pages();
     if (page_alloc_nr_free() < free0)
@@ -842,18 +842,18 @@ static void bt_check(bool full)
     if (err)
         bt_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?", rep.pfn,
                 rep.detail, mm_strerror(err));
-    if (mm_misuse_count() != B.misuse_expected)
-        bt_fail("misuse-spurious count=%lu expected=%lu", mm_misuse_count(), B.misuse_expected);
-    if (memblock_usable_bytes() != B.usable_bytes)
+    if (mm_misuse_count() != boot_fz.misuse_expected)
+        bt_fail("misuse-spurious count=%lu expected=%lu", mm_misuse_count(), boot_fz.misuse_expected);
+    if (memblock_usable_bytes() != boot_fz.usable_bytes)
         bt_fail("memblock-usable-bytes %llu, model %llu", (unsigned long long)memblock_usable_bytes(),
-                (unsigned long long)B.usable_bytes);
-    if (!B.core && memblock_reserved_bytes() != bt_res_bytes())
+                (unsigned long long)boot_fz.usable_bytes);
+    if (!boot_fz.core && memblock_reserved_bytes() != bt_res_bytes())
         bt_fail("memblock-reserved-bytes %llu, model %llu",
                 (unsigned long long)memblock_reserved_bytes(), (unsigned long long)bt_res_bytes());
-    if (B.core && memblock_reserved_bytes() != B.reserved_after_core)
+    if (boot_fz.core && memblock_reserved_bytes() != boot_fz.reserved_after_core)
         bt_fail("memblock-reserved-bytes changed after retirement: %llu, was %llu",
                 (unsigned long long)memblock_reserved_bytes(),
-                (unsigned long long)B.reserved_after_core);
+                (unsigned long long)boot_fz.reserved_after_core);
 }
 
 static void bt_exec(const struct fuzz_op *op)
@@ -869,13 +869,13 @@ static void bt_exec(const struct fuzz_op *op)
     case FOP_BOOT_MAP: bt_op_map(a[0], a[1], a[2]); break;
     case FOP_CORRUPT:
         /* before core init only the early allocator's regions exist */
-        if (!fz_corrupt(B.core ? a[0] : FUZZ_CR_MEMBLOCK, a[1], bt_fail_fn)) {
+        if (!fz_corrupt(boot_fz.core ? a[0] : FUZZ_CR_MEMBLOCK, a[1], bt_fail_fn)) {
             fuzz_digest_ok(false);
             BT_TRACE("  skipped: no victim");
         }
         break;
     case FOP_STATS:
-        if (B.core)
+        if (boot_fz.core)
             fz_check_stats(true, bt_fail_fn);
         break;
     default: break;
@@ -894,7 +894,7 @@ static uint32_t bt_setup(const uint8_t *data, size_t size)
 const struct fuzz_target fuzz_target_boot = {
     .name = "boot",
     .table = &bt_table,
-    .machine = &B.m,
+    .machine = &boot_fz.m,
     .setup = bt_setup,
     .exec = bt_exec,
     .check = bt_check,

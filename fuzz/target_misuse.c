@@ -104,7 +104,7 @@ static void mu_expect(const char *name, enum mm_misuse_kind kind, struct mu_befo
         sc_fail("misuse-wrong-result kind=%s: returned %ld expected %ld; reported %s err=%s "
                 "(expected %s err=%s)", name, ret, want_ret, mm_misuse_name(mu.kind),
                 mm_strerror(mu.err), mm_misuse_name(kind), mm_strerror(rep_err));
-    SC.misuse_expected++;
+    slab_fz.misuse_expected++;
     SC_TRACE("  -> reported %s (%s): %s", mm_misuse_name(mu.kind), mm_strerror(mu.err), mu.detail);
 }
 
@@ -112,8 +112,8 @@ static bool mu_is_live(const uint8_t *p)
 {
     uint32_t i;
 
-    for (i = 0; i < SC.nr_live; i++)
-        if (SC.live[i].p == p)
+    for (i = 0; i < slab_fz.nr_live; i++)
+        if (slab_fz.live[i].p == p)
             return true;
     return false;
 }
@@ -122,8 +122,8 @@ static bool mu_known(const struct kmem_cache *kc)
 {
     uint32_t i;
 
-    for (i = 0; i < SC.nr_known; i++)
-        if (SC.known[i] == kc)
+    for (i = 0; i < slab_fz.nr_known; i++)
+        if (slab_fz.known[i] == kc)
             return true;
     return false;
 }
@@ -139,8 +139,8 @@ static void mu_double_free(uint32_t g, uint32_t via)
 {
     uint32_t i;
 
-    for (i = 0; i < SC.nr_grave; i++) {
-        const struct sc_grave *gr = &SC.grave[(g + i) % SC.nr_grave];
+    for (i = 0; i < slab_fz.nr_grave; i++) {
+        const struct sc_grave *gr = &slab_fz.grave[(g + i) % slab_fz.nr_grave];
         struct page *head = sc_head(gr->p);
         struct mu_before b = mu_snap(MM_MISUSE_DOUBLE_FREE);
         int err;
@@ -208,7 +208,7 @@ static bool mu_find_pfn(uint32_t x, bool reserved, unsigned long *out)
 static void mu_no_owner(uint32_t what, uint32_t via, uint32_t x)
 {
     volatile uint8_t stackbuf[64];
-    struct kmem_cache *kc = via == FUZZ_VIA_CACHE && SC.nr_known ? SC.known[x % SC.nr_known] : NULL;
+    struct kmem_cache *kc = via == FUZZ_VIA_CACHE && slab_fz.nr_known ? slab_fz.known[x % slab_fz.nr_known] : NULL;
     struct mu_before b = mu_snap(MM_MISUSE_NOT_SLAB);
     enum mm_misuse_kind kind = MM_MISUSE_NOT_SLAB;
     struct page *pg = NULL;
@@ -275,9 +275,9 @@ static void mu_wrong_cache(uint32_t h, uint32_t c)
 
     if (!o)
         return;
-    for (i = 0; i < SC.nr_known; i++)
-        if (SC.known[i] != o->kc)
-            cand[n++] = SC.known[i];
+    for (i = 0; i < slab_fz.nr_known; i++)
+        if (slab_fz.known[i] != o->kc)
+            cand[n++] = slab_fz.known[i];
     if (!n) {
         SC_TRACE("  skipped: no other cache");
         return;
@@ -375,9 +375,9 @@ static void mu_uaf(uint32_t h, uint32_t k, uint32_t then)
     uint32_t i;
     bool dma;
 
-    for (i = 0; i < SC.nr_live && !o; i++) {
-        struct sc_obj *c = &SC.live[(h + i) % SC.nr_live];
-        if (c->kind == SC_SLAB || (c->kind == SC_CACHE && !SC.cache[c->slot].ctor))
+    for (i = 0; i < slab_fz.nr_live && !o; i++) {
+        struct sc_obj *c = &slab_fz.live[(h + i) % slab_fz.nr_live];
+        if (c->kind == SC_SLAB || (c->kind == SC_CACHE && !slab_fz.cache[c->slot].ctor))
             o = c;
     }
     if (!o) {
@@ -444,7 +444,7 @@ static void mu_freelist(uint32_t size, uint32_t fill)
     }
     a = held[0] = kmem_cache_alloc(kc, GFP_KERNEL);
     b = held[1] = a ? kmem_cache_alloc(kc, GFP_KERNEL) : NULL;
-    slab = kc->cpu[SC.cpu].slab;
+    slab = kc->cpu[slab_fz.cpu].slab;
     if (!a || !b || !slab || slab_obj_index(kc, slab, a) < 0 || slab_obj_index(kc, slab, b) < 0) {
         SC_TRACE("  skipped: objects %p %p not both from the CPU slab", (void *)a, (void *)b);
         goto out;
@@ -452,9 +452,9 @@ static void mu_freelist(uint32_t size, uint32_t fill)
     held[0] = held[1] = NULL;
     if (kmem_cache_free(kc, a) || kmem_cache_free(kc, b))
         sc_fail("freelist-setup: freeing fresh objects failed");
-    if (kc->cpu[SC.cpu].freelist != b || kc->cpu[SC.cpu].slab != slab)
+    if (kc->cpu[slab_fz.cpu].freelist != b || kc->cpu[slab_fz.cpu].slab != slab)
         sc_fail("freelist-setup: the CPU freelist is headed by %p, not the last freed %p",
-                kc->cpu[SC.cpu].freelist, (void *)b);
+                kc->cpu[slab_fz.cpu].freelist, (void *)b);
     slot = slab_slot_of(kc, b);
     from = b + kc->object_size;
     to = slot + kc->meta_offset + sizeof(struct slab_meta);
@@ -482,7 +482,7 @@ static void mu_freelist(uint32_t size, uint32_t fill)
         sc_fail("freelist-reports freelist %lu -> %lu (expected +%d), redzone %lu -> %lu "
                 "(expected +1), total %lu -> %lu", nfl, mm_misuse_count_kind(MM_MISUSE_FREELIST),
                 fl_bad, nrz, mm_misuse_count_kind(MM_MISUSE_REDZONE), tot, mm_misuse_count());
-    SC.misuse_expected += 1 + fl_bad;
+    slab_fz.misuse_expected += 1 + fl_bad;
     tot = mm_misuse_count();
     q = held[1] = kmem_cache_alloc(kc, GFP_KERNEL);
     if (!q || q == b || sc_cache_of(q) != kc || slab_obj_index(kc, sc_head(q), q) < 0)
@@ -510,8 +510,8 @@ static const struct sc_grave *mu_stale(uint32_t g)
 {
     uint32_t i;
 
-    for (i = 0; i < SC.nr_grave; i++) {
-        const struct sc_grave *gr = &SC.grave[(g + i) % SC.nr_grave];
+    for (i = 0; i < slab_fz.nr_grave; i++) {
+        const struct sc_grave *gr = &slab_fz.grave[(g + i) % slab_fz.nr_grave];
         struct page *head = sc_head(gr->p);
 
         if (!head || mu_is_live(gr->p))
@@ -617,7 +617,7 @@ static void mu_exec(const struct fuzz_op *op)
 const struct fuzz_target fuzz_target_misuse = {
     .name = "misuse",
     .table = &mu_table,
-    .machine = &SC.m,
+    .machine = &slab_fz.m,
     .setup = mu_setup,
     .exec = mu_exec,
     .check = sc_check_all,

@@ -84,7 +84,7 @@ static struct pa_state {
     unsigned long injected_seen;    /* counters.fail_injected last looked at */
     bool inj_known;                 /* model of failure injection is exact */
     unsigned long inj_skip, inj_count;
-} S;
+} pa_fz;
 
 static struct shrinker pa_shrinker;
 
@@ -220,13 +220,13 @@ static void pa_verify_all(bool full)
     uint32_t i;
     char who[32];
 
-    for (i = 0; i < S.nr_live; i++) {
+    for (i = 0; i < pa_fz.nr_live; i++) {
         mm_snprintf(who, sizeof(who), "handle=%u", (unsigned int)i);
-        pa_verify(who, S.live[i].tag, S.live[i].pfn, S.live[i].order, full);
+        pa_verify(who, pa_fz.live[i].tag, pa_fz.live[i].pfn, pa_fz.live[i].order, full);
     }
-    for (i = 0; i < S.pool_count; i++) {
-        uint32_t k = (S.pool_head + i) % PA_POOL_CAP;
-        pa_verify("pool", S.pool_tag[k], S.pool_pfn[k], 0, full);
+    for (i = 0; i < pa_fz.pool_count; i++) {
+        uint32_t k = (pa_fz.pool_head + i) % PA_POOL_CAP;
+        pa_verify("pool", pa_fz.pool_tag[k], pa_fz.pool_pfn[k], 0, full);
     }
 }
 
@@ -245,7 +245,7 @@ static bool pa_zone_allowed(gfp_t gfp, unsigned int zone)
 FUZZ_VERIFY_FN static void pa_check_layout(uint32_t pfn, uint32_t order)
 {
     phys_addr_t s = MM_PFN_PHYS(pfn), e = MM_PFN_PHYS(pfn + (1u << order));
-    const struct fuzz_layout *l = &S.layout;
+    const struct fuzz_layout *l = &pa_fz.layout;
     unsigned int i;
     bool inside = false;
 
@@ -302,12 +302,12 @@ FUZZ_VERIFY_FN static void pa_check_fresh(struct page *p, unsigned long pfn, uin
                 pa_fail("alloc-tail-state pfn=%lu tail=%lu flags=0x%x", pfn, pfn + i,
                         (unsigned int)p[i].flags);
     for (i = 0; i < n; i++)
-        held |= S.owner[pfn + i];
+        held |= pa_fz.owner[pfn + i];
     if (mm_unlikely(held))
         for (i = 0; i < n; i++)
-            if (S.owner[pfn + i])
+            if (pa_fz.owner[pfn + i])
                 pa_fail("overlap pfn=%lu order=%u page %lu already held by tag=%u", pfn,
-                        (unsigned int)order, pfn + i, (unsigned int)S.owner[pfn + i]);
+                        (unsigned int)order, pfn + i, (unsigned int)pa_fz.owner[pfn + i]);
     if (gfp & __GFP_ZERO) {
         const uint64_t *w = page_address(p);
         uint64_t acc = 0;
@@ -329,7 +329,7 @@ static void pa_take_new(struct page *p, uint32_t order, gfp_t gfp, uint32_t tag)
     if (!page_pointer_valid(p))
         pa_fail("alloc-bad-page page=%p", (void *)p);
     pfn = page_to_pfn(p);
-    if (pfn + n > mm_max_pfn || pfn + n > S.m.mem_pages)
+    if (pfn + n > mm_max_pfn || pfn + n > pa_fz.m.mem_pages)
         pa_fail("alloc-out-of-range pfn=%lu order=%u max_pfn=%lu", pfn, (unsigned int)order,
                 mm_max_pfn);
     if (pfn & (n - 1))
@@ -338,14 +338,14 @@ static void pa_take_new(struct page *p, uint32_t order, gfp_t gfp, uint32_t tag)
     z = p->zone;
     if (z >= MM_NR_ZONES || !pa_zone_allowed(gfp, z))
         pa_fail("alloc-wrong-zone pfn=%lu zone=%u gfp=0x%x", pfn, z, (unsigned int)gfp);
-    if (pfn < S.zstart[z] || pfn + n > S.zend[z])
+    if (pfn < pa_fz.zstart[z] || pfn + n > pa_fz.zend[z])
         pa_fail("alloc-crosses-zone pfn=%lu order=%u zone=%u span=[%lu,%lu)", pfn,
-                (unsigned int)order, z, S.zstart[z], S.zend[z]);
+                (unsigned int)order, z, pa_fz.zstart[z], pa_fz.zend[z]);
     pa_check_fresh(p, pfn, order, gfp);
     pa_check_layout((uint32_t)pfn, order);
     for (i = 0; i < n; i++)
-        S.owner[pfn + i] = tag;
-    S.owned += n;
+        pa_fz.owner[pfn + i] = tag;
+    pa_fz.owned += n;
     pa_fill(tag, (uint32_t)pfn, order);
 }
 
@@ -354,8 +354,8 @@ static void pa_release_owner(uint32_t pfn, uint32_t order)
     unsigned long i, n = 1ul << order;
 
     for (i = 0; i < n; i++)
-        S.owner[pfn + i] = 0;
-    S.owned -= n;
+        pa_fz.owner[pfn + i] = 0;
+    pa_fz.owned -= n;
 }
 
 /* ---- failure injection model and ENOMEM plausibility ---- */
@@ -363,14 +363,14 @@ static void pa_release_owner(uint32_t pfn, uint32_t order)
 /* Account one valid allocation attempt; returns true if the model says it must fail. */
 static bool pa_inject_step(void)
 {
-    if (!S.inj_known)
+    if (!pa_fz.inj_known)
         return false;
-    if (S.inj_skip) {
-        S.inj_skip--;
+    if (pa_fz.inj_skip) {
+        pa_fz.inj_skip--;
         return false;
     }
-    if (S.inj_count) {
-        S.inj_count--;
+    if (pa_fz.inj_count) {
+        pa_fz.inj_count--;
         return true;
     }
     return false;
@@ -393,11 +393,11 @@ static void pa_check_enomem(gfp_t gfp, uint32_t order, bool must_fail)
     unsigned int z, o;
 
     page_alloc_get_stats(&st);
-    if (st.counters.fail_injected != S.injected_seen) {
-        if (st.counters.fail_injected != S.injected_seen + 1)
-            pa_fail("fail-injected-count jumped from %lu to %lu", S.injected_seen,
+    if (st.counters.fail_injected != pa_fz.injected_seen) {
+        if (st.counters.fail_injected != pa_fz.injected_seen + 1)
+            pa_fail("fail-injected-count jumped from %lu to %lu", pa_fz.injected_seen,
                     st.counters.fail_injected);
-        S.injected_seen = st.counters.fail_injected;
+        pa_fz.injected_seen = st.counters.fail_injected;
         return;
     }
     if (must_fail)
@@ -499,29 +499,29 @@ static struct page *pa_alloc_one(gfp_t gfp, uint32_t order, uint32_t via)
 
 static struct pa_block *pa_pick(uint32_t h)
 {
-    return S.nr_live ? &S.live[h % S.nr_live] : NULL;
+    return pa_fz.nr_live ? &pa_fz.live[h % pa_fz.nr_live] : NULL;
 }
 
 static void pa_bury(const struct pa_block *b)
 {
-    struct pa_grave *g = &S.grave[S.grave_next];
+    struct pa_grave *g = &pa_fz.grave[pa_fz.grave_next];
 
     g->pfn = b->pfn;
     g->order = b->order;
     g->tag = b->tag;
-    S.grave_next = (S.grave_next + 1) % PA_GRAVE;
-    if (S.nr_grave < PA_GRAVE)
-        S.nr_grave++;
+    pa_fz.grave_next = (pa_fz.grave_next + 1) % PA_GRAVE;
+    if (pa_fz.nr_grave < PA_GRAVE)
+        pa_fz.nr_grave++;
 }
 
 static void pa_remove(struct pa_block *b)
 {
-    uint32_t i = (uint32_t)(b - S.live);
+    uint32_t i = (uint32_t)(b - pa_fz.live);
 
     pa_bury(b);
     pa_release_owner(b->pfn, b->order);
-    memmove(&S.live[i], &S.live[i + 1], (S.nr_live - i - 1) * sizeof(S.live[0]));
-    S.nr_live--;
+    memmove(&pa_fz.live[i], &pa_fz.live[i + 1], (pa_fz.nr_live - i - 1) * sizeof(pa_fz.live[0]));
+    pa_fz.nr_live--;
 }
 
 /* Drop one reference through __free_pages or free_pages; verifies content first. */
@@ -553,21 +553,21 @@ static void pa_put(struct pa_block *b, uint32_t via)
 
 static void pa_pool_push(uint32_t pfn, uint32_t tag)
 {
-    uint32_t k = (S.pool_head + S.pool_count) % PA_POOL_CAP;
+    uint32_t k = (pa_fz.pool_head + pa_fz.pool_count) % PA_POOL_CAP;
 
-    S.pool_pfn[k] = pfn;
-    S.pool_tag[k] = tag;
-    S.pool_count++;
+    pa_fz.pool_pfn[k] = pfn;
+    pa_fz.pool_tag[k] = tag;
+    pa_fz.pool_count++;
 }
 
 static void pa_pool_release_one(void)
 {
-    uint32_t pfn = S.pool_pfn[S.pool_head], tag = S.pool_tag[S.pool_head];
+    uint32_t pfn = pa_fz.pool_pfn[pa_fz.pool_head], tag = pa_fz.pool_tag[pa_fz.pool_head];
     int err;
 
     pa_verify("pool", tag, pfn, 0, true);
-    S.pool_head = (S.pool_head + 1) % PA_POOL_CAP;
-    S.pool_count--;
+    pa_fz.pool_head = (pa_fz.pool_head + 1) % PA_POOL_CAP;
+    pa_fz.pool_count--;
     pa_release_owner(pfn, 0);
     err = __free_pages(pfn_to_page(pfn), 0);
     fuzz_digest_err(err);
@@ -579,7 +579,7 @@ static unsigned long pa_shrink_count(struct shrinker *s, struct shrink_control *
 {
     if (s != &pa_shrinker || !sc)
         pa_fail("shrinker-count called with shrinker=%p sc=%p", (void *)s, (void *)sc);
-    return S.pool_count;
+    return pa_fz.pool_count;
 }
 
 static unsigned long pa_shrink_scan(struct shrinker *s, struct shrink_control *sc)
@@ -588,13 +588,13 @@ static unsigned long pa_shrink_scan(struct shrinker *s, struct shrink_control *s
 
     if (s != &pa_shrinker || !sc)
         pa_fail("shrinker-scan called with shrinker=%p sc=%p", (void *)s, (void *)sc);
-    S.scans++;
-    if (S.pool_busy)
+    pa_fz.scans++;
+    if (pa_fz.pool_busy)
         return SHRINK_STOP;
-    n = MM_MIN(sc->nr_to_scan, (unsigned long)S.pool_count);
+    n = MM_MIN(sc->nr_to_scan, (unsigned long)pa_fz.pool_count);
     for (i = 0; i < n; i++)
         pa_pool_release_one();
-    S.scanned += n;
+    pa_fz.scanned += n;
     return n;
 }
 
@@ -605,7 +605,7 @@ static void pa_op_alloc(uint32_t order, gfp_t gfp, uint32_t via)
     struct page *p;
     uint32_t tag;
 
-    if (S.nr_live == PA_MAX_LIVE) {
+    if (pa_fz.nr_live == PA_MAX_LIVE) {
         PA_TRACE("  skipped: live set full");
         return;
     }
@@ -614,10 +614,10 @@ static void pa_op_alloc(uint32_t order, gfp_t gfp, uint32_t via)
         PA_TRACE("  -> ENOMEM");
         return;
     }
-    tag = S.next_tag++;
+    tag = pa_fz.next_tag++;
     pa_take_new(p, order, gfp, tag);
-    S.live[S.nr_live++] = (struct pa_block){ tag, (uint32_t)page_to_pfn(p), order, 1 };
-    PA_TRACE("  -> h=%u tag=%u pfn=%lu zone=%s", (unsigned int)(S.nr_live - 1), (unsigned int)tag,
+    pa_fz.live[pa_fz.nr_live++] = (struct pa_block){ tag, (uint32_t)page_to_pfn(p), order, 1 };
+    PA_TRACE("  -> h=%u tag=%u pfn=%lu zone=%s", (unsigned int)(pa_fz.nr_live - 1), (unsigned int)tag,
              page_to_pfn(p), zone_name(p->zone));
 }
 
@@ -650,7 +650,7 @@ static void pa_op_drain(bool all)
         if (all && st.zone[z].nr_pcp)
             pa_fail("drain-incomplete zone=%s nr_pcp=%lu after drain all", zone_name(z),
                     st.zone[z].nr_pcp);
-        for (c = 0; c < S.m.nr_cpus; c++)
+        for (c = 0; c < pa_fz.m.nr_cpus; c++)
             if ((all || c == pa_cur_cpu) && st.zone[z].pcp_count[c])
                 pa_fail("drain-incomplete zone=%s cpu=%u pcp_count=%lu after drain %s",
                         zone_name(z), c, st.zone[z].pcp_count[c], all ? "all" : "local");
@@ -661,34 +661,34 @@ static void pa_op_cache_fill(uint32_t n, gfp_t gfp)
 {
     uint32_t i;
 
-    for (i = 0; i < n && S.pool_count < PA_POOL_CAP; i++) {
+    for (i = 0; i < n && pa_fz.pool_count < PA_POOL_CAP; i++) {
         struct page *p = pa_alloc_one(gfp, 0, FUZZ_VIA_PAGE);
         uint32_t tag;
         if (!p)
             break;
-        tag = S.next_tag++;
+        tag = pa_fz.next_tag++;
         pa_take_new(p, 0, gfp, tag);
         pa_pool_push((uint32_t)page_to_pfn(p), tag);
     }
     fuzz_digest_count(i);
-    PA_TRACE("  -> filled %u, pool=%u", (unsigned int)i, (unsigned int)S.pool_count);
+    PA_TRACE("  -> filled %u, pool=%u", (unsigned int)i, (unsigned int)pa_fz.pool_count);
 }
 
 static void pa_op_reclaim(unsigned long nr, gfp_t gfp, bool background)
 {
-    unsigned long before = S.pool_count, got, free0 = page_alloc_nr_free(), free1;
+    unsigned long before = pa_fz.pool_count, got, free0 = page_alloc_nr_free(), free1;
 
     got = background ? page_reclaim_background() : page_reclaim(gfp, nr);
     fuzz_digest_count(got);
-    if (got > S.m.mem_pages)
+    if (got > pa_fz.m.mem_pages)
         pa_fail("reclaim-implausible returned=%lu pages on a %u-page machine", got,
-                (unsigned int)S.m.mem_pages);
+                (unsigned int)pa_fz.m.mem_pages);
     /* reclaim freed what it reported: every page a shrinker returns lands on a free list */
     free1 = page_alloc_nr_free();
     if (free1 - free0 != got)
         pa_fail("reclaim-miscounted reported=%lu free pages %lu -> %lu (+%ld)", got, free0, free1,
                 (long)(free1 - free0));
-    PA_TRACE("  -> reclaimed %lu, pool %lu -> %u", got, before, (unsigned int)S.pool_count);
+    PA_TRACE("  -> reclaimed %lu, pool %lu -> %u", got, before, (unsigned int)pa_fz.pool_count);
 }
 
 /* ---- misuse ---- */
@@ -717,7 +717,7 @@ static void pa_expect_misuse(const char *name, unsigned long before, int err, in
     if (mu.kind >= 32 || !(kinds & PA_KIND(mu.kind)) || mu.err != err)
         pa_fail("misuse-wrong-kind kind=%s reported=%s err=%s (returned %s)", name,
                 mm_misuse_name(mu.kind), mm_strerror(mu.err), mm_strerror(err));
-    S.misuse_expected++;
+    pa_fz.misuse_expected++;
     PA_TRACE("  -> rejected %s as %s", mm_strerror(err), mm_misuse_name(mu.kind));
 }
 
@@ -765,7 +765,7 @@ static bool pa_find_pfn(uint32_t start, enum pa_pfn_class cls, uint32_t *out)
     for (i = 0; i < n; i++) {
         uint32_t pfn = (start + i) % n;
         bool reserved = pfn_to_page(pfn)->flags & PG_reserved;
-        if (S.owner[pfn])
+        if (pa_fz.owner[pfn])
             continue;
         if ((cls == PA_PFN_RESERVED && reserved) ||
             (cls == PA_PFN_FREE && !reserved && pa_pfn_is_free(pfn)) ||
@@ -782,9 +782,9 @@ static void pa_misuse_double_free(uint32_t g, uint32_t via)
     unsigned long before = mm_misuse_count();
     uint32_t i;
 
-    for (i = 0; i < S.nr_grave; i++) {
-        const struct pa_grave *gr = &S.grave[(g + i) % S.nr_grave];
-        if (S.owner[gr->pfn] || !pa_pfn_is_free(gr->pfn))
+    for (i = 0; i < pa_fz.nr_grave; i++) {
+        const struct pa_grave *gr = &pa_fz.grave[(g + i) % pa_fz.nr_grave];
+        if (pa_fz.owner[gr->pfn] || !pa_pfn_is_free(gr->pfn))
             continue; /* reallocated since: a free now would be legal or another misuse */
         int err = pa_free_via(pfn_to_page(gr->pfn), gr->order, via);
         PA_TRACE("  stale tag=%u pfn=%u order=%u", (unsigned int)gr->tag, (unsigned int)gr->pfn,
@@ -816,9 +816,9 @@ static void pa_misuse_tail(uint32_t h, uint32_t k, uint32_t as_block)
     uint32_t i, t;
     int err;
 
-    for (i = 0; i < S.nr_live && !b; i++)
-        if (S.live[(h + i) % S.nr_live].order)
-            b = &S.live[(h + i) % S.nr_live];
+    for (i = 0; i < pa_fz.nr_live && !b; i++)
+        if (pa_fz.live[(h + i) % pa_fz.nr_live].order)
+            b = &pa_fz.live[(h + i) % pa_fz.nr_live];
     if (!b) {
         PA_TRACE("  skipped: no block of order >= 1");
         return;
@@ -838,7 +838,7 @@ static void pa_misuse_bad_addr(uint32_t kind, uint32_t x)
     unsigned long before = mm_misuse_count();
     struct pa_block *b = pa_pick(x);
     uintptr_t base = (uintptr_t)page_address(pfn_to_page(0));
-    uint32_t pfn, end = (uint32_t)MM_MAX(mm_max_pfn, (unsigned long)S.m.mem_pages);
+    uint32_t pfn, end = (uint32_t)MM_MAX(mm_max_pfn, (unsigned long)pa_fz.m.mem_pages);
     int err;
 
     switch (kind) {
@@ -918,7 +918,7 @@ static void pa_misuse_bad_order(uint32_t order, uint32_t on, uint32_t h)
     int err;
 
     if (on == 0) {
-        S.inj_known = false; /* whether a rejected request counts as an allocation is open */
+        pa_fz.inj_known = false; /* whether a rejected request counts as an allocation is open */
         err = page_alloc_try(GFP_KERNEL, order, &p);
         pa_expect_misuse("bad-order", before, err, -MM_EINVAL, PA_KIND(MM_MISUSE_BAD_ORDER));
         return;
@@ -936,7 +936,7 @@ static void pa_misuse_bad_flags(gfp_t gfp, uint32_t order)
     struct page *p = NULL;
     int err;
 
-    S.inj_known = false;
+    pa_fz.inj_known = false;
     err = page_alloc_try(gfp, order, &p);
     pa_expect_misuse("bad-flags", before, err, -MM_EINVAL, PA_KIND(MM_MISUSE_BAD_FLAGS));
 }
@@ -976,15 +976,15 @@ static void pa_check_stats(void)
     page_alloc_get_stats(&st);
     for (z = 0; z < MM_NR_ZONES; z++) {
         alloc += st.zone[z].nr_alloc;
-        if (!S.m.pcp && st.zone[z].nr_pcp)
+        if (!pa_fz.m.pcp && st.zone[z].nr_pcp)
             pa_fail("pcp-used-while-disabled zone=%s nr_pcp=%lu", zone_name(z), st.zone[z].nr_pcp);
-        for (c = S.m.nr_cpus; c < MM_MAX_CPUS; c++)
+        for (c = pa_fz.m.nr_cpus; c < MM_MAX_CPUS; c++)
             if (st.zone[z].pcp_count[c])
                 pa_fail("pcp-on-absent-cpu zone=%s cpu=%u", zone_name(z), c);
     }
-    if (alloc != S.boot_alloc + S.owned)
+    if (alloc != pa_fz.boot_alloc + pa_fz.owned)
         pa_fail("alloc-accounting sum(nr_alloc)=%lu expected=%lu (boot %lu + held %lu)", alloc,
-                S.boot_alloc + S.owned, S.boot_alloc, S.owned);
+                pa_fz.boot_alloc + pa_fz.owned, pa_fz.boot_alloc, pa_fz.owned);
 }
 
 static void pa_check_all(bool deep)
@@ -1000,12 +1000,12 @@ static void pa_check_all(bool deep)
                     rep.pfn, rep.detail, mm_strerror(err));
     }
     nfree = page_alloc_nr_free();
-    if (nfree + S.owned != S.boot_free)
+    if (nfree + pa_fz.owned != pa_fz.boot_free)
         pa_fail("invariant=harness.conservation free=%lu held=%lu boot_free=%lu (diff %ld)", nfree,
-                S.owned, S.boot_free, (long)(nfree + S.owned) - (long)S.boot_free);
+                pa_fz.owned, pa_fz.boot_free, (long)(nfree + pa_fz.owned) - (long)pa_fz.boot_free);
     mis = mm_misuse_count();
-    if (mis != S.misuse_expected)
-        pa_fail("misuse-spurious count=%lu expected=%lu", mis, S.misuse_expected);
+    if (mis != pa_fz.misuse_expected)
+        pa_fail("misuse-spurious count=%lu expected=%lu", mis, pa_fz.misuse_expected);
     if (deep || fuzz_cur.opno % PA_VERIFY_EVERY == 0) {
         pa_verify_all(deep);
         pa_check_stats();
@@ -1020,13 +1020,13 @@ static void pa_boot(void)
     unsigned int z;
     int err;
 
-    fuzz_machine_layout(&S.m, &S.layout);
-    err = fuzz_platform.boot(&S.layout);
+    fuzz_machine_layout(&pa_fz.m, &pa_fz.layout);
+    err = fuzz_platform.boot(&pa_fz.layout);
     if (err)
         pa_fail("boot-failed err=%s", mm_strerror(err));
-    if (mm_max_pfn > FUZZ_MEM_MAX_PAGES || mm_max_pfn > S.m.mem_pages || mm_nr_cpus() != S.m.nr_cpus)
+    if (mm_max_pfn > FUZZ_MEM_MAX_PAGES || mm_max_pfn > pa_fz.m.mem_pages || mm_nr_cpus() != pa_fz.m.nr_cpus)
         pa_fail("boot-geometry max_pfn=%lu mem_pages=%u cpus=%u", mm_max_pfn,
-                (unsigned int)S.m.mem_pages, mm_nr_cpus());
+                (unsigned int)pa_fz.m.mem_pages, mm_nr_cpus());
     memset(&pa_shrinker, 0, sizeof(pa_shrinker));
     pa_shrinker.name = "fuzz-pool";
     pa_shrinker.count_objects = pa_shrink_count;
@@ -1035,32 +1035,32 @@ static void pa_boot(void)
     if (err)
         pa_fail("register_shrinker err=%s", mm_strerror(err));
     page_alloc_get_stats(&st);
-    S.boot_alloc = 0;
+    pa_fz.boot_alloc = 0;
     for (z = 0; z < MM_NR_ZONES; z++) {
-        S.zpop[z] = st.zone[z].populated;
-        S.zstart[z] = st.zone[z].start_pfn;
-        S.zend[z] = st.zone[z].end_pfn;
-        S.boot_alloc += st.zone[z].nr_alloc;
+        pa_fz.zpop[z] = st.zone[z].populated;
+        pa_fz.zstart[z] = st.zone[z].start_pfn;
+        pa_fz.zend[z] = st.zone[z].end_pfn;
+        pa_fz.boot_alloc += st.zone[z].nr_alloc;
     }
-    S.boot_free = page_alloc_nr_free();
-    S.injected_seen = st.counters.fail_injected;
-    S.misuse_expected = mm_misuse_count();
-    S.inj_known = true;
+    pa_fz.boot_free = page_alloc_nr_free();
+    pa_fz.injected_seen = st.counters.fail_injected;
+    pa_fz.misuse_expected = mm_misuse_count();
+    pa_fz.inj_known = true;
 }
 
 static void pa_reset(void)
 {
     /* Everything but the big arrays, which are only read where the counters say they're valid;
      * owner[] is read for pfns below mem_pages (mm_max_pfn never exceeds it). */
-    S.nr_live = 0;
-    S.pool_head = S.pool_count = 0;
-    S.pool_busy = false;
-    S.scans = S.scanned = 0;
-    S.nr_grave = S.grave_next = 0;
-    memset(S.owner, 0, MM_MIN(S.m.mem_pages, FUZZ_MEM_MAX_PAGES) * sizeof(S.owner[0]));
-    S.next_tag = 1;
-    S.owned = 0;
-    S.inj_skip = S.inj_count = 0;
+    pa_fz.nr_live = 0;
+    pa_fz.pool_head = pa_fz.pool_count = 0;
+    pa_fz.pool_busy = false;
+    pa_fz.scans = pa_fz.scanned = 0;
+    pa_fz.nr_grave = pa_fz.grave_next = 0;
+    memset(pa_fz.owner, 0, MM_MIN(pa_fz.m.mem_pages, FUZZ_MEM_MAX_PAGES) * sizeof(pa_fz.owner[0]));
+    pa_fz.next_tag = 1;
+    pa_fz.owned = 0;
+    pa_fz.inj_skip = pa_fz.inj_count = 0;
     pa_cur_cpu = 0;
 }
 
@@ -1084,14 +1084,14 @@ static void pa_exec(const struct fuzz_op *op)
         break;
     case FOP_FAILNEXT:
         page_alloc_fail_inject(a[0], a[1]);
-        S.inj_known = true;
-        S.inj_skip = a[0];
-        S.inj_count = a[1];
+        pa_fz.inj_known = true;
+        pa_fz.inj_skip = a[0];
+        pa_fz.inj_count = a[1];
         break;
     case FOP_RECLAIM: pa_op_reclaim(a[0], a[1], false); break;
     case FOP_KSWAPD: pa_op_reclaim(0, 0, true); break;
     case FOP_CACHE_FILL: pa_op_cache_fill(a[0], a[1]); break;
-    case FOP_CACHE_BUSY: S.pool_busy = a[0]; break;
+    case FOP_CACHE_BUSY: pa_fz.pool_busy = a[0]; break;
     case FOP_CHECK: break; /* the deep check below does the work */
     case FOP_MISUSE_DOUBLE_FREE: pa_misuse_double_free(a[0], a[1]); break;
     case FOP_MISUSE_WRONG_ORDER: pa_misuse_wrong_order(a[0], a[1], a[2]); break;
@@ -1118,9 +1118,9 @@ static void pa_teardown(void)
     int err;
 
     page_alloc_fail_inject(0, 0);
-    while (S.nr_live)
-        pa_put(&S.live[S.nr_live - 1], FUZZ_VIA_PAGE);
-    while (S.pool_count)
+    while (pa_fz.nr_live)
+        pa_put(&pa_fz.live[pa_fz.nr_live - 1], FUZZ_VIA_PAGE);
+    while (pa_fz.pool_count)
         pa_pool_release_one();
     err = unregister_shrinker(&pa_shrinker);
     if (err)
@@ -1128,13 +1128,13 @@ static void pa_teardown(void)
     drain_all_pages();
     pa_check_all(true);
     nfree = page_alloc_nr_free();
-    if (nfree != S.boot_free)
+    if (nfree != pa_fz.boot_free)
         pa_fail("invariant=harness.conservation at teardown free=%lu boot_free=%lu", nfree,
-                S.boot_free);
-    fuzz_digest_count(S.scans);
-    fuzz_digest_count(S.scanned);
-    PA_TRACE("done: %u ops, shrinker scans=%lu scanned=%lu", (unsigned int)fuzz_cur.nops, S.scans,
-             S.scanned);
+                pa_fz.boot_free);
+    fuzz_digest_count(pa_fz.scans);
+    fuzz_digest_count(pa_fz.scanned);
+    PA_TRACE("done: %u ops, shrinker scans=%lu scanned=%lu", (unsigned int)fuzz_cur.nops, pa_fz.scans,
+             pa_fz.scanned);
 }
 
 static uint32_t pa_setup(const uint8_t *data, size_t size)
@@ -1149,7 +1149,7 @@ static uint32_t pa_setup(const uint8_t *data, size_t size)
 const struct fuzz_target fuzz_target_page_alloc = {
     .name = "page_alloc",
     .table = &pa_table,
-    .machine = &S.m,
+    .machine = &pa_fz.m,
     .setup = pa_setup,
     .exec = pa_exec,
     .check = pa_check_all,

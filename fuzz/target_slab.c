@@ -51,7 +51,7 @@ static uint32_t slab_setup(const uint8_t *data, size_t size)
 {
     (void)data;
     (void)size;
-    sc_boot(SC.m.slab_hardened);
+    sc_boot(slab_fz.m.slab_hardened);
     return 0;
 }
 
@@ -70,7 +70,7 @@ static void slab_exec(const struct fuzz_op *op)
 const struct fuzz_target fuzz_target_slab = {
     .name = "slab",
     .table = &slab_table,
-    .machine = &SC.m,
+    .machine = &slab_fz.m,
     .setup = slab_setup,
     .exec = slab_exec,
     .check = sc_check_all,

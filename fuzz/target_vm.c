@@ -1,7 +1,11 @@
 /*
- * target_vm.c - fuzz target "vm": address spaces (mmap / munmap / mprotect / brk / faults / fork /
- * exit), the page cache of in-memory files, swap, failure injection and vmalloc / vmap, against a
- * reference model of what every user page must contain (ASan+UBSan).
+ * target_vm.c - fuzz target "vm", its op executor: address spaces (mmap / munmap / mprotect /
+ * brk / faults / fork / exit), the page cache of in-memory files, swap, failure injection and
+ * vmalloc / vmap, against a reference model of what every user page must contain (ASan+UBSan).
+ * This file decodes each op's arguments, predicts the result from the model, makes the mm call,
+ * judges it and updates the model; it owns setup, teardown and the struct fuzz_target. The
+ * model and the checks are vm_model.c, the corruption and misuse ops vm_corrupt.c (vm_model.h
+ * is what the three share; the state is vm_fz, defined here).
  *
  * Machine: the header's machine; "vm swapdev slots=" as the FIRST op gives it a swap device
  * (elsewhere it is a no-op). Then four files are created, f0..f3, sizes and writability from the
@@ -26,24 +30,9 @@
  *   vm brk x: mode = x % 4: 0 grow by (x >> 2) % 24 pages + (x >> 8) % 4096 bytes, 1 shrink as
  *            much, 2 to the start, 3 odd (below start, at mmap_base, huge)
  *
- * The model (per address space): sorted regions (finer than VMAs, never overlapping), each with
- * its VM protection (read implied by write / exec, as the mm does), shared or private, grows-down,
- * a backing object (an mm_file model or none) with a page offset, and per page for private
- * mappings whether the page has its own contents yet. Contents are token patterns: a page is
- * (a, b, split): bytes [0, split) are pattern a, [split, 4096) pattern b; token 0 is zeros.
- *   private anonymous: zero until written; fork copies the per-page state (COW: each side then
- *                      sees its own writes); swap-out / in is invisible
- *   shared (anonymous or file): the object's page, the same in every mapping and in mm_file_read
- *   private file:      the file's current page until written, then its own copy
- * Accesses (page-granular, 1..3 pages): SIGSEGV outside every region unless a grows-down region
- * above can grow (guard gap, user range) - the model adds the grown part as a region; ACCESS when
- * the protection forbids it; SIGBUS for file pages past the last page of the file; OOM only when
- * failure injection may be armed or memory is really exhausted (vm_oom_justified). Reads compare
- * every byte of every page; a write gives the bytes it covers a fresh token, and "cut=" makes it
- * skip the head of its first page and the tail of its last (vm_write_clip), so later reads check
- * bytes the write did not touch: zero fill of new anonymous pages, COW copies, private file
- * pages, swap-in. do_mmap / do_munmap / do_mprotect / do_brk / mm_fork
- * results are predicted (EINVAL, ENOMEM holes, EEXIST, EACCES, hint placement, free range).
+ * (vm_addr decodes at; the reference model that predicts every result is vm_model.c, whose head
+ * comment describes it.) do_mmap / do_munmap / do_mprotect / do_brk / mm_fork results are
+ * predicted (EINVAL, ENOMEM holes, EEXIST, EACCES, hint placement, free range).
  *
  * After every op: mm_check(). On "check": every readable page of every address space, every
  * file and shared anonymous object through mm_file_read, every vmalloc / vmap area.
@@ -64,12 +53,7 @@
  * invariant a corruption was named by, every vmalloc misuse's result and report kind. Never a
  * user, vmalloc or physical address (brk is digested as "moved to the request" or "stayed").
  */
-#include "fuzz_target.h"
-#include "mmap.h"
-#include "swap.h"
-#include "vmalloc.h"
-#include "../mm/internal.h"
-#include "../mm/virtual/mmap_internal.h"
+#include "vm_model.h"
 
 static const uint8_t vm_kinds[] = {
     FOP_VM_SWAPDEV, FOP_VM_USE, FOP_VM_USE,
@@ -84,428 +68,9 @@ static const uint8_t vm_kinds[] = {
 
 static const struct fuzz_op_table vm_table = { vm_kinds, MM_ARRAY_SIZE(vm_kinds), 0 };
 
-#define VM_MAX_MM     6
-#define VM_MAX_REG    40
-#define VM_REG_PAGES  128
-#define VM_NFILES     4
-#define VM_FILE_PAGES 16
-#define VM_MAX_OBJ    40
-#define VM_OBJ_POOL   3072
-#define VM_MAX_VAREA  24
-#define VM_MAX_HOG    4096
-#define VM_ARENA      0x40000000ul
-#define VM_BRK_START  0x10000000ul
-
-
-struct vcont {
-    uint32_t a, b;
-    uint16_t split; /* bytes [0, split) pattern a, the rest pattern b */
-};
-
-struct vobj {
-    struct mm_file *f;   /* user files: ours; anonymous shared: found through find_vma */
-    bool user, writable;
-    uint64_t size;
-    uint32_t npages;
-    struct vcont *pg;
-};
-
-struct vreg {
-    uintptr_t start;
-    uint32_t np;
-    uint8_t prot;        /* VM_READ | VM_WRITE | VM_EXEC as the mm derives them */
-    bool shared, grows;
-    int obj;             /* -1: anonymous private */
-    uint32_t pgoff;
-    uint8_t own[VM_REG_PAGES];
-    struct vcont pg[VM_REG_PAGES];
-};
-
-struct vmm {
-    struct mm_struct *mm;
-    uintptr_t brk;
-    uint32_t nreg;
-    struct vreg reg[VM_MAX_REG];
-};
-
-struct varea {
-    void *addr;
-    size_t size;
-    bool vmap;
-    uint32_t tok;
-    unsigned int n;
-    struct page *pages[8];
-};
-
-static struct {
-    struct fuzz_machine m;
-    struct vmm mm[VM_MAX_MM];
-    uint32_t nmm, cur;
-    struct vobj obj[VM_MAX_OBJ];
-    uint32_t nobj;
-    struct vcont pool[VM_OBJ_POOL];
-    uint32_t pool_used;
-    struct varea va[VM_MAX_VAREA];
-    uint32_t nva;
-    struct page *hog[VM_MAX_HOG];
-    uint32_t nhog;
-    uint32_t next_tok;
-    unsigned long inj_target; /* fail_injected value at which the armed injection is spent */
-    bool inj_armed;
-    bool inj_at_op;           /* injection was armed when the current op started */
-    unsigned long boot_pages, boot_tables;
-    uint8_t buf[3 * PAGE_SIZE];
-} V;
+struct vm_fz_state vm_fz;
 
 static struct vmm vm_tmp_mm; /* scratch for fork */
-static bool vcr_same_name(const char *a, const char *b);
-
-#define VM_TRACE(...) do { if (fuzz_trace) fuzz_log(__VA_ARGS__); } while (0)
-
-#define vfail(fmt, ...) fuzz_fail("vm op#%u [%s]: " fmt, (unsigned int)fuzz_cur.opno, fuzz_cur_text(), \
-                                   ##__VA_ARGS__)
-
-/* ---- content patterns ---- */
-
-static uint64_t vm_word(uint32_t tok, uint32_t w)
-{
-    uint64_t s = ((uint64_t)tok << 32) ^ w;
-    return tok ? fuzz_rand_next(&s) : 0;
-}
-
-static uint8_t vm_byte(const struct vcont *c, uint32_t off)
-{
-    uint32_t tok = off < c->split ? c->a : c->b;
-    return (uint8_t)(vm_word(tok, off / 8) >> (8 * (off % 8)));
-}
-
-/* Word @w of @c (8 bytes at 8 * w), exact when the split falls inside the word. */
-static uint64_t vm_word_of(const struct vcont *c, uint32_t w)
-{
-    if (w * 8 + 8 <= c->split)
-        return vm_word(c->a, w);
-    if (w * 8 >= c->split)
-        return vm_word(c->b, w);
-    uint64_t lo = vm_word(c->a, w), hi = vm_word(c->b, w);
-    uint64_t mask = (1ull << (8 * (c->split - w * 8))) - 1; /* the bytes below the split */
-    return (lo & mask) | (hi & ~mask);
-}
-
-static void vm_fill(uint8_t *p, const struct vcont *c)
-{
-    for (uint32_t w = 0; w < PAGE_SIZE / 8; w++) {
-        uint64_t x = vm_word_of(c, w);
-        memcpy(p + w * 8, &x, 8);
-    }
-}
-
-/* First differing offset of @p against @c over [0, len), or -1. */
-static long vm_cmp(const uint8_t *p, const struct vcont *c, uint32_t len)
-{
-    for (uint32_t w = 0; w < PAGE_SIZE / 8 && w * 8 < len; w++) {
-        uint64_t x = vm_word_of(c, w), y;
-        memcpy(&y, p + w * 8, 8);
-        if (x != y)
-            for (uint32_t i = w * 8; i < w * 8 + 8 && i < len; i++)
-                if (p[i] != vm_byte(c, i))
-                    return (long)i;
-    }
-    return -1;
-}
-
-/* One token covers the whole page. */
-static bool vm_is_uniform(const struct vcont *c)
-{
-    return c->a == c->b || c->split == 0 || c->split >= PAGE_SIZE;
-}
-
-/*
- * @old with bytes [ws, we) rewritten by token @tok. Representable as (a, b, split) because the
- * caller clipped the range (vm_write_clip): it is the whole page, a prefix whose rest is one token
- * of @old, or a suffix whose head is one token of @old.
- */
-static struct vcont vm_write_merge(struct vcont old, uint32_t tok, uint32_t ws, uint32_t we)
-{
-    struct vcont c;
-    if (ws == 0 && we >= PAGE_SIZE)
-        c = (struct vcont){ tok, tok, PAGE_SIZE };
-    else if (ws == 0)
-        c = (struct vcont){ tok, we < old.split ? old.a : old.b, (uint16_t)we };
-    else
-        c = (struct vcont){ old.split > 0 ? old.a : old.b, tok, (uint16_t)ws };
-    return c;
-}
-
-static struct vcont vm_uniform(uint32_t tok)
-{
-    struct vcont c = { tok, tok, PAGE_SIZE };
-    return c;
-}
-
-static uint32_t vm_new_tok(uint32_t salt)
-{
-    uint64_t s = ((uint64_t)V.m.seed << 32) ^ (++V.next_tok * 0x9e37u) ^ salt;
-    uint32_t t = (uint32_t)fuzz_rand_next(&s);
-    return t ? t : 1;
-}
-
-/* ---- memory accounting helpers ---- */
-
-static unsigned long vm_fail_injected(void)
-{
-    static struct page_alloc_stats st;
-    page_alloc_get_stats(&st);
-    return st.counters.fail_injected;
-}
-
-static bool vm_inj_armed(void)
-{
-    if (V.inj_armed && vm_fail_injected() >= V.inj_target)
-        V.inj_armed = false;
-    return V.inj_armed;
-}
-
-/*
- * An allocation failure is legitimate: injection armed, or memory really is exhausted - judged
- * at the moment of the failure (before the harness gives back pages it took for the op) by
- * whether the pages the failed call needs can be had now, each kind with the gfp the mm uses for
- * it: @meta GFP_KERNEL pages (slab pages for its nodes, page-table pages) and then @data pages of
- * @data_gfp. The gfp matters: a __GFP_HIGHMEM allocation may not take NORMAL or DMA below the
- * watermark plus lowmem_reserve (buddy.c, zone_setup_watermarks), a GFP_KERNEL one may, so
- * GFP_KERNEL pages being obtainable says nothing about vmalloc's data pages (regression:
- * corpus/vm/regress-vmalloc-lowmem-reserve). Metadata is taken first, as the mm takes its node
- * first: it competes with the data pages only for the zones both may use, so this order is the
- * least the call could have had, and "available" means the call had to succeed. An op that
- * failed when only a page or two were left above the watermark failed rightly (regression:
- * corpus/vm/regress-vmap-watermark-*). The probe pages are held on a list (page->lru is the
- * owner's while a page is allocated), so a need has no upper bound.
- */
-#define VM_OOM_NEED_OP 4 /* a fault or VMA change: the page (or a slab page) + 3 table levels */
-
-/* Take up to @n pages of @gfp onto @held; returns how many were had. */
-static unsigned int vm_probe_take(struct list_head *held, unsigned int n, gfp_t gfp)
-{
-    unsigned int got = 0;
-    struct page *p;
-    while (got < n && (p = alloc_pages(gfp | __GFP_NOWARN, 0))) {
-        list_add_tail(&p->lru, held);
-        got++;
-    }
-    return got;
-}
-
-static bool vm_oom_justified_need(unsigned int meta, unsigned int data, gfp_t data_gfp)
-{
-    if (V.inj_at_op || vm_inj_armed())
-        return true;
-    struct list_head held;
-    list_init(&held);
-    bool exhausted = vm_probe_take(&held, meta, GFP_KERNEL) < meta ||
-                     vm_probe_take(&held, data, data_gfp) < data;
-    while (!list_empty(&held)) {
-        struct page *p = list_entry(held.next, struct page, lru);
-        list_del(&p->lru);
-        __free_pages(p, 0);
-    }
-    if (!exhausted)
-        VM_TRACE("  oom not justified: free=%lu, %u kernel + %u pages of gfp %#x obtainable",
-                 page_alloc_nr_free(), meta, data, data_gfp);
-    return exhausted;
-}
-
-/* @need GFP_KERNEL pages and one user page (GFP_HIGHUSER) */
-static bool vm_oom_justified_n(unsigned int need)
-{
-    return vm_oom_justified_need(MM_MAX(need, 1u), 1, GFP_HIGHUSER);
-}
-
-static bool vm_oom_justified(void)
-{
-    return vm_oom_justified_n(VM_OOM_NEED_OP);
-}
-
-static void vm_check_mm(void)
-{
-    struct mm_check_report rep;
-    int err = mm_check(&rep);
-    if (err) /* the format every target uses, so triage types the crash by the invariant */
-        fuzz_fail("invariant=%s pfn=%lx op#%u [%s]: %s (%s)", rep.invariant ? rep.invariant : "?",
-                  rep.pfn, (unsigned int)fuzz_cur.opno, fuzz_cur_text(), rep.detail, mm_strerror(err));
-}
-
-/* ---- model objects ---- */
-
-static int vm_obj_new(uint64_t size, bool user, bool writable)
-{
-    uint32_t np = (uint32_t)MM_PFN_UP(size);
-    if (V.nobj >= VM_MAX_OBJ || V.pool_used + np > VM_OBJ_POOL)
-        return -1;
-    struct vobj *o = &V.obj[V.nobj];
-    memset(o, 0, sizeof(*o));
-    o->user = user;
-    o->writable = writable;
-    o->size = size;
-    o->npages = np;
-    o->pg = &V.pool[V.pool_used];
-    V.pool_used += np;
-    for (uint32_t i = 0; i < np; i++)
-        o->pg[i] = vm_uniform(0);
-    return (int)V.nobj++;
-}
-
-/* Write tok over [0, len) of object page @i (len < PAGE_SIZE: a partial last page). */
-static void vm_obj_write(struct vobj *o, uint32_t i, uint32_t tok, uint32_t len)
-{
-    struct vcont *c = &o->pg[i];
-    if (len >= PAGE_SIZE)
-        *c = vm_uniform(tok);
-    else if (c->split == PAGE_SIZE)
-        *c = (struct vcont){ tok, c->a, (uint16_t)len };
-    else if (c->split <= len)
-        *c = (struct vcont){ tok, c->b, (uint16_t)len };
-    else
-        vfail("model: partial write of %u bytes over a split at %u", len, c->split);
-}
-
-/* ---- model regions ---- */
-
-static uintptr_t reg_end(const struct vreg *r) { return r->start + (uintptr_t)r->np * PAGE_SIZE; }
-
-static struct vmm *cur_mm(void) { return V.nmm ? &V.mm[V.cur] : NULL; }
-
-/* Index of the region containing @va, or -1. */
-static int reg_find(struct vmm *m, uintptr_t va)
-{
-    for (uint32_t i = 0; i < m->nreg; i++)
-        if (va >= m->reg[i].start && va < reg_end(&m->reg[i]))
-            return (int)i;
-    return -1;
-}
-
-static bool reg_range_free(struct vmm *m, uintptr_t s, uintptr_t e)
-{
-    for (uint32_t i = 0; i < m->nreg; i++)
-        if (m->reg[i].start < e && reg_end(&m->reg[i]) > s)
-            return false;
-    return true;
-}
-
-static bool reg_range_covered(struct vmm *m, uintptr_t s, uintptr_t e)
-{
-    for (uintptr_t at = s; at < e;) {
-        int i = reg_find(m, at);
-        if (i < 0)
-            return false;
-        at = reg_end(&m->reg[i]);
-    }
-    return true;
-}
-
-static void reg_insert(struct vmm *m, const struct vreg *r)
-{
-    uint32_t i = 0;
-    if (m->nreg >= VM_MAX_REG)
-        vfail("model: region table full");
-    while (i < m->nreg && m->reg[i].start < r->start)
-        i++;
-    memmove(&m->reg[i + 1], &m->reg[i], (m->nreg - i) * sizeof(m->reg[0]));
-    m->reg[i] = *r;
-    m->nreg++;
-}
-
-static void reg_remove(struct vmm *m, uint32_t i)
-{
-    memmove(&m->reg[i], &m->reg[i + 1], (m->nreg - i - 1) * sizeof(m->reg[0]));
-    m->nreg--;
-}
-
-/* Make a region boundary fall at @va (if inside a region). */
-static void reg_split_at(struct vmm *m, uintptr_t va)
-{
-    int i = reg_find(m, va);
-    if (i < 0 || m->reg[i].start == va)
-        return;
-    static struct vreg n;
-    struct vreg *r = &m->reg[i];
-    uint32_t k = (uint32_t)((va - r->start) / PAGE_SIZE);
-    n = *r;
-    n.start = va;
-    n.np = r->np - k;
-    n.pgoff = r->pgoff + k;
-    memmove(n.own, r->own + k, n.np);
-    memmove(n.pg, r->pg + k, n.np * sizeof(n.pg[0]));
-    r->np = k;
-    reg_insert(m, &n);
-}
-
-static bool reg_same_vma(const struct vreg *a, const struct vreg *b)
-{
-    return reg_end(a) == b->start && a->prot == b->prot && a->shared == b->shared &&
-           a->grows == b->grows && a->obj == b->obj &&
-           (a->obj < 0 || a->pgoff + a->np == b->pgoff);
-}
-
-/* Merge neighbouring model regions (purely a model economy; semantics unchanged). */
-static void reg_compact(struct vmm *m)
-{
-    for (uint32_t i = 0; i + 1 < m->nreg;) {
-        struct vreg *a = &m->reg[i], *b = &m->reg[i + 1];
-        if (reg_same_vma(a, b) && a->np + b->np <= VM_REG_PAGES) {
-            memcpy(a->own + a->np, b->own, b->np);
-            memcpy(a->pg + a->np, b->pg, b->np * sizeof(b->pg[0]));
-            a->np += b->np;
-            reg_remove(m, i + 1);
-        } else {
-            i++;
-        }
-    }
-}
-
-static void reg_unmap(struct vmm *m, uintptr_t s, uintptr_t e)
-{
-    reg_split_at(m, s);
-    reg_split_at(m, e);
-    for (uint32_t i = 0; i < m->nreg;) {
-        if (m->reg[i].start >= s && reg_end(&m->reg[i]) <= e)
-            reg_remove(m, i);
-        else
-            i++;
-    }
-}
-
-/* Add [s, s + np pages) (np may exceed VM_REG_PAGES: several regions). */
-static void reg_add(struct vmm *m, uintptr_t s, uint32_t np, uint8_t prot, bool shared, bool grows,
-                    int obj, uint32_t pgoff)
-{
-    static struct vreg r;
-    while (np) {
-        uint32_t k = MM_MIN(np, (uint32_t)VM_REG_PAGES);
-        memset(&r, 0, sizeof(r));
-        r.start = s;
-        r.np = k;
-        r.prot = prot;
-        r.shared = shared;
-        r.grows = grows;
-        r.obj = obj;
-        r.pgoff = pgoff;
-        reg_insert(m, &r);
-        s += (uintptr_t)k * PAGE_SIZE;
-        pgoff += k;
-        np -= k;
-    }
-}
-
-static uint8_t vm_prot_flags(uint32_t prot)
-{
-    uint8_t f = 0;
-    if (prot & PROT_READ)
-        f |= VM_READ;
-    if (prot & PROT_WRITE)
-        f |= VM_WRITE | VM_READ;
-    if (prot & PROT_EXEC)
-        f |= VM_EXEC | VM_READ;
-    return f;
-}
 
 /* ---- address selection ---- */
 
@@ -536,7 +101,7 @@ static uintptr_t vm_addr(struct vmm *m, uint32_t at)
         return VM_ARENA + (uintptr_t)(r % 256) * PAGE_SIZE;
     case 3:
         if (n)
-            return reg_end(&m->reg[(r & 63) % n]) + (uintptr_t)((r >> 6) % 4) * PAGE_SIZE;
+            return vm_reg_end(&m->reg[(r & 63) % n]) + (uintptr_t)((r >> 6) % 4) * PAGE_SIZE;
         return VM_ARENA;
     case 5:
         return MM_ALIGN_UP(m ? m->brk : VM_BRK_START, PAGE_SIZE) + (uintptr_t)((long)((r >> 6) % 8) - 4) *
@@ -568,18 +133,18 @@ static const uint64_t vm_file_sizes[8] = {
 static void vm_files_create(void)
 {
     for (uint32_t i = 0; i < VM_NFILES; i++) {
-        uint64_t size = vm_file_sizes[(V.m.seed >> (4 * i)) & 7];
-        bool writable = (i & 1) == 0 || ((V.m.seed >> 20) & (1u << i));
+        uint64_t size = vm_file_sizes[(vm_fz.m.seed >> (4 * i)) & 7];
+        bool writable = (i & 1) == 0 || ((vm_fz.m.seed >> 20) & (1u << i));
         int o = vm_obj_new(size, true, writable);
-        struct vobj *ob = &V.obj[o];
+        struct vobj *ob = &vm_fz.obj[o];
         ob->f = mm_file_create(size, writable);
         if (!ob->f)
             vfail("mm_file_create(%lu) failed at start", (unsigned long)size);
         for (uint32_t p = 0; p < ob->npages; p++) {
             uint32_t tok = vm_new_tok(0xf11e0000u | i);
             uint32_t len = (uint32_t)MM_MIN((uint64_t)PAGE_SIZE, size - (uint64_t)p * PAGE_SIZE);
-            vm_fill(V.buf, &(struct vcont){ tok, tok, PAGE_SIZE });
-            int err = mm_file_write(ob->f, (uint64_t)p * PAGE_SIZE, V.buf, len);
+            vm_fill(vm_fz.buf, &(struct vcont){ tok, tok, PAGE_SIZE });
+            int err = mm_file_write(ob->f, (uint64_t)p * PAGE_SIZE, vm_fz.buf, len);
             if (err)
                 vfail("mm_file_write at start: %s", mm_strerror(err));
             vm_obj_write(ob, p, tok, len);
@@ -587,144 +152,10 @@ static void vm_files_create(void)
     }
 }
 
-/* The mm_file behind object @o (user file, or an anonymous object found through a mapping). */
-static struct mm_file *vm_obj_file(int o)
-{
-    if (V.obj[o].user)
-        return V.obj[o].f;
-    for (uint32_t k = 0; k < V.nmm; k++)
-        for (uint32_t i = 0; i < V.mm[k].nreg; i++)
-            if (V.mm[k].reg[i].obj == o) {
-                struct vm_area_struct *v = find_vma(V.mm[k].mm, V.mm[k].reg[i].start);
-                if (!v || v->vm_start > V.mm[k].reg[i].start)
-                    vfail("no VMA at %lx (model region of object %d)",
-                          (unsigned long)V.mm[k].reg[i].start, o);
-                return v->vm_file;
-            }
-    return NULL;
-}
-
-static void vm_check_obj(int o)
-{
-    struct vobj *ob = &V.obj[o];
-    struct mm_file *f = vm_obj_file(o);
-    if (!f)
-        return;
-    if (mm_file_size(f) != ob->size)
-        vfail("object %d: mm_file_size %lu, model %lu", o, (unsigned long)mm_file_size(f),
-              (unsigned long)ob->size);
-    for (uint32_t p = 0; p < ob->npages; p++) {
-        uint32_t len = (uint32_t)MM_MIN((uint64_t)PAGE_SIZE, ob->size - (uint64_t)p * PAGE_SIZE);
-        int err = mm_file_read(f, (uint64_t)p * PAGE_SIZE, V.buf, len);
-        fuzz_digest_err(err);
-        if (!err)
-            fuzz_digest_bytes(V.buf, len);
-        if (err)
-            vfail("mm_file_read object %d page %u: %s", o, p, mm_strerror(err));
-        long d = vm_cmp(V.buf, &ob->pg[p], len);
-        if (d >= 0)
-            vfail("object %d (%s) page %u byte %ld: mm_file_read gives %02x, model %02x (tokens %x/%x split %u)",
-                  o, ob->user ? "file" : "anon-shared", p, d, V.buf[d], vm_byte(&ob->pg[p], (uint32_t)d),
-                  ob->pg[p].a, ob->pg[p].b, ob->pg[p].split);
-    }
-}
-
-/* ---- the content of a model page ---- */
-
-/* What page @k of region @r holds now. */
-static struct vcont vm_page_content(const struct vreg *r, uint32_t k)
-{
-    if (r->obj >= 0 && (r->shared || !r->own[k])) {
-        const struct vobj *o = &V.obj[r->obj];
-        uint32_t idx = r->pgoff + k;
-        return idx < o->npages ? o->pg[idx] : vm_uniform(0);
-    }
-    return r->own[k] ? r->pg[k] : vm_uniform(0);
-}
-
-/* ---- user accesses ---- */
-
-/*
- * Expected outcome of touching page @va with @kind; grows a stack region in the model when the
- * mm would (growth happens before the permission check). *@ri / *@k locate the page.
- */
-static enum vm_fault_result vm_expect(struct vmm *m, uintptr_t va, uint32_t kind, int *ri, uint32_t *k,
-                                      bool apply_growth)
-{
-    *ri = -1;
-    if (va >= ARCH_USER_VA_END || va < ARCH_USER_VA_START)
-        return VM_FAULT_SIGSEGV;
-    int i = reg_find(m, va);
-    if (i < 0) {
-        uint32_t j = 0;
-        while (j < m->nreg && m->reg[j].start < va)
-            j++;
-        if (j == m->nreg || !m->reg[j].grows || m->reg[j].shared || m->reg[j].obj >= 0)
-            return VM_FAULT_SIGSEGV;
-        struct vreg *g = &m->reg[j];
-        uintptr_t vend = reg_end(g);
-        for (uint32_t t = j; t + 1 < m->nreg && reg_same_vma(&m->reg[t], &m->reg[t + 1]); t++)
-            vend = reg_end(&m->reg[t + 1]);
-        if (vend - va > MM_STACK_LIMIT)
-            return VM_FAULT_SIGSEGV;
-        if (j > 0 && va < reg_end(&m->reg[j - 1]) + MM_STACK_GUARD_GAP)
-            return VM_FAULT_SIGSEGV;
-        if (!apply_growth)
-            return VM_FAULT_HANDLED; /* caller only asks whether it is a fault at all */
-        uint8_t prot = g->prot;
-        uintptr_t gs = g->start;
-        reg_add(m, va, (uint32_t)((gs - va) / PAGE_SIZE), prot, false, true, -1, 0);
-        VM_TRACE("  model: stack grows to %lx", (unsigned long)va);
-        i = reg_find(m, va);
-    }
-    struct vreg *r = &m->reg[i];
-    *ri = i;
-    *k = (uint32_t)((va - r->start) / PAGE_SIZE);
-    bool ok = kind == 1 ? (r->prot & VM_WRITE) : kind == 2 ? (r->prot & VM_EXEC) : (r->prot & VM_READ);
-    if (!ok)
-        return VM_FAULT_ACCESS;
-    if (r->obj >= 0 && (r->shared || !r->own[*k]) && r->pgoff + *k >= V.obj[r->obj].npages)
-        return VM_FAULT_SIGBUS;
-    return VM_FAULT_HANDLED;
-}
-
-/* What the model says page @va of @m holds now (zeros where no region is: a stack not grown yet). */
-static struct vcont vm_content_at(struct vmm *m, uintptr_t va)
-{
-    int i = reg_find(m, va);
-    if (i < 0)
-        return vm_uniform(0);
-    return vm_page_content(&m->reg[i], (uint32_t)((va - m->reg[i].start) / PAGE_SIZE));
-}
-
-/*
- * A write of @pages pages at @va covers [va + *s, va + pages * PAGE_SIZE - *e): the head of the
- * first page and the tail of the last one are left alone, so reads later check bytes the write did
- * not touch (a COW break must copy them, a new anonymous page must be zero there, swap and file
- * read-in must keep them). Clipped so the model stays (a, b, split): the untouched head of the first
- * page is one token of what it held, so is the untouched tail of the last, and a one-page write
- * keeps only one side.
- */
-static void vm_write_clip(struct vmm *m, uintptr_t va, uint32_t pages, uint32_t cut, uint32_t *s, uint32_t *e)
-{
-    static const uint16_t offs[16] = { 0, 1, 7, 13, 64, 100, 333, 511, 1000, 1500, 2048, 2049, 3000,
-                                       4000, 4088, 4095 };
-    *s = offs[cut & 15];
-    *e = offs[(cut >> 4) & 15];
-    if (pages == 1 && *s)
-        *e = 0;
-    struct vcont first = vm_content_at(m, va);
-    if (*s && !vm_is_uniform(&first) && *s > first.split)
-        *s = first.split;
-    struct vcont last = vm_content_at(m, va + (uintptr_t)(pages - 1) * PAGE_SIZE);
-    if (*e && !vm_is_uniform(&last) && PAGE_SIZE - *e < last.split)
-        *e = PAGE_SIZE - last.split;
-}
-
 static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
 {
     static const char *const kn[] = { "read", "write", "exec" };
-    struct vmm *m = cur_mm();
+    struct vmm *m = vm_cur_mm();
     if (!m || !fuzz_platform.user_copy)
         return;
     uintptr_t va = MM_ALIGN_DOWN(vm_addr(m, at), PAGE_SIZE);
@@ -739,7 +170,7 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
     if (kind == 1) {
         for (uint32_t p = 0; p < pages; p++) {
             toks[p] = vm_new_tok(0xacce55u);
-            vm_fill(V.buf + p * PAGE_SIZE, &(struct vcont){ toks[p], toks[p], PAGE_SIZE });
+            vm_fill(vm_fz.buf + p * PAGE_SIZE, &(struct vcont){ toks[p], toks[p], PAGE_SIZE });
         }
         vm_write_clip(m, va, pages, cut, &ws, &we);
         if (ws || we)
@@ -747,11 +178,11 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
                      (unsigned long)(va + (uintptr_t)pages * PAGE_SIZE - we));
     }
     uintptr_t fva = 0;
-    int res = fuzz_platform.user_copy(m->mm, va + ws, V.buf + ws, (size_t)pages * PAGE_SIZE - ws - we, kind, &fva);
+    int res = fuzz_platform.user_copy(m->mm, va + ws, vm_fz.buf + ws, (size_t)pages * PAGE_SIZE - ws - we, kind, &fva);
     uint32_t done = res == VM_FAULT_HANDLED ? pages : (uint32_t)((MM_ALIGN_DOWN(fva, PAGE_SIZE) - va) / PAGE_SIZE);
     fuzz_digest_fault(res, done);
     if (kind != 1 && done <= pages)
-        fuzz_digest_bytes(V.buf, (size_t)done * PAGE_SIZE);
+        fuzz_digest_bytes(vm_fz.buf, (size_t)done * PAGE_SIZE);
     VM_TRACE("  %s %lx x%u: %s at %lx", kn[kind], (unsigned long)va, pages, vm_fault_name(res),
              (unsigned long)fva);
     if (res != VM_FAULT_HANDLED && (fva < va || done >= pages))
@@ -776,17 +207,17 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
                 struct vcont c = vm_write_merge(vm_page_content(r, k), toks[p], p == 0 ? ws : 0,
                                                 p + 1 == pages ? PAGE_SIZE - we : PAGE_SIZE);
                 if (r->shared)
-                    V.obj[r->obj].pg[r->pgoff + k] = c;
+                    vm_fz.obj[r->obj].pg[r->pgoff + k] = c;
                 else {
                     r->own[k] = 1;
                     r->pg[k] = c;
                 }
             } else {
                 struct vcont c = vm_page_content(r, k);
-                long d = vm_cmp(V.buf + p * PAGE_SIZE, &c, PAGE_SIZE);
+                long d = vm_cmp(vm_fz.buf + p * PAGE_SIZE, &c, PAGE_SIZE);
                 if (d >= 0)
                     vfail("%s at %lx byte %ld: got %02x, model %02x (%s%s region %lx+%u pages, tokens %x/%x split %u)",
-                          kn[kind], (unsigned long)pva, d, V.buf[p * PAGE_SIZE + d], vm_byte(&c, (uint32_t)d),
+                          kn[kind], (unsigned long)pva, d, vm_fz.buf[p * PAGE_SIZE + d], vm_byte(&c, (uint32_t)d),
                           r->shared ? "shared" : "private", r->obj >= 0 ? " file" : " anon",
                           (unsigned long)r->start, r->np, c.a, c.b, c.split);
             }
@@ -808,14 +239,14 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
         }
         break;
     }
-    reg_compact(m);
+    vm_reg_compact(m);
 }
 
 /* ---- mmap / munmap / mprotect / brk ---- */
 
 static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
 {
-    struct vmm *m = cur_mm();
+    struct vmm *m = vm_cur_mm();
     if (!m)
         return;
     static const uint32_t offs[4] = { 0, 1, 3, 8 };
@@ -833,7 +264,7 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
         flags |= MAP_ANONYMOUS;
         off = 0;
     } else {
-        file = V.obj[fo].f;
+        file = vm_fz.obj[fo].f;
     }
     switch (how) {
     case 0: addr = 0; break;
@@ -847,7 +278,7 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
     case 8: flags &= ~(MAP_SHARED | MAP_PRIVATE); break;
     case 9: len = 0; break;
     case 10: off += 100; break;
-    case 11: if (fo < 0) file = V.obj[0].f; else flags |= MAP_ANONYMOUS; break;
+    case 11: if (fo < 0) file = vm_fz.obj[0].f; else flags |= MAP_ANONYMOUS; break;
     default: prot |= 0x10; break; /* PROT_SEM (0x8) is accepted, as in Linux */
     }
     /* the argument checks, in the mm's order */
@@ -857,17 +288,17 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
         expect = -MM_EINVAL;
     else if (!(flags & MAP_ANONYMOUS) == !file || !MM_IS_ALIGNED(off, PAGE_SIZE))
         expect = -MM_EINVAL;
-    else if (file && (flags & MAP_SHARED) && (prot & PROT_WRITE) && !V.obj[fo].writable)
+    else if (file && (flags & MAP_SHARED) && (prot & PROT_WRITE) && !vm_fz.obj[fo].writable)
         expect = -MM_EACCES;
     else if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
         if (!vm_range_ok(addr, len))
             expect = -MM_EINVAL;
-        else if ((flags & MAP_FIXED_NOREPLACE) && !reg_range_free(m, addr, addr + len))
+        else if ((flags & MAP_FIXED_NOREPLACE) && !vm_reg_range_free(m, addr, addr + len))
             expect = -MM_EEXIST;
     }
     bool hint_fits = !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && MM_ALIGN_DOWN(addr, PAGE_SIZE) &&
                      vm_range_ok(MM_ALIGN_DOWN(addr, PAGE_SIZE), len) &&
-                     reg_range_free(m, MM_ALIGN_DOWN(addr, PAGE_SIZE), MM_ALIGN_DOWN(addr, PAGE_SIZE) + len);
+                     vm_reg_range_free(m, MM_ALIGN_DOWN(addr, PAGE_SIZE), MM_ALIGN_DOWN(addr, PAGE_SIZE) + len);
     int obj = fo;
     if (!expect && shared && fo < 0) {
         obj = vm_obj_new(len, false, true);
@@ -879,7 +310,7 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
     if (!expect && m->nreg + 4 > VM_MAX_REG) {
         VM_TRACE("  skipped: model region table nearly full");
         if (shared && fo < 0)
-            V.nobj--, V.pool_used -= np;
+            vm_fz.nobj--, vm_fz.pool_used -= np;
         return;
     }
     long ret = do_mmap(m->mm, addr, len, prot, flags, file, off);
@@ -894,15 +325,15 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
     }
     if (ret < 0) {
         if (shared && fo < 0)
-            V.nobj--, V.pool_used -= np;
+            vm_fz.nobj--, vm_fz.pool_used -= np;
         if (ret != -MM_ENOMEM || !vm_oom_justified())
             vfail("do_mmap(%lx, %zu, %x, %x, off %lx) = %s, expected success", (unsigned long)addr, len,
                   prot, flags, (unsigned long)off, mm_strerror((int)ret));
-        if ((flags & MAP_FIXED) && !reg_range_free(m, addr, addr + len)) {
+        if ((flags & MAP_FIXED) && !vm_reg_range_free(m, addr, addr + len)) {
             /* the old mapping may be gone (unmapped before the failing allocation) */
             struct vm_area_struct *v = find_vma(m->mm, addr);
             if (!v || v->vm_start >= addr + len)
-                reg_unmap(m, addr, addr + len);
+                vm_reg_unmap(m, addr, addr + len);
         }
         return;
     }
@@ -914,12 +345,12 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
     if (!vm_range_ok(a, len))
         vfail("do_mmap returned %lx: not a page-aligned user range of %zu bytes", (unsigned long)a, len);
     if (flags & MAP_FIXED)
-        reg_unmap(m, a, a + len);
-    else if (!reg_range_free(m, a, a + len))
+        vm_reg_unmap(m, a, a + len);
+    else if (!vm_reg_range_free(m, a, a + len))
         vfail("do_mmap placed %zu bytes at %lx over an existing mapping", len, (unsigned long)a);
-    reg_add(m, a, np, vm_prot_flags(prot), shared, (flags & MAP_GROWSDOWN) != 0, obj,
+    vm_reg_add(m, a, np, vm_prot_flags(prot), shared, (flags & MAP_GROWSDOWN) != 0, obj,
             (uint32_t)(off >> PAGE_SHIFT));
-    reg_compact(m);
+    vm_reg_compact(m);
 }
 
 static bool vm_range_args(uintptr_t addr, uint32_t pages)
@@ -929,7 +360,7 @@ static bool vm_range_args(uintptr_t addr, uint32_t pages)
 
 static void vm_munmap(uint32_t pages, uint32_t at)
 {
-    struct vmm *m = cur_mm();
+    struct vmm *m = vm_cur_mm();
     if (!m)
         return;
     uintptr_t addr = vm_addr(m, at);
@@ -946,14 +377,14 @@ static void vm_munmap(uint32_t pages, uint32_t at)
         vfail("do_munmap(%lx, %zu) = %s, expected %s", (unsigned long)addr, len, mm_strerror(ret),
               mm_strerror(expect));
     if (!ret) {
-        reg_unmap(m, addr, addr + len);
-        reg_compact(m);
+        vm_reg_unmap(m, addr, addr + len);
+        vm_reg_compact(m);
     }
 }
 
 static void vm_mprotect(uint32_t pages, uint32_t prot, uint32_t at)
 {
-    struct vmm *m = cur_mm();
+    struct vmm *m = vm_cur_mm();
     if (!m)
         return;
     uintptr_t addr = vm_addr(m, at), end = addr + (uintptr_t)pages * PAGE_SIZE;
@@ -963,12 +394,12 @@ static void vm_mprotect(uint32_t pages, uint32_t prot, uint32_t at)
         expect = -MM_EINVAL; /* Linux's order: alignment, zero length, then the range */
     else if (!pages)
         expect = 0;
-    else if (!vm_range_ok(addr, len) || !reg_range_covered(m, addr, end))
+    else if (!vm_range_ok(addr, len) || !vm_reg_range_covered(m, addr, end))
         expect = -MM_ENOMEM;
     else if (prot & PROT_WRITE)
         for (uint32_t i = 0; i < m->nreg; i++) {
             struct vreg *r = &m->reg[i];
-            if (r->start < end && reg_end(r) > addr && r->shared && r->obj >= 0 && !V.obj[r->obj].writable)
+            if (r->start < end && vm_reg_end(r) > addr && r->shared && r->obj >= 0 && !vm_fz.obj[r->obj].writable)
                 expect = -MM_EACCES;
         }
     if (!expect && m->nreg + 2 > VM_MAX_REG)
@@ -983,17 +414,17 @@ static void vm_mprotect(uint32_t pages, uint32_t prot, uint32_t at)
               mm_strerror(ret), mm_strerror(expect));
     if (ret || !pages)
         return;
-    reg_split_at(m, addr);
-    reg_split_at(m, end);
+    vm_reg_split_at(m, addr);
+    vm_reg_split_at(m, end);
     for (uint32_t i = 0; i < m->nreg; i++)
-        if (m->reg[i].start >= addr && reg_end(&m->reg[i]) <= end)
+        if (m->reg[i].start >= addr && vm_reg_end(&m->reg[i]) <= end)
             m->reg[i].prot = vm_prot_flags(prot);
-    reg_compact(m);
+    vm_reg_compact(m);
 }
 
 static void vm_brk(uint32_t x)
 {
-    struct vmm *m = cur_mm();
+    struct vmm *m = vm_cur_mm();
     if (!m)
         return;
     uintptr_t old = m->brk, nb;
@@ -1015,7 +446,7 @@ static void vm_brk(uint32_t x)
     else if (nt < ot)
         shrink = true;
     else if (nt > ot) {
-        if (!reg_range_free(m, ot, nt))
+        if (!vm_reg_range_free(m, ot, nt))
             expect = old;
         else
             grow = true;
@@ -1037,18 +468,18 @@ static void vm_brk(uint32_t x)
         return;
     }
     if (shrink)
-        reg_unmap(m, nt, ot);
+        vm_reg_unmap(m, nt, ot);
     if (grow)
-        reg_add(m, ot, (uint32_t)((nt - ot) / PAGE_SIZE), VM_READ | VM_WRITE, false, false, -1, 0);
+        vm_reg_add(m, ot, (uint32_t)((nt - ot) / PAGE_SIZE), VM_READ | VM_WRITE, false, false, -1, 0);
     m->brk = ret;
-    reg_compact(m);
+    vm_reg_compact(m);
 }
 
 /* ---- fork / exit / use ---- */
 
 static bool vm_new_mm(void)
 {
-    if (V.nmm >= VM_MAX_MM)
+    if (vm_fz.nmm >= VM_MAX_MM)
         return false;
     struct mm_struct *mm = mm_create();
     fuzz_digest_ok(mm != NULL);
@@ -1057,11 +488,11 @@ static bool vm_new_mm(void)
             vfail("mm_create failed with memory available");
         return false;
     }
-    struct vmm *m = &V.mm[V.nmm];
+    struct vmm *m = &vm_fz.mm[vm_fz.nmm];
     m->mm = mm;
     m->brk = VM_BRK_START;
     m->nreg = 0;
-    V.cur = V.nmm++;
+    vm_fz.cur = vm_fz.nmm++;
     return true;
 }
 
@@ -1080,12 +511,12 @@ static unsigned int vm_fork_need(const struct mm_struct *mm)
 
 static void vm_fork(void)
 {
-    struct vmm *m = cur_mm();
+    struct vmm *m = vm_cur_mm();
     if (!m) {
         vm_new_mm();
         return;
     }
-    if (V.nmm >= VM_MAX_MM)
+    if (vm_fz.nmm >= VM_MAX_MM)
         return;
     struct mm_struct *child = NULL;
     int ret = mm_fork(m->mm, &child);
@@ -1098,19 +529,19 @@ static void vm_fork(void)
     }
     vm_tmp_mm = *m;
     vm_tmp_mm.mm = child;
-    V.mm[V.nmm++] = vm_tmp_mm;
+    vm_fz.mm[vm_fz.nmm++] = vm_tmp_mm;
 }
 
 static void vm_exit(void)
 {
-    struct vmm *m = cur_mm();
+    struct vmm *m = vm_cur_mm();
     if (!m)
         return;
     mm_destroy(m->mm);
-    memmove(&V.mm[V.cur], &V.mm[V.cur + 1], (V.nmm - V.cur - 1) * sizeof(V.mm[0]));
-    V.nmm--;
-    V.cur = V.nmm ? V.cur % V.nmm : 0;
-    if (!V.nmm)
+    memmove(&vm_fz.mm[vm_fz.cur], &vm_fz.mm[vm_fz.cur + 1], (vm_fz.nmm - vm_fz.cur - 1) * sizeof(vm_fz.mm[0]));
+    vm_fz.nmm--;
+    vm_fz.cur = vm_fz.nmm ? vm_fz.cur % vm_fz.nmm : 0;
+    if (!vm_fz.nmm)
         vm_new_mm();
 }
 
@@ -1125,25 +556,25 @@ static void vm_pressure(uint32_t how, uint32_t n)
     case 1: got = swap_reclaim(n); VM_TRACE("  swap_reclaim = %lu", got); break;
     case 2: got = page_reclaim_background(); VM_TRACE("  kswapd = %lu", got); break;
     case 3:
-        for (uint32_t i = 0; i < n && V.nhog < VM_MAX_HOG; i++) {
+        for (uint32_t i = 0; i < n && vm_fz.nhog < VM_MAX_HOG; i++) {
             struct page *p = alloc_pages(GFP_HIGHUSER | __GFP_NOWARN, 0);
             if (!p)
                 break;
-            V.hog[V.nhog++] = p;
+            vm_fz.hog[vm_fz.nhog++] = p;
         }
-        VM_TRACE("  holding %u pages, free %lu", V.nhog, page_alloc_nr_free());
+        VM_TRACE("  holding %u pages, free %lu", vm_fz.nhog, page_alloc_nr_free());
         break;
     default:
-        for (uint32_t i = 0; i < n + 1 && V.nhog; i++)
-            __free_pages(V.hog[--V.nhog], 0);
+        for (uint32_t i = 0; i < n + 1 && vm_fz.nhog; i++)
+            __free_pages(vm_fz.hog[--vm_fz.nhog], 0);
         break;
     }
-    fuzz_digest_count(how < 3 ? got : V.nhog);
+    fuzz_digest_count(how < 3 ? got : vm_fz.nhog);
 }
 
 static void vm_file(uint32_t op, uint32_t fi, uint32_t page, uint32_t tok)
 {
-    struct vobj *o = &V.obj[fi];
+    struct vobj *o = &vm_fz.obj[fi];
     uint64_t off = (uint64_t)page * PAGE_SIZE;
     int ret;
     switch (op) {
@@ -1161,8 +592,8 @@ static void vm_file(uint32_t op, uint32_t fi, uint32_t page, uint32_t tok)
                      o->pg[page].split, len);
             return;
         }
-        vm_fill(V.buf, &(struct vcont){ tok, tok, PAGE_SIZE });
-        ret = mm_file_write(o->f, off, V.buf, len);
+        vm_fill(vm_fz.buf, &(struct vcont){ tok, tok, PAGE_SIZE });
+        ret = mm_file_write(o->f, off, vm_fz.buf, len);
         fuzz_digest_err(ret);
         VM_TRACE("  mm_file_write(f%u, %lx, %u) = %d", fi, (unsigned long)off, len, ret);
         if (ret == -MM_ENOMEM && !expect && vm_oom_justified())
@@ -1176,7 +607,7 @@ static void vm_file(uint32_t op, uint32_t fi, uint32_t page, uint32_t tok)
     }
     case 1:
         vm_check_obj((int)fi);
-        ret = mm_file_read(o->f, o->size, V.buf, 1);
+        ret = mm_file_read(o->f, o->size, vm_fz.buf, 1);
         fuzz_digest_err(ret);
         if (ret != -MM_EINVAL)
             vfail("mm_file_read past the end = %s, expected EINVAL", mm_strerror(ret));
@@ -1187,36 +618,9 @@ static void vm_file(uint32_t op, uint32_t fi, uint32_t page, uint32_t tok)
     }
 }
 
-/* ---- vmalloc / vmap ---- */
-
-static void vm_area_fill(struct varea *a)
-{
-    uint8_t *p = a->addr;
-    for (size_t i = 0; i < a->size; i += PAGE_SIZE) {
-        struct vcont c = vm_uniform(a->tok + (uint32_t)(i / PAGE_SIZE));
-        vm_fill(V.buf, &c);
-        memcpy(p + i, V.buf, MM_MIN((size_t)PAGE_SIZE, a->size - i));
-    }
-}
-
-static void vm_area_check(const struct varea *a)
-{
-    const uint8_t *p = a->addr;
-    for (size_t i = 0; i < a->size; i += PAGE_SIZE) {
-        struct vcont c = vm_uniform(a->tok + (uint32_t)(i / PAGE_SIZE));
-        uint32_t n = (uint32_t)MM_MIN((size_t)PAGE_SIZE, a->size - i);
-        long d = vm_cmp(p + i, &c, n);
-        if (d >= 0)
-            vfail("%s area %p offset %lu: got %02x, expected %02x", a->vmap ? "vmap" : "vmalloc", a->addr,
-                  (unsigned long)(i + (size_t)d), p[i + (size_t)d], vm_byte(&c, (uint32_t)d));
-        if (a->vmap && vmalloc_to_page(p + i) != a->pages[i / PAGE_SIZE])
-            vfail("vmalloc_to_page(%p) is not the page given to vmap", (const void *)(p + i));
-    }
-}
-
 static void vm_vmalloc(uint32_t fn, uint32_t size)
 {
-    if (V.nva >= VM_MAX_VAREA)
+    if (vm_fz.nva >= VM_MAX_VAREA)
         return;
     /* the gfp of the area's pages (vmalloc.c): vmalloc / vzalloc take __GFP_HIGHMEM */
     static const gfp_t gfp[4] = { GFP_KERNEL | __GFP_HIGHMEM, GFP_KERNEL | __GFP_HIGHMEM | __GFP_ZERO,
@@ -1247,17 +651,17 @@ static void vm_vmalloc(uint32_t fn, uint32_t size)
     if (!is_vmalloc_addr(p) || !MM_IS_ALIGNED((uintptr_t)p, PAGE_SIZE) || !vmalloc_area_of(p, &s, &sz) ||
         s != (uintptr_t)p || sz != MM_ALIGN_UP(size, PAGE_SIZE))
         vfail("vmalloc(%u) = %p: not an area of the rounded size", size, p);
-    for (uint32_t i = 0; i < V.nva; i++) {
-        uintptr_t o = (uintptr_t)V.va[i].addr;
-        if ((uintptr_t)p < o + MM_ALIGN_UP(V.va[i].size, PAGE_SIZE) + PAGE_SIZE &&
+    for (uint32_t i = 0; i < vm_fz.nva; i++) {
+        uintptr_t o = (uintptr_t)vm_fz.va[i].addr;
+        if ((uintptr_t)p < o + MM_ALIGN_UP(vm_fz.va[i].size, PAGE_SIZE) + PAGE_SIZE &&
             o < (uintptr_t)p + sz + PAGE_SIZE)
-            vfail("vmalloc area %p overlaps area %p (or its guard page)", p, V.va[i].addr);
+            vfail("vmalloc area %p overlaps area %p (or its guard page)", p, vm_fz.va[i].addr);
     }
     if (fn == 1 || fn == 3)
         for (size_t i = 0; i < size; i++)
             if (((uint8_t *)p)[i])
                 vfail("vzalloc(%u) byte %zu is %02x", size, i, ((uint8_t *)p)[i]);
-    struct varea *a = &V.va[V.nva++];
+    struct varea *a = &vm_fz.va[vm_fz.nva++];
     memset(a, 0, sizeof(*a));
     a->addr = p;
     a->size = size;
@@ -1267,9 +671,9 @@ static void vm_vmalloc(uint32_t fn, uint32_t size)
 
 static void vm_vmap(uint32_t n, uint32_t ro)
 {
-    if (V.nva >= VM_MAX_VAREA)
+    if (vm_fz.nva >= VM_MAX_VAREA)
         return;
-    struct varea *a = &V.va[V.nva];
+    struct varea *a = &vm_fz.va[vm_fz.nva];
     memset(a, 0, sizeof(*a));
     a->vmap = true;
     a->n = n;
@@ -1310,12 +714,12 @@ static void vm_vmap(uint32_t n, uint32_t ro)
                 vfail("vmap write at page %u offset %ld not visible in the page", i, d);
         }
     }
-    V.nva++;
+    vm_fz.nva++;
 }
 
 static void vm_area_release(uint32_t h, bool check)
 {
-    struct varea *a = &V.va[h];
+    struct varea *a = &vm_fz.va[h];
     if (check)
         vm_area_check(a);
     int ret = a->vmap ? vunmap(a->addr) : vfree(a->addr);
@@ -1324,8 +728,8 @@ static void vm_area_release(uint32_t h, bool check)
         vfail("%s(%p) = %s", a->vmap ? "vunmap" : "vfree", a->addr, mm_strerror(ret));
     for (uint32_t i = 0; a->vmap && i < a->n; i++)
         __free_pages(a->pages[i], 0);
-    memmove(&V.va[h], &V.va[h + 1], (V.nva - h - 1) * sizeof(V.va[0]));
-    V.nva--;
+    memmove(&vm_fz.va[h], &vm_fz.va[h + 1], (vm_fz.nva - h - 1) * sizeof(vm_fz.va[0]));
+    vm_fz.nva--;
 }
 
 static void vm_vfree(uint32_t h, uint32_t via, bool is_vunmap_op)
@@ -1337,10 +741,10 @@ static void vm_vfree(uint32_t h, uint32_t via, bool is_vunmap_op)
             vfail("vfree(NULL) = %s", mm_strerror(ret));
         return;
     }
-    if (!V.nva)
+    if (!vm_fz.nva)
         return;
-    h %= V.nva;
-    struct varea *a = &V.va[h];
+    h %= vm_fz.nva;
+    struct varea *a = &vm_fz.va[h];
     bool wrong = via == 1;
     if (!wrong && a->vmap != is_vunmap_op) {
         /* the op names the other kind: use the right call (the wrong one is via=) */
@@ -1360,963 +764,6 @@ static void vm_vfree(uint32_t h, uint32_t via, bool is_vunmap_op)
         return;
     }
     vm_area_release(h, true);
-}
-
-/* ---- check ---- */
-
-static void vm_check_swap(void)
-{
-    struct swap_stats st;
-    unsigned long used = 0;
-    swap_get_stats(&st);
-    for (unsigned long i = 0; i < st.nr_slots + 2; i++)
-        used += swap_slot_count(i) != 0;
-    if (used != st.slots_used || st.nr_slots != (swap_enabled() ? st.nr_slots : 0) ||
-        (!swap_enabled() && (st.nr_slots || st.slots_used)))
-        vfail("swap stats: %lu slots, %lu used, %lu counted in use (enabled %d)", st.nr_slots,
-              st.slots_used, used, swap_enabled());
-}
-
-/* mm_strerror names every MM_E* code (either sign) as documented, and only those. */
-static void vm_check_strerror(void)
-{
-    static const struct { int code; const char *name; } codes[] = {
-        { 0, "OK" }, { MM_EPERM, "EPERM" }, { MM_ENOENT, "ENOENT" }, { MM_EIO, "EIO" },
-        { MM_EAGAIN, "EAGAIN" }, { MM_ENOMEM, "ENOMEM" }, { MM_EACCES, "EACCES" },
-        { MM_EFAULT, "EFAULT" }, { MM_EBUSY, "EBUSY" }, { MM_EEXIST, "EEXIST" },
-        { MM_EINVAL, "EINVAL" }, { MM_ENOSPC, "ENOSPC" }, { MM_ERANGE, "ERANGE" },
-        { MM_EOVERFLOW, "EOVERFLOW" }, { MM_ENOTSUP, "ENOTSUP" }, { MM_ECORRUPT, "ECORRUPT" },
-        { 3, "E?" }, { 4096, "E?" },
-    };
-    for (uint32_t i = 0; i < MM_ARRAY_SIZE(codes); i++)
-        if (!vcr_same_name(codes[i].name, mm_strerror(codes[i].code)) ||
-            !vcr_same_name(codes[i].name, mm_strerror(-codes[i].code)))
-            vfail("mm_strerror(%d) = %s / mm_strerror(%d) = %s, expected %s", codes[i].code,
-                  mm_strerror(codes[i].code), -codes[i].code, mm_strerror(-codes[i].code), codes[i].name);
-}
-
-static void vm_check_everything(void)
-{
-    vm_check_strerror();
-    vm_check_swap();
-    for (int o = 0; o < (int)V.nobj; o++)
-        vm_check_obj(o);
-    for (uint32_t i = 0; i < V.nva; i++)
-        vm_area_check(&V.va[i]);
-    if (!fuzz_platform.user_copy)
-        return;
-    for (uint32_t k = 0; k < V.nmm; k++) {
-        struct vmm *m = &V.mm[k];
-        for (uint32_t i = 0; i < m->nreg; i++) {
-            struct vreg *r = &m->reg[i];
-            for (uint32_t p = 0; p < r->np; p++) {
-                int ri;
-                uint32_t kk;
-                uintptr_t va = r->start + (uintptr_t)p * PAGE_SIZE;
-                if (vm_expect(m, va, 0, &ri, &kk, false) != VM_FAULT_HANDLED)
-                    continue;
-                uintptr_t fva = 0;
-                int res = fuzz_platform.user_copy(m->mm, va, V.buf, PAGE_SIZE, 0, &fva);
-                fuzz_digest_fault(res, res == VM_FAULT_HANDLED);
-                if (res == VM_FAULT_HANDLED)
-                    fuzz_digest_bytes(V.buf, PAGE_SIZE);
-                if (res == VM_FAULT_OOM && vm_oom_justified())
-                    continue;
-                if (res != VM_FAULT_HANDLED)
-                    vfail("check: read at %lx of mm %u: %s, model expects success", (unsigned long)va, k,
-                          vm_fault_name(res));
-                struct vcont c = vm_page_content(r, p);
-                long d = vm_cmp(V.buf, &c, PAGE_SIZE);
-                if (d >= 0)
-                    vfail("check: mm %u page %lx byte %ld: got %02x, model %02x (%s%s, tokens %x/%x split %u)",
-                          k, (unsigned long)va, d, V.buf[d], vm_byte(&c, (uint32_t)d),
-                          r->shared ? "shared" : "private", r->obj >= 0 ? " file" : " anon", c.a, c.b,
-                          c.split);
-            }
-        }
-    }
-}
-
-/* ---- vm corrupt VICTIM x= ----
- *
- * One structure of the address spaces, the swap slots, the LRU lists, a page table or the vmalloc
- * range is damaged in one specific way (see enum fuzz_vm_corrupt_kind); mm_check must return
- * -MM_ECORRUPT naming the expected invariant (a documented set where the same damage can be seen
- * by two checks first); the saved bytes (or slot count) are put back and mm_check must pass.
- * Victims are picked by a scan starting at x; a machine without one leaves the op a no-op.
- */
-
-#define VCR_MAX_SAVE 4
-#define VCR_MAX_CAND 64
-
-static struct {
-    struct { void *addr; size_t len; uint8_t bytes[16]; } s[VCR_MAX_SAVE];
-    unsigned int n;
-    long slot;               /* swap slot whose count is restored through the API, or -1 */
-    unsigned long slot_count;
-} VC;
-
-static struct list_head vcr_junk; /* a list link that is no struct page */
-
-static void vcr_save(void *p, size_t n)
-{
-    if (VC.n >= VCR_MAX_SAVE || n > sizeof(VC.s[0].bytes))
-        vfail("corrupt: save table full");
-    VC.s[VC.n].addr = p;
-    VC.s[VC.n].len = n;
-    memcpy(VC.s[VC.n].bytes, p, n);
-    VC.n++;
-}
-
-static void vcr_restore(void)
-{
-    while (VC.n) {
-        VC.n--;
-        memcpy(VC.s[VC.n].addr, VC.s[VC.n].bytes, VC.s[VC.n].len);
-    }
-    if (VC.slot >= 0) {
-        int err = swap_debug_set_count((unsigned long)VC.slot, VC.slot_count);
-        if (err)
-            vfail("corrupt: swap_debug_set_count(%ld, %lu) to restore = %s", VC.slot, VC.slot_count,
-                  mm_strerror(err));
-        VC.slot = -1;
-    }
-}
-
-/* PTE candidates of one address space: pt_visit collects entries passing a filter. */
-enum vcr_pte_want { VCR_PRESENT, VCR_COW, VCR_USER_PAGE, VCR_SWAP };
-
-static struct {
-    enum vcr_pte_want want;
-    uint32_t n;
-    pte_t *ptep[VCR_MAX_CAND];
-    uintptr_t va[VCR_MAX_CAND];
-} VP;
-
-static int vcr_pte_cb(void *arg, uintptr_t va, pte_t *ptep)
-{
-    pte_t e = *ptep;
-    bool ok;
-    (void)arg;
-    switch (VP.want) {
-    case VCR_PRESENT: ok = pte_present(e); break;
-    case VCR_COW: ok = pte_present(e) && (e & PTE_SW_COW) && !(e & PTE_SW_ZERO); break;
-    case VCR_USER_PAGE: {
-        unsigned long pfn = MM_PFN_DOWN(pte_addr(e));
-        ok = pte_present(e) && !(e & PTE_SW_ZERO) && pfn_valid(pfn) &&
-             (pfn_to_page(pfn)->flags & ~PG_cache) == PG_head && pfn_to_page(pfn)->order == 0;
-        break;
-    }
-    default: ok = pte_is_swap(e); break;
-    }
-    if (ok && VP.n < VCR_MAX_CAND) {
-        VP.ptep[VP.n] = ptep;
-        VP.va[VP.n] = va;
-        VP.n++;
-    }
-    return 0;
-}
-
-/* A PTE of kind @want in some address space (scan from mm x % nmm); *mi = its model index. */
-static pte_t *vcr_find_pte(uint32_t x, enum vcr_pte_want want, uint32_t *mi, uintptr_t *va)
-{
-    for (uint32_t k = 0; k < V.nmm; k++) {
-        uint32_t i = (x + k) % V.nmm;
-        VP.want = want;
-        VP.n = 0;
-        pt_visit(&V.mm[i].mm->pt, 0, ARCH_USER_VA_END, vcr_pte_cb, NULL);
-        if (VP.n) {
-            uint32_t c = (x >> 3) % VP.n;
-            *mi = i;
-            *va = VP.va[c];
-            return VP.ptep[c];
-        }
-    }
-    return NULL;
-}
-
-static struct vm_area_struct *vcr_vma_at(struct mm_struct *mm, uint32_t k)
-{
-    struct list_head *pos;
-    list_for_each(pos, &mm->vmas)
-        if (k-- == 0)
-            return list_entry(pos, struct vm_area_struct, vm_list);
-    return NULL;
-}
-
-static struct vm_area_struct *vcr_vma_next(struct mm_struct *mm, struct vm_area_struct *v)
-{
-    return v->vm_list.next == &mm->vmas ? NULL : list_entry(v->vm_list.next, struct vm_area_struct, vm_list);
-}
-
-/* The address space x selects (modulo the live ones), or NULL when every one has exited. */
-static struct mm_struct *vcr_mm_pick(uint32_t x)
-{
-    return V.nmm ? V.mm[x % V.nmm].mm : NULL;
-}
-
-/* An address space with at least @min VMAs (scan from x); NULL if none. */
-static struct mm_struct *vcr_mm_with(uint32_t x, unsigned long min)
-{
-    for (uint32_t k = 0; k < V.nmm; k++) {
-        struct mm_struct *mm = V.mm[(x + k) % V.nmm].mm;
-        if (mm->map_count >= min)
-            return mm;
-    }
-    return NULL;
-}
-
-static bool vcr_same_name(const char *a, const char *b)
-{
-    while (*a && *a == *b) {
-        a++;
-        b++;
-    }
-    return *a == *b;
-}
-
-/* The x-th page on some LRU list (any mm), or NULL. */
-static struct page *vcr_lru_page(uint32_t x)
-{
-    for (uint32_t k = 0; k < V.nmm; k++) {
-        struct mm_struct *mm = V.mm[(x + k) % V.nmm].mm;
-        for (unsigned int l = 0; l < 2; l++) {
-            unsigned long n = 0;
-            struct list_head *pos;
-            list_for_each(pos, &mm->lru[l])
-                n++;
-            if (!n)
-                continue;
-            unsigned long want = (x >> 4) % n;
-            list_for_each(pos, &mm->lru[l])
-                if (want-- == 0)
-                    return list_entry(pos, struct page, lru);
-        }
-    }
-    return NULL;
-}
-
-/* The PTE of page @k of model area @a in the kernel page table (NULL: no table there). */
-static pte_t *vcr_varea_pte(const struct varea *a, size_t off)
-{
-    return pt_walk(&mm_state.vmalloc.pt, (uintptr_t)a->addr + off, false, 0);
-}
-
-/* The leaf of @t that holds the entry starting at @start (and its slot), or NULL. */
-static struct rtree_node *vcr_tree_leaf(const struct range_tree *t, uintptr_t start,
-                                        unsigned int *slot)
-{
-    struct rtree_node *n = t->root;
-    while (n && !n->leaf) {
-        unsigned int i = n->count;
-        while (i > 1 && n->start[i - 1] > start)
-            i--;
-        n = n->slot[i - 1];
-    }
-    for (unsigned int i = 0; n && i < n->count; i++)
-        if (n->start[i] == start) {
-            *slot = i;
-            return n;
-        }
-    return NULL;
-}
-
-/*
- * Damage range tree @t near the entry starting at @key: its depth (tree-depth), the leaf's gap
- * record (tree-gap), or an inner node's key of a child, or in a one-leaf tree the leaf's entry
- * pointer (tree-key). Fills @names with what mm_check must report.
- */
-static bool vcr_corrupt_tree(uint32_t victim, uint32_t x, struct range_tree *t, uintptr_t key,
-                             const char **names)
-{
-    unsigned int i;
-    struct rtree_node *leaf = vcr_tree_leaf(t, key, &i);
-    if (!leaf)
-        vfail("corrupt: no tree entry starts at 0x%lx", (unsigned long)key);
-    if (victim == FUZZ_VCR_TREE_DEPTH) {
-        vcr_save(&t->depth, sizeof(t->depth));
-        t->depth += (x & 1) || t->depth > RTREE_MAX_DEPTH ? 1 : (unsigned int)-1;
-        names[0] = "tree.depth";
-    } else if (victim == FUZZ_VCR_TREE_GAP) {
-        vcr_save(&leaf->gap[i], sizeof(leaf->gap[i]));
-        leaf->gap[i] += PAGE_SIZE;
-        names[0] = "tree.gap";
-    } else if (t->depth > 1) {
-        struct rtree_node *root = t->root;
-        unsigned int c = (x >> 5) % root->count;
-        vcr_save(&root->start[c], sizeof(root->start[c]));
-        root->start[c] += (x & 1) ? PAGE_SIZE : -(uintptr_t)PAGE_SIZE;
-        names[0] = "tree.key";
-    } else {
-        vcr_save(&leaf->slot[i], sizeof(leaf->slot[i]));
-        leaf->slot[i] = (x & 1) && leaf->count > 1 ? leaf->slot[(i + 1) % leaf->count] : &vcr_junk;
-        names[0] = t == &mm_state.vmalloc.tree ? "vmalloc.tree" : "vma.tree";
-    }
-    return true;
-}
-
-static bool vm_corrupt(uint32_t victim, uint32_t x)
-{
-    const char *names[3] = { NULL, NULL, NULL };
-    struct mm_check_report rep;
-    struct vm_area_struct *v, *w;
-    struct mm_struct *mm;
-    struct page *p;
-    uint32_t mi;
-    uintptr_t va;
-    pte_t *ptep;
-
-    VC.n = 0;
-    VC.slot = -1;
-    switch (victim) {
-    case FUZZ_VCR_COW_WRITABLE:
-        if (!(ptep = vcr_find_pte(x, VCR_COW, &mi, &va)))
-            return false;
-        vcr_save(ptep, sizeof(*ptep));
-        *ptep |= PTE_RW;
-        names[0] = "pte.cow";
-        names[1] = "pte.perm"; /* a COW page of a VMA that is not writable (mprotect after fork) */
-        break;
-    case FUZZ_VCR_PTE_OUTSIDE: {
-        /* an empty entry of an existing table page just outside a VMA; counted so pt_check agrees */
-        ptep = NULL;
-        for (uint32_t k = 0; k < V.nmm && !ptep; k++) {
-            mm = V.mm[(x + k) % V.nmm].mm;
-            struct list_head *pos;
-            list_for_each(pos, &mm->vmas) {
-                v = list_entry(pos, struct vm_area_struct, vm_list);
-                uintptr_t cand[2] = { v->vm_end, v->vm_start - PAGE_SIZE };
-                for (int c = 0; c < 2 && !ptep; c++) {
-                    uintptr_t a = cand[(c + x) & 1];
-                    if (a < ARCH_USER_VA_START || a >= ARCH_USER_VA_END)
-                        continue;
-                    w = find_vma(mm, a);
-                    if (w && w->vm_start <= a)
-                        continue;
-                    pte_t *e = pt_walk(&mm->pt, a, false, 0);
-                    if (e && !*e)
-                        ptep = e;
-                }
-                if (ptep)
-                    break;
-            }
-        }
-        if (!ptep)
-            return false;
-        p = virt_to_page(ptep);
-        if (!p)
-            vfail("corrupt: a page-table entry %p has no struct page", (void *)ptep);
-        vcr_save(ptep, sizeof(*ptep));
-        vcr_save(&p->private_data, sizeof(p->private_data));
-        *ptep = PTE_D; /* non-present, not a swap entry */
-        p->private_data++;
-        names[0] = "pte.outside";
-        break;
-    }
-    case FUZZ_VCR_PTE_USER:
-        if (!(ptep = vcr_find_pte(x, VCR_PRESENT, &mi, &va)))
-            return false;
-        vcr_save(ptep, sizeof(*ptep));
-        *ptep ^= PTE_US;
-        names[0] = "pte.perm";
-        break;
-    case FUZZ_VCR_PTE_PAGE: {
-        if (!(ptep = vcr_find_pte(x, VCR_USER_PAGE, &mi, &va)))
-            return false;
-        struct page *f = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0);
-        if (!f)
-            return false;
-        __free_pages(f, 0); /* a free page now */
-        vcr_save(ptep, sizeof(*ptep));
-        *ptep = (*ptep & PTE_FLAGS_MASK) | (pte_t)page_to_phys(f);
-        names[0] = "pte.page";
-        break;
-    }
-    case FUZZ_VCR_MAPCOUNT:
-    case FUZZ_VCR_REFCOUNT:
-        if (!(ptep = vcr_find_pte(x, VCR_USER_PAGE, &mi, &va)))
-            return false;
-        p = pfn_to_page(MM_PFN_DOWN(pte_addr(*ptep)));
-        if (victim == FUZZ_VCR_MAPCOUNT) {
-            vcr_save(&p->mapcount, sizeof(p->mapcount));
-            p->mapcount++;
-            names[0] = "page.mapcount";
-        } else {
-            vcr_save(&p->refcount, sizeof(p->refcount));
-            p->refcount++;
-            names[0] = "page.refcount";
-        }
-        break;
-    case FUZZ_VCR_NR_ANON:
-        if (!(mm = vcr_mm_pick(x)))
-            return false;
-        vcr_save(&mm->nr_anon, sizeof(mm->nr_anon));
-        mm->nr_anon += (x & 1) || !mm->nr_anon ? 1 : (unsigned long)-1;
-        names[0] = "mm.nr_anon";
-        break;
-    case FUZZ_VCR_TREE_DEPTH:
-    case FUZZ_VCR_TREE_GAP:
-    case FUZZ_VCR_TREE_KEY: {
-        struct range_tree *t;
-        uintptr_t key;
-        if ((x & 2) && V.nva) { /* the vmalloc tree, at a model area */
-            t = &mm_state.vmalloc.tree;
-            key = (uintptr_t)V.va[(x >> 3) % V.nva].addr;
-        } else {
-            if (!(mm = vcr_mm_with(x, 1)))
-                return false;
-            t = &mm->tree;
-            key = vcr_vma_at(mm, (x >> 3) % (uint32_t)mm->map_count)->vm_start;
-        }
-        if (!vcr_corrupt_tree(victim, x, t, key, names))
-            return false;
-        break;
-    }
-    case FUZZ_VCR_VMA_RANGE:
-    case FUZZ_VCR_VMA_FLAGS:
-        if (!(mm = vcr_mm_with(x, 1)))
-            return false;
-        v = vcr_vma_at(mm, (x >> 3) % (uint32_t)mm->map_count);
-        if (victim == FUZZ_VCR_VMA_RANGE) {
-            vcr_save(&v->vm_end, sizeof(v->vm_end));
-            v->vm_end = (x & 1) ? v->vm_start : v->vm_end - 1;
-            names[0] = "vma.range";
-        } else {
-            vcr_save(&v->vm_flags, sizeof(v->vm_flags));
-            v->vm_flags |= 1ul << (20 + x % 8);
-            names[0] = "vma.flags";
-        }
-        break;
-    case FUZZ_VCR_MAP_COUNT:
-        if (!(mm = vcr_mm_pick(x)))
-            return false;
-        vcr_save(&mm->map_count, sizeof(mm->map_count));
-        mm->map_count += (x & 1) || !mm->map_count ? 1 : (unsigned long)-1;
-        names[0] = "vma.tree";
-        break;
-    case FUZZ_VCR_VMA_ORDER:
-        if (!(mm = vcr_mm_with(x, 2)))
-            return false;
-        v = vcr_vma_at(mm, (x >> 3) % (uint32_t)(mm->map_count - 1));
-        w = vcr_vma_next(mm, v);
-        vcr_save(&v->vm_end, sizeof(v->vm_end));
-        v->vm_end = w->vm_start + PAGE_SIZE;
-        names[0] = "vma.order";
-        break;
-    case FUZZ_VCR_VMA_UNMERGED:
-        /* two touching VMAs that differ only in their flags: give the second the first's */
-        v = w = NULL;
-        for (uint32_t k = 0; k < V.nmm && !w; k++) {
-            mm = V.mm[(x + k) % V.nmm].mm;
-            struct list_head *pos;
-            list_for_each(pos, &mm->vmas) {
-                struct vm_area_struct *a = list_entry(pos, struct vm_area_struct, vm_list);
-                struct vm_area_struct *b = vcr_vma_next(mm, a);
-                if (b && a->vm_end == b->vm_start && a->vm_file == b->vm_file &&
-                    (!a->vm_file || a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff)) {
-                    v = a;
-                    w = b;
-                    break;
-                }
-            }
-        }
-        if (!w)
-            return false;
-        vcr_save(&w->vm_flags, sizeof(w->vm_flags));
-        w->vm_flags = v->vm_flags;
-        names[0] = "vma.unmerged";
-        break;
-    case FUZZ_VCR_SWAP_COUNT:
-    case FUZZ_VCR_SWAP_ORPHAN: {
-        if (!swap_enabled() || !mm_state.swap.nr_slots)
-            return false;
-        unsigned long n = mm_state.swap.nr_slots, s = 0, k;
-        bool used = victim == FUZZ_VCR_SWAP_COUNT;
-        for (k = 0; k < n; k++) {
-            s = (x + k) % n;
-            if ((swap_slot_count(s) != 0) == used)
-                break;
-        }
-        if (k == n)
-            return false;
-        VC.slot = (long)s;
-        VC.slot_count = swap_slot_count(s);
-        int err = swap_debug_set_count(s, used ? VC.slot_count + 1 : 1);
-        if (err)
-            vfail("corrupt: swap_debug_set_count(%lu) = %s", s, mm_strerror(err));
-        names[0] = "swap.count";
-        break;
-    }
-    case FUZZ_VCR_SWAP_PTE:
-        if (!(ptep = vcr_find_pte(x, VCR_SWAP, &mi, &va)))
-            return false;
-        vcr_save(ptep, sizeof(*ptep));
-        if (x & 1)
-            *ptep = (*ptep & ~PTE_SW_SWAP) | PTE_D; /* non-present, no swap entry */
-        else
-            *ptep = pte_mk_swap(0, mm_state.swap.nr_slots + x % 4);
-        names[0] = "swap.slot";
-        break;
-    case FUZZ_VCR_LRU_LINK:
-    case FUZZ_VCR_LRU_BITS:
-        if (!(p = vcr_lru_page(x)))
-            return false;
-        if (victim == FUZZ_VCR_LRU_LINK) {
-            vcr_save(&p->lru.next, sizeof(p->lru.next));
-            p->lru.next = (x & 1) ? &vcr_junk : &p->lru;
-        } else {
-            vcr_save(&p->private_data, sizeof(p->private_data));
-            p->private_data ^= (x & 1) ? SWAP_PD_ACTIVE : SWAP_PD_ON_LRU;
-        }
-        names[0] = "lru.list";
-        break;
-    case FUZZ_VCR_PT_COUNT:
-        if ((x & 1) && V.nva) {
-            const struct varea *a = &V.va[(x >> 1) % V.nva];
-            ptep = vcr_varea_pte(a, 0);
-        } else {
-            ptep = vcr_find_pte(x, VCR_PRESENT, &mi, &va);
-        }
-        if (!ptep)
-            return false;
-        p = virt_to_page(ptep);
-        if (!p)
-            vfail("corrupt: a page-table entry %p has no struct page", (void *)ptep);
-        vcr_save(&p->private_data, sizeof(p->private_data));
-        p->private_data += (x & 2) || p->private_data <= 1 ? 1 : (unsigned long)-1;
-        names[0] = "pt.count";
-        break;
-    case FUZZ_VCR_PT_TABLES: {
-        mm = (x & 1) ? NULL : vcr_mm_pick(x);
-        if (!(x & 1) && !mm)
-            return false;
-        struct page_table *pt = mm ? &mm->pt : &mm_state.vmalloc.pt;
-        vcr_save(&pt->nr_tables, sizeof(pt->nr_tables));
-        pt->nr_tables += 1 + x % 3;
-        names[0] = "pt.nr_tables";
-        break;
-    }
-    case FUZZ_VCR_VMALLOC_GUARD:
-    case FUZZ_VCR_VMALLOC_PAGE:
-    case FUZZ_VCR_VMALLOC_PROT: {
-        const struct varea *a = NULL;
-        for (uint32_t k = 0; k < V.nva && !a; k++) {
-            const struct varea *c = &V.va[(x + k) % V.nva];
-            if (victim != FUZZ_VCR_VMALLOC_PAGE || !c->vmap)
-                a = c;
-        }
-        if (!a)
-            return false;
-        size_t mapped = MM_ALIGN_UP(a->size, PAGE_SIZE);
-        size_t off = (size_t)((x >> 4) % (mapped / PAGE_SIZE)) * PAGE_SIZE;
-        pte_t *pe = vcr_varea_pte(a, off);
-        if (!pe || !pte_present(*pe))
-            vfail("corrupt: area %p page %zu has no present PTE", a->addr, off / PAGE_SIZE);
-        if (victim == FUZZ_VCR_VMALLOC_GUARD && (x & 2)) {
-            /* variant: an entry (counted) in the free page after the guard page -> vmalloc.pte */
-            uintptr_t s0;
-            size_t sz0;
-            ptep = vcr_varea_pte(a, mapped + PAGE_SIZE);
-            if (!ptep || *ptep || vmalloc_area_of((const char *)a->addr + mapped + PAGE_SIZE, &s0, &sz0))
-                return false;
-            p = virt_to_page(ptep);
-            vcr_save(ptep, sizeof(*ptep));
-            vcr_save(&p->private_data, sizeof(p->private_data));
-            *ptep = *pe;
-            p->private_data++;
-            names[0] = "vmalloc.pte";
-        } else if (victim == FUZZ_VCR_VMALLOC_GUARD) {
-            ptep = vcr_varea_pte(a, mapped);
-            if (!ptep || *ptep)
-                return false; /* no table there (or the check will fail anyway) */
-            p = virt_to_page(ptep); /* keep the table's entry count right: only the guard breaks */
-            vcr_save(ptep, sizeof(*ptep));
-            vcr_save(&p->private_data, sizeof(p->private_data));
-            *ptep = *pe;
-            p->private_data++;
-            names[0] = "vmalloc.guard";
-        } else if (victim == FUZZ_VCR_VMALLOC_PAGE) {
-            unsigned long pfn = MM_PFN_DOWN(pte_addr(*pe));
-            unsigned long other = (x & 1) ? pfn + 1 : (pfn ? pfn - 1 : pfn + 1);
-            struct page *f = (x & 2) ? alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0) : NULL;
-            if (f) { /* a page that is free while the check runs */
-                __free_pages(f, 0);
-                other = page_to_pfn(f);
-            }
-            vcr_save(pe, sizeof(*pe));
-            *pe = (*pe & PTE_FLAGS_MASK) | ((pte_t)other << PAGE_SHIFT);
-            /* a neighbour pfn beyond memory is a broken leaf for every page table, which the
-             * page-table check (run before the vmalloc one) names; inside memory the leaf is
-             * well formed and only the vmalloc layer knows the page is not the area's */
-            names[0] = pfn_valid(other) ? "vmalloc.page" : "pt.leaf";
-        } else {
-            static const pte_t bits[4] = { PTE_NX, PTE_G, PTE_US, PTE_PCD };
-            vcr_save(pe, sizeof(*pe));
-            *pe ^= bits[x % 4];
-            names[0] = "vmalloc.pte";
-        }
-        break;
-    }
-    case FUZZ_VCR_PT_LEAF:
-        if (!(ptep = vcr_find_pte(x, VCR_PRESENT, &mi, &va)))
-            return false;
-        vcr_save(ptep, sizeof(*ptep));
-        *ptep = (*ptep & PTE_FLAGS_MASK) | ((pte_t)(mm_max_pfn + x % 1024) << PAGE_SHIFT);
-        names[0] = "pt.leaf";
-        break;
-    case FUZZ_VCR_PT_UPPER:
-    case FUZZ_VCR_PT_DUP: {
-        /* the top-level table of an address space (user half) or of the vmalloc range */
-        mm = (x & 8) ? NULL : vcr_mm_pick(x);
-        if (!(x & 8) && !mm)
-            return false;
-        struct page_table *pt = mm ? &mm->pt : &mm_state.vmalloc.pt;
-        pte_t *top = env_phys_to_virt(pt->root);
-        unsigned int used = PT_ENTRIES, empty = PT_ENTRIES;
-        for (unsigned int k = 0; k < PT_ENTRIES; k++) {
-            unsigned int i = (k + (x >> 4)) % PT_ENTRIES;
-            if (top[i] && used == PT_ENTRIES)
-                used = i;
-            if (!top[i] && empty == PT_ENTRIES && ((x & 8) ? i >= PT_ENTRIES / 2 : i < PT_ENTRIES / 2))
-                empty = i;
-        }
-        if (used == PT_ENTRIES)
-            return false;
-        if (victim == FUZZ_VCR_PT_DUP) {
-            if (empty == PT_ENTRIES)
-                return false;
-            p = virt_to_page(top);
-            vcr_save(&top[empty], sizeof(top[empty]));
-            vcr_save(&p->private_data, sizeof(p->private_data));
-            top[empty] = top[used];
-            p->private_data++;
-            names[0] = "pt.duplicate";
-        } else if (x % 3 == 0 || ((x & 8) && x % 3 == 1)) {
-            /* (the vmalloc table only this way: vmalloc_check walks its tables with pt_walk
-             * before pt_check validates them, and an entry beyond memory crashes that walk) */
-            vcr_save(&top[used], sizeof(top[used]));
-            top[used] &= ~PTE_P;
-            names[0] = "pt.table";
-        } else if (x % 3 == 1) {
-            vcr_save(&top[used], sizeof(top[used]));
-            top[used] = (top[used] & PTE_FLAGS_MASK) | ((pte_t)(mm_max_pfn + x % 64) << PAGE_SHIFT);
-            names[0] = "pt.table";
-        } else {
-            p = pfn_to_page(MM_PFN_DOWN(pte_addr(top[used])));
-            vcr_save(&p->flags, sizeof(p->flags));
-            p->flags &= ~PG_pgtable;
-            names[0] = "pt.table";
-            names[1] = "page.stray"; /* the page checks may see the plain allocated page first */
-        }
-        break;
-    }
-    default:
-        return false;
-    }
-    VM_TRACE("  corrupted, expecting %s%s%s", names[0], names[1] ? " or " : "", names[1] ? names[1] : "");
-    int err = mm_check(&rep);
-    vcr_restore();
-    fuzz_digest_ok(true);
-    fuzz_digest_err(err);
-    fuzz_digest_str(rep.invariant);
-    if (err != -MM_ECORRUPT || rep.err != -MM_ECORRUPT || !rep.invariant)
-        vfail("checker-missed-corruption: mm_check returned %s (report err %s, invariant %s), "
-              "expected ECORRUPT %s", mm_strerror(err), mm_strerror(rep.err),
-              rep.invariant ? rep.invariant : "none", names[0]);
-    uint32_t i;
-    for (i = 0; i < 3 && names[i]; i++)
-        if (vcr_same_name(names[i], rep.invariant))
-            break;
-    if (i == 3 || !names[i])
-        vfail("checker-wrong-invariant: mm_check named %s (%s), expected %s%s%s", rep.invariant,
-              rep.detail, names[0], names[1] ? " or " : "", names[1] ? names[1] : "");
-    VM_TRACE("  mm_check: %s: %s", rep.invariant, rep.detail);
-    err = mm_check(&rep);
-    if (err)
-        vfail("checker-after-restore: mm_check returned %s naming %s (%s) once the original bytes "
-              "were back", mm_strerror(err), rep.invariant ? rep.invariant : "?", rep.detail);
-    return true;
-}
-
-/* ---- vm vmisuse KIND h= ----
- *
- * Each misuse must return the documented error (vmalloc.h, kmalloc.c), add exactly one misuse
- * report of the documented kind (mm_misuse_last: kind and err), and change nothing: the vmalloc
- * statistics (areas, pages) are the same and every model area still holds its contents.
- * free-mapped, kfree-vma and kfree-vmap-area (the mm's own metadata) are refused the same way;
- * the model's check after the op reads every user page back.
- */
-
-static struct page *vmis_pages[2];
-static uint64_t vmis_not_a_page[8];
-
-static void vmis_expect(const char *what, long ret, long want, enum mm_misuse_kind kind,
-                        unsigned long before, unsigned long before_kind)
-{
-    struct mm_misuse last;
-    fuzz_digest_count((uint64_t)ret);
-    fuzz_digest_count(mm_misuse_count() - before);
-    if (ret != want)
-        vfail("%s = %ld (%s), expected %s", what, ret, mm_strerror((int)ret), mm_strerror((int)want));
-    if (mm_misuse_count() != before + 1 || mm_misuse_count_kind(kind) != before_kind + 1)
-        vfail("%s: %lu misuse reports (%lu of kind %s), expected exactly one", what,
-              mm_misuse_count() - before, mm_misuse_count_kind(kind) - before_kind, mm_misuse_name(kind));
-    fuzz_digest_count(mm_misuse_last(&last) ? last.kind : ~0u);
-    if (!mm_misuse_last(&last) || last.kind != kind)
-        vfail("%s: last misuse report is %s, expected %s", what, mm_misuse_name(last.kind),
-              mm_misuse_name(kind));
-    if (want && last.err != (int)want)
-        vfail("%s: misuse report err %s, returned %s", what, mm_strerror(last.err), mm_strerror((int)want));
-    VM_TRACE("  %s: %s, misuse %s: %s", what, mm_strerror((int)ret), mm_misuse_name(kind), last.detail);
-}
-
-/* A NULL pointer result: the report carries the error the call would have returned. */
-static void vmis_expect_null(const char *what, const void *p, int err, enum mm_misuse_kind kind,
-                             unsigned long before, unsigned long before_kind)
-{
-    if (p)
-        vfail("%s = %p, expected NULL", what, p);
-    vmis_expect(what, err, err, kind, before, before_kind);
-}
-
-static int vmis_free(const struct varea *a, const void *p)
-{
-    return a->vmap ? vunmap(p) : vfree(p);
-}
-
-struct vmis_find {
-    uint32_t n, want;
-    struct page *page;
-};
-
-/* The @want-th (modulo what there is) anonymous page a PTE of the current address space maps. */
-static int vmis_find_cb(void *arg, uintptr_t va, pte_t *ptep)
-{
-    struct vmis_find *f = arg;
-    unsigned long pfn = MM_PFN_DOWN(pte_addr(*ptep));
-    if (!pte_present(*ptep) || (*ptep & PTE_SW_ZERO) || !pfn_valid(pfn))
-        return 0;
-    struct page *p = pfn_to_page(pfn);
-    if (p->flags != PG_head || p->order != 0 || p == mm_state.vm.zero_page)
-        return 0;
-    if (!f->page || f->n <= f->want)
-        f->page = p;
-    f->n++;
-    return 0;
-}
-
-/* __free_pages of a mapped anonymous page, or kfree of a VMA: refused, nothing changes (the
- * model's check after the op reads every page back). */
-static void vmis_mm_metadata(uint32_t kind, uint32_t h, enum mm_misuse_kind want, unsigned long mis,
-                             unsigned long mk)
-{
-    struct vmm *m = cur_mm();
-    if (!m || !m->mm)
-        return;
-    if (kind == FUZZ_VMIS_KFREE_VMA) {
-        struct vm_area_struct *v = find_vma(m->mm, (uintptr_t)(h % 64) * PAGE_SIZE * 4096);
-        if (!v && !(v = find_vma(m->mm, 0)))
-            return;
-        vmis_expect("kfree(VMA)", kfree(v), -MM_EINVAL, want, mis, mk);
-        return;
-    }
-    struct vmis_find f = { .want = h };
-    pt_visit(&m->mm->pt, ARCH_USER_VA_START, ARCH_USER_VA_END, vmis_find_cb, &f);
-    if (!f.page)
-        return;
-    int32_t ref = f.page->refcount, map = f.page->mapcount;
-    vmis_expect("__free_pages(mapped page)", __free_pages(f.page, 0), -MM_EBUSY, want, mis, mk);
-    if (f.page->refcount != ref || f.page->mapcount != map || f.page->flags != PG_head)
-        vfail("the refused free changed the page: refcount %d -> %d, mapcount %d -> %d", ref,
-              (int)f.page->refcount, map, (int)f.page->mapcount);
-}
-
-static void vm_vmisuse(uint32_t kind, uint32_t h)
-{
-    struct vmalloc_stats st0, st1;
-    unsigned long mis, mk;
-    const struct varea *a = V.nva ? &V.va[h % V.nva] : NULL;
-    void *p;
-    long ret;
-    enum mm_misuse_kind want;
-
-    vmalloc_get_stats(&st0);
-    static const enum mm_misuse_kind kinds[FUZZ_NR_VMIS] = {
-        [FUZZ_VMIS_INTERIOR] = MM_MISUSE_BAD_ADDRESS, [FUZZ_VMIS_GUARD] = MM_MISUSE_BAD_ADDRESS,
-        [FUZZ_VMIS_FOREIGN] = MM_MISUSE_BAD_ADDRESS, [FUZZ_VMIS_KMALLOC] = MM_MISUSE_BAD_ADDRESS,
-        [FUZZ_VMIS_NOWHERE] = MM_MISUSE_BAD_ADDRESS, [FUZZ_VMIS_DOUBLE_VFREE] = MM_MISUSE_DOUBLE_FREE,
-        [FUZZ_VMIS_DOUBLE_VUNMAP] = MM_MISUSE_DOUBLE_FREE, [FUZZ_VMIS_WRONG_KIND] = MM_MISUSE_BAD_ARGUMENT,
-        [FUZZ_VMIS_VMAP_NULL] = MM_MISUSE_BAD_ARGUMENT, [FUZZ_VMIS_VMAP_ZERO] = MM_MISUSE_BAD_ARGUMENT,
-        [FUZZ_VMIS_VMAP_WX] = MM_MISUSE_BAD_ARGUMENT, [FUZZ_VMIS_VMAP_BITS] = MM_MISUSE_BAD_ARGUMENT,
-        [FUZZ_VMIS_VMAP_NOTPAGE] = MM_MISUSE_BAD_ARGUMENT, [FUZZ_VMIS_VMAP_FREE] = MM_MISUSE_BAD_ARGUMENT,
-        [FUZZ_VMIS_HUGE] = MM_MISUSE_SIZE_OVERFLOW, [FUZZ_VMIS_KFREE] = MM_MISUSE_NOT_SLAB,
-        [FUZZ_VMIS_FREE_MAPPED] = MM_MISUSE_STILL_MAPPED,
-        [FUZZ_VMIS_KFREE_VMA] = MM_MISUSE_INTERNAL_OBJECT,
-        [FUZZ_VMIS_KFREE_AREA] = MM_MISUSE_INTERNAL_OBJECT,
-    };
-    want = kinds[kind];
-    mis = mm_misuse_count();
-    mk = mm_misuse_count_kind(want);
-    switch (kind) {
-    case FUZZ_VMIS_INTERIOR:
-    case FUZZ_VMIS_GUARD:
-    case FUZZ_VMIS_WRONG_KIND:
-    case FUZZ_VMIS_KFREE: {
-        if (!a)
-            return;
-        size_t mapped = MM_ALIGN_UP(a->size, PAGE_SIZE);
-        if (kind == FUZZ_VMIS_INTERIOR) {
-            size_t off = (h & 1) || mapped == PAGE_SIZE ? 1 + (h >> 1) % (PAGE_SIZE - 1)
-                                                         : PAGE_SIZE * (1 + (h >> 1) % (mapped / PAGE_SIZE - 1));
-            ret = vmis_free(a, (const char *)a->addr + off);
-            vmis_expect(a->vmap ? "vunmap(interior)" : "vfree(interior)", ret, -MM_EINVAL, want, mis, mk);
-        } else if (kind == FUZZ_VMIS_GUARD) {
-            ret = vmis_free(a, (const char *)a->addr + mapped + (h & 1 ? 8 : 0));
-            vmis_expect(a->vmap ? "vunmap(guard)" : "vfree(guard)", ret, -MM_EINVAL, want, mis, mk);
-        } else if (kind == FUZZ_VMIS_WRONG_KIND) {
-            ret = a->vmap ? vfree(a->addr) : vunmap(a->addr);
-            vmis_expect(a->vmap ? "vfree(vmap area)" : "vunmap(vmalloc area)", ret, -MM_EINVAL, want, mis, mk);
-        } else {
-            ret = kfree(a->addr);
-            vmis_expect("kfree(vmalloc area)", ret, -MM_EINVAL, want, mis, mk);
-        }
-        break;
-    }
-    case FUZZ_VMIS_FOREIGN:
-        ret = (h & 1) ? vunmap((const void *)(uintptr_t)(PAGE_SIZE * (1 + h))) : vfree((const void *)(uintptr_t)(PAGE_SIZE * (1 + h)));
-        vmis_expect("vfree(no memory)", ret, -MM_EFAULT, want, mis, mk);
-        break;
-    case FUZZ_VMIS_KMALLOC: {
-        void *k = kmalloc(16 + h * 8, GFP_KERNEL | __GFP_NOWARN);
-        if (!k) {
-            if (!vm_oom_justified())
-                vfail("kmalloc(%u) failed with memory available", 16 + h * 8);
-            return;
-        }
-        ret = (h & 1) ? vunmap(k) : vfree(k);
-        vmis_expect("vfree(kmalloc pointer)", ret, -MM_EFAULT, want, mis, mk);
-        if ((ret = kfree(k)))
-            vfail("kfree after the rejected vfree = %s", mm_strerror((int)ret));
-        break;
-    }
-    case FUZZ_VMIS_NOWHERE: {
-        uintptr_t s;
-        size_t sz;
-        uintptr_t addr = st0.end - PAGE_SIZE * (1 + h % 16);
-        if (vmalloc_area_of((const void *)addr, &s, &sz) ||
-            vmalloc_area_of((const void *)(addr - PAGE_SIZE), &s, &sz))
-            return; /* the end of the range is in use (or its guard page) */
-        ret = vfree((const void *)addr);
-        vmis_expect("vfree(free vmalloc space)", ret, -MM_EINVAL, want, mis, mk);
-        break;
-    }
-    case FUZZ_VMIS_DOUBLE_VFREE:
-    case FUZZ_VMIS_DOUBLE_VUNMAP: {
-        if (kind == FUZZ_VMIS_DOUBLE_VFREE) {
-            p = vmalloc(PAGE_SIZE * (1 + h % 3));
-        } else {
-            vmis_pages[0] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0);
-            p = vmis_pages[0] ? vmap(vmis_pages, 1, VMALLOC_PROT_KERNEL) : NULL;
-        }
-        if (!p) {
-            /* judged before the page goes back: up to 3 pages + node + tables */
-            if (!vm_oom_justified_n(3 + VM_OOM_NEED_OP + 1))
-                vfail("vmalloc/vmap for a double free failed with memory available");
-            if (kind == FUZZ_VMIS_DOUBLE_VUNMAP && vmis_pages[0])
-                __free_pages(vmis_pages[0], 0);
-            return;
-        }
-        ret = kind == FUZZ_VMIS_DOUBLE_VFREE ? vfree(p) : vunmap(p);
-        if (ret)
-            vfail("first %s(%p) = %s", kind == FUZZ_VMIS_DOUBLE_VFREE ? "vfree" : "vunmap", p,
-                  mm_strerror((int)ret));
-        vmalloc_get_stats(&st0);
-        mis = mm_misuse_count();
-        mk = mm_misuse_count_kind(want);
-        ret = kind == FUZZ_VMIS_DOUBLE_VFREE ? vfree(p) : vunmap(p);
-        vmis_expect(kind == FUZZ_VMIS_DOUBLE_VFREE ? "second vfree" : "second vunmap", ret, -MM_EINVAL,
-                    want, mis, mk);
-        if (kind == FUZZ_VMIS_DOUBLE_VUNMAP)
-            __free_pages(vmis_pages[0], 0);
-        break;
-    }
-    case FUZZ_VMIS_VMAP_NULL:
-    case FUZZ_VMIS_VMAP_ZERO:
-    case FUZZ_VMIS_VMAP_WX:
-    case FUZZ_VMIS_VMAP_BITS:
-    case FUZZ_VMIS_VMAP_NOTPAGE:
-    case FUZZ_VMIS_VMAP_FREE: {
-        static const char *const what[] = { "vmap(NULL)", "vmap(count 0)", "vmap(W+X)", "vmap(user bit)",
-                                            "vmap(not a page)", "vmap(free page)" };
-        struct page *held = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0);
-        if (!held) {
-            if (!vm_oom_justified())
-                vfail("alloc_pages for vmap misuse failed with memory available");
-            return;
-        }
-        vmis_pages[0] = vmis_pages[1] = held;
-        unsigned int count = 1 + (h & 1);
-        pte_t prot = (h & 2) ? VMALLOC_PROT_KERNEL_RO : VMALLOC_PROT_KERNEL;
-        struct page **pg = vmis_pages;
-        if (kind == FUZZ_VMIS_VMAP_NULL)
-            pg = NULL;
-        else if (kind == FUZZ_VMIS_VMAP_ZERO)
-            count = 0;
-        else if (kind == FUZZ_VMIS_VMAP_WX)
-            prot = (VMALLOC_PROT_KERNEL & ~PTE_NX) | ((h & 4) ? PTE_A : 0);
-        else if (kind == FUZZ_VMIS_VMAP_BITS)
-            prot |= (h & 4) ? PTE_US : PTE_SW_COW;
-        else if (kind == FUZZ_VMIS_VMAP_NOTPAGE)
-            vmis_pages[count - 1] = (struct page *)(void *)&vmis_not_a_page[h % 4];
-        if (kind == FUZZ_VMIS_VMAP_FREE)
-            __free_pages(held, 0);
-        p = vmap(pg, count, prot);
-        vmis_expect_null(what[kind - FUZZ_VMIS_VMAP_NULL], p, -MM_EINVAL, want, mis, mk);
-        if (kind != FUZZ_VMIS_VMAP_FREE)
-            __free_pages(held, 0);
-        break;
-    }
-    case FUZZ_VMIS_HUGE: {
-        uint64_t range = st0.end - st0.start;
-        if (h & 1) {
-            unsigned int count = (unsigned int)MM_MIN((uint64_t)UINT32_MAX, (range >> PAGE_SHIFT) + 1 + h);
-            vmis_pages[0] = vmis_pages[1] = NULL;
-            if (((uint64_t)count << PAGE_SHIFT) <= range - PAGE_SIZE)
-                return;
-            p = vmap(vmis_pages, count, VMALLOC_PROT_KERNEL);
-            vmis_expect_null("vmap(more pages than the range)", p, -MM_EINVAL, want, mis, mk);
-        } else {
-            p = vmalloc((size_t)range + (h >> 1) * PAGE_SIZE);
-            vmis_expect_null("vmalloc(more than the range)", p, -MM_EINVAL, want, mis, mk);
-        }
-        break;
-    }
-    case FUZZ_VMIS_FREE_MAPPED:
-    case FUZZ_VMIS_KFREE_VMA:
-        vmis_mm_metadata(kind, h, want, mis, mk);
-        break;
-    case FUZZ_VMIS_KFREE_AREA: {
-        /* a live area's struct vmap_area, or (odd h, or no area) a node of the area tree */
-        void *meta = V.nva && !(h & 1) ? rtree_find(&mm_state.vmalloc.tree,
-                                                    (uintptr_t)V.va[(h >> 1) % V.nva].addr)
-                                       : (void *)mm_state.vmalloc.tree.root;
-        if (!meta)
-            return;
-        ret = kfree(meta);
-        vmis_expect(V.nva && !(h & 1) ? "kfree(vmap area)" : "kfree(range-tree node)", ret,
-                    -MM_EINVAL, want, mis, mk);
-        break;
-    }
-    default:
-        return;
-    }
-    vmalloc_get_stats(&st1);
-    if (st1.nr_areas != st0.nr_areas || st1.nr_pages != st0.nr_pages || st1.nr_owned != st0.nr_owned ||
-        st1.nr_vmap_areas != st0.nr_vmap_areas)
-        vfail("misuse changed the vmalloc range: areas %lu -> %lu, pages %lu -> %lu", st0.nr_areas,
-              st1.nr_areas, st0.nr_pages, st1.nr_pages);
-    for (uint32_t i = 0; i < V.nva; i++)
-        vm_area_check(&V.va[i]);
 }
 
 /* ---- vm swapfail ON n= at= ----
@@ -2347,7 +794,7 @@ static int vswap_cb(void *arg, uintptr_t va, pte_t *ptep)
 
 static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
 {
-    struct vmm *m = cur_mm();
+    struct vmm *m = vm_cur_mm();
     struct swap_stats s0, s1;
     if (!m || !fuzz_platform.swap_fail || !fuzz_platform.user_copy || !swap_enabled())
         return;
@@ -2380,7 +827,7 @@ static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
     pte_t old = ptep ? *ptep : 0;
     uintptr_t fva = 0;
     fuzz_platform.swap_fail(n);
-    int res = fuzz_platform.user_copy(m->mm, f.va, V.buf, PAGE_SIZE, 0, &fva);
+    int res = fuzz_platform.user_copy(m->mm, f.va, vm_fz.buf, PAGE_SIZE, 0, &fva);
     fuzz_platform.swap_fail(0);
     fuzz_digest_fault(res, 0);
     swap_get_stats(&s1);
@@ -2405,20 +852,20 @@ static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
     if (s1.read_errors != s0.read_errors + 1 || s1.swapped_in != s0.swapped_in || s1.slots_used != s0.slots_used)
         vfail("swap-in failure: read errors +%lu, swapped in +%lu, slots used %lu -> %lu",
               s1.read_errors - s0.read_errors, s1.swapped_in - s0.swapped_in, s0.slots_used, s1.slots_used);
-    res = fuzz_platform.user_copy(m->mm, f.va, V.buf, PAGE_SIZE, 0, &fva);
+    res = fuzz_platform.user_copy(m->mm, f.va, vm_fz.buf, PAGE_SIZE, 0, &fva);
     fuzz_digest_fault(res, res == VM_FAULT_HANDLED);
     if (res == VM_FAULT_HANDLED)
-        fuzz_digest_bytes(V.buf, PAGE_SIZE);
+        fuzz_digest_bytes(vm_fz.buf, PAGE_SIZE);
     if (res == VM_FAULT_OOM && vm_oom_justified())
         return;
-    int ri = reg_find(m, f.va);
+    int ri = vm_reg_find(m, f.va);
     if (res != VM_FAULT_HANDLED || ri < 0)
         vfail("swap-in of %lx with the device healthy again: %s", (unsigned long)f.va, vm_fault_name(res));
     struct vcont c = vm_page_content(&m->reg[ri], (uint32_t)((f.va - m->reg[ri].start) / PAGE_SIZE));
-    long d = vm_cmp(V.buf, &c, PAGE_SIZE);
+    long d = vm_cmp(vm_fz.buf, &c, PAGE_SIZE);
     if (d >= 0)
         vfail("swap-in of %lx after a failed read: byte %ld is %02x, model %02x", (unsigned long)f.va, d,
-              V.buf[d], vm_byte(&c, (uint32_t)d));
+              vm_fz.buf[d], vm_byte(&c, (uint32_t)d));
 }
 
 /* ---- vm forkfail skip= ----
@@ -2431,9 +878,9 @@ static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
  */
 static void vm_forkfail(uint32_t skip)
 {
-    struct vmm *m = cur_mm();
+    struct vmm *m = vm_cur_mm();
     struct swap_stats s0, s1;
-    if (!m || V.nmm >= VM_MAX_MM)
+    if (!m || vm_fz.nmm >= VM_MAX_MM)
         return;
     unsigned long pages0 = page_alloc_nr_free() + slab_nr_pages();
     unsigned long nr_anon = m->mm->nr_anon, map_count = m->mm->map_count;
@@ -2443,12 +890,12 @@ static void vm_forkfail(uint32_t skip)
     int ret = mm_fork(m->mm, &child);
     page_alloc_fail_inject(0, 0);
     fuzz_digest_err(ret);
-    V.inj_armed = false;
+    vm_fz.inj_armed = false;
     VM_TRACE("  mm_fork with failure after %u allocations = %d", skip, ret);
     if (!ret) {
         vm_tmp_mm = *m;
         vm_tmp_mm.mm = child;
-        V.mm[V.nmm++] = vm_tmp_mm;
+        vm_fz.mm[vm_fz.nmm++] = vm_tmp_mm;
         return;
     }
     swap_get_stats(&s1);
@@ -2480,48 +927,48 @@ static unsigned long vm_tables(void)
 
 static void vm_teardown(void)
 {
-    while (V.nmm) {
-        mm_destroy(V.mm[V.nmm - 1].mm);
-        V.nmm--;
+    while (vm_fz.nmm) {
+        mm_destroy(vm_fz.mm[vm_fz.nmm - 1].mm);
+        vm_fz.nmm--;
     }
-    for (uint32_t i = 0; i < V.nobj; i++)
-        if (V.obj[i].user)
-            mm_file_put(V.obj[i].f);
-    while (V.nva)
-        vm_area_release(V.nva - 1, true);
-    while (V.nhog)
-        __free_pages(V.hog[--V.nhog], 0);
+    for (uint32_t i = 0; i < vm_fz.nobj; i++)
+        if (vm_fz.obj[i].user)
+            mm_file_put(vm_fz.obj[i].f);
+    while (vm_fz.nva)
+        vm_area_release(vm_fz.nva - 1, true);
+    while (vm_fz.nhog)
+        __free_pages(vm_fz.hog[--vm_fz.nhog], 0);
     page_alloc_fail_inject(0, 0);
     vm_check_mm();
     struct swap_stats ss;
     swap_get_stats(&ss);
     if (ss.slots_used)
         vfail("teardown: %lu swap slots still in use", ss.slots_used);
-    unsigned long keep = (mm_state.vm.zero_page ? 1 : 0) + (vm_tables() - V.boot_tables);
+    unsigned long keep = (mm_state.vm.zero_page ? 1 : 0) + (vm_tables() - vm_fz.boot_tables);
     unsigned long now = page_alloc_nr_free() + slab_nr_pages() + keep;
-    if (now != V.boot_pages)
+    if (now != vm_fz.boot_pages)
         vfail("teardown conservation: free %lu + slab %lu + kept %lu (zero page %d, vmalloc tables +%lu) "
               "= %lu, boot %lu", page_alloc_nr_free(), slab_nr_pages(), keep, mm_state.vm.zero_page != NULL,
-              vm_tables() - V.boot_tables, now, V.boot_pages);
+              vm_tables() - vm_fz.boot_tables, now, vm_fz.boot_pages);
 }
 
 static uint32_t vm_setup(const uint8_t *data, size_t size)
 {
-    struct fuzz_machine m = V.m; /* decoded by the engine */
+    struct fuzz_machine m = vm_fz.m; /* decoded by the engine */
     struct fuzz_layout l;
     struct fuzz_op op;
     uint32_t first = 0;
     int err;
 
-    memset(&V, 0, sizeof(V));
-    V.m = m;
-    fuzz_machine_layout(&V.m, &l);
+    memset(&vm_fz, 0, sizeof(vm_fz));
+    vm_fz.m = m;
+    fuzz_machine_layout(&vm_fz.m, &l);
     if ((err = fuzz_platform.boot(&l)))
         vfail("boot: %s", mm_strerror(err));
-    V.boot_pages = page_alloc_nr_free() + slab_nr_pages();
-    V.boot_tables = vm_tables();
+    vm_fz.boot_pages = page_alloc_nr_free() + slab_nr_pages();
+    vm_fz.boot_tables = vm_tables();
     if (fuzz_cur.nops) {
-        fuzz_op_decode(&vm_table, &V.m, data, size, 0, &op);
+        fuzz_op_decode(&vm_table, &vm_fz.m, data, size, 0, &op);
         if (op.kind == FOP_VM_SWAPDEV && fuzz_platform.swap_reset) {
             fuzz_digest_op(op.kind);
             if (fuzz_platform.swap_reset(op.arg[0]))
@@ -2540,10 +987,10 @@ static void vm_exec(const struct fuzz_op *op)
 {
     const uint32_t *a = op->arg;
 
-    V.inj_at_op = vm_inj_armed();
+    vm_fz.inj_at_op = vm_inj_armed();
     switch (op->kind) {
     case FOP_VM_SWAPDEV: break; /* only as the first op */
-    case FOP_VM_USE: if (V.nmm) V.cur = a[0] % V.nmm; break;
+    case FOP_VM_USE: if (vm_fz.nmm) vm_fz.cur = a[0] % vm_fz.nmm; break;
     case FOP_VM_MMAP: vm_mmap(a[0], a[1], a[2], a[3]); break;
     case FOP_VM_MUNMAP: vm_munmap(a[0], a[1]); break;
     case FOP_VM_MPROTECT: vm_mprotect(a[0], a[1], a[2]); break;
@@ -2554,8 +1001,8 @@ static void vm_exec(const struct fuzz_op *op)
     case FOP_VM_PRESSURE: vm_pressure(a[0], a[1]); break;
     case FOP_FAILNEXT:
         page_alloc_fail_inject(a[0], a[1]);
-        V.inj_armed = a[1] != 0;
-        V.inj_target = vm_fail_injected() + a[1];
+        vm_fz.inj_armed = a[1] != 0;
+        vm_fz.inj_target = vm_fail_injected() + a[1];
         break;
     case FOP_VM_FILE: vm_file(a[0], a[1], a[2], a[3]); break;
     case FOP_VMALLOC: vm_vmalloc(a[0], a[1]); break;
@@ -2583,7 +1030,7 @@ static void vm_check(bool deep)
 const struct fuzz_target fuzz_target_vm = {
     .name = "vm",
     .table = &vm_table,
-    .machine = &V.m,
+    .machine = &vm_fz.m,
     .setup = vm_setup,
     .exec = vm_exec,
     .check = vm_check,
