@@ -833,8 +833,13 @@ static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
     swap_get_stats(&s1);
     ptep = pt_walk(&m->mm->pt, f.va, false, 0);
     VM_TRACE("  read %lx with %u read errors armed: %s", (unsigned long)f.va, n, vm_fault_name(res));
-    /* mmap.h: the page is allocated before the device is read, so OOM wins when memory is gone */
-    if (res == VM_FAULT_OOM && fva == f.va && vm_oom_justified()) {
+    /* mmap.h: the page is allocated before the device is read, so OOM wins when memory is gone.
+     * The armed errors fail every device access, writes too: when the page's allocation went
+     * into direct reclaim and the swap-out it tried used them up (write_errors grew), that OOM is
+     * the failing device's, and a probe now - the errors spent, reclaim able to swap - would
+     * wrongly find memory (a campaign find: corpus/vm/regress-swapin-reclaim-write-error). */
+    bool reclaim_failed = s1.write_errors != s0.write_errors;
+    if (res == VM_FAULT_OOM && fva == f.va && (reclaim_failed || vm_oom_justified())) {
         if (!ptep || *ptep != old)
             vfail("swap-in of %lx failed with oom but the swap entry %llx did not stay", (unsigned long)f.va,
                   (unsigned long long)old);

@@ -467,7 +467,7 @@ bool vm_oom_justified_need(unsigned int meta, unsigned int data, gfp_t data_gfp)
         __free_pages(p, 0);
     }
     if (!exhausted)
-        VM_TRACE("  oom not justified: free=%lu, %u kernel + %u pages of gfp %#x obtainable",
+        VM_TRACE("  oom not justified: free=%lu, %u kernel + %u pages of gfp 0x%x obtainable",
                  page_alloc_nr_free(), meta, data, data_gfp);
     return exhausted;
 }
