@@ -9,6 +9,7 @@
  * it, from deterministic seeds. check_range_tree (mm/checks) validates the structure as it goes.
  */
 #include "../mm/checks/check_internal.h"
+#include "../mm/heap/slab_internal.h"
 #include "kt_util.h"
 #include "ktest.h"
 #include "mmap.h"
@@ -545,6 +546,17 @@ static int test_vmalloc_tree(void)
     return 0;
 }
 
+/* The node cache exists once boot returns, before any tree grows: CPUs growing trees of different
+ * address spaces under different locks must not race to create it (regression: TSan in CI). */
+static int test_node_cache_at_boot(void)
+{
+    KT_ASSERT_OK(kt_boot_small(32, 2, false));
+    KT_ASSERT_NOT_NULL(mm_state.vm.tree_cache);
+    KT_ASSERT_EQ(mm_state.vmalloc.tree.count, 0ul);
+    KT_ASSERT_EQ(mm_state.vm.tree_cache->magic, KMEM_CACHE_MAGIC);
+    return 0;
+}
+
 static const struct ktest_case range_tree_cases[] = {
     KT_CASE(random_vs_model),
     KT_CASE(sequential),
@@ -553,5 +565,6 @@ static const struct ktest_case range_tree_cases[] = {
     KT_CASE(validator),
     KT_CASE(vma_tree),
     KT_CASE(vmalloc_tree),
+    KT_CASE(node_cache_at_boot),
 };
 KT_SUITE(range_tree, range_tree_cases);

@@ -26,7 +26,7 @@ int vm_init(void)
 {
     mm_state.vm.vma_cache = kmem_cache_create("vm_area_struct", sizeof(struct vm_area_struct), 0,
                                               SLAB_MM_INTERNAL, NULL);
-    return mm_state.vm.vma_cache ? 0 : -MM_ENOMEM;
+    return mm_state.vm.vma_cache ? vm_tree_init() : -MM_ENOMEM;
 }
 
 struct vm_area_struct *vma_alloc(void)

@@ -516,7 +516,7 @@ int vmalloc_init(void)
     if (!mm_state.vmalloc.va_cache)
         mm_state.vmalloc.va_cache = kmem_cache_create("vmap_area", sizeof(struct vmap_area), 0,
                                                       SLAB_MM_INTERNAL, NULL);
-    if (!mm_state.vmalloc.va_cache)
+    if (!mm_state.vmalloc.va_cache || vm_tree_init())
         return -MM_ENOMEM;
     int err = pt_init(&mm_state.vmalloc.pt, GFP_KERNEL);
     if (err)
