@@ -1107,8 +1107,8 @@ cmd_test() {
     run_unit noasan
     run_corpus
     run_regress
-    step "concurrent stress under ThreadSanitizer (4 CPUs, 12 rounds, 0 reports)" \
-        run_stress --rounds 12 --seed 1
+    step "concurrent stress under ThreadSanitizer (4 CPUs, 100 rounds, 0 reports)" \
+        run_stress --rounds 100 --seed 5
     step "build hosted gcc" build_hosted gcc
     run_unit gcc
     step "build release + bench" build_hosted release

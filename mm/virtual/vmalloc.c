@@ -111,10 +111,12 @@ static int vmalloc_tree_topup(gfp_t gfp)
     for (; n < need && n < MM_ARRAY_SIZE(got); n++)
         if (!(got[n] = rtree_node_alloc(t, gfp)))
             break;
-    env_spin_lock(&mm_state.vmalloc.lock);
-    for (unsigned int i = 0; i < n; i++)
-        rtree_reserve_add(t, got[i]);
-    env_spin_unlock(&mm_state.vmalloc.lock);
+    if (n) { /* the common case, a reserve already full, takes the lock once */
+        env_spin_lock(&mm_state.vmalloc.lock);
+        for (unsigned int i = 0; i < n; i++)
+            rtree_reserve_add(t, got[i]);
+        env_spin_unlock(&mm_state.vmalloc.lock);
+    }
     return n < need ? -MM_ENOMEM : 0;
 }
 
