@@ -18,18 +18,6 @@
 #include "hosted_internal.h"
 #include "hosted_machine_layout.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HOSTED_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HOSTED_ASAN 1
-#endif
-#endif
-
-#ifdef HOSTED_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
-
 static int hosted_log_level = ENV_LOG_WARN;
 static hosted_panic_hook_t hosted_panic_hook;
 static uint64_t hosted_clock; /* atomic: every CPU thread ticks it */

@@ -8,6 +8,20 @@
 #include "mm_env.h"
 #include "hosted_mmu.h"
 
+/* HOSTED_ASAN: this build has AddressSanitizer (gcc defines __SANITIZE_ADDRESS__, clang answers
+ * __has_feature); the files that tell ASan about the arena's shadow test it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HOSTED_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HOSTED_ASAN 1
+#endif
+#endif
+
+#ifdef HOSTED_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 /** Bytes of the arena that the booted machine's memory map covers (its direct map). */
 uint64_t hosted_arena_used(void);
 

@@ -29,18 +29,6 @@
 #include "hosted_internal.h"
 #include "hosted_machine_layout.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HOSTED_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HOSTED_ASAN 1
-#endif
-#endif
-
-#ifdef HOSTED_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
-
 #define VMALLOC_RANGE_SIZE (1ull << 30)
 
 static int arena_fd = -1;
