@@ -157,24 +157,15 @@ long slab_redzone_damage(const struct kmem_cache *c, void *obj)
     return off;
 }
 
-/* Level 1 keeps a few poison words of a larger free object (see slab_internal.h). */
+/* Level 1 keeps SLAB_POISON_WORDS poison words of a free object of 8+ bytes (slab_internal.h). */
 static bool slab_poison_sparse(const struct kmem_cache *c)
 {
-    return c->harden_level < 2 && c->object_size > SLAB_POISON_SMALL;
+    return c->harden_level < 2 && c->object_size >= 8;
 }
 
-/* First word, one at an offset hashed from the object's address and the cache secret, last word:
- * a write after free of a large object is caught where it most often lands, the start or the end,
- * and elsewhere only by chance (level 2 checks every byte). */
-unsigned int slab_poison_word(const struct kmem_cache *c, const void *obj, unsigned int i)
+unsigned int slab_poison_word(const struct kmem_cache *c, unsigned int i)
 {
-    unsigned int span = c->object_size - 8;
-    if (i == 0)
-        return 0;
-    if (i == SLAB_POISON_WORDS - 1)
-        return span;
-    uint64_t h = ((uint64_t)(uintptr_t)obj ^ c->secret) * 0x9e3779b97f4a7c15ull;
-    return (unsigned int)(((h >> 32) * (span + 1)) >> 32) & ~7u;
+    return c->poison_at[i];
 }
 
 long slab_poison_damage(const struct kmem_cache *c, void *obj)
@@ -184,7 +175,7 @@ long slab_poison_damage(const struct kmem_cache *c, void *obj)
     if (!slab_poison_sparse(c))
         return slab_first_mismatch(obj, c->object_size, SLAB_POISON_BYTE);
     for (unsigned int i = 0; i < SLAB_POISON_WORDS; i++) {
-        long off = slab_range_damage(obj, slab_poison_word(c, obj, i), 8, SLAB_POISON_BYTE);
+        long off = slab_range_damage(obj, c->poison_at[i], 8, SLAB_POISON_BYTE);
         if (off >= 0)
             return off;
     }
@@ -200,7 +191,7 @@ static void slab_poison_fill(const struct kmem_cache *c, void *obj)
     }
     const uint64_t pat = 0x0101010101010101ull * SLAB_POISON_BYTE;
     for (unsigned int i = 0; i < SLAB_POISON_WORDS; i++)
-        __builtin_memcpy((char *)obj + slab_poison_word(c, obj, i), &pat, 8);
+        __builtin_memcpy((char *)obj + c->poison_at[i], &pat, 8);
 }
 
 /* Red zone at the requested size @req of live object @obj: level 2 fills the rest of the class,
@@ -253,6 +244,26 @@ static unsigned int slab_pick_order(unsigned int size)
     return MM_MAX_ORDER;
 }
 
+/*
+ * Level 1's poison words of a free object of 8+ bytes (slab_internal.h). Up to SLAB_POISON_SMALL
+ * bytes they cover the object (the last may overlap its neighbour). Above: the first and last
+ * word and two at 8-aligned offsets hashed from the cache secret: a write after free is caught
+ * where it most often lands, the start or the end, and elsewhere only by chance (level 2 checks
+ * every byte). The secret is set before the layout.
+ */
+static void slab_calc_poison_words(struct kmem_cache *c)
+{
+    unsigned int size = c->object_size, last = size >= 8 ? size - 8 : 0;
+    for (unsigned int i = 0; i < SLAB_POISON_WORDS; i++)
+        c->poison_at[i] = MM_MIN(8 * i, last);
+    if (size <= SLAB_POISON_SMALL)
+        return;
+    unsigned int mask = ((1u << mm_ilog2(size - 8)) - 1) & ~7u; /* offset + 8 <= size */
+    c->poison_at[1] = (unsigned int)(c->secret >> 8) & mask;
+    c->poison_at[2] = (unsigned int)(c->secret >> 32) & mask;
+    c->poison_at[3] = last;
+}
+
 static void slab_calc_layout(struct kmem_cache *c, size_t size, size_t align)
 {
     c->object_size = (unsigned int)size;
@@ -279,6 +290,7 @@ static void slab_calc_layout(struct kmem_cache *c, size_t size, size_t align)
         c->rz_end = c->size;
     }
     c->reciprocal = (uint32_t)((1ull << 32) / c->size + 1);
+    slab_calc_poison_words(c);
     c->order = slab_pick_order(c->size);
     /* empty slabs kept before pages go back: more for big objects, whose slabs cost more to
      * rebuild (SLUB's min_partial = ilog2(size) / 2, clamped to 5..10) */
@@ -314,13 +326,13 @@ static void slab_cache_init(struct kmem_cache *c, const char *name, size_t size,
 
 /* ---- slabs ---- */
 
-/* Initialise every slot of a new slab and link the freelist (shuffled when hardened). */
+/* Initialise every slot of a new slab and link the freelist (shuffled at hardening level 2). */
 static void slab_format(struct kmem_cache *c, struct page *slab)
 {
     uint16_t order[SLAB_MAX_OBJECTS];
     for (unsigned int i = 0; i < c->objects; i++)
         order[i] = (uint16_t)i;
-    if (c->hardened)
+    if (c->harden_level >= 2) /* level 1 keeps address order (cheap; see slab.h) */
         for (unsigned int i = c->objects; i-- > 1;) { /* i = objects-1 .. 1; none if empty */
             unsigned int j = (unsigned int)(slab_rand(&c->rng) % (i + 1));
             uint16_t t = order[i];
@@ -453,6 +465,7 @@ static void slab_freeze_locked(struct kmem_cache *c, struct kmem_cache_cpu *cc, 
     slab->flags |= PG_frozen;
     slab->cpu = (uint8_t)cpu;
     env_atomic_store(&cc->slab, slab); /* other CPUs read it as a hint: slab_flush_all */
+    cc->base = (uintptr_t)slab_obj_base(c, slab) + c->obj_offset;
     cc->freelist = slab->freelist;
     slab->freelist = NULL;
 }
@@ -566,12 +579,15 @@ static MM_NOINLINE void *slab_freelist_repair(struct kmem_cache *c, struct page 
     return head;
 }
 
-/* Hardened: is @next an acceptable freelist successor within @slab? */
-static bool slab_fp_valid(struct kmem_cache *c, struct page *slab, void *next)
+/* Hardened: is @next an acceptable successor on the freelist of @cc's slab: NULL, or a free
+ * object start of that slab (slab_obj_index with the slab's first object cached in cc->base)? */
+static bool slab_fp_valid(struct kmem_cache *c, struct kmem_cache_cpu *cc, void *next)
 {
     if (!next)
         return true;
-    if (slab_obj_index(c, slab, next) < 0)
+    uintptr_t off = (uintptr_t)next - cc->base;
+    if (off >= (uintptr_t)c->objects * c->size ||
+        (((uint64_t)off * c->reciprocal) >> 32) * c->size != off)
         return false;
     void *slot = slab_slot_of(c, next);
     slab_slot_open(c, slot);
@@ -594,9 +610,9 @@ static bool slab_poison_intact(const struct kmem_cache *c, void *obj)
         return true;
     if (!slab_poison_sparse(c))
         return slab_first_mismatch(obj, c->object_size, SLAB_POISON_BYTE) < 0;
-    uint64_t d = slab_word_diff(obj, SLAB_POISON_BYTE) |
-                 slab_word_diff((char *)obj + slab_poison_word(c, obj, 1), SLAB_POISON_BYTE) |
-                 slab_word_diff((char *)obj + c->object_size - 8, SLAB_POISON_BYTE);
+    uint64_t d = 0;
+    for (unsigned int i = 0; i < SLAB_POISON_WORDS; i++)
+        d |= slab_word_diff((char *)obj + c->poison_at[i], SLAB_POISON_BYTE);
     return d == 0;
 }
 
@@ -612,29 +628,39 @@ static bool slab_redzone_intact(const struct kmem_cache *c, void *obj, size_t re
 }
 
 /* Report and repair damaged red zones of @obj (slot open). */
-static void slab_redzone_check(const struct kmem_cache *c, void *obj, size_t req, const char *func)
+static MM_NOINLINE void slab_redzone_report(const struct kmem_cache *c, void *obj, const char *func)
 {
-    long off;
-    if (mm_likely(slab_redzone_intact(c, obj, req)) || (off = slab_redzone_damage(c, obj)) < 0)
+    long off = slab_redzone_damage(c, obj);
+    if (off < 0)
         return;
     slab_report_damage(c, obj, MM_MISUSE_REDZONE, off, func);
     slab_redzone_fill(c, obj);
 }
 
+static void slab_redzone_check(const struct kmem_cache *c, void *obj, size_t req, const char *func)
+{
+    if (mm_unlikely(!slab_redzone_intact(c, obj, req)))
+        slab_redzone_report(c, obj, func);
+}
+
+static MM_NOINLINE void slab_report_poison(const struct kmem_cache *c, void *obj)
+{
+    long off = slab_poison_damage(c, obj);
+    if (off >= 0)
+        slab_report_damage(c, obj, MM_MISUSE_USE_AFTER_FREE, off + c->obj_offset, "kmem_cache_alloc");
+}
+
 /* Hardened checks on an object leaving the freelist; marks it allocated with @req bytes (the
- * rest of the object joins the right red zone). Level 1 checks the canary before the object only
- * (the one after it is checked at free); level 2 checks every red-zone byte. */
+ * rest of the object joins the right red zone). Level 2 checks every red-zone byte here too;
+ * level 1 only at free (and in kmem_cache_validate, mm_check). */
 static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, unsigned int cpu,
                               size_t req)
 {
     void *slot = slab_slot_of(c, obj);
     slab_slot_open(c, slot);
-    long off;
-    if (mm_unlikely(!slab_poison_intact(c, obj)) && (off = slab_poison_damage(c, obj)) >= 0)
-        slab_report_damage(c, obj, MM_MISUSE_USE_AFTER_FREE, off + c->obj_offset, "kmem_cache_alloc");
+    if (mm_unlikely(!slab_poison_intact(c, obj)))
+        slab_report_poison(c, obj);
     if (c->harden_level >= 2)
-        slab_redzone_check(c, obj, c->object_size, "kmem_cache_alloc");
-    else if (mm_unlikely(slab_word_diff((char *)obj - SLAB_CANARY, SLAB_RZ_BYTE)))
         slab_redzone_check(c, obj, c->object_size, "kmem_cache_alloc");
     struct slab_meta *m = slab_meta_of(c, obj);
     m->state = SLAB_STATE_ALLOC;
@@ -731,7 +757,7 @@ void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
         obj = slab_alloc_slow(c, cc, cpu, gfp, irq);
     if (mm_likely(obj)) {
         void *next = slab_fp_get(c, obj);
-        if (c->hardened && mm_unlikely(!slab_fp_valid(c, cc->slab, next)))
+        if (c->hardened && mm_unlikely(!slab_fp_valid(c, cc, next)))
             next = slab_freelist_repair(c, cc->slab, next, obj);
         cc->freelist = next;
         cc->alloc++;

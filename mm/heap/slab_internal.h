@@ -32,7 +32,7 @@
 #define SLAB_RZ_MIN        16u   /* minimum red zone on each side (level 2) */
 #define SLAB_CANARY        8u    /* level 1: canary bytes checked on each side of an object */
 #define SLAB_POISON_SMALL  32u   /* level 1 poisons objects up to this size whole */
-#define SLAB_POISON_WORDS  3u    /* level 1: 8-byte poison words of a larger free object */
+#define SLAB_POISON_WORDS  4u    /* level 1: 8-byte poison words per free object */
 
 /*
  * Hardened slots, by level (mm_state.heap.harden_level, fixed at boot):
@@ -40,7 +40,8 @@
  *   level 2: [ red zone L >= 16 | object | red zone R >= 16 | meta ]     every byte checked
  *   level 1: [ meta | canary L >= 8 | object | canary R >= 8 ]           checked: the 8 bytes
  *            before the object, 8 at the requested size, the 8 after the object; a free object
- *            keeps poison in its first, last and one hashed word (whole when <= 32 bytes)
+ *            keeps poison in its first and last word and two at offsets hashed from the cache
+ *            secret (whole up to 32 bytes; objects under 8 bytes whole)
  *
  * An allocated object's red zone starts at its requested size: bytes [object_size - slack,
  * object_size) belong to it (kmalloc rounds a request up to its class; ksize() opens them by
@@ -58,6 +59,7 @@ struct slab_meta {
 struct kmem_cache_cpu {
     void *freelist;        /* free objects of `slab` owned by this CPU */
     struct page *slab;     /* active (frozen) slab, or NULL */
+    uintptr_t base;        /* its first object start (freelist checks without page_address) */
     unsigned long alloc, free;
 } MM_CACHE_ALIGNED;
 
@@ -80,6 +82,7 @@ struct kmem_cache {
     unsigned int harden_level; /* 0, 1 (cheap: canaries), 2 (full red zones and poison) */
     unsigned int rz_start;     /* left red zone start within the slot (hardened) */
     unsigned int rz_end;       /* right red zone end within the slot (hardened) */
+    unsigned int poison_at[SLAB_POISON_WORDS]; /* level 1: object offsets of the poison words */
     bool kmalloc;              /* one of the kmalloc size classes */
     gfp_t zone_gfp;            /* zone modifier for slab pages */
     kmem_ctor_t ctor;
@@ -111,8 +114,8 @@ long slab_redzone_damage(const struct kmem_cache *c, void *obj);
 /** Offset of the first non-poison byte of free object @obj (the bytes its level keeps), or -1.
  * Slot must be open. */
 long slab_poison_damage(const struct kmem_cache *c, void *obj);
-/** Level 1, object above SLAB_POISON_SMALL: object offset of poison word @i (< SLAB_POISON_WORDS). */
-unsigned int slab_poison_word(const struct kmem_cache *c, const void *obj, unsigned int i);
+/** Level 1, object of 8+ bytes: object offset of poison word @i (< SLAB_POISON_WORDS). */
+unsigned int slab_poison_word(const struct kmem_cache *c, unsigned int i);
 
 /** Allocate @req bytes (1..object_size; the rest is red zone) from @c (known valid) recording
  * @site. */
