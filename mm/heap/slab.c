@@ -4,8 +4,11 @@
  * slab_internal.h for the data structure and its locking.
  *
  * Object states (hardened caches keep one in each object's metadata):
- *   FREE   on exactly one freelist: its CPU's (frozen slab) or its slab's
- *   ALLOC  on no freelist; red zones intact unless the owner overflowed
+ *   FREE   on exactly one freelist: its CPU's (frozen slab) or its slab's; poison intact (all of
+ *          it at level 2, its 4 words at level 1) unless written after free
+ *   ALLOC  on no freelist; red zones intact (level 1: its canaries) unless the owner overflowed
+ * The hardening level is fixed per cache at creation (mm_state.heap.harden_level, from boot);
+ * slab_internal.h draws each level's slot.
  * Under a sanitizer shadow every slot stays poisoned except allocated objects; the allocator opens
  * a slot (unpoison) for the few instructions that read or write its metadata and closes it again.
  */
@@ -652,7 +655,8 @@ static MM_NOINLINE void slab_report_poison(const struct kmem_cache *c, void *obj
 
 /* Hardened checks on an object leaving the freelist; marks it allocated with @req bytes (the
  * rest of the object joins the right red zone). Level 2 checks every red-zone byte here too;
- * level 1 only at free (and in kmem_cache_validate, mm_check). */
+ * level 1 the canary before the object, on the cache line of the metadata it writes (the one
+ * after the object at free, both in kmem_cache_validate and mm_check). */
 static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, unsigned int cpu,
                               size_t req)
 {
@@ -662,6 +666,8 @@ static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, u
         slab_report_poison(c, obj);
     if (c->harden_level >= 2)
         slab_redzone_check(c, obj, c->object_size, "kmem_cache_alloc");
+    else if (mm_unlikely(slab_word_diff((char *)obj - SLAB_CANARY, SLAB_RZ_BYTE)))
+        slab_redzone_report(c, obj, "kmem_cache_alloc"); /* the canary next to the metadata */
     struct slab_meta *m = slab_meta_of(c, obj);
     m->state = SLAB_STATE_ALLOC;
     m->cpu = (uint16_t)cpu;
