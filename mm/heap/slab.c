@@ -249,10 +249,12 @@ static unsigned int slab_pick_order(unsigned int size)
 
 /*
  * Level 1's poison words of a free object of 8+ bytes (slab_internal.h). Up to SLAB_POISON_SMALL
- * bytes they cover the object (the last may overlap its neighbour). Above: the first and last
- * word and two at 8-aligned offsets hashed from the cache secret: a write after free is caught
- * where it most often lands, the start or the end, and elsewhere only by chance (level 2 checks
- * every byte). The secret is set before the layout.
+ * bytes they cover the object (the last may overlap its neighbour). Above: the first two words
+ * (on the cache line of the metadata), the last (beside the canary after the object) and one at
+ * an 8-aligned offset hashed from the cache secret: a write after free is caught where it most
+ * often lands, the start or the end, and elsewhere only by chance (level 2 checks every byte).
+ * Each word on a line of its own costs a cache miss per reuse of a cold object, so there is one.
+ * The secret is set before the layout.
  */
 static void slab_calc_poison_words(struct kmem_cache *c)
 {
@@ -262,8 +264,8 @@ static void slab_calc_poison_words(struct kmem_cache *c)
     if (size <= SLAB_POISON_SMALL)
         return;
     unsigned int mask = ((1u << mm_ilog2(size - 8)) - 1) & ~7u; /* offset + 8 <= size */
-    c->poison_at[1] = (unsigned int)(c->secret >> 8) & mask;
-    c->poison_at[2] = (unsigned int)(c->secret >> 32) & mask;
+    c->poison_at[1] = 8;
+    c->poison_at[2] = (unsigned int)(c->secret >> 8) & mask;
     c->poison_at[3] = last;
 }
 

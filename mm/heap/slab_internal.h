@@ -40,8 +40,8 @@
  *   level 2: [ red zone L >= 16 | object | red zone R >= 16 | meta ]     every byte checked
  *   level 1: [ meta | canary L >= 8 | object | canary R >= 8 ]           checked: the 8 bytes
  *            before the object, 8 at the requested size, the 8 after the object; a free object
- *            keeps poison in its first and last word and two at offsets hashed from the cache
- *            secret (whole up to 32 bytes; objects under 8 bytes whole)
+ *            keeps poison in its first two words, its last and one at an offset hashed from the
+ *            cache secret (whole up to 32 bytes; objects under 8 bytes whole)
  *
  * An allocated object's red zone starts at its requested size: bytes [object_size - slack,
  * object_size) belong to it (kmalloc rounds a request up to its class; ksize() opens them by

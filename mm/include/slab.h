@@ -20,8 +20,8 @@
  *   - an 8-byte canary before the object, checked at allocation and free, and one at the
  *     requested size (kmalloc: inside the class; else the one after the object), checked at free:
  *     a linear overflow or underflow by 1..8 bytes is caught, a write further into the class is not
- *   - a free object keeps poison in 4 words (the first, the last, two at offsets hashed from the
- *     cache secret; small objects whole), checked at its next allocation: a write after free to
+ *   - a free object keeps poison in 4 words (the first two, the last, one at an offset hashed from
+ *     the cache secret; objects up to 32 bytes whole), checked at its next allocation: a write after free to
  *     them is caught, one elsewhere in a large object is not
  *   - freelists stay in address order
  * Level 2 (full; for fuzzing and debugging):
