@@ -424,12 +424,15 @@ static void cr_dmg_slab_state(struct cr_ctx *k)
     m->state = cr_slot_alloc ? SLAB_STATE_FREE : SLAB_STATE_ALLOC;
 }
 
-/* a byte of the left red zone or of the right one (between object and metadata) */
+/* a byte of the left red zone or of the right one (past the object: level 2 up to the metadata;
+ * level 1 keeps only 8-byte canaries, the one before the object and the one after it) */
 static void cr_dmg_redzone(struct cr_ctx *k)
 {
     struct kmem_cache *c = k->c;
-    unsigned int right = c->meta_offset - c->obj_offset - c->object_size;
-    uint8_t *b = (k->x & 1) ? (uint8_t *)cr_slot + (k->x >> 1) % c->obj_offset
+    unsigned int left = c->obj_offset - c->rz_start, right = c->rz_end - c->obj_offset - c->object_size;
+    if (c->harden_level < 2)
+        left = right = SLAB_CANARY;
+    uint8_t *b = (k->x & 1) ? (uint8_t *)k->obj - left + (k->x >> 1) % left
                             : (uint8_t *)k->obj + c->object_size + (k->x >> 1) % right;
 
     cr_slot_alloc = slab_meta_of(c, k->obj)->state == SLAB_STATE_ALLOC;
@@ -437,9 +440,13 @@ static void cr_dmg_redzone(struct cr_ctx *k)
     *b ^= (uint8_t)(1u << (k->x % 8));
 }
 
+/* a byte of a free object's poison (level 1: of one of its poison words) */
 static void cr_dmg_poison(struct cr_ctx *k)
 {
-    uint8_t *b = (uint8_t *)k->obj + k->x % k->c->object_size;
+    uint32_t off = k->x;
+    if (k->c->harden_level < 2 && k->c->object_size >= 8)
+        off = slab_poison_word(k->c, off % SLAB_POISON_WORDS) + (off / SLAB_POISON_WORDS) % 8;
+    uint8_t *b = (uint8_t *)k->obj + off % k->c->object_size;
 
     cr_save(b, 1);
     *b ^= 0x20;

@@ -414,6 +414,32 @@ void fuzz_machine_decode(const uint8_t *data, size_t size, struct fuzz_machine *
     m->pcp_batch = h[3] & 31u;
     m->seed = fz_le32(h + 4);
     m->slab_hardened = (h[2] >> 7) & 1u;
+    m->slab_cheap = (h[3] >> 5) & 1u;
+    m->slab_off = (h[3] >> 6) & 1u;
+}
+
+unsigned int fuzz_machine_slab_level(const struct fuzz_machine *m, uint32_t flags)
+{
+    if (flags & FUZZ_TABLE_SLAB_HARDENED)
+        return !m->slab_hardened ? 0 : m->slab_cheap ? 1 : 2;
+    if (flags & FUZZ_TABLE_SLAB_LEVELS)
+        return !m->slab_cheap ? 2 : m->slab_off ? 0 : 1;
+    return 0;
+}
+
+static const char *const fz_slab_level_names[3] = { "plain", "cheap", "hardened" };
+
+/* Set the header bits that give slab level @level (0..2) to a target with table @flags. */
+static void fz_machine_set_slab_level(struct fuzz_machine *m, uint32_t flags, unsigned int level)
+{
+    if (flags & FUZZ_TABLE_SLAB_HARDENED) {
+        m->slab_hardened = level > 0;
+        m->slab_cheap = level == 1;
+        m->slab_off = false;
+        return;
+    }
+    m->slab_cheap = level < 2;
+    m->slab_off = level == 0;
 }
 
 int fuzz_machine_encode(const struct fuzz_machine *m, uint8_t hdr[FUZZ_HDR_SIZE])
@@ -433,7 +459,7 @@ int fuzz_machine_encode(const struct fuzz_machine *m, uint8_t hdr[FUZZ_HDR_SIZE]
         return -MM_ERANGE;
     hdr[2] = (uint8_t)((m->nr_cpus - 1) | (m->pcp ? 0 : 4) | m->nr_holes << 3 |
                        m->nr_reserved << 5 | (m->slab_hardened ? 0x80 : 0));
-    hdr[3] = (uint8_t)m->pcp_batch;
+    hdr[3] = (uint8_t)(m->pcp_batch | (m->slab_cheap ? 0x20 : 0) | (m->slab_off ? 0x40 : 0));
     hdr[4] = (uint8_t)m->seed;
     hdr[5] = (uint8_t)(m->seed >> 8);
     hdr[6] = (uint8_t)(m->seed >> 16);
@@ -697,9 +723,10 @@ void fuzz_print(const struct fuzz_op_table *table, const uint8_t *data, size_t s
 
     fuzz_machine_decode(data, size, &m);
     fuzz_machine_format(line, sizeof(line), &m);
-    if (table->flags & FUZZ_TABLE_SLAB_HARDENED) {
+    if (table->flags & (FUZZ_TABLE_SLAB_HARDENED | FUZZ_TABLE_SLAB_LEVELS)) {
         size_t len = fz_strlen(line);
-        mm_snprintf(line + len, sizeof(line) - len, " slab=%s", m.slab_hardened ? "hardened" : "plain");
+        mm_snprintf(line + len, sizeof(line) - len, " slab=%s",
+                    fz_slab_level_names[fuzz_machine_slab_level(&m, table->flags)]);
     }
     emit(ctx, line);
     for (i = 0; i < n; i++) {
@@ -855,10 +882,14 @@ static int fz_parse_machine(struct fz_parser *p, const struct fz_tok *tok, unsig
             m->pcp = fz_word_eq(v.s, v.n, "on");
             continue;
         }
-        if (fz_word_eq(k.s, k.n, "slab") && (p->t->flags & FUZZ_TABLE_SLAB_HARDENED)) {
-            if (!fz_word_eq(v.s, v.n, "hardened") && !fz_word_eq(v.s, v.n, "plain"))
-                return fz_error(p, "slab must be hardened or plain, got", v.s, v.n);
-            m->slab_hardened = fz_word_eq(v.s, v.n, "hardened");
+        if (fz_word_eq(k.s, k.n, "slab") &&
+            (p->t->flags & (FUZZ_TABLE_SLAB_HARDENED | FUZZ_TABLE_SLAB_LEVELS))) {
+            unsigned int level = 0;
+            while (level < 3 && !fz_word_eq(v.s, v.n, fz_slab_level_names[level]))
+                level++;
+            if (level == 3)
+                return fz_error(p, "slab must be plain, cheap or hardened, got", v.s, v.n);
+            fz_machine_set_slab_level(m, p->t->flags, level);
             continue;
         }
         if (fz_word_eq(k.s, k.n, "batch") && fz_word_eq(v.s, v.n, "auto")) {

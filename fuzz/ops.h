@@ -8,8 +8,13 @@
  *              [0] memory MiB selector    [1] extra pages selector
  *              [2] cpus:2 pcp_off:1 holes:2 reserved:2 slab_hardened:1
               (slab_hardened is read only by targets whose table has FUZZ_TABLE_SLAB_HARDENED;
-              their machine line shows it as slab=hardened|plain)
- *              [3] pcp batch (low 5 bits, 0 = derived by the mm)
+              their machine line shows the level as slab=plain|cheap|hardened)
+ *              [3] pcp batch:5 (0 = derived by the mm) slab_cheap:1 slab_off:1 (unused):1
+ *                  slab_cheap: hardening at level 1 instead of 2 (FUZZ_TABLE_SLAB_HARDENED and
+ *                  FUZZ_TABLE_SLAB_LEVELS targets); slab_off, with slab_cheap, turns hardening
+ *                  off (FUZZ_TABLE_SLAB_LEVELS targets only). Both bits were ignored before the
+ *                  levels existed: an old input with slab_cheap set now runs at level 1 (or 0),
+ *                  one without it keeps its level (fuzz_machine_slab_level)
  *              [4..7] seed (u32): places holes / reserved ranges, seeds the mm; its bits 24-26
  *                     also pick the hosted machine's TLB (fuzz_machine_tlb; no byte of its own)
  *   offset 8   op records, 8 bytes each, at most FUZZ_MAX_OPS:
@@ -64,6 +69,8 @@ struct fuzz_machine {
     uint32_t nr_reserved;   /* 0 .. FUZZ_MAX_RESERVED */
     uint32_t seed;
     bool slab_hardened;     /* header bit; used only by FUZZ_TABLE_SLAB_HARDENED targets */
+    bool slab_cheap;        /* header bit: hardening level 1 rather than 2 */
+    bool slab_off;          /* header bit: with slab_cheap, level 0 (FUZZ_TABLE_SLAB_LEVELS) */
 };
 
 #define FUZZ_LAYOUT_MAX_MAP  (2 * FUZZ_MAX_HOLES + 2)
@@ -79,6 +86,7 @@ struct fuzz_layout {
     struct mm_mem_region reserve[FUZZ_MAX_RESERVED];
     unsigned int nr_reserve;
     bool slab_hardened;     /* boot switch; fuzz_machine_layout leaves it false, targets set it */
+    unsigned int slab_harden_level; /* MM_SLAB_HARDEN_* (0: slab_hardened ? full : off) */
     /* a memory map that replaces map[] when set (target boot); fuzz_machine_layout clears it */
     const struct mm_mem_region *xmap;
     unsigned int nr_xmap;
@@ -220,8 +228,16 @@ struct fuzz_op_table {
     uint32_t flags;         /* FUZZ_TABLE_* */
 };
 
-/** The machine header's slab_hardened bit means something to this target (printed, parsed). */
+/** The machine header's slab_hardened and slab_cheap bits mean something to this target
+ * (printed, parsed): level 0 without slab_hardened, else 1 with slab_cheap, else 2. */
 #define FUZZ_TABLE_SLAB_HARDENED 1u
+/** A target hardened by default (level 2) that slab_cheap moves to level 1 and slab_cheap with
+ * slab_off to level 0 (printed, parsed). */
+#define FUZZ_TABLE_SLAB_LEVELS   2u
+
+/** Slab hardening level 0..2 of machine @m for a target whose table has @flags (0 without either
+ * flag). */
+unsigned int fuzz_machine_slab_level(const struct fuzz_machine *m, uint32_t flags);
 
 /** One decoded op: its kind and each declared argument's folded value, in declaration order. */
 struct fuzz_op {

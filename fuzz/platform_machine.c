@@ -43,6 +43,7 @@ static int machine_setup(const struct fuzz_layout *l)
     fz_hm.pcp_high = 0;
     fz_hm.seed = l->m->seed;
     fz_hm.slab_hardened = l->slab_hardened;
+    fz_hm.slab_harden_level = l->slab_harden_level;
     bool tlb_direct;
     fuzz_machine_tlb(l->m, &fz_hm.tlb_entries, &tlb_direct);
     fz_hm.tlb_policy = tlb_direct ? HOSTED_TLB_DIRECT : HOSTED_TLB_FIFO;

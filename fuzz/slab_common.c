@@ -693,8 +693,10 @@ void sc_check_all(bool deep)
 
 /* ---- boot and teardown ---- */
 
-void sc_boot(bool hardened)
+void sc_boot(unsigned int level)
 {
+    static const unsigned int param[3] = { MM_SLAB_HARDEN_OFF, MM_SLAB_HARDEN_CHEAP,
+                                           MM_SLAB_HARDEN_FULL };
     unsigned int i;
     int err;
 
@@ -704,7 +706,8 @@ void sc_boot(bool hardened)
     slab_fz.m = m;
     slab_fz.next_tag = 1;
     fuzz_machine_layout(&slab_fz.m, &slab_fz.layout);
-    slab_fz.layout.slab_hardened = hardened;
+    slab_fz.layout.slab_hardened = level > 0;
+    slab_fz.layout.slab_harden_level = param[level < 3 ? level : 2];
     err = fuzz_platform.boot(&slab_fz.layout);
     if (err)
         sc_fail("boot-failed err=%s", mm_strerror(err));

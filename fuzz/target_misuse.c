@@ -1,8 +1,13 @@
 /* fuzz-build: no-asan */
 /*
  * target_misuse.c - fuzz target "misuse": valid slab / kmalloc traffic (slab_common.c) with
- * injected misuse, always on a hardened boot, built without ASan (the harness writes into red
- * zones and freed objects on purpose; the mm's own hardening has to catch it).
+ * injected misuse, built without ASan (the harness writes into red zones and freed objects on
+ * purpose; the mm's own hardening has to catch it). The boot is hardened at level 2 unless the
+ * header's slab_cheap bit asks for level 1 (with slab_off: level 0); the machine line shows
+ * slab=hardened|cheap|plain. Each misuse below says the level it needs ("level >= N"); below
+ * that level it is skipped, never demanded. Level 1's promise is checked in full: its cheap checks
+ * must catch every double, interior, wrong-cache and no-owner free, every freelist corruption, an
+ * overflow or underflow into the 8-byte canaries and a write after free on a poison word.
  *
  * Every injected misuse must be reported: mm_misuse_count_kind(expected kind) grows by exactly
  * one, mm_misuse_count() by exactly one, mm_misuse_last() names that kind and error, the call
@@ -10,7 +15,8 @@
  * the objects the harness holds are untouched, and mm_check() passes right after. An unreported
  * misuse is "FUZZ-FAIL misuse-undetected kind=<name> op#N [...]".
  *
- *   slab double-free g= via=     free a pointer freed before and not handed out since (the page
+ *   slab double-free g= via=     (level >= 1 for slab objects, any for large blocks)
+ *                                free a pointer freed before and not handed out since (the page
  *                                must still be a slab of the same cache with an object start
  *                                there, or, for a large kmalloc block, free pages):
  *                                MM_MISUSE_DOUBLE_FREE, -MM_EINVAL
@@ -22,20 +28,25 @@
  *                                free: MM_MISUSE_NOT_SLAB; both -MM_EINVAL)
  *   slab wrong-cache h= c=       kmem_cache_free into another live cache: MM_MISUSE_WRONG_CACHE
  *   slab kfree-pages order= off= kfree of (a pointer into) an alloc_pages block: NOT_SLAB, -EINVAL
- *   slab overflow h= k= n= then= write n bytes at obj[req + k], req the requested size (inside
- *                                the red zone: the rest of a kmalloc class, then the >= 16-byte
- *                                right red zone), then free (returns 0) or kmem_cache_validate
- *                                (returns 1): one MM_MISUSE_REDZONE. The harness never calls
- *                                ksize() on a live object (it would open the class).
- *   slab underflow h= k= n= then= the same before the object: obj[-k .. -k+n-1]
- *   slab write-after-free h= k= then=  free an object (of a cache without constructor), write one
- *                                byte of it, then allocate once from the same cache on the same
+ *   slab overflow h= k= n= then= (level >= 1) write n bytes at obj[req + k], req the requested
+ *                                size (inside the red zone: the rest of a kmalloc class, then the
+ *                                >= 16-byte right red zone; level 1: k and n folded into its
+ *                                8-byte canary at req), then free (returns 0) or
+ *                                kmem_cache_validate (returns 1): one MM_MISUSE_REDZONE. The
+ *                                harness never calls ksize() on a live object (it would open the
+ *                                class).
+ *   slab underflow h= k= n= then= (level >= 1) the same before the object: obj[-k .. -k+n-1]
+ *                                (level 1: k folded into 1..8, its canary)
+ *   slab write-after-free h= k= then=  (level >= 1) free an object (of a cache without
+ *                                constructor), write one byte of it (level 1: byte k / 4 % 8 of
+ *                                poison word k % 4), then allocate once from the same cache on the same
  *                                CPU (if that returns the object the allocation reports) else /
  *                                or kmem_cache_validate (returns 1): one MM_MISUSE_USE_AFTER_FREE
- *   slab freelist-corrupt size= fill=  in a fresh cache of that size: allocate A and B from the
- *                                CPU's slab, free A then B (B heads the CPU freelist, its next
- *                                pointer names A), overwrite B's right red zone and metadata
- *                                (obfuscated next pointer, state, cpu, site) with the fill byte,
+ *   slab freelist-corrupt size= fill=  (level >= 1) in a fresh cache of that size: allocate A
+ *                                and B from the CPU's slab, free A then B (B heads the CPU
+ *                                freelist, its next pointer names A), overwrite B's right red zone
+ *                                and metadata (obfuscated next pointer, state, cpu, site; level 1:
+ *                                the metadata and the canary before B) with the fill byte,
  *                                allocate twice. The first allocation returns B with exactly one
  *                                MM_MISUSE_FREELIST (B's next pointer fails validation; the
  *                                freelist is rebuilt from the state tags) and one
@@ -44,7 +55,8 @@
  *                                kmem_cache_validate finds nothing, mm_check() passes, both
  *                                objects free cleanly and the cache is destroyed.
  *
- *   slab krealloc-bad interior|freed h= k= size=   krealloc of obj + 1..class-1 of a kmalloc
+ *   slab krealloc-bad interior|freed h= k= size=   (freed slab objects: level >= 1)
+ *                                krealloc of obj + 1..class-1 of a kmalloc
  *                                object (MM_MISUSE_NOT_OBJECT) or of a stale pointer as for
  *                                double-free (MM_MISUSE_DOUBLE_FREE): returns NULL (-MM_EINVAL
  *                                reported), allocates and copies nothing, the object is untouched
@@ -69,7 +81,19 @@ static const uint8_t mu_kinds[] = {
     FOP_SLAB_UAF, FOP_SLAB_UAF, FOP_SLAB_FREELIST, FOP_SLAB_KREALLOC_BAD, FOP_SLAB_FREE_META,
 };
 
-static const struct fuzz_op_table mu_table = { mu_kinds, MM_ARRAY_SIZE(mu_kinds), 0 };
+static const struct fuzz_op_table mu_table = { mu_kinds, MM_ARRAY_SIZE(mu_kinds),
+                                               FUZZ_TABLE_SLAB_LEVELS };
+
+static unsigned int mu_level; /* slab hardening level of this input's boot */
+
+/* Does this input's level catch a misuse that needs @level? Traces the skip when not. */
+static bool mu_level_catches(unsigned int level)
+{
+    if (mu_level >= level)
+        return true;
+    SC_TRACE("  skipped: level %u does not promise this (needs %u)", mu_level, level);
+    return false;
+}
 
 struct mu_before {
     unsigned long total, kind;
@@ -150,6 +174,8 @@ static void mu_double_free(uint32_t g, uint32_t via)
         if (gr->kc) {
             if (!mu_known(gr->kc) || sc_cache_of(gr->p) != gr->kc || !sc_usable(gr->p))
                 continue; /* the slab went away: not a double free any more */
+            if (mu_level < 1)
+                continue; /* level 0 sees only the freelist head */
             err = via == FUZZ_VIA_CACHE ? kmem_cache_free(gr->kc, gr->p) : kfree(gr->p);
         } else {
             if (!(head->flags & (PG_buddy | PG_pcp)) || (head->flags & (PG_head | PG_reserved)))
@@ -347,10 +373,12 @@ static void mu_redzone(const char *name, struct sc_obj *o, long from, uint32_t n
 static void mu_overflow(uint32_t h, uint32_t k, uint32_t n, uint32_t then)
 {
     struct sc_obj *o = sc_pick(h, 1u << SC_CACHE | 1u << SC_SLAB);
+    uint32_t span = mu_level >= 2 ? 16 : SLAB_CANARY;
 
-    if (!o)
+    if (!o || !mu_level_catches(1))
         return;
-    n = 1 + (n - 1) % (16 - k);
+    k %= span;
+    n = 1 + (n - 1) % (span - k);
     mu_redzone("redzone-overflow", o, (long)o->req + (long)k, n, then);
 }
 
@@ -358,8 +386,10 @@ static void mu_underflow(uint32_t h, uint32_t k, uint32_t n, uint32_t then)
 {
     struct sc_obj *o = sc_pick(h, 1u << SC_CACHE | 1u << SC_SLAB);
 
-    if (!o)
+    if (!o || !mu_level_catches(1))
         return;
+    if (mu_level < 2)
+        k = 1 + (k - 1) % SLAB_CANARY;
     n = 1 + (n - 1) % k;
     mu_redzone("redzone-underflow", o, -(long)k, n, then);
 }
@@ -375,6 +405,8 @@ static void mu_uaf(uint32_t h, uint32_t k, uint32_t then)
     uint32_t i;
     bool dma;
 
+    if (!mu_level_catches(1))
+        return;
     for (i = 0; i < slab_fz.nr_live && !o; i++) {
         struct sc_obj *c = &slab_fz.live[(h + i) % slab_fz.nr_live];
         if (c->kind == SC_SLAB || (c->kind == SC_CACHE && !slab_fz.cache[c->slot].ctor))
@@ -398,6 +430,8 @@ static void mu_uaf(uint32_t h, uint32_t k, uint32_t then)
         SC_TRACE("  skipped write: the slab of %p was given back", (void *)p);
         return;
     }
+    if (mu_level < 2 && size >= 8) /* level 1 promises its poison words */
+        k = slab_poison_word(kc, k % SLAB_POISON_WORDS) + (k / SLAB_POISON_WORDS) % 8;
     p[k % size] ^= 0x5a;
     SC_TRACE("  wrote byte %zu of freed %p (%s)", (size_t)(k % size), (void *)p, kmem_cache_name(kc));
     b = mu_snap(MM_MISUSE_USE_AFTER_FREE);
@@ -442,6 +476,8 @@ static void mu_freelist(uint32_t size, uint32_t fill)
         SC_TRACE("  skipped: no memory for a cache");
         return;
     }
+    if (!mu_level_catches(1))
+        goto out;
     a = held[0] = kmem_cache_alloc(kc, GFP_KERNEL);
     b = held[1] = a ? kmem_cache_alloc(kc, GFP_KERNEL) : NULL;
     slab = kc->cpu[slab_fz.cpu].slab;
@@ -456,8 +492,12 @@ static void mu_freelist(uint32_t size, uint32_t fill)
         sc_fail("freelist-setup: the CPU freelist is headed by %p, not the last freed %p",
                 kc->cpu[slab_fz.cpu].freelist, (void *)b);
     slot = slab_slot_of(kc, b);
-    from = b + kc->object_size;
+    from = b + kc->object_size; /* level 2: [ .. B | red zone | meta ] */
     to = slot + kc->meta_offset + sizeof(struct slab_meta);
+    if (kc->harden_level < 2) { /* level 1: [ meta | canary | B .. ] */
+        from = slot + kc->meta_offset;
+        to = b;
+    }
     fill &= 0xff;
     if (fill == SLAB_RZ_BYTE)
         fill ^= 1;
@@ -546,6 +586,8 @@ static void mu_krealloc_bad(uint32_t what, uint32_t h, uint32_t k, uint32_t size
             SC_TRACE("  skipped: no stale pointer");
             return;
         }
+        if (gr->kc && !mu_level_catches(1))
+            return;
         p = gr->p;
     }
     SC_TRACE("  krealloc(%p, %u)", (void *)p, (unsigned int)size);
@@ -588,7 +630,8 @@ static uint32_t mu_setup(const uint8_t *data, size_t size)
 {
     (void)data;
     (void)size;
-    sc_boot(true);
+    mu_level = fuzz_machine_slab_level(&slab_fz.m, FUZZ_TABLE_SLAB_LEVELS);
+    sc_boot(mu_level);
     return 0;
 }
 

@@ -51,7 +51,7 @@ static uint32_t slab_setup(const uint8_t *data, size_t size)
 {
     (void)data;
     (void)size;
-    sc_boot(slab_fz.m.slab_hardened);
+    sc_boot(fuzz_machine_slab_level(&slab_fz.m, FUZZ_TABLE_SLAB_HARDENED));
     return 0;
 }
 

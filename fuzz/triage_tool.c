@@ -807,7 +807,10 @@ static const struct field hdr_fields[] = {
     {2, 3, 2},  /* holes */
     {2, 5, 2},  /* reserved ranges */
     {2, 7, 1},  /* slab_hardened */
-    {3, 0, 8},  /* pcp batch (0 = derived by the mm) */
+    {3, 0, 5},  /* pcp batch (0 = derived by the mm) */
+    {3, 5, 1},  /* slab_cheap */
+    {3, 6, 1},  /* slab_off */
+    {3, 7, 1},  /* (unused) */
     {4, 0, 32}, /* seed */
 };
 

@@ -2,7 +2,9 @@
  * test_harden.c - suite "slab_harden": what machine.slab_hardened buys. Red-zone overflow and
  * underflow, writes after free, kmem_cache_validate, a corrupted freelist pointer, seeded
  * freelist randomisation and destroy-with-live-objects reports; plus full usability of objects in
- * both modes (the one case meant for the ASan build).
+ * both modes (the one case meant for the ASan build). slab_hardened alone is level 2 (full); the
+ * level_* cases boot each level through slab_harden_level: what level 1 catches, what it
+ * deliberately does not (bytes between its canaries), and how the parameter maps to levels.
  *
  * The cases that write into red zones or freed objects on purpose test the mm's OWN detection;
  * under a sanitizer shadow (env_shadow_enabled, i.e. ASan) those writes are ASan reports that abort
@@ -10,6 +12,7 @@
  */
 #include "kt_util.h"
 #include "slab.h"
+#include "../mm/heap/slab_internal.h"
 
 /* Helpers from test_slab.c. */
 int kts_boot(unsigned int mib, unsigned int cpus, bool hardened, uint64_t seed);
@@ -488,6 +491,276 @@ static int usable_case(bool hardened)
 static int test_objects_usable(void) { return usable_case(false); }
 static int test_objects_usable_hardened(void) { return usable_case(true); }
 
+/* ---- levels (mm.h MM_SLAB_HARDEN_*) ---- */
+
+/* Boot a small machine at hardening parameter @param (MM_SLAB_HARDEN_*). */
+static int kth_boot_level(unsigned int param, uint64_t seed)
+{
+    hosted_machine_small(&kt_m, KT_MIB(16), 1);
+    kt_m.slab_hardened = false;
+    kt_m.slab_harden_level = param;
+    kt_m.seed = seed;
+    return kt_boot_current();
+}
+
+/* Slot size of kmalloc-128 as booted. */
+static size_t kth_slot_128(void)
+{
+    struct slab_cache_stats st;
+    return kts_stats("kmalloc-128", &st) ? 0 : (st.hardened ? st.slot_size : 0);
+}
+
+/* slab_harden_level maps to levels as mm.h says; AUTO keeps slab_hardened's meaning (full). */
+static int test_level_params(void)
+{
+    KT_TRY(kth_boot_level(MM_SLAB_HARDEN_CHEAP, 301));
+    size_t cheap = kth_slot_128();
+    KT_ASSERT_EQ(mm_state.heap.harden_level, 1);
+    KT_TRY(kth_boot_level(MM_SLAB_HARDEN_FULL, 301));
+    size_t full = kth_slot_128();
+    KT_ASSERT_EQ(mm_state.heap.harden_level, 2);
+    KT_ASSERT_GT(cheap, 128);
+    KT_ASSERT_LT(cheap, full); /* level 1 has 8-byte canaries, not 16-byte red zones */
+    KT_TRY(kts_boot(16, 1, true, 301)); /* slab_hardened alone: AUTO -> full */
+    KT_ASSERT_EQ(mm_state.heap.harden_level, 2);
+    KT_ASSERT_EQ(kth_slot_128(), full);
+    KT_TRY(kts_boot(16, 1, false, 301));
+    KT_ASSERT_EQ(mm_state.heap.harden_level, 0);
+    hosted_machine_small(&kt_m, KT_MIB(16), 1);
+    kt_m.slab_hardened = true; /* OFF wins over slab_hardened */
+    kt_m.slab_harden_level = MM_SLAB_HARDEN_OFF;
+    KT_TRY(kt_boot_current());
+    KT_ASSERT_EQ(mm_state.heap.harden_level, 0);
+    KT_ASSERT_EQ(kth_slot_128(), 0);
+    kt_m.slab_harden_level = MM_SLAB_HARDEN_OFF + 1;
+    struct hosted_machine bad = kt_m;
+    KT_ASSERT_ERR(hosted_machine_boot(&bad), MM_EINVAL);
+    kt_m.slab_harden_level = 0;
+    return 0;
+}
+
+/* Level 1 rejects double, interior and wrong-cache frees exactly as level 2 does. */
+static int test_level1_bad_frees(void)
+{
+    KT_TRY(kth_boot_level(MM_SLAB_HARDEN_CHEAP, 303));
+    struct kmem_cache *a = kmem_cache_create("l1a", 48, 0, 0, NULL);
+    struct kmem_cache *b = kmem_cache_create("l1b", 48, 0, 0, NULL);
+    KT_ASSERT_NOT_NULL(a);
+    KT_ASSERT_NOT_NULL(b);
+    uint8_t *p = kmem_cache_alloc(a, GFP_KERNEL), *q = kmem_cache_alloc(a, GFP_KERNEL);
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_NOT_NULL(q);
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_WRONG_CACHE);
+    KT_ASSERT_ERR(kmem_cache_free(b, p), MM_EINVAL);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_WRONG_CACHE, KT_ANY_PFN, k));
+    k = mm_misuse_count_kind(MM_MISUSE_NOT_OBJECT);
+    KT_ASSERT_ERR(kmem_cache_free(a, p + 8), MM_EINVAL);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_NOT_OBJECT, KT_ANY_PFN, k));
+    KT_ASSERT_OK(kmem_cache_free(a, p));
+    KT_ASSERT_OK(kmem_cache_free(a, q));
+    k = mm_misuse_count_kind(MM_MISUSE_DOUBLE_FREE);
+    KT_ASSERT_ERR(kmem_cache_free(a, p), MM_EINVAL); /* not the freelist head: the state tag */
+    KT_TRY(kt_expect_misuse(MM_MISUSE_DOUBLE_FREE, KT_ANY_PFN, k));
+    KT_MM_CHECK();
+    KT_ASSERT_OK(kmem_cache_destroy(a));
+    KT_ASSERT_OK(kmem_cache_destroy(b));
+    KT_MM_CHECK();
+    return 0;
+}
+
+/* Damage byte @off of live kmalloc(@req) object: mm_check names slab.redzone, kfree reports one
+ * MM_MISUSE_REDZONE and repairs. */
+static int kth_redzone_caught(size_t req, long off)
+{
+    uint8_t *p = kmalloc(req, GFP_KERNEL);
+    struct mm_check_report rep;
+    KT_ASSERT_NOT_NULL(p);
+    memset(p, 0x10, req);
+    KT_MM_CHECK();
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_REDZONE), all = mm_misuse_count();
+    p[off] ^= 0x5a;
+    KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
+    KT_ASSERT_STREQ(rep.invariant, "slab.redzone");
+    KT_ASSERT_OK(kfree(p));
+    KT_TRY(kt_expect_misuse(MM_MISUSE_REDZONE, KT_ANY_PFN, k));
+    KT_ASSERT_EQ(mm_misuse_count(), all + 1);
+    KT_MM_CHECK();
+    return 0;
+}
+
+/* Level 1: the 8 canary bytes at the requested size and the 8 before the object. */
+static int test_level1_canaries(void)
+{
+    KT_TRY(kth_boot_level(MM_SLAB_HARDEN_CHEAP, 305));
+    if (kts_skip_under_asan("level1_canaries"))
+        return 0;
+    for (long off = 100; off < 108; off++)
+        KT_TRY(kth_redzone_caught(100, off)); /* class 128: the canary is inside the class */
+    KT_TRY(kth_redzone_caught(128, 128));     /* no slack: the canary after the object */
+    KT_TRY(kth_redzone_caught(128, 135));
+    KT_TRY(kth_redzone_caught(13, 13));       /* canary spanning the class end (16) */
+    KT_TRY(kth_redzone_caught(13, 20));
+    for (long off = -8; off < 0; off++)
+        KT_TRY(kth_redzone_caught(64, off));
+    /* krealloc within the class moves the canary with the size; ksize opens the class */
+    uint8_t *p = kmalloc(100, GFP_KERNEL);
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT(krealloc(p, 40, GFP_KERNEL) == p);
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_REDZONE), all = mm_misuse_count();
+    p[40] = 0;
+    KT_ASSERT_OK(kfree(p));
+    KT_TRY(kt_expect_misuse(MM_MISUSE_REDZONE, KT_ANY_PFN, k));
+    p = kmalloc(100, GFP_KERNEL);
+    KT_ASSERT_EQ(ksize(p), 128);
+    memset(p, 0x33, 128);
+    KT_ASSERT_OK(kfree(p));
+    KT_ASSERT_EQ(mm_misuse_count(), all + 1);
+    KT_MM_CHECK();
+    return 0;
+}
+
+/* Level 1: a write after free on one of a freed object's poison words is reported when the object
+ * is allocated again and by mm_check (slab.poison) and kmem_cache_validate. */
+static int test_level1_write_after_free(void)
+{
+    KT_TRY(kth_boot_level(MM_SLAB_HARDEN_CHEAP, 307));
+    if (kts_skip_under_asan("level1_write_after_free"))
+        return 0;
+    struct kmem_cache *c = kmem_cache_create("l1uaf", 1000, 0, 0, NULL);
+    struct mm_check_report rep;
+    KT_ASSERT_NOT_NULL(c);
+    for (unsigned int w = 0; w < SLAB_POISON_WORDS; w++)
+        for (unsigned int b = 0; b < 8; b += 7) {
+            uint8_t *p = kmem_cache_alloc(c, GFP_KERNEL);
+            KT_ASSERT_NOT_NULL(p);
+            KT_ASSERT_OK(kmem_cache_free(c, p));
+            unsigned long k = mm_misuse_count_kind(MM_MISUSE_USE_AFTER_FREE);
+            unsigned int off = slab_poison_word(c, w) + b;
+            p[off] ^= 0x01;
+            KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
+            KT_ASSERT_STREQ(rep.invariant, "slab.poison");
+            if (w & 1) { /* found by validate (and repaired) */
+                KT_ASSERT_EQ(kmem_cache_validate(c), 1);
+                KT_TRY(kt_expect_misuse(MM_MISUSE_USE_AFTER_FREE, KT_ANY_PFN, k));
+                KT_MM_CHECK();
+                continue;
+            }
+            uint8_t *q = kmem_cache_alloc(c, GFP_KERNEL); /* LIFO: the damaged object */
+            KT_ASSERT(q == p);
+            KT_TRY(kt_expect_misuse(MM_MISUSE_USE_AFTER_FREE, KT_ANY_PFN, k));
+            KT_ASSERT_OK(kmem_cache_free(c, q));
+        }
+    KT_MM_CHECK();
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    return 0;
+}
+
+/* Level 1: a corrupted freelist pointer (in the metadata before the object) is reported and the
+ * freelist rebuilt, as at level 2. */
+static int test_level1_corrupt_freelist(void)
+{
+    KT_TRY(kth_boot_level(MM_SLAB_HARDEN_CHEAP, 309));
+    if (kts_skip_under_asan("level1_corrupt_freelist"))
+        return 0;
+    struct kmem_cache *c = kmem_cache_create("l1fl", 64, 0, 0, NULL);
+    KT_ASSERT_NOT_NULL(c);
+    uint8_t *a = kmem_cache_alloc(c, GFP_KERNEL), *b = kmem_cache_alloc(c, GFP_KERNEL);
+    KT_ASSERT_NOT_NULL(a);
+    KT_ASSERT_NOT_NULL(b);
+    KT_ASSERT_OK(kmem_cache_free(c, a));
+    KT_ASSERT_OK(kmem_cache_free(c, b)); /* b heads the freelist, its next pointer names a */
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_FREELIST), all = mm_misuse_count();
+    memset(b - c->obj_offset + c->fp_offset, 0x41, sizeof(uintptr_t));
+    void *x = kmem_cache_alloc(c, GFP_KERNEL);
+    KT_ASSERT(x == b);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_FREELIST, KT_ANY_PFN, k));
+    KT_ASSERT_EQ(mm_misuse_count(), all + 1);
+    void *y = kmem_cache_alloc(c, GFP_KERNEL);
+    KT_ASSERT_NOT_NULL(y);
+    KT_ASSERT(y != x);
+    KT_MM_CHECK();
+    KT_ASSERT_OK(kmem_cache_free(c, x));
+    KT_ASSERT_OK(kmem_cache_free(c, y));
+    KT_ASSERT_EQ(mm_misuse_count(), all + 1);
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_MM_CHECK();
+    return 0;
+}
+
+/*
+ * What level 1 deliberately does not see and level 2 does: a write past the requested size
+ * beyond its 8-byte canary (still inside the class), and a write after free in the middle of a
+ * large object away from the poison words. Level 1 reports nothing and mm_check passes.
+ */
+static int level_blind_spots(unsigned int param, bool caught)
+{
+    KT_TRY(kth_boot_level(param, 311));
+    if (kts_skip_under_asan("level_blind_spots"))
+        return 0;
+    unsigned long all = mm_misuse_count();
+    uint8_t *p = kmalloc(1000, GFP_KERNEL); /* class 1024 */
+    KT_ASSERT_NOT_NULL(p);
+    p[1010] = 0;
+    KT_ASSERT_OK(kfree(p));
+    KT_ASSERT_EQ(mm_misuse_count(), all + caught);
+    struct kmem_cache *c = kmem_cache_create("blind", 4000, 0, 0, NULL);
+    KT_ASSERT_NOT_NULL(c);
+    p = kmem_cache_alloc(c, GFP_KERNEL);
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_OK(kmem_cache_free(c, p));
+    unsigned int off = 8;
+    for (bool hit = true; hit; off += 8) { /* the first word no poison word covers */
+        hit = false;
+        for (unsigned int w = 0; w < SLAB_POISON_WORDS; w++)
+            hit |= slab_poison_word(c, w) == off;
+        if (!hit)
+            break;
+    }
+    p[off + 3] ^= 0x10;
+    KT_ASSERT_EQ(mm_check(NULL) != 0, caught);
+    uint8_t *q = kmem_cache_alloc(c, GFP_KERNEL);
+    KT_ASSERT(q == p);
+    KT_ASSERT_EQ(mm_misuse_count(), all + 2 * caught);
+    KT_ASSERT_OK(kmem_cache_free(c, q));
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_MM_CHECK();
+    return 0;
+}
+
+static int test_level1_blind_spots(void) { return level_blind_spots(MM_SLAB_HARDEN_CHEAP, false); }
+static int test_level2_blind_spots_caught(void) { return level_blind_spots(MM_SLAB_HARDEN_FULL, true); }
+
+/* Every level keeps objects usable and the heap consistent through mixed traffic. */
+static int test_level_traffic(void)
+{
+    static void *v[256];
+    for (unsigned int level = 0; level < 3; level++) {
+        static const unsigned int param[3] = { MM_SLAB_HARDEN_OFF, MM_SLAB_HARDEN_CHEAP,
+                                               MM_SLAB_HARDEN_FULL };
+        KT_TRY(kth_boot_level(param[level], 313 + level));
+        unsigned long all = mm_misuse_count();
+        for (unsigned int i = 0; i < 256; i++) {
+            size_t n = 1 + (i * 37) % 3000;
+            v[i] = (i & 1) ? kzalloc(n, GFP_KERNEL) : kmalloc(n, GFP_KERNEL);
+            KT_ASSERT_NOT_NULL(v[i]);
+            memset(v[i], (int)i, n);
+        }
+        KT_MM_CHECK();
+        for (unsigned int i = 0; i < 256; i += 2)
+            KT_ASSERT_OK(kfree(v[i]));
+        for (unsigned int i = 1; i < 256; i += 2) {
+            v[i] = krealloc(v[i], 1 + (i * 11) % 700, GFP_KERNEL);
+            KT_ASSERT_NOT_NULL(v[i]);
+        }
+        KT_MM_CHECK();
+        for (unsigned int i = 1; i < 256; i += 2)
+            KT_ASSERT_OK(kfree(v[i]));
+        KT_ASSERT_EQ(mm_misuse_count(), all);
+        KT_MM_CHECK();
+    }
+    return 0;
+}
+
 static const struct ktest_case harden_cases[] = {
     KT_CASE(redzone_overflow),
     KT_CASE(redzone_underflow),
@@ -502,5 +775,13 @@ static const struct ktest_case harden_cases[] = {
     KT_CASE(destroy_live_reports),
     KT_CASE(objects_usable),
     KT_CASE(objects_usable_hardened),
+    KT_CASE(level_params),
+    KT_CASE(level1_bad_frees),
+    KT_CASE(level1_canaries),
+    KT_CASE(level1_write_after_free),
+    KT_CASE(level1_corrupt_freelist),
+    KT_CASE(level1_blind_spots),
+    KT_CASE(level2_blind_spots_caught),
+    KT_CASE(level_traffic),
 };
 KT_SUITE(slab_harden, harden_cases);

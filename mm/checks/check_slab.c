@@ -13,8 +13,8 @@
  *                     list (full with free objects, partial without)
  *   slab.count        nr_slabs / nr_partial / nr_full / nr_empty disagree with the lists
  *   slab.state        (hardened) an object's state tag disagrees with freelist membership
- *   slab.redzone      (hardened) a red zone is damaged
- *   slab.poison       (hardened) a free object's poison is damaged
+ *   slab.redzone      (hardened) a red zone is damaged (level 1: one of its 8-byte canaries)
+ *   slab.poison       (hardened) a free object's poison is damaged (level 1: its poison words)
  *   slab.orphan       the page array holds more slab pages than the caches account for
  */
 #include "../heap/slab_internal.h"

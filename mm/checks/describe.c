@@ -57,12 +57,12 @@ static enum mm_obj_state describe_obj_state(const struct kmem_cache *c, const st
 /* Part of the slot at byte @off (0 <= off < c->size). */
 static enum mm_slab_part describe_slot_part(const struct kmem_cache *c, uintptr_t off)
 {
+    if (c->hardened && off >= c->meta_offset && off < c->meta_offset + sizeof(struct slab_meta))
+        return MM_SLAB_METADATA; /* level 1 keeps it before the object, level 2 after */
     if (off < c->obj_offset)
         return MM_SLAB_LEFT_REDZONE;
     if (off < (uintptr_t)c->obj_offset + c->object_size)
         return MM_SLAB_OBJECT;
-    if (c->hardened && off >= c->meta_offset && off < c->meta_offset + sizeof(struct slab_meta))
-        return MM_SLAB_METADATA;
     return MM_SLAB_RIGHT_REDZONE;
 }
 

@@ -4,8 +4,11 @@
  * slab_internal.h for the data structure and its locking.
  *
  * Object states (hardened caches keep one in each object's metadata):
- *   FREE   on exactly one freelist: its CPU's (frozen slab) or its slab's
- *   ALLOC  on no freelist; red zones intact unless the owner overflowed
+ *   FREE   on exactly one freelist: its CPU's (frozen slab) or its slab's; poison intact (all of
+ *          it at level 2, its 4 words at level 1) unless written after free
+ *   ALLOC  on no freelist; red zones intact (level 1: its canaries) unless the owner overflowed
+ * The hardening level is fixed per cache at creation (mm_state.heap.harden_level, from boot);
+ * slab_internal.h draws each level's slot.
  * Under a sanitizer shadow every slot stays poisoned except allocated objects; the allocator opens
  * a slot (unpoison) for the few instructions that read or write its metadata and closes it again.
  */
@@ -132,30 +135,88 @@ static long slab_first_mismatch(const unsigned char *p, size_t n, unsigned char 
     return -1;
 }
 
+/* Slot offset of the first byte of [off, off + n) of @slot that is not @byte, or -1. */
+static long slab_range_damage(const unsigned char *slot, unsigned int off, size_t n,
+                              unsigned char byte)
+{
+    long d = slab_first_mismatch(slot + off, n, byte);
+    return d >= 0 ? d + off : -1;
+}
+
 long slab_redzone_damage(const struct kmem_cache *c, void *obj)
 {
     const unsigned char *slot = slab_slot_of(c, obj);
-    long off = slab_first_mismatch(slot, c->obj_offset, SLAB_RZ_BYTE);
-    if (off >= 0)
-        return off;
-    unsigned int right = c->obj_offset + c->object_size - slab_slack_of(c, obj);
-    off = slab_first_mismatch(slot + right, c->meta_offset - right, SLAB_RZ_BYTE);
-    return off >= 0 ? off + right : -1;
+    unsigned int req_end = c->obj_offset + c->object_size - slab_slack_of(c, obj);
+    long off;
+    if (c->harden_level >= 2) {
+        off = slab_range_damage(slot, c->rz_start, c->obj_offset - c->rz_start, SLAB_RZ_BYTE);
+        return off >= 0 ? off : slab_range_damage(slot, req_end, c->rz_end - req_end, SLAB_RZ_BYTE);
+    }
+    off = slab_range_damage(slot, c->obj_offset - SLAB_CANARY, SLAB_CANARY, SLAB_RZ_BYTE);
+    if (off < 0)
+        off = slab_range_damage(slot, req_end, SLAB_CANARY, SLAB_RZ_BYTE);
+    if (off < 0)
+        off = slab_range_damage(slot, c->obj_offset + c->object_size, SLAB_CANARY, SLAB_RZ_BYTE);
+    return off;
+}
+
+/* Level 1 keeps SLAB_POISON_WORDS poison words of a free object of 8+ bytes (slab_internal.h). */
+static bool slab_poison_sparse(const struct kmem_cache *c)
+{
+    return c->harden_level < 2 && c->object_size >= 8;
+}
+
+unsigned int slab_poison_word(const struct kmem_cache *c, unsigned int i)
+{
+    return c->poison_at[i];
 }
 
 long slab_poison_damage(const struct kmem_cache *c, void *obj)
 {
     if (c->ctor)
         return -1; /* constructed objects keep their state while free */
-    return slab_first_mismatch(obj, c->object_size, SLAB_POISON_BYTE);
+    if (!slab_poison_sparse(c))
+        return slab_first_mismatch(obj, c->object_size, SLAB_POISON_BYTE);
+    for (unsigned int i = 0; i < SLAB_POISON_WORDS; i++) {
+        long off = slab_range_damage(obj, c->poison_at[i], 8, SLAB_POISON_BYTE);
+        if (off >= 0)
+            return off;
+    }
+    return -1;
+}
+
+/* Poison free object @obj (the bytes its level keeps). */
+static void slab_poison_fill(const struct kmem_cache *c, void *obj)
+{
+    if (!slab_poison_sparse(c)) {
+        memset(obj, SLAB_POISON_BYTE, c->object_size);
+        return;
+    }
+    const uint64_t pat = 0x0101010101010101ull * SLAB_POISON_BYTE;
+    for (unsigned int i = 0; i < SLAB_POISON_WORDS; i++)
+        __builtin_memcpy((char *)obj + c->poison_at[i], &pat, 8);
+}
+
+/* Red zone at the requested size @req of live object @obj: level 2 fills the rest of the class,
+ * level 1 its canary (the 8 bytes at @req; they may reach into the canary after the object). */
+static void slab_redzone_set_req(const struct kmem_cache *c, void *obj, size_t req)
+{
+    size_t n = c->harden_level >= 2 ? c->object_size - req : SLAB_CANARY;
+    memset((char *)obj + req, SLAB_RZ_BYTE, n);
 }
 
 static void slab_redzone_fill(const struct kmem_cache *c, void *obj)
 {
     unsigned char *slot = slab_slot_of(c, obj);
-    unsigned int right = c->obj_offset + c->object_size - slab_slack_of(c, obj);
-    memset(slot, SLAB_RZ_BYTE, c->obj_offset);
-    memset(slot + right, SLAB_RZ_BYTE, c->meta_offset - right);
+    unsigned int req_end = c->obj_offset + c->object_size - slab_slack_of(c, obj);
+    unsigned int obj_end = c->obj_offset + c->object_size;
+    memset(slot + c->rz_start, SLAB_RZ_BYTE, c->obj_offset - c->rz_start);
+    if (c->harden_level >= 2) {
+        memset(slot + req_end, SLAB_RZ_BYTE, c->rz_end - req_end);
+        return;
+    }
+    memset(slot + req_end, SLAB_RZ_BYTE, SLAB_CANARY);
+    memset(slot + obj_end, SLAB_RZ_BYTE, c->rz_end - obj_end);
 }
 
 /* ---- random numbers (seeded; deterministic for a given boot seed) ---- */
@@ -186,6 +247,28 @@ static unsigned int slab_pick_order(unsigned int size)
     return MM_MAX_ORDER;
 }
 
+/*
+ * Level 1's poison words of a free object of 8+ bytes (slab_internal.h). Up to SLAB_POISON_SMALL
+ * bytes they cover the object (the last may overlap its neighbour). Above: the first two words
+ * (on the cache line of the metadata), the last (beside the canary after the object) and one at
+ * an 8-aligned offset hashed from the cache secret: a write after free is caught where it most
+ * often lands, the start or the end, and elsewhere only by chance (level 2 checks every byte).
+ * Each word on a line of its own costs a cache miss per reuse of a cold object, so there is one.
+ * The secret is set before the layout.
+ */
+static void slab_calc_poison_words(struct kmem_cache *c)
+{
+    unsigned int size = c->object_size, last = size >= 8 ? size - 8 : 0;
+    for (unsigned int i = 0; i < SLAB_POISON_WORDS; i++)
+        c->poison_at[i] = MM_MIN(8 * i, last);
+    if (size <= SLAB_POISON_SMALL)
+        return;
+    unsigned int mask = ((1u << mm_ilog2(size - 8)) - 1) & ~7u; /* offset + 8 <= size */
+    c->poison_at[1] = 8;
+    c->poison_at[2] = (unsigned int)(c->secret >> 8) & mask;
+    c->poison_at[3] = last;
+}
+
 static void slab_calc_layout(struct kmem_cache *c, size_t size, size_t align)
 {
     c->object_size = (unsigned int)size;
@@ -196,13 +279,23 @@ static void slab_calc_layout(struct kmem_cache *c, size_t size, size_t align)
         c->meta_offset = (unsigned int)MM_MAX(MM_ALIGN_UP(size, 8), (size_t)8);
         size_t end = c->ctor ? c->fp_offset + 8 : MM_MAX(size, (size_t)8);
         c->size = (unsigned int)MM_ALIGN_UP(end, align);
-    } else {
+    } else if (c->harden_level >= 2) { /* [ red zone | object | red zone | meta ] */
         c->obj_offset = (unsigned int)MM_ALIGN_UP((size_t)SLAB_RZ_MIN, align);
         c->meta_offset = (unsigned int)MM_ALIGN_UP(c->obj_offset + size + SLAB_RZ_MIN, 8);
         c->fp_offset = c->meta_offset + (unsigned int)offsetof(struct slab_meta, next);
         c->size = (unsigned int)MM_ALIGN_UP(c->meta_offset + sizeof(struct slab_meta), align);
+        c->rz_start = 0;
+        c->rz_end = c->meta_offset;
+    } else { /* [ meta | canary | object | canary ]: meta shares the object's first cache line */
+        c->meta_offset = 0;
+        c->obj_offset = (unsigned int)MM_ALIGN_UP(sizeof(struct slab_meta) + SLAB_CANARY, align);
+        c->fp_offset = (unsigned int)offsetof(struct slab_meta, next);
+        c->size = (unsigned int)MM_ALIGN_UP(c->obj_offset + size + SLAB_CANARY, align);
+        c->rz_start = (unsigned int)sizeof(struct slab_meta);
+        c->rz_end = c->size;
     }
     c->reciprocal = (uint32_t)((1ull << 32) / c->size + 1);
+    slab_calc_poison_words(c);
     c->order = slab_pick_order(c->size);
     /* empty slabs kept before pages go back: more for big objects, whose slabs cost more to
      * rebuild (SLUB's min_partial = ilog2(size) / 2, clamped to 5..10) */
@@ -224,7 +317,8 @@ static void slab_cache_init(struct kmem_cache *c, const char *name, size_t size,
         c->name[i] = name[i];
     c->flags = flags;
     c->ctor = ctor;
-    c->hardened = mm_state.heap.hardened;
+    c->harden_level = mm_state.heap.harden_level;
+    c->hardened = c->harden_level > 0;
     c->zone_gfp = (flags & SLAB_CACHE_DMA) ? __GFP_DMA : 0;
     /* nr_created: CPUs create caches at once; an atomic add gives each its own seed */
     uint64_t nth = env_atomic_add(&mm_state.heap.nr_created, 1);
@@ -237,13 +331,13 @@ static void slab_cache_init(struct kmem_cache *c, const char *name, size_t size,
 
 /* ---- slabs ---- */
 
-/* Initialise every slot of a new slab and link the freelist (shuffled when hardened). */
+/* Initialise every slot of a new slab and link the freelist (shuffled at hardening level 2). */
 static void slab_format(struct kmem_cache *c, struct page *slab)
 {
     uint16_t order[SLAB_MAX_OBJECTS];
     for (unsigned int i = 0; i < c->objects; i++)
         order[i] = (uint16_t)i;
-    if (c->hardened)
+    if (c->harden_level >= 2) /* level 1 keeps address order (cheap; see slab.h) */
         for (unsigned int i = c->objects; i-- > 1;) { /* i = objects-1 .. 1; none if empty */
             unsigned int j = (unsigned int)(slab_rand(&c->rng) % (i + 1));
             uint16_t t = order[i];
@@ -256,14 +350,14 @@ static void slab_format(struct kmem_cache *c, struct page *slab)
         void *slot = slab_slot_of(c, obj);
         slab_slot_open(c, slot);
         if (c->hardened) {
-            slab_redzone_fill(c, obj);
             struct slab_meta *m = slab_meta_of(c, obj);
             m->state = SLAB_STATE_FREE;
             m->cpu = 0;
             m->slack = 0;
             m->site = 0;
+            slab_redzone_fill(c, obj);
             if (!c->ctor)
-                memset(obj, SLAB_POISON_BYTE, c->object_size);
+                slab_poison_fill(c, obj);
         }
         if (c->ctor) {
             env_unpoison(obj, c->object_size);
@@ -376,6 +470,7 @@ static void slab_freeze_locked(struct kmem_cache *c, struct kmem_cache_cpu *cc, 
     slab->flags |= PG_frozen;
     slab->cpu = (uint8_t)cpu;
     env_atomic_store(&cc->slab, slab); /* other CPUs read it as a hint: slab_flush_all */
+    cc->base = (uintptr_t)slab_obj_base(c, slab) + c->obj_offset;
     cc->freelist = slab->freelist;
     slab->freelist = NULL;
 }
@@ -489,12 +584,15 @@ static MM_NOINLINE void *slab_freelist_repair(struct kmem_cache *c, struct page 
     return head;
 }
 
-/* Hardened: is @next an acceptable freelist successor within @slab? */
-static bool slab_fp_valid(struct kmem_cache *c, struct page *slab, void *next)
+/* Hardened: is @next an acceptable successor on the freelist of @cc's slab: NULL, or a free
+ * object start of that slab (slab_obj_index with the slab's first object cached in cc->base)? */
+static bool slab_fp_valid(struct kmem_cache *c, struct kmem_cache_cpu *cc, void *next)
 {
     if (!next)
         return true;
-    if (slab_obj_index(c, slab, next) < 0)
+    uintptr_t off = (uintptr_t)next - cc->base;
+    if (off >= (uintptr_t)c->objects * c->size ||
+        (((uint64_t)off * c->reciprocal) >> 32) * c->size != off)
         return false;
     void *slot = slab_slot_of(c, next);
     slab_slot_open(c, slot);
@@ -503,28 +601,82 @@ static bool slab_fp_valid(struct kmem_cache *c, struct page *slab, void *next)
     return ok;
 }
 
+static uint64_t slab_word_diff(const void *p, unsigned char byte)
+{
+    uint64_t w;
+    __builtin_memcpy(&w, p, 8);
+    return w ^ (0x0101010101010101ull * byte);
+}
+
+/* Fast path: is free object @obj's poison intact (the bytes its level keeps)? */
+static bool slab_poison_intact(const struct kmem_cache *c, void *obj)
+{
+    if (c->ctor)
+        return true;
+    if (!slab_poison_sparse(c))
+        return slab_first_mismatch(obj, c->object_size, SLAB_POISON_BYTE) < 0;
+    uint64_t d = 0;
+    for (unsigned int i = 0; i < SLAB_POISON_WORDS; i++)
+        d |= slab_word_diff((char *)obj + c->poison_at[i], SLAB_POISON_BYTE);
+    return d == 0;
+}
+
+/* Fast path: are the red zones of @obj, whose requested size ends at @req, intact? Level 1 reads
+ * the canary before the object and the one at @req; a miss there is located (and the canary
+ * after the object checked too) by slab_redzone_damage. */
+static bool slab_redzone_intact(const struct kmem_cache *c, void *obj, size_t req)
+{
+    if (c->harden_level >= 2)
+        return slab_redzone_damage(c, obj) < 0;
+    return !(slab_word_diff((char *)obj - SLAB_CANARY, SLAB_RZ_BYTE) |
+             slab_word_diff((char *)obj + req, SLAB_RZ_BYTE));
+}
+
+/* Report and repair damaged red zones of @obj (slot open). */
+static MM_NOINLINE void slab_redzone_report(const struct kmem_cache *c, void *obj, const char *func)
+{
+    long off = slab_redzone_damage(c, obj);
+    if (off < 0)
+        return;
+    slab_report_damage(c, obj, MM_MISUSE_REDZONE, off, func);
+    slab_redzone_fill(c, obj);
+}
+
+static void slab_redzone_check(const struct kmem_cache *c, void *obj, size_t req, const char *func)
+{
+    if (mm_unlikely(!slab_redzone_intact(c, obj, req)))
+        slab_redzone_report(c, obj, func);
+}
+
+static MM_NOINLINE void slab_report_poison(const struct kmem_cache *c, void *obj)
+{
+    long off = slab_poison_damage(c, obj);
+    if (off >= 0)
+        slab_report_damage(c, obj, MM_MISUSE_USE_AFTER_FREE, off + c->obj_offset, "kmem_cache_alloc");
+}
+
 /* Hardened checks on an object leaving the freelist; marks it allocated with @req bytes (the
- * rest of the object joins the right red zone). */
+ * rest of the object joins the right red zone). Level 2 checks every red-zone byte here too;
+ * level 1 the canary before the object, on the cache line of the metadata it writes (the one
+ * after the object at free, both in kmem_cache_validate and mm_check). */
 static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, unsigned int cpu,
                               size_t req)
 {
     void *slot = slab_slot_of(c, obj);
     slab_slot_open(c, slot);
-    long off = slab_poison_damage(c, obj);
-    if (off >= 0)
-        slab_report_damage(c, obj, MM_MISUSE_USE_AFTER_FREE, off + c->obj_offset, "kmem_cache_alloc");
-    off = slab_redzone_damage(c, obj);
-    if (off >= 0) {
-        slab_report_damage(c, obj, MM_MISUSE_REDZONE, off, "kmem_cache_alloc");
-        slab_redzone_fill(c, obj);
-    }
+    if (mm_unlikely(!slab_poison_intact(c, obj)))
+        slab_report_poison(c, obj);
+    if (c->harden_level >= 2)
+        slab_redzone_check(c, obj, c->object_size, "kmem_cache_alloc");
+    else if (mm_unlikely(slab_word_diff((char *)obj - SLAB_CANARY, SLAB_RZ_BYTE)))
+        slab_redzone_report(c, obj, "kmem_cache_alloc"); /* the canary next to the metadata */
     struct slab_meta *m = slab_meta_of(c, obj);
     m->state = SLAB_STATE_ALLOC;
     m->cpu = (uint16_t)cpu;
     m->slack = (uint16_t)(c->object_size - req);
     m->site = site;
     if (m->slack)
-        memset((char *)obj + req, SLAB_RZ_BYTE, m->slack);
+        slab_redzone_set_req(c, obj, req);
     slab_slot_close(c, slot, true);
 }
 
@@ -544,15 +696,11 @@ static int slab_harden_free(struct kmem_cache *c, struct page *slab, void *obj, 
                                 page_to_pfn(slab), "cache %s object %p is %s", c->name, obj,
                                 was_free ? "already free" : "not allocated (metadata damaged)");
     }
-    long off = slab_redzone_damage(c, obj);
-    if (off >= 0) {
-        slab_report_damage(c, obj, MM_MISUSE_REDZONE, off, func);
-        slab_redzone_fill(c, obj);
-    }
+    slab_redzone_check(c, obj, c->object_size - slab_slack_of(c, obj), func);
     m->state = SLAB_STATE_FREE;
     m->slack = 0;
     if (!c->ctor)
-        memset(obj, SLAB_POISON_BYTE, c->object_size);
+        slab_poison_fill(c, obj);
     slab_slot_close(c, slot, false);
     return 0;
 }
@@ -617,7 +765,7 @@ void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
         obj = slab_alloc_slow(c, cc, cpu, gfp, irq);
     if (mm_likely(obj)) {
         void *next = slab_fp_get(c, obj);
-        if (c->hardened && mm_unlikely(!slab_fp_valid(c, cc->slab, next)))
+        if (c->hardened && mm_unlikely(!slab_fp_valid(c, cc, next)))
             next = slab_freelist_repair(c, cc->slab, next, obj);
         cc->freelist = next;
         cc->alloc++;
@@ -864,7 +1012,7 @@ void slab_obj_resize(struct kmem_cache *c, void *obj, size_t req, bool zero, con
         struct slab_meta *m = slab_meta_of(c, obj);
         old = c->object_size - slab_slack_of(c, obj);
         m->slack = (uint16_t)(c->object_size - req);
-        memset((char *)obj + req, SLAB_RZ_BYTE, m->slack);
+        slab_redzone_set_req(c, obj, req);
     }
     if (zero && req > old)
         memset((char *)obj + old, 0, req - old);
@@ -1031,7 +1179,7 @@ static unsigned long slab_validate_slab(struct kmem_cache *c, struct page *slab)
         if (off >= 0) {
             slab_report_damage(c, obj, MM_MISUSE_USE_AFTER_FREE, off + c->obj_offset,
                                "kmem_cache_validate");
-            memset(obj, SLAB_POISON_BYTE, c->object_size);
+            slab_poison_fill(c, obj);
             bad++;
         }
         slab_slot_close(c, slot, alloc);

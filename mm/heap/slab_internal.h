@@ -29,12 +29,24 @@
 #define SLAB_STATE_ALLOC   0xa110ca7eu
 #define SLAB_MIN_PARTIAL   5u    /* least empty slabs a cache keeps before giving pages back */
 #define SLAB_MAX_OBJECTS   512u  /* objects per slab (bounds the shuffle and check bitmaps) */
-#define SLAB_RZ_MIN        16u   /* minimum red zone on each side (hardened) */
+#define SLAB_RZ_MIN        16u   /* minimum red zone on each side (level 2) */
+#define SLAB_CANARY        8u    /* level 1: canary bytes checked on each side of an object */
+#define SLAB_POISON_SMALL  32u   /* level 1 poisons objects up to this size whole */
+#define SLAB_POISON_WORDS  4u    /* level 1: 8-byte poison words per free object */
 
 /*
- * Hardened per-object metadata, after the right red zone. An allocated object's red zone starts
- * at its requested size: bytes [object_size - slack, object_size) belong to it (kmalloc rounds a
- * request up to its class; ksize() opens them by setting slack to 0). A free object has slack 0.
+ * Hardened slots, by level (mm_state.heap.harden_level, fixed at boot):
+ *
+ *   level 2: [ red zone L >= 16 | object | red zone R >= 16 | meta ]     every byte checked
+ *   level 1: [ meta | canary L >= 8 | object | canary R >= 8 ]           checked: the 8 bytes
+ *            before the object, 8 at the requested size, the 8 after the object; a free object
+ *            keeps poison in its first two words, its last and one at an offset hashed from the
+ *            cache secret (whole up to 32 bytes; objects under 8 bytes whole)
+ *
+ * An allocated object's red zone starts at its requested size: bytes [object_size - slack,
+ * object_size) belong to it (kmalloc rounds a request up to its class; ksize() opens them by
+ * setting slack to 0). A free object has slack 0. Red-zone bytes are [rz_start, obj_offset) and
+ * [obj_offset + object_size - slack, rz_end) of the slot; level 1 keeps only its canaries there.
  */
 struct slab_meta {
     uintptr_t next;  /* obfuscated freelist pointer */
@@ -47,6 +59,7 @@ struct slab_meta {
 struct kmem_cache_cpu {
     void *freelist;        /* free objects of `slab` owned by this CPU */
     struct page *slab;     /* active (frozen) slab, or NULL */
+    uintptr_t base;        /* its first object start (freelist checks without page_address) */
     unsigned long alloc, free;
 } MM_CACHE_ALIGNED;
 
@@ -65,7 +78,11 @@ struct kmem_cache {
     unsigned int objects;      /* per slab */
     unsigned int colour_step, colour_count, colour_next;
     unsigned int flags;
-    bool hardened;
+    bool hardened;             /* harden_level >= 1: metadata, state tags, checked freelist */
+    unsigned int harden_level; /* 0, 1 (cheap: canaries), 2 (full red zones and poison) */
+    unsigned int rz_start;     /* left red zone start within the slot (hardened) */
+    unsigned int rz_end;       /* right red zone end within the slot (hardened) */
+    unsigned int poison_at[SLAB_POISON_WORDS]; /* level 1: object offsets of the poison words */
     bool kmalloc;              /* one of the kmalloc size classes */
     gfp_t zone_gfp;            /* zone modifier for slab pages */
     kmem_ctor_t ctor;
@@ -91,10 +108,14 @@ void slab_slot_close(const struct kmem_cache *c, void *slot, bool allocated);
 /** Decode a stored freelist pointer without validation. */
 void *slab_fp_decode(const struct kmem_cache *c, void *obj);
 struct slab_meta *slab_meta_of(const struct kmem_cache *c, void *obj);
-/** Offset of the first damaged red-zone byte of @obj's slot, or -1. Slot must be open. */
+/** Offset in the slot of the first damaged red-zone byte of @obj (the bytes its level keeps), or
+ * -1. Slot must be open. */
 long slab_redzone_damage(const struct kmem_cache *c, void *obj);
-/** Offset of the first non-poison byte of free object @obj, or -1. Slot must be open. */
+/** Offset of the first non-poison byte of free object @obj (the bytes its level keeps), or -1.
+ * Slot must be open. */
 long slab_poison_damage(const struct kmem_cache *c, void *obj);
+/** Level 1, object of 8+ bytes: object offset of poison word @i (< SLAB_POISON_WORDS). */
+unsigned int slab_poison_word(const struct kmem_cache *c, unsigned int i);
 
 /** Allocate @req bytes (1..object_size; the rest is red zone) from @c (known valid) recording
  * @site. */

@@ -46,13 +46,26 @@ struct mm_boot_params {
     unsigned int pcp_high;               /* 0: derived from batch */
     bool pcp_disable;                    /* bypass per-CPU lists (benchmarks, tests) */
     bool slab_hardened;                  /* red zones, poison, checked freelists (see slab.h) */
+    unsigned int slab_harden_level;      /* MM_SLAB_HARDEN_*; 0 (AUTO): slab_hardened ? FULL : OFF */
     uint64_t seed;                       /* seeds every randomised choice of the mm */
 };
+
+/*
+ * Slab hardening levels (slab.h has what each checks). slab_harden_level picks one; AUTO (0, what
+ * a zeroed mm_boot_params holds) keeps the meaning slab_hardened always had: true is FULL, false
+ * is OFF. CHEAP is the level for production kernels (Linux: SLAB_FREELIST_HARDENED and
+ * init_on_free); FULL is for fuzzing and debugging (Linux: slub_debug).
+ */
+#define MM_SLAB_HARDEN_AUTO   0u /* slab_hardened ? MM_SLAB_HARDEN_FULL : MM_SLAB_HARDEN_OFF */
+#define MM_SLAB_HARDEN_CHEAP  1u /* level 1: checked freelists, state tags, canary words */
+#define MM_SLAB_HARDEN_FULL   2u /* level 2: full red zones and full free poison */
+#define MM_SLAB_HARDEN_OFF    3u /* level 0, explicitly (whatever slab_hardened says) */
 
 /**
  * Reset the mm and build the early allocator from @bp. Returns 0 or:
  *   -MM_EINVAL  NULL params, no usable memory, nr_cpus > MM_MAX_CPUS, zone ends out of order,
- *               a region that wraps or lies above ARCH_PHYS_BITS
+ *               a region that wraps or lies above ARCH_PHYS_BITS, slab_harden_level above
+ *               MM_SLAB_HARDEN_OFF
  *   -MM_ENOSPC  more regions than MM_MAX_MEM_REGIONS after merging
  */
 int mm_early_init(const struct mm_boot_params *bp);

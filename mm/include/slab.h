@@ -6,19 +6,32 @@
  * frees from other CPUs and partial slabs go through the cache's lock. Empty slabs are kept up to
  * a small minimum and given back under memory pressure (a shrinker).
  *
- * Hardening (boot parameter mm_boot_params.slab_hardened; on in fuzz builds) changes the object
- * layout and checks every operation:
+ * Hardening comes in levels (boot parameters mm_boot_params.slab_harden_level / slab_hardened, see
+ * mm.h MM_SLAB_HARDEN_*), as Linux splits SLAB_FREELIST_HARDENED + init_on_free from slub_debug.
+ * Both hardened levels:
+ *   - store freelist pointers as ptr ^ cache secret ^ address-of-slot and validate them when
+ *     followed (a free object start of the same slab), so a forged or corrupted pointer is
+ *     reported, not followed
+ *   - keep a state tag per object: double frees are caught exactly; frees of interior pointers,
+ *     of other caches' objects and of memory no cache owns are caught at every level
  *
- *   slot: [ red zone L | object (object_size) | red zone R | meta: next ptr, state, site ]
- *
- *   - freelist pointers are stored as ptr ^ cache secret ^ address-of-slot and validated when
- *     followed, so a forged or corrupted pointer is reported, not followed
+ * Level 1 (cheap; for production):
+ *   slot: [ meta: next ptr, state, site | canary 8 | object (object_size) | canary 8 ]
+ *   - an 8-byte canary before the object, checked at allocation and free, and one at the
+ *     requested size (kmalloc: inside the class; else the one after the object), checked at free:
+ *     a linear overflow or underflow by 1..8 bytes is caught, a write further into the class is not
+ *   - a free object keeps poison in 4 words (the first two, the last, one at an offset hashed from
+ *     the cache secret; objects up to 32 bytes whole), checked at its next allocation: a write after free to
+ *     them is caught, one elsewhere in a large object is not
+ *   - freelists stay in address order
+ * Level 2 (full; for fuzzing and debugging):
+ *   slot: [ red zone L >= 16 | object (object_size) | red zone R >= 16 | meta ]
+ *   - every red-zone byte (from the requested size) is checked at allocation and free; freed
+ *     objects are filled with poison, every byte checked at the next allocation
  *   - new slabs get a freelist in a randomised (seeded, deterministic) order
- *   - red zones are checked at free; freed objects are filled with poison, checked at the next
- *     allocation of the object (writes after free)
- *   - a state tag per object catches double frees exactly
- * Without hardening an object slot is just the object (rounded to its alignment) with the
- * freelist pointer stored inside the free object.
+ * Without hardening (level 0) an object slot is just the object (rounded to its alignment) with
+ * the freelist pointer stored inside the free object; a double free is caught only when the
+ * object heads its CPU's freelist.
  *
  * Misuse is reported through mm_report_misuse (see mm.h) naming the cache and the object, and the
  * heap stays consistent: a rejected free changes nothing, damaged red zones and poison are
@@ -97,7 +110,8 @@ unsigned long kmem_cache_shrink(struct kmem_cache *c);
 unsigned long kmem_cache_shrink_all(void);
 
 /**
- * Walk every slab of @c checking red zones and free-object poison (hardened caches); each damaged
+ * Walk every slab of @c checking red zones and free-object poison (hardened caches: the bytes
+ * their level keeps); each damaged
  * object is reported (MM_MISUSE_REDZONE / MM_MISUSE_USE_AFTER_FREE) and repaired. Returns the
  * number of damaged objects found.
  */

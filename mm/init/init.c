@@ -28,7 +28,8 @@ static int mm_validate_params(const struct mm_boot_params *bp)
 {
     if (!bp || !bp->map || bp->nr_map == 0)
         return -MM_EINVAL;
-    if (bp->nr_cpus > MM_MAX_CPUS || (bp->nr_reserve && !bp->reserve))
+    if (bp->nr_cpus > MM_MAX_CPUS || (bp->nr_reserve && !bp->reserve) ||
+        bp->slab_harden_level > MM_SLAB_HARDEN_OFF)
         return -MM_EINVAL;
     phys_addr_t dma = bp->zone_dma_end ? bp->zone_dma_end : ARCH_ZONE_DMA_END;
     phys_addr_t normal = bp->zone_normal_end ? bp->zone_normal_end : ARCH_ZONE_NORMAL_END;
@@ -68,6 +69,17 @@ static int mm_build_memory(const struct mm_boot_params *bp)
     return mem->cnt ? 0 : -MM_EINVAL;
 }
 
+/* The slab hardening level 0..2 the parameters ask for (mm.h: MM_SLAB_HARDEN_*). */
+static unsigned int mm_slab_harden_level(const struct mm_boot_params *bp)
+{
+    switch (bp->slab_harden_level) {
+    case MM_SLAB_HARDEN_CHEAP: return 1;
+    case MM_SLAB_HARDEN_FULL: return 2;
+    case MM_SLAB_HARDEN_OFF: return 0;
+    default: return bp->slab_hardened ? 2 : 0;
+    }
+}
+
 int mm_early_init(const struct mm_boot_params *bp)
 {
     int err = mm_validate_params(bp);
@@ -95,7 +107,8 @@ int mm_early_init(const struct mm_boot_params *bp)
         memblock_reset(0);
         return err;
     }
-    mm_state.heap.hardened = bp->slab_hardened;
+    mm_state.heap.harden_level = mm_slab_harden_level(bp);
+    mm_state.heap.hardened = mm_state.heap.harden_level > 0;
     mm_state.phys.pcp_batch_param = bp->pcp_batch;
     mm_state.phys.pcp_high_param = bp->pcp_high;
     mm_state.phys.early_ready = true;

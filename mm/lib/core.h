@@ -136,7 +136,8 @@ struct mm_heap_state {
     struct kmem_cache *cache_cache;      /* the cache of struct kmem_cache (boot-allocated) */
     struct kmem_cache *kmalloc_caches[2][KMALLOC_NR_CLASSES]; /* [dma][class] */
     struct shrinker shrinker;            /* gives empty slabs back under pressure */
-    bool hardened;                       /* boot parameter slab_hardened */
+    bool hardened;                       /* harden_level >= 1 */
+    unsigned int harden_level;           /* 0 (off), 1 (cheap), 2 (full): from the boot params */
     bool ready;
     unsigned long nr_created;            /* caches created since boot: seeds each cache (atomic) */
 };

@@ -71,7 +71,8 @@ void hosted_machine_boot_params(const struct hosted_machine *m, struct mm_boot_p
         .map = m->map, .nr_map = m->nr_map, .reserve = m->reserve, .nr_reserve = m->nr_reserve,
         .zone_dma_end = m->zone_dma_end, .zone_normal_end = m->zone_normal_end,
         .nr_cpus = m->nr_cpus, .pcp_batch = m->pcp_batch, .pcp_high = m->pcp_high,
-        .pcp_disable = m->pcp_disable, .slab_hardened = m->slab_hardened, .seed = m->seed,
+        .pcp_disable = m->pcp_disable, .slab_hardened = m->slab_hardened,
+        .slab_harden_level = m->slab_harden_level, .seed = m->seed,
     };
 }
 

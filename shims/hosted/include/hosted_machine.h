@@ -33,6 +33,7 @@ struct hosted_machine {
     unsigned int pcp_batch, pcp_high;
     bool pcp_disable;
     bool slab_hardened;
+    unsigned int slab_harden_level; /* MM_SLAB_HARDEN_* (mm.h); 0: slab_hardened ? full : off */
     uint64_t seed;
     unsigned long swap_slots;     /* page-sized slots of the swap device (0: no swap) */
     unsigned int tlb_entries;     /* per-CPU TLB entries, 1 .. HOSTED_TLB_MAX_ENTRIES (0: default) */
