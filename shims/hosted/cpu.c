@@ -73,6 +73,7 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     unsigned int turn;                  /* the CPU that may run, or SCHED_OVER */
+    unsigned int gen, done;             /* runs started; CPUs done with the current one */
     unsigned int stay;                  /* points the holder keeps the baton without a choice */
     const uint8_t *bytes;               /* the schedule */
     size_t len, pos;
@@ -388,12 +389,12 @@ bool hosted_smp_active(void) { return hosted_threaded; }
 
 /* ---- scheduled mode: the CPU threads ---- */
 
-static void *sched_thread_main(void *p)
+/* One scheduled run of CPU @t->cpu: wait for the baton, run fn, then stay out of the schedule
+ * except to take calls posted to it until the run ends. */
+static void sched_cpu_run(struct smp_thread *t)
 {
-    struct smp_thread *t = p;
     hosted_current_cpu = t->cpu;
     hosted_irq_off = false;
-    pthread_mutex_lock(&sched.mu);
     while (sched.turn != t->cpu && sched.turn != SCHED_OVER)
         pthread_cond_wait(&sched.cv, &sched.mu);
     pthread_mutex_unlock(&sched.mu);
@@ -401,7 +402,7 @@ static void *sched_thread_main(void *p)
     if (hosted_irq_off)
         env_panic("CPU %u returned from hosted_sched_run with interrupts off", t->cpu);
     pthread_mutex_lock(&sched.mu);
-    for (;;) { /* finished: out of the schedule, except to take calls posted to it */
+    for (;;) {
         sched.cpu[t->cpu].state = SCHED_IDLE;
         sched_point_locked(t->cpu);
         if (sched.turn == SCHED_OVER)
@@ -411,7 +412,26 @@ static void *sched_thread_main(void *p)
         hosted_cpu_poll();
         pthread_mutex_lock(&sched.mu);
     }
-    pthread_mutex_unlock(&sched.mu);
+}
+
+/* A CPU thread lives as long as the process (a thread per run cost more than the run under
+ * ASan): it sleeps until a run that includes its CPU starts (sched.gen moves), runs it and
+ * reports back (sched.done). */
+static void *sched_thread_main(void *p)
+{
+    struct smp_thread *t = p;
+    unsigned int seen = 0;
+    pthread_mutex_lock(&sched.mu);
+    for (;;) {
+        while (sched.gen == seen)
+            pthread_cond_wait(&sched.cv, &sched.mu);
+        seen = sched.gen;
+        if (t->cpu >= hosted_smp_nr)
+            continue;
+        sched_cpu_run(t);
+        sched.done++;
+        pthread_cond_broadcast(&sched.cv);
+    }
     return NULL;
 }
 
@@ -419,13 +439,16 @@ int hosted_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const u
                      size_t len)
 {
     static struct smp_thread threads[MM_MAX_CPUS];
-    unsigned int n = mm_nr_cpus(), started = 0;
+    static unsigned int nr_threads;
+    unsigned int n = mm_nr_cpus();
+    pthread_mutex_lock(&sched.mu);
     hosted_smp_nr = n;
-    hosted_smp_finished = 0;
     hosted_barrier_count = hosted_barrier_gen = 0;
     for (unsigned int i = 0; i < n; i++) {
         hosted_mbox[i] = (struct hosted_mailbox){ 0 };
         sched.cpu[i].state = SCHED_RUN;
+        threads[i].fn = fn;
+        threads[i].arg = arg;
     }
     sched.bytes = sched_bytes;
     sched.len = sched_bytes ? len : 0;
@@ -433,15 +456,20 @@ int hosted_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const u
     sched.stay = 0;
     sched.stats = (struct hosted_sched_stats){ 0 };
     sched.turn = sched_pick(0); /* the first holder is the schedule's first choice */
+    sched.done = 0;
     hosted_threaded = hosted_sched = true;
-    for (; started < n; started++) {
-        threads[started] = (struct smp_thread){ .cpu = started, .fn = fn, .arg = arg };
-        if (pthread_create(&threads[started].thread, NULL, sched_thread_main, &threads[started]))
-            env_panic("hosted_sched_run: cannot start the thread of CPU %u", started);
+    for (; nr_threads < n; nr_threads++) {
+        threads[nr_threads].cpu = nr_threads;
+        if (pthread_create(&threads[nr_threads].thread, NULL, sched_thread_main,
+                           &threads[nr_threads]))
+            env_panic("hosted_sched_run: cannot start the thread of CPU %u", nr_threads);
     }
-    for (unsigned int i = 0; i < started; i++)
-        pthread_join(threads[i].thread, NULL);
+    sched.gen++;
+    pthread_cond_broadcast(&sched.cv);
+    while (sched.done < n)
+        pthread_cond_wait(&sched.cv, &sched.mu);
     hosted_threaded = hosted_sched = false;
+    pthread_mutex_unlock(&sched.mu);
     return 0;
 }
 
