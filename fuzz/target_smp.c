@@ -10,7 +10,8 @@
  *
  *   stream ops   smp pages on= order=0..3     alloc_pages(GFP_KERNEL)
  *                smp kmalloc on= size=        kmalloc(GFP_KERNEL), size classes and the page path
- *                smp cache-alloc on=          kmem_cache_alloc of the one shared cache
+ *                smp cache-alloc on=          kmem_cache_alloc of the one shared cache (object
+ *                                             size 16000, 5000, 1000 or 96 by seed bits 28-29)
  *                smp vmalloc on= pages=1..4
  *                smp free on= h=              frees live[h % nr_live] whoever allocated it (so
  *                                             objects are often freed on another CPU)
@@ -28,7 +29,8 @@
  *   quiescent      (every CPU finished its stream, after each run and at teardown) mm_check(),
  *                  no misuse reported, every held object's pattern, and conservation:
  *                  free pages + slab pages + held page blocks and large kmalloc blocks +
- *                  vmalloc pages + vmalloc page-table pages grown since boot == boot value
+ *                  vmalloc pages + vmalloc page-table pages grown since boot == boot value;
+ *                  the shared cache's active objects == the cache objects the CPUs hold
  *   at the end     everything freed, the cache destroyed, conservation again
  *
  * Digest: every allocation's success, every free's result, and per run the switches and the hash
@@ -42,7 +44,10 @@
 
 #define SMP_MAX_LIVE  FUZZ_MAX_OPS
 #define SMP_MAX_SCHED (FUZZ_MAX_OPS * 6)
-#define SMP_CACHE_SIZE 96
+
+/* Object size of the shared cache, from seed bits 28-29 (bits 24-26 pick the TLB): big objects
+ * first, whose slabs hold 2-8 objects, so a CPU empties its slab and refills it in a few ops. */
+static const size_t smp_cache_sizes[] = { 16000, 5000, 1000, 96 };
 
 static const uint8_t smp_kinds[] = {
     FOP_SMP_PAGES, FOP_SMP_PAGES, FOP_SMP_PAGES,
@@ -81,6 +86,7 @@ static struct {
     uint8_t sched[SMP_MAX_SCHED];
     uint32_t nr_sched;
     struct kmem_cache *cache;
+    size_t cache_size;
     unsigned long held_pages;   /* page blocks and large kmalloc blocks held */
     unsigned long boot_sum, boot_tables, misuse;
     bool ran;                   /* a run since the last check */
@@ -219,7 +225,7 @@ static void smp_op_exec(unsigned int cpu, const struct fuzz_op *op)
         smp_op_kmalloc(cpu, op->arg[1]);
         break;
     case FOP_SMP_CACHE_ALLOC:
-        smp_hold(cpu, SMP_CACHE, kmem_cache_alloc(smp_fz.cache, GFP_KERNEL), SMP_CACHE_SIZE, 0);
+        smp_hold(cpu, SMP_CACHE, kmem_cache_alloc(smp_fz.cache, GFP_KERNEL), smp_fz.cache_size, 0);
         break;
     case FOP_SMP_VMALLOC:
         smp_hold(cpu, SMP_VMALLOC, vmalloc((size_t)op->arg[1] * PAGE_SIZE),
@@ -295,6 +301,22 @@ static FUZZ_VERIFY_FN void smp_check_conservation(void)
                  smp_fz.boot_sum);
 }
 
+/* The shared cache counts exactly the objects the CPUs hold (an object lost between the lists of
+ * a slab stays counted as active). */
+static FUZZ_VERIFY_FN void smp_check_cache(void)
+{
+    static struct slab_cache_stats st[96];
+    unsigned int n = MM_MIN(slab_get_stats(st, MM_ARRAY_SIZE(st)), (unsigned int)MM_ARRAY_SIZE(st));
+    unsigned long held = 0;
+
+    for (uint32_t i = 0; i < smp_fz.nr_live; i++)
+        held += smp_fz.live[i].kind == SMP_CACHE;
+    for (unsigned int i = 0; i < n; i++)
+        if (fuzz_streq(st[i].name, "smp-shared") && st[i].active_objs != held)
+            smp_fail("invariant=harness.cache-active: smp-shared counts %lu active objects, the CPUs "
+                     "hold %lu", st[i].active_objs, held);
+}
+
 static FUZZ_VERIFY_FN void smp_check(bool deep)
 {
     struct mm_check_report rep;
@@ -316,6 +338,8 @@ static FUZZ_VERIFY_FN void smp_check(bool deep)
     for (uint32_t i = 0; i < smp_fz.nr_live; i++)
         smp_verify("quiescent", &smp_fz.live[i]);
     smp_check_conservation();
+    if (smp_fz.cache)
+        smp_check_cache();
 }
 
 /* ---- the engine's callbacks ---- */
@@ -335,7 +359,8 @@ static uint32_t smp_setup(const uint8_t *data, size_t size)
     fuzz_machine_layout(&smp_fz.m, &l);
     if ((err = fuzz_platform.boot(&l)))
         smp_fail("boot: %s", mm_strerror(err));
-    smp_fz.cache = kmem_cache_create("smp-shared", SMP_CACHE_SIZE, 0, 0, NULL);
+    smp_fz.cache_size = smp_cache_sizes[(m.seed >> 28) & 3];
+    smp_fz.cache = kmem_cache_create("smp-shared", smp_fz.cache_size, 0, 0, NULL);
     if (!smp_fz.cache)
         smp_fail("boot: kmem_cache_create of the shared cache failed");
     smp_fz.boot_sum = page_alloc_nr_free() + slab_nr_pages();
@@ -376,6 +401,7 @@ static void smp_teardown(void)
     int err = kmem_cache_destroy(smp_fz.cache);
     if (err)
         smp_fail("teardown: destroying the shared cache: %s", mm_strerror(err));
+    smp_fz.cache = NULL;
     kmem_cache_shrink_all();
     smp_check(true);
 }
