@@ -6,7 +6,8 @@
  * Input: the machine header (cpus=1 runs as 2), then records. Each "smp <op> on=C ..." record is
  * queued on CPU C's stream; "smp sched b0 b1 b2 b345" adds 6 schedule bytes; "smp run" and the end
  * of the input run every queued stream concurrently with the schedule bytes given since the last
- * run (cpu.c says how a byte picks the next CPU), then check at that quiescent point.
+ * run, then 256 bytes drawn from the machine seed and the run number (cpu.c says how a byte picks
+ * the next CPU), then check at that quiescent point.
  *
  *   stream ops   smp pages on= order=0..3     alloc_pages(GFP_KERNEL)
  *                smp kmalloc on= size=        kmalloc(GFP_KERNEL), size classes and the page path
@@ -43,7 +44,7 @@
 #include "vmalloc.h"
 
 #define SMP_MAX_LIVE  FUZZ_MAX_OPS
-#define SMP_MAX_SCHED (FUZZ_MAX_OPS * 6)
+#define SMP_MAX_SCHED (FUZZ_MAX_OPS * 6 + 256)
 
 /* Object size of the shared cache, from seed bits 28-29 (bits 24-26 pick the TLB): big objects
  * first, whose slabs hold 2-8 objects, so a CPU empties its slab and refills it in a few ops. */
@@ -90,6 +91,7 @@ static struct {
     unsigned long held_pages;   /* page blocks and large kmalloc blocks held */
     unsigned long boot_sum, boot_tables, misuse;
     bool ran;                   /* a run since the last check */
+    uint32_t runs;
 } smp_fz;
 
 #define SMP_TRACE(...) do { if (fuzz_trace) fuzz_log(__VA_ARGS__); } while (0)
@@ -260,6 +262,23 @@ static void smp_cpu_main(unsigned int cpu, void *arg)
 
 /* ---- runs and checks (the engine's thread, every CPU quiescent) ---- */
 
+/* After the input's schedule bytes, SMP_PAD_BYTES more from an xorshift seeded by the machine
+ * seed and the run number, each switching often (stay 0-3): every input explores an interleaving,
+ * not only those whose sched records the fuzzer has grown. */
+#define SMP_PAD_BYTES 256
+
+static void smp_sched_pad(void)
+{
+    uint32_t x = (smp_fz.m.seed ^ (smp_fz.runs++ * 0x9e3779b9u)) | 1;
+
+    for (unsigned int i = 0; i < SMP_PAD_BYTES; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        smp_fz.sched[smp_fz.nr_sched++] = (uint8_t)(x >> 8) & 0x0f;
+    }
+}
+
 static void smp_run_queued(void)
 {
     struct fuzz_smp_stats st = { 0 };
@@ -267,6 +286,7 @@ static void smp_run_queued(void)
     struct fuzz_op op = fuzz_cur.op;
     unsigned int cpu;
 
+    smp_sched_pad();
     if (fuzz_platform.smp_run(smp_cpu_main, NULL, smp_fz.sched, smp_fz.nr_sched, &st))
         smp_fail("smp-run: the scheduled run failed");
     fuzz_cur.opno = opno;
