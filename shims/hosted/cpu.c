@@ -435,12 +435,29 @@ static void *sched_thread_main(void *p)
     return NULL;
 }
 
+static struct smp_thread sched_threads[MM_MAX_CPUS];
+static unsigned int sched_nr_threads;
+
+/* A forked child (replay's and triage's per-input children) has none of the parent's CPU threads:
+ * it starts its own, with a fresh baton. */
+static void sched_atfork_child(void)
+{
+    sched_nr_threads = 0;
+    sched.gen = sched.done = 0;
+    pthread_mutex_init(&sched.mu, NULL);
+    pthread_cond_init(&sched.cv, NULL);
+}
+
 int hosted_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched_bytes,
                      size_t len)
 {
-    static struct smp_thread threads[MM_MAX_CPUS];
-    static unsigned int nr_threads;
+    static bool atfork_set;
+    struct smp_thread *threads = sched_threads;
     unsigned int n = mm_nr_cpus();
+    if (!atfork_set) {
+        pthread_atfork(NULL, NULL, sched_atfork_child);
+        atfork_set = true;
+    }
     pthread_mutex_lock(&sched.mu);
     hosted_smp_nr = n;
     hosted_barrier_count = hosted_barrier_gen = 0;
@@ -458,11 +475,11 @@ int hosted_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const u
     sched.turn = sched_pick(0); /* the first holder is the schedule's first choice */
     sched.done = 0;
     hosted_threaded = hosted_sched = true;
-    for (; nr_threads < n; nr_threads++) {
-        threads[nr_threads].cpu = nr_threads;
-        if (pthread_create(&threads[nr_threads].thread, NULL, sched_thread_main,
-                           &threads[nr_threads]))
-            env_panic("hosted_sched_run: cannot start the thread of CPU %u", nr_threads);
+    for (; sched_nr_threads < n; sched_nr_threads++) {
+        threads[sched_nr_threads].cpu = sched_nr_threads;
+        if (pthread_create(&threads[sched_nr_threads].thread, NULL, sched_thread_main,
+                           &threads[sched_nr_threads]))
+            env_panic("hosted_sched_run: cannot start the thread of CPU %u", sched_nr_threads);
     }
     sched.gen++;
     pthread_cond_broadcast(&sched.cv);
