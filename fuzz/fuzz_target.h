@@ -23,6 +23,18 @@
 #include "digest.h"
 #include "ops.h"
 
+/** What a scheduled run did (fuzz_platform.smp_run). */
+struct fuzz_smp_stats {
+    unsigned long points;       /* preemption points offered */
+    unsigned long switches;     /* times another CPU got to run */
+    unsigned long waits;        /* points where the running CPU could not go on */
+    uint64_t trace;             /* hash of the sequence of CPUs that ran */
+};
+
+/** Run fn(cpu, arg) on every CPU, interleaved as @sched says; see struct fuzz_platform.smp_run. */
+typedef int (*fuzz_smp_run_fn)(void (*fn)(unsigned int cpu, void *arg), void *arg,
+                               const uint8_t *sched, size_t len, struct fuzz_smp_stats *st);
+
 /** What a target needs of the machine it runs on. */
 struct fuzz_platform {
     const char *name;
@@ -66,6 +78,13 @@ struct fuzz_platform {
      * NULL: nothing to do.
      */
     void (*op_done)(void);
+    /**
+     * The scheduled mode: run fn(cpu, arg) once on every CPU of the booted machine, one CPU at a
+     * time, the schedule bytes @sched (@len) choosing which runs at each preemption point; the same
+     * bytes give the same interleaving. Returns 0 when every CPU's fn returned and fills *@st.
+     * The kernel has no scheduled mode: it runs the CPUs one after the other (zero stats).
+     */
+    fuzz_smp_run_fn smp_run;
 };
 
 /** The platform linked in (hosted or kernel). */
@@ -123,6 +142,7 @@ extern const struct fuzz_target fuzz_target_slab;
 extern const struct fuzz_target fuzz_target_misuse;
 extern const struct fuzz_target fuzz_target_boot;
 extern const struct fuzz_target fuzz_target_vm;
+extern const struct fuzz_target fuzz_target_smp;
 
 /** Every target, NULL-terminated, first = default. */
 extern const struct fuzz_target *const fuzz_targets[];

@@ -181,6 +181,7 @@ static const struct fuzz_enum_val vm_vmisuse_vals[] = {
     { FUZZ_VMIS_FREE_MAPPED, "free-mapped" }, { FUZZ_VMIS_KFREE_VMA, "kfree-vma" },
     { FUZZ_VMIS_KFREE_AREA, "kfree-vmap-area" },
 };
+static const struct fuzz_enum_val smp_drain_vals[] = { { 0, "local" }, { 1, "all" } };
 static const struct fuzz_enum_val vm_swapfail_vals[] = { { 0, "swapout" }, { 1, "swapin" } };
 
 /* ---- op-kind descriptors ---- */
@@ -193,6 +194,7 @@ static const struct fuzz_enum_val vm_swapfail_vals[] = { { 0, "swapout" }, { 1, 
                               .nvals = MM_ARRAY_SIZE(v) }
 #define ARG_EP(n, f, v)     { .name = (n), .kind = FA_ENUM, .field = (f), .positional = true, \
                               .vals = (v), .nvals = MM_ARRAY_SIZE(v) }
+#define ARG_CPU(n, f)       { .name = (n), .kind = FA_CPU, .field = (f) }
 #define ARG_GFP(n, f)       { .name = (n), .kind = FA_ENUM, .field = (f), .vals = fuzz_gfp_vals, \
                               .nvals = MM_ARRAY_SIZE(fuzz_gfp_vals) }
 
@@ -322,6 +324,17 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
                                               ARG_U("n", FF_B, 1, 4),
                                               ARG_U("at", FF_D, 0, 0xffffffffu) } },
     [FOP_VM_FORKFAIL] = { "vm forkfail", 1, { ARG_U("skip", FF_B, 0, 64) } },
+    [FOP_SMP_PAGES] = { "smp pages", 2, { ARG_CPU("on", FF_A), ARG_U("order", FF_B, 0, 4) } },
+    [FOP_SMP_KMALLOC] = { "smp kmalloc", 2, { ARG_CPU("on", FF_A),
+                                              { .name = "size", .kind = FA_KSIZE, .field = FF_D } } },
+    [FOP_SMP_CACHE_ALLOC] = { "smp cache-alloc", 1, { ARG_CPU("on", FF_A) } },
+    [FOP_SMP_VMALLOC] = { "smp vmalloc", 2, { ARG_CPU("on", FF_A), ARG_U("pages", FF_B, 1, 4) } },
+    [FOP_SMP_FREE] = { "smp free", 2, { ARG_CPU("on", FF_A), ARG_U("h", FF_B, 0, 256) } },
+    [FOP_SMP_DRAIN] = { "smp drain", 2, { ARG_CPU("on", FF_A), ARG_E("which", FF_B, smp_drain_vals) } },
+    [FOP_SMP_RUN] = { "smp run", 0, { { 0 } } },
+    [FOP_SMP_SCHED] = { "smp sched", 4, { ARG_UP("b0", FF_A, 0, 256), ARG_UP("b1", FF_B, 0, 256),
+                                          ARG_UP("b2", FF_C, 0, 256),
+                                          ARG_UP("b345", FF_D, 0, 1u << 24) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)
@@ -582,6 +595,12 @@ void fuzz_machine_layout(const struct fuzz_machine *m, struct fuzz_layout *l)
     layout_reserve(l, &rng);
 }
 
+void fuzz_machine_clamp(const struct fuzz_op_table *table, struct fuzz_machine *m)
+{
+    if ((table->flags & FUZZ_TABLE_SMP) && m->nr_cpus < 2)
+        m->nr_cpus = 2;
+}
+
 /* ---- op decoding ---- */
 
 uint32_t fuzz_nr_ops(size_t size)
@@ -722,6 +741,7 @@ void fuzz_print(const struct fuzz_op_table *table, const uint8_t *data, size_t s
     uint32_t i, n = fuzz_nr_ops(size);
 
     fuzz_machine_decode(data, size, &m);
+    fuzz_machine_clamp(table, &m);
     fuzz_machine_format(line, sizeof(line), &m);
     if (table->flags & (FUZZ_TABLE_SLAB_HARDENED | FUZZ_TABLE_SLAB_LEVELS)) {
         size_t len = fz_strlen(line);
@@ -1016,6 +1036,7 @@ long fuzz_encode_text(const struct fuzz_op_table *table, const char *text, size_
     if (cap < FUZZ_HDR_SIZE)
         return -MM_ENOSPC;
     fuzz_machine_decode((const uint8_t *)"", 0, &m);
+    fuzz_machine_clamp(table, &m);
     memset(out, 0, FUZZ_HDR_SIZE);
     while (pos < len) {
         size_t end = pos, n;
@@ -1034,6 +1055,7 @@ long fuzz_encode_text(const struct fuzz_op_table *table, const char *text, size_
                 return fz_error(&p, "machine line must come first and once:", tok[0].s, tok[0].n);
             if (fz_parse_machine(&p, tok, nt, &m))
                 return -MM_EINVAL;
+            fuzz_machine_clamp(table, &m);
             if (fuzz_machine_encode(&m, out))
                 return fz_error(&p, "machine value out of range:", tok[0].s, tok[0].n);
             have_machine = true;

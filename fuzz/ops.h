@@ -96,6 +96,9 @@ struct fuzz_layout {
 void fuzz_machine_decode(const uint8_t *data, size_t size, struct fuzz_machine *m);
 /** Encode @m into @hdr so that fuzz_machine_decode gives back @m. Returns 0 or -MM_ERANGE. */
 int fuzz_machine_encode(const struct fuzz_machine *m, uint8_t hdr[FUZZ_HDR_SIZE]);
+struct fuzz_op_table;
+/** Apply what @table's flags say about the machine (FUZZ_TABLE_SMP: at least 2 CPUs). */
+void fuzz_machine_clamp(const struct fuzz_op_table *table, struct fuzz_machine *m);
 /** Deterministic layout (holes, reserved ranges) of @m, derived from its seed. */
 void fuzz_machine_layout(const struct fuzz_machine *m, struct fuzz_layout *l);
 /**
@@ -183,6 +186,15 @@ enum fuzz_op_kind {
     FOP_VM_VMISUSE,         /* vm vmisuse KIND h=      (vfree/vunmap/vmap/kfree misuse) */
     FOP_VM_SWAPFAIL,        /* vm swapfail ON n= at=   (swap device errors: swapout|swapin) */
     FOP_VM_FORKFAIL,        /* vm forkfail skip=       (fork with an allocation failure armed) */
+    /* scheduled CPUs (target smp; see target_smp.c): on= names the CPU whose stream gets the op */
+    FOP_SMP_PAGES,          /* smp pages on= order=     (alloc_pages, orders 0-3) */
+    FOP_SMP_KMALLOC,        /* smp kmalloc on= size= */
+    FOP_SMP_CACHE_ALLOC,    /* smp cache-alloc on=      (the shared cache) */
+    FOP_SMP_VMALLOC,        /* smp vmalloc on= pages= */
+    FOP_SMP_FREE,           /* smp free on= h=          (any held object, whoever allocated it) */
+    FOP_SMP_DRAIN,          /* smp drain on= which=local|all */
+    FOP_SMP_RUN,            /* smp run                  (run the queued streams, then check) */
+    FOP_SMP_SCHED,          /* smp sched B0 B1 B2 B345  (6 schedule bytes for the next run) */
     FUZZ_NR_OP_KINDS,
 };
 
@@ -238,6 +250,9 @@ struct fuzz_op_table {
 /** Slab hardening level 0..2 of machine @m for a target whose table has @flags (0 without either
  * flag). */
 unsigned int fuzz_machine_slab_level(const struct fuzz_machine *m, uint32_t flags);
+
+/** The target runs at least 2 CPUs: a header saying 1 means 2 (fuzz_machine_clamp). */
+#define FUZZ_TABLE_SMP 4u
 
 /** One decoded op: its kind and each declared argument's folded value, in declaration order. */
 struct fuzz_op {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "platform_machine.h"
+#include "hosted_machine.h"
 #include "hosted_user.h"
 
 const char fuzz_machine_name[] = "hosted";
@@ -51,4 +52,15 @@ int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsign
     static const unsigned int acc[3] = { MMU_READ, MMU_WRITE, MMU_EXEC };
 
     return (int)hosted_user_copy(mm, va, buf, len, acc[access % 3], fault_va);
+}
+
+int fuzz_machine_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg,
+                            const uint8_t *sched, size_t len, struct fuzz_smp_stats *st)
+{
+    struct hosted_sched_stats hs;
+    int err = hosted_sched_run(fn, arg, sched, len);
+
+    hosted_sched_get_stats(&hs);
+    *st = (struct fuzz_smp_stats){ hs.points, hs.switches, hs.waits, hs.trace };
+    return err;
 }

@@ -7,6 +7,7 @@
  */
 #include "platform_machine.h"
 #include "kernel_arch.h"
+#include "hosted_machine.h"
 
 const char fuzz_machine_name[] = "kernel";
 
@@ -32,4 +33,19 @@ int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsign
                            uintptr_t *fault_va)
 {
     return kernel_user_copy(mm, va, buf, len, access, fault_va);
+}
+
+/* One real CPU and no threads: the CPUs run one after the other, each to its end. */
+int fuzz_machine_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched,
+                         size_t len, struct fuzz_smp_stats *st)
+{
+    (void)sched;
+    (void)len;
+    for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++) {
+        hosted_cpu_set(cpu);
+        fn(cpu, arg);
+    }
+    hosted_cpu_set(0);
+    *st = (struct fuzz_smp_stats){ 0 };
+    return 0;
 }

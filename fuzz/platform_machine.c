@@ -102,4 +102,5 @@ const struct fuzz_platform fuzz_platform = {
     .swap_reset = machine_swap_reset,
     .swap_fail = machine_swap_fail,
     .op_done = fuzz_machine_op_done,
+    .smp_run = fuzz_machine_smp_run,
 };

@@ -6,7 +6,8 @@
  *
  *   hosted (platform_hosted.c)   stderr          abort()                     hosted_user_copy
  *   kernel (platform_kernel.c)   serial console  back to fuzz_run_guarded    kernel_user_copy
- * and, after each op, the hosted TLB audit (hosted_tlb_op_done; nothing in the kernel).
+ * and, after each op, the hosted TLB audit (hosted_tlb_op_done; nothing in the kernel), and the
+ * scheduled CPUs of target smp (hosted_sched_run; none in the kernel).
  */
 #ifndef LEAXOS_FUZZ_PLATFORM_MACHINE_H
 #define LEAXOS_FUZZ_PLATFORM_MACHINE_H
@@ -28,5 +29,10 @@ int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsign
 
 /** After each op's exec (see struct fuzz_platform.op_done): the hosted TLB audit, or nothing. */
 void fuzz_machine_op_done(void);
+
+/** The scheduled mode (see struct fuzz_platform.smp_run): hosted_sched_run; in the kernel the
+ * CPUs run one after the other. */
+int fuzz_machine_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched,
+                         size_t len, struct fuzz_smp_stats *st);
 
 #endif /* LEAXOS_FUZZ_PLATFORM_MACHINE_H */

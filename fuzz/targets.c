@@ -16,6 +16,7 @@ const struct fuzz_target *const fuzz_targets[] = {
     &fuzz_target_misuse,
     &fuzz_target_boot,
     &fuzz_target_vm,
+    &fuzz_target_smp,
     NULL,
 };
 

@@ -15,6 +15,21 @@
  * returned keeps taking calls until every CPU has returned. So a CPU inside
  * env_irq_save..env_irq_restore sees its per-CPU data change only through itself.
  *
+ * Scheduled (hosted_sched_run). One pthread per CPU as in the threaded mode, but they run one at a
+ * time: a baton (sched.turn, under sched.mu) names the only CPU whose thread may run; the others
+ * sleep on sched.cv. Only the baton holder runs mm code, so a run is a function of the schedule
+ * bytes and nothing else (no clock, no OS scheduler). The holder offers the baton at each
+ * preemption point: env_spin_lock and env_spin_trylock before the attempt, every failed spin,
+ * env_irq_restore, env_sched_point, and every wait (own cross-CPU call, a busy mailbox, the
+ * barrier). The next holder is chosen among the eligible CPUs by the next schedule byte b:
+ * eligible[(b & 3) % n] gets the baton and keeps it for the next (b >> 2) points at which it is
+ * still eligible. With the bytes used up the holder keeps the baton until it blocks, and then it
+ * passes round-robin. Eligible: running; or waiting (spinning on a lock, on a call, on a mailbox,
+ * at a barrier) when the word it waits on changed or, with its interrupts on, a call was posted to
+ * it; or finished, with a call posted to it. A finished CPU drops out otherwise; when every CPU is
+ * finished and no call is pending the run ends. No eligible CPU while one waits is a deadlock: it
+ * panics. The mode is used by fuzz target smp (fuzz/target_smp.c).
+ *
  * Invariants: a mailbox holds at most one call (a sender owns it from posting to completion); a
  * call runs with the target's interrupts off; no CPU waits for another CPU's call with its own
  * interrupts off (two such CPUs would wait for each other forever, as on hardware: it panics);
@@ -22,6 +37,7 @@
  */
 #include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "hosted_internal.h"
@@ -43,6 +59,32 @@ struct hosted_mailbox {
 } MM_CACHE_ALIGNED;
 
 static struct hosted_mailbox hosted_mbox[MM_MAX_CPUS];
+
+/* Scheduled mode: set by the driver before the CPU threads start, cleared after they are joined. */
+static bool hosted_sched;
+
+enum sched_state { SCHED_RUN, SCHED_WAIT, SCHED_IDLE };
+
+#define SCHED_OVER ~0u /* sched.turn when the run has ended */
+
+/* The baton. Every field is read and written under mu only, by the holder (or the driver before
+ * the threads start and after they are joined). */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned int turn;                  /* the CPU that may run, or SCHED_OVER */
+    unsigned int gen, done;             /* runs started; CPUs done with the current one */
+    unsigned int stay;                  /* points the holder keeps the baton without a choice */
+    const uint8_t *bytes;               /* the schedule */
+    size_t len, pos;
+    struct {
+        uint8_t state;                  /* enum sched_state */
+        bool irq_on;                    /* SCHED_WAIT: interrupts on, a posted call wakes it */
+        const unsigned int *word;       /* SCHED_WAIT: blocked while *word == busy */
+        unsigned int busy;
+    } cpu[MM_MAX_CPUS];
+    struct hosted_sched_stats stats;
+} sched = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 static unsigned int hosted_smp_finished;     /* CPU threads whose function returned */
 static unsigned int hosted_barrier_count, hosted_barrier_gen;
 static unsigned long hosted_ipis;            /* cross-CPU calls delivered to another thread */
@@ -75,6 +117,122 @@ static void cpu_wait_relax(void)
         sched_yield();
 }
 
+/* ---- scheduled mode: the baton ---- */
+
+static bool sched_eligible(unsigned int c)
+{
+    bool mail = __atomic_load_n(&hosted_mbox[c].fn, __ATOMIC_RELAXED) != NULL;
+    switch (sched.cpu[c].state) {
+    case SCHED_RUN:
+        return true;
+    case SCHED_WAIT:
+        return (sched.cpu[c].irq_on && mail) ||
+               __atomic_load_n(sched.cpu[c].word, __ATOMIC_RELAXED) != sched.cpu[c].busy;
+    default:
+        return mail;
+    }
+}
+
+/* The next holder after @me (which may itself be chosen if eligible), or SCHED_OVER if none. */
+static unsigned int sched_pick(unsigned int me)
+{
+    unsigned int elig[MM_MAX_CPUS], n = 0, c;
+    for (c = 0; c < hosted_smp_nr; c++)
+        if (sched_eligible(c))
+            elig[n++] = c;
+    if (!n)
+        return SCHED_OVER;
+    bool me_ok = me < hosted_smp_nr && sched_eligible(me);
+    if (me_ok && sched.stay) {
+        sched.stay--;
+        return me;
+    }
+    if (sched.pos < sched.len) {
+        uint8_t b = sched.bytes[sched.pos++];
+        sched.stay = b >> 2;
+        return elig[(b & 3u) % n];
+    }
+    if (me_ok) {
+        sched.stay = ~0u;
+        return me;
+    }
+    for (c = 1; c <= hosted_smp_nr; c++)
+        if (sched_eligible((me + c) % hosted_smp_nr))
+            break;
+    return (me + c) % hosted_smp_nr;
+}
+
+/* No CPU can run: the end of the run when every CPU is finished, else a deadlock. */
+static void sched_end_locked(void)
+{
+    for (unsigned int c = 0; c < hosted_smp_nr; c++)
+        if (sched.cpu[c].state != SCHED_IDLE)
+            env_panic("scheduled run: deadlock, no CPU can run (CPU %u waits on %p == %u)", c,
+                      (const void *)sched.cpu[c].word, sched.cpu[c].busy);
+    sched.turn = SCHED_OVER;
+    pthread_cond_broadcast(&sched.cv);
+}
+
+/* A preemption point of the holder @me (sched.mu held, its state set): pass the baton as the
+ * schedule says and sleep until it comes back or the run ends. */
+static void sched_point_locked(unsigned int me)
+{
+    unsigned int next = sched_pick(me);
+    sched.stats.points++;
+    if (next == SCHED_OVER) {
+        sched_end_locked();
+        return;
+    }
+    if (next != me) {
+        sched.stats.switches++;
+        sched.stats.trace = (sched.stats.trace ^ (next + 1)) * 0x100000001b3ull;
+        sched.turn = next;
+        pthread_cond_broadcast(&sched.cv);
+    }
+    while (sched.turn != me && sched.turn != SCHED_OVER)
+        pthread_cond_wait(&sched.cv, &sched.mu);
+}
+
+void env_sched_point(void)
+{
+    if (!hosted_sched)
+        return;
+    pthread_mutex_lock(&sched.mu);
+    sched_point_locked(hosted_current_cpu);
+    pthread_mutex_unlock(&sched.mu);
+}
+
+/* The holder waits until *@w != @busy: it gives the baton away and gets it back when the word
+ * changed or (interrupts on) a call was posted to it. */
+static void sched_block(const unsigned int *w, unsigned int busy)
+{
+    unsigned int me = hosted_current_cpu;
+    pthread_mutex_lock(&sched.mu);
+    sched.cpu[me].state = SCHED_WAIT;
+    sched.cpu[me].irq_on = !hosted_irq_off;
+    sched.cpu[me].word = w;
+    sched.cpu[me].busy = busy;
+    sched.stats.waits++;
+    sched_point_locked(me);
+    sched.cpu[me].state = SCHED_RUN;
+    pthread_mutex_unlock(&sched.mu);
+}
+
+/* Wait until *@w != @busy (acquire), taking calls meanwhile as the mode allows. */
+static void cpu_wait_word(const unsigned int *w, unsigned int busy)
+{
+    while (__atomic_load_n(w, __ATOMIC_ACQUIRE) == busy) {
+        if (!hosted_sched) {
+            cpu_wait_relax();
+            continue;
+        }
+        hosted_cpu_poll();
+        if (__atomic_load_n(w, __ATOMIC_ACQUIRE) != busy)
+            break;
+        sched_block(w, busy);
+    }
+}
+
 unsigned long env_irq_save(void)
 {
     bool was_off = hosted_irq_off;
@@ -87,6 +245,7 @@ void env_irq_restore(unsigned long flags)
     hosted_irq_off = flags != 0;
     if (!flags)
         hosted_cpu_poll();
+    env_sched_point();
 }
 
 /* ---- spinlocks ---- */
@@ -94,9 +253,12 @@ void env_irq_restore(unsigned long flags)
 void env_spin_lock(env_spinlock_t *l)
 {
     unsigned int me = hosted_current_cpu + 1;
+    env_sched_point();
     while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE)) {
         if (hosted_threaded && __atomic_load_n(&l->owner_cpu, __ATOMIC_RELAXED) == me)
             env_panic("spinlock %p taken again by CPU %u, which holds it", (void *)l, me - 1);
+        if (hosted_sched)
+            cpu_wait_word((const unsigned int *)&l->locked, 1u);
         while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
             cpu_wait_relax();
     }
@@ -105,6 +267,7 @@ void env_spin_lock(env_spinlock_t *l)
 
 bool env_spin_trylock(env_spinlock_t *l)
 {
+    env_sched_point();
     if (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE))
         return false;
     __atomic_store_n(&l->owner_cpu, hosted_current_cpu + 1, __ATOMIC_RELAXED);
@@ -140,11 +303,16 @@ static void cpu_call_remote(unsigned int cpu, void (*fn)(void *arg), void *arg)
     while (!__atomic_compare_exchange_n(&m->busy, &free_, 1u, false, __ATOMIC_ACQUIRE,
                                         __ATOMIC_RELAXED)) {
         free_ = 0;
-        cpu_wait_relax();
+        if (hosted_sched)
+            cpu_wait_word(&m->busy, 1u);
+        else
+            cpu_wait_relax();
     }
     m->arg = arg;
     __atomic_store_n(&m->done, 0u, __ATOMIC_RELAXED);
     __atomic_store_n(&m->fn, fn, __ATOMIC_RELEASE); /* arg and done before the target sees fn */
+    if (hosted_sched)
+        cpu_wait_word(&m->done, 0u);
     while (!__atomic_load_n(&m->done, __ATOMIC_ACQUIRE))
         cpu_wait_relax();
     __atomic_store_n(&m->busy, 0u, __ATOMIC_RELEASE);
@@ -219,6 +387,111 @@ int hosted_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg)
 
 bool hosted_smp_active(void) { return hosted_threaded; }
 
+/* ---- scheduled mode: the CPU threads ---- */
+
+/* One scheduled run of CPU @t->cpu: wait for the baton, run fn, then stay out of the schedule
+ * except to take calls posted to it until the run ends. */
+static void sched_cpu_run(struct smp_thread *t)
+{
+    hosted_current_cpu = t->cpu;
+    hosted_irq_off = false;
+    while (sched.turn != t->cpu && sched.turn != SCHED_OVER)
+        pthread_cond_wait(&sched.cv, &sched.mu);
+    pthread_mutex_unlock(&sched.mu);
+    t->fn(t->cpu, t->arg);
+    if (hosted_irq_off)
+        env_panic("CPU %u returned from hosted_sched_run with interrupts off", t->cpu);
+    pthread_mutex_lock(&sched.mu);
+    for (;;) {
+        sched.cpu[t->cpu].state = SCHED_IDLE;
+        sched_point_locked(t->cpu);
+        if (sched.turn == SCHED_OVER)
+            break;
+        sched.cpu[t->cpu].state = SCHED_RUN;
+        pthread_mutex_unlock(&sched.mu);
+        hosted_cpu_poll();
+        pthread_mutex_lock(&sched.mu);
+    }
+}
+
+/* A CPU thread lives as long as the process (a thread per run cost more than the run under
+ * ASan): it sleeps until a run that includes its CPU starts (sched.gen moves), runs it and
+ * reports back (sched.done). */
+static void *sched_thread_main(void *p)
+{
+    struct smp_thread *t = p;
+    unsigned int seen = 0;
+    pthread_mutex_lock(&sched.mu);
+    for (;;) {
+        while (sched.gen == seen)
+            pthread_cond_wait(&sched.cv, &sched.mu);
+        seen = sched.gen;
+        if (t->cpu >= hosted_smp_nr)
+            continue;
+        sched_cpu_run(t);
+        sched.done++;
+        pthread_cond_broadcast(&sched.cv);
+    }
+    return NULL;
+}
+
+static struct smp_thread sched_threads[MM_MAX_CPUS];
+static unsigned int sched_nr_threads;
+
+/* A forked child (replay's and triage's per-input children) has none of the parent's CPU threads:
+ * it starts its own, with a fresh baton. */
+static void sched_atfork_child(void)
+{
+    sched_nr_threads = 0;
+    sched.gen = sched.done = 0;
+    pthread_mutex_init(&sched.mu, NULL);
+    pthread_cond_init(&sched.cv, NULL);
+}
+
+int hosted_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched_bytes,
+                     size_t len)
+{
+    static bool atfork_set;
+    struct smp_thread *threads = sched_threads;
+    unsigned int n = mm_nr_cpus();
+    if (!atfork_set) {
+        pthread_atfork(NULL, NULL, sched_atfork_child);
+        atfork_set = true;
+    }
+    pthread_mutex_lock(&sched.mu);
+    hosted_smp_nr = n;
+    hosted_barrier_count = hosted_barrier_gen = 0;
+    for (unsigned int i = 0; i < n; i++) {
+        hosted_mbox[i] = (struct hosted_mailbox){ 0 };
+        sched.cpu[i].state = SCHED_RUN;
+        threads[i].fn = fn;
+        threads[i].arg = arg;
+    }
+    sched.bytes = sched_bytes;
+    sched.len = sched_bytes ? len : 0;
+    sched.pos = 0;
+    sched.stay = 0;
+    sched.stats = (struct hosted_sched_stats){ 0 };
+    sched.turn = sched_pick(0); /* the first holder is the schedule's first choice */
+    sched.done = 0;
+    hosted_threaded = hosted_sched = true;
+    for (; sched_nr_threads < n; sched_nr_threads++) {
+        threads[sched_nr_threads].cpu = sched_nr_threads;
+        if (pthread_create(&threads[sched_nr_threads].thread, NULL, sched_thread_main,
+                           &threads[sched_nr_threads]))
+            env_panic("hosted_sched_run: cannot start the thread of CPU %u", sched_nr_threads);
+    }
+    sched.gen++;
+    pthread_cond_broadcast(&sched.cv);
+    while (sched.done < n)
+        pthread_cond_wait(&sched.cv, &sched.mu);
+    hosted_threaded = hosted_sched = false;
+    pthread_mutex_unlock(&sched.mu);
+    return 0;
+}
+
+void hosted_sched_get_stats(struct hosted_sched_stats *st) { *st = sched.stats; }
+
 /* Sense-reversing barrier: the last CPU to arrive opens the next generation. Every CPU's writes
  * before the barrier happen before every CPU's reads after it (the acq_rel count chain, then the
  * release of gen against each waiter's acquire). */
@@ -232,6 +505,8 @@ void hosted_smp_barrier(void)
         __atomic_store_n(&hosted_barrier_gen, gen + 1, __ATOMIC_RELEASE);
         return;
     }
+    if (hosted_sched)
+        cpu_wait_word(&hosted_barrier_gen, gen);
     while (__atomic_load_n(&hosted_barrier_gen, __ATOMIC_ACQUIRE) == gen)
         cpu_wait_relax();
 }

@@ -152,6 +152,9 @@ void env_spin_unlock(env_spinlock_t *l)
     __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE);
 }
 
+/* Preemption points exist only on the scheduled hosted machine; the one real CPU never switches. */
+void env_sched_point(void) {}
+
 unsigned long env_irq_save(void) { return arch_irq_save(); }
 void env_irq_restore(unsigned long flags) { arch_irq_restore(flags); }
 

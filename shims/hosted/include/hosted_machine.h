@@ -6,7 +6,8 @@
  * vmalloc/vmap alias arena pages into a reserved range (env_kernel_map). The machine
  * is described by an e820-style map (holes and reserved ranges allowed). CPUs (cpu.c) are ids:
  * by default one thread plays them all and the current CPU is a thread-local value that tests and
- * fuzz ops switch; hosted_smp_run runs one thread per CPU with real locks and cross-CPU calls.
+ * fuzz ops switch; hosted_smp_run runs one thread per CPU with real locks and cross-CPU calls;
+ * hosted_sched_run runs the same threads one at a time, interleaved as a schedule says.
  *
  * Under ASan the whole arena is poisoned when a machine boots; the mm unpoisons what it hands out
  * and poisons what it takes back, so a touch of a free page is an ASan report.
@@ -93,7 +94,27 @@ unsigned int hosted_cpu_get(void);
  */
 int hosted_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg);
 
-/** Is hosted_smp_run in progress? */
+/** What a scheduled run did (hosted_sched_run): a function of the mm's code and the schedule. */
+struct hosted_sched_stats {
+    unsigned long points;       /* preemption points offered */
+    unsigned long switches;     /* baton passes to another CPU */
+    unsigned long waits;        /* points at which the holder could not go on (lock, call, ...) */
+    uint64_t trace;             /* hash of the sequence of CPUs the baton went to */
+};
+
+/**
+ * Scheduled mode: as hosted_smp_run (thread i is CPU i, real cross-CPU calls), but the CPUs run
+ * one at a time and @sched (@len bytes, may be NULL) picks which one runs at each preemption point
+ * (cpu.c says how), so the same bytes give the same interleaving on every run. Ends when every
+ * CPU's fn has returned and no call is pending; panics on a deadlock. Returns 0.
+ */
+int hosted_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched,
+                     size_t len);
+
+/** The statistics of the last (or running) scheduled run. */
+void hosted_sched_get_stats(struct hosted_sched_stats *st);
+
+/** Is hosted_smp_run or hosted_sched_run in progress? */
 bool hosted_smp_active(void);
 
 /**
