@@ -931,6 +931,34 @@ struct min_result {
     unsigned int replays, symbolized;
 };
 
+/* Rounds of removal, canonical form and field simplification before the minimiser stops. */
+#define MIN_MAX_ROUNDS 64
+
+/* Expire the oracle once its deadline has passed. A round whose candidates are all cached never
+ * asks oracle_test, the only other place that looks at the clock. */
+static bool oracle_expire_check(struct oracle *o)
+{
+    if (now_s() > o->deadline)
+        o->expired = true;
+    return o->expired;
+}
+
+/* Record the bytes @in has after round @nr in @rounds; true when an earlier round ended with the
+ * same bytes. The canonical form and the field simplifier can undo each other (a field the text
+ * form folds one way and the simplifier moves back): rounds then cycle through cached inputs
+ * without end (found minimising a crash of target smp, >15 min for a 60 s budget). */
+static bool input_seen_round(const struct input *in, uint64_t *rounds, unsigned int nr)
+{
+    struct buf b = {0};
+    input_bytes(in, &b);
+    rounds[nr] = fnv64((const uint8_t *)b.p, b.n);
+    free(b.p);
+    for (unsigned int i = 0; i < nr; i++)
+        if (rounds[i] == rounds[nr])
+            return true;
+    return false;
+}
+
 /**
  * Minimise @data (which must crash with @want) into @out (malloc'ed bytes). Returns false when
  * the input itself does not reproduce @want; then @out is a copy of the input.
@@ -955,12 +983,13 @@ static bool minimize(const char *target, const char *want, const uint8_t *data, 
         buf_add(out, data, size);
     } else {
         ddmin(&o, &in);
-        for (;;) {
+        uint64_t rounds[MIN_MAX_ROUNDS];
+        for (unsigned int nr = 0; nr < MIN_MAX_ROUNDS; nr++) {
             remove_one_fixpoint(&o, &in);
             bool changed = canonicalize(&o, &in);
             changed |= simplify_fields(&o, &in);
             changed |= canonicalize(&o, &in);
-            if (!changed || o.expired)
+            if (!changed || oracle_expire_check(&o) || input_seen_round(&in, rounds, nr))
                 break;
         }
         if (!o.expired) { /* the last pass: nothing removable (its candidates are cached) */
