@@ -539,32 +539,34 @@ void rtree_destroy(struct range_tree *t)
 
 /* ---- lookups ---- */
 
-void *rtree_find_after(const struct range_tree *t, uintptr_t addr)
+/* The leaf slot of the first range ending above @addr, its start in *@start; NULL if none. */
+static void *rtree_first_ending_above(const struct range_tree *t, uintptr_t addr, uintptr_t *start)
 {
     const struct rtree_node *n = t->root;
     while (n) {
-        unsigned int i = rtree_rank(n, n->end, addr); /* the first slot ending above @addr */
+        unsigned int i = rtree_rank(n, n->end, addr);
         if (i == n->count)
             return NULL;
-        if (n->leaf)
+        if (n->leaf) {
+            *start = n->start[i];
             return n->slot[i];
+        }
         n = n->slot[i];
     }
     return NULL;
 }
 
+void *rtree_find_after(const struct range_tree *t, uintptr_t addr)
+{
+    uintptr_t start;
+    return rtree_first_ending_above(t, addr, &start);
+}
+
 void *rtree_find(const struct range_tree *t, uintptr_t addr)
 {
-    const struct rtree_node *n = t->root;
-    while (n) {
-        unsigned int i = rtree_rank(n, n->end, addr);
-        if (i == n->count || n->start[i] > addr)
-            return NULL;
-        if (n->leaf)
-            return n->slot[i];
-        n = n->slot[i];
-    }
-    return NULL;
+    uintptr_t start = 0;
+    void *e = rtree_first_ending_above(t, addr, &start);
+    return e && start <= addr ? e : NULL;
 }
 
 void *rtree_find_before(const struct range_tree *t, uintptr_t addr)
