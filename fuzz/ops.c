@@ -182,7 +182,7 @@ static const struct fuzz_enum_val vm_vmisuse_vals[] = {
     { FUZZ_VMIS_KFREE_AREA, "kfree-vmap-area" },
 };
 static const struct fuzz_enum_val smp_drain_vals[] = { { 0, "local" }, { 1, "all" } };
-static const struct fuzz_enum_val smp_access_vals[] = { { 0, "read" }, { 1, "write" } };
+static const struct fuzz_enum_val smp_access_vals[] = { { 0, "read" }, { 1, "write" }, { 2, "write-head" } };
 static const struct fuzz_enum_val vm_swapfail_vals[] = { { 0, "swapout" }, { 1, "swapin" } };
 
 /* ---- op-kind descriptors ---- */

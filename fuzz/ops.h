@@ -199,7 +199,7 @@ enum fuzz_op_kind {
     FOP_SMP_MMAP,           /* smp mmap on= at= pages= prot=   (MAP_FIXED private anonymous) */
     FOP_SMP_MUNMAP,         /* smp munmap on= at= pages= */
     FOP_SMP_MPROTECT,       /* smp mprotect on= at= pages= prot= */
-    FOP_SMP_ACCESS,         /* smp access on= at= kind=read|write  (one page, hosted MMU) */
+    FOP_SMP_ACCESS,         /* smp access on= at= kind=read|write|write-head  (one page, hosted MMU) */
     FOP_SMP_FORK,           /* smp fork on= as=0|1      (into as 2 when it is empty) */
     FOP_SMP_EXIT,           /* smp exit on=             (mm_destroy of as 2) */
     FUZZ_NR_OP_KINDS,

@@ -9,23 +9,26 @@
  *   smp mmap on= at= pages= prot=     do_mmap MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS
  *   smp munmap on= at= pages=         do_munmap
  *   smp mprotect on= at= pages= prot= do_mprotect
- *   smp access on= at= kind=read|write  one whole page through the hosted MMU on that CPU (its
- *                                     TLB, faults, COW); a write stores token = the record's number
+ *   smp access on= at= kind=read|write|write-head  one page through the hosted MMU on that CPU
+ *                                     (its TLB, faults, COW): a read or write of the whole page, or
+ *                                     a write of its first half only (so the second half shows
+ *                                     what a COW break copied or a new page was zeroed to); a
+ *                                     write stores token = the record's number
  *   smp fork on= as=0|1               mm_fork of a shared address space into as 2 (if empty)
  *   smp exit on=                      mm_destroy of as 2 (skipped while another CPU has an op in
  *                                     flight there); ops on an address space that is not live are
  *                                     skipped (digested as such)
  *
- * Page contents: zeros, or the pattern of one token (word 0 = magic | token, word 1 = the page's
- * window index, the rest a hash of token and word), so a read names the write it returns and a
- * torn, misplaced or foreign page is caught however the model stands.
+ * Page contents, per half page: zeros, or the pattern of one token (word 0 = magic | token, word
+ * 1 = the page's window index and the half, the rest a hash of token and word), so a read names
+ * the writes it returns and a torn, misplaced or foreign half is caught however the model stands.
  *
  * The model. Every address-space op runs on one CPU from its start (sv_begin) to its completion
  * (sv_end); other CPUs may run in between (preemption points inside the mm), so ops on the same
  * pages overlap in time, and each takes effect at some instant of its interval that the harness
  * does not see. Per page the model keeps the SET of states the page may be in: maps, a bitmask of
- * {unmapped, mapped with VM protection 0..7}, and toks, a set of tokens (0 = zeros; "any" when
- * more than SV_TOKS pile up). Only the CPU holding the baton runs, so these updates are race free.
+ * {unmapped, mapped with VM protection 0..7}, and per half toks, a set of tokens (0 = zeros;
+ * "any" when more than SV_TOKS pile up). Only the CPU holding the baton runs, so these updates are race free.
  *   view(page)    maps / toks closed under the possible effects of every op in flight on the page
  *                 (mmap: mapped(prot), or unmapped if it fails after its implicit munmap; munmap:
  *                 unmapped; mprotect: mapped(prot) if mapped; write: its token; mmap: zeros)
@@ -40,7 +43,7 @@
  * Accepted (anything else fails the run, naming the op):
  *   access    its fault result is one some state in acc gives (unmapped: SIGSEGV; protection
  *             lacking: ACCESS; else HANDLED; OOM where HANDLED is possible and memory is short or
- *             another CPU is mid-op); a read returns a whole page of a token in acc's toks (with
+ *             another CPU is mid-op); a read returns, per half, a token in acc's toks (with
  *             "any": a token written to this address space, or its parent's for the child)
  *   mmap      the address, or -ENOMEM (OOM judged as above)
  *   munmap    0, or -ENOMEM (OOM)
@@ -67,6 +70,8 @@
 #define SV_MAX_OV  8
 #define SV_MAGIC   0x5e5e0a11u
 #define SV_MAX_FRAMES 512
+#define SV_HALF    (PAGE_SIZE / 2)
+#define SV_BOTH    3u  /* halves mask: a whole-page write or an mmap */
 
 #define SV_UNMAPPED   1u
 #define SV_MAPPED(vp) ((uint16_t)(2u << (vp)))
@@ -84,24 +89,24 @@ struct sv_toks {
 
 struct sv_page {
     uint16_t maps;
-    struct sv_toks toks;
+    struct sv_toks toks[2];             /* per half of the page */
 };
 
 struct sv_effect {
-    uint8_t kind, vprot;
+    uint8_t kind, vprot, halves;
     uint32_t tok;
 };
 
 /* The address-space op a CPU has in flight. */
 struct sv_op {
     bool busy;
-    uint8_t kind, as, vprot;
+    uint8_t kind, as, vprot, halves;
     uint32_t first, n, tok, opno;
     uint8_t nov;
     bool ov_full;
     struct sv_effect ov[SV_MAX_OV];     /* conflicting ops that overlapped it in time */
     uint16_t acc_maps[SV_PAGES];        /* accessors: view of page first + i over the interval */
-    struct sv_toks acc_toks[SV_PAGES];
+    struct sv_toks acc_toks[SV_PAGES][2];
 };
 
 struct sv_as {
@@ -162,35 +167,40 @@ static bool sv_toks_has(const struct sv_toks *s, uint32_t t)
 
 /* ---- page contents ---- */
 
-static uint64_t sv_word(uint32_t tok, uint32_t page, uint32_t w)
+/* Word @w of half @h of window page @page holding token @tok (word 0 names the token, word 1
+ * the page and half, so a misplaced or torn half shows). */
+static uint64_t sv_word(uint32_t tok, uint32_t page, uint32_t h, uint32_t w)
 {
     if (w == 0)
         return ((uint64_t)SV_MAGIC << 32) | tok;
     if (w == 1)
-        return page;
-    uint64_t s = ((uint64_t)tok << 32) ^ w;
+        return page | (h << 8);
+    uint64_t s = ((uint64_t)tok << 32) ^ (h * (SV_HALF / 8) + w);
     return fuzz_rand_next(&s);
 }
 
-static void sv_fill(uint8_t *b, uint32_t tok, uint32_t page)
+/* Fill the halves @halves of page buffer @b with token @tok's pattern. */
+static void sv_fill(uint8_t *b, uint32_t tok, uint32_t page, unsigned int halves)
 {
-    for (uint32_t w = 0; w < PAGE_SIZE / 8; w++) {
-        uint64_t x = sv_word(tok, page, w);
-        memcpy(b + 8 * w, &x, 8);
-    }
+    for (uint32_t h = 0; h < 2; h++)
+        for (uint32_t w = 0; (halves & (1u << h)) && w < SV_HALF / 8; w++) {
+            uint64_t x = sv_word(tok, page, h, w);
+            memcpy(b + h * SV_HALF + 8 * w, &x, 8);
+        }
 }
 
-/* The token whose whole pattern for window page @page @b holds (0: all zeros), or -1. */
-static long sv_decode(const uint8_t *b, uint32_t page)
+/* The token whose whole pattern half @h of window page @page holds (0: zeros), or -1. */
+static long sv_decode(const uint8_t *b, uint32_t page, uint32_t h)
 {
     uint64_t w0, x;
+    b += h * SV_HALF;
     memcpy(&w0, b, 8);
     uint32_t tok = (uint32_t)(w0 >> 32) == SV_MAGIC ? (uint32_t)w0 : 0;
     if (w0 && !tok)
         return -1;
-    for (uint32_t w = 0; w < PAGE_SIZE / 8; w++) {
+    for (uint32_t w = 0; w < SV_HALF / 8; w++) {
         memcpy(&x, b + 8 * w, 8);
-        if (x != (tok ? sv_word(tok, page, w) : 0))
+        if (x != (tok ? sv_word(tok, page, h, w) : 0))
             return -1;
     }
     return tok;
@@ -242,9 +252,10 @@ static uint16_t sv_close_maps(uint16_t maps, const struct sv_effect *e, unsigned
     return maps;
 }
 
-static void sv_effect_toks(const struct sv_effect *e, struct sv_toks *t)
+/* Half @h of a page may hold what @e leaves there. */
+static void sv_effect_toks(const struct sv_effect *e, struct sv_toks *t, uint32_t h)
 {
-    if (e->kind == SV_WRITE)
+    if (e->kind == SV_WRITE && (e->halves & (1u << h)))
         sv_toks_add(t, e->tok);
     else if (e->kind == SV_MMAP)
         sv_toks_add(t, 0);
@@ -252,7 +263,7 @@ static void sv_effect_toks(const struct sv_effect *e, struct sv_toks *t)
 
 static struct sv_effect sv_effect_of(const struct sv_op *o)
 {
-    return (struct sv_effect){ o->kind, o->vprot, o->tok };
+    return (struct sv_effect){ o->kind, o->vprot, o->halves, o->tok };
 }
 
 /* ---- in-flight ops ---- */
@@ -270,17 +281,19 @@ static bool sv_ranges_meet(const struct sv_op *a, const struct sv_op *b)
 
 /* What page @p of @as may be now, seen by CPU @self: the model closed under the others' ops. */
 static void sv_view(unsigned int as, uint32_t p, unsigned int self, uint16_t *maps,
-                    struct sv_toks *toks)
+                    struct sv_toks toks[2])
 {
     const struct sv_page *pg = &sv.as[as].pg[p];
     struct sv_effect e[FUZZ_MAX_CPUS];
     unsigned int n = 0;
 
-    *toks = pg->toks;
+    toks[0] = pg->toks[0];
+    toks[1] = pg->toks[1];
     for (unsigned int c = 0; c < FUZZ_MAX_CPUS; c++)
         if (c != self && sv_touches(&sv.op[c], as, p)) {
             e[n] = sv_effect_of(&sv.op[c]);
-            sv_effect_toks(&e[n++], toks);
+            sv_effect_toks(&e[n], &toks[0], 0);
+            sv_effect_toks(&e[n++], &toks[1], 1);
         }
     *maps = sv_close_maps(pg->maps, e, n);
 }
@@ -295,10 +308,11 @@ static void sv_refresh(unsigned int as, uint32_t first, uint32_t n)
         uint32_t lo = MM_MAX(first, o->first), hi = MM_MIN(first + n, o->first + o->n);
         for (uint32_t p = lo; p < hi; p++) {
             uint16_t m;
-            struct sv_toks t;
-            sv_view(as, p, c, &m, &t);
+            struct sv_toks t[2];
+            sv_view(as, p, c, &m, t);
             o->acc_maps[p - o->first] |= m;
-            sv_toks_union(&o->acc_toks[p - o->first], &t);
+            sv_toks_union(&o->acc_toks[p - o->first][0], &t[0]);
+            sv_toks_union(&o->acc_toks[p - o->first][1], &t[1]);
         }
     }
 }
@@ -312,13 +326,14 @@ static void sv_ov_add(struct sv_op *o, struct sv_effect e)
 }
 
 static struct sv_op *sv_begin(unsigned int cpu, uint8_t kind, unsigned int as, uint32_t first,
-                              uint32_t n, uint8_t vprot, uint32_t tok, uint32_t opno)
+                              uint32_t n, uint8_t vprot, uint32_t tok, uint32_t opno,
+                              unsigned int halves)
 {
     struct sv_op *o = &sv.op[cpu];
 
     memset(o, 0, sizeof(*o));
     *o = (struct sv_op){ .busy = true, .kind = kind, .as = (uint8_t)as, .vprot = vprot,
-                         .first = first, .n = n, .tok = tok, .opno = opno };
+                         .halves = (uint8_t)halves, .first = first, .n = n, .tok = tok, .opno = opno };
     for (unsigned int c = 0; c < FUZZ_MAX_CPUS; c++) {
         struct sv_op *q = &sv.op[c];
         if (c == cpu || !sv_ranges_meet(o, q))
@@ -329,7 +344,7 @@ static struct sv_op *sv_begin(unsigned int cpu, uint8_t kind, unsigned int as, u
         }
     }
     for (uint32_t p = 0; p < n; p++)
-        sv_view(as, first + p, cpu, &o->acc_maps[p], &o->acc_toks[p]);
+        sv_view(as, first + p, cpu, &o->acc_maps[p], o->acc_toks[p]);
     sv_refresh(as, first, n); /* the others may see this op's effect from now on */
     return o;
 }
@@ -347,14 +362,20 @@ static void sv_commit_maps(struct sv_op *o, uint16_t state)
         sv.as[o->as].pg[o->first + p].maps = o->ov_full ? SV_ALL : sv_close_maps(state, o->ov, o->nov);
 }
 
+/* A successful write or mmap: the halves it covers hold its token, or what the content ops that
+ * overlapped it left there. */
 static void sv_commit_toks(struct sv_op *o, uint32_t tok)
 {
-    struct sv_toks t = sv_toks_one(tok);
-    t.any = o->ov_full;
-    for (unsigned int i = 0; i < o->nov; i++)
-        sv_effect_toks(&o->ov[i], &t);
-    for (uint32_t p = 0; p < o->n; p++)
-        sv.as[o->as].pg[o->first + p].toks = t;
+    for (uint32_t h = 0; h < 2; h++) {
+        if (!(o->halves & (1u << h)))
+            continue;
+        struct sv_toks t = sv_toks_one(tok);
+        t.any = o->ov_full;
+        for (unsigned int i = 0; i < o->nov; i++)
+            sv_effect_toks(&o->ov[i], &t, h);
+        for (uint32_t p = 0; p < o->n; p++)
+            sv.as[o->as].pg[o->first + p].toks[h] = t;
+    }
 }
 
 /* ---- judges ---- */
@@ -420,25 +441,26 @@ static const char *sv_maps_text(uint16_t maps)
     return b;
 }
 
-/* Content read from page @p of @as is possible under @toks. */
-static void sv_check_content(uint32_t opno, const char *when, unsigned int as, uint32_t p,
-                             const uint8_t *b, const struct sv_toks *toks)
+/* Half @h read from page @p of @as is possible under @toks; returns its token. */
+static uint32_t sv_check_half(uint32_t opno, const char *when, unsigned int as, uint32_t p,
+                              uint32_t h, const uint8_t *b, const struct sv_toks *toks)
 {
-    long tok = sv_decode(b, p);
+    long tok = sv_decode(b, p, h);
     if (tok < 0)
-        fuzz_fail("smp-vm op#%u: %s as %u page %u: neither zeros nor one whole write of this page (word0 %016lx)",
-                  (unsigned int)opno, when, as, p, (unsigned long)*(const uint64_t *)b);
+        fuzz_fail("smp-vm op#%u: %s as %u page %u half %u: neither zeros nor one whole write of "
+                  "this half (word0 %016lx): a torn, misplaced or uncopied page", (unsigned int)opno,
+                  when, as, p, h, (unsigned long)*(const uint64_t *)(b + h * SV_HALF));
     fuzz_digest_count((unsigned long)tok);
     if (sv_toks_has(toks, (uint32_t)tok))
-        return;
+        return (uint32_t)tok;
     if (toks->any && (tok == 0 || (tok < (long)MM_ARRAY_SIZE(sv.tok_as) &&
                                    (sv.tok_as[tok] == as + 1 ||
                                     (as == SV_CHILD && sv.tok_as[tok] == sv.as[as].parent + 1)))))
-        return;
-    fuzz_fail("smp-vm op#%u: %s as %u page %u holds token %ld, the model allows %u token(s)%s, "
-              "first %u (a lost write, a stale translation or a missed copy)", (unsigned int)opno,
-              when, as, p, tok,
-           (unsigned int)toks->n, toks->any ? " or any" : "", toks->n ? toks->t[0] : 0);
+        return (uint32_t)tok;
+    fuzz_fail("smp-vm op#%u: %s as %u page %u half %u holds token %ld, the model allows %u "
+              "token(s)%s, first %u (a lost write, a stale translation or a missed copy)",
+              (unsigned int)opno, when, as, p, h, tok, (unsigned int)toks->n,
+              toks->any ? " or any" : "", toks->n ? toks->t[0] : 0);
 }
 
 /* ---- the ops ---- */
@@ -461,7 +483,7 @@ static void sv_mmap(unsigned int cpu, uint32_t opno, unsigned int as, uint32_t f
         return;
     uint8_t vp = sv_vprot(prot);
     uintptr_t va = SV_BASE + first * PAGE_SIZE;
-    struct sv_op *o = sv_begin(cpu, SV_MMAP, as, first, n, vp, 0, opno);
+    struct sv_op *o = sv_begin(cpu, SV_MMAP, as, first, n, vp, 0, opno, SV_BOTH);
     long r = do_mmap(mm, va, n * PAGE_SIZE, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
     if (r == (long)va) {
         sv_commit_maps(o, SV_MAPPED(vp));
@@ -483,7 +505,7 @@ static void sv_munmap(unsigned int cpu, uint32_t opno, unsigned int as, uint32_t
     struct mm_struct *mm = sv_mm_live(as);
     if (!mm)
         return;
-    struct sv_op *o = sv_begin(cpu, SV_MUNMAP, as, first, n, 0, 0, opno);
+    struct sv_op *o = sv_begin(cpu, SV_MUNMAP, as, first, n, 0, 0, opno, SV_BOTH);
     int err = do_munmap(mm, SV_BASE + first * PAGE_SIZE, n * PAGE_SIZE);
     if (!err)
         sv_commit_maps(o, SV_UNMAPPED);
@@ -501,7 +523,7 @@ static void sv_mprotect(unsigned int cpu, uint32_t opno, unsigned int as, uint32
     if (!mm)
         return;
     uint8_t vp = sv_vprot(prot);
-    struct sv_op *o = sv_begin(cpu, SV_MPROTECT, as, first, n, vp, 0, opno);
+    struct sv_op *o = sv_begin(cpu, SV_MPROTECT, as, first, n, vp, 0, opno, SV_BOTH);
     int err = do_mprotect(mm, SV_BASE + first * PAGE_SIZE, n * PAGE_SIZE, prot);
     if (!err)
         sv_commit_maps(o, SV_MAPPED(vp));
@@ -521,34 +543,38 @@ static void sv_mprotect(unsigned int cpu, uint32_t opno, unsigned int as, uint32
                "was mapped", as, first, n, prot, mm_strerror(err));
 }
 
+/* kind 0 read (the whole page), 1 write (the whole page), 2 write-head (its first half only, so
+ * the second half shows what a COW break copied or a new page was zeroed to) */
 static void sv_access(unsigned int cpu, uint32_t opno, unsigned int as, uint32_t p, unsigned int kind)
 {
-    static const char *const kn[] = { "read", "write" };
+    static const char *const kn[] = { "read", "write", "write-head" };
     struct mm_struct *mm = sv_mm_live(as);
     if (!mm || !fuzz_platform.user_copy)
         return;
     uint8_t *b = sv.buf[cpu];
     uint32_t tok = kind ? opno : 0;
+    unsigned int halves = kind == 2 ? 1u : SV_BOTH;
     if (kind) {
-        sv_fill(b, tok, p);
+        sv_fill(b, tok, p, halves);
         sv.tok_as[tok] = (uint8_t)(as + 1);
     }
-    struct sv_op *o = sv_begin(cpu, kind ? SV_WRITE : SV_READ, as, p, 1, 0, tok, opno);
+    struct sv_op *o = sv_begin(cpu, kind ? SV_WRITE : SV_READ, as, p, 1, 0, tok, opno, halves);
     uintptr_t fva = 0;
-    int res = fuzz_platform.user_copy(mm, SV_BASE + p * PAGE_SIZE, b, PAGE_SIZE, kind, &fva);
+    int res = fuzz_platform.user_copy(mm, SV_BASE + p * PAGE_SIZE, b, kind == 2 ? SV_HALF : PAGE_SIZE,
+                                      kind ? 1 : 0, &fva);
     if (kind && res == VM_FAULT_HANDLED)
         sv_commit_toks(o, tok);
     sv_end(o);
     fuzz_digest_fault(res, res == VM_FAULT_HANDLED);
     SV_TRACE("  cpu%u %s as %u page %u: %s", cpu, kn[kind], as, p, vm_fault_name((enum vm_fault_result)res));
-    int ok = sv_outcome_possible(o->acc_maps[0], kind, res);
+    int ok = sv_outcome_possible(o->acc_maps[0], kind ? 1 : 0, res);
     if (ok < 0)
         ok = sv_oom_ok(cpu);
     if (!ok)
         svfail(o, "%s as %u page %u: %s, the model allows states {%s}", kn[kind], as, p,
                vm_fault_name((enum vm_fault_result)res), sv_maps_text(o->acc_maps[0]));
-    if (!kind && res == VM_FAULT_HANDLED)
-        sv_check_content(opno, "read", as, p, b, &o->acc_toks[0]);
+    for (uint32_t h = 0; !kind && res == VM_FAULT_HANDLED && h < 2; h++)
+        (void)sv_check_half(opno, "read", as, p, h, b, &o->acc_toks[0][h]);
 }
 
 static void sv_fork(unsigned int cpu, uint32_t opno, unsigned int as)
@@ -563,13 +589,13 @@ static void sv_fork(unsigned int cpu, uint32_t opno, unsigned int as)
         return;
     }
     ch->state = SV_FORKING;
-    struct sv_op *o = sv_begin(cpu, SV_FORK, as, 0, SV_PAGES, 0, 0, opno);
+    struct sv_op *o = sv_begin(cpu, SV_FORK, as, 0, SV_PAGES, 0, 0, opno, SV_BOTH);
     int err = mm_fork(mm, &child);
     if (!err) {
         ch->mm = child;
         ch->parent = (uint8_t)as;
         for (uint32_t p = 0; p < SV_PAGES; p++)
-            ch->pg[p] = (struct sv_page){ o->acc_maps[p], o->acc_toks[p] };
+            ch->pg[p] = (struct sv_page){ o->acc_maps[p], { o->acc_toks[p][0], o->acc_toks[p][1] } };
     }
     ch->state = err ? SV_EMPTY : SV_LIVE;
     sv_end(o);
@@ -638,7 +664,7 @@ void smp_vm_setup(uint32_t seed)
             fuzz_fail("smp-vm: boot: mm_create failed");
         sv.as[a].state = SV_LIVE;
         for (uint32_t p = 0; p < SV_PAGES; p++)
-            sv.as[a].pg[p] = (struct sv_page){ SV_UNMAPPED, sv_toks_one(0) };
+            sv.as[a].pg[p] = (struct sv_page){ SV_UNMAPPED, { sv_toks_one(0), sv_toks_one(0) } };
     }
 }
 
@@ -672,8 +698,9 @@ static void sv_check_page(unsigned int as, uint32_t p)
         fuzz_fail("smp-vm quiescent after op#%u: read of as %u page %u (%s): %s",
                   (unsigned int)fuzz_cur.opno, as, p, sv_maps_text(state),
                   vm_fault_name((enum vm_fault_result)res));
-    sv_check_content(fuzz_cur.opno, "quiescent read of", as, p, sv.buf[FUZZ_MAX_CPUS], &pg->toks);
-    pg->toks = sv_toks_one((uint32_t)sv_decode(sv.buf[FUZZ_MAX_CPUS], p));
+    for (uint32_t h = 0; h < 2; h++)
+        pg->toks[h] = sv_toks_one(sv_check_half(fuzz_cur.opno, "quiescent read of", as, p, h,
+                                                sv.buf[FUZZ_MAX_CPUS], &pg->toks[h]));
 }
 
 void smp_vm_check(void)
