@@ -17,6 +17,8 @@
  *                smp free on= h=              frees live[h % nr_live] whoever allocated it (so
  *                                             objects are often freed on another CPU)
  *                smp drain on= which=local|all
+ *                smp mmap|munmap|mprotect|access|fork|exit on= ...  the shared address spaces and
+ *                                             their model (smp_vm.c, whose head says what it accepts)
  *
  * Owns: live[], the objects the CPUs hold (one table all CPUs share; only the CPU holding the
  * baton runs, and an object leaves live[] before the free that may be preempted starts), the
@@ -30,7 +32,9 @@
  *   quiescent      (every CPU finished its stream, after each run and at teardown) mm_check(),
  *                  no misuse reported, every held object's pattern, and conservation:
  *                  free pages + slab pages + held page blocks and large kmalloc blocks +
- *                  vmalloc pages + vmalloc page-table pages grown since boot == boot value;
+ *                  vmalloc pages + vmalloc page-table pages grown since boot + what the address
+ *                  spaces hold (smp_vm_pages) == boot value; every page of them matches the model
+ *                  (smp_vm_check);
  *                  the shared cache's active objects == the cache objects the CPUs hold
  *   at the end     everything freed, the cache destroyed, conservation again
  *
