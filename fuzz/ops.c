@@ -182,6 +182,7 @@ static const struct fuzz_enum_val vm_vmisuse_vals[] = {
     { FUZZ_VMIS_KFREE_AREA, "kfree-vmap-area" },
 };
 static const struct fuzz_enum_val smp_drain_vals[] = { { 0, "local" }, { 1, "all" } };
+static const struct fuzz_enum_val smp_access_vals[] = { { 0, "read" }, { 1, "write" }, { 2, "write-head" } };
 static const struct fuzz_enum_val vm_swapfail_vals[] = { { 0, "swapout" }, { 1, "swapin" } };
 
 /* ---- op-kind descriptors ---- */
@@ -335,6 +336,17 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
     [FOP_SMP_SCHED] = { "smp sched", 4, { ARG_UP("b0", FF_A, 0, 256), ARG_UP("b1", FF_B, 0, 256),
                                           ARG_UP("b2", FF_C, 0, 256),
                                           ARG_UP("b345", FF_D, 0, 1u << 24) } },
+    [FOP_SMP_MMAP] = { "smp mmap", 4, { ARG_CPU("on", FF_A), ARG_U("at", FF_B, 0, 96),
+                                        ARG_U("pages", FF_C, 1, 4), ARG_E("prot", FF_D, vm_prot_vals) } },
+    [FOP_SMP_MUNMAP] = { "smp munmap", 3, { ARG_CPU("on", FF_A), ARG_U("at", FF_B, 0, 96),
+                                            ARG_U("pages", FF_C, 1, 4) } },
+    [FOP_SMP_MPROTECT] = { "smp mprotect", 4, { ARG_CPU("on", FF_A), ARG_U("at", FF_B, 0, 96),
+                                                ARG_U("pages", FF_C, 1, 4),
+                                                ARG_E("prot", FF_D, vm_prot_vals) } },
+    [FOP_SMP_ACCESS] = { "smp access", 3, { ARG_CPU("on", FF_A), ARG_U("at", FF_B, 0, 96),
+                                            ARG_E("kind", FF_C, smp_access_vals) } },
+    [FOP_SMP_FORK] = { "smp fork", 2, { ARG_CPU("on", FF_A), ARG_U("as", FF_B, 0, 2) } },
+    [FOP_SMP_EXIT] = { "smp exit", 1, { ARG_CPU("on", FF_A) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)

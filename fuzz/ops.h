@@ -195,6 +195,13 @@ enum fuzz_op_kind {
     FOP_SMP_DRAIN,          /* smp drain on= which=local|all */
     FOP_SMP_RUN,            /* smp run                  (run the queued streams, then check) */
     FOP_SMP_SCHED,          /* smp sched B0 B1 B2 B345  (6 schedule bytes for the next run) */
+    /* shared address spaces of target smp (fuzz/smp_vm.c): at = as * 32 + window page */
+    FOP_SMP_MMAP,           /* smp mmap on= at= pages= prot=   (MAP_FIXED private anonymous) */
+    FOP_SMP_MUNMAP,         /* smp munmap on= at= pages= */
+    FOP_SMP_MPROTECT,       /* smp mprotect on= at= pages= prot= */
+    FOP_SMP_ACCESS,         /* smp access on= at= kind=read|write|write-head  (one page, hosted MMU) */
+    FOP_SMP_FORK,           /* smp fork on= as=0|1      (into as 2 when it is empty) */
+    FOP_SMP_EXIT,           /* smp exit on=             (mm_destroy of as 2) */
     FUZZ_NR_OP_KINDS,
 };
 

@@ -17,6 +17,8 @@
  *                smp free on= h=              frees live[h % nr_live] whoever allocated it (so
  *                                             objects are often freed on another CPU)
  *                smp drain on= which=local|all
+ *                smp mmap|munmap|mprotect|access|fork|exit on= ...  the shared address spaces and
+ *                                             their model (smp_vm.c, whose head says what it accepts)
  *
  * Owns: live[], the objects the CPUs hold (one table all CPUs share; only the CPU holding the
  * baton runs, and an object leaves live[] before the free that may be preempted starts), the
@@ -30,7 +32,9 @@
  *   quiescent      (every CPU finished its stream, after each run and at teardown) mm_check(),
  *                  no misuse reported, every held object's pattern, and conservation:
  *                  free pages + slab pages + held page blocks and large kmalloc blocks +
- *                  vmalloc pages + vmalloc page-table pages grown since boot == boot value;
+ *                  vmalloc pages + vmalloc page-table pages grown since boot + what the address
+ *                  spaces hold (smp_vm_pages) == boot value; every page of them matches the model
+ *                  (smp_vm_check);
  *                  the shared cache's active objects == the cache objects the CPUs hold
  *   at the end     everything freed, the cache destroyed, conservation again
  *
@@ -41,6 +45,7 @@
  * fuzz-build: hosted-only
  */
 #include "fuzz_target.h"
+#include "smp_vm.h"
 #include "vmalloc.h"
 
 #define SMP_MAX_LIVE  FUZZ_MAX_OPS
@@ -58,6 +63,9 @@ static const uint8_t smp_kinds[] = {
     FOP_SMP_FREE, FOP_SMP_FREE, FOP_SMP_FREE, FOP_SMP_FREE, FOP_SMP_FREE, FOP_SMP_FREE,
     FOP_SMP_DRAIN, FOP_SMP_RUN,
     FOP_SMP_SCHED, FOP_SMP_SCHED, FOP_SMP_SCHED, FOP_SMP_SCHED,
+    /* appended: the shared address spaces (smp_vm.c) */
+    FOP_SMP_MMAP, FOP_SMP_MMAP, FOP_SMP_MUNMAP, FOP_SMP_MPROTECT, FOP_SMP_MPROTECT,
+    FOP_SMP_ACCESS, FOP_SMP_ACCESS, FOP_SMP_ACCESS, FOP_SMP_ACCESS, FOP_SMP_FORK, FOP_SMP_EXIT,
 };
 
 static const struct fuzz_op_table smp_table = { smp_kinds, MM_ARRAY_SIZE(smp_kinds), FUZZ_TABLE_SMP };
@@ -242,6 +250,9 @@ static void smp_op_exec(unsigned int cpu, const struct fuzz_op *op)
         else
             drain_local_pages();
         break;
+    default:
+        smp_vm_exec(cpu, fuzz_cur.opno, op);
+        break;
     }
 }
 
@@ -256,7 +267,9 @@ static void smp_cpu_main(unsigned int cpu, void *arg)
         fuzz_cur.op = r->op;
         if (fuzz_trace)
             fuzz_log("  cpu%u runs op#%u %s", cpu, (unsigned int)r->opno, fuzz_cur_text());
+        smp_vm_note_op(cpu, true);
         smp_op_exec(cpu, &r->op);
+        smp_vm_note_op(cpu, false);
     }
 }
 
@@ -312,13 +325,14 @@ static FUZZ_VERIFY_FN void smp_check_conservation(void)
 {
     struct vmalloc_stats vs;
     vmalloc_get_stats(&vs);
+    unsigned long user = smp_vm_pages();
     unsigned long sum = page_alloc_nr_free() + slab_nr_pages() + smp_fz.held_pages + vs.nr_pages +
-                        (vs.nr_tables - smp_fz.boot_tables);
+                        (vs.nr_tables - smp_fz.boot_tables) + user;
     if (sum != smp_fz.boot_sum)
         smp_fail("invariant=harness.conservation: free %lu + slab %lu + held %lu + vmalloc %lu + "
-                 "tables +%lu = %lu, boot %lu", page_alloc_nr_free(), slab_nr_pages(),
-                 smp_fz.held_pages, vs.nr_pages, vs.nr_tables - smp_fz.boot_tables, sum,
-                 smp_fz.boot_sum);
+                 "tables +%lu + address spaces %lu = %lu, boot %lu", page_alloc_nr_free(),
+                 slab_nr_pages(), smp_fz.held_pages, vs.nr_pages, vs.nr_tables - smp_fz.boot_tables,
+                 user, sum, smp_fz.boot_sum);
 }
 
 /* The shared cache counts exactly the objects the CPUs hold (an object lost between the lists of
@@ -357,6 +371,7 @@ static FUZZ_VERIFY_FN void smp_check(bool deep)
     }
     for (uint32_t i = 0; i < smp_fz.nr_live; i++)
         smp_verify("quiescent", &smp_fz.live[i]);
+    smp_vm_check();
     smp_check_conservation();
     if (smp_fz.cache)
         smp_check_cache();
@@ -385,6 +400,7 @@ static uint32_t smp_setup(const uint8_t *data, size_t size)
         smp_fail("boot: kmem_cache_create of the shared cache failed");
     smp_fz.boot_sum = page_alloc_nr_free() + slab_nr_pages();
     smp_fz.boot_tables = smp_tables();
+    smp_vm_setup(m.seed);
     smp_fz.misuse = mm_misuse_count();
     smp_fz.ran = true;
     return 0;
@@ -418,6 +434,7 @@ static void smp_teardown(void)
     while (smp_fz.nr_live)
         smp_op_free(smp_fz.nr_live - 1);
     smp_check(true);
+    smp_vm_teardown();
     int err = kmem_cache_destroy(smp_fz.cache);
     if (err)
         smp_fail("teardown: destroying the shared cache: %s", mm_strerror(err));
