@@ -115,14 +115,6 @@ int mm_early_init(const struct mm_boot_params *bp)
     return 0;
 }
 
-static unsigned int mm_zone_of_pfn(unsigned long pfn)
-{
-    phys_addr_t pa = MM_PFN_PHYS(pfn);
-    if (pa < mm_state.phys.dma_end)
-        return ZONE_DMA;
-    return pa < mm_state.phys.normal_end ? ZONE_NORMAL : ZONE_HIGHMEM;
-}
-
 static void mm_init_zone_spans(void)
 {
     unsigned long bounds[MM_NR_ZONES + 1] = {
@@ -138,26 +130,47 @@ static void mm_init_zone_spans(void)
     }
 }
 
-/* Every struct page starts reserved; pfns without memory are also holes. */
-/* Out of line: the fuzz builds' coverage ignorelist names it (a per-page loop, the same for every
- * input of a given size, whose compare hooks were most of a boot). */
+/* Struct pages [spfn, epfn) get @flags, their zone and an empty lru; present counts the pfns of
+ * memory. One run per zone: no per-pfn zone or region lookup. */
+static void mm_init_mem_map_span(unsigned long spfn, unsigned long epfn, uint32_t flags)
+{
+    for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
+        struct zone *z = &mm_state.phys.zones[i];
+        unsigned long s = MM_MAX(spfn, z->start_pfn), e = MM_MIN(epfn, z->end_pfn);
+        if (s >= e)
+            continue;
+        for (struct page *p = &mm_mem_map[s], *end = &mm_mem_map[e]; p < end; p++) {
+            p->flags = flags;
+            p->zone = (uint8_t)i;
+            list_init(&p->lru);
+        }
+        if (!(flags & PG_hole))
+            z->present += e - s;
+    }
+}
+
+/* Every struct page starts reserved; pfns without memory are also holes. The zones' spans
+ * (mm_init_zone_spans) partition [0, mm_max_pfn); the memory regions are sorted, page aligned
+ * and disjoint (memblock.c), so the array is a sequence of runs: hole, memory, hole, ...
+ * Out of line: the fuzz builds' coverage ignorelist names it (bring-up loops, the same for every
+ * input of a given map, whose compare hooks were most of a boot). */
 static MM_NOINLINE void mm_init_mem_map(void)
 {
     const struct memblock_type *mem = &mm_state.phys.memblock.memory;
-    unsigned int r = 0;
+    unsigned long cur = 0;
     /* one clear of the whole array, then only the fields that are not zero */
     memset(mm_mem_map, 0, mm_max_pfn * sizeof(*mm_mem_map));
-    for (unsigned long pfn = 0; pfn < mm_max_pfn; pfn++) {
-        struct page *p = &mm_mem_map[pfn];
-        while (r < mem->cnt && MM_PFN_DOWN(mem->r[r].base + mem->r[r].size) <= pfn)
-            r++;
-        bool hole = r >= mem->cnt || MM_PFN_DOWN(mem->r[r].base) > pfn;
-        p->flags = PG_reserved | (hole ? PG_hole : 0u);
-        p->zone = (uint8_t)mm_zone_of_pfn(pfn);
-        list_init(&p->lru);
-        if (!hole)
-            mm_state.phys.zones[p->zone].present++;
+    for (unsigned int r = 0; r < mem->cnt; r++) {
+        unsigned long s = MM_PFN_DOWN(mem->r[r].base);
+        unsigned long e = MM_MIN(MM_PFN_DOWN(mem->r[r].base + mem->r[r].size), mm_max_pfn);
+        if (cur < s)
+            mm_init_mem_map_span(cur, s, PG_reserved | PG_hole);
+        if (MM_MAX(cur, s) < e)
+            mm_init_mem_map_span(MM_MAX(cur, s), e, PG_reserved);
+        cur = MM_MAX(cur, e);
     }
+    if (cur < mm_max_pfn)
+        mm_init_mem_map_span(cur, mm_max_pfn, PG_reserved | PG_hole);
 }
 
 static void mm_handoff_range(unsigned long spfn, unsigned long epfn)

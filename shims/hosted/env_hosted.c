@@ -73,7 +73,7 @@ void env_poison(const void *addr, size_t size, enum env_poison_kind kind)
 {
     (void)kind;
 #ifdef HOSTED_ASAN
-    ASAN_POISON_MEMORY_REGION(addr, size);
+    hosted_shadow_poison(addr, size);
 #else
     (void)addr;
     (void)size;
@@ -83,6 +83,7 @@ void env_poison(const void *addr, size_t size, enum env_poison_kind kind)
 void env_unpoison(const void *addr, size_t size)
 {
 #ifdef HOSTED_ASAN
+    hosted_shadow_note_unpoison(addr, size);
     ASAN_UNPOISON_MEMORY_REGION(addr, size);
 #else
     (void)addr;

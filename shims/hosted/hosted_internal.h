@@ -25,6 +25,14 @@
 /** Bytes of the arena that the booted machine's memory map covers (its direct map). */
 uint64_t hosted_arena_used(void);
 
+/*
+ * The arena's shadow (machine.c, ASan builds): env_unpoison notes the chunks it opens before
+ * opening them; env_poison poisons through hosted_shadow_poison, which skips the arena chunks
+ * nothing opened since the last boot (poisoned already) and poisons anything else as asked.
+ */
+void hosted_shadow_note_unpoison(const void *addr, size_t size);
+void hosted_shadow_poison(const void *addr, size_t size);
+
 /** Reset the env state (current CPU, logical clock) for a new machine. */
 void hosted_env_reset(void);
 

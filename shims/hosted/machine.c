@@ -16,9 +16,18 @@
  * grows, which drops stale contents). The vmalloc range is reserved once, PROT_NONE, and never
  * moves; a booting machine turns whatever the previous instance aliased back into PROT_NONE.
  *
- * ASan: before a mapping is dropped, reused or replaced its shadow is unpoisoned, so ASan never
- * sees stale poison on recycled addresses. Guard pages are the mm's business (it env_poisons them);
- * this file only makes them fault.
+ * ASan: before a mapping is dropped its shadow is unpoisoned, so ASan never sees stale poison on
+ * recycled addresses. Guard pages are the mm's business (it env_poisons them); this file only
+ * makes them fault.
+ *
+ * Shadow invariants (ASan builds), what keeps a boot's shadow work to what the last input changed:
+ *   - From arena_prepare on, every byte of the mapping [0, arena_size) is poisoned except what
+ *     env_unpoison opened since; bytes beyond arena_used stay poisoned (nothing may touch them).
+ *   - Every chunk of the arena that env_unpoison touched since arena_prepare has its bit set in
+ *     shadow_dirty; a clear bit means the chunk's shadow is poisoned whole. So arena_prepare
+ *     re-poisons only dirty chunks, and env_poison (hosted_shadow_poison) skips clean ones: the
+ *     mm's hand-off poisons every free range, which is poisoned already.
+ *   - Unmapped parts of the vmalloc range are poisoned or were never aliased (PROT_NONE).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -30,6 +39,10 @@
 #include "hosted_machine_layout.h"
 
 #define VMALLOC_RANGE_SIZE (1ull << 30)
+
+/* The smallest arena mapped: the memfd is sparse, so reserving the largest fuzz machine at once
+ * costs nothing until touched and spares the remaps (and page faults) of growing step by step. */
+#define ARENA_MIN_BYTES (64ull << 20)
 
 static int arena_fd = -1;
 static void *arena_base;
@@ -47,9 +60,112 @@ uint64_t hosted_arena_used(void) { return arena_used; }
 static void arena_unpoison_all(void)
 {
 #ifdef HOSTED_ASAN
-    if (arena_base && arena_used)
-        ASAN_UNPOISON_MEMORY_REGION(arena_base, arena_used);
+    if (arena_base && arena_size)
+        ASAN_UNPOISON_MEMORY_REGION(arena_base, arena_size);
 #endif
+}
+
+/* ---- what the mm unpoisoned in the arena since the last arena_prepare (ASan only) ----
+ *
+ * A bitmap of dirty chunks: a chunk's bit is set before any byte of it is unpoisoned
+ * (env_unpoison -> hosted_shadow_note_unpoison). A chunk whose bit is clear has been poisoned
+ * whole since arena_prepare, so a poison of it is a no-op (ASan's poison never makes a byte more
+ * addressable): hosted_shadow_poison poisons only the dirty chunks of a range, and arena_prepare
+ * re-poisons only the dirty chunks. Chunk boundaries are granule aligned (the arena is page
+ * aligned), so poisoning a range piecewise at chunk boundaries equals poisoning it whole.
+ * Bits are set with atomic ORs (CPU threads unpoison concurrently); arena_prepare reads and
+ * clears them before any CPU thread runs.
+ */
+
+#define SHADOW_CHUNKS 4096u
+#define SHADOW_CHUNK_MIN_SHIFT 14u /* 16 KiB of arena, 2 KiB of shadow */
+
+static uint64_t shadow_dirty[SHADOW_CHUNKS / 64];
+static unsigned int shadow_shift = SHADOW_CHUNK_MIN_SHIFT;
+
+/* Chunk size for an arena of @bytes: SHADOW_CHUNKS chunks cover it. */
+static void shadow_set_geometry(uint64_t bytes)
+{
+    shadow_shift = SHADOW_CHUNK_MIN_SHIFT;
+    while ((uint64_t)SHADOW_CHUNKS << shadow_shift < bytes)
+        shadow_shift++;
+}
+
+/* Clip [a, a+size) to the arena mapping: offsets [*lo, *hi). False when they do not meet. */
+static bool shadow_clip(uintptr_t a, size_t size, uint64_t *lo, uint64_t *hi)
+{
+    uintptr_t base = (uintptr_t)arena_base;
+
+    if (!arena_base || !size || a >= base + arena_size || a + size <= base)
+        return false;
+    *lo = a > base ? a - base : 0;
+    *hi = MM_MIN((uint64_t)(a + size - base), arena_size);
+    return true;
+}
+
+static bool shadow_chunk_dirty(uint64_t c)
+{
+    return (__atomic_load_n(&shadow_dirty[c / 64], __ATOMIC_RELAXED) >> (c % 64)) & 1;
+}
+
+void hosted_shadow_note_unpoison(const void *addr, size_t size)
+{
+    uint64_t lo, hi;
+
+    if (!shadow_clip((uintptr_t)addr, size, &lo, &hi))
+        return;
+    for (uint64_t c = lo >> shadow_shift, last = (hi - 1) >> shadow_shift; c <= last; c++)
+        if (!shadow_chunk_dirty(c))
+            __atomic_fetch_or(&shadow_dirty[c / 64], 1ull << (c % 64), __ATOMIC_RELAXED);
+}
+
+static void shadow_poison_bytes(const void *addr, size_t size)
+{
+#ifdef HOSTED_ASAN
+    ASAN_POISON_MEMORY_REGION(addr, size);
+#else
+    (void)addr;
+    (void)size;
+#endif
+}
+
+/* The first dirty chunk in [c, last], or last + 1: whole clean words are skipped. */
+static uint64_t shadow_next_dirty(uint64_t c, uint64_t last)
+{
+    while (c <= last) {
+        uint64_t w = __atomic_load_n(&shadow_dirty[c / 64], __ATOMIC_RELAXED) >> (c % 64);
+        if (w)
+            return c + (uint64_t)__builtin_ctzll(w);
+        c = (c | 63) + 1;
+    }
+    return c;
+}
+
+/* Poison arena offsets [lo, hi) where they meet dirty chunks, run by run. */
+static void shadow_poison_dirty(uint64_t lo, uint64_t hi)
+{
+    uint64_t last = (hi - 1) >> shadow_shift;
+
+    for (uint64_t c = shadow_next_dirty(lo >> shadow_shift, last); c <= last;) {
+        uint64_t run = c;
+        while (run + 1 <= last && shadow_chunk_dirty(run + 1))
+            run++;
+        uint64_t s = MM_MAX(lo, c << shadow_shift), e = MM_MIN(hi, (run + 1) << shadow_shift);
+        shadow_poison_bytes((char *)arena_base + s, e - s);
+        c = shadow_next_dirty(run + 1, last);
+    }
+}
+
+void hosted_shadow_poison(const void *addr, size_t size)
+{
+    uintptr_t a = (uintptr_t)addr, base = (uintptr_t)arena_base;
+
+    if (!arena_base || a < base || a - base > arena_size || size > arena_size - (a - base)) {
+        shadow_poison_bytes(addr, size); /* not (only) the arena: as asked */
+        return;
+    }
+    if (size)
+        shadow_poison_dirty(a - base, a - base + size);
 }
 
 /* Open the memfd once. Returns 0 or -MM_ENOMEM. */
@@ -78,6 +194,7 @@ static void arena_drop(void)
 static int arena_grow(uint64_t bytes)
 {
     arena_drop();
+    bytes = MM_MAX(bytes, ARENA_MIN_BYTES);
     if (arena_open() || ftruncate(arena_fd, (off_t)bytes) != 0)
         return -MM_ENOMEM;
     /* Align the direct map like the kernel's: physical and virtual addresses then agree in
@@ -111,20 +228,19 @@ static void vmalloc_range_reset(void)
     if (vmalloc_lo >= vmalloc_hi)
         return;
 #ifdef HOSTED_ASAN
-    /* the mm poisons the guard page after the last alias too */
-    uintptr_t top = MM_MIN(vmalloc_hi + PAGE_SIZE, (uintptr_t)vmalloc_base + VMALLOC_RANGE_SIZE);
-    ASAN_UNPOISON_MEMORY_REGION((void *)vmalloc_lo, top - vmalloc_lo);
+    /* Poisoned, not unpoisoned: nothing is mapped there any more, and a large unpoison makes ASan
+     * hand the shadow pages back to the kernel, which the next boot's aliases fault in again. */
+    ASAN_POISON_MEMORY_REGION((void *)vmalloc_lo, vmalloc_hi - vmalloc_lo);
 #endif
     mmap((void *)vmalloc_lo, vmalloc_hi - vmalloc_lo, PROT_NONE,
          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
     vmalloc_lo = vmalloc_hi = 0;
 }
 
-/* Make the arena cover [0, bytes) and poison that range. Returns 0 or -MM_ENOMEM.
- * One pass over the shadow per boot: poisoning [0, bytes) overwrites whatever the last machine
- * left there, so only what it stops covering is unpoisoned (all of it before the mapping is
- * dropped). Unpoisoning the whole arena first made ASan hand its shadow pages back to the kernel
- * (large unpoisons are madvised away) and the poison fault them in again, every input. */
+/* Make the arena cover [0, bytes), all of the mapping poisoned. Returns 0 or -MM_ENOMEM. Only the
+ * chunks unpoisoned since the last prepare are poisoned again (the rest still are); nothing is
+ * unpoisoned until the mapping is dropped (a large unpoison makes ASan hand its shadow pages back
+ * to the kernel, and the next poison faults them in again). */
 static int arena_prepare(uint64_t bytes)
 {
     vmalloc_range_reset(); /* aliases point into the arena: gone before it is reused or dropped */
@@ -132,15 +248,16 @@ static int arena_prepare(uint64_t bytes)
         arena_unpoison_all();
         if (arena_grow(bytes))
             return -MM_ENOMEM;
+        shadow_set_geometry(arena_size);
+#ifdef HOSTED_ASAN
+        /* a fresh mapping's shadow is clear: all of it once, tail included */
+        ASAN_POISON_MEMORY_REGION(arena_base, arena_size);
+#endif
+    } else {
+        shadow_poison_dirty(0, arena_size);
     }
-#ifdef HOSTED_ASAN
-    else if (arena_used > bytes)
-        ASAN_UNPOISON_MEMORY_REGION((char *)arena_base + bytes, arena_used - bytes);
-#endif
+    memset(shadow_dirty, 0, sizeof(shadow_dirty));
     arena_used = bytes;
-#ifdef HOSTED_ASAN
-    ASAN_POISON_MEMORY_REGION(arena_base, arena_used);
-#endif
     return 0;
 }
 
