@@ -195,6 +195,11 @@ enum fuzz_op_kind {
     FOP_SMP_DRAIN,          /* smp drain on= which=local|all */
     FOP_SMP_RUN,            /* smp run                  (run the queued streams, then check) */
     FOP_SMP_SCHED,          /* smp sched B0 B1 B2 B345  (6 schedule bytes for the next run) */
+    /* the Linux differential (target linux; see target_linux.c): the same op on the mm and the host */
+    FOP_LX_MMAP,            /* lx mmap how= prot= pages= at= */
+    FOP_LX_MUNMAP,          /* lx munmap pages= at= */
+    FOP_LX_MPROTECT,        /* lx mprotect prot= pages= at= */
+    FOP_LX_ACCESS,          /* lx access KIND pages= at= */
     FUZZ_NR_OP_KINDS,
 };
 
