@@ -49,11 +49,11 @@ static const struct lx_difference lx_differences[] = {
     { "mmap-unknown-bits",
       "Linux ignores mmap flag bits it does not define (and MAP_32BIT with MAP_FIXED) and every "
       "unknown prot bit of mmap unless MAP_SHARED_VALIDATE; the mm refuses them with EINVAL so that "
-      "a typo is not silently another mapping. When the mm says EINVAL, Linux succeeded and the op "
+      "a typo is not silently another mapping. When the mm says EINVAL, Linux does not and the op "
       "had such bits, the mm call is repeated without them and must then agree" },
     { "map-locked",
       "MAP_LOCKED (mlock semantics) is not implemented: the mm refuses it with EINVAL. When Linux "
-      "succeeded, the mm call is repeated with MAP_POPULATE instead (what an access can observe of "
+      "does not, the mm call is repeated with MAP_POPULATE instead (what an access can observe of "
       "a locked mapping) and must then agree" },
     { "mprotect-hole-prefix",
       "A failing mprotect changes nothing in the mm; Linux has already changed the mapped prefix "
@@ -297,7 +297,7 @@ static void lx_mmap(uint32_t how, uint32_t prot_i, uint32_t pages, uint32_t at)
     lx_host(LX_REQ_MMAP);
     struct lx_result lr = { lx.rp.err, lx.rp.err ? 0 : (long)lx.rp.ret };
     struct lx_result mr = lx_mm_mmap(off, len, prot, flags, h->no_addr);
-    if (!lx_result_eq(&mr, &lr) && mr.err == MM_EINVAL && !lr.err) {
+    if (!lx_result_eq(&mr, &lr) && mr.err == MM_EINVAL) {
         /* one retry without every bit a documented difference names (an op may have several) */
         unsigned int unknown = flags & (LX_MAP_UNKNOWN | LX_MAP_32BIT), rflags = flags, rprot = prot;
         if (unknown || (prot & LX_PROT_UNKNOWN)) {
