@@ -29,21 +29,6 @@ int vm_init(void)
     return mm_state.vm.vma_cache ? vm_tree_init() : -MM_ENOMEM;
 }
 
-struct vm_area_struct *vma_alloc(void)
-{
-    struct vm_area_struct *v = kmem_cache_zalloc(mm_state.vm.vma_cache, GFP_KERNEL);
-    if (v)
-        list_init(&v->vm_list);
-    return v;
-}
-
-void vma_free(struct vm_area_struct *v)
-{
-    if (v->vm_file)
-        mm_file_put(v->vm_file);
-    kmem_cache_free_mm(mm_state.vm.vma_cache, v);
-}
-
 static struct mm_struct *mm_create_locked(void)
 {
     if (!mm_state.heap.ready)
@@ -126,33 +111,6 @@ static void vma_split(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t 
     if (vma_link(mm, n))
         env_panic("vma_split: the preallocated link of [0x%lx, 0x%lx) failed",
                   (unsigned long)n->vm_start, (unsigned long)n->vm_end);
-}
-
-static bool vma_mergeable(const struct vm_area_struct *a, const struct vm_area_struct *b)
-{
-    if (!a || !b || a->vm_end != b->vm_start || a->vm_flags != b->vm_flags || a->vm_file != b->vm_file)
-        return false;
-    return !a->vm_file || a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
-}
-
-/* Merge @v with its neighbours where possible; returns the surviving VMA (@v may be freed). */
-struct vm_area_struct *vma_merge_around(struct mm_struct *mm, struct vm_area_struct *v)
-{
-    struct vm_area_struct *next = vma_next(mm, v), *prev = vma_prev(mm, v);
-    if (vma_mergeable(v, next)) {
-        uintptr_t end = next->vm_end;
-        vma_unlink(mm, next);
-        vma_set_range(mm, v, v->vm_start, end);
-        vma_free(next);
-    }
-    if (vma_mergeable(prev, v)) {
-        uintptr_t end = v->vm_end;
-        vma_unlink(mm, v);
-        vma_set_range(mm, prev, prev->vm_start, end);
-        vma_free(v);
-        v = prev;
-    }
-    return v;
 }
 
 /* ---- argument checks ---- */
