@@ -10,6 +10,7 @@
  * (lx_ranges_normalise: implied read, adjacent equal ranges merged).
  * fuzz-build: hosted-only (the kernel has no host kernel to compare with; build.sh keeps
  * corpus/linux out of the kernel's pack, as corpus/smp)
+ * fuzz-build: short-smoke (./build.sh test: 5 s of libFuzzer, no AFL++; its corpus replays)
  *
  * Ops (at = zone page 0..127, or 128: page 3 + 123 bytes, unaligned; pages 0..32, or 33: 2^47
  * bytes, past the end of user space, or 34: ~0 - 100 bytes, wrapping; ranges are clipped to the
