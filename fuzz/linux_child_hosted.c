@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "linux_host.h"
@@ -283,7 +284,8 @@ int fuzz_machine_linux_call(const struct lx_req *rq, struct lx_reply *rp)
         close(lx_from_child);
         lx_to_child = lx_from_child = -1;
         lx_owner = 0;
-        (void)lx_pid;
+        kill(lx_pid, SIGKILL); /* a child that stopped answering: gone, and reaped */
+        waitpid(lx_pid, NULL, 0);
         return -1;
     }
     return 0;
