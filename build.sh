@@ -192,6 +192,12 @@ cmd_stress() {
     run_stress --time "$time" "${args[@]}"
 }
 
+# A target whose source says "fuzz-build: short-smoke" (linux: every op is a round trip to a host
+# child process) gets a 5 s libFuzzer smoke run in test and no AFL++ build or smoke there (the
+# test budget); ./build.sh fuzz [--engine afl] TARGET still builds and runs it in full.
+target_short_smoke() { grep -q 'fuzz-build: short-smoke' "fuzz/target_$1.c"; }
+smoke_afl_targets() { local t; for t in $(fuzz_targets); do target_short_smoke "$t" || echo "$t"; done; }
+
 # A target whose source says "fuzz-build: no-asan" checks the mm's own hardening: it is built and
 # replayed without ASan (UBSan only), or ASan would catch its injected misuse first.
 target_no_asan() { grep -q 'fuzz-build: no-asan' "fuzz/target_$1.c"; }
@@ -237,15 +243,18 @@ build_fuzz_flavour() { # SUFFIX: "" (with trace-cmp) or _fast (without)
     done
 }
 
-# build_afl : per target an AFL++ persistent binary and its CmpLog twin (afl-clang-fast); the
-# judges as in build_fuzz (plain clang objects), the ignorelist as AFL_LLVM_DENYLIST
+# build_afl [TARGET...] : per target (default: all) an AFL++ persistent binary and its CmpLog twin
+# (afl-clang-fast); the judges as in build_fuzz (plain clang objects), the ignorelist as
+# AFL_LLVM_DENYLIST
 build_afl() {
+    local only=("$@")
     local out="$BUILD/afl" t judge=($(fuzz_judge_sources))
     local srcs=($( { mm_sources; hosted_sources; fuzz_common_sources; } | grep -vxF -f <(fuzz_judge_sources)))
     mkdir -p "$out"
     compile "$out" clang "$FUZZ_JUDGE_FLAGS ${INCLUDES[*]} ${HOSTED_INC[*]}" "${judge[@]}" || return 1
     local jobj=($(objs "$out" "${judge[@]}"))
     for t in $(fuzz_targets); do
+        [ ${#only[@]} -eq 0 ] || printf '%s\n' "${only[@]}" | grep -qx "$t" || continue
         local flags="-std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter $(target_san "$t") ${INCLUDES[*]} ${HOSTED_INC[*]}"
         AFL_QUIET=1 AFL_LLVM_DENYLIST="$FUZZ_COV_IGNORE" afl-clang-fast $flags -DFUZZ_TARGET="$t" \
             "${srcs[@]}" fuzz/afl_main.c "${jobj[@]}" -o "$out/afl_$t" -lpthread 2>"$out/build-$t.log" ||
@@ -695,7 +704,7 @@ cmd_fuzz() {
     [ -n "$secs" ] || secs=$(( 180 / ${#targets[@]} > 30 ? 180 / ${#targets[@]} : 30 ))
     cmd_deps
     case "$engine" in libfuzzer|both) build_fuzz || die "fuzz build failed" ;; esac
-    case "$engine" in afl|both) need_pkgs afl++; build_afl || die "AFL++ build failed" ;; esac
+    case "$engine" in afl|both) need_pkgs afl++; build_afl "${targets[@]}" || die "AFL++ build failed" ;; esac
     local t failed=0
     for t in "${targets[@]}"; do
         fuzz_targets | grep -qx "$t" || die "no fuzz target '$t' (have: $(fuzz_targets | xargs))"
@@ -1139,10 +1148,14 @@ cmd_test() {
         'UBSAN: shift-out-of-bounds in arch/x86_64/kernel/crash.c' 'shift exponent 32'
     step "build fuzz targets" build_fuzz
     need_pkgs afl++
-    step "build AFL++ targets (persistent + CmpLog)" build_afl
+    step "build AFL++ targets (persistent + CmpLog)" build_afl $(smoke_afl_targets)
     local tmp t; tmp="$(mktemp -d)"
     export FUZZ_SEED="${FUZZ_SEED:-1}" # smoke runs mutate from a fixed seed: reproducible CI
     for t in $(fuzz_targets); do
+        if target_short_smoke "$t"; then
+            step "smoke fuzz $t with libFuzzer (5s, short smoke)" fuzz_one "$t" 5 "$tmp" libfuzzer
+            continue
+        fi
         step "smoke fuzz $t with libFuzzer (${smoke}s)" fuzz_one "$t" "$smoke" "$tmp" libfuzzer
         step "smoke fuzz $t with AFL++ (10s)" fuzz_one "$t" 10 "$tmp" afl
     done

@@ -23,6 +23,9 @@
 #include "digest.h"
 #include "ops.h"
 
+struct lx_req;
+struct lx_reply;
+
 /** What a scheduled run did (fuzz_platform.smp_run). */
 struct fuzz_smp_stats {
     unsigned long points;       /* preemption points offered */
@@ -85,6 +88,12 @@ struct fuzz_platform {
      * The kernel has no scheduled mode: it runs the CPUs one after the other (zero stats).
      */
     fuzz_smp_run_fn smp_run;
+    /**
+     * Target linux: run request @rq on the host kernel (linux_host.h; hosted: a persistent child
+     * process, linux_child_hosted.c) and fill *@rp. Returns 0, or -1 when there is no host to ask
+     * (the kernel) or the child could not be started or died.
+     */
+    int (*linux_call)(const struct lx_req *rq, struct lx_reply *rp);
 };
 
 /** The platform linked in (hosted or kernel). */
@@ -143,6 +152,7 @@ extern const struct fuzz_target fuzz_target_misuse;
 extern const struct fuzz_target fuzz_target_boot;
 extern const struct fuzz_target fuzz_target_vm;
 extern const struct fuzz_target fuzz_target_smp;
+extern const struct fuzz_target fuzz_target_linux;
 
 /** Every target, NULL-terminated, first = default. */
 extern const struct fuzz_target *const fuzz_targets[];

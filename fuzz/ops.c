@@ -184,6 +184,19 @@ static const struct fuzz_enum_val vm_vmisuse_vals[] = {
 static const struct fuzz_enum_val smp_drain_vals[] = { { 0, "local" }, { 1, "all" } };
 static const struct fuzz_enum_val smp_access_vals[] = { { 0, "read" }, { 1, "write" }, { 2, "write-head" } };
 static const struct fuzz_enum_val vm_swapfail_vals[] = { { 0, "swapout" }, { 1, "swapin" } };
+/* target linux: values are indices its executor interprets (target_linux.c, lx_hows / lx_prots) */
+static const struct fuzz_enum_val lx_how_vals[] = {
+    { 0, "fixed" }, { 1, "hint" }, { 2, "noreplace" }, { 3, "any" }, { 4, "shared-fixed" },
+    { 5, "shared-hint" }, { 6, "shared-noreplace" }, { 7, "fixed-populate" }, { 8, "fixed-locked" },
+    { 9, "fixed-growsdown" }, { 10, "hint-growsdown" }, { 11, "shared-growsdown" },
+    { 12, "fixed-noreserve-stack" }, { 13, "fixed-misc" }, { 14, "fixed-unknown" },
+    { 15, "fixed-32bit" }, { 16, "both" }, { 17, "neither" }, { 18, "noreplace-neither" },
+};
+static const struct fuzz_enum_val lx_prot_vals[] = {
+    { 0, "none" }, { 1, "r" }, { 2, "w" }, { 3, "rw" }, { 4, "rx" }, { 5, "rwx" }, { 6, "wx" },
+    { 7, "r-sem" }, { 8, "rw-bad" },
+};
+static const struct fuzz_enum_val lx_access_vals[] = { { 0, "read" }, { 1, "write" } };
 
 /* ---- op-kind descriptors ---- */
 
@@ -347,6 +360,13 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
                                             ARG_E("kind", FF_C, smp_access_vals) } },
     [FOP_SMP_FORK] = { "smp fork", 2, { ARG_CPU("on", FF_A), ARG_U("as", FF_B, 0, 2) } },
     [FOP_SMP_EXIT] = { "smp exit", 1, { ARG_CPU("on", FF_A) } },
+    [FOP_LX_MMAP] = { "lx mmap", 4, { ARG_EP("how", FF_C, lx_how_vals), ARG_E("prot", FF_B, lx_prot_vals),
+                                      ARG_U("pages", FF_A, 0, 35), ARG_U("at", FF_D, 0, 129) } },
+    [FOP_LX_MUNMAP] = { "lx munmap", 2, { ARG_U("pages", FF_A, 0, 35), ARG_U("at", FF_D, 0, 129) } },
+    [FOP_LX_MPROTECT] = { "lx mprotect", 3, { ARG_E("prot", FF_B, lx_prot_vals),
+                                              ARG_U("pages", FF_A, 0, 35), ARG_U("at", FF_D, 0, 129) } },
+    [FOP_LX_ACCESS] = { "lx access", 3, { ARG_EP("kind", FF_C, lx_access_vals),
+                                          ARG_U("pages", FF_A, 1, 4), ARG_U("at", FF_D, 0, 128) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)

@@ -202,6 +202,11 @@ enum fuzz_op_kind {
     FOP_SMP_ACCESS,         /* smp access on= at= kind=read|write|write-head  (one page, hosted MMU) */
     FOP_SMP_FORK,           /* smp fork on= as=0|1      (into as 2 when it is empty) */
     FOP_SMP_EXIT,           /* smp exit on=             (mm_destroy of as 2) */
+    /* the Linux differential (target linux; see target_linux.c): the same op on the mm and the host */
+    FOP_LX_MMAP,            /* lx mmap how= prot= pages= at= */
+    FOP_LX_MUNMAP,          /* lx munmap pages= at= */
+    FOP_LX_MPROTECT,        /* lx mprotect prot= pages= at= */
+    FOP_LX_ACCESS,          /* lx access KIND pages= at= */
     FUZZ_NR_OP_KINDS,
 };
 

@@ -49,3 +49,11 @@ int fuzz_machine_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg, con
     *st = (struct fuzz_smp_stats){ 0 };
     return 0;
 }
+
+/* No host kernel under the kernel: target linux is hosted-only and never replayed here. */
+int fuzz_machine_linux_call(const struct lx_req *rq, struct lx_reply *rp)
+{
+    (void)rq;
+    (void)rp;
+    return -1;
+}

@@ -103,4 +103,5 @@ const struct fuzz_platform fuzz_platform = {
     .swap_fail = machine_swap_fail,
     .op_done = fuzz_machine_op_done,
     .smp_run = fuzz_machine_smp_run,
+    .linux_call = fuzz_machine_linux_call,
 };

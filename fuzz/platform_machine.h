@@ -7,7 +7,8 @@
  *   hosted (platform_hosted.c)   stderr          abort()                     hosted_user_copy
  *   kernel (platform_kernel.c)   serial console  back to fuzz_run_guarded    kernel_user_copy
  * and, after each op, the hosted TLB audit (hosted_tlb_op_done; nothing in the kernel), and the
- * scheduled CPUs of target smp (hosted_sched_run; none in the kernel).
+ * scheduled CPUs of target smp (hosted_sched_run; none in the kernel), and the host kernel target
+ * linux compares with (a child process, linux_child_hosted.c; none in the kernel).
  */
 #ifndef LEAXOS_FUZZ_PLATFORM_MACHINE_H
 #define LEAXOS_FUZZ_PLATFORM_MACHINE_H
@@ -34,5 +35,9 @@ void fuzz_machine_op_done(void);
  * CPUs run one after the other. */
 int fuzz_machine_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched,
                          size_t len, struct fuzz_smp_stats *st);
+
+/** Target linux's host (see struct fuzz_platform.linux_call): the child process of
+ * linux_child_hosted.c hosted; -1 (no host kernel to compare with) in the kernel. */
+int fuzz_machine_linux_call(const struct lx_req *rq, struct lx_reply *rp);
 
 #endif /* LEAXOS_FUZZ_PLATFORM_MACHINE_H */

@@ -244,6 +244,17 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
 
 /* ---- mmap / munmap / mprotect / brk ---- */
 
+/* A free hint ending at @end fits unless the region above it is a stack whose guard gap it
+ * reaches (mmap_hint_fits: x86 Linux's vm_start_gap). */
+static bool vm_hint_clear_of_stack(struct vmm *m, uintptr_t end)
+{
+    for (uint32_t i = 0; i < m->nreg; i++)
+        if (m->reg[i].start >= end) /* regions are in address order: the first one above */
+            return !m->reg[i].grows || (m->reg[i].start >= MM_STACK_GUARD_GAP &&
+                                        end <= m->reg[i].start - MM_STACK_GUARD_GAP);
+    return true;
+}
+
 static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
 {
     struct vmm *m = vm_cur_mm();
@@ -281,24 +292,30 @@ static void vm_mmap(uint32_t what, uint32_t prot, uint32_t how, uint32_t x)
     case 11: if (fo < 0) file = vm_fz.obj[0].f; else flags |= MAP_ANONYMOUS; break;
     default: prot |= 0x10; break; /* PROT_SEM (0x8) is accepted, as in Linux */
     }
-    /* the argument checks, in the mm's order */
+    /* the argument checks, in the mm's (Linux's) order: arguments, placement, then the type */
     if (!len || (flags & 0x200000) || (prot & ~0xfu))
-        expect = -MM_EINVAL;
-    else if (!!(flags & MAP_SHARED) == !!(flags & MAP_PRIVATE))
         expect = -MM_EINVAL;
     else if (!(flags & MAP_ANONYMOUS) == !file || !MM_IS_ALIGNED(off, PAGE_SIZE))
         expect = -MM_EINVAL;
-    else if (file && (flags & MAP_SHARED) && (prot & PROT_WRITE) && !vm_fz.obj[fo].writable)
-        expect = -MM_EACCES;
     else if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
-        if (!vm_range_ok(addr, len))
+        if (addr > ARCH_USER_VA_END - len)
+            expect = -MM_ENOMEM;
+        else if (!vm_range_ok(addr, len))
             expect = -MM_EINVAL;
         else if ((flags & MAP_FIXED_NOREPLACE) && !vm_reg_range_free(m, addr, addr + len))
             expect = -MM_EEXIST;
     }
-    bool hint_fits = !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && MM_ALIGN_DOWN(addr, PAGE_SIZE) &&
-                     vm_range_ok(MM_ALIGN_DOWN(addr, PAGE_SIZE), len) &&
-                     vm_reg_range_free(m, MM_ALIGN_DOWN(addr, PAGE_SIZE), MM_ALIGN_DOWN(addr, PAGE_SIZE) + len);
+    if (expect)
+        ;
+    else if (!!(flags & MAP_SHARED) == !!(flags & MAP_PRIVATE))
+        expect = -MM_EINVAL;
+    else if (!file && (flags & MAP_SHARED) && (flags & MAP_GROWSDOWN))
+        expect = -MM_EINVAL;
+    else if (file && (flags & MAP_SHARED) && (prot & PROT_WRITE) && !vm_fz.obj[fo].writable)
+        expect = -MM_EACCES;
+    uintptr_t hint = MM_ALIGN_DOWN(addr, PAGE_SIZE);
+    bool hint_fits = !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && hint && vm_range_ok(hint, len) &&
+                     vm_reg_range_free(m, hint, hint + len) && vm_hint_clear_of_stack(m, hint + len);
     int obj = fo;
     if (!expect && shared && fo < 0) {
         obj = vm_obj_new(len, false, true);

@@ -17,6 +17,7 @@ const struct fuzz_target *const fuzz_targets[] = {
     &fuzz_target_boot,
     &fuzz_target_vm,
     &fuzz_target_smp,
+    &fuzz_target_linux,
     NULL,
 };
 

@@ -328,7 +328,9 @@ enum vm_fault_result vm_expect(struct vmm *m, uintptr_t va, uint32_t kind, int *
             vend = vm_reg_end(&m->reg[t + 1]);
         if (vend - va > MM_STACK_LIMIT)
             return VM_FAULT_SIGSEGV;
-        if (j > 0 && va < vm_reg_end(&m->reg[j - 1]) + MM_STACK_GUARD_GAP)
+        /* the guard gap applies to an accessible, non-stack region below (fault_grow_stack) */
+        if (j > 0 && !m->reg[j - 1].grows && m->reg[j - 1].prot &&
+            va < vm_reg_end(&m->reg[j - 1]) + MM_STACK_GUARD_GAP)
             return VM_FAULT_SIGSEGV;
         if (!apply_growth)
             return VM_FAULT_HANDLED; /* caller only asks whether it is a fault at all */

@@ -77,7 +77,7 @@ static int test_errors(void)
     KT_ASSERT_EQ(do_mmap(mm, 0, PAGE_SIZE, RW, MAP_PRIVATE | MAP_SHARED | MAP_ANONYMOUS, NULL, 0),
                  -MM_EINVAL);
     KT_ASSERT_EQ(do_mmap(mm, ~0ul & PAGE_MASK, 2 * PAGE_SIZE, RW, PRIV | MAP_FIXED, NULL, 0),
-                 -MM_EINVAL); /* wraps */
+                 -MM_ENOMEM); /* wraps: ends beyond the user range, ENOMEM as in Linux */
     KT_ASSERT_EQ(do_mmap(mm, 0x10000000, PAGE_SIZE, 0x80, PRIV, NULL, 0), -MM_EINVAL);
     long a = do_mmap(mm, 0x20000000, 4 * PAGE_SIZE, RW, PRIV | MAP_FIXED, NULL, 0);
     KT_ASSERT_EQ(a, 0x20000000);
@@ -589,6 +589,58 @@ static int test_null_contracts(void)
     return 0;
 }
 
+/* What target linux found against the host kernel (x86_64, 6.x), each now as Linux does it. */
+static int test_mmap_linux_differential_finds(void)
+{
+    struct mm_struct *mm = vm_boot();
+    uint64_t x = 0;
+    KT_ASSERT_NOT_NULL(mm);
+    /* a length beyond the user range is ENOMEM (a zero one stays EINVAL) */
+    KT_ASSERT_EQ(do_mmap(mm, 0, 1ul << 47, RW, PRIV, NULL, 0), -MM_ENOMEM);
+    KT_ASSERT_EQ(do_mmap(mm, 0, SIZE_MAX - 100, RW, PRIV | MAP_FIXED, NULL, 0), -MM_ENOMEM);
+    /* a shared anonymous mapping cannot grow down */
+    KT_ASSERT_EQ(do_mmap(mm, 0x20000000, PAGE_SIZE, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN,
+                         NULL, 0), -MM_EINVAL);
+    /* the type is checked after placement: MAP_FIXED_NOREPLACE over a mapping is EEXIST first */
+    KT_ASSERT_EQ(do_mmap(mm, 0x20000000, 2 * PAGE_SIZE, RW, PRIV | MAP_FIXED, NULL, 0), 0x20000000);
+    KT_ASSERT_EQ(do_mmap(mm, 0x20000000, PAGE_SIZE, RW, MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, NULL, 0),
+                 -MM_EEXIST);
+    KT_ASSERT_EQ(do_mmap(mm, 0x30000000, PAGE_SIZE, RW, MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, NULL, 0),
+                 -MM_EINVAL);
+    KT_ASSERT_EQ(mm->map_count, 1);
+    /* a hint inside the guard gap below a stack does not fit; one below the gap does */
+    uintptr_t st = 0x40100000;
+    KT_ASSERT_EQ(do_mmap(mm, st, PAGE_SIZE, RW, PRIV | MAP_FIXED | MAP_GROWSDOWN, NULL, 0), (long)st);
+    long h = do_mmap(mm, st - 10 * PAGE_SIZE, PAGE_SIZE, RW, PRIV, NULL, 0);
+    KT_ASSERT_GT(h, 0);
+    KT_ASSERT((uintptr_t)h != st - 10 * PAGE_SIZE);
+    KT_ASSERT_OK(do_munmap(mm, (uintptr_t)h, PAGE_SIZE));
+    h = do_mmap(mm, st - MM_STACK_GUARD_GAP - PAGE_SIZE, PAGE_SIZE, RW, PRIV, NULL, 0);
+    KT_ASSERT_EQ(h, (long)(st - MM_STACK_GUARD_GAP - PAGE_SIZE));
+    KT_ASSERT_OK(do_munmap(mm, (uintptr_t)h, PAGE_SIZE));
+    /* the stack grows close to a PROT_NONE mapping or another stack below, not to an accessible one */
+    KT_ASSERT_EQ(do_mmap(mm, st - 20 * PAGE_SIZE, PAGE_SIZE, PROT_NONE, PRIV | MAP_FIXED, NULL, 0),
+                 (long)(st - 20 * PAGE_SIZE));
+    KT_TRY(vm_put64(mm, st - 5 * PAGE_SIZE, 5));
+    KT_ASSERT_EQ(find_vma(mm, st - 5 * PAGE_SIZE)->vm_start, st - 5 * PAGE_SIZE);
+    KT_ASSERT_OK(do_mprotect(mm, st - 20 * PAGE_SIZE, PAGE_SIZE, PROT_READ));
+    KT_ASSERT_EQ(vm_wr(mm, st - 10 * PAGE_SIZE, &x, 8), VM_FAULT_SIGSEGV);
+    KT_ASSERT_OK(do_munmap(mm, st - 20 * PAGE_SIZE, PAGE_SIZE));
+    KT_ASSERT_EQ(do_mmap(mm, st - 30 * PAGE_SIZE, PAGE_SIZE, RW, PRIV | MAP_FIXED | MAP_GROWSDOWN, NULL, 0),
+                 (long)(st - 30 * PAGE_SIZE));
+    KT_TRY(vm_put64(mm, st - 10 * PAGE_SIZE, 10));
+    KT_ASSERT_EQ(vm_get64(mm, st - 10 * PAGE_SIZE), 10);
+    /* grown until it touches the stack below: the two are one VMA (mm_check: vma.unmerged) */
+    unsigned long n = mm->map_count;
+    KT_TRY(vm_put64(mm, st - 29 * PAGE_SIZE, 29));
+    KT_ASSERT_EQ(mm->map_count, n - 1);
+    KT_ASSERT_EQ(find_vma(mm, st - 29 * PAGE_SIZE)->vm_start, st - 30 * PAGE_SIZE);
+    KT_ASSERT_EQ(find_vma(mm, st - 29 * PAGE_SIZE)->vm_end, st + PAGE_SIZE);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
 /* mprotect's error codes and edge cases, compared with Linux (x86_64, 6.x). */
 static int test_mprotect_linux_errors(void)
 {
@@ -666,6 +718,7 @@ static int test_mmap_linux_flags(void)
 static const struct ktest_case vm_cases[] = {
     KT_CASE(mmap_linux_flags),
     KT_CASE(mprotect_linux_errors),
+    KT_CASE(mmap_linux_differential_finds),
     KT_CASE(file_put_twice),
     KT_CASE(null_contracts),
     KT_CASE(free_mapped_page),

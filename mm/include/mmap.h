@@ -11,9 +11,13 @@
  * plus one reference per PTE. A private page shared after fork is read-only and PTE_SW_COW in
  * every mapping; the first write copies it, or reuses it when it has one mapper left.
  *
- * Errors follow Linux: mmap/munmap give -MM_EINVAL for unaligned, zero-length or wrapping ranges
- * and bad flags, -MM_ENOMEM for no room / too many VMAs / out of memory, -MM_EEXIST for
- * MAP_FIXED_NOREPLACE over a mapping, -MM_EACCES for a mapping the file's mode forbids. mprotect
+ * Errors follow Linux (checked against the host kernel by fuzz target linux): mmap gives -MM_EINVAL
+ * for a zero length, an unaligned fixed address or offset, bad flags and, once placed, a type other
+ * than exactly one of MAP_SHARED / MAP_PRIVATE or a shared anonymous grows-down mapping;
+ * -MM_ENOMEM for a length or fixed range beyond the user range, no room, too many VMAs or out of
+ * memory; -MM_EEXIST for MAP_FIXED_NOREPLACE over a mapping (before the type is looked at);
+ * -MM_EACCES for a mapping the file's mode forbids. munmap: -MM_EINVAL for unaligned, zero-length
+ * or wrapping ranges. A hint fits only clear of the guard gap below a grows-down VMA. mprotect
  * as Linux's: an unaligned start is -MM_EINVAL, a zero length succeeds, a wrapping range or one
  * outside the user range is -MM_ENOMEM (it is unmapped memory), as is a hole. One deliberate
  * difference: a failing mprotect changes nothing (Linux has already changed the mapped prefix

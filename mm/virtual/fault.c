@@ -55,24 +55,32 @@ const char *vm_fault_name(enum vm_fault_result r)
     return (unsigned int)r < MM_ARRAY_SIZE(names) ? names[r] : "?";
 }
 
-/* Grow the grows-down VMA @v down to cover @va, keeping the guard gap to the VMA below. */
-static bool fault_grow_stack(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t va)
+/*
+ * Grow the grows-down VMA @v down to cover @va, keeping the guard gap to the VMA below. As in
+ * Linux (expand_downwards), only an accessible VMA below that is not a stack itself needs the
+ * gap: a PROT_NONE mapping below (a guard) or another grows-down VMA does not stop the growth.
+ */
+static struct vm_area_struct *fault_grow_stack(struct mm_struct *mm, struct vm_area_struct *v,
+                                               uintptr_t va)
 {
     uintptr_t new_start = MM_ALIGN_DOWN(va, PAGE_SIZE);
     struct vm_area_struct *prev = vma_prev(mm, v);
     if (!(v->vm_flags & VM_GROWSDOWN) || v->vm_end - new_start > MM_STACK_LIMIT ||
         new_start < ARCH_USER_VA_START)
-        return false;
-    if (prev && new_start < prev->vm_end + MM_STACK_GUARD_GAP)
-        return false;
+        return NULL;
+    if (prev && !(prev->vm_flags & VM_GROWSDOWN) && (prev->vm_flags & VM_PROT_MASK) &&
+        new_start < prev->vm_end + MM_STACK_GUARD_GAP)
+        return NULL;
     uint64_t grown = (v->vm_start - new_start) >> PAGE_SHIFT;
     if (v->vm_file) { /* the file offset moves down with the start, and cannot go below 0 */
         if (grown > v->vm_pgoff)
-            return false;
+            return NULL;
         v->vm_pgoff -= grown;
     }
     vma_set_range(mm, v, new_start, v->vm_end); /* nothing lies in between: the key moves */
-    return true;
+    /* grown up to a compatible VMA below (a stack or PROT_NONE mapping may be adjacent now):
+     * adjacent compatible VMAs are one */
+    return prev && prev->vm_end == new_start ? vma_merge_around(mm, v) : v;
 }
 
 static bool fault_allowed(const struct vm_area_struct *v, unsigned int err)
@@ -204,7 +212,9 @@ static enum vm_fault_result handle_mm_fault_locked(struct mm_struct *mm, uintptr
     if (!mm || va >= ARCH_USER_VA_END)
         return VM_FAULT_SIGSEGV;
     struct vm_area_struct *v = find_vma(mm, va);
-    if (!v || (va < v->vm_start && !fault_grow_stack(mm, v, va)))
+    if (v && va < v->vm_start)
+        v = fault_grow_stack(mm, v, va);
+    if (!v)
         return VM_FAULT_SIGSEGV;
     if (!fault_allowed(v, err))
         return VM_FAULT_ACCESS;

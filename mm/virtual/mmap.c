@@ -29,21 +29,6 @@ int vm_init(void)
     return mm_state.vm.vma_cache ? vm_tree_init() : -MM_ENOMEM;
 }
 
-struct vm_area_struct *vma_alloc(void)
-{
-    struct vm_area_struct *v = kmem_cache_zalloc(mm_state.vm.vma_cache, GFP_KERNEL);
-    if (v)
-        list_init(&v->vm_list);
-    return v;
-}
-
-void vma_free(struct vm_area_struct *v)
-{
-    if (v->vm_file)
-        mm_file_put(v->vm_file);
-    kmem_cache_free_mm(mm_state.vm.vma_cache, v);
-}
-
 static struct mm_struct *mm_create_locked(void)
 {
     if (!mm_state.heap.ready)
@@ -128,33 +113,6 @@ static void vma_split(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t 
                   (unsigned long)n->vm_start, (unsigned long)n->vm_end);
 }
 
-static bool vma_mergeable(const struct vm_area_struct *a, const struct vm_area_struct *b)
-{
-    if (!a || !b || a->vm_end != b->vm_start || a->vm_flags != b->vm_flags || a->vm_file != b->vm_file)
-        return false;
-    return !a->vm_file || a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
-}
-
-/* Merge @v with its neighbours where possible; returns the surviving VMA. */
-static struct vm_area_struct *vma_merge_around(struct mm_struct *mm, struct vm_area_struct *v)
-{
-    struct vm_area_struct *next = vma_next(mm, v), *prev = vma_prev(mm, v);
-    if (vma_mergeable(v, next)) {
-        uintptr_t end = next->vm_end;
-        vma_unlink(mm, next);
-        vma_set_range(mm, v, v->vm_start, end);
-        vma_free(next);
-    }
-    if (vma_mergeable(prev, v)) {
-        uintptr_t end = v->vm_end;
-        vma_unlink(mm, v);
-        vma_set_range(mm, prev, prev->vm_start, end);
-        vma_free(v);
-        v = prev;
-    }
-    return v;
-}
-
 /* ---- argument checks ---- */
 
 static bool vm_range_ok(uintptr_t addr, size_t len)
@@ -179,7 +137,14 @@ static unsigned long vm_flags_of(unsigned int prot, unsigned int flags)
     return vf;
 }
 
-/* Validate do_mmap arguments; returns 0 or the error. */
+/*
+ * Validate do_mmap arguments before placement; returns 0 or the error. Linux's order: the file and
+ * offset (the syscall's own checks), a zero length EINVAL, a length beyond the user range ENOMEM
+ * (PAGE_ALIGN wrapping to 0 included); then the mm's own refusal of unknown bits. Placement then
+ * gives ENOMEM for a fixed range ending beyond the user range, EINVAL for an unaligned or too low
+ * one (Linux: EPERM below mmap_min_addr), EEXIST for MAP_FIXED_NOREPLACE over a mapping. The mapping type
+ * is checked after placement (mmap_check_type), as Linux does.
+ */
 static int mmap_check_args(size_t len, unsigned int prot, unsigned int flags,
                            struct mm_file *file, uint64_t off)
 {
@@ -187,23 +152,52 @@ static int mmap_check_args(size_t len, unsigned int prot, unsigned int flags,
                          MAP_FIXED_NOREPLACE | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_NORESERVE |
                          MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_SYNC | MAP_UNINITIALIZED;
     unsigned int prots = PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM;
-    if (!len || len > ARCH_USER_VA_END || (flags & ~known) || (prot & ~prots))
-        return -MM_EINVAL;
     if (file && mm_file_check_live(file, "do_mmap"))
         return -MM_EINVAL;
+    if (!(flags & MAP_ANONYMOUS) == !file || !MM_IS_ALIGNED(off, PAGE_SIZE))
+        return -MM_EINVAL;
+    if (!len)
+        return -MM_EINVAL;
+    if (len > ARCH_USER_VA_END - PAGE_SIZE) /* Linux's TASK_SIZE */
+        return -MM_ENOMEM;
+    if ((flags & ~known) || (prot & ~prots))
+        return -MM_EINVAL;
+    return 0;
+}
+
+/* After placement (Linux checks the type once the address is known, so MAP_FIXED_NOREPLACE over
+ * a mapping is EEXIST whatever the type): exactly one of MAP_SHARED / MAP_PRIVATE, no shared
+ * anonymous grows-down mapping, and a shared writable file mapping needs a writable file. */
+static int mmap_check_type(unsigned int prot, unsigned int flags, struct mm_file *file)
+{
     if (!!(flags & MAP_SHARED) == !!(flags & MAP_PRIVATE))
         return -MM_EINVAL;
-    if (!(flags & MAP_ANONYMOUS) == !file || !MM_IS_ALIGNED(off, PAGE_SIZE))
+    if (!file && (flags & MAP_SHARED) && (flags & MAP_GROWSDOWN))
         return -MM_EINVAL;
     if (file && (flags & MAP_SHARED) && (prot & PROT_WRITE) && !file->writable)
         return -MM_EACCES;
     return 0;
 }
 
+/* Does a hint's [@addr, @addr + @len) fit? Free, and (x86 Linux's vm_start_gap) clear of the guard
+ * gap below a grows-down VMA above it. */
+static bool mmap_hint_fits(struct mm_struct *mm, uintptr_t addr, size_t len)
+{
+    if (!addr || !vm_range_ok(addr, len) || !vma_range_free(mm, addr, len))
+        return false;
+    struct vm_area_struct *next = find_vma(mm, addr);
+    if (!next || !(next->vm_flags & VM_GROWSDOWN))
+        return true;
+    uintptr_t gap_start = next->vm_start > MM_STACK_GUARD_GAP ? next->vm_start - MM_STACK_GUARD_GAP : 0;
+    return addr + len <= gap_start;
+}
+
 /* Choose the address for a new mapping of @len bytes; returns it or a negative error. */
 static long mmap_place(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int flags)
 {
     if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+        if (addr > ARCH_USER_VA_END - len) /* ends beyond the user range: ENOMEM, as in Linux */
+            return -MM_ENOMEM;
         if (!vm_range_ok(addr, len))
             return -MM_EINVAL;
         if ((flags & MAP_FIXED_NOREPLACE) && !vma_range_free(mm, addr, len))
@@ -211,7 +205,7 @@ static long mmap_place(struct mm_struct *mm, uintptr_t addr, size_t len, unsigne
         return (long)addr;
     }
     addr = MM_ALIGN_DOWN(addr, PAGE_SIZE);
-    if (addr && vm_range_ok(addr, len) && vma_range_free(mm, addr, len))
+    if (mmap_hint_fits(mm, addr, len))
         return (long)addr; /* the hint fits */
     uintptr_t a = vma_find_gap(mm, len, mm->mmap_base);
     if (!a)
@@ -245,6 +239,9 @@ static long do_mmap_locked(struct mm_struct *mm, uintptr_t addr, size_t len, uns
     long where = mmap_place(mm, addr, len, flags);
     if (where < 0)
         return where;
+    err = mmap_check_type(prot, flags, file);
+    if (err)
+        return err;
     addr = (uintptr_t)where;
     if ((flags & MAP_FIXED) && !vma_range_free(mm, addr, len)) {
         err = do_munmap(mm, addr, len);

@@ -21,6 +21,8 @@ int vma_prealloc(struct mm_struct *mm, unsigned int nr_links);
 void vma_prealloc_done(struct mm_struct *mm);
 struct vm_area_struct *vma_next(struct mm_struct *mm, struct vm_area_struct *v);
 struct vm_area_struct *vma_prev(struct mm_struct *mm, struct vm_area_struct *v);
+/** Merge @v with compatible neighbours (mmap.c); returns the surviving VMA, @v may be freed. */
+struct vm_area_struct *vma_merge_around(struct mm_struct *mm, struct vm_area_struct *v);
 bool vma_range_free(struct mm_struct *mm, uintptr_t addr, size_t len);
 uintptr_t vma_find_gap(struct mm_struct *mm, size_t len, uintptr_t top);
 

@@ -17,8 +17,13 @@
  * the highest gap that holds the request, then keeps the stack guard gap below a grows-down VMA
  * above it (except above the search limit itself); a gap the guard makes too small sends the
  * search on below it.
+ *
+ * Also here: the VMA objects (vma_alloc / vma_free, from the mm's internal cache) and merging of
+ * compatible neighbours (same flags and file, contiguous offsets), which mmap, mprotect and stack
+ * growth (fault.c) share.
  */
 #include "mmap_internal.h"
+#include "../heap/slab_internal.h"
 
 /** Insert @v (disjoint from every VMA of @mm) into the tree and the list. 0 or -MM_ENOMEM. */
 int vma_link(struct mm_struct *mm, struct vm_area_struct *v)
@@ -104,4 +109,48 @@ uintptr_t vma_find_gap(struct mm_struct *mm, size_t len, uintptr_t top)
         hi = g.start; /* the guard leaves too little: look below this gap */
     }
     return 0;
+}
+
+/* ---- VMA objects and merging (mmap.c, fault.c and fork.c use them) ---- */
+
+struct vm_area_struct *vma_alloc(void)
+{
+    struct vm_area_struct *v = kmem_cache_zalloc(mm_state.vm.vma_cache, GFP_KERNEL);
+    if (v)
+        list_init(&v->vm_list);
+    return v;
+}
+
+void vma_free(struct vm_area_struct *v)
+{
+    if (v->vm_file)
+        mm_file_put(v->vm_file);
+    kmem_cache_free_mm(mm_state.vm.vma_cache, v);
+}
+
+static bool vma_mergeable(const struct vm_area_struct *a, const struct vm_area_struct *b)
+{
+    if (!a || !b || a->vm_end != b->vm_start || a->vm_flags != b->vm_flags || a->vm_file != b->vm_file)
+        return false;
+    return !a->vm_file || a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
+}
+
+/* Merge @v with its neighbours where possible; returns the surviving VMA (@v may be freed). */
+struct vm_area_struct *vma_merge_around(struct mm_struct *mm, struct vm_area_struct *v)
+{
+    struct vm_area_struct *next = vma_next(mm, v), *prev = vma_prev(mm, v);
+    if (vma_mergeable(v, next)) {
+        uintptr_t end = next->vm_end;
+        vma_unlink(mm, next);
+        vma_set_range(mm, v, v->vm_start, end);
+        vma_free(next);
+    }
+    if (vma_mergeable(prev, v)) {
+        uintptr_t end = v->vm_end;
+        vma_unlink(mm, v);
+        vma_set_range(mm, prev, prev->vm_start, end);
+        vma_free(v);
+        v = prev;
+    }
+    return v;
 }
