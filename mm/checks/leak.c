@@ -40,6 +40,7 @@ static uint32_t leak_stack[MM_LEAK_MAX_OBJECTS];
 
 struct leak_scan {
     unsigned int nr_objs, nr_direct, sp;
+    uintptr_t direct_end;       /* end of the last direct-map object */
     bool overflow;
     struct mm_leak_result *res;
 };
@@ -180,6 +181,8 @@ static void leak_collect_direct(struct leak_scan *x)
         pfn += (p->flags & (PG_head | PG_buddy)) ? 1ul << order : 1;
     }
     x->nr_direct = x->nr_objs;
+    if (x->nr_direct)
+        x->direct_end = leak_objs[x->nr_direct - 1].start + leak_objs[x->nr_direct - 1].len;
 }
 
 /* Index of the object holding @a among [lo, hi), or -1 (binary search on start). */
@@ -250,7 +253,7 @@ static long leak_lookup(const struct leak_scan *x, uintptr_t w, bool meta)
         return i >= 0 && (leak_objs[i].kind == MM_LEAK_PAGES || leak_objs[i].kind == MM_LEAK_LARGE)
                    ? i : -1;
     }
-    if (x->nr_direct == 0 || w < leak_objs[0].start)
+    if (x->nr_direct == 0 || w < leak_objs[0].start || w >= x->direct_end)
         return -1;
     return leak_find(0, x->nr_direct, w);
 }
