@@ -78,6 +78,10 @@ static int test_planted_leaks_reported(void)
     KT_ASSERT_NOT_NULL(r = leak_at(l));
     KT_ASSERT_STREQ(r->name, "leak.large");
     KT_ASSERT_EQ(r->size, 3 * PAGE_SIZE);
+    /* the result names the leaks without holding them, even inside a registered root */
+    KT_ASSERT_OK(mm_leak_root_add(&res, sizeof(res)));
+    KT_ASSERT_EQ(mm_leak_scan(&res), 5);
+    KT_ASSERT_OK(mm_leak_root_remove(&res));
     /* holding each one (interior pointers will do) removes exactly its report */
     held[1] = k + 99;
     held[2] = o;

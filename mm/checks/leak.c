@@ -268,6 +268,32 @@ static void leak_scan_range(struct leak_scan *x, uintptr_t start, size_t len, bo
     x->res->scanned_bytes += len;
 }
 
+/*
+ * A registered root, minus what is never a root even inside one (a kernel registers its whole
+ * data and bss): mm_state (scanned as the mm's own state, with its rules), the scan's scratch
+ * and the caller's result (they name objects without holding them).
+ */
+static void leak_scan_root(struct leak_scan *x, uintptr_t start, size_t len)
+{
+    const uintptr_t skip[][2] = {
+        { (uintptr_t)&mm_state, (uintptr_t)(&mm_state + 1) },
+        { (uintptr_t)leak_objs, (uintptr_t)(leak_objs + MM_LEAK_MAX_OBJECTS) },
+        { (uintptr_t)leak_stack, (uintptr_t)(leak_stack + MM_LEAK_MAX_OBJECTS) },
+        { (uintptr_t)x->res, (uintptr_t)(x->res + 1) },
+    };
+    uintptr_t cur = start, end = start + len;
+    while (cur < end) {
+        const uintptr_t *next = NULL; /* the first excluded range still ahead of cur */
+        for (unsigned int i = 0; i < MM_ARRAY_SIZE(skip); i++)
+            if (skip[i][1] > cur && skip[i][0] < end && (!next || skip[i][0] < next[0]))
+                next = skip[i];
+        uintptr_t stop = next ? MM_MAX(next[0], cur) : end;
+        if (stop > cur)
+            leak_scan_range(x, cur, stop - cur, false);
+        cur = next ? next[1] : end;
+    }
+}
+
 #define LEAK_SCAN_FIELD_RANGE(x, from, to) \
     leak_scan_range((x), (uintptr_t)(from), (uintptr_t)(to) - (uintptr_t)(from), true)
 
@@ -303,7 +329,7 @@ static void leak_scan_roots(struct leak_scan *x)
     struct mm_leak_state *l = &mm_state.leak;
     for (unsigned int i = 0; i < l->nr_roots; i++) {
         leak_reach(x, leak_lookup(x, l->roots[i].start, false));
-        leak_scan_range(x, l->roots[i].start, l->roots[i].len, false);
+        leak_scan_root(x, l->roots[i].start, l->roots[i].len);
     }
     for (unsigned int i = 0; i < l->nr_ignored;) {
         long o = leak_lookup(x, l->ignored[i], false);

@@ -45,7 +45,8 @@ struct mm_leak_record {
     enum mm_leak_kind kind;
     const char *name;       /* stable report name: "leak.kmalloc", ... */
     uintptr_t addr;         /* object start (page block: direct-map address; vmalloc: area) */
-    size_t size;            /* requested bytes (page block: 2^order pages; vmalloc: mapped) */
+    size_t size;            /* requested bytes (unhardened caches: the object size; page
+                               block: 2^order pages; vmalloc: mapped bytes) */
     const char *cache;      /* cache name (slab/kmalloc), else the kind ("pages", "vmalloc") */
     uintptr_t site;         /* allocation site, 0 if not recorded */
     unsigned long pfn;      /* page frame of addr (~0ul for vmalloc) */
