@@ -267,6 +267,68 @@ static int test_bad_arguments(void)
     return 0;
 }
 
+/* mm_alloc_sites: three kmalloc objects from one call site form one group; a page block and a
+ * vmalloc area (whose pages are not counted again) their own; groups come largest first. */
+static struct mm_alloc_site sites[MM_ALLOC_SITE_GROUPS];
+
+static const struct mm_alloc_site *site_find(unsigned int n, enum mm_leak_kind kind, const char *cache,
+                                             unsigned long min_count)
+{
+    for (unsigned int i = 0; i < n; i++)
+        if (sites[i].kind == kind && sites[i].count >= min_count &&
+            (!cache || ktest_strcmp(sites[i].cache, cache) == 0))
+            return &sites[i];
+    return NULL;
+}
+
+/* One call site for every object (not inlined, no tail call: an unrolled loop in the test would
+ * make three sites of one). */
+static MM_NOINLINE void *alloc_1k(void)
+{
+    void *p = kmalloc(1000, GFP_KERNEL);
+    __asm__ volatile("" ::: "memory");
+    return p;
+}
+
+static int test_alloc_sites_grouped(void)
+{
+    KT_TRY(leak_boot(MM_SLAB_HARDEN_FULL));
+    for (unsigned int i = 0; i < 3; i++)
+        held[i] = alloc_1k();
+    held[3] = alloc_pages(GFP_KERNEL, 3);
+    held[4] = vmalloc(5 * PAGE_SIZE);
+    KT_ASSERT(held[0] && held[1] && held[2] && held[3] && held[4]);
+    int n = mm_alloc_sites(sites, MM_ALLOC_SITE_GROUPS);
+    KT_ASSERT(n > 3 && n <= (int)MM_ALLOC_SITE_GROUPS);
+    const struct mm_alloc_site *k = site_find((unsigned int)n, MM_LEAK_KMALLOC, "kmalloc-1k", 3);
+    KT_ASSERT_NOT_NULL(k);
+    KT_ASSERT_EQ(k->count, 3);
+    KT_ASSERT_EQ(k->bytes, 3000);
+    KT_ASSERT(k->site != 0);
+    const struct mm_alloc_site *p = site_find((unsigned int)n, MM_LEAK_PAGES, NULL, 1);
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_EQ(p->site, ((struct page *)held[3])->alloc_site);
+    KT_ASSERT_EQ(p->bytes, 8 * PAGE_SIZE);
+    const struct mm_alloc_site *v = site_find((unsigned int)n, MM_LEAK_VMALLOC, NULL, 1);
+    KT_ASSERT_NOT_NULL(v);
+    KT_ASSERT_EQ(v->bytes, 5 * PAGE_SIZE);  /* its 5 pages are not a pages group of their own */
+    KT_ASSERT_NULL(site_find((unsigned int)n, MM_LEAK_PAGES, NULL, 5));
+    for (int i = 1; i < n; i++)
+        KT_ASSERT(sites[i - 1].bytes >= sites[i].bytes);
+    struct mm_alloc_site top[2];
+    KT_ASSERT_EQ(mm_alloc_sites(top, 2), n); /* the top 2 of the same ordering */
+    KT_ASSERT_EQ(top[0].bytes, sites[0].bytes);
+    KT_ASSERT_EQ(top[1].bytes, sites[1].bytes);
+    KT_ASSERT_ERR(mm_alloc_sites(NULL, 1), MM_EINVAL);
+    for (unsigned int i = 0; i < 3; i++)
+        kfree(held[i]);
+    KT_ASSERT_OK(__free_pages(held[3], 3));
+    KT_ASSERT_OK(vfree(held[4]));
+    KT_ASSERT_NULL(site_find((unsigned int)mm_alloc_sites(sites, MM_ALLOC_SITE_GROUPS),
+                             MM_LEAK_KMALLOC, "kmalloc-1k", 3));
+    return 0;
+}
+
 static const struct ktest_case leak_cases[] = {
     KT_CASE(planted_leaks_reported),
     KT_CASE(interior_pointer_chain_not_leak),
@@ -275,5 +337,6 @@ static const struct ktest_case leak_cases[] = {
     KT_CASE(clean_workload_no_report),
     KT_CASE(clean_workload_no_report_hardened),
     KT_CASE(bad_arguments),
+    KT_CASE(alloc_sites_grouped),
 };
 KT_SUITE(leak, leak_cases);

@@ -2,7 +2,7 @@
  * leak.c - mm_leak_scan, kmemleak-style: collect every allocated object of the live mm into a
  * fixed table, mark what the roots reach, transitively, and report the rest (see mm_leak.h for
  * what counts as an object, a root and a reference). Also the root and not-a-leak registries
- * (mm_state.leak).
+ * (mm_state.leak), and mm_alloc_sites, which groups the same object table by allocation site.
  *
  * Owns: mm_state.leak and the scan's scratch (leak_objs, leak_stack: static, so a scan never
  * allocates from the mm it scans and never changes what it finds). Invariants of a scan:
@@ -352,6 +352,8 @@ static void leak_propagate(struct leak_scan *x)
 
 /* ---- reporting ---- */
 
+static const char *leak_kind_name(const struct leak_obj *o);
+
 static const char *const leak_names[] = {
     [MM_LEAK_SLAB] = "leak.slab", [MM_LEAK_KMALLOC] = "leak.kmalloc",
     [MM_LEAK_LARGE] = "leak.large", [MM_LEAK_PAGES] = "leak.pages",
@@ -361,13 +363,10 @@ static const char *const leak_names[] = {
 static void leak_report_one(struct leak_scan *x, const struct leak_obj *o)
 {
     struct mm_leak_result *r = x->res;
-    bool slab = o->kind == MM_LEAK_SLAB || o->kind == MM_LEAK_KMALLOC;
     struct mm_leak_record rec = {
         .kind = (enum mm_leak_kind)o->kind, .name = leak_names[o->kind], .addr = o->start,
         .size = o->len, .site = o->site,
-        .cache = slab ? ((const struct kmem_cache *)o->owner)->name
-                 : o->kind == MM_LEAK_VMALLOC ? "vmalloc"
-                 : o->kind == MM_LEAK_LARGE ? "large kmalloc" : "pages",
+        .cache = leak_kind_name(o),
         .pfn = o->kind == MM_LEAK_VMALLOC ? ~0ul
                : page_to_pfn(virt_to_page((const void *)o->start)),
     };
@@ -379,6 +378,14 @@ static void leak_report_one(struct leak_scan *x, const struct leak_obj *o)
         r->rec[r->nr_records++] = rec;
     r->leaks++;
     mm_report_leak(rec.name, rec.addr, rec.size, rec.cache, rec.site);
+}
+
+static const char *leak_kind_name(const struct leak_obj *o)
+{
+    bool slab = o->kind == MM_LEAK_SLAB || o->kind == MM_LEAK_KMALLOC;
+    return slab ? ((const struct kmem_cache *)o->owner)->name
+           : o->kind == MM_LEAK_VMALLOC ? "vmalloc"
+           : o->kind == MM_LEAK_LARGE ? "large kmalloc" : "pages";
 }
 
 int mm_leak_scan(struct mm_leak_result *res)
@@ -410,4 +417,55 @@ int mm_leak_scan(struct mm_leak_result *res)
             leak_report_one(&x, &leak_objs[i]);
     }
     return (int)res->leaks; /* at most MM_LEAK_MAX_OBJECTS */
+}
+
+/* ---- allocation-site accounting ---- */
+
+static struct mm_alloc_site site_groups[MM_ALLOC_SITE_GROUPS];
+
+/* Add object @o to its group among the first *@n; false if a new group does not fit. */
+static bool sites_add(const struct leak_obj *o, unsigned int *n)
+{
+    const char *name = leak_kind_name(o);
+    for (unsigned int g = 0; g < *n; g++) {
+        struct mm_alloc_site *s = &site_groups[g];
+        if (s->kind == (enum mm_leak_kind)o->kind && s->site == o->site && s->cache == name) {
+            s->count++;
+            s->bytes += o->len;
+            return true;
+        }
+    }
+    if (*n >= MM_ALLOC_SITE_GROUPS)
+        return false;
+    site_groups[(*n)++] = (struct mm_alloc_site){ .kind = (enum mm_leak_kind)o->kind,
+                                                  .site = o->site, .cache = name, .count = 1,
+                                                  .bytes = o->len };
+    return true;
+}
+
+int mm_alloc_sites(struct mm_alloc_site *out, unsigned int max)
+{
+    static struct mm_leak_result scratch;
+    if ((!out && max) || !mm_state.phys.ready || !mm_mem_map)
+        return -MM_EINVAL;
+    struct leak_scan x = { .res = &scratch };
+    leak_collect_direct(&x);
+    leak_collect_vmalloc(&x);
+    if (x.overflow)
+        return -MM_ENOSPC;
+    unsigned int n = 0;
+    for (unsigned int i = 0; i < x.nr_objs; i++)
+        if (!(leak_objs[i].flags & LEAK_OWNED) && !sites_add(&leak_objs[i], &n))
+            return -MM_ENOSPC;
+    for (unsigned int k = 0; k < max && k < n; k++) { /* selection: the top @max by bytes */
+        unsigned int best = k;
+        for (unsigned int g = k + 1; g < n; g++)
+            if (site_groups[g].bytes > site_groups[best].bytes)
+                best = g;
+        struct mm_alloc_site t = site_groups[k];
+        site_groups[k] = site_groups[best];
+        site_groups[best] = t;
+        out[k] = site_groups[k];
+    }
+    return (int)n;
 }

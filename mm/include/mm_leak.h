@@ -92,4 +92,26 @@ int mm_leak_scan(struct mm_leak_result *res);
 /** Leaks reported by every scan since boot. */
 unsigned long mm_leak_count(void);
 
+/* ---- allocation-site accounting (page_owner-style), on the scan's object table ---- */
+
+#define MM_ALLOC_SITE_GROUPS 512u /* distinct (kind, site, cache) groups one call can count */
+
+struct mm_alloc_site {
+    enum mm_leak_kind kind;
+    uintptr_t site;         /* allocation site (0: not recorded, unhardened caches) */
+    const char *cache;      /* cache name for slab and kmalloc objects, else the kind */
+    unsigned long count;    /* outstanding allocations */
+    unsigned long bytes;    /* their bytes (as mm_leak_record.size) */
+};
+
+/**
+ * Outstanding allocations (the objects mm_leak_scan tracks: slab and kmalloc objects, large
+ * kmalloc, unmapped page blocks that are not a vmalloc area's, vmalloc areas) grouped by kind,
+ * site and cache; the @max groups with the most bytes go to @out, largest first. Returns the
+ * number of groups (may exceed @max), -MM_EINVAL (NULL @out with @max > 0, or the mm is not
+ * booted) or -MM_ENOSPC (more objects than MM_LEAK_MAX_OBJECTS or groups than
+ * MM_ALLOC_SITE_GROUPS). Age is not recorded, so there is no "oldest". Quiescence, as the scan.
+ */
+int mm_alloc_sites(struct mm_alloc_site *out, unsigned int max);
+
 #endif /* LEAXOS_MM_LEAK_H */
