@@ -12,6 +12,7 @@
  *     business (fuzz_cur_check_due, the op "check"); after setup only when the cadence is 1.
  */
 #include "fuzz_target.h"
+#include "mm_leak.h"
 
 struct fuzz_cursor fuzz_cur;
 
@@ -25,6 +26,22 @@ const char *fuzz_cur_text(void)
         return "teardown";
     fuzz_op_format(text, sizeof(text), &fuzz_cur.op);
     return text;
+}
+
+/* replay --sites N: the N allocation-site groups with the most outstanding bytes, one line each
+ * (page_owner-style; sites are return addresses of the allocating calls). */
+static void fuzz_print_sites(unsigned int top)
+{
+    static struct mm_alloc_site s[FUZZ_SITES_MAX];
+    static const char *const kinds[] = { "?", "slab", "kmalloc", "large", "pages", "vmalloc" };
+    if (top > FUZZ_SITES_MAX)
+        top = FUZZ_SITES_MAX;
+    int n = mm_alloc_sites(s, top);
+    fuzz_log("SITES groups=%d top=%u", n, top);
+    for (int i = 0; i < n && i < (int)top; i++)
+        fuzz_log("SITE kind=%s cache=%s site=%p count=%lu bytes=%lu",
+                 (unsigned int)s[i].kind < MM_ARRAY_SIZE(kinds) ? kinds[s[i].kind] : "?",
+                 s[i].cache, (void *)s[i].site, s[i].count, s[i].bytes);
 }
 
 int fuzz_run(const struct fuzz_target *t, const uint8_t *data, size_t size)
@@ -50,6 +67,8 @@ int fuzz_run(const struct fuzz_target *t, const uint8_t *data, size_t size)
         t->check(fuzz_cur.op.kind == FOP_CHECK);
     }
     fuzz_cur.opno = n + 1;
+    if (fuzz_sites_top)
+        fuzz_print_sites(fuzz_sites_top);
     if (t->teardown)
         t->teardown();
     return 0;

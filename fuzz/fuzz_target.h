@@ -166,6 +166,11 @@ const struct fuzz_target *fuzz_target_find(const char *name);
 /** Knobs set by drivers (replay --trace): print one line per executed op with its outcome. */
 extern bool fuzz_trace;
 
+/** Knob set by drivers (replay --sites N): before teardown, print the N allocation-site groups
+ * with the most outstanding bytes (mm_alloc_sites; at most FUZZ_SITES_MAX), 0 = off. */
+extern unsigned int fuzz_sites_top;
+#define FUZZ_SITES_MAX 32u
+
 /**
  * Full-check cadence, set by drivers: the targets run mm_check() and their other whole-state
  * checks (content patterns, statistics) after op #k only when fuzz_check_due(k, n) holds, and

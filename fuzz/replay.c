@@ -1,8 +1,10 @@
 /*
  * replay.c - standalone driver for every fuzz target (libc allowed).
  *
- *   replay [--target NAME] [--print] [--trace] [--verbose] [--no-fork] FILE...
- *       run each file through the target (default page_alloc); --print writes the decoded op
+ *   replay [--target NAME] [--print] [--trace] [--sites N] [--verbose] [--no-fork] FILE...
+ *       run each file through the target (default page_alloc); --sites N prints the N
+ *       allocation-site groups with the most outstanding bytes before teardown
+ *       (mm_alloc_sites: "SITE kind=... cache=... site=... count=... bytes=..."); --print writes the decoded op
  *       sequence first, one op per line; --trace writes every executed op with its outcome;
  *       --verbose keeps the mm's log output. With several files each runs in a child process,
  *       so one crash does not hide the others. Exit status 1 if any run failed.
@@ -328,7 +330,7 @@ static int do_pack(const char *path)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: replay [--target NAME] [--print] [--trace] [--verbose] [--no-fork] FILE...\n"
+            "usage: replay [--target NAME] [--print] [--trace] [--sites N] [--verbose] [--no-fork] FILE...\n"
             "       replay --decode [--target NAME] FILE...\n"
             "       replay --encode [--target NAME] TEXTFILE OUTFILE\n"
             "       replay --digest [--target NAME] [--no-fork] [--verbose] PATH...\n"
@@ -361,6 +363,8 @@ int main(int argc, char **argv)
             encode = true;
         } else if (!strcmp(o, "--trace")) {
             fuzz_trace = true;
+        } else if (!strcmp(o, "--sites") && i + 1 < argc) {
+            fuzz_sites_top = (unsigned int)atoi(argv[++i]);
         } else if (!strcmp(o, "--verbose")) {
             verbose = true;
         } else if (!strcmp(o, "--no-fork")) {

@@ -8,6 +8,7 @@
  */
 #include "slab_common.h"
 #include "../mm/heap/slab_internal.h"
+#include "mm_leak.h"
 
 struct sc_state slab_fz;
 
@@ -721,6 +722,22 @@ void sc_boot(unsigned int level)
     slab_fz.boot_slab_pages = slab_nr_pages();
     slab_fz.boot_sum = page_alloc_nr_free() + slab_fz.boot_slab_pages;
     slab_fz.misuse_expected = mm_misuse_count();
+    /* live[] is the harness's only reference to what it holds: the leak scan's root */
+    err = mm_leak_root_add(slab_fz.live, sizeof(slab_fz.live));
+    if (err)
+        sc_fail("leak-root-add-failed err=%s", mm_strerror(err));
+}
+
+void sc_leak_check(void)
+{
+    static struct mm_leak_result r;
+    int n = mm_leak_scan(&r);
+    if (n < 0)
+        sc_fail("invariant=%s leak scan failed err=%s: %s", r.rep.invariant ? r.rep.invariant : "?",
+                mm_strerror(n), r.rep.detail);
+    if (n > 0)
+        sc_fail("invariant=%s leaks=%d objects=%lu: %s", r.rep.invariant, n, r.objects,
+                r.rep.detail);
 }
 
 /*

@@ -54,6 +54,7 @@
  * user, vmalloc or physical address (brk is digested as "moved to the request" or "stayed").
  */
 #include "vm_model.h"
+#include "mm_leak.h"
 
 static const uint8_t vm_kinds[] = {
     FOP_VM_SWAPDEV, FOP_VM_USE, FOP_VM_USE,
@@ -947,8 +948,27 @@ static unsigned long vm_tables(void)
     return st.nr_tables;
 }
 
+/*
+ * Leak scan before the teardown frees anything: vm_fz (address spaces, files, vmalloc/vmap areas
+ * and their pages, hogged pages) is the root. As in the slab target, every input in replay and
+ * 1 in VM_LEAK_EVERY (by op count) in the engines.
+ */
+#define VM_LEAK_EVERY 8u
+
+static void vm_leak_check(void)
+{
+    static struct mm_leak_result r;
+    if (fuzz_check_every > 1 && fuzz_cur.nops % VM_LEAK_EVERY != 0)
+        return;
+    int n = mm_leak_scan(&r);
+    if (n != 0)
+        vfail("invariant=%s leaks=%d objects=%lu: %s", r.rep.invariant ? r.rep.invariant : "?", n,
+              r.objects, r.rep.detail);
+}
+
 static void vm_teardown(void)
 {
+    vm_leak_check();
     while (vm_fz.nmm) {
         mm_destroy(vm_fz.mm[vm_fz.nmm - 1].mm);
         vm_fz.nmm--;
@@ -989,6 +1009,8 @@ static uint32_t vm_setup(const uint8_t *data, size_t size)
         vfail("boot: %s", mm_strerror(err));
     vm_fz.boot_pages = page_alloc_nr_free() + slab_nr_pages();
     vm_fz.boot_tables = vm_tables();
+    if ((err = mm_leak_root_add(&vm_fz, sizeof(vm_fz))))
+        vfail("leak root: %s", mm_strerror(err));
     if (fuzz_cur.nops) {
         fuzz_op_decode(&vm_table, &vm_fz.m, data, size, 0, &op);
         if (op.kind == FOP_VM_SWAPDEV && fuzz_platform.swap_reset) {

@@ -22,6 +22,7 @@ const struct fuzz_target *const fuzz_targets[] = {
 };
 
 bool fuzz_trace;
+unsigned int fuzz_sites_top;
 unsigned int fuzz_check_every = 1;
 
 bool fuzz_streq(const char *a, const char *b)

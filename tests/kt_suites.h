@@ -37,7 +37,8 @@
     HOSTED(mmu, "the hosted software MMU (shims/hosted/mmu.c); the kernel runs the real MMU") \
     HOSTED(tlb, "the hosted TLB model (shims/hosted/tlb.c); the kernel has real TLBs") \
     ALL(swap) \
-    ALL(describe)
+    ALL(describe) \
+    ALL(leak)
 
 /* Helpers for expanding the list. */
 #define KT_SUITE_DECLARE(name) extern const struct ktest_suite suite_##name;

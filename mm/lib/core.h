@@ -26,6 +26,7 @@
  *   vmalloc   virtual (vmalloc.c)         vmalloc.lock: every field but ready
  *   swap      virtual (mm/swap)           vm.lock (its callers are the address-space code)
  *   report    lib (report.c)              report.lock: the last misuse record and the counts
+ *   leak      checks (leak.c)             none: registered and scanned at quiescent points
  *
  * Cross-CPU readers (stats, checks) read pcp counts racily; mm_check requires quiescence.
  */
@@ -34,6 +35,7 @@
 
 #include "mm.h"
 #include "mm_env.h"
+#include "mm_leak.h"
 #include "page_alloc.h"
 #include "page_table.h"
 #include "range_tree.h"
@@ -189,6 +191,19 @@ struct mm_report_state {
     unsigned long misuse_count[MM_NR_MISUSE_KINDS];
     struct mm_misuse last_misuse;
     int log_level;
+    unsigned long leaks;                 /* leaks reported by mm_leak_scan (mm_report_leak) */
+};
+
+/** Leak detection registries (mm/checks/leak.c; read by nothing else). */
+struct mm_leak_root {
+    uintptr_t start;
+    size_t len;
+};
+
+struct mm_leak_state {
+    unsigned int nr_roots, nr_ignored;
+    struct mm_leak_root roots[MM_LEAK_MAX_ROOTS];
+    uintptr_t ignored[MM_LEAK_MAX_IGNORED]; /* addresses inside objects marked not-a-leak */
 };
 
 struct mm_state {
@@ -199,6 +214,7 @@ struct mm_state {
     struct mm_vmalloc_state vmalloc;
     struct mm_swap_state swap;
     struct mm_report_state report;
+    struct mm_leak_state leak;
 };
 
 extern struct mm_state mm_state;
@@ -221,6 +237,13 @@ int mm_report_misuse(enum mm_misuse_kind kind, int err, const char *func, uintpt
  */
 int mm_check_fail(struct mm_check_report *r, const char *inv, unsigned long pfn, const char *fmt, ...)
     MM_PRINTF(4, 5);
+
+/**
+ * Log one unreferenced object found by the leak scan (mm/checks/leak.c) as "mm: leak: @inv ..."
+ * and count it (mm_state.report.leaks). @what: cache name or kind.
+ */
+void mm_report_leak(const char *inv, uintptr_t addr, size_t size, const char *what,
+                    uintptr_t site);
 
 /** Is @addr inside the vmalloc range? False until vmalloc_init succeeds. (is_vmalloc_addr for
  * the layers below virtual, which may not call it.) */

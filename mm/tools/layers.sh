@@ -65,6 +65,7 @@ heap     heap
 swap     swap-slots
 vmalloc  virtual
 vm       virtual
+leak     checks
 '
 # Cycles that may remain: the files of each allowed group may call each other (one line per
 # group: name, then the files; the comment above says why). A cycle is allowed only if all of its

@@ -9,7 +9,9 @@
  *   4. kernel_pt built by mm/'s page-table code, CR3 switched, SMEP and SMAP on;
  *   5. the machine area's legacy hole (0xa0000..0xfffff) turned into RAM, so machines laid out
  *      from physical 0 (the hosted tests' and fuzzers' layouts) run unchanged;
- *   6. the runs: unit tests, protection checks, sanitizer checks, corpus replay; then the totals
+ *   6. a leak scan of the boot instance with the image's data and bss as the root: every object
+ *      the boot allocated must be reached (a leak panics: the scan must have no false positive);
+ *   7. the runs: unit tests, protection checks, sanitizer checks, corpus replay; then the totals
  *      and an exit through isa-debug-exit: pass only if every test passed and no sanitizer
  *      reported anything unexpected.
  */
@@ -20,6 +22,7 @@
 #include "mm.h"
 #include "mm_describe.h"
 #include "mm_env.h"
+#include "mm_leak.h"
 #include "trap.h"
 #include "ubsan.h"
 
@@ -216,6 +219,42 @@ static bool boot_low_ram_works(void)
     return true;
 }
 
+/*
+ * Step 6: everything the boot instance holds is reached from the kernel's data and bss (where
+ * kernel_pt and the boot facts live; the stacks included) or from the mm's own state. The roots
+ * are data and bss minus the unmapped guard pages under the stacks.
+ */
+static void boot_leak_scan(void)
+{
+    static struct mm_leak_result r;
+    uintptr_t guard[] = { (uintptr_t)boot_stack_guard, (uintptr_t)df_stack_guard,
+                          (uintptr_t)user_trap_stack_guard, (uintptr_t)probe_stack_guard };
+    uintptr_t start[MM_ARRAY_SIZE(guard) + 1];
+    unsigned int nr = 0;
+    int err = 0;
+    for (unsigned int i = 1; i < MM_ARRAY_SIZE(guard); i++) /* insertion sort: 4 entries */
+        for (unsigned int j = i; j > 0 && guard[j] < guard[j - 1]; j--) {
+            uintptr_t t = guard[j];
+            guard[j] = guard[j - 1];
+            guard[j - 1] = t;
+        }
+    uintptr_t cur = (uintptr_t)__rodata_end;
+    for (unsigned int i = 0; i <= MM_ARRAY_SIZE(guard) && !err; i++) {
+        uintptr_t end = i < MM_ARRAY_SIZE(guard) ? guard[i] : (uintptr_t)__bss_end;
+        if (end > cur && !(err = mm_leak_root_add((void *)cur, end - cur)))
+            start[nr++] = cur;
+        cur = end + PAGE_SIZE;
+    }
+    int n = err ? err : mm_leak_scan(&r);
+    env_log(ENV_LOG_INFO, "boot: leak scan of the boot instance: %lu objects, %lu reached, %d "
+            "leaks (%u roots, %lu bytes scanned)\n", r.objects, r.reached, n, nr, r.scanned_bytes);
+    if (n != 0)
+        env_panic("boot: leak scan: %s (%d): %s", r.rep.invariant ? r.rep.invariant : "?", n,
+                  r.rep.detail);
+    for (unsigned int i = 0; i < nr; i++)
+        mm_leak_root_remove((void *)start[i]);
+}
+
 void kmain(uint32_t magic, uint32_t info_pa)
 {
     trap_init();
@@ -240,5 +279,6 @@ void kmain(uint32_t magic, uint32_t info_pa)
     kernel_boot.ram_end = boot.ram_end;
     env_log(ENV_LOG_INFO, "boot: kernel page tables live (%lu table pages), protections on\n",
             kernel_pt.nr_tables);
+    boot_leak_scan();
     kernel_exit(kernel_run_all() ? KERNEL_EXIT_FAIL : KERNEL_EXIT_PASS);
 }
