@@ -40,7 +40,7 @@ case "$VARIANT" in
     planted) INCLUDES+=(-DMM_PLANTED_BUG=1) ;;
     *) echo "build.sh: unknown MM_VARIANT '$VARIANT' (known: planted)" >&2; exit 1 ;;
 esac
-HOSTED_INC=(-Ishims/hosted/include -Ifuzz -Itests)
+HOSTED_INC=(-Ishims/include -Ifuzz -Itests)
 WARN=(-Wall -Wextra -Werror -Wno-unused-parameter)
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 
@@ -289,7 +289,7 @@ arch/x86_64/kernel/main.c arch/x86_64/kernel/trap.c"
 KERNEL_NOSAN_SOURCES+=" $(find mm/checks -name '*.c' | sort | tr '\n' ' ') $(ls fuzz/*.c | tr '\n' ' ')"
 # ... and the fuzz targets that run without ASan hosted (their injected misuse is deliberate)
 KERNEL_NOSAN_SOURCES+=" $(grep -l 'fuzz-build: no-asan' fuzz/target_*.c | tr '\n' ' ')"
-KERNEL_INC="-Ishims/kernel/include -Iarch/x86_64/kernel/include -Ishims/hosted/include -Ifuzz -Itests \
+KERNEL_INC="-Ishims/kernel/include -Iarch/x86_64/kernel/include -Ishims/include -Ifuzz -Itests \
 -Itests/kernel"
 
 # the mm and its freestanding environment (machine layouts are shared with the hosted build)

@@ -13,7 +13,7 @@
  *     fuzz_digest_op() per op record and the results of the calls it makes.
  *
  * The platform is chosen at link time, as the mm's environment is: platform_machine.c (shared by
- * both builds, over the machine API of hosted_machine.h) plus platform_hosted.c or
+ * both builds, over the machine API of machine.h) plus platform_hosted.c or
  * platform_kernel.c (output, crash, user access). Everything in fuzz/ except replay.c,
  * libfuzzer_main.c, afl_main.c, corpus_pack_tool.c and platform_hosted.c is freestanding-clean.
  */

@@ -7,7 +7,7 @@
  */
 #include "platform_machine.h"
 #include "kernel_arch.h"
-#include "hosted_machine.h"
+#include "machine.h"
 
 const char fuzz_machine_name[] = "kernel";
 
@@ -42,10 +42,10 @@ int fuzz_machine_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg, con
     (void)sched;
     (void)len;
     for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++) {
-        hosted_cpu_set(cpu);
+        machine_cpu_set(cpu);
         fn(cpu, arg);
     }
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     *st = (struct fuzz_smp_stats){ 0 };
     return 0;
 }

@@ -1,41 +1,41 @@
 /*
  * platform_machine.c - the fuzz platform both builds share (freestanding): booting the machine a
  * layout describes, CPU switches, log level, the swap device. It only calls the machine API of
- * hosted_machine.h, which the hosted shim implements over the simulated machine and the kernel
+ * machine.h, which the hosted shim implements over the simulated machine and the kernel
  * shim over the QEMU machine's area [0, 512 MiB); output, crash and user accesses come from
  * platform_hosted.c or platform_kernel.c (platform_machine.h).
  *
  * boot: a small machine (zone boundaries scaled to its size) whose memory map is replaced by the
  * layout the input describes (usable regions, e820-reserved holes, gaps), plus the layout's reserve
- * ranges; then hosted_machine_boot, which resets the whole mm instance.
+ * ranges; then machine_boot, which resets the whole mm instance.
  *
  * Same layout on both machines: every memory map a fuzz input can describe ends at or below
  * FUZZ_MEM_MAX_PAGES pages (32 MiB): the header's layout (ops.c fuzz_machine_layout) and target
  * boot's extra maps (many / overlap / subpage / vanish stay inside the header's memory; a
- * wrapping "bad-entry" region is ignored by hosted_machine_end and rejected by the mm before it
+ * wrapping "bad-entry" region is ignored by machine_end and rejected by the mm before it
  * touches memory; "toomany" calls mm_early_init directly with pages below 2 MiB, rejected the
  * same way). "memblock reserve where=beyond" only records ranges up to ~65 MiB. All of it lies
  * inside the kernel's machine area [0, 512 MiB), identity-mapped, so nothing is folded: the
  * hosted arena and the kernel use the same physical addresses for every input.
  */
 #include "platform_machine.h"
-#include "hosted_machine.h"
+#include "machine.h"
 
-static struct hosted_machine fz_hm;
+static struct machine fz_hm;
 
 /* The machine @l describes (memory map l->xmap when set, else l->map). Returns 0 or -MM_ENOSPC. */
-static int machine_setup(const struct fuzz_layout *l)
+static int pm_setup(const struct fuzz_layout *l)
 {
     const struct mm_mem_region *map = l->xmap ? l->xmap : l->map;
     unsigned int i, nr = l->xmap ? l->nr_xmap : l->nr_map;
 
-    hosted_machine_small(&fz_hm, (uint64_t)l->m->mem_pages * PAGE_SIZE, l->m->nr_cpus);
+    machine_small(&fz_hm, (uint64_t)l->m->mem_pages * PAGE_SIZE, l->m->nr_cpus);
     fz_hm.nr_map = 0;
     for (i = 0; i < nr; i++)
-        if (hosted_machine_add(&fz_hm, map[i].base, map[i].size, map[i].type, false))
+        if (machine_add(&fz_hm, map[i].base, map[i].size, map[i].type, false))
             return -MM_ENOSPC;
     for (i = 0; i < l->nr_reserve; i++)
-        if (hosted_machine_add(&fz_hm, l->reserve[i].base, l->reserve[i].size, MM_MEM_RESERVED,
+        if (machine_add(&fz_hm, l->reserve[i].base, l->reserve[i].size, MM_MEM_RESERVED,
                                true))
             return -MM_ENOSPC;
     fz_hm.pcp_disable = !l->m->pcp;
@@ -46,61 +46,61 @@ static int machine_setup(const struct fuzz_layout *l)
     fz_hm.slab_harden_level = l->slab_harden_level;
     bool tlb_direct;
     fuzz_machine_tlb(l->m, &fz_hm.tlb_entries, &tlb_direct);
-    fz_hm.tlb_policy = tlb_direct ? HOSTED_TLB_DIRECT : HOSTED_TLB_FIFO;
+    fz_hm.tlb_policy = tlb_direct ? MACHINE_TLB_DIRECT : MACHINE_TLB_FIFO;
     return 0;
 }
 
-static int machine_boot(const struct fuzz_layout *l)
+static int pm_boot(const struct fuzz_layout *l)
 {
-    int err = machine_setup(l);
+    int err = pm_setup(l);
 
-    return err ? err : hosted_machine_boot(&fz_hm);
+    return err ? err : machine_boot(&fz_hm);
 }
 
-static int machine_boot_early(const struct fuzz_layout *l)
+static int pm_boot_early(const struct fuzz_layout *l)
 {
-    int err = machine_setup(l);
+    int err = pm_setup(l);
 
-    return err ? err : hosted_machine_boot_early(&fz_hm);
+    return err ? err : machine_boot_early(&fz_hm);
 }
 
-static int machine_core_init(void)
+static int pm_core_init(void)
 {
     return mm_core_init();
 }
 
-static void machine_set_quiet(bool quiet)
+static void pm_set_quiet(bool quiet)
 {
-    hosted_set_log_level(quiet ? -1 : ENV_LOG_WARN);
+    machine_set_log_level(quiet ? -1 : ENV_LOG_WARN);
 }
 
-static void machine_crash(void)
+static void pm_crash(void)
 {
     fuzz_machine_crash();
 }
 
-static int machine_swap_reset(unsigned long slots)
+static int pm_swap_reset(unsigned long slots)
 {
-    return hosted_swap_reset(slots);
+    return machine_swap_reset(slots);
 }
 
-static void machine_swap_fail(unsigned long count)
+static void pm_swap_fail(unsigned long count)
 {
-    hosted_swap_fail_inject(count);
+    machine_swap_fail_inject(count);
 }
 
 const struct fuzz_platform fuzz_platform = {
     .name = fuzz_machine_name,
-    .boot = machine_boot,
-    .boot_early = machine_boot_early,
-    .core_init = machine_core_init,
-    .cpu_set = hosted_cpu_set,
+    .boot = pm_boot,
+    .boot_early = pm_boot_early,
+    .core_init = pm_core_init,
+    .cpu_set = machine_cpu_set,
     .write_line = fuzz_machine_write_line,
-    .set_quiet = machine_set_quiet,
-    .crash = machine_crash,
+    .set_quiet = pm_set_quiet,
+    .crash = pm_crash,
     .user_copy = fuzz_machine_user_copy,
-    .swap_reset = machine_swap_reset,
-    .swap_fail = machine_swap_fail,
+    .swap_reset = pm_swap_reset,
+    .swap_fail = pm_swap_fail,
     .op_done = fuzz_machine_op_done,
     .smp_run = fuzz_machine_smp_run,
     .linux_call = fuzz_machine_linux_call,

@@ -3,9 +3,9 @@
  */
 #include "kt_util.h"
 
-#include "hosted_machine_layout.h"
+#include "machine_layout.h"
 
-struct hosted_machine kt_m;
+struct machine kt_m;
 struct page_alloc_stats kt_st_a, kt_st_b, kt_st_c;
 struct kt_block kt_blocks[KT_MAX_BLOCKS];
 unsigned int kt_nr_blocks;
@@ -14,7 +14,7 @@ static struct mm_check_report kt_rep;
 
 int kt_boot_current(void)
 {
-    uint64_t end = hosted_machine_end(&kt_m), cap = hosted_machine_capacity();
+    uint64_t end = machine_end(&kt_m), cap = machine_capacity();
     int rc;
 
     /* The one skip rule of the suites: a machine this platform cannot hold (the kernel's area). */
@@ -22,10 +22,10 @@ int kt_boot_current(void)
         KT_SKIP("machine ends at %llu MiB, this platform boots machines up to %llu MiB",
                 (unsigned long long)(end >> 20), (unsigned long long)(cap >> 20));
     kt_blocks_reset();
-    hosted_cpu_set(0);
-    rc = hosted_machine_boot(&kt_m);
+    machine_cpu_set(0);
+    rc = machine_boot(&kt_m);
     if (rc != 0)
-        KT_FAIL("hosted_machine_boot failed: %d", rc);
+        KT_FAIL("machine_boot failed: %d", rc);
     /*
      * Boot may already allocate pages (slab caches) and leave some on per-CPU lists; start every
      * test from empty lists so buddyinfo baselines are exact.
@@ -36,14 +36,14 @@ int kt_boot_current(void)
 
 int kt_boot_small(unsigned int mib, unsigned int cpus, bool nopcp)
 {
-    hosted_machine_small(&kt_m, KT_MIB(mib), cpus);
+    machine_small(&kt_m, KT_MIB(mib), cpus);
     kt_m.pcp_disable = nopcp;
     return kt_boot_current();
 }
 
 int kt_boot_pc(unsigned int mib, unsigned int cpus)
 {
-    hosted_machine_pc(&kt_m, KT_MIB(mib), cpus);
+    machine_pc(&kt_m, KT_MIB(mib), cpus);
     return kt_boot_current();
 }
 

@@ -6,7 +6,7 @@
  * allocations and free at the end, the misuse-report check, and the few hooks a platform must
  * provide (kt_host_*: hosted in test_main.c, kernel in tests/kernel/ktest_kernel.c).
  *
- * Everything here uses only the mm API, the hosted_machine API and KT_ macros, so it stays
+ * Everything here uses only the mm API, the machine API and KT_ macros, so it stays
  * freestanding-clean. Big scratch objects are static (tests are single-threaded) so test bodies do
  * not need large stacks.
  */
@@ -14,7 +14,7 @@
 #define LEAXOS_KT_UTIL_H
 
 #include "ktest.h"
-#include "hosted_machine.h"
+#include "machine.h"
 #include "mm_env.h" /* memset and log levels; provided freestanding by shims/kernel too */
 
 #define KT_MIB(x) ((uint64_t)(x) << 20)
@@ -23,7 +23,7 @@
 /* ---- machines ---- */
 
 /** The machine of the current test (filled by the kt_boot_* helpers, may be edited and re-booted). */
-extern struct hosted_machine kt_m;
+extern struct machine kt_m;
 
 /** Boot a small machine of @mib MiB and @cpus CPUs (pcp lists disabled when @nopcp). 0 on success. */
 int kt_boot_small(unsigned int mib, unsigned int cpus, bool nopcp);
@@ -31,7 +31,7 @@ int kt_boot_small(unsigned int mib, unsigned int cpus, bool nopcp);
 int kt_boot_pc(unsigned int mib, unsigned int cpus);
 /**
  * Boot kt_m as it is (then drain the per-CPU lists, so they start empty). 0 on success. When kt_m
- * ends beyond hosted_machine_capacity() (a 1 GiB PC in the kernel's 512 MiB machine area) the
+ * ends beyond machine_capacity() (a 1 GiB PC in the kernel's 512 MiB machine area) the
  * case is skipped (KT_SKIP) instead of booted.
  */
 int kt_boot_current(void);

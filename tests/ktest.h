@@ -7,7 +7,7 @@
  *        |
  *        +-- struct ktest_case { name, fn }   fn: static int test_xxx(void), 0 = pass
  *
- * A test body calls only the mm API, the hosted_machine API and KT_ macros, so the same sources run
+ * A test body calls only the mm API, the machine API and KT_ macros, so the same sources run
  * hosted and inside the freestanding kernel. A KT_ASSERT* that fails prints one diagnostic line
  * "# file:line: message" and makes the test return 1. The runner prints KTAP version 1 (one subtest
  * per suite), a "# Totals:" line and ends with the plain line "N passed, N failed" counting test

@@ -9,7 +9,7 @@
 /* ---- helpers ---- */
 
 /* True if page @pfn is fully covered by one USABLE region of @m and touches no other range. */
-static bool pfn_usable(const struct hosted_machine *m, unsigned long pfn)
+static bool pfn_usable(const struct machine *m, unsigned long pfn)
 {
     phys_addr_t lo = MM_PFN_PHYS(pfn), hi = lo + PAGE_SIZE;
     bool covered = false;
@@ -210,10 +210,10 @@ static int test_small_32m_layout(void) { return small_layout(32); }
 
 static int test_max_cpus(void)
 {
-    hosted_machine_small(&kt_m, KT_MIB(8), MM_MAX_CPUS);
+    machine_small(&kt_m, KT_MIB(8), MM_MAX_CPUS);
     KT_TRY(kt_boot_current());
     KT_ASSERT_EQ(mm_nr_cpus(), MM_MAX_CPUS);
-    hosted_machine_small(&kt_m, KT_MIB(8), 1);
+    machine_small(&kt_m, KT_MIB(8), 1);
     kt_m.nr_cpus = 0; /* 0 means 1 */
     KT_TRY(kt_boot_current());
     KT_ASSERT_EQ(mm_nr_cpus(), 1);
@@ -223,18 +223,18 @@ static int test_max_cpus(void)
 
 static int test_holes_and_reserved_never_allocated(void)
 {
-    hosted_machine_small(&kt_m, KT_MIB(16), 1);
+    machine_small(&kt_m, KT_MIB(16), 1);
     kt_m.nr_map = 0;
     /* Unsorted map with a gap, a partial last page, and non-usable ranges overlapping RAM. */
-    KT_ASSERT_OK(hosted_machine_add(&kt_m, KT_MIB(8), KT_MIB(8), MM_MEM_USABLE, false));
-    KT_ASSERT_OK(hosted_machine_add(&kt_m, 0, KT_MIB(3) - 100, MM_MEM_USABLE, false));
-    KT_ASSERT_OK(hosted_machine_add(&kt_m, KT_MIB(3) + 256 * 1024, KT_MIB(5) - 256 * 1024,
+    KT_ASSERT_OK(machine_add(&kt_m, KT_MIB(8), KT_MIB(8), MM_MEM_USABLE, false));
+    KT_ASSERT_OK(machine_add(&kt_m, 0, KT_MIB(3) - 100, MM_MEM_USABLE, false));
+    KT_ASSERT_OK(machine_add(&kt_m, KT_MIB(3) + 256 * 1024, KT_MIB(5) - 256 * 1024,
                                     MM_MEM_USABLE, false));
-    KT_ASSERT_OK(hosted_machine_add(&kt_m, KT_MIB(12), 128 * 1024, MM_MEM_RESERVED, false));
-    KT_ASSERT_OK(hosted_machine_add(&kt_m, KT_MIB(14), 64 * 1024, MM_MEM_ACPI, false));
-    KT_ASSERT_OK(hosted_machine_add(&kt_m, KT_MIB(10) + 4096, 3 * 4096, MM_MEM_BAD, false));
+    KT_ASSERT_OK(machine_add(&kt_m, KT_MIB(12), 128 * 1024, MM_MEM_RESERVED, false));
+    KT_ASSERT_OK(machine_add(&kt_m, KT_MIB(14), 64 * 1024, MM_MEM_ACPI, false));
+    KT_ASSERT_OK(machine_add(&kt_m, KT_MIB(10) + 4096, 3 * 4096, MM_MEM_BAD, false));
     /* A reserve-list entry that starts and ends in the middle of pages. */
-    KT_ASSERT_OK(hosted_machine_add(&kt_m, KT_MIB(6) + 8192 + 100, 20 * 1024, 0, true));
+    KT_ASSERT_OK(machine_add(&kt_m, KT_MIB(6) + 8192 + 100, 20 * 1024, 0, true));
     KT_TRY(kt_boot_current());
     KT_ASSERT(!pfn_usable(&kt_m, (KT_MIB(3) >> PAGE_SHIFT) - 1));
     KT_ASSERT(pfn_to_page((KT_MIB(3) >> PAGE_SHIFT) - 1)->flags & PG_reserved);
@@ -252,7 +252,7 @@ static int page_poisoned(unsigned long pfn, const char *what)
     const uint8_t *va = env_phys_to_virt(MM_PFN_PHYS(pfn));
 
     for (unsigned int off = 0; off < PAGE_SIZE; off += 8)
-        if (!hosted_shadow_poisoned(va + off))
+        if (!machine_shadow_poisoned(va + off))
             KT_FAIL("%s pfn %lu: byte %u is not poisoned", what, pfn, off);
     return 0;
 }
@@ -290,19 +290,19 @@ static int test_reboot_shadow_fresh(void)
         kt_alloc_until_fail(GFP_ATOMIC | __GFP_HIGHMEM, (unsigned int)o, KT_MAX_BLOCKS, &err);
     KT_ASSERT_GT(kt_nr_blocks, 0);
     kt_blocks_reset(); /* abandoned with the instance */
-    hosted_machine_small(&kt_m, KT_MIB(12), 1);
+    machine_small(&kt_m, KT_MIB(12), 1);
     kt_m.nr_map = 0;
-    KT_ASSERT_OK(hosted_machine_add(&kt_m, 0, KT_MIB(3) - 100, MM_MEM_USABLE, false));
-    KT_ASSERT_OK(hosted_machine_add(&kt_m, KT_MIB(4), KT_MIB(8), MM_MEM_USABLE, false));
-    KT_ASSERT_OK(hosted_machine_add(&kt_m, KT_MIB(6), 128 * 1024, MM_MEM_RESERVED, false));
-    KT_ASSERT_OK(hosted_machine_add(&kt_m, KT_MIB(9) + 8192 + 100, 20 * 1024, 0, true));
+    KT_ASSERT_OK(machine_add(&kt_m, 0, KT_MIB(3) - 100, MM_MEM_USABLE, false));
+    KT_ASSERT_OK(machine_add(&kt_m, KT_MIB(4), KT_MIB(8), MM_MEM_USABLE, false));
+    KT_ASSERT_OK(machine_add(&kt_m, KT_MIB(6), 128 * 1024, MM_MEM_RESERVED, false));
+    KT_ASSERT_OK(machine_add(&kt_m, KT_MIB(9) + 8192 + 100, 20 * 1024, 0, true));
     KT_TRY(kt_boot_current());
     KT_TRY(check_unused_poisoned());
     KT_TRY(kt_boot_small(16, 1, true));
     KT_TRY(check_unused_poisoned());
     struct page *p = alloc_pages(GFP_KERNEL, 1); /* and a free after the boot poisons again */
     KT_ASSERT_NOT_NULL(p);
-    KT_ASSERT(!hosted_shadow_poisoned(page_address(p)));
+    KT_ASSERT(!machine_shadow_poisoned(page_address(p)));
     KT_ASSERT_OK(__free_pages(p, 1));
     KT_TRY(page_poisoned(page_to_pfn(p) + 1, "freed"));
     KT_MM_CHECK();
@@ -476,8 +476,8 @@ static int test_alloc_before_core_init(void)
     static const uint64_t aligns[] = { 4096, 8, 65536, KT_MIB(2), 16, 4096 };
     const unsigned int n = (unsigned int)MM_ARRAY_SIZE(sizes);
 
-    hosted_machine_small(&kt_m, KT_MIB(16), 1);
-    KT_ASSERT_OK(hosted_machine_boot_early(&kt_m));
+    machine_small(&kt_m, KT_MIB(16), 1);
+    KT_ASSERT_OK(machine_boot_early(&kt_m));
     KT_ASSERT(!mm_ready());
     uint64_t usable = memblock_usable_bytes(), reserved0 = memblock_reserved_bytes();
 
@@ -506,10 +506,10 @@ static int test_alloc_before_core_init(void)
     KT_ASSERT_OK(mm_core_init());
     KT_ASSERT(mm_ready());
     /* The struct page array itself does not overlap them either. */
-    phys_addr_t map_pa = (phys_addr_t)((uintptr_t)mm_mem_map - (uintptr_t)hosted_arena_base());
+    phys_addr_t map_pa = (phys_addr_t)((uintptr_t)mm_mem_map - (uintptr_t)machine_arena_base());
     uint64_t map_sz = (uint64_t)mm_max_pfn * sizeof(struct page);
 
-    KT_ASSERT_LE(map_pa + map_sz, hosted_arena_size());
+    KT_ASSERT_LE(map_pa + map_sz, machine_arena_size());
     for (unsigned int i = 0; i < n; i++) {
         KT_ASSERT(map_pa + map_sz <= mb_ranges[i].base ||
                   mb_ranges[i].base + mb_ranges[i].size <= map_pa);
@@ -526,8 +526,8 @@ static int test_alloc_before_core_init(void)
 
 static int test_reserve_and_free(void)
 {
-    hosted_machine_small(&kt_m, KT_MIB(16), 1);
-    KT_ASSERT_OK(hosted_machine_boot_early(&kt_m));
+    machine_small(&kt_m, KT_MIB(16), 1);
+    KT_ASSERT_OK(machine_boot_early(&kt_m));
     uint64_t r0 = memblock_reserved_bytes();
 
     KT_ASSERT_OK(memblock_reserve(KT_MIB(5), 64 * 1024));
@@ -557,8 +557,8 @@ static int test_reserve_and_free(void)
 
 static int test_bad_arguments(void)
 {
-    hosted_machine_small(&kt_m, KT_MIB(16), 1);
-    KT_ASSERT_OK(hosted_machine_boot_early(&kt_m));
+    machine_small(&kt_m, KT_MIB(16), 1);
+    KT_ASSERT_OK(machine_boot_early(&kt_m));
     unsigned long m0 = mm_misuse_count();
 
     KT_ASSERT_EQ(memblock_alloc(4096, 3), 0);    /* not a power of two */
@@ -599,8 +599,8 @@ static int test_page_alloc_before_core_init(void)
 {
     struct page *p = NULL;
 
-    hosted_machine_small(&kt_m, KT_MIB(8), 1);
-    KT_ASSERT_OK(hosted_machine_boot_early(&kt_m));
+    machine_small(&kt_m, KT_MIB(8), 1);
+    KT_ASSERT_OK(machine_boot_early(&kt_m));
     unsigned long before = mm_misuse_count_kind(MM_MISUSE_NOT_READY);
 
     KT_ASSERT_ERR(page_alloc_try(GFP_KERNEL, 0, &p), MM_EINVAL);

@@ -107,7 +107,7 @@ static int test_mixed_orders_aligned_disjoint(void)
         gfp_t gfp = gfps[kt_rand(&rnd) % MM_ARRAY_SIZE(gfps)];
         struct page *p = NULL;
 
-        hosted_cpu_set((unsigned int)(kt_rand(&rnd) % 2));
+        machine_cpu_set((unsigned int)(kt_rand(&rnd) % 2));
         if (page_alloc_try(gfp, o, &p) != 0)
             continue;
         KT_TRY(check_allocated_block(p, o));
@@ -134,11 +134,11 @@ static int test_mixed_orders_aligned_disjoint(void)
     }
     for (unsigned int i = 0; i < kt_nr_blocks; i++) {
         KT_TRY(check_token(kt_blocks[i].page, kt_blocks[i].order));
-        hosted_cpu_set(i & 1);
+        machine_cpu_set(i & 1);
         KT_ASSERT_OK(__free_pages(kt_blocks[i].page, kt_blocks[i].order));
     }
     kt_blocks_reset();
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     KT_MM_CHECK();
     drain_all_pages();
     page_alloc_get_stats(&kt_st_b);

@@ -61,10 +61,10 @@ static int test_check_is_repeatable(void)
     KT_TRY(kt_boot_small(16, 2, false));
     kt_alloc_until_fail(GFP_KERNEL, 0, 50, &err);
     kt_alloc_until_fail(GFP_KERNEL, 3, 20, &err);
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     KT_ASSERT_OK(__free_page(kt_blocks[1].page));
     kt_blocks[1] = kt_blocks[--kt_nr_blocks];
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     page_alloc_get_stats(&kt_st_a);
     for (int i = 0; i < 3; i++)
         KT_MM_CHECK();

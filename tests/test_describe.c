@@ -18,7 +18,7 @@ static int describe_boot(bool hardened)
 {
     if (env_shadow_enabled)
         KT_SKIP("the query reads poisoned memory; it runs unwatched only inside a sanitizer report");
-    hosted_machine_pc(&kt_m, KT_MIB(64), 1);
+    machine_pc(&kt_m, KT_MIB(64), 1);
     kt_m.slab_hardened = hardened;
     return kt_boot_current();
 }

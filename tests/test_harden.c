@@ -416,10 +416,10 @@ static int test_destroy_live_reports(void)
     KT_ASSERT_NOT_NULL(c);
     void *a = kmem_cache_alloc(c, GFP_KERNEL);
 
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     void *b = kmem_cache_alloc(c, GFP_KERNEL);
 
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     KT_ASSERT_NOT_NULL(a);
     KT_ASSERT_NOT_NULL(b);
     unsigned long k = mm_misuse_count_kind(MM_MISUSE_CACHE_BUSY);
@@ -456,7 +456,7 @@ static int usable_case(bool hardened)
 
         KT_ASSERT_NOT_NULL(c);
         for (unsigned int i = 0; i < 20; i++) {
-            hosted_cpu_set(i & 1);
+            machine_cpu_set(i & 1);
             v[s][i] = kmem_cache_alloc(c, GFP_KERNEL);
             KT_ASSERT_NOT_NULL(v[s][i]);
             memset(v[s][i], (int)i, sizes[s]);
@@ -466,12 +466,12 @@ static int usable_case(bool hardened)
 
             KT_ASSERT_EQ(p[0], (uint8_t)i);
             KT_ASSERT_EQ(p[sizes[s] - 1], (uint8_t)i);
-            hosted_cpu_set((i + 1) & 1);
+            machine_cpu_set((i + 1) & 1);
             if (s == 2)
                 memset(v[s][i], 0, 64); /* back to the constructed state */
             KT_ASSERT_OK(kmem_cache_free(c, v[s][i]));
         }
-        hosted_cpu_set(0);
+        machine_cpu_set(0);
         KT_ASSERT_OK(kmem_cache_destroy(c));
         uint8_t *k = kmalloc(sizes[s], GFP_KERNEL);
 
@@ -496,7 +496,7 @@ static int test_objects_usable_hardened(void) { return usable_case(true); }
 /* Boot a small machine at hardening parameter @param (MM_SLAB_HARDEN_*). */
 static int kth_boot_level(unsigned int param, uint64_t seed)
 {
-    hosted_machine_small(&kt_m, KT_MIB(16), 1);
+    machine_small(&kt_m, KT_MIB(16), 1);
     kt_m.slab_hardened = false;
     kt_m.slab_harden_level = param;
     kt_m.seed = seed;
@@ -526,15 +526,15 @@ static int test_level_params(void)
     KT_ASSERT_EQ(kth_slot_128(), full);
     KT_TRY(kts_boot(16, 1, false, 301));
     KT_ASSERT_EQ(mm_state.heap.harden_level, 0);
-    hosted_machine_small(&kt_m, KT_MIB(16), 1);
+    machine_small(&kt_m, KT_MIB(16), 1);
     kt_m.slab_hardened = true; /* OFF wins over slab_hardened */
     kt_m.slab_harden_level = MM_SLAB_HARDEN_OFF;
     KT_TRY(kt_boot_current());
     KT_ASSERT_EQ(mm_state.heap.harden_level, 0);
     KT_ASSERT_EQ(kth_slot_128(), 0);
     kt_m.slab_harden_level = MM_SLAB_HARDEN_OFF + 1;
-    struct hosted_machine bad = kt_m;
-    KT_ASSERT_ERR(hosted_machine_boot(&bad), MM_EINVAL);
+    struct machine bad = kt_m;
+    KT_ASSERT_ERR(machine_boot(&bad), MM_EINVAL);
     kt_m.slab_harden_level = 0;
     return 0;
 }

@@ -215,9 +215,9 @@ static int test_large(void)
     for (size_t i = 0; i < (100 << 10); i += 61)
         KT_ASSERT_EQ(a[i], (uint8_t)i);
     KT_MM_CHECK();
-    hosted_cpu_set(1); /* freed from another CPU */
+    machine_cpu_set(1); /* freed from another CPU */
     KT_ASSERT_OK(kfree(a));
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     KT_ASSERT_OK(kfree(b));
     KT_ASSERT_EQ(page_alloc_nr_free(), before);
     /* kzalloc of a large block zeroes it. */
@@ -412,23 +412,23 @@ static int request_shadow_case(bool hardened)
 
     KT_ASSERT_NOT_NULL(p);
     KT_ASSERT_NOT_NULL(big);
-    KT_ASSERT(!hosted_shadow_poisoned(p + 99));
-    KT_ASSERT(hosted_shadow_poisoned(p + 100));
-    KT_ASSERT(hosted_shadow_poisoned(p + 127));
-    KT_ASSERT(!hosted_shadow_poisoned(big + 8999));
-    KT_ASSERT(hosted_shadow_poisoned(big + 9000));
+    KT_ASSERT(!machine_shadow_poisoned(p + 99));
+    KT_ASSERT(machine_shadow_poisoned(p + 100));
+    KT_ASSERT(machine_shadow_poisoned(p + 127));
+    KT_ASSERT(!machine_shadow_poisoned(big + 8999));
+    KT_ASSERT(machine_shadow_poisoned(big + 9000));
     KT_ASSERT(krealloc(p, 60, GFP_KERNEL) == p);
-    KT_ASSERT(!hosted_shadow_poisoned(p + 59));
-    KT_ASSERT(hosted_shadow_poisoned(p + 60));
+    KT_ASSERT(!machine_shadow_poisoned(p + 59));
+    KT_ASSERT(machine_shadow_poisoned(p + 60));
     KT_ASSERT(krealloc(p, 110, GFP_KERNEL) == p);
-    KT_ASSERT(!hosted_shadow_poisoned(p + 109));
-    KT_ASSERT(hosted_shadow_poisoned(p + 110));
+    KT_ASSERT(!machine_shadow_poisoned(p + 109));
+    KT_ASSERT(machine_shadow_poisoned(p + 110));
     KT_ASSERT_EQ(ksize(p), 128);
-    KT_ASSERT(!hosted_shadow_poisoned(p + 127));
-    KT_ASSERT(hosted_shadow_poisoned(p + 128));
+    KT_ASSERT(!machine_shadow_poisoned(p + 127));
+    KT_ASSERT(machine_shadow_poisoned(p + 128));
     memset(p, 0x33, 128);
     KT_ASSERT_EQ(ksize(big), 3 * PAGE_SIZE + PAGE_SIZE);
-    KT_ASSERT(!hosted_shadow_poisoned(big + 4 * PAGE_SIZE - 1));
+    KT_ASSERT(!machine_shadow_poisoned(big + 4 * PAGE_SIZE - 1));
     KT_ASSERT_OK(kfree(p));
     KT_ASSERT_OK(kfree(big));
     KT_ASSERT_EQ(mm_misuse_count(), 0);
@@ -477,7 +477,7 @@ static int test_many_random(void)
 
     KT_TRY(kts_boot(32, 3, false, 149));
     for (unsigned int i = 0; i < 600; i++) {
-        hosted_cpu_set(i % 3);
+        machine_cpu_set(i % 3);
         len[i] = 1 + kt_rand(&rnd) % ((kt_rand(&rnd) & 7) ? 512 : 20000);
         ptr[i] = kmalloc(len[i], GFP_KERNEL);
         KT_ASSERT_NOT_NULL(ptr[i]);
@@ -492,10 +492,10 @@ static int test_many_random(void)
     }
     KT_MM_CHECK();
     for (unsigned int i = 0; i < 600; i++) {
-        hosted_cpu_set((i * 7) % 3);
+        machine_cpu_set((i * 7) % 3);
         KT_ASSERT_OK(kfree(ptr[i]));
     }
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     KT_ASSERT_EQ(mm_misuse_count(), 0);
     KT_MM_CHECK();
     return 0;

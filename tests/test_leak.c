@@ -19,7 +19,7 @@ static struct mm_leak_result res;
 
 static int leak_boot(unsigned int harden_level)
 {
-    hosted_machine_pc(&kt_m, KT_MIB(64), 2);
+    machine_pc(&kt_m, KT_MIB(64), 2);
     kt_m.slab_hardened = harden_level != 0;
     kt_m.slab_harden_level = harden_level;
     KT_TRY(kt_boot_current());

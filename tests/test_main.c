@@ -61,7 +61,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    hosted_set_log_level(ktest_verbose ? ENV_LOG_DEBUG : -1);
+    machine_set_log_level(ktest_verbose ? ENV_LOG_DEBUG : -1);
     int failed = ktest_run(all_suites, (unsigned int)MM_ARRAY_SIZE(all_suites), filter);
 
     return failed ? 1 : 0;

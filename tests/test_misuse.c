@@ -74,13 +74,13 @@ static int test_double_free_on_pcp_list(void)
     KT_ASSERT(p->flags & PG_pcp);
     KT_ASSERT_EQ(p->cpu, 0);
     KT_REJECTED(__free_page(p), MM_EINVAL, MM_MISUSE_DOUBLE_FREE, page_to_pfn(p));
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     KT_REJECTED(__free_page(p), MM_EINVAL, MM_MISUSE_DOUBLE_FREE, page_to_pfn(p));
     KT_REJECTED(free_page((uintptr_t)page_address(p)), MM_EINVAL, MM_MISUSE_DOUBLE_FREE,
                 page_to_pfn(p));
     KT_ASSERT(p->flags & PG_pcp);
     KT_ASSERT_EQ(p->cpu, 0);
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     return 0;
 }
 
@@ -175,7 +175,7 @@ static int test_free_bad_address(void)
     KT_REJECTED(free_pages((uintptr_t)&local, 0), MM_EFAULT, MM_MISUSE_BAD_ADDRESS, KT_ANY_PFN);
     KT_REJECTED(free_pages(va + 8, 0), MM_EFAULT, MM_MISUSE_BAD_ADDRESS, KT_ANY_PFN);
     KT_REJECTED(free_pages(va + PAGE_SIZE / 2, 0), MM_EFAULT, MM_MISUSE_BAD_ADDRESS, KT_ANY_PFN);
-    KT_REJECTED(free_pages((uintptr_t)hosted_arena_base() + hosted_arena_size(), 0), MM_EFAULT,
+    KT_REJECTED(free_pages((uintptr_t)machine_arena_base() + machine_arena_size(), 0), MM_EFAULT,
                 MM_MISUSE_BAD_ADDRESS, KT_ANY_PFN);
     KT_REJECTED(free_pages((uintptr_t)1 << 47, 0), MM_EFAULT, MM_MISUSE_BAD_ADDRESS, KT_ANY_PFN);
     void *foreign = kt_host_foreign_page();

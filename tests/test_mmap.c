@@ -3,7 +3,7 @@
  * and their errors, demand paging (zero page on read), file mappings over the page cache,
  * copy-on-write fork, stack growth, teardown conservation, the VMA tree at scale.
  */
-#include "hosted_user.h"
+#include "machine_user.h"
 #include "kt_util.h"
 #include "ktest.h"
 #include "slab.h"
@@ -23,12 +23,12 @@ static struct mm_struct *vm_boot(void)
 
 static enum vm_fault_result vm_rd(struct mm_struct *mm, uintptr_t va, void *buf, size_t n)
 {
-    return hosted_user_copy(mm, va, buf, n, MMU_READ, NULL);
+    return machine_user_copy(mm, va, buf, n, MMU_READ, NULL);
 }
 
 static enum vm_fault_result vm_wr(struct mm_struct *mm, uintptr_t va, const void *buf, size_t n)
 {
-    return hosted_user_copy(mm, va, (void *)buf, n, MMU_WRITE, NULL);
+    return machine_user_copy(mm, va, (void *)buf, n, MMU_WRITE, NULL);
 }
 
 static uint64_t vm_get64(struct mm_struct *mm, uintptr_t va)
@@ -112,7 +112,7 @@ static int test_munmap_frees_and_faults(void)
     KT_ASSERT_EQ(mm->map_count, 2);
     uint64_t x;
     uintptr_t fva = 0;
-    KT_ASSERT_EQ(hosted_user_copy(mm, (uintptr_t)a + 5 * PAGE_SIZE, &x, 8, MMU_READ, &fva),
+    KT_ASSERT_EQ(machine_user_copy(mm, (uintptr_t)a + 5 * PAGE_SIZE, &x, 8, MMU_READ, &fva),
                  VM_FAULT_SIGSEGV);
     KT_ASSERT_EQ(fva, (uintptr_t)a + 5 * PAGE_SIZE);
     KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)a + 12 * PAGE_SIZE), 12);
@@ -141,7 +141,7 @@ static int test_mprotect_and_merge(void)
     uint64_t v = 1;
     KT_ASSERT_EQ(vm_wr(mm, 0x40003000, &v, 8), VM_FAULT_ACCESS);
     KT_ASSERT_EQ(vm_get64(mm, 0x40003000), 77);
-    KT_ASSERT_EQ(hosted_user_copy(mm, 0x40003000, &v, 8, MMU_EXEC, NULL), VM_FAULT_ACCESS);
+    KT_ASSERT_EQ(machine_user_copy(mm, 0x40003000, &v, 8, MMU_EXEC, NULL), VM_FAULT_ACCESS);
     KT_MM_CHECK();
     KT_ASSERT_OK(do_mprotect(mm, 0x40002000, 2 * PAGE_SIZE, RW));
     KT_ASSERT_EQ(mm->map_count, 1);
@@ -225,10 +225,10 @@ static int test_file_mappings(void)
     KT_ASSERT_OK(mm_file_read(f, PAGE_SIZE + 5, buf, 6));
     KT_ASSERT_OK(memcmp(buf, "SHARED", 6));
     uintptr_t fva;
-    KT_ASSERT_EQ(hosted_user_copy(mm, (uintptr_t)s + 3 * PAGE_SIZE + 200, buf, 1, MMU_READ, &fva),
+    KT_ASSERT_EQ(machine_user_copy(mm, (uintptr_t)s + 3 * PAGE_SIZE + 200, buf, 1, MMU_READ, &fva),
                  VM_FAULT_HANDLED); /* last, partial page exists */
     char c = 0;
-    KT_ASSERT_EQ(hosted_user_copy(mm, (uintptr_t)s + 4 * PAGE_SIZE - 1, &c, 1, MMU_READ, &fva),
+    KT_ASSERT_EQ(machine_user_copy(mm, (uintptr_t)s + 4 * PAGE_SIZE - 1, &c, 1, MMU_READ, &fva),
                  VM_FAULT_HANDLED);
     KT_MM_CHECK();
     KT_ASSERT_OK(do_munmap(mm, (uintptr_t)s, 4 * PAGE_SIZE));
@@ -370,7 +370,7 @@ static int test_prot_none_hides_present_pages(void)
     uint64_t x = 0;
     KT_ASSERT_EQ(vm_rd(mm, (uintptr_t)a, &x, 8), VM_FAULT_ACCESS);
     KT_ASSERT_EQ(vm_wr(mm, (uintptr_t)a + PAGE_SIZE, &x, 8), VM_FAULT_ACCESS);
-    KT_ASSERT_EQ(hosted_user_copy(mm, (uintptr_t)a, &x, 8, MMU_EXEC, NULL), VM_FAULT_ACCESS);
+    KT_ASSERT_EQ(machine_user_copy(mm, (uintptr_t)a, &x, 8, MMU_EXEC, NULL), VM_FAULT_ACCESS);
     KT_MM_CHECK();
     KT_ASSERT_OK(do_mprotect(mm, (uintptr_t)a, 4 * PAGE_SIZE, PROT_READ));
     KT_ASSERT_EQ(vm_get64(mm, (uintptr_t)a), 0x5151); /* the contents stayed */

@@ -2,12 +2,12 @@
  * test_mmu.c - suite "mmu": the hosted software MMU (shims/hosted/mmu.c) over the mm's page
  * tables: permission matrix, accessed/dirty bits, #PF error codes, copies that stop at a fault.
  * Hosted only (kt_suites.h): the kernel runs the real MMU instead, which test_mmap/test_swap reach
- * through hosted_user_copy.
+ * through machine_user_copy.
  *
  * Every case boots its own small machine (kt_pt_boot) and ends with the free-page count back at
  * its boot value and mm_check clean.
  */
-#include "hosted_mmu.h"
+#include "machine_mmu.h"
 #include "kt_pt.h"
 #include "kt_util.h"
 #include "page_table.h"
@@ -28,7 +28,7 @@ static int mmu_boot(unsigned long *free0, pte_t leaf_flags)
         KT_ASSERT_OK(pt_set(&kt_pt, MMU_VA + i * PAGE_SIZE, page_to_phys(mmu_data[i]) | leaf_flags,
                             GFP_KERNEL));
     }
-    hosted_mmu_reset_stats();
+    machine_mmu_reset_stats();
     return 0;
 }
 
@@ -79,7 +79,7 @@ static int mmu_check_cell(pte_t *ents[PT_LEVELS], unsigned int level, unsigned i
     for (unsigned int l = 0; l < PT_LEVELS; l++)
         before[l] = *ents[l];
     int want = mmu_expect(flag, access, &want_code);
-    int rc = hosted_mmu_translate(kt_pt.root, MMU_VA + 0x18, access, &pa, &code);
+    int rc = machine_mmu_translate(kt_pt.root, MMU_VA + 0x18, access, &pa, &code);
     KT_ASSERT_MSG(rc == want, "level %u flag %s access 0x%x: rc %d, expected %d", level,
                   mmu_flag_names[flag], access, rc, want);
     if (rc) {
@@ -115,8 +115,8 @@ static int test_permission_matrix(void)
         for (unsigned int flag = 0; flag < 4; flag++)
             for (unsigned int a = 0; a < MM_ARRAY_SIZE(accesses); a++)
                 KT_TRY(mmu_check_cell(ents, level, flag, accesses[a]));
-    struct hosted_mmu_stats st;
-    hosted_mmu_get_stats(&st);
+    struct machine_mmu_stats st;
+    machine_mmu_get_stats(&st);
     KT_ASSERT_EQ(st.translations, 4 * 4 * MM_ARRAY_SIZE(accesses));
     /* faults per level: P 6, RW 2, US 3, NX 2 */
     KT_ASSERT_EQ(st.faults, 4 * (6 + 2 + 3 + 2));
@@ -134,17 +134,17 @@ static int test_accessed_dirty_bits(void)
         ents[l] = kt_pt_entry_at(MMU_VA, l);
         KT_ASSERT_EQ(*ents[l] & (PTE_A | PTE_D), 0);
     }
-    KT_ASSERT_OK(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_READ | MMU_USER, &pa, NULL));
+    KT_ASSERT_OK(machine_mmu_translate(kt_pt.root, MMU_VA, MMU_READ | MMU_USER, &pa, NULL));
     for (unsigned int l = 0; l < PT_LEVELS; l++)
         KT_ASSERT_EQ(*ents[l] & (PTE_A | PTE_D), PTE_A);
     KT_ASSERT_EQ(*pt_walk(&kt_pt, MMU_VA + PAGE_SIZE, false, 0) & PTE_A, 0); /* the neighbour */
     /* a faulting fetch sets nothing, a write sets D on the leaf only */
     mmu_clear_ad(ents);
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_EXEC | MMU_USER, &pa, NULL),
+    KT_ASSERT_ERR(machine_mmu_translate(kt_pt.root, MMU_VA, MMU_EXEC | MMU_USER, &pa, NULL),
                   MM_EFAULT);
     for (unsigned int l = 0; l < PT_LEVELS; l++)
         KT_ASSERT_EQ(*ents[l] & (PTE_A | PTE_D), 0);
-    KT_ASSERT_OK(hosted_mmu_translate(kt_pt.root, MMU_VA + 5, MMU_WRITE | MMU_USER, &pa, NULL));
+    KT_ASSERT_OK(machine_mmu_translate(kt_pt.root, MMU_VA + 5, MMU_WRITE | MMU_USER, &pa, NULL));
     KT_ASSERT_EQ(pa, page_to_phys(mmu_data[0]) + 5);
     KT_ASSERT_EQ(*ents[0] & (PTE_A | PTE_D), PTE_A | PTE_D);
     for (unsigned int l = 1; l < PT_LEVELS; l++)
@@ -161,37 +161,37 @@ static int test_fault_error_codes(void)
 
     KT_TRY(mmu_boot(&free0, PTE_P | PTE_US | PTE_NX)); /* read-only, no exec */
     uintptr_t none = MMU_VA + 2 * PAGE_SIZE;
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, none, MMU_READ, NULL, &code), MM_EFAULT);
+    KT_ASSERT_ERR(machine_mmu_translate(kt_pt.root, none, MMU_READ, NULL, &code), MM_EFAULT);
     KT_ASSERT_EQ(code, 0);
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, none, MMU_WRITE | MMU_USER, NULL, &code), MM_EFAULT);
+    KT_ASSERT_ERR(machine_mmu_translate(kt_pt.root, none, MMU_WRITE | MMU_USER, NULL, &code), MM_EFAULT);
     KT_ASSERT_EQ(code, 0x6);
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_WRITE | MMU_USER, NULL, &code), MM_EFAULT);
+    KT_ASSERT_ERR(machine_mmu_translate(kt_pt.root, MMU_VA, MMU_WRITE | MMU_USER, NULL, &code), MM_EFAULT);
     KT_ASSERT_EQ(code, 0x7);
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_EXEC | MMU_USER, NULL, &code), MM_EFAULT);
+    KT_ASSERT_ERR(machine_mmu_translate(kt_pt.root, MMU_VA, MMU_EXEC | MMU_USER, NULL, &code), MM_EFAULT);
     KT_ASSERT_EQ(code, 0x15);
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_WRITE, NULL, &code), MM_EFAULT);
+    KT_ASSERT_ERR(machine_mmu_translate(kt_pt.root, MMU_VA, MMU_WRITE, NULL, &code), MM_EFAULT);
     KT_ASSERT_EQ(code, 0x3); /* CR0.WP: supervisor writes obey RW */
-    KT_ASSERT_OK(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_READ | MMU_USER, NULL, &code));
+    KT_ASSERT_OK(machine_mmu_translate(kt_pt.root, MMU_VA, MMU_READ | MMU_USER, NULL, &code));
     /* non-canonical, no root: not present */
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, (uintptr_t)ARCH_USER_VA_END, MMU_READ | MMU_USER,
+    KT_ASSERT_ERR(machine_mmu_translate(kt_pt.root, (uintptr_t)ARCH_USER_VA_END, MMU_READ | MMU_USER,
                                        NULL, &code), MM_EFAULT);
     KT_ASSERT_EQ(code, PF_ERR_U);
-    KT_ASSERT_ERR(hosted_mmu_translate(0, MMU_VA, MMU_READ, NULL, &code), MM_EFAULT);
+    KT_ASSERT_ERR(machine_mmu_translate(0, MMU_VA, MMU_READ, NULL, &code), MM_EFAULT);
     KT_ASSERT_EQ(code, 0);
     /* a leaf beyond memory and a large-page bit: reserved-bit faults, nothing read */
     pte_t old = pt_update(&kt_pt, MMU_VA, LEAF(mm_max_pfn + 10, PTE_P | PTE_US));
     mmu_flush();
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_READ | MMU_USER, NULL, &code), MM_EFAULT);
+    KT_ASSERT_ERR(machine_mmu_translate(kt_pt.root, MMU_VA, MMU_READ | MMU_USER, NULL, &code), MM_EFAULT);
     KT_ASSERT_EQ(code, PF_ERR_RSVD | PF_ERR_P | PF_ERR_U);
     pt_update(&kt_pt, MMU_VA, old);
     pte_t *pde = kt_pt_entry_at(MMU_VA, 1);
     *pde |= PTE_PS;
     mmu_flush();
-    KT_ASSERT_ERR(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_READ, NULL, &code), MM_EFAULT);
+    KT_ASSERT_ERR(machine_mmu_translate(kt_pt.root, MMU_VA, MMU_READ, NULL, &code), MM_EFAULT);
     KT_ASSERT_EQ(code, PF_ERR_RSVD | PF_ERR_P);
     *pde &= ~PTE_PS;
     mmu_flush();
-    KT_ASSERT_OK(hosted_mmu_translate(kt_pt.root, MMU_VA, MMU_READ, NULL, &code));
+    KT_ASSERT_OK(machine_mmu_translate(kt_pt.root, MMU_VA, MMU_READ, NULL, &code));
     return mmu_teardown(free0);
 }
 
@@ -206,33 +206,33 @@ static int test_copy_stops_at_fault(void)
     for (unsigned int i = 0; i < sizeof(buf); i++)
         buf[i] = (char)(i * 7 + 1);
     /* both pages mapped: a copy across the boundary completes */
-    KT_ASSERT_EQ(hosted_mmu_copy(kt_pt.root, MMU_VA + 100, buf, 6000, MMU_WRITE | MMU_USER, &fva,
+    KT_ASSERT_EQ(machine_mmu_copy(kt_pt.root, MMU_VA + 100, buf, 6000, MMU_WRITE | MMU_USER, &fva,
                                  &code), 6000);
     KT_ASSERT_EQ(fva, 0);
     KT_ASSERT_EQ(code, 0);
-    KT_ASSERT_EQ(hosted_mmu_copy(kt_pt.root, MMU_VA + 100, back, 6000, MMU_READ | MMU_USER, &fva,
+    KT_ASSERT_EQ(machine_mmu_copy(kt_pt.root, MMU_VA + 100, back, 6000, MMU_READ | MMU_USER, &fva,
                                  &code), 6000);
     KT_ASSERT_OK(memcmp(buf, back, 6000));
     KT_ASSERT_OK(memcmp((char *)page_address(mmu_data[1]), buf + PAGE_SIZE - 100, 6000 - (PAGE_SIZE - 100)));
     /* the second page unmapped: the copy stops at its first byte */
     KT_ASSERT_EQ(pt_unmap(&kt_pt, MMU_VA + PAGE_SIZE, MMU_VA + 2 * PAGE_SIZE, NULL, NULL), 1);
     mmu_flush();
-    KT_ASSERT_EQ(hosted_mmu_copy(kt_pt.root, MMU_VA + PAGE_SIZE - 40, buf, 100,
+    KT_ASSERT_EQ(machine_mmu_copy(kt_pt.root, MMU_VA + PAGE_SIZE - 40, buf, 100,
                                  MMU_WRITE | MMU_USER, &fva, &code), 40);
     KT_ASSERT_EQ(fva, MMU_VA + PAGE_SIZE);
     KT_ASSERT_EQ(code, PF_ERR_W | PF_ERR_U);
-    KT_ASSERT_EQ(hosted_mmu_copy(kt_pt.root, MMU_VA + PAGE_SIZE - 40, back, 100,
+    KT_ASSERT_EQ(machine_mmu_copy(kt_pt.root, MMU_VA + PAGE_SIZE - 40, back, 100,
                                  MMU_READ | MMU_USER, &fva, &code), 40);
     KT_ASSERT_OK(memcmp(buf, back, 40));
     KT_ASSERT_EQ(code, PF_ERR_U);
     /* a protection fault on the first page: nothing copied; fetches obey NX */
-    KT_ASSERT_EQ(hosted_mmu_copy(kt_pt.root, MMU_VA + 8, back, 16, MMU_EXEC | MMU_USER, &fva, &code), 0);
+    KT_ASSERT_EQ(machine_mmu_copy(kt_pt.root, MMU_VA + 8, back, 16, MMU_EXEC | MMU_USER, &fva, &code), 0);
     KT_ASSERT_EQ(fva, MMU_VA + 8);
     KT_ASSERT_EQ(code, PF_ERR_P | PF_ERR_U | PF_ERR_I);
-    KT_ASSERT_EQ(hosted_mmu_copy(kt_pt.root, MMU_VA, back, 0, MMU_READ, &fva, &code), 0);
+    KT_ASSERT_EQ(machine_mmu_copy(kt_pt.root, MMU_VA, back, 0, MMU_READ, &fva, &code), 0);
     KT_ASSERT_EQ(fva, 0);
-    struct hosted_mmu_stats st;
-    hosted_mmu_get_stats(&st);
+    struct machine_mmu_stats st;
+    machine_mmu_get_stats(&st);
     KT_ASSERT_EQ(st.copies, 6);
     KT_ASSERT_EQ(st.translations, 2 + 2 + 2 + 2 + 1);
     KT_ASSERT_EQ(st.faults, 3);

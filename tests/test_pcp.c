@@ -18,8 +18,8 @@ static int test_free_lands_on_current_cpu(void)
 {
     KT_TRY(kt_boot_small(16, 2, false));
     for (unsigned int cpu = 0; cpu < 2; cpu++) {
-        hosted_cpu_set(cpu);
-        KT_ASSERT_EQ(hosted_cpu_get(), cpu);
+        machine_cpu_set(cpu);
+        KT_ASSERT_EQ(machine_cpu_get(), cpu);
         struct page *p = alloc_page(GFP_KERNEL);
 
         KT_ASSERT_NOT_NULL(p);
@@ -38,7 +38,7 @@ static int test_free_lands_on_current_cpu(void)
         KT_TRY(kt_conservation());
     }
     /* a HIGH page goes to the HIGH zone's list */
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     struct page *h = alloc_page(GFP_HIGHUSER);
 
     KT_ASSERT_NOT_NULL(h);
@@ -46,7 +46,7 @@ static int test_free_lands_on_current_cpu(void)
     KT_ASSERT_OK(__free_page(h));
     page_alloc_get_stats(&kt_st_a);
     KT_ASSERT_GT(kt_st_a.zone[ZONE_HIGHMEM].pcp_count[1], 0);
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     KT_MM_CHECK();
     return 0;
 }
@@ -84,7 +84,7 @@ static int test_pcp_hit_counter(void)
 /* A 16 MiB machine whose per-CPU lists hold up to 64 pages before draining. */
 static int boot_roomy_pcp(unsigned int mib)
 {
-    hosted_machine_small(&kt_m, KT_MIB(mib), 2);
+    machine_small(&kt_m, KT_MIB(mib), 2);
     kt_m.pcp_batch = 8;
     kt_m.pcp_high = 64;
     return kt_boot_current();
@@ -97,7 +97,7 @@ static int test_cross_cpu_free(void)
     KT_TRY(boot_roomy_pcp(16));
     kt_alloc_until_fail(GFP_KERNEL, 0, 16, &err);
     KT_ASSERT_OK(err);
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     page_alloc_get_stats(&kt_st_a);
     for (unsigned int i = 0; i < kt_nr_blocks; i++) {
         KT_ASSERT_OK(__free_page(kt_blocks[i].page));
@@ -115,7 +115,7 @@ static int test_cross_cpu_free(void)
 
     KT_ASSERT_NOT_NULL(p);
     KT_ASSERT_OK(__free_page(p));
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     KT_MM_CHECK();
     return 0;
 }
@@ -124,7 +124,7 @@ static int fill_lists(unsigned int cpu, unsigned int n)
 {
     int err;
 
-    hosted_cpu_set(cpu);
+    machine_cpu_set(cpu);
     kt_blocks_reset();
     kt_alloc_until_fail(GFP_KERNEL, 0, n, &err);
     KT_ASSERT_OK(err);
@@ -142,7 +142,7 @@ static int test_drain_local_and_all(void)
     KT_ASSERT_GT(pcp_of(&kt_st_a, 1), 0);
     unsigned long free0 = page_alloc_nr_free();
 
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     drain_local_pages();
     page_alloc_get_stats(&kt_st_b);
     KT_ASSERT_EQ(pcp_of(&kt_st_b, 1), 0);
@@ -155,7 +155,7 @@ static int test_drain_local_and_all(void)
     KT_MM_CHECK();
 
     drain_all_pages();
-    KT_ASSERT_EQ(hosted_cpu_get(), 1); /* the caller's CPU is unchanged */
+    KT_ASSERT_EQ(machine_cpu_get(), 1); /* the caller's CPU is unchanged */
     page_alloc_get_stats(&kt_st_b);
     for (unsigned int z = 0; z < MM_NR_ZONES; z++) {
         KT_ASSERT_EQ(kt_st_b.zone[z].nr_pcp, 0);
@@ -165,7 +165,7 @@ static int test_drain_local_and_all(void)
     KT_ASSERT_EQ(page_alloc_nr_free(), free0);
     for (unsigned long pfn = 0; pfn < mm_max_pfn; pfn++)
         KT_ASSERT(!(pfn_to_page(pfn)->flags & PG_pcp));
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     KT_TRY(kt_conservation());
     KT_MM_CHECK();
     return 0;
@@ -177,17 +177,17 @@ static int test_pressure_drains_other_cpu(void)
     struct page *p = NULL;
 
     KT_TRY(boot_roomy_pcp(8));
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     kt_alloc_until_fail(GFP_KERNEL, 0, KT_MAX_BLOCKS, &err);
     KT_ASSERT_ERR(err, MM_ENOMEM);
     /* Park 8 pages on CPU 1's list. */
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     for (unsigned int i = 0; i < 8; i++)
         KT_ASSERT_OK(__free_page(kt_blocks[--kt_nr_blocks].page));
     page_alloc_get_stats(&kt_st_a);
     KT_ASSERT_GT(pcp_of(&kt_st_a, 1), 0);
     /* CPU 0 finds nothing in the buddy lists above the watermark but succeeds by draining. */
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     KT_ASSERT_OK(page_alloc_try(GFP_KERNEL, 0, &p));
     KT_ASSERT_OK(kt_blocks_push(p, 0));
     page_alloc_get_stats(&kt_st_b);
@@ -203,7 +203,7 @@ static int test_batch_and_high_limits(void)
 {
     int err;
 
-    hosted_machine_small(&kt_m, KT_MIB(16), 2);
+    machine_small(&kt_m, KT_MIB(16), 2);
     kt_m.pcp_batch = 4;
     kt_m.pcp_high = 12;
     KT_TRY(kt_boot_current());
@@ -237,7 +237,7 @@ static int test_pcp_disabled(void)
 
     KT_TRY(kt_boot_small(16, 2, true));
     for (unsigned int cpu = 0; cpu < 2; cpu++) {
-        hosted_cpu_set(cpu);
+        machine_cpu_set(cpu);
         kt_alloc_until_fail(GFP_KERNEL, 0, 32, &err);
         KT_ASSERT_OK(err);
         kt_alloc_until_fail(GFP_HIGHUSER, 0, 32, &err);
@@ -245,13 +245,13 @@ static int test_pcp_disabled(void)
         for (unsigned int i = 0; i < kt_nr_blocks; i++) {
             struct page *q = kt_blocks[i].page;
 
-            hosted_cpu_set(i & 1);
+            machine_cpu_set(i & 1);
             KT_ASSERT_OK(__free_page(q));
             KT_ASSERT(!(q->flags & (PG_pcp | PG_head)));
         }
         kt_blocks_reset();
     }
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     page_alloc_get_stats(&kt_st_a);
     for (unsigned int z = 0; z < MM_NR_ZONES; z++) {
         KT_ASSERT_EQ(kt_st_a.zone[z].nr_pcp, 0);

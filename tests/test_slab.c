@@ -27,7 +27,7 @@ struct kts_snap kts_a, kts_b;
 /** Boot a small machine with hardening on or off and a seed. 0 on success. */
 int kts_boot(unsigned int mib, unsigned int cpus, bool hardened, uint64_t seed)
 {
-    hosted_machine_small(&kt_m, KT_MIB(mib), cpus);
+    machine_small(&kt_m, KT_MIB(mib), cpus);
     kt_m.slab_hardened = hardened;
     kt_m.seed = seed;
     return kt_boot_current();
@@ -443,11 +443,11 @@ static int test_shrink_all_returns_cache_cache_slab(void)
     KT_TRY(kts_boot(8, 4, true, 17));
     unsigned long boot_pages = slab_nr_pages();
 
-    hosted_cpu_set(2);
+    machine_cpu_set(2);
     struct kmem_cache *c = kmem_cache_create("other-cpu", 108, 0, 0, NULL);
     KT_ASSERT_NOT_NULL(c);
     KT_ASSERT_OK(kmem_cache_destroy(c));
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     kmem_cache_shrink_all();
     KT_ASSERT_LE(slab_nr_pages(), boot_pages);
     KT_MM_CHECK();
@@ -507,13 +507,13 @@ static int test_remote_free(void)
     KT_TRY(kts_stats("remote", &st));
     unsigned int n = MM_MIN(st.objs_per_slab * 3, (unsigned int)KTS_MAX_OBJS);
 
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     for (unsigned int i = 0; i < n; i++) {
         objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
         KT_ASSERT_NOT_NULL(objs[i]);
         memset(objs[i], 0x11, 200);
     }
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     for (unsigned int i = 0; i < n; i++)
         KT_ASSERT_OK(kmem_cache_free(c, objs[i]));
     KT_TRY(kts_stats("remote", &st));
@@ -522,7 +522,7 @@ static int test_remote_free(void)
     KT_MM_CHECK();
     /* Reuse on the freeing CPU, on the allocating CPU and on a third one. */
     for (unsigned int i = 0; i < n; i++) {
-        hosted_cpu_set(i % 3);
+        machine_cpu_set(i % 3);
         objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
         KT_ASSERT_NOT_NULL(objs[i]);
     }
@@ -531,10 +531,10 @@ static int test_remote_free(void)
     KT_ASSERT_EQ(st.active_objs, n);
     KT_MM_CHECK();
     for (unsigned int i = 0; i < n; i++) {
-        hosted_cpu_set((i + 1) % 4);
+        machine_cpu_set((i + 1) % 4);
         KT_ASSERT_OK(kmem_cache_free(c, objs[i]));
     }
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     KT_MM_CHECK();
     KT_ASSERT_OK(kmem_cache_destroy(c));
     KT_MM_CHECK();
@@ -551,11 +551,11 @@ static int test_remote_free_hardened(void)
         objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
         KT_ASSERT_NOT_NULL(objs[i]);
     }
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     for (unsigned int i = 0; i < 200; i++)
         KT_ASSERT_OK(kmem_cache_free(c, objs[i]));
     KT_MM_CHECK();
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     for (unsigned int i = 0; i < 200; i++) {
         objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
         KT_ASSERT_NOT_NULL(objs[i]);
@@ -604,10 +604,10 @@ static int test_stats(void)
     KT_ASSERT_EQ(slab_nr_pages(), pages1 + (st.total_slabs << st.order));
     KT_ASSERT_GE(pages1, pages0);
     /* Free a few on another CPU and a few locally. */
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     for (unsigned int i = 0; i < 3; i++)
         KT_ASSERT_OK(kmem_cache_free(c, objs[i]));
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     for (unsigned int i = 3; i < 5; i++)
         KT_ASSERT_OK(kmem_cache_free(c, objs[i]));
     KT_TRY(kts_stats("stats", &st));
@@ -702,7 +702,7 @@ static int double_free_case(bool hardened)
 
         KT_ASSERT(x == b); /* LIFO */
         KTS_REJECTED(kmem_cache_free(c, a), MM_EINVAL, MM_MISUSE_DOUBLE_FREE);
-        hosted_cpu_set(0);
+        machine_cpu_set(0);
         KT_ASSERT_OK(kmem_cache_free(c, x));
     } else {
         KT_ASSERT_OK(kmem_cache_free(c, b));
@@ -724,10 +724,10 @@ static int test_double_free_remote_hardened(void)
     void *a = kmem_cache_alloc(c, GFP_KERNEL);
 
     KT_ASSERT_NOT_NULL(a);
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     KT_ASSERT_OK(kmem_cache_free(c, a));
     KTS_REJECTED(kmem_cache_free(c, a), MM_EINVAL, MM_MISUSE_DOUBLE_FREE);
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     KTS_REJECTED(kmem_cache_free(c, a), MM_EINVAL, MM_MISUSE_DOUBLE_FREE);
     KT_ASSERT_OK(kmem_cache_destroy(c));
     KT_MM_CHECK();
@@ -903,9 +903,9 @@ static int destroy_busy_case(bool hardened)
     KT_ASSERT_OK(kmem_cache_free(c, x));
     KT_ASSERT_OK(kmem_cache_free(c, a));
     KTS_REJECTED(kmem_cache_destroy(c), MM_EBUSY, MM_MISUSE_CACHE_BUSY);
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     KT_ASSERT_OK(kmem_cache_free(c, b));
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     KT_ASSERT_OK(kmem_cache_destroy(c));
     KT_MM_CHECK();
     return 0;

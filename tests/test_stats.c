@@ -13,7 +13,7 @@ static int test_conservation_always(void)
     KT_TRY(kt_conservation());
     kt_blocks_reset();
     for (unsigned int i = 0; i < 400; i++) {
-        hosted_cpu_set((unsigned int)(kt_rand(&rnd) & 1));
+        machine_cpu_set((unsigned int)(kt_rand(&rnd) & 1));
         if (kt_nr_blocks > 0 && (kt_rand(&rnd) % 3) == 0) {
             unsigned int j = (unsigned int)(kt_rand(&rnd) % kt_nr_blocks);
 
@@ -31,7 +31,7 @@ static int test_conservation_always(void)
                      kt_st_c.zone[0].nr_free + kt_st_c.zone[0].nr_pcp + kt_st_c.zone[1].nr_free +
                      kt_st_c.zone[1].nr_pcp + kt_st_c.zone[2].nr_free + kt_st_c.zone[2].nr_pcp);
     }
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     KT_MM_CHECK();
     KT_TRY(kt_blocks_free_all());
     KT_TRY(kt_conservation());
@@ -208,17 +208,17 @@ static int test_show_and_nr_free(void)
 
     KT_TRY(kt_boot_small(16, 2, false));
     if (ktest_verbose)
-        hosted_set_log_level(ENV_LOG_DEBUG);
+        machine_set_log_level(ENV_LOG_DEBUG);
     for (int lvl = ENV_LOG_EMERG; lvl <= ENV_LOG_DEBUG; lvl++)
         page_alloc_show(lvl);
     kt_alloc_until_fail(GFP_KERNEL, 0, 100, &err);
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     kt_alloc_until_fail(GFP_HIGHUSER, 2, 10, &err);
     page_alloc_show(ENV_LOG_INFO);
     KT_TRY(kt_blocks_free_all());
     page_alloc_show(ENV_LOG_INFO);
-    hosted_cpu_set(0);
-    hosted_set_log_level(ktest_verbose ? ENV_LOG_DEBUG : -1);
+    machine_cpu_set(0);
+    machine_set_log_level(ktest_verbose ? ENV_LOG_DEBUG : -1);
     KT_TRY(kt_conservation());
     unsigned long sum = 0;
 

@@ -7,7 +7,7 @@
  * Machines: 8 MiB small machines with 4096 swap slots (16 MiB of swap), so filling more
  * anonymous memory than the machine has is cheap.
  */
-#include "hosted_user.h"
+#include "machine_user.h"
 #include "kt_util.h"
 #include "ktest.h"
 #include "slab.h"
@@ -21,7 +21,7 @@ static struct mm_check_report sw_rep;
 
 static struct mm_struct *sw_boot(unsigned int mib, unsigned long slots)
 {
-    hosted_machine_small(&kt_m, KT_MIB(mib), 1);
+    machine_small(&kt_m, KT_MIB(mib), 1);
     kt_m.swap_slots = slots;
     if (kt_boot_current())
         return NULL;
@@ -36,14 +36,14 @@ static int sw_fill(struct mm_struct *mm, uintptr_t va, unsigned int gen)
     static uint64_t buf[PAGE_SIZE / 8];
     for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
         buf[i] = sw_token(va + i * 8, gen);
-    KT_ASSERT_EQ(hosted_user_copy(mm, va, buf, PAGE_SIZE, MMU_WRITE, NULL), VM_FAULT_HANDLED);
+    KT_ASSERT_EQ(machine_user_copy(mm, va, buf, PAGE_SIZE, MMU_WRITE, NULL), VM_FAULT_HANDLED);
     return 0;
 }
 
 static int sw_verify(struct mm_struct *mm, uintptr_t va, unsigned int gen)
 {
     static uint64_t buf[PAGE_SIZE / 8];
-    KT_ASSERT_EQ(hosted_user_copy(mm, va, buf, PAGE_SIZE, MMU_READ, NULL), VM_FAULT_HANDLED);
+    KT_ASSERT_EQ(machine_user_copy(mm, va, buf, PAGE_SIZE, MMU_READ, NULL), VM_FAULT_HANDLED);
     for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
         KT_ASSERT_MSG(buf[i] == sw_token(va + i * 8, gen), "va 0x%lx word %u", (unsigned long)va, i);
     return 0;
@@ -189,7 +189,7 @@ static int test_no_swap_oom(void)
     enum vm_fault_result r = VM_FAULT_HANDLED;
     uint64_t x = 1;
     for (unsigned long i = 0; i < npages && r == VM_FAULT_HANDLED; i++)
-        r = hosted_user_copy(mm, (uintptr_t)a + i * PAGE_SIZE, &x, 8, MMU_WRITE, NULL);
+        r = machine_user_copy(mm, (uintptr_t)a + i * PAGE_SIZE, &x, 8, MMU_WRITE, NULL);
     KT_ASSERT_EQ(r, VM_FAULT_OOM);
     KT_MM_CHECK();
     KT_ASSERT_OK(do_munmap(mm, (uintptr_t)a, npages * PAGE_SIZE));
@@ -233,14 +233,14 @@ static int test_device_error(void)
     long a = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, PRIV, NULL, 0);
     KT_TRY(sw_fill(mm, (uintptr_t)a, 1));
     KT_TRY(sw_fill(mm, (uintptr_t)a + PAGE_SIZE, 1));
-    hosted_swap_fail_inject(1);
+    machine_swap_fail_inject(1);
     KT_ASSERT_EQ(swap_reclaim(2), 0); /* the write fails: nothing changes */
     KT_ASSERT_EQ(sw_used(), 0);
     KT_MM_CHECK();
     KT_ASSERT_EQ(swap_reclaim(2), 2);
-    hosted_swap_fail_inject(1);
+    machine_swap_fail_inject(1);
     uint64_t x;
-    KT_ASSERT_EQ(hosted_user_copy(mm, (uintptr_t)a, &x, 8, MMU_READ, NULL), VM_FAULT_SIGBUS);
+    KT_ASSERT_EQ(machine_user_copy(mm, (uintptr_t)a, &x, 8, MMU_READ, NULL), VM_FAULT_SIGBUS);
     KT_MM_CHECK();
     KT_TRY(sw_verify(mm, (uintptr_t)a, 1)); /* the entry is still there: a retry works */
     mm_destroy(mm);

@@ -4,12 +4,12 @@
  *
  * Each case boots a small 2-CPU machine with one address space. Stale entries are planted by
  * changing a PTE by hand without env_tlb_flush_range; the oracle's reports go to a hook that
- * counts them (tlb_reports) instead of env_panic. Switching the current CPU (hosted_cpu_set) is
+ * counts them (tlb_reports) instead of env_panic. Switching the current CPU (machine_cpu_set) is
  * how an access runs "on" another CPU.
  */
 #include <string.h>
 
-#include "hosted_user.h"
+#include "machine_user.h"
 #include "kt_util.h"
 #include "ktest.h"
 #include "page_table.h"
@@ -30,25 +30,25 @@ static const char *tlb_test_op(void) { return "op#7 [tlb test]"; }
 
 /* Boot @cpus CPUs with @entries TLB entries of @policy, reports counted; one mm. */
 static struct mm_struct *tlb_boot(unsigned int cpus, unsigned int entries,
-                                  enum hosted_tlb_policy policy)
+                                  enum machine_tlb_policy policy)
 {
-    hosted_machine_small(&kt_m, KT_MIB(8), cpus);
+    machine_small(&kt_m, KT_MIB(8), cpus);
     kt_m.tlb_entries = entries;
     kt_m.tlb_policy = policy;
     if (kt_boot_current())
         return NULL;
     tlb_reports = 0;
     tlb_last[0] = '\0';
-    hosted_tlb_set_report_hook(tlb_report);
-    hosted_tlb_set_op_namer(NULL);
+    machine_tlb_set_report_hook(tlb_report);
+    machine_tlb_set_op_namer(NULL);
     return mm_create();
 }
 
 static int tlb_done(struct mm_struct *mm)
 {
-    hosted_cpu_set(0);
-    hosted_tlb_set_report_hook(NULL);
-    hosted_tlb_set_op_namer(NULL);
+    machine_cpu_set(0);
+    machine_tlb_set_report_hook(NULL);
+    machine_tlb_set_op_namer(NULL);
     mm_destroy(mm);
     KT_MM_CHECK();
     return 0;
@@ -56,35 +56,35 @@ static int tlb_done(struct mm_struct *mm)
 
 static enum vm_fault_result tlb_rd(struct mm_struct *mm, uintptr_t va, uint64_t *x)
 {
-    return hosted_user_copy(mm, va, x, sizeof(*x), MMU_READ, NULL);
+    return machine_user_copy(mm, va, x, sizeof(*x), MMU_READ, NULL);
 }
 
 static enum vm_fault_result tlb_wr(struct mm_struct *mm, uintptr_t va, uint64_t x)
 {
-    return hosted_user_copy(mm, va, &x, sizeof(x), MMU_WRITE, NULL);
+    return machine_user_copy(mm, va, &x, sizeof(x), MMU_WRITE, NULL);
 }
 
 /* Hits, caching, and a flushed narrowing: after mprotect(PROT_NONE) a read faults. */
 static int test_cached_read_then_mprotect_none(void)
 {
-    struct mm_struct *mm = tlb_boot(2, 0, HOSTED_TLB_FIFO);
+    struct mm_struct *mm = tlb_boot(2, 0, MACHINE_TLB_FIFO);
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, PAGE_SIZE, RW, PRIV, NULL, 0);
     KT_ASSERT_GT(a, 0);
     uint64_t x = 0;
     KT_ASSERT_EQ(tlb_wr(mm, (uintptr_t)a, 42), VM_FAULT_HANDLED);
-    KT_ASSERT_TRUE(hosted_tlb_holds(0, mm->pt.root, (uintptr_t)a));
-    hosted_tlb_reset_stats();
+    KT_ASSERT_TRUE(machine_tlb_holds(0, mm->pt.root, (uintptr_t)a));
+    machine_tlb_reset_stats();
     KT_ASSERT_EQ(tlb_rd(mm, (uintptr_t)a, &x), VM_FAULT_HANDLED);
     KT_ASSERT_EQ(x, 42);
-    struct hosted_tlb_stats st;
-    hosted_tlb_get_stats(&st);
+    struct machine_tlb_stats st;
+    machine_tlb_get_stats(&st);
     KT_ASSERT_EQ(st.hits, 1);
     KT_ASSERT_EQ(st.misses, 0);
     KT_ASSERT_OK(do_mprotect(mm, (uintptr_t)a, PAGE_SIZE, PROT_NONE));
-    KT_ASSERT_FALSE(hosted_tlb_holds(0, mm->pt.root, (uintptr_t)a));
+    KT_ASSERT_FALSE(machine_tlb_holds(0, mm->pt.root, (uintptr_t)a));
     KT_ASSERT_EQ(tlb_rd(mm, (uintptr_t)a, &x), VM_FAULT_ACCESS);
-    hosted_tlb_get_stats(&st);
+    machine_tlb_get_stats(&st);
     KT_ASSERT_EQ(st.flushes, 1);
     KT_ASSERT_EQ(st.invalidated, 1);
     KT_ASSERT_EQ(st.shootdowns, 0); /* CPU 1 cached nothing */
@@ -97,7 +97,7 @@ static int test_cached_read_then_mprotect_none(void)
  * walks the tables (and faults); with the audit, the report names the op. */
 static int test_planted_stale_entry_reported(void)
 {
-    struct mm_struct *mm = tlb_boot(2, 0, HOSTED_TLB_FIFO);
+    struct mm_struct *mm = tlb_boot(2, 0, MACHINE_TLB_FIFO);
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, PRIV, NULL, 0);
     KT_ASSERT_GT(a, 0);
@@ -115,11 +115,11 @@ static int test_planted_stale_entry_reported(void)
     pt_update(&mm->pt, va, old);
     env_tlb_flush_range(va, va + PAGE_SIZE);
     /* not present, named by the audit of the op that did it */
-    hosted_tlb_set_op_namer(tlb_test_op);
+    machine_tlb_set_op_namer(tlb_test_op);
     KT_ASSERT_EQ(tlb_rd(mm, va + PAGE_SIZE, &x), VM_FAULT_HANDLED);
     old = pt_update(&mm->pt, va + PAGE_SIZE, 0);
-    hosted_tlb_op_done();
-    hosted_tlb_op_done(); /* a later op does not take the blame */
+    machine_tlb_op_done();
+    machine_tlb_op_done(); /* a later op does not take the blame */
     x = 1;
     KT_ASSERT_EQ(tlb_rd(mm, va + PAGE_SIZE, &x), VM_FAULT_HANDLED); /* refaults: the zero page */
     KT_ASSERT_EQ(tlb_reports, 2);
@@ -130,8 +130,8 @@ static int test_planted_stale_entry_reported(void)
     env_tlb_flush_range(va, va + 2 * PAGE_SIZE);
     KT_ASSERT_EQ(tlb_rd(mm, va + PAGE_SIZE, &x), VM_FAULT_HANDLED);
     KT_ASSERT_EQ(x, 2);
-    struct hosted_tlb_stats st;
-    hosted_tlb_get_stats(&st);
+    struct machine_tlb_stats st;
+    machine_tlb_get_stats(&st);
     KT_ASSERT_EQ(st.stale, 2);
     return tlb_done(mm);
 }
@@ -139,7 +139,7 @@ static int test_planted_stale_entry_reported(void)
 /* Widening without a flush is no bug: the access that needs it walks again. */
 static int test_widening_needs_no_flush(void)
 {
-    struct mm_struct *mm = tlb_boot(2, 0, HOSTED_TLB_FIFO);
+    struct mm_struct *mm = tlb_boot(2, 0, MACHINE_TLB_FIFO);
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, PAGE_SIZE, RW, PRIV, NULL, 0);
     KT_ASSERT_GT(a, 0);
@@ -151,7 +151,7 @@ static int test_widening_needs_no_flush(void)
     *ptep &= ~PTE_RW; /* narrowing: flushed */
     env_tlb_flush_range(va, va + PAGE_SIZE);
     KT_ASSERT_EQ(tlb_rd(mm, va, &x), VM_FAULT_HANDLED); /* caches the read-only entry */
-    KT_ASSERT_TRUE(hosted_tlb_holds(0, mm->pt.root, va));
+    KT_ASSERT_TRUE(machine_tlb_holds(0, mm->pt.root, va));
     *ptep |= PTE_RW; /* widening: no flush */
     KT_ASSERT_EQ(tlb_wr(mm, va, 5), VM_FAULT_HANDLED); /* the entry does not serve it: walks */
     KT_ASSERT_EQ(tlb_rd(mm, va, &x), VM_FAULT_HANDLED);
@@ -163,28 +163,28 @@ static int test_widening_needs_no_flush(void)
 /* A flush on CPU 0 shoots down CPU 1's entries (one IPI); an idle CPU gets none. */
 static int test_shootdown_reaches_other_cpu(void)
 {
-    struct mm_struct *mm = tlb_boot(2, 0, HOSTED_TLB_FIFO);
+    struct mm_struct *mm = tlb_boot(2, 0, MACHINE_TLB_FIFO);
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, PAGE_SIZE, RW, PRIV, NULL, 0);
     KT_ASSERT_GT(a, 0);
     uint64_t x = 0;
     KT_ASSERT_EQ(tlb_wr(mm, (uintptr_t)a, 3), VM_FAULT_HANDLED);
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     KT_ASSERT_EQ(tlb_rd(mm, (uintptr_t)a, &x), VM_FAULT_HANDLED);
-    KT_ASSERT_TRUE(hosted_tlb_holds(1, mm->pt.root, (uintptr_t)a));
-    hosted_cpu_set(0);
-    hosted_tlb_reset_stats();
+    KT_ASSERT_TRUE(machine_tlb_holds(1, mm->pt.root, (uintptr_t)a));
+    machine_cpu_set(0);
+    machine_tlb_reset_stats();
     KT_ASSERT_OK(do_munmap(mm, (uintptr_t)a, PAGE_SIZE));
-    KT_ASSERT_FALSE(hosted_tlb_holds(0, mm->pt.root, (uintptr_t)a));
-    KT_ASSERT_FALSE(hosted_tlb_holds(1, mm->pt.root, (uintptr_t)a));
-    struct hosted_tlb_stats st;
-    hosted_tlb_get_stats(&st);
+    KT_ASSERT_FALSE(machine_tlb_holds(0, mm->pt.root, (uintptr_t)a));
+    KT_ASSERT_FALSE(machine_tlb_holds(1, mm->pt.root, (uintptr_t)a));
+    struct machine_tlb_stats st;
+    machine_tlb_get_stats(&st);
     KT_ASSERT_EQ(st.flushes, 1);
     KT_ASSERT_EQ(st.shootdowns, 1);
     KT_ASSERT_EQ(st.invalidated, 2);
-    KT_ASSERT_EQ(hosted_tlb_cached(1), 0);
+    KT_ASSERT_EQ(machine_tlb_cached(1), 0);
     env_tlb_flush_range((uintptr_t)a, (uintptr_t)a + PAGE_SIZE); /* nobody caches: no IPI */
-    hosted_tlb_get_stats(&st);
+    machine_tlb_get_stats(&st);
     KT_ASSERT_EQ(st.shootdowns, 1);
     KT_ASSERT_EQ(tlb_reports, 0);
     return tlb_done(mm);
@@ -196,24 +196,24 @@ static int test_shootdown_reaches_other_cpu(void)
  */
 static int test_cow_break_flushes_other_cpus(void)
 {
-    struct mm_struct *mm = tlb_boot(2, 0, HOSTED_TLB_FIFO), *child = NULL;
+    struct mm_struct *mm = tlb_boot(2, 0, MACHINE_TLB_FIFO), *child = NULL;
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, PAGE_SIZE, RW, PRIV, NULL, 0);
     KT_ASSERT_GT(a, 0);
     uint64_t x = 0;
     KT_ASSERT_EQ(tlb_wr(mm, (uintptr_t)a, 1), VM_FAULT_HANDLED);
     KT_ASSERT_OK(mm_fork(mm, &child));
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     KT_ASSERT_EQ(tlb_rd(mm, (uintptr_t)a, &x), VM_FAULT_HANDLED); /* caches the shared frame */
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     KT_ASSERT_EQ(tlb_wr(mm, (uintptr_t)a, 2), VM_FAULT_HANDLED);  /* COW break: a new frame */
-    hosted_cpu_set(1);
+    machine_cpu_set(1);
     KT_ASSERT_EQ(tlb_rd(mm, (uintptr_t)a, &x), VM_FAULT_HANDLED);
     KT_ASSERT_MSG(tlb_reports == 0, "%s", tlb_last);
     KT_ASSERT_EQ(x, 2);
     KT_ASSERT_EQ(tlb_rd(child, (uintptr_t)a, &x), VM_FAULT_HANDLED);
     KT_ASSERT_EQ(x, 1);
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     mm_destroy(child);
     return tlb_done(mm);
 }
@@ -224,7 +224,7 @@ static int test_size_and_replacement(void)
 {
     for (unsigned int pol = 0; pol < 2; pol++) {
         unsigned int entries = pol ? 4 : 2;
-        struct mm_struct *mm = tlb_boot(1, entries, pol ? HOSTED_TLB_DIRECT : HOSTED_TLB_FIFO);
+        struct mm_struct *mm = tlb_boot(1, entries, pol ? MACHINE_TLB_DIRECT : MACHINE_TLB_FIFO);
         KT_ASSERT_NOT_NULL(mm);
         long a = do_mmap(mm, 0, 8 * PAGE_SIZE, RW, PRIV, NULL, 0);
         KT_ASSERT_GT(a, 0);
@@ -232,14 +232,14 @@ static int test_size_and_replacement(void)
         uintptr_t p0 = va, p1 = va + PAGE_SIZE, p2 = pol ? va + 4 * PAGE_SIZE : va + 2 * PAGE_SIZE;
         KT_ASSERT_EQ(tlb_wr(mm, p0, 1), VM_FAULT_HANDLED);
         KT_ASSERT_EQ(tlb_wr(mm, p1, 2), VM_FAULT_HANDLED);
-        KT_ASSERT_TRUE(hosted_tlb_holds(0, mm->pt.root, p0));
+        KT_ASSERT_TRUE(machine_tlb_holds(0, mm->pt.root, p0));
         KT_ASSERT_EQ(tlb_wr(mm, p2, 3), VM_FAULT_HANDLED); /* FIFO: oldest; direct: p0's slot */
-        KT_ASSERT_FALSE(hosted_tlb_holds(0, mm->pt.root, p0));
-        KT_ASSERT_TRUE(hosted_tlb_holds(0, mm->pt.root, p1));
-        KT_ASSERT_TRUE(hosted_tlb_holds(0, mm->pt.root, p2));
-        KT_ASSERT_EQ(hosted_tlb_cached(0), 2);
-        struct hosted_tlb_stats st;
-        hosted_tlb_get_stats(&st);
+        KT_ASSERT_FALSE(machine_tlb_holds(0, mm->pt.root, p0));
+        KT_ASSERT_TRUE(machine_tlb_holds(0, mm->pt.root, p1));
+        KT_ASSERT_TRUE(machine_tlb_holds(0, mm->pt.root, p2));
+        KT_ASSERT_EQ(machine_tlb_cached(0), 2);
+        struct machine_tlb_stats st;
+        machine_tlb_get_stats(&st);
         KT_ASSERT_GE(st.evictions, 1);
         KT_TRY(tlb_done(mm));
     }

@@ -264,7 +264,7 @@ static int test_vfree_returns_pages(void)
     KT_TRY(boot());
     KT_TRY(warm_up());
     unsigned long before = free_now();
-    unsigned long flushes = hosted_tlb_flush_count();
+    unsigned long flushes = machine_tlb_flush_count();
     void *p = vmalloc(1u << 20);
     KT_ASSERT_NOT_NULL(p);
     KT_ASSERT_LE(free_now() + 256, before);
@@ -276,7 +276,7 @@ static int test_vfree_returns_pages(void)
     KT_ASSERT_GE(vst.nr_tables, 2);
     KT_ASSERT_OK(vfree(p));
     KT_ASSERT_EQ(free_now(), before);
-    KT_ASSERT_GT(hosted_tlb_flush_count(), flushes);
+    KT_ASSERT_GT(machine_tlb_flush_count(), flushes);
     vmalloc_get_stats(&vst);
     KT_ASSERT_EQ(vst.nr_areas, 0);
     KT_ASSERT_EQ(vst.nr_owned, 0);
@@ -443,7 +443,7 @@ static int test_vmap_aliases_pages(void)
     for (unsigned int i = 0; i < 5; i++)
         memset(page_address(pages[i]), 0x10 + i, PAGE_SIZE);
     unsigned long before = free_now();
-    unsigned long flushes = hosted_tlb_flush_count();
+    unsigned long flushes = machine_tlb_flush_count();
     unsigned char *v = vmap(pages, 5, VMALLOC_PROT_KERNEL);
     KT_ASSERT_NOT_NULL(v);
     for (unsigned int i = 0; i < 5; i++) {
@@ -465,7 +465,7 @@ static int test_vmap_aliases_pages(void)
     KT_TRY(vcheck());
     KT_ASSERT_OK(vunmap(ro));
     KT_ASSERT_OK(vunmap(v));
-    KT_ASSERT_GT(hosted_tlb_flush_count(), flushes);
+    KT_ASSERT_GT(machine_tlb_flush_count(), flushes);
     KT_ASSERT_EQ(((unsigned char *)page_address(blk))[9], 0xee); /* pages stay the caller's */
     KT_TRY(vcheck());
     KT_ASSERT_OK(__free_pages(blk, 2));

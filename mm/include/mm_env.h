@@ -73,7 +73,7 @@ static inline bool env_spin_is_locked(const env_spinlock_t *l)
 void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg);
 
 /**
- * A preemption point: the scheduled hosted machine (hosted_sched_run) may let another CPU run
+ * A preemption point: the scheduled hosted machine (machine_sched_run) may let another CPU run
  * here, as the schedule it replays says; everywhere else (the kernel, the other hosted modes) it
  * does nothing. mm/ may call it in long loops; env_spin_lock, env_spin_trylock and
  * env_irq_restore are preemption points already. Any context, locks held or not.

@@ -3,19 +3,19 @@
  * spinlocks and cross-CPU calls (IPIs), in two modes.
  *
  * Single-threaded (the default: fuzz targets, unit tests, replay). One thread plays every CPU:
- * the current CPU is a thread-local id the driver switches (hosted_cpu_set), env_cpu_call switches
+ * the current CPU is a thread-local id the driver switches (machine_cpu_set), env_cpu_call switches
  * it to the target, runs fn and switches back, and nothing interrupts a CPU. Runs are a function
  * of their input; this mode behaves exactly as it did before the threaded one existed.
  *
- * Threaded (hosted_smp_run). One pthread per CPU; thread i is CPU i for its whole life.
+ * Threaded (machine_smp_run). One pthread per CPU; thread i is CPU i for its whole life.
  * Spinlocks are real test-and-set locks (__atomic, acquire/release). env_cpu_call posts fn to the
  * target CPU's mailbox and waits. A CPU takes a posted call only in an interrupt window: with its
  * interrupts on, when it re-enables them (env_irq_restore), spins on a lock, waits for its own
- * cross-CPU call, parks at hosted_smp_barrier, or calls hosted_cpu_poll; a CPU whose thread has
+ * cross-CPU call, parks at machine_smp_barrier, or calls machine_cpu_poll; a CPU whose thread has
  * returned keeps taking calls until every CPU has returned. So a CPU inside
  * env_irq_save..env_irq_restore sees its per-CPU data change only through itself.
  *
- * Scheduled (hosted_sched_run). One pthread per CPU as in the threaded mode, but they run one at a
+ * Scheduled (machine_sched_run). One pthread per CPU as in the threaded mode, but they run one at a
  * time: a baton (sched.turn, under sched.mu) names the only CPU whose thread may run; the others
  * sleep on sched.cv. Only the baton holder runs mm code, so a run is a function of the schedule
  * bytes and nothing else (no clock, no OS scheduler). The holder offers the baton at each
@@ -83,7 +83,7 @@ static struct {
         const unsigned int *word;       /* SCHED_WAIT: blocked while *word == busy */
         unsigned int busy;
     } cpu[MM_MAX_CPUS];
-    struct hosted_sched_stats stats;
+    struct machine_sched_stats stats;
 } sched = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 static unsigned int hosted_smp_finished;     /* CPU threads whose function returned */
 static unsigned int hosted_barrier_count, hosted_barrier_gen;
@@ -91,7 +91,7 @@ static unsigned long hosted_ipis;            /* cross-CPU calls delivered to ano
 
 /* ---- interrupt windows ---- */
 
-void hosted_cpu_poll(void)
+void machine_cpu_poll(void)
 {
     if (!hosted_threaded || hosted_irq_off)
         return;
@@ -111,7 +111,7 @@ void hosted_cpu_poll(void)
  * (this machine has fewer cores than simulated CPUs). */
 static void cpu_wait_relax(void)
 {
-    hosted_cpu_poll();
+    machine_cpu_poll();
     __builtin_ia32_pause();
     if (hosted_threaded)
         sched_yield();
@@ -226,7 +226,7 @@ static void cpu_wait_word(const unsigned int *w, unsigned int busy)
             cpu_wait_relax();
             continue;
         }
-        hosted_cpu_poll();
+        machine_cpu_poll();
         if (__atomic_load_n(w, __ATOMIC_ACQUIRE) != busy)
             break;
         sched_block(w, busy);
@@ -244,7 +244,7 @@ void env_irq_restore(unsigned long flags)
 {
     hosted_irq_off = flags != 0;
     if (!flags)
-        hosted_cpu_poll();
+        machine_cpu_poll();
     env_sched_point();
 }
 
@@ -288,13 +288,13 @@ void env_spin_unlock(env_spinlock_t *l)
 
 unsigned int env_cpu_id(void) { return hosted_current_cpu; }
 
-void hosted_cpu_set(unsigned int cpu)
+void machine_cpu_set(unsigned int cpu)
 {
     unsigned int n = mm_nr_cpus();
     hosted_current_cpu = cpu < n ? cpu : cpu % n;
 }
 
-unsigned int hosted_cpu_get(void) { return hosted_current_cpu; }
+unsigned int machine_cpu_get(void) { return hosted_current_cpu; }
 
 static void cpu_call_remote(unsigned int cpu, void (*fn)(void *arg), void *arg)
 {
@@ -319,7 +319,7 @@ static void cpu_call_remote(unsigned int cpu, void (*fn)(void *arg), void *arg)
     __atomic_add_fetch(&hosted_ipis, 1ul, __ATOMIC_RELAXED);
 }
 
-unsigned long hosted_ipi_count(void) { return __atomic_load_n(&hosted_ipis, __ATOMIC_RELAXED); }
+unsigned long machine_ipi_count(void) { return __atomic_load_n(&hosted_ipis, __ATOMIC_RELAXED); }
 
 void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg)
 {
@@ -357,14 +357,14 @@ static void *smp_thread_main(void *p)
     hosted_irq_off = false;
     t->fn(t->cpu, t->arg);
     if (hosted_irq_off)
-        env_panic("CPU %u returned from hosted_smp_run with interrupts off", t->cpu);
+        env_panic("CPU %u returned from machine_smp_run with interrupts off", t->cpu);
     __atomic_add_fetch(&hosted_smp_finished, 1u, __ATOMIC_ACQ_REL);
     while (__atomic_load_n(&hosted_smp_finished, __ATOMIC_ACQUIRE) < hosted_smp_nr)
         cpu_wait_relax(); /* keep taking calls from CPUs still running */
     return NULL;
 }
 
-int hosted_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg)
+int machine_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg)
 {
     static struct smp_thread threads[MM_MAX_CPUS];
     unsigned int n = mm_nr_cpus(), started = 0;
@@ -377,7 +377,7 @@ int hosted_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg)
     for (; started < n; started++) {
         threads[started] = (struct smp_thread){ .cpu = started, .fn = fn, .arg = arg };
         if (pthread_create(&threads[started].thread, NULL, smp_thread_main, &threads[started]))
-            env_panic("hosted_smp_run: cannot start the thread of CPU %u", started);
+            env_panic("machine_smp_run: cannot start the thread of CPU %u", started);
     }
     for (unsigned int i = 0; i < started; i++)
         pthread_join(threads[i].thread, NULL);
@@ -385,7 +385,7 @@ int hosted_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg)
     return 0;
 }
 
-bool hosted_smp_active(void) { return hosted_threaded; }
+bool machine_smp_active(void) { return hosted_threaded; }
 
 /* ---- scheduled mode: the CPU threads ---- */
 
@@ -400,7 +400,7 @@ static void sched_cpu_run(struct smp_thread *t)
     pthread_mutex_unlock(&sched.mu);
     t->fn(t->cpu, t->arg);
     if (hosted_irq_off)
-        env_panic("CPU %u returned from hosted_sched_run with interrupts off", t->cpu);
+        env_panic("CPU %u returned from machine_sched_run with interrupts off", t->cpu);
     pthread_mutex_lock(&sched.mu);
     for (;;) {
         sched.cpu[t->cpu].state = SCHED_IDLE;
@@ -409,7 +409,7 @@ static void sched_cpu_run(struct smp_thread *t)
             break;
         sched.cpu[t->cpu].state = SCHED_RUN;
         pthread_mutex_unlock(&sched.mu);
-        hosted_cpu_poll();
+        machine_cpu_poll();
         pthread_mutex_lock(&sched.mu);
     }
 }
@@ -448,7 +448,7 @@ static void sched_atfork_child(void)
     pthread_cond_init(&sched.cv, NULL);
 }
 
-int hosted_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched_bytes,
+int machine_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched_bytes,
                      size_t len)
 {
     static bool atfork_set;
@@ -471,7 +471,7 @@ int hosted_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const u
     sched.len = sched_bytes ? len : 0;
     sched.pos = 0;
     sched.stay = 0;
-    sched.stats = (struct hosted_sched_stats){ 0 };
+    sched.stats = (struct machine_sched_stats){ 0 };
     sched.turn = sched_pick(0); /* the first holder is the schedule's first choice */
     sched.done = 0;
     hosted_threaded = hosted_sched = true;
@@ -479,7 +479,7 @@ int hosted_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const u
         threads[sched_nr_threads].cpu = sched_nr_threads;
         if (pthread_create(&threads[sched_nr_threads].thread, NULL, sched_thread_main,
                            &threads[sched_nr_threads]))
-            env_panic("hosted_sched_run: cannot start the thread of CPU %u", sched_nr_threads);
+            env_panic("machine_sched_run: cannot start the thread of CPU %u", sched_nr_threads);
     }
     sched.gen++;
     pthread_cond_broadcast(&sched.cv);
@@ -490,12 +490,12 @@ int hosted_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const u
     return 0;
 }
 
-void hosted_sched_get_stats(struct hosted_sched_stats *st) { *st = sched.stats; }
+void machine_sched_get_stats(struct machine_sched_stats *st) { *st = sched.stats; }
 
 /* Sense-reversing barrier: the last CPU to arrive opens the next generation. Every CPU's writes
  * before the barrier happen before every CPU's reads after it (the acq_rel count chain, then the
  * release of gen against each waiter's acquire). */
-void hosted_smp_barrier(void)
+void machine_smp_barrier(void)
 {
     if (hosted_irq_off)
         env_panic("CPU %u parks at a barrier with interrupts off", hosted_current_cpu);

@@ -7,8 +7,8 @@
  *
  * Determinism: env_trace_clock is a counter, never the wall clock.
  *
- * Swap device: hosted_swap_reset (at every boot) gets zeroed slots; env_swap_* copy
- * pages in and out, failing on demand (hosted_swap_fail_inject).
+ * Swap device: machine_swap_reset (at every boot) gets zeroed slots; env_swap_* copy
+ * pages in and out, failing on demand (machine_swap_fail_inject).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,13 +16,13 @@
 #include <string.h>
 
 #include "hosted_internal.h"
-#include "hosted_machine_layout.h"
+#include "machine_layout.h"
 
 static int hosted_log_level = ENV_LOG_WARN;
-static hosted_panic_hook_t hosted_panic_hook;
+static machine_panic_hook_t hosted_panic_hook;
 static uint64_t hosted_clock; /* atomic: every CPU thread ticks it */
 
-void hosted_set_log_level(int level) { hosted_log_level = level; }
+void machine_set_log_level(int level) { hosted_log_level = level; }
 
 void env_vlog(int level, const char *fmt, va_list ap)
 {
@@ -39,7 +39,7 @@ void env_log(int level, const char *fmt, ...)
     va_end(ap);
 }
 
-void hosted_set_panic_hook(hosted_panic_hook_t hook) { hosted_panic_hook = hook; }
+void machine_set_panic_hook(machine_panic_hook_t hook) { hosted_panic_hook = hook; }
 
 _Noreturn void env_panic(const char *fmt, ...)
 {
@@ -56,18 +56,18 @@ _Noreturn void env_panic(const char *fmt, ...)
 
 void *env_phys_to_virt(phys_addr_t pa)
 {
-    return (char *)hosted_arena_base() + pa;
+    return (char *)machine_arena_base() + pa;
 }
 
 phys_addr_t env_virt_to_phys(const void *va)
 {
-    uintptr_t base = (uintptr_t)hosted_arena_base(), a = (uintptr_t)va;
+    uintptr_t base = (uintptr_t)machine_arena_base(), a = (uintptr_t)va;
     if (!base || a < base || a - base >= hosted_arena_used())
         return MM_PHYS_INVALID;
     return (phys_addr_t)(a - base);
 }
 
-/* env_tlb_flush_range and hosted_tlb_flush_count: tlb.c */
+/* env_tlb_flush_range and machine_tlb_flush_count: tlb.c */
 
 void env_poison(const void *addr, size_t size, enum env_poison_kind kind)
 {
@@ -93,7 +93,7 @@ void env_unpoison(const void *addr, size_t size)
 
 uint64_t env_trace_clock(void) { return __atomic_add_fetch(&hosted_clock, 1, __ATOMIC_RELAXED); }
 
-bool hosted_shadow_poisoned(const void *p)
+bool machine_shadow_poisoned(const void *p)
 {
 #ifdef HOSTED_ASAN
     return __asan_address_is_poisoned(p) != 0;
@@ -124,7 +124,7 @@ static unsigned long hosted_swap_cap; /* slots allocated */
  * cost a fresh mapping (page faults, munmap) and, under libFuzzer, a malloc/free imbalance per
  * input that made it rerun every input for leak detection. Only the slots written since the
  * last reset are zeroed again. */
-unsigned char *hosted_swap_storage(unsigned long slots, unsigned long old_slots)
+unsigned char *machine_swap_storage(unsigned long slots, unsigned long old_slots)
 {
     if (slots > hosted_swap_cap) {
         free(hosted_swap);

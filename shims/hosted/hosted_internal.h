@@ -4,9 +4,9 @@
 #ifndef LEAXOS_HOSTED_INTERNAL_H
 #define LEAXOS_HOSTED_INTERNAL_H
 
-#include "hosted_machine.h"
+#include "machine.h"
 #include "mm_env.h"
-#include "hosted_mmu.h"
+#include "machine_mmu.h"
 
 /* HOSTED_ASAN: this build has AddressSanitizer (gcc defines __SANITIZE_ADDRESS__, clang answers
  * __has_feature); the files that tell ASan about the arena's shadow test it. */
@@ -50,7 +50,7 @@ void hosted_cpu_reset(void);
 
 /** Empty the TLBs of @nr_cpus CPUs, size (0: default) and policy; zero the TLB statistics. */
 void hosted_tlb_configure(unsigned int nr_cpus, unsigned int entries,
-                          enum hosted_tlb_policy policy);
+                          enum machine_tlb_policy policy);
 
 /**
  * @cpu's entry for (@root, @va) when it serves @access without a walk: returns 1 with its frame,

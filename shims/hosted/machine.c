@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "hosted_internal.h"
-#include "hosted_machine_layout.h"
+#include "machine_layout.h"
 
 #define VMALLOC_RANGE_SIZE (1ull << 30)
 
@@ -53,8 +53,8 @@ static void *vmalloc_base;             /* the reserved PROT_NONE range, NULL unt
 static uintptr_t vmalloc_lo, vmalloc_hi; /* extent aliased since the last reset (lo == hi: none) */
 static pthread_mutex_t vmalloc_span_lock = PTHREAD_MUTEX_INITIALIZER; /* vmalloc_lo/hi */
 
-void *hosted_arena_base(void) { return arena_base; }
-uint64_t hosted_arena_size(void) { return arena_size; }
+void *machine_arena_base(void) { return arena_base; }
+uint64_t machine_arena_size(void) { return arena_size; }
 uint64_t hosted_arena_used(void) { return arena_used; }
 
 static void arena_unpoison_all(void)
@@ -299,7 +299,7 @@ void env_kernel_map(uintptr_t va, phys_addr_t pa, size_t size, bool writable)
                   (unsigned long)va);
     /* vmalloc_lo/hi: every CPU thread maps; the span is extended under its own lock */
     pthread_mutex_lock(&vmalloc_span_lock);
-    hosted_range_extend(&vmalloc_lo, &vmalloc_hi, va, va + size);
+    machine_range_extend(&vmalloc_lo, &vmalloc_hi, va, va + size);
     pthread_mutex_unlock(&vmalloc_span_lock);
 }
 
@@ -321,19 +321,19 @@ void env_kernel_unmap(uintptr_t va, size_t size)
     env_tlb_flush_range(va, va + size);
 }
 
-/* The layout builders and hosted_machine_end live in machine_layout.c (shared with the kernel). */
+/* The layout builders and machine_end live in machine_layout.c (shared with the kernel). */
 
-uint64_t hosted_machine_capacity(void) { return 1ull << ARCH_PHYS_BITS; }
+uint64_t machine_capacity(void) { return 1ull << ARCH_PHYS_BITS; }
 
-int hosted_machine_prepare(const struct hosted_machine *m, struct mm_boot_params *bp)
+int machine_prepare(const struct machine *m, struct mm_boot_params *bp)
 {
-    uint64_t end = hosted_machine_end(m);
+    uint64_t end = machine_end(m);
     if (end && arena_prepare(end))
         return -MM_ENOMEM;
     hosted_env_reset();
     hosted_tlb_configure(m->nr_cpus, m->tlb_entries, m->tlb_policy);
-    if (hosted_swap_reset(m->swap_slots))
+    if (machine_swap_reset(m->swap_slots))
         return -MM_ENOMEM;
-    hosted_machine_boot_params(m, bp);
+    machine_boot_params(m, bp);
     return 0;
 }

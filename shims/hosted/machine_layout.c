@@ -2,16 +2,16 @@
  * machine_layout.c - memory-map presets of the simulated machines and what a machine description
  * boots with; shared, unchanged, by the hosted build and the kernel (no libc, no platform state).
  *
- *   hosted_machine_pc     [0, 640K) usable | [640K, 1M) reserved | [1M, ...) usable, with the PCI
+ *   machine_pc     [0, 640K) usable | [640K, 1M) reserved | [1M, ...) usable, with the PCI
  *                         hole [3G, 4G) and RAM above 4G remapped when memory exceeds 3 GiB
- *   hosted_machine_small  [0, mem) usable; DMA = mem/16, NORMAL up to mem*7/8, HIGHMEM the rest
+ *   machine_small  [0, mem) usable; DMA = mem/16, NORMAL up to mem*7/8, HIGHMEM the rest
  *
- * Invariant: a struct hosted_machine is plain data; nothing here touches memory it describes.
+ * Invariant: a struct machine is plain data; nothing here touches memory it describes.
  */
-#include "hosted_machine_layout.h"
+#include "machine_layout.h"
 #include "mm_env.h"
 
-int hosted_machine_add(struct hosted_machine *m, phys_addr_t base, uint64_t size, uint32_t type,
+int machine_add(struct machine *m, phys_addr_t base, uint64_t size, uint32_t type,
                        bool reserve_list)
 {
     struct mm_mem_region r = { .base = base, .size = size, .type = type };
@@ -27,34 +27,34 @@ int hosted_machine_add(struct hosted_machine *m, phys_addr_t base, uint64_t size
     return 0;
 }
 
-void hosted_machine_pc(struct hosted_machine *m, uint64_t mem_bytes, unsigned int nr_cpus)
+void machine_pc(struct machine *m, uint64_t mem_bytes, unsigned int nr_cpus)
 {
     memset(m, 0, sizeof(*m));
     m->nr_cpus = nr_cpus;
-    hosted_machine_add(m, 0, 640 << 10, MM_MEM_USABLE, false);
-    hosted_machine_add(m, 640 << 10, 384 << 10, MM_MEM_RESERVED, false);
+    machine_add(m, 0, 640 << 10, MM_MEM_USABLE, false);
+    machine_add(m, 640 << 10, 384 << 10, MM_MEM_RESERVED, false);
     uint64_t below_4g = 3ull << 30;
     if (mem_bytes <= below_4g) {
-        hosted_machine_add(m, 1 << 20, mem_bytes - (1 << 20), MM_MEM_USABLE, false);
+        machine_add(m, 1 << 20, mem_bytes - (1 << 20), MM_MEM_USABLE, false);
         return;
     }
     /* a PC: the PCI hole under 4 GiB, the rest of RAM remapped above it */
-    hosted_machine_add(m, 1 << 20, below_4g - (1 << 20), MM_MEM_USABLE, false);
-    hosted_machine_add(m, below_4g, 1ull << 30, MM_MEM_RESERVED, false);
-    hosted_machine_add(m, 4ull << 30, mem_bytes - below_4g, MM_MEM_USABLE, false);
+    machine_add(m, 1 << 20, below_4g - (1 << 20), MM_MEM_USABLE, false);
+    machine_add(m, below_4g, 1ull << 30, MM_MEM_RESERVED, false);
+    machine_add(m, 4ull << 30, mem_bytes - below_4g, MM_MEM_USABLE, false);
 }
 
-void hosted_machine_small(struct hosted_machine *m, uint64_t mem_bytes, unsigned int nr_cpus)
+void machine_small(struct machine *m, uint64_t mem_bytes, unsigned int nr_cpus)
 {
     memset(m, 0, sizeof(*m));
     m->nr_cpus = nr_cpus;
     mem_bytes = MM_ALIGN_DOWN(mem_bytes, PAGE_SIZE);
-    hosted_machine_add(m, 0, mem_bytes, MM_MEM_USABLE, false);
+    machine_add(m, 0, mem_bytes, MM_MEM_USABLE, false);
     m->zone_dma_end = MM_MAX(MM_ALIGN_DOWN(mem_bytes / 16, PAGE_SIZE), PAGE_SIZE);
     m->zone_normal_end = MM_MAX(MM_ALIGN_DOWN(mem_bytes / 8 * 7, PAGE_SIZE), m->zone_dma_end);
 }
 
-uint64_t hosted_machine_end(const struct hosted_machine *m)
+uint64_t machine_end(const struct machine *m)
 {
     uint64_t end = 0;
     for (unsigned int i = 0; i < m->nr_map; i++) {
@@ -65,7 +65,7 @@ uint64_t hosted_machine_end(const struct hosted_machine *m)
     return MM_ALIGN_UP(end, PAGE_SIZE);
 }
 
-void hosted_machine_boot_params(const struct hosted_machine *m, struct mm_boot_params *bp)
+void machine_boot_params(const struct machine *m, struct mm_boot_params *bp)
 {
     *bp = (struct mm_boot_params){
         .map = m->map, .nr_map = m->nr_map, .reserve = m->reserve, .nr_reserve = m->nr_reserve,
@@ -76,21 +76,21 @@ void hosted_machine_boot_params(const struct hosted_machine *m, struct mm_boot_p
     };
 }
 
-int hosted_machine_boot_early(const struct hosted_machine *m)
+int machine_boot_early(const struct machine *m)
 {
     struct mm_boot_params bp;
-    int err = hosted_machine_prepare(m, &bp);
+    int err = machine_prepare(m, &bp);
     return err ? err : mm_early_init(&bp);
 }
 
-int hosted_machine_boot(const struct hosted_machine *m)
+int machine_boot(const struct machine *m)
 {
     struct mm_boot_params bp;
-    int err = hosted_machine_prepare(m, &bp);
+    int err = machine_prepare(m, &bp);
     return err ? err : mm_init(&bp);
 }
 
-void hosted_range_extend(uintptr_t *lo, uintptr_t *hi, uintptr_t start, uintptr_t end)
+void machine_range_extend(uintptr_t *lo, uintptr_t *hi, uintptr_t start, uintptr_t end)
 {
     if (*lo >= *hi) {
         *lo = start;
@@ -101,16 +101,16 @@ void hosted_range_extend(uintptr_t *lo, uintptr_t *hi, uintptr_t start, uintptr_
     }
 }
 
-/* ---- the swap device: the rules here, the storage from the platform (hosted_swap_storage) ---- */
+/* ---- the swap device: the rules here, the storage from the platform (machine_swap_storage) ---- */
 
 static unsigned char *swap_base;
 static unsigned long swap_nr;   /* slots of the current device */
 static unsigned long swap_dirty; /* slots below this may have been written since the reset */
 static unsigned long swap_fail; /* device accesses still to fail */
 
-int hosted_swap_reset(unsigned long slots)
+int machine_swap_reset(unsigned long slots)
 {
-    unsigned char *base = hosted_swap_storage(slots, swap_dirty);
+    unsigned char *base = machine_swap_storage(slots, swap_dirty);
 
     swap_dirty = 0;
     swap_fail = 0;
@@ -119,7 +119,7 @@ int hosted_swap_reset(unsigned long slots)
     return slots && !base ? -MM_ENOMEM : 0;
 }
 
-void hosted_swap_fail_inject(unsigned long count) { swap_fail = count; }
+void machine_swap_fail_inject(unsigned long count) { swap_fail = count; }
 
 unsigned long env_swap_slots(void) { return swap_nr; }
 

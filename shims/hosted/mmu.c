@@ -1,5 +1,5 @@
 /*
- * mmu.c - the hosted software MMU (contract: include/hosted_mmu.h).
+ * mmu.c - the hosted software MMU (contract: include/machine_mmu.h).
  *
  * One walk, as x86_64 hardware does it: read the four entries of @va top-down (each must be
  * present), AND their rights together (RW, US; OR of NX), then check the access against the
@@ -14,11 +14,11 @@
  * fills it. A hit sets no A/D bit, as on hardware (a write through a clean entry walks again).
  */
 #include "hosted_internal.h"
-#include "hosted_mmu.h"
+#include "machine_mmu.h"
 
 #define MMU_KERNEL_HALF 0xffff800000000000ull
 
-static struct hosted_mmu_stats mmu_stats;
+static struct machine_mmu_stats mmu_stats;
 
 static inline void mmu_count(unsigned long *c) { __atomic_add_fetch(c, 1, __ATOMIC_RELAXED); }
 
@@ -89,7 +89,7 @@ static unsigned int mmu_walk(phys_addr_t root, uintptr_t va, pte_t *ents[PT_LEVE
         if (!mmu_pa_ok(pa))
             return PF_ERR_P | PF_ERR_RSVD;
         pte_t *ep = (pte_t *)env_phys_to_virt(pa) + PT_INDEX(va, level);
-        if (peek && hosted_shadow_poisoned(ep))
+        if (peek && machine_shadow_poisoned(ep))
             return MMU_WALK_NP;
         if (ents)
             ents[level] = ep;
@@ -122,7 +122,7 @@ static uint8_t mmu_tlb_rights(pte_t rights, bool nx, unsigned int access)
                      (nx ? 0 : HOSTED_TLB_X) | ((access & MMU_WRITE) ? HOSTED_TLB_D : 0));
 }
 
-int hosted_mmu_translate(phys_addr_t root, uintptr_t va, unsigned int access, phys_addr_t *pa_out,
+int machine_mmu_translate(phys_addr_t root, uintptr_t va, unsigned int access, phys_addr_t *pa_out,
                          unsigned int *pf_error)
 {
     unsigned int code = mmu_access_bits(access), cpu = env_cpu_id();
@@ -155,7 +155,7 @@ int hosted_mmu_translate(phys_addr_t root, uintptr_t va, unsigned int access, ph
     return 0;
 }
 
-size_t hosted_mmu_copy(phys_addr_t root, uintptr_t va, void *buf, size_t len, unsigned int access,
+size_t machine_mmu_copy(phys_addr_t root, uintptr_t va, void *buf, size_t len, unsigned int access,
                        uintptr_t *fault_va, unsigned int *pf_error)
 {
     size_t done = 0;
@@ -167,7 +167,7 @@ size_t hosted_mmu_copy(phys_addr_t root, uintptr_t va, void *buf, size_t len, un
         uintptr_t cur = va + done;
         size_t chunk = MM_MIN(len - done, (size_t)(PAGE_SIZE - (cur & (PAGE_SIZE - 1))));
         phys_addr_t pa;
-        if (cur < va || hosted_mmu_translate(root, cur, access, &pa, &code) != 0) {
+        if (cur < va || machine_mmu_translate(root, cur, access, &pa, &code) != 0) {
             if (cur < va) /* wrapped past the top of the address space */
                 code = mmu_access_bits(access);
             at = cur;
@@ -187,14 +187,14 @@ size_t hosted_mmu_copy(phys_addr_t root, uintptr_t va, void *buf, size_t len, un
     return done;
 }
 
-void hosted_mmu_get_stats(struct hosted_mmu_stats *st)
+void machine_mmu_get_stats(struct machine_mmu_stats *st)
 {
     st->translations = __atomic_load_n(&mmu_stats.translations, __ATOMIC_RELAXED);
     st->faults = __atomic_load_n(&mmu_stats.faults, __ATOMIC_RELAXED);
     st->copies = __atomic_load_n(&mmu_stats.copies, __ATOMIC_RELAXED);
 }
 
-void hosted_mmu_reset_stats(void)
+void machine_mmu_reset_stats(void)
 {
     __atomic_store_n(&mmu_stats.translations, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&mmu_stats.faults, 0, __ATOMIC_RELAXED);

@@ -1,13 +1,13 @@
 /*
  * tlb.c - the per-CPU TLBs of the hosted machine and the stale-translation oracle (contract:
- * include/hosted_mmu.h, "The TLB").
+ * include/machine_mmu.h, "The TLB").
  *
  *   tlb[cpu] (cpu < machine's nr_cpus):
  *     lock                      shim-private test-and-set lock (a CPU's lookups and fills, and
  *                               every CPU's flushes, of this TLB)
  *     e[0 .. entries)           { root (CR3 tag), vpn, pa, rights W/U/X/D, stale_seq }, valid
  *                               when rights has TLB_V
- *     next                      FIFO cursor (policy HOSTED_TLB_FIFO)
+ *     next                      FIFO cursor (policy MACHINE_TLB_FIFO)
  *     nr_valid                  valid entries (a flush or an audit skips an empty TLB); written
  *                               under lock, read without it: a fill that could race with the skip
  *                               runs under vm.lock, which a flush of a user range holds too
@@ -35,11 +35,11 @@
  * It is reported as "stale TLB entry on CPU n for va V after OP" through env_panic (the crash the
  * fuzzers and the replay see), or through a report hook a test installs (then the entry is
  * dropped and the access walks again). OP is found by the audit a driver runs after each of its
- * ops (hosted_tlb_op_done): the first op after which the tables no longer granted the entry; a
+ * ops (machine_tlb_op_done): the first op after which the tables no longer granted the entry; a
  * run without audits says "an unflushed change".
  *
  * Locking: a TLB's entries are read and written under its lock; the walks of the oracle run
- * outside it, under the caller's vm.lock (hosted_user_copy), which is also held by every path of
+ * outside it, under the caller's vm.lock (machine_user_copy), which is also held by every path of
  * the mm that changes user PTEs and flushes, so the comparison cannot race with a legal change.
  * Statistics are relaxed atomics. Configuration, the namer and the report hook are written only
  * while no CPU thread runs (boot, test setup).
@@ -48,7 +48,7 @@
 #include <string.h>
 
 #include "hosted_internal.h"
-#include "hosted_mmu.h"
+#include "machine_mmu.h"
 
 #define TLB_V HOSTED_TLB_V
 #define TLB_W HOSTED_TLB_W
@@ -68,15 +68,15 @@ struct hosted_tlb {
     unsigned int lock;
     unsigned int next;
     unsigned int nr_valid;
-    struct tlb_entry e[HOSTED_TLB_MAX_ENTRIES];
+    struct tlb_entry e[MACHINE_TLB_MAX_ENTRIES];
 } MM_CACHE_ALIGNED;
 
 static struct hosted_tlb tlbs[MM_MAX_CPUS];
-static unsigned int tlb_nr_cpus = 1, tlb_entries = HOSTED_TLB_DEFAULT_ENTRIES;
-static enum hosted_tlb_policy tlb_policy;
-static struct hosted_tlb_stats tlb_stats;
+static unsigned int tlb_nr_cpus = 1, tlb_entries = MACHINE_TLB_DEFAULT_ENTRIES;
+static enum machine_tlb_policy tlb_policy;
+static struct machine_tlb_stats tlb_stats;
 static const char *(*tlb_namer)(void);
-static hosted_tlb_report_fn tlb_report_hook;
+static machine_tlb_report_fn tlb_report_hook;
 
 /* The ops an audit found entries stale after (a small ring: reports name one of the last few). */
 #define TLB_STALE_RING 4
@@ -105,7 +105,7 @@ static struct hosted_tlb *tlb_of(unsigned int cpu) { return &tlbs[cpu < tlb_nr_c
 /* The slot of (root, vpn) in @t, or -1. Caller holds t->lock. */
 static int tlb_find_locked(const struct hosted_tlb *t, phys_addr_t root, uint64_t vpn)
 {
-    if (tlb_policy == HOSTED_TLB_DIRECT) {
+    if (tlb_policy == MACHINE_TLB_DIRECT) {
         unsigned int i = (unsigned int)(vpn % tlb_entries);
         const struct tlb_entry *e = &t->e[i];
         return (e->rights & TLB_V) && e->vpn == vpn && e->root == root ? (int)i : -1;
@@ -169,7 +169,7 @@ void hosted_tlb_fill(unsigned int cpu, phys_addr_t root, uintptr_t va, phys_addr
     if (i >= 0) {
         slot = (unsigned int)i;
     } else {
-        if (tlb_policy == HOSTED_TLB_DIRECT) {
+        if (tlb_policy == MACHINE_TLB_DIRECT) {
             slot = (unsigned int)(vpn % tlb_entries);
         } else {
             slot = t->next;
@@ -221,7 +221,7 @@ void env_tlb_flush_range(uintptr_t start, uintptr_t end)
     tlb_count(&tlb_stats.invalidated, dropped);
 }
 
-unsigned long hosted_tlb_flush_count(void)
+unsigned long machine_tlb_flush_count(void)
 {
     return __atomic_load_n(&tlb_stats.flushes, __ATOMIC_RELAXED);
 }
@@ -313,7 +313,7 @@ static unsigned int tlb_audit_cpu(struct hosted_tlb *t, uint32_t seq)
     return n;
 }
 
-void hosted_tlb_op_done(void)
+void machine_tlb_op_done(void)
 {
     uint32_t seq = ++tlb_audit_seq;
     unsigned int marked = 0;
@@ -332,20 +332,20 @@ void hosted_tlb_op_done(void)
 /* ---- configuration, statistics, test hooks ---- */
 
 void hosted_tlb_configure(unsigned int nr_cpus, unsigned int entries,
-                          enum hosted_tlb_policy policy)
+                          enum machine_tlb_policy policy)
 {
     unsigned int old = tlb_nr_cpus;
     tlb_nr_cpus = nr_cpus ? MM_MIN(nr_cpus, (unsigned int)MM_MAX_CPUS) : 1;
-    tlb_entries = entries ? MM_MIN(entries, (unsigned int)HOSTED_TLB_MAX_ENTRIES)
-                          : HOSTED_TLB_DEFAULT_ENTRIES;
-    tlb_policy = policy == HOSTED_TLB_DIRECT ? HOSTED_TLB_DIRECT : HOSTED_TLB_FIFO;
+    tlb_entries = entries ? MM_MIN(entries, (unsigned int)MACHINE_TLB_MAX_ENTRIES)
+                          : MACHINE_TLB_DEFAULT_ENTRIES;
+    tlb_policy = policy == MACHINE_TLB_DIRECT ? MACHINE_TLB_DIRECT : MACHINE_TLB_FIFO;
     memset(tlbs, 0, sizeof(tlbs[0]) * MM_MAX(old, tlb_nr_cpus));
     memset(tlb_stale_ops, 0, sizeof(tlb_stale_ops));
     tlb_audit_seq = 0;
-    hosted_tlb_reset_stats(); /* per boot, as hosted_tlb_flush_count always was */
+    machine_tlb_reset_stats(); /* per boot, as machine_tlb_flush_count always was */
 }
 
-unsigned int hosted_tlb_cached(unsigned int cpu)
+unsigned int machine_tlb_cached(unsigned int cpu)
 {
     struct hosted_tlb *t = tlb_of(cpu);
     tlb_lock(t);
@@ -354,7 +354,7 @@ unsigned int hosted_tlb_cached(unsigned int cpu)
     return n;
 }
 
-bool hosted_tlb_holds(unsigned int cpu, phys_addr_t root, uintptr_t va)
+bool machine_tlb_holds(unsigned int cpu, phys_addr_t root, uintptr_t va)
 {
     struct hosted_tlb *t = tlb_of(cpu);
     tlb_lock(t);
@@ -363,11 +363,11 @@ bool hosted_tlb_holds(unsigned int cpu, phys_addr_t root, uintptr_t va)
     return held;
 }
 
-void hosted_tlb_set_op_namer(const char *(*namer)(void)) { tlb_namer = namer; }
+void machine_tlb_set_op_namer(const char *(*namer)(void)) { tlb_namer = namer; }
 
-void hosted_tlb_set_report_hook(hosted_tlb_report_fn hook) { tlb_report_hook = hook; }
+void machine_tlb_set_report_hook(machine_tlb_report_fn hook) { tlb_report_hook = hook; }
 
-void hosted_tlb_get_stats(struct hosted_tlb_stats *st)
+void machine_tlb_get_stats(struct machine_tlb_stats *st)
 {
     st->hits = __atomic_load_n(&tlb_stats.hits, __ATOMIC_RELAXED);
     st->misses = __atomic_load_n(&tlb_stats.misses, __ATOMIC_RELAXED);
@@ -379,7 +379,7 @@ void hosted_tlb_get_stats(struct hosted_tlb_stats *st)
     st->stale = __atomic_load_n(&tlb_stats.stale, __ATOMIC_RELAXED);
 }
 
-void hosted_tlb_reset_stats(void)
+void machine_tlb_reset_stats(void)
 {
     unsigned long *c = (unsigned long *)&tlb_stats;
     for (size_t i = 0; i < sizeof(tlb_stats) / sizeof(*c); i++)

@@ -1,11 +1,11 @@
 /*
- * user.c - user accesses with fault-and-retry over the software MMU (see hosted_user.h).
+ * user.c - user accesses with fault-and-retry over the software MMU (see machine_user.h).
  */
-#include "hosted_user.h"
+#include "machine_user.h"
 
 #define USER_FAULT_RETRIES 4 /* a fixed fault must not repeat more often than this per page */
 
-enum vm_fault_result hosted_user_copy(struct mm_struct *mm, uintptr_t va, void *buf, size_t len,
+enum vm_fault_result machine_user_copy(struct mm_struct *mm, uintptr_t va, void *buf, size_t len,
                                       unsigned int access, uintptr_t *fault_va)
 {
     unsigned int tries = 0;
@@ -15,7 +15,7 @@ enum vm_fault_result hosted_user_copy(struct mm_struct *mm, uintptr_t va, void *
         unsigned int pf = 0;
         /* the walk and the copy under the address-space lock, the fault handler after it */
         mm_user_access_begin(mm);
-        size_t n = hosted_mmu_copy(mm->pt.root, va, buf, len, access | MMU_USER, &fva, &pf);
+        size_t n = machine_mmu_copy(mm->pt.root, va, buf, len, access | MMU_USER, &fva, &pf);
         mm_user_access_end(mm);
         va += n;
         buf = (char *)buf + n;

@@ -1,10 +1,10 @@
 /*
  * env_kernel.c - the freestanding implementation of mm_env.h for the LeaxOS kernel, and the env
- * half of the hosted platform API (hosted_machine.h) the tests and the corpus replay drive.
+ * half of the hosted platform API (machine.h) the tests and the corpus replay drive.
  *
  * It behaves as shims/hosted/env_hosted.c does wherever the mm or a driver can observe it, so a
  * test or a corpus input has the same outcome in both builds:
- *   - Simulated CPUs on the one real CPU: env_cpu_id is the current simulated CPU (hosted_cpu_set);
+ *   - Simulated CPUs on the one real CPU: env_cpu_id is the current simulated CPU (machine_cpu_set);
  *     env_cpu_call switches it to the target, runs fn with interrupts off and switches back.
  *     Spinlocks are test-and-test-and-set with pause and record the simulated owner.
  *   - env_virt_to_phys translates the direct map (ARCH_DIRECT_MAP_BASE + pa) of the booted
@@ -13,9 +13,9 @@
  *     clear the live leaf PTEs (kernel_kmap_set/clear); the extent mapped since the last machine
  *     boot is remembered so the next boot clears it (kernel_vmalloc_reset), like the hosted
  *     machine's aliases.
- *   - env_tlb_flush_range counts its calls (hosted_tlb_flush_count) and invalidates: invlpg per
+ *   - env_tlb_flush_range counts its calls (machine_tlb_flush_count) and invalidates: invlpg per
  *     page, or a full flush (CR4.PGE toggle, which also drops global entries) for large ranges.
- *   - The swap device is a static RAM array of KERNEL_SWAP_CAPACITY slots; hosted_swap_reset
+ *   - The swap device is a static RAM array of KERNEL_SWAP_CAPACITY slots; machine_swap_reset
  *     zeroes the slots written since the last reset, so a fresh device reads as zeroes (calloc).
  *   - env_panic prints the message, calls the panic hook when one is set (it must not return),
  *     otherwise prints a post-mortem and leaves QEMU with KERNEL_EXIT_FAIL.
@@ -25,7 +25,7 @@
  */
 #include "arch_cpu.h"
 #include "arch_pgtable.h"
-#include "hosted_machine_layout.h"
+#include "machine_layout.h"
 #include "kernel_arch.h"
 #include "kernel_env.h"
 #include "kernel_internal.h"
@@ -40,7 +40,7 @@
 static char log_ring[LOG_RING_SIZE];
 static size_t log_head; /* total bytes ever written */
 static int env_log_level = ENV_LOG_INFO;
-static hosted_panic_hook_t env_panic_hook;
+static machine_panic_hook_t env_panic_hook;
 static bool env_in_panic;
 
 static unsigned int env_current_cpu;
@@ -70,7 +70,7 @@ void kernel_console_set(kernel_console_write_t write)
 
 void kernel_set_log_level(int level) { env_log_level = level; }
 int kernel_get_log_level(void) { return env_log_level; }
-void hosted_set_log_level(int level) { env_log_level = level; }
+void machine_set_log_level(int level) { env_log_level = level; }
 
 size_t kernel_log_read(char *buf, size_t size)
 {
@@ -106,7 +106,7 @@ void env_log(int level, const char *fmt, ...)
     va_end(ap);
 }
 
-void hosted_set_panic_hook(hosted_panic_hook_t hook) { env_panic_hook = hook; }
+void machine_set_panic_hook(machine_panic_hook_t hook) { env_panic_hook = hook; }
 
 _Noreturn void env_panic(const char *fmt, ...)
 {
@@ -160,13 +160,13 @@ void env_irq_restore(unsigned long flags) { arch_irq_restore(flags); }
 
 unsigned int env_cpu_id(void) { return env_current_cpu; }
 
-void hosted_cpu_set(unsigned int cpu)
+void machine_cpu_set(unsigned int cpu)
 {
     unsigned int n = mm_nr_cpus();
     env_current_cpu = cpu < n ? cpu : cpu % n;
 }
 
-unsigned int hosted_cpu_get(void) { return env_current_cpu; }
+unsigned int machine_cpu_get(void) { return env_current_cpu; }
 
 void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg)
 {
@@ -234,7 +234,7 @@ void env_tlb_flush_range(uintptr_t start, uintptr_t end)
     tlb_flush_pages(start, end);
 }
 
-unsigned long hosted_tlb_flush_count(void) { return env_tlb_flushes; }
+unsigned long machine_tlb_flush_count(void) { return env_tlb_flushes; }
 
 /* ---- the vmalloc window ---- */
 
@@ -266,7 +266,7 @@ void env_kernel_map(uintptr_t va, phys_addr_t pa, size_t size, bool writable)
                       (unsigned long)(va + off));
     }
     tlb_flush_pages(va, va + size); /* not counted: hosted maps without a flush call */
-    hosted_range_extend(&vmalloc_lo, &vmalloc_hi, va, va + size);
+    machine_range_extend(&vmalloc_lo, &vmalloc_hi, va, va + size);
 }
 
 void env_kernel_unmap(uintptr_t va, size_t size)
@@ -295,7 +295,7 @@ void kernel_vmalloc_reset(void)
 
 static uint8_t kernel_swap[KERNEL_SWAP_CAPACITY][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
-unsigned char *hosted_swap_storage(unsigned long slots, unsigned long old_slots)
+unsigned char *machine_swap_storage(unsigned long slots, unsigned long old_slots)
 {
     if (slots > KERNEL_SWAP_CAPACITY)
         return NULL;

@@ -30,7 +30,7 @@
  */
 #include "kasan.h"
 #include "mm_describe.h"
-#include "hosted_machine.h"
+#include "machine.h"
 
 #ifndef KERNEL_HARDENED
 #define KERNEL_HARDENED 0
@@ -301,7 +301,7 @@ int kasan_shadow_state(const void *addr)
 
 bool kasan_enabled(void) { return env_shadow_enabled && kasan_nr_regions > 0; }
 
-bool hosted_shadow_poisoned(const void *p) { return env_shadow_enabled && kasan_shadow_state(p) > 0; }
+bool machine_shadow_poisoned(const void *p) { return env_shadow_enabled && kasan_shadow_state(p) > 0; }
 
 /* ---- reports ---- */
 

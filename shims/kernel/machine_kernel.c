@@ -1,5 +1,5 @@
 /*
- * machine_kernel.c - the hosted platform API (hosted_machine.h, hosted_user.h) on the real
+ * machine_kernel.c - the hosted platform API (machine.h, machine_user.h) on the real
  * machine, so the unit tests and the corpus replay run in the kernel unchanged.
  *
  * Physical addresses are identity. Every machine lies in the machine area
@@ -24,22 +24,22 @@
  * changed since the previous reset, so this does not cost 64 MiB of shadow writes per boot.
  */
 #include "arch_pgtable.h"
-#include "hosted_machine_layout.h"
-#include "hosted_user.h"
+#include "machine_layout.h"
+#include "machine_user.h"
 #include "kasan.h"
 #include "kernel_arch.h"
 #include "kernel_internal.h"
 #include "mm_env.h"
 
-void *hosted_arena_base(void) { return (void *)(uintptr_t)ARCH_DIRECT_MAP_BASE; }
-uint64_t hosted_arena_size(void) { return KERNEL_MACHINE_AREA_END; }
-uint64_t hosted_machine_capacity(void) { return KERNEL_MACHINE_AREA_END; }
+void *machine_arena_base(void) { return (void *)(uintptr_t)ARCH_DIRECT_MAP_BASE; }
+uint64_t machine_arena_size(void) { return KERNEL_MACHINE_AREA_END; }
+uint64_t machine_capacity(void) { return KERNEL_MACHINE_AREA_END; }
 
 /* ---- booting ---- */
 
-int hosted_machine_prepare(const struct hosted_machine *m, struct mm_boot_params *bp)
+int machine_prepare(const struct machine *m, struct mm_boot_params *bp)
 {
-    uint64_t end = hosted_machine_end(m);
+    uint64_t end = machine_end(m);
     if (end > KERNEL_MACHINE_AREA_END)
         return -MM_ENOMEM;
     if (end) {
@@ -48,18 +48,18 @@ int hosted_machine_prepare(const struct hosted_machine *m, struct mm_boot_params
             kasan_reset_regions();
     }
     kernel_env_reset(end);
-    if (hosted_swap_reset(m->swap_slots))
+    if (machine_swap_reset(m->swap_slots))
         return -MM_ENOMEM;
-    hosted_machine_boot_params(m, bp);
+    machine_boot_params(m, bp);
     return 0;
 }
 
 /* ---- user accesses through the real MMU ---- */
 
-enum vm_fault_result hosted_user_copy(struct mm_struct *mm, uintptr_t va, void *buf, size_t len,
+enum vm_fault_result machine_user_copy(struct mm_struct *mm, uintptr_t va, void *buf, size_t len,
                                       unsigned int access, uintptr_t *fault_va)
 {
-    /* as hosted_mmu_copy: a write copies to @va, anything else (read, fetch) from it */
+    /* as machine_mmu_copy: a write copies to @va, anything else (read, fetch) from it */
     unsigned int kua = (access & MMU_WRITE) ? KUA_WRITE : (access & MMU_EXEC) ? KUA_EXEC : KUA_READ;
     uintptr_t fva = 0;
     int r = kernel_user_copy(mm, va, buf, len, kua, &fva);

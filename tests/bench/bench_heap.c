@@ -17,7 +17,7 @@
  *   random_batch            10,000 allocations of seeded random sizes (uniform 8 B..8 KiB), each
  *                           touched, then all freed in a seeded random order; repeated
  *   producer_consumer       64-byte objects allocated on one CPU and freed on another, in batches
- *                           of 512: kmalloc switches the simulated CPU (hosted_cpu_set) in one
+ *                           of 512: kmalloc switches the simulated CPU (machine_cpu_set) in one
  *                           thread; the malloc implementations run the same batch pattern in one
  *                           thread (see PC_MALLOC_MODE for why); two real threads with a lock-step
  *                           hand-over are timed for every allocator as a '#' variant
@@ -74,7 +74,7 @@
 #include "mm_env.h"
 #include "page_alloc.h"
 #include "slab.h"
-#include "hosted_machine.h"
+#include "machine.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)
@@ -329,14 +329,14 @@ static ALWAYS_INLINE uint64_t loop_pc_one_thread(uint64_t rounds, struct case_ct
     struct pc_shared *s = c->pc;
     for (uint64_t r = 0; r < rounds; r++) {
         if (switch_cpu)
-            hosted_cpu_set(0);
+            machine_cpu_set(0);
         sum += pc_fill(s, c, A, &nul);
         if (switch_cpu)
-            hosted_cpu_set(1);
+            machine_cpu_set(1);
         bad += pc_drain(s, F);
     }
     if (switch_cpu)
-        hosted_cpu_set(0);
+        machine_cpu_set(0);
     c->fail += nul;
     c->bad += bad;
     return sum;
@@ -370,7 +370,7 @@ static ALWAYS_INLINE void consumer_loop(struct pc_shared *s, free_fn F)
 
 static void *consumer_km(void *arg)
 {
-    hosted_cpu_set(1); /* this thread is simulated CPU 1 */
+    machine_cpu_set(1); /* this thread is simulated CPU 1 */
     consumer_loop(arg, km_free);
     return NULL;
 }
@@ -636,17 +636,17 @@ static double run_kmalloc(const struct workload *w, enum impl im)
 {
     static const unsigned int level_param[3] = { MM_SLAB_HARDEN_OFF, MM_SLAB_HARDEN_CHEAP,
                                                  MM_SLAB_HARDEN_FULL };
-    struct hosted_machine m;
-    hosted_machine_pc(&m, BENCH_MEM, BENCH_CPUS);
+    struct machine m;
+    machine_pc(&m, BENCH_MEM, BENCH_CPUS);
     m.slab_harden_level = level_param[km_level(im)];
     m.seed = BENCH_SEED;
-    int err = hosted_machine_boot(&m);
+    int err = machine_boot(&m);
     if (err) {
-        fail("%s %s: hosted_machine_boot(1 GiB, %u CPUs) = %d (%s)", w->name, impl_name[im],
+        fail("%s %s: machine_boot(1 GiB, %u CPUs) = %d (%s)", w->name, impl_name[im],
              BENCH_CPUS, err, mm_strerror(err));
         return -1.0;
     }
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     unsigned long free0 = page_alloc_nr_free(), slab0 = slab_nr_pages();
     struct km_counts k0, k1;
     km_counts(&k0);
@@ -947,7 +947,7 @@ int main(int argc, char **argv)
     if (opt.child >= 0)
         return child_main((enum impl)opt.child);
 
-    hosted_set_log_level(ENV_LOG_ERR);
+    machine_set_log_level(ENV_LOG_ERR);
     if (!bench_any_selected(&opt.b, "bench_heap"))
         return 2;
 
@@ -963,7 +963,7 @@ int main(int argc, char **argv)
            BATCH_OBJECTS, BATCH_MIN_SIZE, BATCH_MAX_SIZE, (unsigned long long)BATCH_SEED,
            PC_SIZE, PC_BATCH);
     printf("# bench_heap: producer_consumer: kmalloc allocates a batch on simulated CPU 0 and "
-           "frees it on CPU 1 in one thread (hosted_cpu_set); the malloc implementations run the "
+           "frees it on CPU 1 in one thread (machine_cpu_set); the malloc implementations run the "
            "same batches in %s: two real threads (lock-step hand-over) were tried, but on this "
            "kind of 2-vCPU host their medians spread 2x between runs and they add cross-core "
            "cache transfers and hand-over waits kmalloc's one-thread CPU switch never pays; so "

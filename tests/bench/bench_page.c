@@ -20,7 +20,7 @@
  *                         working set of 256 live blocks, a random live block freed each step
  *   page_order0_pcp_64m   the pcp case on a 64 MiB machine
  *   page_order0_batch     512 order-0 allocations, then 512 frees (ns per page)
- *   mm_boot_16g           hosted_machine_boot of a 16 GiB machine (ms)
+ *   mm_boot_16g           machine_boot of a 16 GiB machine (ms)
  *   page_order0_pcp_16g   the pcp case on a 16 GiB machine, plus
  *                         `BENCH name=page_order0_pcp_16g ratio_vs_64m=<x.xx>`, measured on 64 MiB
  *                         and 16 GiB machines booted alternately (see ratio_interleave)
@@ -43,7 +43,7 @@
  * found a broken invariant.
  *
  * Build (release): see build.sh bench, or
- *   clang -std=gnu11 -O2 -g -DNDEBUG -Imm/include -Iarch/x86_64/include -Ishims/hosted/include \
+ *   clang -std=gnu11 -O2 -g -DNDEBUG -Imm/include -Iarch/x86_64/include -Ishims/include \
  *       $(find mm shims/hosted -name '*.c') tests/bench/bench_page.c -o bench_page -lpthread
  */
 #define _GNU_SOURCE
@@ -58,7 +58,7 @@
 #include "mm.h"
 #include "mm_env.h"
 #include "page_alloc.h"
-#include "hosted_machine.h"
+#include "machine.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)
@@ -89,17 +89,17 @@ static inline uint64_t splitmix64(uint64_t *s)
 
 static bool boot_pc(uint64_t mem, bool pcp_disable)
 {
-    struct hosted_machine m;
-    hosted_machine_pc(&m, mem, BENCH_CPUS);
+    struct machine m;
+    machine_pc(&m, mem, BENCH_CPUS);
     m.pcp_disable = pcp_disable;
     m.seed = BENCH_SEED;
-    int err = hosted_machine_boot(&m);
+    int err = machine_boot(&m);
     if (err) {
-        fail("hosted_machine_boot(%llu MiB, pcp_disable=%d) = %d (%s)",
+        fail("machine_boot(%llu MiB, pcp_disable=%d) = %d (%s)",
              (unsigned long long)(mem / MIB), pcp_disable, err, mm_strerror(err));
         return false;
     }
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     return true;
 }
 
@@ -670,29 +670,29 @@ static void case_boot_16g(void)
     const char *name = "mm_boot_16g";
     unsigned int reps = opt.quick ? 1 : 3;
     double best = 0, first = 0;
-    uint64_t arena_before = hosted_arena_size();
+    uint64_t arena_before = machine_arena_size();
     bool cold = false;
     for (unsigned int r = 0; r < reps; r++) {
-        struct hosted_machine m;
-        hosted_machine_pc(&m, 16 * GIB, BENCH_CPUS);
+        struct machine m;
+        machine_pc(&m, 16 * GIB, BENCH_CPUS);
         m.seed = BENCH_SEED;
         uint64_t t0 = now_ns();
-        int err = hosted_machine_boot(&m);
+        int err = machine_boot(&m);
         uint64_t t1 = now_ns();
         if (err) {
-            fail("%s: hosted_machine_boot = %d (%s)", name, err, mm_strerror(err));
+            fail("%s: machine_boot = %d (%s)", name, err, mm_strerror(err));
             return;
         }
         double ms = (double)(t1 - t0) / 1e6;
         if (r == 0) {
             first = best = ms;
-            cold = hosted_arena_size() != arena_before;
+            cold = machine_arena_size() != arena_before;
         }
         else if (ms < best)
             best = ms;
     }
     printf("BENCH name=%s ms=%.1f\n", name, best);
-    printf("# %s: hosted_machine_boot of a 16 GiB PC machine (%lu struct pages, %zu bytes each), "
+    printf("# %s: machine_boot of a 16 GiB PC machine (%lu struct pages, %zu bytes each), "
            "min of %u boots; first %.1f ms (%s); free pages after boot %lu\n", name, mm_max_pfn,
            sizeof(struct page), reps, first,
            cold ? "fresh arena: includes first-touch page faults" : "arena already mapped",
@@ -733,7 +733,7 @@ int main(int argc, char **argv)
     int rc = bench_parse_args(&opt, argc, argv, usage, NULL);
     if (rc >= 0)
         return rc;
-    hosted_set_log_level(ENV_LOG_ERR);
+    machine_set_log_level(ENV_LOG_ERR);
     mixed_init_table();
     if (!bench_any_selected(&opt, "bench_page"))
         return 2;

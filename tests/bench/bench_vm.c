@@ -11,7 +11,7 @@
  *
  *   fault_anon            one first-touch write fault of an anonymous private page: a round maps
  *                         FAULT_PAGES pages (hint 0), writes 8 bytes to each page once through
- *                         hosted_user_copy(MMU_WRITE) (software MMU: fault, handle_mm_fault
+ *                         machine_user_copy(MMU_WRITE) (software MMU: fault, handle_mm_fault
  *                         allocates a zeroed page and maps it, retry), then unmaps. Only the touch
  *                         loop is timed; ns per page (a '#' line gives the cost of whole rounds,
  *                         mmap + touch + munmap, per page)
@@ -68,9 +68,9 @@
 #include "slab.h"
 #include "vmalloc.h"
 #include "mmap.h"
-#include "hosted_machine.h"
-#include "hosted_mmu.h"
-#include "hosted_user.h"
+#include "machine.h"
+#include "machine_mmu.h"
+#include "machine_user.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)
@@ -132,8 +132,8 @@ static bool prime(void)
         fail("prime: do_mmap = %ld", a);
         ok = false;
     } else {
-        ok &= hosted_user_copy(mm, (uintptr_t)a, &x, sizeof(x), MMU_READ, NULL) == VM_FAULT_HANDLED;
-        ok &= hosted_user_copy(mm, (uintptr_t)a + PAGE_SIZE, &x, sizeof(x), MMU_WRITE, NULL) ==
+        ok &= machine_user_copy(mm, (uintptr_t)a, &x, sizeof(x), MMU_READ, NULL) == VM_FAULT_HANDLED;
+        ok &= machine_user_copy(mm, (uintptr_t)a + PAGE_SIZE, &x, sizeof(x), MMU_WRITE, NULL) ==
               VM_FAULT_HANDLED;
         if (!ok)
             fail("prime: user access faulted");
@@ -149,16 +149,16 @@ static bool prime(void)
 
 static bool boot_pc(uint64_t mem)
 {
-    struct hosted_machine m;
-    hosted_machine_pc(&m, mem, BENCH_CPUS);
+    struct machine m;
+    machine_pc(&m, mem, BENCH_CPUS);
     m.seed = BENCH_SEED;
-    int err = hosted_machine_boot(&m);
+    int err = machine_boot(&m);
     if (err) {
-        fail("hosted_machine_boot(%llu MiB) = %d (%s)", (unsigned long long)(mem / MIB), err,
+        fail("machine_boot(%llu MiB) = %d (%s)", (unsigned long long)(mem / MIB), err,
              mm_strerror(err));
         return false;
     }
-    hosted_cpu_set(0);
+    machine_cpu_set(0);
     return prime();
 }
 
@@ -287,7 +287,7 @@ static uint64_t k_fault(uint64_t rounds, void *vctx)
             uint64_t x = r ^ i;
             /* vary the offset inside the page a little (still one 8-byte access per page) */
             uintptr_t va = base + (uintptr_t)i * PAGE_SIZE + ((i & 7u) << 3);
-            if (mm_unlikely(hosted_user_copy(c->mm, va, &x, sizeof(x), c->access, NULL) !=
+            if (mm_unlikely(machine_user_copy(c->mm, va, &x, sizeof(x), c->access, NULL) !=
                             VM_FAULT_HANDLED))
                 c->bad++;
             sum += x;
@@ -325,11 +325,11 @@ static void run_fault(const char *name, unsigned int access)
         return;
     }
     struct page_alloc_stats s0, s1;
-    struct hosted_mmu_stats m0, m1;
+    struct machine_mmu_stats m0, m1;
     page_alloc_get_stats(&s0);
-    hosted_mmu_get_stats(&m0);
+    machine_mmu_get_stats(&m0);
     struct timing t = time_case(name, k_fault, &c, ROUNDS_FAULT, FAULT_PAGES, false);
-    hosted_mmu_get_stats(&m1);
+    machine_mmu_get_stats(&m1);
     page_alloc_get_stats(&s1);
     unsigned long tables = c.mm->pt.nr_tables, map_count = c.mm->map_count;
     mm_destroy(c.mm);
@@ -339,7 +339,7 @@ static void run_fault(const char *name, unsigned int access)
         fail("%s: %lu VMAs left after the rounds", name, map_count);
     printf("BENCH name=%s ns_per_op=%.2f\n", name, t.min);
     printf("# %s: %llu MiB PC machine, %u CPUs; op = first %s of one page of a fresh %u-page "
-           "anonymous private mapping through hosted_user_copy (%s)\n", name,
+           "anonymous private mapping through machine_user_copy (%s)\n", name,
            (unsigned long long)(BENCH_MEM / MIB), BENCH_CPUS,
            access == MMU_WRITE ? "write" : "read", FAULT_PAGES,
            access == MMU_WRITE ? "new zeroed page" : "maps the shared zero page read-only");
@@ -564,7 +564,7 @@ static uint64_t k_fork(uint64_t iters, void *vctx)
         }
         for (unsigned long i = 0; i < c->npages; i++) {
             uint64_t x = ~(uint64_t)i;
-            if (mm_unlikely(hosted_user_copy(child, c->base + i * PAGE_SIZE, &x, sizeof(x),
+            if (mm_unlikely(machine_user_copy(child, c->base + i * PAGE_SIZE, &x, sizeof(x),
                                              MMU_WRITE, NULL) != VM_FAULT_HANDLED))
                 c->bad++;
         }
@@ -608,7 +608,7 @@ static void case_fork(void)
     c.base = (uintptr_t)a;
     for (unsigned long i = 0; i < c.npages; i++) {
         uint64_t x = i * 0x9e3779b97f4a7c15ull;
-        if (hosted_user_copy(c.parent, c.base + i * PAGE_SIZE, &x, sizeof(x), MMU_WRITE, NULL) !=
+        if (machine_user_copy(c.parent, c.base + i * PAGE_SIZE, &x, sizeof(x), MMU_WRITE, NULL) !=
             VM_FAULT_HANDLED) {
             fail("%s: touching parent page %lu failed", name, i);
             mm_destroy(c.parent);
@@ -625,7 +625,7 @@ static void case_fork(void)
     /* the parent's memory must be intact: spot-check a few pages */
     for (unsigned long i = 0; i < c.npages; i += c.npages / 8) {
         uint64_t x = 0;
-        if (hosted_user_copy(c.parent, c.base + i * PAGE_SIZE, &x, sizeof(x), MMU_READ, NULL) !=
+        if (machine_user_copy(c.parent, c.base + i * PAGE_SIZE, &x, sizeof(x), MMU_READ, NULL) !=
                 VM_FAULT_HANDLED || x != i * 0x9e3779b97f4a7c15ull)
             c.bad++;
     }
@@ -738,7 +738,7 @@ int main(int argc, char **argv)
     int rc = bench_parse_args(&opt, argc, argv, usage, NULL);
     if (rc >= 0)
         return rc;
-    hosted_set_log_level(ENV_LOG_ERR);
+    machine_set_log_level(ENV_LOG_ERR);
     if (!bench_any_selected(&opt, "bench_vm"))
         return 2;
     return bench_run_cases(&opt, "bench_vm", cases, MM_ARRAY_SIZE(cases), &g_sink);

@@ -5,7 +5,7 @@
  * Which tests run: every ALL() suite of kt_suites.h, from the same tests/test_*.c sources as the
  * hosted build (test_mmu.c, the HOSTED() suite, is not linked and is reported skipped with its
  * reason). Inside a suite a case is skipped only by kt_boot_current's rule: its machine ends
- * beyond hosted_machine_capacity(), the 512 MiB machine area (the 1 GiB PC layouts).
+ * beyond machine_capacity(), the 512 MiB machine area (the 1 GiB PC layouts).
  *
  * The "foreign" page (memory that is no machine's) is one page-aligned page of the kernel image;
  * it is handed out once at a time.

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "fuzz_target.h"
-#include "hosted_machine.h"
+#include "machine.h"
 
 /* machine mem=8M cpus=2 seed=0; cache-alloc on=0 x2; run; free on=1 h=0 x2; cache-alloc on=0;
  * smp sched 13 8 5 0 */
@@ -44,11 +44,11 @@ static void add_racy(unsigned int cpu, void *arg)
 
 static unsigned int run_counter(const uint8_t *sched, size_t len, uint64_t *trace)
 {
-    struct hosted_sched_stats st;
+    struct machine_sched_stats st;
 
     counter = 0;
-    hosted_sched_run(add_racy, NULL, sched, len);
-    hosted_sched_get_stats(&st);
+    machine_sched_run(add_racy, NULL, sched, len);
+    machine_sched_get_stats(&st);
     *trace = st.trace;
     return counter;
 }
@@ -56,11 +56,11 @@ static unsigned int run_counter(const uint8_t *sched, size_t len, uint64_t *trac
 static bool test_lost_update(void)
 {
     static const uint8_t alternate[] = { 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0 };
-    struct hosted_machine m;
+    struct machine m;
     uint64_t t0, t1, t2;
 
-    hosted_machine_small(&m, 4u << 20, 2);
-    if (hosted_machine_boot(&m))
+    machine_small(&m, 4u << 20, 2);
+    if (machine_boot(&m))
         return false;
     unsigned int serial = run_counter(NULL, 0, &t0);
     unsigned int a = run_counter(alternate, sizeof(alternate), &t1);

@@ -1,6 +1,6 @@
 /*
  * stress.c - the concurrent stress of the hosted mm: one thread per simulated CPU
- * (hosted_smp_run), each running its own op stream, with mm_check at quiescent points.
+ * (machine_smp_run), each running its own op stream, with mm_check at quiescent points.
  *
  * Ops (a mix drawn per step): page alloc/free (orders 0..3, a content token checked at free),
  * kmalloc/kfree (8 B..8 KiB, token), a shared kmem_cache with objects handed to the next CPU to
@@ -34,9 +34,9 @@
 #include <sched.h>
 #include <time.h>
 
-#include "hosted_machine.h"
-#include "hosted_mmu.h"
-#include "hosted_user.h"
+#include "machine.h"
+#include "machine_mmu.h"
+#include "machine_user.h"
 #include "mm.h"
 #include "mmap.h"
 #include "page_alloc.h"
@@ -335,7 +335,7 @@ static void st_op_access(struct st_cpu *c, struct st_space *s)
         return;
     if (write)
         st_fill(buf, sizeof(buf), st_token(c));
-    enum vm_fault_result res = hosted_user_copy(s->mm, va, buf, sizeof(buf),
+    enum vm_fault_result res = machine_user_copy(s->mm, va, buf, sizeof(buf),
                                                 write ? MMU_WRITE : MMU_READ, NULL);
     if (res == VM_FAULT_OOM)
         return;
@@ -560,7 +560,7 @@ static void st_selftest_ipi(unsigned int cpu)
 {
     if (cpu == 0) {
         while (!__atomic_load_n(&st_ipi_posted, __ATOMIC_ACQUIRE)) /* CPU 1 has irqs off */
-            hosted_cpu_poll();
+            machine_cpu_poll();
         env_cpu_call(1, st_ipi_fn, NULL);
         if (!__atomic_load_n(&st_ipi_ran, __ATOMIC_ACQUIRE))
             st_fail(NULL, "env_cpu_call returned before the call ran");
@@ -568,18 +568,18 @@ static void st_selftest_ipi(unsigned int cpu)
         unsigned long irq = env_irq_save();
         __atomic_store_n(&st_ipi_posted, 1u, __ATOMIC_RELEASE);
         for (unsigned int i = 0; i < 2000; i++) { /* long enough for CPU 0 to post its call */
-            hosted_cpu_poll();
+            machine_cpu_poll();
             sched_yield();
         }
         if (__atomic_load_n(&st_ipi_ran, __ATOMIC_ACQUIRE))
             st_fail(NULL, "a cross-CPU call ran while its target had interrupts off");
         env_irq_restore(irq); /* the interrupt window: the call runs here, or at a later poll */
         while (!__atomic_load_n(&st_ipi_ran, __ATOMIC_ACQUIRE))
-            hosted_cpu_poll();
+            machine_cpu_poll();
         if (st_ipi_cpu != 1 || !st_ipi_irq_off)
             st_fail(NULL, "a cross-CPU call ran on the wrong CPU or with interrupts on");
     }
-    hosted_smp_barrier();
+    machine_smp_barrier();
 }
 
 static void st_cpu_main(unsigned int cpu, void *arg)
@@ -603,10 +603,10 @@ static void st_cpu_main(unsigned int cpu, void *arg)
         c->shared.mm = st.shared_mm; /* read after the barrier that published it */
         for (unsigned int i = 0; i < st.ops; i++)
             st_step(c);
-        hosted_smp_barrier();
+        machine_smp_barrier();
         if (cpu == 0)
             st_quiescent();
-        hosted_smp_barrier();
+        machine_smp_barrier();
         if (st.shared_gen != gen) { /* (a new mm may reuse the old one's address) */
             st_space_forget(&c->shared);
             gen = st.shared_gen;
@@ -615,7 +615,7 @@ static void st_cpu_main(unsigned int cpu, void *arg)
             break;
         if (cpu == 0)
             st.round++;
-        hosted_smp_barrier();
+        machine_smp_barrier();
     }
     st_release_all(c);
 }
@@ -655,12 +655,12 @@ int main(int argc, char **argv)
     }
     if (!st.cpus || st.cpus > MM_MAX_CPUS)
         st_usage();
-    struct hosted_machine m;
-    hosted_machine_small(&m, (uint64_t)mem_mib << 20, st.cpus);
+    struct machine m;
+    machine_small(&m, (uint64_t)mem_mib << 20, st.cpus);
     m.swap_slots = 2048;
     m.seed = st.seed;
-    hosted_set_log_level(ENV_LOG_ERR);
-    if (hosted_machine_boot(&m))
+    machine_set_log_level(ENV_LOG_ERR);
+    if (machine_boot(&m))
         st_fail(NULL, "boot failed");
     st.cache = kmem_cache_create("stress-64", 64, 0, 0, NULL);
     if (!st.cache)
@@ -670,7 +670,7 @@ int main(int argc, char **argv)
         st_fail(NULL, "mm_file_create failed");
     st_shared_renew();
     clock_gettime(CLOCK_MONOTONIC, &st.t0);
-    hosted_smp_run(st_cpu_main, NULL);
+    machine_smp_run(st_cpu_main, NULL);
     double secs = st_elapsed();
     mm_destroy(st.shared_mm);
     mm_file_put(st.file);
@@ -680,16 +680,16 @@ int main(int argc, char **argv)
     unsigned long ops = (unsigned long)st.cpus * st.ops * st.rounds_done;
     struct page_alloc_stats ps;
     struct swap_stats ss;
-    struct hosted_mmu_stats ms;
+    struct machine_mmu_stats ms;
     page_alloc_get_stats(&ps);
     swap_get_stats(&ss);
-    hosted_mmu_get_stats(&ms);
+    machine_mmu_get_stats(&ms);
     printf("STRESS cpus=%u rounds=%u ops=%lu seconds=%.1f checks=%lu seed=%llu\n", st.cpus,
            st.rounds_done, ops, secs, st.checks, (unsigned long long)st.seed);
     printf("STRESS_MM page_allocs=%lu alloc_fails=%lu reclaim_runs=%lu swapped_out=%lu "
            "swapped_in=%lu user_faults=%lu ipis=%lu forks=%lu\n", ps.counters.alloc,
            ps.counters.fail, ps.counters.reclaim_runs, ss.swapped_out, ss.swapped_in, ms.faults,
-           hosted_ipi_count(), st.forks);
+           machine_ipi_count(), st.forks);
     printf("stress: ok\n");
     return 0;
 }

@@ -3,7 +3,7 @@
  * deliberate use-after-free, out-of-bounds and undefined operations, each of which must produce
  * exactly one report of the right kind (see check_sanitizers.h for the output).
  *
- * Every check boots a fresh mm instance over the machine area (hosted_machine_* API, implemented
+ * Every check boots a fresh mm instance over the machine area (machine_* API, implemented
  * by the kernel), opens the sanitizer's expect window, makes one bad access from a noinline
  * function through a volatile pointer (so the compiler can neither drop nor move it), closes the
  * window, and then compares the runtime's record of the last report with what the bug was:
@@ -14,7 +14,7 @@
  * runtime has no shadow and no handlers are called, so every check is skipped.
  */
 #include "check_sanitizers.h"
-#include "hosted_machine.h"
+#include "machine.h"
 #include "kasan.h"
 #include "kernel_arch.h"
 #include "slab.h"
@@ -76,10 +76,10 @@ static bool cs_contains(const char *hay, const char *needle)
 /* A fresh mm instance on a 64 MiB PC-like machine with one CPU. Returns mm_init's result. */
 static int cs_boot(bool slab_hardened)
 {
-    struct hosted_machine m;
-    hosted_machine_pc(&m, CS_MACHINE_BYTES, 1);
+    struct machine m;
+    machine_pc(&m, CS_MACHINE_BYTES, 1);
     m.slab_hardened = slab_hardened;
-    return hosted_machine_boot(&m);
+    return machine_boot(&m);
 }
 
 /* ---- the deliberate bugs (noinline, volatile: the access happens exactly as written) ---- */

@@ -2,7 +2,7 @@
  * kernel_env.h - what the kernel side (boot code, self-tests) may set on the freestanding env.
  *
  * The tests and the corpus replay drive the env through the hosted platform API instead
- * (hosted_machine.h, hosted_user.h), which shims/kernel implements on the real machine
+ * (machine.h, machine_user.h), which shims/kernel implements on the real machine
  * (env_kernel.c, machine_kernel.c).
  */
 #ifndef LEAXOS_KERNEL_ENV_H
@@ -16,7 +16,7 @@ void kernel_console_set(kernel_console_write_t write);
 
 /**
  * Messages at or below @level are printed (default ENV_LOG_INFO; -1 silences everything). The
- * same setting as hosted_set_log_level.
+ * same setting as machine_set_log_level.
  */
 void kernel_set_log_level(int level);
 int kernel_get_log_level(void);

@@ -46,7 +46,7 @@ enum kernel_uaccess { KUA_READ = 0, KUA_WRITE = 1, KUA_EXEC = 2 };
  * SMAP user-access window, and each #PF it takes goes to handle_mm_fault and is retried, as a
  * user-mode access would. KUA_WRITE copies @buf to @va; KUA_READ and KUA_EXEC copy @va to @buf.
  * Returns the vm_fault_result as int (VM_FAULT_OK = success) and the failing address in
- * *@fault_va. The same contract as hosted_user_copy (shims/hosted/include/hosted_user.h).
+ * *@fault_va. The same contract as machine_user_copy (shims/include/machine_user.h).
  */
 int kernel_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsigned int access,
                      uintptr_t *fault_va);

@@ -1,29 +1,32 @@
 /*
- * hosted_machine.h - the simulated machine the hosted build of the mm runs on.
+ * machine.h - the machine API both builds share: describe a machine, boot the mm on it, its CPUs
+ * and swap device. The hosted build simulates it (shims/hosted, below); the kernel implements the
+ * same calls on the real machine (shims/kernel/machine_kernel.c), so tests and fuzz targets run
+ * unchanged in both.
  *
  * Physical memory is one shared mapping of a memfd (the arena), reserved lazily (MAP_NORESERVE)
  * so multi-GiB layouts cost only what is touched; physical address pa lives at arena + pa, and
  * vmalloc/vmap alias arena pages into a reserved range (env_kernel_map). The machine
  * is described by an e820-style map (holes and reserved ranges allowed). CPUs (cpu.c) are ids:
  * by default one thread plays them all and the current CPU is a thread-local value that tests and
- * fuzz ops switch; hosted_smp_run runs one thread per CPU with real locks and cross-CPU calls;
- * hosted_sched_run runs the same threads one at a time, interleaved as a schedule says.
+ * fuzz ops switch; machine_smp_run runs one thread per CPU with real locks and cross-CPU calls;
+ * machine_sched_run runs the same threads one at a time, interleaved as a schedule says.
  *
  * Under ASan the whole arena is poisoned when a machine boots; the mm unpoisons what it hands out
  * and poisons what it takes back, so a touch of a free page is an ASan report.
  */
-#ifndef LEAXOS_HOSTED_MACHINE_H
-#define LEAXOS_HOSTED_MACHINE_H
+#ifndef LEAXOS_MACHINE_H
+#define LEAXOS_MACHINE_H
 
 #include "mm.h"
 
 /** TLB replacement of the hosted machine's CPUs (shims/hosted/tlb.c; the kernel ignores it). */
-enum hosted_tlb_policy {
-    HOSTED_TLB_FIFO = 0,   /* fully associative, round-robin replacement */
-    HOSTED_TLB_DIRECT = 1, /* direct-mapped: slot = virtual page number % entries */
+enum machine_tlb_policy {
+    MACHINE_TLB_FIFO = 0,   /* fully associative, round-robin replacement */
+    MACHINE_TLB_DIRECT = 1, /* direct-mapped: slot = virtual page number % entries */
 };
 
-struct hosted_machine {
+struct machine {
     struct mm_mem_region map[MM_MAX_MEM_REGIONS];
     unsigned int nr_map;
     struct mm_mem_region reserve[16];
@@ -37,24 +40,24 @@ struct hosted_machine {
     unsigned int slab_harden_level; /* MM_SLAB_HARDEN_* (mm.h); 0: slab_hardened ? full : off */
     uint64_t seed;
     unsigned long swap_slots;     /* page-sized slots of the swap device (0: no swap) */
-    unsigned int tlb_entries;     /* per-CPU TLB entries, 1 .. HOSTED_TLB_MAX_ENTRIES (0: default) */
-    enum hosted_tlb_policy tlb_policy;
+    unsigned int tlb_entries;     /* per-CPU TLB entries, 1 .. MACHINE_TLB_MAX_ENTRIES (0: default) */
+    enum machine_tlb_policy tlb_policy;
 };
 
 /**
  * A machine of @mem_bytes with the seed's zone boundaries: usable RAM from 0 with the legacy hole
  * 640 KiB..1 MiB and the first page reserved (like a PC), @nr_cpus CPUs.
  */
-void hosted_machine_pc(struct hosted_machine *m, uint64_t mem_bytes, unsigned int nr_cpus);
+void machine_pc(struct machine *m, uint64_t mem_bytes, unsigned int nr_cpus);
 
 /**
  * A small machine of @mem_bytes with zone boundaries scaled down in proportion (DMA = 1/16 of
  * memory, NORMAL up to 7/8), for fuzzing and tests where exhaustion must be reachable.
  */
-void hosted_machine_small(struct hosted_machine *m, uint64_t mem_bytes, unsigned int nr_cpus);
+void machine_small(struct machine *m, uint64_t mem_bytes, unsigned int nr_cpus);
 
 /** Append a region to the map (or the reserve list when @reserve_list). Returns 0 or -1 if full. */
-int hosted_machine_add(struct hosted_machine *m, phys_addr_t base, uint64_t size, uint32_t type,
+int machine_add(struct machine *m, phys_addr_t base, uint64_t size, uint32_t type,
                        bool reserve_list);
 
 /**
@@ -62,40 +65,40 @@ int hosted_machine_add(struct hosted_machine *m, phys_addr_t base, uint64_t size
  * mm_init. Resets any earlier instance. Returns mm_init's result (-MM_ENOMEM if the arena cannot
  * be mapped).
  */
-int hosted_machine_boot(const struct hosted_machine *m);
+int machine_boot(const struct machine *m);
 
 /** Same as boot, but only mm_early_init (for early-allocator tests); mm_core_init is left to the caller. */
-int hosted_machine_boot_early(const struct hosted_machine *m);
+int machine_boot_early(const struct machine *m);
 
 /**
  * Replace the swap device by @slots zeroed page-sized slots (0: no device). Memory comes from
  * libc, outside the arena. Boot calls it with the machine's swap_slots. Returns 0 or -MM_ENOMEM
  * (then the machine has no swap).
  */
-int hosted_swap_reset(unsigned long slots);
+int machine_swap_reset(unsigned long slots);
 
 /** Make the next @count swap device reads or writes fail with -MM_EIO (a knob for tests). */
-void hosted_swap_fail_inject(unsigned long count);
+void machine_swap_fail_inject(unsigned long count);
 
 /**
  * Is the byte at @p poisoned in the sanitizer shadow (ASan hosted, KASAN in the hardened kernel)?
  * False when there is no shadow (env_shadow_enabled false). For tests of what the mm poisons.
  */
-bool hosted_shadow_poisoned(const void *p);
+bool machine_shadow_poisoned(const void *p);
 
 /** Switch the simulated current CPU of the calling thread. */
-void hosted_cpu_set(unsigned int cpu);
-unsigned int hosted_cpu_get(void);
+void machine_cpu_set(unsigned int cpu);
+unsigned int machine_cpu_get(void);
 
 /**
  * Threaded mode: run fn(cpu, arg) on one new thread per CPU of the booted machine (thread i is
  * CPU i, interrupts on) and return when every one has returned; until then a finished CPU still
  * takes cross-CPU calls. The calling thread is no CPU meanwhile. Returns 0.
  */
-int hosted_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg);
+int machine_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg);
 
-/** What a scheduled run did (hosted_sched_run): a function of the mm's code and the schedule. */
-struct hosted_sched_stats {
+/** What a scheduled run did (machine_sched_run): a function of the mm's code and the schedule. */
+struct machine_sched_stats {
     unsigned long points;       /* preemption points offered */
     unsigned long switches;     /* baton passes to another CPU */
     unsigned long waits;        /* points at which the holder could not go on (lock, call, ...) */
@@ -103,45 +106,45 @@ struct hosted_sched_stats {
 };
 
 /**
- * Scheduled mode: as hosted_smp_run (thread i is CPU i, real cross-CPU calls), but the CPUs run
+ * Scheduled mode: as machine_smp_run (thread i is CPU i, real cross-CPU calls), but the CPUs run
  * one at a time and @sched (@len bytes, may be NULL) picks which one runs at each preemption point
  * (cpu.c says how), so the same bytes give the same interleaving on every run. Ends when every
  * CPU's fn has returned and no call is pending; panics on a deadlock. Returns 0.
  */
-int hosted_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched,
+int machine_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched,
                      size_t len);
 
 /** The statistics of the last (or running) scheduled run. */
-void hosted_sched_get_stats(struct hosted_sched_stats *st);
+void machine_sched_get_stats(struct machine_sched_stats *st);
 
-/** Is hosted_smp_run or hosted_sched_run in progress? */
-bool hosted_smp_active(void);
+/** Is machine_smp_run or machine_sched_run in progress? */
+bool machine_smp_active(void);
 
 /**
  * Threaded mode: park until every CPU has arrived, taking cross-CPU calls meanwhile (interrupts
  * must be on). Everything every CPU did before it happens before what any CPU does after it.
  */
-void hosted_smp_barrier(void);
+void machine_smp_barrier(void);
 
 /** Cross-CPU calls delivered to another CPU's thread since the process started. */
-unsigned long hosted_ipi_count(void);
+unsigned long machine_ipi_count(void);
 
 /** Threaded mode: an interrupt window: take a pending cross-CPU call now if interrupts are on. */
-void hosted_cpu_poll(void);
+void machine_cpu_poll(void);
 
 /** Highest log level printed (default ENV_LOG_WARN); -1 silences everything. */
-void hosted_set_log_level(int level);
+void machine_set_log_level(int level);
 
 /** Number of env_panic calls survived when a panic hook is set (tests). */
-typedef void (*hosted_panic_hook_t)(const char *msg);
+typedef void (*machine_panic_hook_t)(const char *msg);
 /** Replace abort() on env_panic with @hook (which must not return normally, e.g. longjmp). */
-void hosted_set_panic_hook(hosted_panic_hook_t hook);
+void machine_set_panic_hook(machine_panic_hook_t hook);
 
 /** Base of the arena (physical address 0) and its mapped length. */
-void *hosted_arena_base(void);
-uint64_t hosted_arena_size(void);
+void *machine_arena_base(void);
+uint64_t machine_arena_size(void);
 
 /** Number of env_tlb_flush_range calls since the machine booted (a recording shim). */
-unsigned long hosted_tlb_flush_count(void);
+unsigned long machine_tlb_flush_count(void);
 
-#endif /* LEAXOS_HOSTED_MACHINE_H */
+#endif /* LEAXOS_MACHINE_H */

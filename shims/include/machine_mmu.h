@@ -1,5 +1,5 @@
 /*
- * hosted_mmu.h - the software MMU of the simulated machine: the x86_64 4-level walk over the same
+ * machine_mmu.h - the software MMU of the simulated machine: the x86_64 4-level walk over the same
  * page tables the kernel would load into CR3 (format: arch_pgtable.h).
  *
  *   root (CR3) -> PML4[va 47:39] -> PDPT[38:30] -> PD[29:21] -> PT[20:12] -> page + va[11:0]
@@ -20,8 +20,8 @@
  * Thread safety: entries are read and A/D set with atomics; the counters are atomic.
  *
  * The TLB (shims/hosted/tlb.c; its head comment is the model). Each CPU caches successful walks,
- * (root, va page) -> frame and rights, HOSTED_TLB_DEFAULT_ENTRIES entries unless the machine says
- * otherwise (struct hosted_machine tlb_entries, tlb_policy). hosted_mmu_translate serves an access
+ * (root, va page) -> frame and rights, MACHINE_TLB_DEFAULT_ENTRIES entries unless the machine says
+ * otherwise (struct machine tlb_entries, tlb_policy). machine_mmu_translate serves an access
  * from the calling CPU's entry when the entry grants it (no A/D update, as hardware), else walks.
  * env_tlb_flush_range drops the range in every address space on every CPU (the mm's contract names
  * no address space): locally, and on each other CPU that caches anything by a shootdown (counted
@@ -29,8 +29,8 @@
  * (not present, another frame, write / user / exec dropped) is a missing flush, reported as
  * "stale TLB entry on CPU n for va V after OP" through env_panic or a test's report hook.
  */
-#ifndef LEAXOS_HOSTED_MMU_H
-#define LEAXOS_HOSTED_MMU_H
+#ifndef LEAXOS_MACHINE_MMU_H
+#define LEAXOS_MACHINE_MMU_H
 
 #include "arch_pgtable.h"
 #include "mm_common.h"
@@ -51,7 +51,7 @@
  * fault, PF_ERR_W for a write, PF_ERR_U for a user access, PF_ERR_I for a fetch, PF_ERR_RSVD (see
  * above). Sets accessed/dirty bits only when the access succeeds.
  */
-int hosted_mmu_translate(phys_addr_t root, uintptr_t va, unsigned int access, phys_addr_t *pa_out,
+int machine_mmu_translate(phys_addr_t root, uintptr_t va, unsigned int access, phys_addr_t *pa_out,
                          unsigned int *pf_error);
 
 /**
@@ -60,26 +60,26 @@ int hosted_mmu_translate(phys_addr_t root, uintptr_t va, unsigned int access, ph
  * fault. Returns the bytes copied; when that is short of @len, *@fault_va is the address that
  * faulted and *@pf_error its error code (both may be NULL; set to 0 when all was copied).
  */
-size_t hosted_mmu_copy(phys_addr_t root, uintptr_t va, void *buf, size_t len, unsigned int access,
+size_t machine_mmu_copy(phys_addr_t root, uintptr_t va, void *buf, size_t len, unsigned int access,
                        uintptr_t *fault_va, unsigned int *pf_error);
 
-struct hosted_mmu_stats {
-    unsigned long translations; /* hosted_mmu_translate calls (hosted_mmu_copy: one per page) */
+struct machine_mmu_stats {
+    unsigned long translations; /* machine_mmu_translate calls (machine_mmu_copy: one per page) */
     unsigned long faults;       /* of which faulted */
-    unsigned long copies;       /* hosted_mmu_copy calls */
+    unsigned long copies;       /* machine_mmu_copy calls */
 };
 
 /** The counters since the last reset. */
-void hosted_mmu_get_stats(struct hosted_mmu_stats *st);
+void machine_mmu_get_stats(struct machine_mmu_stats *st);
 /** Zero the counters (tests call it; a machine boot does not). */
-void hosted_mmu_reset_stats(void);
+void machine_mmu_reset_stats(void);
 
 /* ---- the TLB ---- */
 
-#define HOSTED_TLB_MAX_ENTRIES     64
-#define HOSTED_TLB_DEFAULT_ENTRIES 64
+#define MACHINE_TLB_MAX_ENTRIES     64
+#define MACHINE_TLB_DEFAULT_ENTRIES 64
 
-struct hosted_tlb_stats {
+struct machine_tlb_stats {
     unsigned long hits;        /* translations served from an entry */
     unsigned long misses;      /* translations that walked (no entry, or one that did not serve) */
     unsigned long fills;       /* successful walks cached */
@@ -91,20 +91,20 @@ struct hosted_tlb_stats {
 };
 
 /** The TLB counters since the machine booted or the last reset. */
-void hosted_tlb_get_stats(struct hosted_tlb_stats *st);
+void machine_tlb_get_stats(struct machine_tlb_stats *st);
 /** Zero the TLB counters (a machine boot does too). */
-void hosted_tlb_reset_stats(void);
+void machine_tlb_reset_stats(void);
 
 /** Valid entries in @cpu's TLB. */
-unsigned int hosted_tlb_cached(unsigned int cpu);
+unsigned int machine_tlb_cached(unsigned int cpu);
 /** Does @cpu's TLB hold an entry for @va of the address space at @root? */
-bool hosted_tlb_holds(unsigned int cpu, phys_addr_t root, uintptr_t va);
+bool machine_tlb_holds(unsigned int cpu, phys_addr_t root, uintptr_t va);
 
 /**
  * Name the op now running for stale-entry reports (the fuzz platform passes the engine's
  * cursor); NULL: unnamed. The returned text is copied when used.
  */
-void hosted_tlb_set_op_namer(const char *(*namer)(void));
+void machine_tlb_set_op_namer(const char *(*namer)(void));
 
 /**
  * The end of a driver's op (the fuzz engine calls it after every op): every CPU's entries are
@@ -112,13 +112,13 @@ void hosted_tlb_set_op_namer(const char *(*namer)(void));
  * report of a later access through it names the op that changed the translation without a flush.
  * Reports nothing itself (an unused stale entry is harmless).
  */
-void hosted_tlb_op_done(void);
+void machine_tlb_op_done(void);
 
 /**
  * Report stale entries through @hook instead of env_panic (tests; NULL restores the panic). After
  * the hook returns the entry is dropped and the access walks the tables again.
  */
-typedef void (*hosted_tlb_report_fn)(const char *msg);
-void hosted_tlb_set_report_hook(hosted_tlb_report_fn hook);
+typedef void (*machine_tlb_report_fn)(const char *msg);
+void machine_tlb_set_report_hook(machine_tlb_report_fn hook);
 
-#endif /* LEAXOS_HOSTED_MMU_H */
+#endif /* LEAXOS_MACHINE_MMU_H */
