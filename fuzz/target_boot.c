@@ -675,7 +675,8 @@ static void bt_op_free(uint32_t h, uint32_t part, uint32_t x)
             e = s + 8;
     }
     s8 = s + MM_ALIGN_UP(e - s, 8);
-    want = bt_res_covered(s, s8) ? 0 : -MM_EINVAL;
+    /* page 0 is the mm's own reservation: a range reaching into it is refused */
+    want = bt_res_covered(s, s8) && s >= PAGE_SIZE ? 0 : -MM_EINVAL;
     if (!want && !bt_res_remove(s, s8))
         want = -MM_ENOSPC;
     err = memblock_free(s, e - s);

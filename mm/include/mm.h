@@ -98,7 +98,8 @@ phys_addr_t memblock_alloc(uint64_t size, uint64_t align);
 /** Mark [base, base+size) reserved. Returns 0, -MM_EINVAL (bad range / retired), -MM_ENOSPC. */
 int memblock_reserve(phys_addr_t base, uint64_t size);
 
-/** Give back a range obtained from memblock_alloc. Returns 0 or -MM_EINVAL if not reserved. */
+/** Give back a range obtained from memblock_alloc. Returns 0, or -MM_EINVAL (reported) if it is
+ * not reserved or reaches into page 0, which the mm keeps reserved whoever else reserved it. */
 int memblock_free(phys_addr_t base, uint64_t size);
 
 /** Bytes of usable memory and of reserved memory the early allocator knows. */

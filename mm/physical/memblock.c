@@ -190,6 +190,10 @@ int memblock_free(phys_addr_t base, uint64_t size)
         return mm_report_misuse(MM_MISUSE_NOT_ALLOCATED, -MM_EINVAL, __func__, (uintptr_t)base,
                                 ~0ul, "range 0x%llx+%llu is not reserved",
                                 (unsigned long long)base, (unsigned long long)size);
+    if (base < PAGE_SIZE) /* pfn 0 is the mm's own reservation (mm_early_init), never a caller's */
+        return mm_report_misuse(MM_MISUSE_NOT_ALLOCATED, -MM_EINVAL, __func__, (uintptr_t)base,
+                                0, "range 0x%llx+%llu covers page 0, which the mm keeps reserved",
+                                (unsigned long long)base, (unsigned long long)size);
     env_poison(env_phys_to_virt(base), size, ENV_POISON_UNUSED);
     return memblock_remove_range(&mm_state.phys.memblock.reserved, base, size);
 }
