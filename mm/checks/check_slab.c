@@ -31,21 +31,15 @@ static int slab_check_list(struct slab_check_ctx *x, struct kmem_cache *c, struc
                            void *head, unsigned int *n)
 {
     unsigned long pfn = page_to_pfn(slab);
-    for (void *o = head; o;) {
-        long i = slab_obj_index(c, slab, o);
-        if (i < 0)
-            return slab_fail(x, "slab.freelist", pfn, "cache %s: freelist entry %p is not an "
-                             "object of slab pfn 0x%lx", c->name, o, pfn);
-        if (x->seen[i / 64] & (1ull << (i % 64)))
-            return slab_fail(x, "slab.duplicate", pfn, "cache %s: object %p twice on the "
-                             "freelists of slab pfn 0x%lx", c->name, o, pfn);
-        x->seen[i / 64] |= 1ull << (i % 64);
-        (*n)++;
-        void *slot = slab_slot_of(c, o);
-        slab_slot_open(c, slot);
-        o = slab_fp_decode(c, o);
-        slab_slot_close(c, slot, false);
-    }
+    void *o = NULL;
+    long got = slab_freelist_mark(c, slab, head, x->seen, &o);
+    if (got == SLAB_WALK_FOREIGN)
+        return slab_fail(x, "slab.freelist", pfn, "cache %s: freelist entry %p is not an "
+                         "object of slab pfn 0x%lx", c->name, o, pfn);
+    if (got == SLAB_WALK_REPEAT)
+        return slab_fail(x, "slab.duplicate", pfn, "cache %s: object %p twice on the "
+                         "freelists of slab pfn 0x%lx", c->name, o, pfn);
+    *n += (unsigned int)got;
     return 0;
 }
 
