@@ -45,6 +45,13 @@ static void vcr_save(void *p, size_t n)
     vcr_saved.n++;
 }
 
+/* Move counter @f one step (up when @x is odd or @f is 0, else down), saved for the undo. */
+static void vcr_nudge(unsigned long *f, uint32_t x)
+{
+    vcr_save(f, sizeof(*f));
+    *f += (x & 1) || !*f ? 1 : (unsigned long)-1;
+}
+
 static void vcr_restore(void)
 {
     while (vcr_saved.n) {
@@ -318,8 +325,7 @@ bool vm_corrupt(uint32_t victim, uint32_t x)
     case FUZZ_VCR_NR_ANON:
         if (!(mm = vcr_mm_pick(x)))
             return false;
-        vcr_save(&mm->nr_anon, sizeof(mm->nr_anon));
-        mm->nr_anon += (x & 1) || !mm->nr_anon ? 1 : (unsigned long)-1;
+        vcr_nudge(&mm->nr_anon, x);
         names[0] = "mm.nr_anon";
         break;
     case FUZZ_VCR_TREE_DEPTH:
@@ -358,8 +364,7 @@ bool vm_corrupt(uint32_t victim, uint32_t x)
     case FUZZ_VCR_MAP_COUNT:
         if (!(mm = vcr_mm_pick(x)))
             return false;
-        vcr_save(&mm->map_count, sizeof(mm->map_count));
-        mm->map_count += (x & 1) || !mm->map_count ? 1 : (unsigned long)-1;
+        vcr_nudge(&mm->map_count, x);
         names[0] = "vma.tree";
         break;
     case FUZZ_VCR_VMA_ORDER:
