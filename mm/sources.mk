@@ -11,4 +11,5 @@ MM_SRCS := \
 	swap/swap_lru.c swap/swap_slot.c \
 	init/init.c \
 	checks/check.c checks/check_pt.c checks/check_slab.c checks/check_tree.c checks/check_vm.c \
-	checks/check_vmalloc.c checks/describe.c checks/leak.c checks/stats.c
+	checks/check_vmalloc.c checks/check_step.c checks/describe.c checks/leak.c \
+	checks/stats.c

@@ -174,3 +174,15 @@ int vmalloc_check(struct mm_check_report *rep)
     env_spin_unlock(&mm_state.vmalloc.lock);
     return err;
 }
+
+int vmalloc_check_try(struct mm_check_report *rep)
+{
+    struct vmalloc_check_ctx c = { .rep = rep };
+    if (!mm_state.vmalloc.ready)
+        return 0;
+    if (!env_spin_trylock(&mm_state.vmalloc.lock))
+        return CHECK_SLICE_BUSY;
+    int err = vmalloc_check_locked(&c);
+    env_spin_unlock(&mm_state.vmalloc.lock);
+    return err;
+}
