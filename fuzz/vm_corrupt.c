@@ -13,6 +13,7 @@
  * scratch of one op. A machine without a victim leaves the op a no-op.
  */
 #include "vm_model.h"
+#include "checker.h"
 
 /* ---- vm corrupt VICTIM x= ----
  *
@@ -588,6 +589,9 @@ bool vm_corrupt(uint32_t victim, uint32_t x)
     }
     VM_TRACE("  corrupted, expecting %s%s%s", names[0], names[1] ? " or " : "", names[1] ? names[1] : "");
     int err = mm_check(&rep);
+    /* the incremental checker, on the same damage (judged after mm_check's own verdicts) */
+    const char *step = err == -MM_ECORRUPT && rep.invariant ?
+                       fz_step_disagrees(rep.invariant, names, 3) : NULL;
     vcr_restore();
     fuzz_digest_ok(true);
     fuzz_digest_err(err);
@@ -603,6 +607,8 @@ bool vm_corrupt(uint32_t victim, uint32_t x)
     if (i == 3 || !names[i])
         vfail("checker-wrong-invariant: mm_check named %s (%s), expected %s%s%s", rep.invariant,
               rep.detail, names[0], names[1] ? " or " : "", names[1] ? names[1] : "");
+    if (step)
+        vfail("%s", step);
     VM_TRACE("  mm_check: %s: %s", rep.invariant, rep.detail);
     err = mm_check(&rep);
     if (err)

@@ -22,21 +22,10 @@ static struct page *find_free_head(unsigned int min_order)
     return NULL;
 }
 
-/* What only mm_check's view of the whole machine at one instant can see (mm.h). */
-static bool step_blind_to(const char *inv)
-{
-    static const char *const whole[] = { "buddy.orphan", "pcp.orphan", "conserve.managed",
-                                         "conserve.reserved", "slab.orphan", "page.mapcount" };
-    for (unsigned int i = 0; i < MM_ARRAY_SIZE(whole); i++)
-        if (!ktest_strcmp(inv, whole[i]))
-            return true;
-    return false;
-}
-
 /* Step from a fresh cursor through up to two cycles of 16-page slices; the first error or 0. */
 static int step_cycles(struct mm_check_cursor *cur, struct mm_check_report *r)
 {
-    memset(cur, 0, sizeof(*cur));
+    *cur = (struct mm_check_cursor){ .all_cpus = true }; /* the simulated CPUs stand still */
     for (unsigned long i = 0; i < 200000 && cur->cycles < 2; i++) {
         int rc = mm_check_step(cur, 16, r);
         if (rc)
@@ -52,7 +41,7 @@ static int expect_step_finds(const char *inv)
     struct mm_check_report r;
     int rc = step_cycles(&cur, &r);
     if (rc == 0) {
-        KT_ASSERT_MSG(step_blind_to(inv), "mm_check_step missed %s in %lu slices", inv,
+        KT_ASSERT_MSG(!mm_check_step_sees(inv), "mm_check_step missed %s in %lu slices", inv,
                       cur.slices);
         KT_ASSERT_EQ(cur.cycles, 2);
         return 0;
@@ -412,6 +401,22 @@ static int test_step_skips_held_lock(void)
     return 0;
 }
 
+/* What the step cannot see, by name and by prefix. */
+static int test_step_sees_names(void)
+{
+    KT_ASSERT_TRUE(mm_check_step_sees("buddy.flags"));
+    KT_ASSERT_TRUE(mm_check_step_sees("pcp.count"));
+    KT_ASSERT_TRUE(mm_check_step_sees("slab.freelist"));
+    KT_ASSERT_TRUE(mm_check_step_sees("mm.nr_anon"));
+    KT_ASSERT_TRUE(mm_check_step_sees("conserve")); /* a prefix is no name */
+    KT_ASSERT_FALSE(mm_check_step_sees("conserve.managed"));
+    KT_ASSERT_FALSE(mm_check_step_sees("swap.count"));
+    KT_ASSERT_FALSE(mm_check_step_sees("buddy.orphan"));
+    KT_ASSERT_TRUE(mm_check_step_sees("buddy.orphanx")); /* a name, not a prefix */
+    KT_ASSERT_FALSE(mm_check_step_sees(NULL));
+    return 0;
+}
+
 /* Bad cursors and sizes are refused and reported; the mm is untouched. */
 static int test_step_bad_arguments(void)
 {
@@ -448,5 +453,6 @@ static const struct ktest_case check_cases[] = {
     KT_CASE(step_finds_cache_and_mm_damage),
     KT_CASE(step_skips_held_lock),
     KT_CASE(step_bad_arguments),
+    KT_CASE(step_sees_names),
 };
 KT_SUITE(check, check_cases);

@@ -17,6 +17,12 @@
  */
 #include "check_internal.h"
 
+/* The CPU whose per-CPU lists a slice walks: -1 for all of them. */
+static int step_cpu(const struct mm_check_cursor *cur)
+{
+    return cur->all_cpus ? -1 : (int)env_cpu_id();
+}
+
 static void step_next_phase(struct mm_check_cursor *cur, unsigned int phase)
 {
     cur->phase = phase;
@@ -43,7 +49,7 @@ static int step_zone(struct mm_check_cursor *cur, unsigned long pages, struct mm
     int err;
     unsigned long pos = cur->pos < z->start_pfn ? z->start_pfn : cur->pos;
     if (cur->phase == MM_CHECK_ZONE_LISTS)
-        err = check_zone_lists(z, (int)env_cpu_id(), r);
+        err = check_zone_lists(z, step_cpu(cur), r);
     else
         err = check_zone_range(z, &pos, pages, r);
     env_spin_unlock(&z->lock);
@@ -68,7 +74,7 @@ static int step_other(struct mm_check_cursor *cur, struct mm_check_report *r)
 {
     int err;
     if (cur->phase == MM_CHECK_CACHES)
-        err = slab_check_nth(cur->pos, (int)env_cpu_id(), r);
+        err = slab_check_nth(cur->pos, step_cpu(cur), r);
     else if (cur->phase == MM_CHECK_VMALLOC)
         err = vmalloc_check_try(r);
     else
@@ -98,8 +104,10 @@ int mm_check_step(struct mm_check_cursor *cur, unsigned long pages, struct mm_ch
         return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, (uintptr_t)cur,
                                 ~0ul, "cursor phase %u zone %u: not a cursor of mm_check_step",
                                 cur->phase, cur->zone);
-    if (!mm_state.phys.ready)
-        return 0; /* nothing to check before the page allocator runs */
+    if (!mm_state.phys.ready) { /* nothing to check before the page allocator runs */
+        cur->cycles++;           /* an empty cycle: a caller waiting for one is not stuck */
+        return 0;
+    }
     int err = cur->phase <= MM_CHECK_ZONE_PAGES ? step_zone(cur, pages, r) : step_other(cur, r);
     if (err == CHECK_SLICE_BUSY) {
         cur->busy++;
@@ -107,4 +115,29 @@ int mm_check_step(struct mm_check_cursor *cur, unsigned long pages, struct mm_ch
     }
     cur->slices++;
     return err;
+}
+
+/* Names (or dotted prefixes, ending in '.') that only mm_check's whole-machine view judges. */
+static const char *const step_unseen[] = {
+    "conserve.", "memblock.", "lru.", "swap.", "lock.held", "buddy.orphan", "pcp.orphan",
+    "slab.orphan", "page.mapcount", "page.refcount",
+};
+
+/* Does @name equal @pat, or start with it when @pat ends in '.'? */
+static bool step_name_matches(const char *name, const char *pat)
+{
+    for (; *pat; pat++, name++)
+        if (*name != *pat)
+            return false;
+    return *name == 0 || pat[-1] == '.';
+}
+
+bool mm_check_step_sees(const char *invariant)
+{
+    if (!invariant)
+        return false;
+    for (unsigned int i = 0; i < MM_ARRAY_SIZE(step_unseen); i++)
+        if (step_name_matches(invariant, step_unseen[i]))
+            return false;
+    return true;
 }

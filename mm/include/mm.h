@@ -142,6 +142,9 @@ struct mm_check_cursor {
     unsigned long slices; /* slices checked */
     unsigned long busy;   /* slices skipped because a lock they need was held */
     unsigned long cycles; /* complete cycles */
+    bool all_cpus;        /* set by the caller: walk every CPU's per-CPU lists and slabs, not only
+                             this CPU's; only when the others are not running (tests, the hosted
+                             harness, a kernel on one CPU) */
 };
 
 /** The most struct pages one step may walk. */
@@ -155,11 +158,17 @@ struct mm_check_cursor {
  * totals: mm_check keeps them). Meant for a timer tick while the mm runs: every lock is taken by
  * trylock, so a slice whose lock is held (by another CPU, or by the code this tick interrupted) is
  * skipped and retried on the next call (cur->busy counts them), and other CPUs' lockless per-CPU
- * lists are not walked. Returns 0 (checked, or skipped), -MM_ECORRUPT with the broken invariant in
+ * lists are walked only when cur->all_cpus says they stand still. Returns 0 (checked, or skipped), -MM_ECORRUPT with the broken invariant in
  * *@rep (may be NULL; the cursor stays, so the next call checks the slice again), or -MM_EINVAL
- * (reported as misuse) for a NULL or damaged cursor or a bad @pages.
+ * (reported as misuse) for a NULL or damaged cursor or a bad @pages. Before the page allocator
+ * runs there is nothing to check: each call is an empty cycle.
  */
 int mm_check_step(struct mm_check_cursor *cur, unsigned long pages, struct mm_check_report *rep);
+
+/** Can a cycle of mm_check_step see a broken @invariant (a name mm_check reports)? False for the
+ * whole-machine ones above, and for page.refcount, which names both a per-block check the step
+ * makes and an over-all-mms one it cannot. */
+bool mm_check_step_sees(const char *invariant);
 
 /* ---- misuse reports ---- */
 
