@@ -8,7 +8,8 @@
 #   ./build.sh repro [--target T] [--kernel [--hardened]] FILE   replay one input (ASan+UBSan,
 #                                   or inside the kernel under QEMU)
 #   ./build.sh kernel [--hardened]  freestanding library + symbol check, bootable kernel image
-#   ./build.sh qemu [--hardened] [--mem SIZE] [-- QEMU ARGS]   boot it under QEMU (TCG), run its tests
+#   ./build.sh qemu [--hardened] [--mem SIZE] [--smp N] [-- QEMU ARGS]   boot it under QEMU (TCG),
+#                                   run its tests (--smp N: N CPUs, the SMP stress runs when N > 1)
 #   ./build.sh bench                release build, prints BENCH lines
 #   ./build.sh mutants [--n N] [--time S] [--seed K] [--file F] [--list FILE]   mutation score of
 #                                   the corpus + a short fuzz run (MUTANT, MUTANTS, BENCH lines)
@@ -282,7 +283,7 @@ KERNEL_HARDENED_FLAGS="$KERNEL_KASAN_FLAGS -fsanitize=$KERNEL_UBSAN_CHECKS -DKER
 # and the report library its reports print through (mm/lib: misuse reports, formatting).
 KERNEL_NOSAN_SOURCES="shims/kernel/kasan.c shims/kernel/ubsan.c shims/kernel/string.c \
 mm/physical/memblock.c mm/lib/format.c mm/lib/report.c \
-arch/x86_64/kernel/main.c arch/x86_64/kernel/trap.c"
+arch/x86_64/kernel/main.c arch/x86_64/kernel/trap.c arch/x86_64/kernel/smp.c"
 # ... the invariant checkers (mm/checks, the fuzz harness's checker, models and op decoder): read-
 # only walks of every page and object after every op, they are most of a corpus replay, and
 # instrumented they made the hardened boot 2.5x slower without checking any more of the mm ...
@@ -399,14 +400,15 @@ digest_compare() { # HOSTED_FILE SERIAL_LOG
 
 QEMU_PASS_STATUS=33 # isa-debug-exit: (0x10 << 1) | 1
 
-# ./build.sh qemu [--hardened] [--mem SIZE] [--timeout S] [--no-corpus | --pack FILE] [--log FILE]
+# ./build.sh qemu [--hardened] [--mem SIZE] [--smp N] [--timeout S] [--no-corpus | --pack FILE] [--log FILE]
 #                 [-- QEMU ARGS]      (e.g. -- -append "filter=vm verbose")
 # Boots the kernel under TCG; exit status 0 only if every boot-time test passed.
 cmd_qemu() {
-    local hard="" mem=1G tmo="${MM_QEMU_TIMEOUT:-240}" corpus=1 pack="" logf="" extra=()
+    local hard="" mem=1G tmo="${MM_QEMU_TIMEOUT:-240}" corpus=1 pack="" logf="" extra=() smp=1
     while [ $# -gt 0 ]; do
         case "$1" in
             --hardened) hard=1 ;;
+            --smp) smp="$2"; shift ;;
             --mem) mem="$2"; shift ;;
             --timeout) tmo="$2"; shift ;;
             --no-corpus) corpus="" ;;
@@ -417,6 +419,7 @@ cmd_qemu() {
         esac
         shift
     done
+    [[ "$smp" =~ ^[1-8]$ ]] || die "qemu: --smp $smp: the kernel runs 1..8 CPUs"
     local mib
     case "$mem" in
         *[gG]) mib=$(( ${mem%[gG]} * 1024 )) ;;
@@ -439,12 +442,12 @@ cmd_qemu() {
     local rc=0 t0=$SECONDS
     set +e
     timeout --foreground "$tmo" qemu-system-x86_64 -kernel "$out/leaxos.bin" "${initrd[@]}" \
-        -machine pc -cpu max -m "$mem" -serial stdio -display none -vga none -monitor none \
+        -machine pc -cpu max -smp "$smp" -m "$mem" -serial stdio -display none -vga none -monitor none \
         -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 "${extra[@]}" \
         </dev/null | kernel_symbolize "$out/leaxos.elf" | tee "$logf"
     rc="${PIPESTATUS[0]}"
     set -e
-    log "qemu: $( [ -n "$hard" ] && echo hardened || echo normal ) kernel ran $((SECONDS - t0))s, status $rc"
+    log "qemu: $( [ -n "$hard" ] && echo hardened || echo normal ) kernel (-smp $smp) ran $((SECONDS - t0))s, status $rc"
     case "$rc" in
         "$QEMU_PASS_STATUS") return 0 ;;
         124) log "qemu: timed out after ${tmo}s"; return 1 ;;
