@@ -102,7 +102,8 @@ unsigned long smp_shootdown_count(void);
 /** Test hook for the break-the-code check: when set, shootdowns send no IPI (a planted bug). */
 extern bool smp_skip_shootdown;
 
-/** The boot-time SMP tests (smp_stress.c): a KTAP block, run on the boot CPU after the others. */
-int kernel_smp_tests(unsigned int *passed, unsigned int *skipped);
+/** The boot-time SMP tests (smp_stress.c): suite_smp with several CPUs, else the skipped one. */
+struct ktest_suite;
+extern const struct ktest_suite suite_smp, suite_smp_one_cpu;
 
 #endif /* LEAXOS_KERNEL_SMP_H */
