@@ -1059,6 +1059,9 @@ run_corpus() { # every checked-in corpus file of every target, one check each
 # Mutants per corpus file the normal kernel also replays (fuzz/mutate.h): hosted and kernel are
 # compared on inputs nobody checked in, too.
 KERNEL_TEST_MUTANTS="${MM_KERNEL_MUTANTS:-2}"
+# CPUs of the normal kernel's test boot: the single-CPU suites and the corpus run on CPU 0 as
+# with one CPU, then suite smp runs on all of them (MM_KERNEL_SMP=1 skips it).
+KERNEL_TEST_SMP="${MM_KERNEL_SMP:-4}"
 
 # The DIGEST lines the hosted build gives for the pack with K mutants (the kernel's own replay
 # code, run hosted without ASan as the normal kernel runs without KASAN).
@@ -1081,8 +1084,8 @@ run_kernel_boot() {
             hosted_pack_digests "$BUILD/kernel/corpus.pack" "$KERNEL_TEST_MUTANTS" "$want"
         append="mutants=$KERNEL_TEST_MUTANTS"
     fi
-    cmd_qemu ${1:-} --log "$logf" ${append:+--pack "$BUILD/kernel/corpus.pack" -- -append "$append"} \
-        >/dev/null || rc=$?
+    cmd_qemu ${1:-} --smp "$([ -z "${1:-}" ] && echo "$KERNEL_TEST_SMP" || echo 1)" --log "$logf" \
+        ${append:+--pack "$BUILD/kernel/corpus.pack" -- -append "$append"} >/dev/null || rc=$?
     local line p f
     line="$(tr -d '\r' <"$logf" 2>/dev/null | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)"
     if [ -z "$line" ]; then
@@ -1098,6 +1101,18 @@ run_kernel_boot() {
         [ "$f" -eq 0 ] && { FAIL=$((FAIL + 1)); log "FAILED: the $name exited with status $rc"; }
     fi
     step "$name corpus digests == hosted digests" digest_compare "$want" "$logf"
+}
+
+# The planted missing TLB shootdown (smp_break=shootdown) must fail suite smp's shootdown case
+# with the stale read it causes.
+kernel_smp_planted() {
+    local logf="$BUILD/kernel/smp-planted.log"
+    if cmd_qemu --smp 2 --no-corpus --timeout 60 --log "$logf" -- \
+        -append "filter=shootdown smp_break=shootdown" >/dev/null 2>&1; then
+        log "smp_break=shootdown: the kernel exited with the pass status"; return 1
+    fi
+    grep -qE 'not ok 1 shootdown' "$logf" && grep -qE 'CPU 1 read 0x[0-9a-f]+ through its old translation' "$logf" ||
+        { log "smp_break=shootdown: no stale read reported"; tail -20 "$logf" >&2; return 1; }
 }
 
 # A deliberate kernel bug (crash.c) must fail the boot and leave a report with these lines.
@@ -1139,6 +1154,7 @@ cmd_test() {
     step "hosted corpus digests" hosted_digests "$BUILD/digests.hosted"
     run_kernel_boot
     run_kernel_boot --hardened
+    step "kernel SMP: a missing TLB shootdown is caught (smp_break=shootdown, 2 CPUs)" kernel_smp_planted
     step "kernel crash report: vmalloc guard page" kernel_crash_report vmalloc-overflow "" \
         'KERNEL CRASH: #PF' 'buffer overflow' 'RIP: .*crash_vmalloc_overflow at .*crash.c:' \
         'post-mortem' 'zone +Normal' 'kmalloc-64'

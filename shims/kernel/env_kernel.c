@@ -12,6 +12,7 @@
  *     caller waits for, and env_tlb_flush_range shoots the range down on every other CPU by IPI.
  *     Spinlocks are test-and-test-and-set with pause and record the owner; a CPU spinning takes
  *     posted TLB flushes (smp_poll_flush), so a flush never waits for a CPU spinning on its lock.
+ *     In a concurrent run, releasing a lock the caller does not hold panics (as hosted threaded).
  *   - The log ring and the console are shared by every CPU under console_lock.
  *   - env_virt_to_phys translates the direct map (ARCH_DIRECT_MAP_BASE + pa) of the booted
  *     machine only, as the hosted arena's used length bounds it (kernel_env_reset).
@@ -176,6 +177,9 @@ bool env_spin_trylock(env_spinlock_t *l)
 
 void env_spin_unlock(env_spinlock_t *l)
 {
+    if (smp_active() && __atomic_load_n(&l->owner_cpu, __ATOMIC_RELAXED) != env_cpu_id() + 1)
+        env_panic("spinlock %p released by CPU %u, which does not hold it", (void *)l,
+                  env_cpu_id());
     __atomic_store_n(&l->owner_cpu, 0u, __ATOMIC_RELAXED);
     __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE);
 }

@@ -186,6 +186,15 @@ static void ss_obj_alloc(struct ss_cpu *c, struct ss_obj *o, bool vm)
     ss_fill(o->p, size, o->tok);
 }
 
+/* Free the object in slot @o, or allocate one into it when empty. */
+static void ss_obj_toggle(struct ss_cpu *c, struct ss_obj *o, bool vm)
+{
+    if (o->p)
+        ss_obj_free(c, o, vm);
+    else
+        ss_obj_alloc(c, o, vm);
+}
+
 /*
  * Hand-offs: CPU i publishes a vmalloc area in slot[i + 1] (SS_FULL); CPU i + 1 checks its token
  * (its TLB now caches the translation) and marks it SS_CHECKED; CPU i vfrees it and publishes a
@@ -230,22 +239,12 @@ static void ss_step(struct ss_cpu *c, unsigned int me)
     case 0: case 1: case 2: case 3: case 4:
         ss_step_pages(c);
         break;
-    case 5: case 6: case 7: case 8: case 9: {
-        struct ss_obj *o = &c->objs[(r >> 8) % SS_OBJS];
-        if (o->p)
-            ss_obj_free(c, o, false);
-        else
-            ss_obj_alloc(c, o, false);
+    case 5: case 6: case 7: case 8: case 9:
+        ss_obj_toggle(c, &c->objs[(r >> 8) % SS_OBJS], false);
         break;
-    }
-    case 10: case 11: {
-        struct ss_obj *o = &c->vms[(r >> 8) % SS_VMS];
-        if (o->p)
-            ss_obj_free(c, o, true);
-        else
-            ss_obj_alloc(c, o, true);
+    case 10: case 11:
+        ss_obj_toggle(c, &c->vms[(r >> 8) % SS_VMS], true);
         break;
-    }
     case 12: case 13:
         ss_step_handoff(c, me);
         break;
