@@ -67,6 +67,7 @@ struct smp_tramp_params {
 
 struct smp_mailbox {
     unsigned int busy;     /* a sender owns the mailbox (xchg acquire / store release) */
+    unsigned int sender;   /* the owner's index: kicked when done */
     unsigned int pending;  /* fn/arg posted, not yet claimed (release / xchg) */
     void (*fn)(void *arg); /* written before pending is published */
     void *arg;
@@ -99,6 +100,7 @@ static struct {
 static unsigned int ap_seen_gen[KERNEL_SMP_MAX_CPUS];
 static struct { unsigned int count, sense; } barrier;
 static unsigned int barrier_local[KERNEL_SMP_MAX_CPUS];
+static unsigned int cpu_sleeping[KERNEL_SMP_MAX_CPUS]; /* in hlt in smp_wait_word (seq_cst) */
 
 /* ---- small hardware helpers ---- */
 
@@ -379,13 +381,51 @@ unsigned int smp_start_aps(unsigned int want)
 
 /* ---- cross-CPU calls ---- */
 
-/* Run the call posted in @m, if one is and nobody claimed it yet. */
+/*
+ * Sleeping waits. Under TCG with more vCPUs than host cores a spinning vCPU takes host time from
+ * the one it waits for, so a CPU waiting with interrupts on sleeps in hlt, and whoever changes
+ * the word it waits on kicks it with an IPI (the IPI vector; its handler just finds no call).
+ * Dekker with seq_cst: either the waiter sees the new value, or the writer sees it asleep.
+ */
+static void smp_kick(unsigned int cpu)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&cpu_sleeping[cpu], __ATOMIC_SEQ_CST))
+        lapic_send(percpu[cpu].apic_id, KERNEL_IPI_VECTOR);
+}
+
+static void smp_wait_relax(void);
+
+/* Wait until *@w == @want: asleep between checks when interrupts are on, else spinning. */
+static void smp_wait_word(const unsigned int *w, unsigned int want)
+{
+    unsigned int me = smp_self();
+
+    while (__atomic_load_n(w, __ATOMIC_ACQUIRE) != want) {
+        unsigned long flags = arch_irq_save();
+        if (!(flags & X86_EFLAGS_IF)) {
+            smp_wait_relax();
+            continue;
+        }
+        __atomic_store_n(&cpu_sleeping[me], 1u, __ATOMIC_SEQ_CST);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(w, __ATOMIC_SEQ_CST) != want)
+            __asm__ __volatile__("sti; hlt" ::: "memory"); /* the kick lands in hlt */
+        else
+            __asm__ __volatile__("sti" ::: "memory");
+        __atomic_store_n(&cpu_sleeping[me], 0u, __ATOMIC_RELAXED);
+    }
+}
+
+/* Run the call posted in @m, if one is and nobody claimed it yet; kick its sender. */
 static void smp_mailbox_take(struct smp_mailbox *m)
 {
     if (!__atomic_exchange_n(&m->pending, 0u, __ATOMIC_ACQUIRE))
         return;
+    unsigned int sender = m->sender;
     m->fn(m->arg);
     __atomic_store_n(&m->done, 1u, __ATOMIC_RELEASE);
+    smp_kick(sender);
 }
 
 void smp_poll_flush(void)
@@ -419,11 +459,11 @@ void smp_call(unsigned int cpu, void (*fn)(void *arg), void *arg, bool flush)
         smp_wait_relax();
     m->fn = fn;
     m->arg = arg;
+    m->sender = smp_self();
     __atomic_store_n(&m->done, 0u, __ATOMIC_RELAXED);
     __atomic_store_n(&m->pending, 1u, __ATOMIC_RELEASE);
     lapic_send(percpu[cpu].apic_id, KERNEL_IPI_VECTOR);
-    while (!__atomic_load_n(&m->done, __ATOMIC_ACQUIRE))
-        smp_wait_relax();
+    smp_wait_word(&m->done, 1u);
     __atomic_store_n(&m->busy, 0u, __ATOMIC_RELEASE);
     __atomic_add_fetch(&ipi_count, 1ul, __ATOMIC_RELAXED);
 }
@@ -473,6 +513,7 @@ static void smp_ap_run_one(unsigned int i)
     run.fn(i, run.arg);
     __asm__ __volatile__("cli" ::: "memory");
     __atomic_add_fetch(&run.done, 1u, __ATOMIC_RELEASE);
+    smp_kick(0);
 }
 
 /* An AP between runs: interrupts on only inside hlt, so a wake-up between check and hlt is kept. */
@@ -513,8 +554,7 @@ void kernel_smp_run(unsigned int n, void (*fn)(unsigned int cpu, void *arg), voi
     unsigned long flags = arch_irq_save();
     __asm__ __volatile__("sti" ::: "memory");
     fn(0, arg);
-    while (__atomic_load_n(&run.done, __ATOMIC_ACQUIRE) != n - 1)
-        arch_cpu_relax();
+    smp_wait_word(&run.done, n - 1);
     __atomic_store_n(&run.active, false, __ATOMIC_RELEASE);
     __asm__ __volatile__("cli" ::: "memory");
     arch_irq_restore(flags);
@@ -530,8 +570,10 @@ void kernel_smp_barrier(void)
     if (__atomic_add_fetch(&barrier.count, 1u, __ATOMIC_ACQ_REL) == run.n) {
         __atomic_store_n(&barrier.count, 0u, __ATOMIC_RELAXED);
         __atomic_store_n(&barrier.sense, sense, __ATOMIC_RELEASE);
+        for (unsigned int i = 0; i < run.n; i++)
+            if (i != me)
+                smp_kick(i);
         return;
     }
-    while (__atomic_load_n(&barrier.sense, __ATOMIC_ACQUIRE) != sense)
-        arch_cpu_relax();
+    smp_wait_word(&barrier.sense, sense);
 }
