@@ -33,8 +33,8 @@
 #include "vmalloc.h"
 
 #define SS_SEED 1
-#define SS_ROUNDS 3
-#define SS_OPS 150
+#define SS_ROUNDS 4
+#define SS_OPS 400
 #define SS_CALLS 64
 #define SS_PAGES 12
 #define SS_OBJS 16
