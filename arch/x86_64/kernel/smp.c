@@ -341,7 +341,6 @@ static bool smp_start_one(unsigned int i, uint32_t apic)
         if (!smp_wait_online(1000))
             return false;
     }
-    percpu[i].index = i;
     return true;
 }
 
