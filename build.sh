@@ -1059,8 +1059,8 @@ run_corpus() { # every checked-in corpus file of every target, one check each
 # Mutants per corpus file the normal kernel also replays (fuzz/mutate.h): hosted and kernel are
 # compared on inputs nobody checked in, too.
 KERNEL_TEST_MUTANTS="${MM_KERNEL_MUTANTS:-2}"
-# CPUs of the normal kernel's test boot: the single-CPU suites and the corpus run on CPU 0 as
-# with one CPU, then suite smp runs on all of them (MM_KERNEL_SMP=1 skips it).
+# CPUs of the kernel test boots (normal and hardened): the single-CPU suites and the corpus run
+# on CPU 0 as with one CPU, then suite smp runs on all of them (MM_KERNEL_SMP=1 skips it).
 KERNEL_TEST_SMP="${MM_KERNEL_SMP:-4}"
 
 # The DIGEST lines the hosted build gives for the pack with K mutants (the kernel's own replay
@@ -1084,7 +1084,7 @@ run_kernel_boot() {
             hosted_pack_digests "$BUILD/kernel/corpus.pack" "$KERNEL_TEST_MUTANTS" "$want"
         append="mutants=$KERNEL_TEST_MUTANTS"
     fi
-    cmd_qemu ${1:-} --smp "$([ -z "${1:-}" ] && echo "$KERNEL_TEST_SMP" || echo 1)" --log "$logf" \
+    cmd_qemu ${1:-} --smp "$KERNEL_TEST_SMP" --log "$logf" \
         ${append:+--pack "$BUILD/kernel/corpus.pack" -- -append "$append"} >/dev/null || rc=$?
     local line p f
     line="$(tr -d '\r' <"$logf" 2>/dev/null | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)"
