@@ -12,7 +12,8 @@
  *     caller waits for, and env_tlb_flush_range shoots the range down on every other CPU by IPI.
  *     Spinlocks are test-and-test-and-set with pause and record the owner; a CPU spinning takes
  *     posted TLB flushes (smp_poll_flush), so a flush never waits for a CPU spinning on its lock.
- *     In a concurrent run, releasing a lock the caller does not hold panics (as hosted threaded).
+ *     In a concurrent run, releasing a lock the caller does not hold panics (as hosted threaded),
+ *     and so does taking one the caller's CPU already holds (a hang otherwise).
  *   - The log ring and the console are shared by every CPU under console_lock.
  *   - env_virt_to_phys translates the direct map (ARCH_DIRECT_MAP_BASE + pa) of the booted
  *     machine only, as the hosted arena's used length bounds it (kernel_env_reset).
@@ -159,11 +160,16 @@ _Noreturn void env_panic(const char *fmt, ...)
 
 void env_spin_lock(env_spinlock_t *l)
 {
-    while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE))
+    while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE)) {
+        /* an IPI taken while its CPU held this lock with interrupts on would spin here forever */
+        if (smp_active() && __atomic_load_n(&l->owner_cpu, __ATOMIC_RELAXED) == env_cpu_id() + 1)
+            env_panic("spinlock %p taken again by CPU %u, which holds it (a cross-CPU call that "
+                      "takes a lock its CPU held with interrupts on?)", (void *)l, env_cpu_id());
         while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED)) {
             smp_poll_flush();
             arch_cpu_relax();
         }
+    }
     __atomic_store_n(&l->owner_cpu, env_cpu_id() + 1, __ATOMIC_RELAXED);
 }
 
