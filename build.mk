@@ -35,8 +35,8 @@ HOSTED_SHIM := $(addprefix shims/hosted/,cpu.c env_hosted.c machine.c machine_la
 KERNEL_SHIM := $(addprefix shims/kernel/,env_kernel.c kasan.c machine_kernel.c string.c ubsan.c) \
 	shims/hosted/machine_layout.c
 ARCH_C := $(addprefix arch/x86_64/kernel/,check_protect.c check_sanitizers.c crash.c main.c \
-	paging.c run.c trap.c uaccess.c)
-ARCH_S := arch/x86_64/kernel/boot.S arch/x86_64/kernel/entry.S
+	paging.c run.c smp.c smp_stress.c trap.c uaccess.c)
+ARCH_S := $(addprefix arch/x86_64/kernel/,boot.S entry.S trampoline.S)
 
 # unit tests: the framework and the suites both builds run, plus each build's runner
 TEST_SUITES := tests/kt_util.c tests/ktest.c $(addprefix tests/test_,boot.c buddy.c check.c \
@@ -81,7 +81,7 @@ KERNEL_LIB := $(MM) $(KERNEL_SHIM)
 KERNEL_IMAGE := $(KERNEL_LIB) $(ARCH_C) $(TESTS_KERNEL) $(FUZZ_KERNEL)
 KERNEL_NOSAN := shims/kernel/kasan.c shims/kernel/ubsan.c shims/kernel/string.c \
 	mm/physical/memblock.c mm/lib/format.c mm/lib/report.c arch/x86_64/kernel/main.c \
-	arch/x86_64/kernel/trap.c $(filter mm/checks/%,$(MM)) $(FUZZ_KERNEL)
+	arch/x86_64/kernel/trap.c arch/x86_64/kernel/smp.c $(filter mm/checks/%,$(MM)) $(FUZZ_KERNEL)
 
 # ---------------------------------------------------------------- flags
 

@@ -8,7 +8,8 @@
 #   ./build.sh repro [--target T] [--kernel [--hardened]] FILE   replay one input (ASan+UBSan,
 #                                   or inside the kernel under QEMU)
 #   ./build.sh kernel [--hardened]  freestanding library + symbol check, bootable kernel image
-#   ./build.sh qemu [--hardened] [--mem SIZE] [-- QEMU ARGS]   boot it under QEMU (TCG), run its tests
+#   ./build.sh qemu [--hardened] [--mem SIZE] [--smp N] [-- QEMU ARGS]   boot it under QEMU (TCG),
+#                                   run its tests (--smp N: N CPUs, the SMP stress runs when N > 1)
 #   ./build.sh bench                release build, prints BENCH lines
 #   ./build.sh mutants [--n N] [--time S] [--seed K] [--file F] [--list FILE]   mutation score of
 #                                   the corpus + a short fuzz run (MUTANT, MUTANTS, BENCH lines)
@@ -210,14 +211,15 @@ digest_compare() { # HOSTED_FILE SERIAL_LOG
 
 QEMU_PASS_STATUS=33 # isa-debug-exit: (0x10 << 1) | 1
 
-# ./build.sh qemu [--hardened] [--mem SIZE] [--timeout S] [--no-corpus | --pack FILE] [--log FILE]
+# ./build.sh qemu [--hardened] [--mem SIZE] [--smp N] [--timeout S] [--no-corpus | --pack FILE] [--log FILE]
 #                 [-- QEMU ARGS]      (e.g. -- -append "filter=vm verbose")
 # Boots the kernel under TCG; exit status 0 only if every boot-time test passed.
 cmd_qemu() {
-    local hard="" mem=1G tmo="${MM_QEMU_TIMEOUT:-240}" corpus=1 pack="" logf="" extra=()
+    local hard="" mem=1G tmo="${MM_QEMU_TIMEOUT:-240}" corpus=1 pack="" logf="" extra=() smp=1
     while [ $# -gt 0 ]; do
         case "$1" in
             --hardened) hard=1 ;;
+            --smp) smp="$2"; shift ;;
             --mem) mem="$2"; shift ;;
             --timeout) tmo="$2"; shift ;;
             --no-corpus) corpus="" ;;
@@ -228,6 +230,7 @@ cmd_qemu() {
         esac
         shift
     done
+    [[ "$smp" =~ ^[1-8]$ ]] || die "qemu: --smp $smp: the kernel runs 1..8 CPUs"
     local mib
     case "$mem" in
         *[gG]) mib=$(( ${mem%[gG]} * 1024 )) ;;
@@ -250,12 +253,12 @@ cmd_qemu() {
     local rc=0 t0=$SECONDS
     set +e
     timeout --foreground "$tmo" qemu-system-x86_64 -kernel "$out/leaxos.bin" "${initrd[@]}" \
-        -machine pc -cpu max -m "$mem" -serial stdio -display none -vga none -monitor none \
+        -machine pc -cpu max -smp "$smp" -m "$mem" -serial stdio -display none -vga none -monitor none \
         -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 "${extra[@]}" \
         </dev/null | kernel_symbolize "$out/leaxos.elf" | tee "$logf"
     rc="${PIPESTATUS[0]}"
     set -e
-    log "qemu: $( [ -n "$hard" ] && echo hardened || echo normal ) kernel ran $((SECONDS - t0))s, status $rc"
+    log "qemu: $( [ -n "$hard" ] && echo hardened || echo normal ) kernel (-smp $smp) ran $((SECONDS - t0))s, status $rc"
     case "$rc" in
         "$QEMU_PASS_STATUS") return 0 ;;
         124) log "qemu: timed out after ${tmo}s"; return 1 ;;
@@ -858,6 +861,9 @@ run_corpus() { # every checked-in corpus file of every target, one check each
 # Mutants per corpus file the normal kernel also replays (fuzz/mutate.h): hosted and kernel are
 # compared on inputs nobody checked in, too.
 KERNEL_TEST_MUTANTS="${MM_KERNEL_MUTANTS:-2}"
+# CPUs of the kernel test boots (normal and hardened): the single-CPU suites and the corpus run
+# on CPU 0 as with one CPU, then suite smp runs on all of them (MM_KERNEL_SMP=1 skips it).
+KERNEL_TEST_SMP="${MM_KERNEL_SMP:-4}"
 
 # The DIGEST lines the hosted build gives for the pack with K mutants (the kernel's own replay
 # code, run hosted without ASan as the normal kernel runs without KASAN).
@@ -880,8 +886,8 @@ run_kernel_boot() {
             hosted_pack_digests "$BUILD/kernel/corpus.pack" "$KERNEL_TEST_MUTANTS" "$want"
         append="mutants=$KERNEL_TEST_MUTANTS"
     fi
-    cmd_qemu ${1:-} --log "$logf" ${append:+--pack "$BUILD/kernel/corpus.pack" -- -append "$append"} \
-        >/dev/null || rc=$?
+    cmd_qemu ${1:-} --smp "$KERNEL_TEST_SMP" --log "$logf" \
+        ${append:+--pack "$BUILD/kernel/corpus.pack" -- -append "$append"} >/dev/null || rc=$?
     local line p f
     line="$(tr -d '\r' <"$logf" 2>/dev/null | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)"
     if [ -z "$line" ]; then
@@ -897,6 +903,18 @@ run_kernel_boot() {
         [ "$f" -eq 0 ] && { FAIL=$((FAIL + 1)); log "FAILED: the $name exited with status $rc"; }
     fi
     step "$name corpus digests == hosted digests" digest_compare "$want" "$logf"
+}
+
+# The planted missing TLB shootdown (smp_break=shootdown) must fail suite smp's shootdown case
+# with the stale read it causes.
+kernel_smp_planted() {
+    local logf="$BUILD/kernel/smp-planted.log"
+    if cmd_qemu --smp 2 --no-corpus --timeout 60 --log "$logf" -- \
+        -append "filter=shootdown smp_break=shootdown" >/dev/null 2>&1; then
+        log "smp_break=shootdown: the kernel exited with the pass status"; return 1
+    fi
+    grep -qE 'not ok 1 shootdown' "$logf" && grep -qE 'CPU 1 read 0x[0-9a-f]+ through its old translation' "$logf" ||
+        { log "smp_break=shootdown: no stale read reported"; tail -20 "$logf" >&2; return 1; }
 }
 
 # A deliberate kernel bug (crash.c) must fail the boot and leave a report with these lines.
@@ -940,6 +958,7 @@ cmd_test() {
     step "hosted corpus digests" hosted_digests "$BUILD/digests.hosted"
     run_kernel_boot
     run_kernel_boot --hardened
+    step "kernel SMP: a missing TLB shootdown is caught (smp_break=shootdown, 2 CPUs)" kernel_smp_planted
     step "kernel crash report: vmalloc guard page" kernel_crash_report vmalloc-overflow "" \
         'KERNEL CRASH: #PF' 'buffer overflow' 'RIP: .*crash_vmalloc_overflow at .*crash.c:' \
         'post-mortem' 'zone +Normal' 'kmalloc-64'
