@@ -156,12 +156,17 @@ struct zone_tally {
     unsigned long free, pcp, alloc, reserved;
 };
 
+#define CHECK_BLOCK_MARKED 1u     /* free pages carry the list walk's PG_checked mark */
+#define CHECK_BLOCK_NO_REFCOUNT 2u /* other CPUs run: a head's refcount may be 0 mid-free */
+
 /* The block at @pfn (a head, a reserved page or a free page): judge it, count it in @t (may be
- * NULL) and return its order in *@order. With @marked, a free page must carry the PG_checked mark
- * of the list walk that ran just before (else it is an orphan), and the mark is cleared. */
-static int check_block(struct check_ctx *c, struct zone *z, unsigned long pfn, bool marked,
+ * NULL) and return its order in *@order. With CHECK_BLOCK_MARKED in @how, a free page must carry
+ * the PG_checked mark of the list walk that ran just before (else it is an orphan), and the mark
+ * is cleared. */
+static int check_block(struct check_ctx *c, struct zone *z, unsigned long pfn, unsigned int how,
                        struct zone_tally *t, unsigned int *order)
 {
+    bool marked = how & CHECK_BLOCK_MARKED;
     struct page *p = pfn_to_page(pfn);
     uint32_t f = p->flags;
     struct zone_tally none = { 0 };
@@ -181,7 +186,7 @@ static int check_block(struct check_ctx *c, struct zone *z, unsigned long pfn, b
         *((f & PG_buddy) ? &t->free : &t->pcp) += 1ul << *order;
     } else if ((f & ~PG_OWNER_MASK) == PG_head) {
         *order = p->order;
-        if (p->refcount < 1)
+        if (p->refcount < 1 && !(how & CHECK_BLOCK_NO_REFCOUNT))
             return check_fail(c, "page.refcount", pfn, "allocated pfn 0x%lx refcount %d",
                               pfn, (int)p->refcount);
         t->alloc += 1ul << *order;
@@ -198,7 +203,7 @@ static int check_zone_pages(struct check_ctx *c, struct zone *z, struct zone_tal
 {
     unsigned int order;
     for (unsigned long pfn = z->start_pfn; pfn < z->end_pfn; pfn += 1ul << order) {
-        int err = check_block(c, z, pfn, true, t, &order);
+        int err = check_block(c, z, pfn, CHECK_BLOCK_MARKED, t, &order);
         if (err)
             return err;
     }
@@ -287,7 +292,7 @@ static unsigned long check_block_start(const struct zone *z, unsigned long pfn)
     return pfn;
 }
 
-int check_zone_range(struct zone *z, unsigned long *pfn, unsigned long pages,
+int check_zone_range(struct zone *z, unsigned long *pfn, unsigned long pages, bool others_run,
                      struct mm_check_report *rep)
 {
     struct check_ctx c = { .rep = rep };
@@ -295,7 +300,7 @@ int check_zone_range(struct zone *z, unsigned long *pfn, unsigned long pages,
     unsigned long end = *pfn + pages < z->end_pfn ? *pfn + pages : z->end_pfn;
     unsigned int order;
     for (; p < end; p += 1ul << order) {
-        int err = check_block(&c, z, p, false, NULL, &order);
+        int err = check_block(&c, z, p, others_run ? CHECK_BLOCK_NO_REFCOUNT : 0, NULL, &order);
         if (err)
             return err;
     }

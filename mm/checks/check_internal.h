@@ -46,14 +46,17 @@ int check_range_tree(const struct range_tree *t, const char *what, check_tree_vi
  * >= 0: other CPUs change theirs without the zone lock) */
 int check_zone_lists(struct zone *z, int only_cpu, struct mm_check_report *rep);
 /* check.c, with @z's lock held: the blocks from the one holding *@pfn to *@pfn + @pages (block
- * structure, flags, refcounts; not orphans or conservation), *@pfn moved past the last one */
-int check_zone_range(struct zone *z, unsigned long *pfn, unsigned long pages,
+ * structure, flags, refcounts; not orphans or conservation), *@pfn moved past the last one. With
+ * @others_run, an allocated head's refcount of 0 is accepted: a free on another CPU drops it
+ * before it takes the zone lock. */
+int check_zone_range(struct zone *z, unsigned long *pfn, unsigned long pages, bool others_run,
                      struct mm_check_report *rep);
 /* check_slab.c: cache number @n of the cache list (heap.lock and its lock by trylock); only
  * @only_cpu's CPU slab is walked (the others are only counted) */
 int slab_check_nth(unsigned long n, int only_cpu, struct mm_check_report *rep);
-/* check_vmalloc.c: vmalloc's areas and tree (vmalloc.lock by trylock) */
-int vmalloc_check_try(struct mm_check_report *rep);
+/* check_vmalloc.c: vmalloc's areas and tree (vmalloc.lock by trylock); with @others_run, areas
+ * still being built are not walked */
+int vmalloc_check_try(bool others_run, struct mm_check_report *rep);
 /* check_vm.c: address space number @n of the mm list (vm.lock by trylock) */
 int vm_check_nth(unsigned long n, struct mm_check_report *rep);
 

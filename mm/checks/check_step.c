@@ -51,7 +51,7 @@ static int step_zone(struct mm_check_cursor *cur, unsigned long pages, struct mm
     if (cur->phase == MM_CHECK_ZONE_LISTS)
         err = check_zone_lists(z, step_cpu(cur), r);
     else
-        err = check_zone_range(z, &pos, pages, r);
+        err = check_zone_range(z, &pos, pages, !cur->all_cpus, r);
     env_spin_unlock(&z->lock);
     env_irq_restore(irq);
     if (err)
@@ -76,7 +76,7 @@ static int step_other(struct mm_check_cursor *cur, struct mm_check_report *r)
     if (cur->phase == MM_CHECK_CACHES)
         err = slab_check_nth(cur->pos, step_cpu(cur), r);
     else if (cur->phase == MM_CHECK_VMALLOC)
-        err = vmalloc_check_try(r);
+        err = vmalloc_check_try(!cur->all_cpus, r);
     else
         err = vm_check_nth(cur->pos, r);
     if (err == CHECK_SLICE_END || (err == 0 && cur->phase == MM_CHECK_VMALLOC)) {

@@ -142,9 +142,10 @@ struct mm_check_cursor {
     unsigned long slices; /* slices checked */
     unsigned long busy;   /* slices skipped because a lock they need was held */
     unsigned long cycles; /* complete cycles */
-    bool all_cpus;        /* set by the caller: walk every CPU's per-CPU lists and slabs, not only
-                             this CPU's; only when the others are not running (tests, the hosted
-                             harness, a kernel on one CPU) */
+    bool all_cpus;        /* set by the caller: the other CPUs stand still (tests, the hosted
+                             harness, a kernel on one CPU), so walk every CPU's per-CPU lists and
+                             slabs, not only this CPU's, and require refcount >= 1 of every
+                             allocated block (a free elsewhere drops it before its zone lock) */
 };
 
 /** The most struct pages one step may walk. */

@@ -59,6 +59,11 @@
 #define LAPIC_ICR_BUSY (1u << 12)
 #define LAPIC_ICR_INIT 0x4500u   /* INIT, level assert */
 #define LAPIC_ICR_SIPI 0x4600u   /* start-up, vector in bits 0..7 */
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_DIV 0x3e0
+#define LAPIC_LVT_MASKED (1u << 16)
+#define LAPIC_TIMER_PERIODIC (1u << 17)
 
 struct smp_tramp_params {
     uint32_t cr3, efer_or;
@@ -445,6 +450,35 @@ void smp_ipi_handle(void)
 
     smp_mailbox_take(&mbox[me][1]);
     smp_mailbox_take(&mbox[me][0]);
+    lapic_write(LAPIC_EOI, 0);
+}
+
+/* ---- the boot CPU's LAPIC timer ---- */
+
+static void (*volatile timer_tick)(void);
+
+void smp_timer_start(uint32_t count, void (*tick)(void))
+{
+    if (smp_self() != 0 || !tick || !count)
+        env_panic("smp_timer_start(%u, %p) on CPU %u", count, (void *)tick, smp_self());
+    timer_tick = tick;
+    lapic_write(LAPIC_TIMER_DIV, 0x3); /* divide by 16 */
+    lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_PERIODIC | KERNEL_TIMER_VECTOR);
+    lapic_write(LAPIC_TIMER_INIT, count);
+}
+
+void smp_timer_stop(void)
+{
+    lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | KERNEL_TIMER_VECTOR);
+    lapic_write(LAPIC_TIMER_INIT, 0);
+    timer_tick = NULL;
+}
+
+void smp_timer_handle(void)
+{
+    void (*tick)(void) = timer_tick;
+    if (tick)
+        tick();
     lapic_write(LAPIC_EOI, 0);
 }
 

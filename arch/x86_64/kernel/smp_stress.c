@@ -15,11 +15,14 @@
  *              and kmem_cache_shrink_all IPI traffic), every object filled with a token checked at
  *              free; after each round all CPUs wait at a barrier while CPU 0 runs mm_check; at the
  *              end every CPU frees what it holds, the APs park, mm_check runs again and a leak scan
- *              (no roots beyond the mm's own state) finds nothing the stress left allocated
+ *              (no roots beyond the mm's own state) finds nothing the stress left allocated;
+ *              meanwhile the boot CPU's LAPIC timer runs mm_check_step every 1 ms (this CPU's
+ *              lists only, locks by trylock): it must find nothing, and its cost is printed
  *
  * Determinism: each CPU's op stream is a function of (SS_SEED, CPU) (xorshift); which allocations
  * succeed and the interleaving depend on the real CPUs, as on hardware. No wall clock.
  */
+#include "arch_cpu.h"
 #include "kernel_arch.h"
 #include "kernel_boot.h"
 #include "kernel_smp.h"
@@ -282,8 +285,41 @@ static void ss_release_all(struct ss_cpu *c, unsigned int me)
 
 static void ss_quiescent_check(void)
 {
+    unsigned long irq = env_irq_save(); /* no timer tick inside: both use the PG_checked marks */
     if (mm_check(&ss_rep))
         ss_checks_failed++;
+    env_irq_restore(irq);
+}
+
+/* ---- the incremental checker, from the boot CPU's LAPIC timer while the stress runs ---- */
+
+#define SS_TICK_COUNT 62500u /* 1 ms at QEMU's 1 GHz APIC bus clock / 16 */
+#define SS_STEP_PAGES 256ul
+
+static struct mm_check_cursor ss_cur;
+static struct mm_check_report ss_step_rep;
+static unsigned long ss_ticks, ss_step_errors;
+static uint64_t ss_tick_max, ss_tick_total;
+
+static void ss_tick(void)
+{
+    if (ss_step_errors)
+        return; /* keep the first report */
+    uint64_t t0 = arch_rdtsc();
+    int err = mm_check_step(&ss_cur, SS_STEP_PAGES, &ss_step_rep);
+    uint64_t dt = arch_rdtsc() - t0;
+    ss_ticks++;
+    ss_tick_total += dt;
+    ss_tick_max = dt > ss_tick_max ? dt : ss_tick_max;
+    if (err)
+        ss_step_errors++;
+}
+
+static void ss_tick_reset(void)
+{
+    ss_cur = (struct mm_check_cursor){ 0 }; /* other CPUs run: this CPU's lists only */
+    ss_ticks = ss_step_errors = 0;
+    ss_tick_max = ss_tick_total = 0;
 }
 
 static void ss_stress_main(unsigned int cpu, void *arg)
@@ -333,7 +369,10 @@ static int test_stress(void)
     ss_reset();
     KT_ASSERT_EQ(kt_boot_small(16, ss_n, false), 0);
     unsigned long ipis = smp_ipi_count(), downs = smp_shootdown_count();
+    ss_tick_reset();
+    smp_timer_start(SS_TICK_COUNT, ss_tick);
     kernel_smp_run(ss_n, ss_stress_main, NULL);
+    smp_timer_stop();
     drain_all_pages();
     kmem_cache_shrink_all();
     ss_quiescent_check(); /* the APs are parked */
@@ -346,6 +385,15 @@ static int test_stress(void)
     ktest_printf("        # %u CPUs, %u rounds: %lu ops, %lu calls, %lu handoffs, %lu IPIs, "
                  "%lu shootdowns, %u mm_check runs\n", ss_n, SS_ROUNDS, ops, calls, handed,
                  smp_ipi_count() - ipis, smp_shootdown_count() - downs, SS_ROUNDS + 1);
+    ktest_printf("        # incremental check from the timer: %lu ticks, %lu slices, %lu busy, "
+                 "%lu cycles; TSC per tick max %llu, mean %llu\n", ss_ticks, ss_cur.slices,
+                 ss_cur.busy, ss_cur.cycles, (unsigned long long)ss_tick_max,
+                 (unsigned long long)(ss_ticks ? ss_tick_total / ss_ticks : 0));
+    if (ss_step_errors)
+        ktest_printf("        # mm_check_step: %s pfn 0x%lx: %s\n", ss_step_rep.invariant ?
+                     ss_step_rep.invariant : "?", ss_step_rep.pfn, ss_step_rep.detail);
+    KT_ASSERT_EQ(ss_step_errors, 0);
+    KT_ASSERT_GT(ss_ticks, 0);
     KT_ASSERT_EQ(ss_report(), 0);
     static struct mm_leak_result leaks;
     KT_ASSERT_EQ(mm_leak_scan(&leaks), 0); /* nothing the stress allocated is left */

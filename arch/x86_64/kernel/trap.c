@@ -56,7 +56,7 @@ static uint64_t gdt[KERNEL_SMP_MAX_CPUS][7] __attribute__((aligned(16)));
 static struct tss64 tss[KERNEL_SMP_MAX_CPUS] __attribute__((aligned(16)));
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 extern const uint64_t trap_stub_table[32];
-extern char trap_stub_240[], trap_stub_255[];
+extern char trap_stub_239[], trap_stub_240[], trap_stub_255[];
 
 static void trap_set_gate(unsigned int v, uint64_t handler, unsigned int ist)
 {
@@ -115,6 +115,7 @@ void trap_init(void)
     trap_build_gdt(0, (uintptr_t)user_trap_stack_top, (uintptr_t)df_stack_top);
     for (unsigned int v = 0; v < 32; v++)
         trap_set_gate(v, trap_stub_table[v], v == 8 ? 1 : 0);
+    trap_set_gate(KERNEL_TIMER_VECTOR, (uint64_t)(uintptr_t)trap_stub_239, 0);
     trap_set_gate(KERNEL_IPI_VECTOR, (uint64_t)(uintptr_t)trap_stub_240, 0);
     trap_set_gate(KERNEL_SPURIOUS_VECTOR, (uint64_t)(uintptr_t)trap_stub_255, 0);
     trap_load_tables(0);
@@ -268,6 +269,10 @@ void trap_dispatch(struct trap_frame *f)
         __asm__ __volatile__("clac" ::: "memory");
     if (f->vector == KERNEL_IPI_VECTOR) {
         smp_ipi_handle();
+        return;
+    }
+    if (f->vector == KERNEL_TIMER_VECTOR) {
+        smp_timer_handle();
         return;
     }
     if (f->vector == KERNEL_SPURIOUS_VECTOR)

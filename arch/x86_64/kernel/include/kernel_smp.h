@@ -22,6 +22,7 @@
 #define KERNEL_SMP_MAX_CPUS 8
 #define KERNEL_IPI_VECTOR 0xf0      /* cross-CPU calls (fixed delivery) */
 #define KERNEL_SPURIOUS_VECTOR 0xff /* LAPIC spurious interrupts: no EOI */
+#define KERNEL_TIMER_VECTOR 0xef    /* the boot CPU's LAPIC timer (smp_timer_start) */
 
 struct kernel_percpu {
     struct kernel_percpu *self; /* GS:0 */
@@ -94,6 +95,15 @@ void smp_poll_flush(void);
 
 /** The IPI handler (trap.c, vector KERNEL_IPI_VECTOR): run the posted call, EOI. */
 void smp_ipi_handle(void);
+
+/**
+ * Run @tick from the boot CPU's LAPIC timer, periodically, every @count timer counts (bus clock
+ * / 16), with interrupts off inside @tick. The caller is the boot CPU. smp_timer_stop masks the
+ * timer again; smp_timer_handle is the vector's handler (trap.c) and acknowledges the interrupt.
+ */
+void smp_timer_start(uint32_t count, void (*tick)(void));
+void smp_timer_stop(void);
+void smp_timer_handle(void);
 
 /** Cross-CPU calls delivered by IPI since boot (env_cpu_call and shootdowns). */
 unsigned long smp_ipi_count(void);
