@@ -13,6 +13,8 @@
  * feeds "not ok" when there was no victim).
  */
 #include "checker.h"
+#include "mm_leak.h"
+#include "vmalloc.h"
 #include "../mm/heap/slab_internal.h"
 
 /* ---- saved bytes ---- */
@@ -587,6 +589,47 @@ const char *fz_step_disagrees(const char *found, const char *const *names, unsig
 
 static struct page_alloc_stats fz_st;
 static struct slab_cache_stats fz_sl[128];
+static struct mm_alloc_site fz_sites[MM_ALLOC_SITE_GROUPS];
+
+/* Outstanding objects of the caches named @name by the allocation-site groups (@ng of them). */
+static unsigned long fz_sites_of(const char *name, int ng)
+{
+    unsigned long count = 0;
+    for (int g = 0; g < ng; g++)
+        if ((fz_sites[g].kind == MM_LEAK_SLAB || fz_sites[g].kind == MM_LEAK_KMALLOC) &&
+            fuzz_streq(fz_sites[g].cache, name))
+            count += fz_sites[g].count;
+    return count;
+}
+
+void fz_check_sites(fz_fail_fn fail)
+{
+    unsigned int n = slab_get_stats(fz_sl, MM_ARRAY_SIZE(fz_sl));
+    if (n > MM_ARRAY_SIZE(fz_sl))
+        return;
+    int ng = mm_alloc_sites(fz_sites, MM_ALLOC_SITE_GROUPS);
+    if (ng == -MM_ENOSPC)
+        return;
+    if (ng < 0 || ng > (int)MM_ALLOC_SITE_GROUPS)
+        fail("stats-sites mm_alloc_sites=%d (%s)", ng, mm_strerror(ng));
+    for (unsigned int i = 0; i < n; i++) {
+        unsigned long active = 0;
+        for (unsigned int j = 0; j < n; j++) /* caches may share a name: the groups do too */
+            if (fuzz_streq(fz_sl[j].name, fz_sl[i].name))
+                active += fz_sl[j].active_objs;
+        unsigned long grouped = fz_sites_of(fz_sl[i].name, ng);
+        if (grouped != active)
+            fail("stats-sites-slab cache=%s grouped=%lu active_objs=%lu", fz_sl[i].name, grouped,
+                 active);
+    }
+    struct vmalloc_stats vs;
+    vmalloc_get_stats(&vs);
+    unsigned long areas = 0;
+    for (int g = 0; g < ng; g++)
+        areas += fz_sites[g].kind == MM_LEAK_VMALLOC ? fz_sites[g].count : 0;
+    if (areas != vs.nr_areas)
+        fail("stats-sites-vmalloc grouped=%lu nr_areas=%lu", areas, vs.nr_areas);
+}
 
 void fz_check_stats(bool slab, fz_fail_fn fail)
 {
@@ -670,4 +713,5 @@ void fz_check_stats(bool slab, fz_fail_fn fail)
         fail("stats-slab-pages sum(mem_bytes)=%lu pages, slab_nr_pages=%lu", slab_pages,
              slab_nr_pages());
     slab_show(ENV_LOG_DEBUG);
+    fz_check_sites(fail);
 }

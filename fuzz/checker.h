@@ -29,6 +29,11 @@ bool fz_corrupt(uint32_t victim, uint32_t x, fz_fail_fn fail);
  */
 const char *fz_step_disagrees(const char *found, const char *const *names, unsigned int nnames);
 
+/** Allocation-site accounting (mm_alloc_sites) against the counters: per cache name the grouped
+ * objects are the caches' active_objs, and the vmalloc groups count every live area (more
+ * objects or groups than mm_alloc_sites holds is not judged). */
+void fz_check_sites(fz_fail_fn fail);
+
 /** Statistics consistency of the page allocator (and of every cache when @slab). */
 void fz_check_stats(bool slab, fz_fail_fn fail);
 

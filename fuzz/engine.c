@@ -33,14 +33,13 @@ const char *fuzz_cur_text(void)
 static void fuzz_print_sites(unsigned int top)
 {
     static struct mm_alloc_site s[FUZZ_SITES_MAX];
-    static const char *const kinds[] = { "?", "slab", "kmalloc", "large", "pages", "vmalloc" };
     if (top > FUZZ_SITES_MAX)
         top = FUZZ_SITES_MAX;
     int n = mm_alloc_sites(s, top);
     fuzz_log("SITES groups=%d top=%u", n, top);
     for (int i = 0; i < n && i < (int)top; i++)
         fuzz_log("SITE kind=%s cache=%s site=%p count=%lu bytes=%lu",
-                 (unsigned int)s[i].kind < MM_ARRAY_SIZE(kinds) ? kinds[s[i].kind] : "?",
+                 mm_leak_kind_label(s[i].kind),
                  s[i].cache, (void *)s[i].site, s[i].count, s[i].bytes);
 }
 

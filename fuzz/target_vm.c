@@ -953,9 +953,20 @@ static unsigned long vm_tables(void)
  * Leak scan before the teardown frees anything: vm_fz (address spaces, files, vmalloc/vmap areas
  * and their pages, hogged pages) is the root. As in the slab target, every input in replay and
  * 1 in VM_LEAK_EVERY (by op count) in the engines. With it, a cycle of the incremental checker
- * (mm_check_step) over the final state must pass as mm_check does.
+ * (mm_check_step) over the final state must pass as mm_check does, and the allocation-site
+ * groups must agree with the caches' and vmalloc's counters (fz_check_sites).
  */
 #define VM_LEAK_EVERY 8u
+
+static void vm_fail_fn(const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    mm_vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    vfail("%s", what);
+}
 
 static void vm_leak_check(void)
 {
@@ -969,6 +980,7 @@ static void vm_leak_check(void)
     const char *step = fz_step_disagrees(NULL, NULL, 0); /* where mm_check passes, so must it */
     if (step)
         vfail("%s", step);
+    fz_check_sites(vm_fail_fn); /* the site groups agree with the cache and vmalloc counters */
 }
 
 static void vm_teardown(void)

@@ -236,6 +236,10 @@ static int test_clean_workload_no_report_hardened(void) { return clean_workload(
 static int test_bad_arguments(void)
 {
     KT_TRY(leak_boot(0));
+    KT_ASSERT_STREQ(mm_leak_kind_label(MM_LEAK_KMALLOC), "kmalloc");
+    KT_ASSERT_STREQ(mm_leak_kind_label(MM_LEAK_VMALLOC), "vmalloc");
+    KT_ASSERT_STREQ(mm_leak_kind_label((enum mm_leak_kind)0), "?");
+    KT_ASSERT_STREQ(mm_leak_kind_label((enum mm_leak_kind)99), "?");
     unsigned long bad = mm_misuse_count_kind(MM_MISUSE_BAD_ARGUMENT);
     KT_ASSERT_ERR(mm_leak_root_add(NULL, 8), MM_EINVAL);
     KT_TRY(kt_expect_misuse(MM_MISUSE_BAD_ARGUMENT, KT_ANY_PFN, bad));

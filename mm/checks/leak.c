@@ -344,6 +344,13 @@ static const char *const leak_names[] = {
     [MM_LEAK_VMALLOC] = "leak.vmalloc",
 };
 
+const char *mm_leak_kind_label(enum mm_leak_kind kind)
+{
+    if ((unsigned int)kind >= MM_ARRAY_SIZE(leak_names) || !leak_names[kind])
+        return "?";
+    return leak_names[kind] + sizeof("leak.") - 1;
+}
+
 static void leak_report_one(struct leak_scan *x, const struct leak_obj *o)
 {
     struct mm_leak_result *r = x->res;

@@ -114,4 +114,7 @@ struct mm_alloc_site {
  */
 int mm_alloc_sites(struct mm_alloc_site *out, unsigned int max);
 
+/** Short name of @kind: "slab", "kmalloc", "large", "pages", "vmalloc"; "?" for anything else. */
+const char *mm_leak_kind_label(enum mm_leak_kind kind);
+
 #endif /* LEAXOS_MM_LEAK_H */

@@ -14,6 +14,7 @@
  *      AP is reported online and parks;
  *   6. a leak scan of the boot instance with the image's data and bss as the root: every object
  *      the boot allocated must be reached (a leak panics: the scan must have no false positive);
+ *      then its five largest allocation-site groups are printed;
  *   7. one cycle of the incremental checker (mm_check_step) over the boot instance, timed per
  *      slice, and a full mm_check for comparison (a broken invariant panics);
  *   8. the runs: unit tests, protection checks, sanitizer checks, corpus replay; then the totals
@@ -261,6 +262,14 @@ static void boot_leak_scan(void)
                   r.rep.detail);
     for (unsigned int i = 0; i < nr; i++)
         mm_leak_root_remove((void *)start[i]);
+    static struct mm_alloc_site top[5];
+    int ng = mm_alloc_sites(top, MM_ARRAY_SIZE(top));
+    env_log(ENV_LOG_INFO, "boot: allocation sites of the boot instance: %d groups, the largest:\n",
+            ng);
+    for (int i = 0; i < ng && i < (int)MM_ARRAY_SIZE(top); i++)
+        env_log(ENV_LOG_INFO, "boot:   %-8s %-16s site %p: %lu allocations, %lu bytes\n",
+                mm_leak_kind_label(top[i].kind), top[i].cache, (void *)top[i].site, top[i].count,
+                top[i].bytes);
 }
 
 /*
