@@ -19,6 +19,7 @@
 #include "kasan.h"
 #include "kernel_arch.h"
 #include "kernel_boot.h"
+#include "kernel_env.h"
 #include "mm.h"
 #include "mm_describe.h"
 #include "mm_env.h"
@@ -258,6 +259,7 @@ static void boot_leak_scan(void)
 void kmain(uint32_t magic, uint32_t info_pa)
 {
     trap_init();
+    kernel_probe_set(kernel_probe_addr);
     boot_read_multiboot(magic, info_pa);
     boot_cpu_features();
     env_log(ENV_LOG_INFO, "LeaxOS mm kernel: %llu MiB RAM, NX %s, SMEP %s, SMAP %s, cmdline '%s'\n",
