@@ -6,8 +6,8 @@
  *   kfence.map     an object page is mapped but its slot is not LIVE, or not mapped (or mapped
  *                  elsewhere, or read-only) while it is
  *   kfence.slot    a slot's state is unknown, or a LIVE/FREED slot's object does not lie in its
- *                  page against the side it records, or names no live cache, or is larger than
- *                  its cache's objects
+ *                  page against the side it records, or names no live cache (a FREED one may
+ *                  name none: its cache was destroyed), or is larger than its cache's objects
  *   kfence.fifo    the free-slot FIFO does not hold each non-LIVE slot exactly once
  * Requires quiescence, as mm_check does.
  */
@@ -30,6 +30,8 @@ static int kfence_check_object(struct mm_check_report *rep, unsigned int i, uint
     size_t align = c && c->magic == KMEM_CACHE_MAGIC && c->align ? c->align : 8;
     bool inside = s->addr >= page && s->size <= PAGE_SIZE && s->addr - page <= PAGE_SIZE - s->size;
     uintptr_t want = s->right ? MM_ALIGN_DOWN(page + PAGE_SIZE - s->size, align) : page;
+    if (!c && s->state == KFENCE_FREED)
+        return 0; /* its cache was destroyed since */
     if (!c || c->magic != KMEM_CACHE_MAGIC)
         return mm_check_fail(rep, "kfence.slot", ~0ul, "slot %u: cache %p is not a live cache", i,
                              (void *)c);

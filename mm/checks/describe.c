@@ -165,7 +165,7 @@ static bool describe_kfence(const void *addr, struct mm_addr_desc *d)
     if (i < 0 || kf->slot[i].state == KFENCE_UNUSED)
         return true;
     const struct kfence_slot *s = &kf->slot[i];
-    d->cache = s->cache->name;
+    d->cache = s->cache ? s->cache->name : "(destroyed)";
     d->object = s->addr;
     d->object_size = s->size;
     d->block = MM_ALIGN_DOWN(s->addr, PAGE_SIZE);

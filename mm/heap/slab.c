@@ -1148,6 +1148,8 @@ int kmem_cache_destroy(struct kmem_cache *c)
                                 "%p is not a destroyable kmem_cache", (void *)c);
     slab_flush_all(c);
     unsigned long live = slab_report_live(c);
+    if (mm_state.heap.kfence) /* sampled objects count as live; a destroy drops the pool's ref */
+        live += mm_state.heap.kfence->cache_gone(c, !live);
     if (live)
         return mm_report_misuse(MM_MISUSE_CACHE_BUSY, -MM_EBUSY, __func__, (uintptr_t)c, ~0ul,
                                 "cache %s still has %lu live objects; not destroyed", c->name, live);

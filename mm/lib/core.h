@@ -162,6 +162,9 @@ struct kfence_ops {
     /** Requested size of live kmalloc object @p (0 after reporting misuse by @func, or when @func
      * is NULL without a report); *@c_out its cache. */
     size_t (*live_size)(const void *p, const char *func, struct kmem_cache **c_out);
+    /** kmem_cache_destroy(@c): the number of @c's live pool objects (each logged); when 0 and
+     * @destroy, the pool forgets @c (its freed slots keep no pointer to it). */
+    unsigned long (*cache_gone)(struct kmem_cache *c, bool destroy);
 };
 
 /** Address spaces (mm/virtual: mmap.c, fault.c, file.c). */

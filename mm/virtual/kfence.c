@@ -47,17 +47,23 @@ static unsigned long kfence_window_page(uintptr_t addr)
     return (addr - mm_state.heap.kfence_start) >> PAGE_SHIFT;
 }
 
+/* Name of slot @s's cache for reports (a freed slot's cache may have been destroyed since). */
+static const char *kfence_cache_name(const struct kfence_slot *s)
+{
+    return s->cache ? s->cache->name : "(destroyed)";
+}
+
 /* ---- mapping ---- */
 
 static void kfence_map_locked(unsigned int i)
 {
-    (void)pt_set(&kf->pt, kfence_page_va(i), kfence_page_pa(i) | KFENCE_PROT, GFP_ATOMIC);
+    (void)pt_update(&kf->pt, kfence_page_va(i), kfence_page_pa(i) | KFENCE_PROT);
     env_kernel_map(kfence_page_va(i), kfence_page_pa(i), PAGE_SIZE, true);
 }
 
 static void kfence_unmap_locked(unsigned int i)
 {
-    (void)pt_set(&kf->pt, kfence_page_va(i), 0, GFP_ATOMIC);
+    (void)pt_update(&kf->pt, kfence_page_va(i), 0); /* keeps the boot-time levels */
     env_kernel_unmap_strict(kfence_page_va(i), PAGE_SIZE);
 }
 
@@ -135,7 +141,7 @@ static MM_NOINLINE int kfence_free_reject_locked(long i, struct kmem_cache *c, u
     if (s->state == KFENCE_FREED && p == s->addr)
         return mm_report_misuse(MM_MISUSE_DOUBLE_FREE, -MM_EINVAL, func, p, ~0ul,
                                 "KFENCE object %p (%u bytes, cache %s, allocated at %p) is "
-                                "already free", (void *)p, s->size, s->cache->name,
+                                "already free", (void *)p, s->size, kfence_cache_name(s),
                                 (void *)s->site);
     if (s->state != KFENCE_LIVE || p != s->addr)
         return mm_report_misuse(MM_MISUSE_NOT_OBJECT, -MM_EINVAL, func, p, ~0ul,
@@ -188,9 +194,30 @@ static size_t kfence_live_size(const void *p, const char *func, struct kmem_cach
     return n;
 }
 
+static unsigned long kfence_cache_gone(struct kmem_cache *c, bool destroy)
+{
+    unsigned long live = 0;
+    env_spin_lock(&kf->lock);
+    for (unsigned int i = 0; i < KFENCE_NR_OBJECTS; i++) {
+        struct kfence_slot *s = &kf->slot[i];
+        if (s->cache == c && s->state == KFENCE_LIVE) {
+            env_log(ENV_LOG_ERR, "mm: cache %s: live KFENCE object %p allocated at %p on cpu %u\n",
+                    c->name, (void *)s->addr, (void *)s->site, s->cpu);
+            live++;
+        }
+    }
+    for (unsigned int i = 0; i < KFENCE_NR_OBJECTS && destroy && !live; i++)
+        if (kf->slot[i].cache == c)
+            kf->slot[i].cache = NULL; /* FREED: reports say "destroyed cache" */
+    env_spin_unlock(&kf->lock);
+    return live;
+}
+
 static const struct kfence_ops kfence_hooks = {
     .alloc = kfence_alloc, .free = kfence_free, .live_size = kfence_live_size,
+    .cache_gone = kfence_cache_gone,
 };
+
 
 /* ---- faults ---- */
 
@@ -220,7 +247,7 @@ static void kfence_report_fault(long i, uintptr_t addr, bool write)
                      "%p, cache %s, allocated at %p", uaf ? "use-after-free" : "out-of-bounds",
                      write ? "write" : "read", (void *)addr, (long)(addr - s->addr),
                      s->state == KFENCE_FREED ? "freed " : "", s->size, (void *)s->addr,
-                     s->cache->name, (void *)s->site);
+                     kfence_cache_name(s), (void *)s->site);
 }
 
 bool kfence_handle_fault(uintptr_t addr, bool write)
