@@ -14,6 +14,8 @@
 #include "mm_describe.h"
 #include "mm_leak.h"
 
+bool kts_skip_under_asan(const char *what); /* test_slab.c */
+
 static int kf_boot(unsigned int interval)
 {
     machine_small(&kt_m, KT_MIB(16), 1);
@@ -180,6 +182,10 @@ static int test_canary_at_free(void)
     KT_TRY(kf_boot(1));
     char *p = kf_object(60, true); /* right: 4 canary bytes between it and the guard */
     KT_ASSERT_NOT_NULL(p);
+    if (kts_skip_under_asan("a write past the request is a shadow report first")) {
+        KT_ASSERT_OK(kfree(p));
+        return 0;
+    }
     KT_ASSERT_EQ(((uintptr_t)p + 64) % PAGE_SIZE, 0);
     p[60] = 0; /* one byte past the request, inside the page */
     unsigned long k = mm_misuse_count_kind(MM_MISUSE_REDZONE);

@@ -164,6 +164,8 @@ static int kfence_free(struct kmem_cache *c, const void *p, const char *func)
         return err;
     }
     struct kfence_slot *s = &kf->slot[i];
+    if (env_shadow_enabled) /* the canary check reads the shadow's red zone past the request */
+        env_unpoison((void *)MM_ALIGN_DOWN(s->addr, PAGE_SIZE), PAGE_SIZE);
     long bad = kfence_canary_damage(s);
     if (bad >= 0)
         mm_report_misuse(MM_MISUSE_REDZONE, -MM_EINVAL, func, a, ~0ul,
