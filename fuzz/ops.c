@@ -197,6 +197,7 @@ static const struct fuzz_enum_val lx_prot_vals[] = {
     { 7, "r-sem" }, { 8, "rw-bad" },
 };
 static const struct fuzz_enum_val lx_access_vals[] = { { 0, "read" }, { 1, "write" } };
+static const struct fuzz_enum_val lx_mlock_vals[] = { { 0, "lock" }, { 1, "unlock" } };
 
 /* ---- op-kind descriptors ---- */
 
@@ -367,6 +368,8 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
                                               ARG_U("pages", FF_A, 0, 35), ARG_U("at", FF_D, 0, 129) } },
     [FOP_LX_ACCESS] = { "lx access", 3, { ARG_EP("kind", FF_C, lx_access_vals),
                                           ARG_U("pages", FF_A, 1, 4), ARG_U("at", FF_D, 0, 128) } },
+    [FOP_LX_MLOCK] = { "lx mlock", 3, { ARG_EP("kind", FF_C, lx_mlock_vals),
+                                        ARG_U("pages", FF_A, 0, 35), ARG_U("at", FF_D, 0, 129) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)

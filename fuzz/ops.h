@@ -211,6 +211,7 @@ enum fuzz_op_kind {
     FOP_LX_MUNMAP,          /* lx munmap pages= at= */
     FOP_LX_MPROTECT,        /* lx mprotect prot= pages= at= */
     FOP_LX_ACCESS,          /* lx access KIND pages= at= */
+    FOP_LX_MLOCK,           /* lx mlock lock|unlock pages= at= */
     FUZZ_NR_OP_KINDS,
 };
 

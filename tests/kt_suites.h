@@ -39,7 +39,8 @@
     ALL(swap) \
     ALL(describe) \
     ALL(leak) \
-    ALL(kfence)
+    ALL(kfence) \
+    ALL(mlock)
 
 /* Helpers for expanding the list. */
 #define KT_SUITE_DECLARE(name) extern const struct ktest_suite suite_##name;
