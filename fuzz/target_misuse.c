@@ -570,6 +570,21 @@ static void mu_uaf(uint32_t h, uint32_t k, uint32_t then)
               -MM_EINVAL);
 }
 
+/* An object of @kc from its slab, not the KFENCE pool: a sampled one goes back and the next
+ * allocation, a fresh countdown away from the next sample (interval >= 2 here: with 1, A and B
+ * were sampled and the op skipped), comes from the slab. */
+static uint8_t *mu_alloc_from_slab(struct kmem_cache *kc)
+{
+    uint8_t *q = kmem_cache_alloc(kc, GFP_KERNEL);
+    if (q && is_kfence_address(q)) {
+        SC_TRACE("  %p sampled by KFENCE: freed, allocating again", (void *)q);
+        if (kmem_cache_free(kc, q))
+            sc_fail("freelist-kfence-free of sampled %p failed", (void *)q);
+        q = kmem_cache_alloc(kc, GFP_KERNEL);
+    }
+    return q;
+}
+
 static void mu_freelist(uint32_t size, uint32_t fill)
 {
     struct kmem_cache *kc = kmem_cache_create("fz-freelist", size, 0, 0, NULL);
@@ -625,7 +640,7 @@ static void mu_freelist(uint32_t size, uint32_t fill)
     tot = mm_misuse_count();
     nfl = mm_misuse_count_kind(MM_MISUSE_FREELIST);
     nrz = mm_misuse_count_kind(MM_MISUSE_REDZONE);
-    q = held[0] = kmem_cache_alloc(kc, GFP_KERNEL);
+    q = held[0] = mu_alloc_from_slab(kc);
     if (q != b)
         sc_fail("freelist-first-alloc returned %p, expected the corrupted object %p", (void *)q,
                 (void *)b);
@@ -636,7 +651,7 @@ static void mu_freelist(uint32_t size, uint32_t fill)
                 fl_bad, nrz, mm_misuse_count_kind(MM_MISUSE_REDZONE), tot, mm_misuse_count());
     slab_fz.misuse_expected += 1 + fl_bad;
     tot = mm_misuse_count();
-    q = held[1] = kmem_cache_alloc(kc, GFP_KERNEL);
+    q = held[1] = mu_alloc_from_slab(kc);
     if (!q || q == b || sc_cache_of(q) != kc || slab_obj_index(kc, sc_head(q), q) < 0)
         sc_fail("freelist-second-alloc returned %p: not another object start of the cache",
                 (void *)q);
