@@ -29,6 +29,7 @@ enum lx_req_kind {
     LX_REQ_MPROTECT,    /* mprotect(zone + off, len, prot) */
     LX_REQ_ACCESS,      /* read (hash) or write (pattern) @pages pages from zone + off */
     LX_REQ_MAPS,        /* the zone's part of /proc/self/maps */
+    LX_REQ_MLOCK,       /* mlock (access 0) or munlock (access 1) of (zone + off, len) */
 };
 
 /* fault classes of an access (the child's si_code; the mm's vm_fault_result mapped the same way) */

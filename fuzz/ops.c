@@ -197,6 +197,7 @@ static const struct fuzz_enum_val lx_prot_vals[] = {
     { 7, "r-sem" }, { 8, "rw-bad" },
 };
 static const struct fuzz_enum_val lx_access_vals[] = { { 0, "read" }, { 1, "write" } };
+static const struct fuzz_enum_val lx_mlock_vals[] = { { 0, "lock" }, { 1, "unlock" } };
 
 /* ---- op-kind descriptors ---- */
 
@@ -367,6 +368,8 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
                                               ARG_U("pages", FF_A, 0, 35), ARG_U("at", FF_D, 0, 129) } },
     [FOP_LX_ACCESS] = { "lx access", 3, { ARG_EP("kind", FF_C, lx_access_vals),
                                           ARG_U("pages", FF_A, 1, 4), ARG_U("at", FF_D, 0, 128) } },
+    [FOP_LX_MLOCK] = { "lx mlock", 3, { ARG_EP("kind", FF_C, lx_mlock_vals),
+                                        ARG_U("pages", FF_A, 0, 35), ARG_U("at", FF_D, 0, 129) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)
@@ -461,6 +464,16 @@ void fuzz_machine_decode(const uint8_t *data, size_t size, struct fuzz_machine *
     m->slab_hardened = (h[2] >> 7) & 1u;
     m->slab_cheap = (h[3] >> 5) & 1u;
     m->slab_off = (h[3] >> 6) & 1u;
+    m->kfence = (h[3] >> 7) & 1u;
+}
+
+unsigned int fuzz_machine_kfence_interval(const struct fuzz_machine *m, uint32_t flags)
+{
+    static const unsigned int interval[8] = { 1, 2, 3, 4, 6, 8, 12, 16 };
+
+    if (!(flags & FUZZ_TABLE_SLAB_LEVELS) || !m->kfence)
+        return 0;
+    return interval[(m->seed >> 27) & 7u];
 }
 
 unsigned int fuzz_machine_slab_level(const struct fuzz_machine *m, uint32_t flags)
@@ -504,7 +517,8 @@ int fuzz_machine_encode(const struct fuzz_machine *m, uint8_t hdr[FUZZ_HDR_SIZE]
         return -MM_ERANGE;
     hdr[2] = (uint8_t)((m->nr_cpus - 1) | (m->pcp ? 0 : 4) | m->nr_holes << 3 |
                        m->nr_reserved << 5 | (m->slab_hardened ? 0x80 : 0));
-    hdr[3] = (uint8_t)(m->pcp_batch | (m->slab_cheap ? 0x20 : 0) | (m->slab_off ? 0x40 : 0));
+    hdr[3] = (uint8_t)(m->pcp_batch | (m->slab_cheap ? 0x20 : 0) | (m->slab_off ? 0x40 : 0) |
+                       (m->kfence ? 0x80 : 0));
     hdr[4] = (uint8_t)m->seed;
     hdr[5] = (uint8_t)(m->seed >> 8);
     hdr[6] = (uint8_t)(m->seed >> 16);
@@ -780,6 +794,10 @@ void fuzz_print(const struct fuzz_op_table *table, const uint8_t *data, size_t s
         mm_snprintf(line + len, sizeof(line) - len, " slab=%s",
                     fz_slab_level_names[fuzz_machine_slab_level(&m, table->flags)]);
     }
+    if (fuzz_machine_kfence_interval(&m, table->flags)) {
+        size_t len = fz_strlen(line);
+        mm_snprintf(line + len, sizeof(line) - len, " kfence=on");
+    }
     emit(ctx, line);
     for (i = 0; i < n; i++) {
         fuzz_op_decode(table, &m, data, size, i, &op);
@@ -942,6 +960,12 @@ static int fz_parse_machine(struct fz_parser *p, const struct fz_tok *tok, unsig
             if (level == 3)
                 return fz_error(p, "slab must be plain, cheap or hardened, got", v.s, v.n);
             fz_machine_set_slab_level(m, p->t->flags, level);
+            continue;
+        }
+        if (fz_word_eq(k.s, k.n, "kfence") && (p->t->flags & FUZZ_TABLE_SLAB_LEVELS)) {
+            if (!fz_word_eq(v.s, v.n, "on") && !fz_word_eq(v.s, v.n, "off"))
+                return fz_error(p, "kfence must be on or off, got", v.s, v.n);
+            m->kfence = fz_word_eq(v.s, v.n, "on");
             continue;
         }
         if (fz_word_eq(k.s, k.n, "batch") && fz_word_eq(v.s, v.n, "auto")) {

@@ -9,12 +9,14 @@
  *              [2] cpus:2 pcp_off:1 holes:2 reserved:2 slab_hardened:1
               (slab_hardened is read only by targets whose table has FUZZ_TABLE_SLAB_HARDENED;
               their machine line shows the level as slab=plain|cheap|hardened)
- *              [3] pcp batch:5 (0 = derived by the mm) slab_cheap:1 slab_off:1 (unused):1
+ *              [3] pcp batch:5 (0 = derived by the mm) slab_cheap:1 slab_off:1 kfence:1
  *                  slab_cheap: hardening at level 1 instead of 2 (FUZZ_TABLE_SLAB_HARDENED and
  *                  FUZZ_TABLE_SLAB_LEVELS targets); slab_off, with slab_cheap, turns hardening
  *                  off (FUZZ_TABLE_SLAB_LEVELS targets only). Both bits were ignored before the
  *                  levels existed: an old input with slab_cheap set now runs at level 1 (or 0),
- *                  one without it keeps its level (fuzz_machine_slab_level)
+ *                  one without it keeps its level (fuzz_machine_slab_level). kfence
+ *                  (FUZZ_TABLE_SLAB_LEVELS targets; machine line kfence=on): KFENCE sampling on,
+ *                  1 in N with N from seed bits 27-29 (fuzz_machine_kfence_interval)
  *              [4..7] seed (u32): places holes / reserved ranges, seeds the mm; its bits 24-26
  *                     also pick the hosted machine's TLB (fuzz_machine_tlb; no byte of its own)
  *   offset 8   op records, 8 bytes each, at most FUZZ_MAX_OPS:
@@ -71,6 +73,7 @@ struct fuzz_machine {
     bool slab_hardened;     /* header bit; used only by FUZZ_TABLE_SLAB_HARDENED targets */
     bool slab_cheap;        /* header bit: hardening level 1 rather than 2 */
     bool slab_off;          /* header bit: with slab_cheap, level 0 (FUZZ_TABLE_SLAB_LEVELS) */
+    bool kfence;            /* header bit: KFENCE sampling (FUZZ_TABLE_SLAB_LEVELS) */
 };
 
 #define FUZZ_LAYOUT_MAX_MAP  (2 * FUZZ_MAX_HOLES + 2)
@@ -87,6 +90,7 @@ struct fuzz_layout {
     unsigned int nr_reserve;
     bool slab_hardened;     /* boot switch; fuzz_machine_layout leaves it false, targets set it */
     unsigned int slab_harden_level; /* MM_SLAB_HARDEN_* (0: slab_hardened ? full : off) */
+    unsigned int kfence_interval;   /* mm_boot_params.kfence_interval (targets set it) */
     /* a memory map that replaces map[] when set (target boot); fuzz_machine_layout clears it */
     const struct mm_mem_region *xmap;
     unsigned int nr_xmap;
@@ -207,6 +211,7 @@ enum fuzz_op_kind {
     FOP_LX_MUNMAP,          /* lx munmap pages= at= */
     FOP_LX_MPROTECT,        /* lx mprotect prot= pages= at= */
     FOP_LX_ACCESS,          /* lx access KIND pages= at= */
+    FOP_LX_MLOCK,           /* lx mlock lock|unlock pages= at= */
     FUZZ_NR_OP_KINDS,
 };
 
@@ -262,6 +267,11 @@ struct fuzz_op_table {
 /** Slab hardening level 0..2 of machine @m for a target whose table has @flags (0 without either
  * flag). */
 unsigned int fuzz_machine_slab_level(const struct fuzz_machine *m, uint32_t flags);
+
+/** KFENCE interval of machine @m for a target whose table has @flags: 0 (off) unless the table
+ * has FUZZ_TABLE_SLAB_LEVELS and the kfence bit is set; then 1, 2, 3, 4, 6, 8, 12 or 16 from
+ * seed bits 27-29 (the seed is the input's, so inputs choose N without a byte of their own). */
+unsigned int fuzz_machine_kfence_interval(const struct fuzz_machine *m, uint32_t flags);
 
 /** The target runs at least 2 CPUs: a header saying 1 means 2 (fuzz_machine_clamp). */
 #define FUZZ_TABLE_SMP 4u

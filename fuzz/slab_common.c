@@ -8,6 +8,7 @@
  */
 #include "slab_common.h"
 #include "../mm/heap/slab_internal.h"
+#include "mm_describe.h"
 #include "mm_leak.h"
 #include "checker.h"
 
@@ -275,6 +276,45 @@ FUZZ_VERIFY_FN static void sc_check_fresh_bytes(const uint8_t *p, size_t req, bo
  * Everything a fresh object must satisfy; then tag it and take it. @slot is the cache[] slot for
  * SC_CACHE; @zero: the caller asked for zeroed memory.
  */
+/* The cache of live KFENCE object @p, by the name mm_describe_addr gives (NULL if unknown). */
+static struct kmem_cache *sc_kfence_cache(const uint8_t *p, int slot)
+{
+    struct mm_addr_desc d;
+    unsigned int i;
+
+    if (!mm_describe_addr(p, &d) || d.owner != MM_ADDR_KFENCE || d.object != (uintptr_t)p ||
+        d.state != MM_OBJ_ALLOCATED)
+        return NULL;
+    if (slot >= 0)
+        return fuzz_streq(kmem_cache_name(slab_fz.cache[slot].kc), d.cache) ? slab_fz.cache[slot].kc
+                                                                            : NULL;
+    for (i = 0; i < KMALLOC_NR_CLASSES; i++)
+        if (fuzz_streq(kmem_cache_name(mm_state.heap.kmalloc_caches[0][i]), d.cache))
+            return mm_state.heap.kmalloc_caches[0][i];
+    return NULL;
+}
+
+/* A sampled object: pool memory, its cache's class, exactly its request (ksize), never DMA. */
+static void sc_take_kfence(uint8_t *p, size_t req, enum sc_kind kind, int slot, bool dma,
+                           struct sc_obj *o)
+{
+    size_t usable = sc_usable(p);
+
+    fuzz_digest_count(usable);
+    if (usable != req)
+        sc_fail("kfence-ksize obj=%p ksize=%zu requested=%zu", (void *)p, usable, req);
+    if (dma || kind == SC_LARGE)
+        sc_fail("kfence-sampled-%s obj=%p size=%zu", dma ? "dma" : "large", (void *)p, req);
+    size_t align = kind == SC_CACHE ? slab_fz.cache[slot].align : KMALLOC_MIN_ALIGN;
+    if (align && (uintptr_t)p % align)
+        sc_fail("misaligned obj=%p align=%zu", (void *)p, align);
+    o->kc = sc_kfence_cache(p, kind == SC_CACHE ? slot : -1);
+    if (!o->kc || kmem_cache_size(o->kc) < req)
+        sc_fail("kfence-no-cache obj=%p size=%zu", (void *)p, req);
+    if (kind == SC_SLAB)
+        sc_known_add(o->kc);
+}
+
 void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, bool zero)
 {
     struct page *head = sc_head(p);
@@ -282,14 +322,24 @@ void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, boo
     size_t usable, align;
     bool dma = (gfp & __GFP_DMA) != 0;
 
-    if (!head)
-        sc_fail("alloc-not-machine-memory obj=%p size=%zu", (void *)p, req);
-    if (slab_fz.nr_live == SC_MAX_LIVE)
-        sc_fail("harness-live-set-full");
     if (kind == SC_CACHE)
         dma = slab_fz.cache[slot].dma;
     if (kind == SC_SLAB && req > KMALLOC_MAX_CACHE_SIZE)
         kind = SC_LARGE;
+    if (!head && is_kfence_address(p)) {
+        if (slab_fz.nr_live == SC_MAX_LIVE)
+            sc_fail("harness-live-set-full");
+        sc_check_no_overlap(p, req);
+        o = &slab_fz.live[slab_fz.nr_live];
+        memset(o, 0, sizeof(*o));
+        sc_take_kfence(p, req, kind, slot, dma, o);
+        usable = req;
+        goto fill;
+    }
+    if (!head)
+        sc_fail("alloc-not-machine-memory obj=%p size=%zu", (void *)p, req);
+    if (slab_fz.nr_live == SC_MAX_LIVE)
+        sc_fail("harness-live-set-full");
     sc_check_no_overlap(p, req);
     usable = sc_usable(p);
     fuzz_digest_count(usable);
@@ -303,10 +353,6 @@ void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, boo
         sc_fail("misaligned obj=%p align=%zu", (void *)p, align);
     o = &slab_fz.live[slab_fz.nr_live];
     memset(o, 0, sizeof(*o));
-    o->p = p;
-    o->req = req;
-    o->kind = (uint8_t)kind;
-    o->slot = (int8_t)(kind == SC_CACHE ? slot : -1);
     if (kind == SC_LARGE) {
         o->order = (uint8_t)sc_large_order(req);
         if (slab_fz.inplace) /* krealloc kept the block: it may be larger than the new size needs */
@@ -333,6 +379,11 @@ void sc_take(uint8_t *p, size_t req, gfp_t gfp, enum sc_kind kind, int slot, boo
             sc_known_add(o->kc);
         }
     }
+fill:
+    o->p = p;
+    o->req = req;
+    o->kind = (uint8_t)kind;
+    o->slot = (int8_t)(kind == SC_CACHE ? slot : -1);
     sc_check_fresh_bytes(p, req, zero, kind == SC_CACHE && slab_fz.cache[slot].ctor);
     o->tag = slab_fz.next_tag++;
     sc_graves_reused(p, MM_MAX(req, (size_t)1));
@@ -646,8 +697,9 @@ static void sc_check_stats(void)
                 want = slab_fz.boot_active[b];
                 boot = true;
             }
-        for (k = 0; k < slab_fz.nr_live; k++)
-            if (slab_fz.live[k].kind != SC_LARGE && fuzz_streq(kmem_cache_name(slab_fz.live[k].kc), sc_stats[i].name))
+        for (k = 0; k < slab_fz.nr_live; k++) /* KFENCE objects are not in slab statistics */
+            if (slab_fz.live[k].kind != SC_LARGE && !is_kfence_address(slab_fz.live[k].p) &&
+                fuzz_streq(kmem_cache_name(slab_fz.live[k].kc), sc_stats[i].name))
                 want++;
         if (fuzz_streq(sc_stats[i].name, "kmem_cache"))
             want += ncaches;
@@ -695,7 +747,7 @@ void sc_check_all(bool deep)
 
 /* ---- boot and teardown ---- */
 
-void sc_boot(unsigned int level)
+void sc_boot(unsigned int level, unsigned int kfence_interval)
 {
     static const unsigned int param[3] = { MM_SLAB_HARDEN_OFF, MM_SLAB_HARDEN_CHEAP,
                                            MM_SLAB_HARDEN_FULL };
@@ -710,6 +762,7 @@ void sc_boot(unsigned int level)
     fuzz_machine_layout(&slab_fz.m, &slab_fz.layout);
     slab_fz.layout.slab_hardened = level > 0;
     slab_fz.layout.slab_harden_level = param[level < 3 ? level : 2];
+    slab_fz.layout.kfence_interval = kfence_interval;
     err = fuzz_platform.boot(&slab_fz.layout);
     if (err)
         sc_fail("boot-failed err=%s", mm_strerror(err));

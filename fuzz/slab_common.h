@@ -88,7 +88,7 @@ _Noreturn void sc_fail(const char *fmt, ...) MM_PRINTF(1, 2);
 
 /** Reset the model and boot the machine the engine decoded into slab_fz.m at slab hardening
  * level @level (0, 1, 2). */
-void sc_boot(unsigned int level);
+void sc_boot(unsigned int level, unsigned int kfence_interval);
 /** Execute one valid-traffic op (returns false if @op is not one of them). */
 bool sc_exec_valid(const struct fuzz_op *op);
 /** Checks after every op (deep: full patterns + stats). */

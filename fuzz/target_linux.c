@@ -21,6 +21,8 @@
  *                                  unknown bit
  *   lx munmap pages= at=           lx mprotect prot= pages= at=
  *   lx access read|write pages=1..4 at=   a write stores lx_pattern(token, page, byte)
+ *   lx mlock lock|unlock pages= at=   mlock / munlock (the child calls the syscalls directly: the
+ *                                  sanitizers' mlock interceptor would return 0)
  * Each input starts with an empty zone on both sides and a freshly booted mm (the header's
  * machine; no failure injection, so the mm never runs out of memory for a zone of 128 pages).
  *
@@ -52,10 +54,6 @@ static const struct lx_difference lx_differences[] = {
       "unknown prot bit of mmap unless MAP_SHARED_VALIDATE; the mm refuses them with EINVAL so that "
       "a typo is not silently another mapping. When the mm says EINVAL, Linux does not and the op "
       "had such bits, the mm call is repeated without them and must then agree" },
-    { "map-locked",
-      "MAP_LOCKED (mlock semantics) is not implemented: the mm refuses it with EINVAL. When Linux "
-      "does not, the mm call is repeated with MAP_POPULATE instead (what an access can observe of "
-      "a locked mapping) and must then agree" },
     { "mprotect-hole-prefix",
       "A failing mprotect changes nothing in the mm; Linux has already changed the mapped prefix "
       "of [mapped, hole) when it returns ENOMEM. When both say ENOMEM and the start is mapped, the "
@@ -81,7 +79,7 @@ static const struct lx_difference lx_differences[] = {
 
 static const uint8_t lx_kinds[] = {
     FOP_LX_MMAP, FOP_LX_MMAP, FOP_LX_MMAP, FOP_LX_MUNMAP, FOP_LX_MPROTECT, FOP_LX_MPROTECT,
-    FOP_LX_ACCESS, FOP_LX_ACCESS, FOP_LX_ACCESS, FOP_CHECK,
+    FOP_LX_ACCESS, FOP_LX_ACCESS, FOP_LX_ACCESS, FOP_CHECK, FOP_LX_MLOCK,
 };
 
 static const struct fuzz_op_table lx_table = { lx_kinds, MM_ARRAY_SIZE(lx_kinds), 0 };
@@ -306,10 +304,6 @@ static void lx_mmap(uint32_t how, uint32_t prot_i, uint32_t pages, uint32_t at)
             rflags &= ~unknown;
             rprot &= ~LX_PROT_UNKNOWN;
         }
-        if (flags & MAP_LOCKED) {
-            lx_excuse("map-locked");
-            rflags = (rflags & ~MAP_LOCKED) | MAP_POPULATE;
-        }
         if (rflags != flags || rprot != prot)
             mr = lx_mm_mmap(off, len, rprot, rflags, h->no_addr);
     }
@@ -379,6 +373,25 @@ static void lx_mprotect(uint32_t prot_i, uint32_t pages, uint32_t at)
                         (unsigned long)off, (unsigned long)(until - LX_MM_BASE), mm_strerror(err));
         }
     }
+    fuzz_digest_err(-me);
+}
+
+/* ---- mlock / munlock (the host's lock limit: the zone is far below RLIMIT_MEMLOCK) ---- */
+
+static void lx_mlock(uint32_t kind, uint32_t pages, uint32_t at)
+{
+    uint32_t page;
+    uint64_t off = lx_off(at, &page), len = lx_len(pages, page);
+    uintptr_t addr = LX_MM_BASE + off;
+
+    lx.rq = (struct lx_req){ .access = kind, .off = off, .len = len };
+    lx_host(LX_REQ_MLOCK);
+    int me = -(kind ? do_munlock(lx.mm, addr, (size_t)len) : do_mlock(lx.mm, addr, (size_t)len, 0));
+    LX_TRACE("  %s(+0x%lx, 0x%lx): mm %d, linux %d", kind ? "munlock" : "mlock",
+             (unsigned long)off, (unsigned long)len, me, lx.rp.err);
+    if (me != lx.rp.err)
+        lx_fail("linux-diff: %s(zone+0x%lx, 0x%lx): mm %s, linux %s", kind ? "munlock" : "mlock",
+                (unsigned long)off, (unsigned long)len, mm_strerror(-me), mm_strerror(-lx.rp.err));
     fuzz_digest_err(-me);
 }
 
@@ -478,6 +491,7 @@ static void lx_exec(const struct fuzz_op *op)
     case FOP_LX_MUNMAP: lx_munmap(a[0], a[1]); break;
     case FOP_LX_MPROTECT: lx_mprotect(a[0], a[1], a[2]); break;
     case FOP_LX_ACCESS: lx_access(a[0], a[1], a[2]); break;
+    case FOP_LX_MLOCK: lx_mlock(a[0], a[1], a[2]); break;
     default: break; /* check: the maps below and mm_check */
     }
     lx_compare_maps();

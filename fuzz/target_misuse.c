@@ -65,11 +65,24 @@
  *                                kmem_cache_free(kmem_cache cache) (-MM_EINVAL) or krealloc (NULL):
  *                                MM_MISUSE_INTERNAL_OBJECT, the cache keeps working
  *
+ * KFENCE (header bit kfence, machine line kfence=on; 1 in N allocations sampled, N from seed bits
+ * 27-29: fuzz_machine_kfence_interval): at every level, the ops above on a sampled object (its
+ * page between two guard pages, slab.h "KFENCE") become the pool's checks. overflow / underflow:
+ * one byte at obj[req + x] or obj[-1 - x] (x = (k + n + then) % 64): on the guard page the
+ * access faults (machine_kernel_probe) and is reported MM_MISUSE_OUT_OF_BOUNDS, -MM_EFAULT, at
+ * the fault address; inside the page it hits a canary byte, MM_MISUSE_REDZONE at the free.
+ * write-after-free: free it, then read (then even) or write (odd) byte k % req: faults,
+ * MM_MISUSE_USE_AFTER_FREE, -MM_EFAULT. double-free of a freed sampled object whose page no
+ * object took since (mm_describe_addr says so): MM_MISUSE_DOUBLE_FREE. interior, wrong-cache and
+ * krealloc-bad interior need no change: the pool reports them as the slab does.
+ *
  * Digest (digest.h): besides the valid traffic's (slab_common.c), each misuse's return value,
  * the kind and error of the report, whether a write-after-free allocation got the damaged object
  * back and whether the freelist report fired; never an address.
  */
 #include "slab_common.h"
+#include "machine.h"
+#include "mm_describe.h"
 #include "../mm/heap/slab_internal.h"
 
 static const uint8_t mu_kinds[] = {
@@ -159,9 +172,20 @@ static int mu_free(const struct sc_obj *o, void *p, uint32_t via)
     return kfree(p);
 }
 
+static const struct sc_grave *mu_kfence_stale(uint32_t g);
+
 static void mu_double_free(uint32_t g, uint32_t via)
 {
+    const struct sc_grave *kg = mu_kfence_stale(g);
     uint32_t i;
+
+    if (kg) { /* a sampled object: caught at every level */
+        struct mu_before b = mu_snap(MM_MISUSE_DOUBLE_FREE);
+        int err = via == FUZZ_VIA_CACHE ? kmem_cache_free(kg->kc, kg->p) : kfree(kg->p);
+        SC_TRACE("  stale sampled obj=%p cache=%s", (void *)kg->p, kmem_cache_name(kg->kc));
+        mu_expect("kfence-double-free", MM_MISUSE_DOUBLE_FREE, b, err, -MM_EINVAL, -MM_EINVAL);
+        return;
+    }
 
     for (i = 0; i < slab_fz.nr_grave; i++) {
         const struct sc_grave *gr = &slab_fz.grave[(g + i) % slab_fz.nr_grave];
@@ -370,11 +394,91 @@ static void mu_redzone(const char *name, struct sc_obj *o, long from, uint32_t n
     sc_verify("after-validate", o, true);
 }
 
+/* ---- KFENCE (kfence=on inputs): sampled objects, caught at every level ---- */
+
+static volatile uint8_t mu_sink;
+static void mu_touch_read(void *p) { mu_sink = *(volatile uint8_t *)p; }
+static void mu_touch_write(void *p) { *(volatile uint8_t *)p ^= 0x5a; }
+
+/* A kernel access at @p that must fault and be reported as @kind (KFENCE, any level). */
+static void mu_kfence_fault(const char *name, enum mm_misuse_kind kind, uint8_t *p, bool write)
+{
+    struct mu_before b = mu_snap(kind);
+    uintptr_t at = 0;
+    bool faulted = machine_kernel_probe(write ? mu_touch_write : mu_touch_read, p, &at);
+
+    SC_TRACE("  %s %p: %s", write ? "write" : "read", (void *)p, faulted ? "faulted" : "no fault");
+    if (faulted && at != (uintptr_t)p)
+        sc_fail("kfence-fault-address %s: faulted at %#lx, accessed %p", name, (unsigned long)at,
+                (void *)p);
+    mu_expect(name, kind, b, faulted, 1, -MM_EFAULT);
+}
+
+/*
+ * Byte @k (0-based) past the end of sampled object @o, or before its start (@before): on the
+ * guard page it faults at the access (out-of-bounds); inside the object's page it hits a canary
+ * byte, reported when the object is freed (redzone).
+ */
+static void mu_kfence_bounds(const char *name, struct sc_obj *o, bool before, uint32_t k)
+{
+    uintptr_t page = (uintptr_t)o->p & ~(uintptr_t)(PAGE_SIZE - 1);
+    uint8_t *at = before ? o->p - 1 - k % 64 : o->p + o->req + k % 64;
+    struct mu_before b = mu_snap(MM_MISUSE_REDZONE);
+    long ret;
+
+    sc_verify("before-misuse", o, true);
+    if ((uintptr_t)at < page || (uintptr_t)at >= page + PAGE_SIZE) {
+        mu_kfence_fault(name, MM_MISUSE_OUT_OF_BOUNDS, at, !before);
+        sc_verify("after-misuse", o, true);
+        return;
+    }
+    mu_damage(at, (uint8_t)(*at ^ 0x5a), 1);
+    SC_TRACE("  canary byte %p of sampled %p", (void *)at, (void *)o->p);
+    sc_restore_ctor(o);
+    ret = mu_free(o, o->p, o->kind == SC_CACHE ? FUZZ_VIA_CACHE : FUZZ_VIA_KFREE);
+    mu_expect(name, MM_MISUSE_REDZONE, b, ret, 0, -MM_EINVAL);
+    sc_forget(o);
+}
+
+/* Free sampled object @o, then touch byte @k of it: the freed page faults (use after free). */
+static void mu_kfence_uaf(struct sc_obj *o, uint32_t k, bool write)
+{
+    uint8_t *p = o->p;
+    size_t req = o->req;
+    int err;
+
+    sc_verify("at-free", o, true);
+    err = mu_free(o, p, o->kind == SC_CACHE ? FUZZ_VIA_CACHE : FUZZ_VIA_KFREE);
+    if (err)
+        sc_fail("free-error obj=%p err=%s", (void *)p, mm_strerror(err));
+    sc_forget(o);
+    mu_kfence_fault("kfence-use-after-free", MM_MISUSE_USE_AFTER_FREE, p + k % MM_MAX(req, 1u),
+                    write);
+}
+
+/* A freed sampled object still free in the pool (its page unused since), or NULL. */
+static const struct sc_grave *mu_kfence_stale(uint32_t g)
+{
+    for (uint32_t i = 0; i < slab_fz.nr_grave; i++) {
+        const struct sc_grave *gr = &slab_fz.grave[(g + i) % slab_fz.nr_grave];
+        struct mm_addr_desc d;
+        if (is_kfence_address(gr->p) && gr->kc && mu_known(gr->kc) && !mu_is_live(gr->p) &&
+            mm_describe_addr(gr->p, &d) &&
+            d.object == (uintptr_t)gr->p && d.state == MM_OBJ_FREED)
+            return gr;
+    }
+    return NULL;
+}
+
 static void mu_overflow(uint32_t h, uint32_t k, uint32_t n, uint32_t then)
 {
     struct sc_obj *o = sc_pick(h, 1u << SC_CACHE | 1u << SC_SLAB);
     uint32_t span = mu_level >= 2 ? 16 : SLAB_CANARY;
 
+    if (o && is_kfence_address(o->p)) {
+        mu_kfence_bounds("kfence-overflow", o, false, k + n + then);
+        return;
+    }
     if (!o || !mu_level_catches(1))
         return;
     k %= span;
@@ -386,6 +490,10 @@ static void mu_underflow(uint32_t h, uint32_t k, uint32_t n, uint32_t then)
 {
     struct sc_obj *o = sc_pick(h, 1u << SC_CACHE | 1u << SC_SLAB);
 
+    if (o && is_kfence_address(o->p)) {
+        mu_kfence_bounds("kfence-underflow", o, true, k + n + then);
+        return;
+    }
     if (!o || !mu_level_catches(1))
         return;
     if (mu_level < 2)
@@ -405,13 +513,17 @@ static void mu_uaf(uint32_t h, uint32_t k, uint32_t then)
     uint32_t i;
     bool dma;
 
-    if (!mu_level_catches(1))
-        return;
     for (i = 0; i < slab_fz.nr_live && !o; i++) {
         struct sc_obj *c = &slab_fz.live[(h + i) % slab_fz.nr_live];
         if (c->kind == SC_SLAB || (c->kind == SC_CACHE && !slab_fz.cache[c->slot].ctor))
             o = c;
     }
+    if (o && is_kfence_address(o->p)) {
+        mu_kfence_uaf(o, k, then & 1);
+        return;
+    }
+    if (!mu_level_catches(1))
+        return;
     if (!o) {
         SC_TRACE("  skipped: no object of a cache without constructor");
         return;
@@ -456,6 +568,21 @@ static void mu_uaf(uint32_t h, uint32_t k, uint32_t then)
     }
     mu_expect("write-after-free", MM_MISUSE_USE_AFTER_FREE, b, (long)kmem_cache_validate(kc), 1,
               -MM_EINVAL);
+}
+
+/* An object of @kc from its slab, not the KFENCE pool: a sampled one goes back and the next
+ * allocation, a fresh countdown away from the next sample (interval >= 2 here: with 1, A and B
+ * were sampled and the op skipped), comes from the slab. */
+static uint8_t *mu_alloc_from_slab(struct kmem_cache *kc)
+{
+    uint8_t *q = kmem_cache_alloc(kc, GFP_KERNEL);
+    if (q && is_kfence_address(q)) {
+        SC_TRACE("  %p sampled by KFENCE: freed, allocating again", (void *)q);
+        if (kmem_cache_free(kc, q))
+            sc_fail("freelist-kfence-free of sampled %p failed", (void *)q);
+        q = kmem_cache_alloc(kc, GFP_KERNEL);
+    }
+    return q;
 }
 
 static void mu_freelist(uint32_t size, uint32_t fill)
@@ -513,7 +640,7 @@ static void mu_freelist(uint32_t size, uint32_t fill)
     tot = mm_misuse_count();
     nfl = mm_misuse_count_kind(MM_MISUSE_FREELIST);
     nrz = mm_misuse_count_kind(MM_MISUSE_REDZONE);
-    q = held[0] = kmem_cache_alloc(kc, GFP_KERNEL);
+    q = held[0] = mu_alloc_from_slab(kc);
     if (q != b)
         sc_fail("freelist-first-alloc returned %p, expected the corrupted object %p", (void *)q,
                 (void *)b);
@@ -524,7 +651,7 @@ static void mu_freelist(uint32_t size, uint32_t fill)
                 fl_bad, nrz, mm_misuse_count_kind(MM_MISUSE_REDZONE), tot, mm_misuse_count());
     slab_fz.misuse_expected += 1 + fl_bad;
     tot = mm_misuse_count();
-    q = held[1] = kmem_cache_alloc(kc, GFP_KERNEL);
+    q = held[1] = mu_alloc_from_slab(kc);
     if (!q || q == b || sc_cache_of(q) != kc || slab_obj_index(kc, sc_head(q), q) < 0)
         sc_fail("freelist-second-alloc returned %p: not another object start of the cache",
                 (void *)q);
@@ -631,7 +758,7 @@ static uint32_t mu_setup(const uint8_t *data, size_t size)
     (void)data;
     (void)size;
     mu_level = fuzz_machine_slab_level(&slab_fz.m, FUZZ_TABLE_SLAB_LEVELS);
-    sc_boot(mu_level);
+    sc_boot(mu_level, fuzz_machine_kfence_interval(&slab_fz.m, FUZZ_TABLE_SLAB_LEVELS));
     return 0;
 }
 

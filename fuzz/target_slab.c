@@ -52,7 +52,7 @@ static uint32_t slab_setup(const uint8_t *data, size_t size)
 {
     (void)data;
     (void)size;
-    sc_boot(fuzz_machine_slab_level(&slab_fz.m, FUZZ_TABLE_SLAB_HARDENED));
+    sc_boot(fuzz_machine_slab_level(&slab_fz.m, FUZZ_TABLE_SLAB_HARDENED), 0);
     return 0;
 }
 

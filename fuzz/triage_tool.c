@@ -810,7 +810,7 @@ static const struct field hdr_fields[] = {
     {3, 0, 5},  /* pcp batch (0 = derived by the mm) */
     {3, 5, 1},  /* slab_cheap */
     {3, 6, 1},  /* slab_off */
-    {3, 7, 1},  /* (unused) */
+    {3, 7, 1},  /* kfence */
     {4, 0, 32}, /* seed */
 };
 

@@ -7,9 +7,9 @@ MM_SRCS := \
 	physical/buddy.c physical/memblock.c physical/pcp.c physical/reclaim.c \
 	heap/kmalloc.c heap/slab.c \
 	virtual/fault.c virtual/file.c virtual/fork.c virtual/mmap.c virtual/page_table.c \
-	virtual/vm_lock.c virtual/vm_tree.c virtual/vma.c virtual/vmalloc.c \
+	virtual/vm_lock.c virtual/vm_tree.c virtual/vma.c virtual/vmalloc.c virtual/kfence.c \
 	swap/swap_lru.c swap/swap_slot.c \
 	init/init.c \
-	checks/check.c checks/check_pt.c checks/check_slab.c checks/check_tree.c checks/check_vm.c \
-	checks/check_vmalloc.c checks/check_step.c checks/describe.c checks/leak.c \
-	checks/stats.c
+	checks/check.c checks/check_kfence.c checks/check_pt.c checks/check_slab.c \
+	checks/check_tree.c checks/check_vm.c checks/check_vmalloc.c checks/check_step.c \
+	checks/describe.c checks/leak.c checks/stats.c

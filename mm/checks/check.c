@@ -359,6 +359,8 @@ int mm_check(struct mm_check_report *rep)
     if (!err && mm_state.phys.ready)
         err = vmalloc_check(c.rep);
     if (!err && mm_state.phys.ready)
+        err = kfence_check(c.rep);
+    if (!err && mm_state.phys.ready)
         err = vm_check_all(c.rep);
     return err;
 }

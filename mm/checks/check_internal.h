@@ -9,6 +9,9 @@
 #include "../lib/core.h"
 #include "page_table.h"
 
+/* check_kfence.c: the KFENCE pool (its slots, FIFO, and page table: guards never mapped) */
+int kfence_check(struct mm_check_report *rep);
+
 /* check_vm.c: every address space and the map counts of user pages */
 int vm_check_all(struct mm_check_report *rep);
 

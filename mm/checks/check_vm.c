@@ -25,6 +25,8 @@
  *                  (an allocated slot no PTE names included), or the used-slot count is off
  *   lru.page       a page on an LRU list is not an anonymous page mapped once, at the address
  *                  and in the mm its list records
+ *   vma.locked     a page of an accessible VM_LOCKED VMA (mlock, MAP_LOCKED) is not present
+ *                  (never faulted in, or swapped out)
  *   lru.list       a page is on two lists (or twice on one), on another list than its bits say,
  *                  marked on-LRU while on none, or the list lengths differ from the counts
  *
@@ -36,7 +38,7 @@
 #include "check_internal.h"
 #include "../virtual/vm_internal.h"
 
-#define VM_LEGAL_FLAGS (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED | VM_GROWSDOWN)
+#define VM_LEGAL_FLAGS (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED | VM_GROWSDOWN | VM_LOCKED)
 
 #define vm_fail(r, ...) mm_check_fail((r), __VA_ARGS__)
 
@@ -44,6 +46,22 @@ static bool vm_mergeable(const struct vm_area_struct *a, const struct vm_area_st
 {
     return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags && a->vm_file == b->vm_file &&
            (!a->vm_file || a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff);
+}
+
+/* vma.locked: every page of an accessible locked VMA has a present PTE. */
+static int check_vma_locked(struct mm_struct *mm, struct vm_area_struct *v,
+                            struct mm_check_report *r)
+{
+    if (!(v->vm_flags & VM_LOCKED) || !(v->vm_flags & VM_PROT_MASK))
+        return 0;
+    for (uintptr_t va = v->vm_start; va < v->vm_end; va += PAGE_SIZE) {
+        pte_t *ep = pt_walk(&mm->pt, va, false, 0);
+        if (!ep || !pte_present(*ep))
+            return vm_fail(r, "vma.locked", ~0ul, "mm %u: page 0x%lx of locked VMA [0x%lx, 0x%lx) "
+                           "%s", mm->id, (unsigned long)va, (unsigned long)v->vm_start,
+                           (unsigned long)v->vm_end, ep && *ep ? "is swapped out" : "is not present");
+    }
+    return 0;
 }
 
 static int check_vma_list(struct mm_struct *mm, struct mm_check_report *r)
@@ -66,6 +84,9 @@ static int check_vma_list(struct mm_struct *mm, struct mm_check_report *r)
         if (prev && vm_mergeable(prev, v))
             return vm_fail(r, "vma.unmerged", ~0ul, "mm %u: VMAs at 0x%lx and 0x%lx could merge",
                            mm->id, (unsigned long)prev->vm_start, (unsigned long)v->vm_start);
+        int err = check_vma_locked(mm, v, r);
+        if (err)
+            return err;
         prev = v;
         if (++n > mm->map_count)
             break;

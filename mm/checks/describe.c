@@ -134,6 +134,33 @@ static bool describe_vmalloc(const void *addr, struct mm_addr_desc *d)
     return true;
 }
 
+/* KFENCE pool: the object whose page holds the address, or for a guard page the nearer object
+ * of its two neighbours that has been used (read without the pool's lock). */
+static bool describe_kfence(const void *addr, struct mm_addr_desc *d)
+{
+    const struct mm_kfence_state *kf = &mm_state.vmalloc.kfence;
+    uintptr_t a = (uintptr_t)addr;
+    unsigned long pg = (a - mm_state.heap.kfence_start) >> PAGE_SHIFT;
+    long i = (pg & 1) ? (long)(pg - 1) / 2 : (long)pg / 2; /* guard: the object to its right */
+    if (!(pg & 1) && (i >= (long)KFENCE_NR_OBJECTS || kf->slot[i].state == KFENCE_UNUSED ||
+                      (i > 0 && kf->slot[i - 1].right && kf->slot[i - 1].state != KFENCE_UNUSED)))
+        i--; /* the object to its left abuts it, or is the only one */
+    d->owner = MM_ADDR_KFENCE;
+    if (i < 0 || kf->slot[i].state == KFENCE_UNUSED)
+        return true;
+    const struct kfence_slot *s = &kf->slot[i];
+    d->cache = s->cache ? s->cache->name : "(destroyed)";
+    d->object = s->addr;
+    d->object_size = s->size;
+    d->block = MM_ALIGN_DOWN(s->addr, PAGE_SIZE);
+    d->alloc_site = s->site;
+    d->offset = (long)(a - s->addr);
+    d->state = s->state == KFENCE_LIVE ? MM_OBJ_ALLOCATED : MM_OBJ_FREED;
+    d->part = d->offset < 0 ? MM_SLAB_LEFT_REDZONE
+              : (uintptr_t)d->offset >= s->size ? MM_SLAB_RIGHT_REDZONE : MM_SLAB_OBJECT;
+    return true;
+}
+
 bool mm_describe_addr(const void *addr, struct mm_addr_desc *d)
 {
     *d = (struct mm_addr_desc){ .owner = MM_ADDR_NONE, .pfn = ~0ul };
@@ -141,6 +168,8 @@ bool mm_describe_addr(const void *addr, struct mm_addr_desc *d)
         return false;
     if (in_vmalloc_range(addr))
         return describe_vmalloc(addr, d);
+    if (in_kfence_window(addr))
+        return describe_kfence(addr, d);
     if (describe_direct(addr, d))
         return true;
     d->owner = MM_ADDR_NONE;

@@ -12,6 +12,10 @@
  * and kmem_cache_validate), and the sanitizer shadow opens only the request (slab objects and
  * large blocks alike). ksize() opens the whole class, as in Linux. kmalloc(0) returns
  * ZERO_SIZE_PTR, which kfree, ksize and krealloc accept and whose dereference faults.
+ *
+ * KFENCE (slab.h): a sampled object lives outside the direct map, in the pool's window; kfree,
+ * ksize and krealloc route it to the pool's hooks on their slow paths (no slab, no page), ksize
+ * returns its requested size (its page fits that only) and krealloc always moves it.
  */
 #include "slab_internal.h"
 
@@ -148,6 +152,10 @@ static size_t kmalloc_usable(const void *p, struct page **slab_out, struct page 
     struct page *slab = slab_lookup(p, NULL, &head);
     *slab_out = slab;
     *head_out = head;
+    if (!head && in_kfence_window(p)) { /* a sampled object: its requested size, nothing to open */
+        struct kmem_cache *c;
+        return mm_state.heap.kfence->live_size(p, NULL, &c);
+    }
     if (slab)
         return slab_obj_index(slab->slab_cache, slab, p) >= 0 ? slab->slab_cache->object_size : 0;
     if (head && (head->flags & PG_large) && p == page_address(head))
@@ -177,7 +185,7 @@ size_t ksize(const void *p)
     size_t n = kmalloc_usable(p, &slab, &head);
     if (n && slab && slab_obj_is_live(slab->slab_cache, (void *)p))
         slab_obj_resize(slab->slab_cache, (void *)p, n, false, __func__);
-    else if (n && !slab)
+    else if (n && !slab && head)
         kmalloc_large_resize(head, head->private_data, n, false);
     return n;
 }
@@ -198,6 +206,10 @@ static size_t kmalloc_live_size(const void *p, const char *func, struct page **s
     if (slab)
         return slab_obj_check_live(slab->slab_cache, slab, (void *)p, func) ? 0
                : slab_obj_req(slab->slab_cache, (void *)p);
+    if (!head && in_kfence_window(p)) {
+        struct kmem_cache *c;
+        return mm_state.heap.kfence->live_size(p, func, &c);
+    }
     if (!head) /* reported by slab_lookup */
         return 0;
     unsigned long pfn = page_to_pfn(head);
@@ -215,6 +227,20 @@ static size_t kmalloc_live_size(const void *p, const char *func, struct page **s
     return 0;
 }
 
+/* krealloc into a new object: copy min(@old, @new_size) bytes of live object @p, free @p. */
+static void *krealloc_move(const void *p, size_t old, size_t new_size, gfp_t gfp, uintptr_t site,
+                           bool slab)
+{
+    void *n = kmalloc_site(new_size, gfp, site);
+    if (!n)
+        return NULL;
+    if (slab && env_shadow_enabled) /* without hardening old is the class: its shadow kept req */
+        env_unpoison(p, old);
+    memcpy(n, p, MM_MIN(old, new_size));
+    kfree(p);
+    return n;
+}
+
 void *krealloc(const void *p, size_t new_size, gfp_t gfp)
 {
     uintptr_t site = (uintptr_t)__builtin_return_address(0);
@@ -228,6 +254,8 @@ void *krealloc(const void *p, size_t new_size, gfp_t gfp)
         kfree(p);
         return ZERO_SIZE_PTR;
     }
+    if (in_kfence_window(p)) /* a sampled object always moves (its page fits its request only) */
+        return krealloc_move(p, old, new_size, gfp, site, false);
     if (slab && new_size <= slab->slab_cache->object_size) {
         slab_obj_resize(slab->slab_cache, (void *)p, new_size, gfp & __GFP_ZERO, __func__);
         return (void *)p;
@@ -238,14 +266,7 @@ void *krealloc(const void *p, size_t new_size, gfp_t gfp)
         kmalloc_large_resize(head, old, new_size, gfp & __GFP_ZERO);
         return (void *)p;
     }
-    void *n = kmalloc_site(new_size, gfp, site);
-    if (!n)
-        return NULL;
-    if (slab && env_shadow_enabled) /* without hardening old is the class: its shadow kept req */
-        env_unpoison(p, old);
-    memcpy(n, p, MM_MIN(old, new_size));
-    kfree(p);
-    return n;
+    return krealloc_move(p, old, new_size, gfp, site, slab != NULL);
 }
 
 static MM_NOINLINE int kfree_large(struct page *head, const void *p)
@@ -271,6 +292,8 @@ int kfree(const void *p)
             return slab_reject_internal(slab->slab_cache, p, __func__);
         return slab_free(slab->slab_cache, slab, (void *)p, __func__);
     }
+    if (!head && in_kfence_window(p))
+        return mm_state.heap.kfence->free(NULL, p, __func__);
     if (!head) /* reported by slab_lookup */
         return in_vmalloc_range(p) ? -MM_EINVAL : -MM_EFAULT;
     unsigned long pfn = page_to_pfn(head);

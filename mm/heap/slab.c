@@ -346,6 +346,8 @@ static void slab_cache_init(struct kmem_cache *c, const char *name, size_t size,
     list_init(&c->partial);
     list_init(&c->full);
     slab_calc_layout(c, size, align);
+    for (unsigned int cpu = 0; cpu < ncpu; cpu++)
+        c->cpu[cpu].kfence_left = mm_state.heap.kfence_interval;
 }
 
 /* ---- slabs ---- */
@@ -774,12 +776,33 @@ static MM_NOINLINE void *slab_alloc_slow(struct kmem_cache *c, struct kmem_cache
     return cc->freelist;
 }
 
+/*
+ * KFENCE: this CPU's count for @c ran out. Start the next count and let the pool serve the
+ * allocation (NULL: not sampled, or the pool is full, and the cache serves it). The mm's own
+ * metadata, DMA caches and objects above a page are never sampled.
+ */
+static MM_NOINLINE void *slab_kfence_sample(struct kmem_cache *c, struct kmem_cache_cpu *cc,
+                                            gfp_t gfp, uintptr_t site, size_t req)
+{
+    const struct kfence_ops *ops = mm_state.heap.kfence;
+    cc->kfence_left = mm_state.heap.kfence_interval;
+    if (!ops || (c->flags & SLAB_MM_INTERNAL) || c->zone_gfp || c->object_size > PAGE_SIZE ||
+        c->align > PAGE_SIZE)
+        return NULL; /* zone_gfp: the pool's pages are not DMA memory */
+    return ops->alloc(c, req, gfp, site);
+}
+
 void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
 {
     unsigned long irq = env_irq_save();
     unsigned int cpu = env_cpu_id();
     struct kmem_cache_cpu *cc = &c->cpu[cpu];
-    void *obj = cc->freelist;
+    void *obj = NULL;
+    if (mm_unlikely(--cc->kfence_left == 0) && (obj = slab_kfence_sample(c, cc, gfp, site, req))) {
+        env_irq_restore(irq);
+        goto out;
+    }
+    obj = cc->freelist;
     if (mm_unlikely(!obj))
         obj = slab_alloc_slow(c, cc, cpu, gfp, irq);
     if (mm_likely(obj)) {
@@ -794,6 +817,7 @@ void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
     env_irq_restore(irq);
     if (mm_unlikely(!obj))
         return NULL;
+out:
     if (env_shadow_enabled)
         env_unpoison(obj, req);
     if (gfp & __GFP_ZERO)
@@ -905,6 +929,8 @@ struct page *slab_lookup(const void *p, const char *func, struct page **head_out
     struct page *pg = virt_to_page(p);
     *head_out = NULL;
     if (!pg) {
+        if (in_kfence_window(p)) /* the caller routes it to the KFENCE pool */
+            return NULL;
         if (func && in_vmalloc_range(p))
             mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EINVAL, func, (uintptr_t)p, ~0ul,
                              "%p is vmalloc memory: free it with vfree", p);
@@ -952,6 +978,8 @@ static int slab_cache_free(struct kmem_cache *c, void *obj, bool internal_ok)
     struct page *head;
     struct page *slab = slab_lookup(obj, "kmem_cache_free", &head);
     if (!slab) {
+        if (!head && in_kfence_window(obj))
+            return mm_state.heap.kfence->free(c, obj, "kmem_cache_free");
         if (!head)
             return -MM_EFAULT;
         return mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EINVAL, "kmem_cache_free", (uintptr_t)obj,
@@ -1139,6 +1167,8 @@ int kmem_cache_destroy(struct kmem_cache *c)
                                 "%p is not a destroyable kmem_cache", (void *)c);
     slab_flush_all(c);
     unsigned long live = slab_report_live(c);
+    if (mm_state.heap.kfence) /* sampled objects count as live; a destroy drops the pool's ref */
+        live += mm_state.heap.kfence->cache_gone(c, !live);
     if (live)
         return mm_report_misuse(MM_MISUSE_CACHE_BUSY, -MM_EBUSY, __func__, (uintptr_t)c, ~0ul,
                                 "cache %s still has %lu live objects; not destroyed", c->name, live);

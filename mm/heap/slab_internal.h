@@ -61,6 +61,8 @@ struct kmem_cache_cpu {
     struct page *slab;     /* active (frozen) slab, or NULL */
     uintptr_t base;        /* its first object start (freelist checks without page_address) */
     unsigned long alloc, free;
+    unsigned long kfence_left; /* allocations until the next KFENCE sample (0 when off: the
+                                  decrement wraps, so it never reaches 0 again) */
 } MM_CACHE_ALIGNED;
 
 struct kmem_cache {
@@ -98,6 +100,14 @@ struct kmem_cache {
     struct list_head list;     /* all caches (mm_state.heap.lock) */
     struct kmem_cache_cpu cpu[]; /* mm_nr_cpus() entries */
 };
+
+/** Is @addr inside the KFENCE pool window (false while sampling is off)? The heap's routing test,
+ * on its slow paths only: the window is not direct-map memory. */
+static inline bool in_kfence_window(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    return a >= mm_state.heap.kfence_start && a < mm_state.heap.kfence_end;
+}
 
 /* heap/slab.c */
 void *slab_obj_base(const struct kmem_cache *c, const struct page *slab);

@@ -48,6 +48,8 @@ struct mm_boot_params {
     bool slab_hardened;                  /* red zones, poison, checked freelists (see slab.h) */
     unsigned int slab_harden_level;      /* MM_SLAB_HARDEN_*; 0 (AUTO): slab_hardened ? FULL : OFF */
     uint64_t seed;                       /* seeds every randomised choice of the mm */
+    unsigned int kfence_interval;        /* KFENCE: 1 in N slab/kmalloc allocations comes from
+                                            the guarded pool (slab.h); 0 = off */
 };
 
 /*
@@ -61,11 +63,13 @@ struct mm_boot_params {
 #define MM_SLAB_HARDEN_FULL   2u /* level 2: full red zones and full free poison */
 #define MM_SLAB_HARDEN_OFF    3u /* level 0, explicitly (whatever slab_hardened says) */
 
+#define MM_KFENCE_MAX_INTERVAL 1000000u /* largest kfence_interval */
+
 /**
  * Reset the mm and build the early allocator from @bp. Returns 0 or:
  *   -MM_EINVAL  NULL params, no usable memory, nr_cpus > MM_MAX_CPUS, zone ends out of order,
  *               a region that wraps or lies above ARCH_PHYS_BITS, slab_harden_level above
- *               MM_SLAB_HARDEN_OFF
+ *               MM_SLAB_HARDEN_OFF, kfence_interval above MM_KFENCE_MAX_INTERVAL
  *   -MM_ENOSPC  more regions than MM_MAX_MEM_REGIONS after merging
  */
 int mm_early_init(const struct mm_boot_params *bp);
@@ -196,6 +200,7 @@ enum mm_misuse_kind {
     MM_MISUSE_SIZE_OVERFLOW,   /* n * size overflows, or a size beyond the largest allocation */
     MM_MISUSE_STILL_MAPPED,    /* freeing the last reference of a page user PTEs still map */
     MM_MISUSE_INTERNAL_OBJECT, /* kfree/kmem_cache_free of the mm's own metadata object */
+    MM_MISUSE_OUT_OF_BOUNDS,   /* an access faulted on a KFENCE guard page beside an object */
     MM_NR_MISUSE_KINDS,
 };
 

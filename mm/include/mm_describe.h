@@ -12,6 +12,7 @@
  *   direct map:  page -> block head -> PG_slab? -> cache -> slot -> part of the slot
  *                                   -> PG_large? -> kmalloc size
  *   vmalloc:     area (mapped pages + guard page)
+ *   KFENCE pool: the nearest object (its page, or a guard page beside it) -> its cache and state
  */
 #ifndef LEAXOS_MM_DESCRIBE_H
 #define LEAXOS_MM_DESCRIBE_H
@@ -29,6 +30,7 @@ enum mm_addr_owner {
     MM_ADDR_SLAB,       /* a slab of a kmem_cache */
     MM_ADDR_VMALLOC,    /* a vmalloc/vmap area or its guard page */
     MM_ADDR_VMALLOC_UNUSED, /* inside the vmalloc range but in no area */
+    MM_ADDR_KFENCE,     /* the KFENCE pool: a sampled object's page or a guard page (slab.h) */
 };
 
 /** Where in a slab the address falls. */
@@ -83,7 +85,7 @@ static inline const char *mm_addr_owner_name(enum mm_addr_owner owner)
         [MM_ADDR_FREE_PAGE] = "free page", [MM_ADDR_PCP_PAGE] = "free per-CPU page",
         [MM_ADDR_PAGE] = "allocated page", [MM_ADDR_LARGE] = "large kmalloc",
         [MM_ADDR_SLAB] = "slab", [MM_ADDR_VMALLOC] = "vmalloc area",
-        [MM_ADDR_VMALLOC_UNUSED] = "unused vmalloc range",
+        [MM_ADDR_VMALLOC_UNUSED] = "unused vmalloc range", [MM_ADDR_KFENCE] = "KFENCE pool",
     };
     return (unsigned int)owner < MM_ARRAY_SIZE(names) ? names[owner] : "?";
 }

@@ -153,6 +153,13 @@ void env_kernel_map(uintptr_t va, phys_addr_t pa, size_t size, bool writable);
 /** The mm has cleared the kernel PTEs of [va, va+size): drop the mapping and its TLB entries. */
 void env_kernel_unmap(uintptr_t va, size_t size);
 
+/**
+ * As env_kernel_unmap, but every later access to [va, va+size) faults at once in every build
+ * (the hosted machine otherwise leaves an ASan build's stale alias to the shadow): KFENCE pages,
+ * whose use-after-free must fault, not be caught by a sanitizer only.
+ */
+void env_kernel_unmap_strict(uintptr_t va, size_t size);
+
 /* ---- sanitizer hooks ---- */
 
 /** Why memory is poisoned; a sanitizer may show it in a report. */

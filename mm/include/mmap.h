@@ -51,8 +51,8 @@
  * writable one; nothing with MAP_NONBLOCK); the rest are no-ops here as in Linux (MAP_NORESERVE:
  * there is no overcommit accounting; MAP_DENYWRITE, MAP_EXECUTABLE: ignored by Linux; MAP_STACK;
  * MAP_UNINITIALIZED: pages are zeroed anyway; MAP_SYNC: ignored without MAP_SHARED_VALIDATE).
- * MAP_LOCKED is not supported yet (-MM_EINVAL). Any other bit is -MM_EINVAL, where Linux ignores
- * unknown bits unless MAP_SHARED_VALIDATE: a documented difference. */
+ * MAP_LOCKED is mlock of the new mapping (see do_mlock). Any other bit is -MM_EINVAL, where Linux
+ * ignores unknown bits unless MAP_SHARED_VALIDATE: a documented difference. */
 #define MAP_DENYWRITE       0x0800u
 #define MAP_EXECUTABLE      0x1000u
 #define MAP_LOCKED          0x2000u
@@ -69,6 +69,7 @@
 #define VM_EXEC      0x0004ul
 #define VM_SHARED    0x0008ul
 #define VM_GROWSDOWN 0x0100ul
+#define VM_LOCKED    0x2000ul /* mlock / MAP_LOCKED: every page present, never swapped out */
 
 #define MM_MAX_MAP_COUNT   65530u  /* VMAs per address space */
 #define MM_STACK_GUARD_GAP (256ul * PAGE_SIZE) /* kept between a stack and the VMA below */
@@ -133,6 +134,25 @@ int do_munmap(struct mm_struct *mm, uintptr_t addr, size_t len);
  * difference).
  */
 int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot);
+
+/**
+ * mlock(2) / mlock2(2) without MLOCK_ONFAULT: lock [addr & PAGE_MASK, PAGE_ALIGN(addr + len)):
+ * its VMAs get VM_LOCKED and every page of an accessible one is faulted in (a write fault for a
+ * private writable mapping, as MAP_POPULATE); a locked page is never swapped out, and a locked
+ * VMA that becomes accessible (mprotect) or grows (a stack) is populated too. A fork's child does
+ * not inherit the lock (as in Linux). Returns 0 (also for an empty range: len 0, or a len that
+ * PAGE_ALIGN wraps to 0, as in Linux), or as Linux: -MM_EINVAL (NULL @mm, @flags other than 0, a
+ * wrapping range), -MM_ENOMEM (a hole in the range or a range outside
+ * user space, too many VMAs after splitting, a PROT_NONE VMA in the range, or the pages could not
+ * be populated). There is no
+ * lock limit (Linux: RLIMIT_MEMLOCK, unlimited for root). Differences: MLOCK_ONFAULT is -MM_EINVAL;
+ * on a population failure the range is left unlocked (Linux keeps VM_LOCKED on what it locked).
+ */
+int do_mlock(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int flags);
+
+/** munlock(2): clear VM_LOCKED over the range (the pages stay mapped, swappable again). Returns
+ * 0, -MM_EINVAL (NULL @mm, wrapping) or -MM_ENOMEM (a hole, outside user space, VMA count). */
+int do_munlock(struct mm_struct *mm, uintptr_t addr, size_t len);
 
 /** Move the program break; returns the new break, or the old one when the move is refused. */
 uintptr_t do_brk(struct mm_struct *mm, uintptr_t new_brk);

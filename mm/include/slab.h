@@ -190,4 +190,52 @@ void slab_show(int level);
 /** Pages currently held by all caches. */
 unsigned long slab_nr_pages(void);
 
+/* ---- KFENCE: sampled guarded allocations ---- */
+
+/*
+ * With mm_boot_params.kfence_interval = N (0: off), every N-th allocation of a slab cache on a CPU
+ * (a deterministic per-CPU, per-cache counter; the mm's own metadata caches, DMA caches and
+ * objects above a page are never sampled) is
+ * served from a small pool of pages in the kernel virtual range, one object per page, each page
+ * between two guard pages that are never mapped:
+ *
+ *   [guard][obj 0][guard][obj 1][guard] ... [obj KFENCE_NR_OBJECTS-1][guard]
+ *
+ * The object sits against the right guard or the left one, alternately, so an access past either
+ * end faults at once (the bytes between the object and the page edge, at most its alignment on
+ * the guarded side, are canary bytes checked at free). A freed object's page is unmapped at the
+ * free, so a use after free faults too; freed pages are reused in FIFO order (the longest-freed
+ * first). kfree, ksize, krealloc and kmem_cache_free accept sampled objects; double, interior and
+ * wrong-cache frees of them are reported. When every object is in use the allocation falls back
+ * to the cache.
+ *
+ * A fault in the pool is reported by kfence_handle_fault, which the environment's fault path calls
+ * (the kernel's #PF handler; the hosted machine's kernel-access probe): out-of-bounds
+ * (MM_MISUSE_OUT_OF_BOUNDS) or use-after-free (MM_MISUSE_USE_AFTER_FREE), naming the object, its
+ * cache, its allocation site and the offset from the object start.
+ */
+#define KFENCE_NR_OBJECTS 16u
+
+/**
+ * A kernel-mode fault at @addr (@write: a write access): if it lies in the KFENCE pool, report it
+ * (out-of-bounds or use-after-free of the nearest object) and return true; else false, nothing
+ * reported. Any context; the caller decides what happens to the faulting access.
+ */
+bool kfence_handle_fault(uintptr_t addr, bool write);
+
+/** Is @p in the KFENCE pool (an object page or a guard page)? False while sampling is off. */
+bool is_kfence_address(const void *p);
+
+struct kfence_stats {
+    unsigned int interval;       /* boot parameter (0: off) */
+    unsigned int nr_objects;     /* pool slots (0 until kfence_init succeeded) */
+    unsigned int nr_live;        /* slots holding an allocated object */
+    unsigned long nr_alloc;      /* sampled allocations served */
+    unsigned long nr_fallback;   /* samples the full pool sent back to the cache */
+    unsigned long nr_fault;      /* faults reported */
+};
+
+/** Fill @st (NULL is ignored). */
+void kfence_get_stats(struct kfence_stats *st);
+
 #endif /* LEAXOS_SLAB_H */

@@ -106,6 +106,13 @@ struct page_table *vmalloc_page_table(void);
  */
 int vmalloc_init(void);
 
+/**
+ * Set up the KFENCE pool (slab.h) in the window vmalloc_init kept at the top of the range when
+ * mm_boot_params.kfence_interval is not 0 (mm_core_init calls it). Returns 0, -MM_EINVAL
+ * (sampling off, vmalloc not ready) or -MM_ENOMEM (pool pages); sampling stays off on error.
+ */
+int kfence_init(void);
+
 /* ---- checks ---- */
 
 /**

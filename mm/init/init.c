@@ -29,7 +29,7 @@ static int mm_validate_params(const struct mm_boot_params *bp)
     if (!bp || !bp->map || bp->nr_map == 0)
         return -MM_EINVAL;
     if (bp->nr_cpus > MM_MAX_CPUS || (bp->nr_reserve && !bp->reserve) ||
-        bp->slab_harden_level > MM_SLAB_HARDEN_OFF)
+        bp->slab_harden_level > MM_SLAB_HARDEN_OFF || bp->kfence_interval > MM_KFENCE_MAX_INTERVAL)
         return -MM_EINVAL;
     phys_addr_t dma = bp->zone_dma_end ? bp->zone_dma_end : ARCH_ZONE_DMA_END;
     phys_addr_t normal = bp->zone_normal_end ? bp->zone_normal_end : ARCH_ZONE_NORMAL_END;
@@ -109,6 +109,7 @@ int mm_early_init(const struct mm_boot_params *bp)
     }
     mm_state.heap.harden_level = mm_slab_harden_level(bp);
     mm_state.heap.hardened = mm_state.heap.harden_level > 0;
+    mm_state.heap.kfence_interval = bp->kfence_interval;
     mm_state.phys.pcp_batch_param = bp->pcp_batch;
     mm_state.phys.pcp_high_param = bp->pcp_high;
     mm_state.phys.early_ready = true;
@@ -212,8 +213,8 @@ int mm_core_init(void)
     err = slab_init();
     if (!err)
         err = vm_init();
-    if (!err)
-        (void)vmalloc_init(); /* optional: without it vmalloc/vmap return NULL */
+    if (!err && !vmalloc_init() && mm_state.heap.kfence_interval && kfence_init())
+        env_log(ENV_LOG_WARN, "mm: kfence pool not set up: sampling off\n");
     return err;
 }
 

@@ -142,6 +142,29 @@ struct mm_heap_state {
     unsigned int harden_level;           /* 0 (off), 1 (cheap), 2 (full): from the boot params */
     bool ready;
     unsigned long nr_created;            /* caches created since boot: seeds each cache (atomic) */
+    /* KFENCE sampling: the pool lives in mm/virtual/kfence.c, which registers its hooks here */
+    unsigned int kfence_interval;        /* boot parameter: 1 in N allocations sampled, 0 = off */
+    uintptr_t kfence_start, kfence_end;  /* the pool window once kfence_init succeeded, [0, 0)
+                                            before (written once, by kfence_init) */
+    const struct kfence_ops *kfence;     /* the pool's hooks (NULL: sampling off) */
+};
+
+/*
+ * The KFENCE pool's hooks, for the heap (below it): sample an allocation, free or size one of
+ * its objects. Every call is for a pointer inside [kfence_start, kfence_end) except alloc.
+ */
+struct kfence_ops {
+    /** An object of @c for @req bytes from the pool, or NULL (pool full: the caller falls back). */
+    void *(*alloc)(struct kmem_cache *c, size_t req, gfp_t gfp, uintptr_t site);
+    /** Free @p (into @c, or any cache when NULL). Reports misuse by @func (double, invalid,
+     * wrong-cache free); returns 0 or its error. */
+    int (*free)(struct kmem_cache *c, const void *p, const char *func);
+    /** Requested size of live kmalloc object @p (0 after reporting misuse by @func, or when @func
+     * is NULL without a report); *@c_out its cache. */
+    size_t (*live_size)(const void *p, const char *func, struct kmem_cache **c_out);
+    /** kmem_cache_destroy(@c): the number of @c's live pool objects (each logged); when 0 and
+     * @destroy, the pool forgets @c (its freed slots keep no pointer to it). */
+    unsigned long (*cache_gone)(struct kmem_cache *c, bool destroy);
 };
 
 /** Address spaces (mm/virtual: mmap.c, fault.c, file.c). */
@@ -157,6 +180,30 @@ struct mm_vm_state {
     struct kmem_cache *vma_cache;        /* VMAs (SLAB_MM_INTERNAL: refused to kfree) */
 };
 
+/** One KFENCE pool slot (mm/virtual/kfence.c): the object page at window + (2i + 1) pages. */
+enum kfence_slot_state { KFENCE_UNUSED = 0, KFENCE_LIVE, KFENCE_FREED };
+
+struct kfence_slot {
+    uint8_t state;               /* enum kfence_slot_state; the page is mapped exactly when LIVE */
+    bool right;                  /* object placed against the right guard (else the left one) */
+    uint16_t cpu;                /* CPU that allocated it */
+    uint32_t size;               /* requested bytes */
+    uintptr_t addr;              /* object start (LIVE and FREED) */
+    struct kmem_cache *cache;    /* its cache (LIVE and FREED) */
+    uintptr_t site;              /* allocation site */
+};
+
+/** The KFENCE pool (mm/virtual/kfence.c); the window and hooks are in the heap part. */
+struct mm_kfence_state {
+    env_spinlock_t lock;                 /* every field below */
+    struct page_table pt;                /* kernel page table of the window */
+    struct page *pages;                  /* KFENCE_NR_OBJECTS object pages (one block) */
+    struct kfence_slot slot[KFENCE_NR_OBJECTS];
+    uint8_t fifo[KFENCE_NR_OBJECTS];     /* free slots, the longest-freed first */
+    unsigned int fifo_head, fifo_len;
+    unsigned long nr_alloc, nr_fallback, nr_fault;
+};
+
 /** vmalloc (mm/virtual/vmalloc.c): its areas and page table (the range is in core). */
 struct mm_vmalloc_state {
     env_spinlock_t lock;                 /* every field below but ready */
@@ -169,6 +216,7 @@ struct mm_vmalloc_state {
     uintptr_t freed[16];                 /* starts of recently freed areas (double-free reports) */
     unsigned int freed_next;
     struct kmem_cache *va_cache;         /* vmap areas (SLAB_MM_INTERNAL: refused to kfree) */
+    struct mm_kfence_state kfence;       /* the KFENCE pool above the range (own lock) */
 };
 
 /** Swap (mm/swap): the slot map (swap_slot.c) and the LRU with its shrinker (swap_lru.c). */

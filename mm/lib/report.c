@@ -31,6 +31,7 @@ static const char *const misuse_names[MM_NR_MISUSE_KINDS] = {
     [MM_MISUSE_SIZE_OVERFLOW] = "size-overflow",
     [MM_MISUSE_STILL_MAPPED] = "free-still-mapped",
     [MM_MISUSE_INTERNAL_OBJECT] = "free-mm-metadata",
+    [MM_MISUSE_OUT_OF_BOUNDS] = "out-of-bounds",
 };
 
 const char *mm_misuse_name(enum mm_misuse_kind kind)

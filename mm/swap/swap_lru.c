@@ -140,6 +140,13 @@ static int swap_refill_one(struct mm_struct *mm)
     return 0;
 }
 
+/* Is LRU page @p in a VM_LOCKED VMA of @mm (mlock, MAP_LOCKED)? */
+static bool swap_page_mlocked(struct mm_struct *mm, struct page *p)
+{
+    const struct vm_area_struct *v = find_vma(mm, lru_address(p));
+    return v && v->vm_start <= lru_address(p) && (v->vm_flags & VM_LOCKED);
+}
+
 /* One step on @mm: returns 1 (a page freed), 0 (a page moved), -1 (nothing to do / stop). */
 static int swap_scan_one(struct mm_struct *mm)
 {
@@ -149,6 +156,10 @@ static int swap_scan_one(struct mm_struct *mm)
     pte_t *ptep = swap_lru_pte(mm, p);
     if (!ptep)
         return 0;
+    if (swap_page_mlocked(mm, p)) { /* never swapped out: back to the active list */
+        swap_lru_move(mm, p, SWAP_LRU_ACTIVE);
+        return 0;
+    }
     if (swap_pte_young(ptep, lru_address(p))) {
         swap_lru_move(mm, p, SWAP_LRU_ACTIVE);
         return 0;

@@ -67,7 +67,7 @@ static int fork_copy_vma(struct mm_struct *parent, struct mm_struct *child, stru
         return -MM_ENOMEM;
     n->vm_start = v->vm_start;
     n->vm_end = v->vm_end;
-    n->vm_flags = v->vm_flags;
+    n->vm_flags = v->vm_flags & ~VM_LOCKED; /* as Linux: a child does not inherit mlock */
     n->vm_file = v->vm_file;
     n->vm_pgoff = v->vm_pgoff;
     if (n->vm_file)
@@ -79,6 +79,8 @@ static int fork_copy_vma(struct mm_struct *parent, struct mm_struct *child, stru
     }
     struct fork_arg a = { child, n, 0 };
     pt_visit(&parent->pt, v->vm_start, v->vm_end, fork_copy_pte, &a);
+    if (!a.err) /* without the parent's VM_LOCKED it may be one with the VMA before it now */
+        (void)vma_merge_around(child, n);
     return a.err;
 }
 

@@ -134,6 +134,8 @@ static unsigned long vm_flags_of(unsigned int prot, unsigned int flags)
         vf |= VM_SHARED;
     if (flags & MAP_GROWSDOWN)
         vf |= VM_GROWSDOWN;
+    if (flags & MAP_LOCKED)
+        vf |= VM_LOCKED;
     return vf;
 }
 
@@ -150,7 +152,8 @@ static int mmap_check_args(size_t len, unsigned int prot, unsigned int flags,
 {
     unsigned int known = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN |
                          MAP_FIXED_NOREPLACE | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_NORESERVE |
-                         MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_SYNC | MAP_UNINITIALIZED;
+                         MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_SYNC | MAP_UNINITIALIZED |
+                         MAP_LOCKED;
     unsigned int prots = PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM;
     if (file && mm_file_check_live(file, "do_mmap"))
         return -MM_EINVAL;
@@ -227,6 +230,82 @@ static void mmap_populate(struct mm_struct *mm, uintptr_t addr, size_t len)
             return;
 }
 
+/* ---- mlock: VM_LOCKED VMAs have every accessible page present (never swapped out) ---- */
+
+/* Fault in the pages of @v inside [start, end) as mmap_populate does; false at the first failure.
+ * A VMA no access reaches (PROT_NONE) cannot be populated: a failure with @none_fails (mlock, as
+ * in Linux), else nothing to do (MAP_LOCKED, mprotect; the lock holds no page there). */
+static bool mlock_populate_vma(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t start,
+                               uintptr_t end, bool none_fails)
+{
+    if (!(v->vm_flags & VM_PROT_MASK))
+        return !none_fails;
+    unsigned int pf = PF_ERR_U | ((v->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? PF_ERR_W : 0);
+    uintptr_t hi = MM_MIN(end, v->vm_end);
+    for (uintptr_t va = MM_MAX(start, v->vm_start); va < hi; va += PAGE_SIZE)
+        if (handle_mm_fault(mm, va, pf) != VM_FAULT_HANDLED)
+            return false;
+    return true;
+}
+
+/* Populate the locked VMAs of [start, end) (all of it is mapped). */
+static bool mlock_populate_range(struct mm_struct *mm, uintptr_t start, uintptr_t end,
+                                 bool none_fails)
+{
+    for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end;
+         v = vma_next(mm, v))
+        if ((v->vm_flags & VM_LOCKED) && !mlock_populate_vma(mm, v, start, end, none_fails))
+            return false;
+    return true;
+}
+
+static int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end,
+                           struct vm_area_struct **first);
+static int do_munmap_locked(struct mm_struct *mm, uintptr_t addr, size_t len);
+static bool vma_range_covered(struct mm_struct *mm, uintptr_t start, uintptr_t end);
+
+/* Set or clear VM_LOCKED on every VMA of mapped range [start, end). Returns 0 or -MM_ENOMEM
+ * (a split found no memory; nothing changed). */
+static int mlock_apply_locked(struct mm_struct *mm, uintptr_t start, uintptr_t end, bool lock)
+{
+    struct vm_area_struct *v;
+    int err = vma_split_range(mm, start, end, &v);
+    if (err)
+        return err;
+    while (v && v->vm_start < end) {
+        v->vm_flags = lock ? v->vm_flags | VM_LOCKED : v->vm_flags & ~VM_LOCKED;
+        uintptr_t next_start = v->vm_end;
+        (void)vma_merge_around(mm, v); /* may free v: go on from next_start */
+        v = next_start < end ? find_vma(mm, next_start) : NULL;
+    }
+    return 0;
+}
+
+/* Linux's arithmetic and order (mlock, apply_vma_lock_flags): flags EINVAL; the length is
+ * PAGE_ALIGN(len + offset in page), wrapping as unsigned arithmetic does (so a length that aligns
+ * to 0 is an empty range: 0); a range that wraps EINVAL; a hole (or a range outside user space,
+ * where nothing is mapped) ENOMEM. */
+static int do_mlock_locked(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int flags,
+                           bool lock)
+{
+    if (!mm || flags)
+        return -MM_EINVAL;
+    uintptr_t start = MM_ALIGN_DOWN(addr, PAGE_SIZE);
+    size_t span = MM_ALIGN_UP(len + (addr - start), (size_t)PAGE_SIZE); /* may wrap, as Linux */
+    uintptr_t end = start + span;
+    if (end < start)
+        return -MM_EINVAL;
+    if (end == start)
+        return 0;
+    if (start < ARCH_USER_VA_START || end > ARCH_USER_VA_END || !vma_range_covered(mm, start, end))
+        return -MM_ENOMEM;
+    int err = mlock_apply_locked(mm, start, end, lock);
+    if (err || !lock || mlock_populate_range(mm, start, end, true))
+        return err;
+    (void)mlock_apply_locked(mm, start, end, false); /* documented: left unlocked on failure */
+    return -MM_ENOMEM;
+}
+
 static long do_mmap_locked(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot,
                            unsigned int flags, struct mm_file *file, uint64_t off)
 {
@@ -275,6 +354,10 @@ static long do_mmap_locked(struct mm_struct *mm, uintptr_t addr, size_t len, uns
         return err;
     }
     vma_merge_around(mm, v);
+    if ((flags & MAP_LOCKED) && !mlock_populate_range(mm, addr, addr + len, false)) {
+        (void)do_munmap_locked(mm, addr, len); /* documented: Linux keeps the mapping */
+        return -MM_EAGAIN;
+    }
     if ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE)
         mmap_populate(mm, addr, len);
     return (long)addr;
@@ -400,6 +483,8 @@ static int do_mprotect_locked(struct mm_struct *mm, uintptr_t addr, size_t len, 
         v = next_start < end ? find_vma(mm, next_start) : NULL;
     }
     env_tlb_flush_range(addr, end);
+    if (!mlock_populate_range(mm, addr, end, false)) /* a locked VMA made accessible: fault it in */
+        (void)mlock_apply_locked(mm, addr, end, false);
     return 0;
 }
 
@@ -454,6 +539,22 @@ int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int p
 {
     vm_lock();
     int r = do_mprotect_locked(mm, addr, len, prot);
+    vm_unlock();
+    return r;
+}
+
+int do_mlock(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int flags)
+{
+    vm_lock();
+    int r = do_mlock_locked(mm, addr, len, flags, true);
+    vm_unlock();
+    return r;
+}
+
+int do_munlock(struct mm_struct *mm, uintptr_t addr, size_t len)
+{
+    vm_lock();
+    int r = do_mlock_locked(mm, addr, len, 0, false);
     vm_unlock();
     return r;
 }

@@ -9,4 +9,7 @@
 #include "../lib/core.h"
 #include "page_table.h"
 
+/* kfence.c: bytes the KFENCE window takes off the top of the vmalloc range (0: sampling off). */
+size_t kfence_window_size(void);
+
 #endif /* LEAXOS_MM_VM_INTERNAL_H */

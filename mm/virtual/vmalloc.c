@@ -513,8 +513,10 @@ int vmalloc_init(void)
     if (!mm_state.phys.ready || !mm_state.heap.ready)
         return -MM_EINVAL;
     env_vmalloc_range(&start, &end);
-    if (start >= end || end - start < 2 * PAGE_SIZE || !MM_IS_ALIGNED(start | end, PAGE_SIZE))
+    if (start >= end || end - start < 2 * PAGE_SIZE + kfence_window_size() ||
+        !MM_IS_ALIGNED(start | end, PAGE_SIZE))
         return -MM_EINVAL;
+    end -= kfence_window_size(); /* the KFENCE pool's window (kfence.c) sits above the range */
     if (!mm_state.vmalloc.va_cache)
         mm_state.vmalloc.va_cache = kmem_cache_create("vmap_area", sizeof(struct vmap_area), 0,
                                                       SLAB_MM_INTERNAL, NULL);

@@ -31,12 +31,16 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <string.h>
+#include <ucontext.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "hosted_internal.h"
 #include "machine_layout.h"
+#include "slab.h"
 
 #define VMALLOC_RANGE_SIZE (1ull << 30)
 
@@ -319,6 +323,51 @@ void env_kernel_unmap(uintptr_t va, size_t size)
         env_panic("hosted: cannot unmap %#lx+%zu", (unsigned long)va, size);
 #endif
     env_tlb_flush_range(va, va + size);
+}
+
+void env_kernel_unmap_strict(uintptr_t va, size_t size)
+{
+    vmalloc_range_check(va, size, __func__);
+    void *p = mmap((void *)va, size, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED)
+        env_panic("hosted: cannot unmap %#lx+%zu", (unsigned long)va, size);
+    env_tlb_flush_range(va, va + size);
+}
+
+/* ---- kernel-access probes: a fault on a kernel address, caught (machine_kernel_probe) ---- */
+
+static __thread sigjmp_buf probe_jmp;
+static __thread volatile uintptr_t probe_addr;
+static __thread volatile bool probe_write;
+
+static void probe_on_fault(int sig, siginfo_t *si, void *uc_v)
+{
+    (void)sig;
+    const ucontext_t *uc = uc_v;
+    probe_addr = (uintptr_t)si->si_addr;
+    probe_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0; /* x86 #PF error code bit 1 */
+    siglongjmp(probe_jmp, 1);
+}
+
+bool machine_kernel_probe(void (*fn)(void *arg), void *arg, uintptr_t *addr)
+{
+    struct sigaction sa = { .sa_sigaction = probe_on_fault, .sa_flags = SA_SIGINFO | SA_NODEFER };
+    struct sigaction old_segv, old_bus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &old_segv);
+    sigaction(SIGBUS, &sa, &old_bus);
+    bool faulted = sigsetjmp(probe_jmp, 1) != 0;
+    if (!faulted)
+        fn(arg);
+    sigaction(SIGSEGV, &old_segv, NULL);
+    sigaction(SIGBUS, &old_bus, NULL);
+    if (faulted) {
+        if (addr)
+            *addr = probe_addr;
+        (void)kfence_handle_fault(probe_addr, probe_write);
+    }
+    return faulted;
 }
 
 /* The layout builders and machine_end live in machine_layout.c (shared with the kernel). */

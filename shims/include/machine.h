@@ -42,6 +42,7 @@ struct machine {
     unsigned long swap_slots;     /* page-sized slots of the swap device (0: no swap) */
     unsigned int tlb_entries;     /* per-CPU TLB entries, 1 .. MACHINE_TLB_MAX_ENTRIES (0: default) */
     enum machine_tlb_policy tlb_policy;
+    unsigned int kfence_interval; /* mm_boot_params.kfence_interval: 1 in N sampled, 0 = off */
 };
 
 /**
@@ -139,6 +140,15 @@ void machine_set_log_level(int level);
 typedef void (*machine_panic_hook_t)(const char *msg);
 /** Replace abort() on env_panic with @hook (which must not return normally, e.g. longjmp). */
 void machine_set_panic_hook(machine_panic_hook_t hook);
+
+/**
+ * Run fn(arg) as kernel code that may fault on a kernel address (a KFENCE guard page or freed
+ * object, an unmapped vmalloc page). Returns true if it faulted (*@addr, may be NULL, = the
+ * faulting address; execution resumes here), false if fn returned. The fault is shown to the mm
+ * (kfence_handle_fault) as the kernel's #PF handler shows it. Hosted: a SIGSEGV/SIGBUS handler
+ * around the call and siglongjmp; kernel: kernel_probe (arch/x86_64/kernel/trap.c).
+ */
+bool machine_kernel_probe(void (*fn)(void *arg), void *arg, uintptr_t *addr);
 
 /** Base of the arena (physical address 0) and its mapped length. */
 void *machine_arena_base(void);

@@ -339,6 +339,23 @@ void env_kernel_unmap(uintptr_t va, size_t size)
     env_tlb_flush_range(va, va + size);
 }
 
+void env_kernel_unmap_strict(uintptr_t va, size_t size)
+{
+    env_kernel_unmap(va, size); /* the kernel's unmap is immediate already */
+}
+
+static kernel_probe_fn_t kernel_probe_hook;
+
+void kernel_probe_set(kernel_probe_fn_t probe) { kernel_probe_hook = probe; }
+
+/* The #PF handler has shown the fault to the mm already (trap.c). */
+bool machine_kernel_probe(void (*fn)(void *arg), void *arg, uintptr_t *addr)
+{
+    if (!kernel_probe_hook)
+        env_panic("kernel: machine_kernel_probe before kmain set the probe");
+    return kernel_probe_hook(fn, arg, addr);
+}
+
 void kernel_vmalloc_reset(void)
 {
     if (vmalloc_lo >= vmalloc_hi)

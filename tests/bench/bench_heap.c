@@ -9,6 +9,8 @@
  *     BENCH name=<workload> ratio_vs_mimalloc=<kmalloc / mimalloc>
  *     BENCH name=<workload> hardened1_vs_plain=<kmalloc_hardened1 / kmalloc>   (target <= 1.3)
  *     BENCH name=<workload> hardened2_vs_plain=<kmalloc_hardened2 / kmalloc>
+ *     BENCH name=<workload> kfence100_vs_plain=<kmalloc_kfence100 / kmalloc>  (KFENCE 1 in 100)
+ *     BENCH name=<workload> kfence1000_vs_plain=<kmalloc_kfence1000 / kmalloc>
  *
  * plus human-readable context lines that start with '#'. One op = one allocation plus its free.
  * Workloads:
@@ -45,7 +47,8 @@
  *   --quick     1/100 of the iterations and 2 repetitions (smoke run, ~2 s; numbers rough)
  *   --reps N    repetitions per case (1..16, default 5)
  *   --impl NAME run only that allocator (repeatable): kmalloc, kmalloc_hardened1,
- *               kmalloc_hardened2, glibc, mimalloc, jemalloc (e.g. for callgrind: bench_heap --impl kmalloc fixed_64)
+ *               kmalloc_hardened2, glibc, mimalloc, jemalloc, kmalloc_kfence100,
+ *               kmalloc_kfence1000 (e.g. for callgrind: bench_heap --impl kmalloc fixed_64)
  *   --list      print the workload names
  *   FILTER      run only the workload named FILTER (exact), or those whose name contains FILTER
  *               when none has exactly that name; several FILTERs select the union
@@ -106,11 +109,14 @@ enum impl {
     IMPL_GLIBC,
     IMPL_MIMALLOC,
     IMPL_JEMALLOC,
+    IMPL_KMALLOC_KFENCE100,   /* hardening off, KFENCE sampling 1 in 100 */
+    IMPL_KMALLOC_KFENCE1000,  /* hardening off, KFENCE sampling 1 in 1000 */
     NR_IMPLS,
 };
 
 static const char *const impl_name[NR_IMPLS] = {
     "kmalloc", "kmalloc_hardened1", "kmalloc_hardened2", "glibc", "mimalloc", "jemalloc",
+    "kmalloc_kfence100", "kmalloc_kfence1000",
 };
 
 /* Library preloaded into the child, and a substring of the object malloc must resolve to. */
@@ -533,10 +539,21 @@ static double pc_variant[NR_IMPLS][3] = {
     { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 },
 };
 
-static bool is_kmalloc(enum impl im) { return im <= IMPL_KMALLOC_HARDENED2; }
+static bool is_kmalloc(enum impl im)
+{
+    return im <= IMPL_KMALLOC_HARDENED2 || im >= IMPL_KMALLOC_KFENCE100;
+}
 
 /* Slab hardening level of a kmalloc impl: 0, 1, 2. */
-static unsigned int km_level(enum impl im) { return (unsigned int)im; }
+static unsigned int km_level(enum impl im)
+{
+    return im <= IMPL_KMALLOC_HARDENED2 ? (unsigned int)im : 0;
+}
+
+static unsigned int km_kfence_interval(enum impl im)
+{
+    return im == IMPL_KMALLOC_KFENCE100 ? 100 : im == IMPL_KMALLOC_KFENCE1000 ? 1000 : 0;
+}
 
 /* Time @w with allocator @im in this process (the machine is booted for kmalloc); print the BENCH
  * line and context; return ns per op or -1. */
@@ -639,6 +656,7 @@ static double run_kmalloc(const struct workload *w, enum impl im)
     struct machine m;
     machine_pc(&m, BENCH_MEM, BENCH_CPUS);
     m.slab_harden_level = level_param[km_level(im)];
+    m.kfence_interval = km_kfence_interval(im);
     m.seed = BENCH_SEED;
     int err = machine_boot(&m);
     if (err) {
@@ -994,6 +1012,12 @@ int main(int argc, char **argv)
             printf("BENCH name=%s hardened1_vs_plain=%.2f\n", workloads[w].name, kh1 / km);
         if (km > 0 && kh2 > 0)
             printf("BENCH name=%s hardened2_vs_plain=%.2f\n", workloads[w].name, kh2 / km);
+        double kf100 = results[w][IMPL_KMALLOC_KFENCE100];
+        double kf1000 = results[w][IMPL_KMALLOC_KFENCE1000];
+        if (km > 0 && kf100 > 0)
+            printf("BENCH name=%s kfence100_vs_plain=%.2f\n", workloads[w].name, kf100 / km);
+        if (km > 0 && kf1000 > 0)
+            printf("BENCH name=%s kfence1000_vs_plain=%.2f\n", workloads[w].name, kf1000 / km);
         fflush(stdout);
         ran++;
     }

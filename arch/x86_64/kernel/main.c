@@ -26,6 +26,7 @@
 #include "kernel_arch.h"
 #include "kernel_boot.h"
 #include "kernel_smp.h"
+#include "kernel_env.h"
 #include "mm.h"
 #include "mm_describe.h"
 #include "mm_env.h"
@@ -302,6 +303,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
 {
     smp_init_boot_cpu();
     trap_init();
+    kernel_probe_set(kernel_probe_addr);
     boot_read_multiboot(magic, info_pa);
     boot_cpu_features();
     smp_read_acpi(); /* before step 5 overwrites the BIOS area the RSDP lies in */

@@ -161,6 +161,16 @@ bool kernel_probe_user_exec(uintptr_t va, struct kernel_fault *f)
     return kernel_probe(probe_user_enter, (void *)va, f);
 }
 
+/* machine_kernel_probe's kernel side (kernel_probe_set). */
+bool kernel_probe_addr(void (*fn)(void *arg), void *arg, uintptr_t *addr)
+{
+    struct kernel_fault f;
+    bool faulted = kernel_probe(fn, arg, &f);
+    if (faulted && addr)
+        *addr = f.cr2;
+    return faulted;
+}
+
 bool kernel_probe(void (*fn)(void *arg), void *arg, struct kernel_fault *f)
 {
     struct kernel_fault scratch;
@@ -277,6 +287,8 @@ void trap_dispatch(struct trap_frame *f)
     }
     if (f->vector == KERNEL_SPURIOUS_VECTOR)
         return; /* a spurious LAPIC interrupt takes no EOI */
+    if (f->vector == 14 && !(f->error_code & PF_ERR_U)) /* a KFENCE fault: report it first */
+        (void)kfence_handle_fault(cpu_read_cr2(), (f->error_code & PF_ERR_W) != 0);
     if (trap_take_probe(f))
         return;
     if (f->vector == 14 && uaccess_handle_fault(f, cpu_read_cr2()))

@@ -8,7 +8,9 @@
 #ifndef LEAXOS_KERNEL_ENV_H
 #define LEAXOS_KERNEL_ENV_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /** Where console output goes (default: the COM1 serial port). */
 typedef void (*kernel_console_write_t)(const char *s, size_t len);
@@ -23,5 +25,10 @@ int kernel_get_log_level(void);
 
 /** Copy the most recent log bytes (oldest first) into @buf; returns the number copied. */
 size_t kernel_log_read(char *buf, size_t size);
+
+/** The kernel's fault probe, behind machine_kernel_probe (set by kmain: kernel_probe lives above
+ * this shim). Returns true and the faulting address in *@addr if fn(arg) faulted. */
+typedef bool (*kernel_probe_fn_t)(void (*fn)(void *arg), void *arg, uintptr_t *addr);
+void kernel_probe_set(kernel_probe_fn_t probe);
 
 #endif

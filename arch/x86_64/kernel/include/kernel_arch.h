@@ -66,6 +66,9 @@ struct kernel_fault {
  */
 bool kernel_probe(void (*fn)(void *arg), void *arg, struct kernel_fault *f);
 
+/** kernel_probe reporting only the faulting address (machine_kernel_probe's kernel side). */
+bool kernel_probe_addr(void (*fn)(void *arg), void *arg, uintptr_t *addr);
+
 
 /**
  * Map kernel virtual page @va (inside the vmalloc window) to physical page @pa in the live page
