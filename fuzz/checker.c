@@ -17,6 +17,19 @@
 #include "vmalloc.h"
 #include "../mm/heap/slab_internal.h"
 
+/* Format the failure and hand it to the target's @fail (which never returns). */
+static _Noreturn void fz_failf(fz_fail_fn fail, const char *fmt, ...) MM_PRINTF(2, 3);
+static _Noreturn void fz_failf(fz_fail_fn fail, const char *fmt, ...)
+{
+    char what[320];
+    va_list ap;
+    va_start(ap, fmt);
+    mm_vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    fail(what);
+    fuzz_fail("%s", what); /* a @fail that returned: fail anyway */
+}
+
 /* ---- saved bytes ---- */
 
 #define CR_MAX_SAVE 4
@@ -527,21 +540,21 @@ bool fz_corrupt(uint32_t victim, uint32_t x, fz_fail_fn fail)
     fuzz_digest_err(err);
     fuzz_digest_str(rep.invariant);
     if (err != -MM_ECORRUPT || rep.err != -MM_ECORRUPT || !rep.invariant)
-        fail("checker-missed-corruption: mm_check returned %s (report err %s, invariant %s), "
+        fz_failf(fail, "checker-missed-corruption: mm_check returned %s (report err %s, invariant %s), "
              "expected ECORRUPT %s", mm_strerror(err), mm_strerror(rep.err),
              rep.invariant ? rep.invariant : "none", cc->expect[0]);
     if (!cr_named(cc, rep.invariant))
-        fail("checker-wrong-invariant: mm_check named %s (%s), expected %s%s%s", rep.invariant,
+        fz_failf(fail, "checker-wrong-invariant: mm_check named %s (%s), expected %s%s%s", rep.invariant,
              rep.detail, cc->expect[0], *alt ? " or " : "", alt);
     if (step)
-        fail("%s", step);
+        fz_failf(fail, "%s", step);
     if (fuzz_trace)
         fuzz_log("  mm_check: %s pfn=%lx: %s", rep.invariant, rep.pfn, rep.detail);
     err = mm_check(&rep);
     if (!err && (step = fz_step_disagrees(NULL, NULL, 0)))
-        fail("%s (after restore)", step);
+        fz_failf(fail, "%s (after restore)", step);
     if (err)
-        fail("checker-after-restore: mm_check returned %s naming %s (%s) once the original bytes "
+        fz_failf(fail, "checker-after-restore: mm_check returned %s naming %s (%s) once the original bytes "
              "were back", mm_strerror(err), rep.invariant ? rep.invariant : "?", rep.detail);
     return true;
 }
@@ -611,7 +624,7 @@ void fz_check_sites(fz_fail_fn fail)
     if (ng == -MM_ENOSPC)
         return;
     if (ng < 0 || ng > (int)MM_ALLOC_SITE_GROUPS)
-        fail("stats-sites mm_alloc_sites=%d (%s)", ng, mm_strerror(ng));
+        fz_failf(fail, "stats-sites mm_alloc_sites=%d (%s)", ng, mm_strerror(ng));
     for (unsigned int i = 0; i < n; i++) {
         unsigned long active = 0;
         for (unsigned int j = 0; j < n; j++) /* caches may share a name: the groups do too */
@@ -619,7 +632,7 @@ void fz_check_sites(fz_fail_fn fail)
                 active += fz_sl[j].active_objs;
         unsigned long grouped = fz_sites_of(fz_sl[i].name, ng);
         if (grouped != active)
-            fail("stats-sites-slab cache=%s grouped=%lu active_objs=%lu", fz_sl[i].name, grouped,
+            fz_failf(fail, "stats-sites-slab cache=%s grouped=%lu active_objs=%lu", fz_sl[i].name, grouped,
                  active);
     }
     struct vmalloc_stats vs;
@@ -628,7 +641,7 @@ void fz_check_sites(fz_fail_fn fail)
     for (int g = 0; g < ng; g++)
         areas += fz_sites[g].kind == MM_LEAK_VMALLOC ? fz_sites[g].count : 0;
     if (areas != vs.nr_areas)
-        fail("stats-sites-vmalloc grouped=%lu nr_areas=%lu", areas, vs.nr_areas);
+        fz_failf(fail, "stats-sites-vmalloc grouped=%lu nr_areas=%lu", areas, vs.nr_areas);
 }
 
 void fz_check_stats(bool slab, fz_fail_fn fail)
@@ -638,79 +651,79 @@ void fz_check_stats(bool slab, fz_fail_fn fail)
 
     page_alloc_get_stats(&fz_st);
     if (fz_st.nr_cpus != mm_nr_cpus())
-        fail("stats-cpus nr_cpus=%u mm_nr_cpus=%u", fz_st.nr_cpus, mm_nr_cpus());
+        fz_failf(fail, "stats-cpus nr_cpus=%u mm_nr_cpus=%u", fz_st.nr_cpus, mm_nr_cpus());
     for (z = 0; z < MM_NR_ZONES; z++) {
         const struct zone_stats *zs = &fz_st.zone[z];
         unsigned long blocks = 0, pcp = 0;
         if (zs->nr_free + zs->nr_pcp + zs->nr_alloc != zs->managed || zs->nr_alloc > zs->managed)
-            fail("stats-zone-conservation zone=%s managed=%lu free=%lu pcp=%lu alloc=%lu",
+            fz_failf(fail, "stats-zone-conservation zone=%s managed=%lu free=%lu pcp=%lu alloc=%lu",
                  zone_name(z), zs->managed, zs->nr_free, zs->nr_pcp, zs->nr_alloc);
         if (zs->present != zs->managed + zs->reserved || zs->end_pfn < zs->start_pfn ||
             zs->present > zs->end_pfn - zs->start_pfn)
-            fail("stats-zone-span zone=%s span=[%lu,%lu) present=%lu managed=%lu reserved=%lu",
+            fz_failf(fail, "stats-zone-span zone=%s span=[%lu,%lu) present=%lu managed=%lu reserved=%lu",
                  zone_name(z), zs->start_pfn, zs->end_pfn, zs->present, zs->managed, zs->reserved);
         for (o = 0; o < MM_NR_ORDERS; o++) {
             unsigned int ui = page_alloc_unusable_index(z, o);
             blocks += zs->nr_free_blocks[o] << o;
             if (zs->unusable_index[o] > 1000 || ui != zs->unusable_index[o])
-                fail("stats-unusable-index zone=%s order=%u index=%u api=%u", zone_name(z), o,
+                fz_failf(fail, "stats-unusable-index zone=%s order=%u index=%u api=%u", zone_name(z), o,
                      zs->unusable_index[o], ui);
             if (o && zs->unusable_index[o] < zs->unusable_index[o - 1])
-                fail("stats-unusable-decreasing zone=%s order=%u index=%u < %u", zone_name(z), o,
+                fz_failf(fail, "stats-unusable-decreasing zone=%s order=%u index=%u < %u", zone_name(z), o,
                      zs->unusable_index[o], zs->unusable_index[o - 1]);
         }
         if (blocks != zs->nr_free)
-            fail("stats-buddyinfo zone=%s nr_free=%lu sum(blocks<<order)=%lu", zone_name(z),
+            fz_failf(fail, "stats-buddyinfo zone=%s nr_free=%lu sum(blocks<<order)=%lu", zone_name(z),
                  zs->nr_free, blocks);
         if (zs->nr_free && zs->unusable_index[0] != 0)
-            fail("stats-unusable-order0 zone=%s index=%u with free pages", zone_name(z),
+            fz_failf(fail, "stats-unusable-order0 zone=%s index=%u with free pages", zone_name(z),
                  zs->unusable_index[0]);
         for (c = 0; c < MM_MAX_CPUS; c++)
             pcp += zs->pcp_count[c];
         if (pcp != zs->nr_pcp)
-            fail("stats-pcp zone=%s nr_pcp=%lu sum(pcp_count)=%lu", zone_name(z), zs->nr_pcp, pcp);
+            fz_failf(fail, "stats-pcp zone=%s nr_pcp=%lu sum(pcp_count)=%lu", zone_name(z), zs->nr_pcp, pcp);
         if (zs->populated != (zs->managed != 0) && zs->populated != (zs->present != 0))
-            fail("stats-populated zone=%s populated=%d present=%lu managed=%lu", zone_name(z),
+            fz_failf(fail, "stats-populated zone=%s populated=%d present=%lu managed=%lu", zone_name(z),
                  zs->populated, zs->present, zs->managed);
         if (zs->wmark[WMARK_MIN] > zs->wmark[WMARK_LOW] || zs->wmark[WMARK_LOW] > zs->wmark[WMARK_HIGH])
-            fail("stats-wmark zone=%s min=%lu low=%lu high=%lu", zone_name(z), zs->wmark[WMARK_MIN],
+            fz_failf(fail, "stats-wmark zone=%s min=%lu low=%lu high=%lu", zone_name(z), zs->wmark[WMARK_MIN],
                  zs->wmark[WMARK_LOW], zs->wmark[WMARK_HIGH]);
         free_all += zs->nr_free + zs->nr_pcp;
     }
     if (free_all != page_alloc_nr_free())
-        fail("stats-nr-free sum(zone free+pcp)=%lu page_alloc_nr_free=%lu", free_all,
+        fz_failf(fail, "stats-nr-free sum(zone free+pcp)=%lu page_alloc_nr_free=%lu", free_all,
              page_alloc_nr_free());
     if (page_alloc_unusable_index(MM_NR_ZONES, 0) || page_alloc_unusable_index(0, MM_NR_ORDERS))
-        fail("stats-unusable-out-of-range: an invalid zone/order gave a non-zero index");
+        fz_failf(fail, "stats-unusable-out-of-range: an invalid zone/order gave a non-zero index");
     if (fz_st.counters.misuse != mm_misuse_count() || fz_st.counters.fail_injected > fz_st.counters.fail)
-        fail("stats-counters misuse=%lu (count %lu) fail=%lu injected=%lu", fz_st.counters.misuse,
+        fz_failf(fail, "stats-counters misuse=%lu (count %lu) fail=%lu injected=%lu", fz_st.counters.misuse,
              mm_misuse_count(), fz_st.counters.fail, fz_st.counters.fail_injected);
     page_alloc_show(ENV_LOG_DEBUG);
     if (!slab)
         return;
     n = slab_get_stats(fz_sl, MM_ARRAY_SIZE(fz_sl));
     if (slab_get_stats(NULL, 0) != n)
-        fail("stats-slab-count slab_get_stats(NULL)=%u, filled %u", slab_get_stats(NULL, 0), n);
+        fz_failf(fail, "stats-slab-count slab_get_stats(NULL)=%u, filled %u", slab_get_stats(NULL, 0), n);
     for (i = 0; i < n && i < MM_ARRAY_SIZE(fz_sl); i++) {
         const struct slab_cache_stats *s = &fz_sl[i];
         if (s->active_objs > s->total_objs || s->active_slabs > s->total_slabs ||
             s->total_objs != s->total_slabs * s->objs_per_slab)
-            fail("stats-slab-objs cache=%s active=%lu total=%lu slabs=%lu/%lu per_slab=%u",
+            fz_failf(fail, "stats-slab-objs cache=%s active=%lu total=%lu slabs=%lu/%lu per_slab=%u",
                  s->name, s->active_objs, s->total_objs, s->active_slabs, s->total_slabs,
                  s->objs_per_slab);
         if (s->mem_bytes != s->total_slabs << (s->order + PAGE_SHIFT) ||
             s->waste_bytes != s->mem_bytes - s->active_objs * s->object_size)
-            fail("stats-slab-bytes cache=%s mem=%lu slabs=%lu order=%u waste=%lu", s->name,
+            fz_failf(fail, "stats-slab-bytes cache=%s mem=%lu slabs=%lu order=%u waste=%lu", s->name,
                  s->mem_bytes, s->total_slabs, s->order, s->waste_bytes);
         if (s->slot_size < s->object_size || s->alloc - s->free != s->active_objs ||
             (s->objs_per_slab && s->objs_per_slab * s->slot_size > (PAGE_SIZE << s->order)))
-            fail("stats-slab-layout cache=%s object=%zu slot=%zu per_slab=%u order=%u alloc=%lu "
+            fz_failf(fail, "stats-slab-layout cache=%s object=%zu slot=%zu per_slab=%u order=%u alloc=%lu "
                  "free=%lu", s->name, s->object_size, s->slot_size, s->objs_per_slab, s->order,
                  s->alloc, s->free);
         slab_pages += s->mem_bytes >> PAGE_SHIFT;
     }
     if (n <= MM_ARRAY_SIZE(fz_sl) && slab_pages != slab_nr_pages())
-        fail("stats-slab-pages sum(mem_bytes)=%lu pages, slab_nr_pages=%lu", slab_pages,
+        fz_failf(fail, "stats-slab-pages sum(mem_bytes)=%lu pages, slab_nr_pages=%lu", slab_pages,
              slab_nr_pages());
     slab_show(ENV_LOG_DEBUG);
     fz_check_sites(fail);

@@ -9,8 +9,9 @@
 
 #include "fuzz_target.h"
 
-/** A target's failure function: formats "head: detail", never returns. */
-typedef void (*fz_fail_fn)(const char *fmt, ...);
+/** A target's failure function: reports @what (already formatted) in the target's own "FUZZ-FAIL"
+ * form and never returns. */
+typedef void (*fz_fail_fn)(const char *what);
 
 /**
  * Corrupt one structure of kind @victim (enum fuzz_corrupt_kind) picked from @x, require

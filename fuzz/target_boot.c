@@ -98,16 +98,7 @@ _Noreturn static void bt_fail(const char *fmt, ...)
     fuzz_crash();
 }
 
-static void bt_fail_fn(const char *fmt, ...)
-{
-    char what[256];
-    va_list ap;
-
-    va_start(ap, fmt);
-    mm_vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    bt_fail("%s", what);
-}
+static void bt_fail_fn(const char *what) { bt_fail("%s", what); }
 
 #define BT_TRACE(...) do { if (fuzz_trace) fuzz_log(__VA_ARGS__); } while (0)
 

@@ -100,16 +100,7 @@ _Noreturn static void pa_fail(const char *fmt, ...)
     fuzz_fail_op(page_alloc_show, fmt, ap);
 }
 
-static void pa_fail_fn(const char *fmt, ...)
-{
-    char what[256];
-    va_list ap;
-
-    va_start(ap, fmt);
-    mm_vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    pa_fail("%s", what);
-}
+static void pa_fail_fn(const char *what) { pa_fail("%s", what); }
 
 #define PA_TRACE(...) do { if (fuzz_trace) fuzz_log(__VA_ARGS__); } while (0)
 

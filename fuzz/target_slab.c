@@ -37,16 +37,7 @@ static const uint8_t slab_kinds[] = {
 static const struct fuzz_op_table slab_table = { slab_kinds, MM_ARRAY_SIZE(slab_kinds),
                                                  FUZZ_TABLE_SLAB_HARDENED };
 
-static void slab_fail_fn(const char *fmt, ...)
-{
-    char what[256];
-    va_list ap;
-
-    va_start(ap, fmt);
-    mm_vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    sc_fail("%s", what);
-}
+static void slab_fail_fn(const char *what) { sc_fail("%s", what); }
 
 static uint32_t slab_setup(const uint8_t *data, size_t size)
 {

@@ -958,15 +958,7 @@ static unsigned long vm_tables(void)
  */
 #define VM_LEAK_EVERY 8u
 
-static void vm_fail_fn(const char *fmt, ...)
-{
-    char what[256];
-    va_list ap;
-    va_start(ap, fmt);
-    mm_vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    vfail("%s", what);
-}
+static void vm_fail_fn(const char *what) { vfail("%s", what); }
 
 static void vm_leak_check(void)
 {

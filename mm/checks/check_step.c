@@ -119,7 +119,7 @@ int mm_check_step(struct mm_check_cursor *cur, unsigned long pages, struct mm_ch
 
 /* Names (or dotted prefixes, ending in '.') that only mm_check's whole-machine view judges. */
 static const char *const step_unseen[] = {
-    "conserve.", "memblock.", "lru.", "swap.", "lock.held", "buddy.orphan", "pcp.orphan",
+    "conserve.", "memblock.", "lru.", "swap.", "kfence.", "lock.held", "buddy.orphan", "pcp.orphan",
     "slab.orphan", "page.mapcount", "page.refcount",
 };
 
