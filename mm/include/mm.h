@@ -156,17 +156,18 @@ struct mm_check_cursor {
 #define MM_CHECK_STEP_MAX_PAGES 65536ul
 
 /**
- * Check one bounded slice of the mm's structures, the next one of @cur's cycle, and advance
- * @cur: a zone's free lists; @pages (1..MM_CHECK_STEP_MAX_PAGES) struct pages of a zone; one slab
- * cache; vmalloc; one address space. The same invariants and names as mm_check, minus what needs
- * the whole machine at one instant (conservation, orphans, slab.orphan, map counts, swap and LRU
- * totals: mm_check keeps them) and the KFENCE pool (kfence.*, checked by mm_check). Meant for a timer tick while the mm runs: every lock is taken by
- * trylock, so a slice whose lock is held (by another CPU, or by the code this tick interrupted) is
- * skipped and retried on the next call (cur->busy counts them), and other CPUs' lockless per-CPU
- * lists are walked only when cur->all_cpus says they stand still. Returns 0 (checked, or skipped), -MM_ECORRUPT with the broken invariant in
- * *@rep (may be NULL; the cursor stays, so the next call checks the slice again), or -MM_EINVAL
- * (reported as misuse) for a NULL or damaged cursor or a bad @pages. Before the page allocator
- * runs there is nothing to check: each call is an empty cycle.
+ * Check one bounded slice of the mm's structures, the next one of @cur's cycle, and advance @cur: a
+ * zone's free lists; @pages (1..MM_CHECK_STEP_MAX_PAGES) struct pages of a zone; one slab cache;
+ * vmalloc; one address space. The same invariants and names as mm_check, minus what needs the whole
+ * machine at one instant (conservation, orphans, slab.orphan, map counts, swap and LRU totals:
+ * mm_check keeps them) and the KFENCE pool (kfence.*, checked by mm_check). Meant for a timer tick
+ * while the mm runs: every lock is taken by trylock, so a slice whose lock is held (by another CPU,
+ * or by the code this tick interrupted) is skipped and retried on the next call (cur->busy counts
+ * them), and other CPUs' lockless per-CPU lists are walked only when cur->all_cpus says they stand
+ * still. Returns 0 (checked, or skipped), -MM_ECORRUPT with the broken invariant in *@rep (may be
+ * NULL; the cursor stays, so the next call checks the slice again), or -MM_EINVAL (reported as
+ * misuse) for a NULL or damaged cursor or a bad @pages. Before the page allocator runs there is
+ * nothing to check: each call is an empty cycle.
  */
 int mm_check_step(struct mm_check_cursor *cur, unsigned long pages, struct mm_check_report *rep);
 
