@@ -38,7 +38,8 @@
     HOSTED(tlb, "the hosted TLB model (shims/hosted/tlb.c); the kernel has real TLBs") \
     ALL(swap) \
     ALL(describe) \
-    ALL(leak)
+    ALL(leak) \
+    ALL(trace)
 
 /* Helpers for expanding the list. */
 #define KT_SUITE_DECLARE(name) extern const struct ktest_suite suite_##name;

@@ -773,6 +773,7 @@ void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
             slab_harden_alloc(c, obj, site, cpu, req);
     }
     env_irq_restore(irq);
+    mm_trace(MM_TRACE_SLAB_ALLOC, (uintptr_t)obj, (uintptr_t)c, req, site);
     if (mm_unlikely(!obj))
         return NULL;
     if (env_shadow_enabled)
@@ -861,6 +862,7 @@ int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *fu
     }
     cc->free++;
     env_irq_restore(irq);
+    mm_trace(MM_TRACE_SLAB_FREE, (uintptr_t)obj, (uintptr_t)c);
     return 0;
 }
 

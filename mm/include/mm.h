@@ -48,6 +48,7 @@ struct mm_boot_params {
     bool slab_hardened;                  /* red zones, poison, checked freelists (see slab.h) */
     unsigned int slab_harden_level;      /* MM_SLAB_HARDEN_*; 0 (AUTO): slab_hardened ? FULL : OFF */
     uint64_t seed;                       /* seeds every randomised choice of the mm */
+    uint32_t trace_mask;                 /* trace classes enabled from boot (mm_trace.h) */
 };
 
 /*
@@ -65,7 +66,7 @@ struct mm_boot_params {
  * Reset the mm and build the early allocator from @bp. Returns 0 or:
  *   -MM_EINVAL  NULL params, no usable memory, nr_cpus > MM_MAX_CPUS, zone ends out of order,
  *               a region that wraps or lies above ARCH_PHYS_BITS, slab_harden_level above
- *               MM_SLAB_HARDEN_OFF
+ *               MM_SLAB_HARDEN_OFF, trace_mask beyond MM_TRACE_ALL
  *   -MM_ENOSPC  more regions than MM_MAX_MEM_REGIONS after merging
  */
 int mm_early_init(const struct mm_boot_params *bp);

@@ -36,6 +36,7 @@
 #include "mm.h"
 #include "mm_env.h"
 #include "mm_leak.h"
+#include "mm_trace.h"
 #include "page_alloc.h"
 #include "page_table.h"
 #include "range_tree.h"
@@ -244,6 +245,29 @@ int mm_check_fail(struct mm_check_report *r, const char *inv, unsigned long pfn,
  */
 void mm_report_leak(const char *inv, uintptr_t addr, size_t size, const char *what,
                     uintptr_t site);
+
+/* lib/trace.c: the tracepoints (mm_trace.h). */
+extern uint32_t mm_trace_enabled; /* the class mask every tracepoint tests */
+
+/** Record one event of @cls on this CPU (the slow half of mm_trace; call mm_trace instead). */
+MM_NOINLINE void mm_trace_record(unsigned int cls, const uint64_t arg[MM_TRACE_NR_ARGS]);
+
+/**
+ * A tracepoint: records an event of class @cls (enum mm_trace_class) with up to MM_TRACE_NR_ARGS
+ * arguments (each converted to uint64_t; pointers cast by the caller; missing ones are 0) when the
+ * class is enabled. Disabled, it is one load, one test and one branch predicted not taken.
+ */
+#define mm_trace(cls, ...)                                                               \
+    do {                                                                                 \
+        if (mm_unlikely(env_atomic_load(&mm_trace_enabled) & MM_TRACE_BIT(cls)))         \
+            mm_trace_record((cls), (const uint64_t[MM_TRACE_NR_ARGS]){ __VA_ARGS__ });   \
+    } while (0)
+
+/** Forget every recorded event and restart the sequence numbers; enable the classes of @mask. */
+void mm_trace_reset(uint32_t mask);
+
+/** The rings' storage [*start, *end): the leak scan never takes it for a root. */
+void mm_trace_storage(uintptr_t *start, uintptr_t *end);
 
 /** Is @addr inside the vmalloc range? False until vmalloc_init succeeds. (is_vmalloc_addr for
  * the layers below virtual, which may not call it.) */

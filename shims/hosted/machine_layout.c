@@ -73,6 +73,7 @@ void machine_boot_params(const struct machine *m, struct mm_boot_params *bp)
         .nr_cpus = m->nr_cpus, .pcp_batch = m->pcp_batch, .pcp_high = m->pcp_high,
         .pcp_disable = m->pcp_disable, .slab_hardened = m->slab_hardened,
         .slab_harden_level = m->slab_harden_level, .seed = m->seed,
+        .trace_mask = m->trace_mask,
     };
 }
 

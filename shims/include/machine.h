@@ -42,6 +42,7 @@ struct machine {
     unsigned long swap_slots;     /* page-sized slots of the swap device (0: no swap) */
     unsigned int tlb_entries;     /* per-CPU TLB entries, 1 .. MACHINE_TLB_MAX_ENTRIES (0: default) */
     enum machine_tlb_policy tlb_policy;
+    uint32_t trace_mask;          /* mm trace classes enabled from boot (mm_trace.h; 0: none) */
 };
 
 /**
