@@ -39,7 +39,8 @@ void mm_trace_reset(uint32_t mask)
     env_atomic_store(&mm_trace_enabled, mask & MM_TRACE_ALL);
 }
 
-void mm_trace_record(unsigned int cls, const uint64_t arg[MM_TRACE_NR_ARGS])
+MM_TRACE_CC void mm_trace_record(unsigned int cls, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                     uint64_t a4, uint64_t a5)
 {
     unsigned int cpu = env_cpu_id();
     if (cpu >= MM_MAX_CPUS)
@@ -52,8 +53,12 @@ void mm_trace_record(unsigned int cls, const uint64_t arg[MM_TRACE_NR_ARGS])
     e->cls = (uint16_t)cls;
     e->cpu = (uint16_t)cpu;
     e->reserved = 0;
-    for (unsigned int i = 0; i < MM_TRACE_NR_ARGS; i++)
-        e->arg[i] = arg[i];
+    e->arg[0] = a0;
+    e->arg[1] = a1;
+    e->arg[2] = a2;
+    e->arg[3] = a3;
+    e->arg[4] = a4;
+    e->arg[5] = a5;
 }
 
 void mm_trace_storage(uintptr_t *start, uintptr_t *end)

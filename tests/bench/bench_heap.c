@@ -9,6 +9,7 @@
  *     BENCH name=<workload> ratio_vs_mimalloc=<kmalloc / mimalloc>
  *     BENCH name=<workload> hardened1_vs_plain=<kmalloc_hardened1 / kmalloc>   (target <= 1.3)
  *     BENCH name=<workload> hardened2_vs_plain=<kmalloc_hardened2 / kmalloc>
+ *     BENCH name=<workload> trace_on_vs_off=<kmalloc_traced / kmalloc>   (every trace class on)
  *
  * plus human-readable context lines that start with '#'. One op = one allocation plus its free.
  * Workloads:
@@ -45,7 +46,7 @@
  *   --quick     1/100 of the iterations and 2 repetitions (smoke run, ~2 s; numbers rough)
  *   --reps N    repetitions per case (1..16, default 5)
  *   --impl NAME run only that allocator (repeatable): kmalloc, kmalloc_hardened1,
- *               kmalloc_hardened2, glibc, mimalloc, jemalloc (e.g. for callgrind: bench_heap --impl kmalloc fixed_64)
+ *               kmalloc_hardened2, glibc, mimalloc, jemalloc, kmalloc_traced (e.g. for callgrind: bench_heap --impl kmalloc fixed_64)
  *   --list      print the workload names
  *   FILTER      run only the workload named FILTER (exact), or those whose name contains FILTER
  *               when none has exactly that name; several FILTERs select the union
@@ -72,6 +73,7 @@
 #include "bench_util.h"
 #include "mm.h"
 #include "mm_env.h"
+#include "mm_trace.h"
 #include "page_alloc.h"
 #include "slab.h"
 #include "machine.h"
@@ -106,11 +108,13 @@ enum impl {
     IMPL_GLIBC,
     IMPL_MIMALLOC,
     IMPL_JEMALLOC,
+    IMPL_KMALLOC_TRACED,      /* hardening off, every trace class on (mm_trace.h) */
     NR_IMPLS,
 };
 
 static const char *const impl_name[NR_IMPLS] = {
     "kmalloc", "kmalloc_hardened1", "kmalloc_hardened2", "glibc", "mimalloc", "jemalloc",
+    "kmalloc_traced",
 };
 
 /* Library preloaded into the child, and a substring of the object malloc must resolve to. */
@@ -531,12 +535,19 @@ static void ctx_init(struct case_ctx *c, const struct workload *w)
 /* producer_consumer minima per allocator and pattern (-1: not run), for the closing comparison */
 static double pc_variant[NR_IMPLS][3] = {
     { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 },
+    { -1, -1, -1 },
 };
 
-static bool is_kmalloc(enum impl im) { return im <= IMPL_KMALLOC_HARDENED2; }
+static bool is_kmalloc(enum impl im)
+{
+    return im <= IMPL_KMALLOC_HARDENED2 || im == IMPL_KMALLOC_TRACED;
+}
 
 /* Slab hardening level of a kmalloc impl: 0, 1, 2. */
-static unsigned int km_level(enum impl im) { return (unsigned int)im; }
+static unsigned int km_level(enum impl im)
+{
+    return im == IMPL_KMALLOC_TRACED ? 0 : (unsigned int)im;
+}
 
 /* Time @w with allocator @im in this process (the machine is booted for kmalloc); print the BENCH
  * line and context; return ns per op or -1. */
@@ -640,6 +651,7 @@ static double run_kmalloc(const struct workload *w, enum impl im)
     machine_pc(&m, BENCH_MEM, BENCH_CPUS);
     m.slab_harden_level = level_param[km_level(im)];
     m.seed = BENCH_SEED;
+    m.trace_mask = im == IMPL_KMALLOC_TRACED ? MM_TRACE_ALL : 0;
     int err = machine_boot(&m);
     if (err) {
         fail("%s %s: machine_boot(1 GiB, %u CPUs) = %d (%s)", w->name, impl_name[im],
@@ -846,7 +858,7 @@ static void usage(FILE *f, const char *argv0)
                "  --quick      few iterations, 2 repetitions (smoke run)\n"
                "  --reps N     repetitions per case (1..16, default 5); the minimum is reported\n"
                "  --impl NAME  only this allocator (repeatable): kmalloc, kmalloc_hardened1, "
-               "kmalloc_hardened2, glibc, mimalloc, jemalloc\n"
+               "kmalloc_hardened2, glibc, mimalloc, jemalloc, kmalloc_traced\n"
                "  --list       print the workload names and exit\n"
                "  FILTER       run only the workload named FILTER, or if none has that name, the "
                "workloads whose name contains it (e.g. 'fixed')\n", argv0);
@@ -994,6 +1006,9 @@ int main(int argc, char **argv)
             printf("BENCH name=%s hardened1_vs_plain=%.2f\n", workloads[w].name, kh1 / km);
         if (km > 0 && kh2 > 0)
             printf("BENCH name=%s hardened2_vs_plain=%.2f\n", workloads[w].name, kh2 / km);
+        double kt = results[w][IMPL_KMALLOC_TRACED];
+        if (km > 0 && kt > 0)
+            printf("BENCH name=%s trace_on_vs_off=%.2f\n", workloads[w].name, kt / km);
         fflush(stdout);
         ran++;
     }
