@@ -262,7 +262,10 @@ static int tr_format_is(const struct mm_trace_event *ev, const char *want)
     char buf[160];
     int n = mm_trace_format(ev, buf, sizeof(buf));
     KT_ASSERT_STREQ(buf, want);
-    KT_ASSERT_EQ(n, (long long)__builtin_strlen(want));
+    long long len = 0;
+    while (want[len])
+        len++;
+    KT_ASSERT_EQ(n, len);
     return 0;
 }
 

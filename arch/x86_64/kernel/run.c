@@ -14,7 +14,7 @@
  *
  * The command line (qemu -append) selects: "filter=SUBSTR" runs only the suites or cases whose
  * name contains SUBSTR (as the hosted runner's --filter); "verbose" keeps the mm's log output;
- * "trace" prints every replayed op with its outcome (repro --kernel); "mutants=K" replays K
+ * "trace" prints every replayed op with its outcome and the mm's trace events (repro --kernel); "mutants=K" replays K
  * deterministic variants of every corpus file too (fuzz/mutate.h; the hosted "replay --mutants K
  * --pack" prints the same DIGEST lines); "crash=KIND" runs one deliberate bug instead of the
  * tests (crash.c).
@@ -27,6 +27,7 @@
 #include "kernel_env.h"
 #include "kt_util.h"
 #include "ktest_kernel.h"
+#include "mm_trace.h"
 #include "replay_kernel.h"
 #include "ubsan.h"
 
@@ -127,6 +128,8 @@ int kernel_run_all(void)
     suites[n++] = &suite_reports;
     ktest_verbose = ktest_strstr(kernel_boot.cmdline, "verbose");
     fuzz_trace = ktest_strstr(kernel_boot.cmdline, "trace");
+    if (fuzz_trace)
+        fuzz_trace_mask = MM_TRACE_ALL; /* each replayed op's mm events too (trace_view.c) */
     if (run_cmdline_value("mutants", mutants, sizeof(mutants)))
         kernel_corpus_mutants = run_cmdline_u32(mutants);
     if (!ktest_verbose)
