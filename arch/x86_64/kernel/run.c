@@ -97,6 +97,22 @@ static const char *run_cmdline_value(const char *key, char *buf, size_t size)
     return NULL;
 }
 
+/* Is @word one of the command line's space-separated words? (A substring test would also find
+ * "trace" in the kernel's own path, e.g. /work/wt-trace/build/kernel/leaxos.bin.) */
+static bool run_cmdline_flag(const char *word)
+{
+    const char *c = kernel_boot.cmdline;
+    size_t wlen = 0;
+
+    while (word[wlen])
+        wlen++;
+    for (; c && *c; c++)
+        if ((c == kernel_boot.cmdline || c[-1] == ' ') && memcmp(c, word, wlen) == 0 &&
+            (c[wlen] == ' ' || c[wlen] == 0))
+            return true;
+    return false;
+}
+
 void kernel_crash_demo(const char *kind);
 
 static unsigned int run_cmdline_u32(const char *s)
@@ -126,8 +142,8 @@ int kernel_run_all(void)
     suites[n++] = &suite_sanitizers;
     suites[n++] = &suite_corpus;
     suites[n++] = &suite_reports;
-    ktest_verbose = ktest_strstr(kernel_boot.cmdline, "verbose");
-    fuzz_trace = ktest_strstr(kernel_boot.cmdline, "trace");
+    ktest_verbose = run_cmdline_flag("verbose");
+    fuzz_trace = run_cmdline_flag("trace");
     if (fuzz_trace)
         fuzz_trace_mask = MM_TRACE_ALL; /* each replayed op's mm events too (trace_view.c) */
     if (run_cmdline_value("mutants", mutants, sizeof(mutants)))
