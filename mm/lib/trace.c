@@ -8,10 +8,12 @@
  * mm-owned static storage outside mm_state (so mm_state_reset does not clear 512 KiB per boot;
  * mm_trace_reset clears only the counters). Invariants:
  *   - ring r holds the events r.head - min(r.head, N) .. r.head - 1 (counted per CPU since boot),
- *     event k at ev[k % N]; only CPU r writes ring r (slot reserved by an atomic add, then filled)
- *   - sequence numbers are unique and increase in the order events were recorded on one CPU
- *     (except for an interrupt that lands between the two atomic adds of a record: its event may
- *     come first in the ring with a larger number; readers merge by number)
+ *     event k at ev[k % N]; only CPU r writes ring r (slot reserved by a plain load and store of
+ *     its head, then filled: no tracepoint runs in an interrupt handler that could nest inside
+ *     a record on the same CPU; the hosted machine delivers cross-CPU calls only at interrupt
+ *     windows, none of which is inside a record)
+ *   - sequence numbers (one atomic counter for all CPUs) are unique and increase in the order
+ *     events were recorded on one CPU; readers merge the rings by number
  *   - nothing here allocates or takes a lock: a tracepoint may run anywhere, locks held or not
  */
 #include "core.h"
@@ -51,7 +53,8 @@ MM_TRACE_CC void mm_trace_record(unsigned int cls, uint64_t a0, uint64_t a1, uin
         return;
     struct mm_trace_ring *r = &mm_trace_rings[cpu];
     uint64_t seq = env_atomic_add(&mm_trace_seq, 1);
-    uint64_t slot = env_atomic_add(&r->head, 1) - 1;
+    uint64_t slot = env_atomic_load(&r->head); /* only this CPU writes its ring: no RMW */
+    env_atomic_store(&r->head, slot + 1);
     struct mm_trace_event *e = &r->ev[slot & (MM_TRACE_RING_EVENTS - 1)];
     e->seq = seq;
     e->cls = (uint16_t)cls;
