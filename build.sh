@@ -8,7 +8,8 @@
 #   ./build.sh repro [--target T] [--kernel [--hardened]] FILE   replay one input (ASan+UBSan,
 #                                   or inside the kernel under QEMU)
 #   ./build.sh kernel [--hardened]  freestanding library + symbol check, bootable kernel image
-#   ./build.sh qemu [--hardened] [--mem SIZE] [-- QEMU ARGS]   boot it under QEMU (TCG), run its tests
+#   ./build.sh qemu [--hardened] [--mem SIZE] [--smp N] [-- QEMU ARGS]   boot it under QEMU (TCG),
+#                                   run its tests (--smp N: N CPUs, the SMP stress runs when N > 1)
 #   ./build.sh bench                release build, prints BENCH lines
 #   ./build.sh mutants [--n N] [--time S] [--seed K] [--file F] [--list FILE]   mutation score of
 #                                   the corpus + a short fuzz run (MUTANT, MUTANTS, BENCH lines)
@@ -18,7 +19,7 @@
 #                                   (one thread per CPU) under ThreadSanitizer: 0 reports or it fails
 #   ./build.sh unit | corpus | deps | clean
 #
-# Each configuration builds in its own directory under build/:
+# Each configuration builds in its own directory under build/ (build.mk: sources, flags, graph):
 #   asan     clang, ASan + UBSan (tests, replay)       gcc      gcc, ASan + UBSan (tests)
 #   noasan   clang, UBSan only: hardening checks run   release  clang -O2 + LTO (bench)
 #   fuzz     clang, libFuzzer + ASan + UBSan           afl      afl-clang-fast persistent + CmpLog
@@ -35,14 +36,12 @@ WORK_DIR="${MM_WORK_DIR:-${HOME:-/tmp}/.cache/leaxos-mm}"
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
 INCLUDES=(-Imm/include -Iarch/x86_64/include)
+DEFS=""
 case "$VARIANT" in
     "") ;;
-    planted) INCLUDES+=(-DMM_PLANTED_BUG=1) ;;
+    planted) DEFS="-DMM_PLANTED_BUG=1"; INCLUDES+=("$DEFS") ;;
     *) echo "build.sh: unknown MM_VARIANT '$VARIANT' (known: planted)" >&2; exit 1 ;;
 esac
-HOSTED_INC=(-Ishims/include -Ifuzz -Itests)
-WARN=(-Wall -Wextra -Werror -Wno-unused-parameter)
-SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "build.sh: $*"; exit 1; }
@@ -67,99 +66,37 @@ cmd_deps() {
     need_pkgs clang lld llvm gcc libc6-dev libclang-rt-14-dev
 }
 
-# ---------------------------------------------------------------- compiling
+# ---------------------------------------------------------------- compiling (build.mk)
 
-# Newest mtime of any header: an object older than it is rebuilt.
-headers_stamp() {
-    find mm arch shims fuzz tests -name '*.h' -printf '%T@\n' 2>/dev/null | sort -n | tail -1
+# Sources, flags and the compile/link graph of every configuration live in build.mk; this runs it.
+# B is relative to the root, so header dependencies (-MMD) name the tree's files by relative
+# paths and stay valid in a copy of the tree (the mutants' scratch tree).
+MK_B="${BUILD#"$ROOT"/}"
+# mk CFG [VAR=VALUE...] : build one configuration (its default products) with make -j JOBS
+mk() {
+    local cfg="$1"; shift
+    make -s --no-print-directory -f "$ROOT/build.mk" -j"$JOBS" B="$MK_B" DEFS="$DEFS" CFG="$cfg" "$@"
 }
+# mk_print [VAR=VALUE...] VAR... : the values of build.mk variables, one line each
+mk_print() {
+    local a=() v
+    for v in "$@"; do case "$v" in *=*) a+=("$v") ;; *) a+=("print-$v") ;; esac; done
+    make -s --no-print-directory -f "$ROOT/build.mk" B="$MK_B" DEFS="$DEFS" "${a[@]}"
+}
+# the fuzz targets and their classes (build.mk says why each class is built or run differently)
+{ read -r MK_TARGETS; read -r MK_NOASAN; read -r MK_KERNEL_TARGETS; read -r MK_SHORT_SMOKE; } < \
+    <(mk_print FUZZ_TARGETS NOASAN_TARGETS KERNEL_TARGETS SHORT_SMOKE_TARGETS)
+in_words() { [[ " $2 " == *" $1 "* ]]; } # WORD "LIST"
 
-# compile OUTDIR CC "FLAGS" SRC... : objects land in OUTDIR/obj/<src path>.o (parallel, incremental)
-compile() {
-    local out="$1" cc="$2" flags="$3"
-    shift 3
-    local stamp; stamp="$(headers_stamp)"
-    mkdir -p "$out/obj"
-    printf '%s\n' "$@" | OUT="$out" CC_="$cc" FLAGS="$flags" STAMP="$stamp" \
-        xargs -P "$JOBS" -I{} sh -c '
-            src="$1"; obj="$OUT/obj/$src.o"; mkdir -p "$(dirname "$obj")"
-            if [ -f "$obj" ] && [ "$obj" -nt "$src" ] &&
-               [ "$(stat -c %Y "$obj")" -ge "${STAMP%.*}" ] &&
-               [ "$(cat "$obj.flags" 2>/dev/null)" = "$CC_ $FLAGS" ]; then exit 0; fi
-            $CC_ $FLAGS -c "$src" -o "$obj" || exit 255
-            printf "%s" "$CC_ $FLAGS" > "$obj.flags"' _ {}
-}
+mm_sources() { mk_print MM | tr ' ' '\n'; }
+fuzz_targets() { printf '%s\n' $MK_TARGETS; }
 
-objs() { # objs OUTDIR SRC... -> object paths
-    local out="$1"; shift
-    local s; for s in "$@"; do printf '%s ' "$out/obj/$s.o"; done
-}
-
-mm_sources() { find mm -name '*.c' ! -path 'mm/build/*' | sort; } # mm/build: make -C mm's output
-hosted_sources() { find shims/hosted -name '*.c' | sort; }
-test_sources() { find tests -maxdepth 1 -name '*.c' | sort; }
-fuzz_common_sources() {
-    find fuzz -maxdepth 1 -name '*.c' ! -name replay.c ! -name libfuzzer_main.c ! -name afl_main.c \
-        ! -name platform_kernel.c ! -name '*_tool.c' | sort
-}
-fuzz_targets() { find fuzz -maxdepth 1 -name 'target_*.c' | sed 's|fuzz/target_||; s|\.c$||' | sort; }
-
-# build_hosted CFG : library + unit tests + replay for one hosted configuration
-build_hosted() {
-    local cfg="$1" cc flags out="$BUILD/$1" ar=ar ld=""
-    case "$cfg" in
-        asan) cc=clang; flags="-std=gnu11 -g -O1 ${WARN[*]} ${SAN[*]}" ;;
-        gcc) cc=gcc; flags="-std=gnu11 -g -O1 ${WARN[*]} ${SAN[*]}" ;;
-        # hardening-only runs: the mm's own checks without a sanitizer shadow (misuse detection)
-        noasan) cc=clang; flags="-std=gnu11 -g -O1 ${WARN[*]} -fsanitize=undefined -fno-sanitize-recover=undefined" ;;
-        # the env door is chosen at link time; LTO inlines it as a kernel build would
-        release) cc=clang; ar=llvm-ar; ld=-fuse-ld=lld; flags="-std=gnu11 -g -O2 -DNDEBUG -flto ${WARN[*]}" ;;
-        *) die "unknown configuration $cfg" ;;
-    esac
-    flags="$flags ${INCLUDES[*]} ${HOSTED_INC[*]}"
-    local lib=($(mm_sources) $(hosted_sources))
-    compile "$out" "$cc" "$flags" "${lib[@]}" || return 1
-    rm -f "$out/libmm.a"
-    $ar rcs "$out/libmm.a" $(objs "$out" "${lib[@]}")
-    if [ "$cfg" = release ]; then # one program per tests/bench/*.c
-        local bench=($(find tests/bench -name '*.c' 2>/dev/null | sort)) b
-        [ ${#bench[@]} -gt 0 ] || return 0
-        compile "$out" "$cc" "$flags" "${bench[@]}" || return 1
-        for b in "${bench[@]}"; do
-            $cc $flags $ld -o "$out/$(basename "$b" .c)" $(objs "$out" "$b") "$out/libmm.a" -lpthread -ldl
-        done
-        return 0
-    fi
-    local tests=($(test_sources))
-    if [ ${#tests[@]} -gt 0 ]; then
-        compile "$out" "$cc" "$flags" "${tests[@]}" || return 1
-        $cc $flags $ld -o "$out/mm_tests" $(objs "$out" "${tests[@]}") "$out/libmm.a" -lpthread
-    fi
-    local fz=($(fuzz_common_sources) fuzz/replay.c)
-    if [ -f fuzz/replay.c ]; then
-        compile "$out" "$cc" "$flags" "${fz[@]}" || return 1
-        $cc $flags $ld -o "$out/replay" $(objs "$out" "${fz[@]}") "$out/libmm.a" -lpthread
-    fi
-    # regression programs (one per fixed fuzz crash) in the configuration their target needs
-    local r common=($(fuzz_common_sources))
-    for r in $(find tests/regress -name '*.c' 2>/dev/null | sort); do
-        local rt; rt="$(grep -o 'fuzz_target_find("[a-z_0-9]*")' "$r" | head -1 | sed 's/.*("\(.*\)")/\1/')"
-        if target_no_asan "$rt"; then [ "$cfg" = noasan ] || continue; else [ "$cfg" = asan ] || continue; fi
-        compile "$out" "$cc" "$flags" "$r" || return 1
-        mkdir -p "$out/regress"
-        $cc $flags $ld -o "$out/regress/$(basename "$r" .c)" $(objs "$out" "$r" "${common[@]}") \
-            "$out/libmm.a" -lpthread
-    done
-}
+# build_hosted CFG : asan, gcc, noasan (library, unit tests, replay, regression programs) or
+# release (library and benchmarks)
+build_hosted() { mk "$1"; }
 
 # build_tsan : the library and the concurrent stress program under ThreadSanitizer (build/tsan)
-build_tsan() {
-    local out="$BUILD/tsan"
-    local flags="-std=gnu11 -g -O1 ${WARN[*]} -fsanitize=thread -fno-omit-frame-pointer ${INCLUDES[*]} ${HOSTED_INC[*]}"
-    local lib=($(mm_sources) $(hosted_sources)) st=($(find tests/stress -name '*.c' | sort))
-    compile "$out" clang "$flags" "${lib[@]}" "${st[@]}" || return 1
-    clang $flags -o "$out/stress" $(objs "$out" "${lib[@]}" "${st[@]}") -lpthread
-}
+build_tsan() { mk tsan; }
 
 # run_stress [ARGS...] : the stress under TSan; fails on a stress failure or any TSan report.
 # Prints the program's STRESS line plus "STRESS_TSAN reports=N".
@@ -192,161 +129,40 @@ cmd_stress() {
     run_stress --time "$time" "${args[@]}"
 }
 
-# A target whose source says "fuzz-build: short-smoke" (linux: every op is a round trip to a host
-# child process) gets a 5 s libFuzzer smoke run in test and no AFL++ build or smoke there (the
-# test budget); ./build.sh fuzz [--engine afl] TARGET still builds and runs it in full.
-target_short_smoke() { grep -q 'fuzz-build: short-smoke' "fuzz/target_$1.c"; }
+# A short-smoke target (linux: every op is a round trip to a host child process) gets a 5 s
+# libFuzzer smoke run in test and no AFL++ build or smoke there (the test budget);
+# ./build.sh fuzz [--engine afl] TARGET still builds and runs it in full.
+target_short_smoke() { in_words "$1" "$MK_SHORT_SMOKE"; }
 smoke_afl_targets() { local t; for t in $(fuzz_targets); do target_short_smoke "$t" || echo "$t"; done; }
 
-# A target whose source says "fuzz-build: no-asan" checks the mm's own hardening: it is built and
-# replayed without ASan (UBSan only), or ASan would catch its injected misuse first.
-target_no_asan() { grep -q 'fuzz-build: no-asan' "fuzz/target_$1.c"; }
-target_san() { if target_no_asan "$1"; then echo "-fsanitize=undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"; else echo "${SAN[*]}"; fi; }
+# A no-ASan target checks the mm's own hardening: it is built and replayed without ASan (UBSan
+# only), or ASan would catch its injected misuse first.
+target_no_asan() { in_words "$1" "$MK_NOASAN"; }
 replay_bin() { if target_no_asan "$1"; then echo "$BUILD/noasan/replay"; else echo "$BUILD/asan/replay"; fi; }
 
-# What judges a fuzz run rather than guides it: the invariant checkers and the mm's formatting and
-# reports (mm/checks), the checker-corruption driver and the outcome digest. In the fuzz builds
-# they get no coverage and no compare hooks (libFuzzer's trace-cmp made them most of the time per
-# input without guiding the search) and no sanitizers, at -O2: see "What the checkers lose" in
-# fuzz/README.md. Every other build (replay, unit tests, corpus, kernel) keeps them as they were.
-fuzz_judge_sources() { find mm/checks -name '*.c' | sort; echo fuzz/checker.c; echo fuzz/digest.c; }
-FUZZ_JUDGE_FLAGS="-std=gnu11 -g -O2 -fno-omit-frame-pointer ${WARN[*]}"
-# Functions of the targets that only verify (content patterns, model comparisons, periodic
-# checks): no coverage or compare hooks, through a SanitizerCoverage ignorelist (clang's
-# -fsanitize-coverage-ignorelist; AFL++ reads the same file as AFL_LLVM_DENYLIST).
-FUZZ_COV_IGNORE="$ROOT/fuzz/coverage.ignore"
-
-# build_fuzz : one libFuzzer binary per target (common objects per sanitizer set), twice:
-#   fuzz_<t>       edge coverage + compare hooks (trace-cmp): libFuzzer solves comparisons
-#   fuzz_<t>_fast  edge coverage only: the compare hooks are 35-70% of an input's time (fuzz-bench
-#                  has both), as AFL++ splits a fast binary from its CmpLog twin
-build_fuzz() {
-    build_fuzz_flavour "" && build_fuzz_flavour _fast
-}
-
-build_fuzz_flavour() { # SUFFIX: "" (with trace-cmp) or _fast (without)
-    local t judge=($(fuzz_judge_sources)) sfx="$1" cov=""
-    [ "$sfx" = _fast ] && cov="-fno-sanitize-coverage=trace-cmp"
-    for t in $(fuzz_targets); do
-        local out="$BUILD/fuzz$sfx" san; san="$(target_san "$t")"
-        target_no_asan "$t" && out="$BUILD/fuzz-noasan$sfx"
-        out="${out/_fast/-fast}"
-        # the ignorelist's checksum in the flags: objects are rebuilt when it changes
-        local flags="-std=gnu11 -g -O2 ${WARN[*]} $san -fsanitize=fuzzer-no-link $cov -fsanitize-coverage-ignorelist=$FUZZ_COV_IGNORE -DFUZZ_COV_IGNORE_SUM=$(cksum <"$FUZZ_COV_IGNORE" | cut -d' ' -f1) ${INCLUDES[*]} ${HOSTED_INC[*]}"
-        local lib=($( { mm_sources; hosted_sources; fuzz_common_sources; } | grep -vxF -f <(fuzz_judge_sources)))
-        compile "$out" clang "$flags" "${lib[@]}" || return 1
-        compile "$out" clang "$FUZZ_JUDGE_FLAGS ${INCLUDES[*]} ${HOSTED_INC[*]}" "${judge[@]}" || return 1
-        mkdir -p "$out/obj/main_$t"
-        clang $flags -DFUZZ_TARGET="$t" -c fuzz/libfuzzer_main.c -o "$out/obj/main_$t/libfuzzer_main.o"
-        clang $flags -fsanitize=fuzzer -o "$BUILD/fuzz/fuzz_$t$sfx" "$out/obj/main_$t/libfuzzer_main.o" \
-            $(objs "$out" "${lib[@]}" "${judge[@]}") -lpthread
-    done
-}
+# build_fuzz : per target a libFuzzer binary with compare hooks (fuzz_<t>) and one without
+# (fuzz_<t>_fast), the checkers uninstrumented: see build.mk and "What the checkers lose" in
+# fuzz/README.md
+build_fuzz() { mk fuzz TARGETS="$(fuzz_targets | xargs)"; }
 
 # build_afl [TARGET...] : per target (default: all) an AFL++ persistent binary and its CmpLog twin
-# (afl-clang-fast); the judges as in build_fuzz (plain clang objects), the ignorelist as
-# AFL_LLVM_DENYLIST
-build_afl() {
-    local only=("$@")
-    local out="$BUILD/afl" t judge=($(fuzz_judge_sources))
-    local srcs=($( { mm_sources; hosted_sources; fuzz_common_sources; } | grep -vxF -f <(fuzz_judge_sources)))
-    mkdir -p "$out"
-    compile "$out" clang "$FUZZ_JUDGE_FLAGS ${INCLUDES[*]} ${HOSTED_INC[*]}" "${judge[@]}" || return 1
-    local jobj=($(objs "$out" "${judge[@]}"))
-    for t in $(fuzz_targets); do
-        [ ${#only[@]} -eq 0 ] || printf '%s\n' "${only[@]}" | grep -qx "$t" || continue
-        local flags="-std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter $(target_san "$t") ${INCLUDES[*]} ${HOSTED_INC[*]}"
-        AFL_QUIET=1 AFL_LLVM_DENYLIST="$FUZZ_COV_IGNORE" afl-clang-fast $flags -DFUZZ_TARGET="$t" \
-            "${srcs[@]}" fuzz/afl_main.c "${jobj[@]}" -o "$out/afl_$t" -lpthread 2>"$out/build-$t.log" ||
-            { cat "$out/build-$t.log" >&2; return 1; }
-        AFL_QUIET=1 AFL_LLVM_CMPLOG=1 AFL_LLVM_DENYLIST="$FUZZ_COV_IGNORE" afl-clang-fast $flags \
-            -DFUZZ_TARGET="$t" "${srcs[@]}" fuzz/afl_main.c "${jobj[@]}" -o "$out/afl_${t}_cmplog" \
-            -lpthread 2>>"$out/build-$t.log" || { cat "$out/build-$t.log" >&2; return 1; }
-    done
-}
+build_afl() { mk afl TARGETS="${*:-$(fuzz_targets | xargs)}"; }
 
 # ---------------------------------------------------------------- kernel (freestanding)
-
-KERNEL_CFLAGS="--target=x86_64-linux-gnu -std=gnu11 -O2 -g -ffreestanding -fno-builtin -nostdinc \
--nostdlib -fno-pic -fno-pie -mno-red-zone -mcmodel=kernel -mno-sse -mno-sse2 -mno-mmx -mno-avx \
--fno-stack-protector -fno-asynchronous-unwind-tables -fno-exceptions -fno-omit-frame-pointer ${WARN[*]}"
-# The hardened kernel: a KASAN-style shadow fed by outline callbacks (shims/kernel/kasan.c) and
-# UBSan handlers (shims/kernel/ubsan.c) for exactly the checks listed there.
-KERNEL_KASAN_FLAGS="-fsanitize=kernel-address -mllvm -asan-instrumentation-with-call-threshold=0 \
--mllvm -asan-stack=0 -mllvm -asan-globals=0"
-KERNEL_UBSAN_CHECKS="alignment,bool,builtin,enum,integer-divide-by-zero,nonnull-attribute,null,\
-object-size,pointer-overflow,return,returns-nonnull-attribute,shift,signed-integer-overflow,\
-unreachable,vla-bound,array-bounds"
-KERNEL_HARDENED_FLAGS="$KERNEL_KASAN_FLAGS -fsanitize=$KERNEL_UBSAN_CHECKS -DKERNEL_HARDENED=1"
-# Never instrumented: the sanitizer runtime itself, the early allocator and the boot/trap path,
-# and the report library its reports print through (mm/lib: misuse reports, formatting).
-KERNEL_NOSAN_SOURCES="shims/kernel/kasan.c shims/kernel/ubsan.c shims/kernel/string.c \
-mm/physical/memblock.c mm/lib/format.c mm/lib/report.c \
-arch/x86_64/kernel/main.c arch/x86_64/kernel/trap.c"
-# ... the invariant checkers (mm/checks, the fuzz harness's checker, models and op decoder): read-
-# only walks of every page and object after every op, they are most of a corpus replay, and
-# instrumented they made the hardened boot 2.5x slower without checking any more of the mm ...
-KERNEL_NOSAN_SOURCES+=" $(find mm/checks -name '*.c' | sort | tr '\n' ' ') $(ls fuzz/*.c | tr '\n' ' ')"
-# ... and the fuzz targets that run without ASan hosted (their injected misuse is deliberate)
-KERNEL_NOSAN_SOURCES+=" $(grep -l 'fuzz-build: no-asan' fuzz/target_*.c | tr '\n' ' ')"
-KERNEL_INC="-Ishims/kernel/include -Iarch/x86_64/kernel/include -Ishims/include -Ifuzz -Itests \
--Itests/kernel"
-
-# the mm and its freestanding environment (machine layouts are shared with the hosted build)
-kernel_lib_sources() { mm_sources; find shims/kernel -name '*.c' | sort; echo shims/hosted/machine_layout.c; }
-# the unit tests minus the hosted runner and the software-MMU and TLB suites, plus the kernel runner
-kernel_test_sources() {
-    find tests -maxdepth 1 -name '*.c' ! -name test_main.c ! -name test_mmu.c ! -name test_tlb.c | sort
-    echo tests/kernel/ktest_kernel.c
-}
-# fuzz/ files that are not hosted-only (engines, the hosted replay and platform, the pack tool)
-kernel_fuzz_sources() {
-    find fuzz -maxdepth 1 -name '*.c' ! -name replay.c ! -name libfuzzer_main.c ! -name afl_main.c \
-        ! -name '*_hosted.c' ! -name '*_tool.c' | sort
-}
-kernel_image_sources() {
-    kernel_lib_sources
-    find arch/x86_64/kernel -maxdepth 1 -name '*.c' | sort
-    kernel_test_sources
-    kernel_fuzz_sources
-}
-
-# kernel_compile OUT FLAGS : every image source with FLAGS (+ hardening where allowed)
-kernel_compile() {
-    local out="$1" flags="$2" hard="$3" res src inst=() plain=()
-    res="$(clang -print-resource-dir)"
-    flags="$flags -isystem $res/include ${INCLUDES[*]} $KERNEL_INC"
-    for src in $(kernel_image_sources | sort -u); do
-        if [ -n "$hard" ] && ! grep -qw "$src" <<<"$KERNEL_NOSAN_SOURCES"; then inst+=("$src"); else plain+=("$src"); fi
-    done
-    compile "$out" clang "$flags" "${plain[@]}" || return 1
-    if [ ${#inst[@]} -gt 0 ]; then compile "$out" clang "$flags $KERNEL_HARDENED_FLAGS" "${inst[@]}" || return 1; fi
-    local s
-    for s in arch/x86_64/kernel/*.S; do
-        mkdir -p "$out/obj/$(dirname "$s")"
-        clang --target=x86_64-linux-gnu -c "$s" -o "$out/obj/$s.o" || return 1
-    done
-}
+# ---------------------------------------------------------------- kernel (freestanding)
 
 # ./build.sh kernel [--hardened]: the freestanding library (symbol-checked) and the bootable image
 # build/kernel{,-hardened}/leaxos.bin (multiboot, for qemu -kernel) with its ELF for symbols.
 cmd_kernel() {
-    local hard="" out="$BUILD/kernel"
-    [ "${1:-}" = --hardened ] && { hard=1; out="$BUILD/kernel-hardened"; }
-    local lib=($(kernel_lib_sources)) all=($(kernel_image_sources | sort -u)) s
-    kernel_compile "$out" "$KERNEL_CFLAGS${hard:+ -DKERNEL_HARDENED=1}" "$hard" ||
-        { log "kernel compile failed"; return 1; }
-    local o=($(objs "$out" "${all[@]}"))
-    for s in arch/x86_64/kernel/*.S; do o+=("$out/obj/$s.o"); done
+    local cfg=kernel
+    [ "${1:-}" = --hardened ] && cfg=kernel-hardened
+    local out="$BUILD/$cfg"
+    mk "$cfg" kobjs || { log "kernel compile failed"; return 1; }
     # everything in the image resolves inside the image: mm/, shims/, arch/, tests/, fuzz/
-    kernel_symbol_check "${o[@]}" || return 1
-    rm -f "$out/libmm_kernel.a"
-    llvm-ar rcs "$out/libmm_kernel.a" $(objs "$out" "${lib[@]}")
-    ld.lld -T arch/x86_64/kernel/linker.ld -nostdlib -z max-page-size=4096 --no-undefined \
-        -o "$out/leaxos.elf" "${o[@]}" || { log "kernel link failed"; return 1; }
-    llvm-objcopy -O binary "$out/leaxos.elf" "$out/leaxos.bin"
-    log "kernel: $out/leaxos.bin ($(stat -c %s "$out/leaxos.bin") bytes${hard:+, KASAN + UBSan})," \
-        "$out/libmm_kernel.a; freestanding symbol check clean"
+    kernel_symbol_check $(mk_print CFG="$cfg" KOBJS) || return 1
+    mk "$cfg" || { log "kernel link failed"; return 1; }
+    log "kernel: $out/leaxos.bin ($(stat -c %s "$out/leaxos.bin") bytes$([ "$cfg" = kernel ] ||
+        echo ", KASAN + UBSan"))," "$out/libmm_kernel.a; freestanding symbol check clean"
 }
 
 # Annotate "[<address>]" tokens of a serial log with function and source line from the ELF.
@@ -362,18 +178,14 @@ kernel_symbolize() {
     done
 }
 
-# The targets the kernel replays: all but those whose source says "fuzz-build: hosted-only"
-# (smp: the kernel has no scheduled CPUs and runs them one after the other, so its digests differ).
-kernel_targets() {
-    local t
-    for t in $(fuzz_targets); do grep -q 'fuzz-build: hosted-only' "fuzz/target_$t.c" || echo "$t"; done
-}
+# The targets the kernel replays: all but build.mk's HOSTED_ONLY_TARGETS (smp: the kernel has no
+# scheduled CPUs and runs them one after the other, so its digests differ; linux: no host kernel).
+kernel_targets() { printf '%s\n' $MK_KERNEL_TARGETS; }
 
 # The corpus as one file for the kernel (qemu -initrd = the first multiboot module).
 kernel_corpus_pack() { # OUT [CORPUS_DIR]
     mkdir -p "$(dirname "$1")" "$BUILD"
-    clang -std=gnu11 -O1 -g ${WARN[*]} -Ifuzz fuzz/corpus_pack_tool.c fuzz/corpus_pack.c \
-        -o "$BUILD/corpus_pack_tool" || return 1
+    mk tools || return 1
     "$BUILD/corpus_pack_tool" ${MM_CORPUS_STRIDE:+--stride $MM_CORPUS_STRIDE} "$1" "${2:-corpus}" \
         $(kernel_targets) >&2
 }
@@ -399,14 +211,15 @@ digest_compare() { # HOSTED_FILE SERIAL_LOG
 
 QEMU_PASS_STATUS=33 # isa-debug-exit: (0x10 << 1) | 1
 
-# ./build.sh qemu [--hardened] [--mem SIZE] [--timeout S] [--no-corpus | --pack FILE] [--log FILE]
+# ./build.sh qemu [--hardened] [--mem SIZE] [--smp N] [--timeout S] [--no-corpus | --pack FILE] [--log FILE]
 #                 [-- QEMU ARGS]      (e.g. -- -append "filter=vm verbose")
 # Boots the kernel under TCG; exit status 0 only if every boot-time test passed.
 cmd_qemu() {
-    local hard="" mem=1G tmo="${MM_QEMU_TIMEOUT:-240}" corpus=1 pack="" logf="" extra=()
+    local hard="" mem=1G tmo="${MM_QEMU_TIMEOUT:-240}" corpus=1 pack="" logf="" extra=() smp=1
     while [ $# -gt 0 ]; do
         case "$1" in
             --hardened) hard=1 ;;
+            --smp) smp="$2"; shift ;;
             --mem) mem="$2"; shift ;;
             --timeout) tmo="$2"; shift ;;
             --no-corpus) corpus="" ;;
@@ -417,6 +230,7 @@ cmd_qemu() {
         esac
         shift
     done
+    [[ "$smp" =~ ^[1-8]$ ]] || die "qemu: --smp $smp: the kernel runs 1..8 CPUs"
     local mib
     case "$mem" in
         *[gG]) mib=$(( ${mem%[gG]} * 1024 )) ;;
@@ -439,12 +253,12 @@ cmd_qemu() {
     local rc=0 t0=$SECONDS
     set +e
     timeout --foreground "$tmo" qemu-system-x86_64 -kernel "$out/leaxos.bin" "${initrd[@]}" \
-        -machine pc -cpu max -m "$mem" -serial stdio -display none -vga none -monitor none \
+        -machine pc -cpu max -smp "$smp" -m "$mem" -serial stdio -display none -vga none -monitor none \
         -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 "${extra[@]}" \
         </dev/null | kernel_symbolize "$out/leaxos.elf" | tee "$logf"
     rc="${PIPESTATUS[0]}"
     set -e
-    log "qemu: $( [ -n "$hard" ] && echo hardened || echo normal ) kernel ran $((SECONDS - t0))s, status $rc"
+    log "qemu: $( [ -n "$hard" ] && echo hardened || echo normal ) kernel (-smp $smp) ran $((SECONDS - t0))s, status $rc"
     case "$rc" in
         "$QEMU_PASS_STATUS") return 0 ;;
         124) log "qemu: timed out after ${tmo}s"; return 1 ;;
@@ -472,7 +286,7 @@ kernel_symbol_check_rejects_libc() {
     local out="$BUILD/kernel/negative"
     mkdir -p "$out"
     printf 'int printf(const char *, ...);\nint neg(void) { return printf("x"); }\n' > "$out/neg.c"
-    clang $KERNEL_CFLAGS -c "$out/neg.c" -o "$out/neg.o"
+    clang $(mk_print KERNEL_CFLAGS) -c "$out/neg.c" -o "$out/neg.o"
     if kernel_symbol_check "$out/neg.o" 2>/dev/null; then
         log "symbol check accepted an object that references printf"
         return 1
@@ -863,11 +677,7 @@ TRIAGE_MIN_SECONDS="${MM_TRIAGE_MIN_SECONDS:-60}" # minimisation budget per cras
 # replay program (the configuration the target runs in).
 triage_tool() {
     local bin="$BUILD/triage/triage_tool" t args=()
-    if [ ! -x "$bin" ] || [ fuzz/triage_tool.c -nt "$bin" ]; then
-        mkdir -p "$BUILD/triage"
-        clang -std=gnu11 -O2 -g ${WARN[*]} -o "$bin.tmp.$$" fuzz/triage_tool.c >&2 &&
-            mv -f "$bin.tmp.$$" "$bin" || die "triage tool build failed"
-    fi
+    mk tools >&2 || die "triage tool build failed"
     for t in $(fuzz_targets); do args+=(--replay "$t=$(replay_bin "$t")"); done
     "$bin" "${args[@]}" --seconds "$TRIAGE_MIN_SECONDS" "$@"
 }
@@ -911,21 +721,19 @@ cmd_triage() {
 # Build as an OSS-Fuzz project build script: the image's compiler, flags and fuzzing engine.
 cmd_oss_fuzz() {
     : "${OUT:?oss-fuzz mode needs OUT}" "${LIB_FUZZING_ENGINE:?oss-fuzz mode needs LIB_FUZZING_ENGINE}"
-    local cc="${CC:-clang}" cxx="${CXX:-clang++}" work="${WORK:-$BUILD/oss-fuzz}/leaxos-mm"
-    local flags="${CFLAGS:-} -std=gnu11 -g ${INCLUDES[*]} ${HOSTED_INC[*]}"
-    log "oss-fuzz: CC=$cc SANITIZER=${SANITIZER:-?} engine=$LIB_FUZZING_ENGINE OUT=$OUT"
-    local srcs=($(mm_sources) $(hosted_sources) $(fuzz_common_sources)) t
-    compile "$work" "$cc" "$flags" "${srcs[@]}" || die "oss-fuzz compile failed"
-    mkdir -p "$OUT"
+    local work="${WORK:-$BUILD/oss-fuzz}/leaxos-mm" t targets=()
+    log "oss-fuzz: CC=${CC:-clang} SANITIZER=${SANITIZER:-?} engine=$LIB_FUZZING_ENGINE OUT=$OUT"
     for t in $(fuzz_targets); do
         if target_no_asan "$t" && [ "${SANITIZER:-address}" != undefined ] && [ "${SANITIZER:-}" != coverage ]; then
             log "oss-fuzz: $t checks the mm's own hardening; built only with SANITIZER=undefined"
             continue
         fi
-        mkdir -p "$work/obj/main_$t"
-        $cc $flags -DFUZZ_TARGET="$t" -c fuzz/libfuzzer_main.c -o "$work/obj/main_$t/main.o"
-        $cxx ${CXXFLAGS:-} "$work/obj/main_$t/main.o" $(objs "$work" "${srcs[@]}") \
-            $LIB_FUZZING_ENGINE -lpthread -o "$OUT/$t"
+        targets+=("$t")
+    done
+    CC="${CC:-clang}" CXX="${CXX:-clang++}" CFLAGS="${CFLAGS:-}" CXXFLAGS="${CXXFLAGS:-}" \
+        mk oss-fuzz OSS_OUT="$OUT" OSS_WORK="$work" TARGETS="${targets[*]}" ||
+        die "oss-fuzz build failed"
+    for t in "${targets[@]}"; do
         rm -f "$OUT/${t}_seed_corpus.zip"
         (cd "corpus/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)
         [ -f "fuzz/$t.dict" ] && cp "fuzz/$t.dict" "$OUT/$t.dict"
@@ -940,10 +748,7 @@ cmd_oss_fuzz() {
 cmd_cov() {
     cmd_deps
     local out="$BUILD/cov"
-    local flags="-std=gnu11 -g -O0 ${WARN[*]} -fprofile-instr-generate -fcoverage-mapping ${INCLUDES[*]} ${HOSTED_INC[*]}"
-    local lib=($(mm_sources) $(hosted_sources)) fz=($(fuzz_common_sources) fuzz/replay.c)
-    compile "$out" clang "$flags" "${lib[@]}" "${fz[@]}" || die "coverage build failed"
-    clang $flags -o "$out/replay" $(objs "$out" "${lib[@]}" "${fz[@]}") -lpthread
+    mk cov || die "coverage build failed"
     rm -rf "$out/prof" && mkdir -p "$out/prof"
     local t files
     for t in $(fuzz_targets); do
@@ -1058,6 +863,9 @@ run_corpus() { # every checked-in corpus file of every target, one check each
 # Mutants per corpus file the normal kernel also replays (fuzz/mutate.h): hosted and kernel are
 # compared on inputs nobody checked in, too.
 KERNEL_TEST_MUTANTS="${MM_KERNEL_MUTANTS:-2}"
+# CPUs of the kernel test boots (normal and hardened): the single-CPU suites and the corpus run
+# on CPU 0 as with one CPU, then suite smp runs on all of them (MM_KERNEL_SMP=1 skips it).
+KERNEL_TEST_SMP="${MM_KERNEL_SMP:-4}"
 
 # The DIGEST lines the hosted build gives for the pack with K mutants (the kernel's own replay
 # code, run hosted without ASan as the normal kernel runs without KASAN).
@@ -1080,8 +888,8 @@ run_kernel_boot() {
             hosted_pack_digests "$BUILD/kernel/corpus.pack" "$KERNEL_TEST_MUTANTS" "$want"
         append="mutants=$KERNEL_TEST_MUTANTS"
     fi
-    cmd_qemu ${1:-} --log "$logf" ${append:+--pack "$BUILD/kernel/corpus.pack" -- -append "$append"} \
-        >/dev/null || rc=$?
+    cmd_qemu ${1:-} --smp "$KERNEL_TEST_SMP" --log "$logf" \
+        ${append:+--pack "$BUILD/kernel/corpus.pack" -- -append "$append"} >/dev/null || rc=$?
     local line p f
     line="$(tr -d '\r' <"$logf" 2>/dev/null | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)"
     if [ -z "$line" ]; then
@@ -1097,6 +905,18 @@ run_kernel_boot() {
         [ "$f" -eq 0 ] && { FAIL=$((FAIL + 1)); log "FAILED: the $name exited with status $rc"; }
     fi
     step "$name corpus digests == hosted digests" digest_compare "$want" "$logf"
+}
+
+# The planted missing TLB shootdown (smp_break=shootdown) must fail suite smp's shootdown case
+# with the stale read it causes.
+kernel_smp_planted() {
+    local logf="$BUILD/kernel/smp-planted.log"
+    if cmd_qemu --smp 2 --no-corpus --timeout 60 --log "$logf" -- \
+        -append "filter=shootdown smp_break=shootdown" >/dev/null 2>&1; then
+        log "smp_break=shootdown: the kernel exited with the pass status"; return 1
+    fi
+    grep -qE 'not ok 1 shootdown' "$logf" && grep -qE 'CPU 1 read 0x[0-9a-f]+ through its old translation' "$logf" ||
+        { log "smp_break=shootdown: no stale read reported"; tail -20 "$logf" >&2; return 1; }
 }
 
 # A deliberate kernel bug (crash.c) must fail the boot and leave a report with these lines.
@@ -1119,6 +939,8 @@ cmd_test() {
     step "layer check (mm/: init -> virtual -> heap -> physical -> core, checks beside)" mm/tools/layers.sh
     need_pkgs make
     step "make -C mm (mm/build/libmm.a) and make -C mm check (freestanding, symbols)" mm_make_check
+    step "build graph: every source of the tree is in a list of build.mk / mm/sources.mk" \
+        make -s --no-print-directory -f build.mk srccheck
     step "lint: clang-tidy over mm/ (.clang-tidy), zero findings" cmd_lint
     step "build hosted asan (clang)" build_hosted asan
     step "build hosted noasan (the mm's own hardening, no sanitizer shadow)" build_hosted noasan
@@ -1138,6 +960,7 @@ cmd_test() {
     step "hosted corpus digests" hosted_digests "$BUILD/digests.hosted"
     run_kernel_boot
     run_kernel_boot --hardened
+    step "kernel SMP: a missing TLB shootdown is caught (smp_break=shootdown, 2 CPUs)" kernel_smp_planted
     step "kernel crash report: vmalloc guard page" kernel_crash_report vmalloc-overflow "" \
         'KERNEL CRASH: #PF' 'buffer overflow' 'RIP: .*crash_vmalloc_overflow at .*crash.c:' \
         'post-mortem' 'zone +Normal' 'kmalloc-64' 'trace: cpu0, last [1-8] events' \

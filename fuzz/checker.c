@@ -501,6 +501,7 @@ bool fz_corrupt(uint32_t victim, uint32_t x, fz_fail_fn fail)
     const char *alt;
     struct cr_ctx k = { .x = x };
     struct mm_check_report rep;
+    const char *step;
     int err;
 
     cr_nsave = 0;
@@ -516,6 +517,9 @@ bool fz_corrupt(uint32_t victim, uint32_t x, fz_fail_fn fail)
         fuzz_log("  corrupted %u byte(s) at %p, expecting %s%s%s", (unsigned int)cr_save_tab[0].len,
                  (void *)cr_save_tab[0].addr, cc->expect[0], *alt ? " or " : "", alt);
     err = mm_check(&rep);
+    /* the incremental checker, on the same damage (judged after mm_check's own verdicts) */
+    step = err == -MM_ECORRUPT && rep.invariant ? fz_step_disagrees(rep.invariant, cc->expect,
+                                                                    CR_MAX_NAMES) : NULL;
     cr_restore();
     fuzz_digest_ok(true);
     fuzz_digest_err(err);
@@ -527,13 +531,56 @@ bool fz_corrupt(uint32_t victim, uint32_t x, fz_fail_fn fail)
     if (!cr_named(cc, rep.invariant))
         fail("checker-wrong-invariant: mm_check named %s (%s), expected %s%s%s", rep.invariant,
              rep.detail, cc->expect[0], *alt ? " or " : "", alt);
+    if (step)
+        fail("%s", step);
     if (fuzz_trace)
         fuzz_log("  mm_check: %s pfn=%lx: %s", rep.invariant, rep.pfn, rep.detail);
     err = mm_check(&rep);
+    if (!err && (step = fz_step_disagrees(NULL, NULL, 0)))
+        fail("%s (after restore)", step);
     if (err)
         fail("checker-after-restore: mm_check returned %s naming %s (%s) once the original bytes "
              "were back", mm_strerror(err), rep.invariant ? rep.invariant : "?", rep.detail);
     return true;
+}
+
+/* ---- the incremental checker against the full one ---- */
+
+static char fz_step_msg[400];
+
+const char *fz_step_disagrees(const char *found, const char *const *names, unsigned int nnames)
+{
+    struct mm_check_cursor cur = { .all_cpus = true };
+    struct mm_check_report r;
+    int err = 0;
+    /* a cycle is bounded by the pages (16 per run) plus the caches and address spaces */
+    for (unsigned long i = 0; i < (1ul << 22) && !err && cur.cycles == 0; i++)
+        err = mm_check_step(&cur, 16, &r);
+    if (!err && cur.cycles == 0) {
+        mm_snprintf(fz_step_msg, sizeof(fz_step_msg), "checker-step-endless: mm_check_step did "
+                    "not finish a cycle (phase %u zone %u pos %lu, %lu slices, %lu busy)",
+                    cur.phase, cur.zone, cur.pos, cur.slices, cur.busy);
+        return fz_step_msg;
+    }
+    if (found && !mm_check_step_sees(found))
+        return NULL; /* the step may pass, or name what the same damage breaks in its view */
+    if (!err) {
+        if (!found)
+            return NULL;
+        mm_snprintf(fz_step_msg, sizeof(fz_step_msg), "checker-step-missed: mm_check named %s, "
+                    "a cycle of mm_check_step (%lu slices) found nothing", found, cur.slices);
+        return fz_step_msg;
+    }
+    if (found && r.invariant && fuzz_streq(found, r.invariant))
+        return NULL;
+    for (unsigned int i = 0; found && r.invariant && i < nnames && names[i]; i++)
+        if (fuzz_streq(names[i], r.invariant))
+            return NULL;
+    mm_snprintf(fz_step_msg, sizeof(fz_step_msg), "checker-step-%s: mm_check_step returned %s "
+                "naming %s (%s) where mm_check %s%s", found ? "wrong-invariant" : "false-positive",
+                mm_strerror(err), r.invariant ? r.invariant : "?", r.detail,
+                found ? "named " : "passed", found ? found : "");
+    return fz_step_msg;
 }
 
 /* ---- stats ---- */

@@ -19,6 +19,16 @@ typedef void (*fz_fail_fn)(const char *fmt, ...);
  */
 bool fz_corrupt(uint32_t victim, uint32_t x, fz_fail_fn fail);
 
+/**
+ * Run one cycle of mm_check_step (every CPU's lists: the harness's CPUs stand still) and judge it
+ * against mm_check, which named @found (NULL: it passed). Agreement: both pass; or the step names
+ * @found or one of @names (the other names that damage may carry, up to @nnames); or @found is
+ * an invariant the step cannot see (mm_check_step_sees), and whatever the step finds (perhaps the
+ * same damage under the name its view gives it) is accepted. Returns NULL when they
+ * agree, else a message for the target's failure ("checker-step-...").
+ */
+const char *fz_step_disagrees(const char *found, const char *const *names, unsigned int nnames);
+
 /** Statistics consistency of the page allocator (and of every cache when @slab). */
 void fz_check_stats(bool slab, fz_fail_fn fail);
 

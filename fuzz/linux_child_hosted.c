@@ -70,11 +70,13 @@ static int lx_fault_class(int code)
     return code == SEGV_ACCERR ? LX_FAULT_ACCERR : LX_FAULT_OTHER;
 }
 
-static bool lx_read_full(int fd, void *buf, size_t n)
+/* Move all @n bytes through @fd (read when @in, else write), retrying short transfers and EINTR;
+ * false on end of file or an error: the other side is gone. */
+static bool lx_xfer_full(int fd, void *buf, size_t n, bool in)
 {
     char *p = buf;
     while (n) {
-        ssize_t r = read(fd, p, n);
+        ssize_t r = in ? read(fd, p, n) : write(fd, p, n);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -85,19 +87,10 @@ static bool lx_read_full(int fd, void *buf, size_t n)
     return true;
 }
 
+static bool lx_read_full(int fd, void *buf, size_t n) { return lx_xfer_full(fd, buf, n, true); }
 static bool lx_write_full(int fd, const void *buf, size_t n)
 {
-    const char *p = buf;
-    while (n) {
-        ssize_t r = write(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        p += r;
-        n -= (size_t)r;
-    }
-    return true;
+    return lx_xfer_full(fd, (void *)buf, n, false);
 }
 
 LX_UNCHECKED static uint64_t lx_child_read_page(const volatile uint8_t *p)

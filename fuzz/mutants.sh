@@ -71,7 +71,8 @@ done
 
 # ---------------------------------------------------------------- targets of a file
 
-all_targets() { find "$ROOT/fuzz" -maxdepth 1 -name 'target_*.c' | sed 's|.*/target_||; s|\.c$||' | sort; }
+mk_print() { make -s --no-print-directory -C "$ROOT" -f build.mk "print-$1"; }
+all_targets() { printf '%s\n' $(mk_print FUZZ_TARGETS); }
 
 # The targets whose corpus is replayed for a mutant of FILE, the most relevant first; the first
 # is the one fuzzed. Every target replays: a whole corpus costs about a second.
@@ -88,7 +89,8 @@ targets_for() {
     done
 }
 
-target_no_asan() { grep -q 'fuzz-build: no-asan' "$ROOT/fuzz/target_$1.c"; }
+NOASAN_TARGETS=" $(mk_print NOASAN_TARGETS) "
+target_no_asan() { [[ "$NOASAN_TARGETS" == *" $1 "* ]]; }
 target_cfg() { if target_no_asan "$1"; then echo noasan; else echo asan; fi; }
 
 # ---------------------------------------------------------------- the scratch tree
@@ -102,7 +104,7 @@ tree_sync() {
         rm -rf "${TREE:?}/$d"
         cp -a "$ROOT/$d" "$TREE/$d"
     done
-    cp -a "$ROOT/build.sh" "$TREE/build.sh"
+    cp -a "$ROOT/build.sh" "$ROOT/build.mk" "$TREE/"
     ln -sfn "$ROOT/corpus" "$TREE/corpus"
     for d in asan noasan fuzz fuzz-noasan; do
         [ -d "$TB/$d" ] || [ ! -d "$PB/$d" ] || cp -a "$PB/$d" "$TB/$d"
@@ -117,7 +119,8 @@ tree_build() { # CFG (asan | noasan | fuzz:TARGET) LOG
 }
 
 # Objects of FILE in every scratch configuration, saved before a mutant and put back after it
-# (the restored source keeps its old mtime, so the build would not notice a mutated object).
+# (the restored source keeps its old mtime, so the build would not notice a mutated object). A
+# restored object is touched: what was linked from the mutant is linked again on the next build.
 obj_stash() { # FILE
     rm -rf "$WORK/stash"; mkdir -p "$WORK/stash"
     local d o
@@ -126,7 +129,6 @@ obj_stash() { # FILE
         [ -f "$o" ] || continue
         mkdir -p "$WORK/stash/${d#$TB/}"
         cp -p "$o" "$WORK/stash/${d#$TB/}/"
-        [ -f "$o.flags" ] && cp -p "$o.flags" "$WORK/stash/${d#$TB/}/"
     done
 }
 
@@ -134,8 +136,8 @@ obj_restore() { # FILE
     local d o s
     for d in "$TB"/*/obj; do
         o="$d/$1.o"; s="$WORK/stash/${d#$TB/}/$(basename "$1").o"
-        if [ -f "$s" ]; then cp -p "$s" "$o"; cp -p "$s.flags" "$o.flags" 2>/dev/null || true
-        else rm -f "$o" "$o.flags"; fi # built only while mutated: rebuild from the pristine source
+        if [ -f "$s" ]; then cp -p "$s" "$o"; touch "$o"
+        else rm -f "$o"; fi # built only while mutated: rebuild from the pristine source
     done
 }
 

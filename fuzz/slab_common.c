@@ -9,6 +9,7 @@
 #include "slab_common.h"
 #include "../mm/heap/slab_internal.h"
 #include "mm_leak.h"
+#include "checker.h"
 
 struct sc_state slab_fz;
 
@@ -738,6 +739,9 @@ void sc_leak_check(void)
     if (n > 0)
         sc_fail("invariant=%s leaks=%d objects=%lu: %s", r.rep.invariant, n, r.objects,
                 r.rep.detail);
+    const char *step = fz_step_disagrees(NULL, NULL, 0); /* where mm_check passes, so must it */
+    if (step)
+        sc_fail("%s", step);
 }
 
 /*

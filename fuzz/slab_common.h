@@ -95,7 +95,8 @@ bool sc_exec_valid(const struct fuzz_op *op);
 void sc_check_all(bool deep);
 /** Free everything, destroy every cache, check conservation. */
 void sc_teardown(void);
-/** mm_leak_scan with live[] as the root (registered by sc_boot): any leak fails the input. */
+/** mm_leak_scan with live[] as the root (registered by sc_boot): any leak fails the input; then
+ * a cycle of mm_check_step must pass (fz_step_disagrees). */
 void sc_leak_check(void);
 
 /* helpers for the misuse target */

@@ -59,6 +59,7 @@
  * pages, the distinct frames user PTEs map (fork shares them) and the zero page once allocated.
  */
 #include "smp_vm.h"
+#include "vm_model.h"
 #include "mmap.h"
 #include "../mm/internal.h"
 
@@ -207,18 +208,6 @@ static long sv_decode(const uint8_t *b, uint32_t page, uint32_t h)
 }
 
 /* ---- map states and effects ---- */
-
-static uint8_t sv_vprot(uint32_t prot)
-{
-    uint8_t f = 0;
-    if (prot & PROT_READ)
-        f |= VM_READ;
-    if (prot & PROT_WRITE)
-        f |= VM_WRITE | VM_READ;
-    if (prot & PROT_EXEC)
-        f |= VM_EXEC | VM_READ;
-    return f;
-}
 
 static bool sv_is_mapop(uint8_t k) { return k == SV_MMAP || k == SV_MUNMAP || k == SV_MPROTECT; }
 static bool sv_is_contop(uint8_t k) { return k == SV_MMAP || k == SV_WRITE; }
@@ -481,7 +470,7 @@ static void sv_mmap(unsigned int cpu, uint32_t opno, unsigned int as, uint32_t f
     struct mm_struct *mm = sv_mm_live(as);
     if (!mm)
         return;
-    uint8_t vp = sv_vprot(prot);
+    uint8_t vp = vm_prot_flags(prot);
     uintptr_t va = SV_BASE + first * PAGE_SIZE;
     struct sv_op *o = sv_begin(cpu, SV_MMAP, as, first, n, vp, 0, opno, SV_BOTH);
     long r = do_mmap(mm, va, n * PAGE_SIZE, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
@@ -522,7 +511,7 @@ static void sv_mprotect(unsigned int cpu, uint32_t opno, unsigned int as, uint32
     struct mm_struct *mm = sv_mm_live(as);
     if (!mm)
         return;
-    uint8_t vp = sv_vprot(prot);
+    uint8_t vp = vm_prot_flags(prot);
     struct sv_op *o = sv_begin(cpu, SV_MPROTECT, as, first, n, vp, 0, opno, SV_BOTH);
     int err = do_mprotect(mm, SV_BASE + first * PAGE_SIZE, n * PAGE_SIZE, prot);
     if (!err)

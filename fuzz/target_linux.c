@@ -8,9 +8,9 @@
  * SEGV_ACCERR = VM_FAULT_ACCESS), the bytes every read returns, and after every op the zone's
  * mappings: /proc/self/maps of the child against the mm's VMA list, both normalised alike
  * (lx_ranges_normalise: implied read, adjacent equal ranges merged).
- * fuzz-build: hosted-only (the kernel has no host kernel to compare with; build.sh keeps
- * corpus/linux out of the kernel's pack, as corpus/smp)
- * fuzz-build: short-smoke (./build.sh test: 5 s of libFuzzer, no AFL++; its corpus replays)
+ * In build.mk's HOSTED_ONLY_TARGETS (the kernel has no host kernel to compare with; corpus/linux
+ * stays out of the kernel's pack, as corpus/smp) and SHORT_SMOKE_TARGETS (./build.sh test: 5 s of
+ * libFuzzer, no AFL++; its corpus replays).
  *
  * Ops (at = zone page 0..127, or 128: page 3 + 123 bytes, unaligned; pages 0..32, or 33: 2^47
  * bytes, past the end of user space, or 34: ~0 - 100 bytes, wrapping; ranges are clipped to the

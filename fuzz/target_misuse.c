@@ -1,13 +1,13 @@
-/* fuzz-build: no-asan */
 /*
  * target_misuse.c - fuzz target "misuse": valid slab / kmalloc traffic (slab_common.c) with
- * injected misuse, built without ASan (the harness writes into red zones and freed objects on
- * purpose; the mm's own hardening has to catch it). The boot is hardened at level 2 unless the
- * header's slab_cheap bit asks for level 1 (with slab_off: level 0); the machine line shows
- * slab=hardened|cheap|plain. Each misuse below says the level it needs ("level >= N"); below
- * that level it is skipped, never demanded. Level 1's promise is checked in full: its cheap checks
- * must catch every double, interior, wrong-cache and no-owner free, every freelist corruption, an
- * overflow or underflow into the 8-byte canaries and a write after free on a poison word.
+ * injected misuse, built without ASan (build.mk's NOASAN_TARGETS: the harness writes into red zones
+ * and freed objects on purpose; the mm's own hardening has to catch it). The boot is hardened at
+ * level 2 unless the header's slab_cheap bit asks for level 1 (with slab_off: level 0); the machine
+ * line shows slab=hardened|cheap|plain. Each misuse below says the level it needs ("level >= N");
+ * below that level it is skipped, never demanded. Level 1's promise is checked in full: its cheap
+ * checks must catch every double, interior, wrong-cache and no-owner free, every freelist
+ * corruption, an overflow or underflow into the 8-byte canaries and a write after free on a poison
+ * word.
  *
  * Every injected misuse must be reported: mm_misuse_count_kind(expected kind) grows by exactly
  * one, mm_misuse_count() by exactly one, mm_misuse_last() names that kind and error, the call

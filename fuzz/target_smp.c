@@ -41,8 +41,8 @@
  * Digest: every allocation's success, every free's result, and per run the switches and the hash
  * of the sequence of CPUs that ran (so two replays with different interleavings differ).
  * Freestanding-clean; in the kernel (no scheduled mode) the CPUs run their streams one after the
- * other, so its digests are not the hosted ones: build.sh keeps corpus/smp out of the kernel's pack.
- * fuzz-build: hosted-only
+ * other, so its digests are not the hosted ones: build.mk's HOSTED_ONLY_TARGETS keeps corpus/smp
+ * out of the kernel's pack.
  */
 #include "fuzz_target.h"
 #include "smp_vm.h"

@@ -55,6 +55,7 @@
  */
 #include "vm_model.h"
 #include "mm_leak.h"
+#include "checker.h"
 
 static const uint8_t vm_kinds[] = {
     FOP_VM_SWAPDEV, FOP_VM_USE, FOP_VM_USE,
@@ -951,7 +952,8 @@ static unsigned long vm_tables(void)
 /*
  * Leak scan before the teardown frees anything: vm_fz (address spaces, files, vmalloc/vmap areas
  * and their pages, hogged pages) is the root. As in the slab target, every input in replay and
- * 1 in VM_LEAK_EVERY (by op count) in the engines.
+ * 1 in VM_LEAK_EVERY (by op count) in the engines. With it, a cycle of the incremental checker
+ * (mm_check_step) over the final state must pass as mm_check does.
  */
 #define VM_LEAK_EVERY 8u
 
@@ -964,6 +966,9 @@ static void vm_leak_check(void)
     if (n != 0)
         vfail("invariant=%s leaks=%d objects=%lu: %s", r.rep.invariant ? r.rep.invariant : "?", n,
               r.objects, r.rep.detail);
+    const char *step = fz_step_disagrees(NULL, NULL, 0); /* where mm_check passes, so must it */
+    if (step)
+        vfail("%s", step);
 }
 
 static void vm_teardown(void)

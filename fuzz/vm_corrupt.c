@@ -13,6 +13,7 @@
  * scratch of one op. A machine without a victim leaves the op a no-op.
  */
 #include "vm_model.h"
+#include "checker.h"
 
 /* ---- vm corrupt VICTIM x= ----
  *
@@ -43,6 +44,13 @@ static void vcr_save(void *p, size_t n)
     vcr_saved.s[vcr_saved.n].len = n;
     memcpy(vcr_saved.s[vcr_saved.n].bytes, p, n);
     vcr_saved.n++;
+}
+
+/* Move counter @f one step (up when @x is odd or @f is 0, else down), saved for the undo. */
+static void vcr_nudge(unsigned long *f, uint32_t x)
+{
+    vcr_save(f, sizeof(*f));
+    *f += (x & 1) || !*f ? 1 : (unsigned long)-1;
 }
 
 static void vcr_restore(void)
@@ -318,8 +326,7 @@ bool vm_corrupt(uint32_t victim, uint32_t x)
     case FUZZ_VCR_NR_ANON:
         if (!(mm = vcr_mm_pick(x)))
             return false;
-        vcr_save(&mm->nr_anon, sizeof(mm->nr_anon));
-        mm->nr_anon += (x & 1) || !mm->nr_anon ? 1 : (unsigned long)-1;
+        vcr_nudge(&mm->nr_anon, x);
         names[0] = "mm.nr_anon";
         break;
     case FUZZ_VCR_TREE_DEPTH:
@@ -358,8 +365,7 @@ bool vm_corrupt(uint32_t victim, uint32_t x)
     case FUZZ_VCR_MAP_COUNT:
         if (!(mm = vcr_mm_pick(x)))
             return false;
-        vcr_save(&mm->map_count, sizeof(mm->map_count));
-        mm->map_count += (x & 1) || !mm->map_count ? 1 : (unsigned long)-1;
+        vcr_nudge(&mm->map_count, x);
         names[0] = "vma.tree";
         break;
     case FUZZ_VCR_VMA_ORDER:
@@ -583,6 +589,9 @@ bool vm_corrupt(uint32_t victim, uint32_t x)
     }
     VM_TRACE("  corrupted, expecting %s%s%s", names[0], names[1] ? " or " : "", names[1] ? names[1] : "");
     int err = mm_check(&rep);
+    /* the incremental checker, on the same damage (judged after mm_check's own verdicts) */
+    const char *step = err == -MM_ECORRUPT && rep.invariant ?
+                       fz_step_disagrees(rep.invariant, names, 3) : NULL;
     vcr_restore();
     fuzz_digest_ok(true);
     fuzz_digest_err(err);
@@ -598,6 +607,8 @@ bool vm_corrupt(uint32_t victim, uint32_t x)
     if (i == 3 || !names[i])
         vfail("checker-wrong-invariant: mm_check named %s (%s), expected %s%s%s", rep.invariant,
               rep.detail, names[0], names[1] ? " or " : "", names[1] ? names[1] : "");
+    if (step)
+        vfail("%s", step);
     VM_TRACE("  mm_check: %s: %s", rep.invariant, rep.detail);
     err = mm_check(&rep);
     if (err)

@@ -1,10 +1,13 @@
 /*
  * test_check.c - suite "check": mm_check passes on healthy machines and fails, naming the broken
- * invariant and the page, when the page state is corrupted on purpose. Every corrupting case
- * re-boots a fresh machine at its end so no later test sees the damage.
+ * invariant and the page, when the page state is corrupted on purpose; and mm_check_step, the
+ * same checker in bounded slices, finds the same damage within one cycle unless only the
+ * whole-machine view can see it. Every corrupting case re-boots a fresh machine at its end so no
+ * later test sees the damage.
  */
 #include "kt_util.h"
 #include "../mm/internal.h" /* pcp.high: a per-CPU list count is mm-internal */
+#include "vmalloc.h"
 
 static struct mm_check_report rep;
 
@@ -19,7 +22,38 @@ static struct page *find_free_head(unsigned int min_order)
     return NULL;
 }
 
-/* mm_check must fail with a named invariant at a pfn in [lo, hi). */
+/* Step from a fresh cursor through up to two cycles of 16-page slices; the first error or 0. */
+static int step_cycles(struct mm_check_cursor *cur, struct mm_check_report *r)
+{
+    *cur = (struct mm_check_cursor){ .all_cpus = true }; /* the simulated CPUs stand still */
+    for (unsigned long i = 0; i < 200000 && cur->cycles < 2; i++) {
+        int rc = mm_check_step(cur, 16, r);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The step finds @inv (what mm_check named) within a cycle, or @inv is one it cannot see. */
+static int expect_step_finds(const char *inv)
+{
+    struct mm_check_cursor cur;
+    struct mm_check_report r;
+    int rc = step_cycles(&cur, &r);
+    if (rc == 0) {
+        KT_ASSERT_MSG(!mm_check_step_sees(inv), "mm_check_step missed %s in %lu slices", inv,
+                      cur.slices);
+        KT_ASSERT_EQ(cur.cycles, 2);
+        return 0;
+    }
+    KT_ASSERT_ERR(rc, MM_ECORRUPT);
+    KT_ASSERT_MSG(!ktest_strcmp(r.invariant, inv), "mm_check_step named %s, mm_check %s (%s)",
+                  r.invariant, inv, r.detail);
+    KT_ASSERT_ERR(mm_check_step(&cur, 16, NULL), MM_ECORRUPT); /* the cursor stays on it */
+    return 0;
+}
+
+/* mm_check must fail with a named invariant at a pfn in [lo, hi); so must mm_check_step. */
 static int expect_corrupt(unsigned long lo, unsigned long hi)
 {
     memset(&rep, 0, sizeof(rep));
@@ -36,7 +70,7 @@ static int expect_corrupt(unsigned long lo, unsigned long hi)
     KT_ASSERT_ERR(mm_check(NULL), MM_ECORRUPT); /* NULL report is allowed */
     if (ktest_verbose)
         ktest_note("caught: %s at pfn %lu: %s", rep.invariant, rep.pfn, rep.detail);
-    return 0;
+    return expect_step_finds(rep.invariant);
 }
 
 static int test_fresh_machines_pass(void)
@@ -250,6 +284,158 @@ static int test_reserved_page_made_free(void)
     return 0;
 }
 
+/* Damage away from the page array: mm_check names @inv, and so does mm_check_step. */
+static int expect_named(const char *inv)
+{
+    KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
+    KT_ASSERT_STREQ(rep.invariant, inv);
+    return expect_step_finds(inv);
+}
+
+/* A healthy, busy machine: cycles of every slice kind pass, check nothing twice per slice and
+ * change nothing; a cycle walks every zone page once in runs of the asked size. */
+static int test_step_cycles_clean(void)
+{
+    KT_TRY(kt_boot_small(16, 2, false));
+    struct kmem_cache *c = kmem_cache_create("step", 96, 0, 0, NULL);
+    KT_ASSERT_NOT_NULL(c);
+    void *o = kmem_cache_alloc(c, GFP_KERNEL), *v = vmalloc(3 * PAGE_SIZE);
+    struct mm_struct *mm = mm_create();
+    KT_ASSERT(o && v && mm);
+    KT_ASSERT_GT(do_mmap(mm, 0, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, NULL, 0), 0);
+    page_alloc_get_stats(&kt_st_a);
+    struct mm_check_cursor cur;
+    struct mm_check_report r;
+    memset(&r, 0x7f, sizeof(r));
+    KT_ASSERT_OK(step_cycles(&cur, &r));
+    KT_ASSERT_NULL(r.invariant);
+    KT_ASSERT_EQ(cur.cycles, 2);
+    KT_ASSERT_EQ(cur.busy, 0);
+    unsigned long pages = 0, zones = 0;
+    for (unsigned int z = 0; z < MM_NR_ZONES; z++) {
+        const struct zone *zn = &mm_state.phys.zones[z];
+        pages += zn->end_pfn - zn->start_pfn;
+        zones += zn->end_pfn > zn->start_pfn;
+    }
+    /* per cycle: lists and >= 1 run per zone (a run ends after the block that reaches 16
+     * pages), >= 2 caches, vmalloc, the address space; never more runs than pages */
+    KT_ASSERT_MSG(cur.slices >= 2 * (2 * zones + 4) && cur.slices <= 2 * (pages + 16),
+                  "%lu slices for %lu pages in %lu zones", cur.slices, pages, zones);
+    page_alloc_get_stats(&kt_st_b);
+    KT_TRY(kt_state_same(&kt_st_a, &kt_st_b));
+    for (unsigned long pfn = 0; pfn < mm_max_pfn; pfn++)
+        KT_ASSERT(!(pfn_to_page(pfn)->flags & PG_checked));
+    mm_destroy(mm);
+    KT_ASSERT_OK(vfree(v));
+    kmem_cache_free(c, o);
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_MM_CHECK();
+    return 0;
+}
+
+/* Damage mm_check finds outside the page array: a cache's counts and an address space's. */
+static int test_step_finds_cache_and_mm_damage(void)
+{
+    KT_TRY(kt_boot_small(16, 1, false));
+    struct kmem_cache *c = kmem_cache_create("step_dmg", 64, 0, 0, NULL);
+    struct mm_struct *mm = mm_create();
+    KT_ASSERT(c && mm);
+    void *o = kmem_cache_alloc(c, GFP_KERNEL);
+    KT_ASSERT_NOT_NULL(o);
+    c->nr_partial++;
+    KT_TRY(expect_named("slab.count"));
+    c->nr_partial--;
+    KT_MM_CHECK();
+    void *next = c->cpu[0].freelist; /* this CPU's slab: walked by the step too */
+    KT_ASSERT_NOT_NULL(next);
+    c->cpu[0].freelist = (char *)o + 1;
+    KT_TRY(expect_named("slab.freelist"));
+    c->cpu[0].freelist = next;
+    KT_MM_CHECK();
+    KT_ASSERT_GT(do_mmap(mm, 0, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, NULL, 0), 0);
+    mm->nr_anon++;
+    KT_TRY(expect_named("mm.nr_anon"));
+    mm->nr_anon--;
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    kmem_cache_free(c, o);
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_TRY(kt_boot_small(8, 1, false));
+    return 0;
+}
+
+/* A held lock skips its slice (counted) without checking or moving on; freed, the slice runs. */
+static int test_step_skips_held_lock(void)
+{
+    KT_TRY(kt_boot_small(16, 1, false));
+    struct mm_check_cursor cur = { 0 };
+    while (mm_state.phys.zones[cur.zone].start_pfn == mm_state.phys.zones[cur.zone].end_pfn)
+        KT_ASSERT_OK(mm_check_step(&cur, 16, NULL)); /* past empty zones */
+    struct zone *z = &mm_state.phys.zones[cur.zone];
+    struct mm_check_cursor before = cur;
+    env_spin_lock(&z->lock);
+    KT_ASSERT_OK(mm_check_step(&cur, 16, NULL));
+    KT_ASSERT_OK(mm_check_step(&cur, 16, NULL));
+    env_spin_unlock(&z->lock);
+    KT_ASSERT_EQ(cur.busy, before.busy + 2);
+    KT_ASSERT_EQ(cur.slices, before.slices);
+    KT_ASSERT_EQ(cur.phase, MM_CHECK_ZONE_LISTS);
+    KT_ASSERT_OK(mm_check_step(&cur, 16, NULL));
+    KT_ASSERT_EQ(cur.slices, before.slices + 1);
+    KT_ASSERT_EQ(cur.phase, MM_CHECK_ZONE_PAGES);
+    struct mm_struct *mm = mm_create(); /* an address space to check */
+    KT_ASSERT_NOT_NULL(mm);
+    env_spin_lock(&mm_state.vm.lock); /* the address-space phase waits for vm.lock */
+    for (unsigned int i = 0; i < 100000 && cur.phase != MM_CHECK_MMS; i++)
+        KT_ASSERT_OK(mm_check_step(&cur, 64, NULL));
+    unsigned long busy = cur.busy;
+    KT_ASSERT_OK(mm_check_step(&cur, 64, NULL));
+    KT_ASSERT_EQ(cur.busy, busy + 1);
+    env_spin_unlock(&mm_state.vm.lock);
+    KT_ASSERT_OK(mm_check_step(&cur, 64, NULL));
+    KT_ASSERT_EQ(cur.busy, busy + 1);
+    mm_destroy(mm);
+    KT_MM_CHECK();
+    return 0;
+}
+
+/* What the step cannot see, by name and by prefix. */
+static int test_step_sees_names(void)
+{
+    KT_ASSERT_TRUE(mm_check_step_sees("buddy.flags"));
+    KT_ASSERT_TRUE(mm_check_step_sees("pcp.count"));
+    KT_ASSERT_TRUE(mm_check_step_sees("slab.freelist"));
+    KT_ASSERT_TRUE(mm_check_step_sees("mm.nr_anon"));
+    KT_ASSERT_TRUE(mm_check_step_sees("conserve")); /* a prefix is no name */
+    KT_ASSERT_FALSE(mm_check_step_sees("conserve.managed"));
+    KT_ASSERT_FALSE(mm_check_step_sees("swap.count"));
+    KT_ASSERT_FALSE(mm_check_step_sees("buddy.orphan"));
+    KT_ASSERT_TRUE(mm_check_step_sees("buddy.orphanx")); /* a name, not a prefix */
+    KT_ASSERT_FALSE(mm_check_step_sees(NULL));
+    return 0;
+}
+
+/* Bad cursors and sizes are refused and reported; the mm is untouched. */
+static int test_step_bad_arguments(void)
+{
+    KT_TRY(kt_boot_small(8, 1, false));
+    struct mm_check_cursor cur = { 0 };
+    unsigned long n = mm_misuse_count_kind(MM_MISUSE_BAD_ARGUMENT);
+    KT_ASSERT_ERR(mm_check_step(NULL, 16, NULL), MM_EINVAL);
+    KT_ASSERT_ERR(mm_check_step(&cur, 0, NULL), MM_EINVAL);
+    KT_ASSERT_ERR(mm_check_step(&cur, MM_CHECK_STEP_MAX_PAGES + 1, NULL), MM_EINVAL);
+    cur.phase = MM_CHECK_NR_PHASES;
+    KT_ASSERT_ERR(mm_check_step(&cur, 16, NULL), MM_EINVAL);
+    cur = (struct mm_check_cursor){ .zone = MM_NR_ZONES };
+    KT_ASSERT_ERR(mm_check_step(&cur, 16, NULL), MM_EINVAL);
+    KT_ASSERT_EQ(mm_misuse_count_kind(MM_MISUSE_BAD_ARGUMENT), n + 5);
+    KT_ASSERT_EQ(cur.slices, 0);
+    KT_MM_CHECK();
+    return 0;
+}
+
 static const struct ktest_case check_cases[] = {
     KT_CASE(fresh_machines_pass),
     KT_CASE(check_is_repeatable),
@@ -263,5 +449,10 @@ static const struct ktest_case check_cases[] = {
     KT_CASE(allocated_refcount_zero),
     KT_CASE(tail_of_free_block_flagged),
     KT_CASE(reserved_page_made_free),
+    KT_CASE(step_cycles_clean),
+    KT_CASE(step_finds_cache_and_mm_damage),
+    KT_CASE(step_skips_held_lock),
+    KT_CASE(step_bad_arguments),
+    KT_CASE(step_sees_names),
 };
 KT_SUITE(check, check_cases);

@@ -44,6 +44,16 @@ static struct mm_struct *tlb_boot(unsigned int cpus, unsigned int entries,
     return mm_create();
 }
 
+/* tlb_boot (2 CPUs, unbounded FIFO TLB) plus an anonymous private read-write mapping of @pages
+ * pages at *@va; NULL when either fails. */
+static struct mm_struct *tlb_setup(unsigned int pages, uintptr_t *va)
+{
+    struct mm_struct *mm = tlb_boot(2, 0, MACHINE_TLB_FIFO);
+    long a = mm ? do_mmap(mm, 0, pages * PAGE_SIZE, RW, PRIV, NULL, 0) : -1;
+    *va = a > 0 ? (uintptr_t)a : 0;
+    return a > 0 ? mm : NULL;
+}
+
 static int tlb_done(struct mm_struct *mm)
 {
     machine_cpu_set(0);
@@ -67,23 +77,22 @@ static enum vm_fault_result tlb_wr(struct mm_struct *mm, uintptr_t va, uint64_t 
 /* Hits, caching, and a flushed narrowing: after mprotect(PROT_NONE) a read faults. */
 static int test_cached_read_then_mprotect_none(void)
 {
-    struct mm_struct *mm = tlb_boot(2, 0, MACHINE_TLB_FIFO);
+    uintptr_t a;
+    struct mm_struct *mm = tlb_setup(1, &a);
     KT_ASSERT_NOT_NULL(mm);
-    long a = do_mmap(mm, 0, PAGE_SIZE, RW, PRIV, NULL, 0);
-    KT_ASSERT_GT(a, 0);
     uint64_t x = 0;
-    KT_ASSERT_EQ(tlb_wr(mm, (uintptr_t)a, 42), VM_FAULT_HANDLED);
-    KT_ASSERT_TRUE(machine_tlb_holds(0, mm->pt.root, (uintptr_t)a));
+    KT_ASSERT_EQ(tlb_wr(mm, a, 42), VM_FAULT_HANDLED);
+    KT_ASSERT_TRUE(machine_tlb_holds(0, mm->pt.root, a));
     machine_tlb_reset_stats();
-    KT_ASSERT_EQ(tlb_rd(mm, (uintptr_t)a, &x), VM_FAULT_HANDLED);
+    KT_ASSERT_EQ(tlb_rd(mm, a, &x), VM_FAULT_HANDLED);
     KT_ASSERT_EQ(x, 42);
     struct machine_tlb_stats st;
     machine_tlb_get_stats(&st);
     KT_ASSERT_EQ(st.hits, 1);
     KT_ASSERT_EQ(st.misses, 0);
-    KT_ASSERT_OK(do_mprotect(mm, (uintptr_t)a, PAGE_SIZE, PROT_NONE));
-    KT_ASSERT_FALSE(machine_tlb_holds(0, mm->pt.root, (uintptr_t)a));
-    KT_ASSERT_EQ(tlb_rd(mm, (uintptr_t)a, &x), VM_FAULT_ACCESS);
+    KT_ASSERT_OK(do_mprotect(mm, a, PAGE_SIZE, PROT_NONE));
+    KT_ASSERT_FALSE(machine_tlb_holds(0, mm->pt.root, a));
+    KT_ASSERT_EQ(tlb_rd(mm, a, &x), VM_FAULT_ACCESS);
     machine_tlb_get_stats(&st);
     KT_ASSERT_EQ(st.flushes, 1);
     KT_ASSERT_EQ(st.invalidated, 1);
@@ -97,11 +106,9 @@ static int test_cached_read_then_mprotect_none(void)
  * walks the tables (and faults); with the audit, the report names the op. */
 static int test_planted_stale_entry_reported(void)
 {
-    struct mm_struct *mm = tlb_boot(2, 0, MACHINE_TLB_FIFO);
+    uintptr_t va;
+    struct mm_struct *mm = tlb_setup(2, &va);
     KT_ASSERT_NOT_NULL(mm);
-    long a = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, PRIV, NULL, 0);
-    KT_ASSERT_GT(a, 0);
-    uintptr_t va = (uintptr_t)a;
     uint64_t x = 0;
     KT_ASSERT_EQ(tlb_wr(mm, va, 1), VM_FAULT_HANDLED);
     KT_ASSERT_EQ(tlb_wr(mm, va + PAGE_SIZE, 2), VM_FAULT_HANDLED);
@@ -139,11 +146,9 @@ static int test_planted_stale_entry_reported(void)
 /* Widening without a flush is no bug: the access that needs it walks again. */
 static int test_widening_needs_no_flush(void)
 {
-    struct mm_struct *mm = tlb_boot(2, 0, MACHINE_TLB_FIFO);
+    uintptr_t va;
+    struct mm_struct *mm = tlb_setup(1, &va);
     KT_ASSERT_NOT_NULL(mm);
-    long a = do_mmap(mm, 0, PAGE_SIZE, RW, PRIV, NULL, 0);
-    KT_ASSERT_GT(a, 0);
-    uintptr_t va = (uintptr_t)a;
     uint64_t x = 0;
     KT_ASSERT_EQ(tlb_wr(mm, va, 4), VM_FAULT_HANDLED);
     pte_t *ptep = pt_walk(&mm->pt, va, false, 0);
@@ -163,27 +168,26 @@ static int test_widening_needs_no_flush(void)
 /* A flush on CPU 0 shoots down CPU 1's entries (one IPI); an idle CPU gets none. */
 static int test_shootdown_reaches_other_cpu(void)
 {
-    struct mm_struct *mm = tlb_boot(2, 0, MACHINE_TLB_FIFO);
+    uintptr_t a;
+    struct mm_struct *mm = tlb_setup(1, &a);
     KT_ASSERT_NOT_NULL(mm);
-    long a = do_mmap(mm, 0, PAGE_SIZE, RW, PRIV, NULL, 0);
-    KT_ASSERT_GT(a, 0);
     uint64_t x = 0;
-    KT_ASSERT_EQ(tlb_wr(mm, (uintptr_t)a, 3), VM_FAULT_HANDLED);
+    KT_ASSERT_EQ(tlb_wr(mm, a, 3), VM_FAULT_HANDLED);
     machine_cpu_set(1);
-    KT_ASSERT_EQ(tlb_rd(mm, (uintptr_t)a, &x), VM_FAULT_HANDLED);
-    KT_ASSERT_TRUE(machine_tlb_holds(1, mm->pt.root, (uintptr_t)a));
+    KT_ASSERT_EQ(tlb_rd(mm, a, &x), VM_FAULT_HANDLED);
+    KT_ASSERT_TRUE(machine_tlb_holds(1, mm->pt.root, a));
     machine_cpu_set(0);
     machine_tlb_reset_stats();
-    KT_ASSERT_OK(do_munmap(mm, (uintptr_t)a, PAGE_SIZE));
-    KT_ASSERT_FALSE(machine_tlb_holds(0, mm->pt.root, (uintptr_t)a));
-    KT_ASSERT_FALSE(machine_tlb_holds(1, mm->pt.root, (uintptr_t)a));
+    KT_ASSERT_OK(do_munmap(mm, a, PAGE_SIZE));
+    KT_ASSERT_FALSE(machine_tlb_holds(0, mm->pt.root, a));
+    KT_ASSERT_FALSE(machine_tlb_holds(1, mm->pt.root, a));
     struct machine_tlb_stats st;
     machine_tlb_get_stats(&st);
     KT_ASSERT_EQ(st.flushes, 1);
     KT_ASSERT_EQ(st.shootdowns, 1);
     KT_ASSERT_EQ(st.invalidated, 2);
     KT_ASSERT_EQ(machine_tlb_cached(1), 0);
-    env_tlb_flush_range((uintptr_t)a, (uintptr_t)a + PAGE_SIZE); /* nobody caches: no IPI */
+    env_tlb_flush_range(a, a + PAGE_SIZE); /* nobody caches: no IPI */
     machine_tlb_get_stats(&st);
     KT_ASSERT_EQ(st.shootdowns, 1);
     KT_ASSERT_EQ(tlb_reports, 0);
@@ -196,22 +200,22 @@ static int test_shootdown_reaches_other_cpu(void)
  */
 static int test_cow_break_flushes_other_cpus(void)
 {
-    struct mm_struct *mm = tlb_boot(2, 0, MACHINE_TLB_FIFO), *child = NULL;
+    uintptr_t a;
+    struct mm_struct *mm = tlb_setup(1, &a);
+    struct mm_struct *child = NULL;
     KT_ASSERT_NOT_NULL(mm);
-    long a = do_mmap(mm, 0, PAGE_SIZE, RW, PRIV, NULL, 0);
-    KT_ASSERT_GT(a, 0);
     uint64_t x = 0;
-    KT_ASSERT_EQ(tlb_wr(mm, (uintptr_t)a, 1), VM_FAULT_HANDLED);
+    KT_ASSERT_EQ(tlb_wr(mm, a, 1), VM_FAULT_HANDLED);
     KT_ASSERT_OK(mm_fork(mm, &child));
     machine_cpu_set(1);
-    KT_ASSERT_EQ(tlb_rd(mm, (uintptr_t)a, &x), VM_FAULT_HANDLED); /* caches the shared frame */
+    KT_ASSERT_EQ(tlb_rd(mm, a, &x), VM_FAULT_HANDLED); /* caches the shared frame */
     machine_cpu_set(0);
-    KT_ASSERT_EQ(tlb_wr(mm, (uintptr_t)a, 2), VM_FAULT_HANDLED);  /* COW break: a new frame */
+    KT_ASSERT_EQ(tlb_wr(mm, a, 2), VM_FAULT_HANDLED);  /* COW break: a new frame */
     machine_cpu_set(1);
-    KT_ASSERT_EQ(tlb_rd(mm, (uintptr_t)a, &x), VM_FAULT_HANDLED);
+    KT_ASSERT_EQ(tlb_rd(mm, a, &x), VM_FAULT_HANDLED);
     KT_ASSERT_MSG(tlb_reports == 0, "%s", tlb_last);
     KT_ASSERT_EQ(x, 2);
-    KT_ASSERT_EQ(tlb_rd(child, (uintptr_t)a, &x), VM_FAULT_HANDLED);
+    KT_ASSERT_EQ(tlb_rd(child, a, &x), VM_FAULT_HANDLED);
     KT_ASSERT_EQ(x, 1);
     machine_cpu_set(0);
     mm_destroy(child);
@@ -228,7 +232,7 @@ static int test_size_and_replacement(void)
         KT_ASSERT_NOT_NULL(mm);
         long a = do_mmap(mm, 0, 8 * PAGE_SIZE, RW, PRIV, NULL, 0);
         KT_ASSERT_GT(a, 0);
-        uintptr_t va = (uintptr_t)a;
+        uintptr_t va = a;
         uintptr_t p0 = va, p1 = va + PAGE_SIZE, p2 = pol ? va + 4 * PAGE_SIZE : va + 2 * PAGE_SIZE;
         KT_ASSERT_EQ(tlb_wr(mm, p0, 1), VM_FAULT_HANDLED);
         KT_ASSERT_EQ(tlb_wr(mm, p1, 2), VM_FAULT_HANDLED);

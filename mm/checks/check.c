@@ -156,38 +156,56 @@ struct zone_tally {
     unsigned long free, pcp, alloc, reserved;
 };
 
+#define CHECK_BLOCK_MARKED 1u     /* free pages carry the list walk's PG_checked mark */
+#define CHECK_BLOCK_NO_REFCOUNT 2u /* other CPUs run: a head's refcount may be 0 mid-free */
+
+/* The block at @pfn (a head, a reserved page or a free page): judge it, count it in @t (may be
+ * NULL) and return its order in *@order. With CHECK_BLOCK_MARKED in @how, a free page must carry
+ * the PG_checked mark of the list walk that ran just before (else it is an orphan), and the mark
+ * is cleared. */
+static int check_block(struct check_ctx *c, struct zone *z, unsigned long pfn, unsigned int how,
+                       struct zone_tally *t, unsigned int *order)
+{
+    bool marked = how & CHECK_BLOCK_MARKED;
+    struct page *p = pfn_to_page(pfn);
+    uint32_t f = p->flags;
+    struct zone_tally none = { 0 };
+    t = t ? t : &none;
+    *order = 0;
+    if (f & PG_reserved) {
+        t->reserved += !(f & PG_hole);
+    } else if ((f & ~PG_checked) == PG_buddy || (f & ~PG_checked) == PG_pcp) {
+        if (marked && !(f & PG_checked))
+            return check_fail(c, (f & PG_buddy) ? "buddy.orphan" : "pcp.orphan", pfn,
+                              "free pfn 0x%lx (flags 0x%x) is on no list", pfn, f);
+        if (marked) {
+            p->flags &= ~PG_checked;
+            c->on_lists--;
+        }
+        *order = (f & PG_buddy) ? p->order : 0;
+        *((f & PG_buddy) ? &t->free : &t->pcp) += 1ul << *order;
+    } else if ((f & ~PG_OWNER_MASK) == PG_head) {
+        *order = p->order;
+        if (p->refcount < 1 && !(how & CHECK_BLOCK_NO_REFCOUNT))
+            return check_fail(c, "page.refcount", pfn, "allocated pfn 0x%lx refcount %d",
+                              pfn, (int)p->refcount);
+        t->alloc += 1ul << *order;
+        c->slab_heads += (f & PG_slab) != 0;
+    } else {
+        return check_fail(c, "page.stray", pfn, "pfn 0x%lx in zone %s has flags 0x%x and "
+                          "belongs to no block", pfn, zone_name(z->idx), f);
+    }
+    return check_block_tail(c, z, pfn, *order);
+}
+
 /* Walk the zone's pages block by block, clearing PG_checked marks. */
 static int check_zone_pages(struct check_ctx *c, struct zone *z, struct zone_tally *t)
 {
-    for (unsigned long pfn = z->start_pfn; pfn < z->end_pfn;) {
-        struct page *p = pfn_to_page(pfn);
-        uint32_t f = p->flags;
-        unsigned int order = 0;
-        if (f & PG_reserved) {
-            t->reserved += !(f & PG_hole);
-        } else if ((f & ~PG_checked) == PG_buddy || (f & ~PG_checked) == PG_pcp) {
-            if (!(f & PG_checked))
-                return check_fail(c, (f & PG_buddy) ? "buddy.orphan" : "pcp.orphan", pfn,
-                                  "free pfn 0x%lx (flags 0x%x) is on no list", pfn, f);
-            p->flags &= ~PG_checked;
-            c->on_lists--;
-            order = (f & PG_buddy) ? p->order : 0;
-            *((f & PG_buddy) ? &t->free : &t->pcp) += 1ul << order;
-        } else if ((f & ~PG_OWNER_MASK) == PG_head) {
-            order = p->order;
-            if (p->refcount < 1)
-                return check_fail(c, "page.refcount", pfn, "allocated pfn 0x%lx refcount %d",
-                                  pfn, (int)p->refcount);
-            t->alloc += 1ul << order;
-            c->slab_heads += (f & PG_slab) != 0;
-        } else {
-            return check_fail(c, "page.stray", pfn, "pfn 0x%lx in zone %s has flags 0x%x and "
-                              "belongs to no block", pfn, zone_name(z->idx), f);
-        }
-        int err = check_block_tail(c, z, pfn, order);
+    unsigned int order;
+    for (unsigned long pfn = z->start_pfn; pfn < z->end_pfn; pfn += 1ul << order) {
+        int err = check_block(c, z, pfn, CHECK_BLOCK_MARKED, t, &order);
         if (err)
             return err;
-        pfn += 1ul << order;
     }
     return 0;
 }
@@ -198,7 +216,9 @@ static void check_clear_marks(struct zone *z)
         pfn_to_page(pfn)->flags &= ~PG_checked;
 }
 
-static int check_zone_locked(struct check_ctx *c, struct zone *z)
+/* Every free list of @z, each pcp list (only @only_cpu's when >= 0) and nr_free; leaves the
+ * PG_checked mark on every page it met. */
+static int check_zone_lists_marked(struct check_ctx *c, struct zone *z, int only_cpu)
 {
     unsigned long free = 0, pcp = 0;
     int err = 0;
@@ -208,7 +228,14 @@ static int check_zone_locked(struct check_ctx *c, struct zone *z)
         err = check_fail(c, "buddy.nr_free", ~0ul, "zone %s: nr_free %lu, lists hold %lu",
                          zone_name(z->idx), z->nr_free, free);
     for (unsigned int cpu = 0; cpu < MM_MAX_CPUS && !err; cpu++)
-        err = check_pcp(c, z, cpu, &pcp);
+        if (only_cpu < 0 || cpu == (unsigned int)only_cpu)
+            err = check_pcp(c, z, cpu, &pcp);
+    return err;
+}
+
+static int check_zone_locked(struct check_ctx *c, struct zone *z)
+{
+    int err = check_zone_lists_marked(c, z, -1);
     struct zone_tally t = { 0 };
     if (!err)
         err = check_zone_pages(c, z, &t);
@@ -222,6 +249,63 @@ static int check_zone_locked(struct check_ctx *c, struct zone *z)
     if (err || c->on_lists)
         check_clear_marks(z);
     return err;
+}
+
+/* ---- slices for mm_check_step (check_step.c); the caller holds the zone lock ---- */
+
+/* Clear the marks check_zone_lists_marked left, by the lists (valid ones: it passed). */
+static void check_unmark_list(struct list_head *head)
+{
+    for (struct list_head *pos = head->next; pos != head; pos = pos->next)
+        list_entry(pos, struct page, lru)->flags &= ~PG_checked;
+}
+
+int check_zone_lists(struct zone *z, int only_cpu, struct mm_check_report *rep)
+{
+    struct check_ctx c = { .rep = rep };
+    int err = check_zone_lists_marked(&c, z, only_cpu);
+    if (err) {
+        check_clear_marks(z); /* the lists may be broken: the whole zone */
+        return err;
+    }
+    for (unsigned int o = 0; o < MM_NR_ORDERS; o++)
+        check_unmark_list(&z->free_area[o].free_list);
+    for (unsigned int cpu = 0; cpu < MM_MAX_CPUS; cpu++)
+        if (only_cpu < 0 || cpu == (unsigned int)only_cpu)
+            check_unmark_list(&z->pcp[cpu].list);
+    return 0;
+}
+
+/* The first page of the block that holds @pfn (@pfn itself unless it is the tail of a block). */
+static unsigned long check_block_start(const struct zone *z, unsigned long pfn)
+{
+    if (pfn_to_page(pfn)->flags)
+        return pfn;
+    for (unsigned int o = 1; o <= MM_MAX_ORDER; o++) {
+        unsigned long h = pfn & ~((1ul << o) - 1);
+        if (h < z->start_pfn)
+            break;
+        const struct page *p = pfn_to_page(h);
+        if ((p->flags & (PG_buddy | PG_head)) && p->order >= o && h + (1ul << p->order) > pfn)
+            return h;
+    }
+    return pfn;
+}
+
+int check_zone_range(struct zone *z, unsigned long *pfn, unsigned long pages, bool others_run,
+                     struct mm_check_report *rep)
+{
+    struct check_ctx c = { .rep = rep };
+    unsigned long p = *pfn < z->start_pfn ? z->start_pfn : check_block_start(z, *pfn);
+    unsigned long end = *pfn + pages < z->end_pfn ? *pfn + pages : z->end_pfn;
+    unsigned int order;
+    for (; p < end; p += 1ul << order) {
+        int err = check_block(&c, z, p, others_run ? CHECK_BLOCK_NO_REFCOUNT : 0, NULL, &order);
+        if (err)
+            return err;
+    }
+    *pfn = p;
+    return 0;
 }
 
 static int check_lock_free(struct check_ctx *c, const env_spinlock_t *l, const char *what)

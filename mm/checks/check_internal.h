@@ -37,4 +37,27 @@ typedef int (*check_tree_visit_fn)(void *arg, uintptr_t start, uintptr_t end, vo
 int check_range_tree(const struct range_tree *t, const char *what, check_tree_visit_fn visit,
                      void *arg, struct mm_check_report *r);
 
+/* ---- the slices of mm_check_step (check_step.c) ----
+ * Each returns 0, -MM_ECORRUPT with the broken invariant in *rep, or one of these: */
+#define CHECK_SLICE_BUSY 1 /* a lock it needs is held: nothing was checked, retry later */
+#define CHECK_SLICE_END  2 /* no item of that ordinal: the phase is over */
+
+/* check.c, with @z's lock held: the free lists, nr_free and the pcp lists (only @only_cpu's when
+ * >= 0: other CPUs change theirs without the zone lock) */
+int check_zone_lists(struct zone *z, int only_cpu, struct mm_check_report *rep);
+/* check.c, with @z's lock held: the blocks from the one holding *@pfn to *@pfn + @pages (block
+ * structure, flags, refcounts; not orphans or conservation), *@pfn moved past the last one. With
+ * @others_run, an allocated head's refcount of 0 is accepted: a free on another CPU drops it
+ * before it takes the zone lock. */
+int check_zone_range(struct zone *z, unsigned long *pfn, unsigned long pages, bool others_run,
+                     struct mm_check_report *rep);
+/* check_slab.c: cache number @n of the cache list (heap.lock and its lock by trylock); only
+ * @only_cpu's CPU slab is walked (the others are only counted) */
+int slab_check_nth(unsigned long n, int only_cpu, struct mm_check_report *rep);
+/* check_vmalloc.c: vmalloc's areas and tree (vmalloc.lock by trylock); with @others_run, areas
+ * still being built are not walked */
+int vmalloc_check_try(bool others_run, struct mm_check_report *rep);
+/* check_vm.c: address space number @n of the mm list (vm.lock by trylock) */
+int vm_check_nth(unsigned long n, struct mm_check_report *rep);
+
 #endif /* LEAXOS_MM_CHECK_INTERNAL_H */

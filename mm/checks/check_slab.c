@@ -18,6 +18,7 @@
  *   slab.orphan       the page array holds more slab pages than the caches account for
  */
 #include "../heap/slab_internal.h"
+#include "check_internal.h"
 
 struct slab_check_ctx {
     struct mm_check_report *rep;
@@ -31,21 +32,15 @@ static int slab_check_list(struct slab_check_ctx *x, struct kmem_cache *c, struc
                            void *head, unsigned int *n)
 {
     unsigned long pfn = page_to_pfn(slab);
-    for (void *o = head; o;) {
-        long i = slab_obj_index(c, slab, o);
-        if (i < 0)
-            return slab_fail(x, "slab.freelist", pfn, "cache %s: freelist entry %p is not an "
-                             "object of slab pfn 0x%lx", c->name, o, pfn);
-        if (x->seen[i / 64] & (1ull << (i % 64)))
-            return slab_fail(x, "slab.duplicate", pfn, "cache %s: object %p twice on the "
-                             "freelists of slab pfn 0x%lx", c->name, o, pfn);
-        x->seen[i / 64] |= 1ull << (i % 64);
-        (*n)++;
-        void *slot = slab_slot_of(c, o);
-        slab_slot_open(c, slot);
-        o = slab_fp_decode(c, o);
-        slab_slot_close(c, slot, false);
-    }
+    void *o = NULL;
+    long got = slab_freelist_mark(c, slab, head, x->seen, &o);
+    if (got == SLAB_WALK_FOREIGN)
+        return slab_fail(x, "slab.freelist", pfn, "cache %s: freelist entry %p is not an "
+                         "object of slab pfn 0x%lx", c->name, o, pfn);
+    if (got == SLAB_WALK_REPEAT)
+        return slab_fail(x, "slab.duplicate", pfn, "cache %s: object %p twice on the "
+                         "freelists of slab pfn 0x%lx", c->name, o, pfn);
+    *n += (unsigned int)got;
     return 0;
 }
 
@@ -126,7 +121,9 @@ static int slab_check_list_of(struct slab_check_ctx *x, struct kmem_cache *c, st
     return 0;
 }
 
-static int slab_check_cache(struct slab_check_ctx *x, struct kmem_cache *c)
+/* The cache's lists, CPU slabs and counts; CPU slabs other than @only_cpu's (when >= 0) are
+ * counted but not walked: their CPUs pop from them without the cache lock. */
+static int slab_check_cache(struct slab_check_ctx *x, struct kmem_cache *c, int only_cpu)
 {
     struct slab_list_tally partial = { 0 }, full = { 0 };
     unsigned long frozen = 0;
@@ -137,7 +134,8 @@ static int slab_check_cache(struct slab_check_ctx *x, struct kmem_cache *c)
         struct kmem_cache_cpu *cc = &c->cpu[cpu];
         if (cc->slab) {
             frozen++;
-            err = slab_check_one(x, c, cc->slab, cc->freelist, (int)cpu);
+            if (only_cpu < 0 || cpu == (unsigned int)only_cpu)
+                err = slab_check_one(x, c, cc->slab, cc->freelist, (int)cpu);
         } else if (cc->freelist) {
             err = slab_fail(x, "slab.frozen", ~0ul, "cache %s cpu %u: freelist without a slab",
                             c->name, cpu);
@@ -181,7 +179,7 @@ int slab_check(struct mm_check_report *rep, unsigned long slab_blocks)
             break;
         }
         env_spin_lock(&c->lock);
-        err = slab_check_cache(&x, c);
+        err = slab_check_cache(&x, c, -1);
         slabs += c->nr_slabs;
         env_spin_unlock(&c->lock);
         if (err)
@@ -265,4 +263,37 @@ void slab_show(int level)
                 s.waste_bytes >> 10);
     }
     env_spin_unlock(&mm_state.heap.lock);
+}
+
+int slab_check_nth(unsigned long n, int only_cpu, struct mm_check_report *rep)
+{
+    struct slab_check_ctx x = { .rep = rep };
+    if (!env_spin_trylock(&mm_state.heap.lock))
+        return CHECK_SLICE_BUSY;
+    struct kmem_cache *c = NULL;
+    unsigned long i = 0, max = mm_state.heap.nr_created + 1;
+    struct list_head *pos;
+    int err = CHECK_SLICE_END;
+    list_for_each(pos, &mm_state.heap.caches) {
+        if (i > max) {
+            err = slab_fail(&x, "slab.cache", ~0ul, "the cache list is longer than the %lu caches "
+                            "ever created (a loop?)", max);
+            break;
+        }
+        if (i++ == n) {
+            c = list_entry(pos, struct kmem_cache, list);
+            break;
+        }
+    }
+    if (c && c->magic != KMEM_CACHE_MAGIC) {
+        err = slab_fail(&x, "slab.cache", ~0ul, "cache %p on the cache list has magic 0x%llx",
+                        (void *)c, (unsigned long long)c->magic);
+    } else if (c && !env_spin_trylock(&c->lock)) {
+        err = CHECK_SLICE_BUSY;
+    } else if (c) {
+        err = slab_check_cache(&x, c, only_cpu);
+        env_spin_unlock(&c->lock);
+    }
+    env_spin_unlock(&mm_state.heap.lock);
+    return err;
 }

@@ -14,6 +14,8 @@
  *   pte.cow        a copy-on-write or zero-page PTE is writable
  *   pte.page       a PTE maps a page that is not an allocated page of this machine
  *   mm.nr_anon     the address space's anonymous page count disagrees with its PTEs
+ *   mm.list        the list of address spaces is longer than the number ever created (a loop;
+ *                  seen by mm_check_step's walk to the nth one)
  *   page.mapcount  a user page's mapcount differs from the PTEs mapping it (over all mms)
  *   page.refcount  an anonymous page's refcount differs from its mapcount, or a cache page's
  *                  refcount from mapcount + 1
@@ -358,5 +360,32 @@ int vm_check_all(struct mm_check_report *r)
         err = check_swap_slots(r);
     if (!err)
         err = check_lru(r);
+    return err;
+}
+
+int vm_check_nth(unsigned long n, struct mm_check_report *rep)
+{
+    if (!mm_state.vm.mms.next)
+        return CHECK_SLICE_END;
+    if (!env_spin_trylock(&mm_state.vm.lock))
+        return CHECK_SLICE_BUSY; /* held, maybe by the very CPU this tick interrupted */
+    struct mm_struct *mm = NULL;
+    unsigned long i = 0, max = (unsigned long)mm_state.vm.next_mm_id + 1;
+    struct list_head *pos;
+    int err = CHECK_SLICE_END;
+    list_for_each(pos, &mm_state.vm.mms) {
+        if (i > max) { /* more than were ever created */
+            err = vm_fail(rep, "mm.list", ~0ul, "the address-space list is longer than the %lu "
+                          "ever created (a loop?)", max);
+            break;
+        }
+        if (i++ == n) {
+            mm = list_entry(pos, struct mm_struct, list_all);
+            break;
+        }
+    }
+    if (mm)
+        err = mm_check_mm(mm, rep);
+    env_spin_unlock(&mm_state.vm.lock);
     return err;
 }

@@ -10,6 +10,7 @@
 struct vmalloc_check_ctx {
     struct mm_check_report *rep;
     const struct list_head *stray_at; /* pt_visit: the first area not wholly below the leaf */
+    bool others_run;                  /* mm_check_step with other CPUs running (see below) */
 };
 
 #define vmalloc_fail_check(c, ...) mm_check_fail((c)->rep, __VA_ARGS__)
@@ -73,7 +74,10 @@ static int vmalloc_check_page(struct vmalloc_check_ctx *c, const struct vmap_are
     return 0;
 }
 
-/* Every page of @va, then its guard page. */
+/* Every page of @va, then its guard page. While other CPUs run, an area still being built
+ * (nr_mapped < nr_pages: published in the tree, its pages added and mapped one by one, its page
+ * list its builder's without the lock) is checked only for its guard page; at a quiescent point
+ * none exists, so mm_check judges every area in full. */
 static int vmalloc_check_area(struct vmalloc_check_ctx *c, const struct vmap_area *va)
 {
     pte_t g = vmalloc_pte_at(va_map_end(va));
@@ -81,6 +85,8 @@ static int vmalloc_check_area(struct vmalloc_check_ctx *c, const struct vmap_are
         return vmalloc_fail_check(c, "vmalloc.guard", pte_present(g) ? MM_PFN_DOWN(pte_addr(g)) :
                                   ~0ul, "guard page %p of area %p has PTE 0x%llx",
                                   (void *)va_map_end(va), (void *)va->start, (unsigned long long)g);
+    if (c->others_run && va->nr_mapped < va->nr_pages)
+        return 0;
     const struct list_head *owned = va->pages.next;
     for (unsigned long i = 0; i < va->nr_pages; i++) {
         int err = vmalloc_check_page(c, va, i, owned);
@@ -170,6 +176,18 @@ int vmalloc_check(struct mm_check_report *rep)
     if (!mm_state.vmalloc.ready)
         return 0;
     env_spin_lock(&mm_state.vmalloc.lock);
+    int err = vmalloc_check_locked(&c);
+    env_spin_unlock(&mm_state.vmalloc.lock);
+    return err;
+}
+
+int vmalloc_check_try(bool others_run, struct mm_check_report *rep)
+{
+    struct vmalloc_check_ctx c = { .rep = rep, .others_run = others_run };
+    if (!mm_state.vmalloc.ready)
+        return 0;
+    if (!env_spin_trylock(&mm_state.vmalloc.lock))
+        return CHECK_SLICE_BUSY;
     int err = vmalloc_check_locked(&c);
     env_spin_unlock(&mm_state.vmalloc.lock);
     return err;

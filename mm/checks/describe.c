@@ -9,26 +9,11 @@
  * PG_buddy with its order; a slab head carries PG_slab and slab_cache; slot i of a slab starts at
  * page_address + colour + i * size and holds its object at obj_offset. Everything read here may
  * be damaged by the very bug being reported, so every pointer is range-checked before use and
- * every freelist walk is bounded by the slab's object count.
+ * every freelist walk (slab_freelist_mark) ends at the first link that leaves the slab or repeats.
  */
 #include "../heap/slab_internal.h"
 #include "mm_describe.h"
 #include "vmalloc.h"
-
-/* Is @obj on the freelist starting at @head (a list of objects of @slab)? Bounded walk; a link
- * that leaves the slab ends it. */
-static bool describe_on_freelist(const struct kmem_cache *c, const struct page *slab, void *head,
-                                 const void *obj)
-{
-    for (unsigned int n = 0; head && n <= c->objects; n++) {
-        if (head == obj)
-            return true;
-        if (slab_obj_index(c, slab, head) < 0)
-            return false;
-        head = slab_fp_decode(c, head);
-    }
-    return false;
-}
 
 /* State of object @obj of @slab, and its allocation site when the cache records it. */
 static enum mm_obj_state describe_obj_state(const struct kmem_cache *c, const struct page *slab,
@@ -43,15 +28,14 @@ static enum mm_obj_state describe_obj_state(const struct kmem_cache *c, const st
             return m->site ? MM_OBJ_FREED : MM_OBJ_NEVER_ALLOCATED;
         return MM_OBJ_UNKNOWN;
     }
-    if (describe_on_freelist(c, slab, slab->freelist, obj))
-        return MM_OBJ_FREE;
-    if (slab->flags & PG_frozen) {
-        unsigned int cpu = slab->cpu;
-        if (cpu < mm_nr_cpus() && c->cpu[cpu].slab == slab &&
-            describe_on_freelist(c, slab, c->cpu[cpu].freelist, obj))
-            return MM_OBJ_FREE;
-    }
-    return MM_OBJ_ALLOCATED;
+    uint64_t free[SLAB_MAX_OBJECTS / 64] = { 0 };
+    void *bad; /* a damaged list ends the walk: what it reached so far counts as free */
+    slab_freelist_mark(c, slab, slab->freelist, free, &bad);
+    unsigned int cpu = slab->cpu;
+    if ((slab->flags & PG_frozen) && cpu < mm_nr_cpus() && c->cpu[cpu].slab == slab)
+        slab_freelist_mark(c, slab, c->cpu[cpu].freelist, free, &bad);
+    long i = slab_obj_index(c, slab, obj);
+    return i >= 0 && (free[i / 64] & (1ull << (i % 64))) ? MM_OBJ_FREE : MM_OBJ_ALLOCATED;
 }
 
 /* Part of the slot at byte @off (0 <= off < c->size). */

@@ -116,23 +116,6 @@ static void leak_add(struct leak_scan *x, uintptr_t start, size_t len, enum mm_l
     };
 }
 
-/* Mark the objects on one freelist of @slab free in @free (bounded by the slab's objects). */
-static void leak_slab_freelist(struct kmem_cache *c, struct page *slab, void *head,
-                               uint64_t *free)
-{
-    void *o = head;
-    for (unsigned int n = 0; o && n < c->objects; n++) {
-        long i = slab_obj_index(c, slab, o);
-        if (i < 0)
-            return; /* a damaged freelist is mm_check's to report */
-        free[i / 64] |= 1ull << (i % 64);
-        void *slot = slab_slot_of(c, o);
-        slab_slot_open(c, slot);
-        o = slab_fp_decode(c, o);
-        slab_slot_close(c, slot, false);
-    }
-}
-
 /* Every allocated object of slab @slab: the ones on neither its freelist nor its CPU's. */
 static void leak_collect_slab(struct leak_scan *x, struct page *slab)
 {
@@ -140,9 +123,10 @@ static void leak_collect_slab(struct leak_scan *x, struct page *slab)
     if (!c || c->magic != KMEM_CACHE_MAGIC || c->objects == 0 || c->objects > SLAB_MAX_OBJECTS)
         return;
     uint64_t free[SLAB_MAX_OBJECTS / 64] = { 0 };
-    leak_slab_freelist(c, slab, slab->freelist, free);
+    void *bad; /* a damaged freelist is mm_check's to report: the walk just stops there */
+    slab_freelist_mark(c, slab, slab->freelist, free, &bad);
     if ((slab->flags & PG_frozen) && slab->cpu < mm_nr_cpus() && c->cpu[slab->cpu].slab == slab)
-        leak_slab_freelist(c, slab, c->cpu[slab->cpu].freelist, free);
+        slab_freelist_mark(c, slab, c->cpu[slab->cpu].freelist, free, &bad);
     unsigned int flags = c == mm_state.heap.cache_cache ? LEAK_NOSCAN
                          : (c->flags & SLAB_MM_INTERNAL) ? LEAK_META : 0;
     enum mm_leak_kind kind = c->kmalloc ? MM_LEAK_KMALLOC : MM_LEAK_SLAB;

@@ -91,6 +91,25 @@ void *slab_fp_decode(const struct kmem_cache *c, void *obj)
     return (void *)(c->hardened ? v ^ c->secret ^ (uintptr_t)where : v);
 }
 
+long slab_freelist_mark(const struct kmem_cache *c, const struct page *slab, void *head,
+                        uint64_t *mark, void **bad)
+{
+    long n = 0;
+    for (void *o = head; o; n++) {
+        long i = slab_obj_index(c, slab, o);
+        if (i < 0 || (mark[i / 64] & (1ull << (i % 64)))) {
+            *bad = o;
+            return i < 0 ? SLAB_WALK_FOREIGN : SLAB_WALK_REPEAT;
+        }
+        mark[i / 64] |= 1ull << (i % 64);
+        void *slot = slab_slot_of(c, o);
+        slab_slot_open(c, slot);
+        o = slab_fp_decode(c, o);
+        slab_slot_close(c, slot, false);
+    }
+    return n;
+}
+
 /* Store @next as @obj's freelist successor (slot of a free object; opens/closes it). */
 static void slab_fp_set(const struct kmem_cache *c, void *obj, void *next)
 {

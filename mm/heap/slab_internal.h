@@ -107,6 +107,15 @@ void slab_slot_open(const struct kmem_cache *c, void *slot);
 void slab_slot_close(const struct kmem_cache *c, void *slot, bool allocated);
 /** Decode a stored freelist pointer without validation. */
 void *slab_fp_decode(const struct kmem_cache *c, void *obj);
+/* What slab_freelist_mark returns when it stops early (the entry is left in *bad). */
+#define SLAB_WALK_FOREIGN (-1L) /* an entry is not an object of the slab */
+#define SLAB_WALK_REPEAT  (-2L) /* an entry is already marked: on two lists, or the list loops */
+/** The one walk of a freelist that the checkers, the leak scan and describe share: set bit i of
+ * @mark (SLAB_MAX_OBJECTS bits) for each object i on the list from @head of @slab, reading each
+ * link with its slot opened. Returns how many it marked, or a SLAB_WALK_* code. Always ends:
+ * every step sets a new bit. The list may be damaged (that is what the callers look for). */
+long slab_freelist_mark(const struct kmem_cache *c, const struct page *slab, void *head,
+                        uint64_t *mark, void **bad);
 struct slab_meta *slab_meta_of(const struct kmem_cache *c, void *obj);
 /** Offset in the slot of the first damaged red-zone byte of @obj (the bytes its level keeps), or
  * -1. Slot must be open. */

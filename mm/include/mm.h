@@ -124,6 +124,54 @@ struct mm_check_report {
  */
 int mm_check(struct mm_check_report *rep);
 
+/* ---- incremental checking: mm_check in bounded slices ---- */
+
+/** Where mm_check_step is in its cycle. Zero it to start a cycle; the caller owns it. */
+enum mm_check_phase {
+    MM_CHECK_ZONE_LISTS, /* one zone's free lists, nr_free and this CPU's pcp lists */
+    MM_CHECK_ZONE_PAGES, /* a run of that zone's struct pages, block by block */
+    MM_CHECK_CACHES,     /* one slab cache: lists, counts, this CPU's slab, objects */
+    MM_CHECK_VMALLOC,    /* the vmalloc areas, their tree and page table */
+    MM_CHECK_MMS,        /* one address space: VMA list and tree, page table, PTEs */
+    MM_CHECK_NR_PHASES
+};
+
+struct mm_check_cursor {
+    unsigned int phase;   /* enum mm_check_phase */
+    unsigned int zone;    /* zone of the two zone phases */
+    unsigned long pos;    /* next pfn (zone pages), next cache or address space ordinal */
+    unsigned long slices; /* slices checked */
+    unsigned long busy;   /* slices skipped because a lock they need was held */
+    unsigned long cycles; /* complete cycles */
+    bool all_cpus;        /* set by the caller: the other CPUs stand still (tests, the hosted
+                             harness, a kernel on one CPU), so walk every CPU's per-CPU lists and
+                             slabs, not only this CPU's, and require refcount >= 1 of every
+                             allocated block (a free elsewhere drops it before its zone lock) */
+};
+
+/** The most struct pages one step may walk. */
+#define MM_CHECK_STEP_MAX_PAGES 65536ul
+
+/**
+ * Check one bounded slice of the mm's structures, the next one of @cur's cycle, and advance
+ * @cur: a zone's free lists; @pages (1..MM_CHECK_STEP_MAX_PAGES) struct pages of a zone; one slab
+ * cache; vmalloc; one address space. The same invariants and names as mm_check, minus what needs
+ * the whole machine at one instant (conservation, orphans, slab.orphan, map counts, swap and LRU
+ * totals: mm_check keeps them). Meant for a timer tick while the mm runs: every lock is taken by
+ * trylock, so a slice whose lock is held (by another CPU, or by the code this tick interrupted) is
+ * skipped and retried on the next call (cur->busy counts them), and other CPUs' lockless per-CPU
+ * lists are walked only when cur->all_cpus says they stand still. Returns 0 (checked, or skipped), -MM_ECORRUPT with the broken invariant in
+ * *@rep (may be NULL; the cursor stays, so the next call checks the slice again), or -MM_EINVAL
+ * (reported as misuse) for a NULL or damaged cursor or a bad @pages. Before the page allocator
+ * runs there is nothing to check: each call is an empty cycle.
+ */
+int mm_check_step(struct mm_check_cursor *cur, unsigned long pages, struct mm_check_report *rep);
+
+/** Can a cycle of mm_check_step see a broken @invariant (a name mm_check reports)? False for the
+ * whole-machine ones above, and for page.refcount, which names both a per-block check the step
+ * makes and an over-all-mms one it cannot. */
+bool mm_check_step_sees(const char *invariant);
+
 /* ---- misuse reports ---- */
 
 enum mm_misuse_kind {

@@ -4,9 +4,17 @@
  *
  * It behaves as shims/hosted/env_hosted.c does wherever the mm or a driver can observe it, so a
  * test or a corpus input has the same outcome in both builds:
- *   - Simulated CPUs on the one real CPU: env_cpu_id is the current simulated CPU (machine_cpu_set);
- *     env_cpu_call switches it to the target, runs fn with interrupts off and switches back.
- *     Spinlocks are test-and-test-and-set with pause and record the simulated owner.
+ *   - env_cpu_id comes from the calling real CPU's per-CPU data (GS base, kernel_smp.h). Outside a
+ *     concurrent run only the boot CPU runs the mm and it plays every simulated CPU, as the hosted
+ *     single-threaded machine does: machine_cpu_set writes its per-CPU id; env_cpu_call switches
+ *     it to the target, runs fn with interrupts off and switches back. Inside a concurrent run
+ *     (kernel_smp_run) every CPU is itself: env_cpu_call to another CPU is a LAPIC IPI that the
+ *     caller waits for, and env_tlb_flush_range shoots the range down on every other CPU by IPI.
+ *     Spinlocks are test-and-test-and-set with pause and record the owner; a CPU spinning takes
+ *     posted TLB flushes (smp_poll_flush), so a flush never waits for a CPU spinning on its lock.
+ *     In a concurrent run, releasing a lock the caller does not hold panics (as hosted threaded),
+ *     and so does taking one the caller's CPU already holds (a hang otherwise).
+ *   - The log ring and the console are shared by every CPU under console_lock.
  *   - env_virt_to_phys translates the direct map (ARCH_DIRECT_MAP_BASE + pa) of the booted
  *     machine only, as the hosted arena's used length bounds it (kernel_env_reset).
  *   - vmalloc window [ARCH_VMALLOC_START, +KERNEL_VMALLOC_SIZE): env_kernel_map/unmap write and
@@ -29,6 +37,7 @@
 #include "kernel_arch.h"
 #include "kernel_env.h"
 #include "kernel_internal.h"
+#include "kernel_smp.h"
 #include "mm.h"
 #include "mm_env.h"
 
@@ -43,12 +52,13 @@ static int env_log_level = ENV_LOG_INFO;
 static machine_panic_hook_t env_panic_hook;
 static bool env_in_panic;
 
-static unsigned int env_current_cpu;
 static uint64_t env_clock;
 static unsigned long env_tlb_flushes;
 static uint64_t env_phys_end = ARCH_DIRECT_MAP_SIZE; /* until a machine boots: all of it */
 
 static uintptr_t vmalloc_lo, vmalloc_hi; /* extent mapped since the last reset (lo == hi: none) */
+static env_spinlock_t vmalloc_extent_lock; /* vmalloc_lo/hi: CPUs map concurrently */
+static unsigned int console_owner;          /* 1 + real CPU index holding the console, 0: free */
 
 /* ---- console and log ring ---- */
 
@@ -81,12 +91,31 @@ size_t kernel_log_read(char *buf, size_t size)
     return n;
 }
 
+/* The console lock: re-entered by its holder (a panic while printing) instead of deadlocking. */
+static bool console_lock(void)
+{
+    unsigned int me = KERNEL_PERCPU_READ(index) + 1, free = 0;
+
+    if (__atomic_load_n(&console_owner, __ATOMIC_RELAXED) == me)
+        return false;
+    while (!__atomic_compare_exchange_n(&console_owner, &free, me, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+        free = 0;
+        smp_poll_flush();
+        arch_cpu_relax();
+    }
+    return true;
+}
+
 static void log_emit(const char *s, size_t len)
 {
+    bool locked = console_lock();
     for (size_t i = 0; i < len; i++)
         log_ring[(log_head + i) % LOG_RING_SIZE] = s[i];
     log_head += len;
     console_write(s, len);
+    if (locked)
+        __atomic_store_n(&console_owner, 0u, __ATOMIC_RELEASE);
 }
 
 void env_vlog(int level, const char *fmt, va_list ap)
@@ -131,23 +160,32 @@ _Noreturn void env_panic(const char *fmt, ...)
 
 void env_spin_lock(env_spinlock_t *l)
 {
-    while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
+    while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE)) {
+        /* an IPI taken while its CPU held this lock with interrupts on would spin here forever */
+        if (smp_active() && __atomic_load_n(&l->owner_cpu, __ATOMIC_RELAXED) == env_cpu_id() + 1)
+            env_panic("spinlock %p taken again by CPU %u, which holds it (a cross-CPU call that "
+                      "takes a lock its CPU held with interrupts on?)", (void *)l, env_cpu_id());
+        while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED)) {
+            smp_poll_flush();
             arch_cpu_relax();
-    __atomic_store_n(&l->owner_cpu, env_current_cpu + 1, __ATOMIC_RELAXED);
+        }
+    }
+    __atomic_store_n(&l->owner_cpu, env_cpu_id() + 1, __ATOMIC_RELAXED);
 }
 
-/* Uniprocessor for now (only the boot CPU runs): the same test-and-set as env_spin_lock. */
 bool env_spin_trylock(env_spinlock_t *l)
 {
     if (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE))
         return false;
-    __atomic_store_n(&l->owner_cpu, env_current_cpu + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&l->owner_cpu, env_cpu_id() + 1, __ATOMIC_RELAXED);
     return true;
 }
 
 void env_spin_unlock(env_spinlock_t *l)
 {
+    if (smp_active() && __atomic_load_n(&l->owner_cpu, __ATOMIC_RELAXED) != env_cpu_id() + 1)
+        env_panic("spinlock %p released by CPU %u, which does not hold it", (void *)l,
+                  env_cpu_id());
     __atomic_store_n(&l->owner_cpu, 0u, __ATOMIC_RELAXED);
     __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE);
 }
@@ -158,36 +196,49 @@ void env_sched_point(void) {}
 unsigned long env_irq_save(void) { return arch_irq_save(); }
 void env_irq_restore(unsigned long flags) { arch_irq_restore(flags); }
 
-unsigned int env_cpu_id(void) { return env_current_cpu; }
+unsigned int env_cpu_id(void) { return KERNEL_PERCPU_READ(cpu); }
 
+/* Simulated CPUs exist only outside a concurrent run, where every CPU is itself. */
 void machine_cpu_set(unsigned int cpu)
 {
     unsigned int n = mm_nr_cpus();
-    env_current_cpu = cpu < n ? cpu : cpu % n;
+    if (smp_active())
+        env_panic("machine_cpu_set(%u) on CPU %u during a concurrent run", cpu, env_cpu_id());
+    KERNEL_PERCPU_WRITE(cpu, cpu < n ? cpu : cpu % n);
 }
 
-unsigned int machine_cpu_get(void) { return env_current_cpu; }
+unsigned int machine_cpu_get(void) { return env_cpu_id(); }
 
 void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg)
 {
     unsigned long flags = arch_irq_save();
-    unsigned int saved = env_current_cpu;
-    env_current_cpu = cpu;
+    unsigned int saved = env_cpu_id();
+
+    if (smp_active() && cpu != saved) {
+        if (!(flags & X86_EFLAGS_IF))
+            env_panic("env_cpu_call to CPU %u from CPU %u with interrupts off", cpu, saved);
+        arch_irq_restore(flags);
+        smp_call(cpu, fn, arg, false);
+        return;
+    }
+    if (!smp_active())
+        KERNEL_PERCPU_WRITE(cpu, cpu);
     fn(arg);
-    env_current_cpu = saved;
+    if (!smp_active())
+        KERNEL_PERCPU_WRITE(cpu, saved);
     arch_irq_restore(flags);
 }
 
 void kernel_env_reset(uint64_t phys_end)
 {
-    env_current_cpu = 0;
+    KERNEL_PERCPU_WRITE(cpu, 0);
     env_clock = 0;
     env_tlb_flushes = 0;
     if (phys_end)
         env_phys_end = phys_end;
 }
 
-uint64_t env_trace_clock(void) { return ++env_clock; }
+uint64_t env_trace_clock(void) { return __atomic_add_fetch(&env_clock, 1, __ATOMIC_RELAXED); }
 
 /* ---- direct map and TLB ---- */
 
@@ -228,13 +279,21 @@ static void tlb_flush_pages(uintptr_t start, uintptr_t end)
         arch_invlpg(va);
 }
 
-void env_tlb_flush_range(uintptr_t start, uintptr_t end)
+/* A shootdown's work on the receiving CPU (runs in its IPI handler or a wait loop). */
+static void tlb_flush_remote(void *range)
 {
-    env_tlb_flushes++;
-    tlb_flush_pages(start, end);
+    const uintptr_t *r = range; /* { start, end } */
+    tlb_flush_pages(r[0], r[1]);
 }
 
-unsigned long machine_tlb_flush_count(void) { return env_tlb_flushes; }
+void env_tlb_flush_range(uintptr_t start, uintptr_t end)
+{
+    __atomic_add_fetch(&env_tlb_flushes, 1, __ATOMIC_RELAXED);
+    tlb_flush_pages(start, end);
+    smp_tlb_shootdown(start, end, tlb_flush_remote);
+}
+
+unsigned long machine_tlb_flush_count(void) { return __atomic_load_n(&env_tlb_flushes, __ATOMIC_RELAXED); }
 
 /* ---- the vmalloc window ---- */
 
@@ -266,7 +325,9 @@ void env_kernel_map(uintptr_t va, phys_addr_t pa, size_t size, bool writable)
                       (unsigned long)(va + off));
     }
     tlb_flush_pages(va, va + size); /* not counted: hosted maps without a flush call */
+    env_spin_lock(&vmalloc_extent_lock);
     machine_range_extend(&vmalloc_lo, &vmalloc_hi, va, va + size);
+    env_spin_unlock(&vmalloc_extent_lock);
 }
 
 void env_kernel_unmap(uintptr_t va, size_t size)

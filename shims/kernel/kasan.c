@@ -25,10 +25,17 @@
  * when it is allocated (the allocator unpoisons the object itself). Never-allocated slots stay
  * REDZONE. If the mm ever poisons freed objects with ENV_POISON_FREE_OBJECT itself, that works too.
  *
- * Single CPU: the state below is touched with interrupts as the caller left them; a report that
- * interrupts another one is suppressed by kasan_in_report.
+ * CPUs: the shadow itself is written byte- and word-wise by whichever CPU poisons (slots never
+ * share a granule); the slot memo is per real CPU (an open and its close run on one CPU, which a
+ * single memo shared by all CPUs broke as soon as the APs ran the mm: another CPU's open in
+ * between made a close mark a freed slot's granules wrongly, and KASAN then reported
+ * slab-use-after-free on fresh objects); a region's dirty extent only grows between resets and
+ * is extended under kasan_dirty_lock. The rest (expect windows, report bookkeeping) is touched
+ * by the boot CPU's tests, with interrupts as the caller left them; a report that interrupts
+ * another one is suppressed by kasan_in_report.
  */
 #include "kasan.h"
+#include "kernel_smp.h"
 #include "mm_describe.h"
 #include "machine.h"
 
@@ -62,7 +69,9 @@ static struct kasan_region kasan_regions[KASAN_MAX_REGIONS];
 static kasan_describe_fn kasan_describe_hook; /* mm_describe_addr, registered by the kernel */
 static unsigned int kasan_nr_regions;
 static uintptr_t kasan_hull_start, kasan_hull_size; /* smallest range holding every region */
-static struct kasan_slot_memo kasan_memo;
+static struct kasan_slot_memo kasan_memos[KERNEL_SMP_MAX_CPUS]; /* by real CPU index */
+static unsigned int kasan_dirty_lock;
+#define kasan_memo (kasan_memos[KERNEL_PERCPU_READ(index)])
 
 static volatile bool kasan_in_report;
 static bool kasan_window_open;
@@ -124,6 +133,25 @@ static inline int8_t *kasan_shadow_of(const struct kasan_region *r, uintptr_t a)
 }
 
 /* Write @code to the shadow of granules [lo, hi) of @r (granule aligned, inside @r). */
+/* Grow @r's dirty extent to cover [lo, hi). Lock-free when it already does: it only grows. */
+static void kasan_dirty_extend(struct kasan_region *r, uintptr_t lo, uintptr_t hi)
+{
+    if (__atomic_load_n(&r->dirty_lo, __ATOMIC_RELAXED) <= lo &&
+        __atomic_load_n(&r->dirty_hi, __ATOMIC_RELAXED) >= hi &&
+        __atomic_load_n(&r->dirty_lo, __ATOMIC_RELAXED) < __atomic_load_n(&r->dirty_hi, __ATOMIC_RELAXED))
+        return;
+    while (__atomic_exchange_n(&kasan_dirty_lock, 1u, __ATOMIC_ACQUIRE))
+        __asm__ __volatile__("pause" ::: "memory");
+    if (r->dirty_lo >= r->dirty_hi) {
+        r->dirty_lo = lo;
+        r->dirty_hi = hi;
+    } else {
+        r->dirty_lo = MM_MIN(r->dirty_lo, lo);
+        r->dirty_hi = MM_MAX(r->dirty_hi, hi);
+    }
+    __atomic_store_n(&kasan_dirty_lock, 0u, __ATOMIC_RELEASE);
+}
+
 static void kasan_fill(struct kasan_region *r, uintptr_t lo, uintptr_t hi, int8_t code)
 {
     if (lo >= hi)
@@ -136,13 +164,7 @@ static void kasan_fill(struct kasan_region *r, uintptr_t lo, uintptr_t hi, int8_
         *(volatile uint64_t *)s = word; /* volatile: no call to memset from the runtime */
     while (s < e)
         *s++ = code;
-    if (r->dirty_lo >= r->dirty_hi) {
-        r->dirty_lo = lo;
-        r->dirty_hi = hi;
-    } else {
-        r->dirty_lo = MM_MIN(r->dirty_lo, lo);
-        r->dirty_hi = MM_MAX(r->dirty_hi, hi);
-    }
+    kasan_dirty_extend(r, lo, hi);
 }
 
 static void kasan_hull_update(void)
@@ -188,7 +210,8 @@ int kasan_region_reset(uintptr_t start, enum env_poison_kind kind)
             kasan_fill(r, r->dirty_lo, r->dirty_hi, code);
         r->base_code = code;
         r->dirty_lo = r->dirty_hi = 0;
-        kasan_memo.size = 0;
+        for (unsigned int c = 0; c < KERNEL_SMP_MAX_CPUS; c++)
+            kasan_memos[c].size = 0;
         return 0;
     }
     return -1;

@@ -140,6 +140,7 @@ boot_mb_info:  .long 0
 
     .section .bss.boot_pagetables, "aw", @nobits
     .balign 4096
+    .globl boot_pml4
 boot_pml4:      .skip 4096
 boot_pdpt_low:  .skip 4096
 boot_pdpt_high: .skip 4096

@@ -1,9 +1,10 @@
 /*
  * entry.S - exception entry stubs and the user-copy primitive.
  *
- * Every vector 0..31 enters trap_common with the same frame (struct trap_frame in trap.h):
- * the 15 general registers pushed here, the vector, the error code (0 for vectors without one),
- * then what the CPU pushed (rip, cs, rflags, rsp, ss). trap_dispatch may rewrite rip/rsp/rax of
+ * Every vector (0..31, the timer vector 239, the IPI vector 240, the spurious vector 255) enters
+ * trap_common with the same frame (struct trap_frame in trap.h): the 15 general registers
+ * pushed here, the vector, the error code (0 for vectors without one), then what the CPU pushed
+ * (rip, cs, rflags, rsp, ss). trap_dispatch may rewrite rip/rsp/rax of
  * the frame to resume elsewhere (fault fixups, probes); iretq then returns there.
  *
  * uaccess_copy(dst, src, len) is a rep movsb between two labels: a #PF inside it is a fault of
@@ -59,6 +60,9 @@ TRAP_NOERR 28
 TRAP_ERR   29
 TRAP_ERR   30
 TRAP_NOERR 31
+TRAP_NOERR 239  /* KERNEL_TIMER_VECTOR: the boot CPU's LAPIC timer (smp.c) */
+TRAP_NOERR 240  /* KERNEL_IPI_VECTOR: cross-CPU calls (smp.c) */
+TRAP_NOERR 255  /* KERNEL_SPURIOUS_VECTOR */
 
 trap_common:
     pushq %rax

@@ -14,6 +14,8 @@ extern struct kernel_boot_info kernel_boot;
 
 /** Build kernel_pt (see paging.c) and load it into CR3. Returns 0 or -MM_ENOMEM. */
 int paging_build(uint64_t ram_end);
+/** Clear the kernel_pt leaf of @va (a guard page of the direct map) and invalidate it. */
+void paging_unmap_page(uintptr_t va);
 /** Writable+executable leaves of kernel_pt in [start, end) (must be none). */
 unsigned long paging_count_wx(uintptr_t start, uintptr_t end);
 /** The leaf entry of kernel address @va, 0 when unmapped. */
@@ -27,5 +29,13 @@ struct kernel_tally {
     unsigned int passed, failed, skipped;
 };
 void kernel_check_protections(struct kernel_tally *t);
+
+/* smp.c, boot steps kmain runs (kernel_smp.h has the rest) */
+/** memblock one stack area per AP the MADT lists (between mm_early_init and mm_core_init). */
+void smp_reserve_stacks(void);
+/** Unmap the guard pages of the AP stack areas (after paging_build). */
+void smp_unmap_guards(void);
+/** "guard page under an AP stack ..." when @va is one, else NULL (crash reports). */
+const char *smp_describe_addr(uint64_t va);
 
 #endif

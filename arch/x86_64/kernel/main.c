@@ -9,9 +9,14 @@
  *   4. kernel_pt built by mm/'s page-table code, CR3 switched, SMEP and SMAP on;
  *   5. the machine area's legacy hole (0xa0000..0xfffff) turned into RAM, so machines laid out
  *      from physical 0 (the hosted tests' and fuzzers' layouts) run unchanged;
+ *   5b. the other CPUs (smp.c): their stacks were taken from the boot mm's memblock in step 2,
+ *      the trampoline goes below 1 MiB in the machine area before any machine boots there; each
+ *      AP is reported online and parks;
  *   6. a leak scan of the boot instance with the image's data and bss as the root: every object
  *      the boot allocated must be reached (a leak panics: the scan must have no false positive);
- *   7. the runs: unit tests, protection checks, sanitizer checks, corpus replay; then the totals
+ *   7. one cycle of the incremental checker (mm_check_step) over the boot instance, timed per
+ *      slice, and a full mm_check for comparison (a broken invariant panics);
+ *   8. the runs: unit tests, protection checks, sanitizer checks, corpus replay; then the totals
  *      and an exit through isa-debug-exit: pass only if every test passed and no sanitizer
  *      reported anything unexpected.
  */
@@ -19,6 +24,7 @@
 #include "kasan.h"
 #include "kernel_arch.h"
 #include "kernel_boot.h"
+#include "kernel_smp.h"
 #include "mm.h"
 #include "mm_describe.h"
 #include "mm_env.h"
@@ -148,6 +154,8 @@ static void boot_mm_init(void)
     if (!err)
         err = kernel_sanitizer_boot();
     if (!err)
+        smp_reserve_stacks();
+    if (!err)
         err = mm_core_init();
     if (err)
         env_panic("boot: the boot mm instance failed to start (%d)", err);
@@ -255,11 +263,39 @@ static void boot_leak_scan(void)
         mm_leak_root_remove((void *)start[i]);
 }
 
+/*
+ * Step 7: the cost of continuous checking on a real machine: one cycle of mm_check_step in runs
+ * of 512 struct pages, the longest slice and the whole cycle in TSC cycles, against one mm_check.
+ */
+static void boot_check_step_cycle(void)
+{
+    struct mm_check_cursor cur = { 0 };
+    struct mm_check_report r;
+    uint64_t max = 0, total = 0, t0 = arch_rdtsc();
+    int err = mm_check(&r);
+    uint64_t full = arch_rdtsc() - t0;
+    while (!err && cur.cycles == 0) {
+        t0 = arch_rdtsc();
+        err = mm_check_step(&cur, 512, &r);
+        uint64_t dt = arch_rdtsc() - t0;
+        total += dt;
+        max = dt > max ? dt : max;
+    }
+    if (err)
+        env_panic("boot: incremental check: %s: %s", r.invariant ? r.invariant : "?", r.detail);
+    env_log(ENV_LOG_INFO, "boot: incremental check of the boot instance: one cycle = %lu slices "
+            "(%lu busy), %llu TSC cycles, longest slice %llu; one full mm_check %llu\n",
+            cur.slices, cur.busy, (unsigned long long)total, (unsigned long long)max,
+            (unsigned long long)full);
+}
+
 void kmain(uint32_t magic, uint32_t info_pa)
 {
+    smp_init_boot_cpu();
     trap_init();
     boot_read_multiboot(magic, info_pa);
     boot_cpu_features();
+    smp_read_acpi(); /* before step 5 overwrites the BIOS area the RSDP lies in */
     env_log(ENV_LOG_INFO, "LeaxOS mm kernel: %llu MiB RAM, NX %s, SMEP %s, SMAP %s, cmdline '%s'\n",
             (unsigned long long)(boot.ram_end >> 20), kernel_cpu.nx ? "on" : "off",
             kernel_cpu.smep ? "yes" : "no", kernel_cpu.smap ? "yes" : "no", boot.cmdline);
@@ -270,6 +306,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
     boot_mm_init();
     if (paging_build(boot.ram_end))
         env_panic("boot: out of memory building the kernel page tables");
+    smp_unmap_guards();
     boot_protect();
     boot_pam_unlock();
     boot_smram_open();
@@ -279,6 +316,8 @@ void kmain(uint32_t magic, uint32_t info_pa)
     kernel_boot.ram_end = boot.ram_end;
     env_log(ENV_LOG_INFO, "boot: kernel page tables live (%lu table pages), protections on\n",
             kernel_pt.nr_tables);
+    smp_start_aps(0);
     boot_leak_scan();
+    boot_check_step_cycle();
     kernel_exit(kernel_run_all() ? KERNEL_EXIT_FAIL : KERNEL_EXIT_PASS);
 }

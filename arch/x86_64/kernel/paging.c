@@ -6,6 +6,7 @@
  *     and rodata, whose aliases there are read-only;
  *   - the kernel image at KERNEL_VIRT_BASE: text R+X, rodata R+NX, data and bss R+W+NX; the guard
  *     page under every kernel stack is left unmapped;
+ *   - the local APIC's page at its direct-map address, uncached (PCD, PWT), R+W+NX;
  *   - the vmalloc window [ARCH_VMALLOC_START, +KERNEL_VMALLOC_SIZE): every level down to the PT
  *     pages exists, leaves are empty. Later mm instances (tests, replay) map vmalloc pages there
  *     through env_kernel_map -> kernel_kmap_set, which writes leaves only and never allocates.
@@ -18,6 +19,8 @@
 #include "kernel_arch.h"
 #include "mm_env.h"
 #include "page_alloc.h"
+#include "kernel_boot.h"
+#include "kernel_smp.h"
 #include "trap.h"
 
 struct page_table kernel_pt;
@@ -89,6 +92,9 @@ int paging_build(uint64_t ram_end)
         err = paging_map_image();
     if (!err)
         err = paging_prebuild_vmalloc();
+    if (!err && smp_lapic_phys() >= ram_end) /* MMIO: uncached, never executable */
+        err = paging_map_range(ARCH_DIRECT_MAP_BASE + smp_lapic_phys(), smp_lapic_phys(),
+                               PAGE_SIZE, PTE_RW | PTE_PCD | PTE_PWT | paging_nx());
     if (err)
         return err;
     cpu_write_cr3(kernel_pt.root);
@@ -136,6 +142,16 @@ int kernel_kmap_clear(uintptr_t va)
     return 0;
 }
 
+void paging_unmap_page(uintptr_t va)
+{
+    pte_t *leaf = kpt_leaf(va);
+
+    if (leaf) {
+        *leaf = 0;
+        arch_invlpg(va);
+    }
+}
+
 /* Count leaves of kernel_pt that are writable and executable (must be 0) over [start, end). */
 unsigned long paging_count_wx(uintptr_t start, uintptr_t end)
 {
@@ -169,6 +185,8 @@ const char *kernel_describe_addr(uint64_t va)
         return "guard page under the user-trap stack: kernel stack overflow";
     if (va >= (uintptr_t)probe_stack_guard && va < (uintptr_t)probe_stack_guard + PAGE_SIZE)
         return "guard page under the probe landing stack: kernel stack overflow";
+    if (smp_describe_addr(va))
+        return smp_describe_addr(va);
     if (kmap_in_window(va))
         return paging_lookup(va) ? "vmalloc area (mapped)"
                                  : "vmalloc area, unmapped (guard page or freed area): buffer "

@@ -8,6 +8,8 @@
  *     sanitizers   deliberate bugs the hardened kernel's KASAN/UBSan must report (check_sanitizers.c)
  *     corpus       every file of corpus/ through its fuzz target (fuzz/replay_kernel.c), from the
  *                  pack passed as the first multiboot module
+ *     smp          every CPU at once (smp_stress.c): IPIs, shootdowns, the concurrent stress;
+ *                  skipped with one CPU
  *     reports      no sanitizer report outside an expect window during the whole run
  *   # Totals: pass:P fail:F skip:S
  *   P passed, F failed
@@ -17,7 +19,8 @@
  * "trace" prints every replayed op with its outcome and the mm's trace events (repro --kernel); "mutants=K" replays K
  * deterministic variants of every corpus file too (fuzz/mutate.h; the hosted "replay --mutants K
  * --pack" prints the same DIGEST lines); "crash=KIND" runs one deliberate bug instead of the
- * tests (crash.c).
+ * tests (crash.c); "smp_break=shootdown" plants a missing TLB shootdown (env_tlb_flush_range
+ * flushes only the calling CPU), which suite smp must catch.
  */
 #include "check_sanitizers.h"
 #include "fuzz_target.h"
@@ -25,6 +28,7 @@
 #include "kernel_arch.h"
 #include "kernel_boot.h"
 #include "kernel_env.h"
+#include "kernel_smp.h"
 #include "kt_util.h"
 #include "ktest_kernel.h"
 #include "mm_trace.h"
@@ -127,7 +131,7 @@ static unsigned int run_cmdline_u32(const char *s)
 int kernel_run_all(void)
 {
     static const struct ktest_suite *suites[RUN_MAX_SUITES];
-    static char filter[64], crash[32], mutants[16];
+    static char filter[64], crash[32], mutants[16], smp_break[16];
 
     if (run_cmdline_value("crash", crash, sizeof(crash))) {
         kernel_crash_demo(crash);
@@ -136,16 +140,19 @@ int kernel_run_all(void)
     unsigned int n = 0;
     int level = kernel_get_log_level();
 
-    for (unsigned int i = 0; i < kernel_nr_unit_suites && n < RUN_MAX_SUITES - 4; i++)
+    for (unsigned int i = 0; i < kernel_nr_unit_suites && n < RUN_MAX_SUITES - 5; i++)
         suites[n++] = kernel_unit_suites[i];
     suites[n++] = &suite_protect;
     suites[n++] = &suite_sanitizers;
     suites[n++] = &suite_corpus;
+    suites[n++] = smp_nr_online() > 1 ? &suite_smp : &suite_smp_one_cpu;
     suites[n++] = &suite_reports;
     ktest_verbose = run_cmdline_flag("verbose");
     fuzz_trace = run_cmdline_flag("trace");
     if (fuzz_trace)
         fuzz_trace_mask = MM_TRACE_ALL; /* each replayed op's mm events too (trace_view.c) */
+    smp_skip_shootdown = run_cmdline_value("smp_break", smp_break, sizeof(smp_break)) &&
+                         ktest_strstr(smp_break, "shootdown"); /* the planted missing flush */
     if (run_cmdline_value("mutants", mutants, sizeof(mutants)))
         kernel_corpus_mutants = run_cmdline_u32(mutants);
     if (!ktest_verbose)

@@ -1,8 +1,9 @@
 /*
  * trap.c - descriptor tables, the exception dispatcher, kernel-fault reports and probes.
  *
- * Owns the GDT (kernel code/data, user code/data, one TSS whose IST1 is the double-fault stack),
- * the IDT (vectors 0..31 -> entry.S stubs -> trap_dispatch) and the probe state.
+ * Owns the GDTs (kernel code/data, user code/data, a TSS whose IST1 is the double-fault stack; one
+ * GDT and TSS per CPU), the IDT shared by every CPU (vectors 0..31, the IPI vector and the LAPIC
+ * spurious vector -> entry.S stubs -> trap_dispatch) and the probe state.
  *
  * Dispatch order for an exception: an armed probe takes it (the probed code expected a fault);
  * a #PF inside uaccess_copy goes to the mm's fault handler (uaccess.c); anything else is a kernel
@@ -19,6 +20,7 @@
 #include "page_alloc.h"
 #include "slab.h"
 #include "trap.h"
+#include "kernel_smp.h"
 
 struct kernel_cpu_features kernel_cpu;
 
@@ -50,10 +52,12 @@ struct desc_ptr {
 #define GDT_KDATA 0x10
 #define GDT_TSS   0x28
 
-static uint64_t gdt[7] __attribute__((aligned(16)));
-static struct tss64 tss __attribute__((aligned(16)));
-static struct idt_gate idt[32] __attribute__((aligned(16)));
+/* [0]: the boot CPU's; [i]: AP i's (each CPU its own TSS: a TSS is busy while loaded) */
+static uint64_t gdt[KERNEL_SMP_MAX_CPUS][7] __attribute__((aligned(16)));
+static struct tss64 tss[KERNEL_SMP_MAX_CPUS] __attribute__((aligned(16)));
+static struct idt_gate idt[256] __attribute__((aligned(16)));
 extern const uint64_t trap_stub_table[32];
+extern char trap_stub_239[], trap_stub_240[], trap_stub_255[];
 
 static void trap_set_gate(unsigned int v, uint64_t handler, unsigned int ist)
 {
@@ -66,9 +70,9 @@ static void trap_set_gate(unsigned int v, uint64_t handler, unsigned int ist)
     idt[v].zero = 0;
 }
 
-static void trap_load_tables(void)
+static void trap_load_tables(unsigned int cpu)
 {
-    struct desc_ptr g = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
+    struct desc_ptr g = { sizeof(gdt[cpu]) - 1, (uint64_t)(uintptr_t)gdt[cpu] };
     struct desc_ptr i = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
 
     __asm__ __volatile__("lgdt %0\n\t"
@@ -87,24 +91,41 @@ static void trap_load_tables(void)
                          : "rax", "memory");
 }
 
+/* CPU @cpu's GDT: kernel and user segments and its TSS (rsp0 = @rsp0, IST1 = @df_top). */
+static void trap_build_gdt(unsigned int cpu, uintptr_t rsp0, uintptr_t df_top)
+{
+    uint64_t base = (uint64_t)(uintptr_t)&tss[cpu], limit = sizeof(tss[cpu]) - 1;
+    uint64_t *g = gdt[cpu];
+
+    g[0] = 0;
+    g[1] = 0x00af9a000000ffffull; /* kernel code 64 */
+    g[2] = 0x00cf92000000ffffull; /* kernel data */
+    g[3] = 0x00cff2000000ffffull; /* user data (DPL 3) */
+    g[4] = 0x00affa000000ffffull; /* user code 64 (DPL 3) */
+    g[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+           (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+    g[6] = base >> 32;
+    tss[cpu].rsp[0] = rsp0;
+    tss[cpu].ist[0] = df_top;
+    tss[cpu].iomap_base = sizeof(tss[cpu]);
+}
+
 void trap_init(void)
 {
-    uint64_t base = (uint64_t)(uintptr_t)&tss, limit = sizeof(tss) - 1;
-
-    gdt[0] = 0;
-    gdt[1] = 0x00af9a000000ffffull; /* kernel code 64 */
-    gdt[2] = 0x00cf92000000ffffull; /* kernel data */
-    gdt[3] = 0x00cff2000000ffffull; /* user data (DPL 3) */
-    gdt[4] = 0x00affa000000ffffull; /* user code 64 (DPL 3) */
-    gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
-             (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
-    gdt[6] = base >> 32;
-    tss.rsp[0] = (uint64_t)(uintptr_t)user_trap_stack_top; /* ring 3 -> 0: never the boot stack */
-    tss.ist[0] = (uint64_t)(uintptr_t)df_stack_top;
-    tss.iomap_base = sizeof(tss);
+    /* ring 3 -> 0 lands on the user-trap stack: never the boot stack */
+    trap_build_gdt(0, (uintptr_t)user_trap_stack_top, (uintptr_t)df_stack_top);
     for (unsigned int v = 0; v < 32; v++)
         trap_set_gate(v, trap_stub_table[v], v == 8 ? 1 : 0);
-    trap_load_tables();
+    trap_set_gate(KERNEL_TIMER_VECTOR, (uint64_t)(uintptr_t)trap_stub_239, 0);
+    trap_set_gate(KERNEL_IPI_VECTOR, (uint64_t)(uintptr_t)trap_stub_240, 0);
+    trap_set_gate(KERNEL_SPURIOUS_VECTOR, (uint64_t)(uintptr_t)trap_stub_255, 0);
+    trap_load_tables(0);
+}
+
+void trap_init_ap(unsigned int i, uintptr_t stack_top, uintptr_t df_top)
+{
+    trap_build_gdt(i, stack_top, df_top);
+    trap_load_tables(i);
 }
 
 /* ---- probes ---- */
@@ -247,6 +268,16 @@ void trap_dispatch(struct trap_frame *f)
 {
     if (kernel_cpu.smap)
         __asm__ __volatile__("clac" ::: "memory");
+    if (f->vector == KERNEL_IPI_VECTOR) {
+        smp_ipi_handle();
+        return;
+    }
+    if (f->vector == KERNEL_TIMER_VECTOR) {
+        smp_timer_handle();
+        return;
+    }
+    if (f->vector == KERNEL_SPURIOUS_VECTOR)
+        return; /* a spurious LAPIC interrupt takes no EOI */
     if (trap_take_probe(f))
         return;
     if (f->vector == 14 && uaccess_handle_fault(f, cpu_read_cr2()))

@@ -72,6 +72,12 @@ extern struct page_table kernel_pt;
 /** Install the GDT (kernel and user segments, TSS with a double-fault stack) and the IDT. */
 void trap_init(void);
 
+/**
+ * Give AP @i its own GDT and TSS (rsp0 = @stack_top, IST1 = @df_top for double faults), load
+ * them and the shared IDT. i in [1, KERNEL_SMP_MAX_CPUS).
+ */
+void trap_init_ap(unsigned int i, uintptr_t stack_top, uintptr_t df_top);
+
 /** Set AC (stac) / clear it (clac) when SMAP is on: the explicit user-access window. */
 void uaccess_window_open(void);
 void uaccess_window_close(void);
