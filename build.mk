@@ -41,7 +41,7 @@ ARCH_S := $(addprefix arch/x86_64/kernel/,boot.S entry.S trampoline.S)
 # unit tests: the framework and the suites both builds run, plus each build's runner
 TEST_SUITES := tests/kt_util.c tests/ktest.c $(addprefix tests/test_,boot.c buddy.c check.c \
 	describe.c format.c harden.c inject.c kfence.c kmalloc.c leak.c misuse.c mlock.c mmap.c page_table.c \
-	pcp.c range_tree.c reclaim.c slab.c stats.c swap.c vmalloc.c)
+	pcp.c range_tree.c reclaim.c slab.c stats.c swap.c vmalloc.c trace.c)
 TESTS_HOSTED := $(TEST_SUITES) tests/test_main.c tests/test_mmu.c tests/test_tlb.c
 TESTS_KERNEL := $(TEST_SUITES) tests/kernel/ktest_kernel.c
 BENCH := $(addprefix tests/bench/,bench_heap.c bench_page.c bench_vm.c)
@@ -62,7 +62,8 @@ TARGETS ?= $(FUZZ_TARGETS)
 
 # the harness both builds share; the hosted and the kernel platform beside it
 FUZZ_CORE := $(addprefix fuzz/,checker.c corpus_pack.c digest.c engine.c mutate.c ops.c \
-	platform_machine.c replay_kernel.c slab_common.c smp_vm.c targets.c vm_corrupt.c vm_model.c) \
+	platform_machine.c replay_kernel.c slab_common.c smp_vm.c targets.c vm_corrupt.c vm_model.c \
+	trace_view.c) \
 	$(FUZZ_TARGETS:%=fuzz/target_%.c)
 FUZZ_HOSTED := $(FUZZ_CORE) fuzz/linux_child_hosted.c fuzz/platform_hosted.c
 FUZZ_KERNEL := $(FUZZ_CORE) fuzz/platform_kernel.c

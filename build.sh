@@ -825,11 +825,13 @@ test_planted_workflow() {
     [ -n "$g" ] || { log "planted: no crash group with signature invariant-buddy.unmerged-*"; ls "$tmp/crashes" >&2; return 1; }
     sig="$(basename "$g")"
     local f
-    for f in input.min input.orig ops.txt report.txt repro.sh regress_test.c repro-rate; do
+    for f in input.min input.orig ops.txt report.txt repro.sh regress_test.c repro-rate events.txt; do
         [ -s "$g/$f" ] || { log "planted: $sig lacks $f"; return 1; }
     done
     [ "$(stat -c %s "$g/input.min")" -le "$(stat -c %s "$g/input.orig")" ] || { log "planted: minimised input grew"; return 1; }
     grep -qE '^[1-9][0-9]*/3$' "$g/repro-rate" || { log "planted: reproduce rate $(cat "$g/repro-rate")"; return 1; }
+    grep -q ' cpu1 page_free pfn=' "$g/events.txt" ||
+        { log "planted: events.txt lacks a page free on CPU 1, where the merge is skipped"; return 1; }
     # 1-minimal: replayed without any one of its ops, the input loses the signature
     MM_VARIANT=planted ./build.sh triage --check-minimal "$g" >"$tmp/minimal.log" 2>&1 &&
         grep -q '^MINIMAL status=yes ' "$tmp/minimal.log" ||
@@ -961,7 +963,8 @@ cmd_test() {
     step "kernel SMP: a missing TLB shootdown is caught (smp_break=shootdown, 2 CPUs)" kernel_smp_planted
     step "kernel crash report: vmalloc guard page" kernel_crash_report vmalloc-overflow "" \
         'KERNEL CRASH: #PF' 'buffer overflow' 'RIP: .*crash_vmalloc_overflow at .*crash.c:' \
-        'post-mortem' 'zone +Normal' 'kmalloc-64'
+        'post-mortem' 'zone +Normal' 'kmalloc-64' 'trace: cpu0, last [1-8] events' \
+        '#[0-9]+ cpu0 vmalloc addr=0x[0-9a-f]+ size=0x1000 '
     step "kernel crash report: stack overflow" kernel_crash_report stack-overflow "" \
         'KERNEL CRASH: #DF' 'guard page under the boot stack: kernel stack overflow'
     step "kernel crash report: KASAN use-after-free" kernel_crash_report kasan-uaf 1 \

@@ -53,6 +53,10 @@ int fuzz_run(const struct fuzz_target *t, const uint8_t *data, size_t size)
     fuzz_cur.nops = n;
     fuzz_machine_decode(data, size, t->machine);
     i = t->setup(data, size);
+    if (fuzz_trace_mask)
+        fuzz_trace_start();
+    if (fuzz_trace)
+        fuzz_trace_events();
     t->check(false);
     for (; i < n; i++) {
         fuzz_op_decode(t->table, t->machine, data, size, i, &fuzz_cur.op);
@@ -61,6 +65,8 @@ int fuzz_run(const struct fuzz_target *t, const uint8_t *data, size_t size)
             fuzz_log("op#%u %s", (unsigned int)fuzz_cur.opno, fuzz_cur_text());
         fuzz_digest_op(fuzz_cur.op.kind);
         t->exec(&fuzz_cur.op);
+        if (fuzz_trace)
+            fuzz_trace_events();
         if (fuzz_platform.op_done)
             fuzz_platform.op_done();
         t->check(fuzz_cur.op.kind == FOP_CHECK);

@@ -166,6 +166,18 @@ const struct fuzz_target *fuzz_target_find(const char *name);
 /** Knobs set by drivers (replay --trace): print one line per executed op with its outcome. */
 extern bool fuzz_trace;
 
+/**
+ * Knobs set by drivers for the mm's trace events (trace_view.c): fuzz_trace_mask, the classes
+ * the machine boots with (mm_trace.h; 0: none); with fuzz_trace set, each op's events are
+ * printed after it; fuzz_trace_tail N > 0 prints the last N events when the run crashes.
+ */
+extern uint32_t fuzz_trace_mask;
+extern unsigned int fuzz_trace_tail;
+/** The engine's hooks: after setup (start), after setup and every op (events), at a crash. */
+void fuzz_trace_start(void);
+void fuzz_trace_events(void);
+void fuzz_trace_print_tail(void);
+
 /** Knob set by drivers (replay --sites N): before teardown, print the N allocation-site groups
  * with the most outstanding bytes (mm_alloc_sites; at most FUZZ_SITES_MAX), 0 = off. */
 extern unsigned int fuzz_sites_top;

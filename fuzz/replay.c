@@ -1,11 +1,16 @@
 /*
  * replay.c - standalone driver for every fuzz target (libc allowed).
  *
- *   replay [--target NAME] [--print] [--trace] [--sites N] [--verbose] [--no-fork] FILE...
+ *   replay [--target NAME] [--print] [--trace] [--trace-classes LIST] [--trace-tail N]
+ *          [--sites N] [--verbose] [--no-fork] FILE...
  *       run each file through the target (default page_alloc); --sites N prints the N
  *       allocation-site groups with the most outstanding bytes before teardown
  *       (mm_alloc_sites: "SITE kind=... cache=... site=... count=... bytes=..."); --print writes the decoded op
- *       sequence first, one op per line; --trace writes every executed op with its outcome;
+ *       sequence first, one op per line; --trace writes every executed op with its outcome
+ *       and, indented under it, the mm's trace events the op recorded ("  ev #N cpuC class
+ *       args", mm_trace.h; every class, or the comma-separated LIST of --trace-classes);
+ *       --trace-tail N records the same events silently and prints the last N ("TRACE-TAIL")
+ *       when the run crashes (an invariant, a missed misuse, a sanitizer report, a panic);
  *       --verbose keeps the mm's log output. With several files each runs in a child process,
  *       so one crash does not hide the others. Exit status 1 if any run failed.
  *   replay --decode [--target NAME] FILE...        print the text form only
@@ -36,8 +41,17 @@
 #include <unistd.h>
 
 #include "fuzz_target.h"
+#include "mm_trace.h"
 #include "mutate.h"
 #include "replay_kernel.h"
+
+/* The sanitizers' death callback (weak: a build without a sanitizer runtime has none). */
+extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+
+static void replay_trace_tail_at_death(void)
+{
+    fuzz_trace_print_tail();
+}
 
 static void emit_stdout(void *ctx, const char *line)
 {
@@ -330,7 +344,8 @@ static int do_pack(const char *path)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: replay [--target NAME] [--print] [--trace] [--sites N] [--verbose] [--no-fork] FILE...\n"
+            "usage: replay [--target NAME] [--print] [--trace] [--trace-classes LIST] [--trace-tail N]\n"
+            "              [--sites N] [--verbose] [--no-fork] FILE...\n"
             "       replay --decode [--target NAME] FILE...\n"
             "       replay --encode [--target NAME] TEXTFILE OUTFILE\n"
             "       replay --digest [--target NAME] [--no-fork] [--verbose] PATH...\n"
@@ -363,6 +378,18 @@ int main(int argc, char **argv)
             encode = true;
         } else if (!strcmp(o, "--trace")) {
             fuzz_trace = true;
+            if (!fuzz_trace_mask)
+                fuzz_trace_mask = MM_TRACE_ALL;
+        } else if (!strcmp(o, "--trace-classes") && i + 1 < argc) {
+            if (mm_trace_parse_mask(argv[++i], &fuzz_trace_mask) || !fuzz_trace_mask) {
+                fprintf(stderr, "replay: --trace-classes: '%s' is not a list of trace classes "
+                        "(all, none, or names such as page_alloc,fault)\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(o, "--trace-tail") && i + 1 < argc) {
+            fuzz_trace_tail = (unsigned int)atoi(argv[++i]);
+            if (!fuzz_trace_mask)
+                fuzz_trace_mask = MM_TRACE_ALL;
         } else if (!strcmp(o, "--sites") && i + 1 < argc) {
             fuzz_sites_top = (unsigned int)atoi(argv[++i]);
         } else if (!strcmp(o, "--verbose")) {
@@ -434,6 +461,8 @@ int main(int argc, char **argv)
     fuzz_platform.set_quiet(!verbose);
     if (!verbose)
         mm_misuse_set_log_level(ENV_LOG_DEBUG);
+    if (fuzz_trace_tail && __sanitizer_set_death_callback)
+        __sanitizer_set_death_callback(replay_trace_tail_at_death);
     for (i = first; i < argc; i++) {
         int r = (nofork || nfiles == 1) ? run_one(t, argv[i], print) : run_forked(t, argv[i], print);
         if (r)

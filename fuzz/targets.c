@@ -82,6 +82,7 @@ void fuzz_guard_escape(void)
 
 _Noreturn void fuzz_crash(void)
 {
+    fuzz_trace_print_tail();
     fuzz_platform.crash();
     __builtin_trap();
 }

@@ -522,6 +522,38 @@ static int replay_file(const char *target, const char *file, bool symbolize, str
     return run_capture(argv, symbolize, true, out);
 }
 
+/*
+ * events.txt of group @g: input.min replayed once more with every trace class on, keeping the
+ * "TRACE-TAIL" lines the replay prints when it crashes (fuzz/trace_view.c): the mm's last
+ * TRIAGE_TRACE_EVENTS events before the crash, every CPU merged in sequence order. The trace
+ * does not change what the mm does, so the crash is the one report.txt shows.
+ */
+#define TRIAGE_TRACE_EVENTS "32"
+static void write_events(const char *target, const char *g)
+{
+    char in[4096], path[4096];
+    struct buf out = {0}, ev = {0};
+
+    path_join(in, g, "input.min");
+    char *argv[] = {(char *)replay_of(target), "--target", (char *)target, "--no-fork",
+                    "--trace-tail", TRIAGE_TRACE_EVENTS, in, NULL};
+    run_capture(argv, false, true, &out);
+    for (char *s = out.p, *e; s && *s; s = e ? e + 1 : NULL) {
+        e = strchr(s, '\n');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n > 11 && !strncmp(s, "TRACE-TAIL ", 11)) {
+            buf_add(&ev, s + 11, n - 11);
+            buf_add(&ev, "\n", 1);
+        }
+    }
+    if (!ev.p)
+        buf_str(&ev, "no trace events: the replay did not crash, or crashed before the mm booted\n");
+    path_join(path, g, "events.txt");
+    write_whole(path, ev.p, ev.n);
+    free(out.p);
+    free(ev.p);
+}
+
 /** Signature of @file replayed through @target's program (symbolized); false if it is clean. */
 static bool file_signature(const char *target, const char *file, struct buf *sig)
 {
@@ -1189,6 +1221,7 @@ static void triage_group(const struct triage_opts *opt, const char *g, const cha
             hits++;
     path_join(path, g, "report.txt");
     write_whole(path, rep.p, rep.n);
+    write_events(target, g);
     path_join(path, g, "repro-rate");
     if (!(f = fopen(path, "w")))
         die("cannot write %s", path);

@@ -40,7 +40,8 @@
     ALL(describe) \
     ALL(leak) \
     ALL(kfence) \
-    ALL(mlock)
+    ALL(mlock) \
+    ALL(trace)
 
 /* Helpers for expanding the list. */
 #define KT_SUITE_DECLARE(name) extern const struct ktest_suite suite_##name;

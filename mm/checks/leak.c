@@ -254,12 +254,15 @@ static void leak_scan_range(struct leak_scan *x, uintptr_t start, size_t len, bo
 
 /*
  * A registered root, minus what is never a root even inside one (a kernel registers its whole
- * data and bss): mm_state (scanned as the mm's own state, with its rules), the scan's scratch
- * and the caller's result (they name objects without holding them).
+ * data and bss): mm_state (scanned as the mm's own state, with its rules), the scan's scratch,
+ * the trace rings and the caller's result (they name objects without holding them).
  */
 static void leak_scan_root(struct leak_scan *x, uintptr_t start, size_t len)
 {
+    uintptr_t trace_start, trace_end;
+    mm_trace_storage(&trace_start, &trace_end);
     const uintptr_t skip[][2] = {
+        { trace_start, trace_end },
         { (uintptr_t)&mm_state, (uintptr_t)(&mm_state + 1) },
         { (uintptr_t)leak_objs, (uintptr_t)(leak_objs + MM_LEAK_MAX_OBJECTS) },
         { (uintptr_t)leak_stack, (uintptr_t)(leak_stack + MM_LEAK_MAX_OBJECTS) },

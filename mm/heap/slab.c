@@ -813,10 +813,14 @@ void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
         cc->alloc++;
         if (c->hardened)
             slab_harden_alloc(c, obj, site, cpu, req);
+        /* traced here, where c, req and site are live anyway: later they would spill */
+        mm_trace(MM_TRACE_SLAB_ALLOC, (uintptr_t)obj, (uintptr_t)c, req, site);
     }
     env_irq_restore(irq);
-    if (mm_unlikely(!obj))
+    if (mm_unlikely(!obj)) {
+        mm_trace(MM_TRACE_SLAB_ALLOC, 0, (uintptr_t)c, req, site);
         return NULL;
+    }
 out:
     if (env_shadow_enabled)
         env_unpoison(obj, req);
@@ -904,6 +908,7 @@ int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *fu
     }
     cc->free++;
     env_irq_restore(irq);
+    mm_trace(MM_TRACE_SLAB_FREE, (uintptr_t)obj, (uintptr_t)c);
     return 0;
 }
 

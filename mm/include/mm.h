@@ -50,6 +50,7 @@ struct mm_boot_params {
     uint64_t seed;                       /* seeds every randomised choice of the mm */
     unsigned int kfence_interval;        /* KFENCE: 1 in N slab/kmalloc allocations comes from
                                             the guarded pool (slab.h); 0 = off */
+    uint32_t trace_mask;                 /* trace classes enabled from boot (mm_trace.h) */
 };
 
 /*
@@ -69,7 +70,8 @@ struct mm_boot_params {
  * Reset the mm and build the early allocator from @bp. Returns 0 or:
  *   -MM_EINVAL  NULL params, no usable memory, nr_cpus > MM_MAX_CPUS, zone ends out of order,
  *               a region that wraps or lies above ARCH_PHYS_BITS, slab_harden_level above
- *               MM_SLAB_HARDEN_OFF, kfence_interval above MM_KFENCE_MAX_INTERVAL
+ *               MM_SLAB_HARDEN_OFF, kfence_interval above MM_KFENCE_MAX_INTERVAL,
+ *               trace_mask beyond MM_TRACE_ALL
  *   -MM_ENOSPC  more regions than MM_MAX_MEM_REGIONS after merging
  */
 int mm_early_init(const struct mm_boot_params *bp);

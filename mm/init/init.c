@@ -29,7 +29,8 @@ static int mm_validate_params(const struct mm_boot_params *bp)
     if (!bp || !bp->map || bp->nr_map == 0)
         return -MM_EINVAL;
     if (bp->nr_cpus > MM_MAX_CPUS || (bp->nr_reserve && !bp->reserve) ||
-        bp->slab_harden_level > MM_SLAB_HARDEN_OFF || bp->kfence_interval > MM_KFENCE_MAX_INTERVAL)
+        bp->slab_harden_level > MM_SLAB_HARDEN_OFF || bp->kfence_interval > MM_KFENCE_MAX_INTERVAL ||
+        (bp->trace_mask & ~MM_TRACE_ALL))
         return -MM_EINVAL;
     phys_addr_t dma = bp->zone_dma_end ? bp->zone_dma_end : ARCH_ZONE_DMA_END;
     phys_addr_t normal = bp->zone_normal_end ? bp->zone_normal_end : ARCH_ZONE_NORMAL_END;
@@ -84,6 +85,7 @@ int mm_early_init(const struct mm_boot_params *bp)
 {
     int err = mm_validate_params(bp);
     mm_state_reset();
+    mm_trace_reset(err ? 0 : bp->trace_mask);
     mm_state.report.log_level = ENV_LOG_ERR;
     reclaim_reset();
     if (err)

@@ -36,6 +36,7 @@
 #include "mm.h"
 #include "mm_env.h"
 #include "mm_leak.h"
+#include "mm_trace.h"
 #include "page_alloc.h"
 #include "page_table.h"
 #include "range_tree.h"
@@ -292,6 +293,48 @@ int mm_check_fail(struct mm_check_report *r, const char *inv, unsigned long pfn,
  */
 void mm_report_leak(const char *inv, uintptr_t addr, size_t size, const char *what,
                     uintptr_t site);
+
+/* lib/trace.c: the tracepoints (mm_trace.h). */
+extern uint32_t mm_trace_enabled; /* the class mask every tracepoint tests */
+
+/*
+ * The slow half's calling convention: where the compiler has it (clang), preserve_most, so the
+ * call saves what it clobbers itself and the fast path around a tracepoint keeps its values in
+ * the same registers as without one (no extra callee-saved pushes in __free_pages).
+ */
+#if defined(__has_attribute)
+#if __has_attribute(preserve_most)
+#define MM_TRACE_CC __attribute__((preserve_most))
+#endif
+#endif
+#ifndef MM_TRACE_CC
+#define MM_TRACE_CC
+#endif
+
+/** Record one event of @cls on this CPU (the slow half of mm_trace; call mm_trace instead). */
+MM_NOINLINE __attribute__((cold)) MM_TRACE_CC void mm_trace_record(unsigned int cls, uint64_t a0, uint64_t a1,
+                                                       uint64_t a2, uint64_t a3, uint64_t a4,
+                                                       uint64_t a5);
+
+/**
+ * A tracepoint: records an event of class @cls (enum mm_trace_class) with up to MM_TRACE_NR_ARGS
+ * arguments (each converted to uint64_t; missing ones are 0) when the class is enabled. Disabled,
+ * it is one load, one test and one branch predicted not taken; the arguments are evaluated only
+ * when enabled, and go in registers (the call is cold: off the fast path's frame and layout).
+ */
+#define mm_trace(cls, ...) mm_trace_args_((cls), __VA_ARGS__, 0, 0, 0, 0, 0, 0)
+#define mm_trace_args_(cls, a0, a1, a2, a3, a4, a5, ...)                                 \
+    do {                                                                                 \
+        if (mm_unlikely(mm_trace_enabled & MM_TRACE_BIT(cls)))                          \
+            mm_trace_record((cls), (uint64_t)(a0), (uint64_t)(a1), (uint64_t)(a2),       \
+                            (uint64_t)(a3), (uint64_t)(a4), (uint64_t)(a5));             \
+    } while (0)
+
+/** Forget every recorded event and restart the sequence numbers; enable the classes of @mask. */
+void mm_trace_reset(uint32_t mask);
+
+/** The rings' storage [*start, *end): the leak scan never takes it for a root. */
+void mm_trace_storage(uintptr_t *start, uintptr_t *end);
 
 /** Is @addr inside the vmalloc range? False until vmalloc_init succeeds. (is_vmalloc_addr for
  * the layers below virtual, which may not call it.) */

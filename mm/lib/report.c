@@ -76,6 +76,7 @@ int mm_report_misuse(enum mm_misuse_kind kind, int err, const char *func, uintpt
     mm_state.report.last_misuse = m;
     int level = mm_state.report.log_level;
     env_spin_unlock(&mm_state.report.lock);
+    mm_trace(MM_TRACE_MISUSE, kind, err, addr, pfn);
     env_log(level, "mm: misuse: %s in %s (%s): %s\n", mm_misuse_name(kind), func,
             mm_strerror(err), m.detail);
     return err;

@@ -327,6 +327,7 @@ static int page_alloc_site(gfp_t gfp, unsigned int order, struct page **out, uin
     if (mm_unlikely(mm_state.phys.fail_count) && alloc_fail_injected()) {
         cpu_count(fail_injected);
         cpu_count(fail);
+        mm_trace(MM_TRACE_PAGE_ALLOC, ~0ull, order, gfp, -MM_ENOMEM);
         return -MM_ENOMEM;
     }
     struct page *p = alloc_from_zones(gfp, order, ALLOC_WMARK_LOW);
@@ -336,9 +337,11 @@ static int page_alloc_site(gfp_t gfp, unsigned int order, struct page **out, uin
         cpu_count(fail);
         if (!(gfp & __GFP_NOWARN))
             env_log(ENV_LOG_INFO, "mm: page allocation failure: order %u gfp 0x%x\n", order, gfp);
+        mm_trace(MM_TRACE_PAGE_ALLOC, ~0ull, order, gfp, -MM_ENOMEM);
         return -MM_ENOMEM;
     }
     prep_new_page(p, order, gfp, site);
+    mm_trace(MM_TRACE_PAGE_ALLOC, page_to_pfn(p), order, gfp, 0);
     *out = p;
     return 0;
 }
@@ -442,6 +445,7 @@ static MM_NOINLINE int free_reject(struct page *p, unsigned int order)
 
 static void free_block(struct page *p, unsigned int order)
 {
+    mm_trace(MM_TRACE_PAGE_FREE, page_to_pfn(p), order);
     struct zone *z = page_zone(p);
     p->flags = 0;
     p->order = 0;

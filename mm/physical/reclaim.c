@@ -113,6 +113,7 @@ unsigned long page_reclaim(gfp_t gfp, unsigned long nr_pages)
     mm_state.phys.reclaim_depth[cpu]--;
     unsigned long freed = now > before ? now - before : 0;
     env_atomic_add(&mm_state.phys.reclaimed, freed);
+    mm_trace(MM_TRACE_RECLAIM, gfp, nr_pages, freed);
     return freed;
 }
 

@@ -116,6 +116,7 @@ static int swap_evict_page(struct mm_struct *mm, struct page *p, pte_t *ptep)
 {
     uintptr_t va = lru_address(p);
     pte_t e = swap_page_write(page_address(p));
+    mm_trace(MM_TRACE_SWAP_OUT, mm->id, va, page_to_pfn(p), e);
     if (!e)
         return -1;
     *ptep = e;

@@ -130,9 +130,13 @@ static enum vm_fault_result fault_swap(struct mm_struct *mm, struct vm_area_stru
     if (!swap_entry_valid(e))
         return VM_FAULT_SIGBUS;
     struct page *p = alloc_pages(GFP_HIGHUSER, 0);
-    if (!p)
+    if (!p) {
+        mm_trace(MM_TRACE_SWAP_IN, mm->id, va, ~0ull, e, -MM_ENOMEM);
         return VM_FAULT_OOM;
-    if (swap_entry_read(e, page_address(p))) {
+    }
+    int err = swap_entry_read(e, page_address(p));
+    mm_trace(MM_TRACE_SWAP_IN, mm->id, va, page_to_pfn(p), e, err);
+    if (err) {
         __free_pages(p, 0);
         return VM_FAULT_SIGBUS;
     }
@@ -239,6 +243,7 @@ enum vm_fault_result handle_mm_fault(struct mm_struct *mm, uintptr_t va, unsigne
 {
     vm_lock();
     enum vm_fault_result r = handle_mm_fault_locked(mm, va, err);
+    mm_trace(MM_TRACE_FAULT, vm_trace_id(mm), va, err, r);
     vm_unlock();
     return r;
 }

@@ -129,6 +129,7 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **out)
 {
     vm_lock();
     int err = mm_fork_locked(parent, out);
+    mm_trace(MM_TRACE_FORK, vm_trace_id(parent), err ? 0 : vm_trace_id(*out), err);
     vm_unlock();
     return err;
 }
@@ -136,6 +137,8 @@ int mm_fork(struct mm_struct *parent, struct mm_struct **out)
 void mm_destroy(struct mm_struct *mm)
 {
     vm_lock();
+    if (mm)
+        mm_trace(MM_TRACE_EXIT, mm->id, mm->nr_anon, mm->map_count);
     mm_destroy_locked(mm);
     vm_unlock();
 }

@@ -523,6 +523,7 @@ long do_mmap(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot
 {
     vm_lock();
     long r = do_mmap_locked(mm, addr, len, prot, flags, file, off);
+    mm_trace(MM_TRACE_MMAP, vm_trace_id(mm), addr, len, prot, flags, r);
     vm_unlock();
     return r;
 }
@@ -531,6 +532,7 @@ int do_munmap(struct mm_struct *mm, uintptr_t addr, size_t len)
 {
     vm_lock();
     int r = do_munmap_locked(mm, addr, len);
+    mm_trace(MM_TRACE_MUNMAP, vm_trace_id(mm), addr, len, r);
     vm_unlock();
     return r;
 }
@@ -539,6 +541,7 @@ int do_mprotect(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int p
 {
     vm_lock();
     int r = do_mprotect_locked(mm, addr, len, prot);
+    mm_trace(MM_TRACE_MPROTECT, vm_trace_id(mm), addr, len, prot, r);
     vm_unlock();
     return r;
 }
@@ -563,6 +566,7 @@ uintptr_t do_brk(struct mm_struct *mm, uintptr_t new_brk)
 {
     vm_lock();
     uintptr_t r = do_brk_locked(mm, new_brk);
+    mm_trace(MM_TRACE_BRK, vm_trace_id(mm), new_brk, r);
     vm_unlock();
     return r;
 }

@@ -13,6 +13,12 @@
 
 #define VM_PROT_MASK (VM_READ | VM_WRITE | VM_EXEC)
 
+/** The id tracepoints give @mm (0 for NULL, which the entry points reject). */
+static inline unsigned int vm_trace_id(const struct mm_struct *mm)
+{
+    return mm ? mm->id : 0;
+}
+
 /* vma.c */
 int vma_link(struct mm_struct *mm, struct vm_area_struct *v);
 void vma_unlink(struct mm_struct *mm, struct vm_area_struct *v);

@@ -282,7 +282,7 @@ static unsigned long vmalloc_check_size(uint64_t bytes, const char *func, uintpt
     return (unsigned long)MM_PFN_UP(bytes);
 }
 
-static void *vmalloc_site(size_t size, gfp_t gfp, uintptr_t site)
+static void *vmalloc_build(size_t size, gfp_t gfp, uintptr_t site)
 {
     if (size == 0)
         return NULL; /* like kmalloc(0): nothing to hand out, not misuse */
@@ -301,6 +301,13 @@ static void *vmalloc_site(size_t size, gfp_t gfp, uintptr_t site)
             return vmalloc_abort(va, &run);
     }
     return vmalloc_publish(va, &run);
+}
+
+static void *vmalloc_site(size_t size, gfp_t gfp, uintptr_t site)
+{
+    void *p = vmalloc_build(size, gfp, site);
+    mm_trace(MM_TRACE_VMALLOC, (uintptr_t)p, size, gfp, site, 0);
+    return p;
 }
 
 void *vmalloc(size_t size)
@@ -355,9 +362,8 @@ static int vmap_check_args(struct page **pages, unsigned int count, pte_t prot)
     return 0;
 }
 
-void *vmap(struct page **pages, unsigned int count, pte_t prot)
+static void *vmap_build(struct page **pages, unsigned int count, pte_t prot, uintptr_t site)
 {
-    uintptr_t site = (uintptr_t)__builtin_return_address(0);
     if (!pages || !count) {
         mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, "vmap", (uintptr_t)pages, ~0ul,
                          "vmap of %u pages from %p", count, (void *)pages);
@@ -374,6 +380,14 @@ void *vmap(struct page **pages, unsigned int count, pte_t prot)
         if (vmalloc_map_next(va, pages[i], GFP_KERNEL, &run))
             return vmalloc_abort(va, &run);
     return vmalloc_publish(va, &run);
+}
+
+void *vmap(struct page **pages, unsigned int count, pte_t prot)
+{
+    uintptr_t site = (uintptr_t)__builtin_return_address(0);
+    void *p = vmap_build(pages, count, prot, site);
+    mm_trace(MM_TRACE_VMALLOC, (uintptr_t)p, (uint64_t)count << PAGE_SHIFT, GFP_KERNEL, site, 1);
+    return p;
 }
 
 /* ---- vfree / vunmap ---- */
@@ -437,12 +451,16 @@ static int vmalloc_free_area(const void *p, unsigned int kind, const char *func)
 
 int vfree(const void *addr)
 {
-    return addr ? vmalloc_free_area(addr, VMAP_AREA_ALLOC, __func__) : 0;
+    int err = addr ? vmalloc_free_area(addr, VMAP_AREA_ALLOC, __func__) : 0;
+    mm_trace(MM_TRACE_VFREE, (uintptr_t)addr, 0, err);
+    return err;
 }
 
 int vunmap(const void *addr)
 {
-    return addr ? vmalloc_free_area(addr, VMAP_AREA_MAP, __func__) : 0;
+    int err = addr ? vmalloc_free_area(addr, VMAP_AREA_MAP, __func__) : 0;
+    mm_trace(MM_TRACE_VFREE, (uintptr_t)addr, 1, err);
+    return err;
 }
 
 /* ---- lookups and statistics ---- */

@@ -74,6 +74,7 @@ void machine_boot_params(const struct machine *m, struct mm_boot_params *bp)
         .pcp_disable = m->pcp_disable, .slab_hardened = m->slab_hardened,
         .slab_harden_level = m->slab_harden_level, .seed = m->seed,
         .kfence_interval = m->kfence_interval,
+        .trace_mask = m->trace_mask,
     };
 }
 

@@ -43,6 +43,7 @@ struct machine {
     unsigned int tlb_entries;     /* per-CPU TLB entries, 1 .. MACHINE_TLB_MAX_ENTRIES (0: default) */
     enum machine_tlb_policy tlb_policy;
     unsigned int kfence_interval; /* mm_boot_params.kfence_interval: 1 in N sampled, 0 = off */
+    uint32_t trace_mask;          /* mm trace classes enabled from boot (mm_trace.h; 0: none) */
 };
 
 /**

@@ -11,6 +11,7 @@
  *     BENCH name=<workload> hardened2_vs_plain=<kmalloc_hardened2 / kmalloc>
  *     BENCH name=<workload> kfence100_vs_plain=<kmalloc_kfence100 / kmalloc>  (KFENCE 1 in 100)
  *     BENCH name=<workload> kfence1000_vs_plain=<kmalloc_kfence1000 / kmalloc>
+ *     BENCH name=<workload> trace_on_vs_off=<kmalloc_traced / kmalloc>   (every trace class on)
  *
  * plus human-readable context lines that start with '#'. One op = one allocation plus its free.
  * Workloads:
@@ -48,7 +49,8 @@
  *   --reps N    repetitions per case (1..16, default 5)
  *   --impl NAME run only that allocator (repeatable): kmalloc, kmalloc_hardened1,
  *               kmalloc_hardened2, glibc, mimalloc, jemalloc, kmalloc_kfence100,
- *               kmalloc_kfence1000 (e.g. for callgrind: bench_heap --impl kmalloc fixed_64)
+ *               kmalloc_kfence1000, kmalloc_traced (e.g. for callgrind: bench_heap --impl kmalloc
+ *               fixed_64)
  *   --list      print the workload names
  *   FILTER      run only the workload named FILTER (exact), or those whose name contains FILTER
  *               when none has exactly that name; several FILTERs select the union
@@ -75,6 +77,7 @@
 #include "bench_util.h"
 #include "mm.h"
 #include "mm_env.h"
+#include "mm_trace.h"
 #include "page_alloc.h"
 #include "slab.h"
 #include "machine.h"
@@ -111,12 +114,13 @@ enum impl {
     IMPL_JEMALLOC,
     IMPL_KMALLOC_KFENCE100,   /* hardening off, KFENCE sampling 1 in 100 */
     IMPL_KMALLOC_KFENCE1000,  /* hardening off, KFENCE sampling 1 in 1000 */
+    IMPL_KMALLOC_TRACED,      /* hardening off, every trace class on (mm_trace.h) */
     NR_IMPLS,
 };
 
 static const char *const impl_name[NR_IMPLS] = {
     "kmalloc", "kmalloc_hardened1", "kmalloc_hardened2", "glibc", "mimalloc", "jemalloc",
-    "kmalloc_kfence100", "kmalloc_kfence1000",
+    "kmalloc_kfence100", "kmalloc_kfence1000", "kmalloc_traced",
 };
 
 /* Library preloaded into the child, and a substring of the object malloc must resolve to. */
@@ -537,6 +541,7 @@ static void ctx_init(struct case_ctx *c, const struct workload *w)
 /* producer_consumer minima per allocator and pattern (-1: not run), for the closing comparison */
 static double pc_variant[NR_IMPLS][3] = {
     { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 },
+    { -1, -1, -1 },
 };
 
 static bool is_kmalloc(enum impl im)
@@ -547,7 +552,7 @@ static bool is_kmalloc(enum impl im)
 /* Slab hardening level of a kmalloc impl: 0, 1, 2. */
 static unsigned int km_level(enum impl im)
 {
-    return im <= IMPL_KMALLOC_HARDENED2 ? (unsigned int)im : 0;
+    return im <= IMPL_KMALLOC_HARDENED2 ? (unsigned int)im : 0; /* kfence, traced: level 0 */
 }
 
 static unsigned int km_kfence_interval(enum impl im)
@@ -658,6 +663,7 @@ static double run_kmalloc(const struct workload *w, enum impl im)
     m.slab_harden_level = level_param[km_level(im)];
     m.kfence_interval = km_kfence_interval(im);
     m.seed = BENCH_SEED;
+    m.trace_mask = im == IMPL_KMALLOC_TRACED ? MM_TRACE_ALL : 0;
     int err = machine_boot(&m);
     if (err) {
         fail("%s %s: machine_boot(1 GiB, %u CPUs) = %d (%s)", w->name, impl_name[im],
@@ -864,7 +870,7 @@ static void usage(FILE *f, const char *argv0)
                "  --quick      few iterations, 2 repetitions (smoke run)\n"
                "  --reps N     repetitions per case (1..16, default 5); the minimum is reported\n"
                "  --impl NAME  only this allocator (repeatable): kmalloc, kmalloc_hardened1, "
-               "kmalloc_hardened2, glibc, mimalloc, jemalloc\n"
+               "kmalloc_hardened2, glibc, mimalloc, jemalloc, kmalloc_traced\n"
                "  --list       print the workload names and exit\n"
                "  FILTER       run only the workload named FILTER, or if none has that name, the "
                "workloads whose name contains it (e.g. 'fixed')\n", argv0);
@@ -1018,6 +1024,9 @@ int main(int argc, char **argv)
             printf("BENCH name=%s kfence100_vs_plain=%.2f\n", workloads[w].name, kf100 / km);
         if (km > 0 && kf1000 > 0)
             printf("BENCH name=%s kfence1000_vs_plain=%.2f\n", workloads[w].name, kf1000 / km);
+        double kt = results[w][IMPL_KMALLOC_TRACED];
+        if (km > 0 && kt > 0)
+            printf("BENCH name=%s trace_on_vs_off=%.2f\n", workloads[w].name, kt / km);
         fflush(stdout);
         ran++;
     }

@@ -24,6 +24,10 @@
  *   page_order0_pcp_16g   the pcp case on a 16 GiB machine, plus
  *                         `BENCH name=page_order0_pcp_16g ratio_vs_64m=<x.xx>`, measured on 64 MiB
  *                         and 16 GiB machines booted alternately (see ratio_interleave)
+ *   page_order0_pcp_traced, page_order0_buddy_traced   the pcp and buddy cases with every trace
+ *                         class on (mm_trace.h: two events per op), plus
+ *                         `BENCH name=<case> trace_on_vs_off=<x.xx>` from machines with tracing
+ *                         off and on booted alternately (trace_interleave)
  *
  * Method: CLOCK_MONOTONIC around a fixed number of iterations per repetition (sized for ~0.2-0.5 s
  * on a machine that meets the targets; scaled down from the warm-up when the allocator is much
@@ -57,6 +61,7 @@
 #include "bench_util.h"
 #include "mm.h"
 #include "mm_env.h"
+#include "mm_trace.h"
 #include "page_alloc.h"
 #include "machine.h"
 
@@ -73,6 +78,7 @@
 static struct bench_opts opt = BENCH_OPTS_INIT;
 
 static volatile uintptr_t g_sink;    /* keeps results observable */
+static uint32_t g_trace_mask;        /* trace classes the next boot enables (mm_trace.h) */
 
 
 /* ---- deterministic PRNG (splitmix64) ---- */
@@ -93,6 +99,7 @@ static bool boot_pc(uint64_t mem, bool pcp_disable)
     machine_pc(&m, mem, BENCH_CPUS);
     m.pcp_disable = pcp_disable;
     m.seed = BENCH_SEED;
+    m.trace_mask = g_trace_mask;
     int err = machine_boot(&m);
     if (err) {
         fail("machine_boot(%llu MiB, pcp_disable=%d) = %d (%s)",
@@ -603,6 +610,59 @@ static void case_order0_pcp_16g(void)
     fflush(stdout);
 }
 
+/*
+ * Tracing off against on, as ratio_interleave does for sizes: machines booted alternately with
+ * the mask 0 and MM_TRACE_ALL, one timed repetition each, @rounds times; the ratio of the minima.
+ */
+static double trace_interleave(bool pcp_disable, unsigned int rounds, double *off, double *on)
+{
+    double best[2] = { -1.0, -1.0 };
+    reps_override = 1;
+    for (unsigned int r = 0; r < rounds; r++) {
+        for (unsigned int k = 0; k < 2; k++) {
+            g_trace_mask = k ? MM_TRACE_ALL : 0;
+            bool booted = boot_pc(1 * GIB, pcp_disable);
+            g_trace_mask = 0;
+            if (!booted) {
+                reps_override = 0;
+                return -1.0;
+            }
+            struct timing t = time_case("trace sample", k_order0, NULL,
+                                        pcp_disable ? ITERS_ORDER0_BUDDY : ITERS_ORDER0_PCP, 1.0,
+                                        NULL, NULL);
+            if (k && mm_trace_last_seq() == 0)
+                fail("trace sample: tracing on, but no event recorded");
+            if (best[k] < 0 || t.min < best[k])
+                best[k] = t.min;
+        }
+    }
+    reps_override = 0;
+    *off = best[0];
+    *on = best[1];
+    return best[0] > 0 ? best[1] / best[0] : -1.0;
+}
+
+static void run_traced(const char *name, enum order0_mode mode)
+{
+    g_trace_mask = MM_TRACE_ALL;
+    double ns = run_order0(name, 1 * GIB, mode, false);
+    g_trace_mask = 0;
+    if (ns <= 0)
+        return;
+    unsigned int rounds = opt.quick ? 1 : 5;
+    double off = 0, on = 0, ratio = trace_interleave(mode != MODE_PCP, rounds, &off, &on);
+    if (ratio <= 0)
+        return;
+    printf("BENCH name=%s trace_on_vs_off=%.2f\n", name, ratio);
+    printf("# %s: every trace class on (%u events per CPU ring): ratio from %u alternating "
+           "off/on boots, one repetition each: min %.2f ns / min %.2f ns (+%.2f ns per op)\n",
+           name, MM_TRACE_RING_EVENTS, rounds, on, off, on - off);
+    fflush(stdout);
+}
+
+static void case_order0_pcp_traced(void) { run_traced("page_order0_pcp_traced", MODE_PCP); }
+static void case_order0_buddy_traced(void) { run_traced("page_order0_buddy_traced", MODE_BUDDY); }
+
 static void mixed_setup_cb(void *ctx) { mixed_setup(ctx); }
 static void mixed_teardown_cb(void *ctx) { mixed_teardown(ctx); }
 
@@ -712,6 +772,8 @@ static const struct bench_case cases[] = {
     { "page_order0_batch", case_batch },
     { "mm_boot_16g", case_boot_16g },
     { "page_order0_pcp_16g", case_order0_pcp_16g },
+    { "page_order0_pcp_traced", case_order0_pcp_traced },
+    { "page_order0_buddy_traced", case_order0_buddy_traced },
 };
 
 static const char *case_name(size_t i) { return cases[i].name; }

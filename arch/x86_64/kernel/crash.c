@@ -3,7 +3,7 @@
  *
  * `qemu -append "crash=KIND"` makes kmain run one of these instead of the tests. None is caught:
  * each ends in the kernel's own report (a #PF or #DF crash report with registers, the decoded
- * address and a post-mortem of the mm; or a KASAN/UBSan report) and a failing exit status, which
+ * address and a post-mortem of the mm with its last trace events; or a KASAN/UBSan report) and a failing exit status, which
  * `./build.sh test` checks line by line. The kinds:
  *   vmalloc-overflow   a write one byte past a vmalloc'd page (its guard page)
  *   stack-overflow     unbounded recursion into the guard page under the boot stack
@@ -16,6 +16,7 @@
 #include "kernel_boot.h"
 #include "kernel_env.h"
 #include "kt_util.h"
+#include "mm_trace.h"
 #include "slab.h"
 #include "ubsan.h"
 #include "vmalloc.h"
@@ -60,7 +61,9 @@ void kernel_crash_demo(const char *kind)
 {
     kernel_set_log_level(ENV_LOG_INFO);
     env_log(ENV_LOG_INFO, "crash demo: %s\n", kind);
-    if (kt_boot_pc(64, 1)) {
+    machine_pc(&kt_m, KT_MIB(64), 1);
+    kt_m.trace_mask = MM_TRACE_ALL; /* the post-mortem shows the events that led to the crash */
+    if (kt_boot_current()) {
         env_log(ENV_LOG_ERR, "crash demo: machine boot failed\n");
         return;
     }

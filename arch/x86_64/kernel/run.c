@@ -16,7 +16,7 @@
  *
  * The command line (qemu -append) selects: "filter=SUBSTR" runs only the suites or cases whose
  * name contains SUBSTR (as the hosted runner's --filter); "verbose" keeps the mm's log output;
- * "trace" prints every replayed op with its outcome (repro --kernel); "mutants=K" replays K
+ * "trace" prints every replayed op with its outcome and the mm's trace events (repro --kernel); "mutants=K" replays K
  * deterministic variants of every corpus file too (fuzz/mutate.h; the hosted "replay --mutants K
  * --pack" prints the same DIGEST lines); "crash=KIND" runs one deliberate bug instead of the
  * tests (crash.c); "smp_break=shootdown" plants a missing TLB shootdown (env_tlb_flush_range
@@ -31,6 +31,7 @@
 #include "kernel_smp.h"
 #include "kt_util.h"
 #include "ktest_kernel.h"
+#include "mm_trace.h"
 #include "replay_kernel.h"
 #include "ubsan.h"
 
@@ -100,6 +101,22 @@ static const char *run_cmdline_value(const char *key, char *buf, size_t size)
     return NULL;
 }
 
+/* Is @word one of the command line's space-separated words? (A substring test would also find
+ * "trace" in the kernel's own path, e.g. /work/wt-trace/build/kernel/leaxos.bin.) */
+static bool run_cmdline_flag(const char *word)
+{
+    const char *c = kernel_boot.cmdline;
+    size_t wlen = 0;
+
+    while (word[wlen])
+        wlen++;
+    for (; c && *c; c++)
+        if ((c == kernel_boot.cmdline || c[-1] == ' ') && memcmp(c, word, wlen) == 0 &&
+            (c[wlen] == ' ' || c[wlen] == 0))
+            return true;
+    return false;
+}
+
 void kernel_crash_demo(const char *kind);
 
 static unsigned int run_cmdline_u32(const char *s)
@@ -130,8 +147,10 @@ int kernel_run_all(void)
     suites[n++] = &suite_corpus;
     suites[n++] = smp_nr_online() > 1 ? &suite_smp : &suite_smp_one_cpu;
     suites[n++] = &suite_reports;
-    ktest_verbose = ktest_strstr(kernel_boot.cmdline, "verbose");
-    fuzz_trace = ktest_strstr(kernel_boot.cmdline, "trace");
+    ktest_verbose = run_cmdline_flag("verbose");
+    fuzz_trace = run_cmdline_flag("trace");
+    if (fuzz_trace)
+        fuzz_trace_mask = MM_TRACE_ALL; /* each replayed op's mm events too (trace_view.c) */
     smp_skip_shootdown = run_cmdline_value("smp_break", smp_break, sizeof(smp_break)) &&
                          ktest_strstr(smp_break, "shootdown"); /* the planted missing flush */
     if (run_cmdline_value("mutants", mutants, sizeof(mutants)))

@@ -15,6 +15,7 @@
 #include "kernel_arch.h"
 #include "mm.h"
 #include "mm_env.h"
+#include "mm_trace.h"
 #include "mmap.h"
 #include "page_alloc.h"
 #include "slab.h"
@@ -319,6 +320,25 @@ static void postmortem_show_vmas(struct mm_struct *mm)
         env_log(ENV_LOG_EMERG, "  (no VMAs)\n");
 }
 
+/* The last POSTMORTEM_EVENTS trace events of every CPU of the instance, oldest first. */
+#define POSTMORTEM_EVENTS 8
+static void postmortem_show_trace(void)
+{
+    static struct mm_trace_event ev[POSTMORTEM_EVENTS];
+    char line[200];
+
+    env_log(ENV_LOG_EMERG, "trace: mask 0x%x, %llu events since boot\n", mm_trace_get_mask(),
+            (unsigned long long)mm_trace_last_seq());
+    for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++) {
+        int n = mm_trace_read_cpu(cpu, ev, POSTMORTEM_EVENTS);
+        env_log(ENV_LOG_EMERG, "trace: cpu%u, last %d events:\n", cpu, n < 0 ? 0 : n);
+        for (int i = 0; i < n; i++) {
+            mm_trace_format(&ev[i], line, sizeof(line));
+            env_log(ENV_LOG_EMERG, "  %s\n", line);
+        }
+    }
+}
+
 void kernel_post_mortem(void)
 {
     static bool busy;
@@ -335,6 +355,7 @@ void kernel_post_mortem(void)
         slab_show(ENV_LOG_EMERG);
         if (mm)
             postmortem_show_vmas(mm);
+        postmortem_show_trace();
     }
     env_log(ENV_LOG_EMERG, "---- end of post-mortem ----\n");
     busy = false;
