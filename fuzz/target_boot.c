@@ -838,7 +838,7 @@ static void bt_op_sweep(uint32_t order, gfp_t gfp)
 static void bt_check(bool full)
 {
     struct mm_check_report rep;
-    int err = full || fuzz_cur_check_due() ? mm_check(&rep) : 0;
+    int err = full || fuzz_cur_check_due() ? mm_check(&rep) : mm_check_counts(&rep);
 
     if (err)
         bt_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?", rep.pfn,
