@@ -799,7 +799,7 @@ static void bt_op_sweep(uint32_t order, gfp_t gfp)
         gfp = GFP_HIGHUSER;
     gfp |= __GFP_NOWARN;
     free0 = page_alloc_nr_free();
-    memset(boot_fz.owned, 0, sizeof(boot_fz.owned));
+    memset(boot_fz.owned, 0, boot_fz.nr_pages); /* bt_block_ok reads no pfn beyond nr_pages */
     for (o = (int)order; o >= 0; o--)
         for (;;) {
             struct page *pg = NULL;
