@@ -176,13 +176,25 @@ static int test_allocated_page_with_buddy_flag(void)
     return 0;
 }
 
+/* Boot a 16 MiB machine with @cpus CPUs and put one page on CPU 0's per-CPU list; NULL if any
+ * step failed. */
+static struct page *page_on_pcp(unsigned int cpus)
+{
+    struct page *p;
+
+    if (kt_boot_small(16, cpus, false))
+        return NULL;
+    p = alloc_page(GFP_KERNEL);
+    if (!p || __free_page(p))
+        return NULL;
+    return p;
+}
+
 static int test_pcp_page_marked_head(void)
 {
-    KT_TRY(kt_boot_small(16, 2, false));
-    struct page *p = alloc_page(GFP_KERNEL);
+    struct page *p = page_on_pcp(2);
 
     KT_ASSERT_NOT_NULL(p);
-    KT_ASSERT_OK(__free_page(p));
     KT_ASSERT(p->flags & PG_pcp);
     const unsigned long pfn = page_to_pfn(p);
 
@@ -196,11 +208,9 @@ static int test_pcp_page_marked_head(void)
 
 static int test_pcp_page_wrong_cpu(void)
 {
-    KT_TRY(kt_boot_small(16, 2, false));
-    struct page *p = alloc_page(GFP_KERNEL);
+    struct page *p = page_on_pcp(2);
 
     KT_ASSERT_NOT_NULL(p);
-    KT_ASSERT_OK(__free_page(p));
     const unsigned long pfn = page_to_pfn(p);
 
     p->cpu = 1; /* it sits on CPU 0's list */
@@ -214,11 +224,9 @@ static int test_pcp_page_wrong_cpu(void)
 /* A per-CPU list longer than its high mark (a free that did not give its batch back). */
 static int test_pcp_list_above_high(void)
 {
-    KT_TRY(kt_boot_small(16, 1, false));
-    struct page *p = alloc_page(GFP_KERNEL);
+    struct page *p = page_on_pcp(1);
 
     KT_ASSERT_NOT_NULL(p);
-    KT_ASSERT_OK(__free_page(p));
     struct per_cpu_pages *pcp = &mm_state.phys.zones[p->zone].pcp[0];
     const unsigned int high = pcp->high;
 
@@ -378,11 +386,9 @@ static int expect_counts(const char *invariant)
 
 static int test_counts_see_counter_damage(void)
 {
-    KT_TRY(kt_boot_small(16, 1, false));
-    struct page *p = alloc_page(GFP_KERNEL);
+    struct page *p = page_on_pcp(1);
 
     KT_ASSERT_NOT_NULL(p);
-    KT_ASSERT_OK(__free_page(p));
     struct zone *z = &mm_state.phys.zones[p->zone];
     struct per_cpu_pages *pcp = &z->pcp[0];
     const unsigned int high = pcp->high;
