@@ -47,7 +47,7 @@ uint8_t vm_byte(const struct vcont *c, uint32_t off)
 }
 
 /* Word @w of @c (8 bytes at 8 * w), exact when the split falls inside the word. */
-static inline uint64_t vm_word_of(const struct vcont *c, uint32_t w)
+static uint64_t vm_word_of(const struct vcont *c, uint32_t w)
 {
     if (w * 8 + 8 <= c->split)
         return vm_word(c->a, w);
