@@ -24,14 +24,105 @@ _Noreturn void sc_fail(const char *fmt, ...)
 
 /* ---- content tokens ---- */
 
+/*
+ * The token of byte i is byte i % 8 of sc_pat_word(tag, i / 8), so the harness writes and
+ * compares it a word at a time: one (ASan-instrumented) 8-byte access per aligned word instead
+ * of eight, which sees the same poison (an aligned 8-byte access is one shadow granule). Bytes
+ * are walked one by one only at unaligned edges and to name the first bad byte of a mismatch.
+ */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "sc_pat_word is little-endian");
+typedef uint64_t __attribute__((may_alias)) sc_word_t;
+
+static inline uint64_t sc_pat_word(uint32_t tag, size_t w)
+{
+    uint64_t x = (uint64_t)tag * 0x9e3779b97f4a7c15ull ^ (uint64_t)(w + 1) * 0xd6e8feb86659fd93ull;
+    return x ^ (x >> 31);
+}
+
 static inline uint8_t sc_pat(uint32_t tag, size_t i)
 {
-    uint64_t x = (uint64_t)tag * 0x9e3779b97f4a7c15ull ^ (uint64_t)(i / 8 + 1) * 0xd6e8feb86659fd93ull;
-    x ^= x >> 31;
-    return (uint8_t)(x >> (8 * (i % 8)));
+    return (uint8_t)(sc_pat_word(tag, i / 8) >> (8 * (i % 8)));
 }
 
 static inline uint8_t sc_ctor_byte(size_t i) { return (uint8_t)(0xa5 ^ (i * 31)); }
+
+/* The constructor pattern has period 256: the word at byte offset i (a multiple of 8) is
+ * sc_ctor_word(i), read from one table of its 256 + 8 bytes. */
+static uint8_t sc_ctor_table[256 + 8];
+
+static inline uint64_t sc_ctor_word(size_t i)
+{
+    if (mm_unlikely(!sc_ctor_table[0]))
+        for (size_t k = 0; k < sizeof(sc_ctor_table); k++)
+            sc_ctor_table[k] = sc_ctor_byte(k); /* byte 0 is 0xa5: the table is filled once */
+    return *(const sc_word_t *)&sc_ctor_table[i % 256];
+}
+
+/* Which expected pattern a range walk compares or writes. */
+enum sc_pattern_kind { SC_PAT_TAG, SC_PAT_CTOR, SC_PAT_ZERO };
+struct sc_pattern {
+    enum sc_pattern_kind kind;
+    uint32_t tag;               /* SC_PAT_TAG */
+};
+
+static inline uint64_t sc_expect_word(struct sc_pattern pt, size_t i)
+{
+    if (pt.kind == SC_PAT_ZERO)
+        return 0;
+    return pt.kind == SC_PAT_CTOR ? sc_ctor_word(i) : sc_pat_word(pt.tag, i / 8);
+}
+
+static inline uint8_t sc_expect_byte(struct sc_pattern pt, size_t i)
+{
+    if (pt.kind == SC_PAT_ZERO)
+        return 0;
+    return pt.kind == SC_PAT_CTOR ? sc_ctor_byte(i) : sc_pat(pt.tag, i);
+}
+
+/* Aligned words of [lo, hi) at @p: [*wlo, *whi) (empty when @p is not 8-aligned). */
+static inline void sc_word_span(const uint8_t *p, size_t lo, size_t hi, size_t *wlo, size_t *whi)
+{
+    *wlo = *whi = lo;
+    if ((uintptr_t)p & 7)
+        return;
+    *wlo = MM_MIN(MM_ALIGN_UP(lo, 8), hi);
+    *whi = MM_MAX(*wlo, MM_ALIGN_DOWN(hi, 8));
+}
+
+/* Write the pattern over bytes [lo, hi) of @p. */
+static void sc_write_range(uint8_t *p, size_t lo, size_t hi, struct sc_pattern pt)
+{
+    size_t wlo, whi, i;
+
+    sc_word_span(p, lo, hi, &wlo, &whi);
+    for (i = lo; i < wlo; i++)
+        p[i] = sc_expect_byte(pt, i);
+    for (i = wlo; i < whi; i += 8)
+        *(sc_word_t *)(p + i) = sc_expect_word(pt, i);
+    for (i = whi; i < hi; i++)
+        p[i] = sc_expect_byte(pt, i);
+}
+
+/* The first byte of [lo, hi) of @p that differs from the pattern, or @hi: one OR-reduction over
+ * the range, then a byte walk only when it found a difference. */
+static size_t sc_first_diff(const uint8_t *p, size_t lo, size_t hi, struct sc_pattern pt)
+{
+    size_t wlo, whi, i;
+    uint64_t acc = 0;
+
+    sc_word_span(p, lo, hi, &wlo, &whi);
+    for (i = lo; i < wlo; i++)
+        acc |= p[i] ^ sc_expect_byte(pt, i);
+    for (i = wlo; i < whi; i += 8)
+        acc |= *(const sc_word_t *)(p + i) ^ sc_expect_word(pt, i);
+    for (i = whi; i < hi; i++)
+        acc |= p[i] ^ sc_expect_byte(pt, i);
+    if (mm_likely(!acc))
+        return hi;
+    for (i = lo; i < hi && p[i] == sc_expect_byte(pt, i); i++)
+        ;
+    return i;
+}
 
 /* Byte ranges carrying the token: everything up to 1 KiB, else edges and 8 windows. */
 #define SC_FULL_MAX 1024
@@ -55,12 +146,11 @@ static unsigned int sc_ranges(size_t req, size_t lo[10], size_t hi[10])
 
 FUZZ_VERIFY_FN void sc_fill(const struct sc_obj *o)
 {
-    size_t lo[10], hi[10], i;
+    size_t lo[10], hi[10];
     unsigned int r, n = sc_ranges(o->req, lo, hi);
 
     for (r = 0; r < n; r++)
-        for (i = lo[r]; i < hi[r]; i++)
-            o->p[i] = sc_pat(o->tag, i);
+        sc_write_range(o->p, lo[r], hi[r], (struct sc_pattern){ SC_PAT_TAG, o->tag });
 }
 
 FUZZ_VERIFY_FN void sc_verify(const char *who, const struct sc_obj *o, bool full)
@@ -71,32 +161,28 @@ FUZZ_VERIFY_FN void sc_verify(const char *who, const struct sc_obj *o, bool full
     for (r = 0; r < n; r++) {
         if (!full && r && r + 1 < n)
             continue;
-        for (i = lo[r]; i < hi[r]; i++)
-            if (o->p[i] != sc_pat(o->tag, i))
-                sc_fail("content-mismatch %s tag=%u obj=%p size=%zu byte=%zu expected=0x%02x "
-                        "got=0x%02x", who, (unsigned int)o->tag, (void *)o->p, o->req, i,
-                        sc_pat(o->tag, i), o->p[i]);
+        i = sc_first_diff(o->p, lo[r], hi[r], (struct sc_pattern){ SC_PAT_TAG, o->tag });
+        if (mm_unlikely(i < hi[r]))
+            sc_fail("content-mismatch %s tag=%u obj=%p size=%zu byte=%zu expected=0x%02x "
+                    "got=0x%02x", who, (unsigned int)o->tag, (void *)o->p, o->req, i,
+                    sc_pat(o->tag, i), o->p[i]);
     }
 }
 
 /* The constructor: the whole object gets a fixed pattern (its size from ksize). */
 static void sc_ctor(void *obj)
 {
-    size_t n = ksize(obj), i;
+    size_t n = ksize(obj);
 
     if (!n)
         sc_fail("ctor-bad-object obj=%p: ksize is 0 inside the constructor", obj);
-    for (i = 0; i < n; i++)
-        ((uint8_t *)obj)[i] = sc_ctor_byte(i);
+    sc_write_range(obj, 0, n, (struct sc_pattern){ SC_PAT_CTOR, 0 });
 }
 
 void sc_restore_ctor(const struct sc_obj *o)
 {
-    size_t i;
-
     if (o->kind == SC_CACHE && slab_fz.cache[o->slot].ctor)
-        for (i = 0; i < o->req; i++)
-            o->p[i] = sc_ctor_byte(i);
+        sc_write_range(o->p, 0, o->req, (struct sc_pattern){ SC_PAT_CTOR, 0 });
 }
 
 /* ---- pages and caches behind a pointer ---- */
@@ -250,25 +336,17 @@ FUZZ_VERIFY_FN static void sc_check_no_overlap(const uint8_t *p, size_t req)
  * over the object; the bytes are walked only to name the first bad one. */
 FUZZ_VERIFY_FN static void sc_check_fresh_bytes(const uint8_t *p, size_t req, bool zero, bool ctor)
 {
-    uint8_t acc = 0;
     size_t i;
 
     if (zero) {
-        for (i = 0; i < req; i++)
-            acc |= p[i];
-        if (mm_unlikely(acc))
-            for (i = 0; i < req; i++)
-                if (p[i])
-                    sc_fail("not-zeroed obj=%p size=%zu byte=%zu value=0x%02x", (void *)p, req,
-                            i, p[i]);
+        i = sc_first_diff(p, 0, req, (struct sc_pattern){ SC_PAT_ZERO, 0 });
+        if (mm_unlikely(i < req))
+            sc_fail("not-zeroed obj=%p size=%zu byte=%zu value=0x%02x", (void *)p, req, i, p[i]);
     } else if (ctor) {
-        for (i = 0; i < req; i++)
-            acc |= p[i] ^ sc_ctor_byte(i);
-        if (mm_unlikely(acc))
-            for (i = 0; i < req; i++)
-                if (p[i] != sc_ctor_byte(i))
-                    sc_fail("not-constructed obj=%p size=%zu byte=%zu expected=0x%02x "
-                            "got=0x%02x", (void *)p, req, i, sc_ctor_byte(i), p[i]);
+        i = sc_first_diff(p, 0, req, (struct sc_pattern){ SC_PAT_CTOR, 0 });
+        if (mm_unlikely(i < req))
+            sc_fail("not-constructed obj=%p size=%zu byte=%zu expected=0x%02x got=0x%02x",
+                    (void *)p, req, i, sc_ctor_byte(i), p[i]);
     }
 }
 
@@ -537,12 +615,16 @@ FUZZ_VERIFY_FN static void sc_check_kept(const struct sc_obj *old, const uint8_t
     size_t lo[10], hi[10], i;
     unsigned int r, nr = sc_ranges(old->req, lo, hi);
 
-    for (r = 0; r < nr; r++)
-        for (i = lo[r]; i < hi[r] && i < keep; i++)
-            if (n[i] != sc_pat(old->tag, i))
-                sc_fail("krealloc-lost-content old=%p new=%p size %zu -> %zu byte=%zu "
-                        "expected=0x%02x got=0x%02x", (void *)old->p, (void *)n, old->req, size,
-                        i, sc_pat(old->tag, i), n[i]);
+    for (r = 0; r < nr; r++) {
+        size_t end = MM_MIN(hi[r], keep);
+        if (lo[r] >= end)
+            continue;
+        i = sc_first_diff(n, lo[r], end, (struct sc_pattern){ SC_PAT_TAG, old->tag });
+        if (mm_unlikely(i < end))
+            sc_fail("krealloc-lost-content old=%p new=%p size %zu -> %zu byte=%zu "
+                    "expected=0x%02x got=0x%02x", (void *)old->p, (void *)n, old->req, size,
+                    i, sc_pat(old->tag, i), n[i]);
+    }
 }
 
 static void sc_op_krealloc(uint32_t h, size_t size, gfp_t gfp, bool of_null)
@@ -678,30 +760,84 @@ bool sc_exec_valid(const struct fuzz_op *op)
 
 static struct slab_cache_stats sc_stats[SC_MAX_STATS];
 
+/* A cache name's hash (FNV-1a over at most the 32 bytes a stats name holds): the stats check
+ * compares hashes and calls fuzz_streq only where two agree. */
+static uint64_t sc_name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    unsigned int i;
+
+    for (i = 0; i < 32 && s[i]; i++)
+        h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static bool sc_name_eq(uint64_t ha, const char *a, uint64_t hb, const char *b)
+{
+    return ha == hb && fuzz_streq(a, b);
+}
+
+/* The caches of live objects, each once, with how many live objects it holds. */
+struct sc_holders {
+    struct kmem_cache *kc[SC_MAX_LIVE];
+    const char *name[SC_MAX_LIVE];
+    uint64_t hash[SC_MAX_LIVE];
+    unsigned long count[SC_MAX_LIVE];
+    unsigned int n;
+};
+
+static void sc_count_holders(struct sc_holders *h)
+{
+    uint32_t k;
+    unsigned int j;
+
+    h->n = 0;
+    for (k = 0; k < slab_fz.nr_live; k++) {
+        struct kmem_cache *kc = slab_fz.live[k].kc;
+        /* large blocks and KFENCE objects are not in the slab statistics */
+        if (slab_fz.live[k].kind == SC_LARGE || is_kfence_address(slab_fz.live[k].p))
+            continue;
+        for (j = 0; j < h->n && h->kc[j] != kc; j++)
+            ;
+        if (j == h->n) {
+            h->kc[j] = kc;
+            h->name[j] = kmem_cache_name(kc);
+            h->hash[j] = sc_name_hash(h->name[j]);
+            h->count[j] = 0;
+            h->n++;
+        }
+        h->count[j]++;
+    }
+}
+
 /* active_objs of every cache = its boot value + the objects the harness holds in it
- * (+ the caches the harness created, for the cache of caches). */
+ * (+ the caches the harness created, for the cache of caches); caches are matched by name. */
 static void sc_check_stats(void)
 {
-    unsigned int n = slab_get_stats(sc_stats, SC_MAX_STATS), i, b;
+    static struct sc_holders held;
+    unsigned int n = slab_get_stats(sc_stats, SC_MAX_STATS), i, b, j;
     uint32_t k, ncaches = 0;
+    uint64_t hcc = sc_name_hash("kmem_cache");
 
     if (n > SC_MAX_STATS)
         sc_fail("too-many-caches %u", n);
     for (k = 0; k < SC_MAX_CACHES; k++)
         ncaches += slab_fz.cache[k].used;
+    sc_count_holders(&held);
     for (i = 0; i < n; i++) {
         unsigned long want = 0;
+        const char *name = sc_stats[i].name;
+        uint64_t h = sc_name_hash(name);
         bool boot = false;
         for (b = 0; b < slab_fz.boot_nr_caches && !boot; b++)
-            if (fuzz_streq(slab_fz.boot_name[b], sc_stats[i].name)) {
+            if (sc_name_eq(slab_fz.boot_hash[b], slab_fz.boot_name[b], h, name)) {
                 want = slab_fz.boot_active[b];
                 boot = true;
             }
-        for (k = 0; k < slab_fz.nr_live; k++) /* KFENCE objects are not in slab statistics */
-            if (slab_fz.live[k].kind != SC_LARGE && !is_kfence_address(slab_fz.live[k].p) &&
-                fuzz_streq(kmem_cache_name(slab_fz.live[k].kc), sc_stats[i].name))
-                want++;
-        if (fuzz_streq(sc_stats[i].name, "kmem_cache"))
+        for (j = 0; j < held.n; j++)
+            if (sc_name_eq(held.hash[j], held.name[j], h, name))
+                want += held.count[j];
+        if (sc_name_eq(hcc, "kmem_cache", h, name))
             want += ncaches;
         if (sc_stats[i].active_objs != want)
             sc_fail("stats-active-objs cache=%s active_objs=%lu expected=%lu", sc_stats[i].name,
@@ -721,12 +857,10 @@ void sc_check_all(bool deep)
     uint32_t k;
     int err;
 
-    if (deep || fuzz_cur_check_due()) {
-        err = mm_check(&rep);
-        if (err)
-            sc_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?", rep.pfn,
-                    rep.detail, mm_strerror(err));
-    }
+    err = deep || fuzz_cur_check_due() ? mm_check(&rep) : mm_check_counts(&rep);
+    if (err)
+        sc_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?", rep.pfn,
+                rep.detail, mm_strerror(err));
     mis = mm_misuse_count();
     if (mis != slab_fz.misuse_expected) {
         struct mm_misuse mu;
@@ -771,6 +905,7 @@ void sc_boot(unsigned int level, unsigned int kfence_interval)
         sc_fail("too-many-boot-caches %u", slab_fz.boot_nr_caches);
     for (i = 0; i < slab_fz.boot_nr_caches; i++) {
         memcpy(slab_fz.boot_name[i], sc_stats[i].name, sizeof(slab_fz.boot_name[i]));
+        slab_fz.boot_hash[i] = sc_name_hash(slab_fz.boot_name[i]);
         slab_fz.boot_active[i] = sc_stats[i].active_objs;
     }
     slab_fz.boot_slab_pages = slab_nr_pages();

@@ -75,6 +75,7 @@ struct sc_state {
     unsigned long misuse_expected;
     unsigned int boot_nr_caches;
     char boot_name[SC_MAX_STATS][32];
+    uint64_t boot_hash[SC_MAX_STATS];   /* sc_name_hash of boot_name */
     unsigned long boot_active[SC_MAX_STATS];
     unsigned int cpu;
     bool inject_used;

@@ -790,7 +790,7 @@ static void bt_op_sweep(uint32_t order, gfp_t gfp)
         gfp = GFP_HIGHUSER;
     gfp |= __GFP_NOWARN;
     free0 = page_alloc_nr_free();
-    memset(boot_fz.owned, 0, sizeof(boot_fz.owned));
+    memset(boot_fz.owned, 0, boot_fz.nr_pages); /* bt_block_ok reads no pfn beyond nr_pages */
     for (o = (int)order; o >= 0; o--)
         for (;;) {
             struct page *pg = NULL;
@@ -829,7 +829,7 @@ static void bt_op_sweep(uint32_t order, gfp_t gfp)
 static void bt_check(bool full)
 {
     struct mm_check_report rep;
-    int err = full || fuzz_cur_check_due() ? mm_check(&rep) : 0;
+    int err = full || fuzz_cur_check_due() ? mm_check(&rep) : mm_check_counts(&rep);
 
     if (err)
         bt_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?", rep.pfn,

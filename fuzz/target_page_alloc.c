@@ -161,15 +161,25 @@ FUZZ_VERIFY_FN static void pa_fill(uint32_t tag, uint32_t pfn, uint32_t order)
             w[idx[k]] = pa_pattern(tag, idx[k]);
 }
 
-static void pa_verify_word(const char *who, uint32_t tag, uint32_t pfn, uint64_t *w, uint64_t i)
-{
-    uint64_t want = pa_pattern(tag, i);
+/* A block's holder as reports name it: @who, with the live handle when @handle >= 0. */
+struct pa_who {
+    const char *who;
+    int handle;
+};
 
-    if (mm_unlikely(w[i] != want))
-        pa_fail("pattern-mismatch %s tag=%u pfn=%u page=%u word=%u expected=0x%llx got=0x%llx",
-                who, (unsigned int)tag, (unsigned int)pfn, (unsigned int)(i / PA_WORDS_PER_PAGE),
-                (unsigned int)(i % PA_WORDS_PER_PAGE), (unsigned long long)want,
-                (unsigned long long)w[i]);
+_Noreturn static void pa_fail_word(struct pa_who who, uint32_t tag, uint32_t pfn,
+                                   const uint64_t *w, uint64_t i)
+{
+    char name[32];
+
+    if (who.handle >= 0)
+        mm_snprintf(name, sizeof(name), "%s=%d", who.who, who.handle);
+    else
+        mm_snprintf(name, sizeof(name), "%s", who.who);
+    pa_fail("pattern-mismatch %s tag=%u pfn=%u page=%u word=%u expected=0x%llx got=0x%llx",
+            name, (unsigned int)tag, (unsigned int)pfn, (unsigned int)(i / PA_WORDS_PER_PAGE),
+            (unsigned int)(i % PA_WORDS_PER_PAGE), (unsigned long long)pa_pattern(tag, i),
+            (unsigned long long)w[i]);
 }
 
 /* The OR of (word ^ pattern) over words [0, @n) of @w: one branch per block, not per word. */
@@ -182,39 +192,55 @@ static uint64_t pa_diff(const uint64_t *w, uint32_t tag, uint64_t n)
     return acc;
 }
 
-/* Verify a block's pattern: every patterned word when @full, else the page edges. A whole-block
- * comparison is one reduction; only a mismatch walks the words to name the first. */
-static void pa_verify(const char *who, uint32_t tag, uint32_t pfn, uint32_t order, bool full)
+/* The same over the words of page @pg that pa_verify checks: the samples when @full, else the
+ * page's first and last word. Fills @idx with them and returns how many. */
+static unsigned int pa_page_words(uint32_t tag, uint64_t pg, bool full, uint64_t *idx)
 {
-    uint64_t *w = pa_words(pfn), npages = 1ull << order, i, idx[PA_SAMPLES];
+    if (full)
+        return pa_sample_words(tag, pg, idx);
+    idx[0] = pg * PA_WORDS_PER_PAGE;
+    idx[1] = pg * PA_WORDS_PER_PAGE + PA_WORDS_PER_PAGE - 1;
+    return 2;
+}
+
+/* Verify a block's pattern: every patterned word when @full, else the page edges. The comparison
+ * is one OR-reduction per block; only a mismatch walks the words again to name the first. */
+FUZZ_VERIFY_FN static void pa_verify_who(struct pa_who who, uint32_t tag, uint32_t pfn,
+                                        uint32_t order, bool full)
+{
+    uint64_t *w = pa_words(pfn), npages = 1ull << order, i, acc = 0, idx[PA_SAMPLES];
     unsigned int k, n;
 
     if (full && pa_whole(order)) {
         if (mm_unlikely(pa_diff(w, tag, npages * PA_WORDS_PER_PAGE)))
             for (i = 0; i < npages * PA_WORDS_PER_PAGE; i++)
-                pa_verify_word(who, tag, pfn, w, i);
+                if (w[i] != pa_pattern(tag, i))
+                    pa_fail_word(who, tag, pfn, w, i);
         return;
     }
-    for (i = 0; i < npages; i++) {
-        if (full) {
-            for (k = 0, n = pa_sample_words(tag, i, idx); k < n; k++)
-                pa_verify_word(who, tag, pfn, w, idx[k]);
-            continue;
-        }
-        pa_verify_word(who, tag, pfn, w, i * PA_WORDS_PER_PAGE);
-        pa_verify_word(who, tag, pfn, w, i * PA_WORDS_PER_PAGE + PA_WORDS_PER_PAGE - 1);
-    }
+    for (i = 0; i < npages; i++)
+        for (k = 0, n = pa_page_words(tag, i, full, idx); k < n; k++)
+            acc |= w[idx[k]] ^ pa_pattern(tag, idx[k]);
+    if (mm_likely(!acc))
+        return;
+    for (i = 0; i < npages; i++)
+        for (k = 0, n = pa_page_words(tag, i, full, idx); k < n; k++)
+            if (w[idx[k]] != pa_pattern(tag, idx[k]))
+                pa_fail_word(who, tag, pfn, w, idx[k]);
+}
+
+static void pa_verify(const char *who, uint32_t tag, uint32_t pfn, uint32_t order, bool full)
+{
+    pa_verify_who((struct pa_who){ who, -1 }, tag, pfn, order, full);
 }
 
 static void pa_verify_all(bool full)
 {
     uint32_t i;
-    char who[32];
 
-    for (i = 0; i < pa_fz.nr_live; i++) {
-        mm_snprintf(who, sizeof(who), "handle=%u", (unsigned int)i);
-        pa_verify(who, pa_fz.live[i].tag, pa_fz.live[i].pfn, pa_fz.live[i].order, full);
-    }
+    for (i = 0; i < pa_fz.nr_live; i++)
+        pa_verify_who((struct pa_who){ "handle", (int)i }, pa_fz.live[i].tag, pa_fz.live[i].pfn,
+                      pa_fz.live[i].order, full);
     for (i = 0; i < pa_fz.pool_count; i++) {
         uint32_t k = (pa_fz.pool_head + i) % PA_POOL_CAP;
         pa_verify("pool", pa_fz.pool_tag[k], pa_fz.pool_pfn[k], 0, full);
@@ -984,12 +1010,10 @@ static void pa_check_all(bool deep)
     unsigned long nfree, mis;
     int err;
 
-    if (deep || fuzz_cur_check_due()) {
-        err = mm_check(&rep);
-        if (err)
-            pa_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?",
-                    rep.pfn, rep.detail, mm_strerror(err));
-    }
+    err = deep || fuzz_cur_check_due() ? mm_check(&rep) : mm_check_counts(&rep);
+    if (err)
+        pa_fail("invariant=%s pfn=%lu: %s (%s)", rep.invariant ? rep.invariant : "?",
+                rep.pfn, rep.detail, mm_strerror(err));
     nfree = page_alloc_nr_free();
     if (nfree + pa_fz.owned != pa_fz.boot_free)
         pa_fail("invariant=harness.conservation free=%lu held=%lu boot_free=%lu (diff %ld)", nfree,

@@ -176,13 +176,25 @@ static int test_allocated_page_with_buddy_flag(void)
     return 0;
 }
 
+/* Boot a 16 MiB machine with @cpus CPUs and put one page on CPU 0's per-CPU list; NULL if any
+ * step failed. */
+static struct page *page_on_pcp(unsigned int cpus)
+{
+    struct page *p;
+
+    if (kt_boot_small(16, cpus, false))
+        return NULL;
+    p = alloc_page(GFP_KERNEL);
+    if (!p || __free_page(p))
+        return NULL;
+    return p;
+}
+
 static int test_pcp_page_marked_head(void)
 {
-    KT_TRY(kt_boot_small(16, 2, false));
-    struct page *p = alloc_page(GFP_KERNEL);
+    struct page *p = page_on_pcp(2);
 
     KT_ASSERT_NOT_NULL(p);
-    KT_ASSERT_OK(__free_page(p));
     KT_ASSERT(p->flags & PG_pcp);
     const unsigned long pfn = page_to_pfn(p);
 
@@ -196,11 +208,9 @@ static int test_pcp_page_marked_head(void)
 
 static int test_pcp_page_wrong_cpu(void)
 {
-    KT_TRY(kt_boot_small(16, 2, false));
-    struct page *p = alloc_page(GFP_KERNEL);
+    struct page *p = page_on_pcp(2);
 
     KT_ASSERT_NOT_NULL(p);
-    KT_ASSERT_OK(__free_page(p));
     const unsigned long pfn = page_to_pfn(p);
 
     p->cpu = 1; /* it sits on CPU 0's list */
@@ -214,11 +224,9 @@ static int test_pcp_page_wrong_cpu(void)
 /* A per-CPU list longer than its high mark (a free that did not give its batch back). */
 static int test_pcp_list_above_high(void)
 {
-    KT_TRY(kt_boot_small(16, 1, false));
-    struct page *p = alloc_page(GFP_KERNEL);
+    struct page *p = page_on_pcp(1);
 
     KT_ASSERT_NOT_NULL(p);
-    KT_ASSERT_OK(__free_page(p));
     struct per_cpu_pages *pcp = &mm_state.phys.zones[p->zone].pcp[0];
     const unsigned int high = pcp->high;
 
@@ -366,6 +374,49 @@ static int test_step_finds_cache_and_mm_damage(void)
     return 0;
 }
 
+/* mm_check_counts, the per-op counter check of the fuzz engines: it sees what its contract names
+ * (pcp.high, buddy.nr_free, conserve.managed, lock.held) and passes again once it is undone. */
+static int expect_counts(const char *invariant)
+{
+    memset(&rep, 0, sizeof(rep));
+    KT_ASSERT_ERR(mm_check_counts(&rep), MM_ECORRUPT);
+    KT_ASSERT_STREQ(rep.invariant, invariant);
+    return 0;
+}
+
+static int test_counts_see_counter_damage(void)
+{
+    struct page *p = page_on_pcp(1);
+
+    KT_ASSERT_NOT_NULL(p);
+    struct zone *z = &mm_state.phys.zones[p->zone];
+    struct per_cpu_pages *pcp = &z->pcp[0];
+    const unsigned int high = pcp->high;
+    const unsigned long managed = z->managed;
+
+    KT_ASSERT_OK(mm_check_counts(NULL));
+    KT_ASSERT_GT(pcp->count, 0);
+    pcp->high = pcp->count - 1;
+    KT_TRY(expect_counts("pcp.high"));
+    pcp->high = high;
+    z->nr_free++;
+    KT_TRY(expect_counts("buddy.nr_free"));
+    z->nr_free--;
+    z->free_area[0].nr_free++;
+    KT_TRY(expect_counts("buddy.nr_free"));
+    z->free_area[0].nr_free--;
+    z->managed = z->nr_free;
+    KT_TRY(expect_counts("conserve.managed"));
+    z->managed = managed;
+    env_spin_lock(&mm_state.heap.lock);
+    KT_TRY(expect_counts("lock.held"));
+    env_spin_unlock(&mm_state.heap.lock);
+    KT_ASSERT_OK(mm_check_counts(NULL));
+    KT_MM_CHECK();
+    KT_TRY(kt_boot_small(8, 1, false));
+    return 0;
+}
+
 /* A held lock skips its slice (counted) without checking or moving on; freed, the slice runs. */
 static int test_step_skips_held_lock(void)
 {
@@ -454,5 +505,6 @@ static const struct ktest_case check_cases[] = {
     KT_CASE(step_skips_held_lock),
     KT_CASE(step_bad_arguments),
     KT_CASE(step_sees_names),
+    KT_CASE(counts_see_counter_damage),
 };
 KT_SUITE(check, check_cases);

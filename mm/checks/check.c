@@ -106,6 +106,16 @@ static int check_free_area(struct check_ctx *c, struct zone *z, unsigned int o, 
     return 0;
 }
 
+static int check_pcp_bounds(struct check_ctx *c, const struct zone *z, unsigned int cpu)
+{
+    const struct per_cpu_pages *pcp = &z->pcp[cpu];
+    if (pcp->count > pcp->high || !pcp->batch || pcp->batch > pcp->high)
+        return check_fail(c, "pcp.high", ~0ul, "zone %s cpu %u: count %u, batch %u, high %u "
+                          "(want count <= high, 1 <= batch <= high)", zone_name(z->idx), cpu,
+                          pcp->count, pcp->batch, pcp->high);
+    return 0;
+}
+
 static int check_pcp(struct check_ctx *c, struct zone *z, unsigned int cpu, unsigned long *pages)
 {
     struct per_cpu_pages *pcp = &z->pcp[cpu];
@@ -130,10 +140,9 @@ static int check_pcp(struct check_ctx *c, struct zone *z, unsigned int cpu, unsi
     if (n != pcp->count)
         return check_fail(c, "pcp.count", ~0ul, "zone %s cpu %u: count %u, list holds %lu",
                           zone_name(z->idx), cpu, pcp->count, n);
-    if (pcp->count > pcp->high || !pcp->batch || pcp->batch > pcp->high)
-        return check_fail(c, "pcp.high", ~0ul, "zone %s cpu %u: count %u, batch %u, high %u "
-                          "(want count <= high, 1 <= batch <= high)", zone_name(z->idx), cpu,
-                          pcp->count, pcp->batch, pcp->high);
+    int err = check_pcp_bounds(c, z, cpu);
+    if (err)
+        return err;
     *pages += n;
     return 0;
 }
@@ -332,6 +341,46 @@ static int check_locks_free(struct check_ctx *c)
     for (unsigned int i = 0; i < MM_NR_ZONES && !err; i++)
         err = check_lock_free(c, &mm_state.phys.zones[i].lock, "a zone lock");
     return err; /* each cache's lock: slab_check, once it has judged the cache's descriptor */
+}
+
+/* A zone's counters against each other; the caller holds its lock. */
+static int check_zone_counts_locked(struct check_ctx *c, const struct zone *z)
+{
+    unsigned long free = 0, pcp = 0;
+    int err = 0;
+    for (unsigned int o = 0; o < MM_NR_ORDERS; o++)
+        free += z->free_area[o].nr_free << o;
+    if (free != z->nr_free)
+        return check_fail(c, "buddy.nr_free", ~0ul, "zone %s: nr_free %lu, order counts hold %lu",
+                          zone_name(z->idx), z->nr_free, free);
+    for (unsigned int cpu = 0; cpu < MM_MAX_CPUS && !err; cpu++) {
+        pcp += z->pcp[cpu].count;
+        if (z->pcp[cpu].count && cpu >= mm_state.core.nr_cpus)
+            return check_fail(c, "pcp.flags", ~0ul, "zone %s: %u pages on the list of absent "
+                              "cpu %u", zone_name(z->idx), z->pcp[cpu].count, cpu);
+        err = check_pcp_bounds(c, z, cpu);
+    }
+    if (!err && free + pcp > z->managed)
+        err = check_fail(c, "conserve.managed", ~0ul, "zone %s: free %lu + pcp %lu > managed %lu",
+                         zone_name(z->idx), free, pcp, z->managed);
+    return err;
+}
+
+int mm_check_counts(struct mm_check_report *rep)
+{
+    struct mm_check_report local;
+    struct check_ctx c = { .rep = rep ? rep : &local };
+    *c.rep = (struct mm_check_report){ .pfn = ~0ul };
+    int err = check_locks_free(&c);
+    for (unsigned int i = 0; i < MM_NR_ZONES && !err && mm_state.phys.ready; i++) {
+        struct zone *z = &mm_state.phys.zones[i];
+        unsigned long irq = env_irq_save();
+        env_spin_lock(&z->lock);
+        err = check_zone_counts_locked(&c, z);
+        env_spin_unlock(&z->lock);
+        env_irq_restore(irq);
+    }
+    return err;
 }
 
 int mm_check(struct mm_check_report *rep)

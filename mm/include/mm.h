@@ -129,6 +129,14 @@ struct mm_check_report {
  */
 int mm_check(struct mm_check_report *rep);
 
+/**
+ * The counter part of mm_check, cheap enough for every op: no lock held, per zone the free-list
+ * order counts sum to nr_free, free + per-CPU pages <= managed, every per-CPU list's count within
+ * [0, high] with 1 <= batch <= high, no pages on an absent CPU's list. Returns 0 or -MM_ECORRUPT
+ * with the invariant (mm_check's names) in *@rep (may be NULL). Same precondition as mm_check.
+ */
+int mm_check_counts(struct mm_check_report *rep);
+
 /* ---- incremental checking: mm_check in bounded slices ---- */
 
 /** Where mm_check_step is in its cycle. Zero it to start a cycle; the caller owns it. */
