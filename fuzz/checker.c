@@ -617,9 +617,11 @@ static unsigned long fz_sites_of(const char *name, int ng)
 
 void fz_check_sites(fz_fail_fn fail)
 {
+    struct kfence_stats ks;
+    kfence_get_stats(&ks);
     unsigned int n = slab_get_stats(fz_sl, MM_ARRAY_SIZE(fz_sl));
-    if (n > MM_ARRAY_SIZE(fz_sl))
-        return;
+    if (n > MM_ARRAY_SIZE(fz_sl) || ks.nr_objects)
+        return; /* with sampling on, the groups hold pool objects the caches do not count */
     int ng = mm_alloc_sites(fz_sites, MM_ALLOC_SITE_GROUPS);
     if (ng == -MM_ENOSPC)
         return;

@@ -32,7 +32,7 @@ const char *fz_step_disagrees(const char *found, const char *const *names, unsig
 
 /** Allocation-site accounting (mm_alloc_sites) against the counters: per cache name the grouped
  * objects are the caches' active_objs, and the vmalloc groups count every live area (more
- * objects or groups than mm_alloc_sites holds is not judged). */
+ * objects or groups than mm_alloc_sites holds, or KFENCE sampling on, is not judged). */
 void fz_check_sites(fz_fail_fn fail);
 
 /** Statistics consistency of the page allocator (and of every cache when @slab). */

@@ -310,10 +310,9 @@ static int test_describe(void)
     return 0;
 }
 
-/* The leak scan with sampling on: the pool's pages are not reported, and a slab object referenced
- * only from a sampled object is reached (the scan reads the pool's pages through the direct map).
- * Not covered: an unreferenced sampled object is not reported (the scan's object table has
- * slab, large, page and vmalloc objects only). */
+/* The leak scan with sampling on: the pool's pages are not reported, a slab object referenced only
+ * from a sampled object is reached through it, and once nothing references the sampled object
+ * both are reported: the sampled one as a kmalloc leak at its pool address. */
 static void *kf_root[2];
 static int test_leak_scan(void)
 {
@@ -332,6 +331,13 @@ static int test_leak_scan(void)
     KT_ASSERT_MSG(n == 0, "leak scan: %d (%s: %s)", n, r.rep.invariant ? r.rep.invariant : "-",
                   r.rep.detail);
     kf_root[0] = NULL;
+    KT_ASSERT_EQ(mm_leak_scan(&r), 2);
+    bool found = false;
+    for (unsigned int i = 0; i < r.nr_records; i++)
+        found |= r.rec[i].addr == (uintptr_t)sampled && r.rec[i].kind == MM_LEAK_KMALLOC &&
+                 r.rec[i].size == 64;
+    KT_ASSERT_MSG(found, "the sampled object %p is not among the %u leak records",
+                  (void *)sampled, r.nr_records);
     KT_ASSERT_OK(kfree(a));
     KT_ASSERT_OK(kfree(b));
     KT_ASSERT_OK(mm_leak_root_remove(kf_root));

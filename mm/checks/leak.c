@@ -7,7 +7,8 @@
  * Owns: mm_state.leak and the scan's scratch (leak_objs, leak_stack: static, so a scan never
  * allocates from the mm it scans and never changes what it finds). Invariants of a scan:
  *   - leak_objs[0, nr_direct) are direct-map objects in ascending address order (pfn walk, slots
- *     in slab order), [nr_direct, nr_objs) vmalloc areas in ascending order (the area list);
+ *     in slab order), [nr_direct, nr_objs) vmalloc areas in ascending order (the area list),
+ *     then the live KFENCE objects (their window lies above every area);
  *     objects never overlap, so a word finds its object by binary search;
  *   - an object is pushed on leak_stack once, when it is first reached, so the stack never holds
  *     more than MM_LEAK_MAX_OBJECTS entries and the work is bounded by the bytes of the objects;
@@ -186,12 +187,35 @@ static long leak_find(unsigned int lo, unsigned int hi, uintptr_t a)
     return a - o->start < o->len ? (long)(lo - 1) : -1;
 }
 
-/* vmalloc areas; the pages of an allocating area are flagged as the area's. */
+/* Live KFENCE objects, after the vmalloc areas: the pool's window lies above them, and its slots
+ * ascend with their index. The pool's pages are one block of the mm's own: owned, never reported
+ * and not scanned as a whole, so only what a reached sampled object holds is reached through it. */
+static void leak_collect_kfence(struct leak_scan *x)
+{
+    const struct mm_kfence_state *kf = &mm_state.vmalloc.kfence;
+    if (!kf->pages || !mm_state.heap.kfence_start)
+        return;
+    long pool = leak_find(0, x->nr_direct, (uintptr_t)page_address(kf->pages));
+    if (pool >= 0 && leak_objs[pool].kind == MM_LEAK_PAGES)
+        leak_objs[pool].flags |= LEAK_OWNED | LEAK_REACHED | LEAK_NOSCAN;
+    for (unsigned int i = 0; i < KFENCE_NR_OBJECTS; i++) {
+        const struct kfence_slot *s = &kf->slot[i];
+        const struct kmem_cache *c = s->cache;
+        if (s->state != KFENCE_LIVE || !c || c->magic != KMEM_CACHE_MAGIC)
+            continue; /* a damaged slot is kfence_check's to report */
+        leak_add(x, s->addr, s->size, c->kmalloc ? MM_LEAK_KMALLOC : MM_LEAK_SLAB,
+                 (c->flags & SLAB_MM_INTERNAL) ? LEAK_META : 0, c, s->site);
+    }
+}
+
+/* vmalloc areas; the pages of an allocating area are flagged as the area's. Then KFENCE's objects. */
 static void leak_collect_vmalloc(struct leak_scan *x)
 {
     struct mm_vmalloc_state *v = &mm_state.vmalloc;
-    if (!v->ready)
+    if (!v->ready) {
+        leak_collect_kfence(x);
         return;
+    }
     unsigned long n = 0;
     struct list_head *pos;
     list_for_each(pos, &v->areas) {
@@ -212,6 +236,7 @@ static void leak_collect_vmalloc(struct leak_scan *x)
                 leak_objs[i].flags |= LEAK_OWNED | LEAK_REACHED;
         }
     }
+    leak_collect_kfence(x);
 }
 
 /* ---- marking ---- */
@@ -228,7 +253,7 @@ static void leak_reach(struct leak_scan *x, long i)
 /* The object word @w points into, or -1. @meta: the word is the mm's own metadata. */
 static long leak_lookup(const struct leak_scan *x, uintptr_t w, bool meta)
 {
-    if (in_vmalloc_range((const void *)w))
+    if (in_vmalloc_range((const void *)w) || in_kfence_window((const void *)w))
         return meta ? -1 : leak_find(x->nr_direct, x->nr_objs, w);
     uintptr_t map = (uintptr_t)mm_mem_map;
     if (w >= map && w - map < mm_max_pfn * sizeof(struct page)) {
