@@ -166,7 +166,7 @@ struct zone_tally {
 };
 
 #define CHECK_BLOCK_MARKED 1u     /* free pages carry the list walk's PG_checked mark */
-#define CHECK_BLOCK_NO_REFCOUNT 2u /* other CPUs run: a head's refcount may be 0 mid-free */
+#define CHECK_BLOCK_OTHERS_RUN 2u  /* other CPUs run: pages in flight are accepted (below) */
 
 /* The block at @pfn (a head, a reserved page or a free page): judge it, count it in @t (may be
  * NULL) and return its order in *@order. With CHECK_BLOCK_MARKED in @how, a free page must carry
@@ -195,11 +195,14 @@ static int check_block(struct check_ctx *c, struct zone *z, unsigned long pfn, u
         *((f & PG_buddy) ? &t->free : &t->pcp) += 1ul << *order;
     } else if ((f & ~PG_OWNER_MASK) == PG_head) {
         *order = p->order;
-        if (p->refcount < 1 && !(how & CHECK_BLOCK_NO_REFCOUNT))
+        if (p->refcount < 1 && !(how & CHECK_BLOCK_OTHERS_RUN))
             return check_fail(c, "page.refcount", pfn, "allocated pfn 0x%lx refcount %d",
                               pfn, (int)p->refcount);
         t->alloc += 1ul << *order;
         c->slab_heads += (f & PG_slab) != 0;
+    } else if (f == 0 && (how & CHECK_BLOCK_OTHERS_RUN)) {
+        return 0; /* in flight on another CPU: between its per-CPU list (no zone lock) or the
+                   * free lists and its new owner, flags are 0 until prep or push sets them */
     } else {
         return check_fail(c, "page.stray", pfn, "pfn 0x%lx in zone %s has flags 0x%x and "
                           "belongs to no block", pfn, zone_name(z->idx), f);
@@ -309,7 +312,7 @@ int check_zone_range(struct zone *z, unsigned long *pfn, unsigned long pages, bo
     unsigned long end = *pfn + pages < z->end_pfn ? *pfn + pages : z->end_pfn;
     unsigned int order;
     for (; p < end; p += 1ul << order) {
-        int err = check_block(&c, z, p, others_run ? CHECK_BLOCK_NO_REFCOUNT : 0, NULL, &order);
+        int err = check_block(&c, z, p, others_run ? CHECK_BLOCK_OTHERS_RUN : 0, NULL, &order);
         if (err)
             return err;
     }

@@ -50,8 +50,9 @@ int check_range_tree(const struct range_tree *t, const char *what, check_tree_vi
 int check_zone_lists(struct zone *z, int only_cpu, struct mm_check_report *rep);
 /* check.c, with @z's lock held: the blocks from the one holding *@pfn to *@pfn + @pages (block
  * structure, flags, refcounts; not orphans or conservation), *@pfn moved past the last one. With
- * @others_run, an allocated head's refcount of 0 is accepted: a free on another CPU drops it
- * before it takes the zone lock. */
+ * @others_run, what another CPU changes without the zone lock is accepted: an allocated head's
+ * refcount of 0 (a free drops it before it takes the lock) and a page with no flags (in flight
+ * between a per-CPU list or the free lists and its new owner). */
 int check_zone_range(struct zone *z, unsigned long *pfn, unsigned long pages, bool others_run,
                      struct mm_check_report *rep);
 /* check_slab.c: cache number @n of the cache list (heap.lock and its lock by trylock); only

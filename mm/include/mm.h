@@ -159,7 +159,8 @@ struct mm_check_cursor {
     bool all_cpus;        /* set by the caller: the other CPUs stand still (tests, the hosted
                              harness, a kernel on one CPU), so walk every CPU's per-CPU lists and
                              slabs, not only this CPU's, and require refcount >= 1 of every
-                             allocated block (a free elsewhere drops it before its zone lock) */
+                             allocated block and flags on every page (else a free or an
+                             allocation elsewhere may be mid-way, without the zone lock) */
 };
 
 /** The most struct pages one step may walk. */
