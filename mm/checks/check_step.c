@@ -23,22 +23,33 @@ static int step_cpu(const struct mm_check_cursor *cur)
     return cur->all_cpus ? -1 : (int)env_cpu_id();
 }
 
-static void step_next_phase(struct mm_check_cursor *cur, unsigned int phase)
+/* Go to @phase at ordinal 0 (and @zone); past the last phase the next cycle starts at zone 0. */
+static void step_goto(struct mm_check_cursor *cur, unsigned int phase, unsigned int zone)
 {
-    cur->phase = phase;
-    cur->pos = 0;
-    if (phase == MM_CHECK_ZONE_LISTS && ++cur->zone >= MM_NR_ZONES) {
-        cur->zone = 0;
+    if (phase >= MM_CHECK_NR_PHASES) {
+        phase = MM_CHECK_ZONE_LISTS;
+        zone = 0;
         cur->cycles++;
     }
+    cur->phase = phase;
+    cur->zone = zone;
+    cur->pos = 0;
+}
+
+/* Done with zone cur->zone: the next zone's lists, or the caches after the last zone. */
+static void step_after_zone(struct mm_check_cursor *cur)
+{
+    if (cur->zone + 1 < MM_NR_ZONES)
+        step_goto(cur, MM_CHECK_ZONE_LISTS, cur->zone + 1);
+    else
+        step_goto(cur, MM_CHECK_CACHES, 0);
 }
 
 static int step_zone(struct mm_check_cursor *cur, unsigned long pages, struct mm_check_report *r)
 {
     struct zone *z = &mm_state.phys.zones[cur->zone];
     if (z->start_pfn == z->end_pfn) { /* an empty zone: on to the next */
-        cur->phase = MM_CHECK_ZONE_PAGES;
-        step_next_phase(cur, cur->zone + 1 < MM_NR_ZONES ? MM_CHECK_ZONE_LISTS : MM_CHECK_CACHES);
+        step_after_zone(cur);
         return 0;
     }
     unsigned long irq = env_irq_save();
@@ -61,10 +72,8 @@ static int step_zone(struct mm_check_cursor *cur, unsigned long pages, struct mm
         cur->pos = z->start_pfn;
     } else if (pos < z->end_pfn) {
         cur->pos = pos;
-    } else if (cur->zone + 1 < MM_NR_ZONES) {
-        step_next_phase(cur, MM_CHECK_ZONE_LISTS);
     } else {
-        step_next_phase(cur, MM_CHECK_CACHES);
+        step_after_zone(cur);
     }
     return 0;
 }
@@ -80,10 +89,7 @@ static int step_other(struct mm_check_cursor *cur, struct mm_check_report *r)
     else
         err = vm_check_nth(cur->pos, r);
     if (err == CHECK_SLICE_END || (err == 0 && cur->phase == MM_CHECK_VMALLOC)) {
-        /* after the last address space: the next cycle begins at zone 0 */
-        if (cur->phase == MM_CHECK_MMS)
-            cur->zone = MM_NR_ZONES - 1;
-        step_next_phase(cur, cur->phase == MM_CHECK_MMS ? MM_CHECK_ZONE_LISTS : cur->phase + 1);
+        step_goto(cur, cur->phase + 1, 0); /* after the address spaces: the next cycle */
         return 0;
     }
     if (err == 0)
