@@ -405,9 +405,9 @@ static struct page *slab_new(struct kmem_cache *c, gfp_t gfp)
     slab->slab_cache = c;
     slab->freelist = NULL;
     slab->inuse = 0;
-    env_spin_lock(&c->lock);
+    unsigned long irq = slab_lock(c);
     slab->colour = (uint16_t)((c->colour_next++ % c->colour_count) * c->colour_step);
-    env_spin_unlock(&c->lock);
+    slab_unlock(c, irq);
     if (env_shadow_enabled)
         env_poison(page_address(slab), (size_t)PAGE_SIZE << c->order, ENV_POISON_METADATA);
     slab_format(c, slab);
@@ -545,7 +545,7 @@ static unsigned long slab_trim_empty(struct kmem_cache *c, unsigned long keep)
 {
     unsigned long pages = 0;
     for (;;) {
-        env_spin_lock(&c->lock);
+        unsigned long irq = slab_lock(c);
         struct page *slab = NULL;
         if (c->nr_empty > keep && !list_empty(&c->partial)) {
             slab = list_entry(c->partial.prev, struct page, lru);
@@ -556,7 +556,7 @@ static unsigned long slab_trim_empty(struct kmem_cache *c, unsigned long keep)
                 slab = NULL;
             }
         }
-        env_spin_unlock(&c->lock);
+        slab_unlock(c, irq);
         if (!slab)
             return pages;
         slab_discard(c, slab);
@@ -1146,7 +1146,7 @@ static unsigned long slab_report_live(struct kmem_cache *c)
 {
     unsigned long live = 0, logged = 0;
     struct list_head *lists[2] = { &c->partial, &c->full }, *pos;
-    env_spin_lock(&c->lock);
+    unsigned long irq = slab_lock(c);
     for (unsigned int l = 0; l < 2; l++)
         list_for_each(pos, lists[l]) {
             struct page *slab = list_entry(pos, struct page, lru);
@@ -1161,7 +1161,7 @@ static unsigned long slab_report_live(struct kmem_cache *c)
                     logged++;
                 }
         }
-    env_spin_unlock(&c->lock);
+    slab_unlock(c, irq);
     return live;
 }
 
@@ -1247,14 +1247,14 @@ unsigned long kmem_cache_validate(struct kmem_cache *c)
         return 0;
     unsigned long bad = 0;
     struct list_head *lists[2] = { &c->partial, &c->full }, *pos;
-    env_spin_lock(&c->lock);
+    unsigned long irq = slab_lock(c);
     for (unsigned int l = 0; l < 2; l++)
         list_for_each(pos, lists[l])
             bad += slab_validate_slab(c, list_entry(pos, struct page, lru));
     for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++)
         if (c->cpu[cpu].slab)
             bad += slab_validate_slab(c, c->cpu[cpu].slab);
-    env_spin_unlock(&c->lock);
+    slab_unlock(c, irq);
     return bad;
 }
 
@@ -1267,9 +1267,9 @@ unsigned long slab_shrink_count(struct shrinker *s, struct shrink_control *sc)
     env_spin_lock(&mm_state.heap.lock);
     list_for_each(pos, &mm_state.heap.caches) {
         struct kmem_cache *c = list_entry(pos, struct kmem_cache, list);
-        env_spin_lock(&c->lock); /* nr_empty is the cache lock's (heap.lock, then c->lock) */
+        unsigned long irq = slab_lock(c); /* nr_empty is the cache lock's (heap.lock, then c's) */
         n += c->nr_empty;
-        env_spin_unlock(&c->lock);
+        slab_unlock(c, irq);
     }
     env_spin_unlock(&mm_state.heap.lock);
     return n;
