@@ -471,7 +471,7 @@ unsigned int fuzz_machine_kfence_interval(const struct fuzz_machine *m, uint32_t
 {
     static const unsigned int interval[8] = { 1, 2, 3, 4, 6, 8, 12, 16 };
 
-    if (!(flags & FUZZ_TABLE_SLAB_LEVELS) || !m->kfence)
+    if (!(flags & (FUZZ_TABLE_SLAB_LEVELS | FUZZ_TABLE_KFENCE)) || !m->kfence)
         return 0;
     return interval[(m->seed >> 27) & 7u];
 }
@@ -962,7 +962,8 @@ static int fz_parse_machine(struct fz_parser *p, const struct fz_tok *tok, unsig
             fz_machine_set_slab_level(m, p->t->flags, level);
             continue;
         }
-        if (fz_word_eq(k.s, k.n, "kfence") && (p->t->flags & FUZZ_TABLE_SLAB_LEVELS)) {
+        if (fz_word_eq(k.s, k.n, "kfence") &&
+            (p->t->flags & (FUZZ_TABLE_SLAB_LEVELS | FUZZ_TABLE_KFENCE))) {
             if (!fz_word_eq(v.s, v.n, "on") && !fz_word_eq(v.s, v.n, "off"))
                 return fz_error(p, "kfence must be on or off, got", v.s, v.n);
             m->kfence = fz_word_eq(v.s, v.n, "on");
