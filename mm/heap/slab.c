@@ -800,6 +800,7 @@ void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
     void *obj = NULL;
     if (mm_unlikely(--cc->kfence_left == 0) && (obj = slab_kfence_sample(c, cc, gfp, site, req))) {
         env_irq_restore(irq);
+        mm_trace(MM_TRACE_SLAB_ALLOC, (uintptr_t)obj, (uintptr_t)c, req, site);
         goto out;
     }
     obj = cc->freelist;
