@@ -36,7 +36,8 @@ struct fuzz_smp_stats {
 
 /** Run fn(cpu, arg) on every CPU, interleaved as @sched says; see struct fuzz_platform.smp_run. */
 typedef int (*fuzz_smp_run_fn)(void (*fn)(unsigned int cpu, void *arg), void *arg,
-                               const uint8_t *sched, size_t len, struct fuzz_smp_stats *st);
+                               const uint8_t *sched, size_t len, bool atomics,
+                               struct fuzz_smp_stats *st);
 
 /** What a target needs of the machine it runs on. */
 struct fuzz_platform {
@@ -84,7 +85,8 @@ struct fuzz_platform {
     /**
      * The scheduled mode: run fn(cpu, arg) once on every CPU of the booted machine, one CPU at a
      * time, the schedule bytes @sched (@len) choosing which runs at each preemption point; the same
-     * bytes give the same interleaving. Returns 0 when every CPU's fn returned and fills *@st.
+     * bytes give the same interleaving; with @atomics every atomic op of the mm is a preemption
+     * point too. Returns 0 when every CPU's fn returned and fills *@st.
      * The kernel has no scheduled mode: it runs the CPUs one after the other (zero stats).
      */
     fuzz_smp_run_fn smp_run;

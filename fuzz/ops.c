@@ -476,6 +476,11 @@ unsigned int fuzz_machine_kfence_interval(const struct fuzz_machine *m, uint32_t
     return interval[(m->seed >> 27) & 7u];
 }
 
+bool fuzz_machine_sched_atomics(const struct fuzz_machine *m, uint32_t flags)
+{
+    return (flags & FUZZ_TABLE_ATOMICS) && m->slab_cheap;
+}
+
 unsigned int fuzz_machine_slab_level(const struct fuzz_machine *m, uint32_t flags)
 {
     if (flags & FUZZ_TABLE_SLAB_HARDENED)
@@ -798,6 +803,10 @@ void fuzz_print(const struct fuzz_op_table *table, const uint8_t *data, size_t s
         size_t len = fz_strlen(line);
         mm_snprintf(line + len, sizeof(line) - len, " kfence=on");
     }
+    if (fuzz_machine_sched_atomics(&m, table->flags)) {
+        size_t len = fz_strlen(line);
+        mm_snprintf(line + len, sizeof(line) - len, " atomics=on");
+    }
     emit(ctx, line);
     for (i = 0; i < n; i++) {
         fuzz_op_decode(table, &m, data, size, i, &op);
@@ -967,6 +976,12 @@ static int fz_parse_machine(struct fz_parser *p, const struct fz_tok *tok, unsig
             if (!fz_word_eq(v.s, v.n, "on") && !fz_word_eq(v.s, v.n, "off"))
                 return fz_error(p, "kfence must be on or off, got", v.s, v.n);
             m->kfence = fz_word_eq(v.s, v.n, "on");
+            continue;
+        }
+        if (fz_word_eq(k.s, k.n, "atomics") && (p->t->flags & FUZZ_TABLE_ATOMICS)) {
+            if (!fz_word_eq(v.s, v.n, "on") && !fz_word_eq(v.s, v.n, "off"))
+                return fz_error(p, "atomics must be on or off, got", v.s, v.n);
+            m->slab_cheap = fz_word_eq(v.s, v.n, "on");
             continue;
         }
         if (fz_word_eq(k.s, k.n, "batch") && fz_word_eq(v.s, v.n, "auto")) {

@@ -116,6 +116,10 @@ struct machine_sched_stats {
 int machine_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched,
                      size_t len);
 
+/** Make every env_atomic_* op of the mm a preemption point in the scheduled runs that follow
+ * (@on), or not (the default): the schedule then interleaves lock-free code op by op. */
+void machine_sched_set_atomics(bool on);
+
 /** The statistics of the last (or running) scheduled run. */
 void machine_sched_get_stats(struct machine_sched_stats *st);
 

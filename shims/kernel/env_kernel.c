@@ -209,6 +209,7 @@ void env_spin_unlock(env_spinlock_t *l)
 
 /* Preemption points exist only on the scheduled hosted machine; the one real CPU never switches. */
 void env_sched_point(void) {}
+bool env_sched_atomics; /* never set here (mm_env.h) */
 
 unsigned long env_irq_save(void) { return arch_irq_save(); }
 void env_irq_restore(unsigned long flags) { arch_irq_restore(flags); }
