@@ -44,7 +44,7 @@ TEST_SUITES := tests/kt_util.c tests/ktest.c $(addprefix tests/test_,boot.c budd
 	pcp.c range_tree.c reclaim.c slab.c stats.c swap.c vmalloc.c trace.c)
 TESTS_HOSTED := $(TEST_SUITES) tests/test_main.c tests/test_mmu.c tests/test_tlb.c
 TESTS_KERNEL := $(TEST_SUITES) tests/kernel/ktest_kernel.c
-BENCH := $(addprefix tests/bench/,bench_heap.c bench_page.c bench_vm.c)
+BENCH := $(addprefix tests/bench/,bench_heap.c bench_page.c bench_vm.c bench_scaling.c)
 STRESS := tests/stress/stress.c
 # one program per fixed fuzz crash, named <target>_<what broke>.c: dropped in, built and run
 REGRESS := $(sort $(wildcard tests/regress/*.c))
