@@ -74,6 +74,8 @@ int fuzz_run(const struct fuzz_target *t, const uint8_t *data, size_t size)
     fuzz_cur.opno = n + 1;
     if (fuzz_sites_top)
         fuzz_print_sites(fuzz_sites_top);
+    if (fuzz_dump_hook)
+        fuzz_dump_hook("end of input");
     if (t->teardown)
         t->teardown();
     return 0;
