@@ -13,6 +13,9 @@
 #   ./build.sh bench                release build, prints BENCH lines
 #   ./build.sh mutants [--n N] [--time S] [--seed K] [--file F] [--list FILE]   mutation score of
 #                                   the corpus + a short fuzz run (MUTANT, MUTANTS, BENCH lines)
+#   ./build.sh postmortem [--addr 0xA]... [--svg F | --no-svg] DUMP   load an mm dump (replay --dump,
+#                                   a triage group's dump.bin, or a kernel serial log with MM-DUMP)
+#                                   and run mm_check, buddyinfo, slabinfo, VMAs, leaks, trace offline
 #   ./build.sh layers [-v]          direction check of mm/'s layers (mm/tools/layers.sh)
 #   ./build.sh lint                 clang-tidy over mm/ (.clang-tidy): zero findings
 #   ./build.sh stress [--time S] [--seed K] [--rounds N] [--cpus N]   the concurrent stress
@@ -1050,6 +1053,8 @@ case "${1:-help}" in
     bench) shift; cmd_bench "$@" ;;
     mutants) shift; cmd_mutants "$@" ;;
     stress) shift; cmd_stress "$@" ;;
+    postmortem) shift; cmd_deps >&2; build_hosted noasan >&2 || die "noasan build failed"
+        "$BUILD/noasan/postmortem" "$@" ;;
     hosted) cmd_deps; build_hosted "${2:-asan}" ;;
     clean) rm -rf "$BUILD" ;;
     help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' ;;
