@@ -275,8 +275,11 @@ static void pm_fix_slab(struct kmem_cache *c, struct page *slab)
 
     for (unsigned int i = 0; i < c->objects; i++) {
         uint8_t *slot = base + slab->colour + (size_t)i * c->size;
-        if (slot + c->fp_offset + 8 > base + (PAGE_SIZE << c->order))
+        if (slot + MM_MAX(c->fp_offset, c->meta_offset) + sizeof(struct slab_meta) >
+            base + (PAGE_SIZE << c->order))
             return;
+        if (slab_meta_of(c, slot + c->obj_offset)->state == SLAB_STATE_ALLOC)
+            continue; /* next holds the allocation's stamp, not a link */
         uintptr_t *where = (uintptr_t *)(slot + c->fp_offset);
         uint64_t where_old = (uint64_t)(uintptr_t)where - delta;
         uint64_t next_old = *where ^ c->secret ^ where_old;
@@ -471,9 +474,10 @@ static void pm_show_leaks(void)
     printf("LEAKS objects=%lu reached=%lu leaks=%lu roots=%u\n", res->objects, res->reached,
            res->leaks, pm_nr_roots);
     for (unsigned int i = 0; i < res->nr_records; i++)
-        printf("LEAK %s addr=%#llx size=%zu cache=%s site=%#lx\n", res->rec[i].name,
+        printf("LEAK %s addr=%#llx size=%zu cache=%s site=%#lx age=%ld\n", res->rec[i].name,
                (unsigned long long)pm_unreloc(res->rec[i].addr), res->rec[i].size,
-               res->rec[i].cache ? res->rec[i].cache : "-", (unsigned long)res->rec[i].site);
+               res->rec[i].cache ? res->rec[i].cache : "-", (unsigned long)res->rec[i].site,
+               res->rec[i].age == MM_LEAK_AGE_UNKNOWN ? -1l : (long)res->rec[i].age);
 }
 
 static const char *pm_obj_state(enum mm_obj_state s)

@@ -696,6 +696,8 @@ static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, u
     m->cpu = (uint16_t)cpu;
     m->slack = (uint16_t)(c->object_size - req);
     m->site = site;
+    m->next = env_atomic_add(&mm_state.heap.alloc_seq, 1); /* the stamp: next is a freelist
+                                                               link only while the object is free */
     if (m->slack)
         slab_redzone_set_req(c, obj, req);
     slab_slot_close(c, slot, true);

@@ -271,9 +271,10 @@ static void boot_leak_scan(void)
     env_log(ENV_LOG_INFO, "boot: allocation sites of the boot instance: %d groups, the largest:\n",
             ng);
     for (int i = 0; i < ng && i < (int)MM_ARRAY_SIZE(top); i++)
-        env_log(ENV_LOG_INFO, "boot:   %-8s %-16s site %p: %lu allocations, %lu bytes\n",
-                mm_leak_kind_label(top[i].kind), top[i].cache, (void *)top[i].site, top[i].count,
-                top[i].bytes);
+        env_log(ENV_LOG_INFO, "boot:   %-8s %-16s site %p: %lu allocations, %lu bytes, oldest %ld "
+                "ops\n", mm_leak_kind_label(top[i].kind), top[i].cache, (void *)top[i].site,
+                top[i].count, top[i].bytes,
+                top[i].oldest == MM_LEAK_AGE_UNKNOWN ? -1l : (long)top[i].oldest);
 }
 
 /*
