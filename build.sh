@@ -1052,12 +1052,12 @@ cmd_test() {
     rm -rf "$tmp"
     unset FUZZ_SEED
     step "fuzz -> triage -> repro workflow on a planted bug" test_planted_workflow
-    step "post-mortem tool on hosted dumps (planted corruption, clean input)" test_postmortem_hosted
-    step "post-mortem tool on a kernel dump over serial (crash=mm-corrupt pmdump trace=...)" test_postmortem_kernel
     step "known blind spots stay closed: every mutant of fuzz/mutants/known.txt is killed" \
         cmd_mutants --list fuzz/mutants/known.txt --time 10
     need_pkgs python3-yaml zip unzip
     step "OSS-Fuzz / ClusterFuzzLite: YAML, build per sanitizer, seed corpora" fuzz/oss-fuzz/check.sh
+    step "post-mortem tool on hosted dumps (planted corruption, clean input)" test_postmortem_hosted
+    step "post-mortem tool on a kernel dump over serial (crash=mm-corrupt pmdump trace=...)" test_postmortem_kernel
     log "test time: $((SECONDS - start))s"
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" -eq 0 ]

@@ -14,7 +14,7 @@
 enum pm_state { PS_HOLE, PS_RESERVED, PS_FREE, PS_PCP, PS_SLAB, PS_LARGE, PS_PGTABLE, PS_CACHE,
                 PS_USER, PS_OTHER, PS_NR };
 
-static const char *const pm_colour[PS_NR] = { "#d0d0d0", "#606060", "#f4f4f4", "#b8e0f8",
+static const char *const pm_colour[PS_NR] = { "#d0d0d0", "#606060", "#d8f0d0", "#b8e0f8",
                                              "#f0a030", "#9060c0", "#d03030", "#30a0a0",
                                              "#3060d0", "#e0d040" };
 static const char *const pm_label[PS_NR] = { "hole", "reserved", "free", "per-CPU free", "slab",
