@@ -287,9 +287,9 @@ static const struct mm_alloc_site *site_find(unsigned int n, enum mm_leak_kind k
 
 /* One call site for every object (not inlined, no tail call: an unrolled loop in the test would
  * make three sites of one). */
-static MM_NOINLINE void *alloc_1k(void)
+static MM_NOINLINE void *alloc_n(size_t n)
 {
-    void *p = kmalloc(1000, GFP_KERNEL);
+    void *p = kmalloc(n, GFP_KERNEL);
     __asm__ volatile("" ::: "memory");
     return p;
 }
@@ -298,7 +298,7 @@ static int test_alloc_sites_grouped(void)
 {
     KT_TRY(leak_boot(MM_SLAB_HARDEN_FULL));
     for (unsigned int i = 0; i < 3; i++)
-        held[i] = alloc_1k();
+        held[i] = alloc_n(1000);
     held[3] = alloc_pages(GFP_KERNEL, 3);
     held[4] = vmalloc(5 * PAGE_SIZE);
     KT_ASSERT(held[0] && held[1] && held[2] && held[3] && held[4]);
@@ -333,14 +333,6 @@ static int test_alloc_sites_grouped(void)
     return 0;
 }
 
-/* A second call site for the age test (kmalloc-32). */
-static MM_NOINLINE void *alloc_32(void)
-{
-    void *p = kmalloc(32, GFP_KERNEL);
-    __asm__ volatile("" ::: "memory");
-    return p;
-}
-
 /* Age in operations: every hardened slab allocation and vmalloc area takes the next stamp; a
  * group's oldest is its first allocation's age, a leak record shows its own age, and page blocks
  * have none. Exact differences: nothing else stamps between the calls below (vmalloc stamps its
@@ -348,12 +340,12 @@ static MM_NOINLINE void *alloc_32(void)
 static int test_alloc_ages_in_ops(void)
 {
     KT_TRY(leak_boot(MM_SLAB_HARDEN_FULL));
-    held[0] = alloc_1k();                 /* stamp s */
+    held[0] = alloc_n(1000);              /* stamp s */
     for (unsigned int i = 1; i <= 4; i++)
-        held[i] = alloc_32();             /* s + 1 .. s + 4 */
-    held[5] = alloc_1k();                 /* s + 5 */
-    volatile uintptr_t lost = (uintptr_t)alloc_32(); /* s + 6: the leak */
-    held[6] = alloc_32();                 /* s + 7 */
+        held[i] = alloc_n(32);            /* s + 1 .. s + 4 */
+    held[5] = alloc_n(1000);              /* s + 5 */
+    volatile uintptr_t lost = (uintptr_t)alloc_n(32); /* s + 6: the leak */
+    held[6] = alloc_n(32);                /* s + 7 */
     held[7] = alloc_pages(GFP_KERNEL, 0); /* no stamp */
     held[8] = vmalloc(PAGE_SIZE);         /* s + 8 ... */
     KT_ASSERT(held[0] && held[5] && held[6] && held[7] && held[8] && lost);
