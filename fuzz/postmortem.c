@@ -530,6 +530,25 @@ static void pm_check_run(void *arg)
     pm_check_rc = mm_check(pm_check_rep);
 }
 
+/* mm_check over the loaded state ("CHECK ok" or the broken invariant); its result. */
+static int pm_show_check(void)
+{
+    struct mm_check_report rep;
+    uintptr_t fault = 0;
+
+    memset(&rep, 0, sizeof(rep));
+    pm_check_rep = &rep;
+    if (machine_kernel_probe(pm_check_run, NULL, &fault)) {
+        printf("CHECK faulted at %#lx\n", (unsigned long)fault);
+        pm_check_rc = -MM_ECORRUPT;
+    }
+    if (pm_check_rc && rep.invariant)
+        printf("CHECK FAILED invariant=%s pfn=%#lx: %s\n", rep.invariant, rep.pfn, rep.detail);
+    else if (!pm_check_rc)
+        printf("CHECK ok\n");
+    return pm_check_rc;
+}
+
 static void pm_usage(void)
 {
     fprintf(stderr, "usage: postmortem [--addr 0xADDR]... [--svg FILE | --no-svg] [--events N] DUMP\n");
@@ -579,19 +598,7 @@ int main(int argc, char **argv)
            pm_lay.why, pm_lay.nr_cpus, (unsigned long long)pm_lay.max_pfn,
            (unsigned long long)pm_lay.pages_dumped, (unsigned long long)pm_lay.direct_map);
 
-    struct mm_check_report rep;
-    uintptr_t fault = 0;
-    memset(&rep, 0, sizeof(rep));
-    pm_check_rep = &rep;
-    if (machine_kernel_probe(pm_check_run, NULL, &fault)) {
-        printf("CHECK faulted at %#lx\n", (unsigned long)fault);
-        pm_check_rc = -MM_ECORRUPT;
-    }
-    int rc = pm_check_rc;
-    if (rc && rep.invariant)
-        printf("CHECK FAILED invariant=%s pfn=%#lx: %s\n", rep.invariant, rep.pfn, rep.detail);
-    else if (!rc)
-        printf("CHECK ok\n");
+    int rc = pm_show_check();
     printf("---- buddyinfo ----\n");
     page_alloc_show(ENV_LOG_WARN);
     printf("---- slabinfo ----\n");

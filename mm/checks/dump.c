@@ -72,7 +72,8 @@ static unsigned long dump_skip(unsigned long pfn)
 
 static uint64_t dump_page_buf[PAGE_SIZE / 8]; /* one page in flight (the dump is not reentrant) */
 
-static bool dump_page_zero(unsigned long pfn)
+/* Copy page @pfn into dump_page_buf; true if it is all zero. */
+static bool dump_page_fetch(unsigned long pfn)
 {
     return dump_copy_page(dump_page_buf, env_phys_to_virt((phys_addr_t)pfn << PAGE_SHIFT));
 }
@@ -82,7 +83,7 @@ static void dump_run(struct dump_out *o, unsigned long s, unsigned long e)
 {
     dump_rec(o, MM_DUMP_REC_PHYS, (uint64_t)s << PAGE_SHIFT, (uint64_t)(e - s) << PAGE_SHIFT);
     for (unsigned long pfn = s; pfn < e; pfn++) {
-        dump_page_zero(pfn);
+        dump_page_fetch(pfn);
         dump_bytes(o, dump_page_buf, PAGE_SIZE);
     }
 }
@@ -95,12 +96,12 @@ static uint64_t dump_phys(struct dump_out *o)
 
     while (pfn < mm_max_pfn && !o->err) {
         unsigned long skip = dump_skip(pfn);
-        if (skip || dump_page_zero(pfn)) {
+        if (skip || dump_page_fetch(pfn)) {
             pfn += skip ? skip : 1;
             continue;
         }
         unsigned long e = pfn + 1;
-        while (e < mm_max_pfn && !dump_skip(e) && !dump_page_zero(e))
+        while (e < mm_max_pfn && !dump_skip(e) && !dump_page_fetch(e))
             e++;
         dump_run(o, pfn, e);
         pages += e - pfn;
@@ -156,7 +157,7 @@ static uint64_t dump_count_pages(void)
     uint64_t n = 0;
     for (unsigned long pfn = 0; pfn < mm_max_pfn;) {
         unsigned long skip = dump_skip(pfn);
-        if (!skip && !dump_page_zero(pfn))
+        if (!skip && !dump_page_fetch(pfn))
             n++;
         pfn += skip ? skip : 1;
     }

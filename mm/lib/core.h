@@ -148,7 +148,9 @@ struct mm_heap_state {
     uintptr_t kfence_start, kfence_end;  /* the pool window once kfence_init succeeded, [0, 0)
                                             before (written once, by kfence_init) */
     const struct kfence_ops *kfence;     /* the pool's hooks (NULL: sampling off) */
-    unsigned long alloc_seq;             /* atomic: the allocation op counter, page_owner-style:
+    unsigned long alloc_seq;             /* atomic loads and stores (slab_stamp: no locked add on
+                                            the slab fast path; vmalloc adds): the allocation op
+                                            counter, page_owner-style:
                                             bumped by every hardened slab allocation and every
                                             vmalloc/vmap area, whose stamp it becomes (the age
                                             of an allocation is the count since its stamp) */
