@@ -190,7 +190,7 @@ static void pm_check_header(const uint8_t *buf, size_t size)
         pm_die("dump version differs from this tool's");
     if (h->header_size != sizeof(*h) || h->page_size != PAGE_SIZE || h->ptr_size != 8 ||
         h->struct_page_size != sizeof(struct page) || h->state_size != sizeof(struct mm_state) ||
-        h->max_cpus != MM_MAX_CPUS)
+        h->max_cpus != MM_MAX_CPUS || h->abi != mm_dump_abi())
         pm_die("dump written by a build with another struct layout (rebuild the tool from the "
                "same sources)");
 }
@@ -351,6 +351,17 @@ static void pm_load_roots(void)
     }
 }
 
+/* A hosted dump's vmalloc range is a user address this process may already use (a library
+ * mapped there): run again, once, in a fresh address-space layout. */
+static char **pm_argv;
+static void pm_retry_if_taken(void)
+{
+    if (pm_vmalloc_ok || pm_lay.vmalloc_start >= (1ull << 47) || getenv("LEAXOS_PM_RETRIED"))
+        return;
+    setenv("LEAXOS_PM_RETRIED", "1", 1);
+    execv("/proc/self/exe", pm_argv);
+}
+
 static void pm_load(uint8_t *buf, size_t size)
 {
     size_t n = pm_extract_serial(buf, size);
@@ -362,6 +373,7 @@ static void pm_load(uint8_t *buf, size_t size)
         pm_die("LAYOUT: no physical memory or too many CPUs");
     if (machine_arena_load(pm_lay.phys_end, pm_lay.nr_cpus, pm_lay.vmalloc_start, &pm_vmalloc_ok))
         pm_die("cannot map an arena as large as the dumped machine");
+    pm_retry_if_taken();
     pm_arena = machine_arena_base();
     memset(pm_arena, 0, pm_lay.phys_end);
 
@@ -563,6 +575,7 @@ int main(int argc, char **argv)
     bool no_svg = false;
     static char svg_default[4096];
 
+    pm_argv = argv;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--addr") && i + 1 < argc && nr_addrs < 32)
             addrs[nr_addrs++] = strtoull(argv[++i], NULL, 0);

@@ -85,6 +85,8 @@ static int test_records_in_order_with_checksum(void)
     KT_ASSERT_EQ(h->version, MM_DUMP_VERSION);
     KT_ASSERT_EQ(h->page_size, PAGE_SIZE);
     KT_ASSERT_EQ(h->struct_page_size, sizeof(struct page));
+    KT_ASSERT_EQ(h->abi, mm_dump_abi());
+    KT_ASSERT_NE(h->abi, 0);
     size_t off = sizeof(*h), end_at = 0;
     const uint8_t *d;
     const struct mm_dump_rec *r = dp_rec(&off, &d);

@@ -11,8 +11,10 @@
  * The checksum (FNV-1a 64) covers every byte emitted before the END record, so a truncated or
  * garbled transfer (a serial log) is detected by the reader.
  */
-#include "../lib/core.h"
+#include "../heap/slab_internal.h"
+#include "../virtual/vmalloc_internal.h"
 #include "mm_dump.h"
+#include "mmap.h"
 
 struct dump_out {
     mm_dump_emit_t emit;
@@ -164,6 +166,23 @@ static uint64_t dump_count_pages(void)
     return n;
 }
 
+uint32_t mm_dump_abi(void)
+{
+    static const uint32_t v[] = {
+        sizeof(struct mm_state), offsetof(struct mm_state, phys), offsetof(struct mm_state, heap),
+        offsetof(struct mm_state, vm), offsetof(struct mm_state, vmalloc),
+        offsetof(struct mm_state, swap), offsetof(struct mm_state, report),
+        offsetof(struct mm_state, leak), sizeof(struct page), sizeof(struct zone),
+        sizeof(struct kmem_cache), sizeof(struct kmem_cache_cpu), sizeof(struct slab_meta),
+        sizeof(struct vmap_area), sizeof(struct mm_struct), sizeof(struct vm_area_struct),
+        MM_MAX_CPUS, MM_NR_ORDERS, MM_NR_ZONES, MM_TRACE_RING_EVENTS,
+    };
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < MM_ARRAY_SIZE(v); i++)
+        h = (h ^ v[i]) * 16777619u;
+    return h;
+}
+
 int mm_dump_write(mm_dump_emit_t emit, void *ctx, const char *why)
 {
     struct dump_out o = { .emit = emit, .ctx = ctx, .hash = DUMP_FNV_OFFSET, .err = 0 };
@@ -181,6 +200,7 @@ int mm_dump_write(mm_dump_emit_t emit, void *ctx, const char *why)
     h.struct_page_size = sizeof(struct page);
     h.state_size = sizeof(struct mm_state);
     h.max_cpus = MM_MAX_CPUS;
+    h.abi = mm_dump_abi();
     dump_bytes(&o, &h, sizeof(h));
     dump_layout(&o, why, dump_count_pages());
     dump_rec(&o, MM_DUMP_REC_STATE, (uint64_t)(uintptr_t)&mm_state, sizeof(mm_state));

@@ -52,7 +52,9 @@ struct mm_dump_header {
     uint32_t struct_page_size;
     uint32_t state_size;    /* sizeof(struct mm_state) of the writer */
     uint32_t max_cpus;      /* MM_MAX_CPUS of the writer */
-    uint32_t reserved;
+    uint32_t abi;           /* mm_dump_abi() of the writer: a reader built from other sources
+                               (another layout of mm_state or of the structures it points to)
+                               refuses the dump */
 };
 
 struct mm_dump_rec {
@@ -77,6 +79,11 @@ struct mm_dump_layout {
     uint64_t pages_dumped;  /* pages in the PHYS records */
     char why[64];           /* the caller's reason ("crash", "on request", ...), NUL-terminated */
 };
+
+/** A fingerprint of the layouts a reader relies on (the parts of mm_state, struct page, zone,
+ * kmem_cache, slab metadata, vmap_area, mm_struct, VMA): equal in writer and reader, or the dump
+ * cannot be read by this build. */
+uint32_t mm_dump_abi(void);
 
 /** The sink: take @len bytes at @buf; return 0, or non-zero to stop the dump. */
 typedef int (*mm_dump_emit_t)(void *ctx, const void *buf, size_t len);
