@@ -615,6 +615,22 @@ static unsigned long fz_sites_of(const char *name, int ng)
     return count;
 }
 
+/* Ages in operations (mm_leak.h): a group of hardened slab objects (their site is recorded) and a
+ * vmalloc group have one; its N objects took N distinct stamps (one CPU), so the oldest of them is
+ * at least N - 1 operations old. */
+static void fz_check_site_ages(fz_fail_fn fail, int ng)
+{
+    for (int g = 0; g < ng; g++) {
+        const struct mm_alloc_site *s = &fz_sites[g];
+        bool stamped = s->kind == MM_LEAK_VMALLOC ||
+                       ((s->kind == MM_LEAK_SLAB || s->kind == MM_LEAK_KMALLOC) && s->site);
+        if (stamped && (s->oldest == MM_LEAK_AGE_UNKNOWN || s->oldest + 1 < s->count))
+            fz_failf(fail, "stats-sites-age kind=%s cache=%s count=%lu oldest=%ld",
+                     mm_leak_kind_label(s->kind), s->cache, s->count,
+                     s->oldest == MM_LEAK_AGE_UNKNOWN ? -1l : (long)s->oldest);
+    }
+}
+
 void fz_check_sites(fz_fail_fn fail)
 {
     struct kfence_stats ks;
@@ -657,6 +673,7 @@ void fz_check_sites(fz_fail_fn fail)
         areas += fz_sites[g].kind == MM_LEAK_VMALLOC ? fz_sites[g].count : 0;
     if (areas != vs.nr_areas)
         fz_failf(fail, "stats-sites-vmalloc grouped=%lu nr_areas=%lu", areas, vs.nr_areas);
+    fz_check_site_ages(fail, ng);
 }
 
 void fz_check_stats(bool slab, fz_fail_fn fail)

@@ -185,6 +185,11 @@ void fuzz_trace_print_tail(void);
 extern unsigned int fuzz_sites_top;
 #define FUZZ_SITES_MAX 32u
 
+/** Hook set by drivers (replay --dump FILE): called once with "crash" when a run crashes
+ * (fuzz_crash) and with "end of input" before a clean run's teardown, to write a post-mortem
+ * dump (mm_dump.h). NULL: none. Cleared before it is called at a crash (no recursion). */
+extern void (*fuzz_dump_hook)(const char *why);
+
 /**
  * Full-check cadence, set by drivers: the targets run mm_check() and their other whole-state
  * checks (content patterns, statistics) after op #k only when fuzz_check_due(k, n) holds, and

@@ -676,6 +676,16 @@ static MM_NOINLINE void slab_report_poison(const struct kmem_cache *c, void *obj
         slab_report_damage(c, obj, MM_MISUSE_USE_AFTER_FREE, off + c->obj_offset, "kmem_cache_alloc");
 }
 
+/* The next allocation stamp (mm_state.heap.alloc_seq), without a locked add on this fast path:
+ * two CPUs allocating at once may take the same stamp (an age is then off by one), a run on one
+ * CPU (every hosted fuzz input) counts exactly. */
+static inline unsigned long slab_stamp(void)
+{
+    unsigned long s = env_atomic_load(&mm_state.heap.alloc_seq) + 1;
+    env_atomic_store(&mm_state.heap.alloc_seq, s);
+    return s;
+}
+
 /* Hardened checks on an object leaving the freelist; marks it allocated with @req bytes (the
  * rest of the object joins the right red zone). Level 2 checks every red-zone byte here too;
  * level 1 the canary before the object, on the cache line of the metadata it writes (the one
@@ -696,6 +706,7 @@ static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, u
     m->cpu = (uint16_t)cpu;
     m->slack = (uint16_t)(c->object_size - req);
     m->site = site;
+    m->next = slab_stamp(); /* next is a freelist link only while the object is free */
     if (m->slack)
         slab_redzone_set_req(c, obj, req);
     slab_slot_close(c, slot, true);

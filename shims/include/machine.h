@@ -162,4 +162,13 @@ uint64_t machine_arena_size(void);
 /** Number of env_tlb_flush_range calls since the machine booted (a recording shim). */
 unsigned long machine_tlb_flush_count(void);
 
+/**
+ * Hosted only (the post-mortem tool): make the arena an empty, accessible [0, @bytes) with
+ * @nr_cpus CPUs and no mm booted, for a dump's pages to be loaded into, and reserve the vmalloc
+ * range at @vmalloc_at if it can (*@vmalloc_ok: it is there; false for a kernel address or an
+ * address in use). Returns 0 or -MM_ENOMEM.
+ */
+int machine_arena_load(uint64_t bytes, unsigned int nr_cpus, uintptr_t vmalloc_at,
+                       bool *vmalloc_ok);
+
 #endif /* LEAXOS_MACHINE_H */
