@@ -522,10 +522,18 @@ static bool vm_new_mm(void)
  * or more: slab_pick_order). No data page: pages are shared copy-on-write. Judging a fork with a
  * fault's 4 pages called a fork whose parent had 7 tables (it takes all 7 when it succeeds) a mm
  * failure while only 5 GFP_KERNEL pages were obtainable (regression: corpus/vm/regress-fork-tables).
+ * The reverse map adds kmalloc objects (virtual/rmap.c): the child's anon_vma and one chain per
+ * anon_vma the parent chains, plus its own (two more caches, so up to two more slab pages); and
+ * the child's range tree takes a node from the tree cache (one more slab page at worst), which
+ * only showed once shared pages became evictable and a fork ran closer to the limit.
  */
 static unsigned int vm_fork_need(const struct mm_struct *mm)
 {
-    return (unsigned int)(mm->pt.nr_tables + 1 + (mm->map_count + 7) / 8);
+    unsigned long chains = 1;
+    const struct list_head *pos;
+    list_for_each(pos, &mm->anon_vma_chain)
+        chains++;
+    return (unsigned int)(mm->pt.nr_tables + 1 + (mm->map_count + 7) / 8 + 3 + (chains + 7) / 8);
 }
 
 static void vm_fork(void)
