@@ -957,7 +957,8 @@ static void vm_forkfail(uint32_t skip)
  * (MOVE_ALL). Each status is judged against the PTE before the call: no model region -> EFAULT,
  * nothing present (untouched, swapped out) -> ENOENT, the zero page -> EFAULT, a page mapped more
  * than once with "move" -> EACCES, otherwise 0, or ENOMEM only when memory is really exhausted
- * (or an injected failure was armed); never EBUSY (the harness pins nothing). A moved page's PTE
+ * (or an injected failure was armed); never EBUSY (the harness pins nothing); the migration
+ * counters move with the status (succeeded for 0, failed for ENOMEM / EBUSY). A moved page's PTE
  * names a new frame with the same bits; a failed move changed no bit. Then every page of the
  * range that the model says is readable is read back through the MMU against the model.
  */
@@ -984,7 +985,15 @@ static void vm_migrate_one(struct vmm *m, uintptr_t va, unsigned int flags)
 {
     pte_t e0 = vm_pte_now(m->mm, va);
     int want = vm_migrate_expect(m, va, e0, flags), st = 1;
+    struct migrate_stats s0, s1;
+    mm_migrate_get_stats(&s0);
     int ret = mm_move_pages(m->mm, 1, &va, &st, flags);
+    mm_migrate_get_stats(&s1);
+    if (s1.succeeded - s0.succeeded != (st == 0) ||
+        s1.failed - s0.failed != (st == -MM_EBUSY || st == -MM_ENOMEM))
+        vfail("mm_move_pages(%lx) = status %s, but the counters moved by %lu succeeded, %lu failed",
+              (unsigned long)va, mm_strerror(st), s1.succeeded - s0.succeeded,
+              s1.failed - s0.failed);
     fuzz_digest_err(ret);
     fuzz_digest_err(st);
     VM_TRACE("  move_pages %lx = %d, status %d (expected %d)", (unsigned long)va, ret, st, want);

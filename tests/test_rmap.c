@@ -229,6 +229,8 @@ static int test_migrate_status(void)
                            (uintptr_t)a + 2 * PAGE_SIZE, (uintptr_t)a + 3 * PAGE_SIZE, (uintptr_t)a };
     int st[5];
     struct page *p = rm_page(mm, (uintptr_t)a);
+    struct migrate_stats m0, m1;
+    mm_migrate_get_stats(&m0);
     get_page(p); /* a pin: references beyond the mappings */
     KT_ASSERT_OK(mm_move_pages(mm, 5, addrs, st, MPOL_MF_MOVE));
     __free_pages(p, 0); /* the pin goes */
@@ -242,6 +244,12 @@ static int test_migrate_status(void)
     KT_ASSERT_OK(mm_move_pages(mm, 1, &addrs[4], st, MPOL_MF_MOVE));
     KT_ASSERT_EQ(st[0], -MM_ENOMEM); /* no target: nothing changed */
     KT_ASSERT_EQ(rm_page(mm, (uintptr_t)a), p);
+    mm_migrate_get_stats(&m1); /* tried and failed: EBUSY, ENOMEM (nothing to move: not counted) */
+    KT_ASSERT_EQ(m1.failed - m0.failed, 2);
+    KT_ASSERT_EQ(m1.succeeded, m0.succeeded);
+    KT_ASSERT_OK(mm_move_pages(mm, 1, &addrs[4], st, MPOL_MF_MOVE));
+    mm_migrate_get_stats(&m1);
+    KT_ASSERT_EQ(m1.succeeded - m0.succeeded, 1);
     KT_MM_CHECK();
     KT_TRY(rm_verify(mm, (uintptr_t)a, 9));
     KT_ASSERT_ERR(mm_move_pages(NULL, 1, addrs, st, MPOL_MF_MOVE), MM_EINVAL);

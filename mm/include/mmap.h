@@ -245,7 +245,7 @@ int mm_move_pages(struct mm_struct *mm, unsigned long count, const uintptr_t *ad
  */
 long mm_migrate_range(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int flags);
 
-/** Migration counters since boot (pages moved, moves that failed). */
+/** Migration counters since boot: pages moved, moves tried that failed (EBUSY, ENOMEM). */
 struct migrate_stats {
     unsigned long succeeded, failed;
 };

@@ -129,9 +129,11 @@ static int migrate_one(struct mm_struct *mm, uintptr_t va, unsigned int flags)
     return migrate_file_page(f, index, p);
 }
 
+/* A move that was tried and failed (the page was busy or no target came): not the pages with
+ * nothing to move or a shared page refused without MPOL_MF_MOVE_ALL (as Linux's pgmigrate_fail). */
 static void migrate_count(int status)
 {
-    if (status)
+    if (status == -MM_EBUSY || status == -MM_ENOMEM)
         mm_state.vm.migrate_failed++;
 }
 
