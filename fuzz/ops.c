@@ -184,6 +184,7 @@ static const struct fuzz_enum_val vm_vmisuse_vals[] = {
 static const struct fuzz_enum_val smp_drain_vals[] = { { 0, "local" }, { 1, "all" } };
 static const struct fuzz_enum_val smp_access_vals[] = { { 0, "read" }, { 1, "write" }, { 2, "write-head" } };
 static const struct fuzz_enum_val vm_swapfail_vals[] = { { 0, "swapout" }, { 1, "swapin" } };
+static const struct fuzz_enum_val vm_migrate_vals[] = { { 0, "move" }, { 1, "move-all" }, { 2, "range" } };
 /* target linux: values are indices its executor interprets (target_linux.c, lx_hows / lx_prots) */
 static const struct fuzz_enum_val lx_how_vals[] = {
     { 0, "fixed" }, { 1, "hint" }, { 2, "noreplace" }, { 3, "any" }, { 4, "shared-fixed" },
@@ -370,6 +371,9 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
                                           ARG_U("pages", FF_A, 1, 4), ARG_U("at", FF_D, 0, 128) } },
     [FOP_LX_MLOCK] = { "lx mlock", 3, { ARG_EP("kind", FF_C, lx_mlock_vals),
                                         ARG_U("pages", FF_A, 0, 35), ARG_U("at", FF_D, 0, 129) } },
+    [FOP_VM_MIGRATE] = { "vm migrate", 3, { ARG_EP("how", FF_B, vm_migrate_vals),
+                                            ARG_U("pages", FF_A, 1, 8),
+                                            ARG_U("at", FF_D, 0, 0xffffffffu) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)

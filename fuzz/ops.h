@@ -215,6 +215,7 @@ enum fuzz_op_kind {
     FOP_LX_MPROTECT,        /* lx mprotect prot= pages= at= */
     FOP_LX_ACCESS,          /* lx access KIND pages= at= */
     FOP_LX_MLOCK,           /* lx mlock lock|unlock pages= at= */
+    FOP_VM_MIGRATE,         /* vm migrate move|move-all|range pages= at=   (page migration) */
     FUZZ_NR_OP_KINDS,
 };
 

@@ -66,6 +66,8 @@ static const uint8_t vm_kinds[] = {
     FOP_VM_FILE, FOP_VM_FILE, FOP_VMALLOC, FOP_VFREE, FOP_VMAP, FOP_VUNMAP, FOP_CHECK,
     /* appended: corruption, vmalloc misuse, swap device errors, fork under failure injection */
     FOP_VM_CORRUPT, FOP_VM_CORRUPT, FOP_VM_VMISUSE, FOP_VM_SWAPFAIL, FOP_VM_FORKFAIL,
+    /* appended: page migration */
+    FOP_VM_MIGRATE, FOP_VM_MIGRATE,
 };
 
 static const struct fuzz_op_table vm_table = { vm_kinds, MM_ARRAY_SIZE(vm_kinds), 0 };
@@ -522,10 +524,18 @@ static bool vm_new_mm(void)
  * or more: slab_pick_order). No data page: pages are shared copy-on-write. Judging a fork with a
  * fault's 4 pages called a fork whose parent had 7 tables (it takes all 7 when it succeeds) a mm
  * failure while only 5 GFP_KERNEL pages were obtainable (regression: corpus/vm/regress-fork-tables).
+ * The reverse map adds kmalloc objects (virtual/rmap.c): the child's anon_vma and one chain per
+ * anon_vma the parent chains, plus its own (two more caches, so up to two more slab pages); and
+ * the child's range tree takes a node from the tree cache (one more slab page at worst), which
+ * only showed once shared pages became evictable and a fork ran closer to the limit.
  */
 static unsigned int vm_fork_need(const struct mm_struct *mm)
 {
-    return (unsigned int)(mm->pt.nr_tables + 1 + (mm->map_count + 7) / 8);
+    unsigned long chains = 1;
+    const struct list_head *pos;
+    list_for_each(pos, &mm->anon_vma_chain)
+        chains++;
+    return (unsigned int)(mm->pt.nr_tables + 1 + (mm->map_count + 7) / 8 + 3 + (chains + 7) / 8);
 }
 
 static void vm_fork(void)
@@ -940,6 +950,118 @@ static void vm_forkfail(uint32_t skip)
     vm_check_everything();
 }
 
+/* ---- vm migrate how= pages= at= ----
+ *
+ * Move the pages of [at, at + pages) of the current mm to new frames: "move" and "move-all" one
+ * mm_move_pages call per page (MPOL_MF_MOVE / MPOL_MF_MOVE_ALL), "range" one mm_migrate_range
+ * (MOVE_ALL). Each status is judged against the PTE before the call: no model region -> EFAULT,
+ * nothing present (untouched, swapped out) -> ENOENT, the zero page -> EFAULT, a page mapped more
+ * than once with "move" -> EACCES, otherwise 0, or ENOMEM only when memory is really exhausted
+ * (or an injected failure was armed); never EBUSY (the harness pins nothing); the migration
+ * counters move with the status (succeeded for 0, failed for ENOMEM / EBUSY). A moved page's PTE
+ * names a new frame with the same bits; a failed move changed no bit. Then every page of the
+ * range that the model says is readable is read back through the MMU against the model.
+ */
+static pte_t vm_pte_now(struct mm_struct *mm, uintptr_t va)
+{
+    pte_t *p = pt_walk(&mm->pt, va, false, 0);
+    return p ? *p : 0;
+}
+
+static int vm_migrate_expect(struct vmm *m, uintptr_t va, pte_t e, unsigned int flags)
+{
+    if (vm_reg_find(m, va) < 0)
+        return -MM_EFAULT;
+    if (!pte_present(e))
+        return -MM_ENOENT;
+    if (e & PTE_SW_ZERO)
+        return -MM_EFAULT;
+    if (pfn_to_page(MM_PFN_DOWN(pte_addr(e)))->mapcount > 1 && !(flags & MPOL_MF_MOVE_ALL))
+        return -MM_EACCES;
+    return 0;
+}
+
+static void vm_migrate_one(struct vmm *m, uintptr_t va, unsigned int flags)
+{
+    pte_t e0 = vm_pte_now(m->mm, va);
+    int want = vm_migrate_expect(m, va, e0, flags), st = 1;
+    struct migrate_stats s0, s1;
+    mm_migrate_get_stats(&s0);
+    int ret = mm_move_pages(m->mm, 1, &va, &st, flags);
+    mm_migrate_get_stats(&s1);
+    if (s1.succeeded - s0.succeeded != (st == 0) ||
+        s1.failed - s0.failed != (st == -MM_EBUSY || st == -MM_ENOMEM))
+        vfail("mm_move_pages(%lx) = status %s, but the counters moved by %lu succeeded, %lu failed",
+              (unsigned long)va, mm_strerror(st), s1.succeeded - s0.succeeded,
+              s1.failed - s0.failed);
+    fuzz_digest_err(ret);
+    fuzz_digest_err(st);
+    VM_TRACE("  move_pages %lx = %d, status %d (expected %d)", (unsigned long)va, ret, st, want);
+    pte_t e1 = vm_pte_now(m->mm, va);
+    if (ret)
+        vfail("mm_move_pages(%lx) = %s", (unsigned long)va, mm_strerror(ret));
+    if (st == -MM_ENOMEM && !want &&
+        (vm_fz.inj_at_op || vm_oom_justified_need(0, 1, GFP_HIGHUSER)))
+        want = -MM_ENOMEM;
+    if (st != want)
+        vfail("mm_move_pages(%lx): status %s, expected %s", (unsigned long)va, mm_strerror(st),
+              mm_strerror(want));
+    if (!st && (pte_addr(e1) == pte_addr(e0) || (e1 & ~PTE_ADDR_MASK) != (e0 & ~PTE_ADDR_MASK)))
+        vfail("mm_move_pages(%lx) moved: PTE %llx -> %llx", (unsigned long)va,
+              (unsigned long long)e0, (unsigned long long)e1);
+    if (st && e1 != e0)
+        vfail("mm_move_pages(%lx) failed (%s) but the PTE changed %llx -> %llx", (unsigned long)va,
+              mm_strerror(st), (unsigned long long)e0, (unsigned long long)e1);
+}
+
+/* Read back every page of [va, va + n pages) inside a model region that the model says is
+ * readable (outside regions a read could grow a stack: not this op's business). */
+static void vm_migrate_verify(struct vmm *m, uintptr_t va, uint32_t n)
+{
+    if (!fuzz_platform.user_copy)
+        return;
+    for (uint32_t i = 0; i < n; i++, va += PAGE_SIZE) {
+        int ri;
+        uint32_t k;
+        if (vm_reg_find(m, va) < 0 || vm_expect(m, va, 0, &ri, &k, false) != VM_FAULT_HANDLED)
+            continue;
+        uintptr_t fva = 0;
+        int res = fuzz_platform.user_copy(m->mm, va, vm_fz.buf, PAGE_SIZE, 0, &fva);
+        fuzz_digest_fault(res, res == VM_FAULT_HANDLED);
+        if (res == VM_FAULT_OOM && vm_oom_justified())
+            continue;
+        if (res != VM_FAULT_HANDLED)
+            vfail("read of %lx after migration: %s", (unsigned long)va, vm_fault_name(res));
+        struct vcont c = vm_page_content(&m->reg[ri], k);
+        long d = vm_cmp(vm_fz.buf, &c, PAGE_SIZE);
+        if (d >= 0)
+            vfail("after migration page %lx byte %ld is %02x, model %02x", (unsigned long)va, d,
+                  vm_fz.buf[d], vm_byte(&c, (uint32_t)d));
+    }
+}
+
+static void vm_migrate(uint32_t how, uint32_t pages, uint32_t at)
+{
+    struct vmm *m = vm_cur_mm();
+    if (!m)
+        return;
+    uintptr_t va = vm_addr(m, at) & PAGE_MASK;
+    if (va >= ARCH_USER_VA_END || ARCH_USER_VA_END - va < (uintptr_t)pages * PAGE_SIZE)
+        return;
+    if (how < 2) {
+        for (uint32_t i = 0; i < pages; i++)
+            vm_migrate_one(m, va + (uintptr_t)i * PAGE_SIZE, how ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE);
+    } else {
+        long left = mm_migrate_range(m->mm, va, (size_t)pages * PAGE_SIZE, MPOL_MF_MOVE_ALL);
+        fuzz_digest_count((unsigned long)left);
+        VM_TRACE("  migrate_range %lx +%u pages = %ld", (unsigned long)va, pages, left);
+        if (left < 0 || left > (long)pages ||
+            (left && !vm_fz.inj_at_op && !vm_oom_justified_need(0, 1, GFP_HIGHUSER)))
+            vfail("mm_migrate_range = %ld of %u pages not moved", left, pages);
+    }
+    vm_migrate_verify(m, va, pages);
+}
+
 /* ---- boot, run, teardown ---- */
 
 static unsigned long vm_tables(void)
@@ -1070,6 +1192,7 @@ static void vm_exec(const struct fuzz_op *op)
     case FOP_VM_VMISUSE: vm_vmisuse(a[0], a[1]); break;
     case FOP_VM_SWAPFAIL: vm_swapfail(a[0], a[1], a[2]); break;
     case FOP_VM_FORKFAIL: vm_forkfail(a[0]); break;
+    case FOP_VM_MIGRATE: vm_migrate(a[0], a[1], a[2]); break;
     default: break;
     }
 }

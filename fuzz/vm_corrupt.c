@@ -151,23 +151,21 @@ static struct mm_struct *vcr_mm_with(uint32_t x, unsigned long min)
     return NULL;
 }
 
-/* The x-th page on some LRU list (any mm), or NULL. */
+/* The x-th page on some LRU list, or NULL. */
 static struct page *vcr_lru_page(uint32_t x)
 {
-    for (uint32_t k = 0; k < vm_fz.nmm; k++) {
-        struct mm_struct *mm = vm_fz.mm[(x + k) % vm_fz.nmm].mm;
-        for (unsigned int l = 0; l < 2; l++) {
-            unsigned long n = 0;
-            struct list_head *pos;
-            list_for_each(pos, &mm->lru[l])
-                n++;
-            if (!n)
-                continue;
-            unsigned long want = (x >> 4) % n;
-            list_for_each(pos, &mm->lru[l])
-                if (want-- == 0)
-                    return list_entry(pos, struct page, lru);
-        }
+    for (unsigned int k = 0; k < 2 && mm_state.swap.lru[0].next; k++) {
+        unsigned int l = (x + k) & 1;
+        unsigned long n = 0;
+        struct list_head *pos;
+        list_for_each(pos, &mm_state.swap.lru[l])
+            n++;
+        if (!n)
+            continue;
+        unsigned long want = (x >> 4) % n;
+        list_for_each(pos, &mm_state.swap.lru[l])
+            if (want-- == 0)
+                return list_entry(pos, struct page, lru);
     }
     return NULL;
 }

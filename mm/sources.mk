@@ -8,6 +8,7 @@ MM_SRCS := \
 	heap/kmalloc.c heap/slab.c \
 	virtual/fault.c virtual/file.c virtual/fork.c virtual/mmap.c virtual/page_table.c \
 	virtual/vm_lock.c virtual/vm_tree.c virtual/vma.c virtual/vmalloc.c virtual/kfence.c \
+	virtual/rmap.c virtual/migrate.c \
 	swap/swap_lru.c swap/swap_slot.c \
 	init/init.c \
 	checks/check.c checks/check_kfence.c checks/check_pt.c checks/check_slab.c \

@@ -68,6 +68,19 @@ static int hoard_fill(unsigned int n)
     return 0;
 }
 
+/* Top the hoard up to @n with HIGHMEM pages (freed first: the hoard gives back from the top). */
+static int hoard_fill_high(unsigned int n)
+{
+    while (hoard.nr < n) {
+        struct page *p = alloc_page(GFP_HIGHUSER);
+
+        KT_ASSERT_NOT_NULL(p);
+        KT_ASSERT_EQ(p->zone, ZONE_HIGHMEM);
+        hoard.pages[hoard.nr++] = p;
+    }
+    return 0;
+}
+
 static int hoard_release(void)
 {
     while (hoard.nr > 0)
@@ -398,6 +411,35 @@ static int test_background_reclaim(void)
     return 0;
 }
 
+/*
+ * Regression (issue 14): reclaim for a GFP_KERNEL caller counted pages a shrinker freed in HIGHMEM
+ * as progress and stopped after one pass. The hoard frees 32 HIGHMEM pages first (one pass's
+ * worth), NORMAL ones after: a GFP_KERNEL reclaim of one page must go on to the second pass.
+ */
+static int test_progress_in_usable_zones(void)
+{
+    KT_TRY(kt_boot_small(16, 1, true));
+    hoard_init();
+    KT_TRY(hoard_fill(8)); /* GFP_KERNEL pages at the bottom of the hoard */
+    KT_TRY(hoard_fill_high(40));
+    KT_ASSERT_OK(register_shrinker(&hoard_shrinker));
+    unsigned long r = page_reclaim(GFP_KERNEL, 1);
+
+    KT_ASSERT_EQ(hoard.scan_calls, 2);
+    KT_ASSERT_EQ(r, hoard.freed);
+    KT_ASSERT_GT(hoard.freed, 32); /* lowmem pages too */
+    KT_TRY(hoard_release());
+    KT_TRY(hoard_fill(8));
+    KT_TRY(hoard_fill_high(40));
+    r = page_reclaim(GFP_HIGHUSER, 1); /* a caller that may use HIGHMEM: one pass is enough */
+    KT_ASSERT_EQ(hoard.scan_calls, 3);
+    KT_ASSERT_EQ(r, 32);
+    KT_ASSERT_OK(unregister_shrinker(&hoard_shrinker));
+    KT_TRY(hoard_release());
+    KT_MM_CHECK();
+    return 0;
+}
+
 static const struct ktest_case reclaim_cases[] = {
     KT_CASE(wmarks_ordered),
     KT_CASE(kernel_stops_at_min),
@@ -409,5 +451,6 @@ static const struct ktest_case reclaim_cases[] = {
     KT_CASE(page_reclaim_drains_pcp),
     KT_CASE(shrinker_stop_and_empty),
     KT_CASE(background_reclaim),
+    KT_CASE(progress_in_usable_zones),
 };
 KT_SUITE(reclaim, reclaim_cases);

@@ -23,12 +23,19 @@
  *                  offset beyond the device, count 0)
  *   swap.count     a slot's reference count differs from the swap PTEs naming it over all mms
  *                  (an allocated slot no PTE names included), or the used-slot count is off
- *   lru.page       a page on an LRU list is not an anonymous page mapped once, at the address
- *                  and in the mm its list records
+ *   lru.page       a page on an LRU list is not a mapped anonymous page that a PTE maps at the
+ *                  address its bits record
  *   vma.locked     a page of an accessible VM_LOCKED VMA (mlock, MAP_LOCKED) is not present
  *                  (never faulted in, or swapped out)
  *   lru.list       a page is on two lists (or twice on one), on another list than its bits say,
- *                  marked on-LRU while on none, or the list lengths differ from the counts
+ *                  marked on-LRU while on none, a mapped anonymous page is on none, or the list
+ *                  lengths differ from the counts
+ *   rmap.chain     an anon_vma chain is broken: an mm without its own anon_vma, a chain not on
+ *                  its lists or naming another mm / anon_vma, an anon_vma chained twice by one
+ *                  mm, a chain count that differs from the list (virtual/rmap.c)
+ *   rmap.page      a PTE maps an anonymous page the reverse map does not find there (no
+ *                  anon_vma, one the mm does not chain, another address), or the walk finds
+ *                  a number of PTEs other than the page's mapcount
  *
  * Scratch state while checking (mm_check requires quiescence): map counts are verified by
  * subtracting every mapping PTE from page->mapcount and adding it back; slots use their `seen`
@@ -299,41 +306,39 @@ static int check_swap_slots(struct mm_check_report *r)
 
 /* ---- LRU lists ---- */
 
-/* Check one page found on list @idx of @mm and mark it (PG_checked). */
-static int check_lru_page(struct mm_struct *mm, struct page *p, unsigned int idx,
-                          struct mm_check_report *r)
+/* Check one page found on list @idx and mark it (PG_checked). */
+static int check_lru_page(struct page *p, unsigned int idx, struct mm_check_report *r)
 {
     if (!page_pointer_valid(p))
-        return vm_fail(r, "lru.list", ~0ul, "mm %u: LRU list %u links a non-page %p", mm->id, idx,
-                       (void *)p);
+        return vm_fail(r, "lru.list", ~0ul, "LRU list %u links a non-page %p", idx, (void *)p);
     unsigned long pfn = page_to_pfn(p);
     if (p->flags & PG_checked)
         return vm_fail(r, "lru.list", pfn, "pfn 0x%lx is on an LRU list twice", pfn);
-    if (p->flags != PG_head || p->order != 0 || p == mm_state.vm.zero_page || p->mapcount != 1)
-        return vm_fail(r, "lru.page", pfn, "pfn 0x%lx on mm %u's LRU: flags 0x%x mapcount %d", pfn,
-                       mm->id, p->flags, (int)p->mapcount);
+    if (p->flags != PG_head || p->order != 0 || p == mm_state.vm.zero_page || p->mapcount < 1)
+        return vm_fail(r, "lru.page", pfn, "pfn 0x%lx on the LRU: flags 0x%x mapcount %d", pfn,
+                       p->flags, (int)p->mapcount);
     unsigned int want = (p->private_data & SWAP_PD_ACTIVE) ? SWAP_LRU_ACTIVE : SWAP_LRU_INACTIVE;
     if (!(p->private_data & SWAP_PD_ON_LRU) || want != idx)
-        return vm_fail(r, "lru.list", pfn, "pfn 0x%lx on list %u of mm %u, its bits 0x%lx", pfn,
-                       idx, mm->id, (unsigned long)(p->private_data & ~PAGE_MASK));
-    uintptr_t va = p->private_data & PAGE_MASK;
-    pte_t *ptep = pt_walk(&mm->pt, va, false, 0);
-    if (!ptep || !pte_present(*ptep) || pte_addr(*ptep) != page_to_phys(p))
-        return vm_fail(r, "lru.page", pfn, "pfn 0x%lx: mm %u does not map it at 0x%lx", pfn,
-                       mm->id, (unsigned long)va);
+        return vm_fail(r, "lru.list", pfn, "pfn 0x%lx on list %u, its bits 0x%lx", pfn, idx,
+                       (unsigned long)(p->private_data & ~PAGE_MASK));
+    if (!rmap_walk_anon(p, NULL, NULL))
+        return vm_fail(r, "lru.page", pfn, "pfn 0x%lx: no PTE maps it at 0x%lx", pfn,
+                       (unsigned long)rmap_address(p));
     p->flags |= PG_checked;
     return 0;
 }
 
-/* Walk both lists of @mm (bounded), adding their lengths to @n[]. */
-static int check_lru_mm(struct mm_struct *mm, unsigned long n[2], struct mm_check_report *r)
+/* Walk both lists (bounded), counting their lengths into @n[]. */
+static int check_lru_lists(unsigned long n[2], struct mm_check_report *r)
 {
+    if (!mm_state.swap.lru[0].next)
+        return 0; /* no address space was ever made */
     for (unsigned int idx = 0; idx < 2; idx++) {
         struct list_head *pos;
-        list_for_each(pos, &mm->lru[idx]) {
+        list_for_each(pos, &mm_state.swap.lru[idx]) {
             if (++n[idx] > mm_max_pfn)
-                return vm_fail(r, "lru.list", ~0ul, "mm %u: LRU list %u does not end", mm->id, idx);
-            int err = check_lru_page(mm, list_entry(pos, struct page, lru), idx, r);
+                return vm_fail(r, "lru.list", ~0ul, "LRU list %u does not end", idx);
+            int err = check_lru_page(list_entry(pos, struct page, lru), idx, r);
             if (err)
                 return err;
         }
@@ -341,27 +346,128 @@ static int check_lru_mm(struct mm_struct *mm, unsigned long n[2], struct mm_chec
     return 0;
 }
 
-/* LRU pages are anonymous, mapped once where recorded, on exactly one list; counts agree. */
+/* LRU pages are mapped anonymous pages, on exactly one list; every such page is; counts agree. */
 static int check_lru(struct mm_check_report *r)
 {
     unsigned long n[2] = { 0, 0 };
-    int err = 0;
-    struct list_head *pos;
-    list_for_each(pos, &mm_state.vm.mms) {
-        if ((err = check_lru_mm(list_entry(pos, struct mm_struct, list_all), n, r)))
-            break;
-    }
+    int err = check_lru_lists(n, r);
     for (unsigned long pfn = 0; pfn < mm_max_pfn; pfn++) { /* clear marks; find unlisted pages */
         struct page *p = pfn_to_page(pfn);
         bool marked = p->flags & PG_checked;
         p->flags &= ~PG_checked;
         if (!err && !marked && p->flags == PG_head && p->order == 0 && p->mapcount > 0 &&
-            swap_page_on_lru(p))
-            err = vm_fail(r, "lru.list", pfn, "pfn 0x%lx is marked on-LRU but on no list", pfn);
+            p != mm_state.vm.zero_page)
+            err = vm_fail(r, "lru.list", pfn, "pfn 0x%lx: mapped anonymous page on no LRU list%s",
+                          pfn, swap_page_on_lru(p) ? " (marked on-LRU)" : "");
     }
     if (!err && (n[0] != mm_state.swap.nr_lru[0] || n[1] != mm_state.swap.nr_lru[1]))
         err = vm_fail(r, "lru.list", ~0ul, "lists hold %lu inactive + %lu active, counts say %lu + "
                       "%lu", n[0], n[1], mm_state.swap.nr_lru[0], mm_state.swap.nr_lru[1]);
+    return err;
+}
+
+/* ---- the reverse map (virtual/rmap.c) ---- */
+
+/* Does @mm chain @av? (Bounded by the chain counts checked before.) */
+static bool rmap_mm_chains(struct mm_struct *mm, const struct anon_vma *av)
+{
+    struct list_head *pos;
+    list_for_each(pos, &mm->anon_vma_chain) {
+        if (list_entry(pos, struct anon_vma_chain, same_mm)->anon_vma == av)
+            return true;
+    }
+    return false;
+}
+
+/* rmap.chain for one chain @avc of @mm (@bound: most chains an anon_vma may have). */
+static int check_rmap_chain(struct mm_struct *mm, struct anon_vma_chain *avc, unsigned long bound,
+                            struct mm_check_report *r)
+{
+    struct anon_vma *av = avc->anon_vma;
+    if (avc->mm != mm || !av)
+        return vm_fail(r, "rmap.chain", ~0ul, "mm %u: a chain names mm %p, anon_vma %p", mm->id,
+                       (void *)avc->mm, (void *)av);
+    unsigned long n = 0, mine = 0;
+    struct list_head *pos;
+    list_for_each(pos, &av->chains) {
+        struct anon_vma_chain *c = list_entry(pos, struct anon_vma_chain, same_anon_vma);
+        if (++n > bound)
+            return vm_fail(r, "rmap.chain", ~0ul, "anon_vma %p: its chain list does not end",
+                           (void *)av);
+        if (c->anon_vma != av)
+            return vm_fail(r, "rmap.chain", ~0ul, "anon_vma %p lists a chain of anon_vma %p",
+                           (void *)av, (void *)c->anon_vma);
+        mine += c->mm == mm;
+        if (c == avc && c->mm != mm)
+            return vm_fail(r, "rmap.chain", ~0ul, "mm %u: chain mm mismatch", mm->id);
+    }
+    if (n != av->nr_chains || mine != 1)
+        return vm_fail(r, "rmap.chain", ~0ul, "mm %u: anon_vma %p has %lu chains (count %u), %lu "
+                       "of them this mm's", mm->id, (void *)av, n, av->nr_chains, mine);
+    return 0;
+}
+
+/* rmap.chain over every mm. */
+static int check_rmap_chains(struct mm_check_report *r)
+{
+    unsigned long bound = (unsigned long)mm_state.vm.next_mm_id + 1;
+    struct list_head *pos;
+    list_for_each(pos, &mm_state.vm.mms) {
+        struct mm_struct *mm = list_entry(pos, struct mm_struct, list_all);
+        if (!mm->anon_vma || !rmap_mm_chains(mm, mm->anon_vma))
+            return vm_fail(r, "rmap.chain", ~0ul, "mm %u does not chain its own anon_vma %p",
+                           mm->id, (void *)mm->anon_vma);
+        unsigned long n = 0;
+        struct list_head *c;
+        list_for_each(c, &mm->anon_vma_chain) {
+            if (++n > bound * bound)
+                return vm_fail(r, "rmap.chain", ~0ul, "mm %u: its chain list does not end", mm->id);
+            int err = check_rmap_chain(mm, list_entry(c, struct anon_vma_chain, same_mm), bound, r);
+            if (err)
+                return err;
+        }
+    }
+    return 0;
+}
+
+struct rmap_check {
+    struct mm_struct *mm;
+    struct mm_check_report *r;
+};
+
+/* rmap.page for one PTE: an anonymous page it maps is found from its reverse map, here. */
+static int check_rmap_pte(void *arg, uintptr_t va, pte_t *ptep)
+{
+    struct rmap_check *c = arg;
+    pte_t e = *ptep;
+    unsigned long pfn = MM_PFN_DOWN(pte_addr(e));
+    if (!pte_present(e) || (e & PTE_SW_ZERO) || !pfn_valid(pfn))
+        return 0;
+    struct page *p = pfn_to_page(pfn);
+    if (!vm_user_page(p) || (p->flags & PG_cache))
+        return 0;
+    if (!p->anon_vma || rmap_address(p) != va || !rmap_mm_chains(c->mm, p->anon_vma))
+        return vm_fail(c->r, "rmap.page", pfn, "pfn 0x%lx mapped at 0x%lx of mm %u: its rmap "
+                       "(anon_vma %p, address 0x%lx) does not lead here", pfn, (unsigned long)va,
+                       c->mm->id, (void *)p->anon_vma, (unsigned long)rmap_address(p));
+    unsigned int n = rmap_walk_anon(p, NULL, NULL);
+    if (n != (unsigned int)p->mapcount)
+        return vm_fail(c->r, "rmap.page", pfn, "pfn 0x%lx: the rmap walk finds %u PTEs, mapcount "
+                       "%d", pfn, n, (int)p->mapcount);
+    return 0;
+}
+
+/* Chains are well formed; every anonymous PTE is found from its page (mapcount checked before). */
+static int check_rmap(struct mm_check_report *r)
+{
+    int err = check_rmap_chains(r);
+    struct list_head *pos;
+    list_for_each(pos, &mm_state.vm.mms) {
+        if (err)
+            break;
+        struct rmap_check c = { list_entry(pos, struct mm_struct, list_all), r };
+        err = pt_visit(&c.mm->pt, 0, ARCH_USER_VA_END, check_rmap_pte, &c);
+    }
     return err;
 }
 
@@ -379,6 +485,8 @@ int vm_check_all(struct mm_check_report *r)
     int err = check_mapcounts(r);
     if (!err)
         err = check_swap_slots(r);
+    if (!err)
+        err = check_rmap(r);
     if (!err)
         err = check_lru(r);
     return err;

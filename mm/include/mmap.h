@@ -84,6 +84,7 @@ struct vm_area_struct {
     uint64_t vm_pgoff;            /* file offset of vm_start, in pages */
     struct mm_struct *vm_mm;
     struct list_head vm_list;     /* address order */
+    struct list_head vm_shared;   /* a file VMA: on its file's i_mmap list while linked */
 };
 
 struct mm_struct {
@@ -96,8 +97,8 @@ struct mm_struct {
     unsigned long nr_anon;        /* anonymous pages mapped */
     unsigned int id;
     struct list_head list_all;    /* every live mm (for mm_check) */
-    struct list_head lru[2];      /* anonymous pages only this mm maps: [0] inactive, [1] active
-                                     (mm/swap; linked through page->lru) */
+    struct anon_vma *anon_vma;    /* where this mm's new anonymous pages go (virtual/rmap.c) */
+    struct list_head anon_vma_chain; /* its anon_vma_chains: one per anon_vma it may map pages of */
     env_spinlock_t lock;          /* unused for now: one lock, mm_state.vm.lock, guards every
                                      address space (virtual/vm_lock.c); kept for the per-mm split */
 };
@@ -214,6 +215,41 @@ int mm_file_read(struct mm_file *f, uint64_t off, void *buf, size_t len);
  * mm_file_read. */
 int mm_file_write(struct mm_file *f, uint64_t off, const void *buf, size_t len);
 uint64_t mm_file_size(const struct mm_file *f);
+
+/* ---- page migration (virtual/migrate.c) ---- */
+
+/* move_pages flags (Linux values): MOVE moves only pages mapped once (a shared page: -MM_EACCES),
+ * MOVE_ALL also pages other address spaces map (COW-shared after fork, shared file pages). */
+#define MPOL_MF_MOVE     (1u << 1)
+#define MPOL_MF_MOVE_ALL (1u << 2)
+
+/**
+ * move_pages(2) without nodes (the target is any other page frame until nodes exist): move the
+ * page mapped at each of @addrs[0..@count) of @mm to a newly allocated page: contents kept, every
+ * PTE that maps it (in every address space, found by the reverse map or the file's i_mmap) moved,
+ * TLBs flushed, the old page freed. @status[i] gets 0 (moved) or, as Linux: -MM_EFAULT (no VMA,
+ * or the zero page), -MM_ENOENT (nothing present: never touched, or swapped out), -MM_EACCES (a
+ * page mapped more than once without MPOL_MF_MOVE_ALL), -MM_EBUSY (pinned: references beyond its
+ * mappings, or the reverse map does not find every mapping), -MM_ENOMEM (no target page). A page
+ * whose move failed is untouched. Returns 0, or -MM_EINVAL (NULL @mm/@addrs/@status with @count,
+ * @flags not exactly one of MPOL_MF_MOVE / MPOL_MF_MOVE_ALL) and then writes no status.
+ */
+int mm_move_pages(struct mm_struct *mm, unsigned long count, const uintptr_t *addrs, int *status,
+                  unsigned int flags);
+
+/**
+ * migrate_pages analog on a range: move every present page of [@addr, @addr + @len) of @mm (as
+ * mm_move_pages with @flags). Returns the number of pages present but not moved (>= 0; absent
+ * and zero pages are not counted), or -MM_EINVAL (NULL @mm, unaligned or wrapping range, bad
+ * @flags).
+ */
+long mm_migrate_range(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int flags);
+
+/** Migration counters since boot: pages moved, moves tried that failed (EBUSY, ENOMEM). */
+struct migrate_stats {
+    unsigned long succeeded, failed;
+};
+void mm_migrate_get_stats(struct migrate_stats *st);
 
 /* ---- the MMU's side ---- */
 

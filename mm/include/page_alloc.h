@@ -64,6 +64,7 @@ struct page {
             void *freelist;         /* free objects not owned by a CPU (remote frees) */
         };
     };
+    struct anon_vma *anon_vma;  /* mapped anonymous page: its reverse map (virtual/rmap.c) */
 };
 MM_STATIC_ASSERT(sizeof(struct page) <= 64, "struct page must stay within 64 bytes");
 

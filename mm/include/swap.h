@@ -1,20 +1,21 @@
 /*
  * swap.h - swapping anonymous pages to the machine's swap device (env_swap_* of mm_env.h).
  *
- *   mm->lru[ACTIVE]   <-> page <-> page ...      second chance: a page whose PTE has PTE_A set
- *   mm->lru[INACTIVE] <-> page <-> page ... tail  is moved back to active with A cleared; an
- *                                                 idle page at the inactive tail is written out
+ *   lru[ACTIVE]   <-> page <-> page ...      second chance: a page with PTE_A set in any mapper
+ *   lru[INACTIVE] <-> page <-> page ... tail  is moved back to active with A cleared; an idle
+ *                                             page at the inactive tail is written out
  *   PTE:  [pfn | P | ...]  --swap-out-->  pte_mk_swap(0, slot)  --fault-->  [new pfn | P | ...]
  *
  * Swap comes up at the first mm_create on a machine whose device has slots (env_swap_slots() > 0):
  * the slot map is allocated and a shrinker joins the page allocator's registry, so memory
  * pressure swaps instead of failing. Without a device, pressure fails as before (VM_FAULT_OOM).
  *
- * Reverse map: a page is on an LRU list only while exactly one PTE maps it; the list it is on
- * belongs to that PTE's mm and page->private_data holds the address (plus list bits). Pages
- * shared copy-on-write after fork leave the LRU and are not swapped until a write that reuses
- * them leaves one mapper. Slots are reference counted: fork duplicates swap PTEs (one reference
- * each); a swap-in always gives the faulting mm its own private copy and drops one reference.
+ * The lists are global and hold every mapped anonymous page; page->private_data holds its
+ * address (plus list bits). A page copy-on-write shared after fork is evicted from every mapper
+ * at once, found through the reverse map (../virtual/rmap.c): each PTE becomes the swap entry,
+ * one slot reference per mapper. Slots are reference counted: fork duplicates swap PTEs (one
+ * reference each); a swap-in always gives the faulting mm its own private copy and drops one
+ * reference, so copy-on-write holds across swap.
  */
 #ifndef LEAXOS_SWAP_H
 #define LEAXOS_SWAP_H

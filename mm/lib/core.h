@@ -185,6 +185,7 @@ struct mm_vm_state {
     unsigned int next_mm_id;
     struct kmem_cache *tree_cache;       /* nodes of every range tree of mm/virtual (vm_tree.c) */
     struct kmem_cache *vma_cache;        /* VMAs (SLAB_MM_INTERNAL: refused to kfree) */
+    unsigned long migrated, migrate_failed; /* migrate.c: pages moved / moves that failed */
 };
 
 /** One KFENCE pool slot (mm/virtual/kfence.c): the object page at window + (2i + 1) pages. */
@@ -235,8 +236,9 @@ struct mm_swap_state {
     unsigned long cursor;                /* next-fit start of the slot search */
     unsigned long out, in;               /* pages written out / read back */
     unsigned long write_fail, read_fail;
-    unsigned long nr_lru[2];             /* swap_lru.c: pages on all mms' inactive [0] / active
-                                            [1] lists */
+    struct list_head lru[2];             /* swap_lru.c: every mapped anonymous page, inactive
+                                            [0] / active [1] (linked through page->lru) */
+    unsigned long nr_lru[2];             /* swap_lru.c: the lengths of lru[] */
     struct shrinker shrinker;            /* swap_lru.c: memory pressure swaps */
 };
 

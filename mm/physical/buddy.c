@@ -213,7 +213,7 @@ void page_alloc_last_decision(unsigned int cpu, struct page_alloc_decision *d)
     *d = cpu < MM_MAX_CPUS ? mm_state.phys.cpu[cpu].last : (struct page_alloc_decision){ 0 };
 }
 
-static unsigned int gfp_high_zone(gfp_t gfp)
+unsigned int gfp_high_zone(gfp_t gfp)
 {
     if (gfp & __GFP_DMA)
         return ZONE_DMA;

@@ -34,6 +34,9 @@ struct page *pcp_alloc_page(struct zone *z, unsigned int cpu);
 void pcp_free_page(struct zone *z, struct page *page, unsigned int cpu);
 void pcp_drain_cpu(unsigned int cpu);
 
+/** buddy.c: the highest zone an allocation with @gfp may use (it falls back to the lower ones). */
+unsigned int gfp_high_zone(gfp_t gfp);
+
 /* reclaim.c */
 void reclaim_reset(void);
 /** Is reclaim running on this CPU (an allocation inside it must not start another)? */

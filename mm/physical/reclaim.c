@@ -55,10 +55,11 @@ int unregister_shrinker(struct shrinker *s)
     return found ? 0 : -MM_ENOENT;
 }
 
-unsigned long page_alloc_nr_free(void)
+/* Free pages (buddy + per-CPU) in zones 0..@high. */
+static unsigned long reclaim_nr_free_upto(unsigned int high)
 {
     unsigned long n = 0;
-    for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
+    for (unsigned int i = 0; i <= high && i < MM_NR_ZONES; i++) {
         const struct zone *z = &mm_state.phys.zones[i];
         n += env_atomic_load(&z->nr_free);
         for (unsigned int c = 0; c < mm_state.core.nr_cpus; c++)
@@ -66,6 +67,11 @@ unsigned long page_alloc_nr_free(void)
     }
     return n;
 }
+
+unsigned long page_alloc_nr_free(void) { return reclaim_nr_free_upto(MM_NR_ZONES - 1); }
+
+/* Free pages in the zones an allocation with @gfp may use. */
+static unsigned long reclaim_nr_free_usable(gfp_t gfp) { return reclaim_nr_free_upto(gfp_high_zone(gfp)); }
 
 /* One pass over the registry; returns true if any shrinker freed something. */
 static bool reclaim_shrink_pass(gfp_t gfp, unsigned long nr_pages)
@@ -102,11 +108,15 @@ unsigned long page_reclaim(gfp_t gfp, unsigned long nr_pages)
     env_atomic_add(&mm_state.phys.reclaim_runs, 1);
     drain_all_pages();
     unsigned long before = page_alloc_nr_free(), now = before;
+    /* progress is counted in the zones @gfp may use: pages a shrinker frees in a higher zone
+     * (swap-out of user pages in HIGHMEM) do not end a GFP_KERNEL caller's reclaim early */
+    unsigned long usable0 = reclaim_nr_free_usable(gfp), usable = usable0;
     for (unsigned int pass = 0; pass < RECLAIM_MAX_PASSES; pass++) {
-        if (!reclaim_shrink_pass(gfp, nr_pages - MM_MIN(nr_pages, now - before)))
+        if (!reclaim_shrink_pass(gfp, nr_pages - MM_MIN(nr_pages, usable - MM_MIN(usable, usable0))))
             break;
         now = page_alloc_nr_free();
-        if (now >= before + nr_pages)
+        usable = reclaim_nr_free_usable(gfp);
+        if (usable >= usable0 + nr_pages)
             break;
     }
     drain_all_pages(); /* what the shrinkers freed onto per-CPU lists counts for watermarks */

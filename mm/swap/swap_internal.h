@@ -42,8 +42,12 @@ void vm_unlock(void);
 
 /** Bring swap up if the device has slots and it is not up yet (called by mm_create). */
 void swap_setup(void);
-/** Put anonymous page @p, mapped only at @va of @mm, at the head of @mm's inactive list. */
-void swap_lru_add(struct mm_struct *mm, struct page *p, uintptr_t va);
+/** Make the (empty) LRU lists (once, with the address-space lists). */
+void swap_lru_init(void);
+/** Put new anonymous page @p, mapped at @va (by every mapper), at the head of the inactive list. */
+void swap_lru_add(struct page *p, uintptr_t va);
+/** Page migration: @new takes @old's place on its list (and its address bits); @old leaves. */
+void swap_lru_replace(struct page *old, struct page *new);
 /** Take @p off its LRU list (no-op when it is on none). */
 void swap_lru_del(struct page *p);
 static inline bool swap_page_on_lru(const struct page *p)

@@ -3,27 +3,31 @@
  * shrinker that makes memory pressure swap, bringing swap up (slot map + shrinker) and swap
  * statistics. Above swap_slot.c, which it calls for slots; never the other way round.
  *
- *   mm->lru[ACTIVE]:    head -> newest ... oldest <- tail   (refill takes from the tail)
- *   mm->lru[INACTIVE]:  head -> newest ... oldest <- tail   (scan takes from the tail)
+ *   mm_state.swap.lru[ACTIVE]:    head -> newest ... oldest <- tail   (refill takes from the tail)
+ *   mm_state.swap.lru[INACTIVE]:  head -> newest ... oldest <- tail   (scan takes from the tail)
  *
- *   inactive tail, PTE_A set   -> clear A, move to the active head (second chance)
- *   inactive tail, PTE_A clear -> write to a slot, PTE := swap entry, free the page
+ *   inactive tail, a PTE_A set  -> clear A in every mapper, move to the active head (second chance)
+ *   inactive tail, none set     -> write to a slot; every mapper's PTE := the swap entry (the slot
+ *                                  holds one reference per mapper), TLBs flushed, page freed
  *   inactive empty: active tail, A set -> clear A, back to the active head; clear -> inactive head
  *
- * Reverse map: a page is on a list only while exactly one PTE maps it (mapcount 1, anonymous);
- * the list is its mapper's mm and page->private_data = address | SWAP_PD_ON_LRU [| ACTIVE].
- * New anonymous pages enter at the inactive head; fork takes a page off when it becomes shared.
+ * Every mapped anonymous page is on one list, private_data = address | SWAP_PD_ON_LRU [| ACTIVE]
+ * (the address is the page's in every mapper: rmap.c). The lists are global (as Linux's per-node
+ * LRU): a page copy-on-write shared by several address spaces is found from the list and all its
+ * PTEs through the reverse map (rmap_walk_anon). A page in a VM_LOCKED VMA of any mapper, or with
+ * references beyond its mappings, is not evicted (back to the active list).
  *
  * Invariants (checked by check_vm.c, "lru.page" / "lru.list"): every page on a list is an
- * anonymous, allocated order-0 page with mapcount 1 whose PTE at its recorded address in the
- * list's mm maps it; it is on exactly one list, the one its private_data names; the global counts
- * mm_state.swap.nr_lru[] equal the list lengths summed over all mms.
+ * anonymous, allocated order-0 page with mapcount >= 1 that the PTE of a chained mm at its
+ * recorded address maps; it is on exactly one list, the one its private_data names; every mapped
+ * anonymous page is on a list; mm_state.swap.nr_lru[] equal the list lengths.
  *
  * Locking: the lists, counts and PTEs here are the address-space lock's (../virtual/vm_lock.c).
  * Callers from mm/virtual hold it; swap_reclaim and swap_get_stats take it; the shrinker only
  * tries it (it runs under shrink_lock, which vm.lock precedes).
  */
 #include "swap_internal.h"
+#include "../virtual/mmap_internal.h" /* the reverse map (rmap_walk_anon) */
 
 static unsigned long swap_shrink_count(struct shrinker *s, struct shrink_control *sc);
 static unsigned long swap_shrink_scan(struct shrinker *s, struct shrink_control *sc);
@@ -59,12 +63,16 @@ static inline unsigned int lru_index(const struct page *p)
     return (p->private_data & SWAP_PD_ACTIVE) ? SWAP_LRU_ACTIVE : SWAP_LRU_INACTIVE;
 }
 
-static inline uintptr_t lru_address(const struct page *p) { return p->private_data & PAGE_MASK; }
+void swap_lru_init(void)
+{
+    list_init(&mm_state.swap.lru[SWAP_LRU_INACTIVE]);
+    list_init(&mm_state.swap.lru[SWAP_LRU_ACTIVE]);
+}
 
-void swap_lru_add(struct mm_struct *mm, struct page *p, uintptr_t va)
+void swap_lru_add(struct page *p, uintptr_t va)
 {
     p->private_data = (va & PAGE_MASK) | SWAP_PD_ON_LRU;
-    list_add(&p->lru, &mm->lru[SWAP_LRU_INACTIVE]);
+    list_add(&p->lru, &mm_state.swap.lru[SWAP_LRU_INACTIVE]);
     mm_state.swap.nr_lru[SWAP_LRU_INACTIVE]++;
 }
 
@@ -77,138 +85,145 @@ void swap_lru_del(struct page *p)
     p->private_data = 0;
 }
 
-/* Move @p (on one of @mm's lists) to the head of list @to. */
-static void swap_lru_move(struct mm_struct *mm, struct page *p, unsigned int to)
+void swap_lru_replace(struct page *old, struct page *new)
+{
+    new->private_data = old->private_data;
+    list_insert_between(&new->lru, old->lru.prev, old->lru.next);
+    list_init(&old->lru);
+    old->private_data = 0;
+}
+
+/* Move @p to the head of list @to. */
+static void swap_lru_move(struct page *p, unsigned int to)
 {
     list_del(&p->lru);
     mm_state.swap.nr_lru[lru_index(p)]--;
-    p->private_data = lru_address(p) | SWAP_PD_ON_LRU | (to == SWAP_LRU_ACTIVE ? SWAP_PD_ACTIVE : 0);
-    list_add(&p->lru, &mm->lru[to]);
+    p->private_data = rmap_address(p) | SWAP_PD_ON_LRU |
+                      (to == SWAP_LRU_ACTIVE ? SWAP_PD_ACTIVE : 0);
+    list_add(&p->lru, &mm_state.swap.lru[to]);
     mm_state.swap.nr_lru[to]++;
 }
 
-/* The PTE mapping LRU page @p in @mm, or NULL (and @p leaves the LRU) if the rmap is stale. */
-static pte_t *swap_lru_pte(struct mm_struct *mm, struct page *p)
-{
-    uintptr_t va = lru_address(p);
-    pte_t *ptep = pt_walk(&mm->pt, va, false, 0);
-    if (ptep && pte_present(*ptep) && pte_addr(*ptep) == page_to_phys(p) && p->mapcount == 1 &&
-        !(p->flags & PG_cache))
-        return ptep;
-    env_log(ENV_LOG_ERR, "swap: stale LRU page pfn 0x%lx at 0x%lx of mm %u\n", page_to_pfn(p),
-            (unsigned long)va, mm->id);
-    swap_lru_del(p);
-    return NULL;
-}
+/* What a look at every mapper of a page found (the young bits are cleared as they are seen). */
+struct swap_look {
+    bool young, locked;
+    struct mm_struct *first; /* the first mapper (for the trace) */
+};
 
-/* Was the page referenced since the last look? Clears PTE_A (test-and-clear-young). */
-static bool swap_pte_young(pte_t *ptep, uintptr_t va)
+static int swap_look_pte(void *arg, struct mm_struct *mm, struct vm_area_struct *v, uintptr_t va,
+                         pte_t *ptep)
 {
-    if (!(*ptep & PTE_A))
-        return false;
-    *ptep &= ~PTE_A;
-    env_tlb_flush_range(va, va + PAGE_SIZE);
-    return true;
-}
-
-/* Write @p out and replace its PTE by the swap entry. Returns 1, or -1 (no slot / device error). */
-static int swap_evict_page(struct mm_struct *mm, struct page *p, pte_t *ptep)
-{
-    uintptr_t va = lru_address(p);
-    pte_t e = swap_page_write(page_address(p));
-    mm_trace(MM_TRACE_SWAP_OUT, mm->id, va, page_to_pfn(p), e);
-    if (!e)
-        return -1;
-    *ptep = e;
-    env_tlb_flush_range(va, va + PAGE_SIZE);
-    swap_lru_del(p);
-    p->mapcount--;
-    mm->nr_anon--;
-    __free_pages(p, 0);
-    return 1;
-}
-
-/* Refill: look at the active tail. Returns 0 (moved), or -1 when @mm has no LRU pages at all. */
-static int swap_refill_one(struct mm_struct *mm)
-{
-    if (list_empty(&mm->lru[SWAP_LRU_ACTIVE]))
-        return -1;
-    struct page *p = list_entry(mm->lru[SWAP_LRU_ACTIVE].prev, struct page, lru);
-    pte_t *ptep = swap_lru_pte(mm, p);
-    if (ptep)
-        swap_lru_move(mm, p, swap_pte_young(ptep, lru_address(p)) ? SWAP_LRU_ACTIVE
-                                                                  : SWAP_LRU_INACTIVE);
+    struct swap_look *l = arg;
+    if (!l->first)
+        l->first = mm;
+    if (v && (v->vm_flags & VM_LOCKED))
+        l->locked = true;
+    if (*ptep & PTE_A) { /* test-and-clear-young */
+        *ptep &= ~PTE_A;
+        env_tlb_flush_range(va, va + PAGE_SIZE);
+        l->young = true;
+    }
     return 0;
 }
 
-/* Is LRU page @p in a VM_LOCKED VMA of @mm (mlock, MAP_LOCKED)? */
-static bool swap_page_mlocked(struct mm_struct *mm, struct page *p)
+/* Look at every mapper of @p: false if the reverse map does not find them all (mm_check reports
+ * it; the page stays on the LRU, rotated to the active list, and is not evicted). */
+static bool swap_look_page(struct page *p, struct swap_look *l)
 {
-    const struct vm_area_struct *v = find_vma(mm, lru_address(p));
-    return v && v->vm_start <= lru_address(p) && (v->vm_flags & VM_LOCKED);
+    *l = (struct swap_look){ false, false, NULL };
+    unsigned int n = rmap_walk_anon(p, swap_look_pte, l);
+    if (n && n == (unsigned int)p->mapcount && !(p->flags & PG_cache))
+        return true;
+    env_log(ENV_LOG_ERR, "swap: LRU page pfn 0x%lx at 0x%lx: the rmap finds %u of %d mappers\n",
+            page_to_pfn(p), (unsigned long)rmap_address(p), n, (int)p->mapcount);
+    swap_lru_move(p, SWAP_LRU_ACTIVE);
+    return false;
 }
 
-/* One step on @mm: returns 1 (a page freed), 0 (a page moved), -1 (nothing to do / stop). */
-static int swap_scan_one(struct mm_struct *mm)
+/* One mapper's PTE of the page being evicted becomes the swap entry (one slot reference each). */
+struct swap_evict {
+    pte_t entry;
+    unsigned int done;
+};
+
+static int swap_evict_pte(void *arg, struct mm_struct *mm, struct vm_area_struct *v, uintptr_t va,
+                          pte_t *ptep)
 {
-    if (list_empty(&mm->lru[SWAP_LRU_INACTIVE]))
-        return swap_refill_one(mm);
-    struct page *p = list_entry(mm->lru[SWAP_LRU_INACTIVE].prev, struct page, lru);
-    pte_t *ptep = swap_lru_pte(mm, p);
-    if (!ptep)
+    struct swap_evict *ev = arg;
+    (void)v;
+    if (ev->done++)
+        (void)swap_entry_dup(ev->entry); /* the write gave the first reference */
+    *ptep = ev->entry;
+    env_tlb_flush_range(va, va + PAGE_SIZE); /* every CPU that may cache the old translation */
+    mm->nr_anon--;
+    return 0;
+}
+
+/* Write @p out and replace every PTE of it by the swap entry. Returns 1, or -1 (no slot / device
+ * error). The caller saw that the reverse map finds all p->mapcount PTEs. */
+static int swap_evict_page(struct page *p, struct mm_struct *first)
+{
+    uintptr_t va = rmap_address(p);
+    pte_t e = swap_page_write(page_address(p));
+    mm_trace(MM_TRACE_SWAP_OUT, first->id, va, page_to_pfn(p), e);
+    if (!e)
+        return -1;
+    struct swap_evict ev = { e, 0 };
+    rmap_walk_anon(p, swap_evict_pte, &ev);
+    swap_lru_del(p);
+    p->mapcount = 0;
+    while (ev.done--)
+        __free_pages(p, 0); /* one reference per PTE: the last put frees it */
+    return 1;
+}
+
+/* Refill: look at the active tail. Returns 0 (moved), or -1 when no page is on any list. */
+static int swap_refill_one(void)
+{
+    if (list_empty(&mm_state.swap.lru[SWAP_LRU_ACTIVE]))
+        return -1;
+    struct page *p = list_entry(mm_state.swap.lru[SWAP_LRU_ACTIVE].prev, struct page, lru);
+    struct swap_look l;
+    if (swap_look_page(p, &l))
+        swap_lru_move(p, l.young ? SWAP_LRU_ACTIVE : SWAP_LRU_INACTIVE);
+    return 0;
+}
+
+/* One step: returns 1 (a page freed), 0 (a page moved), -1 (nothing to do), -2 (device stop). */
+static int swap_scan_one(void)
+{
+    if (list_empty(&mm_state.swap.lru[SWAP_LRU_INACTIVE]))
+        return swap_refill_one();
+    struct page *p = list_entry(mm_state.swap.lru[SWAP_LRU_INACTIVE].prev, struct page, lru);
+    struct swap_look l;
+    if (!swap_look_page(p, &l))
         return 0;
-    if (swap_page_mlocked(mm, p)) { /* never swapped out: back to the active list */
-        swap_lru_move(mm, p, SWAP_LRU_ACTIVE);
+    /* mlocked in some mapper (never swapped out), referenced since the last look, or pinned by
+     * references beyond its mappings: back to the active list */
+    if (l.locked || l.young || p->refcount != p->mapcount) {
+        swap_lru_move(p, SWAP_LRU_ACTIVE);
         return 0;
     }
-    if (swap_pte_young(ptep, lru_address(p))) {
-        swap_lru_move(mm, p, SWAP_LRU_ACTIVE);
-        return 0;
-    }
-    return swap_evict_page(mm, p, ptep) < 0 ? -2 : 1;
+    return swap_evict_page(p, l.first) < 0 ? -2 : 1;
 }
 
 /*
- * Scan @mm until @nr pages are freed or *@budget steps are spent. Each page is looked at most
- * three times without an access in between (inactive -> active -> inactive -> out), so a budget
- * of three steps per LRU page always finds the idle ones. Sets *@stop on a device stop.
+ * Free up to @nr pages. Each page is looked at most three times without an access in between
+ * (inactive -> active -> inactive -> out), so a budget of three steps per LRU page always finds
+ * the idle ones.
  */
-static unsigned long swap_scan_mm(struct mm_struct *mm, unsigned long nr, unsigned long *budget,
-                                  bool *stop)
-{
-    unsigned long freed = 0;
-    while (freed < nr && *budget) {
-        (*budget)--;
-        int r = swap_scan_one(mm);
-        if (r == -1)
-            break;
-        if (r == -2) {
-            *stop = true;
-            break;
-        }
-        freed += (unsigned long)r;
-    }
-    return freed;
-}
-
 static unsigned long swap_reclaim_locked(unsigned long nr_pages)
 {
-    if (!mm_state.swap.ready || !mm_state.vm.mms.next || list_empty(&mm_state.vm.mms))
+    if (!mm_state.swap.ready || !mm_state.swap.lru[0].next)
         return 0;
     unsigned long budget = 3 * (mm_state.swap.nr_lru[0] + mm_state.swap.nr_lru[1]) + 3;
     unsigned long freed = 0;
-    bool stop = false;
-    struct list_head *pos;
-    list_for_each(pos, &mm_state.vm.mms) {
-        struct mm_struct *mm = list_entry(pos, struct mm_struct, list_all);
-        freed += swap_scan_mm(mm, nr_pages - freed, &budget, &stop);
-        if (stop || freed >= nr_pages || !budget)
+    while (freed < nr_pages && budget--) {
+        int r = swap_scan_one();
+        if (r < 0)
             break;
+        freed += (unsigned long)r;
     }
-    /* fairness: the next pass starts with the address space after the first one */
-    struct list_head *first = mm_state.vm.mms.next;
-    list_del(first);
-    list_add_tail(first, &mm_state.vm.mms);
     return freed;
 }
 

@@ -105,7 +105,7 @@ static void fault_set(struct mm_struct *mm, uintptr_t va, pte_t *ptep, pte_t e)
 
 /*
  * Map @p at @va with @prot; the PTE takes over the caller's reference. A new anonymous page
- * (one mapper) joins the swap LRU of @mm.
+ * (one mapper) joins @mm's anon_vma (rmap.c) and the swap LRU.
  */
 static void fault_install(struct mm_struct *mm, uintptr_t va, pte_t *ptep, struct page *p, pte_t prot)
 {
@@ -113,8 +113,10 @@ static void fault_install(struct mm_struct *mm, uintptr_t va, pte_t *ptep, struc
     p->mapcount++;
     if (!(p->flags & PG_cache)) {
         mm->nr_anon++;
-        if (p->mapcount == 1)
-            swap_lru_add(mm, p, va);
+        if (p->mapcount == 1) {
+            rmap_add_new_anon(mm, p);
+            swap_lru_add(p, va);
+        }
     }
 }
 
@@ -189,14 +191,20 @@ static enum vm_fault_result fault_wp(struct mm_struct *mm, struct vm_area_struct
     bool anon = !(e & PTE_SW_ZERO) && !(old->flags & PG_cache);
     if ((v->vm_flags & VM_SHARED) || (anon && old->mapcount == 1 && old->refcount == 1)) {
         *ptep = (e & ~PTE_SW_COW) | PTE_RW; /* shared mapping, or the last mapper: reuse */
-        if (anon && !swap_page_on_lru(old))
-            swap_lru_add(mm, old, va); /* one mapper again: reclaimable */
         return VM_FAULT_HANDLED;
     }
+    /* pinned while the copy is allocated: the allocation may reclaim, and swap-out could evict
+     * the shared page (every mapper's PTE) under us; it skips pages with extra references */
+    bool pin = !(e & PTE_SW_ZERO);
+    if (pin)
+        get_page(old);
     struct page *p = alloc_pages(GFP_HIGHUSER, 0);
+    if (p)
+        memcpy(page_address(p), page_address(old), PAGE_SIZE);
+    if (pin)
+        env_atomic_sub(&old->refcount, 1); /* the pin goes: never the last reference */
     if (!p)
         return VM_FAULT_OOM;
-    memcpy(page_address(p), page_address(old), PAGE_SIZE);
     fault_install(mm, va, ptep, p, vma_pte_prot(v, true) | (e & (PTE_A | PTE_D)));
     /* The entry changed frames: another CPU may still cache the old, read-only one and read the
      * old page, which the other mappers go on changing. Flush before the old page is put. */

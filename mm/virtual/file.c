@@ -36,6 +36,7 @@ static struct mm_file *mm_file_create_locked(uint64_t size, bool writable)
     f->writable = writable;
     f->refs = 1;
     f->npages = (unsigned long)MM_PFN_UP(size);
+    list_init(&f->i_mmap);
     if (f->npages) {
         f->cache = kcalloc(f->npages, sizeof(struct page *), GFP_KERNEL);
         f->store = kcalloc(f->npages, sizeof(struct page *), GFP_KERNEL);

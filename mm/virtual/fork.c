@@ -6,8 +6,9 @@
  *   - private page:          both PTEs become read-only and PTE_SW_COW; the page gains a mapper
  *   - zero-page mapping:     copied as is (the zero page is not reference counted)
  *   - swap entry:            copied; the slot gains a reference (each side swaps in its own copy)
- * A private anonymous page that becomes shared leaves the swap LRU (its rmap names one mapper).
  * so the first write on either side copies the page (or reuses it if the other side is gone).
+ * The child chains every anon_vma its parent chains (rmap.c) before any PTE is copied, so the
+ * reverse map finds the child's PTEs of shared anonymous pages; the pages stay on the swap LRU.
  * teardown: every VMA's pages and every page-table page are released, then the mm itself.
  */
 #include "mmap_internal.h"
@@ -34,6 +35,15 @@ static int fork_copy_swap(struct fork_arg *a, uintptr_t va, pte_t e)
 static int fork_copy_pte(void *arg, uintptr_t va, pte_t *ptep)
 {
     struct fork_arg *a = arg;
+    if (!*ptep)
+        return 0;
+    /* The child's table first: its allocation may reclaim, and swap-out may replace this very
+     * entry (a page the reverse map finds in every mapper); so the entry is read after it, and
+     * no page is half-shared (a mapper counted, its PTE not yet set) while memory is reclaimed. */
+    if (!pt_walk(&a->child->pt, va, true, GFP_KERNEL)) {
+        a->err = -MM_ENOMEM;
+        return 1;
+    }
     pte_t e = *ptep;
     if (pte_is_swap(e))
         return fork_copy_swap(a, va, e);
@@ -45,10 +55,8 @@ static int fork_copy_pte(void *arg, uintptr_t va, pte_t *ptep)
             e = *ptep = (e & ~PTE_RW) | PTE_SW_COW;
         get_page(p);
         p->mapcount++;
-        if (!(p->flags & PG_cache)) {
-            swap_lru_del(p); /* two mappers now: the swap rmap cannot follow it */
+        if (!(p->flags & PG_cache))
             a->child->nr_anon++;
-        }
     }
     if (pt_set(&a->child->pt, va, e, GFP_KERNEL)) {
         vm_put_pte_page(a->v, va, e); /* undo this page's extra reference */
@@ -94,6 +102,10 @@ static int mm_fork_locked(struct mm_struct *parent, struct mm_struct **out)
     child->mmap_base = parent->mmap_base;
     child->start_brk = parent->start_brk;
     child->brk = parent->brk;
+    if (anon_vma_fork(child, parent)) {
+        mm_destroy(child);
+        return -MM_ENOMEM;
+    }
     struct list_head *pos;
     list_for_each(pos, &parent->vmas) {
         int err = fork_copy_vma(parent, child, list_entry(pos, struct vm_area_struct, vm_list));
@@ -117,6 +129,7 @@ static void mm_destroy_locked(struct mm_struct *mm)
         vma_unlink(mm, v);
         vma_free(v);
     }
+    anon_vma_unlink_mm(mm); /* no PTE left: nothing maps a page of an anon_vma freed here */
     rtree_destroy(&mm->tree);
     pt_destroy(&mm->pt);
     list_del(&mm->list_all);

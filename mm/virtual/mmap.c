@@ -20,6 +20,8 @@ static void mm_lists_init(void)
         list_init(&mm_state.vm.mms);
         list_init(&mm_state.vm.files);
     }
+    if (!mm_state.swap.lru[0].next) /* file.c may have made the lists above first */
+        swap_lru_init();
 }
 
 int vm_init(void)
@@ -41,10 +43,13 @@ static struct mm_struct *mm_create_locked(void)
         kfree(mm);
         return NULL;
     }
+    if (anon_vma_create(mm)) {
+        pt_destroy(&mm->pt);
+        kfree(mm);
+        return NULL;
+    }
     rtree_init(&mm->tree, ARCH_USER_VA_START, ARCH_USER_VA_END, vm_tree_ops());
     list_init(&mm->vmas);
-    list_init(&mm->lru[SWAP_LRU_INACTIVE]);
-    list_init(&mm->lru[SWAP_LRU_ACTIVE]);
     mm->mmap_base = ARCH_USER_VA_END - (1ul << 30); /* 1 GiB below the top: room for stacks */
     mm->start_brk = mm->brk = 0x10000000ul;
     mm->id = ++mm_state.vm.next_mm_id;

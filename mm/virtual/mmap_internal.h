@@ -52,6 +52,7 @@ struct mm_file {
     struct page **store;      /* backing store pages, NULL = zeros */
     uint8_t *dirty;           /* per page: cache page newer than the store */
     struct list_head list;    /* mm_state.vm.files */
+    struct list_head i_mmap;  /* every linked VMA mapping it (vm_area_struct.vm_shared) */
 };
 void mm_file_get(struct mm_file *f);
 /** 0 if @f is a live file; else reported (NULL, released, never created) as misuse of @func and
@@ -60,6 +61,38 @@ int mm_file_check_live(const struct mm_file *f, const char *func);
 /** The cached page @index, read in from the store if needed (one reference for the caller). */
 struct page *mm_file_page(struct mm_file *f, uint64_t index, gfp_t gfp, int *err);
 void mm_file_set_dirty(struct mm_file *f, uint64_t index);
+
+/* rmap.c: the reverse map of anonymous pages (what it owns and its invariants: there) */
+struct anon_vma {
+    unsigned int nr_chains;          /* anon_vma_chains naming it; freed when it drops to 0 */
+    struct list_head chains;         /* anon_vma_chain.same_anon_vma */
+};
+struct anon_vma_chain {
+    struct mm_struct *mm;
+    struct anon_vma *anon_vma;
+    struct list_head same_mm;        /* mm->anon_vma_chain */
+    struct list_head same_anon_vma;  /* anon_vma->chains */
+};
+/** Give new @mm its own anon_vma (chained to it). 0 or -MM_ENOMEM. */
+int anon_vma_create(struct mm_struct *mm);
+/** Chain @child to every anon_vma @parent chains (fork). 0 or -MM_ENOMEM (mm_destroy undoes). */
+int anon_vma_fork(struct mm_struct *child, struct mm_struct *parent);
+/** Drop every chain of @mm (exit, after its pages are unmapped); frees unchained anon_vmas. */
+void anon_vma_unlink_mm(struct mm_struct *mm);
+/** A new anonymous page @p, mapped once by @mm: into @mm's anon_vma (the caller puts it on the
+ * swap LRU, whose bits hold its address). */
+void rmap_add_new_anon(struct mm_struct *mm, struct page *p);
+/** The address every mapper of anonymous page @p maps it at. */
+static inline uintptr_t rmap_address(const struct page *p) { return p->private_data & PAGE_MASK; }
+/** Visited for each PTE that maps the page; return non-zero to stop the walk. @v may be NULL
+ * only when the address space is broken (a PTE outside every VMA, which mm_check reports). */
+typedef int (*rmap_visit_fn)(void *arg, struct mm_struct *mm, struct vm_area_struct *v,
+                             uintptr_t va, pte_t *ptep);
+/** Call @fn (NULL: just count) on every PTE that maps anonymous page @p; returns how many. */
+unsigned int rmap_walk_anon(struct page *p, rmap_visit_fn fn, void *arg);
+/** As rmap_walk_anon for page cache page @p (page @index of @f) over @f's i_mmap. */
+unsigned int rmap_walk_file(struct mm_file *f, uint64_t index, struct page *p, rmap_visit_fn fn,
+                            void *arg);
 
 /** Drop one mapping reference of user page @p (anonymous pages are freed with the last). */
 void vm_page_put(struct page *p);

@@ -33,6 +33,8 @@ int vma_link(struct mm_struct *mm, struct vm_area_struct *v)
     if (err)
         return err;
     v->vm_mm = mm;
+    if (v->vm_file)
+        list_add_tail(&v->vm_shared, &v->vm_file->i_mmap);
     list_add(&v->vm_list, prev ? &((struct vm_area_struct *)prev)->vm_list : &mm->vmas);
     mm->map_count++;
     return 0;
@@ -45,6 +47,7 @@ void vma_unlink(struct mm_struct *mm, struct vm_area_struct *v)
         env_panic("vma_unlink: VMA [0x%lx, 0x%lx) is not in the tree of mm %u",
                   (unsigned long)v->vm_start, (unsigned long)v->vm_end, mm->id);
     list_del(&v->vm_list);
+    list_del(&v->vm_shared); /* self-linked for an anonymous VMA: harmless */
     mm->map_count--;
 }
 
@@ -116,8 +119,10 @@ uintptr_t vma_find_gap(struct mm_struct *mm, size_t len, uintptr_t top)
 struct vm_area_struct *vma_alloc(void)
 {
     struct vm_area_struct *v = kmem_cache_zalloc(mm_state.vm.vma_cache, GFP_KERNEL);
-    if (v)
+    if (v) {
         list_init(&v->vm_list);
+        list_init(&v->vm_shared);
+    }
     return v;
 }
 

@@ -71,6 +71,7 @@
 #include "machine.h"
 #include "machine_mmu.h"
 #include "machine_user.h"
+#include "swap.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)
@@ -147,11 +148,14 @@ static bool prime(void)
     return ok;
 }
 
+static unsigned long boot_swap_slots; /* the next boot's swap device (0: none) */
+
 static bool boot_pc(uint64_t mem)
 {
     struct machine m;
     machine_pc(&m, mem, BENCH_CPUS);
     m.seed = BENCH_SEED;
+    m.swap_slots = boot_swap_slots;
     int err = machine_boot(&m);
     if (err) {
         fail("machine_boot(%llu MiB) = %d (%s)", (unsigned long long)(mem / MIB), err,
@@ -708,6 +712,146 @@ static void case_vmalloc(void)
     fflush(stdout);
 }
 
+/* ---- migrate_16m, swapout_forked_16m: the reverse map at work (issue 14) ---- */
+
+#define RMAP_PAGES 4096ul /* 16 MiB of touched private anonymous memory */
+
+struct rmap_ctx {
+    struct mm_struct *parent, *child;
+    uintptr_t base;
+    unsigned long bad;
+};
+
+/* A parent with RMAP_PAGES touched pages (word i of page i set), forked when @fork. */
+static bool rmap_setup(struct rmap_ctx *c, bool fork)
+{
+    *c = (struct rmap_ctx){ 0 };
+    c->parent = mm_create();
+    long a = c->parent ? do_mmap(c->parent, 0, RMAP_PAGES * PAGE_SIZE, RW, PRIV, NULL, 0) : -1;
+    if (a < 0)
+        return false;
+    c->base = (uintptr_t)a;
+    for (unsigned long i = 0; i < RMAP_PAGES; i++) {
+        uint64_t x = i;
+        if (machine_user_copy(c->parent, c->base + i * PAGE_SIZE, &x, sizeof(x), MMU_WRITE,
+                              NULL) != VM_FAULT_HANDLED)
+            return false;
+    }
+    return !fork || !mm_fork(c->parent, &c->child);
+}
+
+/* Every page still holds its word, in both address spaces. */
+static void rmap_teardown(struct rmap_ctx *c)
+{
+    for (unsigned long i = 0; i < RMAP_PAGES; i += 97) {
+        for (int k = 0; k < 2; k++) {
+            struct mm_struct *mm = k ? c->child : c->parent;
+            uint64_t x = ~0ull;
+            if (mm && (machine_user_copy(mm, c->base + i * PAGE_SIZE, &x, sizeof(x), MMU_READ,
+                                         NULL) != VM_FAULT_HANDLED || x != i))
+                c->bad++;
+        }
+    }
+    if (c->child)
+        mm_destroy(c->child);
+    if (c->parent)
+        mm_destroy(c->parent);
+}
+
+static uint64_t k_migrate(uint64_t iters, void *ctx)
+{
+    struct rmap_ctx *c = ctx;
+    uint64_t t0 = now_ns();
+    for (uint64_t i = 0; i < iters; i++)
+        c->bad += mm_migrate_range(c->parent, c->base, RMAP_PAGES * PAGE_SIZE,
+                                   MPOL_MF_MOVE_ALL) != 0;
+    return now_ns() - t0;
+}
+
+static void case_migrate_one(const char *name, bool fork)
+{
+    boot_swap_slots = 0;
+    if (!boot_pc(BENCH_MEM))
+        return;
+    unsigned long free0 = vm_free_pages();
+    struct rmap_ctx c;
+    if (!rmap_setup(&c, fork)) {
+        fail("%s: setup failed", name);
+        rmap_teardown(&c);
+        return;
+    }
+    struct migrate_stats m0, m1;
+    mm_migrate_get_stats(&m0);
+    struct timing t = time_case(name, k_migrate, &c, opt.quick ? 2 : 20, (double)RMAP_PAGES, true);
+    mm_migrate_get_stats(&m1);
+    rmap_teardown(&c);
+    if (c.bad || m1.failed != m0.failed)
+        fail("%s: %lu failed migrations or wrong contents", name, c.bad);
+    printf("BENCH name=%s ns_per_op=%.2f\n", name, t.min);
+    printf("# %s: %llu MiB PC machine; op = moving one page (mm_migrate_range over %lu touched "
+           "private anonymous pages%s): copy, every PTE re-pointed + flushed, old page freed; "
+           "%lu pages moved\n", name, (unsigned long long)(BENCH_MEM / MIB), RMAP_PAGES,
+           fork ? ", each COW-shared with a forked child: two PTEs per page" : "",
+           m1.succeeded - m0.succeeded);
+    print_timing(name, &t, "ranges", "ns per page");
+    verify_after(name, free0);
+    fflush(stdout);
+}
+
+static void case_migrate(void) { case_migrate_one("migrate_16m", false); }
+static void case_migrate_shared(void) { case_migrate_one("migrate_shared_16m", true); }
+
+/* Each iteration: a fresh parent + child sharing every page (untimed), one swap_reclaim of all
+ * of them (timed), then both torn down after a read-back spot check (untimed). */
+static uint64_t k_swapout_forked(uint64_t iters, void *ctx)
+{
+    unsigned long *bad = ctx;
+    uint64_t ns = 0;
+    for (uint64_t i = 0; i < iters; i++) {
+        struct rmap_ctx c;
+        if (!rmap_setup(&c, true)) {
+            (*bad)++;
+            rmap_teardown(&c);
+            continue;
+        }
+        uint64_t t0 = now_ns();
+        unsigned long freed = swap_reclaim(RMAP_PAGES);
+        ns += now_ns() - t0;
+        *bad += freed != RMAP_PAGES;
+        rmap_teardown(&c);
+        *bad += c.bad;
+    }
+    return ns;
+}
+
+static void case_swapout_forked(void)
+{
+    const char *name = "swapout_forked_16m";
+    boot_swap_slots = 2 * RMAP_PAGES;
+    bool up = boot_pc(BENCH_MEM);
+    boot_swap_slots = 0;
+    if (!up)
+        return;
+    unsigned long free0 = vm_free_pages(), bad = 0;
+    struct swap_stats s0, s1;
+    swap_get_stats(&s0);
+    struct timing t = time_case(name, k_swapout_forked, &bad, opt.quick ? 1 : 3, (double)RMAP_PAGES,
+                                true);
+    swap_get_stats(&s1);
+    if (bad)
+        fail("%s: %lu short swap-outs or wrong contents", name, bad);
+    printf("BENCH name=%s ns_per_op=%.2f\n", name, t.min);
+    printf("# %s: %llu MiB PC machine, %lu swap slots; op = evicting one page that a parent and "
+           "its forked child both map (swap_reclaim of all %lu: rmap walk, one slot with two "
+           "references, both PTEs swap entries + flushed); %.0f pages/s; %lu pages written, %lu "
+           "read back (the spot checks)\n", name, (unsigned long long)(BENCH_MEM / MIB),
+           2 * RMAP_PAGES, RMAP_PAGES, t.min > 0 ? 1e9 / t.min : 0.0,
+           s1.swapped_out - s0.swapped_out, s1.swapped_in - s0.swapped_in);
+    print_timing(name, &t, "workloads", "ns per page");
+    verify_after(name, free0);
+    fflush(stdout);
+}
+
 /* ---- main ---- */
 
 static const struct bench_case cases[] = {
@@ -717,6 +861,9 @@ static const struct bench_case cases[] = {
     { "mmap_munmap_10000", case_mmap_10000 },
     { "fork_cow_64m", case_fork },
     { "vmalloc_64k", case_vmalloc },
+    { "migrate_16m", case_migrate },
+    { "migrate_shared_16m", case_migrate_shared },
+    { "swapout_forked_16m", case_swapout_forked },
 };
 
 static const char *case_name(size_t i) { return cases[i].name; }
