@@ -380,3 +380,17 @@ unsigned char *machine_swap_storage(unsigned long slots, unsigned long old_slots
     memset(kernel_swap, 0, old_slots * PAGE_SIZE); /* only these slots were written */
     return kernel_swap[0];
 }
+
+/*
+ * Protection-key rights (mm_env.h). This kernel does not enable CR4.PKE / CR4.PKS yet, so the
+ * values are only recorded per CPU (WRPKRU / WRMSR 0x6E1 would #UD / #GP without them): the
+ * domain mechanism runs, its keys are in the PTEs, and the CPU does not enforce them.
+ */
+static uint32_t kernel_pkr[MM_MAX_CPUS][2];
+
+void env_pkey_set_rights(uint32_t pkrs, uint32_t pkru)
+{
+    unsigned int cpu = env_cpu_id();
+    __atomic_store_n(&kernel_pkr[cpu][0], pkrs, __ATOMIC_RELAXED);
+    __atomic_store_n(&kernel_pkr[cpu][1], pkru, __ATOMIC_RELAXED);
+}
