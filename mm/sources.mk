@@ -9,7 +9,8 @@ MM_SRCS := \
 	virtual/fault.c virtual/file.c virtual/fork.c virtual/mmap.c virtual/page_table.c \
 	virtual/vm_lock.c virtual/vm_tree.c virtual/vma.c virtual/vmalloc.c virtual/kfence.c \
 	swap/swap_lru.c swap/swap_slot.c \
+	protection/keys.c protection/domain.c protection/migrate.c \
 	init/init.c \
 	checks/check.c checks/check_kfence.c checks/check_pt.c checks/check_slab.c \
 	checks/check_tree.c checks/check_vm.c checks/check_vmalloc.c checks/check_step.c \
-	checks/describe.c checks/leak.c checks/stats.c
+	checks/describe.c checks/leak.c checks/stats.c checks/check_domain.c

@@ -52,6 +52,7 @@ mm/swap/swap_slot.c      swap-slots   4.2
 mm/swap/swap_internal.h  swap-slots   4.2
 mm/virtual/              virtual      4.5
 mm/swap/                 virtual      4.5
+mm/protection/           protection   4.8
 mm/init/                 init         5
 mm/checks/               checks       9
 mm/internal.h            outside      9
@@ -66,6 +67,7 @@ swap     swap-slots
 vmalloc  virtual
 vm       virtual
 leak     checks
+prot     protection
 '
 # Cycles that may remain: the files of each allowed group may call each other (one line per
 # group: name, then the files; the comment above says why). A cycle is allowed only if all of its
