@@ -35,7 +35,7 @@ HOSTED_SHIM := $(addprefix shims/hosted/,cpu.c env_hosted.c machine.c machine_la
 KERNEL_SHIM := $(addprefix shims/kernel/,env_kernel.c kasan.c machine_kernel.c string.c ubsan.c) \
 	shims/hosted/machine_layout.c
 ARCH_C := $(addprefix arch/x86_64/kernel/,check_protect.c check_sanitizers.c crash.c main.c \
-	paging.c run.c smp.c smp_stress.c trap.c uaccess.c)
+	paging.c run.c smp.c smp_stress.c trap.c uaccess.c check_pkeys.c)
 ARCH_S := $(addprefix arch/x86_64/kernel/,boot.S entry.S trampoline.S)
 
 # unit tests: the framework and the suites both builds run, plus each build's runner

@@ -42,7 +42,7 @@
     ALL(kfence) \
     ALL(mlock) \
     ALL(trace) \
-    HOSTED(domains, "protection keys are enforced by the hosted MMU; the kernel does not enable PKS/PKU yet")
+    HOSTED(domains, "accesses go through the hosted software MMU; the kernel's suite pkeys checks the real CPU")
 
 /* Helpers for expanding the list. */
 #define KT_SUITE_DECLARE(name) extern const struct ktest_suite suite_##name;

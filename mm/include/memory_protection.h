@@ -50,8 +50,10 @@
  *
  * Limits of this model: the window is one page table of the mm, not yet the kernel's own page
  * table nor a user address space's (a user domain's pages are user pages of the window); the
- * hosted software MMU enforces keys per simulated CPU; the LeaxOS kernel records PKRS/PKRU and
- * does not enable CR4.PKE/PKS yet.
+ * hosted software MMU enforces keys per simulated CPU; the LeaxOS kernel sets CR4.PKE/PKS when
+ * CPUID has them and loads PKRS/PKRU on domain entry (its suite pkeys maps the window's two
+ * top-level entries into a CR3 of its own to touch domain memory); without them it only records
+ * the registers and nothing enforces the keys.
  *
  * Locking: one spinlock (mm_state.prot.lock) protects every field; page allocation and table
  * changes happen under it (nothing below calls back into domains).
