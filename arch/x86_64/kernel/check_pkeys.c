@@ -6,8 +6,9 @@
  * domain with CR3 = the kernel's table plus the domain window's two top-level entries (kernel
  * half slot of DOMAIN_KWIN, user half slot of DOMAIN_UWIN), through kernel_probe: a refusal is a
  * real #PF whose error code must carry PF_ERR_PK (supervisor pages: PKRS, loaded by domain_enter
- * with WRMSR 0x6E1). Without PKS (CPUID.7.0:ECX bit 31) the cases skip: the keys are in the PTEs
- * but nothing enforces them.
+ * with WRMSR 0x6E1; user pages: PKRU, WRPKRU, here for supervisor accesses inside SMAP's window).
+ * Without PKS (CPUID.7.0:ECX bit 31) / PKU (bit 3) the cases skip: the keys are in the PTEs but
+ * nothing enforces them.
  */
 #include "kernel_arch.h"
 #include "kernel_boot.h"
@@ -31,6 +32,7 @@ __attribute__((no_sanitize("kernel-address"))) static void pk_write(void *target
 struct pk_touch {
     uintptr_t va;
     void (*fn)(void *);
+    bool user_page; /* open the SMAP window (stac) around the access: PKRU must refuse it */
 };
 
 /* Run t->fn(t->va) with the window visible (kernel_probe puts CR3 back when it faults). */
@@ -47,16 +49,22 @@ static void pk_touch_in_window(void *arg)
     root[PT_INDEX(DOMAIN_KWIN, 3)] = win[PT_INDEX(DOMAIN_KWIN, 3)];
     root[PT_INDEX(DOMAIN_UWIN, 3)] = win[PT_INDEX(DOMAIN_UWIN, 3)];
     cpu_write_cr3(KERNEL_V2P(root));
+    if (t->user_page)
+        uaccess_window_open();
     t->fn((void *)t->va);
+    if (t->user_page)
+        uaccess_window_close();
     cpu_write_cr3(saved);
 }
 
 /* Touch @va from inside domain @id; true when it faulted (then *f says how). */
 static bool pk_touch(int id, uintptr_t va, void (*fn)(void *), struct kernel_fault *f)
 {
-    struct pk_touch t = { .va = va, .fn = fn };
+    struct pk_touch t = { .va = va, .fn = fn, .user_page = va < DOMAIN_KWIN };
     int prev = domain_enter(id);
     bool faulted = kernel_probe(pk_touch_in_window, &t, f);
+    if (t.user_page)
+        uaccess_window_close(); /* a fault skipped the close above */
     domain_enter(prev);
     return faulted;
 }
@@ -139,9 +147,31 @@ static int test_migration_rekeys(void)
     return pk_done();
 }
 
+/* PKU: a driver's supervisor access to a user domain's page, with SMAP's window open, is refused
+ * by PKRU (the driver's view closes every user key but 0); the user domain's own view opens it. */
+static int test_driver_touching_user_domain_faults_pku(void)
+{
+    int core, drv;
+    struct kernel_fault f;
+    if (!kernel_cpu.pku)
+        KT_SKIP("the CPU has no PKU (CPUID.7.0:ECX bit 3)");
+    KT_TRY(pk_setup(&core, &drv));
+    int u = domain_create(DOMAIN_USER);
+    uintptr_t a = domain_alloc_pages(u, 0);
+    KT_ASSERT_TRUE(a != 0 && a < DOMAIN_KWIN);
+    KT_ASSERT_FALSE(pk_touch(u, a, pk_write, &f));
+    KT_ASSERT_TRUE(pk_touch(drv, a, pk_read, &f));
+    KT_ASSERT_EQ(f.cr2, a);
+    KT_ASSERT_EQ(f.error_code & (PF_ERR_PK | PF_ERR_P | PF_ERR_U), PF_ERR_PK | PF_ERR_P);
+    KT_ASSERT_FALSE(pk_touch(u, a, pk_read, &f));
+    KT_ASSERT_EQ(pk_value, 0x5a5a);
+    return pk_done();
+}
+
 static const struct ktest_case pkeys_cases[] = {
     KT_CASE(driver_touching_core_faults_pk),
     KT_CASE(grant_then_revoke),
     KT_CASE(migration_rekeys),
+    KT_CASE(driver_touching_user_domain_faults_pku),
 };
 KT_SUITE(pkeys, pkeys_cases);
