@@ -12,6 +12,7 @@
  */
 #include "kernel_arch.h"
 #include "kernel_boot.h"
+#include "kernel_smp.h"
 #include "kt_util.h"
 #include "memory_protection.h"
 #include "trap.h"
@@ -35,20 +36,27 @@ struct pk_touch {
     bool user_page; /* open the SMAP window (stac) around the access: PKRU must refuse it */
 };
 
-/* Run t->fn(t->va) with the window visible (kernel_probe puts CR3 back when it faults). */
-static void pk_touch_in_window(void *arg)
+/* A top-level table: the kernel's entries plus the domain window's two; its physical address. */
+static uint64_t pk_window_cr3(void)
 {
-    struct pk_touch *t = arg;
     static uint64_t root[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
     const uint64_t *win = env_phys_to_virt(domain_window_root());
     const uint64_t *kern = env_phys_to_virt(kernel_pt.root);
-    uint64_t saved = cpu_read_cr3();
 
     for (unsigned int i = 0; i < PT_ENTRIES; i++)
         root[i] = kern[i];
     root[PT_INDEX(DOMAIN_KWIN, 3)] = win[PT_INDEX(DOMAIN_KWIN, 3)];
     root[PT_INDEX(DOMAIN_UWIN, 3)] = win[PT_INDEX(DOMAIN_UWIN, 3)];
-    cpu_write_cr3(KERNEL_V2P(root));
+    return KERNEL_V2P(root);
+}
+
+/* Run t->fn(t->va) with the window visible (kernel_probe puts CR3 back when it faults). */
+static void pk_touch_in_window(void *arg)
+{
+    struct pk_touch *t = arg;
+    uint64_t saved = cpu_read_cr3();
+
+    cpu_write_cr3(pk_window_cr3());
     if (t->user_page)
         uaccess_window_open();
     t->fn((void *)t->va);
@@ -168,10 +176,81 @@ static int test_driver_touching_user_domain_faults_pku(void)
     return pk_done();
 }
 
+/* ---- every CPU: revocation and migration reach another CPU's TLB ---- */
+
+static struct {
+    int core, drv;
+    uintptr_t g, c, to;
+    uint64_t cr3;
+    bool before_g, before_c, after_g, after_c; /* CPU 1's probes: faulted? */
+    struct kernel_fault fg, fc;
+    int err_revoke, err_migrate;
+} pk_smp;
+
+/* CPU 1 stays in the window's CR3 and in the driver's domain from its first read to its last: a
+ * CR3 write would flush its TLB, and so does a rights-register write under QEMU TCG (its softmmu
+ * TLB caches the key check), either would hide a missing shootdown. CPU 0 revokes the grant and
+ * migrates the driver's page to the core in between. */
+static void pk_smp_main(unsigned int cpu, void *arg)
+{
+    uint64_t saved = 0;
+    struct kernel_fault f;
+    (void)arg;
+    if (cpu == 1) {
+        saved = cpu_read_cr3();
+        cpu_write_cr3(pk_smp.cr3);
+        domain_enter(pk_smp.drv);
+        pk_smp.before_g = kernel_probe(pk_read, (void *)pk_smp.g, &f); /* both now cached */
+        pk_smp.before_c = kernel_probe(pk_read, (void *)pk_smp.c, &f);
+    }
+    kernel_smp_barrier();
+    if (cpu == 0) {
+        pk_smp.err_revoke = domain_revoke(pk_smp.core, pk_smp.g);
+        pk_smp.err_migrate = domain_migrate(pk_smp.drv, pk_smp.c, pk_smp.core,
+                                            DOMAIN_MIGRATE_MOVE, &pk_smp.to);
+    }
+    kernel_smp_barrier();
+    if (cpu == 1) {
+        pk_smp.after_g = kernel_probe(pk_read, (void *)pk_smp.g, &pk_smp.fg);
+        pk_smp.after_c = kernel_probe(pk_read, (void *)pk_smp.c, &pk_smp.fc);
+        domain_enter(0);
+        cpu_write_cr3(saved);
+    }
+}
+
+static int test_revoke_and_migrate_reach_every_cpu(void)
+{
+    unsigned int n = smp_nr_online();
+    if (n < 2)
+        KT_SKIP("one CPU (./build.sh qemu --smp N runs it)");
+    if (!kernel_cpu.pks)
+        KT_SKIP("the CPU has no PKS");
+    KT_ASSERT_OK(kt_boot_small(16, n, false));
+    pk_smp = (typeof(pk_smp)){ .core = domain_create(DOMAIN_CORE),
+                               .drv = domain_create(DOMAIN_DRIVER) };
+    pk_smp.c = domain_alloc_pages(pk_smp.drv, 0);
+    uintptr_t c2 = domain_alloc_pages(pk_smp.core, 0);
+    KT_ASSERT_OK(domain_grant(pk_smp.core, c2, pk_smp.drv, DOMAIN_GRANT_READ, &pk_smp.g));
+    pk_smp.cr3 = pk_window_cr3();
+    unsigned long downs = smp_shootdown_count();
+    kernel_smp_run(n, pk_smp_main, NULL);
+    KT_ASSERT_OK(pk_smp.err_revoke);
+    KT_ASSERT_OK(pk_smp.err_migrate);
+    KT_ASSERT_FALSE(pk_smp.before_g);
+    KT_ASSERT_FALSE(pk_smp.before_c);
+    KT_ASSERT_MSG(pk_smp.after_g, "CPU 1 still read the revoked grant through its TLB");
+    KT_ASSERT_EQ(pk_smp.fg.error_code & (PF_ERR_P | PF_ERR_PK), 0);
+    KT_ASSERT_MSG(pk_smp.after_c, "CPU 1 still read the page its domain gave away");
+    KT_ASSERT_EQ(pk_smp.fc.error_code & PF_ERR_PK, PF_ERR_PK);
+    KT_ASSERT(smp_shootdown_count() > downs);
+    return pk_done();
+}
+
 static const struct ktest_case pkeys_cases[] = {
     KT_CASE(driver_touching_core_faults_pk),
     KT_CASE(grant_then_revoke),
     KT_CASE(migration_rekeys),
     KT_CASE(driver_touching_user_domain_faults_pku),
+    KT_CASE(revoke_and_migrate_reach_every_cpu),
 };
 KT_SUITE(pkeys, pkeys_cases);
