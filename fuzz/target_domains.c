@@ -31,13 +31,14 @@
  * paging check refuses on supervisor pages; outside every domain all keys are open.
  *
  * Checks after each op: mm_misuse_count() moved exactly by the reports the model expects; the
- * number of domains, grants and objects equals the model's; mm_check (with domain_check) when
- * due. Teardown: every domain destroyed, domain_teardown, and free + slab pages equal the boot
+ * number of domains, grants and objects equals the model's; when due, mm_check (with
+ * domain_check) and every model word of every held memory read through the window's tables. Teardown: every domain destroyed, domain_teardown, and free + slab pages equal the boot
  * value. Hosted only (build.mk HOSTED_ONLY_TARGETS): the kernel has no software MMU here.
  */
 #include "fuzz_target.h"
 #include "machine_mmu.h"
 #include "memory_protection.h"
+#include "../mm/internal.h" /* the window's page table, for the contents check */
 
 #define DF_MAX_DOM   32
 #define DF_MAX_MEM   96
@@ -575,6 +576,28 @@ static void df_exec(const struct fuzz_op *op)
     }
 }
 
+/* Every model word of every held memory, read through the window's tables (no MMU, no TLB):
+ * what the model says it holds. */
+static FUZZ_VERIFY_FN void df_check_contents(void)
+{
+    for (unsigned int i = 0; i < DF_MAX_MEM; i++) {
+        const struct df_mem *x = &df.mem[i];
+        for (unsigned int k = 0; x->live && k < df_nwords(x); k++) {
+            uintptr_t va = x->addr + df_word_off(x, k);
+            pte_t *ptep = pt_walk(&mm_state.prot.pt, va & ~(uintptr_t)(PAGE_SIZE - 1), false, 0);
+            if (!ptep || !(*ptep & PTE_P))
+                df_fail("model.mapping: word %u of 0x%lx (domain %d) is not mapped at 0x%lx", k,
+                        (unsigned long)x->addr, df.dom[x->owner].id, (unsigned long)va);
+            const uint64_t *w = (const uint64_t *)((char *)env_phys_to_virt(pte_addr(*ptep)) +
+                                                   (va & (PAGE_SIZE - 1)));
+            if (*w != x->w[k])
+                df_fail("model.contents: word %u of 0x%lx (domain %d) holds 0x%llx, the model says "
+                        "0x%llx", k, (unsigned long)x->addr, df.dom[x->owner].id,
+                        (unsigned long long)*w, (unsigned long long)x->w[k]);
+        }
+    }
+}
+
 static FUZZ_VERIFY_FN void df_check(bool deep)
 {
     struct mm_check_report rep;
@@ -586,8 +609,11 @@ static FUZZ_VERIFY_FN void df_check(bool deep)
     if (st.nr_domains != df_count(DF_DOMS) || st.nr_grants != df_count(DF_GRANTS) || st.objects != df_count(DF_OBJS))
         df_fail("model.stats: %u domains, %u grants, %lu objects; the model holds %u, %u, %u",
                 st.nr_domains, st.nr_grants, st.objects, df_count(DF_DOMS), df_count(DF_GRANTS), df_count(DF_OBJS));
-    if ((deep || fuzz_cur_check_due()) && mm_check(&rep))
+    if (!deep && !fuzz_cur_check_due())
+        return;
+    if (mm_check(&rep))
         df_fail("invariant=%s: %s", rep.invariant, rep.detail);
+    df_check_contents();
 }
 
 static void df_teardown(void)
