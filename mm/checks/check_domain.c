@@ -169,9 +169,9 @@ static int dom_check_counts(struct mm_check_report *rep)
             ng += P.grant[g].live && P.grant[g].grantee == s;
         if (nr != d->nr_regions || ng != d->nr_grants_in || !d->key || (keys[u] & (1u << d->key)))
             return mm_check_fail(rep, "domain.count", ~0ul,
-                                 "domain %d: %u regions (counted %u), %u grants (counted %u), "
-                                 "key %u (taken twice or 0)", d->id, nr, d->nr_regions, ng,
-                                 d->nr_grants_in, d->key);
+                                 "domain %d records %u regions and %u grants, the tables hold %u "
+                                 "and %u; key %u", d->id, d->nr_regions, d->nr_grants_in, nr, ng,
+                                 d->key);
         keys[u] = (uint16_t)(keys[u] | (1u << d->key));
     }
     if (keys[0] != P.keys_used[0] || keys[1] != P.keys_used[1])

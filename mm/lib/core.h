@@ -27,6 +27,7 @@
  *   swap      virtual (mm/swap)           vm.lock (its callers are the address-space code)
  *   report    lib (report.c)              report.lock: the last misuse record and the counts
  *   leak      checks (leak.c)             none: registered and scanned at quiescent points
+ *   prot      protection (mm/protection)  prot.lock: all of it (domains, regions, grants, audit)
  *
  * Cross-CPU readers (stats, checks) read pcp counts racily; mm_check requires quiescence.
  */

@@ -504,8 +504,8 @@ int domain_report_fault(uintptr_t va, unsigned int pf_error)
         why = "write through a read-only grant";
     else
         why = "access refused by the page tables";
-    prot_unlock(irq);
     P.refused++;
+    prot_unlock(irq);
     return mm_report_misuse(MM_MISUSE_DOMAIN, -MM_EACCES, __func__, va, ~0ul,
                             "%s: domain %d touched memory of domain %d, error code 0x%x", why, cur,
                             owner, pf_error);

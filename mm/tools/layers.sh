@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # layers.sh - the direction check of mm/: lower layers never use upper ones.
 #
-#   init -> virtual -> heap -> physical -> core          (an arrow: "may use")
+#   init -> protection -> virtual -> heap -> physical -> core          (an arrow: "may use")
 #   checks beside them: may use every layer, used by none
 #
 # A file's layer is its folder, or for a few pinned files the file itself (table LAYERS below).
