@@ -18,8 +18,9 @@
  *                              owner itself
  *   dom pin HOW h=             pin|unpin|io|io-done on a page or vmalloc region
  *   dom access KIND from= t= w=  one 8-byte read or write of word w of target t (a held region or
- *                              object, a live grant, a dead address) from inside domain `from`
- *                              (or none) on the current CPU: the model says done or #PF with
+ *                              object, a live grant, any page of a dead slot) from inside domain
+ *                              `from` (or none; or a destroyed domain, whose entry must be
+ *                              refused and reported) on the current CPU: the model says done or #PF with
  *                              which error code (P, W, U, PK); a read returns the model's word; a
  *                              fault goes to domain_report_fault and must be reported
  *   cpu N                      switch CPU (TLBs per CPU: revocation must reach every CPU)
@@ -76,6 +77,7 @@ static struct {
     uintptr_t dead[DF_MAX_DEAD];
     unsigned int nr_dead;
     unsigned long misuse, boot_sum;
+    int dead_id;                /* the last domain destroyed (0: none yet) */
 } df;
 
 static const uint8_t dom_kinds[] = {
@@ -250,6 +252,7 @@ static void df_op_destroy(uint32_t h)
         if (df.mem[i].live && df.mem[i].owner == d)
             df_mem_gone(i);
     df.dom[d].live = false;
+    df.dead_id = df.dom[d].id;
 }
 
 /* A fresh allocation: in the owner's half, overlapping nothing held. */
@@ -461,9 +464,10 @@ static uintptr_t df_target(uint32_t t, uint32_t w, struct df_mem **x, unsigned i
         return 0;
     t %= n;
     *x = NULL;
-    if (t >= nm + ng) {
-        *word = w % 16;
-        return df_slot(df.dead[t - nm - ng]) + (uintptr_t)(w % 16) * 256;
+    if (t >= nm + ng) { /* any of the slot's pages: none is mapped */
+        *word = w % (DOMAIN_REGION_PAGES * 16);
+        return df_slot(df.dead[t - nm - ng]) + (uintptr_t)(*word / 16) * PAGE_SIZE +
+               (uintptr_t)(*word % 16) * 256;
     }
     uintptr_t base;
     if (t < nm) {
@@ -480,6 +484,19 @@ static uintptr_t df_target(uint32_t t, uint32_t w, struct df_mem **x, unsigned i
     }
     *word = w % df_nwords(*x);
     return base + df_word_off(*x, *word);
+}
+
+/* Entering a destroyed domain (the last one destroyed, or an id never handed out) is refused
+ * with -MM_ENOENT and reported; the CPU stays where it was. */
+static void df_enter_dead(void)
+{
+    int id = df.dead_id ? df.dead_id : 1000000;
+    int before = domain_current(), err = domain_enter(id);
+    fuzz_digest_err(err);
+    if (err != -MM_ENOENT || domain_current() != before)
+        df_fail("model.enter: entering destroyed domain %d returned %d (in %d, was %d)", id, err,
+                domain_current(), before);
+    df_expect_report();
 }
 
 /* Run the access inside @id; a fault is reported through domain_report_fault from inside it. */
@@ -507,8 +524,10 @@ static void df_op_access(uint32_t kind, uint32_t from, uint32_t t, uint32_t w)
     unsigned int nd = df_count(DF_DOMS);
     if (!va || !domain_window_root())
         return fuzz_digest_ok(false);
-    if (from % (nd + 1))
-        r = df_nth_dom(from % (nd + 1) - 1);
+    if (from % (nd + 2) == nd + 1) /* from a destroyed domain: refused and reported */
+        return df_enter_dead();
+    if (from % (nd + 2))
+        r = df_nth_dom(from % (nd + 2) - 1);
     bool user_acc = r >= 0 && df_user((unsigned int)r);
     unsigned int want = x ? df_expect(r, e, rw, write)
                           : (write ? PF_ERR_W : 0) | (user_acc ? PF_ERR_U : 0);
@@ -606,6 +625,9 @@ static FUZZ_VERIFY_FN void df_check(bool deep)
         df_fail("model.misuse: %lu misuse reports, the model expects %lu", mm_misuse_count(),
                 df.misuse);
     domain_get_stats(&st);
+    if (st.refused != mm_misuse_count_kind(MM_MISUSE_DOMAIN))
+        df_fail("model.stats: %lu refusals counted, %lu domain-violation reports", st.refused,
+                mm_misuse_count_kind(MM_MISUSE_DOMAIN));
     if (st.nr_domains != df_count(DF_DOMS) || st.nr_grants != df_count(DF_GRANTS) || st.objects != df_count(DF_OBJS))
         df_fail("model.stats: %u domains, %u grants, %lu objects; the model holds %u, %u, %u",
                 st.nr_domains, st.nr_grants, st.objects, df_count(DF_DOMS), df_count(DF_GRANTS), df_count(DF_OBJS));

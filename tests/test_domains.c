@@ -93,6 +93,12 @@ static int test_keys_and_limits(void)
     unsigned long before = mm_misuse_count_kind(MM_MISUSE_DOMAIN);
     KT_ASSERT_EQ(domain_destroy(drv[3]), -MM_ENOENT);
     KT_TRY(kt_expect_misuse(MM_MISUSE_DOMAIN, KT_ANY_PFN, before));
+    before = mm_misuse_count_kind(MM_MISUSE_DOMAIN);
+    KT_ASSERT_EQ(domain_enter(drv[3]), -MM_ENOENT); /* a destroyed domain cannot be entered */
+    KT_TRY(kt_expect_misuse(MM_MISUSE_DOMAIN, KT_ANY_PFN, before));
+    KT_ASSERT_EQ(domain_current(), 0);
+    KT_ASSERT_EQ(domain_enter(again), 0); /* and the lock was let go */
+    KT_ASSERT_EQ(domain_enter(0), again);
     return dom_done();
 }
 
@@ -398,6 +404,9 @@ static int test_check_catches_breaks(void)
     kp[100] = 1;
     KT_TRY(dom_check_fails("domain.scrub"));
     kp[100] = 0;
+    mm_state.prot.reg[rb].scrubbed |= 2; /* a page beyond the region's one */
+    KT_TRY(dom_check_fails("domain.scrub"));
+    mm_state.prot.reg[rb].scrubbed &= 1;
     mm_state.prot.dom[0].nr_regions++;
     KT_TRY(dom_check_fails("domain.count"));
     mm_state.prot.dom[0].nr_regions--;

@@ -139,6 +139,10 @@ static int dom_check_scrub(struct mm_check_report *rep)
 {
     for (unsigned int rs = 0; rs < DOMAIN_MAX_REGIONS; rs++) {
         const struct prot_region *r = &P.reg[rs];
+        if (r->kind && (r->scrubbed >> r->npages))
+            return mm_check_fail(rep, "domain.scrub", page_to_pfn(r->pages[0]),
+                                 "region %u (domain %d) of %u pages marks pages 0x%x scrubbed", rs,
+                                 P.dom[r->owner].id, r->npages, r->scrubbed);
         for (unsigned int i = 0; r->kind && i < r->npages; i++) {
             if (!(r->scrubbed & (1u << i)) || dom_page_dirty(rs, i))
                 continue;

@@ -122,13 +122,12 @@ static int prot_map_region(unsigned int rs)
     return err;
 }
 
-/* Zero every page of @r (the mm's direct map) and mark them scrubbed. */
+/* Zero every page of @r (the mm's direct map) before they go back to the page allocator. */
 static void prot_scrub(struct prot_region *r)
 {
     for (unsigned int i = 0; i < r->npages; i++)
         memset(page_address(r->pages[i]), 0, PAGE_SIZE);
     P.scrubbed_pages += r->npages;
-    r->scrubbed = (uint8_t)((1u << r->npages) - 1);
 }
 
 /* ---- domains ---- */
