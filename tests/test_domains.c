@@ -410,6 +410,10 @@ static int test_check_catches_breaks(void)
     mm_state.prot.dom[0].nr_regions++;
     KT_TRY(dom_check_fails("domain.count"));
     mm_state.prot.dom[0].nr_regions--;
+    uintptr_t far = DOMAIN_UWIN; /* tables nothing maps through (no user domain here) */
+    KT_ASSERT_NOT_NULL(pt_walk(&mm_state.prot.pt, far, true, GFP_KERNEL));
+    KT_TRY(dom_check_fails("domain.tables"));
+    pt_unmap(&mm_state.prot.pt, far, far + PAGE_SIZE, NULL, NULL);
     KT_ASSERT_OK(domain_check(NULL));
     return dom_done();
 }

@@ -9,6 +9,7 @@
  *   3. a page belongs to one region, and every region's pages are allocated (domain.owner)
  *   4. a scrubbed page no mapping has dirtied is all zero           (domain.scrub)
  *   5. per-domain region and grant counts, and the key pools        (domain.count)
+ *   6. the window holds exactly the table pages its leaves need      (domain.tables)
  * Precondition: quiescence (as mm_check).
  */
 #include "check_internal.h"
@@ -19,6 +20,9 @@
 struct dom_walk {
     struct mm_check_report *rep;
     int half;
+    unsigned int nr_pt;          /* distinct leaf tables seen in this half */
+    uintptr_t pt_seen[8];        /* their 2 MiB spans (a half covers at most 2) */
+    unsigned long leaves;
 };
 
 /* What the leaf at window offset @off of half @half should be: its frame, domain slot, rw. */
@@ -52,10 +56,23 @@ static int dom_expect(int half, uintptr_t off, phys_addr_t *pa, unsigned int *ds
     return 0;
 }
 
+/* Count the leaf table covering @va (once per 2 MiB span). */
+static void dom_note_table(struct dom_walk *w, uintptr_t va)
+{
+    uintptr_t span = va >> PT_SHIFT(1);
+    for (unsigned int i = 0; i < w->nr_pt; i++)
+        if (w->pt_seen[i] == span)
+            return;
+    if (w->nr_pt < MM_ARRAY_SIZE(w->pt_seen))
+        w->pt_seen[w->nr_pt++] = span;
+}
+
 static int dom_visit_leaf(void *arg, uintptr_t va, pte_t *ptep)
 {
     struct dom_walk *w = arg;
     pte_t e = *ptep;
+    w->leaves++;
+    dom_note_table(w, va);
     phys_addr_t pa = 0;
     unsigned int ds = 0;
     bool rw = false;
@@ -193,11 +210,17 @@ int domain_check(struct mm_check_report *rep)
     if (!P.ready)
         return 0;
     int err = 0;
+    unsigned long tables = 1; /* the root */
     for (int half = 0; half < 2 && !err; half++) {
         struct dom_walk w = { .rep = rep, .half = half };
         uintptr_t base = prot_win_base(half);
         err = pt_visit(&P.pt, base, base + DOMAIN_WIN_SIZE, dom_visit_leaf, &w);
+        tables += w.leaves ? 2 + w.nr_pt : 0; /* a half lies in one PDPT and one PD entry */
     }
+    if (!err && tables != P.pt.nr_tables) /* 6: no table is left empty */
+        err = mm_check_fail(rep, "domain.tables", ~0ul,
+                            "the window has %lu table pages, its leaves need %lu",
+                            P.pt.nr_tables, tables);
     if (!err)
         err = dom_check_regions(rep);
     if (!err)

@@ -203,6 +203,7 @@ void domain_get_stats(struct domain_stats *st);
  *   domain.pte    a region page is not mapped at its slot, or maps another frame
  *   domain.scrub  a scrubbed page not yet written (no dirty PTE) holds a non-zero byte
  *   domain.count  per-domain region/grant counts or the key pool disagree with the tables
+ *   domain.tables the window's page table holds a table page no leaf needs (left empty)
  * Lives in mm/checks/check_domain.c; mm_check calls it. Precondition: quiescence.
  */
 int domain_check(struct mm_check_report *rep);

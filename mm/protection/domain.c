@@ -119,6 +119,8 @@ static int prot_map_region(unsigned int rs)
     int err = prot_prepare(va, r->npages);
     if (!err)
         prot_map_pages(r, va, r->owner, true);
+    else /* free the tables the failed preparation left empty (domain.tables) */
+        pt_unmap(&P.pt, va, va + (uintptr_t)r->npages * PAGE_SIZE, NULL, NULL);
     return err;
 }
 
@@ -418,6 +420,8 @@ static int prot_grant_map(unsigned int g)
     int err = prot_prepare(va, r->npages);
     if (!err)
         prot_map_pages(r, va, gr->grantee, gr->rights == DOMAIN_GRANT_RW);
+    else
+        pt_unmap(&P.pt, va, va + (uintptr_t)r->npages * PAGE_SIZE, NULL, NULL);
     return err;
 }
 

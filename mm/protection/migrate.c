@@ -61,6 +61,7 @@ static int mig_slab_new(unsigned int ds, unsigned int cls)
         }
         if (r->pages[0])
             __free_pages(r->pages[0], 0);
+        pt_unmap(&P.pt, va, va + PAGE_SIZE, NULL, NULL); /* a table pt_set left empty */
         *r = (struct prot_region){ 0 };
         return -1;
     }
@@ -177,8 +178,11 @@ static int mig_region_commit(unsigned int rs, unsigned int d, enum domain_migrat
     uintptr_t from = prot_region_va(rs, prot_dom_user(r->owner));
     *to = prot_region_va(rs, prot_dom_user(d));
     for (unsigned int i = 0; i < r->npages; i++) /* the one step that may fail: tables */
-        if (!pt_walk(&P.pt, *to + i * PAGE_SIZE, true, GFP_KERNEL))
+        if (!pt_walk(&P.pt, *to + i * PAGE_SIZE, true, GFP_KERNEL)) {
+            if (*to != from) /* free what it left empty (the same half's tables hold leaves) */
+                pt_unmap(&P.pt, *to, *to + (uintptr_t)r->npages * PAGE_SIZE, NULL, NULL);
             return -MM_ENOMEM;
+        }
     for (unsigned int g = 0; g < DOMAIN_MAX_GRANTS; g++) /* the destination's own grant */
         if (P.grant[g].live && P.grant[g].region == rs)
             prot_grant_release(g);
