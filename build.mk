@@ -35,26 +35,28 @@ HOSTED_SHIM := $(addprefix shims/hosted/,cpu.c env_hosted.c machine.c machine_la
 KERNEL_SHIM := $(addprefix shims/kernel/,env_kernel.c kasan.c machine_kernel.c string.c ubsan.c) \
 	shims/hosted/machine_layout.c
 ARCH_C := $(addprefix arch/x86_64/kernel/,check_protect.c check_sanitizers.c crash.c main.c \
-	paging.c run.c smp.c smp_stress.c trap.c uaccess.c)
+	paging.c run.c smp.c smp_stress.c trap.c uaccess.c check_pkeys.c)
 ARCH_S := $(addprefix arch/x86_64/kernel/,boot.S entry.S trampoline.S)
 
 # unit tests: the framework and the suites both builds run, plus each build's runner
 TEST_SUITES := tests/kt_util.c tests/ktest.c $(addprefix tests/test_,boot.c buddy.c check.c \
 	describe.c format.c harden.c inject.c kfence.c kmalloc.c leak.c misuse.c mlock.c mmap.c page_table.c \
 	pcp.c range_tree.c reclaim.c slab.c stats.c swap.c vmalloc.c trace.c dump.c rmap.c)
-TESTS_HOSTED := $(TEST_SUITES) tests/test_main.c tests/test_mmu.c tests/test_tlb.c
+TESTS_HOSTED := $(TEST_SUITES) tests/test_main.c tests/test_mmu.c tests/test_tlb.c \
+	tests/test_domains.c
 TESTS_KERNEL := $(TEST_SUITES) tests/kernel/ktest_kernel.c
-BENCH := $(addprefix tests/bench/,bench_heap.c bench_page.c bench_vm.c bench_scaling.c)
+BENCH := $(addprefix tests/bench/,bench_heap.c bench_page.c bench_vm.c bench_scaling.c \
+	bench_domains.c)
 STRESS := tests/stress/stress.c
 # one program per fixed fuzz crash, named <target>_<what broke>.c: dropped in, built and run
 REGRESS := $(sort $(wildcard tests/regress/*.c))
 
 # The fuzz targets, and how each is built and run:
-FUZZ_TARGETS := boot linux misuse page_alloc slab smp vm
+FUZZ_TARGETS := boot linux misuse page_alloc slab smp vm domains
 # ... without ASan (UBSan only): they check the mm's own hardening, which ASan would pre-empt
 NOASAN_TARGETS := misuse
 # ... not replayed by the kernel (linux compares with a host kernel; smp needs scheduled CPUs)
-HOSTED_ONLY_TARGETS := linux smp
+HOSTED_ONLY_TARGETS := linux smp domains
 # ... a 5 s libFuzzer smoke and no AFL++ in ./build.sh test (every op is a host round trip)
 SHORT_SMOKE_TARGETS := linux
 KERNEL_TARGETS := $(filter-out $(HOSTED_ONLY_TARGETS),$(FUZZ_TARGETS))

@@ -96,6 +96,14 @@ struct fuzz_platform {
      * (the kernel) or the child could not be started or died.
      */
     int (*linux_call)(const struct lx_req *rq, struct lx_reply *rp);
+    /**
+     * Target domains: one access of @len bytes at @va through the tables at @root on the current
+     * CPU, no fault handling (MMU_* @access of machine_mmu.h; the rights registers as the mm set
+     * them). Returns the bytes done; *@pf_error the #PF error code when short. (size_t)-1: the
+     * platform has no software MMU (the kernel), and the target skips accesses.
+     */
+    size_t (*mmu_copy)(phys_addr_t root, uintptr_t va, void *buf, size_t len, unsigned int access,
+                       unsigned int *pf_error);
 };
 
 /** The platform linked in (hosted or kernel). */
@@ -155,6 +163,7 @@ extern const struct fuzz_target fuzz_target_boot;
 extern const struct fuzz_target fuzz_target_vm;
 extern const struct fuzz_target fuzz_target_smp;
 extern const struct fuzz_target fuzz_target_linux;
+extern const struct fuzz_target fuzz_target_domains;
 
 /** Every target, NULL-terminated, first = default. */
 extern const struct fuzz_target *const fuzz_targets[];

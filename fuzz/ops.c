@@ -199,6 +199,15 @@ static const struct fuzz_enum_val lx_prot_vals[] = {
 };
 static const struct fuzz_enum_val lx_access_vals[] = { { 0, "read" }, { 1, "write" } };
 static const struct fuzz_enum_val lx_mlock_vals[] = { { 0, "lock" }, { 1, "unlock" } };
+static const struct fuzz_enum_val dom_kind_vals[] = { { 1, "core" }, { 2, "driver" }, { 3, "user" } };
+static const struct fuzz_enum_val dom_what_vals[] = { { 0, "pages" }, { 1, "vmalloc" },
+                                                      { 2, "kmalloc" } };
+static const struct fuzz_enum_val dom_as_vals[] = { { 0, "owner" }, { 1, "other" } };
+static const struct fuzz_enum_val dom_rights_vals[] = { { 1, "read" }, { 2, "rw" } };
+static const struct fuzz_enum_val dom_mode_vals[] = { { 1, "move" }, { 2, "scrub" } };
+static const struct fuzz_enum_val dom_pin_vals[] = { { 0, "pin" }, { 1, "unpin" }, { 2, "io" },
+                                                     { 3, "io-done" } };
+static const struct fuzz_enum_val dom_access_vals[] = { { 0, "read" }, { 1, "write" } };
 
 /* ---- op-kind descriptors ---- */
 
@@ -374,6 +383,20 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
     [FOP_VM_MIGRATE] = { "vm migrate", 3, { ARG_EP("how", FF_B, vm_migrate_vals),
                                             ARG_U("pages", FF_A, 1, 8),
                                             ARG_U("at", FF_D, 0, 0xffffffffu) } },
+    [FOP_DOM_CREATE] = { "dom create", 1, { ARG_EP("kind", FF_A, dom_kind_vals) } },
+    [FOP_DOM_DESTROY] = { "dom destroy", 1, { ARG_U("d", FF_B, 0, 256) } },
+    [FOP_DOM_ALLOC] = { "dom alloc", 3, { ARG_EP("what", FF_A, dom_what_vals),
+                                          ARG_U("d", FF_B, 0, 256), ARG_U("n", FF_D, 0, 4096) } },
+    [FOP_DOM_FREE] = { "dom free", 2, { ARG_EP("as", FF_A, dom_as_vals), ARG_U("h", FF_B, 0, 256) } },
+    [FOP_DOM_GRANT] = { "dom grant", 3, { ARG_EP("rights", FF_A, dom_rights_vals),
+                                          ARG_U("h", FF_B, 0, 256), ARG_U("to", FF_C, 0, 256) } },
+    [FOP_DOM_REVOKE] = { "dom revoke", 1, { ARG_U("g", FF_B, 0, 256) } },
+    [FOP_DOM_MIGRATE] = { "dom migrate", 3, { ARG_EP("mode", FF_A, dom_mode_vals),
+                                              ARG_U("h", FF_B, 0, 256), ARG_U("to", FF_C, 0, 256) } },
+    [FOP_DOM_PIN] = { "dom pin", 2, { ARG_EP("how", FF_A, dom_pin_vals), ARG_U("h", FF_B, 0, 256) } },
+    [FOP_DOM_ACCESS] = { "dom access", 4, { ARG_EP("kind", FF_A, dom_access_vals),
+                                            ARG_U("from", FF_B, 0, 256), ARG_U("t", FF_C, 0, 256),
+                                            ARG_U("w", FF_D, 0, 4096) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)

@@ -216,6 +216,17 @@ enum fuzz_op_kind {
     FOP_LX_ACCESS,          /* lx access KIND pages= at= */
     FOP_LX_MLOCK,           /* lx mlock lock|unlock pages= at= */
     FOP_VM_MIGRATE,         /* vm migrate move|move-all|range pages= at=   (page migration) */
+    /* protection domains (target domains; see target_domains.c): handles index live sets */
+    FOP_DOM_CREATE,         /* dom create KIND          (core|driver|user) */
+    FOP_DOM_DESTROY,        /* dom destroy d= */
+    FOP_DOM_ALLOC,          /* dom alloc WHAT d= n=     (pages order n%4 | vmalloc n%8+1 pages |
+                               kmalloc n%512+1 bytes) */
+    FOP_DOM_FREE,           /* dom free AS h=           (as=owner, or other: must be refused) */
+    FOP_DOM_GRANT,          /* dom grant RIGHTS h= to= */
+    FOP_DOM_REVOKE,         /* dom revoke g= */
+    FOP_DOM_MIGRATE,        /* dom migrate MODE h= to=  (move|scrub) */
+    FOP_DOM_PIN,            /* dom pin HOW h=           (pin|unpin|io|io-done) */
+    FOP_DOM_ACCESS,         /* dom access KIND from= t= w=  (read|write; from: a domain or none) */
     FUZZ_NR_OP_KINDS,
 };
 

@@ -10,6 +10,7 @@
 
 #include "platform_machine.h"
 #include "machine.h"
+#include "machine_mmu.h"
 #include "machine_user.h"
 
 const char fuzz_machine_name[] = "hosted";
@@ -52,6 +53,12 @@ int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsign
     static const unsigned int acc[3] = { MMU_READ, MMU_WRITE, MMU_EXEC };
 
     return (int)machine_user_copy(mm, va, buf, len, acc[access % 3], fault_va);
+}
+
+size_t fuzz_machine_mmu_copy(phys_addr_t root, uintptr_t va, void *buf, size_t len,
+                             unsigned int access, unsigned int *pf_error)
+{
+    return machine_mmu_copy(root, va, buf, len, access, NULL, pf_error);
 }
 
 int fuzz_machine_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg,

@@ -35,6 +35,14 @@ int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsign
     return kernel_user_copy(mm, va, buf, len, access, fault_va);
 }
 
+/* No software MMU: target domains skips its accesses here. */
+size_t fuzz_machine_mmu_copy(phys_addr_t root, uintptr_t va, void *buf, size_t len,
+                             unsigned int access, unsigned int *pf_error)
+{
+    (void)root, (void)va, (void)buf, (void)len, (void)access, (void)pf_error;
+    return (size_t)-1;
+}
+
 /* One real CPU and no threads: the CPUs run one after the other, each to its end. */
 int fuzz_machine_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched,
                          size_t len, bool atomics, struct fuzz_smp_stats *st)

@@ -101,6 +101,7 @@ const struct fuzz_platform fuzz_platform = {
     .set_quiet = pm_set_quiet,
     .crash = pm_crash,
     .user_copy = fuzz_machine_user_copy,
+    .mmu_copy = fuzz_machine_mmu_copy,
     .swap_reset = pm_swap_reset,
     .swap_fail = pm_swap_fail,
     .op_done = fuzz_machine_op_done,

@@ -28,6 +28,10 @@ _Noreturn void fuzz_machine_crash(void);
 int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsigned int access,
                            uintptr_t *fault_va);
 
+/** One access through the software MMU (see struct fuzz_platform.mmu_copy); the kernel has none. */
+size_t fuzz_machine_mmu_copy(phys_addr_t root, uintptr_t va, void *buf, size_t len,
+                             unsigned int access, unsigned int *pf_error);
+
 /** After each op's exec (see struct fuzz_platform.op_done): the hosted TLB audit, or nothing. */
 void fuzz_machine_op_done(void);
 

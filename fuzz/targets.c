@@ -18,6 +18,7 @@ const struct fuzz_target *const fuzz_targets[] = {
     &fuzz_target_vm,
     &fuzz_target_smp,
     &fuzz_target_linux,
+    &fuzz_target_domains,
     NULL,
 };
 

@@ -15,5 +15,6 @@
 #include "virtual/vm_internal.h"
 #include "virtual/mmap_internal.h"
 #include "swap/swap_internal.h"
+#include "protection/prot_internal.h"
 
 #endif /* LEAXOS_MM_INTERNAL_H */

@@ -10,7 +10,9 @@ MM_SRCS := \
 	virtual/vm_lock.c virtual/vm_tree.c virtual/vma.c virtual/vmalloc.c virtual/kfence.c \
 	virtual/rmap.c virtual/migrate.c \
 	swap/swap_lru.c swap/swap_slot.c \
+	protection/keys.c protection/domain.c protection/migrate.c \
 	init/init.c \
 	checks/check.c checks/check_kfence.c checks/check_pt.c checks/check_slab.c \
 	checks/check_tree.c checks/check_vm.c checks/check_vmalloc.c checks/check_step.c \
-	checks/describe.c checks/leak.c checks/stats.c checks/dump.c
+	checks/describe.c checks/leak.c checks/stats.c checks/dump.c \
+	checks/check_domain.c

@@ -43,7 +43,8 @@
     ALL(mlock) \
     ALL(trace) \
     ALL(dump) \
-    ALL(rmap)
+    ALL(rmap) \
+    HOSTED(domains, "accesses go through the hosted software MMU; the kernel's suite pkeys checks the real CPU")
 
 /* Helpers for expanding the list. */
 #define KT_SUITE_DECLARE(name) extern const struct ktest_suite suite_##name;

@@ -414,5 +414,7 @@ int mm_check(struct mm_check_report *rep)
         err = kfence_check(c.rep);
     if (!err && mm_state.phys.ready)
         err = vm_check_all(c.rep);
+    if (!err && mm_state.phys.ready)
+        err = domain_check(c.rep);
     return err;
 }

@@ -213,6 +213,8 @@ enum mm_misuse_kind {
     MM_MISUSE_STILL_MAPPED,    /* freeing the last reference of a page user PTEs still map */
     MM_MISUSE_INTERNAL_OBJECT, /* kfree/kmem_cache_free of the mm's own metadata object */
     MM_MISUSE_OUT_OF_BOUNDS,   /* an access faulted on a KFENCE guard page beside an object */
+    MM_MISUSE_DOMAIN,          /* a protection-domain violation: memory of another domain freed
+                                  or touched, a revoked grant used, a refused migration */
     MM_NR_MISUSE_KINDS,
 };
 

@@ -230,4 +230,15 @@ int env_swap_read(unsigned long slot, void *page);
  */
 uint64_t env_trace_clock(void);
 
+/* ---- protection keys ---- */
+
+/**
+ * Load the calling CPU's protection-key rights registers: @pkrs (supervisor pages; the PKRS MSR)
+ * and @pkru (user pages; WRPKRU), each two bits per key (arch_pgtable.h PKR_AD / PKR_WD). The
+ * hosted machine's MMU checks every access against them; the kernel writes the registers when
+ * the CPU has PKS / PKU enabled and only records the values otherwise. Any context; takes effect
+ * for the next access of this CPU (no TLB flush: keys are checked on every access).
+ */
+void env_pkey_set_rights(uint32_t pkrs, uint32_t pkru);
+
 #endif /* LEAXOS_MM_ENV_H */

@@ -27,6 +27,7 @@
  *   swap      virtual (mm/swap)           vm.lock (its callers are the address-space code)
  *   report    lib (report.c)              report.lock: the last misuse record and the counts
  *   leak      checks (leak.c)             none: registered and scanned at quiescent points
+ *   prot      protection (mm/protection)  prot.lock: all of it (domains, regions, grants, audit)
  *
  * Cross-CPU readers (stats, checks) read pcp counts racily; mm_check requires quiescence.
  */
@@ -37,6 +38,7 @@
 #include "mm_env.h"
 #include "mm_leak.h"
 #include "mm_trace.h"
+#include "memory_protection.h"
 #include "page_alloc.h"
 #include "page_table.h"
 #include "range_tree.h"
@@ -263,6 +265,54 @@ struct mm_leak_state {
     uintptr_t ignored[MM_LEAK_MAX_IGNORED]; /* addresses inside objects marked not-a-leak */
 };
 
+/* ---- protection domains (mm/protection/domain.c; memory_protection.h) ---- */
+
+struct prot_domain {
+    int id;                       /* > 0 while live, 0 for a free slot */
+    uint8_t kind;                 /* enum domain_kind */
+    uint8_t key;                  /* 1..15 in its kind's key space */
+    uint16_t nr_regions, nr_grants_in; /* regions owned; grants it holds */
+};
+
+/* Flags of a region. */
+#define PROT_REGION_PINNED 1u
+#define PROT_REGION_IO     2u
+
+struct prot_region {
+    uint8_t kind;                 /* enum domain_mem_kind; 0 for a free slot */
+    uint8_t npages;
+    uint8_t order;                /* DOMAIN_MEM_PAGES: the block's order */
+    uint8_t flags;                /* PROT_REGION_* */
+    uint8_t scrubbed;             /* bit per page: zeroed by the mm, not yet written by a domain */
+    uint8_t owner;                /* domain slot */
+    uint16_t obj_size;            /* DOMAIN_MEM_SLAB: object size */
+    uint64_t obj_used;            /* DOMAIN_MEM_SLAB: bit per live object */
+    struct page *pages[DOMAIN_REGION_PAGES];
+};
+
+struct prot_grant {
+    bool live;
+    uint8_t rights;               /* enum domain_rights */
+    uint8_t region;               /* region slot */
+    uint8_t grantee;              /* domain slot */
+};
+
+/** Protection domains (mm/protection): the one lock covers every field. */
+struct mm_prot_state {
+    env_spinlock_t lock;
+    bool ready;                       /* the window's page table exists */
+    struct page_table pt;             /* the domain window */
+    int next_id;
+    uint16_t keys_used[2];            /* [0] supervisor, [1] user: bit per key in use */
+    struct prot_domain dom[DOMAIN_MAX];
+    struct prot_region reg[DOMAIN_MAX_REGIONS];
+    struct prot_grant grant[DOMAIN_MAX_GRANTS];
+    int cur[MM_MAX_CPUS];             /* domain slot + 1 each CPU is in (0: none) */
+    struct domain_audit audit[DOMAIN_AUDIT_RING];
+    unsigned long nr_audit;           /* migrations since boot; audit[nr % RING] is next */
+    unsigned long refused, scrubbed_pages, switches;
+};
+
 struct mm_state {
     struct mm_core_state core;
     struct mm_phys_state phys;
@@ -272,6 +322,7 @@ struct mm_state {
     struct mm_swap_state swap;
     struct mm_report_state report;
     struct mm_leak_state leak;
+    struct mm_prot_state prot;
 };
 
 extern struct mm_state mm_state;

@@ -32,6 +32,7 @@ static const char *const misuse_names[MM_NR_MISUSE_KINDS] = {
     [MM_MISUSE_STILL_MAPPED] = "free-still-mapped",
     [MM_MISUSE_INTERNAL_OBJECT] = "free-mm-metadata",
     [MM_MISUSE_OUT_OF_BOUNDS] = "out-of-bounds",
+    [MM_MISUSE_DOMAIN] = "domain-violation",
 };
 
 const char *mm_misuse_name(enum mm_misuse_kind kind)

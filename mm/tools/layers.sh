@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # layers.sh - the direction check of mm/: lower layers never use upper ones.
 #
-#   init -> virtual -> heap -> physical -> core          (an arrow: "may use")
+#   init -> protection -> virtual -> heap -> physical -> core          (an arrow: "may use")
 #   checks beside them: may use every layer, used by none
 #
 # A file's layer is its folder, or for a few pinned files the file itself (table LAYERS below).
@@ -52,6 +52,7 @@ mm/swap/swap_slot.c      swap-slots   4.2
 mm/swap/swap_internal.h  swap-slots   4.2
 mm/virtual/              virtual      4.5
 mm/swap/                 virtual      4.5
+mm/protection/           protection   4.8
 mm/init/                 init         5
 mm/checks/               checks       9
 mm/internal.h            outside      9
@@ -66,6 +67,7 @@ swap     swap-slots
 vmalloc  virtual
 vm       virtual
 leak     checks
+prot     protection
 '
 # Cycles that may remain: the files of each allowed group may call each other (one line per
 # group: name, then the files; the comment above says why). A cycle is allowed only if all of its

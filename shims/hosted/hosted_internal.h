@@ -15,11 +15,29 @@
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define HOSTED_ASAN 1
+/*
+ * The protection-key rights registers of each simulated CPU (tlb.c, reset with the TLBs at boot:
+ * 0 = every key open, as after a reset): PKRS for supervisor pages, PKRU for user pages.
+ */
+void hosted_pkey_rights(unsigned int cpu, uint32_t *pkrs, uint32_t *pkru);
+
 #endif
+/*
+ * The protection-key rights registers of each simulated CPU (tlb.c, reset with the TLBs at boot:
+ * 0 = every key open, as after a reset): PKRS for supervisor pages, PKRU for user pages.
+ */
+void hosted_pkey_rights(unsigned int cpu, uint32_t *pkrs, uint32_t *pkru);
+
 #endif
 
 #ifdef HOSTED_ASAN
 #include <sanitizer/asan_interface.h>
+/*
+ * The protection-key rights registers of each simulated CPU (tlb.c, reset with the TLBs at boot:
+ * 0 = every key open, as after a reset): PKRS for supervisor pages, PKRU for user pages.
+ */
+void hosted_pkey_rights(unsigned int cpu, uint32_t *pkrs, uint32_t *pkru);
+
 #endif
 
 /** Bytes of the arena that the booted machine's memory map covers (its direct map). */
@@ -47,6 +65,8 @@ void hosted_cpu_reset(void);
 #define HOSTED_TLB_U (1u << 2) /* user at every level */
 #define HOSTED_TLB_X (1u << 3) /* NX clear at every level */
 #define HOSTED_TLB_D (1u << 4) /* the leaf's PTE_D was set by the filling walk */
+#define HOSTED_TLB_PKEY_SHIFT 8 /* bits 8..11: the leaf's protection key (arch_pgtable.h) */
+#define HOSTED_TLB_PKEY(r) (((r) >> HOSTED_TLB_PKEY_SHIFT) & 0xfu)
 
 /** Empty the TLBs of @nr_cpus CPUs, size (0: default) and policy; zero the TLB statistics. */
 void hosted_tlb_configure(unsigned int nr_cpus, unsigned int entries,
@@ -58,11 +78,11 @@ void hosted_tlb_configure(unsigned int nr_cpus, unsigned int entries,
  * again, as x86 refaults); returns 0.
  */
 int hosted_tlb_lookup(unsigned int cpu, phys_addr_t root, uintptr_t va, unsigned int access,
-                      phys_addr_t *pa, uint8_t *rights, uint32_t *stale_seq);
+                      phys_addr_t *pa, unsigned int *rights, uint32_t *stale_seq);
 
 /** Cache (@root, @va) -> @pa with HOSTED_TLB_* @rights on @cpu (replacing per policy). */
 void hosted_tlb_fill(unsigned int cpu, phys_addr_t root, uintptr_t va, phys_addr_t pa,
-                     uint8_t rights);
+                     unsigned int rights);
 
 /**
  * The oracle: do the tables at @root still grant what @cpu's entry (@pa, @rights) grants? True if
@@ -70,13 +90,19 @@ void hosted_tlb_fill(unsigned int cpu, phys_addr_t root, uintptr_t va, phys_addr
  * entry is dropped) and returns false.
  */
 bool hosted_tlb_verify(unsigned int cpu, phys_addr_t root, uintptr_t va, phys_addr_t pa,
-                       uint8_t rights, uint32_t stale_seq);
+                       unsigned int rights, uint32_t stale_seq);
 
 /**
- * Walk without side effects: 0 and the combined rights (RW/US of every level in *@rights, NX of
- * any in *@nx) and frame of @va, or -MM_EFAULT when a level is missing, malformed or (under ASan)
+ * Walk without side effects: 0 and the combined rights (RW/US of every level in *@rights, with
+ * the leaf's protection key in its PTE_PKEY_MASK bits; NX of any in *@nx) and frame of @va, or -MM_EFAULT when a level is missing, malformed or (under ASan)
  * a table page is free (mmu.c).
  */
 int hosted_mmu_peek(phys_addr_t root, uintptr_t va, pte_t *rights, bool *nx, phys_addr_t *pa);
+
+/*
+ * The protection-key rights registers of each simulated CPU (tlb.c, reset with the TLBs at boot:
+ * 0 = every key open, as after a reset): PKRS for supervisor pages, PKRU for user pages.
+ */
+void hosted_pkey_rights(unsigned int cpu, uint32_t *pkrs, uint32_t *pkru);
 
 #endif

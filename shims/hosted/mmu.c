@@ -12,6 +12,12 @@
  * In front of the walk sits the accessing CPU's TLB (tlb.c): a hit that the entry grants is
  * served from it after the oracle re-walked the tables (hosted_tlb_verify); every successful walk
  * fills it. A hit sets no A/D bit, as on hardware (a write through a clean entry walks again).
+ *
+ * Protection keys (PKU/PKS, as with CR4.PKE and CR4.PKS set): the leaf's key (PTE bits 59..62) is
+ * cached in the TLB entry; every data access, hit or walk, is checked against the accessing CPU's
+ * PKRU (user pages) or PKRS (supervisor pages) and a refusal is a fault with PF_ERR_PK | PF_ERR_P
+ * (mmu_pkey_denied). The registers start at 0 (all keys open), so a machine that never sets them
+ * behaves as before.
  */
 #include "hosted_internal.h"
 #include "machine_mmu.h"
@@ -79,7 +85,7 @@ static void mmu_set_accessed(pte_t *ents[PT_LEVELS], unsigned int access)
 static unsigned int mmu_walk(phys_addr_t root, uintptr_t va, pte_t *ents[PT_LEVELS], bool peek,
                              pte_t *rights_out, bool *nx_out, phys_addr_t *pa_out)
 {
-    pte_t rights = PTE_RW | PTE_US;
+    pte_t rights = PTE_RW | PTE_US | PTE_PKEY_MASK;
     bool nx = false;
     phys_addr_t pa = root & PTE_ADDR_MASK;
 
@@ -101,6 +107,8 @@ static unsigned int mmu_walk(phys_addr_t root, uintptr_t va, pte_t *ents[PT_LEVE
         rights &= e;
         nx = nx || (e & PTE_NX);
         pa = pte_addr(e);
+        if (level == 0) /* the key is the leaf's; upper levels carry none */
+            rights = (rights & ~PTE_PKEY_MASK) | (e & PTE_PKEY_MASK);
     }
     if (!mmu_pa_ok(pa))
         return PF_ERR_P | PF_ERR_RSVD;
@@ -115,11 +123,35 @@ int hosted_mmu_peek(phys_addr_t root, uintptr_t va, pte_t *rights, bool *nx, phy
     return mmu_walk(root, va, NULL, true, rights, nx, pa) ? -MM_EFAULT : 0;
 }
 
-/* TLB rights bits (tlb.c) of a successful walk. */
-static uint8_t mmu_tlb_rights(pte_t rights, bool nx, unsigned int access)
+/* TLB rights bits (tlb.c) of a successful walk, with the leaf's key. */
+static unsigned int mmu_tlb_rights(pte_t rights, bool nx, unsigned int access)
 {
-    return (uint8_t)(((rights & PTE_RW) ? HOSTED_TLB_W : 0) | ((rights & PTE_US) ? HOSTED_TLB_U : 0) |
-                     (nx ? 0 : HOSTED_TLB_X) | ((access & MMU_WRITE) ? HOSTED_TLB_D : 0));
+    return ((rights & PTE_RW) ? HOSTED_TLB_W : 0) | ((rights & PTE_US) ? HOSTED_TLB_U : 0) |
+           (nx ? 0 : HOSTED_TLB_X) | ((access & MMU_WRITE) ? HOSTED_TLB_D : 0) |
+           (pte_pkey(rights) << HOSTED_TLB_PKEY_SHIFT);
+}
+
+/*
+ * The protection-key check of a data access to a page with key @key, user page or not (@user_page),
+ * against @cpu's rights registers: PKRU for user pages (user and supervisor accesses alike), PKRS
+ * for supervisor pages (supervisor accesses only: a user access to a supervisor page already
+ * failed the paging check). AD refuses every data access, WD writes (CR0.WP=1). Fetches are not
+ * keyed. Returns PF_ERR_PK when refused, else 0. Checked on TLB hits too: the key is cached, the
+ * rights are the register's at the time of the access (as hardware does).
+ */
+static unsigned int mmu_pkey_denied(unsigned int cpu, bool user_page, unsigned int key,
+                                    unsigned int access)
+{
+    uint32_t pkrs, pkru;
+    if (access & MMU_EXEC)
+        return 0;
+    if (!user_page && (access & MMU_USER))
+        return 0;
+    hosted_pkey_rights(cpu, &pkrs, &pkru);
+    uint32_t pkr = user_page ? pkru : pkrs;
+    if (pkr & PKR_AD(key))
+        return PF_ERR_PK;
+    return (access & MMU_WRITE) && (pkr & PKR_WD(key)) ? PF_ERR_PK : 0;
 }
 
 int machine_mmu_translate(phys_addr_t root, uintptr_t va, unsigned int access, phys_addr_t *pa_out,
@@ -129,7 +161,7 @@ int machine_mmu_translate(phys_addr_t root, uintptr_t va, unsigned int access, p
     pte_t *ents[PT_LEVELS], rights = 0;
     bool nx = false;
     phys_addr_t pa = 0;
-    uint8_t tr;
+    unsigned int tr, pk;
     uint32_t stale;
 
     mmu_count(&mmu_stats.translations);
@@ -139,6 +171,9 @@ int machine_mmu_translate(phys_addr_t root, uintptr_t va, unsigned int access, p
     /* served from this CPU's TLB when an entry grants the access, and the tables still do */
     if (hosted_tlb_lookup(cpu, root, va, access, &pa, &tr, &stale) &&
         hosted_tlb_verify(cpu, root, va, pa, tr, stale)) {
+        pk = mmu_pkey_denied(cpu, (tr & HOSTED_TLB_U) != 0, HOSTED_TLB_PKEY(tr), access);
+        if (pk)
+            return mmu_fault(code | PF_ERR_P | pk, pf_error);
         if (pa_out)
             *pa_out = pa | ((uint64_t)va & (PAGE_SIZE - 1));
         return 0;
@@ -146,8 +181,9 @@ int machine_mmu_translate(phys_addr_t root, uintptr_t va, unsigned int access, p
     unsigned int w = mmu_walk(root, va, ents, false, &rights, &nx, &pa);
     if (w)
         return mmu_fault(w == MMU_WALK_NP ? code : code | w, pf_error);
-    if (mmu_denied(rights, nx, access))
-        return mmu_fault(code | PF_ERR_P, pf_error);
+    pk = mmu_pkey_denied(cpu, (rights & PTE_US) != 0, pte_pkey(rights), access);
+    if (mmu_denied(rights, nx, access) || pk)
+        return mmu_fault(code | PF_ERR_P | pk, pf_error);
     mmu_set_accessed(ents, access);
     hosted_tlb_fill(cpu, root, va, pa, mmu_tlb_rights(rights, nx, access));
     if (pa_out)

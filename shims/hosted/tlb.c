@@ -61,7 +61,7 @@ struct tlb_entry {
     uint64_t vpn;
     phys_addr_t pa;
     uint32_t stale_seq;  /* audit number that first found it stale (0: none) */
-    uint8_t rights;
+    uint16_t rights;     /* HOSTED_TLB_* and the leaf's key (HOSTED_TLB_PKEY) */
 };
 
 struct hosted_tlb {
@@ -72,6 +72,9 @@ struct hosted_tlb {
 } MM_CACHE_ALIGNED;
 
 static struct hosted_tlb tlbs[MM_MAX_CPUS];
+/* Each CPU's protection-key rights registers: [cpu][0] PKRS, [cpu][1] PKRU (written by that CPU
+ * through env_pkey_set_rights, read by its MMU accesses; reset at boot). */
+static uint32_t tlb_pkr[MM_MAX_CPUS][2];
 static unsigned int tlb_nr_cpus = 1, tlb_entries = MACHINE_TLB_DEFAULT_ENTRIES;
 static enum machine_tlb_policy tlb_policy;
 static struct machine_tlb_stats tlb_stats;
@@ -126,7 +129,7 @@ static void tlb_drop_locked(struct hosted_tlb *t, unsigned int i)
 }
 
 /* Does an entry with @rights serve @access (MMU_* bits) without a walk? */
-static bool tlb_serves(uint8_t rights, unsigned int access)
+static bool tlb_serves(unsigned int rights, unsigned int access)
 {
     if ((access & MMU_USER) && !(rights & TLB_U))
         return false;
@@ -136,7 +139,7 @@ static bool tlb_serves(uint8_t rights, unsigned int access)
 }
 
 int hosted_tlb_lookup(unsigned int cpu, phys_addr_t root, uintptr_t va, unsigned int access,
-                      phys_addr_t *pa, uint8_t *rights, uint32_t *stale_seq)
+                      phys_addr_t *pa, unsigned int *rights, uint32_t *stale_seq)
 {
     struct hosted_tlb *t = tlb_of(cpu);
     uint64_t vpn = (uint64_t)va >> PAGE_SHIFT;
@@ -158,7 +161,7 @@ int hosted_tlb_lookup(unsigned int cpu, phys_addr_t root, uintptr_t va, unsigned
 }
 
 void hosted_tlb_fill(unsigned int cpu, phys_addr_t root, uintptr_t va, phys_addr_t pa,
-                     uint8_t rights)
+                     unsigned int rights)
 {
     struct hosted_tlb *t = tlb_of(cpu);
     uint64_t vpn = (uint64_t)va >> PAGE_SHIFT;
@@ -180,7 +183,8 @@ void hosted_tlb_fill(unsigned int cpu, phys_addr_t root, uintptr_t va, phys_addr
         else
             __atomic_store_n(&t->nr_valid, t->nr_valid + 1, __ATOMIC_RELAXED);
     }
-    t->e[slot] = (struct tlb_entry){ .root = root, .vpn = vpn, .pa = pa, .rights = rights | TLB_V };
+    t->e[slot] = (struct tlb_entry){ .root = root, .vpn = vpn, .pa = pa,
+                                     .rights = (uint16_t)(rights | TLB_V) };
     tlb_unlock(t);
     tlb_count(&tlb_stats.fills, 1);
 }
@@ -228,30 +232,34 @@ unsigned long machine_tlb_flush_count(void)
 
 /* ---- the oracle ---- */
 
-/* The rights the tables at @root grant @va now, as TLB_* bits (0: not present), and its frame. */
-static uint8_t tlb_rights_now(phys_addr_t root, uintptr_t va, phys_addr_t *pa)
+/* The rights the tables at @root grant @va now, as TLB_* bits with the leaf's key (0: not
+ * present), and its frame. */
+static unsigned int tlb_rights_now(phys_addr_t root, uintptr_t va, phys_addr_t *pa)
 {
     pte_t rights;
     bool nx;
     if (hosted_mmu_peek(root, va, &rights, &nx, pa))
         return 0;
     return TLB_V | ((rights & PTE_RW) ? TLB_W : 0) | ((rights & PTE_US) ? TLB_U : 0) |
-           (nx ? 0 : TLB_X);
+           (nx ? 0 : TLB_X) | (pte_pkey(rights) << HOSTED_TLB_PKEY_SHIFT);
 }
 
-/* Do the current tables grant what an entry (@pa, @rights) grants? */
-static bool tlb_still_granted(phys_addr_t root, uintptr_t va, phys_addr_t pa, uint8_t rights)
+/* Do the current tables grant what an entry (@pa, @rights) grants, under the same key? A key
+ * changed without a flush is stale too: the entry would check the old key's rights. */
+static bool tlb_still_granted(phys_addr_t root, uintptr_t va, phys_addr_t pa, unsigned int rights)
 {
     phys_addr_t now_pa = 0;
-    uint8_t now = tlb_rights_now(root, va, &now_pa);
-    uint8_t need = rights & (TLB_W | TLB_U | TLB_X);
-    return (now & TLB_V) && now_pa == pa && (now & need) == need;
+    unsigned int now = tlb_rights_now(root, va, &now_pa);
+    unsigned int need = rights & (TLB_W | TLB_U | TLB_X);
+    return (now & TLB_V) && now_pa == pa && (now & need) == need &&
+           HOSTED_TLB_PKEY(now) == HOSTED_TLB_PKEY(rights);
 }
 
-static void tlb_describe(char *buf, size_t size, phys_addr_t pa, uint8_t rights)
+static void tlb_describe(char *buf, size_t size, phys_addr_t pa, unsigned int rights)
 {
-    snprintf(buf, size, "pa %#llx %s%s%s", (unsigned long long)pa, (rights & TLB_W) ? "rw" : "ro",
-             (rights & TLB_U) ? ",user" : ",kernel", (rights & TLB_X) ? ",exec" : ",nx");
+    snprintf(buf, size, "pa %#llx %s%s%s key %u", (unsigned long long)pa,
+             (rights & TLB_W) ? "rw" : "ro", (rights & TLB_U) ? ",user" : ",kernel",
+             (rights & TLB_X) ? ",exec" : ",nx", HOSTED_TLB_PKEY(rights));
 }
 
 /* The op an audit blamed for @seq's staleness, or a generic phrase. */
@@ -264,13 +272,13 @@ static const char *tlb_stale_op(uint32_t seq)
 }
 
 bool hosted_tlb_verify(unsigned int cpu, phys_addr_t root, uintptr_t va, phys_addr_t pa,
-                       uint8_t rights, uint32_t stale_seq)
+                       unsigned int rights, uint32_t stale_seq)
 {
     if (tlb_still_granted(root, va, pa, rights))
         return true;
     char was[64], now[64], msg[400];
     phys_addr_t now_pa = 0;
-    uint8_t nr = tlb_rights_now(root, va, &now_pa);
+    unsigned int nr = tlb_rights_now(root, va, &now_pa);
     tlb_describe(was, sizeof(was), pa, rights);
     if (nr)
         tlb_describe(now, sizeof(now), now_pa, nr);
@@ -340,6 +348,7 @@ void hosted_tlb_configure(unsigned int nr_cpus, unsigned int entries,
                           : MACHINE_TLB_DEFAULT_ENTRIES;
     tlb_policy = policy == MACHINE_TLB_DIRECT ? MACHINE_TLB_DIRECT : MACHINE_TLB_FIFO;
     memset(tlbs, 0, sizeof(tlbs[0]) * MM_MAX(old, tlb_nr_cpus));
+    memset(tlb_pkr, 0, sizeof(tlb_pkr)); /* every key open, as after a reset */
     memset(tlb_stale_ops, 0, sizeof(tlb_stale_ops));
     tlb_audit_seq = 0;
     machine_tlb_reset_stats(); /* per boot, as machine_tlb_flush_count always was */
@@ -384,4 +393,25 @@ void machine_tlb_reset_stats(void)
     unsigned long *c = (unsigned long *)&tlb_stats;
     for (size_t i = 0; i < sizeof(tlb_stats) / sizeof(*c); i++)
         __atomic_store_n(&c[i], 0ul, __ATOMIC_RELAXED);
+}
+
+/* ---- protection-key rights registers ---- */
+
+void env_pkey_set_rights(uint32_t pkrs, uint32_t pkru)
+{
+    unsigned int cpu = env_cpu_id();
+    __atomic_store_n(&tlb_pkr[cpu][0], pkrs, __ATOMIC_RELAXED);
+    __atomic_store_n(&tlb_pkr[cpu][1], pkru, __ATOMIC_RELAXED);
+}
+
+void hosted_pkey_rights(unsigned int cpu, uint32_t *pkrs, uint32_t *pkru)
+{
+    cpu = cpu < MM_MAX_CPUS ? cpu : 0;
+    *pkrs = __atomic_load_n(&tlb_pkr[cpu][0], __ATOMIC_RELAXED);
+    *pkru = __atomic_load_n(&tlb_pkr[cpu][1], __ATOMIC_RELAXED);
+}
+
+void machine_pkey_rights(unsigned int cpu, uint32_t *pkrs, uint32_t *pkru)
+{
+    hosted_pkey_rights(cpu, pkrs, pkru);
 }

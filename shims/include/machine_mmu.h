@@ -121,4 +121,11 @@ void machine_tlb_op_done(void);
 typedef void (*machine_tlb_report_fn)(const char *msg);
 void machine_tlb_set_report_hook(machine_tlb_report_fn hook);
 
+/**
+ * @cpu's protection-key rights registers as the mm last set them (env_pkey_set_rights): PKRS for
+ * supervisor pages, PKRU for user pages; 0 after boot (every key open). A data access whose leaf
+ * key the register refuses faults with PF_ERR_PK (arch_pgtable.h) | PF_ERR_P.
+ */
+void machine_pkey_rights(unsigned int cpu, uint32_t *pkrs, uint32_t *pkru);
+
 #endif /* LEAXOS_MACHINE_MMU_H */

@@ -410,3 +410,24 @@ unsigned char *machine_swap_storage(unsigned long slots, unsigned long old_slots
     memset(kernel_swap, 0, old_slots * PAGE_SIZE); /* only these slots were written */
     return kernel_swap[0];
 }
+
+/*
+ * Protection-key rights (mm_env.h): recorded per CPU, and loaded into the CPU when the boot set
+ * CR4.PKS (WRMSR IA32_PKRS, 0x6E1) / CR4.PKE (WRPKRU). Without them (a CPU lacking PKS/PKU)
+ * WRMSR would #GP and WRPKRU #UD, so the values are only recorded: the keys stay in the PTEs
+ * and the domains are not enforced by the hardware.
+ */
+static uint32_t kernel_pkr[MM_MAX_CPUS][2];
+
+void env_pkey_set_rights(uint32_t pkrs, uint32_t pkru)
+{
+    unsigned int cpu = env_cpu_id();
+    uint64_t cr4;
+    __atomic_store_n(&kernel_pkr[cpu][0], pkrs, __ATOMIC_RELAXED);
+    __atomic_store_n(&kernel_pkr[cpu][1], pkru, __ATOMIC_RELAXED);
+    __asm__ __volatile__("mov %%cr4, %0" : "=r"(cr4));
+    if (cr4 & CR4_PKS)
+        __asm__ __volatile__("wrmsr" : : "c"(MSR_IA32_PKRS), "a"(pkrs), "d"(0u) : "memory");
+    if (cr4 & CR4_PKE)
+        __asm__ __volatile__(".byte 0x0f, 0x01, 0xef" : : "a"(pkru), "c"(0u), "d"(0u) : "memory");
+}

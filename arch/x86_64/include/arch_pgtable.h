@@ -70,4 +70,26 @@ static inline uint64_t pte_swp_offset(pte_t e) { return (e & PTE_SWP_OFF_MASK) >
 #define ARCH_VMALLOC_START   0xffffc90000000000ull
 #define ARCH_VMALLOC_END     0xffffe90000000000ull
 
+/*
+ * Protection keys (x86 PKU for user pages, PKS for supervisor pages): a leaf PTE carries a 4-bit
+ * key in bits 59..62 (ignored at the upper levels); the rights register of the CPU (PKRU for
+ * pages with PTE_US, the PKRS MSR 0x6E1 for supervisor pages) holds two bits per key: AD (access
+ * disable, bit 2k) and WD (write disable, bit 2k+1). Data accesses only: fetches are not keyed.
+ * A refusal sets PF_ERR_PK in the #PF error code. CPUID.(EAX=7,ECX=0):ECX bit 3 = PKU, bit 31 =
+ * PKS; CR4.PKE (bit 22) and CR4.PKS (bit 24) turn them on.
+ */
+#define PTE_PKEY_SHIFT  59
+#define PTE_PKEY_MASK   (0xfull << PTE_PKEY_SHIFT)
+#define PKEY_NR         16u
+#define PKR_AD(key)     (1u << (2 * (key)))     /* access disable */
+#define PKR_WD(key)     (1u << (2 * (key) + 1)) /* write disable */
+#define PKR_ALL_DENIED  0xffffffffu
+#define PF_ERR_PK       (1u << 5)               /* protection-key violation */
+#define MSR_IA32_PKRS   0x6E1u
+#define CR4_PKE         (1ull << 22)
+#define CR4_PKS         (1ull << 24)
+
+static inline unsigned int pte_pkey(pte_t e) { return (unsigned int)((e & PTE_PKEY_MASK) >> PTE_PKEY_SHIFT); }
+static inline pte_t pte_mk_pkey(unsigned int key) { return ((pte_t)(key & 0xfu)) << PTE_PKEY_SHIFT; }
+
 #endif /* LEAXOS_ARCH_X86_64_PGTABLE_H */

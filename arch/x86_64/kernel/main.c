@@ -176,6 +176,8 @@ static void boot_cpu_features(void)
         cpu_cpuid(7, 0, r);
         kernel_cpu.smep = (r[1] >> 7) & 1;
         kernel_cpu.smap = (r[1] >> 20) & 1;
+        kernel_cpu.pku = (r[2] >> 3) & 1;
+        kernel_cpu.pks = (r[2] >> 31) & 1;
     }
 }
 
@@ -187,6 +189,12 @@ static void boot_protect(void)
         cr4 |= X86_CR4_SMEP;
     if (kernel_cpu.smap)
         cr4 |= X86_CR4_SMAP;
+    /* protection keys (memory_protection.h): without them the mm's keys stay in the PTEs and
+     * env_pkey_set_rights only records the registers, so domains are not enforced */
+    if (kernel_cpu.pku)
+        cr4 |= CR4_PKE;
+    if (kernel_cpu.pks)
+        cr4 |= CR4_PKS;
     cpu_write_cr4(cr4);
 }
 
@@ -314,6 +322,8 @@ void kmain(uint32_t magic, uint32_t info_pa)
     env_log(ENV_LOG_INFO, "LeaxOS mm kernel: %llu MiB RAM, NX %s, SMEP %s, SMAP %s, cmdline '%s'\n",
             (unsigned long long)(boot.ram_end >> 20), kernel_cpu.nx ? "on" : "off",
             kernel_cpu.smep ? "yes" : "no", kernel_cpu.smap ? "yes" : "no", boot.cmdline);
+    env_log(ENV_LOG_INFO, "LeaxOS mm kernel: protection keys PKU %s, PKS %s\n",
+            kernel_cpu.pku ? "yes" : "no", kernel_cpu.pks ? "yes" : "no");
     if (boot.ram_end < KERNEL_PHYS_BASE + (32ull << 20))
         env_panic("boot: %llu MiB of RAM; the kernel needs at least %llu MiB",
                   (unsigned long long)(boot.ram_end >> 20),

@@ -5,6 +5,7 @@
  *   1..N
  *     the unit-test suites of tests/ (kt_suites.h, as tests/kernel/ktest_kernel.c lists them)
  *     protect      the hardware protections (check_protect.c)
+ *     pkeys        protection domains refused by the CPU's protection keys (check_pkeys.c)
  *     sanitizers   deliberate bugs the hardened kernel's KASAN/UBSan must report (check_sanitizers.c)
  *     corpus       every file of corpus/ through its fuzz target (fuzz/replay_kernel.c), from the
  *                  pack passed as the first multiboot module
@@ -39,6 +40,7 @@
 #include "ubsan.h"
 
 extern const struct ktest_suite suite_protect;
+extern const struct ktest_suite suite_pkeys;
 
 #define RUN_MAX_SUITES 48
 
@@ -177,9 +179,10 @@ int kernel_run_all(void)
     unsigned int n = 0;
     int level = kernel_get_log_level();
 
-    for (unsigned int i = 0; i < kernel_nr_unit_suites && n < RUN_MAX_SUITES - 5; i++)
+    for (unsigned int i = 0; i < kernel_nr_unit_suites && n < RUN_MAX_SUITES - 6; i++)
         suites[n++] = kernel_unit_suites[i];
     suites[n++] = &suite_protect;
+    suites[n++] = &suite_pkeys;
     suites[n++] = &suite_sanitizers;
     suites[n++] = &suite_corpus;
     suites[n++] = smp_nr_online() > 1 ? &suite_smp : &suite_smp_one_cpu;

@@ -63,6 +63,7 @@ static inline void cpu_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 /** What the boot found and switched on (printed at boot, checked by the protection tests). */
 struct kernel_cpu_features {
     bool nx, smep, smap;
+    bool pku, pks; /* CPUID.7.0:ECX bits 3 and 31; CR4.PKE / CR4.PKS set when present */
 };
 extern struct kernel_cpu_features kernel_cpu;
 
