@@ -335,7 +335,7 @@ static int test_leak_scan(void)
     bool found = false;
     for (unsigned int i = 0; i < r.nr_records; i++)
         found |= r.rec[i].addr == (uintptr_t)sampled && r.rec[i].kind == MM_LEAK_KMALLOC &&
-                 r.rec[i].size == 64;
+                 r.rec[i].size == 64 && r.rec[i].age != MM_LEAK_AGE_UNKNOWN; /* stamped too */
     KT_ASSERT_MSG(found, "the sampled object %p is not among the %u leak records",
                   (void *)sampled, r.nr_records);
     KT_ASSERT_OK(kfree(a));

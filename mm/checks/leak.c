@@ -207,7 +207,7 @@ static void leak_collect_kfence(struct leak_scan *x)
         if (s->state != KFENCE_LIVE || !c || c->magic != KMEM_CACHE_MAGIC)
             continue; /* a damaged slot is kfence_check's to report */
         leak_add(x, s->addr, s->size, c->kmalloc ? MM_LEAK_KMALLOC : MM_LEAK_SLAB,
-                 (c->flags & SLAB_MM_INTERNAL) ? LEAK_META : 0, c, s->site, 0);
+                 (c->flags & SLAB_MM_INTERNAL) ? LEAK_META : 0, c, s->site, s->seq);
     }
 }
 

@@ -201,6 +201,7 @@ struct kfence_slot {
     uintptr_t addr;              /* object start (LIVE and FREED) */
     struct kmem_cache *cache;    /* its cache (LIVE and FREED) */
     uintptr_t site;              /* allocation site */
+    unsigned long seq;           /* its mm_state.heap.alloc_seq stamp (LIVE), for ages */
 };
 
 /** The KFENCE pool (mm/virtual/kfence.c); the window and hooks are in the heap part. */
