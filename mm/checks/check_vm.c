@@ -255,14 +255,15 @@ static int check_mapcounts(struct mm_check_report *r)
 
 /* ---- swap slots ---- */
 
-struct swap_check {
+/* What a per-PTE check of one address space needs (the swap and reverse-map walks below). */
+struct mm_pte_check {
     struct mm_struct *mm;
     struct mm_check_report *r;
 };
 
 static int check_swap_pte(void *arg, uintptr_t va, pte_t *ptep)
 {
-    struct swap_check *c = arg;
+    struct mm_pte_check *c = arg;
     pte_t e = *ptep;
     if (pte_present(e))
         return 0;
@@ -285,7 +286,7 @@ static int check_swap_slots(struct mm_check_report *r)
         mm_state.swap.map[s].seen = 0;
     struct list_head *pos;
     list_for_each(pos, &mm_state.vm.mms) {
-        struct swap_check c = { list_entry(pos, struct mm_struct, list_all), r };
+        struct mm_pte_check c = { list_entry(pos, struct mm_struct, list_all), r };
         int err = pt_visit(&c.mm->pt, 0, ARCH_USER_VA_END, check_swap_pte, &c);
         if (err)
             return err;
@@ -430,15 +431,10 @@ static int check_rmap_chains(struct mm_check_report *r)
     return 0;
 }
 
-struct rmap_check {
-    struct mm_struct *mm;
-    struct mm_check_report *r;
-};
-
 /* rmap.page for one PTE: an anonymous page it maps is found from its reverse map, here. */
 static int check_rmap_pte(void *arg, uintptr_t va, pte_t *ptep)
 {
-    struct rmap_check *c = arg;
+    struct mm_pte_check *c = arg;
     pte_t e = *ptep;
     unsigned long pfn = MM_PFN_DOWN(pte_addr(e));
     if (!pte_present(e) || (e & PTE_SW_ZERO) || !pfn_valid(pfn))
@@ -465,7 +461,7 @@ static int check_rmap(struct mm_check_report *r)
     list_for_each(pos, &mm_state.vm.mms) {
         if (err)
             break;
-        struct rmap_check c = { list_entry(pos, struct mm_struct, list_all), r };
+        struct mm_pte_check c = { list_entry(pos, struct mm_struct, list_all), r };
         err = pt_visit(&c.mm->pt, 0, ARCH_USER_VA_END, check_rmap_pte, &c);
     }
     return err;
