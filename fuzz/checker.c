@@ -109,8 +109,11 @@ static struct zone *cr_zone(uint32_t x)
 {
     unsigned int i;
 
-    for (i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.phys.zones[(x + i) % MM_NR_ZONES];
+    unsigned int n = mm_nr_nodes() * MM_NR_ZONES; /* every zone of every node */
+
+    for (i = 0; i < n; i++) {
+        unsigned int j = (x + i) % n;
+        struct zone *z = &mm_state.phys.node[j / MM_NR_ZONES].zones[j % MM_NR_ZONES];
         if (z->managed)
             return z;
     }
@@ -150,7 +153,7 @@ static struct page *cr_find_slab(uint32_t x, enum cr_slab_want want, bool harden
 
     for (i = 0; i < nc; i++) {
         struct kmem_cache *c = cr_cache_at((x + i) % nc);
-        struct list_head *lists[2] = { &c->partial, &c->full }, *pos;
+        struct list_head *pos;
         unsigned int l, cpu;
 
         if (hardened_only && !c->hardened)
@@ -164,8 +167,8 @@ static struct page *cr_find_slab(uint32_t x, enum cr_slab_want want, bool harden
                 }
         if (want == CR_CPU_SLAB)
             continue;
-        for (l = 0; l < 2; l++)
-            list_for_each(pos, lists[l]) {
+        for (l = 0; l < SLAB_NR_LISTS; l++)
+            list_for_each(pos, slab_list_at(c, l)) {
                 *c_out = c;
                 *cpu_out = -1;
                 return list_entry(pos, struct page, lru);
@@ -181,7 +184,7 @@ static void *cr_find_free_obj(uint32_t x, bool hardened_only, bool no_ctor, stru
 
     for (i = 0; i < nc; i++) {
         struct kmem_cache *c = cr_cache_at((x + i) % nc);
-        struct list_head *lists[2] = { &c->partial, &c->full }, *pos;
+        struct list_head *pos;
         unsigned int l, cpu;
 
         if ((hardened_only && !c->hardened) || (no_ctor && c->ctor))
@@ -193,8 +196,8 @@ static void *cr_find_free_obj(uint32_t x, bool hardened_only, bool no_ctor, stru
             if (c->cpu[cpu].slab && c->cpu[cpu].slab->freelist)
                 return c->cpu[cpu].slab->freelist;
         }
-        for (l = 0; l < 2; l++)
-            list_for_each(pos, lists[l]) {
+        for (l = 0; l < SLAB_NR_LISTS; l++)
+            list_for_each(pos, slab_list_at(c, l)) {
                 struct page *s = list_entry(pos, struct page, lru);
                 if (s->freelist)
                     return s->freelist;
@@ -343,7 +346,7 @@ static void cr_dmg_pcp_cpu(struct cr_ctx *k)
 
 static void cr_dmg_pcp_count(struct cr_ctx *k)
 {
-    struct per_cpu_pages *pcp = &mm_state.phys.zones[k->p->zone].pcp[k->p->cpu];
+    struct per_cpu_pages *pcp = &mm_state.phys.node[k->p->node].zones[k->p->zone].pcp[k->p->cpu];
 
     CR_SAVE(pcp->count);
     pcp->count += (k->x & 1) ? 1u : (unsigned int)-1;

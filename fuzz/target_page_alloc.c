@@ -450,9 +450,9 @@ static void pa_check_watermark(gfp_t gfp, uint32_t order, struct page *p, unsign
     if (d.seq == seq0)
         pa_fail("watermark-unrecorded order=%u gfp=0x%x: an allocation with no zone decision",
                 (unsigned int)order, (unsigned int)gfp);
-    if (d.zone >= MM_NR_ZONES)
-        pa_fail("watermark-decision zone index %u", d.zone);
-    const struct zone *z = &mm_state.phys.zones[d.zone];
+    if (d.zone >= MM_NR_ZONES || d.node >= mm_nr_nodes())
+        pa_fail("watermark-decision zone index %u node %u", d.zone, d.node);
+    const struct zone *z = &mm_state.phys.node[d.node].zones[d.zone];
     unsigned long pfn = page_to_pfn(p);
     if (d.order != order || pfn < z->start_pfn || pfn >= z->end_pfn)
         pa_fail("watermark-decision order=%u gfp=0x%x: decision says zone %s order %u, page pfn 0x%lx",

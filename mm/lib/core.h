@@ -17,6 +17,7 @@
  *   core      lib (written by init and    none: written before anything runs (vmalloc_start/end
  *             vmalloc_init)                by vmalloc_init, once)
  *   phys      physical                    zone->lock: free_area[] lists and counts, zone->nr_free
+ *                                         none (boot): nodes, their zonelists and the topology
  *                                         env_irq_save + CPU: zone->pcp[cpu], phys.cpu[cpu]
  *                                         phys.shrink_lock: the shrinker registry list
  *                                         none (boot): memblock, spans, watermarks (before ready)
@@ -37,6 +38,7 @@
 #include "mm_env.h"
 #include "mm_leak.h"
 #include "mm_trace.h"
+#include "numa.h"
 #include "page_alloc.h"
 #include "page_table.h"
 #include "range_tree.h"
@@ -89,13 +91,31 @@ struct zone {
     unsigned long lowmem_reserve[MM_NR_ZONES]; /* extra free pages kept back from fallbacks
                                                   whose preferred zone is the index */
     unsigned int idx;
+    unsigned int node;                  /* the node that owns the zone */
     struct per_cpu_pages pcp[MM_MAX_CPUS];
+};
+
+/* Entries of a node's fallback list: every zone of every node, NULL-terminated. */
+#define MM_ZONELIST_MAX (MM_MAX_NUMNODES * MM_NR_ZONES + 1)
+
+/*
+ * One NUMA node (pg_data_t): its zones, span, fallback order and reclaim state. The zonelist is
+ * built once at boot (init) and read without locks; the zones' own locks are as for any zone.
+ */
+struct mm_node {
+    unsigned int id;
+    unsigned long start_pfn, end_pfn;   /* the node's range [start, end), clipped to max_pfn */
+    struct zone zones[MM_NR_ZONES];
+    uint8_t order[MM_MAX_NUMNODES];     /* nodes by distance from this one (self first) */
+    struct zone *zonelist[MM_ZONELIST_MAX]; /* populated zones, node order then zone high->low */
+    unsigned long reclaim_wake;         /* allocations preferring it that woke reclaim (atomic) */
 };
 
 /* Per-CPU event counters (summed by page_alloc_get_stats). */
 struct mm_cpu_counters {
     unsigned long alloc, free, fail, fail_injected, pcp_hit, pcp_refill, pcp_drain;
     unsigned long wmark_low_miss;
+    unsigned long numa[MM_MAX_NUMNODES][MM_NR_NUMA_STATS]; /* numastat, by the node counted on */
     struct page_alloc_decision last; /* the last successful zone decision (page_alloc.h) */
 } MM_CACHE_ALIGNED;
 
@@ -118,7 +138,9 @@ struct mm_phys_state {
     unsigned int pcp_batch_param, pcp_high_param; /* boot parameters, 0 = derive */
     phys_addr_t dma_end, normal_end;
     struct memblock memblock;
-    struct zone zones[MM_NR_ZONES];
+    unsigned int nr_nodes;               /* boot parameter: 1 .. MM_MAX_NUMNODES */
+    struct mm_numa_topology numa;        /* boot parameter (defaults filled in by init) */
+    struct mm_node node[MM_MAX_NUMNODES];
     struct mm_cpu_counters cpu[MM_MAX_CPUS];
 
     /* failure injection */
