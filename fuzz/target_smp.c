@@ -68,7 +68,7 @@ static const uint8_t smp_kinds[] = {
     FOP_SMP_ACCESS, FOP_SMP_ACCESS, FOP_SMP_ACCESS, FOP_SMP_ACCESS, FOP_SMP_FORK, FOP_SMP_EXIT,
 };
 
-static const struct fuzz_op_table smp_table = { smp_kinds, MM_ARRAY_SIZE(smp_kinds), FUZZ_TABLE_SMP };
+static const struct fuzz_op_table smp_table = { smp_kinds, MM_ARRAY_SIZE(smp_kinds), FUZZ_TABLE_SMP, NULL };
 
 enum smp_kind { SMP_PAGES, SMP_KMALLOC, SMP_CACHE, SMP_VMALLOC };
 
