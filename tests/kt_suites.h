@@ -41,7 +41,8 @@
     ALL(leak) \
     ALL(kfence) \
     ALL(mlock) \
-    ALL(trace)
+    ALL(trace) \
+    ALL(numa)
 
 /* Helpers for expanding the list. */
 #define KT_SUITE_DECLARE(name) extern const struct ktest_suite suite_##name;
