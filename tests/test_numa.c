@@ -316,6 +316,38 @@ static int test_slab_node_partial_lists(void)
     return 0;
 }
 
+/*
+ * Regression: a node allocation that unfreezes a surplus-empty CPU slab of another node and then
+ * grows a new slab discarded the old slab twice (the second time as a double free).
+ */
+static int test_node_alloc_drops_surplus_cpu_slab_once(void)
+{
+    KT_TRY(boot_two_nodes());
+    machine_cpu_set(0);
+    struct kmem_cache *c = kmem_cache_create("numa_surplus", 512, 8, 0, NULL);
+    KT_ASSERT_NOT_NULL(c);
+    static void *objs[256];
+    unsigned int n = MM_MIN(256u, c->objects * (c->min_partial + 3));
+    for (unsigned int i = 0; i < n; i++) {
+        objs[i] = kmem_cache_alloc_node(c, GFP_KERNEL, 0);
+        KT_ASSERT_NOT_NULL(objs[i]);
+    }
+    for (unsigned int i = 0; i < n; i++)
+        KT_ASSERT_OK(kmem_cache_free(c, objs[i]));
+    KT_ASSERT_EQ(c->nr_empty, c->min_partial); /* the CPU slab is empty and surplus too */
+    KT_ASSERT_NOT_NULL(c->cpu[0].slab);
+    unsigned long misuse = mm_misuse_count();
+    void *o = kmem_cache_alloc_node(c, GFP_KERNEL, 1);
+    KT_ASSERT_NOT_NULL(o);
+    KT_ASSERT_EQ(page_to_nid(virt_to_page(o)), 1);
+    KT_ASSERT_EQ(mm_misuse_count(), misuse);
+    KT_MM_CHECK();
+    KT_ASSERT_OK(kmem_cache_free(c, o));
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_MM_CHECK();
+    return 0;
+}
+
 static int test_vmalloc_node_pages(void)
 {
     KT_TRY(boot_two_nodes());
@@ -423,6 +455,7 @@ static const struct ktest_case numa_cases[] = {
     KT_CASE(bad_node_rejected),
     KT_CASE(memoryless_node_falls_back_by_distance),
     KT_CASE(slab_node_partial_lists),
+    KT_CASE(node_alloc_drops_surplus_cpu_slab_once),
     KT_CASE(vmalloc_node_pages),
     KT_CASE(check_sees_numa_damage),
     KT_CASE(check_sees_slab_on_wrong_node_list),

@@ -797,6 +797,7 @@ static MM_NOINLINE void *slab_alloc_slow(struct kmem_cache *c, struct kmem_cache
         slab_discard(c, old);
     if (got)
         return cc->freelist;
+    old = NULL;
     /* Grow with the caller's interrupt state, not with ours off (as SLUB does): direct reclaim may
      * call every CPU (drain_all_pages), and a CPU that waits for such calls with interrupts off
      * can wait forever for one that is calling it. A call to this CPU meanwhile may flush cc
