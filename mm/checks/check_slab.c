@@ -187,10 +187,10 @@ int slab_check(struct mm_check_report *rep, unsigned long slab_blocks)
                             "point", c->name);
             break;
         }
-        env_spin_lock(&c->lock);
+        unsigned long irq = slab_lock(c);
         err = slab_check_cache(&x, c, -1);
         slabs += c->nr_slabs;
-        env_spin_unlock(&c->lock);
+        slab_unlock(c, irq);
         if (err)
             break;
     }
@@ -218,12 +218,12 @@ static void slab_fill_stats(struct slab_cache_stats *s, struct kmem_cache *c)
         s->alloc += c->cpu[cpu].alloc;
         s->free += c->cpu[cpu].free;
     }
-    env_spin_lock(&c->lock);
+    unsigned long irq = slab_lock(c);
     s->total_slabs = c->nr_slabs;
     s->active_slabs = c->nr_slabs - c->nr_empty;
     s->alloc_slow = c->alloc_slow;
     s->free_remote = c->free_remote;
-    env_spin_unlock(&c->lock);
+    slab_unlock(c, irq);
     s->active_objs = s->alloc - s->free;
     s->total_objs = s->total_slabs * c->objects;
     s->mem_bytes = s->total_slabs << (c->order + PAGE_SHIFT);
@@ -297,11 +297,15 @@ int slab_check_nth(unsigned long n, int only_cpu, struct mm_check_report *rep)
     if (c && c->magic != KMEM_CACHE_MAGIC) {
         err = slab_fail(&x, "slab.cache", ~0ul, "cache %p on the cache list has magic 0x%llx",
                         (void *)c, (unsigned long long)c->magic);
-    } else if (c && !env_spin_trylock(&c->lock)) {
-        err = CHECK_SLICE_BUSY;
     } else if (c) {
-        err = slab_check_cache(&x, c, only_cpu);
-        env_spin_unlock(&c->lock);
+        unsigned long irq = env_irq_save(); /* the cache lock is held with interrupts off only */
+        if (env_spin_trylock(&c->lock)) {
+            err = slab_check_cache(&x, c, only_cpu);
+            env_spin_unlock(&c->lock);
+        } else {
+            err = CHECK_SLICE_BUSY;
+        }
+        env_irq_restore(irq);
     }
     env_spin_unlock(&mm_state.heap.lock);
     return err;

@@ -407,9 +407,9 @@ static struct page *slab_new(struct kmem_cache *c, gfp_t gfp, int nid)
     slab->slab_cache = c;
     slab->freelist = NULL;
     slab->inuse = 0;
-    env_spin_lock(&c->lock);
+    unsigned long irq = slab_lock(c);
     slab->colour = (uint16_t)((c->colour_next++ % c->colour_count) * c->colour_step);
-    env_spin_unlock(&c->lock);
+    slab_unlock(c, irq);
     if (env_shadow_enabled)
         env_poison(page_address(slab), (size_t)PAGE_SIZE << c->order, ENV_POISON_METADATA);
     slab_format(c, slab);
@@ -558,18 +558,16 @@ static unsigned long slab_trim_empty(struct kmem_cache *c, unsigned long keep)
 {
     unsigned long pages = 0;
     for (;;) {
-        env_spin_lock(&c->lock);
+        unsigned long irq = slab_lock(c);
         struct page *slab = NULL;
         if (c->nr_empty > keep) {
             slab = slab_empty_tail_locked(c);
             if (slab) {
                 slab_unlist_locked(c, slab);
                 c->nr_slabs--;
-            } else {
-                slab = NULL;
             }
         }
-        env_spin_unlock(&c->lock);
+        slab_unlock(c, irq);
         if (!slab)
             return pages;
         slab_discard(c, slab);
@@ -1220,7 +1218,7 @@ static unsigned long slab_report_live(struct kmem_cache *c)
 {
     unsigned long live = 0, logged = 0;
     struct list_head *pos;
-    env_spin_lock(&c->lock);
+    unsigned long irq = slab_lock(c);
     for (unsigned int l = 0; l < SLAB_NR_LISTS; l++)
         list_for_each(pos, slab_list_at(c, l)) {
             struct page *slab = list_entry(pos, struct page, lru);
@@ -1235,7 +1233,7 @@ static unsigned long slab_report_live(struct kmem_cache *c)
                     logged++;
                 }
         }
-    env_spin_unlock(&c->lock);
+    slab_unlock(c, irq);
     return live;
 }
 
@@ -1321,14 +1319,14 @@ unsigned long kmem_cache_validate(struct kmem_cache *c)
         return 0;
     unsigned long bad = 0;
     struct list_head *pos;
-    env_spin_lock(&c->lock);
+    unsigned long irq = slab_lock(c);
     for (unsigned int l = 0; l < SLAB_NR_LISTS; l++)
         list_for_each(pos, slab_list_at(c, l))
             bad += slab_validate_slab(c, list_entry(pos, struct page, lru));
     for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++)
         if (c->cpu[cpu].slab)
             bad += slab_validate_slab(c, c->cpu[cpu].slab);
-    env_spin_unlock(&c->lock);
+    slab_unlock(c, irq);
     return bad;
 }
 
@@ -1341,9 +1339,9 @@ unsigned long slab_shrink_count(struct shrinker *s, struct shrink_control *sc)
     env_spin_lock(&mm_state.heap.lock);
     list_for_each(pos, &mm_state.heap.caches) {
         struct kmem_cache *c = list_entry(pos, struct kmem_cache, list);
-        env_spin_lock(&c->lock); /* nr_empty is the cache lock's (heap.lock, then c->lock) */
+        unsigned long irq = slab_lock(c); /* nr_empty is the cache lock's (heap.lock, then c's) */
         n += c->nr_empty;
-        env_spin_unlock(&c->lock);
+        slab_unlock(c, irq);
     }
     env_spin_unlock(&mm_state.heap.lock);
     return n;

@@ -11,7 +11,8 @@
  * runs with c's interrupts off); cpu[c].slab is also read by other CPUs as a hint (slab_flush_all),
  * so it is written with atomic stores. `lock` protects partial, full, nr_* counters, and the
  * freelist/inuse/PG_frozen of every slab of the cache. A frozen slab's inuse is not maintained; it
- * is recomputed when the slab is unfrozen. mm_state.heap.lock protects the list of caches.
+ * is recomputed when the slab is unfrozen. `lock` is taken inside cross-CPU calls (slab_flush_cb),
+ * so it is only ever held with interrupts off: slab_lock/slab_unlock where they may be on. mm_state.heap.lock protects the list of caches.
  * Order: heap.lock, then a cache's lock, then the physical layer's (zone locks, through page
  * allocation and freeing) and report.lock. Both come after vm.lock (../virtual/vm_lock.c); reclaim
  * takes heap.lock and cache locks under shrink_lock, so no path allocates pages with direct
@@ -178,5 +179,19 @@ int slab_early_init(void);
 int slab_init(void);
 /** Slab invariants; @slab_blocks = PG_slab block heads the page walk found. */
 int slab_check(struct mm_check_report *rep, unsigned long slab_blocks);
+
+/* Take @c's lock with interrupts off (see Locking above); returns the state for slab_unlock. */
+static inline unsigned long slab_lock(struct kmem_cache *c)
+{
+    unsigned long irq = env_irq_save();
+    env_spin_lock(&c->lock);
+    return irq;
+}
+
+static inline void slab_unlock(struct kmem_cache *c, unsigned long irq)
+{
+    env_spin_unlock(&c->lock);
+    env_irq_restore(irq);
+}
 
 #endif /* LEAXOS_SLAB_INTERNAL_H */

@@ -29,7 +29,17 @@ int memcmp(const void *a, const void *b, size_t n);
 typedef struct env_spinlock {
     volatile unsigned int locked;
     unsigned int owner_cpu; /* 1 + holder's CPU id, 0 when free */
+    unsigned int irq_ctx;   /* the shims' lock validator: ENV_LOCK_* seen so far (atomic OR) */
 } env_spinlock_t;
+
+/* How a lock has been used, as the shims' validator records it (Linux lockdep's irq-safe and
+ * irq-unsafe usage, per lock instance). A lock taken, spinning, inside a cross-CPU call
+ * (ENV_LOCK_IN_CALL) must never be held with interrupts on (ENV_LOCK_IRQ_ON): the call can arrive
+ * while its own CPU holds the lock and would then spin forever. The validator panics when a lock
+ * has shown both, at whichever use comes second, so the single-threaded runs see the deadlock that
+ * needs a real IPI at the wrong instruction to happen. */
+#define ENV_LOCK_IN_CALL 1u
+#define ENV_LOCK_IRQ_ON  2u
 
 /** Take @l, spinning. Precondition: the caller does not already hold @l. */
 void env_spin_lock(env_spinlock_t *l);

@@ -44,6 +44,7 @@
 
 static __thread unsigned int hosted_current_cpu;
 static __thread bool hosted_irq_off;
+static __thread unsigned int hosted_call_depth; /* cross-CPU calls this thread is running */
 
 /* Written by the driver thread only before the CPU threads start and after they are joined
  * (pthread_create/join order those writes against every CPU's reads). */
@@ -102,7 +103,9 @@ void machine_cpu_poll(void)
     void *arg = m->arg;
     __atomic_store_n(&m->fn, NULL, __ATOMIC_RELAXED);
     hosted_irq_off = true;
+    hosted_call_depth++;
     fn(arg);
+    hosted_call_depth--;
     hosted_irq_off = false;
     __atomic_store_n(&m->done, 1u, __ATOMIC_RELEASE); /* fn's writes before the sender goes on */
 }
@@ -250,9 +253,26 @@ void env_irq_restore(unsigned long flags)
 
 /* ---- spinlocks ---- */
 
+/* The lock validator (mm_env.h, ENV_LOCK_*): record how @l is taken now (@spins: env_spin_lock,
+ * which waits, unlike a trylock) and panic at the first use that completes the deadly pair. */
+static void cpu_lock_note(env_spinlock_t *l, bool spins)
+{
+    unsigned int use = (spins && hosted_call_depth ? ENV_LOCK_IN_CALL : 0u) |
+                       (hosted_irq_off ? 0u : ENV_LOCK_IRQ_ON);
+    if (!use || (__atomic_load_n(&l->irq_ctx, __ATOMIC_RELAXED) & use) == use)
+        return;
+    unsigned int seen = __atomic_or_fetch(&l->irq_ctx, use, __ATOMIC_RELAXED);
+    if (seen == (ENV_LOCK_IN_CALL | ENV_LOCK_IRQ_ON))
+        env_panic("spinlock %p is taken inside cross-CPU calls and also held with interrupts on "
+                  "(now by CPU %u, %s): a call arriving while its CPU holds it spins forever",
+                  (void *)l, hosted_current_cpu,
+                  use & ENV_LOCK_IN_CALL ? "inside a call" : "with interrupts on");
+}
+
 void env_spin_lock(env_spinlock_t *l)
 {
     unsigned int me = hosted_current_cpu + 1;
+    cpu_lock_note(l, true);
     env_sched_point();
     while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE)) {
         if (hosted_threaded && __atomic_load_n(&l->owner_cpu, __ATOMIC_RELAXED) == me)
@@ -270,6 +290,7 @@ bool env_spin_trylock(env_spinlock_t *l)
     env_sched_point();
     if (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE))
         return false;
+    cpu_lock_note(l, false);
     __atomic_store_n(&l->owner_cpu, hosted_current_cpu + 1, __ATOMIC_RELAXED);
     return true;
 }
@@ -323,16 +344,23 @@ unsigned long machine_ipi_count(void) { return __atomic_load_n(&hosted_ipis, __A
 
 void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg)
 {
-    if (!hosted_threaded) {
+    if (!hosted_threaded) { /* fn runs as the call would: on @cpu, interrupts off */
         unsigned int saved = hosted_current_cpu;
+        bool saved_irq_off = hosted_irq_off;
         hosted_current_cpu = cpu;
+        hosted_irq_off = true;
+        hosted_call_depth++;
         fn(arg);
+        hosted_call_depth--;
+        hosted_irq_off = saved_irq_off;
         hosted_current_cpu = saved;
         return;
     }
     if (cpu == hosted_current_cpu) {
         unsigned long irq = env_irq_save();
+        hosted_call_depth++;
         fn(arg);
+        hosted_call_depth--;
         env_irq_restore(irq);
         return;
     }

@@ -158,8 +158,24 @@ _Noreturn void env_panic(const char *fmt, ...)
 
 /* ---- locks, interrupts, simulated CPUs ---- */
 
+/* The lock validator (mm_env.h, ENV_LOCK_*), as on the hosted machine: record how @l is taken
+ * now (@spins: env_spin_lock, which waits) and panic at the use that completes the deadly pair. */
+static void kernel_lock_note(env_spinlock_t *l, bool spins)
+{
+    unsigned int use = (spins && KERNEL_PERCPU_READ(in_call) ? ENV_LOCK_IN_CALL : 0u) |
+                       (arch_irq_enabled() ? ENV_LOCK_IRQ_ON : 0u);
+    if (!use || (__atomic_load_n(&l->irq_ctx, __ATOMIC_RELAXED) & use) == use)
+        return;
+    if (__atomic_or_fetch(&l->irq_ctx, use, __ATOMIC_RELAXED) == (ENV_LOCK_IN_CALL | ENV_LOCK_IRQ_ON))
+        env_panic("spinlock %p is taken inside cross-CPU calls and also held with interrupts on "
+                  "(now by CPU %u, %s): a call arriving while its CPU holds it spins forever",
+                  (void *)l, env_cpu_id(),
+                  use & ENV_LOCK_IN_CALL ? "inside a call" : "with interrupts on");
+}
+
 void env_spin_lock(env_spinlock_t *l)
 {
+    kernel_lock_note(l, true);
     while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE)) {
         /* an IPI taken while its CPU held this lock with interrupts on would spin here forever */
         if (smp_active() && __atomic_load_n(&l->owner_cpu, __ATOMIC_RELAXED) == env_cpu_id() + 1)
@@ -177,6 +193,7 @@ bool env_spin_trylock(env_spinlock_t *l)
 {
     if (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE))
         return false;
+    kernel_lock_note(l, false);
     __atomic_store_n(&l->owner_cpu, env_cpu_id() + 1, __ATOMIC_RELAXED);
     return true;
 }
@@ -223,7 +240,9 @@ void env_cpu_call(unsigned int cpu, void (*fn)(void *arg), void *arg)
     }
     if (!smp_active())
         KERNEL_PERCPU_WRITE(cpu, cpu);
+    KERNEL_PERCPU_WRITE(in_call, KERNEL_PERCPU_READ(in_call) + 1);
     fn(arg);
+    KERNEL_PERCPU_WRITE(in_call, KERNEL_PERCPU_READ(in_call) - 1);
     if (!smp_active())
         KERNEL_PERCPU_WRITE(cpu, saved);
     arch_irq_restore(flags);

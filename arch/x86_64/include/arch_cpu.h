@@ -5,6 +5,7 @@
 #ifndef LEAXOS_ARCH_X86_64_CPU_H
 #define LEAXOS_ARCH_X86_64_CPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define X86_EFLAGS_IF 0x200ul
@@ -14,6 +15,13 @@ static inline unsigned long arch_irq_save(void)
     unsigned long flags;
     __asm__ __volatile__("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
     return flags;
+}
+
+static inline bool arch_irq_enabled(void)
+{
+    unsigned long flags;
+    __asm__ __volatile__("pushfq; popq %0" : "=r"(flags) : : "memory");
+    return (flags & X86_EFLAGS_IF) != 0;
 }
 
 static inline void arch_irq_restore(unsigned long flags)

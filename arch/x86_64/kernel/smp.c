@@ -427,7 +427,9 @@ static void smp_mailbox_take(struct smp_mailbox *m)
     if (!__atomic_exchange_n(&m->pending, 0u, __ATOMIC_ACQUIRE))
         return;
     unsigned int sender = m->sender;
+    KERNEL_PERCPU_WRITE(in_call, KERNEL_PERCPU_READ(in_call) + 1);
     m->fn(m->arg);
+    KERNEL_PERCPU_WRITE(in_call, KERNEL_PERCPU_READ(in_call) - 1);
     __atomic_store_n(&m->done, 1u, __ATOMIC_RELEASE);
     smp_kick(sender);
 }

@@ -18,6 +18,15 @@
  *              (no roots beyond the mm's own state) finds nothing the stress left allocated;
  *              meanwhile the boot CPU's LAPIC timer runs mm_check_step every 1 ms (this CPU's
  *              lists only, locks by trylock): it must find nothing, and its cost is printed
+ *   user       every CPU at once runs user address spaces through the real MMU
+ *              (kernel_user_copy, per-CPU CR3): its own private space (mmap, munmap, mprotect,
+ *              writes and reads of a token at this CPU's offset of a page, fork, the child's
+ *              accesses, exit) and its own window of one space all CPUs share (the same page
+ *              tables, VMA tree and lock; a fork of it by one CPU write-protects every CPU's pages
+ *              and shoots their translations down while they copy). A model per region says what
+ *              every read must return (zeroes before the first write, COW and fork keep the
+ *              bytes) and a write to a read-only region must be refused; mm_check at the end of
+ *              each round, a leak scan at the end
  *
  * Determinism: each CPU's op stream is a function of (SS_SEED, CPU) (xorshift); which allocations
  * succeed and the interleaving depend on the real CPUs, as on hardware. No wall clock.
@@ -30,7 +39,10 @@
 #include "ktest.h"
 #include "mm.h"
 #include "mm_env.h"
+#include "machine_mmu.h"
+#include "machine_user.h"
 #include "mm_leak.h"
+#include "mmap.h"
 #include "page_alloc.h"
 #include "slab.h"
 #include "vmalloc.h"
@@ -524,11 +536,269 @@ static int test_shootdown(void)
     return 0;
 }
 
+/* ---- user address spaces on every CPU ---- */
+
+#define SU_ROUNDS 3
+#define SU_OPS 300
+#define SU_REGIONS 4
+#define SU_REGION_PAGES 6
+#define SU_PRIV_BASE 0x40000000ul
+#define SU_SHARED_BASE 0x80000000ul
+#define SU_WINDOW 0x01000000ul  /* each CPU's part of the shared space */
+#define SU_STRIDE 0x00100000ul  /* between regions of a space */
+
+struct su_region {
+    bool mapped;
+    uint8_t npages, prot;
+    uint8_t val[SU_REGION_PAGES]; /* token last written at this CPU's offset; 0: never (zeroes) */
+};
+
+struct su_space {
+    struct mm_struct *mm;
+    uintptr_t base;
+    struct su_region r[SU_REGIONS];
+};
+
+struct su_cpu {
+    struct su_space priv, child, shared;
+    unsigned long accesses, refused, forks, maps;
+} MM_CACHE_ALIGNED;
+
+static struct su_cpu su[KERNEL_SMP_MAX_CPUS];
+static struct mm_struct *su_shared_mm;
+
+static uintptr_t su_va(const struct su_space *s, unsigned int i, unsigned int pg, unsigned int cpu)
+{
+    return s->base + (uintptr_t)i * SU_STRIDE + (uintptr_t)pg * PAGE_SIZE + 64u * cpu;
+}
+
+static void su_map(struct ss_cpu *c, struct su_cpu *u, struct su_space *s)
+{
+    unsigned int i = (unsigned int)(ss_rand(c) % SU_REGIONS);
+    struct su_region *r = &s->r[i];
+    uintptr_t va = su_va(s, i, 0, 0);
+    if (!r->mapped) {
+        unsigned int n = 1 + (unsigned int)(ss_rand(c) % SU_REGION_PAGES);
+        long got = do_mmap(s->mm, va, (size_t)n * PAGE_SIZE, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
+        if (got < 0 && got != -MM_ENOMEM)
+            ss_fail(c, "do_mmap of a free fixed range failed", va);
+        else if (got >= 0 && (uintptr_t)got != va)
+            ss_fail(c, "do_mmap MAP_FIXED placed elsewhere", (uintptr_t)got);
+        else if (got >= 0)
+            *r = (struct su_region){ .mapped = true, .npages = (uint8_t)n,
+                                     .prot = PROT_READ | PROT_WRITE };
+        u->maps += got >= 0;
+        return;
+    }
+    if (ss_rand(c) % 3 == 0) {
+        if (do_munmap(s->mm, va, (size_t)r->npages * PAGE_SIZE))
+            ss_fail(c, "do_munmap of a mapped region failed", va);
+        *r = (struct su_region){ 0 };
+        return;
+    }
+    static const uint8_t prots[] = { PROT_READ | PROT_WRITE, PROT_READ, PROT_NONE };
+    uint8_t prot = prots[ss_rand(c) % 3];
+    int err = do_mprotect(s->mm, va, (size_t)r->npages * PAGE_SIZE, prot);
+    if (err && err != -MM_ENOMEM)
+        ss_fail(c, "do_mprotect of a mapped region failed", va);
+    if (!err)
+        r->prot = prot;
+}
+
+/* A user write or read of SS_TOKEN bytes at this CPU's offset of one page, judged by the model. */
+static void su_access(struct ss_cpu *c, struct su_cpu *u, struct su_space *s, unsigned int cpu)
+{
+    unsigned int i = (unsigned int)(ss_rand(c) % SU_REGIONS);
+    struct su_region *r = &s->r[i];
+    if (!r->mapped)
+        return;
+    unsigned int pg = (unsigned int)(ss_rand(c) % r->npages);
+    uintptr_t va = su_va(s, i, pg, cpu);
+    bool write = ss_rand(c) % 2;
+    bool allowed = (r->prot & (write ? PROT_WRITE : PROT_READ)) != 0;
+    uint8_t buf[SS_TOKEN], tok = (uint8_t)(1 + ss_rand(c) % 255);
+    for (unsigned int k = 0; k < SS_TOKEN; k++)
+        buf[k] = write ? (uint8_t)(tok + k) : 0xee;
+    enum vm_fault_result res = machine_user_copy(s->mm, va, buf, sizeof(buf),
+                                                 write ? MMU_WRITE : MMU_READ, NULL);
+    u->accesses++;
+    if (res == VM_FAULT_OOM)
+        return;
+    if (!allowed) {
+        if (res == VM_FAULT_HANDLED)
+            ss_fail(c, write ? "a user write to a read-only region succeeded"
+                             : "a user read of a PROT_NONE region succeeded", va);
+        u->refused++;
+        return;
+    }
+    if (res != VM_FAULT_HANDLED) {
+        ss_fail(c, write ? "an allowed user write faulted" : "an allowed user read faulted", va);
+        return;
+    }
+    if (write) {
+        r->val[pg] = tok;
+        return;
+    }
+    for (unsigned int k = 0; k < SS_TOKEN; k++)
+        if (buf[k] != (r->val[pg] ? (uint8_t)(r->val[pg] + k) : 0)) {
+            ss_fail(c, r->val[pg] ? "a user read missed the last write (lost COW copy or "
+                                    "stale translation?)" : "a never-written user page is not zero",
+                    va);
+            return;
+        }
+}
+
+static void su_fork_private(struct ss_cpu *c, struct su_cpu *u, unsigned int cpu)
+{
+    if (u->child.mm) {
+        if (ss_rand(c) % 3) {
+            su_access(c, u, ss_rand(c) % 2 ? &u->child : &u->priv, cpu);
+            return;
+        }
+        mm_destroy(u->child.mm); /* exit */
+        u->child.mm = NULL;
+        return;
+    }
+    struct mm_struct *child;
+    int err = mm_fork(u->priv.mm, &child);
+    if (err == -MM_ENOMEM)
+        return;
+    if (err) {
+        ss_fail(c, "mm_fork of the private space failed", (uintptr_t)err);
+        return;
+    }
+    u->forks++;
+    u->child = u->priv;
+    u->child.mm = child;
+}
+
+/* Fork the shared space (as one of its threads would): this CPU's window in the child reads as the
+ * parent's, a write there is the child's alone; then the child exits. */
+static void su_fork_shared(struct ss_cpu *c, struct su_cpu *u, unsigned int cpu)
+{
+    struct mm_struct *child;
+    int err = mm_fork(u->shared.mm, &child);
+    if (err == -MM_ENOMEM)
+        return;
+    if (err) {
+        ss_fail(c, "mm_fork of the shared space failed", (uintptr_t)err);
+        return;
+    }
+    u->forks++;
+    struct su_space copy = u->shared;
+    copy.mm = child;
+    for (unsigned int k = 0; k < 3; k++)
+        su_access(c, u, &copy, cpu);
+    mm_destroy(child);
+}
+
+static void su_step(struct ss_cpu *c, struct su_cpu *u, unsigned int cpu)
+{
+    uint64_t r = ss_rand(c);
+    switch (r % 12) {
+    case 0: case 1: case 2:
+        su_access(c, u, &u->priv, cpu);
+        break;
+    case 3: case 4: case 5:
+        su_access(c, u, &u->shared, cpu);
+        break;
+    case 6:
+        su_map(c, u, &u->priv);
+        break;
+    case 7:
+        su_map(c, u, &u->shared);
+        break;
+    case 8:
+        su_fork_private(c, u, cpu);
+        break;
+    case 9:
+        if ((r >> 8) % 4 == 0)
+            su_fork_shared(c, u, cpu);
+        else
+            su_access(c, u, u->child.mm ? &u->child : &u->priv, cpu);
+        break;
+    case 10:
+        ss_step_pages(c); /* kernel allocations compete for the same memory */
+        break;
+    default:
+        if ((r >> 8) % 4 == 0)
+            drain_all_pages();
+        else
+            ss_obj_toggle(c, &c->objs[(r >> 8) % SS_OBJS], false);
+        break;
+    }
+    c->ops++;
+}
+
+static void su_main(unsigned int cpu, void *arg)
+{
+    struct ss_cpu *c = &ss[cpu];
+    struct su_cpu *u = &su[cpu];
+
+    (void)arg;
+    c->rng = SS_SEED * 0x94d049bb133111ebull + (cpu + 1) * 0xbf58476d1ce4e5b9ull;
+    u->priv.mm = mm_create(); /* concurrently with the other CPUs' */
+    u->priv.base = SU_PRIV_BASE;
+    u->shared.mm = su_shared_mm;
+    u->shared.base = SU_SHARED_BASE + (uintptr_t)cpu * SU_WINDOW;
+    if (!u->priv.mm)
+        ss_fail(c, "mm_create failed", 0);
+    for (unsigned int round = 0; round < SU_ROUNDS; round++) {
+        for (unsigned int i = 0; i < SU_OPS && u->priv.mm; i++)
+            su_step(c, u, cpu);
+        kernel_smp_barrier();
+        if (cpu == 0)
+            ss_quiescent_check();
+        kernel_smp_barrier();
+    }
+    if (u->child.mm)
+        mm_destroy(u->child.mm);
+    if (u->priv.mm)
+        mm_destroy(u->priv.mm);
+    u->child.mm = u->priv.mm = NULL;
+    ss_release_all(c, cpu);
+}
+
+static int test_user(void)
+{
+    ss_reset();
+    for (unsigned int i = 0; i < KERNEL_SMP_MAX_CPUS; i++)
+        su[i] = (struct su_cpu){ 0 };
+    KT_ASSERT_EQ(kt_boot_small(16, ss_n, false), 0);
+    su_shared_mm = mm_create();
+    KT_ASSERT_NOT_NULL(su_shared_mm);
+    unsigned long ipis = smp_ipi_count(), downs = smp_shootdown_count();
+    kernel_smp_run(ss_n, su_main, NULL);
+    mm_destroy(su_shared_mm);
+    su_shared_mm = NULL;
+    drain_all_pages();
+    kmem_cache_shrink_all();
+    ss_quiescent_check();
+    unsigned long acc = 0, refused = 0, forks = 0, maps = 0;
+    for (unsigned int i = 0; i < ss_n; i++) {
+        acc += su[i].accesses;
+        refused += su[i].refused;
+        forks += su[i].forks;
+        maps += su[i].maps;
+    }
+    ktest_printf("        # %u CPUs, %u rounds: %lu user accesses (%lu refused as the model "
+                 "said), %lu mmaps, %lu forks, %lu IPIs, %lu shootdowns\n", ss_n, SU_ROUNDS, acc,
+                 refused, maps, forks, smp_ipi_count() - ipis, smp_shootdown_count() - downs);
+    KT_ASSERT_EQ(ss_report(), 0);
+    KT_ASSERT_GT(forks, 0);
+    KT_ASSERT_GT(refused, 0);
+    static struct mm_leak_result leaks;
+    KT_ASSERT_EQ(mm_leak_scan(&leaks), 0);
+    return 0;
+}
+
 static const struct ktest_case smp_cases[] = {
     KT_CASE(online),
     KT_CASE(cpu_call),
     KT_CASE(shootdown),
     KT_CASE(stress),
+    KT_CASE(user),
 };
 KT_SUITE(smp, smp_cases);
 const struct ktest_suite suite_smp_one_cpu = {

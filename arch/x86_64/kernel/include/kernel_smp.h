@@ -29,6 +29,7 @@ struct kernel_percpu {
     unsigned int cpu;           /* what env_cpu_id returns (see above) */
     unsigned int index;         /* this real CPU's index: 0 = boot CPU */
     uint32_t apic_id;
+    unsigned int in_call;       /* cross-CPU calls this CPU is running (the lock validator) */
 };
 
 /** The calling CPU's per-CPU data field @field (a GS-relative load; volatile: may change). */
