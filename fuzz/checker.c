@@ -649,6 +649,44 @@ void fz_check_sites(fz_fail_fn fail)
         fz_failf(fail, "stats-sites-vmalloc grouped=%lu nr_areas=%lu", areas, vs.nr_areas);
 }
 
+/* The per-node view against the zone view, and numastat against the allocation count. */
+static void fz_check_node_stats(unsigned long free_all, fz_fail_fn fail)
+{
+    unsigned long managed = 0, free = 0, st[MM_NR_NUMA_STATS] = { 0 };
+    unsigned int n, z, o, i;
+
+    if (fz_st.nr_nodes != mm_nr_nodes() || fz_st.nr_nodes < 1 || fz_st.nr_nodes > MM_MAX_NUMNODES)
+        fz_failf(fail, "stats-nodes nr_nodes=%u mm_nr_nodes=%u", fz_st.nr_nodes, mm_nr_nodes());
+    for (n = 0; n < fz_st.nr_nodes; n++) {
+        const struct node_stats *ns = &fz_st.node[n];
+        unsigned long blocks = 0, zm = 0;
+        for (z = 0; z < MM_NR_ZONES; z++) {
+            zm += ns->zone_managed[z];
+            for (o = 0; o < MM_NR_ORDERS; o++)
+                blocks += ns->nr_free_blocks[z][o] << o;
+        }
+        if (zm != ns->managed || blocks != ns->nr_free ||
+            ns->nr_free + ns->nr_pcp + ns->nr_alloc != ns->managed)
+            fz_failf(fail, "stats-node node=%u managed=%lu (zones %lu) free=%lu (buddyinfo %lu) "
+                     "pcp=%lu alloc=%lu", n, ns->managed, zm, ns->nr_free, blocks, ns->nr_pcp,
+                     ns->nr_alloc);
+        managed += ns->managed;
+        free += ns->nr_free + ns->nr_pcp;
+        for (i = 0; i < MM_NR_NUMA_STATS; i++)
+            st[i] += ns->numa[i];
+    }
+    for (z = 0; z < MM_NR_ZONES; z++)
+        managed -= fz_st.zone[z].managed;
+    if (managed || free != free_all)
+        fz_failf(fail, "stats-nodes-vs-zones managed differ by %ld, node free %lu zone free %lu",
+                 (long)managed, free, free_all);
+    if (st[NUMA_HIT] + st[NUMA_MISS] != fz_st.counters.alloc || st[NUMA_FOREIGN] != st[NUMA_MISS] ||
+        st[NUMA_LOCAL] + st[NUMA_OTHER] != fz_st.counters.alloc || st[NUMA_INTERLEAVE_HIT])
+        fz_failf(fail, "stats-numastat alloc=%lu hit=%lu miss=%lu foreign=%lu local=%lu other=%lu",
+                 fz_st.counters.alloc, st[NUMA_HIT], st[NUMA_MISS], st[NUMA_FOREIGN],
+                 st[NUMA_LOCAL], st[NUMA_OTHER]);
+}
+
 void fz_check_stats(bool slab, fz_fail_fn fail)
 {
     unsigned long free_all = 0, slab_pages = 0;
@@ -698,6 +736,7 @@ void fz_check_stats(bool slab, fz_fail_fn fail)
     if (free_all != page_alloc_nr_free())
         fz_failf(fail, "stats-nr-free sum(zone free+pcp)=%lu page_alloc_nr_free=%lu", free_all,
              page_alloc_nr_free());
+    fz_check_node_stats(free_all, fail);
     if (page_alloc_unusable_index(MM_NR_ZONES, 0) || page_alloc_unusable_index(0, MM_NR_ORDERS))
         fz_failf(fail, "stats-unusable-out-of-range: an invalid zone/order gave a non-zero index");
     if (fz_st.counters.misuse != mm_misuse_count() || fz_st.counters.fail_injected > fz_st.counters.fail)

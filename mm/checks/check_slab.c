@@ -135,7 +135,7 @@ static int slab_check_cache(struct slab_check_ctx *x, struct kmem_cache *c, int 
     struct slab_list_tally partial = { 0 }, full = { 0 };
     unsigned long frozen = 0;
     int err = 0;
-    for (unsigned int n = 0; n < MM_MAX_NUMNODES && !err; n++)
+    for (unsigned int n = 0; n < mm_nr_nodes() && !err; n++)
         err = slab_check_list_of(x, c, &c->partial[n], (int)n, &partial);
     if (!err)
         err = slab_check_list_of(x, c, &c->full, -1, &full);

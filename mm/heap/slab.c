@@ -344,7 +344,8 @@ static void slab_cache_init(struct kmem_cache *c, const char *name, size_t size,
     uint64_t nth = env_atomic_add(&mm_state.heap.nr_created, 1);
     c->rng = mm_state.core.seed ^ (nth << 32) ^ size;
     c->secret = (uintptr_t)slab_rand(&c->rng) | 1;
-    for (unsigned int n = 0; n < MM_MAX_NUMNODES; n++)
+    c->partial = mm_nr_nodes() > 1 ? (struct list_head *)&c->cpu[ncpu] : &c->partial0;
+    for (unsigned int n = 0; n < mm_nr_nodes(); n++)
         list_init(&c->partial[n]);
     list_init(&c->full);
     slab_calc_layout(c, size, align);
@@ -545,7 +546,7 @@ static unsigned long slab_flush_all(struct kmem_cache *c)
 /* An empty slab at the tail of a partial list, or NULL (lock held). */
 static struct page *slab_empty_tail_locked(struct kmem_cache *c)
 {
-    for (unsigned int n = 0; n < MM_MAX_NUMNODES; n++) {
+    for (unsigned int n = 0; n < mm_nr_nodes(); n++) {
         struct list_head *h = &c->partial[n];
         if (!list_empty(h) && list_entry(h->prev, struct page, lru)->inuse == 0)
             return list_entry(h->prev, struct page, lru);
@@ -1358,9 +1359,11 @@ unsigned long slab_shrink_scan(struct shrinker *s, struct shrink_control *sc)
     return pages;
 }
 
+/* The descriptor, its per-CPU part and (more than one node) its per-node partial lists. */
 static size_t slab_cache_struct_size(void)
 {
-    return sizeof(struct kmem_cache) + mm_nr_cpus() * sizeof(struct kmem_cache_cpu);
+    return sizeof(struct kmem_cache) + mm_nr_cpus() * sizeof(struct kmem_cache_cpu) +
+           (mm_nr_nodes() > 1 ? mm_nr_nodes() * sizeof(struct list_head) : 0);
 }
 
 /* The cache of caches comes from the early allocator: nothing else exists yet. */

@@ -96,7 +96,9 @@ struct kmem_cache {
     uint64_t rng;              /* freelist shuffle state */
 
     env_spinlock_t lock;
-    struct list_head partial[MM_MAX_NUMNODES]; /* by the node of the slab's pages */
+    struct list_head *partial;  /* [mm_nr_nodes()], by the node of the slab's pages: partial0
+                                   on a one-node machine, else the array after cpu[] */
+    struct list_head partial0;
     struct list_head full;
     unsigned long nr_slabs, nr_partial, nr_empty, nr_full;
     unsigned long alloc_slow, free_remote;
@@ -104,12 +106,12 @@ struct kmem_cache {
     struct kmem_cache_cpu cpu[]; /* mm_nr_cpus() entries */
 };
 
-/* Every slab list of a cache, for walks: partial[0 .. MM_MAX_NUMNODES - 1], then full. */
-#define SLAB_NR_LISTS (MM_MAX_NUMNODES + 1)
+/* Every slab list of a cache, for walks: partial[0 .. nodes - 1], then full. */
+#define SLAB_NR_LISTS (mm_nr_nodes() + 1)
 
 static inline struct list_head *slab_list_at(struct kmem_cache *c, unsigned int i)
 {
-    return i < MM_MAX_NUMNODES ? &c->partial[i] : &c->full;
+    return i < mm_nr_nodes() ? &c->partial[i] : &c->full;
 }
 
 /** Is @addr inside the KFENCE pool window (false while sampling is off)? The heap's routing test,
