@@ -262,11 +262,13 @@ static int test_memoryless_node_falls_back_by_distance(void)
     KT_ASSERT_EQ(n0->order[0], 0);
     KT_ASSERT_EQ(n0->order[1], 1); /* 20 < 30: node 1 is nearer, though memoryless */
     KT_ASSERT_EQ(n0->order[2], 2);
-    for (unsigned int k = 0; n0->zonelist[k]; k++)
-        KT_ASSERT_NE(n0->zonelist[k]->node, 1);
+    for (unsigned int k = 0; n0->zonelist[ZONE_HIGHMEM][k]; k++)
+        KT_ASSERT_NE(n0->zonelist[ZONE_HIGHMEM][k]->node, 1);
+    KT_ASSERT_EQ(n0->zonelist[ZONE_DMA][0]->idx, ZONE_DMA); /* a DMA list holds DMA zones only */
+    KT_ASSERT_NULL(n0->zonelist[ZONE_DMA][1]);
     const struct mm_node *n1 = &mm_state.phys.node[1];
     KT_ASSERT_EQ(n1->order[1], 2);
-    KT_ASSERT_EQ(n1->zonelist[0]->node, 2);
+    KT_ASSERT_EQ(n1->zonelist[ZONE_NORMAL][0]->node, 2);
     KT_MM_CHECK();
     return 0;
 }
@@ -399,7 +401,7 @@ static int test_check_sees_numa_damage(void)
     KT_TRY(numa_expect_broken("numa.conserve"));
     pfn_to_page(first)->node = saved;
     /* numa.zonelist: node 0's list with its two farthest entries swapped, then one dropped */
-    struct zone **zl = mm_state.phys.node[0].zonelist;
+    struct zone **zl = mm_state.phys.node[0].zonelist[ZONE_HIGHMEM];
     unsigned int n = 0;
     while (zl[n])
         n++;
@@ -414,10 +416,15 @@ static int test_check_sees_numa_damage(void)
     KT_TRY(numa_expect_broken("numa.zonelist"));
     numa_build_zonelists(); /* rebuilt from the topology */
     KT_MM_CHECK();
-    /* numa.stat: a hit that no allocation made */
-    mm_state.phys.cpu[0].numa[0][NUMA_HIT]++;
+    /* numa.stat: a miss without its foreign count; a remote allocation from the CPU's own node */
+    mm_state.phys.cpu[0].numa_miss[0]++;
+    mm_state.phys.cpu[0].node_alloc[0]++;
     KT_TRY(numa_expect_broken("numa.stat"));
-    mm_state.phys.cpu[0].numa[0][NUMA_HIT]--;
+    mm_state.phys.cpu[0].numa_miss[0]--;
+    mm_state.phys.cpu[0].numa_other[0]++;
+    KT_TRY(numa_expect_broken("numa.stat"));
+    mm_state.phys.cpu[0].numa_other[0]--;
+    mm_state.phys.cpu[0].node_alloc[0]--;
     KT_MM_CHECK();
     return 0;
 }

@@ -29,8 +29,9 @@
  *                       zones (the zone walk counts pages under the node of their struct page)
  *   numa.zonelist       a node's fallback list misses a populated zone, repeats one, or is not
  *                       ordered by distance from the node (then zone, high to low)
- *   numa.stat           numastat disagrees with itself: hits + misses != allocations,
- *                       foreign != misses, local + other != hits + misses
+ *   numa.stat           numastat disagrees with itself (per CPU): misses != foreign, misses or
+ *                       remote allocations beyond a node's allocations, a remote allocation
+ *                       from the CPU's own node, counts on a node that does not exist
  *
  * The PG_checked scratch flag marks pages seen on lists during one run and is always cleared
  * before returning.
@@ -423,50 +424,74 @@ static bool check_zonelist_pair(const struct mm_node *n, const struct zone *a, c
     return db > da || (db == da && b->node > a->node);
 }
 
-static int check_numa_zonelist(struct check_ctx *c, const struct mm_node *n)
+/* Node @n's list for top zone @top: every populated zone of type <= top once, in order. */
+static int check_numa_zonelist_top(struct check_ctx *c, const struct mm_node *n, unsigned int top)
 {
+    struct zone *const *zl = n->zonelist[top];
     unsigned int seen = 0, k;
-    for (k = 0; k + 1 < MM_ZONELIST_MAX && n->zonelist[k]; k++) {
-        const struct zone *z = n->zonelist[k];
+    for (k = 0; k + 1 < MM_ZONELIST_MAX && zl[k]; k++) {
+        const struct zone *z = zl[k];
         unsigned int slot = z->node * MM_NR_ZONES + z->idx;
-        if (z->node >= mm_nr_nodes() || z->idx >= MM_NR_ZONES || z != phys_zone_slot(slot) ||
+        if (z->node >= mm_nr_nodes() || z->idx > top || z != phys_zone_slot(slot) ||
             !zone_populated(z) || (seen & (1u << slot)))
-            return check_fail(c, "numa.zonelist", ~0ul, "node %u entry %u: zone %p is not a "
-                              "populated zone seen once", n->id, k, (const void *)z);
-        if (k && !check_zonelist_pair(n, n->zonelist[k - 1], z))
-            return check_fail(c, "numa.zonelist", ~0ul, "node %u entry %u: node %u zone %s "
-                              "(distance %u) after node %u zone %s (distance %u)", n->id, k,
-                              z->node, zone_name(z->idx), node_distance((int)n->id, (int)z->node),
-                              n->zonelist[k - 1]->node, zone_name(n->zonelist[k - 1]->idx),
-                              node_distance((int)n->id, (int)n->zonelist[k - 1]->node));
+            return check_fail(c, "numa.zonelist", ~0ul, "node %u list %s entry %u: zone %p is "
+                              "not a populated zone up to %s seen once", n->id, zone_name(top),
+                              k, (const void *)z, zone_name(top));
+        if (k && !check_zonelist_pair(n, zl[k - 1], z))
+            return check_fail(c, "numa.zonelist", ~0ul, "node %u list %s entry %u: node %u "
+                              "zone %s (distance %u) after node %u zone %s (distance %u)", n->id,
+                              zone_name(top), k, z->node, zone_name(z->idx),
+                              node_distance((int)n->id, (int)z->node), zl[k - 1]->node,
+                              zone_name(zl[k - 1]->idx),
+                              node_distance((int)n->id, (int)zl[k - 1]->node));
         seen |= 1u << slot;
     }
     for (unsigned int i = 0; i < phys_nr_zone_slots(); i++)
-        if (zone_populated(phys_zone_slot(i)) && !(seen & (1u << i)))
-            return check_fail(c, "numa.zonelist", ~0ul, "node %u: populated node %u zone %s is "
-                              "missing from its fallback list", n->id, i / MM_NR_ZONES,
+        if (i % MM_NR_ZONES <= top && zone_populated(phys_zone_slot(i)) && !(seen & (1u << i)))
+            return check_fail(c, "numa.zonelist", ~0ul, "node %u list %s: populated node %u "
+                              "zone %s is missing", n->id, zone_name(top), i / MM_NR_ZONES,
                               zone_name(i % MM_NR_ZONES));
     return 0;
 }
 
-/* numastat against the allocation counters: every allocation counted once where it landed. */
+static int check_numa_zonelist(struct check_ctx *c, const struct mm_node *n)
+{
+    int err = 0;
+    for (unsigned int top = 0; top < MM_NR_ZONES && !err; top++)
+        err = check_numa_zonelist_top(c, n, top);
+    return err;
+}
+
+/* numastat of one CPU: each miss counted as foreign on the preferred node, misses and remote
+ * allocations within the allocations of their node, none remote from the CPU's own node, nothing
+ * on a node that does not exist. */
+static int check_numa_stat_cpu(struct check_ctx *c, unsigned int cpu)
+{
+    const struct mm_cpu_counters *k = &mm_state.phys.cpu[cpu];
+    unsigned long miss = 0, foreign = 0;
+    for (unsigned int nid = 0; nid < MM_MAX_NUMNODES; nid++) {
+        bool exists = nid < mm_nr_nodes();
+        miss += k->numa_miss[nid];
+        foreign += k->numa_foreign[nid];
+        if (k->numa_miss[nid] > k->node_alloc[nid] || k->numa_other[nid] > k->node_alloc[nid] ||
+            (!exists && (k->node_alloc[nid] || k->numa_foreign[nid])) ||
+            (nid == (unsigned int)cpu_to_node(cpu) && k->numa_other[nid]))
+            return check_fail(c, "numa.stat", ~0ul, "cpu %u node %u: allocations %lu, miss %lu, "
+                              "other %lu, foreign %lu", cpu, nid, k->node_alloc[nid],
+                              k->numa_miss[nid], k->numa_other[nid], k->numa_foreign[nid]);
+    }
+    if (miss != foreign)
+        return check_fail(c, "numa.stat", ~0ul, "cpu %u: %lu misses but %lu foreign", cpu, miss,
+                          foreign);
+    return 0;
+}
+
 static int check_numa_stat(struct check_ctx *c)
 {
-    unsigned long alloc = 0, st[MM_NR_NUMA_STATS] = { 0 };
-    for (unsigned int cpu = 0; cpu < MM_MAX_CPUS; cpu++) {
-        const struct mm_cpu_counters *k = &mm_state.phys.cpu[cpu];
-        alloc += k->alloc;
-        for (unsigned int nid = 0; nid < MM_MAX_NUMNODES; nid++)
-            for (unsigned int i = 0; i < MM_NR_NUMA_STATS; i++)
-                st[i] += k->numa[nid][i];
-    }
-    if (st[NUMA_HIT] + st[NUMA_MISS] != alloc || st[NUMA_FOREIGN] != st[NUMA_MISS] ||
-        st[NUMA_LOCAL] + st[NUMA_OTHER] != alloc || st[NUMA_INTERLEAVE_HIT])
-        return check_fail(c, "numa.stat", ~0ul, "allocations %lu: hit %lu miss %lu foreign %lu "
-                          "local %lu other %lu interleave %lu", alloc, st[NUMA_HIT], st[NUMA_MISS],
-                          st[NUMA_FOREIGN], st[NUMA_LOCAL], st[NUMA_OTHER],
-                          st[NUMA_INTERLEAVE_HIT]);
-    return 0;
+    int err = 0;
+    for (unsigned int cpu = 0; cpu < MM_MAX_CPUS && !err; cpu++)
+        err = check_numa_stat_cpu(c, cpu);
+    return err;
 }
 
 static int check_numa(struct check_ctx *c)

@@ -94,7 +94,8 @@ static void stats_sum_counters(struct page_alloc_counters *t)
 {
     for (unsigned int c = 0; c < MM_MAX_CPUS; c++) {
         const struct mm_cpu_counters *k = &mm_state.phys.cpu[c];
-        t->alloc += k->alloc;
+        for (unsigned int nid = 0; nid < MM_MAX_NUMNODES; nid++)
+            t->alloc += k->node_alloc[nid];
         t->free += k->free;
         t->fail += k->fail;
         t->fail_injected += k->fail_injected;
@@ -108,9 +109,15 @@ static void stats_sum_counters(struct page_alloc_counters *t)
 static void stats_sum_numa(struct page_alloc_stats *st)
 {
     for (unsigned int c = 0; c < MM_MAX_CPUS; c++)
-        for (unsigned int nid = 0; nid < MM_MAX_NUMNODES; nid++)
-            for (unsigned int i = 0; i < MM_NR_NUMA_STATS; i++)
-                st->node[nid].numa[i] += mm_state.phys.cpu[c].numa[nid][i];
+        for (unsigned int nid = 0; nid < MM_MAX_NUMNODES; nid++) {
+            const struct mm_cpu_counters *k = &mm_state.phys.cpu[c];
+            unsigned long *s = st->node[nid].numa;
+            s[NUMA_HIT] += k->node_alloc[nid] - k->numa_miss[nid];
+            s[NUMA_MISS] += k->numa_miss[nid];
+            s[NUMA_FOREIGN] += k->numa_foreign[nid];
+            s[NUMA_LOCAL] += k->node_alloc[nid] - k->numa_other[nid];
+            s[NUMA_OTHER] += k->numa_other[nid];
+        }
 }
 
 static void stats_sum_reclaim(struct page_alloc_counters *t)

@@ -107,15 +107,22 @@ struct mm_node {
     unsigned long start_pfn, end_pfn;   /* the node's range [start, end), clipped to max_pfn */
     struct zone zones[MM_NR_ZONES];
     uint8_t order[MM_MAX_NUMNODES];     /* nodes by distance from this one (self first) */
-    struct zone *zonelist[MM_ZONELIST_MAX]; /* populated zones, node order then zone high->low */
+    struct zone *zonelist[MM_NR_ZONES][MM_ZONELIST_MAX]; /* [top zone]: the populated zones of
+                                           type <= top, node order, then zone high->low */
     unsigned long reclaim_wake;         /* allocations preferring it that woke reclaim (atomic) */
 };
 
-/* Per-CPU event counters (summed by page_alloc_get_stats). */
+/*
+ * Per-CPU event counters (summed by page_alloc_get_stats). Successful allocations are counted by
+ * the node they came from (alloc = the sum); numastat keeps only the rarer events on the fast
+ * path: numa_hit = node_alloc - numa_miss and local_node = node_alloc - other_node.
+ */
 struct mm_cpu_counters {
-    unsigned long alloc, free, fail, fail_injected, pcp_hit, pcp_refill, pcp_drain;
+    unsigned long node_alloc[MM_MAX_NUMNODES];
+    unsigned long free, fail, fail_injected, pcp_hit, pcp_refill, pcp_drain;
     unsigned long wmark_low_miss;
-    unsigned long numa[MM_MAX_NUMNODES][MM_NR_NUMA_STATS]; /* numastat, by the node counted on */
+    unsigned long numa_miss[MM_MAX_NUMNODES], numa_foreign[MM_MAX_NUMNODES];
+    unsigned long numa_other[MM_MAX_NUMNODES];
     struct page_alloc_decision last; /* the last successful zone decision (page_alloc.h) */
 } MM_CACHE_ALIGNED;
 

@@ -230,17 +230,18 @@ static unsigned int gfp_high_zone(gfp_t gfp)
     return (gfp & __GFP_HIGHMEM) ? ZONE_HIGHMEM : ZONE_NORMAL;
 }
 
-/* numastat of one allocation from node @got that preferred @pref, by a CPU of node @local. */
+/* Count one allocation from node @got that preferred @pref, by a CPU of node @local (core.h:
+ * hits and local allocations are derived, so the common case is one increment). */
 static void numa_count(struct mm_cpu_counters *k, unsigned int got, unsigned int pref,
                        unsigned int local)
 {
-    if (got == pref) {
-        k->numa[got][NUMA_HIT]++;
-    } else {
-        k->numa[got][NUMA_MISS]++;
-        k->numa[pref][NUMA_FOREIGN]++;
+    k->node_alloc[got]++;
+    if (mm_unlikely(got != pref)) {
+        k->numa_miss[got]++;
+        k->numa_foreign[pref]++;
     }
-    k->numa[got][got == local ? NUMA_LOCAL : NUMA_OTHER]++;
+    if (mm_unlikely(got != local))
+        k->numa_other[got]++;
 }
 
 /* @nid: the preferred node, or NUMA_NO_NODE for the calling CPU's. */
@@ -253,10 +254,8 @@ static struct page *alloc_from_zones(gfp_t gfp, unsigned int order, unsigned int
     unsigned int local = mm_state.phys.numa.cpu_node[cpu];
     unsigned int pref = nid < 0 ? local : (unsigned int)nid;
     struct page *p = NULL;
-    struct zone *const *zl = mm_state.phys.node[pref].zonelist, *z;
+    struct zone *const *zl = mm_state.phys.node[pref].zonelist[high], *z;
     for (; !p && (z = *zl) != NULL; zl++) {
-        if (z->idx > high)
-            continue;
         if (!zone_watermark_ok(z, order, alloc_flags, high)) {
             if ((alloc_flags & ALLOC_WMARK_MASK) == ALLOC_WMARK_LOW)
                 mm_state.phys.cpu[cpu].wmark_low_miss++;
@@ -267,10 +266,8 @@ static struct page *alloc_from_zones(gfp_t gfp, unsigned int order, unsigned int
         if (p)
             alloc_record_decision(cpu, z, order, free, pref);
     }
-    if (p) {
-        mm_state.phys.cpu[cpu].alloc++;
+    if (p)
         numa_count(&mm_state.phys.cpu[cpu], p->node, pref, local);
-    }
     env_irq_restore(irq);
     return p;
 }

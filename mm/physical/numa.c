@@ -4,10 +4,11 @@
  *
  *   mm_state.phys.numa     the topology as booted (distances defaulted to 10 / 20)
  *   node[n].order[]        node ids by distance from n: self first, ties by id
- *   node[n].zonelist[]     for each node of order[], its populated zones HIGH, NORMAL, DMA;
- *                          NULL-terminated. An allocation with top zone T walks it skipping
- *                          zones above T, so it tries every allowed zone of the nearest node
- *                          before any zone of a farther one (Linux's node ordering).
+ *   node[n].zonelist[T][]  for each node of order[], its populated zones T, T-1, .., DMA;
+ *                          NULL-terminated. An allocation whose highest zone is T walks
+ *                          zonelist[T], so it tries every allowed zone of the nearest node
+ *                          before any zone of a farther one (Linux's node ordering), with
+ *                          nothing to skip on the fast path.
  *
  * Invariants (mm_check: numa.*): every page's node is the node whose range holds its pfn; each
  * zonelist holds every populated zone once, in non-decreasing distance, zones of one node from
@@ -133,19 +134,26 @@ static void numa_build_order(struct mm_node *n)
         }
 }
 
+/* Node @n's list for allocations whose highest zone is @top. */
+static void numa_build_zonelist(struct mm_node *n, unsigned int top)
+{
+    unsigned int k = 0;
+    for (unsigned int i = 0; i < mm_nr_nodes(); i++)
+        for (int z = (int)top; z >= 0; z--) {
+            struct zone *zn = &mm_state.phys.node[n->order[i]].zones[z];
+            if (zone_populated(zn))
+                n->zonelist[top][k++] = zn;
+        }
+    n->zonelist[top][k] = NULL;
+}
+
 void numa_build_zonelists(void)
 {
     for (unsigned int nid = 0; nid < mm_nr_nodes(); nid++) {
         struct mm_node *n = &mm_state.phys.node[nid];
-        unsigned int k = 0;
         numa_build_order(n);
-        for (unsigned int i = 0; i < mm_nr_nodes(); i++)
-            for (int z = MM_NR_ZONES - 1; z >= 0; z--) {
-                struct zone *zn = &mm_state.phys.node[n->order[i]].zones[z];
-                if (zone_populated(zn))
-                    n->zonelist[k++] = zn;
-            }
-        n->zonelist[k] = NULL;
+        for (unsigned int top = 0; top < MM_NR_ZONES; top++)
+            numa_build_zonelist(n, top);
     }
 }
 
@@ -153,7 +161,7 @@ int local_memory_node(int nid)
 {
     if (nid < 0 || (unsigned int)nid >= mm_nr_nodes())
         return 0;
-    const struct zone *z = mm_state.phys.node[nid].zonelist[0];
+    const struct zone *z = mm_state.phys.node[nid].zonelist[MM_NR_ZONES - 1][0];
     return z ? (int)z->node : nid;
 }
 
