@@ -41,10 +41,10 @@ ARCH_S := $(addprefix arch/x86_64/kernel/,boot.S entry.S trampoline.S)
 # unit tests: the framework and the suites both builds run, plus each build's runner
 TEST_SUITES := tests/kt_util.c tests/ktest.c $(addprefix tests/test_,boot.c buddy.c check.c \
 	describe.c format.c harden.c inject.c kfence.c kmalloc.c leak.c misuse.c mlock.c mmap.c page_table.c \
-	pcp.c range_tree.c reclaim.c slab.c stats.c swap.c vmalloc.c trace.c numa.c)
+	pcp.c range_tree.c reclaim.c slab.c stats.c swap.c vmalloc.c trace.c dump.c numa.c)
 TESTS_HOSTED := $(TEST_SUITES) tests/test_main.c tests/test_mmu.c tests/test_tlb.c
 TESTS_KERNEL := $(TEST_SUITES) tests/kernel/ktest_kernel.c
-BENCH := $(addprefix tests/bench/,bench_heap.c bench_page.c bench_vm.c)
+BENCH := $(addprefix tests/bench/,bench_heap.c bench_page.c bench_vm.c bench_scaling.c)
 STRESS := tests/stress/stress.c
 # one program per fixed fuzz crash, named <target>_<what broke>.c: dropped in, built and run
 REGRESS := $(sort $(wildcard tests/regress/*.c))
@@ -69,6 +69,8 @@ FUZZ_HOSTED := $(FUZZ_CORE) fuzz/linux_child_hosted.c fuzz/platform_hosted.c
 FUZZ_KERNEL := $(FUZZ_CORE) fuzz/platform_kernel.c
 FUZZ_MAINS := fuzz/replay.c fuzz/libfuzzer_main.c fuzz/afl_main.c
 FUZZ_TOOLS := fuzz/corpus_pack_tool.c fuzz/triage_tool.c
+# the post-mortem tool (./build.sh postmortem): hosted, linked with the mm, built in noasan
+POSTMORTEM := fuzz/postmortem.c fuzz/postmortem_svg.c
 # What judges a fuzz run rather than guides it (the checkers, the mm's formatting and reports,
 # the outcome digest): no coverage, compare hooks or sanitizers in the fuzz builds, at -O2 (see
 # "What the checkers lose" in fuzz/README.md). Every other build keeps them as they are.
@@ -135,7 +137,7 @@ print-%:
 # Every .c/.S file of the tree is in a list (or is a tool build.sh compiles on its own).
 LISTED := $(sort $(MM) $(HOSTED_SHIM) $(KERNEL_SHIM) $(ARCH_C) $(ARCH_S) $(TESTS_HOSTED) \
 	$(TESTS_KERNEL) $(BENCH) $(STRESS) $(REGRESS) $(FUZZ_HOSTED) $(FUZZ_KERNEL) $(FUZZ_MAINS) \
-	$(FUZZ_TOOLS))
+	$(FUZZ_TOOLS) $(POSTMORTEM))
 srccheck:
 	@missing="$$(find mm shims arch tests fuzz \( -name '*.c' -o -name '*.S' \) ! -path 'mm/build/*' \
 		| sort | comm -23 - <(printf '%s\n' $(LISTED)))"; \
@@ -158,9 +160,11 @@ REGRESS_NOASAN := $(filter $(NOASAN_TARGETS:%=tests/regress/%_%),$(REGRESS))
 REGRESS_HERE := $(if $(filter asan,$(CFG)),$(filter-out $(REGRESS_NOASAN),$(REGRESS)),$(if \
 	$(filter noasan,$(CFG)),$(REGRESS_NOASAN)))
 $(eval $(call objects,$(O),lib,$(HCC),$(HFLAGS),$(MM) $(HOSTED_SHIM) $(TESTS_HOSTED) \
-	$(FUZZ_HOSTED) fuzz/replay.c $(REGRESS_HERE)))
+	$(FUZZ_HOSTED) fuzz/replay.c $(REGRESS_HERE) $(if $(filter noasan,$(CFG)),$(POSTMORTEM))))
 REGRESS_BINS := $(REGRESS_HERE:tests/regress/%.c=$(O)/regress/%)
-all: $(O)/libmm.a $(O)/mm_tests $(O)/replay $(REGRESS_BINS)
+all: $(O)/libmm.a $(O)/mm_tests $(O)/replay $(REGRESS_BINS) $(if $(filter noasan,$(CFG)),$(O)/postmortem)
+$(O)/postmortem: $(call obj,$(O),$(POSTMORTEM)) $(O)/libmm.a
+	$(HCC) $(HFLAGS) -o $@ $^ -lpthread
 $(O)/libmm.a: $(call obj,$(O),$(MM) $(HOSTED_SHIM))
 	@rm -f $@
 	ar rcs $@ $^

@@ -14,6 +14,9 @@
 #   ./build.sh bench                release build, prints BENCH lines
 #   ./build.sh mutants [--n N] [--time S] [--seed K] [--file F] [--list FILE]   mutation score of
 #                                   the corpus + a short fuzz run (MUTANT, MUTANTS, BENCH lines)
+#   ./build.sh postmortem [--addr 0xA]... [--svg F | --no-svg] DUMP   load an mm dump (replay --dump,
+#                                   a triage group's dump.bin, or a kernel serial log with MM-DUMP)
+#                                   and run mm_check, buddyinfo, slabinfo, VMAs, leaks, trace offline
 #   ./build.sh layers [-v]          direction check of mm/'s layers (mm/tools/layers.sh)
 #   ./build.sh lint                 clang-tidy over mm/ (.clang-tidy): zero findings
 #   ./build.sh stress [--time S] [--seed K] [--rounds N] [--cpus N]   the concurrent stress
@@ -845,6 +848,10 @@ test_planted_workflow() {
     grep -qE '^[1-9][0-9]*/3$' "$g/repro-rate" || { log "planted: reproduce rate $(cat "$g/repro-rate")"; return 1; }
     grep -q ' cpu1 page_free pfn=' "$g/events.txt" ||
         { log "planted: events.txt lacks a page free on CPU 1, where the merge is skipped"; return 1; }
+    build_hosted noasan >&2 || return 1
+    "$BUILD/noasan/postmortem" --no-svg "$g/dump.bin" >"$tmp/pm.out" 2>&1 || true # 1: broken
+    grep -q '^CHECK FAILED invariant=buddy.unmerged ' "$tmp/pm.out" ||
+        { log "planted: the group's dump.bin does not show buddy.unmerged to the post-mortem tool"; return 1; }
     # 1-minimal: replayed without any one of its ops, the input loses the signature
     MM_VARIANT=planted ./build.sh triage --check-minimal "$g" >"$tmp/minimal.log" 2>&1 &&
         grep -q '^MINIMAL status=yes ' "$tmp/minimal.log" ||
@@ -944,6 +951,64 @@ kernel_numa_boot() {
         { log "numa boot: topology not read from SRAT/SLIT"; grep numa: "$logf" >&2; return 1; }
 }
 
+# pm_expect LOG PATTERN... : every pattern matches a line of the post-mortem tool's output LOG
+pm_expect() {
+    local out="$1" p; shift
+    for p in "$@"; do
+        grep -qE -- "$p" "$out" || { log "postmortem: no line matches '$p' in $out"; head -40 "$out" >&2; return 1; }
+    done
+}
+
+# The post-mortem tool on hosted dumps: a replay of a planted corruption (the planted variant's
+# skipped buddy merge, tests/postmortem/) crashes and dumps; the tool names the invariant, prints
+# buddyinfo, slabinfo, the address spaces, the leak scan and the trace, resolves the broken page's
+# address and writes the SVG. A clean corpus input's dump passes mm_check (exit status 0).
+test_postmortem_hosted() {
+    local tmp pm="$BUILD/noasan/postmortem" rb="$ROOT/build-planted/asan/replay" dm pfn rc=0
+    tmp="$(mktemp -d)"
+    build_hosted noasan && build_hosted asan && MM_VARIANT=planted "$ROOT/build.sh" hosted asan >&2 || return 1
+    "$rb" --target page_alloc --encode tests/postmortem/planted-buddy-unmerged.txt "$tmp/in.bin" || return 1
+    "$rb" --target page_alloc --trace-classes all --dump "$tmp/crash.dump" "$tmp/in.bin" >"$tmp/replay.log" 2>&1 && rc=1
+    [ "$rc" -eq 0 ] && grep -q '^DUMP .* why=crash rc=0' "$tmp/replay.log" ||
+        { log "postmortem: the planted replay did not crash and dump"; tail -5 "$tmp/replay.log" >&2; return 1; }
+    "$pm" --svg "$tmp/map.svg" "$tmp/crash.dump" >"$tmp/pm.out" 2>&1 && rc=1
+    [ "$rc" -eq 0 ] || { log "postmortem: exit status 0 on a corrupt dump"; return 1; }
+    pm_expect "$tmp/pm.out" '^CHECK FAILED invariant=buddy.unmerged pfn=0x340' 'zone +Normal' \
+        'unusable index' '^kmem_cache +[0-9]+' '^ADDRESS-SPACES count=0' '^LEAKS objects=[0-9]+' \
+        'trace: cpu1, last [0-9]+ events' ' cpu1 page_free pfn=0x340 order=3' || return 1
+    dm="$(sed -n 's/^DUMP .* direct_map=\(0x[0-9a-f]*\).*/\1/p' "$tmp/pm.out")"
+    "$pm" --no-svg --addr "$(printf '0x%x' $(( dm + 0x340 * 4096 + 8 )))" "$tmp/crash.dump" >"$tmp/addr.out" 2>&1 || true # 1: broken
+    pm_expect "$tmp/addr.out" '^ADDR 0x[0-9a-f]+: free page pfn=0x340 block=0x[0-9a-f]+ order=3' || return 1
+    grep -c '<rect' "$tmp/map.svg" | grep -qv '^0$' && grep -q 'free by block order\|free memory by block order' "$tmp/map.svg" ||
+        { log "postmortem: no SVG map"; return 1; }
+    "$BUILD/asan/replay" --target vm --dump "$tmp/clean.dump" corpus/vm/regress-mprotect-prot-none-present >/dev/null 2>&1 &&
+        "$pm" --no-svg "$tmp/clean.dump" >"$tmp/clean.out" 2>&1 ||
+        { log "postmortem: a clean vm dump fails"; head -5 "$tmp/clean.out" >&2; return 1; }
+    pm_expect "$tmp/clean.out" '^CHECK ok' '^address space id=1 ' '^LEAKS objects=[0-9]+ reached=[0-9]+ leaks=0 ' || return 1
+    rm -rf "$tmp"
+}
+
+# The kernel writes its dump over the serial line at a crash (pmdump); one boot with a planted
+# corruption (crash=mm-corrupt: an allocated page marked free) and a boot-time trace mask: the
+# post-mortem shows the mask, the tool reads the log, names the invariant, and resolves the
+# kmalloc object the demo printed.
+test_postmortem_kernel() {
+    local logf="$BUILD/kernel/crash-mm-corrupt.log" out="$BUILD/kernel/crash-mm-corrupt.pm" obj
+    if cmd_qemu --no-corpus --timeout 60 --log "$logf" -- \
+        -append "crash=mm-corrupt pmdump trace=page_alloc,page_free,slab_alloc" >/dev/null 2>&1; then
+        log "crash=mm-corrupt: the kernel exited with the pass status"; return 1
+    fi
+    grep -q '^trace: mask 0x7, ' "$logf" && grep -q '^MM-DUMP END bytes=[0-9]* rc=0' "$logf" ||
+        { log "crash=mm-corrupt: no trace mask 0x7 or no complete MM-DUMP"; tail -5 "$logf" >&2; return 1; }
+    obj="$(sed -n 's/.*marked free while allocated, kmalloc object \(0x[0-9a-f]*\).*/\1/p' "$logf" | tr -d '\r')"
+    [ -n "$obj" ] || { log "crash=mm-corrupt: no object address in the log"; return 1; }
+    "$BUILD/noasan/postmortem" --no-svg --addr "$obj" "$logf" >"$out" 2>&1 || true # 1: broken
+    pm_expect "$out" '^DUMP .* why="kernel crash" ' '^CHECK FAILED invariant=page.stray ' 'zone +Normal' \
+        '^kmalloc-128 +1 ' '^trace: mask 0x7,' "^ADDR $obj: slab .*cache=kmalloc-128 object=$obj .*state=allocated" || return 1
+    ! sed -n '/^---- trace/,$p' "$out" | grep -qE ' cpu[0-9]+ (fault|mmap|vmalloc|vfree|misuse) ' ||
+        { log "crash=mm-corrupt: events of a class trace= did not enable"; return 1; }
+}
+
 # A deliberate kernel bug (crash.c) must fail the boot and leave a report with these lines.
 kernel_crash_report() { # KIND HARDENED PATTERN...
     local kind="$1" hard="$2" logf="$BUILD/kernel/crash-$1.log" p
@@ -1018,6 +1083,8 @@ cmd_test() {
         cmd_mutants --list fuzz/mutants/known.txt --time 10
     need_pkgs python3-yaml zip unzip
     step "OSS-Fuzz / ClusterFuzzLite: YAML, build per sanitizer, seed corpora" fuzz/oss-fuzz/check.sh
+    step "post-mortem tool on hosted dumps (planted corruption, clean input)" test_postmortem_hosted
+    step "post-mortem tool on a kernel dump over serial (crash=mm-corrupt pmdump trace=...)" test_postmortem_kernel
     log "test time: $((SECONDS - start))s"
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" -eq 0 ]
@@ -1068,6 +1135,7 @@ case "${1:-help}" in
     cov) cmd_cov ;;
     triage) shift; cmd_triage "$@" ;;
     workflow-test) cmd_deps; test_planted_workflow ;;
+    postmortem-test) cmd_deps; test_postmortem_hosted && test_postmortem_kernel && echo "postmortem-test: ok" ;;
     oss-fuzz) cmd_oss_fuzz ;;
     oss-fuzz-check) cmd_deps; need_pkgs python3-yaml zip unzip afl++; fuzz/oss-fuzz/check.sh ;;
     repro) shift; cmd_repro "$@" ;;
@@ -1076,6 +1144,8 @@ case "${1:-help}" in
     bench) shift; cmd_bench "$@" ;;
     mutants) shift; cmd_mutants "$@" ;;
     stress) shift; cmd_stress "$@" ;;
+    postmortem) shift; cmd_deps >&2; build_hosted noasan >&2 || die "noasan build failed"
+        "$BUILD/noasan/postmortem" "$@" ;;
     hosted) cmd_deps; build_hosted "${2:-asan}" ;;
     clean) rm -rf "$BUILD" ;;
     help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' ;;

@@ -618,28 +618,57 @@ static unsigned long fz_sites_of(const char *name, int ng)
     return count;
 }
 
+/* Ages in operations (mm_leak.h): a group of hardened slab objects (their site is recorded) and a
+ * vmalloc group have one; its N objects took N distinct stamps (one CPU), so the oldest of them is
+ * at least N - 1 operations old. */
+static void fz_check_site_ages(fz_fail_fn fail, int ng)
+{
+    for (int g = 0; g < ng; g++) {
+        const struct mm_alloc_site *s = &fz_sites[g];
+        bool stamped = s->kind == MM_LEAK_VMALLOC ||
+                       ((s->kind == MM_LEAK_SLAB || s->kind == MM_LEAK_KMALLOC) && s->site);
+        if (stamped && (s->oldest == MM_LEAK_AGE_UNKNOWN || s->oldest + 1 < s->count))
+            fz_failf(fail, "stats-sites-age kind=%s cache=%s count=%lu oldest=%ld",
+                     mm_leak_kind_label(s->kind), s->cache, s->count,
+                     s->oldest == MM_LEAK_AGE_UNKNOWN ? -1l : (long)s->oldest);
+    }
+}
+
 void fz_check_sites(fz_fail_fn fail)
 {
     struct kfence_stats ks;
     kfence_get_stats(&ks);
     unsigned int n = slab_get_stats(fz_sl, MM_ARRAY_SIZE(fz_sl));
-    if (n > MM_ARRAY_SIZE(fz_sl) || ks.nr_objects)
-        return; /* with sampling on, the groups hold pool objects the caches do not count */
+    if (n > MM_ARRAY_SIZE(fz_sl))
+        return;
     int ng = mm_alloc_sites(fz_sites, MM_ALLOC_SITE_GROUPS);
     if (ng == -MM_ENOSPC)
         return;
     if (ng < 0 || ng > (int)MM_ALLOC_SITE_GROUPS)
         fz_failf(fail, "stats-sites mm_alloc_sites=%d (%s)", ng, mm_strerror(ng));
+    /* A cache's groups hold its live objects (active_objs) and its live KFENCE-sampled ones, which
+     * the caches do not count: per name, the surplus lies in [0, nr_live], and over all names
+     * it is the pool's nr_live exactly (each sampled object in one group). */
+    unsigned long sampled = 0;
     for (unsigned int i = 0; i < n; i++) {
         unsigned long active = 0;
+        bool seen = false;
         for (unsigned int j = 0; j < n; j++) /* caches may share a name: the groups do too */
-            if (fuzz_streq(fz_sl[j].name, fz_sl[i].name))
+            if (fuzz_streq(fz_sl[j].name, fz_sl[i].name)) {
                 active += fz_sl[j].active_objs;
+                seen |= j < i;
+            }
+        if (seen)
+            continue; /* the name was judged at its first cache */
         unsigned long grouped = fz_sites_of(fz_sl[i].name, ng);
-        if (grouped != active)
-            fz_failf(fail, "stats-sites-slab cache=%s grouped=%lu active_objs=%lu", fz_sl[i].name, grouped,
-                 active);
+        if (grouped < active || grouped - active > ks.nr_live)
+            fz_failf(fail, "stats-sites-slab cache=%s grouped=%lu active_objs=%lu kfence_live=%lu",
+                     fz_sl[i].name, grouped, active, (unsigned long)ks.nr_live);
+        sampled += grouped - active;
     }
+    if (sampled != ks.nr_live)
+        fz_failf(fail, "stats-sites-kfence grouped beyond active_objs=%lu, kfence live=%lu", sampled,
+                 (unsigned long)ks.nr_live);
     struct vmalloc_stats vs;
     vmalloc_get_stats(&vs);
     unsigned long areas = 0;
@@ -647,6 +676,7 @@ void fz_check_sites(fz_fail_fn fail)
         areas += fz_sites[g].kind == MM_LEAK_VMALLOC ? fz_sites[g].count : 0;
     if (areas != vs.nr_areas)
         fz_failf(fail, "stats-sites-vmalloc grouped=%lu nr_areas=%lu", areas, vs.nr_areas);
+    fz_check_site_ages(fail, ng);
 }
 
 /* The per-node view against the zone view, and numastat against the allocation count. */

@@ -38,9 +38,10 @@ static void fuzz_print_sites(unsigned int top)
     int n = mm_alloc_sites(s, top);
     fuzz_log("SITES groups=%d top=%u", n, top);
     for (int i = 0; i < n && i < (int)top; i++)
-        fuzz_log("SITE kind=%s cache=%s site=%p count=%lu bytes=%lu",
+        fuzz_log("SITE kind=%s cache=%s site=%p count=%lu bytes=%lu oldest=%ld",
                  mm_leak_kind_label(s[i].kind),
-                 s[i].cache, (void *)s[i].site, s[i].count, s[i].bytes);
+                 s[i].cache, (void *)s[i].site, s[i].count, s[i].bytes,
+                 s[i].oldest == MM_LEAK_AGE_UNKNOWN ? -1l : (long)s[i].oldest);
 }
 
 int fuzz_run(const struct fuzz_target *t, const uint8_t *data, size_t size)
@@ -76,6 +77,8 @@ int fuzz_run(const struct fuzz_target *t, const uint8_t *data, size_t size)
     fuzz_cur.opno = n + 1;
     if (fuzz_sites_top)
         fuzz_print_sites(fuzz_sites_top);
+    if (fuzz_dump_hook)
+        fuzz_dump_hook("end of input");
     if (t->teardown)
         t->teardown();
     return 0;

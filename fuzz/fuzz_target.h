@@ -36,7 +36,8 @@ struct fuzz_smp_stats {
 
 /** Run fn(cpu, arg) on every CPU, interleaved as @sched says; see struct fuzz_platform.smp_run. */
 typedef int (*fuzz_smp_run_fn)(void (*fn)(unsigned int cpu, void *arg), void *arg,
-                               const uint8_t *sched, size_t len, struct fuzz_smp_stats *st);
+                               const uint8_t *sched, size_t len, bool atomics,
+                               struct fuzz_smp_stats *st);
 
 /** What a target needs of the machine it runs on. */
 struct fuzz_platform {
@@ -84,7 +85,8 @@ struct fuzz_platform {
     /**
      * The scheduled mode: run fn(cpu, arg) once on every CPU of the booted machine, one CPU at a
      * time, the schedule bytes @sched (@len) choosing which runs at each preemption point; the same
-     * bytes give the same interleaving. Returns 0 when every CPU's fn returned and fills *@st.
+     * bytes give the same interleaving; with @atomics every atomic op of the mm is a preemption
+     * point too. Returns 0 when every CPU's fn returned and fills *@st.
      * The kernel has no scheduled mode: it runs the CPUs one after the other (zero stats).
      */
     fuzz_smp_run_fn smp_run;
@@ -182,6 +184,11 @@ void fuzz_trace_print_tail(void);
  * with the most outstanding bytes (mm_alloc_sites; at most FUZZ_SITES_MAX), 0 = off. */
 extern unsigned int fuzz_sites_top;
 #define FUZZ_SITES_MAX 32u
+
+/** Hook set by drivers (replay --dump FILE): called once with "crash" when a run crashes
+ * (fuzz_crash) and with "end of input" before a clean run's teardown, to write a post-mortem
+ * dump (mm_dump.h). NULL: none. Cleared before it is called at a crash (no recursion). */
+extern void (*fuzz_dump_hook)(const char *why);
 
 /**
  * Full-check cadence, set by drivers: the targets run mm_check() and their other whole-state

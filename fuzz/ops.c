@@ -526,9 +526,14 @@ unsigned int fuzz_machine_kfence_interval(const struct fuzz_machine *m, uint32_t
 {
     static const unsigned int interval[8] = { 1, 2, 3, 4, 6, 8, 12, 16 };
 
-    if (!(flags & FUZZ_TABLE_SLAB_LEVELS) || !m->kfence)
+    if (!(flags & (FUZZ_TABLE_SLAB_LEVELS | FUZZ_TABLE_KFENCE)) || !m->kfence)
         return 0;
     return interval[(m->seed >> 27) & 7u];
+}
+
+bool fuzz_machine_sched_atomics(const struct fuzz_machine *m, uint32_t flags)
+{
+    return (flags & FUZZ_TABLE_ATOMICS) && m->slab_cheap;
 }
 
 unsigned int fuzz_machine_slab_level(const struct fuzz_machine *m, uint32_t flags)
@@ -924,6 +929,10 @@ void fuzz_print(const struct fuzz_op_table *table, const uint8_t *data, size_t s
         size_t len = fz_strlen(line);
         mm_snprintf(line + len, sizeof(line) - len, " kfence=on");
     }
+    if (fuzz_machine_sched_atomics(&m, table->flags)) {
+        size_t len = fz_strlen(line);
+        mm_snprintf(line + len, sizeof(line) - len, " atomics=on");
+    }
     emit(ctx, line);
     for (i = m.nr_nodes ? 1 : 0; i < n; i++) { /* a topology record is in the machine line */
         fuzz_op_decode(table, &m, data, size, i, &op);
@@ -1138,10 +1147,17 @@ static int fz_parse_machine(struct fz_parser *p, const struct fz_tok *tok, unsig
             fz_machine_set_slab_level(m, p->t->flags, level);
             continue;
         }
-        if (fz_word_eq(k.s, k.n, "kfence") && (p->t->flags & FUZZ_TABLE_SLAB_LEVELS)) {
+        if (fz_word_eq(k.s, k.n, "kfence") &&
+            (p->t->flags & (FUZZ_TABLE_SLAB_LEVELS | FUZZ_TABLE_KFENCE))) {
             if (!fz_word_eq(v.s, v.n, "on") && !fz_word_eq(v.s, v.n, "off"))
                 return fz_error(p, "kfence must be on or off, got", v.s, v.n);
             m->kfence = fz_word_eq(v.s, v.n, "on");
+            continue;
+        }
+        if (fz_word_eq(k.s, k.n, "atomics") && (p->t->flags & FUZZ_TABLE_ATOMICS)) {
+            if (!fz_word_eq(v.s, v.n, "on") && !fz_word_eq(v.s, v.n, "off"))
+                return fz_error(p, "atomics must be on or off, got", v.s, v.n);
+            m->slab_cheap = fz_word_eq(v.s, v.n, "on");
             continue;
         }
         if (fz_word_eq(k.s, k.n, "batch") && fz_word_eq(v.s, v.n, "auto")) {

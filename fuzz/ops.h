@@ -15,8 +15,11 @@
  *                  off (FUZZ_TABLE_SLAB_LEVELS targets only). Both bits were ignored before the
  *                  levels existed: an old input with slab_cheap set now runs at level 1 (or 0),
  *                  one without it keeps its level (fuzz_machine_slab_level). kfence
- *                  (FUZZ_TABLE_SLAB_LEVELS targets; machine line kfence=on): KFENCE sampling on,
- *                  1 in N with N from seed bits 27-29 (fuzz_machine_kfence_interval)
+ *                  (FUZZ_TABLE_SLAB_LEVELS and FUZZ_TABLE_KFENCE targets; machine line
+ *                  kfence=on): KFENCE sampling on,
+ *                  1 in N with N from seed bits 27-29 (fuzz_machine_kfence_interval). For
+ *                  FUZZ_TABLE_ATOMICS targets (smp) slab_cheap means atomics=on instead: every
+ *                  env_atomic_* op of the mm is a preemption point of the scheduled runs
  *              [4..7] seed (u32): places holes / reserved ranges, seeds the mm; its bits 24-26
  *                     also pick the hosted machine's TLB (fuzz_machine_tlb; no byte of its own)
  *   offset 8   optional NUMA topology record (targets whose table has a `numa` table only; the
@@ -304,12 +307,23 @@ struct fuzz_op_table {
 unsigned int fuzz_machine_slab_level(const struct fuzz_machine *m, uint32_t flags);
 
 /** KFENCE interval of machine @m for a target whose table has @flags: 0 (off) unless the table
- * has FUZZ_TABLE_SLAB_LEVELS and the kfence bit is set; then 1, 2, 3, 4, 6, 8, 12 or 16 from
+ * has FUZZ_TABLE_SLAB_LEVELS or FUZZ_TABLE_KFENCE and the kfence bit is set; then 1, 2, 3, 4, 6, 8, 12 or 16 from
  * seed bits 27-29 (the seed is the input's, so inputs choose N without a byte of their own). */
 unsigned int fuzz_machine_kfence_interval(const struct fuzz_machine *m, uint32_t flags);
 
 /** The target runs at least 2 CPUs: a header saying 1 means 2 (fuzz_machine_clamp). */
 #define FUZZ_TABLE_SMP 4u
+
+/** The header's slab_cheap bit means "atomics are preemption points" to this scheduled target
+ * (machine line atomics=on; fuzz_machine_sched_atomics). */
+#define FUZZ_TABLE_ATOMICS 16u
+
+/** Are machine @m's atomic ops preemption points of its scheduled runs (FUZZ_TABLE_ATOMICS)? */
+bool fuzz_machine_sched_atomics(const struct fuzz_machine *m, uint32_t flags);
+
+/** The header's kfence bit means something to this target (printed, parsed), whatever its slab
+ * level flags: the slab target, whose old inputs with the bit set now sample. */
+#define FUZZ_TABLE_KFENCE 8u
 
 /** One decoded op: its kind and each declared argument's folded value, in declaration order. */
 struct fuzz_op {

@@ -55,10 +55,13 @@ int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsign
 }
 
 int fuzz_machine_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg,
-                            const uint8_t *sched, size_t len, struct fuzz_smp_stats *st)
+                            const uint8_t *sched, size_t len, bool atomics,
+                            struct fuzz_smp_stats *st)
 {
     struct machine_sched_stats hs;
+    machine_sched_set_atomics(atomics);
     int err = machine_sched_run(fn, arg, sched, len);
+    machine_sched_set_atomics(false);
 
     machine_sched_get_stats(&hs);
     *st = (struct fuzz_smp_stats){ hs.points, hs.switches, hs.waits, hs.trace };

@@ -37,10 +37,11 @@ int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsign
 
 /* One real CPU and no threads: the CPUs run one after the other, each to its end. */
 int fuzz_machine_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched,
-                         size_t len, struct fuzz_smp_stats *st)
+                         size_t len, bool atomics, struct fuzz_smp_stats *st)
 {
     (void)sched;
     (void)len;
+    (void)atomics;
     for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++) {
         machine_cpu_set(cpu);
         fn(cpu, arg);

@@ -34,7 +34,7 @@ void fuzz_machine_op_done(void);
 /** The scheduled mode (see struct fuzz_platform.smp_run): machine_sched_run; in the kernel the
  * CPUs run one after the other. */
 int fuzz_machine_smp_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched,
-                         size_t len, struct fuzz_smp_stats *st);
+                         size_t len, bool atomics, struct fuzz_smp_stats *st);
 
 /** Target linux's host (see struct fuzz_platform.linux_call): the child process of
  * linux_child_hosted.c hosted; -1 (no host kernel to compare with) in the kernel. */

@@ -2,7 +2,7 @@
  * replay.c - standalone driver for every fuzz target (libc allowed).
  *
  *   replay [--target NAME] [--print] [--trace] [--trace-classes LIST] [--trace-tail N]
- *          [--sites N] [--verbose] [--no-fork] FILE...
+ *          [--sites N] [--dump FILE] [--verbose] [--no-fork] FILE...
  *       run each file through the target (default page_alloc); --sites N prints the N
  *       allocation-site groups with the most outstanding bytes before teardown
  *       (mm_alloc_sites: "SITE kind=... cache=... site=... count=... bytes=..."); --print writes the decoded op
@@ -11,6 +11,8 @@
  *       args", mm_trace.h; every class, or the comma-separated LIST of --trace-classes);
  *       --trace-tail N records the same events silently and prints the last N ("TRACE-TAIL")
  *       when the run crashes (an invariant, a missed misuse, a sanitizer report, a panic);
+ *       --dump DUMPFILE writes a post-mortem dump (mm_dump.h; ./build.sh postmortem reads it)
+ *       when the run crashes, or else before teardown (the last file's, with several);
  *       --verbose keeps the mm's log output. With several files each runs in a child process,
  *       so one crash does not hide the others. Exit status 1 if any run failed.
  *   replay --decode [--target NAME] FILE...        print the text form only
@@ -41,6 +43,7 @@
 #include <unistd.h>
 
 #include "fuzz_target.h"
+#include "mm_dump.h"
 #include "mm_trace.h"
 #include "mutate.h"
 #include "replay_kernel.h"
@@ -48,8 +51,30 @@
 /* The sanitizers' death callback (weak: a build without a sanitizer runtime has none). */
 extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 
+static const char *replay_dump_path;
+
+static int replay_dump_emit(void *ctx, const void *buf, size_t len)
+{
+    return fwrite(buf, 1, len, ctx) == len ? 0 : -1;
+}
+
+/* fuzz_dump_hook: the live mm into replay_dump_path ("DUMP path why=... rc=N" on stderr). */
+static void replay_dump(const char *why)
+{
+    FILE *f = fopen(replay_dump_path, "wb");
+    int rc = f ? mm_dump_write(replay_dump_emit, f, why) : -1;
+    if (f && fclose(f))
+        rc = -1;
+    fprintf(stderr, "DUMP %s why=%s rc=%d\n", replay_dump_path, why, rc);
+}
+
 static void replay_trace_tail_at_death(void)
 {
+    void (*dump)(const char *why) = fuzz_dump_hook;
+
+    fuzz_dump_hook = NULL;
+    if (dump)
+        dump("sanitizer report");
     fuzz_trace_print_tail();
 }
 
@@ -345,7 +370,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: replay [--target NAME] [--print] [--trace] [--trace-classes LIST] [--trace-tail N]\n"
-            "              [--sites N] [--verbose] [--no-fork] FILE...\n"
+            "              [--sites N] [--dump FILE] [--verbose] [--no-fork] FILE...\n"
             "       replay --decode [--target NAME] FILE...\n"
             "       replay --encode [--target NAME] TEXTFILE OUTFILE\n"
             "       replay --digest [--target NAME] [--no-fork] [--verbose] PATH...\n"
@@ -390,6 +415,9 @@ int main(int argc, char **argv)
             fuzz_trace_tail = (unsigned int)atoi(argv[++i]);
             if (!fuzz_trace_mask)
                 fuzz_trace_mask = MM_TRACE_ALL;
+        } else if (!strcmp(o, "--dump") && i + 1 < argc) {
+            replay_dump_path = argv[++i];
+            fuzz_dump_hook = replay_dump;
         } else if (!strcmp(o, "--sites") && i + 1 < argc) {
             fuzz_sites_top = (unsigned int)atoi(argv[++i]);
         } else if (!strcmp(o, "--verbose")) {
@@ -461,7 +489,7 @@ int main(int argc, char **argv)
     fuzz_platform.set_quiet(!verbose);
     if (!verbose)
         mm_misuse_set_log_level(ENV_LOG_DEBUG);
-    if (fuzz_trace_tail && __sanitizer_set_death_callback)
+    if ((fuzz_trace_tail || replay_dump_path) && __sanitizer_set_death_callback)
         __sanitizer_set_death_callback(replay_trace_tail_at_death);
     for (i = first; i < argc; i++) {
         int r = (nofork || nfiles == 1) ? run_one(t, argv[i], print) : run_forked(t, argv[i], print);

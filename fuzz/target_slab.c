@@ -3,7 +3,9 @@
  * kcalloc / kmalloc_array / krealloc / kfree across size classes and the page path, CPU switches
  * (frees on another CPU than the allocating one), failure injection, cache shrink, reclaim through
  * the slab shrinker, validation, with hardening on or off as the machine header says
- * (slab=hardened|plain). The model and the checks live in slab_common.c:
+ * (slab=hardened|plain), KFENCE sampling on or off as its kfence bit says (kfence=on: 1 in N
+ * allocations from the guarded pool, N from the seed; the checks below hold for sampled objects
+ * too, and the site groups must count them: fz_check_sites). The model and the checks live in slab_common.c:
  *
  *   at allocation  machine memory, no overlap with a held object, ksize >= requested size, the
  *                  alignment the cache promises (8 for kmalloc, a page for large kmalloc), DMA
@@ -35,7 +37,7 @@ static const uint8_t slab_kinds[] = {
 };
 
 static const struct fuzz_op_table slab_table = { slab_kinds, MM_ARRAY_SIZE(slab_kinds),
-                                                 FUZZ_TABLE_SLAB_HARDENED, NULL };
+                                                 FUZZ_TABLE_SLAB_HARDENED | FUZZ_TABLE_KFENCE, NULL };
 
 static void slab_fail_fn(const char *what) { sc_fail("%s", what); }
 
@@ -43,7 +45,8 @@ static uint32_t slab_setup(const uint8_t *data, size_t size)
 {
     (void)data;
     (void)size;
-    sc_boot(fuzz_machine_slab_level(&slab_fz.m, FUZZ_TABLE_SLAB_HARDENED), 0);
+    sc_boot(fuzz_machine_slab_level(&slab_fz.m, FUZZ_TABLE_SLAB_HARDENED),
+            fuzz_machine_kfence_interval(&slab_fz.m, slab_table.flags));
     return 0;
 }
 

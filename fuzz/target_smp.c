@@ -68,7 +68,8 @@ static const uint8_t smp_kinds[] = {
     FOP_SMP_ACCESS, FOP_SMP_ACCESS, FOP_SMP_ACCESS, FOP_SMP_ACCESS, FOP_SMP_FORK, FOP_SMP_EXIT,
 };
 
-static const struct fuzz_op_table smp_table = { smp_kinds, MM_ARRAY_SIZE(smp_kinds), FUZZ_TABLE_SMP, NULL };
+static const struct fuzz_op_table smp_table = { smp_kinds, MM_ARRAY_SIZE(smp_kinds),
+                                                FUZZ_TABLE_SMP | FUZZ_TABLE_ATOMICS, NULL };
 
 enum smp_kind { SMP_PAGES, SMP_KMALLOC, SMP_CACHE, SMP_VMALLOC };
 
@@ -300,7 +301,8 @@ static void smp_run_queued(void)
     unsigned int cpu;
 
     smp_sched_pad();
-    if (fuzz_platform.smp_run(smp_cpu_main, NULL, smp_fz.sched, smp_fz.nr_sched, &st))
+    if (fuzz_platform.smp_run(smp_cpu_main, NULL, smp_fz.sched, smp_fz.nr_sched,
+                              fuzz_machine_sched_atomics(&smp_fz.m, smp_table.flags), &st))
         smp_fail("smp-run: the scheduled run failed");
     fuzz_cur.opno = opno;
     fuzz_cur.op = op;

@@ -23,6 +23,7 @@ const struct fuzz_target *const fuzz_targets[] = {
 
 bool fuzz_trace;
 unsigned int fuzz_sites_top;
+void (*fuzz_dump_hook)(const char *why);
 unsigned int fuzz_check_every = 1;
 
 bool fuzz_streq(const char *a, const char *b)
@@ -82,6 +83,11 @@ void fuzz_guard_escape(void)
 
 _Noreturn void fuzz_crash(void)
 {
+    void (*dump)(const char *why) = fuzz_dump_hook;
+
+    fuzz_dump_hook = NULL;
+    if (dump)
+        dump("crash");
     fuzz_trace_print_tail();
     fuzz_platform.crash();
     __builtin_trap();

@@ -526,17 +526,19 @@ static int replay_file(const char *target, const char *file, bool symbolize, str
  * events.txt of group @g: input.min replayed once more with every trace class on, keeping the
  * "TRACE-TAIL" lines the replay prints when it crashes (fuzz/trace_view.c): the mm's last
  * TRIAGE_TRACE_EVENTS events before the crash, every CPU merged in sequence order. The trace
- * does not change what the mm does, so the crash is the one report.txt shows.
+ * does not change what the mm does, so the crash is the one report.txt shows. The same replay
+ * writes dump.bin, the mm's post-mortem dump at the crash (./build.sh postmortem reads it).
  */
 #define TRIAGE_TRACE_EVENTS "32"
 static void write_events(const char *target, const char *g)
 {
-    char in[4096], path[4096];
+    char in[4096], path[4096], dump[4096];
     struct buf out = {0}, ev = {0};
 
     path_join(in, g, "input.min");
+    path_join(dump, g, "dump.bin");
     char *argv[] = {(char *)replay_of(target), "--target", (char *)target, "--no-fork",
-                    "--trace-tail", TRIAGE_TRACE_EVENTS, in, NULL};
+                    "--trace-tail", TRIAGE_TRACE_EVENTS, "--dump", dump, in, NULL};
     run_capture(argv, false, true, &out);
     for (char *s = out.p, *e; s && *s; s = e ? e + 1 : NULL) {
         e = strchr(s, '\n');

@@ -12,4 +12,4 @@ MM_SRCS := \
 	init/init.c \
 	checks/check.c checks/check_kfence.c checks/check_pt.c checks/check_slab.c \
 	checks/check_tree.c checks/check_vm.c checks/check_vmalloc.c checks/check_step.c \
-	checks/describe.c checks/leak.c checks/stats.c
+	checks/describe.c checks/leak.c checks/stats.c checks/dump.c

@@ -42,7 +42,8 @@
     ALL(kfence) \
     ALL(mlock) \
     ALL(trace) \
-    ALL(numa)
+    ALL(numa) \
+    ALL(dump)
 
 /* Helpers for expanding the list. */
 #define KT_SUITE_DECLARE(name) extern const struct ktest_suite suite_##name;

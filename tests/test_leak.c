@@ -287,9 +287,9 @@ static const struct mm_alloc_site *site_find(unsigned int n, enum mm_leak_kind k
 
 /* One call site for every object (not inlined, no tail call: an unrolled loop in the test would
  * make three sites of one). */
-static MM_NOINLINE void *alloc_1k(void)
+static MM_NOINLINE void *alloc_n(size_t n)
 {
-    void *p = kmalloc(1000, GFP_KERNEL);
+    void *p = kmalloc(n, GFP_KERNEL);
     __asm__ volatile("" ::: "memory");
     return p;
 }
@@ -298,7 +298,7 @@ static int test_alloc_sites_grouped(void)
 {
     KT_TRY(leak_boot(MM_SLAB_HARDEN_FULL));
     for (unsigned int i = 0; i < 3; i++)
-        held[i] = alloc_1k();
+        held[i] = alloc_n(1000);
     held[3] = alloc_pages(GFP_KERNEL, 3);
     held[4] = vmalloc(5 * PAGE_SIZE);
     KT_ASSERT(held[0] && held[1] && held[2] && held[3] && held[4]);
@@ -333,6 +333,49 @@ static int test_alloc_sites_grouped(void)
     return 0;
 }
 
+/* Age in operations: every hardened slab allocation and vmalloc area takes the next stamp; a
+ * group's oldest is its first allocation's age, a leak record shows its own age, and page blocks
+ * have none. Exact differences: nothing else stamps between the calls below (vmalloc stamps its
+ * descriptor, the area and tree nodes: the area is only known to be younger than held[6]). */
+static int test_alloc_ages_in_ops(void)
+{
+    KT_TRY(leak_boot(MM_SLAB_HARDEN_FULL));
+    held[0] = alloc_n(1000);              /* stamp s */
+    for (unsigned int i = 1; i <= 4; i++)
+        held[i] = alloc_n(32);            /* s + 1 .. s + 4 */
+    held[5] = alloc_n(1000);              /* s + 5 */
+    volatile uintptr_t lost = (uintptr_t)alloc_n(32); /* s + 6: the leak */
+    held[6] = alloc_n(32);                /* s + 7 */
+    held[7] = alloc_pages(GFP_KERNEL, 0); /* no stamp */
+    held[8] = vmalloc(PAGE_SIZE);         /* s + 8 ... */
+    KT_ASSERT(held[0] && held[5] && held[6] && held[7] && held[8] && lost);
+    int n = mm_alloc_sites(sites, MM_ALLOC_SITE_GROUPS);
+    KT_ASSERT(n > 0);
+    const struct mm_alloc_site *k = site_find((unsigned int)n, MM_LEAK_KMALLOC, "kmalloc-1k", 2);
+    const struct mm_alloc_site *s32 = site_find((unsigned int)n, MM_LEAK_KMALLOC, "kmalloc-32", 6);
+    const struct mm_alloc_site *p = site_find((unsigned int)n, MM_LEAK_PAGES, NULL, 1);
+    const struct mm_alloc_site *v = site_find((unsigned int)n, MM_LEAK_VMALLOC, NULL, 1);
+    KT_ASSERT(k && s32 && p && v);
+    KT_ASSERT_NE(k->oldest, MM_LEAK_AGE_UNKNOWN);
+    KT_ASSERT(k->oldest >= 9);            /* now - s, now >= s + 9 */
+    KT_ASSERT_EQ(s32->oldest, k->oldest - 1);
+    KT_ASSERT_NE(v->oldest, MM_LEAK_AGE_UNKNOWN);
+    KT_ASSERT(v->oldest < k->oldest - 7); /* younger than held[6] */
+    KT_ASSERT_EQ(p->oldest, MM_LEAK_AGE_UNKNOWN);
+    KT_ASSERT_EQ(mm_leak_scan(&res), 1);
+    const struct mm_leak_record *r = leak_at((void *)lost);
+    KT_ASSERT_NOT_NULL(r);
+    KT_ASSERT_EQ(r->age, k->oldest - 6);
+    kfree((void *)lost);
+    for (unsigned int i = 0; i <= 6; i++)
+        kfree(held[i]);
+    KT_ASSERT_OK(__free_pages(held[7], 0));
+    KT_ASSERT_OK(vfree(held[8]));
+    for (unsigned int i = 0; i <= 8; i++)
+        held[i] = NULL;
+    return 0;
+}
+
 static const struct ktest_case leak_cases[] = {
     KT_CASE(planted_leaks_reported),
     KT_CASE(interior_pointer_chain_not_leak),
@@ -342,5 +385,6 @@ static const struct ktest_case leak_cases[] = {
     KT_CASE(clean_workload_no_report_hardened),
     KT_CASE(bad_arguments),
     KT_CASE(alloc_sites_grouped),
+    KT_CASE(alloc_ages_in_ops),
 };
 KT_SUITE(leak, leak_cases);

@@ -351,6 +351,32 @@ static int test_bad_arguments(void)
     return 0;
 }
 
+/* KFENCE-sampled objects (interval 1: every allocation the pool can take) are traced as the
+ * caches' own: one slab alloc event naming the object, its cache and size, one free event. */
+static int test_kfence_objects_traced(void)
+{
+    machine_small(&kt_m, KT_MIB(8), 1);
+    kt_m.kfence_interval = 1;
+    kt_m.trace_mask = MM_TRACE_BIT(MM_TRACE_SLAB_ALLOC) | MM_TRACE_BIT(MM_TRACE_SLAB_FREE);
+    KT_TRY(kt_boot_current());
+    tr_seen = mm_trace_last_seq();
+    void *o = kmalloc(40, GFP_KERNEL);
+    KT_ASSERT_NOT_NULL(o);
+    KT_ASSERT(is_kfence_address(o));
+    KT_ASSERT_OK(kfree(o));
+    int n = mm_trace_read_since(tr_seen, tr_ev, TR_BUF);
+    KT_ASSERT_EQ(n, 2);
+    KT_ASSERT_EQ(tr_ev[0].cls, MM_TRACE_SLAB_ALLOC);
+    KT_ASSERT_EQ(tr_ev[0].arg[0], (uint64_t)(uintptr_t)o);
+    KT_ASSERT_NE(tr_ev[0].arg[1], 0);
+    KT_ASSERT_EQ(tr_ev[0].arg[2], 40);
+    KT_ASSERT_EQ(tr_ev[1].cls, MM_TRACE_SLAB_FREE);
+    KT_ASSERT_EQ(tr_ev[1].arg[0], (uint64_t)(uintptr_t)o);
+    KT_ASSERT_EQ(tr_ev[1].arg[1], tr_ev[0].arg[1]);
+    KT_MM_CHECK();
+    return 0;
+}
+
 static const struct ktest_case trace_cases[] = {
     KT_CASE(each_class_when_enabled_at_boot),
     KT_CASE(each_class_absent_when_disabled_at_run_time),
@@ -359,5 +385,6 @@ static const struct ktest_case trace_cases[] = {
     KT_CASE(per_cpu_rings),
     KT_CASE(format),
     KT_CASE(bad_arguments),
+    KT_CASE(kfence_objects_traced),
 };
 KT_SUITE(trace, trace_cases);

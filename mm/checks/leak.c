@@ -34,6 +34,7 @@ struct leak_obj {
     uint8_t flags;      /* enum leak_flags */
     const void *owner;  /* kmem_cache, struct page (block head) or vmap_area */
     uintptr_t site;
+    unsigned long seq;  /* its mm_state.heap.alloc_seq stamp, 0 when not recorded */
 };
 
 static struct leak_obj leak_objs[MM_LEAK_MAX_OBJECTS];
@@ -103,7 +104,7 @@ unsigned long mm_leak_count(void)
 /* ---- collecting objects ---- */
 
 static void leak_add(struct leak_scan *x, uintptr_t start, size_t len, enum mm_leak_kind kind,
-                     unsigned int flags, const void *owner, uintptr_t site)
+                     unsigned int flags, const void *owner, uintptr_t site, unsigned long seq)
 {
     if (x->nr_objs >= MM_LEAK_MAX_OBJECTS) {
         x->overflow = true;
@@ -114,6 +115,7 @@ static void leak_add(struct leak_scan *x, uintptr_t start, size_t len, enum mm_l
     leak_objs[x->nr_objs++] = (struct leak_obj){
         .start = start, .len = (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len),
         .kind = (uint8_t)kind, .flags = (uint8_t)flags, .owner = owner, .site = site,
+        .seq = seq,
     };
 }
 
@@ -139,8 +141,9 @@ static void leak_collect_slab(struct leak_scan *x, struct page *slab)
         void *slot = slab_slot_of(c, obj);
         slab_slot_open(c, slot);
         uintptr_t site = c->hardened ? slab_meta_of(c, obj)->site : 0;
+        unsigned long seq = c->hardened ? slab_meta_of(c, obj)->next : 0;
         slab_slot_close(c, slot, true);
-        leak_add(x, (uintptr_t)obj, slab_obj_req(c, obj), kind, flags, c, site);
+        leak_add(x, (uintptr_t)obj, slab_obj_req(c, obj), kind, flags, c, site, seq);
     }
 }
 
@@ -151,9 +154,9 @@ static void leak_collect_block(struct leak_scan *x, struct page *head)
     if (head->flags & PG_slab)
         leak_collect_slab(x, head);
     else if (head->flags & PG_large)
-        leak_add(x, addr, head->private_data, MM_LEAK_LARGE, 0, head, head->alloc_site);
+        leak_add(x, addr, head->private_data, MM_LEAK_LARGE, 0, head, head->alloc_site, 0);
     else if (!(head->flags & (PG_pgtable | PG_cache)) && head->mapcount == 0)
-        leak_add(x, addr, PAGE_SIZE << head->order, MM_LEAK_PAGES, 0, head, head->alloc_site);
+        leak_add(x, addr, PAGE_SIZE << head->order, MM_LEAK_PAGES, 0, head, head->alloc_site, 0);
 }
 
 static void leak_collect_direct(struct leak_scan *x)
@@ -204,7 +207,7 @@ static void leak_collect_kfence(struct leak_scan *x)
         if (s->state != KFENCE_LIVE || !c || c->magic != KMEM_CACHE_MAGIC)
             continue; /* a damaged slot is kfence_check's to report */
         leak_add(x, s->addr, s->size, c->kmalloc ? MM_LEAK_KMALLOC : MM_LEAK_SLAB,
-                 (c->flags & SLAB_MM_INTERNAL) ? LEAK_META : 0, c, s->site);
+                 (c->flags & SLAB_MM_INTERNAL) ? LEAK_META : 0, c, s->site, 0);
     }
 }
 
@@ -222,7 +225,7 @@ static void leak_collect_vmalloc(struct leak_scan *x)
         if (n++ >= v->nr_areas)
             break; /* a looping list is vmalloc_check's to report */
         struct vmap_area *va = list_entry(pos, struct vmap_area, list);
-        leak_add(x, va->start, va->size, MM_LEAK_VMALLOC, 0, va, va->alloc_site);
+        leak_add(x, va->start, va->size, MM_LEAK_VMALLOC, 0, va, va->alloc_site, va->alloc_seq);
         if (va->kind != VMAP_AREA_ALLOC)
             continue;
         unsigned long k = 0;
@@ -379,12 +382,19 @@ const char *mm_leak_kind_label(enum mm_leak_kind kind)
     return leak_names[kind] + sizeof("leak.") - 1;
 }
 
+/* Allocations stamped after @o (MM_LEAK_AGE_UNKNOWN when it has no stamp). */
+static unsigned long leak_age(const struct leak_obj *o)
+{
+    unsigned long now = env_atomic_load(&mm_state.heap.alloc_seq);
+    return o->seq && o->seq <= now ? now - o->seq : MM_LEAK_AGE_UNKNOWN;
+}
+
 static void leak_report_one(struct leak_scan *x, const struct leak_obj *o)
 {
     struct mm_leak_result *r = x->res;
     struct mm_leak_record rec = {
         .kind = (enum mm_leak_kind)o->kind, .name = leak_names[o->kind], .addr = o->start,
-        .size = o->len, .site = o->site,
+        .size = o->len, .site = o->site, .age = leak_age(o),
         .cache = leak_kind_name(o),
         .pfn = o->kind == MM_LEAK_VMALLOC ? ~0ul
                : page_to_pfn(virt_to_page((const void *)o->start)),
@@ -396,7 +406,7 @@ static void leak_report_one(struct leak_scan *x, const struct leak_obj *o)
     if (r->nr_records < MM_LEAK_MAX_RECORDS)
         r->rec[r->nr_records++] = rec;
     r->leaks++;
-    mm_report_leak(rec.name, rec.addr, rec.size, rec.cache, rec.site);
+    mm_report_leak(rec.name, rec.addr, rec.size, rec.cache, rec.site, rec.age);
 }
 
 static const char *leak_kind_name(const struct leak_obj *o)
@@ -449,8 +459,11 @@ static bool sites_add(const struct leak_obj *o, unsigned int *n)
     for (unsigned int g = 0; g < *n; g++) {
         struct mm_alloc_site *s = &site_groups[g];
         if (s->kind == (enum mm_leak_kind)o->kind && s->site == o->site && s->cache == name) {
+            unsigned long age = leak_age(o);
             s->count++;
             s->bytes += o->len;
+            if (age != MM_LEAK_AGE_UNKNOWN && (s->oldest == MM_LEAK_AGE_UNKNOWN || age > s->oldest))
+                s->oldest = age;
             return true;
         }
     }
@@ -458,7 +471,7 @@ static bool sites_add(const struct leak_obj *o, unsigned int *n)
         return false;
     site_groups[(*n)++] = (struct mm_alloc_site){ .kind = (enum mm_leak_kind)o->kind,
                                                   .site = o->site, .cache = name, .count = 1,
-                                                  .bytes = o->len };
+                                                  .bytes = o->len, .oldest = leak_age(o) };
     return true;
 }
 

@@ -688,6 +688,16 @@ static MM_NOINLINE void slab_report_poison(const struct kmem_cache *c, void *obj
         slab_report_damage(c, obj, MM_MISUSE_USE_AFTER_FREE, off + c->obj_offset, "kmem_cache_alloc");
 }
 
+/* The next allocation stamp (mm_state.heap.alloc_seq), without a locked add on this fast path:
+ * two CPUs allocating at once may take the same stamp (an age is then off by one), a run on one
+ * CPU (every hosted fuzz input) counts exactly. */
+static inline unsigned long slab_stamp(void)
+{
+    unsigned long s = env_atomic_load(&mm_state.heap.alloc_seq) + 1;
+    env_atomic_store(&mm_state.heap.alloc_seq, s);
+    return s;
+}
+
 /* Hardened checks on an object leaving the freelist; marks it allocated with @req bytes (the
  * rest of the object joins the right red zone). Level 2 checks every red-zone byte here too;
  * level 1 the canary before the object, on the cache line of the metadata it writes (the one
@@ -708,6 +718,7 @@ static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, u
     m->cpu = (uint16_t)cpu;
     m->slack = (uint16_t)(c->object_size - req);
     m->site = site;
+    m->next = slab_stamp(); /* next is a freelist link only while the object is free */
     if (m->slack)
         slab_redzone_set_req(c, obj, req);
     slab_slot_close(c, slot, true);
@@ -853,6 +864,7 @@ static MM_ALWAYS_INLINE void *slab_alloc_from(struct kmem_cache *c, gfp_t gfp, u
     void *obj = NULL;
     if (mm_unlikely(--cc->kfence_left == 0) && (obj = slab_kfence_sample(c, cc, gfp, site, req))) {
         env_irq_restore(irq);
+        mm_trace(MM_TRACE_SLAB_ALLOC, (uintptr_t)obj, (uintptr_t)c, req, site);
         goto out;
     }
     obj = cc->freelist;

@@ -92,18 +92,31 @@ void env_sched_point(void);
 
 /* ---- atomics and barriers (compiler builtins) ---- */
 
-#define env_atomic_load(p)          __atomic_load_n((p), __ATOMIC_RELAXED)
-#define env_atomic_store(p, v)      __atomic_store_n((p), (v), __ATOMIC_RELAXED)
-#define env_atomic_add(p, v)        __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
-#define env_atomic_sub(p, v)        __atomic_sub_fetch((p), (v), __ATOMIC_RELAXED)
-#define env_atomic_xchg(p, v)       __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
-#define env_atomic_cmpxchg(p, o, n) \
-    __atomic_compare_exchange_n((p), (o), (n), false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)
+/**
+ * Set by the shims only while the scheduled hosted machine runs with atomic preemption points
+ * (machine_sched_set_atomics): every env_atomic_* op below is then also an env_sched_point, so a
+ * schedule can interleave lock-free code op by op. Always false in the kernel and every other
+ * mode, where the cost is one load and a branch not taken.
+ */
+extern bool env_sched_atomics;
+static inline void env_atomic_point(void)
+{
+    if (__builtin_expect(env_sched_atomics, 0))
+        env_sched_point();
+}
+
+#define env_atomic_load(p)          ({ env_atomic_point(); __atomic_load_n((p), __ATOMIC_RELAXED); })
+#define env_atomic_store(p, v)      ({ env_atomic_point(); __atomic_store_n((p), (v), __ATOMIC_RELAXED); })
+#define env_atomic_add(p, v)        ({ env_atomic_point(); __atomic_add_fetch((p), (v), __ATOMIC_RELAXED); })
+#define env_atomic_sub(p, v)        ({ env_atomic_point(); __atomic_sub_fetch((p), (v), __ATOMIC_RELAXED); })
+#define env_atomic_xchg(p, v)       ({ env_atomic_point(); __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL); })
+#define env_atomic_cmpxchg(p, o, n) ({ env_atomic_point(); \
+    __atomic_compare_exchange_n((p), (o), (n), false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED); })
 /* Ordered variants, for publication and for dropping shared references: each use says what it
  * orders against what. */
-#define env_atomic_load_acquire(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define env_atomic_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
-#define env_atomic_sub_acq_rel(p, v)   __atomic_sub_fetch((p), (v), __ATOMIC_ACQ_REL)
+#define env_atomic_load_acquire(p)     ({ env_atomic_point(); __atomic_load_n((p), __ATOMIC_ACQUIRE); })
+#define env_atomic_store_release(p, v) ({ env_atomic_point(); __atomic_store_n((p), (v), __ATOMIC_RELEASE); })
+#define env_atomic_sub_acq_rel(p, v)   ({ env_atomic_point(); __atomic_sub_fetch((p), (v), __ATOMIC_ACQ_REL); })
 #define env_mb()                    __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define env_rmb()                   __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define env_wmb()                   __atomic_thread_fence(__ATOMIC_RELEASE)

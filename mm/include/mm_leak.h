@@ -50,7 +50,14 @@ struct mm_leak_record {
     const char *cache;      /* cache name (slab/kmalloc), else the kind ("pages", "vmalloc") */
     uintptr_t site;         /* allocation site, 0 if not recorded */
     unsigned long pfn;      /* page frame of addr (~0ul for vmalloc) */
+    unsigned long age;      /* allocations stamped since this one (MM_LEAK_AGE_UNKNOWN: none) */
 };
+
+/* Age in operations, page_owner-style: every hardened slab allocation and every vmalloc/vmap
+ * area takes a stamp from one deterministic counter of the mm instance (mm_state.heap.alloc_seq);
+ * an object's age is how many stamps were taken after its own. Page blocks, large kmalloc,
+ * KFENCE objects and unhardened caches have no stamp (struct page has no room for one). */
+#define MM_LEAK_AGE_UNKNOWN (~0ul)
 
 struct mm_leak_result {
     unsigned long objects;       /* objects tracked */
@@ -102,6 +109,7 @@ struct mm_alloc_site {
     const char *cache;      /* cache name for slab and kmalloc objects, else the kind */
     unsigned long count;    /* outstanding allocations */
     unsigned long bytes;    /* their bytes (as mm_leak_record.size) */
+    unsigned long oldest;   /* the largest age of the group (MM_LEAK_AGE_UNKNOWN: no stamp) */
 };
 
 /**

@@ -177,6 +177,12 @@ struct mm_heap_state {
     uintptr_t kfence_start, kfence_end;  /* the pool window once kfence_init succeeded, [0, 0)
                                             before (written once, by kfence_init) */
     const struct kfence_ops *kfence;     /* the pool's hooks (NULL: sampling off) */
+    unsigned long alloc_seq;             /* atomic loads and stores (slab_stamp: no locked add on
+                                            the slab fast path; vmalloc adds): the allocation op
+                                            counter, page_owner-style:
+                                            bumped by every hardened slab allocation and every
+                                            vmalloc/vmap area, whose stamp it becomes (the age
+                                            of an allocation is the count since its stamp) */
 };
 
 /*
@@ -318,10 +324,11 @@ int mm_check_fail(struct mm_check_report *r, const char *inv, unsigned long pfn,
 
 /**
  * Log one unreferenced object found by the leak scan (mm/checks/leak.c) as "mm: leak: @inv ..."
- * and count it (mm_state.report.leaks). @what: cache name or kind.
+ * and count it (mm_state.report.leaks). @what: cache name or kind; @age: allocations since it
+ * (MM_LEAK_AGE_UNKNOWN: not recorded, not printed).
  */
 void mm_report_leak(const char *inv, uintptr_t addr, size_t size, const char *what,
-                    uintptr_t site);
+                    uintptr_t site, unsigned long age);
 
 /* lib/trace.c: the tracepoints (mm_trace.h). */
 extern uint32_t mm_trace_enabled; /* the class mask every tracepoint tests */

@@ -123,12 +123,16 @@ int mm_check_fail(struct mm_check_report *r, const char *inv, unsigned long pfn,
 }
 
 void mm_report_leak(const char *inv, uintptr_t addr, size_t size, const char *what,
-                    uintptr_t site)
+                    uintptr_t site, unsigned long age)
 {
     env_spin_lock(&mm_state.report.lock);
     mm_state.report.leaks++;
     int level = mm_state.report.log_level;
     env_spin_unlock(&mm_state.report.lock);
-    env_log(level, "mm: leak: %s %p size %zu (%s) allocated at %p\n", inv, (void *)addr, size,
-            what, (void *)site);
+    if (age == MM_LEAK_AGE_UNKNOWN)
+        env_log(level, "mm: leak: %s %p size %zu (%s) allocated at %p\n", inv, (void *)addr,
+                size, what, (void *)site);
+    else
+        env_log(level, "mm: leak: %s %p size %zu (%s) allocated at %p, age %lu ops\n", inv,
+                (void *)addr, size, what, (void *)site, age);
 }

@@ -173,10 +173,12 @@ static int kfence_free(struct kmem_cache *c, const void *p, const char *func)
                          "at offset %ld overwritten", p, s->size, s->cache->name, (void *)s->site,
                          (long)(MM_ALIGN_DOWN(s->addr, PAGE_SIZE) + (uintptr_t)bad) - (long)a);
     s->state = KFENCE_FREED;
+    const struct kmem_cache *owner = s->cache;
     kfence_unmap_locked((unsigned int)i);
     kf->fifo[(kf->fifo_head + kf->fifo_len) % KFENCE_NR_OBJECTS] = (uint8_t)i;
     kf->fifo_len++;
     env_spin_unlock(&kf->lock);
+    mm_trace(MM_TRACE_SLAB_FREE, a, (uintptr_t)owner); /* as the cache's own frees */
     return 0;
 }
 

@@ -20,7 +20,8 @@
  * sleep on sched.cv. Only the baton holder runs mm code, so a run is a function of the schedule
  * bytes and nothing else (no clock, no OS scheduler). The holder offers the baton at each
  * preemption point: env_spin_lock and env_spin_trylock before the attempt, every failed spin,
- * env_irq_restore, env_sched_point, and every wait (own cross-CPU call, a busy mailbox, the
+ * env_irq_restore, env_sched_point, every env_atomic_* op when the run asked for atomic points
+ * (machine_sched_set_atomics), and every wait (own cross-CPU call, a busy mailbox, the
  * barrier). The next holder is chosen among the eligible CPUs by the next schedule byte b:
  * eligible[(b & 3) % n] gets the baton and keeps it for the next (b >> 2) points at which it is
  * still eligible. With the bytes used up the holder keeps the baton until it blocks, and then it
@@ -63,6 +64,13 @@ static struct hosted_mailbox hosted_mbox[MM_MAX_CPUS];
 
 /* Scheduled mode: set by the driver before the CPU threads start, cleared after they are joined. */
 static bool hosted_sched;
+
+/* mm_env.h: atomics are preemption points too. True only during a scheduled run that asked for it
+ * (machine_sched_set_atomics); written by the driver while no CPU thread runs mm code. */
+bool env_sched_atomics;
+static bool sched_atomics_wanted;
+
+void machine_sched_set_atomics(bool on) { sched_atomics_wanted = on; }
 
 enum sched_state { SCHED_RUN, SCHED_WAIT, SCHED_IDLE };
 
@@ -503,6 +511,7 @@ int machine_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const 
     sched.turn = sched_pick(0); /* the first holder is the schedule's first choice */
     sched.done = 0;
     hosted_threaded = hosted_sched = true;
+    env_sched_atomics = sched_atomics_wanted;
     for (; sched_nr_threads < n; sched_nr_threads++) {
         threads[sched_nr_threads].cpu = sched_nr_threads;
         if (pthread_create(&threads[sched_nr_threads].thread, NULL, sched_thread_main,
@@ -513,6 +522,7 @@ int machine_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const 
     pthread_cond_broadcast(&sched.cv);
     while (sched.done < n)
         pthread_cond_wait(&sched.cv, &sched.mu);
+    env_sched_atomics = false;
     hosted_threaded = hosted_sched = false;
     pthread_mutex_unlock(&sched.mu);
     return 0;

@@ -386,3 +386,27 @@ int machine_prepare(const struct machine *m, struct mm_boot_params *bp)
     machine_boot_params(m, bp);
     return 0;
 }
+
+/* The post-mortem loader (fuzz/postmortem.c): an empty arena of @bytes, all of it accessible, and
+ * @nr_cpus CPUs, without booting an mm; the loader then writes a dump's pages and state into it.
+ * The vmalloc range is reserved at @vmalloc_at when it is not reserved yet and that address is
+ * free (the dumped machine's page tables index the range by its addresses, so it cannot move). */
+int machine_arena_load(uint64_t bytes, unsigned int nr_cpus, uintptr_t vmalloc_at, bool *vmalloc_ok)
+{
+    /* the range first: the arena, mapped anywhere, could take its place */
+    if (!vmalloc_base && vmalloc_at) {
+        void *p = mmap((void *)vmalloc_at, VMALLOC_RANGE_SIZE, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+        if (p != MAP_FAILED && (uintptr_t)p != vmalloc_at)
+            munmap(p, VMALLOC_RANGE_SIZE); /* a kernel without MAP_FIXED_NOREPLACE: elsewhere */
+        else if (p != MAP_FAILED)
+            vmalloc_base = p;
+    }
+    *vmalloc_ok = vmalloc_base && (uintptr_t)vmalloc_base == vmalloc_at;
+    if (!bytes || arena_prepare(bytes))
+        return -MM_ENOMEM;
+    arena_unpoison_all();
+    hosted_env_reset();
+    hosted_tlb_configure(nr_cpus ? nr_cpus : 1, 0, MACHINE_TLB_FIFO);
+    return 0;
+}

@@ -119,6 +119,10 @@ struct machine_sched_stats {
 int machine_sched_run(void (*fn)(unsigned int cpu, void *arg), void *arg, const uint8_t *sched,
                      size_t len);
 
+/** Make every env_atomic_* op of the mm a preemption point in the scheduled runs that follow
+ * (@on), or not (the default): the schedule then interleaves lock-free code op by op. */
+void machine_sched_set_atomics(bool on);
+
 /** The statistics of the last (or running) scheduled run. */
 void machine_sched_get_stats(struct machine_sched_stats *st);
 
@@ -160,5 +164,14 @@ uint64_t machine_arena_size(void);
 
 /** Number of env_tlb_flush_range calls since the machine booted (a recording shim). */
 unsigned long machine_tlb_flush_count(void);
+
+/**
+ * Hosted only (the post-mortem tool): make the arena an empty, accessible [0, @bytes) with
+ * @nr_cpus CPUs and no mm booted, for a dump's pages to be loaded into, and reserve the vmalloc
+ * range at @vmalloc_at if it can (*@vmalloc_ok: it is there; false for a kernel address or an
+ * address in use). Returns 0 or -MM_ENOMEM.
+ */
+int machine_arena_load(uint64_t bytes, unsigned int nr_cpus, uintptr_t vmalloc_at,
+                       bool *vmalloc_ok);
 
 #endif /* LEAXOS_MACHINE_H */

@@ -62,12 +62,22 @@ static unsigned int console_owner;          /* 1 + real CPU index holding the co
 
 /* ---- console and log ring ---- */
 
+/* One byte once the transmitter holds nothing (LSR.THRE): QEMU's UART drops what the guest writes
+ * while its host side is blocked (a slow reader of -serial stdio), and a post-mortem dump is
+ * megabytes in a burst. Bounded, so a UART that never gets ready cannot hang a crash report. */
+static void serial_putc(uint8_t c)
+{
+    for (unsigned int spin = 0; !(arch_inb(COM1 + 5) & 0x20) && spin < (1u << 22); spin++)
+        arch_cpu_relax();
+    arch_outb(COM1, c);
+}
+
 static void serial_write(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '\n')
-            arch_outb(COM1, '\r');
-        arch_outb(COM1, (uint8_t)s[i]);
+            serial_putc('\r');
+        serial_putc((uint8_t)s[i]);
     }
 }
 
@@ -209,6 +219,7 @@ void env_spin_unlock(env_spinlock_t *l)
 
 /* Preemption points exist only on the scheduled hosted machine; the one real CPU never switches. */
 void env_sched_point(void) {}
+bool env_sched_atomics; /* never set here (mm_env.h) */
 
 unsigned long env_irq_save(void) { return arch_irq_save(); }
 void env_irq_restore(unsigned long flags) { arch_irq_restore(flags); }

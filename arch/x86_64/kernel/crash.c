@@ -10,6 +10,10 @@
  *   null-deref         a read through a NULL pointer
  *   kasan-uaf          a read of a kfree'd kmalloc object (hardened kernel: KASAN report)
  *   ubsan-shift        a shift by the operand's width (hardened kernel: UBSan report)
+ *   mm-corrupt         damage the mm, then a NULL read: an allocated page marked as the head of
+ *                      a free buddy block (what a stray write into struct page does); with
+ *                      "pmdump" the post-mortem's dump shows it to ./build.sh postmortem
+ * "trace=LIST" replaces the demo machine's trace mask (every class by default).
  */
 #include "kasan.h"
 #include "kernel_arch.h"
@@ -17,6 +21,7 @@
 #include "kernel_env.h"
 #include "kt_util.h"
 #include "mm_trace.h"
+#include "page_alloc.h"
 #include "slab.h"
 #include "ubsan.h"
 #include "vmalloc.h"
@@ -51,6 +56,19 @@ static MM_NOINLINE void crash_kasan_uaf(void)
     crash_sink = p[8];
 }
 
+static MM_NOINLINE void crash_mm_corrupt(void)
+{
+    struct page *p = alloc_pages(GFP_KERNEL, 0);
+    void *obj = kmalloc(100, GFP_KERNEL); /* something in a slab for the dump to show */
+
+    if (!p || !obj)
+        return;
+    env_log(ENV_LOG_INFO, "crash demo: pfn 0x%lx marked free while allocated, kmalloc object %p\n",
+            page_to_pfn(p), obj);
+    p->flags |= PG_buddy; /* the corruption; the NULL read below is the crash */
+    crash_sink = *(volatile unsigned int *)(uintptr_t)crash_sink;
+}
+
 static MM_NOINLINE void crash_ubsan_shift(volatile unsigned int width)
 {
     crash_sink = 1u << width;
@@ -62,7 +80,10 @@ void kernel_crash_demo(const char *kind)
     kernel_set_log_level(ENV_LOG_INFO);
     env_log(ENV_LOG_INFO, "crash demo: %s\n", kind);
     machine_pc(&kt_m, KT_MIB(64), 1);
-    kt_m.trace_mask = MM_TRACE_ALL; /* the post-mortem shows the events that led to the crash */
+    bool trace_given;
+    uint32_t mask = kernel_cmdline_trace_mask(&trace_given);
+    kt_m.trace_mask = trace_given ? mask : MM_TRACE_ALL; /* the post-mortem shows the events that
+                                                            led to the crash */
     if (kt_boot_current()) {
         env_log(ENV_LOG_ERR, "crash demo: machine boot failed\n");
         return;
@@ -75,6 +96,8 @@ void kernel_crash_demo(const char *kind)
         crash_sink = *(volatile unsigned int *)(uintptr_t)crash_sink;
     else if (!ktest_strcmp(kind, "kasan-uaf"))
         crash_kasan_uaf();
+    else if (!ktest_strcmp(kind, "mm-corrupt"))
+        crash_mm_corrupt();
     else if (!ktest_strcmp(kind, "ubsan-shift"))
         crash_ubsan_shift(32);
     else

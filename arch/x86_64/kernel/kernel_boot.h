@@ -38,4 +38,10 @@ void smp_unmap_guards(void);
 /** "guard page under an AP stack ..." when @va is one, else NULL (crash reports). */
 const char *smp_describe_addr(uint64_t va);
 
+/* run.c: the command line's "trace=LIST" or "trace=0xMASK" (false *given: none) */
+#include <stdbool.h>
+uint32_t kernel_cmdline_trace_mask(bool *given);
+/* trap.c: a crash's post-mortem also writes the mm's dump (command line "pmdump") */
+extern bool kernel_pm_dump;
+
 #endif

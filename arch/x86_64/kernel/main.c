@@ -149,10 +149,14 @@ static void boot_mm_init(void)
                                          (uint64_t)(__bss_end - __kernel_start), MM_MEM_RESERVED };
     reserve[1] = (struct mm_mem_region){ boot.pack_pa & ~(uint64_t)(PAGE_SIZE - 1),
                                          boot.pack_size + PAGE_SIZE, MM_MEM_RESERVED };
+    bool trace_given;
     struct mm_boot_params bp = {
         .map = map, .nr_map = nr, .reserve = reserve, .nr_reserve = boot.pack_size ? 2 : 1,
-        .nr_cpus = 1, .seed = 1, .numa = smp_numa_topology(),
+        .nr_cpus = 1, .seed = 1, .trace_mask = kernel_cmdline_trace_mask(&trace_given),
+        .numa = smp_numa_topology(),
     };
+    if (trace_given)
+        env_log(ENV_LOG_INFO, "boot: trace mask 0x%x from the command line\n", bp.trace_mask);
     int err = mm_early_init(&bp);
     if (!err)
         err = kernel_sanitizer_boot();
@@ -272,9 +276,10 @@ static void boot_leak_scan(void)
     env_log(ENV_LOG_INFO, "boot: allocation sites of the boot instance: %d groups, the largest:\n",
             ng);
     for (int i = 0; i < ng && i < (int)MM_ARRAY_SIZE(top); i++)
-        env_log(ENV_LOG_INFO, "boot:   %-8s %-16s site %p: %lu allocations, %lu bytes\n",
-                mm_leak_kind_label(top[i].kind), top[i].cache, (void *)top[i].site, top[i].count,
-                top[i].bytes);
+        env_log(ENV_LOG_INFO, "boot:   %-8s %-16s site %p: %lu allocations, %lu bytes, oldest %ld "
+                "ops\n", mm_leak_kind_label(top[i].kind), top[i].cache, (void *)top[i].site,
+                top[i].count, top[i].bytes,
+                top[i].oldest == MM_LEAK_AGE_UNKNOWN ? -1l : (long)top[i].oldest);
 }
 
 /*
@@ -318,6 +323,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
         env_panic("boot: %llu MiB of RAM; the kernel needs at least %llu MiB",
                   (unsigned long long)(boot.ram_end >> 20),
                   (unsigned long long)((KERNEL_PHYS_BASE >> 20) + 32));
+    kernel_boot.cmdline = boot.cmdline; /* boot_mm_init reads "trace=" */
     boot_mm_init();
     if (paging_build(boot.ram_end))
         env_panic("boot: out of memory building the kernel page tables");

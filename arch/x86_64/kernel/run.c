@@ -20,7 +20,10 @@
  * deterministic variants of every corpus file too (fuzz/mutate.h; the hosted "replay --mutants K
  * --pack" prints the same DIGEST lines); "crash=KIND" runs one deliberate bug instead of the
  * tests (crash.c); "smp_break=shootdown" plants a missing TLB shootdown (env_tlb_flush_range
- * flushes only the calling CPU), which suite smp must catch.
+ * flushes only the calling CPU), which suite smp must catch; "pmdump" makes a crash's post-mortem
+ * also write the mm's dump (mm_dump.h) as base64 between "MM-DUMP BEGIN" and "MM-DUMP END" lines
+ * (./build.sh postmortem reads the log); "trace=LIST" (names or a hex mask) enables trace classes
+ * from boot in the boot instance and the crash demo's machine.
  */
 #include "check_sanitizers.h"
 #include "fuzz_target.h"
@@ -119,6 +122,39 @@ static bool run_cmdline_flag(const char *word)
 
 void kernel_crash_demo(const char *kind);
 
+/* "trace=LIST" (class names as mm_trace_parse_mask takes them, or a hex mask 0x...): the trace
+ * classes enabled from boot; *@given false when the command line has none. An unknown name or a
+ * bit beyond the classes is reported and ignored (0). */
+uint32_t kernel_cmdline_trace_mask(bool *given)
+{
+    char v[160];
+    uint32_t mask = 0;
+
+    *given = run_cmdline_value("trace", v, sizeof(v)) != NULL;
+    if (!*given)
+        return 0;
+    if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+        for (const char *c = v + 2; *c; c++) {
+            unsigned int d = *c >= '0' && *c <= '9' ? (unsigned int)(*c - '0')
+                           : (*c | 0x20) >= 'a' && (*c | 0x20) <= 'f' ? (unsigned int)((*c | 0x20) - 'a' + 10)
+                           : 16u;
+            if (d == 16u || mask >> 28) {
+                mask = ~0u;
+                break;
+            }
+            mask = mask << 4 | d;
+        }
+    } else if (mm_trace_parse_mask(v, &mask)) {
+        mask = ~0u;
+    }
+    if (mask & ~MM_TRACE_ALL) {
+        env_log(ENV_LOG_ERR, "boot: trace=%s is not a list of trace classes or a mask within 0x%x: "
+                "ignored\n", v, MM_TRACE_ALL);
+        return 0;
+    }
+    return mask;
+}
+
 static unsigned int run_cmdline_u32(const char *s)
 {
     unsigned int v = 0;
@@ -133,6 +169,7 @@ int kernel_run_all(void)
     static const struct ktest_suite *suites[RUN_MAX_SUITES];
     static char filter[64], crash[32], mutants[16], smp_break[16];
 
+    kernel_pm_dump = run_cmdline_flag("pmdump");
     if (run_cmdline_value("crash", crash, sizeof(crash))) {
         kernel_crash_demo(crash);
         return 1;

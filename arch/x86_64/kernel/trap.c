@@ -13,7 +13,9 @@
  */
 #include "arch_cpu.h"
 #include "kernel_arch.h"
+#include "kernel_boot.h"
 #include "mm.h"
+#include "mm_dump.h"
 #include "mm_env.h"
 #include "mm_trace.h"
 #include "mmap.h"
@@ -339,6 +341,67 @@ static void postmortem_show_trace(void)
     }
 }
 
+/* ---- the dump over the serial line: base64, 76 characters a line, between markers ---- */
+
+bool kernel_pm_dump;
+
+struct pm_b64 {
+    uint8_t in[3];
+    unsigned int nin;
+    char line[80];
+    unsigned int nline;
+    uint64_t bytes;
+};
+
+static void pm_b64_flush_line(struct pm_b64 *b)
+{
+    if (!b->nline)
+        return;
+    b->line[b->nline] = 0;
+    env_log(ENV_LOG_EMERG, "%s\n", b->line);
+    b->nline = 0;
+}
+
+static void pm_b64_group(struct pm_b64 *b, unsigned int n)
+{
+    static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint32_t v = (uint32_t)b->in[0] << 16 | (uint32_t)(n > 1 ? b->in[1] : 0) << 8 |
+                 (n > 2 ? b->in[2] : 0);
+    for (unsigned int i = 0; i < 4; i++)
+        b->line[b->nline++] = i <= n ? alpha[(v >> (18 - 6 * i)) & 63] : '=';
+    if (b->nline >= 76)
+        pm_b64_flush_line(b);
+}
+
+static int pm_b64_emit(void *ctx, const void *buf, size_t len)
+{
+    struct pm_b64 *b = ctx;
+    const uint8_t *p = buf;
+    for (size_t i = 0; i < len; i++) {
+        b->in[b->nin++] = p[i];
+        if (b->nin == 3) {
+            pm_b64_group(b, 3);
+            b->nin = 0;
+        }
+    }
+    b->bytes += len;
+    return 0;
+}
+
+/* The mm's dump (mm_dump.h) as base64 lines between "MM-DUMP BEGIN" and "MM-DUMP END". */
+static void postmortem_dump(void)
+{
+    static struct pm_b64 b;
+
+    b = (struct pm_b64){ .nin = 0 };
+    env_log(ENV_LOG_EMERG, "MM-DUMP BEGIN v%u base64\n", MM_DUMP_VERSION);
+    int rc = mm_dump_write(pm_b64_emit, &b, "kernel crash");
+    if (b.nin)
+        pm_b64_group(&b, b.nin);
+    pm_b64_flush_line(&b);
+    env_log(ENV_LOG_EMERG, "MM-DUMP END bytes=%llu rc=%d\n", (unsigned long long)b.bytes, rc);
+}
+
 void kernel_post_mortem(void)
 {
     static bool busy;
@@ -356,6 +419,8 @@ void kernel_post_mortem(void)
         if (mm)
             postmortem_show_vmas(mm);
         postmortem_show_trace();
+        if (kernel_pm_dump)
+            postmortem_dump();
     }
     env_log(ENV_LOG_EMERG, "---- end of post-mortem ----\n");
     busy = false;
