@@ -316,21 +316,21 @@ static void pm_clear_locks(void)
 
     for (unsigned int n = 0; n < MM_MAX_NUMNODES; n++)
         for (unsigned int z = 0; z < MM_NR_ZONES; z++)
-            mm_state.phys.node[n].zones[z].lock = (env_spinlock_t){ 0, 0 };
-    mm_state.phys.shrink_lock = (env_spinlock_t){ 0, 0 };
-    mm_state.heap.lock = (env_spinlock_t){ 0, 0 };
-    mm_state.vm.lock = (env_spinlock_t){ 0, 0 };
+            mm_state.phys.node[n].zones[z].lock = (env_spinlock_t){ 0 };
+    mm_state.phys.shrink_lock = (env_spinlock_t){ 0 };
+    mm_state.heap.lock = (env_spinlock_t){ 0 };
+    mm_state.vm.lock = (env_spinlock_t){ 0 };
     mm_state.vm.lock_depth = 0;
-    mm_state.vmalloc.lock = (env_spinlock_t){ 0, 0 };
-    mm_state.vmalloc.kfence.lock = (env_spinlock_t){ 0, 0 };
-    mm_state.report.lock = (env_spinlock_t){ 0, 0 };
+    mm_state.vmalloc.lock = (env_spinlock_t){ 0 };
+    mm_state.vmalloc.kfence.lock = (env_spinlock_t){ 0 };
+    mm_state.report.lock = (env_spinlock_t){ 0 };
     if (!mm_state.heap.caches.next)
         return;
     list_for_each(pos, &mm_state.heap.caches) {
         struct kmem_cache *c = list_entry(pos, struct kmem_cache, list);
         if (!pm_is_cache(c) || ++n > 4096)
             break;
-        c->lock = (env_spinlock_t){ 0, 0 };
+        c->lock = (env_spinlock_t){ 0 };
     }
 }
 
