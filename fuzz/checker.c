@@ -618,14 +618,16 @@ static unsigned long fz_sites_of(const char *name, int ng)
     return count;
 }
 
-/* Ages in operations (mm_leak.h): a group of hardened slab objects (their site is recorded) and a
- * vmalloc group have one; its N objects took N distinct stamps (one CPU), so the oldest of them is
- * at least N - 1 operations old. */
+/* Ages in operations (mm_leak.h): a group of hardened slab objects (their site is recorded), a
+ * vmalloc group and, since every fuzz boot turns page_owner on, a group of page blocks or large
+ * kmallocs have one; its N objects took N distinct stamps, so the oldest of them is at least N - 1
+ * operations old. */
 static void fz_check_site_ages(fz_fail_fn fail, int ng)
 {
     for (int g = 0; g < ng; g++) {
         const struct mm_alloc_site *s = &fz_sites[g];
-        bool stamped = s->kind == MM_LEAK_VMALLOC ||
+        bool stamped = s->kind == MM_LEAK_VMALLOC || s->kind == MM_LEAK_PAGES ||
+                       s->kind == MM_LEAK_LARGE ||
                        ((s->kind == MM_LEAK_SLAB || s->kind == MM_LEAK_KMALLOC) && s->site);
         if (stamped && (s->oldest == MM_LEAK_AGE_UNKNOWN || s->oldest + 1 < s->count))
             fz_failf(fail, "stats-sites-age kind=%s cache=%s count=%lu oldest=%ld",
@@ -773,6 +775,7 @@ void fz_check_stats(bool slab, fz_fail_fn fail)
         fz_failf(fail, "stats-counters misuse=%lu (count %lu) fail=%lu injected=%lu", fz_st.counters.misuse,
              mm_misuse_count(), fz_st.counters.fail, fz_st.counters.fail_injected);
     page_alloc_show(ENV_LOG_DEBUG);
+    fz_check_sites(fail); /* every target: the groups of page blocks too (page_alloc's) */
     if (!slab)
         return;
     n = slab_get_stats(fz_sl, MM_ARRAY_SIZE(fz_sl));
@@ -800,5 +803,4 @@ void fz_check_stats(bool slab, fz_fail_fn fail)
         fz_failf(fail, "stats-slab-pages sum(mem_bytes)=%lu pages, slab_nr_pages=%lu", slab_pages,
              slab_nr_pages());
     slab_show(ENV_LOG_DEBUG);
-    fz_check_sites(fail);
 }

@@ -376,7 +376,50 @@ static int test_alloc_ages_in_ops(void)
     return 0;
 }
 
+/* page_owner (boot parameter): page blocks and large kmallocs get stamps like slab objects, so
+ * their groups and leak records have ages; without it (test above) they have none. */
+static int test_page_owner_ages(void)
+{
+    machine_pc(&kt_m, KT_MIB(64), 2);
+    kt_m.page_owner = true;
+    KT_TRY(kt_boot_current());
+    for (unsigned int i = 0; i < MM_ARRAY_SIZE(held); i++)
+        held[i] = NULL;
+    KT_ASSERT_OK(mm_leak_root_add(held, sizeof(held)));
+    held[0] = alloc_pages(GFP_KERNEL, 0); /* stamp s */
+    held[1] = alloc_pages(GFP_KERNEL, 0); /* s + 1 */
+    volatile uintptr_t lost = (uintptr_t)kmalloc(3 * PAGE_SIZE, GFP_KERNEL); /* large: s + 2 */
+    held[2] = alloc_pages(GFP_KERNEL, 1); /* s + 3 */
+    KT_ASSERT(held[0] && held[1] && held[2] && lost);
+    int n = mm_alloc_sites(sites, MM_ALLOC_SITE_GROUPS);
+    KT_ASSERT(n > 0);
+    unsigned long oldest_pages = 0;
+    for (int g = 0; g < n; g++) {
+        if (sites[g].kind != MM_LEAK_PAGES && sites[g].kind != MM_LEAK_LARGE)
+            continue;
+        KT_ASSERT_NE(sites[g].oldest, MM_LEAK_AGE_UNKNOWN);
+        KT_ASSERT(sites[g].oldest + 1 >= sites[g].count);
+        oldest_pages = sites[g].oldest > oldest_pages ? sites[g].oldest : oldest_pages;
+    }
+    KT_ASSERT(oldest_pages >= 3); /* held[0] is at least 3 stamps older than held[2] */
+    KT_ASSERT_EQ(mm_leak_scan(&res), 1);
+    const struct mm_leak_record *r = leak_at((void *)lost);
+    KT_ASSERT_NOT_NULL(r);
+    KT_ASSERT_EQ(r->kind, MM_LEAK_LARGE);
+    KT_ASSERT_NE(r->age, MM_LEAK_AGE_UNKNOWN);
+    KT_ASSERT(r->age + 2 <= oldest_pages); /* younger than held[0] and held[1] */
+    KT_ASSERT_OK(kfree((void *)lost));
+    KT_ASSERT_OK(__free_pages(held[0], 0));
+    KT_ASSERT_OK(__free_pages(held[1], 0));
+    KT_ASSERT_OK(__free_pages(held[2], 1));
+    for (unsigned int i = 0; i < 3; i++)
+        held[i] = NULL;
+    KT_ASSERT_OK(mm_leak_root_remove(held));
+    return 0;
+}
+
 static const struct ktest_case leak_cases[] = {
+    KT_CASE(page_owner_ages),
     KT_CASE(planted_leaks_reported),
     KT_CASE(interior_pointer_chain_not_leak),
     KT_CASE(cycle_is_two_leaks),

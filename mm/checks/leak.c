@@ -154,9 +154,11 @@ static void leak_collect_block(struct leak_scan *x, struct page *head)
     if (head->flags & PG_slab)
         leak_collect_slab(x, head);
     else if (head->flags & PG_large)
-        leak_add(x, addr, head->private_data, MM_LEAK_LARGE, 0, head, head->alloc_site, 0);
+        leak_add(x, addr, head->private_data, MM_LEAK_LARGE, 0, head, head->alloc_site,
+                 head->alloc_seq);
     else if (!(head->flags & (PG_pgtable | PG_cache)) && head->mapcount == 0)
-        leak_add(x, addr, PAGE_SIZE << head->order, MM_LEAK_PAGES, 0, head, head->alloc_site, 0);
+        leak_add(x, addr, PAGE_SIZE << head->order, MM_LEAK_PAGES, 0, head, head->alloc_site,
+                 head->alloc_seq);
 }
 
 static void leak_collect_direct(struct leak_scan *x)

@@ -54,6 +54,9 @@ struct mm_boot_params {
                                             the guarded pool (slab.h); 0 = off */
     uint32_t trace_mask;                 /* trace classes enabled from boot (mm_trace.h) */
     const struct mm_numa_topology *numa; /* nodes, CPUs, distances (numa.h); NULL: one node */
+    bool page_owner;                     /* stamp every page block at allocation, so the leak
+                                            scan and the site groups give pages an age (Linux's
+                                            page_owner; one locked add per allocation) */
 };
 
 /*

@@ -144,6 +144,7 @@ struct mm_phys_state {
     bool ready;                 /* buddy allocator live */
     bool memblock_retired;
     bool pcp_disabled;
+    bool page_owner;            /* boot parameter: stamp page blocks (struct page alloc_seq) */
     unsigned int pcp_batch_param, pcp_high_param; /* boot parameters, 0 = derive */
     phys_addr_t dma_end, normal_end;
     struct memblock memblock;
