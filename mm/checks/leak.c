@@ -34,7 +34,7 @@ struct leak_obj {
     uint8_t flags;      /* enum leak_flags */
     const void *owner;  /* kmem_cache, struct page (block head) or vmap_area */
     uintptr_t site;
-    unsigned long seq;  /* its mm_state.heap.alloc_seq stamp, 0 when not recorded */
+    unsigned long seq;  /* its mm_state.core.alloc_seq stamp, 0 when not recorded */
 };
 
 static struct leak_obj leak_objs[MM_LEAK_MAX_OBJECTS];
@@ -387,7 +387,7 @@ const char *mm_leak_kind_label(enum mm_leak_kind kind)
 /* Allocations stamped after @o (MM_LEAK_AGE_UNKNOWN when it has no stamp). */
 static unsigned long leak_age(const struct leak_obj *o)
 {
-    unsigned long now = env_atomic_load(&mm_state.heap.alloc_seq);
+    unsigned long now = env_atomic_load(&mm_state.core.alloc_seq);
     return o->seq && o->seq <= now ? now - o->seq : MM_LEAK_AGE_UNKNOWN;
 }
 

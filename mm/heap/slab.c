@@ -688,13 +688,13 @@ static MM_NOINLINE void slab_report_poison(const struct kmem_cache *c, void *obj
         slab_report_damage(c, obj, MM_MISUSE_USE_AFTER_FREE, off + c->obj_offset, "kmem_cache_alloc");
 }
 
-/* The next allocation stamp (mm_state.heap.alloc_seq), without a locked add on this fast path:
+/* The next allocation stamp (mm_state.core.alloc_seq), without a locked add on this fast path:
  * two CPUs allocating at once may take the same stamp (an age is then off by one), a run on one
  * CPU (every hosted fuzz input) counts exactly. */
 static inline unsigned long slab_stamp(void)
 {
-    unsigned long s = env_atomic_load(&mm_state.heap.alloc_seq) + 1;
-    env_atomic_store(&mm_state.heap.alloc_seq, s);
+    unsigned long s = env_atomic_load(&mm_state.core.alloc_seq) + 1;
+    env_atomic_store(&mm_state.core.alloc_seq, s);
     return s;
 }
 

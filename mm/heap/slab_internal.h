@@ -51,7 +51,7 @@
  * [obj_offset + object_size - slack, rz_end) of the slot; level 1 keeps only its canaries there.
  */
 struct slab_meta {
-    uintptr_t next;  /* free: obfuscated freelist pointer; allocated: its mm_state.heap.alloc_seq
+    uintptr_t next;  /* free: obfuscated freelist pointer; allocated: its mm_state.core.alloc_seq
                         stamp (slab_meta_stamp) */
     uint32_t state;  /* SLAB_STATE_FREE / SLAB_STATE_ALLOC */
     uint16_t cpu;    /* CPU that allocated it */

@@ -54,7 +54,7 @@ struct mm_leak_record {
 };
 
 /* Age in operations, page_owner-style: every hardened slab allocation and every vmalloc/vmap
- * area takes a stamp from one deterministic counter of the mm instance (mm_state.heap.alloc_seq);
+ * area takes a stamp from one deterministic counter of the mm instance (mm_state.core.alloc_seq);
  * an object's age is how many stamps were taken after its own. Page blocks, large kmalloc,
  * KFENCE objects and unhardened caches have no stamp (struct page has no room for one). */
 #define MM_LEAK_AGE_UNKNOWN (~0ul)

@@ -65,7 +65,7 @@ struct page {
         };
     };
     struct anon_vma *anon_vma;  /* mapped anonymous page: its reverse map (virtual/rmap.c) */
-    unsigned long alloc_seq;    /* block head, page_owner on: mm_state.heap.alloc_seq stamp at
+    unsigned long alloc_seq;    /* block head, page_owner on: mm_state.core.alloc_seq stamp at
                                    allocation, for ages in operations (mm_leak.h); else 0 */
 };
 MM_STATIC_ASSERT(sizeof(struct page) <= 64, "struct page must stay within 64 bytes");

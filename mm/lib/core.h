@@ -136,6 +136,12 @@ struct mm_core_state {
     uint64_t seed;                       /* seeds every randomised choice of the mm */
     uintptr_t vmalloc_start, vmalloc_end; /* the vmalloc range once vmalloc_init succeeded,
                                              [0, 0) before: see in_vmalloc_range() */
+    unsigned long alloc_seq;             /* the allocation op counter, page_owner-style (every
+                                            layer stamps with it, so it lives here): bumped by
+                                            every hardened slab allocation (an atomic load and
+                                            store: no locked add on that fast path), every
+                                            vmalloc/vmap area and KFENCE object, and every page
+                                            block when page_owner is on (locked adds) */
 };
 
 /** Physical memory (mm/physical): early allocator, zones, per-CPU lists, reclaim. */
@@ -180,12 +186,6 @@ struct mm_heap_state {
     uintptr_t kfence_start, kfence_end;  /* the pool window once kfence_init succeeded, [0, 0)
                                             before (written once, by kfence_init) */
     const struct kfence_ops *kfence;     /* the pool's hooks (NULL: sampling off) */
-    unsigned long alloc_seq;             /* atomic loads and stores (slab_stamp: no locked add on
-                                            the slab fast path; vmalloc adds): the allocation op
-                                            counter, page_owner-style:
-                                            bumped by every hardened slab allocation and every
-                                            vmalloc/vmap area, whose stamp it becomes (the age
-                                            of an allocation is the count since its stamp) */
 };
 
 /*
@@ -231,7 +231,7 @@ struct kfence_slot {
     uintptr_t addr;              /* object start (LIVE and FREED) */
     struct kmem_cache *cache;    /* its cache (LIVE and FREED) */
     uintptr_t site;              /* allocation site */
-    unsigned long seq;           /* its mm_state.heap.alloc_seq stamp (LIVE), for ages */
+    unsigned long seq;           /* its mm_state.core.alloc_seq stamp (LIVE), for ages */
 };
 
 /** The KFENCE pool (mm/virtual/kfence.c); the window and hooks are in the heap part. */

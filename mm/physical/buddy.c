@@ -341,7 +341,7 @@ static void prep_new_page(struct page *p, unsigned int order, gfp_t gfp, uintptr
     p->private_data = 0;
     p->alloc_site = site;
     if (mm_unlikely(mm_state.phys.page_owner))
-        p->alloc_seq = env_atomic_add(&mm_state.heap.alloc_seq, 1);
+        p->alloc_seq = env_atomic_add(&mm_state.core.alloc_seq, 1);
     if (env_shadow_enabled)
         env_unpoison(page_address(p), (size_t)PAGE_SIZE << order);
     if (gfp & __GFP_ZERO)

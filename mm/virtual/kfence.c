@@ -79,7 +79,7 @@ static void *kfence_place_locked(unsigned int i, struct kmem_cache *c, size_t re
     s->size = (uint32_t)req;
     s->cache = c;
     s->site = site;
-    s->seq = env_atomic_add(&mm_state.heap.alloc_seq, 1);
+    s->seq = env_atomic_add(&mm_state.core.alloc_seq, 1);
     s->cpu = (uint16_t)env_cpu_id();
     s->state = KFENCE_LIVE;
     kf->nr_alloc++;

@@ -133,7 +133,7 @@ static struct vmap_area *vmalloc_reserve(unsigned long nr_pages, unsigned int ki
         return NULL;
     *va = (struct vmap_area){ .size = nr_pages << PAGE_SHIFT, .nr_pages = nr_pages, .kind = kind,
                               .prot = prot | PTE_P, .alloc_site = site,
-                              .alloc_seq = env_atomic_add(&mm_state.heap.alloc_seq, 1) };
+                              .alloc_seq = env_atomic_add(&mm_state.core.alloc_seq, 1) };
     list_init(&va->pages);
     int err = vmalloc_tree_topup(vmalloc_meta_gfp(gfp));
     if (!err) {

@@ -22,7 +22,7 @@ struct vmap_area {
     unsigned int kind;          /* enum vmap_area_kind */
     pte_t prot;                 /* PTE bits of every page (PTE_P included) */
     uintptr_t alloc_site;       /* caller of vmalloc/vmap, for reports */
-    unsigned long alloc_seq;    /* its mm_state.heap.alloc_seq stamp (the leak scan's age) */
+    unsigned long alloc_seq;    /* its mm_state.core.alloc_seq stamp (the leak scan's age) */
     struct list_head pages;     /* VMAP_AREA_ALLOC: its pages in address order (page->lru) */
     struct list_head list;      /* mm_state.vmalloc.areas, address order */
 };
