@@ -655,6 +655,72 @@ static int test_level1_write_after_free(void)
     return 0;
 }
 
+/* B's freelist pointer set to @next (encoded as the allocator stores it). */
+static void kth_set_next(struct kmem_cache *c, uint8_t *b, uintptr_t next)
+{
+    uintptr_t *where = (uintptr_t *)(b - c->obj_offset + c->fp_offset);
+    *where = next ^ c->secret ^ (uintptr_t)where;
+}
+
+/*
+ * Both levels: the successor check (slab_fp_valid's one-multiply index test) accepts exactly the
+ * free object starts of the slab. B heads the CPU freelist; its next pointer is set to each bad
+ * candidate in turn and B allocated: every interior pointer (1, 8 and size - 8 bytes in), the
+ * slab end, one slot before the slab and an allocated object start are one MM_MISUSE_FREELIST
+ * each. Then every other object of the slab (the rebuilt list, in address order: the last
+ * object included) is allocated without a report. Slot sizes odd and even multiples of 8.
+ */
+static int test_successor_exact(void)
+{
+    static const unsigned int levels[] = { MM_SLAB_HARDEN_CHEAP, MM_SLAB_HARDEN_FULL };
+    static const size_t sizes[] = { 16, 64, 200, 256, 1000, 3000 };
+    for (unsigned int l = 0; l < MM_ARRAY_SIZE(levels); l++) {
+        KT_TRY(kth_boot_level(levels[l], 311 + l));
+        if (kts_skip_under_asan("successor_exact"))
+            return 0;
+        for (unsigned int si = 0; si < MM_ARRAY_SIZE(sizes); si++) {
+            struct kmem_cache *c = kmem_cache_create("succ", sizes[si], 0, 0, NULL);
+            KT_ASSERT_NOT_NULL(c);
+            uint8_t *live = kmem_cache_alloc(c, GFP_KERNEL);
+            uint8_t *a = kmem_cache_alloc(c, GFP_KERNEL), *b = kmem_cache_alloc(c, GFP_KERNEL);
+            KT_ASSERT(live && a && b);
+            struct page *head, *slab = slab_lookup(a, NULL, &head);
+            KT_ASSERT(slab && slab == slab_lookup(b, NULL, &head) && slab == slab_lookup(live, NULL, &head));
+            uintptr_t first = (uintptr_t)slab_obj_base(c, slab) + c->obj_offset, sz = c->size;
+            uintptr_t end = first + (uintptr_t)c->objects * sz;
+            KT_ASSERT_OK(kmem_cache_free(c, a));
+            const uintptr_t bad[] = { (uintptr_t)a + 1, (uintptr_t)a + 8, (uintptr_t)a + sz - 8,
+                                      end, first - sz, first + 8, (uintptr_t)live };
+            for (unsigned int i = 0; i < MM_ARRAY_SIZE(bad); i++) {
+                KT_ASSERT_OK(kmem_cache_free(c, b)); /* b heads the CPU freelist */
+                kth_set_next(c, b, bad[i]);
+                unsigned long k = mm_misuse_count_kind(MM_MISUSE_FREELIST), all = mm_misuse_count();
+                KT_ASSERT(kmem_cache_alloc(c, GFP_KERNEL) == b);
+                KT_ASSERT_MSG(mm_misuse_count_kind(MM_MISUSE_FREELIST) == k + 1,
+                              "level %u size %zu candidate %u", levels[l], sizes[si], i);
+                KT_ASSERT_EQ(mm_misuse_count(), all + 1);
+                KT_MM_CHECK();
+            }
+            unsigned long all = mm_misuse_count(), n = c->objects - 2;
+            void **rest = kmalloc(n * sizeof(void *), GFP_KERNEL);
+            KT_ASSERT_NOT_NULL(rest);
+            for (unsigned long j = 0; j < n; j++) {
+                rest[j] = kmem_cache_alloc(c, GFP_KERNEL);
+                KT_ASSERT(rest[j] && slab_lookup(rest[j], NULL, &head) == slab);
+            }
+            KT_ASSERT_EQ(mm_misuse_count(), all);
+            for (unsigned long j = 0; j < n; j++)
+                KT_ASSERT_OK(kmem_cache_free(c, rest[j]));
+            KT_ASSERT_OK(kfree(rest));
+            KT_ASSERT_OK(kmem_cache_free(c, b));
+            KT_ASSERT_OK(kmem_cache_free(c, live));
+            KT_ASSERT_OK(kmem_cache_destroy(c));
+        }
+    }
+    KT_MM_CHECK();
+    return 0;
+}
+
 /* Level 1: a corrupted freelist pointer (in the metadata before the object) is reported and the
  * freelist rebuilt, as at level 2. */
 static int test_level1_corrupt_freelist(void)
@@ -783,5 +849,6 @@ static const struct ktest_case harden_cases[] = {
     KT_CASE(level1_blind_spots),
     KT_CASE(level2_blind_spots_caught),
     KT_CASE(level_traffic),
+    KT_CASE(successor_exact),
 };
 KT_SUITE(slab_harden, harden_cases);

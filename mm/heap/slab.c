@@ -53,7 +53,7 @@ void slab_slot_open(const struct kmem_cache *c, void *slot)
 
 struct slab_meta *slab_meta_of(const struct kmem_cache *c, void *obj)
 {
-    return (struct slab_meta *)((char *)slab_slot_of(c, obj) + c->meta_offset);
+    return (struct slab_meta *)((char *)obj + c->meta_delta);
 }
 
 /* Bytes at the end of hardened object @obj beyond its requested size (slot open); 0 unless it is
@@ -289,6 +289,31 @@ static void slab_calc_poison_words(struct kmem_cache *c)
     c->poison_at[3] = last;
 }
 
+/* c->harden_fast, once the level, constructor and poison words are known (from 16 bytes on,
+ * words 0 and 1 are at 0 and 8 whatever the size). */
+static void slab_calc_harden_fast(struct kmem_cache *c)
+{
+    c->harden_fast = c->harden_level == 1 && !c->ctor && c->object_size >= 16;
+}
+
+/*
+ * The exact-division test of slab_fp_valid: size = odd * 2^k, and inv = odd^-1 mod 2^64. For any
+ * 64-bit offset n, rotr(n * inv, k) is n / size when size divides n, and at least
+ * (2^(64-k) - 1) / odd otherwise: nonzero low k bits end up at the top, and n -> n * inv is a
+ * bijection that maps the multiples of odd onto [0, (2^(64-k) - 1) / odd] (as their quotients),
+ * so every non-multiple lands above. One multiply and a rotate give an index below `objects`
+ * exactly for object starts (an offset below the base wraps to a huge n: not one).
+ */
+static void slab_calc_inverse(struct kmem_cache *c)
+{
+    unsigned int k = (unsigned int)__builtin_ctz(c->size);
+    uint64_t odd = c->size >> k, inv = odd; /* correct to 3 bits: odd * odd = 1 mod 8 */
+    for (int i = 0; i < 5; i++)
+        inv *= 2 - odd * inv;               /* Newton: doubles the correct bits, 3 -> 96 */
+    c->size_shift = k;
+    c->size_inverse = inv;
+}
+
 static void slab_calc_layout(struct kmem_cache *c, size_t size, size_t align)
 {
     c->object_size = (unsigned int)size;
@@ -315,7 +340,10 @@ static void slab_calc_layout(struct kmem_cache *c, size_t size, size_t align)
         c->rz_end = c->size;
     }
     c->reciprocal = (uint32_t)((1ull << 32) / c->size + 1);
+    slab_calc_inverse(c);
+    c->meta_delta = (int)c->meta_offset - (int)c->obj_offset;
     slab_calc_poison_words(c);
+    slab_calc_harden_fast(c);
     c->order = slab_pick_order(c->size);
     /* empty slabs kept before pages go back: more for big objects, whose slabs cost more to
      * rebuild (SLUB's min_partial = ilog2(size) / 2, clamped to 5..10) */
@@ -623,9 +651,9 @@ static bool slab_fp_valid(struct kmem_cache *c, struct kmem_cache_cpu *cc, void 
 {
     if (!next)
         return true;
-    uintptr_t off = (uintptr_t)next - cc->base;
-    if (off >= (uintptr_t)c->objects * c->size ||
-        (((uint64_t)off * c->reciprocal) >> 32) * c->size != off)
+    uint64_t x = ((uint64_t)next - cc->base) * c->size_inverse;
+    unsigned int k = c->size_shift;
+    if (((x >> k) | (x << ((64 - k) & 63))) >= c->objects) /* slab_calc_inverse */
         return false;
     void *slot = slab_slot_of(c, next);
     slab_slot_open(c, slot);
@@ -641,6 +669,27 @@ static uint64_t slab_word_diff(const void *p, unsigned char byte)
     return w ^ (0x0101010101010101ull * byte);
 }
 
+/* c->harden_fast: the bits in which a free object's poison words differ from the pattern. */
+static uint64_t slab_poison_words_diff(const struct kmem_cache *c, void *obj)
+{
+    const char *o = obj;
+    return slab_word_diff(o, SLAB_POISON_BYTE) | slab_word_diff(o + 8, SLAB_POISON_BYTE) |
+           slab_word_diff(o + c->poison_at[2], SLAB_POISON_BYTE) |
+           slab_word_diff(o + c->poison_at[3], SLAB_POISON_BYTE);
+}
+
+/* c->harden_fast: poison free object @obj (two offsets from the cache instead of four, and no
+ * level, size or constructor test). */
+static void slab_poison_put_words(const struct kmem_cache *c, void *obj)
+{
+    const uint64_t pat = 0x0101010101010101ull * SLAB_POISON_BYTE;
+    char *o = obj;
+    __builtin_memcpy(o, &pat, 8);
+    __builtin_memcpy(o + 8, &pat, 8);
+    __builtin_memcpy(o + c->poison_at[2], &pat, 8);
+    __builtin_memcpy(o + c->poison_at[3], &pat, 8);
+}
+
 /* Fast path: is free object @obj's poison intact (the bytes its level keeps)? */
 static bool slab_poison_intact(const struct kmem_cache *c, void *obj)
 {
@@ -654,6 +703,13 @@ static bool slab_poison_intact(const struct kmem_cache *c, void *obj)
     return d == 0;
 }
 
+/* Level 1: are the canary before @obj and the one at its requested size @req intact? */
+static bool slab_canaries_intact(void *obj, size_t req)
+{
+    return !(slab_word_diff((char *)obj - SLAB_CANARY, SLAB_RZ_BYTE) |
+             slab_word_diff((char *)obj + req, SLAB_RZ_BYTE));
+}
+
 /* Fast path: are the red zones of @obj, whose requested size ends at @req, intact? Level 1 reads
  * the canary before the object and the one at @req; a miss there is located (and the canary
  * after the object checked too) by slab_redzone_damage. */
@@ -661,8 +717,7 @@ static bool slab_redzone_intact(const struct kmem_cache *c, void *obj, size_t re
 {
     if (c->harden_level >= 2)
         return slab_redzone_damage(c, obj) < 0;
-    return !(slab_word_diff((char *)obj - SLAB_CANARY, SLAB_RZ_BYTE) |
-             slab_word_diff((char *)obj + req, SLAB_RZ_BYTE));
+    return slab_canaries_intact(obj, req);
 }
 
 /* Report and repair damaged red zones of @obj (slot open). */
@@ -698,28 +753,50 @@ static inline unsigned long slab_stamp(void)
     return s;
 }
 
-/* Hardened checks on an object leaving the freelist; marks it allocated with @req bytes (the
- * rest of the object joins the right red zone). Level 2 checks every red-zone byte here too;
- * level 1 the canary before the object, on the cache line of the metadata it writes (the one
- * after the object at free, both in kmem_cache_validate and mm_check). */
-static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, unsigned int cpu,
-                              size_t req)
+/* Level 1 fast path, allocation: poison or the canary before the object damaged. */
+static MM_NOINLINE void slab_alloc_damage(const struct kmem_cache *c, void *obj)
 {
-    void *slot = slab_slot_of(c, obj);
-    slab_slot_open(c, slot);
+    slab_report_poison(c, obj);
+    if (slab_word_diff((char *)obj - SLAB_CANARY, SLAB_RZ_BYTE))
+        slab_redzone_report(c, obj, "kmem_cache_alloc");
+}
+
+/* Hardened checks on an object leaving the freelist (slot open): poison, and the canary before
+ * the object, on the cache line of the metadata it writes (the one after the object at free,
+ * both in kmem_cache_validate and mm_check); level 2 checks every red-zone byte here too. */
+static void slab_alloc_check(const struct kmem_cache *c, void *obj)
+{
+    if (mm_likely(c->harden_fast)) { /* one test for both */
+        uint64_t d = slab_poison_words_diff(c, obj);
+        d |= slab_word_diff((char *)obj - SLAB_CANARY, SLAB_RZ_BYTE);
+        if (mm_unlikely(d))
+            slab_alloc_damage(c, obj);
+        return;
+    }
     if (mm_unlikely(!slab_poison_intact(c, obj)))
         slab_report_poison(c, obj);
     if (c->harden_level >= 2)
         slab_redzone_check(c, obj, c->object_size, "kmem_cache_alloc");
     else if (mm_unlikely(slab_word_diff((char *)obj - SLAB_CANARY, SLAB_RZ_BYTE)))
-        slab_redzone_report(c, obj, "kmem_cache_alloc"); /* the canary next to the metadata */
+        slab_redzone_report(c, obj, "kmem_cache_alloc");
+}
+
+/* Hardened checks on an object leaving the freelist; marks it allocated with @req bytes (the
+ * rest of the object joins the right red zone). */
+static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, unsigned int cpu,
+                              size_t req)
+{
+    void *slot = slab_slot_of(c, obj);
+    slab_slot_open(c, slot);
+    slab_alloc_check(c, obj);
     struct slab_meta *m = slab_meta_of(c, obj);
+    uint16_t slack = (uint16_t)(c->object_size - req);
     m->state = SLAB_STATE_ALLOC;
     m->cpu = (uint16_t)cpu;
-    m->slack = (uint16_t)(c->object_size - req);
+    m->slack = slack;
     m->site = site;
     m->next = slab_stamp(); /* next is a freelist link only while the object is free */
-    if (m->slack)
+    if (slack)
         slab_redzone_set_req(c, obj, req);
     slab_slot_close(c, slot, true);
 }
@@ -740,11 +817,20 @@ static int slab_harden_free(struct kmem_cache *c, struct page *slab, void *obj, 
                                 page_to_pfn(slab), "cache %s object %p is %s", c->name, obj,
                                 was_free ? "already free" : "not allocated (metadata damaged)");
     }
-    slab_redzone_check(c, obj, c->object_size - slab_slack_of(c, obj), func);
-    m->state = SLAB_STATE_FREE;
-    m->slack = 0;
-    if (!c->ctor)
-        slab_poison_fill(c, obj);
+    size_t req = c->object_size - slab_slack_of(c, obj);
+    if (mm_likely(c->harden_fast)) {
+        if (mm_unlikely(!slab_canaries_intact(obj, req)))
+            slab_redzone_report(c, obj, func);
+        m->state = SLAB_STATE_FREE;
+        m->slack = 0;
+        slab_poison_put_words(c, obj);
+    } else {
+        slab_redzone_check(c, obj, req, func);
+        m->state = SLAB_STATE_FREE;
+        m->slack = 0;
+        if (!c->ctor)
+            slab_poison_fill(c, obj);
+    }
     slab_slot_close(c, slot, false);
     return 0;
 }

@@ -74,10 +74,13 @@ struct kmem_cache {
     unsigned int object_size;  /* requested size */
     unsigned int size;         /* slot stride */
     uint32_t reciprocal;       /* ceil(2^32 / size): object index without a division */
+    unsigned int size_shift;   /* size = odd * 2^size_shift */
+    uint64_t size_inverse;     /* odd^-1 mod 2^64: slab_fp_valid's one-multiply index test */
     unsigned int align;
     unsigned int obj_offset;   /* object start within the slot (left red zone) */
     unsigned int fp_offset;    /* freelist pointer within the slot */
     unsigned int meta_offset;  /* hardened metadata within the slot */
+    int meta_delta;            /* meta_offset - obj_offset: the metadata from the object start */
     unsigned int order;        /* slab = 2^order pages */
     unsigned int min_partial;  /* empty slabs kept on the partial list */
     unsigned int objects;      /* per slab */
@@ -88,6 +91,8 @@ struct kmem_cache {
     unsigned int rz_start;     /* left red zone start within the slot (hardened) */
     unsigned int rz_end;       /* right red zone end within the slot (hardened) */
     unsigned int poison_at[SLAB_POISON_WORDS]; /* level 1: object offsets of the poison words */
+    bool harden_fast;          /* level 1, no constructor, object of 16+ bytes: the fast paths'
+                                  case (poison: the words at 0, 8, poison_at[2], poison_at[3]) */
     bool kmalloc;              /* one of the kmalloc size classes */
     gfp_t zone_gfp;            /* zone modifier for slab pages */
     kmem_ctor_t ctor;
