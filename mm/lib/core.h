@@ -429,6 +429,16 @@ void mm_trace_storage(uintptr_t *start, uintptr_t *end);
 
 /** Is @addr inside the vmalloc range? False until vmalloc_init succeeds. (is_vmalloc_addr for
  * the layers below virtual, which may not call it.) */
+
+/* Bits set in @x, without __builtin_popcount: without -mpopcnt the compiler calls libgcc's
+ * __popcountdi2, which the freestanding build does not have. */
+static inline unsigned int mm_popcount64(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned int)((x * 0x0101010101010101ull) >> 56);
+}
 static inline bool in_vmalloc_range(const void *addr)
 {
     uintptr_t a = (uintptr_t)addr;

@@ -548,12 +548,12 @@ void domain_get_stats(struct domain_stats *st)
     for (unsigned int r = 0; r < DOMAIN_MAX_REGIONS; r++) {
         st->nr_regions += P.reg[r].kind != 0;
         st->pages += P.reg[r].npages;
-        st->objects += (unsigned long)__builtin_popcountll(P.reg[r].obj_used);
+        st->objects += mm_popcount64(P.reg[r].obj_used);
     }
     for (unsigned int g = 0; g < DOMAIN_MAX_GRANTS; g++)
         st->nr_grants += P.grant[g].live;
-    st->keys_used_kernel = (unsigned int)__builtin_popcount(P.keys_used[0]);
-    st->keys_used_user = (unsigned int)__builtin_popcount(P.keys_used[1]);
+    st->keys_used_kernel = mm_popcount64(P.keys_used[0]);
+    st->keys_used_user = mm_popcount64(P.keys_used[1]);
     prot_unlock(irq);
 }
 
