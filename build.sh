@@ -8,8 +8,9 @@
 #   ./build.sh repro [--target T] [--kernel [--hardened]] FILE   replay one input (ASan+UBSan,
 #                                   or inside the kernel under QEMU)
 #   ./build.sh kernel [--hardened]  freestanding library + symbol check, bootable kernel image
-#   ./build.sh qemu [--hardened] [--mem SIZE] [--smp N] [-- QEMU ARGS]   boot it under QEMU (TCG),
-#                                   run its tests (--smp N: N CPUs, the SMP stress runs when N > 1)
+#   ./build.sh qemu [--hardened] [--mem SIZE] [--smp N] [--numa N] [-- QEMU ARGS]   boot it under
+#                                   QEMU (TCG), run its tests (--smp N: N CPUs, the SMP stress runs
+#                                   when N > 1; --numa N: N nodes splitting memory, SRAT + SLIT)
 #   ./build.sh bench                release build, prints BENCH lines
 #   ./build.sh mutants [--n N] [--time S] [--seed K] [--file F] [--list FILE]   mutation score of
 #                                   the corpus + a short fuzz run (MUTANT, MUTANTS, BENCH lines)
@@ -218,11 +219,12 @@ QEMU_PASS_STATUS=33 # isa-debug-exit: (0x10 << 1) | 1
 #                 [-- QEMU ARGS]      (e.g. -- -append "filter=vm verbose")
 # Boots the kernel under TCG; exit status 0 only if every boot-time test passed.
 cmd_qemu() {
-    local hard="" mem=1G tmo="${MM_QEMU_TIMEOUT:-240}" corpus=1 pack="" logf="" extra=() smp=1
+    local hard="" mem=1G tmo="${MM_QEMU_TIMEOUT:-240}" corpus=1 pack="" logf="" extra=() smp=1 numa=0
     while [ $# -gt 0 ]; do
         case "$1" in
             --hardened) hard=1 ;;
             --smp) smp="$2"; shift ;;
+            --numa) numa="$2"; shift ;;
             --mem) mem="$2"; shift ;;
             --timeout) tmo="$2"; shift ;;
             --no-corpus) corpus="" ;;
@@ -243,6 +245,17 @@ cmd_qemu() {
     # the image is loaded at 512 MiB; the boot mm needs room above it (the hardened one more)
     [ "$mib" -ge $(( 576 + ${hard:+64} + 0 )) ] ||
         die "qemu: --mem $mem is too small: the ${hard:+hardened }kernel needs at least $(( 576 + ${hard:+64} + 0 ))M"
+    [[ "$numa" =~ ^[0-4]$ ]] || die "qemu: --numa $numa: the mm takes 1..4 nodes"
+    local numa_args=() i c cpus
+    for ((i = 0; i < numa; i++)); do # equal memory per node, CPUs round robin, asymmetric SLIT
+        cpus=""
+        for ((c = i; c < smp; c += numa)); do cpus+=",cpus=$c"; done
+        numa_args+=(-object "memory-backend-ram,id=nm$i,size=$((mib / numa))M"
+                    -numa "node,nodeid=$i,memdev=nm$i$cpus")
+    done
+    for ((i = 1; i < numa; i++)); do
+        numa_args+=(-numa "dist,src=0,dst=$i,val=$((20 + i))" -numa "dist,src=$i,dst=0,val=$((30 + i))")
+    done
     command -v qemu-system-x86_64 >/dev/null || need_pkgs qemu-system-x86
     cmd_kernel ${hard:+--hardened} >/dev/null || return 1
     local out="$BUILD/kernel${hard:+-hardened}" initrd=()
@@ -257,7 +270,7 @@ cmd_qemu() {
     set +e
     timeout --foreground "$tmo" qemu-system-x86_64 -kernel "$out/leaxos.bin" "${initrd[@]}" \
         -machine pc -cpu max -smp "$smp" -m "$mem" -serial stdio -display none -vga none -monitor none \
-        -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 "${extra[@]}" \
+        -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 "${numa_args[@]}" "${extra[@]}" \
         </dev/null | kernel_symbolize "$out/leaxos.elf" | tee "$logf"
     rc="${PIPESTATUS[0]}"
     set -e
@@ -926,6 +939,18 @@ kernel_smp_planted() {
         { log "smp_break=shootdown: no stale read reported"; tail -20 "$logf" >&2; return 1; }
 }
 
+# A 2-node machine (QEMU -numa, SRAT + asymmetric SLIT): the kernel reads the topology, boots its
+# mm instance on it and passes suite numa (a second or so).
+kernel_numa_boot() {
+    local logf="$BUILD/kernel/numa.log"
+    cmd_qemu --numa 2 --smp 2 --no-corpus --timeout 60 --log "$logf" -- -append "filter=numa" \
+        >/dev/null 2>&1 || { log "numa boot: the kernel failed"; tail -20 "$logf" >&2; return 1; }
+    grep -q 'numa: SRAT 2 nodes, SLIT found, topology used' "$logf" &&
+        grep -q 'numa: node 1 from 0x20000000, distances 31 10' "$logf" &&
+        grep -q 'boot mm instance has 2 NUMA nodes' "$logf" ||
+        { log "numa boot: topology not read from SRAT/SLIT"; grep numa: "$logf" >&2; return 1; }
+}
+
 # pm_expect LOG PATTERN... : every pattern matches a line of the post-mortem tool's output LOG
 pm_expect() {
     local out="$1" p; shift
@@ -1026,6 +1051,7 @@ cmd_test() {
     run_kernel_boot
     run_kernel_boot --hardened
     step "kernel SMP: a missing TLB shootdown is caught (smp_break=shootdown, 2 CPUs)" kernel_smp_planted
+    step "kernel NUMA: 2 nodes from SRAT/SLIT (qemu --numa 2), suite numa" kernel_numa_boot
     step "kernel crash report: vmalloc guard page" kernel_crash_report vmalloc-overflow "" \
         'KERNEL CRASH: #PF' 'buffer overflow' 'RIP: .*crash_vmalloc_overflow at .*crash.c:' \
         'post-mortem' 'zone +Normal' 'kmalloc-64' 'trace: cpu0, last [1-8] events' \

@@ -109,8 +109,11 @@ static struct zone *cr_zone(uint32_t x)
 {
     unsigned int i;
 
-    for (i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.phys.zones[(x + i) % MM_NR_ZONES];
+    unsigned int n = mm_nr_nodes() * MM_NR_ZONES; /* every zone of every node */
+
+    for (i = 0; i < n; i++) {
+        unsigned int j = (x + i) % n;
+        struct zone *z = &mm_state.phys.node[j / MM_NR_ZONES].zones[j % MM_NR_ZONES];
         if (z->managed)
             return z;
     }
@@ -150,7 +153,7 @@ static struct page *cr_find_slab(uint32_t x, enum cr_slab_want want, bool harden
 
     for (i = 0; i < nc; i++) {
         struct kmem_cache *c = cr_cache_at((x + i) % nc);
-        struct list_head *lists[2] = { &c->partial, &c->full }, *pos;
+        struct list_head *pos;
         unsigned int l, cpu;
 
         if (hardened_only && !c->hardened)
@@ -164,8 +167,8 @@ static struct page *cr_find_slab(uint32_t x, enum cr_slab_want want, bool harden
                 }
         if (want == CR_CPU_SLAB)
             continue;
-        for (l = 0; l < 2; l++)
-            list_for_each(pos, lists[l]) {
+        for (l = 0; l < SLAB_NR_LISTS; l++)
+            list_for_each(pos, slab_list_at(c, l)) {
                 *c_out = c;
                 *cpu_out = -1;
                 return list_entry(pos, struct page, lru);
@@ -181,7 +184,7 @@ static void *cr_find_free_obj(uint32_t x, bool hardened_only, bool no_ctor, stru
 
     for (i = 0; i < nc; i++) {
         struct kmem_cache *c = cr_cache_at((x + i) % nc);
-        struct list_head *lists[2] = { &c->partial, &c->full }, *pos;
+        struct list_head *pos;
         unsigned int l, cpu;
 
         if ((hardened_only && !c->hardened) || (no_ctor && c->ctor))
@@ -193,8 +196,8 @@ static void *cr_find_free_obj(uint32_t x, bool hardened_only, bool no_ctor, stru
             if (c->cpu[cpu].slab && c->cpu[cpu].slab->freelist)
                 return c->cpu[cpu].slab->freelist;
         }
-        for (l = 0; l < 2; l++)
-            list_for_each(pos, lists[l]) {
+        for (l = 0; l < SLAB_NR_LISTS; l++)
+            list_for_each(pos, slab_list_at(c, l)) {
                 struct page *s = list_entry(pos, struct page, lru);
                 if (s->freelist)
                     return s->freelist;
@@ -343,7 +346,7 @@ static void cr_dmg_pcp_cpu(struct cr_ctx *k)
 
 static void cr_dmg_pcp_count(struct cr_ctx *k)
 {
-    struct per_cpu_pages *pcp = &mm_state.phys.zones[k->p->zone].pcp[k->p->cpu];
+    struct per_cpu_pages *pcp = &mm_state.phys.node[k->p->node].zones[k->p->zone].pcp[k->p->cpu];
 
     CR_SAVE(pcp->count);
     pcp->count += (k->x & 1) ? 1u : (unsigned int)-1;
@@ -676,6 +679,44 @@ void fz_check_sites(fz_fail_fn fail)
     fz_check_site_ages(fail, ng);
 }
 
+/* The per-node view against the zone view, and numastat against the allocation count. */
+static void fz_check_node_stats(unsigned long free_all, fz_fail_fn fail)
+{
+    unsigned long managed = 0, free = 0, st[MM_NR_NUMA_STATS] = { 0 };
+    unsigned int n, z, o, i;
+
+    if (fz_st.nr_nodes != mm_nr_nodes() || fz_st.nr_nodes < 1 || fz_st.nr_nodes > MM_MAX_NUMNODES)
+        fz_failf(fail, "stats-nodes nr_nodes=%u mm_nr_nodes=%u", fz_st.nr_nodes, mm_nr_nodes());
+    for (n = 0; n < fz_st.nr_nodes; n++) {
+        const struct node_stats *ns = &fz_st.node[n];
+        unsigned long blocks = 0, zm = 0;
+        for (z = 0; z < MM_NR_ZONES; z++) {
+            zm += ns->zone_managed[z];
+            for (o = 0; o < MM_NR_ORDERS; o++)
+                blocks += ns->nr_free_blocks[z][o] << o;
+        }
+        if (zm != ns->managed || blocks != ns->nr_free ||
+            ns->nr_free + ns->nr_pcp + ns->nr_alloc != ns->managed)
+            fz_failf(fail, "stats-node node=%u managed=%lu (zones %lu) free=%lu (buddyinfo %lu) "
+                     "pcp=%lu alloc=%lu", n, ns->managed, zm, ns->nr_free, blocks, ns->nr_pcp,
+                     ns->nr_alloc);
+        managed += ns->managed;
+        free += ns->nr_free + ns->nr_pcp;
+        for (i = 0; i < MM_NR_NUMA_STATS; i++)
+            st[i] += ns->numa[i];
+    }
+    for (z = 0; z < MM_NR_ZONES; z++)
+        managed -= fz_st.zone[z].managed;
+    if (managed || free != free_all)
+        fz_failf(fail, "stats-nodes-vs-zones managed differ by %ld, node free %lu zone free %lu",
+                 (long)managed, free, free_all);
+    if (st[NUMA_HIT] + st[NUMA_MISS] != fz_st.counters.alloc || st[NUMA_FOREIGN] != st[NUMA_MISS] ||
+        st[NUMA_LOCAL] + st[NUMA_OTHER] != fz_st.counters.alloc || st[NUMA_INTERLEAVE_HIT])
+        fz_failf(fail, "stats-numastat alloc=%lu hit=%lu miss=%lu foreign=%lu local=%lu other=%lu",
+                 fz_st.counters.alloc, st[NUMA_HIT], st[NUMA_MISS], st[NUMA_FOREIGN],
+                 st[NUMA_LOCAL], st[NUMA_OTHER]);
+}
+
 void fz_check_stats(bool slab, fz_fail_fn fail)
 {
     unsigned long free_all = 0, slab_pages = 0;
@@ -725,6 +766,7 @@ void fz_check_stats(bool slab, fz_fail_fn fail)
     if (free_all != page_alloc_nr_free())
         fz_failf(fail, "stats-nr-free sum(zone free+pcp)=%lu page_alloc_nr_free=%lu", free_all,
              page_alloc_nr_free());
+    fz_check_node_stats(free_all, fail);
     if (page_alloc_unusable_index(MM_NR_ZONES, 0) || page_alloc_unusable_index(0, MM_NR_ORDERS))
         fz_failf(fail, "stats-unusable-out-of-range: an invalid zone/order gave a non-zero index");
     if (fz_st.counters.misuse != mm_misuse_count() || fz_st.counters.fail_injected > fz_st.counters.fail)

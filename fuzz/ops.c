@@ -123,6 +123,19 @@ static const struct fuzz_enum_val corrupt_vals[] = {
     { FUZZ_CR_POISON, "poison" },
 };
 
+const char *const fuzz_numa_dist_names[FUZZ_NR_DIST] = { "default", "linear", "asym", "pairs" };
+static const struct fuzz_enum_val numa_dist_vals[] = {
+    { FUZZ_DIST_DEFAULT, "default" }, { FUZZ_DIST_LINEAR, "linear" }, { FUZZ_DIST_ASYM, "asym" },
+    { FUZZ_DIST_PAIRS, "pairs" },
+};
+static const struct fuzz_enum_val node_vals[] = {
+    { 0, "0" }, { 1, "1" }, { 2, "2" }, { 3, "3" }, { FUZZ_NODE_LOCAL, "local" },
+    { FUZZ_NODE_BAD, "bad" },
+};
+static const struct fuzz_enum_val node_fn_vals[] = {
+    { FUZZ_NODE_FN_TRY, "try" }, { FUZZ_NODE_FN_ALLOC, "alloc" }, { FUZZ_NODE_FN_RAW, "__alloc" },
+};
+
 static const struct fuzz_enum_val vm_slots_vals[] = {
     { 0, "0" }, { 64, "64" }, { 128, "128" }, { 256, "256" }, { 512, "512" },
 };
@@ -397,6 +410,13 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
     [FOP_DOM_ACCESS] = { "dom access", 4, { ARG_EP("kind", FF_A, dom_access_vals),
                                             ARG_U("from", FF_B, 0, 256), ARG_U("t", FF_C, 0, 256),
                                             ARG_U("w", FF_D, 0, 4096) } },
+    [FOP_NUMA] = { "numa", 3, { ARG_U("nodes", FF_A, 1, 4), ARG_E("dist", FF_B, numa_dist_vals),
+                                ARG_U("x", FF_D, 0, 0xffffffffu) } },
+    [FOP_ALLOC_NODE] = { "alloc node", 4, { ARG_ORD("order", FF_A), ARG_GFP("gfp", FF_B),
+                                            ARG_E("node", FF_C, node_vals),
+                                            ARG_E("fn", FF_D, node_fn_vals) } },
+    [FOP_KMALLOC_NODE] = { "kmalloc node", 2, { { .name = "size", .kind = FA_KSIZE, .field = FF_D },
+                                                ARG_E("node", FF_C, node_vals) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)
@@ -475,6 +495,40 @@ static uint32_t hdr_mem_pages(uint8_t b0, uint8_t b1)
     return MM_MIN(mib * 256u + extra, FUZZ_MEM_MAX_PAGES);
 }
 
+/* The topology record (record 0 when it starts with the magic); nr_nodes 0 without one. */
+static void fz_numa_decode(const uint8_t *data, size_t size, struct fuzz_machine *m)
+{
+    uint8_t r[FUZZ_REC_SIZE];
+
+    m->nr_nodes = 0;
+    m->numa_dist = 0;
+    memset(m->numa_split, 0, sizeof(m->numa_split));
+    memset(m->numa_cpunode, 0, sizeof(m->numa_cpunode));
+    if (size < FUZZ_HDR_SIZE + 2 || data[FUZZ_HDR_SIZE] != FUZZ_NUMA_MAGIC0 ||
+        data[FUZZ_HDR_SIZE + 1] != FUZZ_NUMA_MAGIC1)
+        return;
+    memset(r, 0, sizeof(r));
+    memcpy(r, data + FUZZ_HDR_SIZE, MM_MIN(size - FUZZ_HDR_SIZE, sizeof(r)));
+    m->nr_nodes = 1u + (r[2] & 3u);
+    m->numa_dist = (r[2] >> 2) & 3u;
+    for (unsigned int c = 0; c < FUZZ_MAX_CPUS; c++)
+        m->numa_cpunode[c] = (uint8_t)(((r[3] >> (2 * c)) & 3u) % m->nr_nodes);
+    for (unsigned int i = 0; i + 1 < MM_MAX_NUMNODES; i++)
+        m->numa_split[i] = i + 1 < m->nr_nodes ? r[4 + i] : 0;
+}
+
+void fuzz_machine_encode_numa(const struct fuzz_machine *m, uint8_t rec[FUZZ_REC_SIZE])
+{
+    memset(rec, 0, FUZZ_REC_SIZE);
+    rec[0] = FUZZ_NUMA_MAGIC0;
+    rec[1] = FUZZ_NUMA_MAGIC1;
+    rec[2] = (uint8_t)((m->nr_nodes - 1) | m->numa_dist << 2);
+    for (unsigned int c = 0; c < FUZZ_MAX_CPUS; c++)
+        rec[3] |= (uint8_t)(m->numa_cpunode[c] << (2 * c));
+    for (unsigned int i = 0; i + 1 < MM_MAX_NUMNODES; i++)
+        rec[4 + i] = m->numa_split[i];
+}
+
 void fuzz_machine_decode(const uint8_t *data, size_t size, struct fuzz_machine *m)
 {
     uint8_t h[FUZZ_HDR_SIZE];
@@ -492,6 +546,7 @@ void fuzz_machine_decode(const uint8_t *data, size_t size, struct fuzz_machine *
     m->slab_cheap = (h[3] >> 5) & 1u;
     m->slab_off = (h[3] >> 6) & 1u;
     m->kfence = (h[3] >> 7) & 1u;
+    fz_numa_decode(data, size, m);
 }
 
 unsigned int fuzz_machine_kfence_interval(const struct fuzz_machine *m, uint32_t flags)
@@ -566,6 +621,26 @@ void fuzz_machine_tlb(const struct fuzz_machine *m, unsigned int *entries, bool 
     *direct = (m->seed >> 26) & 1u;
 }
 
+/* Append the topology keys to the machine line in @buf. */
+static int fz_numa_format(char *buf, size_t size, const struct fuzz_machine *m)
+{
+    size_t len = fz_strlen(buf);
+    unsigned int i;
+
+    mm_snprintf(buf + len, size - len, " nodes=%u", (unsigned int)m->nr_nodes);
+    for (i = 0; i + 1 < m->nr_nodes; i++) {
+        len = fz_strlen(buf);
+        mm_snprintf(buf + len, size - len, "%s%u", i ? "," : " split=", m->numa_split[i]);
+    }
+    for (i = 0; i < m->nr_cpus && i < FUZZ_MAX_CPUS; i++) {
+        len = fz_strlen(buf);
+        mm_snprintf(buf + len, size - len, "%s%u", i ? "," : " cpunodes=", m->numa_cpunode[i]);
+    }
+    len = fz_strlen(buf);
+    return mm_snprintf(buf + len, size - len, " dist=%s", fuzz_numa_dist_names[m->numa_dist]) +
+           (int)len;
+}
+
 int fuzz_machine_format(char *buf, size_t size, const struct fuzz_machine *m)
 {
     char mem[24], batch[16];
@@ -578,10 +653,11 @@ int fuzz_machine_format(char *buf, size_t size, const struct fuzz_machine *m)
         mm_snprintf(batch, sizeof(batch), "%u", (unsigned int)m->pcp_batch);
     else
         mm_snprintf(batch, sizeof(batch), "auto");
-    return mm_snprintf(buf, size, "machine mem=%s cpus=%u pcp=%s batch=%s holes=%u reserved=%u "
-                       "seed=0x%x", mem, (unsigned int)m->nr_cpus, m->pcp ? "on" : "off", batch,
-                       (unsigned int)m->nr_holes, (unsigned int)m->nr_reserved,
-                       (unsigned int)m->seed);
+    int n = mm_snprintf(buf, size, "machine mem=%s cpus=%u pcp=%s batch=%s holes=%u reserved=%u "
+                        "seed=0x%x", mem, (unsigned int)m->nr_cpus, m->pcp ? "on" : "off", batch,
+                        (unsigned int)m->nr_holes, (unsigned int)m->nr_reserved,
+                        (unsigned int)m->seed);
+    return m->nr_nodes ? fz_numa_format(buf, size, m) : n;
 }
 
 /* Holes as page intervals [s, e), sorted by start; returns the count. */
@@ -653,6 +729,43 @@ static void layout_reserve(struct fuzz_layout *l, uint64_t *rng)
     }
 }
 
+static unsigned int layout_distance(unsigned int preset, unsigned int i, unsigned int j)
+{
+    unsigned int d = i > j ? i - j : j - i;
+
+    if (i == j)
+        return MM_NUMA_LOCAL_DISTANCE;
+    switch (preset) {
+    case FUZZ_DIST_LINEAR: return 10 + 10 * d;
+    case FUZZ_DIST_ASYM: return i < j ? 20 + 5 * d : 40 + 5 * d;
+    case FUZZ_DIST_PAIRS: return (i ^ j) == 1 ? 12 : 30 + 2 * i + j;
+    default: return MM_NUMA_REMOTE_DISTANCE;
+    }
+}
+
+/* The topology the record describes: node i > 0 starts at its split (sorted), in pages. */
+static void layout_numa(const struct fuzz_machine *m, struct mm_numa_topology *t)
+{
+    uint8_t split[MM_MAX_NUMNODES - 1];
+    unsigned int i, j;
+
+    memset(t, 0, sizeof(*t));
+    t->nr_nodes = m->nr_nodes;
+    memcpy(split, m->numa_split, sizeof(split));
+    for (i = 1; i + 1 < m->nr_nodes; i++) /* insertion sort of at most 3 */
+        for (j = i; j > 0 && split[j - 1] > split[j]; j--) {
+            uint8_t x = split[j]; split[j] = split[j - 1]; split[j - 1] = x;
+        }
+    for (i = 1; i < m->nr_nodes; i++) /* 255: one past the end, a memoryless node */
+        t->node_start[i] = split[i - 1] == 255 ? MM_PFN_PHYS((uint64_t)m->mem_pages + 1)
+                                               : MM_PFN_PHYS((uint64_t)m->mem_pages * split[i - 1] / 256);
+    for (i = 0; i < m->nr_cpus && i < FUZZ_MAX_CPUS; i++)
+        t->cpu_node[i] = m->numa_cpunode[i];
+    for (i = 0; i < m->nr_nodes; i++)
+        for (j = 0; j < m->nr_nodes; j++)
+            t->distance[i][j] = (uint8_t)layout_distance(m->numa_dist, i, j);
+}
+
 void fuzz_machine_layout(const struct fuzz_machine *m, struct fuzz_layout *l)
 {
     uint32_t hs[FUZZ_MAX_HOLES], he[FUZZ_MAX_HOLES], cur = 0;
@@ -671,12 +784,17 @@ void fuzz_machine_layout(const struct fuzz_machine *m, struct fuzz_layout *l)
     }
     layout_add(l, cur, m->mem_pages, MM_MEM_USABLE);
     layout_reserve(l, &rng);
+    if (m->nr_nodes)
+        layout_numa(m, &l->numa);
+    l->has_numa = m->nr_nodes != 0;
 }
 
 void fuzz_machine_clamp(const struct fuzz_op_table *table, struct fuzz_machine *m)
 {
     if ((table->flags & FUZZ_TABLE_SMP) && m->nr_cpus < 2)
         m->nr_cpus = 2;
+    if (!table->numa)
+        m->nr_nodes = 0; /* a target without topologies: record 0 is an ordinary op */
 }
 
 /* ---- op decoding ---- */
@@ -773,7 +891,15 @@ void fuzz_op_decode(const struct fuzz_op_table *table, const struct fuzz_machine
     memset(rec, 0, sizeof(rec));
     if (off < size)
         memcpy(rec, data + off, MM_MIN(size - off, sizeof(rec)));
-    op_decode_rec(table, m, rec, op);
+    if (m->nr_nodes && table->numa && i == 0) { /* the topology record */
+        memset(op, 0, sizeof(*op));
+        op->kind = FOP_NUMA;
+        op->arg[0] = m->nr_nodes;
+        op->arg[1] = m->numa_dist;
+        op->arg[2] = fz_le32(rec + 4);
+        return;
+    }
+    op_decode_rec(m->nr_nodes && table->numa ? table->numa : table, m, rec, op);
 }
 
 /* ---- printing ---- */
@@ -835,7 +961,7 @@ void fuzz_print(const struct fuzz_op_table *table, const uint8_t *data, size_t s
         mm_snprintf(line + len, sizeof(line) - len, " atomics=on");
     }
     emit(ctx, line);
-    for (i = 0; i < n; i++) {
+    for (i = m.nr_nodes ? 1 : 0; i < n; i++) { /* a topology record is in the machine line */
         fuzz_op_decode(table, &m, data, size, i, &op);
         fuzz_op_format(line, sizeof(line), &op);
         emit(ctx, line);
@@ -971,6 +1097,56 @@ static int fz_parse_value(struct fz_parser *p, const struct fuzz_arg_desc *a,
     return 0;
 }
 
+/* "a,b,c" into @out (at most @max values, each <= @limit); returns the count or -1. */
+static int fz_parse_list(const struct fz_tok *v, uint8_t *out, unsigned int max, uint64_t limit)
+{
+    size_t i = 0;
+    unsigned int n = 0;
+
+    while (i < v->n) {
+        size_t e = i;
+        uint64_t x;
+        while (e < v->n && v->s[e] != ',')
+            e++;
+        if (n == max || !fz_parse_u64(v->s + i, e - i, &x) || x > limit)
+            return -1;
+        out[n++] = (uint8_t)x;
+        i = e + 1;
+    }
+    return (int)n;
+}
+
+/* The topology keys of the machine line (nodes= split= cpunodes= dist=); 1 if @k is none. */
+static int fz_parse_numa_key(struct fz_parser *p, const struct fz_tok *k, const struct fz_tok *v,
+                             struct fuzz_machine *m)
+{
+    uint64_t x;
+    unsigned int i;
+
+    if (fz_word_eq(k->s, k->n, "nodes")) {
+        if (!fz_parse_u64(v->s, v->n, &x) || x < 1 || x > MM_MAX_NUMNODES)
+            return fz_error(p, "nodes must be 1..4, got", v->s, v->n);
+        m->nr_nodes = (uint32_t)x;
+    } else if (fz_word_eq(k->s, k->n, "split")) {
+        if (fz_parse_list(v, m->numa_split, MM_MAX_NUMNODES - 1, 255) < 0)
+            return fz_error(p, "split wants up to 3 values 0..255, got", v->s, v->n);
+    } else if (fz_word_eq(k->s, k->n, "cpunodes")) {
+        if (fz_parse_list(v, m->numa_cpunode, FUZZ_MAX_CPUS, MM_MAX_NUMNODES - 1) < 0)
+            return fz_error(p, "cpunodes wants up to 4 nodes 0..3, got", v->s, v->n);
+    } else if (fz_word_eq(k->s, k->n, "dist")) {
+        for (i = 0; i < FUZZ_NR_DIST && !fz_word_eq(v->s, v->n, fuzz_numa_dist_names[i]); i++)
+            ;
+        if (i == FUZZ_NR_DIST)
+            return fz_error(p, "dist must be default, linear, asym or pairs, got", v->s, v->n);
+        m->numa_dist = i;
+    } else {
+        return 1;
+    }
+    if (!p->t->numa)
+        return fz_error(p, "this target takes no topology:", k->s, k->n);
+    return 0;
+}
+
 static int fz_parse_machine(struct fz_parser *p, const struct fz_tok *tok, unsigned int nt,
                             struct fuzz_machine *m)
 {
@@ -1013,6 +1189,12 @@ static int fz_parse_machine(struct fz_parser *p, const struct fz_tok *tok, unsig
         }
         if (fz_word_eq(k.s, k.n, "batch") && fz_word_eq(v.s, v.n, "auto")) {
             m->pcp_batch = 0;
+            continue;
+        }
+        int nk = fz_parse_numa_key(p, &k, &v, m);
+        if (nk <= 0) {
+            if (nk < 0)
+                return nk;
             continue;
         }
         if (fz_word_eq(k.s, k.n, "mem") && v.n > 1 && (v.s[v.n - 1] == 'M' ||
@@ -1099,7 +1281,7 @@ static int fz_parse_op(struct fz_parser *p, const struct fuzz_machine *m, const 
     d = &op_descs[kind];
     kind8 = (uint8_t)kind;
     memset(zero, 0, sizeof(zero));
-    op_decode_rec(&(struct fuzz_op_table){ &kind8, 1, 0 }, m, zero, &op); /* defaults */
+    op_decode_rec(&(struct fuzz_op_table){ .kinds = &kind8, .nr = 1 }, m, zero, &op); /* defaults */
     for (i = used; i < nt; i++) {
         struct fz_tok k, v;
         if (fz_split_kv(&tok[i], &k, &v)) {
@@ -1158,6 +1340,15 @@ long fuzz_encode_text(const struct fuzz_op_table *table, const char *text, size_
             if (fuzz_machine_encode(&m, out))
                 return fz_error(&p, "machine value out of range:", tok[0].s, tok[0].n);
             have_machine = true;
+            if (m.nr_nodes) { /* the topology record, then ops of the numa table */
+                if (cap < FUZZ_HDR_SIZE + FUZZ_REC_SIZE)
+                    return -MM_ENOSPC;
+                for (unsigned int c = 0; c < FUZZ_MAX_CPUS; c++)
+                    m.numa_cpunode[c] = (uint8_t)(m.numa_cpunode[c] % m.nr_nodes);
+                fuzz_machine_encode_numa(&m, out + olen);
+                olen += FUZZ_REC_SIZE;
+                p.t = table->numa;
+            }
             continue;
         }
         have_ops = true;

@@ -22,6 +22,13 @@
  *                  env_atomic_* op of the mm is a preemption point of the scheduled runs
  *              [4..7] seed (u32): places holes / reserved ranges, seeds the mm; its bits 24-26
  *                     also pick the hosted machine's TLB (fuzz_machine_tlb; no byte of its own)
+ *   offset 8   optional NUMA topology record (targets whose table has a `numa` table only; the
+ *              machine line shows it as nodes= split= cpunodes= dist=): record 0 is
+ *              [0xff]['N'][nodes-1:2 dist:2][cpu nodes, 2 bits per CPU][split0][split1][split2][0]
+ *              node i > 0 starts at mem_pages * split[i-1] / 256 (the splits sorted; equal splits
+ *              or one past the end make memoryless nodes); dist picks a distance preset
+ *              (fuzz_numa_dist_names). Such an input's later ops decode with the target's numa
+ *              table; any other input decodes exactly as before the record existed.
  *   offset 8   op records, 8 bytes each, at most FUZZ_MAX_OPS:
  *              [op][a][b][c][d0 d1 d2 d3]
  *              op % (target table size) picks the op kind; a, b, c, d are folded into the range
@@ -48,6 +55,7 @@
 
 #include "mm.h"
 #include "mm_env.h"
+#include "numa.h"
 #include "slab.h"
 
 #define FUZZ_HDR_SIZE      8
@@ -77,6 +85,23 @@ struct fuzz_machine {
     bool slab_cheap;        /* header bit: hardening level 1 rather than 2 */
     bool slab_off;          /* header bit: with slab_cheap, level 0 (FUZZ_TABLE_SLAB_LEVELS) */
     bool kfence;            /* header bit: KFENCE sampling (FUZZ_TABLE_SLAB_LEVELS) */
+    /* NUMA topology record (op record 0 with FUZZ_NUMA_MAGIC): nr_nodes 0 when absent */
+    uint32_t nr_nodes;      /* 0, or 1 .. MM_MAX_NUMNODES */
+    uint32_t numa_dist;     /* distance preset: enum fuzz_numa_dist */
+    uint8_t numa_split[MM_MAX_NUMNODES - 1];   /* node starts, in 256ths of memory */
+    uint8_t numa_cpunode[FUZZ_MAX_CPUS];       /* node of each CPU (folded below nr_nodes) */
+};
+
+#define FUZZ_NUMA_MAGIC0 0xffu
+#define FUZZ_NUMA_MAGIC1 0x4eu /* 'N' */
+
+/** Distance presets of the topology record (fuzz_machine_layout builds the matrix). */
+enum fuzz_numa_dist {
+    FUZZ_DIST_DEFAULT, /* 10 local, 20 remote */
+    FUZZ_DIST_LINEAR,  /* 10 + 10 * |i - j| */
+    FUZZ_DIST_ASYM,    /* i < j: 20 + 5 (j - i); i > j: 40 + 5 (i - j) (asymmetric) */
+    FUZZ_DIST_PAIRS,   /* 0-1 and 2-3 close (12), the rest far and asymmetric (30 + 2i + j) */
+    FUZZ_NR_DIST,
 };
 
 #define FUZZ_LAYOUT_MAX_MAP  (2 * FUZZ_MAX_HOLES + 2)
@@ -97,6 +122,8 @@ struct fuzz_layout {
     /* a memory map that replaces map[] when set (target boot); fuzz_machine_layout clears it */
     const struct mm_mem_region *xmap;
     unsigned int nr_xmap;
+    bool has_numa;                  /* the machine has a topology record: numa is its topology */
+    struct mm_numa_topology numa;
 };
 
 /** Decode the 8-byte header (a shorter @size reads as zero-padded). */
@@ -115,6 +142,8 @@ void fuzz_machine_layout(const struct fuzz_machine *m, struct fuzz_layout *l);
  * machine line: a machine line's seed says it.
  */
 void fuzz_machine_tlb(const struct fuzz_machine *m, unsigned int *entries, bool *direct);
+/** Encode @m's topology as the record that fuzz_machine_decode reads (nr_nodes >= 1). */
+void fuzz_machine_encode_numa(const struct fuzz_machine *m, uint8_t rec[FUZZ_REC_SIZE]);
 /** Render @m as the "machine ..." line. Returns mm_snprintf's result. */
 int fuzz_machine_format(char *buf, size_t size, const struct fuzz_machine *m);
 
@@ -227,6 +256,10 @@ enum fuzz_op_kind {
     FOP_DOM_MIGRATE,        /* dom migrate MODE h= to=  (move|scrub) */
     FOP_DOM_PIN,            /* dom pin HOW h=           (pin|unpin|io|io-done) */
     FOP_DOM_ACCESS,         /* dom access KIND from= t= w=  (read|write; from: a domain or none) */
+    /* NUMA (numa tables: inputs with a topology record) */
+    FOP_NUMA,               /* numa nodes= dist= x=   (the topology record itself: record 0) */
+    FOP_ALLOC_NODE,         /* alloc node order= gfp= node=local|0..3|bad fn=try|alloc|__alloc */
+    FOP_KMALLOC_NODE,       /* kmalloc node size= node= */
     FUZZ_NR_OP_KINDS,
 };
 
@@ -270,6 +303,8 @@ struct fuzz_op_table {
     const uint8_t *kinds;
     uint32_t nr;
     uint32_t flags;         /* FUZZ_TABLE_* */
+    const struct fuzz_op_table *numa; /* the table of inputs with a topology record; NULL: the
+                                         target takes none (the record decodes as an op) */
 };
 
 /** The machine header's slab_hardened and slab_cheap bits mean something to this target
@@ -312,6 +347,9 @@ struct fuzz_op {
 extern const struct fuzz_enum_val fuzz_gfp_vals[];
 extern const uint32_t fuzz_nr_gfp_vals;
 enum { FUZZ_VIA_PAGE = 0, FUZZ_VIA_ADDR = 1 };
+/* alloc node / kmalloc node: node= values beyond the machine's nodes (4: NUMA_NO_NODE) */
+enum { FUZZ_NODE_LOCAL = 4, FUZZ_NODE_BAD = 5 };
+enum { FUZZ_NODE_FN_TRY, FUZZ_NODE_FN_ALLOC, FUZZ_NODE_FN_RAW };
 enum { FUZZ_VIA_CACHE = 0, FUZZ_VIA_KFREE = 1 };
 enum { FUZZ_KM_KMALLOC, FUZZ_KM_KZALLOC, FUZZ_KM_KCALLOC, FUZZ_KM_ARRAY };
 

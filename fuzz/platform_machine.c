@@ -46,6 +46,8 @@ static int pm_setup(const struct fuzz_layout *l)
     fz_hm.slab_harden_level = l->slab_harden_level;
     fz_hm.kfence_interval = l->kfence_interval;
     fz_hm.trace_mask = fuzz_trace_mask;
+    if (l->has_numa)
+        fz_hm.numa = l->numa;
     bool tlb_direct;
     fuzz_machine_tlb(l->m, &fz_hm.tlb_entries, &tlb_direct);
     fz_hm.tlb_policy = tlb_direct ? MACHINE_TLB_DIRECT : MACHINE_TLB_FIFO;

@@ -314,8 +314,9 @@ static void pm_clear_locks(void)
     struct list_head *pos;
     unsigned int n = 0;
 
-    for (unsigned int z = 0; z < MM_NR_ZONES; z++)
-        mm_state.phys.zones[z].lock = (env_spinlock_t){ 0 };
+    for (unsigned int n = 0; n < MM_MAX_NUMNODES; n++)
+        for (unsigned int z = 0; z < MM_NR_ZONES; z++)
+            mm_state.phys.node[n].zones[z].lock = (env_spinlock_t){ 0 };
     mm_state.phys.shrink_lock = (env_spinlock_t){ 0 };
     mm_state.heap.lock = (env_spinlock_t){ 0 };
     mm_state.vm.lock = (env_spinlock_t){ 0 };

@@ -57,7 +57,7 @@ static const uint8_t bt_kinds[] = {
     FOP_BOOT_MAP, FOP_CORRUPT, FOP_STATS, FOP_CHECK,
 };
 
-static const struct fuzz_op_table bt_table = { bt_kinds, MM_ARRAY_SIZE(bt_kinds), 0 };
+static const struct fuzz_op_table bt_table = { bt_kinds, MM_ARRAY_SIZE(bt_kinds), 0, NULL };
 
 struct bt_range {
     uint64_t s, e; /* [s, e) */

@@ -82,7 +82,7 @@ static const uint8_t lx_kinds[] = {
     FOP_LX_ACCESS, FOP_LX_ACCESS, FOP_LX_ACCESS, FOP_CHECK, FOP_LX_MLOCK,
 };
 
-static const struct fuzz_op_table lx_table = { lx_kinds, MM_ARRAY_SIZE(lx_kinds), 0 };
+static const struct fuzz_op_table lx_table = { lx_kinds, MM_ARRAY_SIZE(lx_kinds), 0, NULL };
 
 static struct {
     struct fuzz_machine m;

@@ -95,7 +95,7 @@ static const uint8_t mu_kinds[] = {
 };
 
 static const struct fuzz_op_table mu_table = { mu_kinds, MM_ARRAY_SIZE(mu_kinds),
-                                               FUZZ_TABLE_SLAB_LEVELS };
+                                               FUZZ_TABLE_SLAB_LEVELS, NULL };
 
 static unsigned int mu_level; /* slab hardening level of this input's boot */
 

@@ -19,6 +19,11 @@
  * free, on "check" and (page edges only) every PA_VERIFY_EVERY ops. At the end
  * everything is freed and the free page count must equal the boot value.
  *
+ * NUMA (inputs with a topology record: ops.h): every block's struct page names the node whose
+ * layout range holds it; "alloc node" and "kmalloc node" with a node that had room (a zone the gfp
+ * allows with free memory at the order above its high mark plus reserve, read before the call)
+ * must get memory of that node; a bad node is refused as misuse; numastat is judged by mm_check.
+ *
  * Policies, judged apart from the mm's own tests: every successful allocation left the zone that
  * served it above the loosest watermark its gfp allows plus the lowmem reserve (pa_check_watermark,
  * from the zone decision the mm records); reclaim freed exactly the pages it reported; per-CPU
@@ -40,17 +45,27 @@
 #define PA_VERIFY_EVERY    16
 #define PA_WORDS_PER_PAGE  (PAGE_SIZE / 8)
 
-static const uint8_t pa_kinds[] = {
-    FOP_ALLOC, FOP_ALLOC, FOP_ALLOC, FOP_ALLOC, FOP_ALLOC, FOP_ALLOC,
-    FOP_FREE, FOP_FREE, FOP_FREE, FOP_FREE,
-    FOP_GET, FOP_CPU, FOP_CPU, FOP_DRAIN, FOP_FAILNEXT, FOP_RECLAIM, FOP_KSWAPD,
-    FOP_CACHE_FILL, FOP_CACHE_BUSY, FOP_CHECK,
-    FOP_MISUSE_DOUBLE_FREE, FOP_MISUSE_WRONG_ORDER, FOP_MISUSE_TAIL, FOP_MISUSE_BAD_ADDR,
-    FOP_MISUSE_BAD_ORDER, FOP_MISUSE_BAD_FLAGS, FOP_MISUSE_GET_FREE,
-    FOP_CORRUPT, FOP_STATS,
+#define PA_KINDS                                                                            \
+    FOP_ALLOC, FOP_ALLOC, FOP_ALLOC, FOP_ALLOC, FOP_ALLOC, FOP_ALLOC,                       \
+    FOP_FREE, FOP_FREE, FOP_FREE, FOP_FREE,                                                 \
+    FOP_GET, FOP_CPU, FOP_CPU, FOP_DRAIN, FOP_FAILNEXT, FOP_RECLAIM, FOP_KSWAPD,            \
+    FOP_CACHE_FILL, FOP_CACHE_BUSY, FOP_CHECK,                                              \
+    FOP_MISUSE_DOUBLE_FREE, FOP_MISUSE_WRONG_ORDER, FOP_MISUSE_TAIL, FOP_MISUSE_BAD_ADDR,   \
+    FOP_MISUSE_BAD_ORDER, FOP_MISUSE_BAD_FLAGS, FOP_MISUSE_GET_FREE,                        \
+    FOP_CORRUPT, FOP_STATS
+
+static const uint8_t pa_kinds[] = { PA_KINDS };
+
+/* Inputs with a topology record (ops.h) run this table: the same ops and the node-aware ones. */
+static const uint8_t pa_numa_kinds[] = {
+    PA_KINDS,
+    FOP_ALLOC_NODE, FOP_ALLOC_NODE, FOP_ALLOC_NODE, FOP_ALLOC_NODE, FOP_KMALLOC_NODE,
+    FOP_KMALLOC_NODE,
 };
 
-static const struct fuzz_op_table pa_table = { pa_kinds, MM_ARRAY_SIZE(pa_kinds), 0 };
+static const struct fuzz_op_table pa_numa_table = { pa_numa_kinds, MM_ARRAY_SIZE(pa_numa_kinds), 0,
+                                                    NULL };
+static const struct fuzz_op_table pa_table = { pa_kinds, MM_ARRAY_SIZE(pa_kinds), 0, &pa_numa_table };
 
 struct pa_block {
     uint32_t tag;
@@ -338,6 +353,18 @@ FUZZ_VERIFY_FN static void pa_check_fresh(struct page *p, unsigned long pfn, uin
     }
 }
 
+/* The node whose layout range holds @pfn (the topology's own rule, restated). */
+static unsigned int pa_layout_node(unsigned long pfn)
+{
+    const struct mm_numa_topology *t = &pa_fz.layout.numa;
+    unsigned int nid = 0;
+
+    for (unsigned int i = 1; i < t->nr_nodes; i++)
+        if (MM_PFN_PHYS(pfn) >= t->node_start[i])
+            nid = i;
+    return nid;
+}
+
 static void pa_take_new(struct page *p, uint32_t order, gfp_t gfp, uint32_t tag)
 {
     unsigned long pfn, i, n = 1ul << order;
@@ -360,6 +387,9 @@ static void pa_take_new(struct page *p, uint32_t order, gfp_t gfp, uint32_t tag)
                 (unsigned int)order, z, pa_fz.zstart[z], pa_fz.zend[z]);
     pa_check_fresh(p, pfn, order, gfp);
     pa_check_layout((uint32_t)pfn, order);
+    if (pa_fz.layout.has_numa && p->node != pa_layout_node(pfn))
+        pa_fail("numa-page-node pfn=%lu node=%u: the layout puts it on node %u", pfn,
+                (unsigned int)p->node, pa_layout_node(pfn));
     for (i = 0; i < n; i++)
         pa_fz.owner[pfn + i] = tag;
     pa_fz.owned += n;
@@ -419,21 +449,21 @@ static void pa_check_enomem(gfp_t gfp, uint32_t order, bool must_fail)
     }
     if (must_fail)
         pa_fail("failinject-miscounted: failure expected to be injected, counter unchanged");
-    for (z = 0; z < MM_NR_ZONES; z++) {
-        const struct zone_stats *zs = &st.zone[z];
-        unsigned long usable = 0;
+    z = pa_gfp_top_zone(gfp);
+    for (unsigned int nid = 0; nid < st.nr_nodes; nid++) { /* every node failed it */
+        const struct node_stats *ns = &st.node[nid];
+        unsigned long usable = 0, high = mm_state.phys.node[nid].zones[z].wmark[WMARK_HIGH];
         bool block = false;
-        unsigned int top = pa_gfp_top_zone(gfp);
-        if (!zs->populated || z != top)
+        if (!ns->zone_managed[z])
             continue;
         for (o = order; o < MM_NR_ORDERS; o++) {
-            usable += zs->nr_free_blocks[o] << o;
-            block |= zs->nr_free_blocks[o] != 0;
+            usable += ns->nr_free_blocks[z][o] << o;
+            block |= ns->nr_free_blocks[z][o] != 0;
         }
-        if (block && usable >= zs->wmark[WMARK_HIGH] + (1ul << order) + (1ul << order))
-            pa_fail("spurious-enomem order=%u gfp=0x%x zone=%s free_at_order=%lu wmark_high=%lu",
-                    (unsigned int)order, (unsigned int)gfp, zone_name(z), usable,
-                    zs->wmark[WMARK_HIGH]);
+        if (block && usable >= high + (1ul << order) + (1ul << order))
+            pa_fail("spurious-enomem order=%u gfp=0x%x node=%u zone=%s free_at_order=%lu "
+                    "wmark_high=%lu", (unsigned int)order, (unsigned int)gfp, nid, zone_name(z),
+                    usable, high);
     }
 }
 
@@ -450,9 +480,9 @@ static void pa_check_watermark(gfp_t gfp, uint32_t order, struct page *p, unsign
     if (d.seq == seq0)
         pa_fail("watermark-unrecorded order=%u gfp=0x%x: an allocation with no zone decision",
                 (unsigned int)order, (unsigned int)gfp);
-    if (d.zone >= MM_NR_ZONES)
-        pa_fail("watermark-decision zone index %u", d.zone);
-    const struct zone *z = &mm_state.phys.zones[d.zone];
+    if (d.zone >= MM_NR_ZONES || d.node >= mm_nr_nodes())
+        pa_fail("watermark-decision zone index %u node %u", d.zone, d.node);
+    const struct zone *z = &mm_state.phys.node[d.node].zones[d.zone];
     unsigned long pfn = page_to_pfn(p);
     if (d.order != order || pfn < z->start_pfn || pfn >= z->end_pfn)
         pa_fail("watermark-decision order=%u gfp=0x%x: decision says zone %s order %u, page pfn 0x%lx",
@@ -982,6 +1012,140 @@ static void pa_misuse_get_free(uint32_t x)
                 (unsigned int)pfn_to_page(pfn)->flags, (int)pfn_to_page(pfn)->refcount);
 }
 
+/* ---- NUMA ops ---- */
+
+/* node= of alloc node / kmalloc node: a node id (maybe not of this machine), NUMA_NO_NODE, or a
+ * node no machine has. */
+static int pa_node_arg(uint32_t sel)
+{
+    return sel == FUZZ_NODE_LOCAL ? NUMA_NO_NODE : sel == FUZZ_NODE_BAD ? 77 : (int)sel;
+}
+
+/* Must node @nid serve @order under @gfp: a zone of it the gfp allows holds a free block of the
+ * order and free memory at orders >= it above its high mark plus the reserve against @gfp's top
+ * zone (read before the call, from the zone's lists: the oracle's restatement of the policy). */
+static bool pa_node_has_room(unsigned int nid, gfp_t gfp, uint32_t order)
+{
+    unsigned int top = pa_gfp_top_zone(gfp);
+
+    for (unsigned int z = 0; z <= top; z++) {
+        const struct zone *zn = &mm_state.phys.node[nid].zones[z];
+        unsigned long usable = 0;
+        if (!pa_zone_allowed(gfp, z))
+            continue;
+        for (unsigned int o = order; o < MM_NR_ORDERS; o++)
+            usable += zn->free_area[o].nr_free << o;
+        if (usable && usable >= zn->wmark[WMARK_HIGH] + zn->lowmem_reserve[top] + (2ul << order))
+            return true;
+    }
+    return false;
+}
+
+/* The node-aware call @fn with node @nid; *@p the page (NULL on failure). */
+static int pa_call_node(uint32_t fn, int nid, gfp_t gfp, uint32_t order, struct page **p)
+{
+    *p = NULL;
+    if (fn == FUZZ_NODE_FN_TRY)
+        return page_alloc_try_node(nid, gfp, order, p);
+    *p = fn == FUZZ_NODE_FN_ALLOC ? alloc_pages_node(nid, gfp, order)
+                                  : __alloc_pages_node(nid, gfp, order);
+    return *p ? 0 : -MM_ENOMEM;
+}
+
+static void pa_op_alloc_node_bad(uint32_t order, gfp_t gfp, int nid, uint32_t fn)
+{
+    unsigned long before = mm_misuse_count();
+    struct page *p;
+    int err = pa_call_node(fn, nid, gfp, order, &p);
+
+    if (p)
+        pa_fail("numa-bad-node-served node=%d fn=%u pfn=%lu", nid, (unsigned int)fn,
+                page_to_pfn(p));
+    pa_expect_misuse("bad-node", before, err == -MM_ENOMEM ? -MM_EINVAL : err, -MM_EINVAL,
+                     PA_KIND(MM_MISUSE_BAD_ARGUMENT));
+}
+
+static void pa_op_alloc_node(uint32_t order, gfp_t gfp, uint32_t sel, uint32_t fn)
+{
+    int nid = pa_node_arg(sel);
+    struct page_alloc_decision d0;
+    struct page *p;
+
+    if (nid >= (int)mm_nr_nodes() || (fn == FUZZ_NODE_FN_RAW && nid == NUMA_NO_NODE)) {
+        pa_op_alloc_node_bad(order, gfp, nid, fn);
+        return;
+    }
+    if (pa_fz.nr_live == PA_MAX_LIVE) {
+        PA_TRACE("  skipped: live set full");
+        return;
+    }
+    unsigned int pref = nid < 0 ? pa_fz.layout.numa.cpu_node[pa_cur_cpu] : (unsigned int)nid;
+    bool room = pa_node_has_room(pref, gfp, order), must_fail = pa_inject_step();
+    page_alloc_last_decision(env_cpu_id(), &d0);
+    int err = pa_call_node(fn, nid, gfp, order, &p);
+    fuzz_digest_err(err);
+    if (err) {
+        PA_TRACE("  -> ENOMEM");
+        pa_check_enomem(gfp, order, must_fail);
+        return;
+    }
+    if (must_fail)
+        pa_fail("failinject-ignored order=%u gfp=0x%x node=%d", (unsigned int)order,
+                (unsigned int)gfp, nid);
+    pa_check_watermark(gfp, order, p, d0.seq);
+    if (room && p->node != pref)
+        pa_fail("numa-remote order=%u gfp=0x%x node=%d: node %u had room, got pfn %lu of node %u",
+                (unsigned int)order, (unsigned int)gfp, nid, pref, page_to_pfn(p),
+                (unsigned int)p->node);
+    uint32_t tag = pa_fz.next_tag++;
+    pa_take_new(p, order, gfp, tag);
+    pa_fz.live[pa_fz.nr_live++] = (struct pa_block){ tag, (uint32_t)page_to_pfn(p), order, 1 };
+    PA_TRACE("  -> h=%u tag=%u pfn=%lu node=%u zone=%s room=%d", (unsigned int)(pa_fz.nr_live - 1),
+             (unsigned int)tag, page_to_pfn(p), (unsigned int)p->node, zone_name(p->zone), room);
+}
+
+/*
+ * kmalloc_node, checked and freed at once; then every cache gives its empty slabs back, so the
+ * page count is what it was (pa_boot shrank the caches of a topology input before counting). Not
+ * while failure injection is armed: the slab's page allocation would eat an injected failure.
+ */
+static void pa_op_kmalloc_node(uint32_t size, uint32_t sel)
+{
+    int nid = pa_node_arg(sel);
+    unsigned long before = mm_misuse_count();
+
+    if (nid >= (int)mm_nr_nodes()) {
+        void *o = kmalloc_node(size, GFP_KERNEL, nid);
+        if (o)
+            pa_fail("numa-bad-node-served kmalloc node=%d", nid);
+        pa_expect_misuse("kmalloc-bad-node", before, -MM_EINVAL, -MM_EINVAL,
+                         PA_KIND(MM_MISUSE_BAD_ARGUMENT));
+        return;
+    }
+    if (mm_state.phys.fail_count) {
+        PA_TRACE("  skipped: failure injection armed");
+        return;
+    }
+    bool room = nid >= 0 && pa_node_has_room((unsigned int)nid, GFP_KERNEL, 4);
+    void *o = kmalloc_node(size, GFP_KERNEL | __GFP_NOWARN, nid);
+    fuzz_digest_ok(o != NULL);
+    if (!o) {
+        if (room)
+            pa_fail("numa-kmalloc-enomem size=%u node=%d with room", (unsigned int)size, nid);
+        return;
+    }
+    struct page *pg = o == ZERO_SIZE_PTR ? NULL : virt_to_page(o);
+    if (pg && room && pg->node != nid)
+        pa_fail("numa-remote kmalloc size=%u node=%d: object %p on node %u", (unsigned int)size,
+                nid, o, (unsigned int)pg->node);
+    if (pg)
+        memset(o, 0x5a, size);
+    PA_TRACE("  -> %p node=%d room=%d", o, pg ? (int)pg->node : -1, room);
+    if (kfree(o))
+        pa_fail("numa-kfree-failed %p", o);
+    kmem_cache_shrink_all();
+}
+
 /* ---- per-op checks ---- */
 
 static void pa_check_stats(void)
@@ -1049,6 +1213,8 @@ static void pa_boot(void)
     err = register_shrinker(&pa_shrinker);
     if (err)
         pa_fail("register_shrinker err=%s", mm_strerror(err));
+    if (pa_fz.m.nr_nodes) /* kmalloc node frees what it takes: start without empty slabs */
+        kmem_cache_shrink_all();
     page_alloc_get_stats(&st);
     pa_fz.boot_alloc = 0;
     for (z = 0; z < MM_NR_ZONES; z++) {
@@ -1122,6 +1288,8 @@ static void pa_exec(const struct fuzz_op *op)
         }
         break;
     case FOP_STATS: fz_check_stats(false, pa_fail_fn); break;
+    case FOP_ALLOC_NODE: pa_op_alloc_node(a[0], a[1], a[2], a[3]); break;
+    case FOP_KMALLOC_NODE: pa_op_kmalloc_node(a[0], a[1]); break;
     default: break;
     }
 }
@@ -1158,7 +1326,7 @@ static uint32_t pa_setup(const uint8_t *data, size_t size)
     (void)size;
     pa_reset();
     pa_boot();
-    return 0;
+    return pa_fz.m.nr_nodes ? 1 : 0; /* the topology record is the machine's, not an op */
 }
 
 const struct fuzz_target fuzz_target_page_alloc = {

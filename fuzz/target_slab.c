@@ -37,7 +37,7 @@ static const uint8_t slab_kinds[] = {
 };
 
 static const struct fuzz_op_table slab_table = { slab_kinds, MM_ARRAY_SIZE(slab_kinds),
-                                                 FUZZ_TABLE_SLAB_HARDENED | FUZZ_TABLE_KFENCE };
+                                                 FUZZ_TABLE_SLAB_HARDENED | FUZZ_TABLE_KFENCE, NULL };
 
 static void slab_fail_fn(const char *what) { sc_fail("%s", what); }
 

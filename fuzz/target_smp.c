@@ -69,7 +69,7 @@ static const uint8_t smp_kinds[] = {
 };
 
 static const struct fuzz_op_table smp_table = { smp_kinds, MM_ARRAY_SIZE(smp_kinds),
-                                                FUZZ_TABLE_SMP | FUZZ_TABLE_ATOMICS };
+                                                FUZZ_TABLE_SMP | FUZZ_TABLE_ATOMICS, NULL };
 
 enum smp_kind { SMP_PAGES, SMP_KMALLOC, SMP_CACHE, SMP_VMALLOC };
 

@@ -70,7 +70,7 @@ static const uint8_t vm_kinds[] = {
     FOP_VM_MIGRATE, FOP_VM_MIGRATE,
 };
 
-static const struct fuzz_op_table vm_table = { vm_kinds, MM_ARRAY_SIZE(vm_kinds), 0 };
+static const struct fuzz_op_table vm_table = { vm_kinds, MM_ARRAY_SIZE(vm_kinds), 0, NULL };
 
 struct vm_fz_state vm_fz;
 

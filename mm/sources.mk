@@ -4,7 +4,7 @@
 # here; `make -f build.mk srccheck` (run by ./build.sh test) fails while one is missing.
 MM_SRCS := \
 	lib/format.c lib/range_tree.c lib/report.c lib/state.c lib/trace.c lib/trace_show.c \
-	physical/buddy.c physical/memblock.c physical/pcp.c physical/reclaim.c \
+	physical/buddy.c physical/memblock.c physical/numa.c physical/pcp.c physical/reclaim.c \
 	heap/kmalloc.c heap/slab.c \
 	virtual/fault.c virtual/file.c virtual/fork.c virtual/mmap.c virtual/page_table.c \
 	virtual/vm_lock.c virtual/vm_tree.c virtual/vma.c virtual/vmalloc.c virtual/kfence.c \

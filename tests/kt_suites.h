@@ -44,6 +44,7 @@
     ALL(trace) \
     ALL(dump) \
     ALL(rmap) \
+    ALL(numa) \
     HOSTED(domains, "accesses go through the hosted software MMU; the kernel's suite pkeys checks the real CPU")
 
 /* Helpers for expanding the list. */

@@ -227,7 +227,7 @@ static int test_pcp_list_above_high(void)
     struct page *p = page_on_pcp(1);
 
     KT_ASSERT_NOT_NULL(p);
-    struct per_cpu_pages *pcp = &mm_state.phys.zones[p->zone].pcp[0];
+    struct per_cpu_pages *pcp = &mm_state.phys.node[p->node].zones[p->zone].pcp[0];
     const unsigned int high = pcp->high;
 
     KT_ASSERT_GT(pcp->count, 0);
@@ -322,7 +322,7 @@ static int test_step_cycles_clean(void)
     KT_ASSERT_EQ(cur.busy, 0);
     unsigned long pages = 0, zones = 0;
     for (unsigned int z = 0; z < MM_NR_ZONES; z++) {
-        const struct zone *zn = &mm_state.phys.zones[z];
+        const struct zone *zn = &mm_state.phys.node[0].zones[z];
         pages += zn->end_pfn - zn->start_pfn;
         zones += zn->end_pfn > zn->start_pfn;
     }
@@ -389,7 +389,7 @@ static int test_counts_see_counter_damage(void)
     struct page *p = page_on_pcp(1);
 
     KT_ASSERT_NOT_NULL(p);
-    struct zone *z = &mm_state.phys.zones[p->zone];
+    struct zone *z = &mm_state.phys.node[p->node].zones[p->zone];
     struct per_cpu_pages *pcp = &z->pcp[0];
     const unsigned int high = pcp->high;
     const unsigned long managed = z->managed;
@@ -422,9 +422,9 @@ static int test_step_skips_held_lock(void)
 {
     KT_TRY(kt_boot_small(16, 1, false));
     struct mm_check_cursor cur = { 0 };
-    while (mm_state.phys.zones[cur.zone].start_pfn == mm_state.phys.zones[cur.zone].end_pfn)
+    while (mm_state.phys.node[0].zones[cur.zone].start_pfn == mm_state.phys.node[0].zones[cur.zone].end_pfn)
         KT_ASSERT_OK(mm_check_step(&cur, 16, NULL)); /* past empty zones */
-    struct zone *z = &mm_state.phys.zones[cur.zone];
+    struct zone *z = &mm_state.phys.node[0].zones[cur.zone];
     struct mm_check_cursor before = cur;
     env_spin_lock(&z->lock);
     KT_ASSERT_OK(mm_check_step(&cur, 16, NULL));

@@ -1135,10 +1135,10 @@ static int test_check_lock_held(void)
     struct mm_check_report rep;
 
     KT_ASSERT_NOT_NULL(c);
-    env_spin_lock(&mm_state.phys.zones[ZONE_NORMAL].lock);
+    env_spin_lock(&mm_state.phys.node[0].zones[ZONE_NORMAL].lock);
     KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
     KT_ASSERT_STREQ(rep.invariant, "lock.held");
-    env_spin_unlock(&mm_state.phys.zones[ZONE_NORMAL].lock);
+    env_spin_unlock(&mm_state.phys.node[0].zones[ZONE_NORMAL].lock);
     KT_MM_CHECK();
     env_spin_lock(&c->lock);
     KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);

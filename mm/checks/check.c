@@ -24,6 +24,14 @@
  *   conserve.reserved   reserved pages != present - managed in a zone
  *   lock.held           a lock of the mm is held while mm_check runs: mm_check runs only at a
  *                       quiescent point (no CPU inside the mm), where every lock must be free
+ *   numa.node           a page's node (or a zone's) is not the node whose range holds its pfn
+ *   numa.conserve       free + per-CPU + allocated pages of a node != the managed pages of its
+ *                       zones (the zone walk counts pages under the node of their struct page)
+ *   numa.zonelist       a node's fallback list misses a populated zone, repeats one, or is not
+ *                       ordered by distance from the node (then zone, high to low)
+ *   numa.stat           numastat disagrees with itself (per CPU): misses != foreign, misses or
+ *                       remote allocations beyond a node's allocations, a remote allocation
+ *                       from the CPU's own node, counts on a node that does not exist
  *
  * The PG_checked scratch flag marks pages seen on lists during one run and is always cleared
  * before returning.
@@ -36,6 +44,8 @@ struct check_ctx {
     struct mm_check_report *rep;
     unsigned long on_lists;   /* PG_checked marks set */
     unsigned long slab_heads; /* PG_slab blocks met by the page walk */
+    unsigned long node_pages[MM_MAX_NUMNODES]; /* free + pcp + allocated pages the walk counted
+                                                  in each node's zones, by the pages' node */
 };
 
 #define check_fail(c, ...) mm_check_fail((c)->rep, __VA_ARGS__)
@@ -251,6 +261,8 @@ static int check_zone_locked(struct check_ctx *c, struct zone *z)
     struct zone_tally t = { 0 };
     if (!err)
         err = check_zone_pages(c, z, &t);
+    if (!err && z->start_pfn < z->end_pfn)
+        c->node_pages[pfn_to_page(z->start_pfn)->node % MM_MAX_NUMNODES] += t.free + t.pcp + t.alloc;
     if (!err && t.free + t.pcp + t.alloc != z->managed)
         err = check_fail(c, "conserve.managed", ~0ul, "zone %s: free %lu + pcp %lu + allocated %lu "
                          "!= managed %lu", zone_name(z->idx), t.free, t.pcp, t.alloc, z->managed);
@@ -341,8 +353,8 @@ static int check_locks_free(struct check_ctx *c)
         err = check_lock_free(c, &mm_state.phys.shrink_lock, "phys.shrink_lock");
     if (!err)
         err = check_lock_free(c, &mm_state.report.lock, "report.lock");
-    for (unsigned int i = 0; i < MM_NR_ZONES && !err; i++)
-        err = check_lock_free(c, &mm_state.phys.zones[i].lock, "a zone lock");
+    for (unsigned int i = 0; i < phys_nr_zone_slots() && !err; i++)
+        err = check_lock_free(c, &phys_zone_slot(i)->lock, "a zone lock");
     return err; /* each cache's lock: slab_check, once it has judged the cache's descriptor */
 }
 
@@ -369,14 +381,141 @@ static int check_zone_counts_locked(struct check_ctx *c, const struct zone *z)
     return err;
 }
 
+/* ---- NUMA (numa.h) ---- */
+
+/* Every struct page and zone of node @n carries @n; the node's range is the topology's. */
+static int check_numa_pages(struct check_ctx *c, const struct mm_node *n)
+{
+    for (unsigned int zi = 0; zi < MM_NR_ZONES; zi++) {
+        const struct zone *z = &n->zones[zi];
+        if (z->node != n->id || z->start_pfn < n->start_pfn || z->end_pfn > n->end_pfn)
+            return check_fail(c, "numa.node", ~0ul, "node %u zone %s: owner %u, span [0x%lx, "
+                              "0x%lx) outside the node's [0x%lx, 0x%lx)", n->id, zone_name(zi),
+                              z->node, z->start_pfn, z->end_pfn, n->start_pfn, n->end_pfn);
+    }
+    for (unsigned long pfn = n->start_pfn; pfn < n->end_pfn; pfn++) {
+        const struct page *p = pfn_to_page(pfn);
+        if (p->node != n->id || numa_pfn_node(pfn) != n->id)
+            return check_fail(c, "numa.node", pfn, "pfn 0x%lx: struct page says node %u, the "
+                              "topology node %u, its range is node %u's", pfn, p->node,
+                              numa_pfn_node(pfn), n->id);
+    }
+    return 0;
+}
+
+static int check_numa_conserve(struct check_ctx *c, const struct mm_node *n)
+{
+    unsigned long managed = 0;
+    for (unsigned int zi = 0; zi < MM_NR_ZONES; zi++)
+        managed += n->zones[zi].managed;
+    if (c->node_pages[n->id] != managed)
+        return check_fail(c, "numa.conserve", ~0ul, "node %u: free + pcp + allocated %lu != "
+                          "managed %lu", n->id, c->node_pages[n->id], managed);
+    return 0;
+}
+
+/* Is zonelist entry @b allowed right after @a for node @n? */
+static bool check_zonelist_pair(const struct mm_node *n, const struct zone *a, const struct zone *b)
+{
+    unsigned int da = node_distance((int)n->id, (int)a->node);
+    unsigned int db = node_distance((int)n->id, (int)b->node);
+    if (a->node == b->node)
+        return b->idx < a->idx;
+    return db > da || (db == da && b->node > a->node);
+}
+
+/* Node @n's list for top zone @top: every populated zone of type <= top once, in order. */
+static int check_numa_zonelist_top(struct check_ctx *c, const struct mm_node *n, unsigned int top)
+{
+    struct zone *const *zl = n->zonelist[top];
+    unsigned int seen = 0, k;
+    for (k = 0; k + 1 < MM_ZONELIST_MAX && zl[k]; k++) {
+        const struct zone *z = zl[k];
+        unsigned int slot = z->node * MM_NR_ZONES + z->idx;
+        if (z->node >= mm_nr_nodes() || z->idx > top || z != phys_zone_slot(slot) ||
+            !zone_populated(z) || (seen & (1u << slot)))
+            return check_fail(c, "numa.zonelist", ~0ul, "node %u list %s entry %u: zone %p is "
+                              "not a populated zone up to %s seen once", n->id, zone_name(top),
+                              k, (const void *)z, zone_name(top));
+        if (k && !check_zonelist_pair(n, zl[k - 1], z))
+            return check_fail(c, "numa.zonelist", ~0ul, "node %u list %s entry %u: node %u "
+                              "zone %s (distance %u) after node %u zone %s (distance %u)", n->id,
+                              zone_name(top), k, z->node, zone_name(z->idx),
+                              node_distance((int)n->id, (int)z->node), zl[k - 1]->node,
+                              zone_name(zl[k - 1]->idx),
+                              node_distance((int)n->id, (int)zl[k - 1]->node));
+        seen |= 1u << slot;
+    }
+    for (unsigned int i = 0; i < phys_nr_zone_slots(); i++)
+        if (i % MM_NR_ZONES <= top && zone_populated(phys_zone_slot(i)) && !(seen & (1u << i)))
+            return check_fail(c, "numa.zonelist", ~0ul, "node %u list %s: populated node %u "
+                              "zone %s is missing", n->id, zone_name(top), i / MM_NR_ZONES,
+                              zone_name(i % MM_NR_ZONES));
+    return 0;
+}
+
+static int check_numa_zonelist(struct check_ctx *c, const struct mm_node *n)
+{
+    int err = 0;
+    for (unsigned int top = 0; top < MM_NR_ZONES && !err; top++)
+        err = check_numa_zonelist_top(c, n, top);
+    return err;
+}
+
+/* numastat of one CPU: each miss counted as foreign on the preferred node, misses and remote
+ * allocations within the allocations of their node, none remote from the CPU's own node, nothing
+ * on a node that does not exist. */
+static int check_numa_stat_cpu(struct check_ctx *c, unsigned int cpu)
+{
+    const struct mm_cpu_counters *k = &mm_state.phys.cpu[cpu];
+    unsigned long miss = 0, foreign = 0;
+    for (unsigned int nid = 0; nid < MM_MAX_NUMNODES; nid++) {
+        bool exists = nid < mm_nr_nodes();
+        miss += k->numa_miss[nid];
+        foreign += k->numa_foreign[nid];
+        if (k->numa_miss[nid] > k->node_alloc[nid] || k->numa_other[nid] > k->node_alloc[nid] ||
+            (!exists && (k->node_alloc[nid] || k->numa_foreign[nid])) ||
+            (nid == (unsigned int)cpu_to_node(cpu) && k->numa_other[nid]))
+            return check_fail(c, "numa.stat", ~0ul, "cpu %u node %u: allocations %lu, miss %lu, "
+                              "other %lu, foreign %lu", cpu, nid, k->node_alloc[nid],
+                              k->numa_miss[nid], k->numa_other[nid], k->numa_foreign[nid]);
+    }
+    if (miss != foreign)
+        return check_fail(c, "numa.stat", ~0ul, "cpu %u: %lu misses but %lu foreign", cpu, miss,
+                          foreign);
+    return 0;
+}
+
+static int check_numa_stat(struct check_ctx *c)
+{
+    int err = 0;
+    for (unsigned int cpu = 0; cpu < MM_MAX_CPUS && !err; cpu++)
+        err = check_numa_stat_cpu(c, cpu);
+    return err;
+}
+
+static int check_numa(struct check_ctx *c)
+{
+    int err = 0;
+    for (unsigned int nid = 0; nid < mm_nr_nodes() && !err; nid++) {
+        const struct mm_node *n = &mm_state.phys.node[nid];
+        err = check_numa_pages(c, n);
+        if (!err)
+            err = check_numa_conserve(c, n);
+        if (!err)
+            err = check_numa_zonelist(c, n);
+    }
+    return err ? err : check_numa_stat(c);
+}
+
 int mm_check_counts(struct mm_check_report *rep)
 {
     struct mm_check_report local;
     struct check_ctx c = { .rep = rep ? rep : &local };
     *c.rep = (struct mm_check_report){ .pfn = ~0ul };
     int err = check_locks_free(&c);
-    for (unsigned int i = 0; i < MM_NR_ZONES && !err && mm_state.phys.ready; i++) {
-        struct zone *z = &mm_state.phys.zones[i];
+    for (unsigned int i = 0; i < phys_nr_zone_slots() && !err && mm_state.phys.ready; i++) {
+        struct zone *z = phys_zone_slot(i);
         unsigned long irq = env_irq_save();
         env_spin_lock(&z->lock);
         err = check_zone_counts_locked(&c, z);
@@ -397,8 +536,8 @@ int mm_check(struct mm_check_report *rep)
         if (!err)
             err = check_memblock(&c, &mm_state.phys.memblock.reserved, "reserved");
     }
-    for (unsigned int i = 0; i < MM_NR_ZONES && !err && mm_state.phys.ready; i++) {
-        struct zone *z = &mm_state.phys.zones[i];
+    for (unsigned int i = 0; i < phys_nr_zone_slots() && !err && mm_state.phys.ready; i++) {
+        struct zone *z = phys_zone_slot(i);
         unsigned long irq = env_irq_save();
         env_spin_lock(&z->lock);
         c.on_lists = 0;
@@ -406,6 +545,8 @@ int mm_check(struct mm_check_report *rep)
         env_spin_unlock(&z->lock);
         env_irq_restore(irq);
     }
+    if (!err && mm_state.phys.ready)
+        err = check_numa(&c);
     if (!err && mm_state.phys.ready)
         err = slab_check(c.rep, c.slab_heads);
     if (!err && mm_state.phys.ready)

@@ -6,7 +6,7 @@
 #ifndef LEAXOS_MM_CHECK_INTERNAL_H
 #define LEAXOS_MM_CHECK_INTERNAL_H
 
-#include "../lib/core.h"
+#include "../physical/phys_internal.h"
 #include "page_table.h"
 
 /* check_kfence.c: the KFENCE pool (its slots, FIFO, and page table: guards never mapped) */

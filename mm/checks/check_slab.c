@@ -11,6 +11,7 @@
  *   slab.duplicate    an object is on the freelists twice (or the list loops)
  *   slab.inuse        an unfrozen slab's inuse != objects - free objects, or it sits on the wrong
  *                     list (full with free objects, partial without)
+ *   slab.node         a slab on node n's partial list has its pages on another node
  *   slab.count        nr_slabs / nr_partial / nr_full / nr_empty disagree with the lists
  *   slab.state        (hardened) an object's state tag disagrees with freelist membership
  *   slab.redzone      (hardened) a red zone is damaged (level 1: one of its 8-byte canaries)
@@ -99,15 +100,21 @@ struct slab_list_tally {
     unsigned long n, empty;
 };
 
+/* @node: the node of partial list @h (-1: the full list). */
 static int slab_check_list_of(struct slab_check_ctx *x, struct kmem_cache *c, struct list_head *h,
-                              bool full, struct slab_list_tally *t)
+                              int node, struct slab_list_tally *t)
 {
     struct list_head *pos;
+    bool full = node < 0;
     list_for_each(pos, h) {
         struct page *slab = list_entry(pos, struct page, lru);
         int err = slab_check_one(x, c, slab, NULL, -1);
         if (err)
             return err;
+        if (!full && slab->node != node)
+            return slab_fail(x, "slab.node", page_to_pfn(slab), "cache %s slab pfn 0x%lx of "
+                             "node %u is on node %d's partial list", c->name, page_to_pfn(slab),
+                             slab->node, node);
         if (full != (slab->inuse == c->objects))
             return slab_fail(x, "slab.inuse", page_to_pfn(slab), "cache %s slab pfn 0x%lx with "
                              "inuse %u/%u is on the %s list", c->name, page_to_pfn(slab),
@@ -127,9 +134,11 @@ static int slab_check_cache(struct slab_check_ctx *x, struct kmem_cache *c, int 
 {
     struct slab_list_tally partial = { 0 }, full = { 0 };
     unsigned long frozen = 0;
-    int err = slab_check_list_of(x, c, &c->partial, false, &partial);
+    int err = 0;
+    for (unsigned int n = 0; n < mm_nr_nodes() && !err; n++)
+        err = slab_check_list_of(x, c, &c->partial[n], (int)n, &partial);
     if (!err)
-        err = slab_check_list_of(x, c, &c->full, true, &full);
+        err = slab_check_list_of(x, c, &c->full, -1, &full);
     for (unsigned int cpu = 0; cpu < mm_nr_cpus() && !err; cpu++) {
         struct kmem_cache_cpu *cc = &c->cpu[cpu];
         if (cc->slab) {

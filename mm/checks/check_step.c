@@ -2,7 +2,8 @@
  * check_step.c - mm_check_step: the invariant checker cut into bounded slices, so a kernel can
  * verify its mm continuously from a timer tick without stopping the world (see mm.h).
  *
- * A cycle visits, in order: for each zone, its free lists (ZONE_LISTS) and then its struct pages
+ * A cycle visits, in order: for each zone of each node (cursor zone = node * MM_NR_ZONES +
+ * zone type), its free lists (ZONE_LISTS) and then its struct pages
  * in runs of the caller's size (ZONE_PAGES); every slab cache, one per slice (CACHES); vmalloc
  * (VMALLOC); every address space, one per slice (MMS). The cursor is the caller's: nothing here
  * keeps state, so several cursors may run (a tick's and a test's).
@@ -39,7 +40,7 @@ static void step_goto(struct mm_check_cursor *cur, unsigned int phase, unsigned 
 /* Done with zone cur->zone: the next zone's lists, or the caches after the last zone. */
 static void step_after_zone(struct mm_check_cursor *cur)
 {
-    if (cur->zone + 1 < MM_NR_ZONES)
+    if (cur->zone + 1 < phys_nr_zone_slots())
         step_goto(cur, MM_CHECK_ZONE_LISTS, cur->zone + 1);
     else
         step_goto(cur, MM_CHECK_CACHES, 0);
@@ -47,7 +48,7 @@ static void step_after_zone(struct mm_check_cursor *cur)
 
 static int step_zone(struct mm_check_cursor *cur, unsigned long pages, struct mm_check_report *r)
 {
-    struct zone *z = &mm_state.phys.zones[cur->zone];
+    struct zone *z = phys_zone_slot(cur->zone);
     if (z->start_pfn == z->end_pfn) { /* an empty zone: on to the next */
         step_after_zone(cur);
         return 0;
@@ -106,7 +107,7 @@ int mm_check_step(struct mm_check_cursor *cur, unsigned long pages, struct mm_ch
         return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, (uintptr_t)cur,
                                 ~0ul, "cursor %p, %lu pages (want a cursor and 1..%lu)",
                                 (void *)cur, pages, MM_CHECK_STEP_MAX_PAGES);
-    if (cur->phase >= MM_CHECK_NR_PHASES || cur->zone >= MM_NR_ZONES)
+    if (cur->phase >= MM_CHECK_NR_PHASES || cur->zone >= phys_nr_zone_slots())
         return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, (uintptr_t)cur,
                                 ~0ul, "cursor phase %u zone %u: not a cursor of mm_check_step",
                                 cur->phase, cur->zone);

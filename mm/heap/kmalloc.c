@@ -17,6 +17,7 @@
  * ksize and krealloc route it to the pool's hooks on their slow paths (no slab, no page), ksize
  * returns its requested size (its page fits that only) and krealloc always moves it.
  */
+#include "../physical/phys_internal.h"
 #include "slab_internal.h"
 
 static const unsigned int kmalloc_sizes[KMALLOC_NR_CLASSES] = {
@@ -72,7 +73,7 @@ int slab_init(void)
     return 0;
 }
 
-static MM_NOINLINE void *kmalloc_large(size_t size, gfp_t gfp, uintptr_t site)
+static MM_NOINLINE void *kmalloc_large(size_t size, gfp_t gfp, uintptr_t site, int nid)
 {
     if (size > KMALLOC_MAX_SIZE) {
         mm_report_misuse(MM_MISUSE_SIZE_OVERFLOW, -MM_EINVAL, "kmalloc", size, ~0ul,
@@ -80,7 +81,7 @@ static MM_NOINLINE void *kmalloc_large(size_t size, gfp_t gfp, uintptr_t site)
         return NULL;
     }
     unsigned int order = mm_ilog2(MM_PFN_UP(size) - 1) + 1; /* size > 8 KiB: 3+ pages */
-    struct page *p = alloc_pages(gfp & ~__GFP_HIGHMEM, order);
+    struct page *p = alloc_pages_node(nid, gfp & ~__GFP_HIGHMEM, order);
     if (!p)
         return NULL;
     p->flags |= PG_large;
@@ -104,9 +105,23 @@ static void *kmalloc_site(size_t size, gfp_t gfp, uintptr_t site)
         return ZERO_SIZE_PTR;
     }
     if (mm_unlikely(size > KMALLOC_MAX_CACHE_SIZE))
-        return kmalloc_large(size, gfp, site);
+        return kmalloc_large(size, gfp, site, NUMA_NO_NODE);
     struct kmem_cache *c = mm_state.heap.kmalloc_caches[(gfp & __GFP_DMA) ? 1 : 0][kmalloc_index(size)];
     return slab_alloc(c, gfp & ~(__GFP_DMA | __GFP_HIGHMEM), site, size);
+}
+
+void *kmalloc_node(size_t size, gfp_t gfp, int nid)
+{
+    uintptr_t site = (uintptr_t)__builtin_return_address(0);
+    if (mm_unlikely(numa_check_node(nid, __func__)))
+        return NULL;
+    if (nid == NUMA_NO_NODE || size == 0 || !mm_state.heap.ready)
+        return kmalloc_site(size, gfp, site);
+    nid = local_memory_node(nid);
+    if (mm_unlikely(size > KMALLOC_MAX_CACHE_SIZE))
+        return kmalloc_large(size, gfp, site, nid);
+    struct kmem_cache *c = mm_state.heap.kmalloc_caches[(gfp & __GFP_DMA) ? 1 : 0][kmalloc_index(size)];
+    return slab_alloc_node(c, gfp & ~(__GFP_DMA | __GFP_HIGHMEM), site, size, nid);
 }
 
 void *kmalloc(size_t size, gfp_t gfp)

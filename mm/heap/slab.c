@@ -12,6 +12,7 @@
  * Under a sanitizer shadow every slot stays poisoned except allocated objects; the allocator opens
  * a slot (unpoison) for the few instructions that read or write its metadata and closes it again.
  */
+#include "../physical/phys_internal.h"
 #include "slab_internal.h"
 
 /* ---- slot geometry and metadata access ---- */
@@ -343,7 +344,9 @@ static void slab_cache_init(struct kmem_cache *c, const char *name, size_t size,
     uint64_t nth = env_atomic_add(&mm_state.heap.nr_created, 1);
     c->rng = mm_state.core.seed ^ (nth << 32) ^ size;
     c->secret = (uintptr_t)slab_rand(&c->rng) | 1;
-    list_init(&c->partial);
+    c->partial = mm_nr_nodes() > 1 ? (struct list_head *)&c->cpu[ncpu] : &c->partial0;
+    for (unsigned int n = 0; n < mm_nr_nodes(); n++)
+        list_init(&c->partial[n]);
     list_init(&c->full);
     slab_calc_layout(c, size, align);
     for (unsigned int cpu = 0; cpu < ncpu; cpu++)
@@ -394,11 +397,11 @@ static void slab_format(struct kmem_cache *c, struct page *slab)
     slab->freelist = next;
 }
 
-/* Allocate and format a new slab (no lock held). */
-static struct page *slab_new(struct kmem_cache *c, gfp_t gfp)
+/* Allocate and format a new slab, preferring node @nid (NUMA_NO_NODE: local; no lock held). */
+static struct page *slab_new(struct kmem_cache *c, gfp_t gfp, int nid)
 {
     gfp_t pg = (gfp & ~(__GFP_DMA | __GFP_HIGHMEM | __GFP_ZERO)) | c->zone_gfp | __GFP_NOWARN;
-    struct page *slab = alloc_pages(pg, c->order);
+    struct page *slab = alloc_pages_node(nid, pg, c->order);
     if (!slab)
         return NULL;
     slab->flags |= PG_slab;
@@ -449,10 +452,10 @@ static bool slab_place_locked(struct kmem_cache *c, struct page *slab)
             c->nr_slabs--;
             return true;
         }
-        list_add_tail(&slab->lru, &c->partial);
+        list_add_tail(&slab->lru, &c->partial[slab->node]);
         c->nr_empty++;
     } else {
-        list_add(&slab->lru, &c->partial);
+        list_add(&slab->lru, &c->partial[slab->node]);
     }
     c->nr_partial++;
     return false;
@@ -540,20 +543,29 @@ static unsigned long slab_flush_all(struct kmem_cache *c)
     return a.pages;
 }
 
-/* Free every empty slab on the partial list beyond @keep; returns pages freed. */
+/* An empty slab at the tail of a partial list, or NULL (lock held). */
+static struct page *slab_empty_tail_locked(struct kmem_cache *c)
+{
+    for (unsigned int n = 0; n < mm_nr_nodes(); n++) {
+        struct list_head *h = &c->partial[n];
+        if (!list_empty(h) && list_entry(h->prev, struct page, lru)->inuse == 0)
+            return list_entry(h->prev, struct page, lru);
+    }
+    return NULL;
+}
+
+/* Free every empty slab on the partial lists beyond @keep; returns pages freed. */
 static unsigned long slab_trim_empty(struct kmem_cache *c, unsigned long keep)
 {
     unsigned long pages = 0;
     for (;;) {
         unsigned long irq = slab_lock(c);
         struct page *slab = NULL;
-        if (c->nr_empty > keep && !list_empty(&c->partial)) {
-            slab = list_entry(c->partial.prev, struct page, lru);
-            if (slab->inuse == 0) {
+        if (c->nr_empty > keep) {
+            slab = slab_empty_tail_locked(c);
+            if (slab) {
                 slab_unlist_locked(c, slab);
                 c->nr_slabs--;
-            } else {
-                slab = NULL;
             }
         }
         slab_unlock(c, irq);
@@ -739,51 +751,89 @@ static int slab_harden_free(struct kmem_cache *c, struct page *slab, void *obj, 
 
 /* ---- allocation ---- */
 
-static MM_NOINLINE void *slab_alloc_slow(struct kmem_cache *c, struct kmem_cache_cpu *cc,
-                                         unsigned int cpu, gfp_t gfp, unsigned long irq)
+/* The first slab of a partial list: node @nid's, or (NUMA_NO_NODE) the nearest node's to
+ * @local that has one. NULL when there is none (lock held). */
+static struct page *slab_partial_pick_locked(struct kmem_cache *c, int nid, unsigned int local)
 {
-    struct page *old = NULL;
-    bool discard = false;
-    env_spin_lock(&c->lock);
-    c->alloc_slow++;
-    if (cc->slab && cc->slab->freelist) { /* objects other CPUs freed into our slab */
-        cc->freelist = cc->slab->freelist;
+    if (nid >= 0)
+        return list_empty(&c->partial[nid]) ? NULL
+                                            : list_entry(c->partial[nid].next, struct page, lru);
+    const uint8_t *order = mm_state.phys.node[local].order;
+    for (unsigned int i = 0; i < mm_nr_nodes(); i++)
+        if (!list_empty(&c->partial[order[i]]))
+            return list_entry(c->partial[order[i]].next, struct page, lru);
+    return NULL;
+}
+
+/* Take the CPU slab's remote frees, or replace the CPU slab by a partial one (lock held).
+ * Returns true when cc->freelist has objects. */
+static bool slab_refill_locked(struct kmem_cache *c, struct kmem_cache_cpu *cc, unsigned int cpu,
+                               int nid, struct page **discard)
+{
+    if (cc->slab && cc->slab->freelist && (nid < 0 || cc->slab->node == nid)) {
+        cc->freelist = cc->slab->freelist; /* objects other CPUs freed into our slab */
         cc->slab->freelist = NULL;
-        env_spin_unlock(&c->lock);
-        return cc->freelist;
+        return true;
     }
     if (cc->slab) {
-        old = cc->slab;
-        discard = slab_unfreeze_locked(c, old, NULL);
+        if (slab_unfreeze_locked(c, cc->slab, cc->freelist))
+            *discard = cc->slab;
         env_atomic_store(&cc->slab, NULL);
+        cc->freelist = NULL;
     }
-    if (!list_empty(&c->partial)) {
-        struct page *slab = list_entry(c->partial.next, struct page, lru);
+    struct page *slab = slab_partial_pick_locked(c, nid, (unsigned int)cpu_to_node(cpu));
+    if (slab) {
         slab_unlist_locked(c, slab);
         slab_freeze_locked(c, cc, slab, cpu);
     }
+    return cc->freelist != NULL;
+}
+
+/*
+ * Refill this CPU's freelist, from node @nid's slabs when @nid >= 0: first the CPU slab's remote
+ * frees, then a partial slab (the nearest node's for NUMA_NO_NODE), then a new slab from the
+ * page allocator preferring @nid (which may fall back to another node: then a partial slab of
+ * the nearest node that has one is used instead, so a full node does not grow a slab per call).
+ */
+static MM_NOINLINE void *slab_alloc_slow(struct kmem_cache *c, struct kmem_cache_cpu *cc,
+                                         unsigned int cpu, gfp_t gfp, unsigned long irq, int nid)
+{
+    struct page *old = NULL;
+    env_spin_lock(&c->lock);
+    c->alloc_slow++;
+    bool got = slab_refill_locked(c, cc, cpu, nid, &old);
     env_spin_unlock(&c->lock);
-    if (discard)
+    if (old)
         slab_discard(c, old);
-    if (cc->freelist)
+    if (got)
         return cc->freelist;
+    old = NULL;
     /* Grow with the caller's interrupt state, not with ours off (as SLUB does): direct reclaim may
      * call every CPU (drain_all_pages), and a CPU that waits for such calls with interrupts off
      * can wait forever for one that is calling it. A call to this CPU meanwhile may flush cc
      * (slab_flush_cpu): the lock below sees that. */
     env_irq_restore(irq);
-    struct page *slab = slab_new(c, gfp);
+    struct page *slab = slab_new(c, gfp, nid);
     (void)env_irq_save();
     if (!slab)
         return NULL;
     env_spin_lock(&c->lock);
     c->nr_slabs++;
-    if (cc->slab) { /* defensive: something installed a slab while we allocated pages */
-        slab_place_locked(c, slab);
+    struct page *near = nid >= 0 && slab->node != nid && !cc->slab
+                            ? slab_partial_pick_locked(c, NUMA_NO_NODE, (unsigned int)nid) : NULL;
+    if (cc->slab || near) { /* a slab was installed meanwhile, or a fallback has a partial one */
+        if (slab_place_locked(c, slab))
+            old = slab;
+        if (near && !cc->slab) {
+            slab_unlist_locked(c, near);
+            slab_freeze_locked(c, cc, near, cpu);
+        }
     } else {
         slab_freeze_locked(c, cc, slab, cpu);
     }
     env_spin_unlock(&c->lock);
+    if (old)
+        slab_discard(c, old);
     return cc->freelist;
 }
 
@@ -803,7 +853,10 @@ static MM_NOINLINE void *slab_kfence_sample(struct kmem_cache *c, struct kmem_ca
     return ops->alloc(c, req, gfp, site);
 }
 
-void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
+/* The allocation itself; @nid is NUMA_NO_NODE (any node: the fast path tests nothing more) or a
+ * node the object's slab must be on when that node has memory for it. */
+static MM_ALWAYS_INLINE void *slab_alloc_from(struct kmem_cache *c, gfp_t gfp, uintptr_t site,
+                                              size_t req, int nid)
 {
     unsigned long irq = env_irq_save();
     unsigned int cpu = env_cpu_id();
@@ -815,8 +868,8 @@ void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
         goto out;
     }
     obj = cc->freelist;
-    if (mm_unlikely(!obj))
-        obj = slab_alloc_slow(c, cc, cpu, gfp, irq);
+    if (mm_unlikely(!obj || (nid >= 0 && cc->slab->node != nid)))
+        obj = slab_alloc_slow(c, cc, cpu, gfp, irq, nid);
     if (mm_likely(obj)) {
         void *next = slab_fp_get(c, obj);
         if (c->hardened && mm_unlikely(!slab_fp_valid(c, cc, next)))
@@ -841,6 +894,16 @@ out:
     return obj;
 }
 
+void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
+{
+    return slab_alloc_from(c, gfp, site, req, NUMA_NO_NODE);
+}
+
+void *slab_alloc_node(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req, int nid)
+{
+    return slab_alloc_from(c, gfp, site, req, nid);
+}
+
 static bool slab_cache_valid(const struct kmem_cache *c)
 {
     return c && c->magic == KMEM_CACHE_MAGIC;
@@ -863,6 +926,16 @@ static void *slab_alloc_checked(struct kmem_cache *c, gfp_t gfp, uintptr_t site,
 void *kmem_cache_alloc(struct kmem_cache *c, gfp_t gfp)
 {
     return slab_alloc_checked(c, gfp, (uintptr_t)__builtin_return_address(0), __func__);
+}
+
+void *kmem_cache_alloc_node(struct kmem_cache *c, gfp_t gfp, int nid)
+{
+    uintptr_t site = (uintptr_t)__builtin_return_address(0);
+    if (mm_unlikely(numa_check_node(nid, __func__)))
+        return NULL;
+    if (nid == NUMA_NO_NODE || !slab_cache_valid(c) || (gfp & ~__GFP_VALID_MASK))
+        return slab_alloc_checked(c, gfp, site, __func__); /* it judges (and reports) c and gfp */
+    return slab_alloc_node(c, gfp, site, c->object_size, local_memory_node(nid));
 }
 
 void *kmem_cache_zalloc(struct kmem_cache *c, gfp_t gfp)
@@ -1157,10 +1230,10 @@ static void slab_log_live(struct kmem_cache *c, void *obj)
 static unsigned long slab_report_live(struct kmem_cache *c)
 {
     unsigned long live = 0, logged = 0;
-    struct list_head *lists[2] = { &c->partial, &c->full }, *pos;
+    struct list_head *pos;
     unsigned long irq = slab_lock(c);
-    for (unsigned int l = 0; l < 2; l++)
-        list_for_each(pos, lists[l]) {
+    for (unsigned int l = 0; l < SLAB_NR_LISTS; l++)
+        list_for_each(pos, slab_list_at(c, l)) {
             struct page *slab = list_entry(pos, struct page, lru);
             uint64_t free_map[SLAB_MAX_OBJECTS / 64] = { 0 };
             live += slab->inuse;
@@ -1258,10 +1331,10 @@ unsigned long kmem_cache_validate(struct kmem_cache *c)
     if (!slab_cache_valid(c) || !c->hardened)
         return 0;
     unsigned long bad = 0;
-    struct list_head *lists[2] = { &c->partial, &c->full }, *pos;
+    struct list_head *pos;
     unsigned long irq = slab_lock(c);
-    for (unsigned int l = 0; l < 2; l++)
-        list_for_each(pos, lists[l])
+    for (unsigned int l = 0; l < SLAB_NR_LISTS; l++)
+        list_for_each(pos, slab_list_at(c, l))
             bad += slab_validate_slab(c, list_entry(pos, struct page, lru));
     for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++)
         if (c->cpu[cpu].slab)
@@ -1298,9 +1371,11 @@ unsigned long slab_shrink_scan(struct shrinker *s, struct shrink_control *sc)
     return pages;
 }
 
+/* The descriptor, its per-CPU part and (more than one node) its per-node partial lists. */
 static size_t slab_cache_struct_size(void)
 {
-    return sizeof(struct kmem_cache) + mm_nr_cpus() * sizeof(struct kmem_cache_cpu);
+    return sizeof(struct kmem_cache) + mm_nr_cpus() * sizeof(struct kmem_cache_cpu) +
+           (mm_nr_nodes() > 1 ? mm_nr_nodes() * sizeof(struct list_head) : 0);
 }
 
 /* The cache of caches comes from the early allocator: nothing else exists yet. */

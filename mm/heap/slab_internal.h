@@ -3,7 +3,8 @@
  *
  *   kmem_cache ─┬─ cpu[c].slab ──> frozen slab: objects on cpu[c].freelist (owner only) and on
  *               │                  slab->freelist (frees from other CPUs, under lock)
- *               ├─ partial ──> slabs with free objects (non-empty first, empty at the tail)
+ *               ├─ partial[n] ──> node n's slabs with free objects (non-empty first, empty at
+ *               │                 the tail); a slab is on the list of its pages' node
  *               └─ full    ──> slabs without free objects
  *
  * Locking: cpu[c] is touched only by CPU c with interrupts off (or by a cross-CPU call to c, which
@@ -96,12 +97,23 @@ struct kmem_cache {
     uint64_t rng;              /* freelist shuffle state */
 
     env_spinlock_t lock;
-    struct list_head partial, full;
+    struct list_head *partial;  /* [mm_nr_nodes()], by the node of the slab's pages: partial0
+                                   on a one-node machine, else the array after cpu[] */
+    struct list_head partial0;
+    struct list_head full;
     unsigned long nr_slabs, nr_partial, nr_empty, nr_full;
     unsigned long alloc_slow, free_remote;
     struct list_head list;     /* all caches (mm_state.heap.lock) */
     struct kmem_cache_cpu cpu[]; /* mm_nr_cpus() entries */
 };
+
+/* Every slab list of a cache, for walks: partial[0 .. nodes - 1], then full. */
+#define SLAB_NR_LISTS (mm_nr_nodes() + 1)
+
+static inline struct list_head *slab_list_at(struct kmem_cache *c, unsigned int i)
+{
+    return i < mm_nr_nodes() ? &c->partial[i] : &c->full;
+}
 
 /** Is @addr inside the KFENCE pool window (false while sampling is off)? The heap's routing test,
  * on its slow paths only: the window is not direct-map memory. */
@@ -141,6 +153,8 @@ unsigned int slab_poison_word(const struct kmem_cache *c, unsigned int i);
 /** Allocate @req bytes (1..object_size; the rest is red zone) from @c (known valid) recording
  * @site. */
 void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req);
+/** As slab_alloc, from a slab of node @nid (>= 0, a node of the machine; see numa.h). */
+void *slab_alloc_node(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req, int nid);
 /** Bytes of live object @obj its owner may touch (requested size; object_size if not hardened). */
 size_t slab_obj_req(struct kmem_cache *c, void *obj);
 /** Change the requested size of live object @obj to @req (<= object_size): red zone and shadow

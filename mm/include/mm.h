@@ -34,6 +34,8 @@ struct mm_mem_region {
 
 #define MM_MAX_MEM_REGIONS 128
 
+struct mm_numa_topology;
+
 struct mm_boot_params {
     const struct mm_mem_region *map;     /* e820-style map; unsorted, may overlap, have holes */
     unsigned int nr_map;
@@ -51,6 +53,7 @@ struct mm_boot_params {
     unsigned int kfence_interval;        /* KFENCE: 1 in N slab/kmalloc allocations comes from
                                             the guarded pool (slab.h); 0 = off */
     uint32_t trace_mask;                 /* trace classes enabled from boot (mm_trace.h) */
+    const struct mm_numa_topology *numa; /* nodes, CPUs, distances (numa.h); NULL: one node */
 };
 
 /*
@@ -71,7 +74,7 @@ struct mm_boot_params {
  *   -MM_EINVAL  NULL params, no usable memory, nr_cpus > MM_MAX_CPUS, zone ends out of order,
  *               a region that wraps or lies above ARCH_PHYS_BITS, slab_harden_level above
  *               MM_SLAB_HARDEN_OFF, kfence_interval above MM_KFENCE_MAX_INTERVAL,
- *               trace_mask beyond MM_TRACE_ALL
+ *               trace_mask beyond MM_TRACE_ALL, a topology mm_numa_topology_validate refuses
  *   -MM_ENOSPC  more regions than MM_MAX_MEM_REGIONS after merging
  */
 int mm_early_init(const struct mm_boot_params *bp);
@@ -151,7 +154,7 @@ enum mm_check_phase {
 
 struct mm_check_cursor {
     unsigned int phase;   /* enum mm_check_phase */
-    unsigned int zone;    /* zone of the two zone phases */
+    unsigned int zone;    /* zone of the two zone phases: node * MM_NR_ZONES + zone type */
     unsigned long pos;    /* next pfn (zone pages), next cache or address space ordinal */
     unsigned long slices; /* slices checked */
     unsigned long busy;   /* slices skipped because a lock they need was held */

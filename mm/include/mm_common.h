@@ -62,6 +62,7 @@ const char *mm_strerror(int err);
 #define mm_likely(x)            __builtin_expect(!!(x), 1)
 #define mm_unlikely(x)          __builtin_expect(!!(x), 0)
 #define MM_NOINLINE             __attribute__((noinline))
+#define MM_ALWAYS_INLINE        inline __attribute__((always_inline))
 #define MM_UNUSED               __attribute__((unused))
 #define MM_PRINTF(f, a)         __attribute__((format(printf, f, a)))
 #define MM_CACHE_ALIGNED        __attribute__((aligned(MM_CACHE_LINE)))

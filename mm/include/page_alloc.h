@@ -72,6 +72,9 @@ MM_STATIC_ASSERT(sizeof(struct page) <= 64, "struct page must stay within 64 byt
 
 enum zone_type { ZONE_DMA, ZONE_NORMAL, ZONE_HIGHMEM, MM_NR_ZONES };
 
+/** Most NUMA nodes a machine may have (numa.h). */
+#define MM_MAX_NUMNODES 4
+
 enum zone_watermark { WMARK_MIN, WMARK_LOW, WMARK_HIGH, MM_NR_WMARK };
 
 /** Name of a zone ("DMA", "Normal", "HighMem"). */
@@ -241,9 +244,27 @@ struct page_alloc_counters {
     unsigned long misuse;         /* rejected frees and requests */
 };
 
+/** numastat items (numa.h says what each counts). */
+enum numa_stat_item {
+    NUMA_HIT, NUMA_MISS, NUMA_FOREIGN, NUMA_INTERLEAVE_HIT, NUMA_LOCAL, NUMA_OTHER,
+    MM_NR_NUMA_STATS
+};
+
+/** One node: its span, page counts summed over its zones, buddyinfo per zone, numastat. */
+struct node_stats {
+    unsigned long start_pfn, end_pfn;   /* the node's range */
+    unsigned long present, managed, nr_free, nr_pcp, nr_alloc;
+    unsigned long zone_managed[MM_NR_ZONES];
+    unsigned long zone_free[MM_NR_ZONES];                    /* buddy + per-CPU */
+    unsigned long nr_free_blocks[MM_NR_ZONES][MM_NR_ORDERS]; /* buddyinfo of each zone */
+    unsigned long numa[MM_NR_NUMA_STATS];                    /* numastat */
+};
+
 struct page_alloc_stats {
     unsigned int nr_cpus;
-    struct zone_stats zone[MM_NR_ZONES];
+    unsigned int nr_nodes;
+    struct zone_stats zone[MM_NR_ZONES]; /* each zone type summed over every node */
+    struct node_stats node[MM_MAX_NUMNODES];
     struct page_alloc_counters counters;
 };
 
@@ -266,6 +287,8 @@ unsigned long page_alloc_nr_free(void);
 struct page_alloc_decision {
     unsigned long seq;
     unsigned int zone, order;
+    unsigned int node;       /* the node of the zone taken from */
+    unsigned int preferred;  /* the node the allocation preferred */
     unsigned long nr_free;
 };
 

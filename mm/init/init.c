@@ -9,6 +9,8 @@
  *
  *   pfn 0 ........ dma_end ........... normal_end ............ max_pfn
  *   |   ZONE_DMA    |    ZONE_NORMAL     |     ZONE_HIGHMEM       |
+ *   |  node 0 ........... | node 1 ..................................|   (numa.h: each node
+ *                                                     owns the zones its range meets)
  *   struct page mm_mem_map[max_pfn]: holes and reserved ranges are PG_reserved
  */
 #include "../physical/phys_internal.h"
@@ -42,6 +44,8 @@ static int mm_validate_params(const struct mm_boot_params *bp)
     for (unsigned int i = 0; i < bp->nr_reserve; i++)
         if (mm_validate_region(&bp->reserve[i]))
             return -MM_EINVAL;
+    if (bp->numa && mm_numa_topology_validate(bp->numa, bp->nr_cpus ? bp->nr_cpus : 1))
+        return -MM_EINVAL;
     return 0;
 }
 
@@ -95,6 +99,7 @@ int mm_early_init(const struct mm_boot_params *bp)
     mm_state.phys.dma_end = bp->zone_dma_end ? bp->zone_dma_end : ARCH_ZONE_DMA_END;
     mm_state.phys.normal_end = bp->zone_normal_end ? bp->zone_normal_end : ARCH_ZONE_NORMAL_END;
     mm_state.phys.pcp_disabled = bp->pcp_disable;
+    numa_setup(bp->numa, mm_state.core.nr_cpus);
     memblock_reset(mm_state.phys.normal_end);
     err = mm_build_memory(bp);
     if (err) {
@@ -118,33 +123,50 @@ int mm_early_init(const struct mm_boot_params *bp)
     return 0;
 }
 
+/* Node @nid's pfn range [*s, *e): from its start to the next node's (the last: max_pfn). */
+static void mm_node_range(unsigned int nid, unsigned long *s, unsigned long *e)
+{
+    const struct mm_numa_topology *t = &mm_state.phys.numa;
+    *s = nid < t->nr_nodes ? MM_MIN(MM_PFN_DOWN(t->node_start[nid]), mm_max_pfn) : mm_max_pfn;
+    *e = nid + 1 < t->nr_nodes ? MM_MIN(MM_PFN_DOWN(t->node_start[nid + 1]), mm_max_pfn) : mm_max_pfn;
+    *e = MM_MAX(*s, *e);
+}
+
+/* Each node's zones: the node's range cut at the zone boundaries (nodes beyond nr_nodes get
+ * empty zones, so every zone of mm_state is a valid empty zone). */
 static void mm_init_zone_spans(void)
 {
     unsigned long bounds[MM_NR_ZONES + 1] = {
         0, MM_PFN_DOWN(mm_state.phys.dma_end), MM_PFN_DOWN(mm_state.phys.normal_end), mm_max_pfn,
     };
-    for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.phys.zones[i];
-        z->idx = i;
-        z->start_pfn = MM_MIN(bounds[i], mm_max_pfn);
-        z->end_pfn = MM_MAX(z->start_pfn, MM_MIN(bounds[i + 1], mm_max_pfn));
-        for (unsigned int o = 0; o < MM_NR_ORDERS; o++)
-            list_init(&z->free_area[o].free_list);
+    for (unsigned int nid = 0; nid < MM_MAX_NUMNODES; nid++) {
+        struct mm_node *n = &mm_state.phys.node[nid];
+        mm_node_range(nid, &n->start_pfn, &n->end_pfn);
+        for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
+            struct zone *z = &n->zones[i];
+            z->idx = i;
+            z->node = nid;
+            z->start_pfn = MM_MIN(MM_MAX(bounds[i], n->start_pfn), n->end_pfn);
+            z->end_pfn = MM_MAX(z->start_pfn, MM_MIN(bounds[i + 1], n->end_pfn));
+            for (unsigned int o = 0; o < MM_NR_ORDERS; o++)
+                list_init(&z->free_area[o].free_list);
+        }
     }
 }
 
-/* Struct pages [spfn, epfn) get @flags, their zone and an empty lru; present counts the pfns of
- * memory. One run per zone: no per-pfn zone or region lookup. */
+/* Struct pages [spfn, epfn) get @flags, their zone and node and an empty lru; present counts the
+ * pfns of memory. One run per zone: no per-pfn zone or region lookup. */
 static void mm_init_mem_map_span(unsigned long spfn, unsigned long epfn, uint32_t flags)
 {
-    for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.phys.zones[i];
+    struct zone *z;
+    for_each_zone(z) {
         unsigned long s = MM_MAX(spfn, z->start_pfn), e = MM_MIN(epfn, z->end_pfn);
         if (s >= e)
             continue;
         for (struct page *p = &mm_mem_map[s], *end = &mm_mem_map[e]; p < end; p++) {
             p->flags = flags;
-            p->zone = (uint8_t)i;
+            p->zone = (uint8_t)z->idx;
+            p->node = (uint8_t)z->node;
             list_init(&p->lru);
         }
         if (!(flags & PG_hole))
@@ -178,8 +200,8 @@ static MM_NOINLINE void mm_init_mem_map(void)
 
 static void mm_handoff_range(unsigned long spfn, unsigned long epfn)
 {
-    for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.phys.zones[i];
+    struct zone *z;
+    for_each_zone(z) {
         unsigned long s = MM_MAX(spfn, z->start_pfn), e = MM_MIN(epfn, z->end_pfn);
         if (s < e)
             buddy_release_range(z, s, e);
@@ -205,10 +227,10 @@ int mm_core_init(void)
     mm_init_mem_map();
     mm_state.phys.memblock_retired = true;
     memblock_for_each_free_range(mm_handoff_range);
-    for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.phys.zones[i];
+    struct zone *z;
+    for_each_zone(z)
         z->reserved = z->present - z->managed;
-    }
+    numa_build_zonelists();
     zone_setup_watermarks();
     pcp_setup(mm_state.phys.pcp_batch_param, mm_state.phys.pcp_high_param);
     mm_state.phys.ready = true;

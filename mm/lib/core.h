@@ -17,6 +17,7 @@
  *   core      lib (written by init and    none: written before anything runs (vmalloc_start/end
  *             vmalloc_init)                by vmalloc_init, once)
  *   phys      physical                    zone->lock: free_area[] lists and counts, zone->nr_free
+ *                                         none (boot): nodes, their zonelists and the topology
  *                                         env_irq_save + CPU: zone->pcp[cpu], phys.cpu[cpu]
  *                                         phys.shrink_lock: the shrinker registry list
  *                                         none (boot): memblock, spans, watermarks (before ready)
@@ -39,6 +40,7 @@
 #include "mm_leak.h"
 #include "mm_trace.h"
 #include "memory_protection.h"
+#include "numa.h"
 #include "page_alloc.h"
 #include "page_table.h"
 #include "range_tree.h"
@@ -91,13 +93,38 @@ struct zone {
     unsigned long lowmem_reserve[MM_NR_ZONES]; /* extra free pages kept back from fallbacks
                                                   whose preferred zone is the index */
     unsigned int idx;
+    unsigned int node;                  /* the node that owns the zone */
     struct per_cpu_pages pcp[MM_MAX_CPUS];
 };
 
-/* Per-CPU event counters (summed by page_alloc_get_stats). */
+/* Entries of a node's fallback list: every zone of every node, NULL-terminated. */
+#define MM_ZONELIST_MAX (MM_MAX_NUMNODES * MM_NR_ZONES + 1)
+
+/*
+ * One NUMA node (pg_data_t): its zones, span, fallback order and reclaim state. The zonelist is
+ * built once at boot (init) and read without locks; the zones' own locks are as for any zone.
+ */
+struct mm_node {
+    unsigned int id;
+    unsigned long start_pfn, end_pfn;   /* the node's range [start, end), clipped to max_pfn */
+    struct zone zones[MM_NR_ZONES];
+    uint8_t order[MM_MAX_NUMNODES];     /* nodes by distance from this one (self first) */
+    struct zone *zonelist[MM_NR_ZONES][MM_ZONELIST_MAX]; /* [top zone]: the populated zones of
+                                           type <= top, node order, then zone high->low */
+    unsigned long reclaim_wake;         /* allocations preferring it that woke reclaim (atomic) */
+};
+
+/*
+ * Per-CPU event counters (summed by page_alloc_get_stats). Successful allocations are counted by
+ * the node they came from (alloc = the sum); numastat keeps only the rarer events on the fast
+ * path: numa_hit = node_alloc - numa_miss and local_node = node_alloc - other_node.
+ */
 struct mm_cpu_counters {
-    unsigned long alloc, free, fail, fail_injected, pcp_hit, pcp_refill, pcp_drain;
+    unsigned long node_alloc[MM_MAX_NUMNODES];
+    unsigned long free, fail, fail_injected, pcp_hit, pcp_refill, pcp_drain;
     unsigned long wmark_low_miss;
+    unsigned long numa_miss[MM_MAX_NUMNODES], numa_foreign[MM_MAX_NUMNODES];
+    unsigned long numa_other[MM_MAX_NUMNODES];
     struct page_alloc_decision last; /* the last successful zone decision (page_alloc.h) */
 } MM_CACHE_ALIGNED;
 
@@ -120,7 +147,9 @@ struct mm_phys_state {
     unsigned int pcp_batch_param, pcp_high_param; /* boot parameters, 0 = derive */
     phys_addr_t dma_end, normal_end;
     struct memblock memblock;
-    struct zone zones[MM_NR_ZONES];
+    unsigned int nr_nodes;               /* boot parameter: 1 .. MM_MAX_NUMNODES */
+    struct mm_numa_topology numa;        /* boot parameter (defaults filled in by init) */
+    struct mm_node node[MM_MAX_NUMNODES];
     struct mm_cpu_counters cpu[MM_MAX_CPUS];
 
     /* failure injection */

@@ -10,8 +10,11 @@
  * is complete); the counts match the lists; free + per-CPU + allocated = managed per zone.
  *
  * Zone choice: the GFP flags give the highest zone allowed (DMA for __GFP_DMA, HIGH for
- * __GFP_HIGHMEM, NORMAL otherwise); the allocator tries it, then each lower zone, each behind its
- * watermark plus the lowmem reserve that protects lower zones from fallbacks.
+ * __GFP_HIGHMEM, NORMAL otherwise); the allocator walks the preferred node's zonelist (numa.c:
+ * nearest node first, each node's zones high to low), skipping zones above that one, each zone
+ * behind its watermark plus the lowmem reserve that protects lower zones from fallbacks. The
+ * preferred node is the calling CPU's, or the one alloc_pages_node names; numastat counts where
+ * the pages came from against it.
  *
  * Locking: zone->lock protects the zone's free lists, their counts and nr_free, and the PG_buddy
  * state and order of every free block head (a page becomes or stops being PG_buddy only under
@@ -145,25 +148,30 @@ static void zone_set_marks(struct zone *z, unsigned long min)
  */
 void zone_setup_watermarks(void)
 {
-    struct zone *zs = mm_state.phys.zones;
-    unsigned long lowmem = zs[ZONE_DMA].managed + zs[ZONE_NORMAL].managed;
+    struct zone *z;
+    unsigned long lowmem = 0;
+    for_each_zone(z)
+        if (z->idx != ZONE_HIGHMEM)
+            lowmem += z->managed;
     unsigned long min_kb = (unsigned long)mm_isqrt((uint64_t)lowmem * (PAGE_SIZE / 1024) * 16);
     unsigned long min_pages = MM_MIN(min_kb / (PAGE_SIZE / 1024), lowmem / 8);
-    for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &zs[i];
+    for_each_zone(z) {
         if (!zone_populated(z))
             continue;
-        unsigned long min = i == ZONE_HIGHMEM
+        unsigned long min = z->idx == ZONE_HIGHMEM
                                 ? MM_MIN(MM_MAX(z->managed / 1024, 32ul), 128ul)
                                 : (lowmem ? min_pages * z->managed / lowmem : 0);
         zone_set_marks(z, MM_MIN(min, z->managed / 8));
     }
     static const unsigned long ratio[MM_NR_ZONES] = { 256, 32, 1 };
-    for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        unsigned long above = 0;
-        for (unsigned int j = i + 1; j < MM_NR_ZONES; j++) {
-            above += zs[j].managed;
-            zs[i].lowmem_reserve[j] = above / ratio[i];
+    for (unsigned int nid = 0; nid < mm_nr_nodes(); nid++) { /* each node protects its own */
+        struct zone *zs = mm_state.phys.node[nid].zones;
+        for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
+            unsigned long above = 0;
+            for (unsigned int j = i + 1; j < MM_NR_ZONES; j++) {
+                above += zs[j].managed;
+                zs[i].lowmem_reserve[j] = above / ratio[i];
+            }
         }
     }
 }
@@ -199,13 +207,15 @@ static struct page *zone_take(struct zone *z, unsigned int order, unsigned int c
 }
 
 static void alloc_record_decision(unsigned int cpu, const struct zone *z, unsigned int order,
-                                  unsigned long free)
+                                  unsigned long free, unsigned int pref)
 {
     struct page_alloc_decision *d = &mm_state.phys.cpu[cpu].last;
     d->seq++;
     d->zone = z->idx;
     d->order = order;
     d->nr_free = free;
+    d->node = z->node;
+    d->preferred = pref;
 }
 
 void page_alloc_last_decision(unsigned int cpu, struct page_alloc_decision *d)
@@ -220,16 +230,32 @@ unsigned int gfp_high_zone(gfp_t gfp)
     return (gfp & __GFP_HIGHMEM) ? ZONE_HIGHMEM : ZONE_NORMAL;
 }
 
-static struct page *alloc_from_zones(gfp_t gfp, unsigned int order, unsigned int alloc_flags)
+/* Count one allocation from node @got that preferred @pref, by a CPU of node @local (core.h:
+ * hits and local allocations are derived, so the common case is one increment). */
+static void numa_count(struct mm_cpu_counters *k, unsigned int got, unsigned int pref,
+                       unsigned int local)
+{
+    k->node_alloc[got]++;
+    if (mm_unlikely(got != pref)) {
+        k->numa_miss[got]++;
+        k->numa_foreign[pref]++;
+    }
+    if (mm_unlikely(got != local))
+        k->numa_other[got]++;
+}
+
+/* @nid: the preferred node, or NUMA_NO_NODE for the calling CPU's. */
+static struct page *alloc_from_zones(gfp_t gfp, unsigned int order, unsigned int alloc_flags,
+                                     int nid)
 {
     unsigned int high = gfp_high_zone(gfp);
     unsigned long irq = env_irq_save();
     unsigned int cpu = env_cpu_id();
+    unsigned int local = mm_state.phys.numa.cpu_node[cpu];
+    unsigned int pref = nid < 0 ? local : (unsigned int)nid;
     struct page *p = NULL;
-    for (int i = (int)high; i >= 0 && !p; i--) {
-        struct zone *z = &mm_state.phys.zones[i];
-        if (!zone_populated(z))
-            continue;
+    struct zone *const *zl = mm_state.phys.node[pref].zonelist[high], *z;
+    for (; !p && (z = *zl) != NULL; zl++) {
         if (!zone_watermark_ok(z, order, alloc_flags, high)) {
             if ((alloc_flags & ALLOC_WMARK_MASK) == ALLOC_WMARK_LOW)
                 mm_state.phys.cpu[cpu].wmark_low_miss++;
@@ -238,17 +264,17 @@ static struct page *alloc_from_zones(gfp_t gfp, unsigned int order, unsigned int
         unsigned long free = env_atomic_load(&z->nr_free); /* for the decision record */
         p = zone_take(z, order, cpu);
         if (p)
-            alloc_record_decision(cpu, z, order, free);
+            alloc_record_decision(cpu, z, order, free, pref);
     }
     if (p)
-        mm_state.phys.cpu[cpu].alloc++;
+        numa_count(&mm_state.phys.cpu[cpu], p->node, pref, local);
     env_irq_restore(irq);
     return p;
 }
 
 /* Below the low watermark everywhere: wake background reclaim, use the min reserve, drain the
  * per-CPU lists, and reclaim directly if the caller may. */
-static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order)
+static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order, int nid)
 {
     unsigned int alloc_flags = ALLOC_WMARK_MIN;
     if (gfp & __GFP_HIGH)
@@ -258,16 +284,17 @@ static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order)
     if ((gfp & __GFP_KSWAPD_RECLAIM) && !env_atomic_load(&mm_state.phys.kswapd_pending)) {
         env_atomic_store(&mm_state.phys.kswapd_pending, true);
         env_atomic_add(&mm_state.phys.kswapd_wake, 1);
+        env_atomic_add(&mm_state.phys.node[nid < 0 ? numa_node_id() : nid].reclaim_wake, 1);
     }
-    struct page *p = alloc_from_zones(gfp, order, alloc_flags);
+    struct page *p = alloc_from_zones(gfp, order, alloc_flags, nid);
     if (p)
         return p;
     drain_all_pages();
-    p = alloc_from_zones(gfp, order, alloc_flags);
+    p = alloc_from_zones(gfp, order, alloc_flags, nid);
     if (p || !(gfp & __GFP_DIRECT_RECLAIM) || reclaim_running_here())
         return p;
     if (page_reclaim(gfp, 1ul << order))
-        p = alloc_from_zones(gfp, order, alloc_flags);
+        p = alloc_from_zones(gfp, order, alloc_flags, nid);
     return p;
 }
 
@@ -319,7 +346,8 @@ static void prep_new_page(struct page *p, unsigned int order, gfp_t gfp, uintptr
         memset(page_address(p), 0, (size_t)PAGE_SIZE << order);
 }
 
-static int page_alloc_site(gfp_t gfp, unsigned int order, struct page **out, uintptr_t site)
+static int page_alloc_site(gfp_t gfp, unsigned int order, struct page **out, uintptr_t site,
+                           int nid)
 {
     if (mm_unlikely(!mm_state.phys.ready || order > MM_MAX_ORDER || (gfp & ~__GFP_VALID_MASK) ||
                     (gfp & (__GFP_DMA | __GFP_HIGHMEM)) == (__GFP_DMA | __GFP_HIGHMEM)))
@@ -330,9 +358,9 @@ static int page_alloc_site(gfp_t gfp, unsigned int order, struct page **out, uin
         mm_trace(MM_TRACE_PAGE_ALLOC, ~0ull, order, gfp, -MM_ENOMEM);
         return -MM_ENOMEM;
     }
-    struct page *p = alloc_from_zones(gfp, order, ALLOC_WMARK_LOW);
+    struct page *p = alloc_from_zones(gfp, order, ALLOC_WMARK_LOW, nid);
     if (mm_unlikely(!p))
-        p = alloc_slowpath(gfp, order);
+        p = alloc_slowpath(gfp, order, nid);
     if (mm_unlikely(!p)) {
         cpu_count(fail);
         if (!(gfp & __GFP_NOWARN))
@@ -351,20 +379,57 @@ int page_alloc_try(gfp_t gfp, unsigned int order, struct page **out)
     if (mm_unlikely(!out))
         return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, 0, ~0ul,
                                 "NULL result pointer");
-    return page_alloc_site(gfp, order, out, (uintptr_t)__builtin_return_address(0));
+    return page_alloc_site(gfp, order, out, (uintptr_t)__builtin_return_address(0),
+                           NUMA_NO_NODE);
 }
 
 struct page *alloc_pages(gfp_t gfp, unsigned int order)
 {
     struct page *p = NULL;
-    page_alloc_site(gfp, order, &p, (uintptr_t)__builtin_return_address(0));
+    page_alloc_site(gfp, order, &p, (uintptr_t)__builtin_return_address(0), NUMA_NO_NODE);
+    return p;
+}
+
+/* ---- node-aware allocation (numa.h) ---- */
+
+static bool node_valid(int nid) { return nid >= 0 && (unsigned int)nid < mm_nr_nodes(); }
+
+int page_alloc_try_node(int nid, gfp_t gfp, unsigned int order, struct page **out)
+{
+    if (mm_unlikely(!out))
+        return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, 0, ~0ul,
+                                "NULL result pointer");
+    if (mm_unlikely(nid != NUMA_NO_NODE && !node_valid(nid)))
+        return numa_check_node(nid, __func__);
+    return page_alloc_site(gfp, order, out, (uintptr_t)__builtin_return_address(0), nid);
+}
+
+struct page *alloc_pages_node(int nid, gfp_t gfp, unsigned int order)
+{
+    struct page *p = NULL;
+    if (mm_unlikely(nid != NUMA_NO_NODE && !node_valid(nid)))
+        numa_check_node(nid, __func__);
+    else
+        page_alloc_site(gfp, order, &p, (uintptr_t)__builtin_return_address(0), nid);
+    return p;
+}
+
+struct page *__alloc_pages_node(int nid, gfp_t gfp, unsigned int order)
+{
+    struct page *p = NULL;
+    if (mm_unlikely(!node_valid(nid)))
+        mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, (uintptr_t)(long)nid, ~0ul,
+                         "node %d: not a node of this machine (%u nodes; NUMA_NO_NODE is for "
+                         "alloc_pages_node)", nid, mm_nr_nodes());
+    else
+        page_alloc_site(gfp, order, &p, (uintptr_t)__builtin_return_address(0), nid);
     return p;
 }
 
 uintptr_t __get_free_pages(gfp_t gfp, unsigned int order)
 {
     struct page *p = NULL;
-    if (page_alloc_site(gfp, order, &p, (uintptr_t)__builtin_return_address(0)))
+    if (page_alloc_site(gfp, order, &p, (uintptr_t)__builtin_return_address(0), NUMA_NO_NODE))
         return 0;
     return (uintptr_t)page_address(p);
 }
@@ -372,7 +437,8 @@ uintptr_t __get_free_pages(gfp_t gfp, unsigned int order)
 uintptr_t get_zeroed_page(gfp_t gfp)
 {
     struct page *p = NULL;
-    if (page_alloc_site(gfp | __GFP_ZERO, 0, &p, (uintptr_t)__builtin_return_address(0)))
+    if (page_alloc_site(gfp | __GFP_ZERO, 0, &p, (uintptr_t)__builtin_return_address(0),
+                        NUMA_NO_NODE))
         return 0;
     return (uintptr_t)page_address(p);
 }

@@ -22,8 +22,8 @@
 /* batch ~ managed/4096 pages clamped to 1..32 (Linux-like); high = 6 * batch. */
 void pcp_setup(unsigned int batch, unsigned int high)
 {
-    for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.phys.zones[i];
+    struct zone *z;
+    for_each_zone(z) {
         unsigned int b = batch;
         if (!b)
             b = (unsigned int)MM_MIN(MM_MAX(z->managed / 1024, 4ul), 128ul) / 4;
@@ -102,8 +102,8 @@ void pcp_free_page(struct zone *z, struct page *p, unsigned int cpu)
 /** Empty every list of @cpu. Runs on @cpu with irqs off (or with that CPU quiescent). */
 void pcp_drain_cpu(unsigned int cpu)
 {
-    for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        struct zone *z = &mm_state.phys.zones[i];
+    struct zone *z;
+    for_each_zone(z) {
         pcp_release(z, &z->pcp[cpu], z->pcp[cpu].count, cpu);
     }
 }
@@ -129,8 +129,9 @@ void drain_all_pages(void)
         return;
     for (unsigned int cpu = 0; cpu < mm_state.core.nr_cpus; cpu++) {
         bool any = false;
-        for (unsigned int i = 0; i < MM_NR_ZONES; i++)
-            any |= env_atomic_load(&mm_state.phys.zones[i].pcp[cpu].count) != 0;
+        struct zone *z;
+        for_each_zone(z)
+            any |= env_atomic_load(&z->pcp[cpu].count) != 0;
         if (any)
             env_cpu_call(cpu, drain_local_cb, NULL);
     }

@@ -42,7 +42,35 @@ void reclaim_reset(void);
 /** Is reclaim running on this CPU (an allocation inside it must not start another)? */
 bool reclaim_running_here(void);
 
-static inline struct zone *page_zone(const struct page *p) { return &mm_state.phys.zones[p->zone]; }
+static inline struct zone *page_zone(const struct page *p)
+{
+    return &mm_state.phys.node[p->node].zones[p->zone];
+}
+
+/* Every zone of every node, as one index 0 .. phys_nr_zone_slots() - 1 (node-major). */
+static inline unsigned int phys_nr_zone_slots(void)
+{
+    return (mm_state.phys.nr_nodes ? mm_state.phys.nr_nodes : 1) * MM_NR_ZONES;
+}
+
+static inline struct zone *phys_zone_slot(unsigned int i)
+{
+    return &mm_state.phys.node[i / MM_NR_ZONES].zones[i % MM_NR_ZONES];
+}
+
+#define for_each_zone(z) \
+    for (unsigned int zi_ = 0; zi_ < phys_nr_zone_slots() && ((z) = phys_zone_slot(zi_)); zi_++)
+
+/* numa.c */
+/** Copy the boot topology (defaults filled in); called by mm_early_init after validation. */
+void numa_setup(const struct mm_numa_topology *t, unsigned int nr_cpus);
+/** Node that owns physical page @pfn according to the topology. */
+unsigned int numa_pfn_node(unsigned long pfn);
+/** Build every node's distance order and zonelist (after the zones are populated). */
+void numa_build_zonelists(void);
+/** 0 if @nid is NUMA_NO_NODE or a node of the machine; else reported as misuse of @func
+ * (MM_MISUSE_BAD_ARGUMENT) and -MM_EINVAL. For the _node APIs of every layer. */
+int numa_check_node(int nid, const char *func);
 
 static inline bool zone_populated(const struct zone *z) { return z->managed != 0; }
 

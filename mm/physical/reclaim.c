@@ -59,8 +59,10 @@ int unregister_shrinker(struct shrinker *s)
 static unsigned long reclaim_nr_free_upto(unsigned int high)
 {
     unsigned long n = 0;
-    for (unsigned int i = 0; i <= high && i < MM_NR_ZONES; i++) {
-        const struct zone *z = &mm_state.phys.zones[i];
+    struct zone *z;
+    for_each_zone(z) {
+        if (z->idx > high)
+            continue;
         n += env_atomic_load(&z->nr_free);
         for (unsigned int c = 0; c < mm_state.core.nr_cpus; c++)
             n += env_atomic_load(&z->pcp[c].count);
@@ -132,8 +134,8 @@ unsigned long page_reclaim_background(void)
     if (!mm_state.phys.ready || !env_atomic_load(&mm_state.phys.kswapd_pending))
         return 0;
     unsigned long want = 0;
-    for (unsigned int i = 0; i < MM_NR_ZONES; i++) {
-        const struct zone *z = &mm_state.phys.zones[i];
+    struct zone *z;
+    for_each_zone(z) {
         unsigned long free = env_atomic_load(&z->nr_free); /* the zone lock's; an estimate */
         if (zone_populated(z) && free < z->wmark[WMARK_HIGH])
             want += z->wmark[WMARK_HIGH] - free;

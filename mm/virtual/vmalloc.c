@@ -28,6 +28,7 @@
  * moment its range is reserved (half-built areas are invisible only to vfree of a pointer nobody
  * has been given yet); mm_check-style checks need quiescence.
  */
+#include "../physical/phys_internal.h"
 #include "vmalloc_internal.h"
 #include "../heap/slab_internal.h"
 
@@ -283,7 +284,8 @@ static unsigned long vmalloc_check_size(uint64_t bytes, const char *func, uintpt
     return (unsigned long)MM_PFN_UP(bytes);
 }
 
-static void *vmalloc_build(size_t size, gfp_t gfp, uintptr_t site)
+/* @nid: the node the pages prefer (NUMA_NO_NODE: the calling CPU's). */
+static void *vmalloc_build(size_t size, gfp_t gfp, uintptr_t site, int nid)
 {
     if (size == 0)
         return NULL; /* like kmalloc(0): nothing to hand out, not misuse */
@@ -295,7 +297,7 @@ static void *vmalloc_build(size_t size, gfp_t gfp, uintptr_t site)
     struct vmalloc_run run = { .writable = true };
     while (va->nr_mapped < va->nr_pages) {
         struct page *p;
-        if (page_alloc_try(gfp, 0, &p))
+        if (page_alloc_try_node(nid, gfp, 0, &p))
             return vmalloc_abort(va, &run);
         list_add_tail(&p->lru, &va->pages);
         if (vmalloc_map_next(va, p, gfp, &run))
@@ -304,27 +306,36 @@ static void *vmalloc_build(size_t size, gfp_t gfp, uintptr_t site)
     return vmalloc_publish(va, &run);
 }
 
-static void *vmalloc_site(size_t size, gfp_t gfp, uintptr_t site)
+static void *vmalloc_site(size_t size, gfp_t gfp, uintptr_t site, int nid)
 {
-    void *p = vmalloc_build(size, gfp, site);
+    void *p = vmalloc_build(size, gfp, site, nid);
     mm_trace(MM_TRACE_VMALLOC, (uintptr_t)p, size, gfp, site, 0);
     return p;
 }
 
 void *vmalloc(size_t size)
 {
-    return vmalloc_site(size, GFP_KERNEL | __GFP_HIGHMEM, (uintptr_t)__builtin_return_address(0));
+    return vmalloc_site(size, GFP_KERNEL | __GFP_HIGHMEM, (uintptr_t)__builtin_return_address(0),
+                        NUMA_NO_NODE);
+}
+
+void *vmalloc_node(size_t size, int nid)
+{
+    if (numa_check_node(nid, __func__))
+        return vmalloc_fail();
+    return vmalloc_site(size, GFP_KERNEL | __GFP_HIGHMEM, (uintptr_t)__builtin_return_address(0),
+                        nid);
 }
 
 void *vzalloc(size_t size)
 {
     return vmalloc_site(size, GFP_KERNEL | __GFP_HIGHMEM | __GFP_ZERO,
-                        (uintptr_t)__builtin_return_address(0));
+                        (uintptr_t)__builtin_return_address(0), NUMA_NO_NODE);
 }
 
 void *__vmalloc(size_t size, gfp_t gfp)
 {
-    return vmalloc_site(size, gfp, (uintptr_t)__builtin_return_address(0));
+    return vmalloc_site(size, gfp, (uintptr_t)__builtin_return_address(0), NUMA_NO_NODE);
 }
 
 /* ---- vmap ---- */

@@ -75,6 +75,7 @@ void machine_boot_params(const struct machine *m, struct mm_boot_params *bp)
         .slab_harden_level = m->slab_harden_level, .seed = m->seed,
         .kfence_interval = m->kfence_interval,
         .trace_mask = m->trace_mask,
+        .numa = m->numa.nr_nodes ? &m->numa : NULL,
     };
 }
 

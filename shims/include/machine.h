@@ -19,6 +19,7 @@
 #define LEAXOS_MACHINE_H
 
 #include "mm.h"
+#include "numa.h"
 
 /** TLB replacement of the hosted machine's CPUs (shims/hosted/tlb.c; the kernel ignores it). */
 enum machine_tlb_policy {
@@ -44,6 +45,8 @@ struct machine {
     enum machine_tlb_policy tlb_policy;
     unsigned int kfence_interval; /* mm_boot_params.kfence_interval: 1 in N sampled, 0 = off */
     uint32_t trace_mask;          /* mm trace classes enabled from boot (mm_trace.h; 0: none) */
+    struct mm_numa_topology numa; /* nodes, their ranges, CPUs, distances (numa.h); nr_nodes 0:
+                                     one node owning everything */
 };
 
 /**

@@ -31,6 +31,7 @@
 #include "mm_describe.h"
 #include "mm_env.h"
 #include "mm_leak.h"
+#include "numa.h"
 #include "trap.h"
 #include "ubsan.h"
 
@@ -152,6 +153,7 @@ static void boot_mm_init(void)
     struct mm_boot_params bp = {
         .map = map, .nr_map = nr, .reserve = reserve, .nr_reserve = boot.pack_size ? 2 : 1,
         .nr_cpus = 1, .seed = 1, .trace_mask = kernel_cmdline_trace_mask(&trace_given),
+        .numa = smp_numa_topology(),
     };
     if (trace_given)
         env_log(ENV_LOG_INFO, "boot: trace mask 0x%x from the command line\n", bp.trace_mask);
@@ -164,6 +166,9 @@ static void boot_mm_init(void)
         err = mm_core_init();
     if (err)
         env_panic("boot: the boot mm instance failed to start (%d)", err);
+    env_log(ENV_LOG_INFO, "boot: the boot mm instance has %u NUMA node%s; CPU 0 on node %d, "
+            "whose nearest memory is node %d\n", mm_nr_nodes(), mm_nr_nodes() > 1 ? "s" : "",
+            numa_node_id(), local_memory_node(numa_node_id()));
 }
 
 static void boot_cpu_features(void)

@@ -38,6 +38,7 @@
 #include "arch_pgtable.h"
 #include "kernel_arch.h"
 #include "kernel_boot.h"
+#include "numa.h"
 #include "kernel_smp.h"
 #include "mm.h"
 #include "mm_env.h"
@@ -191,8 +192,8 @@ static const uint8_t *acpi_find_rsdp(void)
     return r ? r : acpi_find_rsdp_in(0xe0000, 0x20000);
 }
 
-/* The MADT through the XSDT (revision >= 2) or the RSDT; NULL when absent or corrupt. */
-static const struct acpi_sdt *acpi_find_madt(const uint8_t *rsdp)
+/* Table @sig through the XSDT (revision >= 2) or the RSDT; NULL when absent or corrupt. */
+static const struct acpi_sdt *acpi_find_table(const uint8_t *rsdp, const char *sig)
 {
     uint64_t root = *(const uint32_t *)(rsdp + 16);
     unsigned int esz = 4;
@@ -207,7 +208,7 @@ static const struct acpi_sdt *acpi_find_madt(const uint8_t *rsdp)
         const uint8_t *e = (const uint8_t *)t + off;
         uint64_t pa = esz == 8 ? *(const uint64_t *)e : *(const uint32_t *)e;
         const struct acpi_sdt *s = env_phys_to_virt(pa);
-        if (memcmp(s->sig, "APIC", 4) == 0 && acpi_sum_ok(s, s->len))
+        if (memcmp(s->sig, sig, 4) == 0 && acpi_sum_ok(s, s->len))
             return s;
     }
     return NULL;
@@ -228,10 +229,94 @@ static void acpi_parse_madt(const struct acpi_sdt *madt)
     }
 }
 
+/* ---- ACPI: SRAT and SLIT, the NUMA topology (numa.h) ---- */
+
+static struct mm_numa_topology acpi_numa;
+static bool acpi_numa_valid;
+
+/* SRAT type 0 (processor local APIC affinity, enabled): the node of the CPU with that APIC id. */
+static void acpi_srat_cpu(const uint8_t *e)
+{
+    uint32_t dom = e[2] | (uint32_t)e[9] << 8 | (uint32_t)e[10] << 16 | (uint32_t)e[11] << 24;
+    for (unsigned int i = 0; i < nr_listed && i < MM_MAX_CPUS; i++)
+        if (madt_apic_ids[i] == e[3])
+            acpi_numa.cpu_node[i] = (uint8_t)(dom < 255 ? dom : 255);
+}
+
+/* SRAT type 1 (memory affinity, enabled): the lowest base of each node's memory is its start. */
+static bool acpi_srat_mem(const uint8_t *e, bool seen[MM_MAX_NUMNODES])
+{
+    uint32_t dom = *(const uint32_t *)(e + 2);
+    uint64_t base = *(const uint64_t *)(e + 8);
+    if (dom >= MM_MAX_NUMNODES)
+        return false;
+    if (!seen[dom] || base < acpi_numa.node_start[dom])
+        acpi_numa.node_start[dom] = base;
+    seen[dom] = true;
+    acpi_numa.nr_nodes = dom + 1 > acpi_numa.nr_nodes ? dom + 1 : acpi_numa.nr_nodes;
+    return true;
+}
+
+static bool acpi_parse_srat(const struct acpi_sdt *srat)
+{
+    const uint8_t *p = (const uint8_t *)srat;
+    bool seen[MM_MAX_NUMNODES] = { false }, ok = true;
+    for (uint32_t off = sizeof(*srat) + 12; off + 2 <= srat->len && p[off + 1] >= 2;
+         off += p[off + 1]) {
+        const uint8_t *e = p + off;
+        if (e[0] == 0 && e[1] >= 16 && (*(const uint32_t *)(e + 4) & 1))
+            acpi_srat_cpu(e);
+        else if (e[0] == 1 && e[1] >= 40 && (*(const uint32_t *)(e + 28) & 1) &&
+                 *(const uint64_t *)(e + 16))
+            ok &= acpi_srat_mem(e, seen);
+    }
+    for (unsigned int i = 1; i < acpi_numa.nr_nodes; i++) /* a node without memory: empty */
+        if (!seen[i])
+            acpi_numa.node_start[i] = acpi_numa.node_start[i - 1];
+    acpi_numa.node_start[0] = 0; /* node 0 owns everything below its first range */
+    return ok && acpi_numa.nr_nodes > 0;
+}
+
+static void acpi_parse_slit(const struct acpi_sdt *slit)
+{
+    const uint8_t *p = (const uint8_t *)slit;
+    uint64_t n = *(const uint64_t *)(p + sizeof(*slit));
+    if (n != acpi_numa.nr_nodes || sizeof(*slit) + 8 + n * n > slit->len)
+        return;
+    for (unsigned int i = 0; i < n; i++)
+        for (unsigned int j = 0; j < n; j++)
+            acpi_numa.distance[i][j] = p[sizeof(*slit) + 8 + i * n + j];
+}
+
+static void acpi_read_numa(const uint8_t *rsdp)
+{
+    const struct acpi_sdt *srat = rsdp ? acpi_find_table(rsdp, "SRAT") : NULL;
+    const struct acpi_sdt *slit = rsdp ? acpi_find_table(rsdp, "SLIT") : NULL;
+    if (!srat || !acpi_parse_srat(srat)) {
+        env_log(ENV_LOG_INFO, "numa: no usable SRAT: one node\n");
+        return;
+    }
+    if (slit)
+        acpi_parse_slit(slit);
+    acpi_numa_valid = mm_numa_topology_validate(&acpi_numa, nr_listed ? nr_listed : 1) == 0;
+    env_log(ENV_LOG_INFO, "numa: SRAT %u nodes%s, SLIT %s, topology %s\n", acpi_numa.nr_nodes,
+            acpi_numa.nr_nodes > 1 ? "" : " (one)", slit ? "found" : "absent",
+            acpi_numa_valid ? "used" : "refused (one node)");
+    for (unsigned int i = 0; acpi_numa_valid && i < acpi_numa.nr_nodes; i++)
+        env_log(ENV_LOG_INFO, "numa: node %u from 0x%llx, distances %u %u %u %u\n", i,
+                (unsigned long long)acpi_numa.node_start[i], acpi_numa.distance[i][0],
+                acpi_numa.distance[i][1], acpi_numa.distance[i][2], acpi_numa.distance[i][3]);
+}
+
+const struct mm_numa_topology *smp_numa_topology(void)
+{
+    return acpi_numa_valid ? &acpi_numa : NULL;
+}
+
 void smp_read_acpi(void)
 {
     const uint8_t *rsdp = acpi_find_rsdp();
-    const struct acpi_sdt *madt = rsdp ? acpi_find_madt(rsdp) : NULL;
+    const struct acpi_sdt *madt = rsdp ? acpi_find_table(rsdp, "APIC") : NULL;
 
     arch_outb(0x21, 0xff); /* mask both 8259s: only LAPIC interrupts from here on */
     arch_outb(0xa1, 0xff);
@@ -239,6 +324,7 @@ void smp_read_acpi(void)
         acpi_parse_madt(madt);
     env_log(ENV_LOG_INFO, "smp: ACPI %s, MADT lists %u CPUs, LAPIC at 0x%llx\n",
             rsdp ? "found" : "absent", nr_listed, (unsigned long long)lapic_pa);
+    acpi_read_numa(rsdp);
 }
 
 uint64_t smp_lapic_phys(void) { return lapic_pa; }

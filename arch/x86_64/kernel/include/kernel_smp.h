@@ -53,6 +53,10 @@ void smp_init_boot_cpu(void);
 /** Read the MADT (before the BIOS area is overwritten) and mask the legacy PIC. */
 void smp_read_acpi(void);
 
+struct mm_numa_topology;
+/** The NUMA topology the ACPI SRAT (and SLIT) described, or NULL (none, or refused). */
+const struct mm_numa_topology *smp_numa_topology(void);
+
 /** The LAPIC's physical address (for the uncached mapping paging_build makes). */
 uint64_t smp_lapic_phys(void);
 
