@@ -88,7 +88,8 @@ static const uint8_t dom_kinds[] = {
     FOP_CPU, FOP_CPU, FOP_CHECK,
 };
 
-static const struct fuzz_op_table dom_table = { dom_kinds, MM_ARRAY_SIZE(dom_kinds), FUZZ_TABLE_SMP };
+static const struct fuzz_op_table dom_table = { dom_kinds, MM_ARRAY_SIZE(dom_kinds), FUZZ_TABLE_SMP,
+                                                NULL };
 
 #define DF_TRACE(...) do { if (fuzz_trace) fuzz_log(__VA_ARGS__); } while (0)
 
