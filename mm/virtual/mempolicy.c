@@ -13,6 +13,9 @@
  *                     page), so placement is a function of the address alone; falls back when
  *                     that node is full (interleave_hit counts the allocations that got it)
  *
+ * Placement itself (the policy in force at an address, the allocation) is mpol_place.c, which the
+ * fault and migration paths call; this file calls them, not the reverse.
+ *
  * Invariants: a stored mask names only nodes with memory and is non-empty for PREFERRED, BIND and
  * INTERLEAVE, empty for DEFAULT and LOCAL; a policy marked strict covers no private anonymous
  * page outside its mask (mm_check: vm.policy, for BIND; check_vm.c). Page cache pages follow no
@@ -35,15 +38,6 @@ static uint32_t mpol_memory_nodes(void)
     return m;
 }
 
-static unsigned int mpol_weight(uint64_t m) { return (unsigned int)__builtin_popcountll(m); }
-
-/* The @k-th (from 0) set bit of @m; @m non-empty. */
-static int mpol_nth_node(uint64_t m, unsigned int k)
-{
-    for (int n = 0;; n++)
-        if ((m >> n & 1) && k-- == 0)
-            return n;
-}
 
 /* Linux's get_nodes: @maxnode - 1 bits of @nmask; bits beyond MPOL_MAX_NUMNODES must be 0. */
 static int mpol_get_nodes(const unsigned long *nmask, unsigned long maxnode, uint64_t *out)
@@ -68,10 +62,10 @@ static int mpol_get_nodes(const unsigned long *nmask, unsigned long maxnode, uin
 static uint32_t mpol_relative(uint64_t user, uint32_t allowed)
 {
     uint32_t m = 0;
-    unsigned int w = mpol_weight(allowed);
+    unsigned int w = mempolicy_weight(allowed);
     for (unsigned int i = 0; i < MPOL_MAX_NUMNODES && w; i++)
         if (user >> i & 1)
-            m |= 1u << mpol_nth_node(allowed, i % w);
+            m |= 1u << mempolicy_nth_node(allowed, i % w);
     return m;
 }
 
@@ -107,55 +101,6 @@ static int mpol_new(int mode, uint64_t user, struct mempolicy *pol)
         nodes &= -nodes; /* the first node */
     pol->nodes = nodes;
     return 0;
-}
-
-/* ---- placement ---- */
-
-/* The policy in force at @va of VMA @v in @mm. */
-static struct mempolicy *mpol_of(struct mm_struct *mm, struct vm_area_struct *v)
-{
-    return v && v->vm_policy.mode != MPOL_DEFAULT ? &v->vm_policy : &mm->policy;
-}
-
-void mempolicy_target(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t va,
-                      struct mpol_target *t)
-{
-    const struct mempolicy *pol = mpol_of(mm, v);
-    *t = (struct mpol_target){ .nid = NUMA_NO_NODE, .nodes = ~0u };
-    if (pol->mode == MPOL_PREFERRED) {
-        t->nid = mpol_nth_node(pol->nodes, 0);
-    } else if (pol->mode == MPOL_BIND) {
-        t->nodes = pol->nodes;
-    } else if (pol->mode == MPOL_INTERLEAVE) {
-        uint64_t idx = v && v->vm_file ? v->vm_pgoff + ((va - v->vm_start) >> PAGE_SHIFT)
-                                       : va >> PAGE_SHIFT;
-        t->nid = mpol_nth_node(pol->nodes, (unsigned int)(idx % mpol_weight(pol->nodes)));
-        t->interleave = true;
-    }
-}
-
-struct page *mempolicy_alloc(const struct mpol_target *t, gfp_t gfp)
-{
-    if (t->nodes != ~0u)
-        return alloc_pages_nodemask(t->nid, gfp, 0, t->nodes);
-    struct page *p = alloc_pages_node(t->nid, gfp, 0);
-    if (t->interleave)
-        page_alloc_count_interleave(p, t->nid);
-    return p;
-}
-
-struct page *vma_alloc_page(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t va, gfp_t gfp)
-{
-    struct mpol_target t;
-    mempolicy_target(mm, v, va, &t);
-    return mempolicy_alloc(&t, gfp);
-}
-
-void mempolicy_note_page(struct mm_struct *mm, struct vm_area_struct *v, const struct page *p)
-{
-    struct mempolicy *pol = mpol_of(mm, v);
-    if (pol->mode == MPOL_BIND && !(pol->nodes >> page_to_nid(p) & 1))
-        pol->strict = false;
 }
 
 /* ---- conformance of the pages already there ---- */
@@ -260,10 +205,15 @@ static unsigned long mpol_settle_range(struct mm_struct *mm, uintptr_t start, ui
                      pol->mode == MPOL_PREFERRED ? pol->nodes : 0; /* Linux: the given mask */
     for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end; v = vma_next(mm, v))
         left += mpol_queue_range(mm, v, start, end, nodes, move);
-    for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end; v = vma_next(mm, v))
+    struct vm_area_struct *v = find_vma(mm, start);
+    while (v && v->vm_start < end) {
         if (v->vm_policy.mode == MPOL_BIND)
             v->vm_policy.strict = !mpol_queue_range(mm, v, v->vm_start, v->vm_end,
                                                     v->vm_policy.nodes, 0);
+        uintptr_t next_start = v->vm_end;
+        (void)vma_merge_around(mm, v); /* equal again once strictness is known: may free v */
+        v = next_start < end ? find_vma(mm, next_start) : NULL;
+    }
     return left;
 }
 
@@ -333,7 +283,7 @@ static int mpol_get_locked(struct mm_struct *mm, int *mode, uint64_t *mask, uint
     } else if (flags & MPOL_F_NODE) {
         if (pol->mode != MPOL_INTERLEAVE)
             return -MM_EINVAL;
-        *mode = mpol_nth_node(pol->nodes, 0); /* no task-context interleaving advances it */
+        *mode = mempolicy_nth_node(pol->nodes, 0); /* no task-context interleaving advances it */
     }
     if (!(flags & MPOL_F_NODE))
         *mode = pol->mode | pol->flags;

@@ -46,7 +46,15 @@ struct page *vm_zero_page(void);
 int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end,
                     struct vm_area_struct **first);
 
-/* mempolicy.c: where a user page of an address goes */
+/* mpol_place.c: where a user page of an address goes */
+static inline unsigned int mempolicy_weight(uint64_t m) { return (unsigned int)__builtin_popcountll(m); }
+/** The @k-th (from 0) set bit of @m; @m non-empty. */
+static inline int mempolicy_nth_node(uint64_t m, unsigned int k)
+{
+    for (int n = 0;; n++)
+        if ((m >> n & 1) && k-- == 0)
+            return n;
+}
 struct mpol_target {
     int nid;              /* preferred node, NUMA_NO_NODE: the calling CPU's */
     unsigned int nodes;   /* nodes that may serve (~0u: any) */
