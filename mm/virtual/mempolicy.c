@@ -115,8 +115,8 @@ static struct page *mpol_anon_page(struct mm_struct *mm, uintptr_t va)
     return (p->flags & PG_cache) ? NULL : p;
 }
 
-/* Pages of [start, end) in @v (not on @nodes; with @move, moved to @pol where they may be) that
- * stay outside @nodes. */
+/* Pages of [start, end) in @v outside @nodes that stay there: with @move, those whose migration
+ * under the policy failed (a moved page counts as placed even where the policy fell back). */
 static unsigned long mpol_queue_range(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t start,
                                       uintptr_t end, uint32_t nodes, unsigned int move)
 {
@@ -128,9 +128,8 @@ static unsigned long mpol_queue_range(struct mm_struct *mm, struct vm_area_struc
         if (move) {
             struct mpol_target t;
             mempolicy_target(mm, v, va, &t);
-            if (migrate_page_to(mm, va, move, &t) == 0 &&
-                (p = mpol_anon_page(mm, va)) != NULL && (nodes >> page_to_nid(p) & 1))
-                continue;
+            if (migrate_page_to(mm, va, move, &t) == 0)
+                continue; /* moved: done, as Linux, even where preferred or interleave fell back */
         }
         left++;
     }
