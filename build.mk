@@ -41,7 +41,7 @@ ARCH_S := $(addprefix arch/x86_64/kernel/,boot.S entry.S trampoline.S)
 # unit tests: the framework and the suites both builds run, plus each build's runner
 TEST_SUITES := tests/kt_util.c tests/ktest.c $(addprefix tests/test_,boot.c buddy.c check.c \
 	describe.c format.c harden.c inject.c kfence.c kmalloc.c leak.c misuse.c mlock.c mmap.c page_table.c \
-	pcp.c range_tree.c reclaim.c slab.c stats.c swap.c vmalloc.c trace.c dump.c rmap.c numa.c)
+	pcp.c range_tree.c reclaim.c slab.c stats.c swap.c vmalloc.c trace.c dump.c rmap.c numa.c mempolicy.c)
 TESTS_HOSTED := $(TEST_SUITES) tests/test_main.c tests/test_mmu.c tests/test_tlb.c \
 	tests/test_domains.c
 TESTS_KERNEL := $(TEST_SUITES) tests/kernel/ktest_kernel.c

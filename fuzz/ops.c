@@ -417,6 +417,12 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
                                             ARG_E("fn", FF_D, node_fn_vals) } },
     [FOP_KMALLOC_NODE] = { "kmalloc node", 2, { { .name = "size", .kind = FA_KSIZE, .field = FF_D },
                                                 ARG_E("node", FF_C, node_vals) } },
+    [FOP_VM_MBIND] = { "vm mbind", 4, { ARG_U("mode", FF_A, 0, 16), ARG_U("nodes", FF_B, 0, 16),
+                                        ARG_U("fl", FF_C, 0, 64), ARG_U("at", FF_D, 0, 0xffffffffu) } },
+    [FOP_VM_SET_MEMPOLICY] = { "vm set-mempolicy", 2, { ARG_U("mode", FF_A, 0, 16),
+                                                        ARG_U("nodes", FF_B, 0, 16) } },
+    [FOP_VM_MOVE_NODE] = { "vm move-node", 3, { ARG_U("node", FF_A, 0, 6), ARG_U("pages", FF_B, 1, 8),
+                                                ARG_U("at", FF_D, 0, 0xffffffffu) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)

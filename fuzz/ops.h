@@ -260,6 +260,11 @@ enum fuzz_op_kind {
     FOP_NUMA,               /* numa nodes= dist= x=   (the topology record itself: record 0) */
     FOP_ALLOC_NODE,         /* alloc node order= gfp= node=local|0..3|bad fn=try|alloc|__alloc */
     FOP_KMALLOC_NODE,       /* kmalloc node size= node= */
+    /* memory policies (vm target, numa table) */
+    FOP_VM_MBIND,           /* vm mbind mode= nodes= fl= at=  (mode bits 0-2 MPOL_*, bit 3 STATIC;
+                               fl bits 0-2 STRICT|MOVE|MOVE_ALL, bit 3 a bad flag, 4-5 pages-1) */
+    FOP_VM_SET_MEMPOLICY,   /* vm set-mempolicy mode= nodes= */
+    FOP_VM_MOVE_NODE,       /* vm move-node node= pages= at=  (node 4: -1, 5: node 4) */
     FUZZ_NR_OP_KINDS,
 };
 

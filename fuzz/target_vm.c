@@ -57,20 +57,30 @@
 #include "mm_leak.h"
 #include "checker.h"
 
-static const uint8_t vm_kinds[] = {
-    FOP_VM_SWAPDEV, FOP_VM_USE, FOP_VM_USE,
-    FOP_VM_MMAP, FOP_VM_MMAP, FOP_VM_MMAP, FOP_VM_MMAP, FOP_VM_MMAP,
-    FOP_VM_MUNMAP, FOP_VM_MUNMAP, FOP_VM_MPROTECT, FOP_VM_MPROTECT, FOP_VM_BRK,
-    FOP_VM_ACCESS, FOP_VM_ACCESS, FOP_VM_ACCESS, FOP_VM_ACCESS, FOP_VM_ACCESS, FOP_VM_ACCESS,
-    FOP_VM_FORK, FOP_VM_FORK, FOP_VM_EXIT, FOP_VM_PRESSURE, FOP_VM_PRESSURE, FOP_FAILNEXT,
-    FOP_VM_FILE, FOP_VM_FILE, FOP_VMALLOC, FOP_VFREE, FOP_VMAP, FOP_VUNMAP, FOP_CHECK,
-    /* appended: corruption, vmalloc misuse, swap device errors, fork under failure injection */
-    FOP_VM_CORRUPT, FOP_VM_CORRUPT, FOP_VM_VMISUSE, FOP_VM_SWAPFAIL, FOP_VM_FORKFAIL,
-    /* appended: page migration */
-    FOP_VM_MIGRATE, FOP_VM_MIGRATE,
+#define VM_KINDS \
+    FOP_VM_SWAPDEV, FOP_VM_USE, FOP_VM_USE, \
+    FOP_VM_MMAP, FOP_VM_MMAP, FOP_VM_MMAP, FOP_VM_MMAP, FOP_VM_MMAP, \
+    FOP_VM_MUNMAP, FOP_VM_MUNMAP, FOP_VM_MPROTECT, FOP_VM_MPROTECT, FOP_VM_BRK, \
+    FOP_VM_ACCESS, FOP_VM_ACCESS, FOP_VM_ACCESS, FOP_VM_ACCESS, FOP_VM_ACCESS, FOP_VM_ACCESS, \
+    FOP_VM_FORK, FOP_VM_FORK, FOP_VM_EXIT, FOP_VM_PRESSURE, FOP_VM_PRESSURE, FOP_FAILNEXT, \
+    FOP_VM_FILE, FOP_VM_FILE, FOP_VMALLOC, FOP_VFREE, FOP_VMAP, FOP_VUNMAP, FOP_CHECK, \
+    /* appended: corruption, vmalloc misuse, swap device errors, fork under failure injection */ \
+    FOP_VM_CORRUPT, FOP_VM_CORRUPT, FOP_VM_VMISUSE, FOP_VM_SWAPFAIL, FOP_VM_FORKFAIL, \
+    /* appended: page migration */ \
+    FOP_VM_MIGRATE, FOP_VM_MIGRATE
+
+static const uint8_t vm_kinds[] = { VM_KINDS };
+
+/* Inputs with a topology record (ops.h): the same ops and the memory-policy ones. */
+static const uint8_t vm_numa_kinds[] = {
+    VM_KINDS,
+    FOP_VM_MBIND, FOP_VM_MBIND, FOP_VM_MBIND, FOP_VM_SET_MEMPOLICY, FOP_VM_MOVE_NODE,
+    FOP_VM_MOVE_NODE,
 };
 
-static const struct fuzz_op_table vm_table = { vm_kinds, MM_ARRAY_SIZE(vm_kinds), 0, NULL };
+static const struct fuzz_op_table vm_numa_table = { vm_numa_kinds, MM_ARRAY_SIZE(vm_numa_kinds), 0,
+                                                    NULL };
+static const struct fuzz_op_table vm_table = { vm_kinds, MM_ARRAY_SIZE(vm_kinds), 0, &vm_numa_table };
 
 struct vm_fz_state vm_fz;
 
@@ -538,6 +548,23 @@ static unsigned int vm_fork_need(const struct mm_struct *mm)
     return (unsigned int)(mm->pt.nr_tables + 1 + (mm->map_count + 7) / 8 + 3 + (chains + 7) / 8);
 }
 
+/* Fork copies policies: the child's, at every region's pages and its own, are the parent's. */
+static void vm_fork_check_policies(struct vmm *m, struct mm_struct *child)
+{
+    for (uint32_t r = 0; r <= m->nreg; r++)
+        for (uint32_t k = 0; r < m->nreg ? k < m->reg[r].np : k < 1; k++) {
+            uintptr_t va = r < m->nreg ? m->reg[r].start + (uintptr_t)k * PAGE_SIZE : 0;
+            unsigned int fl = r < m->nreg ? MPOL_F_ADDR : 0;
+            int pm = -1, cm = -2;
+            unsigned long pn = 0, cn = 1;
+            int pe = mm_get_mempolicy(m->mm, &pm, &pn, 8, va, fl);
+            int ce = mm_get_mempolicy(child, &cm, &cn, 8, va, fl);
+            if (pe != ce || (!pe && (pm != cm || pn != cn)))
+                vfail("fork: policy at %lx is mode %d nodes %lx (%d) in the parent, %d %lx (%d) in the "
+                      "child", (unsigned long)va, pm, pn, pe, cm, cn, ce);
+        }
+}
+
 static void vm_fork(void)
 {
     struct vmm *m = vm_cur_mm();
@@ -556,6 +583,7 @@ static void vm_fork(void)
             vfail("mm_fork = %s, expected 0", mm_strerror(ret));
         return;
     }
+    vm_fork_check_policies(m, child);
     vm_tmp_mm = *m;
     vm_tmp_mm.mm = child;
     vm_fz.mm[vm_fz.nmm++] = vm_tmp_mm;
@@ -1040,13 +1068,24 @@ static void vm_migrate_verify(struct vmm *m, uintptr_t va, uint32_t n)
     }
 }
 
-static void vm_migrate(uint32_t how, uint32_t pages, uint32_t at)
+/* The current address space and the start of @pages pages at @at in it (NULL: no address
+ * space, or the range leaves user space). */
+static struct vmm *vm_range_mm(uint32_t at, uint32_t pages, uintptr_t *va)
 {
     struct vmm *m = vm_cur_mm();
     if (!m)
-        return;
-    uintptr_t va = vm_addr(m, at) & PAGE_MASK;
-    if (va >= ARCH_USER_VA_END || ARCH_USER_VA_END - va < (uintptr_t)pages * PAGE_SIZE)
+        return NULL;
+    *va = vm_addr(m, at) & PAGE_MASK;
+    if (*va >= ARCH_USER_VA_END || ARCH_USER_VA_END - *va < (uintptr_t)pages * PAGE_SIZE)
+        return NULL;
+    return m;
+}
+
+static void vm_migrate(uint32_t how, uint32_t pages, uint32_t at)
+{
+    uintptr_t va;
+    struct vmm *m = vm_range_mm(at, pages, &va);
+    if (!m)
         return;
     if (how < 2) {
         for (uint32_t i = 0; i < pages; i++)
@@ -1058,6 +1097,149 @@ static void vm_migrate(uint32_t how, uint32_t pages, uint32_t at)
         if (left < 0 || left > (long)pages ||
             (left && !vm_fz.inj_at_op && !vm_oom_justified_need(0, 1, GFP_HIGHUSER)))
             vfail("mm_migrate_range = %ld of %u pages not moved", left, pages);
+    }
+    vm_migrate_verify(m, va, pages);
+}
+
+/* ---- memory policies (numa table) ---- */
+
+/* Nodes with memory now (a memoryless node has no managed pages). */
+static uint32_t vm_memory_nodes(void)
+{
+    static struct page_alloc_stats st;
+    page_alloc_get_stats(&st);
+    uint32_t m = 0;
+    for (unsigned int n = 0; n < mm_nr_nodes(); n++)
+        m |= st.node[n].managed ? 1u << n : 0;
+    return m;
+}
+
+/* The policy mode= argument: MPOL_* in bits 0-2 (5-7 invalid), MPOL_F_STATIC_NODES by bit 3. */
+static int vm_mpol_mode(uint32_t a) { return (int)(a & 7) | ((a & 8) ? MPOL_F_STATIC_NODES : 0); }
+
+/* Linux's verdict on a mode and mask, written from the man page: 0 or -MM_EINVAL. */
+static int vm_mpol_expect(uint32_t a, uint32_t nodes)
+{
+    uint32_t m = a & 7;
+    bool flag = a & 8;
+    if (m >= MPOL_MAX || (m == MPOL_DEFAULT && nodes) || (m == MPOL_LOCAL && nodes))
+        return -MM_EINVAL;
+    if (!nodes)
+        return (m == MPOL_DEFAULT || ((m == MPOL_PREFERRED || m == MPOL_LOCAL) && !flag)) ? 0
+                                                                                      : -MM_EINVAL;
+    return (nodes & vm_memory_nodes()) ? 0 : -MM_EINVAL;
+}
+
+/* An anonymous page at @va of @m's mm outside @nodes: 0 none, 1 one that mbind's @move flags
+ * could move (mapped once, or MOVE_ALL), 2 one they cannot. */
+static int vm_page_outside(struct vmm *m, uintptr_t va, uint32_t nodes, unsigned int move)
+{
+    pte_t e = vm_pte_now(m->mm, va);
+    if (!pte_present(e) || (e & PTE_SW_ZERO))
+        return 0;
+    struct page *p = pfn_to_page(MM_PFN_DOWN(pte_addr(e)));
+    if ((p->flags & PG_cache) || (nodes >> page_to_nid(p) & 1))
+        return 0;
+    return move && (p->mapcount == 1 || (move & MPOL_MF_MOVE_ALL)) ? 1 : 2;
+}
+
+static void vm_set_mempolicy(uint32_t mode, uint32_t nodes)
+{
+    struct vmm *m = vm_cur_mm();
+    if (!m)
+        return;
+    unsigned long mask = nodes;
+    int want = vm_mpol_expect(mode, nodes);
+    int ret = mm_set_mempolicy(m->mm, vm_mpol_mode(mode), &mask, 8);
+    fuzz_digest_err(ret);
+    VM_TRACE("  set_mempolicy mode %d nodes %x = %d", vm_mpol_mode(mode), nodes, ret);
+    if (ret != want)
+        vfail("set_mempolicy(mode %d, nodes %x) = %s, expected %s", vm_mpol_mode(mode), nodes,
+              mm_strerror(ret), mm_strerror(want));
+    if (!ret && (mode & 7) == MPOL_BIND)
+        vm_fz.policy_bind = true;
+}
+
+/* mbind over model pages [va, va + pages): the range must be mapped (else EFAULT). */
+static void vm_mbind(uint32_t mode, uint32_t nodes, uint32_t fl, uint32_t at)
+{
+    uint32_t pages = 1 + ((fl >> 4) & 3);
+    unsigned int flags = (fl & 7) | ((fl & 8) ? 1u << 3 : 0);
+    uintptr_t va;
+    struct vmm *m = vm_range_mm(at, pages, &va);
+    if (!m)
+        return;
+    int want = vm_mpol_expect(mode, nodes);
+    if (fl & 8)
+        want = -MM_EINVAL;
+    for (uint32_t i = 0; !want && i < pages; i++)
+        if (vm_reg_find(m, va + (uintptr_t)i * PAGE_SIZE) < 0)
+            want = -MM_EFAULT;
+    unsigned long mask = nodes;
+    int ret = mm_mbind(m->mm, va, (size_t)pages * PAGE_SIZE, vm_mpol_mode(mode), &mask, 8, flags);
+    fuzz_digest_err(ret);
+    VM_TRACE("  mbind %lx +%u mode %d nodes %x flags %x = %d (expected %d)", (unsigned long)va,
+             pages, vm_mpol_mode(mode), nodes, flags, ret, want);
+    bool strict = (flags & MPOL_MF_STRICT) && (mode & 7) != MPOL_DEFAULT;
+    uint32_t pol_nodes = nodes & vm_memory_nodes();
+    if ((mode & 7) == MPOL_PREFERRED && pol_nodes)
+        pol_nodes &= -pol_nodes;
+    unsigned int move = flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL);
+    int outside = 0;
+    for (uint32_t i = 0; i < pages; i++)
+        outside = MM_MAX(outside, vm_page_outside(m, va + (uintptr_t)i * PAGE_SIZE, pol_nodes, move));
+    if (ret == -MM_ENOMEM && !want && vm_oom_justified_need(2, 0, 0))
+        want = ret; /* a split found no memory */
+    /* a page stayed outside the new mask: one MOVE may not move (shared, or no MOVE), or a
+     * movable one whose target allocation failed */
+    if (ret == -MM_EIO && !want && strict &&
+        (outside == 2 || (outside == 1 && vm_oom_justified_need(0, 1, GFP_HIGHUSER))))
+        want = ret;
+    if (ret != want)
+        vfail("mbind(%lx, %u pages, mode %d, nodes %x, flags %x) = %s, expected %s",
+              (unsigned long)va, pages, vm_mpol_mode(mode), nodes, flags, mm_strerror(ret),
+              mm_strerror(want));
+    if (!ret && strict && outside && (mode & 7) == MPOL_BIND) /* others may fall back */
+        vfail("mbind(%lx, STRICT) = 0 with a page outside nodes %x", (unsigned long)va, pol_nodes);
+    if (!ret && (mode & 7) == MPOL_BIND)
+        vm_fz.policy_bind = true;
+    vm_migrate_verify(m, va, pages);
+}
+
+/* move_pages with a node for each page: status = the node, ENODEV for a bad node. */
+static void vm_move_node(uint32_t node, uint32_t pages, uint32_t at)
+{
+    uintptr_t va;
+    struct vmm *m = vm_range_mm(at, pages, &va);
+    if (!m)
+        return;
+    int nid = node == 4 ? -1 : node == 5 ? 4 : (int)node;
+    bool bad = nid < 0 || (unsigned int)nid >= mm_nr_nodes() || !(vm_memory_nodes() >> nid & 1);
+    for (uint32_t i = 0; i < pages; i++) {
+        uintptr_t a = va + (uintptr_t)i * PAGE_SIZE;
+        pte_t e0 = vm_pte_now(m->mm, a);
+        int want = vm_migrate_expect(m, a, e0, MPOL_MF_MOVE), st = 99;
+        int ret = mm_move_pages_node(m->mm, 1, &a, &nid, &st, MPOL_MF_MOVE);
+        fuzz_digest_err(ret);
+        fuzz_digest_err(st);
+        VM_TRACE("  move_pages %lx -> node %d = %d, status %d", (unsigned long)a, nid, ret, st);
+        if (bad) {
+            if (ret != -MM_ENODEV || st != 99)
+                vfail("move_pages(%lx, node %d) = %s status %d, expected ENODEV", (unsigned long)a,
+                      nid, mm_strerror(ret), st);
+            continue;
+        }
+        if (!want || (want == -MM_EACCES && pfn_to_page(MM_PFN_DOWN(pte_addr(e0)))->node == nid))
+            want = nid; /* Linux: a page already on its node is done before the shared test */
+        if (st == -MM_ENOMEM && want == nid && pfn_to_page(MM_PFN_DOWN(pte_addr(e0)))->node != nid)
+            want = st; /* the target node may be full (the model does not count per node) */
+        if (ret || st != want)
+            vfail("move_pages(%lx, node %d) = %s status %d, expected %d", (unsigned long)a, nid,
+                  mm_strerror(ret), st, want);
+        pte_t e1 = vm_pte_now(m->mm, a);
+        if (st == nid && pfn_to_page(MM_PFN_DOWN(pte_addr(e1)))->node != nid)
+            vfail("move_pages(%lx, node %d): the page is on node %d", (unsigned long)a, nid,
+                  pfn_to_page(MM_PFN_DOWN(pte_addr(e1)))->node);
     }
     vm_migrate_verify(m, va, pages);
 }
@@ -1193,6 +1375,9 @@ static void vm_exec(const struct fuzz_op *op)
     case FOP_VM_SWAPFAIL: vm_swapfail(a[0], a[1], a[2]); break;
     case FOP_VM_FORKFAIL: vm_forkfail(a[0]); break;
     case FOP_VM_MIGRATE: vm_migrate(a[0], a[1], a[2]); break;
+    case FOP_VM_MBIND: vm_mbind(a[0], a[1], a[2], a[3]); break;
+    case FOP_VM_SET_MEMPOLICY: vm_set_mempolicy(a[0], a[1]); break;
+    case FOP_VM_MOVE_NODE: vm_move_node(a[0], a[1], a[2]); break;
     default: break;
     }
 }

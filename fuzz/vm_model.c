@@ -457,8 +457,8 @@ static unsigned int vm_probe_take(struct list_head *held, unsigned int n, gfp_t 
 
 bool vm_oom_justified_need(unsigned int meta, unsigned int data, gfp_t data_gfp)
 {
-    if (vm_fz.inj_at_op || vm_inj_armed())
-        return true;
+    if (vm_fz.inj_at_op || vm_inj_armed() || vm_fz.policy_bind)
+        return true; /* a bind policy: the model does not track which nodes may serve */
     struct list_head held;
     list_init(&held);
     bool exhausted = vm_probe_take(&held, meta, GFP_KERNEL) < meta ||

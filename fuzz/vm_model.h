@@ -84,6 +84,7 @@ struct varea {
 
 struct vm_fz_state {
     struct fuzz_machine m;
+    bool policy_bind;        /* a bind policy was set: its nodes may run out while others have room */
     struct vmm mm[VM_MAX_MM];
     uint32_t nmm, cur;
     struct vobj obj[VM_MAX_OBJ];

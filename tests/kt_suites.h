@@ -45,6 +45,7 @@
     ALL(dump) \
     ALL(rmap) \
     ALL(numa) \
+    ALL(mempolicy) \
     HOSTED(domains, "accesses go through the hosted software MMU; the kernel's suite pkeys checks the real CPU")
 
 /* Helpers for expanding the list. */

@@ -33,6 +33,12 @@
  *   rmap.chain     an anon_vma chain is broken: an mm without its own anon_vma, a chain not on
  *                  its lists or naming another mm / anon_vma, an anon_vma chained twice by one
  *                  mm, a chain count that differs from the list (virtual/rmap.c)
+ *   vm.policy      a private anonymous page (mapcount 1) lies outside the nodes of the strict
+ *                  MPOL_BIND policy in force at its address (the VMA's, else the mm's). Only
+ *                  BIND is held strictly: PREFERRED and INTERLEAVE fall back when their node is
+ *                  full, and a policy set over pages placed before it is strict only when they all
+ *                  conformed (mbind without MPOL_MF_MOVE, move_pages to another node clear it);
+ *                  a COW-shared page may have been placed by another mapper's policy
  *   rmap.page      a PTE maps an anonymous page the reverse map does not find there (no
  *                  anon_vma, one the mm does not chain, another address), or the walk finds
  *                  a number of PTEs other than the page's mapcount
@@ -52,6 +58,7 @@
 static bool vm_mergeable(const struct vm_area_struct *a, const struct vm_area_struct *b)
 {
     return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags && a->vm_file == b->vm_file &&
+           mempolicy_equal(&a->vm_policy, &b->vm_policy) &&
            (!a->vm_file || a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff);
 }
 
@@ -172,6 +179,12 @@ static int check_pte(void *arg, uintptr_t va, pte_t *ptep)
         return vm_fail(c->r, "pte.page", pfn, "mm %u: PTE at 0x%lx maps pfn 0x%lx with flags 0x%x",
                        c->mm->id, (unsigned long)va, pfn, p ? p->flags : 0);
     c->anon += !(p->flags & PG_cache);
+    const struct mempolicy *pol = v->vm_policy.mode != MPOL_DEFAULT ? &v->vm_policy : &c->mm->policy;
+    if (!(p->flags & PG_cache) && p->mapcount == 1 && pol->mode == MPOL_BIND && pol->strict &&
+        !(pol->nodes >> page_to_nid(p) & 1))
+        return vm_fail(c->r, "vm.policy", pfn, "mm %u: page at 0x%lx is on node %d, outside its "
+                       "%s bind policy's nodes 0x%x", c->mm->id, (unsigned long)va, page_to_nid(p),
+                       pol == &v->vm_policy ? "VMA's" : "address space's", pol->nodes);
     return 0;
 }
 

@@ -6,7 +6,7 @@
  * thousandths: the share of free memory that cannot serve an order-j request without compaction.
  * Counters are per-CPU and summed here, so the allocation fast path never shares a cache line.
  * zone[] sums each zone type over every node; node[] has each node's own view and numastat
- * (interleave_hit stays 0: there are no interleave policies yet).
+ * (interleave_hit: interleaved allocations that got the node they asked for).
  */
 #include "../physical/phys_internal.h"
 
@@ -117,6 +117,7 @@ static void stats_sum_numa(struct page_alloc_stats *st)
             s[NUMA_FOREIGN] += k->numa_foreign[nid];
             s[NUMA_LOCAL] += k->node_alloc[nid] - k->numa_other[nid];
             s[NUMA_OTHER] += k->numa_other[nid];
+            s[NUMA_INTERLEAVE_HIT] += k->interleave_hit[nid];
         }
 }
 

@@ -77,6 +77,27 @@
 
 struct mm_file;
 
+/*
+ * A memory policy (virtual/mempolicy.c): a mode (MPOL_*), its mode flags and a node mask (bit n
+ * = node n, only nodes with memory). In a VMA, MPOL_DEFAULT means "none: the address space's".
+ * @user: the mask as given (MPOL_F_STATIC_NODES / MPOL_F_RELATIVE_NODES keep it for
+ * get_mempolicy). @strict: every private anonymous page it covers was placed under it (set when
+ * the policy was applied to pages that all conformed; mm_check holds MPOL_BIND to it).
+ */
+struct mempolicy {
+    uint16_t mode, flags;
+    uint32_t nodes;
+    uint64_t user;
+    bool strict;
+};
+
+/** Same policy (VMAs with equal ones may merge)? */
+static inline bool mempolicy_equal(const struct mempolicy *a, const struct mempolicy *b)
+{
+    return a->mode == b->mode && a->flags == b->flags && a->nodes == b->nodes &&
+           a->user == b->user && a->strict == b->strict;
+}
+
 struct vm_area_struct {
     uintptr_t vm_start, vm_end;   /* [start, end), page aligned */
     unsigned long vm_flags;
@@ -85,6 +106,7 @@ struct vm_area_struct {
     struct mm_struct *vm_mm;
     struct list_head vm_list;     /* address order */
     struct list_head vm_shared;   /* a file VMA: on its file's i_mmap list while linked */
+    struct mempolicy vm_policy;   /* mbind's (MPOL_DEFAULT: the mm's applies) */
 };
 
 struct mm_struct {
@@ -99,6 +121,7 @@ struct mm_struct {
     struct list_head list_all;    /* every live mm (for mm_check) */
     struct anon_vma *anon_vma;    /* where this mm's new anonymous pages go (virtual/rmap.c) */
     struct list_head anon_vma_chain; /* its anon_vma_chains: one per anon_vma it may map pages of */
+    struct mempolicy policy;      /* set_mempolicy's (MPOL_DEFAULT: local allocation) */
     env_spinlock_t lock;          /* unused for now: one lock, mm_state.vm.lock, guards every
                                      address space (virtual/vm_lock.c); kept for the per-mm split */
 };
@@ -250,6 +273,78 @@ struct migrate_stats {
     unsigned long succeeded, failed;
 };
 void mm_migrate_get_stats(struct migrate_stats *st);
+
+/* ---- memory policies (virtual/mempolicy.c; Linux's values and errors) ---- */
+
+#define MPOL_DEFAULT    0
+#define MPOL_PREFERRED  1
+#define MPOL_BIND       2
+#define MPOL_INTERLEAVE 3
+#define MPOL_LOCAL      4
+#define MPOL_MAX        5
+#define MPOL_F_STATIC_NODES   (1 << 15)
+#define MPOL_F_RELATIVE_NODES (1 << 14)
+#define MPOL_MF_STRICT   (1u << 0)
+/* get_mempolicy flags */
+#define MPOL_F_NODE         (1u << 0)
+#define MPOL_F_ADDR         (1u << 1)
+#define MPOL_F_MEMS_ALLOWED (1u << 2)
+/** Bits of a node mask word (Linux's MAX_NUMNODES here: one unsigned long). */
+#define MPOL_MAX_NUMNODES 64
+
+/**
+ * set_mempolicy(2) for @mm: @mode (with MPOL_F_STATIC_NODES or MPOL_F_RELATIVE_NODES), node mask
+ * @nmask of @maxnode - 1 bits (Linux's off-by-one). Nodes without memory are dropped from the mask
+ * (Linux: mems_allowed & N_MEMORY). Returns 0 or -MM_EINVAL: NULL @mm, unknown mode or flags, both
+ * node flags, MPOL_DEFAULT or MPOL_LOCAL with nodes, an empty mask (after dropping) for BIND,
+ * INTERLEAVE or PREFERRED with a flag, @maxnode above 8 * PAGE_SIZE with a mask, bits set beyond
+ * MPOL_MAX_NUMNODES. PREFERRED with an empty mask is MPOL_LOCAL. Applies to later faults.
+ */
+int mm_set_mempolicy(struct mm_struct *mm, int mode, const unsigned long *nmask,
+                     unsigned long maxnode);
+
+/**
+ * mbind(2): give [@addr, @addr + PAGE_ALIGN(@len)) its own policy (VMAs split and merge as for
+ * mprotect; MPOL_DEFAULT removes it). @flags: MPOL_MF_STRICT, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL.
+ * With MOVE(_ALL), private anonymous and page cache pages on nodes outside the new mask are
+ * migrated to the policy's nodes (MOVE: pages mapped once only). Returns 0; -MM_EINVAL (mode,
+ * mask or flags as set_mempolicy, unknown @flags, unaligned @addr, a wrapping range); -MM_EFAULT
+ * (a hole in the range; nothing changed); -MM_ENOMEM (no memory for a split); -MM_EIO (STRICT:
+ * a page stayed outside the mask; the policy is set all the same, as Linux).
+ */
+int mm_mbind(struct mm_struct *mm, uintptr_t addr, size_t len, int mode,
+             const unsigned long *nmask, unsigned long maxnode, unsigned int flags);
+
+/**
+ * get_mempolicy(2): *@mode and the mask (into @nmask, @maxnode - 1 bits, when @nmask) of @mm's
+ * policy, or with MPOL_F_ADDR of the VMA's at @addr (MPOL_DEFAULT when it has none);
+ * MPOL_F_NODE|MPOL_F_ADDR: *@mode = the node of the page at @addr (faulted in for reading first,
+ * as Linux); MPOL_F_NODE alone: the next interleave node (EINVAL unless interleaving);
+ * MPOL_F_MEMS_ALLOWED: the nodes with memory. -MM_EINVAL: NULL @mm, unknown flags,
+ * MEMS_ALLOWED with another flag, @addr without MPOL_F_ADDR, @maxnode below the node count with
+ * @nmask; -MM_EFAULT: no VMA at @addr (or the fault failed).
+ */
+int mm_get_mempolicy(struct mm_struct *mm, int *mode, unsigned long *nmask, unsigned long maxnode,
+                     uintptr_t addr, unsigned int flags);
+
+/**
+ * move_pages(2) with target nodes: move the page at each @addrs[i] to node @nodes[i];
+ * @status[i] = the node it is on afterwards, or the errors of mm_move_pages (a page already on
+ * its node stays: status its node). @nodes NULL: only report each page's node (Linux's
+ * do_pages_stat). Returns 0, -MM_EINVAL (as mm_move_pages), or -MM_ENODEV for a node that is not
+ * one of the machine's or has no memory (statuses before it written, that page and later ones
+ * not).
+ */
+int mm_move_pages_node(struct mm_struct *mm, unsigned long count, const uintptr_t *addrs,
+                       const int *nodes, int *status, unsigned int flags);
+
+/**
+ * migrate_pages(2): move every private anonymous page of @mm on a node of @old_nodes to the node
+ * of @new_nodes at the same rank (Linux's do_migrate_pages mapping when the masks differ in size:
+ * rank modulo the new mask's weight). Returns the number of pages not moved, or -MM_EINVAL (NULL
+ * @mm, empty @new_nodes after dropping memoryless nodes, bits beyond the machine's nodes).
+ */
+long mm_migrate_pages(struct mm_struct *mm, unsigned long old_nodes, unsigned long new_nodes);
 
 /* ---- the MMU's side ---- */
 

@@ -21,7 +21,8 @@
  * node with memory. numastat counters follow Linux: numa_hit (allocated on the preferred node),
  * numa_miss (allocated here, another node was preferred), numa_foreign (preferred here,
  * allocated elsewhere: counted on the preferred node), local_node / other_node (allocated here by
- * a CPU of this / another node), interleave_hit (always 0: there are no interleave policies yet).
+ * a CPU of this / another node), interleave_hit (an MPOL_INTERLEAVE allocation got the node it
+ * asked for: counted on that node; mm/virtual/mempolicy.c).
  */
 #ifndef LEAXOS_NUMA_H
 #define LEAXOS_NUMA_H
@@ -79,6 +80,16 @@ int page_alloc_try_node(int nid, gfp_t gfp, unsigned int order, struct page **ou
 struct page *alloc_pages_node(int nid, gfp_t gfp, unsigned int order);
 /** As alloc_pages_node, but @nid must be a node of this machine (not NUMA_NO_NODE). */
 struct page *__alloc_pages_node(int nid, gfp_t gfp, unsigned int order);
+
+/**
+ * As alloc_pages_node, but only zones of the nodes in bit mask @nodes may serve (Linux's
+ * __alloc_pages with a nodemask: an MPOL_BIND allocation): @nid's fallback list, filtered.
+ * NULL when those nodes have no memory left even after reclaim; a bad @nid or a mask naming no
+ * node of the machine is reported as misuse (NULL).
+ */
+struct page *alloc_pages_nodemask(int nid, gfp_t gfp, unsigned int order, unsigned int nodes);
+/** Count an interleave_hit on node @nid when @p (an interleaved allocation for @nid) is there. */
+void page_alloc_count_interleave(const struct page *p, int nid);
 
 struct kmem_cache;
 /**

@@ -125,6 +125,7 @@ struct mm_cpu_counters {
     unsigned long wmark_low_miss;
     unsigned long numa_miss[MM_MAX_NUMNODES], numa_foreign[MM_MAX_NUMNODES];
     unsigned long numa_other[MM_MAX_NUMNODES];
+    unsigned long interleave_hit[MM_MAX_NUMNODES]; /* interleaved allocations that got their node */
     struct page_alloc_decision last; /* the last successful zone decision (page_alloc.h) */
 } MM_CACHE_ALIGNED;
 

@@ -52,6 +52,7 @@ const char *mm_strerror(int err)
     case MM_EACCES: return "EACCES";
     case MM_EFAULT: return "EFAULT";
     case MM_EBUSY: return "EBUSY";
+    case MM_ENODEV: return "ENODEV";
     case MM_EEXIST: return "EEXIST";
     case MM_EINVAL: return "EINVAL";
     case MM_ENOSPC: return "ENOSPC";

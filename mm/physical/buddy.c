@@ -26,6 +26,8 @@
  */
 #include "phys_internal.h"
 
+#define NODES_ALL (~0u) /* every node may serve (no bind policy) */
+
 static const char *const zone_names[MM_NR_ZONES] = { "DMA", "Normal", "HighMem" };
 
 const char *zone_name(unsigned int zone)
@@ -244,9 +246,10 @@ static void numa_count(struct mm_cpu_counters *k, unsigned int got, unsigned int
         k->numa_other[got]++;
 }
 
-/* @nid: the preferred node, or NUMA_NO_NODE for the calling CPU's. */
+/* @nid: the preferred node, or NUMA_NO_NODE for the calling CPU's; @nodes: the nodes whose
+ * zones may serve (a bit per node; NODES_ALL for any). */
 static struct page *alloc_from_zones(gfp_t gfp, unsigned int order, unsigned int alloc_flags,
-                                     int nid)
+                                     int nid, unsigned int nodes)
 {
     unsigned int high = gfp_high_zone(gfp);
     unsigned long irq = env_irq_save();
@@ -256,6 +259,8 @@ static struct page *alloc_from_zones(gfp_t gfp, unsigned int order, unsigned int
     struct page *p = NULL;
     struct zone *const *zl = mm_state.phys.node[pref].zonelist[high], *z;
     for (; !p && (z = *zl) != NULL; zl++) {
+        if (mm_unlikely(!(nodes >> z->node & 1)))
+            continue; /* a bind policy's nodes only */
         if (!zone_watermark_ok(z, order, alloc_flags, high)) {
             if ((alloc_flags & ALLOC_WMARK_MASK) == ALLOC_WMARK_LOW)
                 mm_state.phys.cpu[cpu].wmark_low_miss++;
@@ -274,7 +279,8 @@ static struct page *alloc_from_zones(gfp_t gfp, unsigned int order, unsigned int
 
 /* Below the low watermark everywhere: wake background reclaim, use the min reserve, drain the
  * per-CPU lists, and reclaim directly if the caller may. */
-static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order, int nid)
+static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order, int nid,
+                                               unsigned int nodes)
 {
     unsigned int alloc_flags = ALLOC_WMARK_MIN;
     if (gfp & __GFP_HIGH)
@@ -286,15 +292,15 @@ static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order, in
         env_atomic_add(&mm_state.phys.kswapd_wake, 1);
         env_atomic_add(&mm_state.phys.node[nid < 0 ? numa_node_id() : nid].reclaim_wake, 1);
     }
-    struct page *p = alloc_from_zones(gfp, order, alloc_flags, nid);
+    struct page *p = alloc_from_zones(gfp, order, alloc_flags, nid, nodes);
     if (p)
         return p;
     drain_all_pages();
-    p = alloc_from_zones(gfp, order, alloc_flags, nid);
+    p = alloc_from_zones(gfp, order, alloc_flags, nid, nodes);
     if (p || !(gfp & __GFP_DIRECT_RECLAIM) || reclaim_running_here())
         return p;
     if (page_reclaim(gfp, 1ul << order))
-        p = alloc_from_zones(gfp, order, alloc_flags, nid);
+        p = alloc_from_zones(gfp, order, alloc_flags, nid, nodes);
     return p;
 }
 
@@ -348,8 +354,8 @@ static void prep_new_page(struct page *p, unsigned int order, gfp_t gfp, uintptr
         memset(page_address(p), 0, (size_t)PAGE_SIZE << order);
 }
 
-static int page_alloc_site(gfp_t gfp, unsigned int order, struct page **out, uintptr_t site,
-                           int nid)
+static int page_alloc_site_mask(gfp_t gfp, unsigned int order, struct page **out, uintptr_t site,
+                                int nid, unsigned int nodes)
 {
     if (mm_unlikely(!mm_state.phys.ready || order > MM_MAX_ORDER || (gfp & ~__GFP_VALID_MASK) ||
                     (gfp & (__GFP_DMA | __GFP_HIGHMEM)) == (__GFP_DMA | __GFP_HIGHMEM)))
@@ -360,9 +366,9 @@ static int page_alloc_site(gfp_t gfp, unsigned int order, struct page **out, uin
         mm_trace(MM_TRACE_PAGE_ALLOC, ~0ull, order, gfp, -MM_ENOMEM);
         return -MM_ENOMEM;
     }
-    struct page *p = alloc_from_zones(gfp, order, ALLOC_WMARK_LOW, nid);
+    struct page *p = alloc_from_zones(gfp, order, ALLOC_WMARK_LOW, nid, nodes);
     if (mm_unlikely(!p))
-        p = alloc_slowpath(gfp, order, nid);
+        p = alloc_slowpath(gfp, order, nid, nodes);
     if (mm_unlikely(!p)) {
         cpu_count(fail);
         if (!(gfp & __GFP_NOWARN))
@@ -374,6 +380,12 @@ static int page_alloc_site(gfp_t gfp, unsigned int order, struct page **out, uin
     mm_trace(MM_TRACE_PAGE_ALLOC, page_to_pfn(p), order, gfp, 0);
     *out = p;
     return 0;
+}
+
+static int page_alloc_site(gfp_t gfp, unsigned int order, struct page **out, uintptr_t site,
+                           int nid)
+{
+    return page_alloc_site_mask(gfp, order, out, site, nid, NODES_ALL);
 }
 
 int page_alloc_try(gfp_t gfp, unsigned int order, struct page **out)
@@ -426,6 +438,28 @@ struct page *__alloc_pages_node(int nid, gfp_t gfp, unsigned int order)
     else
         page_alloc_site(gfp, order, &p, (uintptr_t)__builtin_return_address(0), nid);
     return p;
+}
+
+struct page *alloc_pages_nodemask(int nid, gfp_t gfp, unsigned int order, unsigned int nodes)
+{
+    struct page *p = NULL;
+    if (mm_unlikely(nid != NUMA_NO_NODE && !node_valid(nid)))
+        numa_check_node(nid, __func__);
+    else if (mm_unlikely(!(nodes & ((1u << mm_nr_nodes()) - 1))))
+        mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, __func__, nodes, ~0ul,
+                         "node mask 0x%x names no node of this machine", nodes);
+    else
+        page_alloc_site_mask(gfp, order, &p, (uintptr_t)__builtin_return_address(0), nid, nodes);
+    return p;
+}
+
+void page_alloc_count_interleave(const struct page *p, int nid)
+{
+    if (!p || !node_valid(nid) || page_to_nid(p) != nid)
+        return;
+    unsigned long irq = env_irq_save();
+    mm_state.phys.cpu[env_cpu_id()].interleave_hit[nid]++;
+    env_irq_restore(irq);
 }
 
 uintptr_t __get_free_pages(gfp_t gfp, unsigned int order)

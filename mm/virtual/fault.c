@@ -131,7 +131,7 @@ static enum vm_fault_result fault_swap(struct mm_struct *mm, struct vm_area_stru
     pte_t e = *ptep;
     if (!swap_entry_valid(e))
         return VM_FAULT_SIGBUS;
-    struct page *p = alloc_pages(GFP_HIGHUSER, 0);
+    struct page *p = vma_alloc_page(mm, v, va, GFP_HIGHUSER);
     if (!p) {
         mm_trace(MM_TRACE_SWAP_IN, mm->id, va, ~0ull, e, -MM_ENOMEM);
         return VM_FAULT_OOM;
@@ -157,7 +157,7 @@ static enum vm_fault_result fault_anon(struct mm_struct *mm, struct vm_area_stru
         fault_set(mm, va, ptep, page_to_phys(z) | vma_pte_prot(v, false) | PTE_SW_ZERO);
         return VM_FAULT_HANDLED;
     }
-    struct page *p = alloc_pages(GFP_HIGHUSER | __GFP_ZERO, 0);
+    struct page *p = vma_alloc_page(mm, v, va, GFP_HIGHUSER | __GFP_ZERO);
     if (!p)
         return VM_FAULT_OOM;
     fault_install(mm, va, ptep, p, vma_pte_prot(v, true));
@@ -198,7 +198,7 @@ static enum vm_fault_result fault_wp(struct mm_struct *mm, struct vm_area_struct
     bool pin = !(e & PTE_SW_ZERO);
     if (pin)
         get_page(old);
-    struct page *p = alloc_pages(GFP_HIGHUSER, 0);
+    struct page *p = vma_alloc_page(mm, v, va, GFP_HIGHUSER);
     if (p)
         memcpy(page_address(p), page_address(old), PAGE_SIZE);
     if (pin)

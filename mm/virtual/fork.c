@@ -78,6 +78,7 @@ static int fork_copy_vma(struct mm_struct *parent, struct mm_struct *child, stru
     n->vm_flags = v->vm_flags & ~VM_LOCKED; /* as Linux: a child does not inherit mlock */
     n->vm_file = v->vm_file;
     n->vm_pgoff = v->vm_pgoff;
+    n->vm_policy = v->vm_policy; /* fork copies policies */
     if (n->vm_file)
         mm_file_get(n->vm_file);
     int err = vma_link(child, n);
@@ -102,6 +103,7 @@ static int mm_fork_locked(struct mm_struct *parent, struct mm_struct **out)
     child->mmap_base = parent->mmap_base;
     child->start_brk = parent->start_brk;
     child->brk = parent->brk;
+    child->policy = parent->policy;
     if (anon_vma_fork(child, parent)) {
         mm_destroy(child);
         return -MM_ENOMEM;

@@ -110,6 +110,7 @@ static void vma_split(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t 
     n->vm_flags = v->vm_flags;
     n->vm_file = v->vm_file;
     n->vm_pgoff = v->vm_pgoff + ((addr - v->vm_start) >> PAGE_SHIFT);
+    n->vm_policy = v->vm_policy;
     if (n->vm_file)
         mm_file_get(n->vm_file);
     vma_set_range(mm, v, v->vm_start, addr);
@@ -264,8 +265,6 @@ static bool mlock_populate_range(struct mm_struct *mm, uintptr_t start, uintptr_
     return true;
 }
 
-static int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end,
-                           struct vm_area_struct **first);
 static int do_munmap_locked(struct mm_struct *mm, uintptr_t addr, size_t len);
 static bool vma_range_covered(struct mm_struct *mm, uintptr_t start, uintptr_t end);
 
@@ -372,8 +371,8 @@ static long do_mmap_locked(struct mm_struct *mm, uintptr_t addr, size_t len, uns
  * Make VMA boundaries fall on @start and @end; returns 0 and in *@first the first VMA ending
  * above @start afterwards (NULL if none), or -MM_ENOMEM (no change made).
  */
-static int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end,
-                           struct vm_area_struct **first)
+int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end,
+                    struct vm_area_struct **first)
 {
     struct vm_area_struct *v = find_vma(mm, start), *w = v; /* w: the VMA around @end, if any */
     if (v && v->vm_end == end)

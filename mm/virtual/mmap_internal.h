@@ -41,6 +41,41 @@ pte_t vma_pte_prot(const struct vm_area_struct *v, bool writable);
 void vm_unmap_pages(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t start, uintptr_t end);
 /** The shared zero page (allocated on first use); NULL on exhaustion. */
 struct page *vm_zero_page(void);
+/** Make VMA boundaries fall on @start and @end (as mprotect); 0 and in *@first the first VMA
+ * ending above @start, or -MM_ENOMEM (nothing changed). */
+int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end,
+                    struct vm_area_struct **first);
+
+/* mpol_place.c: where a user page of an address goes */
+static inline unsigned int mempolicy_weight(uint64_t m) { return (unsigned int)__builtin_popcountll(m); }
+/** The @k-th (from 0) set bit of @m; @m non-empty. */
+static inline int mempolicy_nth_node(uint64_t m, unsigned int k)
+{
+    for (int n = 0;; n++)
+        if ((m >> n & 1) && k-- == 0)
+            return n;
+}
+struct mpol_target {
+    int nid;              /* preferred node, NUMA_NO_NODE: the calling CPU's */
+    unsigned int nodes;   /* nodes that may serve (~0u: any) */
+    bool interleave;      /* count interleave_hit when the page lands on @nid */
+};
+/** The target of a new page at @va of @v (NULL: no VMA) under the policy in force there. */
+void mempolicy_target(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t va,
+                      struct mpol_target *t);
+/** An order-0 page for @t (NULL: none, a bind policy's nodes exhausted included). */
+struct page *mempolicy_alloc(const struct mpol_target *t, gfp_t gfp);
+/** A page for @va of @v under its policy (mempolicy_target + mempolicy_alloc). */
+struct page *vma_alloc_page(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t va, gfp_t gfp);
+/** Page @p now maps in @v by another choice than the policy (move_pages to a node): a bind
+ * policy it breaks is no longer strict. */
+void mempolicy_note_page(struct mm_struct *mm, struct vm_area_struct *v, const struct page *p);
+
+/* migrate.c */
+/** Move the page at @va of @mm to a page from @t (NULL: the policy's target). The move_pages
+ * status: 0 or a negative MM_E* code. Under the lock. */
+int migrate_page_to(struct mm_struct *mm, uintptr_t va, unsigned int flags,
+                    const struct mpol_target *t);
 
 /* file.c */
 struct mm_file {

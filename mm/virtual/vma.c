@@ -135,7 +135,8 @@ void vma_free(struct vm_area_struct *v)
 
 static bool vma_mergeable(const struct vm_area_struct *a, const struct vm_area_struct *b)
 {
-    if (!a || !b || a->vm_end != b->vm_start || a->vm_flags != b->vm_flags || a->vm_file != b->vm_file)
+    if (!a || !b || a->vm_end != b->vm_start || a->vm_flags != b->vm_flags || a->vm_file != b->vm_file ||
+        !mempolicy_equal(&a->vm_policy, &b->vm_policy))
         return false;
     return !a->vm_file || a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
 }
