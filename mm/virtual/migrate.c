@@ -244,8 +244,8 @@ int mm_move_pages_node(struct mm_struct *mm, unsigned long count, const uintptr_
 /* The node of @new_nodes a page on @nid moves to: the same rank, modulo the new weight. */
 static int migrate_map_node(uint32_t old_nodes, uint32_t new_nodes, int nid)
 {
-    unsigned int rank = (unsigned int)__builtin_popcount(old_nodes & ((1u << nid) - 1));
-    unsigned int k = rank % (unsigned int)__builtin_popcount(new_nodes);
+    unsigned int rank = mm_popcount64(old_nodes & ((1u << nid) - 1));
+    unsigned int k = rank % mm_popcount64(new_nodes);
     for (int n = 0;; n++)
         if ((new_nodes >> n & 1) && k-- == 0)
             return n;

@@ -47,7 +47,7 @@ int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end,
                     struct vm_area_struct **first);
 
 /* mpol_place.c: where a user page of an address goes */
-static inline unsigned int mempolicy_weight(uint64_t m) { return (unsigned int)__builtin_popcountll(m); }
+static inline unsigned int mempolicy_weight(uint64_t m) { return mm_popcount64(m); }
 /** The @k-th (from 0) set bit of @m; @m non-empty. */
 static inline int mempolicy_nth_node(uint64_t m, unsigned int k)
 {
