@@ -77,7 +77,12 @@ static int mpol_new(int mode, uint64_t user, struct mempolicy *pol)
     unsigned int m = (unsigned int)mode & ~MPOL_MODE_FLAGS;
     if (mode < 0 || m >= MPOL_MAX || flags == MPOL_MODE_FLAGS)
         return -MM_EINVAL;
-    *pol = (struct mempolicy){ .mode = (uint16_t)m, .flags = (uint16_t)flags, .user = user };
+    /* memset, not a compound literal: the padding is copied into VMAs, whose words the leak
+     * scan reads (MSan: use of uninitialised value in in_vmalloc_range) */
+    memset(pol, 0, sizeof(*pol));
+    pol->mode = (uint16_t)m;
+    pol->flags = (uint16_t)flags;
+    pol->user = user;
     if (m == MPOL_DEFAULT) {
         pol->flags = 0;
         return user ? -MM_EINVAL : 0;
