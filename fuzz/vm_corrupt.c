@@ -28,7 +28,7 @@
 #define VCR_MAX_CAND 64
 
 static struct {
-    struct { void *addr; size_t len; uint8_t bytes[16]; } s[VCR_MAX_SAVE];
+    struct { void *addr; size_t len; uint8_t bytes[32]; } s[VCR_MAX_SAVE]; /* a mempolicy: 24 */
     unsigned int n;
     long slot;               /* swap slot whose count is restored through the API, or -1 */
     unsigned long slot_count;
@@ -376,7 +376,8 @@ bool vm_corrupt(uint32_t victim, uint32_t x)
         names[0] = "vma.order";
         break;
     case FUZZ_VCR_VMA_UNMERGED:
-        /* two touching VMAs that differ only in their flags: give the second the first's */
+        /* two touching VMAs of one mapping: give the second the first's flags and memory policy
+         * (mbind may have split them by policy alone), so nothing but the check keeps them apart */
         v = w = NULL;
         for (uint32_t k = 0; k < vm_fz.nmm && !w; k++) {
             mm = vm_fz.mm[(x + k) % vm_fz.nmm].mm;
@@ -395,7 +396,9 @@ bool vm_corrupt(uint32_t victim, uint32_t x)
         if (!w)
             return false;
         vcr_save(&w->vm_flags, sizeof(w->vm_flags));
+        vcr_save(&w->vm_policy, sizeof(w->vm_policy));
         w->vm_flags = v->vm_flags;
+        w->vm_policy = v->vm_policy;
         names[0] = "vma.unmerged";
         break;
     case FUZZ_VCR_SWAP_COUNT:
