@@ -160,6 +160,9 @@ struct ktest_totals {
     unsigned int passed, failed, skipped;
 };
 
+/* A case that takes at least this many million clock ticks gets its own "# time" line. */
+#define KTEST_SLOW_MCYCLES 1000ull
+
 /* Run the selected cases of @s as subtest @k. */
 static void ktest_run_suite(const struct ktest_suite *s, unsigned int k, const char *filter,
                             struct ktest_totals *t)
@@ -174,7 +177,11 @@ static void ktest_run_suite(const struct ktest_suite *s, unsigned int k, const c
 
         if (!ktest_case_selected(s, c, filter))
             continue;
+        unsigned long long t0 = ktest_clock ? ktest_clock() : 0;
         int res = ktest_run_case(s, c);
+        unsigned long long mcycles = ktest_clock ? (ktest_clock() - t0) / 1000000ull : 0;
+        if (mcycles >= KTEST_SLOW_MCYCLES)
+            ktest_printf("    # time %s.%s %llu Mcycles\n", s->name, c->name, mcycles);
 
         idx++;
         if (res == 2) {
@@ -193,6 +200,29 @@ static void ktest_run_suite(const struct ktest_suite *s, unsigned int k, const c
     ktest_printf("%sok %u %s\n", suite_failed ? "not " : "", k, s->name);
 }
 
+/* Run suite @s as subtest @k (skipped, a block suite, or case by case). */
+static void ktest_run_one(const struct ktest_suite *s, unsigned int k, const char *filter,
+                          struct ktest_totals *t)
+{
+    if (s->skip) {
+        ktest_printf("ok %u %s # SKIP %s\n", k, s->name, s->skip);
+        t->skipped++;
+        return;
+    }
+    if (s->run_block) {
+        unsigned int passed = 0, skipped = 0;
+        int failed = s->run_block(&passed, &skipped);
+        t->passed += passed;
+        t->skipped += skipped;
+        t->failed += (unsigned int)failed;
+        ktest_printf("%sok %u %s\n", failed ? "not " : "", k, s->name);
+        return;
+    }
+    ktest_run_suite(s, k, filter, t);
+}
+
+unsigned long long (*ktest_clock)(void);
+
 int ktest_run(const struct ktest_suite *const *suites, unsigned int nr, const char *filter)
 {
     struct ktest_totals t = { 0, 0, 0 };
@@ -207,21 +237,10 @@ int ktest_run(const struct ktest_suite *const *suites, unsigned int nr, const ch
 
         if (ktest_suite_selected(s, filter) == 0)
             continue;
-        if (s->skip) {
-            ktest_printf("ok %u %s # SKIP %s\n", ++k, s->name, s->skip);
-            t.skipped++;
-            continue;
-        }
-        if (s->run_block) {
-            unsigned int passed = 0, skipped = 0;
-            int failed = s->run_block(&passed, &skipped);
-            t.passed += passed;
-            t.skipped += skipped;
-            t.failed += (unsigned int)failed;
-            ktest_printf("%sok %u %s\n", failed ? "not " : "", ++k, s->name);
-            continue;
-        }
-        ktest_run_suite(s, ++k, filter, &t);
+        unsigned long long t0 = ktest_clock ? ktest_clock() : 0;
+        ktest_run_one(s, ++k, filter, &t);
+        if (ktest_clock)
+            ktest_printf("# time %s %llu Mcycles\n", s->name, (ktest_clock() - t0) / 1000000ull);
     }
     ktest_printf("# Totals: pass:%u fail:%u skip:%u\n", t.passed, t.failed, t.skipped);
     ktest_printf("%u passed, %u failed\n", t.passed, t.failed);

@@ -82,6 +82,14 @@ void ktest_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern bool ktest_verbose;
 
 /**
+ * Optional platform clock (NULL: none). When set, the runner prints "# time <suite> <N> Mcycles"
+ * after each suite and "# time <suite>.<case> ..." for a case of a billion ticks or more, so a slow
+ * boot can be split. The kernel sets it to the TSC; the hosted runner leaves it NULL (its output
+ * stays a function of the tests).
+ */
+extern unsigned long long (*ktest_clock)(void);
+
+/**
  * Run @nr suites (those whose name, or whose case names, contain @filter; NULL = all) and print
  * KTAP. Returns the number of failed cases.
  */

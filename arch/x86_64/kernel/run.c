@@ -26,6 +26,7 @@
  * (./build.sh postmortem reads the log); "trace=LIST" (names or a hex mask) enables trace classes
  * from boot in the boot instance and the crash demo's machine.
  */
+#include "arch_cpu.h"
 #include "check_sanitizers.h"
 #include "fuzz_target.h"
 #include "kasan.h"
@@ -166,6 +167,12 @@ static unsigned int run_cmdline_u32(const char *s)
     return v;
 }
 
+/* The runner's per-suite clock: the TSC (TCG ticks it from the host clock; shares, not time). */
+static unsigned long long run_clock_tsc(void)
+{
+    return arch_rdtsc();
+}
+
 int kernel_run_all(void)
 {
     static const struct ktest_suite *suites[RUN_MAX_SUITES];
@@ -188,6 +195,7 @@ int kernel_run_all(void)
     suites[n++] = smp_nr_online() > 1 ? &suite_smp : &suite_smp_one_cpu;
     suites[n++] = &suite_reports;
     ktest_verbose = run_cmdline_flag("verbose");
+    ktest_clock = run_clock_tsc;
     fuzz_trace = run_cmdline_flag("trace");
     if (fuzz_trace)
         fuzz_trace_mask = MM_TRACE_ALL; /* each replayed op's mm events too (trace_view.c) */
