@@ -4,6 +4,8 @@
 #include "kt_util.h"
 
 #include "machine_layout.h"
+#include "machine_user.h"
+#include "mm.h"
 
 struct machine kt_m;
 struct page_alloc_stats kt_st_a, kt_st_b, kt_st_c;
@@ -45,6 +47,43 @@ int kt_boot_pc(unsigned int mib, unsigned int cpus)
 {
     machine_pc(&kt_m, KT_MIB(mib), cpus);
     return kt_boot_current();
+}
+
+/* ---- user pages ---- */
+
+uint64_t kt_user_token(uintptr_t va, unsigned int gen)
+{
+    return (va * 0x9e3779b97f4a7c15ull) ^ gen;
+}
+
+int kt_user_fill(struct mm_struct *mm, uintptr_t va, unsigned int gen)
+{
+    static uint64_t buf[PAGE_SIZE / 8];
+    for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
+        buf[i] = kt_user_token(va + i * 8, gen);
+    KT_ASSERT_EQ(machine_user_copy(mm, va, buf, PAGE_SIZE, MMU_WRITE, NULL), VM_FAULT_HANDLED);
+    return 0;
+}
+
+int kt_user_verify_as(struct mm_struct *mm, uintptr_t va, uintptr_t filled, unsigned int gen)
+{
+    static uint64_t buf[PAGE_SIZE / 8];
+    KT_ASSERT_EQ(machine_user_copy(mm, va, buf, PAGE_SIZE, MMU_READ, NULL), VM_FAULT_HANDLED);
+    for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
+        KT_ASSERT_MSG(buf[i] == kt_user_token(filled + i * 8, gen), "va 0x%lx word %u",
+                      (unsigned long)va, i);
+    return 0;
+}
+
+int kt_user_verify(struct mm_struct *mm, uintptr_t va, unsigned int gen)
+{
+    return kt_user_verify_as(mm, va, va, gen);
+}
+
+uint64_t kt_user_pte(struct mm_struct *mm, uintptr_t va)
+{
+    pte_t *p = pt_walk(&mm->pt, va, false, 0);
+    return p ? *p : 0;
 }
 
 int kt_check(void)

@@ -36,6 +36,21 @@ int kt_boot_pc(unsigned int mib, unsigned int cpus);
  */
 int kt_boot_current(void);
 
+/* ---- user pages (through the machine's MMU) ---- */
+
+struct mm_struct;
+
+/** The token word @gen gives the 8 bytes at user address @va (distinct per address and gen). */
+uint64_t kt_user_token(uintptr_t va, unsigned int gen);
+/** Write the page at @va of @mm through the MMU: each 8-byte word its token. 0 on success. */
+int kt_user_fill(struct mm_struct *mm, uintptr_t va, unsigned int gen);
+/** The page at @va holds what kt_user_fill(@gen) wrote at @filled (another mapping, or @va). */
+int kt_user_verify_as(struct mm_struct *mm, uintptr_t va, uintptr_t filled, unsigned int gen);
+/** kt_user_verify_as(mm, va, va, gen). */
+int kt_user_verify(struct mm_struct *mm, uintptr_t va, unsigned int gen);
+/** The leaf PTE of @va in @mm, 0 when no table maps it. */
+uint64_t kt_user_pte(struct mm_struct *mm, uintptr_t va);
+
 /* ---- stats ---- */
 
 /** Scratch snapshots (large; static). */

@@ -22,18 +22,12 @@ static struct mm_struct *ml_boot(unsigned long swap_slots)
     return mm_create();
 }
 
-static pte_t ml_pte(struct mm_struct *mm, uintptr_t va)
-{
-    pte_t *p = pt_walk(&mm->pt, va, false, 0);
-    return p ? *p : 0;
-}
-
 /* Pages of [va, va + n pages) with a present PTE. */
 static unsigned int ml_present(struct mm_struct *mm, uintptr_t va, unsigned int n)
 {
     unsigned int k = 0;
     for (unsigned int i = 0; i < n; i++)
-        k += pte_present(ml_pte(mm, va + i * PAGE_SIZE));
+        k += pte_present(kt_user_pte(mm, va + i * PAGE_SIZE));
     return k;
 }
 
@@ -52,7 +46,7 @@ static int test_mlock_populates(void)
     KT_ASSERT_EQ(ml_present(mm, (uintptr_t)a, 8), 0);
     KT_ASSERT_OK(do_mlock(mm, (uintptr_t)a + 2 * PAGE_SIZE + 5, 3 * PAGE_SIZE, 0)); /* pages 2..5 */
     KT_ASSERT_EQ(ml_present(mm, (uintptr_t)a, 8), 4);
-    KT_ASSERT_TRUE(pte_present(ml_pte(mm, (uintptr_t)a + 5 * PAGE_SIZE)));
+    KT_ASSERT_TRUE(pte_present(kt_user_pte(mm, (uintptr_t)a + 5 * PAGE_SIZE)));
     KT_ASSERT_TRUE(ml_flags(mm, (uintptr_t)a + 2 * PAGE_SIZE) & VM_LOCKED);
     KT_ASSERT_FALSE(ml_flags(mm, (uintptr_t)a) & VM_LOCKED);
     KT_ASSERT_EQ(mm->map_count, 3);

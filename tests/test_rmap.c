@@ -26,43 +26,10 @@ static struct mm_struct *rm_boot(void)
     return mm_create();
 }
 
-static uint64_t rm_token(uintptr_t va, unsigned int gen) { return (va * 0x9e3779b97f4a7c15ull) ^ gen; }
-
-static int rm_fill(struct mm_struct *mm, uintptr_t va, unsigned int gen)
-{
-    static uint64_t buf[PAGE_SIZE / 8];
-    for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
-        buf[i] = rm_token(va + i * 8, gen);
-    KT_ASSERT_EQ(machine_user_copy(mm, va, buf, PAGE_SIZE, MMU_WRITE, NULL), VM_FAULT_HANDLED);
-    return 0;
-}
-
-/* The page at @va holds what rm_fill(@gen) wrote at @filled (another mapping of it, or @va). */
-static int rm_verify_as(struct mm_struct *mm, uintptr_t va, uintptr_t filled, unsigned int gen)
-{
-    static uint64_t buf[PAGE_SIZE / 8];
-    KT_ASSERT_EQ(machine_user_copy(mm, va, buf, PAGE_SIZE, MMU_READ, NULL), VM_FAULT_HANDLED);
-    for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
-        KT_ASSERT_MSG(buf[i] == rm_token(filled + i * 8, gen), "va 0x%lx word %u",
-                      (unsigned long)va, i);
-    return 0;
-}
-
-static int rm_verify(struct mm_struct *mm, uintptr_t va, unsigned int gen)
-{
-    return rm_verify_as(mm, va, va, gen);
-}
-
-static pte_t rm_pte(struct mm_struct *mm, uintptr_t va)
-{
-    pte_t *p = pt_walk(&mm->pt, va, false, 0);
-    return p ? *p : 0;
-}
-
 /* The page @mm maps at @va (NULL if none present). */
 static struct page *rm_page(struct mm_struct *mm, uintptr_t va)
 {
-    pte_t e = rm_pte(mm, va);
+    pte_t e = kt_user_pte(mm, va);
     return pte_present(e) ? pfn_to_page(MM_PFN_DOWN(pte_addr(e))) : NULL;
 }
 
@@ -82,14 +49,14 @@ static int test_fork_cow_unmap_exit(void)
     long a = do_mmap(mm, 0, 4 * PAGE_SIZE, RW, PRIV, NULL, 0);
     KT_ASSERT_GT(a, 0);
     for (unsigned int i = 0; i < 4; i++)
-        KT_TRY(rm_fill(mm, (uintptr_t)a + i * PAGE_SIZE, 1));
+        KT_TRY(kt_user_fill(mm, (uintptr_t)a + i * PAGE_SIZE, 1));
     KT_ASSERT_EQ(rm_mappers(mm, (uintptr_t)a), 1);
     KT_ASSERT_OK(mm_fork(mm, &c1));
     KT_ASSERT_OK(mm_fork(c1, &c2)); /* a grandchild chains its grandparent's anon_vma too */
     KT_ASSERT_EQ(rm_mappers(mm, (uintptr_t)a), 3);
     KT_ASSERT_EQ(rm_page(mm, (uintptr_t)a)->mapcount, 3);
     KT_MM_CHECK();
-    KT_TRY(rm_fill(c1, (uintptr_t)a, 2)); /* COW break: c1's own page, in c1's anon_vma */
+    KT_TRY(kt_user_fill(c1, (uintptr_t)a, 2)); /* COW break: c1's own page, in c1's anon_vma */
     KT_ASSERT_EQ(rm_mappers(mm, (uintptr_t)a), 2);
     KT_ASSERT_EQ(rm_mappers(c1, (uintptr_t)a), 1);
     KT_ASSERT_OK(do_mprotect(c2, (uintptr_t)a + PAGE_SIZE, PAGE_SIZE, PROT_READ)); /* a split */
@@ -99,8 +66,8 @@ static int test_fork_cow_unmap_exit(void)
     mm_destroy(mm); /* the parent goes first: its anon_vma lives on, chained by the children */
     KT_ASSERT_EQ(rm_mappers(c2, (uintptr_t)a + 3 * PAGE_SIZE), 2);
     KT_MM_CHECK();
-    KT_TRY(rm_verify(c2, (uintptr_t)a, 1));
-    KT_TRY(rm_verify(c1, (uintptr_t)a, 2));
+    KT_TRY(kt_user_verify(c2, (uintptr_t)a, 1));
+    KT_TRY(kt_user_verify(c1, (uintptr_t)a, 2));
     mm_destroy(c1);
     KT_ASSERT_EQ(rm_mappers(c2, (uintptr_t)a + 3 * PAGE_SIZE), 1);
     KT_MM_CHECK();
@@ -115,25 +82,25 @@ static int test_swap_out_shared(void)
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, 8 * PAGE_SIZE, RW, PRIV, NULL, 0);
     for (unsigned int i = 0; i < 8; i++)
-        KT_TRY(rm_fill(mm, (uintptr_t)a + i * PAGE_SIZE, 3));
+        KT_TRY(kt_user_fill(mm, (uintptr_t)a + i * PAGE_SIZE, 3));
     KT_ASSERT_OK(mm_fork(mm, &child));
     unsigned long free0 = page_alloc_nr_free();
     KT_ASSERT_EQ(swap_reclaim(8), 8); /* shared pages are evictable now */
     KT_ASSERT_EQ(page_alloc_nr_free(), free0 + 8);
-    pte_t e = rm_pte(mm, (uintptr_t)a);
+    pte_t e = kt_user_pte(mm, (uintptr_t)a);
     KT_ASSERT_TRUE(pte_is_swap(e));
-    KT_ASSERT_EQ(rm_pte(child, (uintptr_t)a), e);
+    KT_ASSERT_EQ(kt_user_pte(child, (uintptr_t)a), e);
     KT_ASSERT_EQ(swap_slot_count(pte_swp_offset(e)), 2); /* one reference per mapper */
     KT_ASSERT_EQ(mm->nr_anon, 0);
     KT_ASSERT_EQ(child->nr_anon, 0);
     KT_MM_CHECK();
-    KT_TRY(rm_fill(child, (uintptr_t)a, 4)); /* copy-on-write across swap: each side private */
-    KT_TRY(rm_verify(mm, (uintptr_t)a, 3));
-    KT_TRY(rm_verify(child, (uintptr_t)a, 4));
+    KT_TRY(kt_user_fill(child, (uintptr_t)a, 4)); /* copy-on-write across swap: each side private */
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a, 3));
+    KT_TRY(kt_user_verify(child, (uintptr_t)a, 4));
     KT_ASSERT_EQ(swap_slot_count(pte_swp_offset(e)), 0);
     KT_MM_CHECK();
     mm_destroy(child);
-    KT_TRY(rm_verify(mm, (uintptr_t)a + 7 * PAGE_SIZE, 3));
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a + 7 * PAGE_SIZE, 3));
     mm_destroy(mm);
     KT_MM_CHECK();
     return 0;
@@ -144,8 +111,8 @@ static int test_migrate_private_and_shared(void)
     struct mm_struct *mm = rm_boot(), *child = NULL;
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, PRIV, NULL, 0);
-    KT_TRY(rm_fill(mm, (uintptr_t)a, 5));
-    KT_TRY(rm_fill(mm, (uintptr_t)a + PAGE_SIZE, 5));
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a, 5));
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a + PAGE_SIZE, 5));
     struct page *old = rm_page(mm, (uintptr_t)a);
     unsigned long free0 = page_alloc_nr_free();
     uintptr_t addrs[2] = { (uintptr_t)a, (uintptr_t)a + PAGE_SIZE };
@@ -155,7 +122,7 @@ static int test_migrate_private_and_shared(void)
     KT_ASSERT_NE(rm_page(mm, (uintptr_t)a), old);
     KT_ASSERT_EQ(page_alloc_nr_free(), free0); /* one allocated, the old one freed */
     KT_MM_CHECK();
-    KT_TRY(rm_verify(mm, (uintptr_t)a, 5));
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a, 5));
     KT_ASSERT_OK(mm_fork(mm, &child));
     old = rm_page(mm, (uintptr_t)a + PAGE_SIZE);
     KT_ASSERT_OK(mm_move_pages(mm, 2, addrs, st, MPOL_MF_MOVE));
@@ -167,9 +134,9 @@ static int test_migrate_private_and_shared(void)
     KT_ASSERT_EQ(rm_page(mm, (uintptr_t)a + PAGE_SIZE), rm_page(child, (uintptr_t)a + PAGE_SIZE));
     KT_ASSERT_EQ(rm_page(child, (uintptr_t)a + PAGE_SIZE)->mapcount, 2);
     KT_MM_CHECK();
-    KT_TRY(rm_fill(child, (uintptr_t)a + PAGE_SIZE, 6)); /* COW still breaks after the move */
-    KT_TRY(rm_verify(mm, (uintptr_t)a + PAGE_SIZE, 5));
-    KT_TRY(rm_verify(child, (uintptr_t)a + PAGE_SIZE, 6));
+    KT_TRY(kt_user_fill(child, (uintptr_t)a + PAGE_SIZE, 6)); /* COW still breaks after the move */
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a + PAGE_SIZE, 5));
+    KT_TRY(kt_user_verify(child, (uintptr_t)a + PAGE_SIZE, 6));
     KT_ASSERT_EQ(mm_migrate_range(mm, (uintptr_t)a, 2 * PAGE_SIZE, MPOL_MF_MOVE_ALL), 0);
     KT_MM_CHECK();
     mm_destroy(child);
@@ -186,8 +153,8 @@ static int test_migrate_file(void)
     KT_ASSERT_NOT_NULL(f);
     long a = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, MAP_SHARED, f, 0);
     long b = do_mmap(mm, 0, 2 * PAGE_SIZE, PROT_READ, MAP_PRIVATE, f, 0);
-    KT_TRY(rm_fill(mm, (uintptr_t)a, 7));
-    KT_TRY(rm_verify_as(mm, (uintptr_t)b, (uintptr_t)a, 7)); /* the private read-only mapping of the same page */
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a, 7));
+    KT_TRY(kt_user_verify_as(mm, (uintptr_t)b, (uintptr_t)a, 7)); /* the private read-only mapping of the same page */
     KT_ASSERT_OK(mm_fork(mm, &child));
     struct page *old = rm_page(mm, (uintptr_t)a);
     KT_ASSERT_EQ(old->mapcount, 4);
@@ -201,13 +168,13 @@ static int test_migrate_file(void)
     KT_ASSERT_EQ(rm_page(mm, (uintptr_t)b), new);
     KT_ASSERT_EQ(new->mapcount, 4);
     KT_MM_CHECK();
-    KT_TRY(rm_fill(child, (uintptr_t)a, 8)); /* shared: the other side sees the write */
-    KT_TRY(rm_verify_as(mm, (uintptr_t)b, (uintptr_t)a, 8));
+    KT_TRY(kt_user_fill(child, (uintptr_t)a, 8)); /* shared: the other side sees the write */
+    KT_TRY(kt_user_verify_as(mm, (uintptr_t)b, (uintptr_t)a, 8));
     mm_destroy(child);
     mm_destroy(mm);
     static uint64_t buf[PAGE_SIZE / 8];
     KT_ASSERT_OK(mm_file_read(f, 0, buf, PAGE_SIZE)); /* written back from the new page */
-    KT_ASSERT_EQ(buf[3], rm_token((uintptr_t)a + 24, 8));
+    KT_ASSERT_EQ(buf[3], kt_user_token((uintptr_t)a + 24, 8));
     mm_file_put(f);
     KT_MM_CHECK();
     return 0;
@@ -218,13 +185,13 @@ static int test_migrate_status(void)
     struct mm_struct *mm = rm_boot();
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, 4 * PAGE_SIZE, RW, PRIV, NULL, 0);
-    KT_TRY(rm_fill(mm, (uintptr_t)a, 9));
-    KT_TRY(rm_fill(mm, (uintptr_t)a + 3 * PAGE_SIZE, 9));
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a, 9));
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a + 3 * PAGE_SIZE, 9));
     uint64_t x;
     KT_ASSERT_EQ(machine_user_copy(mm, (uintptr_t)a + PAGE_SIZE, &x, 8, MMU_READ, NULL),
                  VM_FAULT_HANDLED); /* the zero page */
     KT_ASSERT_EQ(swap_reclaim(8), 2); /* ... both written pages out */
-    KT_TRY(rm_fill(mm, (uintptr_t)a, 9));
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a, 9));
     uintptr_t addrs[5] = { (uintptr_t)a - PAGE_SIZE, (uintptr_t)a + PAGE_SIZE,
                            (uintptr_t)a + 2 * PAGE_SIZE, (uintptr_t)a + 3 * PAGE_SIZE, (uintptr_t)a };
     int st[5];
@@ -251,7 +218,7 @@ static int test_migrate_status(void)
     mm_migrate_get_stats(&m1);
     KT_ASSERT_EQ(m1.succeeded - m0.succeeded, 1);
     KT_MM_CHECK();
-    KT_TRY(rm_verify(mm, (uintptr_t)a, 9));
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a, 9));
     KT_ASSERT_ERR(mm_move_pages(NULL, 1, addrs, st, MPOL_MF_MOVE), MM_EINVAL);
     KT_ASSERT_ERR(mm_move_pages(mm, 1, NULL, st, MPOL_MF_MOVE), MM_EINVAL);
     KT_ASSERT_ERR(mm_move_pages(mm, 1, addrs, st, 0), MM_EINVAL);
@@ -270,7 +237,7 @@ static int test_check_sees_broken_rmap(void)
     struct mm_struct *mm = rm_boot(), *child = NULL;
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, PAGE_SIZE, RW, PRIV, NULL, 0);
-    KT_TRY(rm_fill(mm, (uintptr_t)a, 1));
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a, 1));
     KT_ASSERT_OK(mm_fork(mm, &child));
     KT_MM_CHECK();
     struct page *p = rm_page(mm, (uintptr_t)a);

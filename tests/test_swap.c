@@ -28,33 +28,6 @@ static struct mm_struct *sw_boot(unsigned int mib, unsigned long slots)
     return mm_create();
 }
 
-static uint64_t sw_token(uintptr_t va, unsigned int gen) { return (va * 2654435761ull) ^ gen; }
-
-/* Fill the page at @va: every 8-byte word holds its token. */
-static int sw_fill(struct mm_struct *mm, uintptr_t va, unsigned int gen)
-{
-    static uint64_t buf[PAGE_SIZE / 8];
-    for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
-        buf[i] = sw_token(va + i * 8, gen);
-    KT_ASSERT_EQ(machine_user_copy(mm, va, buf, PAGE_SIZE, MMU_WRITE, NULL), VM_FAULT_HANDLED);
-    return 0;
-}
-
-static int sw_verify(struct mm_struct *mm, uintptr_t va, unsigned int gen)
-{
-    static uint64_t buf[PAGE_SIZE / 8];
-    KT_ASSERT_EQ(machine_user_copy(mm, va, buf, PAGE_SIZE, MMU_READ, NULL), VM_FAULT_HANDLED);
-    for (unsigned int i = 0; i < PAGE_SIZE / 8; i++)
-        KT_ASSERT_MSG(buf[i] == sw_token(va + i * 8, gen), "va 0x%lx word %u", (unsigned long)va, i);
-    return 0;
-}
-
-static pte_t sw_pte(struct mm_struct *mm, uintptr_t va)
-{
-    pte_t *p = pt_walk(&mm->pt, va, false, 0);
-    return p ? *p : 0;
-}
-
 static unsigned long sw_used(void)
 {
     struct swap_stats st;
@@ -71,13 +44,13 @@ static int test_fill_beyond_memory(void)
     long a = do_mmap(mm, 0, npages * PAGE_SIZE, RW, PRIV, NULL, 0);
     KT_ASSERT_GT(a, 0);
     for (unsigned long i = 0; i < npages; i++)
-        KT_TRY(sw_fill(mm, (uintptr_t)a + i * PAGE_SIZE, 1));
+        KT_TRY(kt_user_fill(mm, (uintptr_t)a + i * PAGE_SIZE, 1));
     struct swap_stats st;
     swap_get_stats(&st);
     KT_ASSERT_GE(st.swapped_out, 512);
     KT_MM_CHECK();
     for (unsigned long i = 0; i < npages; i++)
-        KT_TRY(sw_verify(mm, (uintptr_t)a + i * PAGE_SIZE, 1));
+        KT_TRY(kt_user_verify(mm, (uintptr_t)a + i * PAGE_SIZE, 1));
     swap_get_stats(&st);
     KT_ASSERT_GT(st.swapped_in, 0);
     KT_MM_CHECK();
@@ -93,19 +66,19 @@ static int test_swap_out_and_touch(void)
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, 4 * PAGE_SIZE, RW, PRIV, NULL, 0);
     for (unsigned int i = 0; i < 4; i++)
-        KT_TRY(sw_fill(mm, (uintptr_t)a + i * PAGE_SIZE, 7));
+        KT_TRY(kt_user_fill(mm, (uintptr_t)a + i * PAGE_SIZE, 7));
     unsigned long anon = mm->nr_anon, free0 = page_alloc_nr_free();
     KT_ASSERT_EQ(swap_reclaim(4), 4);
     KT_ASSERT_EQ(mm->nr_anon, anon - 4);
     KT_ASSERT_EQ(page_alloc_nr_free(), free0 + 4);
     KT_ASSERT_EQ(sw_used(), 4);
-    KT_ASSERT_TRUE(pte_is_swap(sw_pte(mm, (uintptr_t)a + PAGE_SIZE)));
+    KT_ASSERT_TRUE(pte_is_swap(kt_user_pte(mm, (uintptr_t)a + PAGE_SIZE)));
     KT_MM_CHECK();
-    KT_TRY(sw_verify(mm, (uintptr_t)a + PAGE_SIZE, 7));
-    KT_ASSERT_TRUE(pte_present(sw_pte(mm, (uintptr_t)a + PAGE_SIZE)));
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a + PAGE_SIZE, 7));
+    KT_ASSERT_TRUE(pte_present(kt_user_pte(mm, (uintptr_t)a + PAGE_SIZE)));
     KT_ASSERT_EQ(sw_used(), 3);
-    KT_TRY(sw_fill(mm, (uintptr_t)a + 2 * PAGE_SIZE, 8)); /* a write fault on a swap PTE */
-    KT_TRY(sw_verify(mm, (uintptr_t)a + 2 * PAGE_SIZE, 8));
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a + 2 * PAGE_SIZE, 8)); /* a write fault on a swap PTE */
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a + 2 * PAGE_SIZE, 8));
     KT_ASSERT_OK(do_munmap(mm, (uintptr_t)a + 3 * PAGE_SIZE, PAGE_SIZE)); /* releases a slot */
     KT_ASSERT_EQ(sw_used(), 1);
     KT_MM_CHECK();
@@ -121,27 +94,27 @@ static int test_fork_after_swap_out(void)
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, 8 * PAGE_SIZE, RW, PRIV, NULL, 0);
     for (unsigned int i = 0; i < 8; i++)
-        KT_TRY(sw_fill(mm, (uintptr_t)a + i * PAGE_SIZE, 3));
+        KT_TRY(kt_user_fill(mm, (uintptr_t)a + i * PAGE_SIZE, 3));
     KT_ASSERT_EQ(swap_reclaim(8), 8);
     KT_ASSERT_OK(mm_fork(mm, &child));
-    pte_t e = sw_pte(mm, (uintptr_t)a);
+    pte_t e = kt_user_pte(mm, (uintptr_t)a);
     KT_ASSERT_TRUE(pte_is_swap(e));
-    KT_ASSERT_EQ(sw_pte(child, (uintptr_t)a), e);
+    KT_ASSERT_EQ(kt_user_pte(child, (uintptr_t)a), e);
     KT_ASSERT_EQ(swap_slot_count(pte_swp_offset(e)), 2);
     KT_MM_CHECK();
-    KT_TRY(sw_verify(child, (uintptr_t)a, 3)); /* both read the same data */
-    KT_TRY(sw_verify(mm, (uintptr_t)a, 3));
+    KT_TRY(kt_user_verify(child, (uintptr_t)a, 3)); /* both read the same data */
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a, 3));
     KT_ASSERT_EQ(swap_slot_count(pte_swp_offset(e)), 0);
-    KT_TRY(sw_fill(child, (uintptr_t)a + PAGE_SIZE, 4)); /* each write is private */
-    KT_TRY(sw_verify(mm, (uintptr_t)a + PAGE_SIZE, 3));
-    KT_TRY(sw_fill(mm, (uintptr_t)a + 2 * PAGE_SIZE, 5));
-    KT_TRY(sw_verify(child, (uintptr_t)a + 2 * PAGE_SIZE, 3));
-    KT_TRY(sw_verify(child, (uintptr_t)a + PAGE_SIZE, 4));
-    KT_TRY(sw_verify(mm, (uintptr_t)a + 2 * PAGE_SIZE, 5));
+    KT_TRY(kt_user_fill(child, (uintptr_t)a + PAGE_SIZE, 4)); /* each write is private */
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a + PAGE_SIZE, 3));
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a + 2 * PAGE_SIZE, 5));
+    KT_TRY(kt_user_verify(child, (uintptr_t)a + 2 * PAGE_SIZE, 3));
+    KT_TRY(kt_user_verify(child, (uintptr_t)a + PAGE_SIZE, 4));
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a + 2 * PAGE_SIZE, 5));
     KT_MM_CHECK();
     KT_ASSERT_GT(swap_reclaim(64), 0); /* the private copies swap again */
-    KT_TRY(sw_verify(child, (uintptr_t)a + PAGE_SIZE, 4));
-    KT_TRY(sw_verify(mm, (uintptr_t)a + 2 * PAGE_SIZE, 5));
+    KT_TRY(kt_user_verify(child, (uintptr_t)a + PAGE_SIZE, 4));
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a + 2 * PAGE_SIZE, 5));
     KT_MM_CHECK();
     mm_destroy(child);
     KT_MM_CHECK();
@@ -157,21 +130,21 @@ static int test_second_chance(void)
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, 64 * PAGE_SIZE, RW, PRIV, NULL, 0);
     for (unsigned int i = 0; i < 64; i++)
-        KT_TRY(sw_fill(mm, (uintptr_t)a + i * PAGE_SIZE, 1));
+        KT_TRY(kt_user_fill(mm, (uintptr_t)a + i * PAGE_SIZE, 1));
     KT_ASSERT_EQ(swap_reclaim(8), 8); /* one round clears every A bit, then 8 go */
     for (unsigned int i = 32; i < 64; i++) /* the hot half is used again */
-        KT_TRY(sw_verify(mm, (uintptr_t)a + i * PAGE_SIZE, 1));
+        KT_TRY(kt_user_verify(mm, (uintptr_t)a + i * PAGE_SIZE, 1));
     unsigned long cold_left = 0;
     for (unsigned int i = 0; i < 32; i++)
-        cold_left += pte_present(sw_pte(mm, (uintptr_t)a + i * PAGE_SIZE));
+        cold_left += pte_present(kt_user_pte(mm, (uintptr_t)a + i * PAGE_SIZE));
     KT_ASSERT_EQ(cold_left, 24);
     KT_ASSERT_EQ(swap_reclaim(cold_left), cold_left);
     for (unsigned int i = 0; i < 64; i++)
-        KT_ASSERT_MSG(pte_present(sw_pte(mm, (uintptr_t)a + i * PAGE_SIZE)) == (i >= 32),
+        KT_ASSERT_MSG(pte_present(kt_user_pte(mm, (uintptr_t)a + i * PAGE_SIZE)) == (i >= 32),
                       "page %u: hot pages stay, idle ones go", i);
     KT_MM_CHECK();
     for (unsigned int i = 0; i < 64; i++)
-        KT_TRY(sw_verify(mm, (uintptr_t)a + i * PAGE_SIZE, 1));
+        KT_TRY(kt_user_verify(mm, (uintptr_t)a + i * PAGE_SIZE, 1));
     mm_destroy(mm);
     KT_MM_CHECK();
     return 0;
@@ -204,9 +177,9 @@ static int test_check_detects_bad_count(void)
     struct mm_struct *mm = sw_boot(8, SW_SLOTS);
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, PRIV, NULL, 0);
-    KT_TRY(sw_fill(mm, (uintptr_t)a, 1));
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a, 1));
     KT_ASSERT_EQ(swap_reclaim(1), 1);
-    unsigned long slot = pte_swp_offset(sw_pte(mm, (uintptr_t)a));
+    unsigned long slot = pte_swp_offset(kt_user_pte(mm, (uintptr_t)a));
     KT_MM_CHECK();
     KT_ASSERT_OK(swap_debug_set_count(slot, 2));
     KT_ASSERT_EQ(mm_check(&sw_rep), -MM_ECORRUPT);
@@ -220,7 +193,7 @@ static int test_check_detects_bad_count(void)
     KT_ASSERT_STREQ(sw_rep.invariant, "swap.count");
     KT_ASSERT_OK(swap_debug_set_count(slot + 1, 0)); /* repaired */
     KT_MM_CHECK();
-    KT_TRY(sw_verify(mm, (uintptr_t)a, 1));
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a, 1));
     mm_destroy(mm);
     KT_MM_CHECK();
     return 0;
@@ -231,8 +204,8 @@ static int test_device_error(void)
     struct mm_struct *mm = sw_boot(8, SW_SLOTS);
     KT_ASSERT_NOT_NULL(mm);
     long a = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, PRIV, NULL, 0);
-    KT_TRY(sw_fill(mm, (uintptr_t)a, 1));
-    KT_TRY(sw_fill(mm, (uintptr_t)a + PAGE_SIZE, 1));
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a, 1));
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a + PAGE_SIZE, 1));
     machine_swap_fail_inject(1);
     KT_ASSERT_EQ(swap_reclaim(2), 0); /* the write fails: nothing changes */
     KT_ASSERT_EQ(sw_used(), 0);
@@ -242,7 +215,7 @@ static int test_device_error(void)
     uint64_t x;
     KT_ASSERT_EQ(machine_user_copy(mm, (uintptr_t)a, &x, 8, MMU_READ, NULL), VM_FAULT_SIGBUS);
     KT_MM_CHECK();
-    KT_TRY(sw_verify(mm, (uintptr_t)a, 1)); /* the entry is still there: a retry works */
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a, 1)); /* the entry is still there: a retry works */
     mm_destroy(mm);
     KT_ASSERT_EQ(sw_used(), 0);
     KT_MM_CHECK();
