@@ -1191,9 +1191,11 @@ static void vm_mbind(uint32_t mode, uint32_t nodes, uint32_t fl, uint32_t at)
     if (ret == -MM_ENOMEM && !want && vm_oom_justified_need(2, 0, 0))
         want = ret; /* a split found no memory */
     /* a page stayed outside the new mask: one MOVE may not move (shared, or no MOVE), or a
-     * movable one whose target allocation failed */
+     * movable one whose target allocation failed (a bind target: every node of the mask full,
+     * while other nodes may have memory) */
     if (ret == -MM_EIO && !want && strict &&
-        (outside == 2 || (outside == 1 && vm_oom_justified_need(0, 1, GFP_HIGHUSER))))
+        (outside == 2 || (outside == 1 && vm_oom_justified_need(0, 1, GFP_HIGHUSER)) ||
+         (outside == 1 && (mode & 7) == MPOL_BIND && vm_oom_justified_nodes(pol_nodes))))
         want = ret;
     if (ret != want)
         vfail("mbind(%lx, %u pages, mode %d, nodes %x, flags %x) = %s, expected %s",

@@ -474,6 +474,24 @@ bool vm_oom_justified_need(unsigned int meta, unsigned int data, gfp_t data_gfp)
     return exhausted;
 }
 
+/*
+ * A user page confined to @nodes (a bind policy's migration target: alloc_pages_nodemask) cannot
+ * be had now. The global probe above cannot judge this: the other nodes may have memory while
+ * every node of the mask is full.
+ */
+bool vm_oom_justified_nodes(uint32_t nodes)
+{
+    if (vm_fz.inj_at_op || vm_inj_armed())
+        return true;
+    struct page *p = alloc_pages_nodemask(NUMA_NO_NODE, GFP_HIGHUSER | __GFP_NOWARN, 0, nodes);
+    if (!p)
+        return true;
+    VM_TRACE("  node oom not justified: a page of nodes %x obtainable (node %d)", nodes,
+             page_to_nid(p));
+    __free_pages(p, 0);
+    return false;
+}
+
 /* @need GFP_KERNEL pages and one user page (GFP_HIGHUSER) */
 bool vm_oom_justified_n(unsigned int need)
 {

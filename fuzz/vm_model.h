@@ -148,6 +148,7 @@ unsigned long vm_fail_injected(void);
 bool vm_inj_armed(void);
 bool vm_oom_justified_need(unsigned int meta, unsigned int data, gfp_t data_gfp);
 bool vm_oom_justified_n(unsigned int need);
+bool vm_oom_justified_nodes(uint32_t nodes);
 bool vm_oom_justified(void);
 void vm_check_mm(void);
 void vm_check_obj(int o);
