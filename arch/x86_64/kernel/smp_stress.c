@@ -649,6 +649,20 @@ static void su_access(struct ss_cpu *c, struct su_cpu *u, struct su_space *s, un
         }
 }
 
+/* Fork @parent, counted: the child, or NULL (out of memory is allowed; another error fails @c). */
+static struct mm_struct *su_fork(struct ss_cpu *c, struct su_cpu *u, struct mm_struct *parent,
+                                 const char *what)
+{
+    struct mm_struct *child = NULL;
+    int err = mm_fork(parent, &child);
+    if (err && err != -MM_ENOMEM)
+        ss_fail(c, what, (uintptr_t)err);
+    if (err)
+        return NULL;
+    u->forks++;
+    return child;
+}
+
 static void su_fork_private(struct ss_cpu *c, struct su_cpu *u, unsigned int cpu)
 {
     if (u->child.mm) {
@@ -660,15 +674,9 @@ static void su_fork_private(struct ss_cpu *c, struct su_cpu *u, unsigned int cpu
         u->child.mm = NULL;
         return;
     }
-    struct mm_struct *child;
-    int err = mm_fork(u->priv.mm, &child);
-    if (err == -MM_ENOMEM)
+    struct mm_struct *child = su_fork(c, u, u->priv.mm, "mm_fork of the private space failed");
+    if (!child)
         return;
-    if (err) {
-        ss_fail(c, "mm_fork of the private space failed", (uintptr_t)err);
-        return;
-    }
-    u->forks++;
     u->child = u->priv;
     u->child.mm = child;
 }
@@ -677,15 +685,9 @@ static void su_fork_private(struct ss_cpu *c, struct su_cpu *u, unsigned int cpu
  * parent's, a write there is the child's alone; then the child exits. */
 static void su_fork_shared(struct ss_cpu *c, struct su_cpu *u, unsigned int cpu)
 {
-    struct mm_struct *child;
-    int err = mm_fork(u->shared.mm, &child);
-    if (err == -MM_ENOMEM)
+    struct mm_struct *child = su_fork(c, u, u->shared.mm, "mm_fork of the shared space failed");
+    if (!child)
         return;
-    if (err) {
-        ss_fail(c, "mm_fork of the shared space failed", (uintptr_t)err);
-        return;
-    }
-    u->forks++;
     struct su_space copy = u->shared;
     copy.mm = child;
     for (unsigned int k = 0; k < 3; k++)
