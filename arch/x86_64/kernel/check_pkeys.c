@@ -17,6 +17,7 @@
 #include "kernel_boot.h"
 #include "kernel_smp.h"
 #include "kt_util.h"
+#include "machine_mmu.h"
 #include "memory_protection.h"
 #include "trap.h"
 
@@ -294,6 +295,54 @@ static int test_user_wrpkru_changes_rights(void)
     return pk_done();
 }
 
+static int pk_ring3_ap_result;
+
+static void pk_ring3_on_ap(unsigned int cpu, void *arg)
+{
+    struct ring3_regs r = { 0 };
+    struct kernel_fault f;
+    (void)arg;
+    if (cpu == 1)
+        pk_ring3_ap_result = kernel_ring3_run(0, kernel_ring3_entry(RING3_COPY), &r, &f);
+}
+
+/* What kernel_ring3_run and kernel_mmu_copy refuse: code outside the code page, no registers, a
+ * table that uses the code page's slot or differs from the kernel in an upper slot it uses, a
+ * fetch, an AP (its rsp0 is its live stack); nothing runs, and a valid call still does. */
+static int test_ring3_run_refuses_misuse(void)
+{
+    static pte_t fake[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+    struct ring3_regs r = { 0 };
+    struct kernel_fault f = { .vector = 99 };
+    unsigned int pf = 0;
+    uint64_t v = 0;
+    if (!kernel_cpu.pks || !kernel_cpu.pku)
+        KT_SKIP("no PKS or PKU: kernel_mmu_copy refuses every access");
+    KT_ASSERT_EQ(kernel_ring3_run(0, RING3_CODE_VA + PAGE_SIZE, &r, &f), -1);
+    KT_ASSERT_EQ(kernel_ring3_run(0, RING3_CODE_VA - 16, &r, &f), -1);
+    KT_ASSERT_EQ(kernel_ring3_run(0, kernel_ring3_entry(RING3_COPY), NULL, &f), -1);
+    KT_ASSERT_EQ(f.vector, 99);
+    fake[PT_INDEX(RING3_CODE_VA, 3)] = KERNEL_V2P(fake) | PTE_P;
+    KT_ASSERT_EQ(kernel_ring3_run(KERNEL_V2P(fake), kernel_ring3_entry(RING3_COPY), &r, &f), -1);
+    fake[PT_INDEX(RING3_CODE_VA, 3)] = 0;
+    const pte_t *kern = env_phys_to_virt(kernel_pt.root);
+    fake[PT_ENTRIES - 1] = kern[PT_ENTRIES - 1] ^ (1ull << 10); /* a bit the CPU ignores */
+    KT_ASSERT_EQ(kernel_ring3_run(KERNEL_V2P(fake), kernel_ring3_entry(RING3_COPY), &r, &f), -1);
+    KT_ASSERT_EQ(kernel_mmu_copy(KERNEL_V2P(fake), RING3_CODE_VA, &v, 8, MMU_READ, &pf),
+                 (size_t)-1);
+    fake[PT_ENTRIES - 1] = 0;
+    KT_ASSERT_EQ(f.vector, 99);
+    KT_ASSERT_EQ(kernel_mmu_copy(0, RING3_CODE_VA, &v, 8, MMU_READ | MMU_EXEC, &pf), (size_t)-1);
+    if (smp_nr_online() >= 2) {
+        pk_ring3_ap_result = 0;
+        kernel_smp_run(2, pk_ring3_on_ap, NULL);
+        KT_ASSERT_EQ(pk_ring3_ap_result, -1);
+    }
+    KT_ASSERT_OK(kernel_ring3_run(KERNEL_V2P(fake), kernel_ring3_entry(RING3_COPY), &r, &f));
+    KT_ASSERT_EQ(f.vector, 6); /* rcx 0: rep movsb does nothing, ud2 */
+    return 0;
+}
+
 /* ---- every CPU: revocation and migration reach another CPU's TLB ---- */
 
 static struct {
@@ -372,5 +421,6 @@ static const struct ktest_case pkeys_cases[] = {
     KT_CASE(revoke_and_migrate_reach_every_cpu),
     KT_CASE(user_mode_access_checked_by_pkru),
     KT_CASE(user_wrpkru_changes_rights),
+    KT_CASE(ring3_run_refuses_misuse),
 };
 KT_SUITE(pkeys, pkeys_cases);

@@ -92,7 +92,8 @@ static void r3_enter(void *arg)
 int kernel_ring3_run(uint64_t root, uintptr_t rip, const struct ring3_regs *regs,
                      struct kernel_fault *f)
 {
-    if (KERNEL_PERCPU_READ(index) != 0)
+    if (KERNEL_PERCPU_READ(index) != 0 || !regs || rip < RING3_CODE_VA ||
+        rip >= RING3_CODE_VA + PAGE_SIZE)
         return -1;
     struct r3_call c = { .cr3 = r3_build_root(root), .rip = rip, .regs = regs };
     if (!c.cr3)

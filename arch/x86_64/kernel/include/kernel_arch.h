@@ -103,8 +103,8 @@ void *kernel_ring3_scratch(void);
  * the lower half of the tables at physical @root (0: none), the kernel's upper half (plus
  * @root's upper entries where the kernel has none), the code and scratch pages. The trap that
  * ends the run is in *@f (vector 6: the routine's ud2, it ran to its end; 14: a #PF). Returns 0,
- * or -1 (nothing ran) when not on the boot CPU or @root collides with the code page's slot or
- * the kernel's upper entries.
+ * or -1 (nothing ran) when not on the boot CPU, @regs is NULL, @rip is not in the code page, or
+ * @root collides with the code page's slot or the kernel's upper entries.
  */
 int kernel_ring3_run(uint64_t root, uintptr_t rip, const struct ring3_regs *regs,
                      struct kernel_fault *f);
