@@ -35,7 +35,7 @@ HOSTED_SHIM := $(addprefix shims/hosted/,cpu.c env_hosted.c machine.c machine_la
 KERNEL_SHIM := $(addprefix shims/kernel/,env_kernel.c kasan.c machine_kernel.c string.c ubsan.c) \
 	shims/hosted/machine_layout.c
 ARCH_C := $(addprefix arch/x86_64/kernel/,check_protect.c check_sanitizers.c crash.c main.c \
-	paging.c run.c smp.c smp_stress.c trap.c uaccess.c check_pkeys.c)
+	paging.c run.c smp.c smp_stress.c trap.c uaccess.c check_pkeys.c ring3.c)
 ARCH_S := $(addprefix arch/x86_64/kernel/,boot.S entry.S trampoline.S)
 
 # unit tests: the framework and the suites both builds run, plus each build's runner
@@ -56,7 +56,7 @@ FUZZ_TARGETS := boot linux misuse page_alloc slab smp vm domains
 # ... without ASan (UBSan only): they check the mm's own hardening, which ASan would pre-empt
 NOASAN_TARGETS := misuse
 # ... not replayed by the kernel (linux compares with a host kernel; smp needs scheduled CPUs)
-HOSTED_ONLY_TARGETS := linux smp domains
+HOSTED_ONLY_TARGETS := linux smp
 # ... a 5 s libFuzzer smoke and no AFL++ in ./build.sh test (every op is a host round trip)
 SHORT_SMOKE_TARGETS := linux
 KERNEL_TARGETS := $(filter-out $(HOSTED_ONLY_TARGETS),$(FUZZ_TARGETS))

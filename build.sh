@@ -194,10 +194,11 @@ kernel_corpus_pack() { # OUT [CORPUS_DIR]
         $(kernel_targets) >&2
 }
 
-# One DIGEST line per corpus file from the hosted replay, each target in its own configuration.
+# One DIGEST line per corpus file from the hosted replay, each target in its own configuration,
+# targets in the pack's order (sorted by name, as the kernel replays them).
 hosted_digests() { # OUT
     local t
-    for t in $(kernel_targets); do "$(replay_bin "$t")" --digest --no-fork "corpus/$t" || return 1; done >"$1"
+    for t in $(kernel_targets | LC_ALL=C sort); do "$(replay_bin "$t")" --digest --no-fork "corpus/$t" || return 1; done >"$1"
 }
 
 # The kernel's DIGEST lines (from its serial log) equal the hosted ones, line for line.

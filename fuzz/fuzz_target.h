@@ -99,8 +99,9 @@ struct fuzz_platform {
     /**
      * Target domains: one access of @len bytes at @va through the tables at @root on the current
      * CPU, no fault handling (MMU_* @access of machine_mmu.h; the rights registers as the mm set
-     * them). Returns the bytes done; *@pf_error the #PF error code when short. (size_t)-1: the
-     * platform has no software MMU (the kernel), and the target skips accesses.
+     * them). Returns the bytes done; *@pf_error the #PF error code when short. Hosted: the
+     * software MMU; kernel: the real CPU (ring 3 for MMU_USER, kernel_mmu_copy). (size_t)-1: the
+     * platform cannot make the access (a kernel CPU without PKS/PKU), and the target skips it.
      */
     size_t (*mmu_copy)(phys_addr_t root, uintptr_t va, void *buf, size_t len, unsigned int access,
                        unsigned int *pf_error);

@@ -3,7 +3,8 @@
  * serial console, a failed run returns to the corpus replay's fuzz_run_guarded (the input counts
  * as failed; outside a guarded run it ends the boot with a failure exit), user accesses go
  * through the real MMU (kernel_user_copy: CR3 switched, SMAP window, #PF to handle_mm_fault and
- * retry). The rest is platform_machine.c. Freestanding: kernel_arch.h only.
+ * retry), target domains' accesses too (kernel_mmu_copy: ring 0 or ring 3, real PKS/PKU). The
+ * rest is platform_machine.c. Freestanding: kernel_arch.h only.
  */
 #include "platform_machine.h"
 #include "kernel_arch.h"
@@ -35,12 +36,12 @@ int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsign
     return kernel_user_copy(mm, va, buf, len, access, fault_va);
 }
 
-/* No software MMU: target domains skips its accesses here. */
+/* Target domains: the access on the real CPU (ring 0, or ring 3 for MMU_USER), keys enforced by
+ * PKS/PKU (kernel_mmu_copy, arch/x86_64/kernel/ring3.c). */
 size_t fuzz_machine_mmu_copy(phys_addr_t root, uintptr_t va, void *buf, size_t len,
                              unsigned int access, unsigned int *pf_error)
 {
-    (void)root, (void)va, (void)buf, (void)len, (void)access, (void)pf_error;
-    return (size_t)-1;
+    return kernel_mmu_copy(root, va, buf, len, access, pf_error);
 }
 
 /* One real CPU and no threads: the CPUs run one after the other, each to its end. */

@@ -34,7 +34,8 @@
  * Checks after each op: mm_misuse_count() moved exactly by the reports the model expects; the
  * number of domains, grants and objects equals the model's; when due, mm_check (with
  * domain_check) and every model word of every held memory read through the window's tables. Teardown: every domain destroyed, domain_teardown, and free + slab pages equal the boot
- * value. Hosted only (build.mk HOSTED_ONLY_TARGETS): the kernel has no software MMU here.
+ * value. The kernel replays it too: its accesses run on the real CPU (ring 0; ring 3 for a user
+ * domain's), keys checked by PKS/PKU, and its digests must equal the hosted ones.
  */
 #include "fuzz_target.h"
 #include "machine_mmu.h"

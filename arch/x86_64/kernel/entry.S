@@ -125,24 +125,26 @@ uaccess_fixup:
     ret
 
 /*
- * void user_exec_enter(uint64_t rip, uint64_t user_stack_top): iretq to ring 3 at @rip with
- * TF set (one instruction, then #DB), interrupts off and every general register zero, so the
- * single instruction can reach nothing; the trap that follows returns to the kernel through
- * trap_dispatch (never here).
+ * void user_run_enter(uint64_t rip, const struct ring3_regs *r, uint64_t rflags): iretq to
+ * ring 3 at @rip with @rflags (the callers pass IF clear: 0x2, or 0x102 for TF, one instruction
+ * then #DB), no user stack (rsp 0), rax rcx rdx rsi rdi from *@r (struct ring3_regs,
+ * kernel_arch.h), every other register zero, so the code reaches only what they name. The trap
+ * that ends it returns to the kernel through trap_dispatch and the caller's kernel_probe, never
+ * here.
  */
-    .globl user_exec_enter
-user_exec_enter:
+    .globl user_run_enter
+user_run_enter:
     pushq $0x1b               /* ss: user data, RPL 3 */
-    pushq %rsi                /* rsp */
-    pushq $0x102              /* rflags: TF, reserved bit 1; IF clear */
+    pushq $0                  /* rsp */
+    pushq %rdx                /* rflags */
     pushq $0x23               /* cs: user code 64, RPL 3 */
     pushq %rdi                /* rip */
-    xorl %eax, %eax
+    movq 0(%rsi), %rax
+    movq 8(%rsi), %rcx
+    movq 16(%rsi), %rdx
+    movq 32(%rsi), %rdi
+    movq 24(%rsi), %rsi
     xorl %ebx, %ebx
-    xorl %ecx, %ecx
-    xorl %edx, %edx
-    xorl %esi, %esi
-    xorl %edi, %edi
     xorl %ebp, %ebp
     xorl %r8d, %r8d
     xorl %r9d, %r9d
@@ -153,3 +155,25 @@ user_exec_enter:
     xorl %r14d, %r14d
     xorl %r15d, %r15d
     iretq
+
+/*
+ * The ring-3 code page (ring3.c maps it user and executable at RING3_CODE_VA in its private
+ * table): a page of its own, so ring 3 sees nothing else of the kernel. Each routine ends in
+ * ud2, the #UD that returns to the kernel's probe.
+ *   ring3_copy   rep movsb: rcx bytes from rsi to rdi
+ *   ring3_pkru   wrpkru (eax; ecx = edx = 0), rdpkru, the value read stored at (rdi)
+ */
+    .section .rodata.ring3, "a"
+    .balign 4096
+    .globl ring3_code_page, ring3_copy, ring3_pkru
+ring3_code_page:
+ring3_copy:
+    rep movsb
+    ud2
+    .balign 16
+ring3_pkru:
+    .byte 0x0f, 0x01, 0xef    /* wrpkru */
+    .byte 0x0f, 0x01, 0xee    /* rdpkru */
+    movl %eax, (%rdi)
+    ud2
+    .balign 4096

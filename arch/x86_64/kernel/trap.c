@@ -152,11 +152,13 @@ static __attribute__((noinline, returns_twice)) bool probe_run(void (*fn)(void *
     return false;
 }
 
-void user_exec_enter(uint64_t rip, uint64_t rsp);
+void user_run_enter(uint64_t rip, const struct ring3_regs *r, uint64_t rflags);
 
+/* One instruction at @rip in ring 3: TF set (#DB after it), IF clear, every register zero. */
 static void probe_user_enter(void *rip)
 {
-    user_exec_enter((uint64_t)(uintptr_t)rip, 0);
+    static const struct ring3_regs zero;
+    user_run_enter((uint64_t)(uintptr_t)rip, &zero, 0x102);
 }
 
 bool kernel_probe_user_exec(uintptr_t va, struct kernel_fault *f)

@@ -78,6 +78,48 @@ bool kernel_probe_addr(void (*fn)(void *arg), void *arg, uintptr_t *addr);
 int kernel_kmap_set(uintptr_t va, uint64_t pa, bool writable);
 int kernel_kmap_clear(uintptr_t va);
 
+/** Where the ring-3 code page is mapped in a ring-3 run's private table (ring3.c). */
+#define RING3_CODE_VA 0x00007f0000000000ull
+
+/** The routines of the ring-3 code page (entry.S); each ends in ud2 (#UD, vector 6). */
+enum ring3_routine {
+    RING3_COPY, /* rep movsb: rcx bytes from rsi to rdi */
+    RING3_PKRU, /* wrpkru(eax) with ecx = edx = 0, then rdpkru, stored as 4 bytes at rdi */
+};
+
+/** The registers a ring-3 run starts with (the others are zero). */
+struct ring3_regs {
+    uint64_t rax, rcx, rdx, rsi, rdi;
+};
+
+/** The user address of @routine in a ring-3 run. */
+uintptr_t kernel_ring3_entry(enum ring3_routine routine);
+
+/** The kernel address of the ring-3 scratch page, mapped P|US|RW at RING3_CODE_VA + 4096. */
+void *kernel_ring3_scratch(void);
+
+/**
+ * Run the ring-3 code at user address @rip at CPL 3 with registers *@regs, under a private CR3:
+ * the lower half of the tables at physical @root (0: none), the kernel's upper half (plus
+ * @root's upper entries where the kernel has none), the code and scratch pages. The trap that
+ * ends the run is in *@f (vector 6: the routine's ud2, it ran to its end; 14: a #PF). Returns 0,
+ * or -1 (nothing ran) when not on the boot CPU, @regs is NULL, @rip is not in the code page, or
+ * @root collides with the code page's slot or the kernel's upper entries.
+ */
+int kernel_ring3_run(uint64_t root, uintptr_t rip, const struct ring3_regs *regs,
+                     struct kernel_fault *f);
+
+/**
+ * The fuzz platform's mmu_copy on the real CPU: @len bytes at @va through the tables at @root
+ * (added to the kernel's as for kernel_ring3_run), MMU_READ or MMU_WRITE (machine_mmu.h),
+ * with MMU_USER in ring 3 (through the scratch page), else in ring 0 (inside SMAP's window for
+ * user addresses). No fault is handled: returns the bytes done and, when short, the #PF error
+ * code in *@pf_error. (size_t)-1 when it cannot run: MMU_EXEC, no PKS or PKU, not the boot
+ * CPU, a colliding @root, or a trap other than the access's #PF.
+ */
+size_t kernel_mmu_copy(uint64_t root, uintptr_t va, void *buf, size_t len, unsigned int access,
+                       unsigned int *pf_error);
+
 /** The corpus pack the boot loader passed as the first multiboot module (NULL, 0 if none). */
 const void *kernel_corpus_pack(size_t *size);
 
