@@ -44,7 +44,11 @@ struct page {
     uint8_t order;          /* block order of a PG_buddy or PG_head page */
     uint8_t zone;           /* enum zone_type */
     uint8_t node;           /* NUMA node id */
-    uint8_t cpu;            /* owning CPU while PG_pcp */
+    union {
+        uint8_t cpu;        /* owning CPU while PG_pcp */
+        uint8_t last_nid;   /* mapped anonymous page: node of its last NUMA hinting fault,
+                               MM_NUMA_NO_LAST before the first (virtual/numa_balance.c) */
+    };
     int32_t refcount;       /* users of an allocated block; 0 when free */
     union {
         int32_t mapcount;   /* user page-table mappings (virtual memory layer) */
@@ -68,6 +72,8 @@ struct page {
     unsigned long alloc_seq;    /* block head, page_owner on: mm_state.core.alloc_seq stamp at
                                    allocation, for ages in operations (mm_leak.h); else 0 */
 };
+/** page->last_nid of an anonymous page no NUMA hinting fault has touched yet. */
+#define MM_NUMA_NO_LAST 0xffu
 MM_STATIC_ASSERT(sizeof(struct page) <= 64, "struct page must stay within 64 bytes");
 
 /* ---- zones ---- */

@@ -219,6 +219,9 @@ struct mm_vm_state {
     struct kmem_cache *tree_cache;       /* nodes of every range tree of mm/virtual (vm_tree.c) */
     struct kmem_cache *vma_cache;        /* VMAs (SLAB_MM_INTERNAL: refused to kfree) */
     unsigned long migrated, migrate_failed; /* migrate.c: pages moved / moves that failed */
+    /* numa_balance.c (Linux's /proc/vmstat names): PTEs made hinting entries, hinting faults,
+     * those from the page's own node, pages the faults migrated */
+    unsigned long numa_pte_updates, numa_hint_faults, numa_hint_faults_local, numa_pages_migrated;
 };
 
 /** One KFENCE pool slot (mm/virtual/kfence.c): the object page at window + (2i + 1) pages. */
