@@ -98,7 +98,10 @@ const char *zone_name(unsigned int zone);
 #define __GFP_KSWAPD_RECLAIM  0x0020u /* may wake background reclaim */
 #define __GFP_ZERO            0x0040u /* return zeroed memory */
 #define __GFP_NOWARN          0x0080u /* do not log allocation failure */
-#define __GFP_VALID_MASK      0x00ffu
+#define __GFP_THISNODE        0x0200u /* only the preferred node (the one named, else the calling
+                                          CPU's nearest with memory): fail rather than fall back
+                                          to another node; KFENCE does not sample it */
+#define __GFP_VALID_MASK      0x02ffu /* (0x0100 stays invalid: the misuse corpus uses it) */
 
 #define GFP_KERNEL      (__GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM)
 #define GFP_ATOMIC      (__GFP_HIGH | __GFP_ATOMIC | __GFP_KSWAPD_RECLAIM)

@@ -194,8 +194,9 @@ struct mm_heap_state {
  * its objects. Every call is for a pointer inside [kfence_start, kfence_end) except alloc.
  */
 struct kfence_ops {
-    /** An object of @c for @req bytes from the pool, or NULL (pool full: the caller falls back). */
-    void *(*alloc)(struct kmem_cache *c, size_t req, gfp_t gfp, uintptr_t site);
+    /** An object of @c for @req bytes from the pool, or NULL (pool full, or the pool's pages are
+     * not on node @nid (>= 0) or @gfp has __GFP_THISNODE on a NUMA machine: the caller falls back). */
+    void *(*alloc)(struct kmem_cache *c, size_t req, gfp_t gfp, uintptr_t site, int nid);
     /** Free @p (into @c, or any cache when NULL). Reports misuse by @func (double, invalid,
      * wrong-cache free); returns 0 or its error. */
     int (*free)(struct kmem_cache *c, const void *p, const char *func);

@@ -360,6 +360,8 @@ static int page_alloc_site_mask(gfp_t gfp, unsigned int order, struct page **out
     if (mm_unlikely(!mm_state.phys.ready || order > MM_MAX_ORDER || (gfp & ~__GFP_VALID_MASK) ||
                     (gfp & (__GFP_DMA | __GFP_HIGHMEM)) == (__GFP_DMA | __GFP_HIGHMEM)))
         return alloc_reject(gfp, order);
+    if (mm_unlikely(gfp & __GFP_THISNODE))
+        nodes &= 1u << (nid < 0 ? local_memory_node(numa_node_id()) : nid);
     if (mm_unlikely(mm_state.phys.fail_count) && alloc_fail_injected()) {
         cpu_count(fail_injected);
         cpu_count(fail);
