@@ -179,6 +179,8 @@ void drain_all_pages(void);
 
 struct shrink_control {
     gfp_t gfp_mask;
+    bool node_only;            /* node reclaim: only objects on node @nid (numa_aware shrinkers) */
+    int nid;
     unsigned long nr_to_scan;  /* objects to scan in this call */
     unsigned long nr_scanned;  /* set by scan_objects if it scanned a different number */
 };
@@ -195,6 +197,7 @@ struct shrinker {
     unsigned long (*count_objects)(struct shrinker *s, struct shrink_control *sc);
     unsigned long (*scan_objects)(struct shrinker *s, struct shrink_control *sc);
     void *private_data;
+    bool numa_aware;        /* honours sc->node_only; the others are skipped by node reclaim */
     struct list_head list;  /* registry link (owned by the registry) */
     bool registered;
 };

@@ -299,7 +299,11 @@ static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order, in
     p = alloc_from_zones(gfp, order, alloc_flags, nid, nodes);
     if (p || !(gfp & __GFP_DIRECT_RECLAIM) || reclaim_running_here())
         return p;
-    if (page_reclaim(gfp, 1ul << order))
+    /* the preferred node's own pages first (a node under its watermarks reclaims from its own
+     * LRU), the whole machine when that was not enough */
+    if (mm_nr_nodes() > 1 && page_reclaim_node(nid, gfp, 1ul << order))
+        p = alloc_from_zones(gfp, order, alloc_flags, nid, nodes);
+    if (!p && page_reclaim(gfp, 1ul << order))
         p = alloc_from_zones(gfp, order, alloc_flags, nid, nodes);
     return p;
 }
