@@ -35,13 +35,14 @@ HOSTED_SHIM := $(addprefix shims/hosted/,cpu.c env_hosted.c machine.c machine_la
 KERNEL_SHIM := $(addprefix shims/kernel/,env_kernel.c kasan.c machine_kernel.c string.c ubsan.c) \
 	shims/hosted/machine_layout.c
 ARCH_C := $(addprefix arch/x86_64/kernel/,check_protect.c check_sanitizers.c crash.c main.c \
-	paging.c run.c smp.c smp_stress.c trap.c uaccess.c check_pkeys.c ring3.c)
+	paging.c run.c smp.c smp_stress.c trap.c uaccess.c check_pkeys.c ring3.c numa_tick.c)
 ARCH_S := $(addprefix arch/x86_64/kernel/,boot.S entry.S trampoline.S)
 
 # unit tests: the framework and the suites both builds run, plus each build's runner
 TEST_SUITES := tests/kt_util.c tests/ktest.c $(addprefix tests/test_,boot.c buddy.c check.c \
 	describe.c format.c harden.c inject.c kfence.c kmalloc.c leak.c misuse.c mlock.c mmap.c page_table.c \
-	pcp.c range_tree.c reclaim.c slab.c stats.c swap.c vmalloc.c trace.c dump.c rmap.c numa.c mempolicy.c)
+	pcp.c range_tree.c reclaim.c slab.c stats.c swap.c vmalloc.c trace.c dump.c rmap.c numa.c mempolicy.c \
+	numa_balance.c)
 TESTS_HOSTED := $(TEST_SUITES) tests/test_main.c tests/test_mmu.c tests/test_tlb.c \
 	tests/test_domains.c
 TESTS_KERNEL := $(TEST_SUITES) tests/kernel/ktest_kernel.c

@@ -423,6 +423,8 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
                                                         ARG_U("nodes", FF_B, 0, 16) } },
     [FOP_VM_MOVE_NODE] = { "vm move-node", 3, { ARG_U("node", FF_A, 0, 6), ARG_U("pages", FF_B, 1, 8),
                                                 ARG_U("at", FF_D, 0, 0xffffffffu) } },
+    [FOP_VM_NUMA_SCAN] = { "vm numa-scan", 3, { ARG_U("pages", FF_B, 1, 64), ARG_U("cpu", FF_A, 0, 4),
+                                                ARG_U("rounds", FF_C, 1, 3) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)

@@ -7,7 +7,8 @@
  * model and the checks are vm_model.c, the corruption and misuse ops vm_corrupt.c (vm_model.h
  * is what the three share; the state is vm_fz, defined here).
  *
- * Machine: the header's machine; "vm swapdev slots=" as the FIRST op gives it a swap device
+ * Machine: the header's machine; "vm swapdev slots=" as the FIRST op (after the topology record,
+ * when there is one) gives it a swap device
  * (elsewhere it is a no-op). Then four files are created, f0..f3, sizes and writability from the
  * seed (sizes 0 .. 16 pages, some with a partial last page, f1 and f3 read-only for shared writes),
  * each page filled with a token pattern, and one address space. Up to VM_MAX_MM address spaces
@@ -76,6 +77,8 @@ static const uint8_t vm_numa_kinds[] = {
     VM_KINDS,
     FOP_VM_MBIND, FOP_VM_MBIND, FOP_VM_MBIND, FOP_VM_SET_MEMPOLICY, FOP_VM_MOVE_NODE,
     FOP_VM_MOVE_NODE,
+    /* appended: automatic NUMA balancing */
+    FOP_VM_NUMA_SCAN, FOP_VM_NUMA_SCAN,
 };
 
 static const struct fuzz_op_table vm_numa_table = { vm_numa_kinds, MM_ARRAY_SIZE(vm_numa_kinds), 0,
@@ -1246,6 +1249,134 @@ static void vm_move_node(uint32_t node, uint32_t pages, uint32_t at)
     vm_migrate_verify(m, va, pages);
 }
 
+/* ---- automatic NUMA balancing (numa table) ---- */
+
+/*
+ * vm numa-scan pages= cpu= rounds=: each round one mm_numa_scan of the current address space,
+ * then a read from CPU cpu of every page it made a hinting entry (the model's contents checked),
+ * then CPU 0 again. Judged: the PTEs that changed are exactly the return value's count, each a
+ * present anonymous PTE of an accessible VMA without a file that kept every bit but the user bit
+ * and gained PTE_SW_NUMA; after its read the entry has its old rights back and the page its
+ * reader's node as last_nid; the page moved (to the reader's node, counted) exactly when the
+ * two-stage filter and the policy say so, or that move failed and was counted (the model does
+ * not track free memory per node); local hinting faults are counted as local.
+ */
+#define VM_NB_MAX 1024u
+
+static struct { uintptr_t va; pte_t e; } vm_nb_snap[VM_NB_MAX];
+static uint32_t vm_nb_n;
+
+static int vm_nb_save(void *arg, uintptr_t va, pte_t *ptep)
+{
+    (void)arg;
+    if (vm_nb_n == VM_NB_MAX)
+        return 1;
+    vm_nb_snap[vm_nb_n].va = va;
+    vm_nb_snap[vm_nb_n++].e = *ptep;
+    return 0;
+}
+
+/* Is the change @e0 -> @e1 at @va what a scan may do? */
+static bool vm_nb_hinted_ok(struct mm_struct *mm, uintptr_t va, pte_t e0, pte_t e1)
+{
+    struct vm_area_struct *v = find_vma(mm, va);
+    return v && v->vm_start <= va && !v->vm_file && (v->vm_flags & (VM_READ | VM_WRITE | VM_EXEC)) &&
+           pte_present(e0) && !(e0 & (PTE_SW_ZERO | PTE_SW_NUMA)) && (e0 & PTE_US) &&
+           e1 == ((e0 & ~PTE_US) | PTE_SW_NUMA);
+}
+
+/* One scan; the hinted PTEs' indexes in vm_nb_snap go to @hinted. Returns their count. */
+static uint32_t vm_nb_scan(struct vmm *m, uint32_t pages, uint32_t *hinted)
+{
+    vm_nb_n = 0;
+    bool all = !pt_visit(&m->mm->pt, 0, ARCH_USER_VA_END, vm_nb_save, NULL);
+    struct migrate_stats s0, s1;
+    mm_migrate_get_stats(&s0);
+    long n = mm_numa_scan(m->mm, pages);
+    mm_migrate_get_stats(&s1);
+    fuzz_digest_count((uint64_t)n);
+    VM_TRACE("  mm_numa_scan(%u pages) = %ld, next at %lx", pages, n,
+             (unsigned long)m->mm->numa_scan_offset);
+    if (n < 0 || n > (long)pages || s1.numa_pte_updates - s0.numa_pte_updates != (unsigned long)n)
+        vfail("mm_numa_scan(%u) = %ld, numa_pte_updates moved by %lu", pages, n,
+              s1.numa_pte_updates - s0.numa_pte_updates);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < vm_nb_n; i++) {
+        pte_t e1 = vm_pte_now(m->mm, vm_nb_snap[i].va);
+        if (e1 == vm_nb_snap[i].e)
+            continue;
+        if (!vm_nb_hinted_ok(m->mm, vm_nb_snap[i].va, vm_nb_snap[i].e, e1))
+            vfail("mm_numa_scan: PTE at %lx %llx -> %llx", (unsigned long)vm_nb_snap[i].va,
+                  (unsigned long long)vm_nb_snap[i].e, (unsigned long long)e1);
+        hinted[k++] = i;
+    }
+    if (all && k != (uint32_t)n)
+        vfail("mm_numa_scan = %ld, but %u PTEs changed", n, k);
+    return k;
+}
+
+/* Does a hinting fault from node @here move the page at @va (on node @nid, last @last)? */
+static bool vm_nb_should_move(struct vmm *m, uintptr_t va, int nid, int last, int here)
+{
+    struct vm_area_struct *v = find_vma(m->mm, va);
+    const struct mempolicy *pol = v->vm_policy.mode != MPOL_DEFAULT ? &v->vm_policy : &m->mm->policy;
+    bool allowed = pol->mode == MPOL_DEFAULT || pol->mode == MPOL_LOCAL ||
+                   (pol->mode == MPOL_BIND && (pol->nodes >> here & 1));
+    return nid != here && last == here && allowed && (vm_memory_nodes() >> here & 1);
+}
+
+/* Read hinted page @va from the current CPU (node @here) and judge the fault's effects. */
+static void vm_nb_touch(struct vmm *m, uintptr_t va, pte_t e0, int here)
+{
+    pte_t eh = vm_pte_now(m->mm, va);
+    if (!pte_present(eh) || !(eh & PTE_SW_NUMA))
+        return; /* swapped out by the reclaim of an earlier page's move */
+    struct page *p = pfn_to_page(MM_PFN_DOWN(pte_addr(eh)));
+    int nid = page_to_nid(p), last = p->last_nid;
+    bool move = vm_nb_should_move(m, va, nid, last, here);
+    struct migrate_stats s0, s1;
+    mm_migrate_get_stats(&s0);
+    vm_migrate_verify(m, va, 1);
+    mm_migrate_get_stats(&s1);
+    pte_t e1 = vm_pte_now(m->mm, va);
+    if (!pte_present(e1) || (e1 & PTE_SW_NUMA))
+        return; /* not read (the model says it is not readable), or swapped out under reclaim */
+    struct page *q = pfn_to_page(MM_PFN_DOWN(pte_addr(e1)));
+    bool moved = q != p, failed = s1.failed != s0.failed;
+    fuzz_digest_ok(moved);
+    VM_TRACE("  hinting fault %lx from node %d: page on node %d, last %d: %s", (unsigned long)va,
+             here, nid, last, moved ? "moved" : failed ? "move failed" : "stays");
+    if ((e1 & ~(PTE_ADDR_MASK | PTE_A | PTE_D)) != (e0 & ~(PTE_ADDR_MASK | PTE_A | PTE_D)))
+        vfail("hinting fault at %lx: PTE %llx before the scan, %llx after", (unsigned long)va,
+              (unsigned long long)e0, (unsigned long long)e1);
+    if (q->last_nid != here || s1.numa_hint_faults - s0.numa_hint_faults != 1 ||
+        s1.numa_hint_faults_local - s0.numa_hint_faults_local != (nid == here))
+        vfail("hinting fault at %lx from node %d (page on %d): last_nid %u, %lu faults, %lu local",
+              (unsigned long)va, here, nid, q->last_nid, s1.numa_hint_faults - s0.numa_hint_faults,
+              s1.numa_hint_faults_local - s0.numa_hint_faults_local);
+    if (moved != (move && !failed) || (moved && page_to_nid(q) != here) ||
+        s1.numa_pages_migrated - s0.numa_pages_migrated != moved || (failed && !move))
+        vfail("hinting fault at %lx from node %d: page on node %d, last %d: %s to node %d, "
+              "expected %s", (unsigned long)va, here, nid, last, moved ? "moved" : "stayed",
+              page_to_nid(q), move ? "a move" : "none");
+}
+
+static void vm_numa_scan(uint32_t pages, uint32_t cpu, uint32_t rounds)
+{
+    struct vmm *m = vm_cur_mm();
+    static uint32_t hinted[VM_NB_MAX];
+    if (!m || !fuzz_platform.user_copy)
+        return;
+    cpu %= vm_fz.m.nr_cpus;
+    for (uint32_t r = 0; r < rounds; r++) {
+        uint32_t k = vm_nb_scan(m, pages, hinted);
+        fuzz_platform.cpu_set(cpu);
+        for (uint32_t i = 0; i < k; i++)
+            vm_nb_touch(m, vm_nb_snap[hinted[i]].va, vm_nb_snap[hinted[i]].e, cpu_to_node(cpu));
+        fuzz_platform.cpu_set(0);
+    }
+}
+
 /* ---- boot, run, teardown ---- */
 
 static unsigned long vm_tables(void)
@@ -1326,14 +1457,16 @@ static uint32_t vm_setup(const uint8_t *data, size_t size)
     vm_fz.boot_tables = vm_tables();
     if ((err = mm_leak_root_add(&vm_fz, sizeof(vm_fz))))
         vfail("leak root: %s", mm_strerror(err));
-    if (fuzz_cur.nops) {
-        fuzz_op_decode(&vm_table, &vm_fz.m, data, size, 0, &op);
+    /* the swap device op is the first op after the topology record, when there is one */
+    uint32_t at = vm_fz.m.nr_nodes ? 1 : 0;
+    if (fuzz_cur.nops > at) {
+        fuzz_op_decode(&vm_table, &vm_fz.m, data, size, at, &op);
         if (op.kind == FOP_VM_SWAPDEV && fuzz_platform.swap_reset) {
             fuzz_digest_op(op.kind);
             if (fuzz_platform.swap_reset(op.arg[0]))
                 vfail("swap device of %u slots could not be set up", (unsigned int)op.arg[0]);
-            VM_TRACE("op#1 vm swapdev slots=%u", (unsigned int)op.arg[0]);
-            first = 1;
+            VM_TRACE("op#%u vm swapdev slots=%u", at + 1, (unsigned int)op.arg[0]);
+            first = at + 1;
         }
     }
     vm_files_create();
@@ -1380,6 +1513,7 @@ static void vm_exec(const struct fuzz_op *op)
     case FOP_VM_MBIND: vm_mbind(a[0], a[1], a[2], a[3]); break;
     case FOP_VM_SET_MEMPOLICY: vm_set_mempolicy(a[0], a[1]); break;
     case FOP_VM_MOVE_NODE: vm_move_node(a[0], a[1], a[2]); break;
+    case FOP_VM_NUMA_SCAN: vm_numa_scan(a[0], a[1], a[2]); break;
     default: break;
     }
 }

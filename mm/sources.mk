@@ -8,7 +8,7 @@ MM_SRCS := \
 	heap/kmalloc.c heap/slab.c \
 	virtual/fault.c virtual/file.c virtual/fork.c virtual/mmap.c virtual/page_table.c \
 	virtual/vm_lock.c virtual/vm_tree.c virtual/vma.c virtual/vmalloc.c virtual/kfence.c \
-	virtual/rmap.c virtual/migrate.c virtual/mempolicy.c virtual/mpol_place.c \
+	virtual/rmap.c virtual/migrate.c virtual/mempolicy.c virtual/mpol_place.c virtual/numa_balance.c \
 	swap/swap_lru.c swap/swap_slot.c \
 	protection/keys.c protection/domain.c protection/migrate.c \
 	init/init.c \

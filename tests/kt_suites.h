@@ -46,7 +46,8 @@
     ALL(rmap) \
     ALL(numa) \
     ALL(mempolicy) \
-    HOSTED(domains, "accesses go through the hosted software MMU; the kernel's suite pkeys checks the real CPU")
+    HOSTED(domains, "accesses go through the hosted software MMU; the kernel's suite pkeys checks the real CPU") \
+    ALL(numa_balance)
 
 /* Helpers for expanding the list. */
 #define KT_SUITE_DECLARE(name) extern const struct ktest_suite suite_##name;

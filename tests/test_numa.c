@@ -8,6 +8,9 @@
 #include "../mm/internal.h" /* zonelists, partial lists and counters are mm-internal */
 #include "numa.h"
 #include "vmalloc.h"
+#include "swap.h"
+#include "mmap.h"
+#include "machine_user.h"
 
 /* A small machine of @mib MiB and @cpus CPUs with @nodes nodes; node i > 0 starts at
  * split[i - 1] MiB; CPU c on cpu_node[c]; distances all zero (10 / 20) unless set after. */
@@ -453,6 +456,155 @@ static int test_check_sees_slab_on_wrong_node_list(void)
     return 0;
 }
 
+/* __GFP_THISNODE: the node named (else the calling CPU's) only, NULL when it is full while the
+ * other node has room, for pages and for slab objects; without it the same calls fall back. */
+static int test_thisnode_never_falls_back(void)
+{
+    KT_TRY(boot_two_nodes());
+    machine_cpu_set(1);
+    struct page *p = alloc_pages(GFP_KERNEL | __GFP_THISNODE, 0);
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_EQ(page_to_nid(p), 1); /* the CPU's node */
+    KT_ASSERT_OK(__free_page(p));
+    struct kmem_cache *c = kmem_cache_create("thisnode", 64, 0, 0, NULL);
+    KT_ASSERT_NOT_NULL(c);
+    kt_blocks_reset();
+    unsigned int n = 0;
+    for (; n < 8192; n++) {
+        struct page *r = alloc_pages_node(1, GFP_KERNEL | __GFP_NOWARN | __GFP_THISNODE, 0);
+        if (!r)
+            break;
+        KT_ASSERT_EQ(page_to_nid(r), 1);
+        KT_TRY(kt_blocks_push(r, 0));
+    }
+    KT_ASSERT_GT(n, 1000); /* node 1 gave all it had, then NULL ... */
+    page_alloc_get_stats(&kt_st_c);
+    KT_ASSERT_GT(kt_st_c.node[0].nr_free, 1000); /* ... while node 0 had room */
+    KT_ASSERT_NULL(alloc_pages(GFP_KERNEL | __GFP_NOWARN | __GFP_THISNODE, 0));
+    KT_ASSERT_NULL(kmem_cache_alloc_node(c, GFP_KERNEL | __GFP_THISNODE, 1));
+    machine_cpu_set(0);
+    p = alloc_pages_node(1, GFP_KERNEL | __GFP_NOWARN, 0); /* without it: node 0 */
+    KT_ASSERT_NOT_NULL(p);
+    KT_ASSERT_EQ(page_to_nid(p), 0);
+    KT_ASSERT_OK(__free_page(p));
+    void *o = kmem_cache_alloc_node(c, GFP_KERNEL, 1);
+    KT_ASSERT_NOT_NULL(o);
+    KT_ASSERT_EQ(page_to_nid(virt_to_page(o)), 0);
+    kmem_cache_free(c, o);
+    KT_MM_CHECK();
+    KT_TRY(kt_blocks_free_all());
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_MM_CHECK();
+    return 0;
+}
+
+/* KFENCE samples every allocation here (interval 1) but a node allocation only on its pool's
+ * node, and no __GFP_THISNODE allocation: a node's object is on that node. */
+static int test_kfence_honours_node(void)
+{
+    static const unsigned int split[] = { 8 };
+    static const uint8_t cpus[] = { 0, 1 };
+    numa_machine(16, 2, 2, split, cpus);
+    kt_m.kfence_interval = 1;
+    KT_TRY(kt_boot_current());
+    int pool = page_to_nid(mm_state.vmalloc.kfence.pages);
+    void *any = kmalloc(64, GFP_KERNEL);
+    KT_ASSERT(is_kfence_address(any)); /* sampling works */
+    void *obj[2], *local = kmalloc(64, GFP_KERNEL | __GFP_THISNODE);
+    KT_ASSERT_NOT_NULL(local);
+    KT_ASSERT(!is_kfence_address(local));
+    for (int n = 0; n < 2; n++) {
+        obj[n] = kmalloc_node(64, GFP_KERNEL, n);
+        KT_ASSERT_NOT_NULL(obj[n]);
+        KT_ASSERT_EQ(is_kfence_address(obj[n]), n == pool);
+        if (n != pool)
+            KT_ASSERT_EQ(page_to_nid(virt_to_page(obj[n])), n);
+    }
+    kfree(obj[0]);
+    kfree(obj[1]);
+    kfree(local);
+    kfree(any);
+    KT_MM_CHECK();
+    return 0;
+}
+
+/* Map @n pages at a new anonymous range of @mm, written from CPU @cpu (so on its node). */
+static uintptr_t numa_map_written(struct mm_struct *mm, unsigned int n, unsigned int cpu)
+{
+    long a = do_mmap(mm, 0, n * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     NULL, 0);
+    if (a <= 0)
+        return 0;
+    machine_cpu_set(cpu);
+    for (unsigned int i = 0; i < n; i++) {
+        uint64_t tag = i;
+        if (machine_user_copy(mm, (uintptr_t)a + i * PAGE_SIZE, &tag, 8, MMU_WRITE, NULL) !=
+            VM_FAULT_HANDLED)
+            a = 0;
+    }
+    machine_cpu_set(0);
+    return (uintptr_t)a;
+}
+
+/* Pages of [@va, + @n pages) of @mm that are present. */
+static unsigned int numa_present(struct mm_struct *mm, uintptr_t va, unsigned int n)
+{
+    unsigned int k = 0;
+    for (unsigned int i = 0; i < n; i++) {
+        pte_t *ep = pt_walk(&mm->pt, va + i * PAGE_SIZE, false, 0);
+        k += ep && pte_present(*ep);
+    }
+    return k;
+}
+
+/* Node reclaim swaps out the node's own pages, not the older ones of another node; the
+ * allocator's direct reclaim for a full node does the same. */
+static int test_node_reclaim_own_lru_first(void)
+{
+    static const unsigned int split[] = { 8 };
+    static const uint8_t cpus[] = { 0, 1 };
+    numa_machine(16, 2, 2, split, cpus);
+    kt_m.swap_slots = 1024;
+    KT_TRY(kt_boot_current());
+    struct mm_struct *mm = mm_create();
+    KT_ASSERT_NOT_NULL(mm);
+    uintptr_t a = numa_map_written(mm, 32, 0), b = numa_map_written(mm, 96, 1);
+    KT_ASSERT_NE(a, 0); /* a's pages (node 0) are the older ones on the LRU */
+    KT_ASSERT_NE(b, 0);
+    /* direct reclaim: node 1 filled until an allocation there had to reclaim (GFP_HIGHUSER: the
+     * zones the user pages are in) */
+    struct swap_stats s0, s1;
+    swap_get_stats(&s0);
+    unsigned int left = numa_present(mm, b, 96);
+    kt_blocks_reset();
+    machine_cpu_set(1);
+    for (unsigned int i = 0; i < 8192; i++) {
+        struct page *p = alloc_pages_node(1, GFP_HIGHUSER | __GFP_NOWARN | __GFP_THISNODE, 0);
+        swap_get_stats(&s1);
+        if (!p || s1.swapped_out != s0.swapped_out) {
+            if (p)
+                KT_TRY(kt_blocks_push(p, 0));
+            break;
+        }
+        KT_TRY(kt_blocks_push(p, 0));
+    }
+    machine_cpu_set(0);
+    KT_ASSERT_GT(s1.swapped_out, s0.swapped_out);
+    KT_ASSERT_EQ(numa_present(mm, a, 32), 32); /* node 0's pages untouched */
+    KT_ASSERT_LT(numa_present(mm, b, 96), left);
+    KT_TRY(kt_blocks_free_all());
+    KT_ASSERT_EQ(page_reclaim_node(5, GFP_KERNEL, 8), 0); /* no such node */
+    KT_ASSERT_EQ(numa_present(mm, a, 32), 32);
+    unsigned int now = numa_present(mm, b, 96);
+    KT_ASSERT_GT(now, 0);
+    KT_ASSERT_GE(page_reclaim_node(1, GFP_HIGHUSER, 8), 8);
+    KT_ASSERT_LT(numa_present(mm, b, 96), now);
+    KT_ASSERT_EQ(numa_present(mm, a, 32), 32);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
 static const struct ktest_case numa_cases[] = {
     KT_CASE(topology_validation),
     KT_CASE(one_node_without_topology),
@@ -466,5 +618,8 @@ static const struct ktest_case numa_cases[] = {
     KT_CASE(vmalloc_node_pages),
     KT_CASE(check_sees_numa_damage),
     KT_CASE(check_sees_slab_on_wrong_node_list),
+    KT_CASE(thisnode_never_falls_back),
+    KT_CASE(kfence_honours_node),
+    KT_CASE(node_reclaim_own_lru_first),
 };
 KT_SUITE(numa, numa_cases);

@@ -13,6 +13,10 @@
  *                  with the VMA being accessible at all (PROT_NONE pages stay supervisor-only)
  *   pte.cow        a copy-on-write or zero-page PTE is writable
  *   pte.page       a PTE maps a page that is not an allocated page of this machine
+ *   pte.numa       a NUMA hinting entry (PTE_SW_NUMA) is not present, keeps its user bit, maps
+ *                  the zero page or a page cache page, or lies in a file or PROT_NONE VMA (so
+ *                  its rights could not be given back by setting the user bit); or a mapped
+ *                  anonymous page's last hinting node is no node of the machine
  *   mm.nr_anon     the address space's anonymous page count disagrees with its PTEs
  *   mm.list        the list of address spaces is longer than the number ever created (a loop;
  *                  seen by mm_check_step's walk to the nth one)
@@ -158,10 +162,17 @@ static int check_pte(void *arg, uintptr_t va, pte_t *ptep)
         return vm_fail(c->r, "pte.outside", ~0ul, "mm %u: PTE 0x%llx at 0x%lx is in no VMA",
                        c->mm->id, (unsigned long long)e, (unsigned long)va);
     if (!pte_present(e))
-        return 0;
+        return (e & PTE_SW_NUMA) ? vm_fail(c->r, "pte.numa", ~0ul, "mm %u: non-present PTE 0x%llx "
+                                           "at 0x%lx is a NUMA hinting entry", c->mm->id,
+                                           (unsigned long long)e, (unsigned long)va) : 0;
     unsigned long pfn = MM_PFN_DOWN(pte_addr(e));
     bool user = v->vm_flags & (VM_READ | VM_WRITE | VM_EXEC); /* PROT_NONE: supervisor-only */
-    if (!!(e & PTE_US) != user || ((e & PTE_RW) && !(v->vm_flags & VM_WRITE)) ||
+    bool hint = e & PTE_SW_NUMA; /* the user bit taken away until the next access */
+    if (hint && (!user || v->vm_file || (e & (PTE_SW_ZERO | PTE_US))))
+        return vm_fail(c->r, "pte.numa", pfn, "mm %u: NUMA hinting PTE 0x%llx at 0x%lx in a VMA "
+                       "with flags 0x%lx%s", c->mm->id, (unsigned long long)e, (unsigned long)va,
+                       v->vm_flags, v->vm_file ? " and a file" : "");
+    if (!!(e & PTE_US) != (user && !hint) || ((e & PTE_RW) && !(v->vm_flags & VM_WRITE)) ||
         (!(e & PTE_NX) && !(v->vm_flags & VM_EXEC)))
         return vm_fail(c->r, "pte.perm", pfn, "mm %u: PTE 0x%llx at 0x%lx exceeds VMA flags 0x%lx",
                        c->mm->id, (unsigned long long)e, (unsigned long)va, v->vm_flags);
@@ -179,6 +190,12 @@ static int check_pte(void *arg, uintptr_t va, pte_t *ptep)
         return vm_fail(c->r, "pte.page", pfn, "mm %u: PTE at 0x%lx maps pfn 0x%lx with flags 0x%x",
                        c->mm->id, (unsigned long)va, pfn, p ? p->flags : 0);
     c->anon += !(p->flags & PG_cache);
+    if (!(p->flags & PG_cache) && p->last_nid != MM_NUMA_NO_LAST && p->last_nid >= mm_nr_nodes())
+        return vm_fail(c->r, "pte.numa", pfn, "mm %u: anonymous page at 0x%lx has last node %u "
+                       "of %u", c->mm->id, (unsigned long)va, p->last_nid, mm_nr_nodes());
+    if (hint && (p->flags & PG_cache))
+        return vm_fail(c->r, "pte.numa", pfn, "mm %u: NUMA hinting PTE at 0x%lx maps a page cache "
+                       "page", c->mm->id, (unsigned long)va);
     const struct mempolicy *pol = v->vm_policy.mode != MPOL_DEFAULT ? &v->vm_policy : &c->mm->policy;
     if (!(p->flags & PG_cache) && p->mapcount == 1 && pol->mode == MPOL_BIND && pol->strict &&
         !(pol->nodes >> page_to_nid(p) & 1))

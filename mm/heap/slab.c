@@ -929,14 +929,14 @@ static MM_NOINLINE void *slab_alloc_slow(struct kmem_cache *c, struct kmem_cache
  * metadata, DMA caches and objects above a page are never sampled.
  */
 static MM_NOINLINE void *slab_kfence_sample(struct kmem_cache *c, struct kmem_cache_cpu *cc,
-                                            gfp_t gfp, uintptr_t site, size_t req)
+                                            gfp_t gfp, uintptr_t site, size_t req, int nid)
 {
     const struct kfence_ops *ops = mm_state.heap.kfence;
     cc->kfence_left = mm_state.heap.kfence_interval;
     if (!ops || (c->flags & SLAB_MM_INTERNAL) || c->zone_gfp || c->object_size > PAGE_SIZE ||
         c->align > PAGE_SIZE)
         return NULL; /* zone_gfp: the pool's pages are not DMA memory */
-    return ops->alloc(c, req, gfp, site);
+    return ops->alloc(c, req, gfp, site, nid);
 }
 
 /* The allocation itself; @nid is NUMA_NO_NODE (any node: the fast path tests nothing more) or a
@@ -948,7 +948,7 @@ static MM_ALWAYS_INLINE void *slab_alloc_from(struct kmem_cache *c, gfp_t gfp, u
     unsigned int cpu = env_cpu_id();
     struct kmem_cache_cpu *cc = &c->cpu[cpu];
     void *obj = NULL;
-    if (mm_unlikely(--cc->kfence_left == 0) && (obj = slab_kfence_sample(c, cc, gfp, site, req))) {
+    if (mm_unlikely(--cc->kfence_left == 0) && (obj = slab_kfence_sample(c, cc, gfp, site, req, nid))) {
         env_irq_restore(irq);
         mm_trace(MM_TRACE_SLAB_ALLOC, (uintptr_t)obj, (uintptr_t)c, req, site);
         goto out;

@@ -122,6 +122,7 @@ struct mm_struct {
     struct anon_vma *anon_vma;    /* where this mm's new anonymous pages go (virtual/rmap.c) */
     struct list_head anon_vma_chain; /* its anon_vma_chains: one per anon_vma it may map pages of */
     struct mempolicy policy;      /* set_mempolicy's (MPOL_DEFAULT: local allocation) */
+    uintptr_t numa_scan_offset;   /* where the next mm_numa_scan starts (numa_balance.c) */
     env_spinlock_t lock;          /* unused for now: one lock, mm_state.vm.lock, guards every
                                      address space (virtual/vm_lock.c); kept for the per-mm split */
 };
@@ -268,11 +269,34 @@ int mm_move_pages(struct mm_struct *mm, unsigned long count, const uintptr_t *ad
  */
 long mm_migrate_range(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int flags);
 
-/** Migration counters since boot: pages moved, moves tried that failed (EBUSY, ENOMEM). */
+/** Migration counters since boot: pages moved, moves tried that failed (EBUSY, ENOMEM), and
+ * automatic NUMA balancing's (Linux's /proc/vmstat names; mm_numa_scan below). */
 struct migrate_stats {
     unsigned long succeeded, failed;
+    unsigned long numa_pte_updates, numa_hint_faults, numa_hint_faults_local, numa_pages_migrated;
 };
 void mm_migrate_get_stats(struct migrate_stats *st);
+
+/* ---- automatic NUMA balancing (virtual/numa_balance.c; Linux's NUMA hinting faults) ---- */
+
+/** Most pages one mm_numa_scan may cover (Linux's numa_balancing_scan_size_mb is 256 MiB). */
+#define MM_NUMA_SCAN_MAX_PAGES 65536ul
+
+/**
+ * One scan step (Linux's task_numa_work): from @mm's scan offset, go over @nr_pages pages of its
+ * accessible anonymous VMAs and make every present anonymous PTE there a NUMA hinting entry (the
+ * user bit taken away, PTE_SW_NUMA set, TLB flushed), so the next user access faults: the fault
+ * gives the rights back, records the accessing CPU's node in the page, and migrates the page to
+ * that node when its last two hinting faults came from it and it lies elsewhere (the memory
+ * policy permitting: default and local, or bind with that node). The offset advances past the
+ * window; past the last VMA it goes back to 0. Deterministic (no clock). Returns the number of
+ * PTEs updated, or -MM_EINVAL (NULL @mm, @nr_pages 0 or above MM_NUMA_SCAN_MAX_PAGES).
+ */
+long mm_numa_scan(struct mm_struct *mm, unsigned long nr_pages);
+
+/** /proc/vmstat-style lines of the balancing and migration counters ("numa_hint_faults N\n"...)
+ * into @buf (NUL-terminated, cut at @size); returns the length written (0 for a NULL @buf). */
+size_t mm_numa_vmstat_show(char *buf, size_t size);
 
 /* ---- memory policies (virtual/mempolicy.c; Linux's values and errors) ---- */
 

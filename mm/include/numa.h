@@ -91,6 +91,16 @@ struct page *alloc_pages_nodemask(int nid, gfp_t gfp, unsigned int order, unsign
 /** Count an interleave_hit on node @nid when @p (an interleaved allocation for @nid) is there. */
 void page_alloc_count_interleave(const struct page *p, int nid);
 
+/**
+ * Node reclaim (Linux's per-node kswapd / node_reclaim): as page_reclaim, but only the NUMA-aware
+ * shrinkers run (swap-out), on node @nid's pages alone (NUMA_NO_NODE: the calling CPU's nearest
+ * node with memory), and progress is counted in @nid's zones. Returns the growth of @nid's free
+ * pages; 0 for a bad @nid (reported as misuse). The allocator's slow path reclaims the preferred
+ * node first and the whole machine only when that was not enough; background reclaim does the
+ * same node by node, for each node below its high watermarks.
+ */
+unsigned long page_reclaim_node(int nid, gfp_t gfp, unsigned long nr_pages);
+
 struct kmem_cache;
 /**
  * An object of @c from a slab of node @nid (NUMA_NO_NODE: as kmem_cache_alloc). The object

@@ -44,7 +44,11 @@ struct page {
     uint8_t order;          /* block order of a PG_buddy or PG_head page */
     uint8_t zone;           /* enum zone_type */
     uint8_t node;           /* NUMA node id */
-    uint8_t cpu;            /* owning CPU while PG_pcp */
+    union {
+        uint8_t cpu;        /* owning CPU while PG_pcp */
+        uint8_t last_nid;   /* mapped anonymous page: node of its last NUMA hinting fault,
+                               MM_NUMA_NO_LAST before the first (virtual/numa_balance.c) */
+    };
     int32_t refcount;       /* users of an allocated block; 0 when free */
     union {
         int32_t mapcount;   /* user page-table mappings (virtual memory layer) */
@@ -68,6 +72,8 @@ struct page {
     unsigned long alloc_seq;    /* block head, page_owner on: mm_state.core.alloc_seq stamp at
                                    allocation, for ages in operations (mm_leak.h); else 0 */
 };
+/** page->last_nid of an anonymous page no NUMA hinting fault has touched yet. */
+#define MM_NUMA_NO_LAST 0xffu
 MM_STATIC_ASSERT(sizeof(struct page) <= 64, "struct page must stay within 64 bytes");
 
 /* ---- zones ---- */
@@ -92,7 +98,10 @@ const char *zone_name(unsigned int zone);
 #define __GFP_KSWAPD_RECLAIM  0x0020u /* may wake background reclaim */
 #define __GFP_ZERO            0x0040u /* return zeroed memory */
 #define __GFP_NOWARN          0x0080u /* do not log allocation failure */
-#define __GFP_VALID_MASK      0x00ffu
+#define __GFP_THISNODE        0x0200u /* only the preferred node (the one named, else the calling
+                                          CPU's nearest with memory): fail rather than fall back
+                                          to another node; KFENCE does not sample it */
+#define __GFP_VALID_MASK      0x02ffu /* (0x0100 stays invalid: the misuse corpus uses it) */
 
 #define GFP_KERNEL      (__GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM)
 #define GFP_ATOMIC      (__GFP_HIGH | __GFP_ATOMIC | __GFP_KSWAPD_RECLAIM)
@@ -170,6 +179,8 @@ void drain_all_pages(void);
 
 struct shrink_control {
     gfp_t gfp_mask;
+    bool node_only;            /* node reclaim: only objects on node @nid (numa_aware shrinkers) */
+    int nid;
     unsigned long nr_to_scan;  /* objects to scan in this call */
     unsigned long nr_scanned;  /* set by scan_objects if it scanned a different number */
 };
@@ -186,6 +197,7 @@ struct shrinker {
     unsigned long (*count_objects)(struct shrinker *s, struct shrink_control *sc);
     unsigned long (*scan_objects)(struct shrinker *s, struct shrink_control *sc);
     void *private_data;
+    bool numa_aware;        /* honours sc->node_only; the others are skipped by node reclaim */
     struct list_head list;  /* registry link (owned by the registry) */
     bool registered;
 };

@@ -207,7 +207,9 @@ unsigned long slab_nr_pages(void);
  * free, so a use after free faults too; freed pages are reused in FIFO order (the longest-freed
  * first). kfree, ksize, krealloc and kmem_cache_free accept sampled objects; double, interior and
  * wrong-cache frees of them are reported. When every object is in use the allocation falls back
- * to the cache.
+ * to the cache. The pool's pages are one block, so on one node: an allocation for another node
+ * (kmem_cache_alloc_node, kmalloc_node) is not sampled, nor one with __GFP_THISNODE on a machine
+ * of several nodes (as Linux), so a node allocation's object is always on the node it asked for.
  *
  * A fault in the pool is reported by kfence_handle_fault, which the environment's fault path calls
  * (the kernel's #PF handler; the hosted machine's kernel-access probe): out-of-bounds

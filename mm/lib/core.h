@@ -194,8 +194,9 @@ struct mm_heap_state {
  * its objects. Every call is for a pointer inside [kfence_start, kfence_end) except alloc.
  */
 struct kfence_ops {
-    /** An object of @c for @req bytes from the pool, or NULL (pool full: the caller falls back). */
-    void *(*alloc)(struct kmem_cache *c, size_t req, gfp_t gfp, uintptr_t site);
+    /** An object of @c for @req bytes from the pool, or NULL (pool full, or the pool's pages are
+     * not on node @nid (>= 0) or @gfp has __GFP_THISNODE on a NUMA machine: the caller falls back). */
+    void *(*alloc)(struct kmem_cache *c, size_t req, gfp_t gfp, uintptr_t site, int nid);
     /** Free @p (into @c, or any cache when NULL). Reports misuse by @func (double, invalid,
      * wrong-cache free); returns 0 or its error. */
     int (*free)(struct kmem_cache *c, const void *p, const char *func);
@@ -219,6 +220,9 @@ struct mm_vm_state {
     struct kmem_cache *tree_cache;       /* nodes of every range tree of mm/virtual (vm_tree.c) */
     struct kmem_cache *vma_cache;        /* VMAs (SLAB_MM_INTERNAL: refused to kfree) */
     unsigned long migrated, migrate_failed; /* migrate.c: pages moved / moves that failed */
+    /* numa_balance.c (Linux's /proc/vmstat names): PTEs made hinting entries, hinting faults,
+     * those from the page's own node, pages the faults migrated */
+    unsigned long numa_pte_updates, numa_hint_faults, numa_hint_faults_local, numa_pages_migrated;
 };
 
 /** One KFENCE pool slot (mm/virtual/kfence.c): the object page at window + (2i + 1) pages. */

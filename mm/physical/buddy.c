@@ -299,7 +299,11 @@ static MM_NOINLINE struct page *alloc_slowpath(gfp_t gfp, unsigned int order, in
     p = alloc_from_zones(gfp, order, alloc_flags, nid, nodes);
     if (p || !(gfp & __GFP_DIRECT_RECLAIM) || reclaim_running_here())
         return p;
-    if (page_reclaim(gfp, 1ul << order))
+    /* the preferred node's own pages first (a node under its watermarks reclaims from its own
+     * LRU), the whole machine when that was not enough */
+    if (mm_nr_nodes() > 1 && page_reclaim_node(nid, gfp, 1ul << order))
+        p = alloc_from_zones(gfp, order, alloc_flags, nid, nodes);
+    if (!p && page_reclaim(gfp, 1ul << order))
         p = alloc_from_zones(gfp, order, alloc_flags, nid, nodes);
     return p;
 }
@@ -360,6 +364,8 @@ static int page_alloc_site_mask(gfp_t gfp, unsigned int order, struct page **out
     if (mm_unlikely(!mm_state.phys.ready || order > MM_MAX_ORDER || (gfp & ~__GFP_VALID_MASK) ||
                     (gfp & (__GFP_DMA | __GFP_HIGHMEM)) == (__GFP_DMA | __GFP_HIGHMEM)))
         return alloc_reject(gfp, order);
+    if (mm_unlikely(gfp & __GFP_THISNODE))
+        nodes &= 1u << (nid < 0 ? local_memory_node(numa_node_id()) : nid);
     if (mm_unlikely(mm_state.phys.fail_count) && alloc_fail_injected()) {
         cpu_count(fail_injected);
         cpu_count(fail);

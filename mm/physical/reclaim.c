@@ -55,13 +55,13 @@ int unregister_shrinker(struct shrinker *s)
     return found ? 0 : -MM_ENOENT;
 }
 
-/* Free pages (buddy + per-CPU) in zones 0..@high. */
-static unsigned long reclaim_nr_free_upto(unsigned int high)
+/* Free pages (buddy + per-CPU) in zones 0..@high of node @nid (NUMA_NO_NODE: every node). */
+static unsigned long reclaim_nr_free_node(unsigned int high, int nid)
 {
     unsigned long n = 0;
     struct zone *z;
     for_each_zone(z) { /* every node's zones 0..high */
-        if (z->idx > high)
+        if (z->idx > high || (nid >= 0 && z->node != (unsigned int)nid))
             continue;
         n += env_atomic_load(&z->nr_free);
         for (unsigned int c = 0; c < mm_state.core.nr_cpus; c++)
@@ -70,20 +70,26 @@ static unsigned long reclaim_nr_free_upto(unsigned int high)
     return n;
 }
 
-unsigned long page_alloc_nr_free(void) { return reclaim_nr_free_upto(MM_NR_ZONES - 1); }
+unsigned long page_alloc_nr_free(void) { return reclaim_nr_free_node(MM_NR_ZONES - 1, NUMA_NO_NODE); }
 
-/* Free pages in the zones an allocation with @gfp may use. */
-static unsigned long reclaim_nr_free_usable(gfp_t gfp) { return reclaim_nr_free_upto(gfp_high_zone(gfp)); }
+/* Free pages in the zones an allocation with @gfp may use (of node @nid, or all). */
+static unsigned long reclaim_nr_free_usable(gfp_t gfp, int nid)
+{
+    return reclaim_nr_free_node(gfp_high_zone(gfp), nid);
+}
 
-/* One pass over the registry; returns true if any shrinker freed something. */
-static bool reclaim_shrink_pass(gfp_t gfp, unsigned long nr_pages)
+/* One pass over the registry (node @nid's objects only, by the NUMA-aware shrinkers, when
+ * @nid >= 0); returns true if any shrinker freed something. */
+static bool reclaim_shrink_pass(gfp_t gfp, unsigned long nr_pages, int nid)
 {
     bool progress = false;
     struct list_head *pos;
     env_spin_lock(&mm_state.phys.shrink_lock);
     list_for_each(pos, &mm_state.phys.shrinkers) {
         struct shrinker *s = list_entry(pos, struct shrinker, list);
-        struct shrink_control sc = { .gfp_mask = gfp };
+        struct shrink_control sc = { .gfp_mask = gfp, .node_only = nid >= 0, .nid = nid };
+        if (nid >= 0 && !s->numa_aware)
+            continue;
         unsigned long count = s->count_objects(s, &sc);
         if (!count || count == SHRINK_STOP)
             continue;
@@ -101,7 +107,8 @@ bool reclaim_running_here(void)
     return mm_state.phys.reclaim_depth[env_cpu_id()] != 0;
 }
 
-unsigned long page_reclaim(gfp_t gfp, unsigned long nr_pages)
+/* page_reclaim on node @nid's memory alone, or (NUMA_NO_NODE) the whole machine's. */
+static unsigned long reclaim_run(gfp_t gfp, unsigned long nr_pages, int nid)
 {
     if (!mm_state.phys.ready || reclaim_running_here())
         return 0;
@@ -109,15 +116,16 @@ unsigned long page_reclaim(gfp_t gfp, unsigned long nr_pages)
     mm_state.phys.reclaim_depth[cpu]++;
     env_atomic_add(&mm_state.phys.reclaim_runs, 1);
     drain_all_pages();
-    unsigned long before = page_alloc_nr_free(), now = before;
+    unsigned long before = reclaim_nr_free_node(MM_NR_ZONES - 1, nid), now = before;
     /* progress is counted in the zones @gfp may use: pages a shrinker frees in a higher zone
      * (swap-out of user pages in HIGHMEM) do not end a GFP_KERNEL caller's reclaim early */
-    unsigned long usable0 = reclaim_nr_free_usable(gfp), usable = usable0;
+    unsigned long usable0 = reclaim_nr_free_usable(gfp, nid), usable = usable0;
     for (unsigned int pass = 0; pass < RECLAIM_MAX_PASSES; pass++) {
-        if (!reclaim_shrink_pass(gfp, nr_pages - MM_MIN(nr_pages, usable - MM_MIN(usable, usable0))))
+        if (!reclaim_shrink_pass(gfp, nr_pages - MM_MIN(nr_pages, usable - MM_MIN(usable, usable0)),
+                                 nid))
             break;
-        now = page_alloc_nr_free();
-        usable = reclaim_nr_free_usable(gfp);
+        now = reclaim_nr_free_node(MM_NR_ZONES - 1, nid);
+        usable = reclaim_nr_free_usable(gfp, nid);
         if (usable >= usable0 + nr_pages)
             break;
     }
@@ -129,18 +137,56 @@ unsigned long page_reclaim(gfp_t gfp, unsigned long nr_pages)
     return freed;
 }
 
+unsigned long page_reclaim(gfp_t gfp, unsigned long nr_pages)
+{
+    return reclaim_run(gfp, nr_pages, NUMA_NO_NODE);
+}
+
+unsigned long page_reclaim_node(int nid, gfp_t gfp, unsigned long nr_pages)
+{
+    if (numa_check_node(nid, __func__))
+        return 0;
+    return reclaim_run(gfp, nr_pages, nid < 0 ? local_memory_node(numa_node_id()) : nid);
+}
+
+/* Background reclaim of a machine of several nodes: each node below its high watermarks gives
+ * back its own deficit first; returns the pages freed and in *@want the total deficit. */
+static unsigned long reclaim_background_nodes(unsigned long *want)
+{
+    unsigned long freed = 0;
+    *want = 0;
+    for (unsigned int n = 0; n < mm_nr_nodes(); n++) {
+        unsigned long need = 0;
+        for (unsigned int t = 0; t < MM_NR_ZONES; t++) {
+            struct zone *z = &mm_state.phys.node[n].zones[t];
+            unsigned long free = env_atomic_load(&z->nr_free);
+            if (zone_populated(z) && free < z->wmark[WMARK_HIGH])
+                need += z->wmark[WMARK_HIGH] - free;
+        }
+        *want += need;
+        if (need)
+            freed += reclaim_run(GFP_KERNEL, need, (int)n);
+    }
+    return freed;
+}
+
 unsigned long page_reclaim_background(void)
 {
     if (!mm_state.phys.ready || !env_atomic_load(&mm_state.phys.kswapd_pending))
         return 0;
-    unsigned long want = 0;
-    struct zone *z;
-    for_each_zone(z) {
-        unsigned long free = env_atomic_load(&z->nr_free); /* the zone lock's; an estimate */
-        if (zone_populated(z) && free < z->wmark[WMARK_HIGH])
-            want += z->wmark[WMARK_HIGH] - free;
+    unsigned long want = 0, freed = 0;
+    if (mm_nr_nodes() > 1) {
+        freed = reclaim_background_nodes(&want); /* each node's own pages first */
+        want = want > freed ? want - freed : 0;
+    } else {
+        struct zone *z;
+        for_each_zone(z) {
+            unsigned long free = env_atomic_load(&z->nr_free); /* the zone lock's; an estimate */
+            if (zone_populated(z) && free < z->wmark[WMARK_HIGH])
+                want += z->wmark[WMARK_HIGH] - free;
+        }
     }
-    unsigned long freed = want ? page_reclaim(GFP_KERNEL, want) : 0;
+    freed += want ? page_reclaim(GFP_KERNEL, want) : 0;
     env_atomic_store(&mm_state.phys.kswapd_pending, false);
     return freed;
 }

@@ -12,8 +12,9 @@
  *   inactive empty: active tail, A set -> clear A, back to the active head; clear -> inactive head
  *
  * Every mapped anonymous page is on one list, private_data = address | SWAP_PD_ON_LRU [| ACTIVE]
- * (the address is the page's in every mapper: rmap.c). The lists are global (as Linux's per-node
- * LRU): a page copy-on-write shared by several address spaces is found from the list and all its
+ * (the address is the page's in every mapper: rmap.c). The lists are global; node reclaim
+ * (shrink_control.node_only) looks only at its node's pages on them, oldest first, as Linux's
+ * per-node LRU would (the walk past other nodes' pages costs O(list)). A page copy-on-write shared by several address spaces is found from the list and all its
  * PTEs through the reverse map (rmap_walk_anon). A page in a VM_LOCKED VMA of any mapper, or with
  * references beyond its mappings, is not evicted (back to the active list).
  *
@@ -38,6 +39,7 @@ void swap_setup(void)
         return; /* up already, or no device / no memory: tried again at the next mm_create */
     mm_state.swap.shrinker = (struct shrinker){
         .name = "swap", .count_objects = swap_shrink_count, .scan_objects = swap_shrink_scan,
+        .numa_aware = true, /* node reclaim evicts only that node's pages */
     };
     if (register_shrinker(&mm_state.swap.shrinker))
         swap_slots_exit();
@@ -177,12 +179,26 @@ static int swap_evict_page(struct page *p, struct mm_struct *first)
     return 1;
 }
 
-/* Refill: look at the active tail. Returns 0 (moved), or -1 when no page is on any list. */
-static int swap_refill_one(void)
+/* The oldest page of list @l, or (node reclaim, @nid >= 0) the oldest page of node @nid on it,
+ * as if each node had lists of its own (Linux's per-node LRU); NULL when there is none. */
+static struct page *swap_lru_oldest(unsigned int l, int nid)
 {
-    if (list_empty(&mm_state.swap.lru[SWAP_LRU_ACTIVE]))
+    struct list_head *head = &mm_state.swap.lru[l];
+    for (struct list_head *pos = head->prev; pos != head; pos = pos->prev) {
+        struct page *p = list_entry(pos, struct page, lru);
+        if (nid < 0 || page_to_nid(p) == nid)
+            return p;
+    }
+    return NULL;
+}
+
+/* Refill: look at the active tail (node @nid's, if >= 0). Returns 0 (moved), or -1 when no page
+ * (of that node) is on any list. */
+static int swap_refill_one(int nid)
+{
+    struct page *p = swap_lru_oldest(SWAP_LRU_ACTIVE, nid);
+    if (!p)
         return -1;
-    struct page *p = list_entry(mm_state.swap.lru[SWAP_LRU_ACTIVE].prev, struct page, lru);
     struct swap_look l;
     if (swap_look_page(p, &l))
         swap_lru_move(p, l.young ? SWAP_LRU_ACTIVE : SWAP_LRU_INACTIVE);
@@ -190,11 +206,11 @@ static int swap_refill_one(void)
 }
 
 /* One step: returns 1 (a page freed), 0 (a page moved), -1 (nothing to do), -2 (device stop). */
-static int swap_scan_one(void)
+static int swap_scan_one(int nid)
 {
-    if (list_empty(&mm_state.swap.lru[SWAP_LRU_INACTIVE]))
-        return swap_refill_one();
-    struct page *p = list_entry(mm_state.swap.lru[SWAP_LRU_INACTIVE].prev, struct page, lru);
+    struct page *p = swap_lru_oldest(SWAP_LRU_INACTIVE, nid);
+    if (!p)
+        return swap_refill_one(nid);
     struct swap_look l;
     if (!swap_look_page(p, &l))
         return 0;
@@ -212,14 +228,14 @@ static int swap_scan_one(void)
  * (inactive -> active -> inactive -> out), so a budget of three steps per LRU page always finds
  * the idle ones.
  */
-static unsigned long swap_reclaim_locked(unsigned long nr_pages)
+static unsigned long swap_reclaim_locked(unsigned long nr_pages, int nid)
 {
     if (!mm_state.swap.ready || !mm_state.swap.lru[0].next)
         return 0;
     unsigned long budget = 3 * (mm_state.swap.nr_lru[0] + mm_state.swap.nr_lru[1]) + 3;
     unsigned long freed = 0;
     while (freed < nr_pages && budget--) {
-        int r = swap_scan_one();
+        int r = swap_scan_one(nid);
         if (r < 0)
             break;
         freed += (unsigned long)r;
@@ -232,7 +248,7 @@ static unsigned long swap_reclaim_locked(unsigned long nr_pages)
 unsigned long swap_reclaim(unsigned long nr_pages)
 {
     vm_lock();
-    unsigned long freed = swap_reclaim_locked(nr_pages);
+    unsigned long freed = swap_reclaim_locked(nr_pages, NUMA_NO_NODE);
     vm_unlock();
     return freed;
 }
@@ -257,7 +273,7 @@ static unsigned long swap_shrink_scan(struct shrinker *s, struct shrink_control 
     (void)s;
     if (!vm_trylock())
         return SHRINK_STOP;
-    unsigned long freed = swap_reclaim_locked(sc->nr_to_scan);
+    unsigned long freed = swap_reclaim_locked(sc->nr_to_scan, sc->node_only ? sc->nid : NUMA_NO_NODE);
     vm_unlock();
     return freed ? freed : SHRINK_STOP;
 }

@@ -7,7 +7,8 @@
  *                                                      anon write -> new zeroed page
  *                                                      file       -> cache page (private: RO+COW)
  *                                         PTE swap:    read the slot into a private page
- *                                         PTE present: write to COW/zero page -> copy or reuse
+ *                                         PTE present: NUMA hinting entry -> numa_balance.c
+ *                                                      write to COW/zero page -> copy or reuse
  *
  * Result is an enum the caller tests (handled, OOM, SIGSEGV, access error, SIGBUS).
  */
@@ -239,6 +240,8 @@ static enum vm_fault_result handle_mm_fault_locked(struct mm_struct *mm, uintptr
     if (!pte_present(e)) {
         return v->vm_file ? fault_file(mm, v, va, ptep, err) : fault_anon(mm, v, va, ptep, err);
     }
+    if (e & PTE_SW_NUMA)
+        return numa_hint_fault(mm, v, va, ptep); /* a write to a COW page faults again after */
     if ((err & PF_ERR_W) && !(e & PTE_RW))
         return fault_wp(mm, v, va, ptep);
     if ((err & PF_ERR_I) && (e & PTE_NX))

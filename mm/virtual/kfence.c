@@ -87,9 +87,19 @@ static void *kfence_place_locked(unsigned int i, struct kmem_cache *c, size_t re
     return (void *)s->addr;
 }
 
-static void *kfence_alloc(struct kmem_cache *c, size_t req, gfp_t gfp, uintptr_t site)
+/* A node allocation is sampled only when the pool (one block: one node) lies on its node; a
+ * __GFP_THISNODE one never on a NUMA machine (Linux: KFENCE_COUNTER_SKIP_INCOMPAT). */
+static bool kfence_node_ok(gfp_t gfp, int nid)
 {
-    (void)gfp;
+    if ((gfp & __GFP_THISNODE) && mm_nr_nodes() > 1)
+        return false;
+    return nid < 0 || page_to_nid(kf->pages) == nid;
+}
+
+static void *kfence_alloc(struct kmem_cache *c, size_t req, gfp_t gfp, uintptr_t site, int nid)
+{
+    if (!kfence_node_ok(gfp, nid))
+        return NULL;
     env_spin_lock(&kf->lock);
     if (!kf->fifo_len) {
         kf->nr_fallback++;

@@ -79,6 +79,7 @@ static int migrate_anon_page(struct page *old, const struct mpol_target *t)
     if (!new)
         return -MM_ENOMEM;
     new->anon_vma = old->anon_vma;
+    new->last_nid = old->last_nid; /* the hinting history moves with the page (Linux) */
     rmap_walk_anon(old, migrate_set_pte, new);
     swap_lru_replace(old, new); /* after the walk, which reads old's address bits */
     old->anon_vma = NULL;
@@ -146,6 +147,14 @@ static void migrate_count(int status)
 {
     if (status == -MM_EBUSY || status == -MM_ENOMEM)
         mm_state.vm.migrate_failed++;
+}
+
+int migrate_misplaced_page(struct mm_struct *mm, uintptr_t va, int nid)
+{
+    struct mpol_target t = { .nid = nid, .nodes = 1u << nid };
+    int st = migrate_page_to(mm, va, MPOL_MF_MOVE_ALL, &t);
+    migrate_count(st);
+    return st;
 }
 
 static bool migrate_flags_ok(unsigned int flags)
@@ -282,5 +291,9 @@ void mm_migrate_get_stats(struct migrate_stats *st)
     vm_lock();
     st->succeeded = mm_state.vm.migrated;
     st->failed = mm_state.vm.migrate_failed;
+    st->numa_pte_updates = mm_state.vm.numa_pte_updates;
+    st->numa_hint_faults = mm_state.vm.numa_hint_faults;
+    st->numa_hint_faults_local = mm_state.vm.numa_hint_faults_local;
+    st->numa_pages_migrated = mm_state.vm.numa_pages_migrated;
     vm_unlock();
 }

@@ -439,7 +439,7 @@ struct protect_arg {
     struct vm_area_struct *v;
 };
 
-/* Recompute a present PTE's RW and NX bits for its (changed) VMA. */
+/* Recompute a present PTE's RW, NX and user bits for its (changed) VMA. */
 static int vm_protect_visit(void *arg, uintptr_t va, pte_t *ptep)
 {
     struct vm_area_struct *v = ((struct protect_arg *)arg)->v;
@@ -450,7 +450,8 @@ static int vm_protect_visit(void *arg, uintptr_t va, pte_t *ptep)
     bool exclusive = !(e & (PTE_SW_COW | PTE_SW_ZERO)) &&
                      ((v->vm_flags & VM_SHARED) || !(p->flags & PG_cache));
     pte_t prot = vma_pte_prot(v, exclusive);
-    *ptep = (e & ~(PTE_RW | PTE_NX | PTE_US)) | (prot & (PTE_RW | PTE_NX | PTE_US));
+    /* a NUMA hinting entry becomes an ordinary one: the new rights replace it */
+    *ptep = (e & ~(PTE_RW | PTE_NX | PTE_US | PTE_SW_NUMA)) | (prot & (PTE_RW | PTE_NX | PTE_US));
     (void)va;
     return 0;
 }

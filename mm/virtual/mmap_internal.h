@@ -71,7 +71,21 @@ struct page *vma_alloc_page(struct mm_struct *mm, struct vm_area_struct *v, uint
  * policy it breaks is no longer strict. */
 void mempolicy_note_page(struct mm_struct *mm, struct vm_area_struct *v, const struct page *p);
 
+/** The node a hinting fault from node @nid may move a page of @v to under the policy in force:
+ * @nid (default, local, or bind with @nid in its mask, and @nid has memory), else NUMA_NO_NODE
+ * (preferred and interleave place pages themselves, as Linux without MPOL_F_NUMA_BALANCING). */
+int mempolicy_misplaced(struct mm_struct *mm, struct vm_area_struct *v, int nid);
+
+/* numa_balance.c */
+/** A user access to hinting entry *@ptep of @va (@v allows it): rights back, node recorded,
+ * maybe migrated. Always VM_FAULT_HANDLED (a failed move leaves the page mapped where it is). */
+enum vm_fault_result numa_hint_fault(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t va,
+                                     pte_t *ptep);
+
 /* migrate.c */
+/** Move the page at @va of @mm (every mapper) to node @nid only (numa balancing). The status, as
+ * migrate_page_to's; a failed move is counted (pgmigrate_fail). */
+int migrate_misplaced_page(struct mm_struct *mm, uintptr_t va, int nid);
 /** Move the page at @va of @mm to a page from @t (NULL: the policy's target). The move_pages
  * status: 0 or a negative MM_E* code. Under the lock. */
 int migrate_page_to(struct mm_struct *mm, uintptr_t va, unsigned int flags,

@@ -52,3 +52,15 @@ void mempolicy_note_page(struct mm_struct *mm, struct vm_area_struct *v, const s
     if (pol->mode == MPOL_BIND && !(pol->nodes >> page_to_nid(p) & 1))
         pol->strict = false;
 }
+
+int mempolicy_misplaced(struct mm_struct *mm, struct vm_area_struct *v, int nid)
+{
+    const struct mempolicy *pol = mpol_of(mm, v);
+    if (!node_has_memory(nid))
+        return NUMA_NO_NODE;
+    if (pol->mode == MPOL_DEFAULT || pol->mode == MPOL_LOCAL)
+        return nid;
+    if (pol->mode == MPOL_BIND && (pol->nodes >> nid & 1))
+        return nid;
+    return NUMA_NO_NODE;
+}

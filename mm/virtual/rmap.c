@@ -99,6 +99,7 @@ void anon_vma_unlink_mm(struct mm_struct *mm)
 void rmap_add_new_anon(struct mm_struct *mm, struct page *p)
 {
     p->anon_vma = mm->anon_vma;
+    p->last_nid = MM_NUMA_NO_LAST; /* the field was the per-CPU list's CPU until now */
 }
 
 /* Does @ptep (may be NULL) map @p? */

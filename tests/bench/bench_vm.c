@@ -30,6 +30,13 @@
  *                         mm_fork, a write to every page in the child (copy-on-write copy), then
  *                         mm_destroy of the child; ns per page (a '#' line splits the three phases)
  *   vmalloc_64k           one vmalloc(64 KiB) + vfree pair
+ *   numa_alloc_local, numa_alloc_remote, numa_alloc_fallback   (the machine cut in two nodes of
+ *                         512 MiB) alloc_pages_node from CPU 0 for node 0, for node 1, and for
+ *                         node 1 held at its watermarks (every allocation falls back to node 0);
+ *                         besides ns the work is counted per allocation: zones passed over,
+ *                         pages from another node than the CPU's, than asked
+ *   numa_migrate_16m      one page moved to the other node (mm_migrate_pages there and back)
+ *   numa_hint_16m         one page through mm_numa_scan and a local hinting fault on its read
  *
  * Method (as bench_page): CLOCK_MONOTONIC around a fixed number of iterations per repetition
  * (sized for ~0.2-0.5 s on a machine that meets the targets; scaled down from the warm-up when the
@@ -72,6 +79,7 @@
 #include "machine_mmu.h"
 #include "machine_user.h"
 #include "swap.h"
+#include "numa.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)
@@ -149,6 +157,7 @@ static bool prime(void)
 }
 
 static unsigned long boot_swap_slots; /* the next boot's swap device (0: none) */
+static bool boot_two_nodes;           /* the next boot: two nodes of half the memory each */
 
 static bool boot_pc(uint64_t mem)
 {
@@ -156,6 +165,11 @@ static bool boot_pc(uint64_t mem)
     machine_pc(&m, mem, BENCH_CPUS);
     m.seed = BENCH_SEED;
     m.swap_slots = boot_swap_slots;
+    if (boot_two_nodes) { /* CPU 0 on node 0, CPU 1 on node 1 */
+        m.numa.nr_nodes = 2;
+        m.numa.node_start[1] = mem / 2;
+        m.numa.cpu_node[1] = 1;
+    }
     int err = machine_boot(&m);
     if (err) {
         fail("machine_boot(%llu MiB) = %d (%s)", (unsigned long long)(mem / MIB), err,
@@ -852,6 +866,174 @@ static void case_swapout_forked(void)
     fflush(stdout);
 }
 
+/* ---- numa_alloc_*, numa_migrate_16m, numa_hint_16m: the NUMA paths (issue 14) ---- */
+
+#define NUMA_BATCH 1024u /* pages allocated, then freed, per iteration */
+
+static struct page *numa_pages[NUMA_BATCH];
+static struct page *numa_hog[1u << 17]; /* a whole node of the 1 GiB machine, for fallback */
+static unsigned long numa_nhog;
+
+/* The 1 GiB PC machine cut in two nodes of 512 MiB; CPU 0 on node 0, CPU 1 on node 1. */
+static bool boot_pc_numa(void)
+{
+    boot_swap_slots = 0;
+    boot_two_nodes = true;
+    bool up = boot_pc(BENCH_MEM);
+    boot_two_nodes = false;
+    return up;
+}
+
+struct numa_alloc_ctx {
+    int nid;
+    unsigned long bad;
+};
+
+/* NUMA_BATCH order-0 allocations for the context's node from CPU 0 (timed), then their frees. */
+static uint64_t k_numa_alloc(uint64_t iters, void *ctx)
+{
+    struct numa_alloc_ctx *c = ctx;
+    uint64_t ns = 0;
+    for (uint64_t i = 0; i < iters; i++) {
+        uint64_t t0 = now_ns();
+        for (unsigned int k = 0; k < NUMA_BATCH; k++)
+            numa_pages[k] = alloc_pages_node(c->nid, GFP_KERNEL, 0);
+        ns += now_ns() - t0;
+        for (unsigned int k = 0; k < NUMA_BATCH; k++) {
+            c->bad += !numa_pages[k];
+            if (numa_pages[k])
+                __free_page(numa_pages[k]);
+        }
+    }
+    return ns;
+}
+
+/* Take node 1's memory down to its watermarks (__GFP_THISNODE: no fallback), or give it back. */
+static void numa_fill_node1(bool fill)
+{
+    while (fill && numa_nhog < MM_ARRAY_SIZE(numa_hog)) {
+        struct page *p = alloc_pages_node(1, GFP_KERNEL | __GFP_NOWARN | __GFP_THISNODE, 0);
+        if (!p)
+            break;
+        numa_hog[numa_nhog++] = p;
+    }
+    while (!fill && numa_nhog)
+        __free_page(numa_hog[--numa_nhog]);
+}
+
+/* @nid: 0 local, 1 remote (node 1 has room), 2 remote under fallback (node 1 full: node 0 serves). */
+static void case_numa_alloc_one(const char *name, int how)
+{
+    if (!boot_pc_numa())
+        return;
+    unsigned long free0 = vm_free_pages();
+    struct numa_alloc_ctx c = { how == 0 ? 0 : 1, 0 };
+    if (how == 2)
+        numa_fill_node1(true);
+    static struct page_alloc_stats a, b;
+    page_alloc_get_stats(&a);
+    struct timing t = time_case(name, k_numa_alloc, &c, opt.quick ? 20 : 400, NUMA_BATCH, true);
+    page_alloc_get_stats(&b);
+    unsigned long n = b.counters.alloc - a.counters.alloc;
+    double ops = n ? (double)n : 1.0;
+    unsigned long on0 = b.node[0].numa[NUMA_HIT] + b.node[0].numa[NUMA_MISS] -
+                        a.node[0].numa[NUMA_HIT] - a.node[0].numa[NUMA_MISS];
+    numa_fill_node1(false);
+    if (c.bad)
+        fail("%s: %lu allocations failed", name, c.bad);
+    printf("BENCH name=%s ns_per_op=%.2f zones_passed_per_op=%.3f remote_per_op=%.3f "
+           "miss_per_op=%.3f\n", name, t.min,
+           (double)(b.counters.wmark_low_miss - a.counters.wmark_low_miss) / ops,
+           (double)(b.node[0].numa[NUMA_OTHER] + b.node[1].numa[NUMA_OTHER] -
+                    a.node[0].numa[NUMA_OTHER] - a.node[1].numa[NUMA_OTHER]) / ops,
+           (double)(b.node[0].numa[NUMA_MISS] + b.node[1].numa[NUMA_MISS] -
+                    a.node[0].numa[NUMA_MISS] - a.node[1].numa[NUMA_MISS]) / ops);
+    printf("# %s: 2 nodes of %llu MiB, CPU 0 on node 0; op = alloc_pages_node(%d, GFP_KERNEL, 0) "
+           "in batches of %u (frees untimed)%s; work per op counted: zones the fast path passed "
+           "over (wmark_low_miss), pages from another node than the CPU's (other_node), pages "
+           "from another node than asked (numa_miss); %lu of %lu on node 0\n", name,
+           (unsigned long long)(BENCH_MEM / 2 / MIB), c.nid, NUMA_BATCH,
+           how == 2 ? ", node 1 held at its watermarks: every allocation falls back to node 0" : "",
+           on0, n);
+    print_timing(name, &t, "batches", "ns per allocation");
+    verify_after(name, free0);
+    fflush(stdout);
+}
+
+static void case_numa_alloc_local(void) { case_numa_alloc_one("numa_alloc_local", 0); }
+static void case_numa_alloc_remote(void) { case_numa_alloc_one("numa_alloc_remote", 1); }
+static void case_numa_alloc_fallback(void) { case_numa_alloc_one("numa_alloc_fallback", 2); }
+
+/* Each iteration moves every page of the range to the other node and back (mm_migrate_pages). */
+static uint64_t k_numa_migrate(uint64_t iters, void *ctx)
+{
+    struct rmap_ctx *c = ctx;
+    uint64_t t0 = now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        c->bad += mm_migrate_pages(c->parent, 1, 2) != 0;
+        c->bad += mm_migrate_pages(c->parent, 2, 1) != 0;
+    }
+    return now_ns() - t0;
+}
+
+/* Each iteration: one scan of the whole range (every PTE a hinting entry), then a read of every
+ * page from CPU 0 (a local hinting fault each: rights back, node recorded, no move). */
+static uint64_t k_numa_hint(uint64_t iters, void *ctx)
+{
+    struct rmap_ctx *c = ctx;
+    uint64_t t0 = now_ns();
+    for (uint64_t i = 0; i < iters; i++) {
+        c->bad += mm_numa_scan(c->parent, RMAP_PAGES) != (long)RMAP_PAGES;
+        for (unsigned long k = 0; k < RMAP_PAGES; k++) {
+            uint64_t x = ~0ull;
+            c->bad += machine_user_copy(c->parent, c->base + k * PAGE_SIZE, &x, sizeof(x),
+                                        MMU_READ, NULL) != VM_FAULT_HANDLED || x != k;
+        }
+    }
+    return now_ns() - t0;
+}
+
+static void case_numa_pages(const char *name, bool hint)
+{
+    if (!boot_pc_numa())
+        return;
+    unsigned long free0 = vm_free_pages();
+    struct rmap_ctx c;
+    if (!rmap_setup(&c, false)) {
+        fail("%s: setup failed", name);
+        rmap_teardown(&c);
+        return;
+    }
+    struct migrate_stats m0, m1;
+    mm_migrate_get_stats(&m0);
+    struct timing t = time_case(name, hint ? k_numa_hint : k_numa_migrate, &c, opt.quick ? 2 : 10,
+                                (double)RMAP_PAGES * (hint ? 1 : 2), true);
+    mm_migrate_get_stats(&m1);
+    rmap_teardown(&c);
+    if (c.bad || m1.failed != m0.failed)
+        fail("%s: %lu failed moves, scans or reads", name, c.bad);
+    printf("BENCH name=%s ns_per_op=%.2f\n", name, t.min);
+    if (hint)
+        printf("# %s: 2 nodes; op = one page of a %lu-page range through mm_numa_scan (hinting "
+               "entry + TLB flush) and a local hinting fault on its next read (rights back, node "
+               "recorded, no move); %lu PTEs hinted, %lu hinting faults (%lu local), %lu moved\n",
+               name, RMAP_PAGES, m1.numa_pte_updates - m0.numa_pte_updates,
+               m1.numa_hint_faults - m0.numa_hint_faults,
+               m1.numa_hint_faults_local - m0.numa_hint_faults_local,
+               m1.numa_pages_migrated - m0.numa_pages_migrated);
+    else
+        printf("# %s: 2 nodes; op = moving one private anonymous page to the other node "
+               "(mm_migrate_pages 0->1, then 1->0, over %lu pages): a one-node target page, copy, "
+               "PTE re-pointed + flushed, old page freed; %lu pages moved\n", name, RMAP_PAGES,
+               m1.succeeded - m0.succeeded);
+    print_timing(name, &t, hint ? "passes" : "round trips", "ns per page");
+    verify_after(name, free0);
+    fflush(stdout);
+}
+
+static void case_numa_migrate(void) { case_numa_pages("numa_migrate_16m", false); }
+static void case_numa_hint(void) { case_numa_pages("numa_hint_16m", true); }
+
 /* ---- main ---- */
 
 static const struct bench_case cases[] = {
@@ -864,6 +1046,11 @@ static const struct bench_case cases[] = {
     { "migrate_16m", case_migrate },
     { "migrate_shared_16m", case_migrate_shared },
     { "swapout_forked_16m", case_swapout_forked },
+    { "numa_alloc_local", case_numa_alloc_local },
+    { "numa_alloc_remote", case_numa_alloc_remote },
+    { "numa_alloc_fallback", case_numa_alloc_fallback },
+    { "numa_migrate_16m", case_numa_migrate },
+    { "numa_hint_16m", case_numa_hint },
 };
 
 static const char *case_name(size_t i) { return cases[i].name; }

@@ -9,7 +9,10 @@
  * page-table code under test is the code the kernel runs.
  *
  * Software bits (ignored by the hardware): 9 marks a copy-on-write private page, 10 marks a
- * non-present entry that holds a swap entry, 11 marks a mapping of the shared zero page.
+ * non-present entry that holds a swap entry, 11 marks a mapping of the shared zero page; 58 (a
+ * present entry only) marks a NUMA hinting entry: PTE_US taken away so that the next user access
+ * faults, every other bit (RW, NX, A, D, COW) kept, so the fault restores the rights by setting
+ * PTE_US back (mm/virtual/numa_balance.c; Linux's PROT_NONE hinting entries).
  * A swap entry keeps its type in bits 52..56 and its slot offset in bits 12..51.
  */
 #ifndef LEAXOS_ARCH_X86_64_PGTABLE_H
@@ -37,6 +40,7 @@ typedef uint64_t pte_t;
 #define PTE_SW_COW     (1ull << 9)  /* private page shared copy-on-write */
 #define PTE_SW_SWAP    (1ull << 10) /* non-present entry holding a swap entry */
 #define PTE_SW_ZERO    (1ull << 11) /* maps the shared zero page */
+#define PTE_SW_NUMA    (1ull << 58) /* NUMA hinting entry: PTE_US cleared until the next access */
 #define PTE_NX         (1ull << 63) /* no execute */
 
 #define PTE_ADDR_MASK  0x000ffffffffff000ull

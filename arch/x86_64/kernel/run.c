@@ -11,6 +11,7 @@
  *                  pack passed as the first multiboot module
  *     smp          every CPU at once (smp_stress.c): IPIs, shootdowns, the concurrent stress;
  *                  skipped with one CPU
+ *     numa_tick    automatic NUMA balancing with its scans driven by the LAPIC timer (numa_tick.c)
  *     reports      no sanitizer report outside an expect window during the whole run
  *   # Totals: pass:P fail:F skip:S
  *   P passed, F failed
@@ -42,6 +43,7 @@
 
 extern const struct ktest_suite suite_protect;
 extern const struct ktest_suite suite_pkeys;
+extern const struct ktest_suite suite_numa_tick;
 
 #define RUN_MAX_SUITES 48
 
@@ -186,13 +188,14 @@ int kernel_run_all(void)
     unsigned int n = 0;
     int level = kernel_get_log_level();
 
-    for (unsigned int i = 0; i < kernel_nr_unit_suites && n < RUN_MAX_SUITES - 6; i++)
+    for (unsigned int i = 0; i < kernel_nr_unit_suites && n < RUN_MAX_SUITES - 7; i++)
         suites[n++] = kernel_unit_suites[i];
     suites[n++] = &suite_protect;
     suites[n++] = &suite_pkeys;
     suites[n++] = &suite_sanitizers;
     suites[n++] = &suite_corpus;
     suites[n++] = smp_nr_online() > 1 ? &suite_smp : &suite_smp_one_cpu;
+    suites[n++] = &suite_numa_tick;
     suites[n++] = &suite_reports;
     ktest_verbose = run_cmdline_flag("verbose");
     ktest_clock = run_clock_tsc;
