@@ -192,7 +192,7 @@ static const struct fuzz_enum_val vm_vmisuse_vals[] = {
     { FUZZ_VMIS_VMAP_NOTPAGE, "vmap-notpage" }, { FUZZ_VMIS_VMAP_FREE, "vmap-free" },
     { FUZZ_VMIS_HUGE, "huge" }, { FUZZ_VMIS_KFREE, "kfree" },
     { FUZZ_VMIS_FREE_MAPPED, "free-mapped" }, { FUZZ_VMIS_KFREE_VMA, "kfree-vma" },
-    { FUZZ_VMIS_KFREE_AREA, "kfree-vmap-area" },
+    { FUZZ_VMIS_KFREE_AREA, "kfree-vmap-area" }, { FUZZ_VMIS_FREE_VMAPPED, "free-vmapped" },
 };
 static const struct fuzz_enum_val smp_drain_vals[] = { { 0, "local" }, { 1, "all" } };
 static const struct fuzz_enum_val smp_access_vals[] = { { 0, "read" }, { 1, "write" }, { 2, "write-head" } };

@@ -486,6 +486,7 @@ enum fuzz_vmisuse_kind {
     FUZZ_VMIS_FREE_MAPPED,  /* __free_pages(an anonymous page a PTE maps)  EBUSY free-still-mapped */
     FUZZ_VMIS_KFREE_VMA,    /* kfree(a VMA of the current address space)   EINVAL free-mm-metadata */
     FUZZ_VMIS_KFREE_AREA,   /* kfree(a vmap area, the range's sentinel)    EINVAL free-mm-metadata */
+    FUZZ_VMIS_FREE_VMAPPED, /* __free_pages / free_pages(a page vmap maps)  EBUSY free-still-mapped */
     FUZZ_NR_VMIS,
 };
 
