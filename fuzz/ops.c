@@ -423,6 +423,8 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
                                                         ARG_U("nodes", FF_B, 0, 16) } },
     [FOP_VM_MOVE_NODE] = { "vm move-node", 3, { ARG_U("node", FF_A, 0, 6), ARG_U("pages", FF_B, 1, 8),
                                                 ARG_U("at", FF_D, 0, 0xffffffffu) } },
+    [FOP_VM_MLOCK] = { "vm mlock", 3, { ARG_EP("kind", FF_C, lx_mlock_vals),
+                                        ARG_U("pages", FF_A, 0, 80), ARG_U("at", FF_D, 0, 0xffffffffu) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)

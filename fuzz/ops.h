@@ -265,6 +265,8 @@ enum fuzz_op_kind {
                                fl bits 0-2 STRICT|MOVE|MOVE_ALL, bit 3 a bad flag, 4-5 pages-1) */
     FOP_VM_SET_MEMPOLICY,   /* vm set-mempolicy mode= nodes= */
     FOP_VM_MOVE_NODE,       /* vm move-node node= pages= at=  (node 4: -1, 5: node 4) */
+    /* mlock (vm target) */
+    FOP_VM_MLOCK,           /* vm mlock lock|unlock pages= at= */
     FUZZ_NR_OP_KINDS,
 };
 
