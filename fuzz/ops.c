@@ -192,7 +192,7 @@ static const struct fuzz_enum_val vm_vmisuse_vals[] = {
     { FUZZ_VMIS_VMAP_NOTPAGE, "vmap-notpage" }, { FUZZ_VMIS_VMAP_FREE, "vmap-free" },
     { FUZZ_VMIS_HUGE, "huge" }, { FUZZ_VMIS_KFREE, "kfree" },
     { FUZZ_VMIS_FREE_MAPPED, "free-mapped" }, { FUZZ_VMIS_KFREE_VMA, "kfree-vma" },
-    { FUZZ_VMIS_KFREE_AREA, "kfree-vmap-area" },
+    { FUZZ_VMIS_KFREE_AREA, "kfree-vmap-area" }, { FUZZ_VMIS_FREE_VMAPPED, "free-vmapped" },
 };
 static const struct fuzz_enum_val smp_drain_vals[] = { { 0, "local" }, { 1, "all" } };
 static const struct fuzz_enum_val smp_access_vals[] = { { 0, "read" }, { 1, "write" }, { 2, "write-head" } };
@@ -425,6 +425,8 @@ static const struct fuzz_op_desc op_descs[FUZZ_NR_OP_KINDS] = {
                                                 ARG_U("at", FF_D, 0, 0xffffffffu) } },
     [FOP_VM_NUMA_SCAN] = { "vm numa-scan", 3, { ARG_U("pages", FF_B, 1, 64), ARG_U("cpu", FF_A, 0, 4),
                                                 ARG_U("rounds", FF_C, 1, 3) } },
+    [FOP_VM_MLOCK] = { "vm mlock", 3, { ARG_EP("kind", FF_C, lx_mlock_vals),
+                                        ARG_U("pages", FF_A, 0, 80), ARG_U("at", FF_D, 0, 0xffffffffu) } },
 };
 
 const struct fuzz_op_desc *fuzz_op_desc(unsigned int kind)

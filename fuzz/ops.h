@@ -267,6 +267,8 @@ enum fuzz_op_kind {
     FOP_VM_MOVE_NODE,       /* vm move-node node= pages= at=  (node 4: -1, 5: node 4) */
     FOP_VM_NUMA_SCAN,       /* vm numa-scan pages= cpu= rounds=  (mm_numa_scan, then reads from
                                that CPU of every page it hinted; NUMA balancing) */
+    /* mlock (vm target) */
+    FOP_VM_MLOCK,           /* vm mlock lock|unlock pages= at= */
     FUZZ_NR_OP_KINDS,
 };
 
@@ -488,6 +490,7 @@ enum fuzz_vmisuse_kind {
     FUZZ_VMIS_FREE_MAPPED,  /* __free_pages(an anonymous page a PTE maps)  EBUSY free-still-mapped */
     FUZZ_VMIS_KFREE_VMA,    /* kfree(a VMA of the current address space)   EINVAL free-mm-metadata */
     FUZZ_VMIS_KFREE_AREA,   /* kfree(a vmap area, the range's sentinel)    EINVAL free-mm-metadata */
+    FUZZ_VMIS_FREE_VMAPPED, /* __free_pages / free_pages(a page vmap maps)  EBUSY free-still-mapped */
     FUZZ_NR_VMIS,
 };
 

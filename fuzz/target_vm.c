@@ -45,7 +45,8 @@
  *
  * Appended ops: "vm corrupt VICTIM x=" (vm_corrupt), "vm vmisuse KIND h=" (vm_vmisuse),
  * "vm swapfail swapout|swapin n= at=" (vm_swapfail, platform swap_fail hook; skipped without it)
- * and "vm forkfail skip=" (vm_forkfail); each one's contract is in the comment above it.
+ * "vm forkfail skip=" (vm_forkfail) and "vm mlock lock|unlock pages= at=" (vm_mlock, appended
+ * to both op tables); each one's contract is in the comment above it.
  *
  * Digest (digest.h): the error or success of every mmap / munmap / mprotect / brk / fork / file
  * write / vfree / vunmap, whether mm_create / vmalloc / vmap returned memory, every user access's
@@ -69,16 +70,18 @@
     FOP_VM_CORRUPT, FOP_VM_CORRUPT, FOP_VM_VMISUSE, FOP_VM_SWAPFAIL, FOP_VM_FORKFAIL, \
     /* appended: page migration */ \
     FOP_VM_MIGRATE, FOP_VM_MIGRATE
+/* appended after both tables' own ops (so neither table's earlier indices move): mlock */
+#define VM_KINDS_MLOCK FOP_VM_MLOCK, FOP_VM_MLOCK
 
-static const uint8_t vm_kinds[] = { VM_KINDS };
+static const uint8_t vm_kinds[] = { VM_KINDS, VM_KINDS_MLOCK };
 
 /* Inputs with a topology record (ops.h): the same ops and the memory-policy ones. */
 static const uint8_t vm_numa_kinds[] = {
     VM_KINDS,
     FOP_VM_MBIND, FOP_VM_MBIND, FOP_VM_MBIND, FOP_VM_SET_MEMPOLICY, FOP_VM_MOVE_NODE,
     FOP_VM_MOVE_NODE,
-    /* appended: automatic NUMA balancing */
-    FOP_VM_NUMA_SCAN, FOP_VM_NUMA_SCAN,
+    /* appended: automatic NUMA balancing, then mlock */
+    FOP_VM_NUMA_SCAN, FOP_VM_NUMA_SCAN, VM_KINDS_MLOCK,
 };
 
 static const struct fuzz_op_table vm_numa_table = { vm_numa_kinds, MM_ARRAY_SIZE(vm_numa_kinds), 0,
@@ -256,6 +259,12 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
         }
         break;
     }
+    /* a locked stack that grew is populated; out of memory it loses its lock (fault.c) */
+    for (uint32_t i = 0; i < m->nreg; i++)
+        if (m->reg[i].locked) {
+            vm_lock_judge(m, ARCH_USER_VA_START, ARCH_USER_VA_END, "stack growth");
+            break;
+        }
     vm_reg_compact(m);
 }
 
@@ -453,6 +462,10 @@ static void vm_mprotect(uint32_t pages, uint32_t prot, uint32_t at)
     for (uint32_t i = 0; i < m->nreg; i++)
         if (m->reg[i].start >= addr && vm_reg_end(&m->reg[i]) <= end)
             m->reg[i].prot = vm_prot_flags(prot);
+    /* a locked region made accessible is populated; if that fails the range is unlocked */
+    if (!vm_lock_populate(m, addr, end, false))
+        vm_lock_set(m, addr, end, false);
+    vm_lock_judge(m, addr, end, "do_mprotect");
     vm_reg_compact(m);
 }
 
@@ -568,6 +581,18 @@ static void vm_fork_check_policies(struct vmm *m, struct mm_struct *child)
         }
 }
 
+/* The model of @m's new child @child: its regions, none locked (a child does not inherit mlock;
+ * regions the lock kept apart are one again, as the mm merges the child's VMAs). */
+static void vm_fork_adopt(const struct vmm *m, struct mm_struct *child)
+{
+    vm_tmp_mm = *m;
+    vm_tmp_mm.mm = child;
+    for (uint32_t i = 0; i < vm_tmp_mm.nreg; i++)
+        vm_tmp_mm.reg[i].locked = false;
+    vm_reg_compact(&vm_tmp_mm);
+    vm_fz.mm[vm_fz.nmm++] = vm_tmp_mm;
+}
+
 static void vm_fork(void)
 {
     struct vmm *m = vm_cur_mm();
@@ -587,9 +612,7 @@ static void vm_fork(void)
         return;
     }
     vm_fork_check_policies(m, child);
-    vm_tmp_mm = *m;
-    vm_tmp_mm.mm = child;
-    vm_fz.mm[vm_fz.nmm++] = vm_tmp_mm;
+    vm_fork_adopt(m, child);
 }
 
 static void vm_exit(void)
@@ -630,6 +653,7 @@ static void vm_pressure(uint32_t how, uint32_t n)
         break;
     }
     fuzz_digest_count(how < 3 ? got : vm_fz.nhog);
+    vm_check_locked(); /* reclaim never takes a locked page */
 }
 
 static void vm_file(uint32_t op, uint32_t fi, uint32_t page, uint32_t tok)
@@ -958,9 +982,7 @@ static void vm_forkfail(uint32_t skip)
     vm_fz.inj_armed = false;
     VM_TRACE("  mm_fork with failure after %u allocations = %d", skip, ret);
     if (!ret) {
-        vm_tmp_mm = *m;
-        vm_tmp_mm.mm = child;
-        vm_fz.mm[vm_fz.nmm++] = vm_tmp_mm;
+        vm_fork_adopt(m, child);
         return;
     }
     swap_get_stats(&s1);
@@ -1377,6 +1399,57 @@ static void vm_numa_scan(uint32_t pages, uint32_t cpu, uint32_t rounds)
     }
 }
 
+/* ---- vm mlock lock|unlock pages= at= ----
+ *
+ * do_mlock / do_munlock of pages pages at the address selector at (unaligned ones too: the mm
+ * locks [addr & PAGE_MASK, PAGE_ALIGN(addr + len)), with Linux's wrapping arithmetic). Predicted:
+ * a wrapping range EINVAL, an empty one 0, a range outside user space or with a hole ENOMEM;
+ * mlock then sets VM_LOCKED on the range's regions and populates them in the mm's order (a
+ * PROT_NONE region or a page past the end of a file: ENOMEM and the whole range unlocked, pages
+ * populated before it stay); munlock clears it. ENOMEM with memory exhausted (a split, a fault)
+ * is accepted and the model takes the mm's locks (vm_lock_judge). Afterwards (and after every
+ * pressure op and check) every locked accessible page must be present (vm_check_locked).
+ */
+static void vm_mlock(uint32_t unlock, uint32_t pages, uint32_t at)
+{
+    struct vmm *m = vm_cur_mm();
+    if (!m)
+        return;
+    uintptr_t addr = vm_addr(m, at), start = MM_ALIGN_DOWN(addr, PAGE_SIZE);
+    size_t len = (size_t)pages * PAGE_SIZE;
+    uintptr_t end = start + MM_ALIGN_UP(len + (addr - start), (size_t)PAGE_SIZE);
+    int expect = 0;
+    if (end < start)
+        expect = -MM_EINVAL;
+    else if (end != start && (start < ARCH_USER_VA_START || end > ARCH_USER_VA_END ||
+                              !vm_reg_range_covered(m, start, end)))
+        expect = -MM_ENOMEM;
+    if (!expect && end != start && m->nreg + 2 > VM_MAX_REG)
+        return;
+    int ret = unlock ? do_munlock(m->mm, addr, len) : do_mlock(m->mm, addr, len, 0);
+    fuzz_digest_err(ret);
+    VM_TRACE("  do_m%slock(%lx, %u pages) = %d", unlock ? "un" : "", (unsigned long)addr, pages, ret);
+    if (expect || end == start) {
+        if (ret != expect)
+            vfail("do_m%slock(%lx, %zu) = %s, expected %s", unlock ? "un" : "", (unsigned long)addr,
+                  len, mm_strerror(ret), mm_strerror(expect));
+        return;
+    }
+    vm_reg_split_at(m, start);
+    vm_reg_split_at(m, end);
+    vm_lock_set(m, start, end, !unlock);
+    if (!unlock && !vm_lock_populate(m, start, end, true)) {
+        expect = -MM_ENOMEM;
+        vm_lock_set(m, start, end, false);
+    }
+    if (ret != expect && !(ret == -MM_ENOMEM && vm_oom_justified()))
+        vfail("do_m%slock(%lx, %zu) = %s, expected %s", unlock ? "un" : "", (unsigned long)addr,
+              len, mm_strerror(ret), mm_strerror(expect));
+    vm_lock_judge(m, start, end, unlock ? "do_munlock" : "do_mlock");
+    vm_reg_compact(m);
+    vm_check_locked();
+}
+
 /* ---- boot, run, teardown ---- */
 
 static unsigned long vm_tables(void)
@@ -1514,14 +1587,17 @@ static void vm_exec(const struct fuzz_op *op)
     case FOP_VM_SET_MEMPOLICY: vm_set_mempolicy(a[0], a[1]); break;
     case FOP_VM_MOVE_NODE: vm_move_node(a[0], a[1], a[2]); break;
     case FOP_VM_NUMA_SCAN: vm_numa_scan(a[0], a[1], a[2]); break;
+    case FOP_VM_MLOCK: vm_mlock(a[0], a[1], a[2]); break;
     default: break;
     }
 }
 
 static void vm_check(bool deep)
 {
-    if (deep || fuzz_cur_check_due())
+    if (deep || fuzz_cur_check_due()) {
         vm_check_mm();
+        vm_check_locked();
+    }
 }
 
 const struct fuzz_target fuzz_target_vm = {

@@ -623,8 +623,8 @@ bool vm_corrupt(uint32_t victim, uint32_t x)
  * Each misuse must return the documented error (vmalloc.h, kmalloc.c), add exactly one misuse
  * report of the documented kind (mm_misuse_last: kind and err), and change nothing: the vmalloc
  * statistics (areas, pages) are the same and every model area still holds its contents.
- * free-mapped, kfree-vma and kfree-vmap-area (the mm's own metadata) are refused the same way;
- * the model's check after the op reads every user page back.
+ * free-mapped, free-vmapped, kfree-vma and kfree-vmap-area (the mm's own metadata) are refused
+ * the same way; the model's check after the op reads every user page back.
  */
 
 static struct page *vmis_pages[2];
@@ -711,6 +711,32 @@ static void vmis_mm_metadata(uint32_t kind, uint32_t h, enum mm_misuse_kind want
               (int)f.page->refcount, map, (int)f.page->mapcount);
 }
 
+/* __free_pages (even h) or free_pages (odd h) of a page of a live vmap area (the h-th modulo
+ * their number, its page h / 2 modulo its pages): refused, the page keeps its reference and its vmap mark (the area's
+ * contents are read back after the op). No vmap area: nothing to do. */
+static void vmis_free_vmapped(uint32_t h, enum mm_misuse_kind want, unsigned long mis,
+                              unsigned long mk)
+{
+    uint32_t n = 0, pick;
+    for (uint32_t i = 0; i < vm_fz.nva; i++)
+        n += vm_fz.va[i].vmap;
+    if (!n)
+        return;
+    pick = h % n;
+    const struct varea *a = vm_fz.va;
+    while (!a->vmap || pick--)
+        a++;
+    struct page *p = a->pages[(h >> 1) % a->n];
+    uint32_t flags = p->flags;
+    int32_t ref = p->refcount;
+    int ret = (h & 1) ? free_pages((uintptr_t)page_address(p), 0) : __free_pages(p, 0);
+    vmis_expect((h & 1) ? "free_pages(vmapped page)" : "__free_pages(vmapped page)", ret, -MM_EBUSY,
+                want, mis, mk);
+    if (p->refcount != ref || p->flags != flags || !page_vmap_count(p))
+        vfail("the refused free changed the page: refcount %d -> %d, flags 0x%x -> 0x%x", ref,
+              (int)p->refcount, flags, p->flags);
+}
+
 void vm_vmisuse(uint32_t kind, uint32_t h)
 {
     struct vmalloc_stats st0, st1;
@@ -733,6 +759,7 @@ void vm_vmisuse(uint32_t kind, uint32_t h)
         [FUZZ_VMIS_FREE_MAPPED] = MM_MISUSE_STILL_MAPPED,
         [FUZZ_VMIS_KFREE_VMA] = MM_MISUSE_INTERNAL_OBJECT,
         [FUZZ_VMIS_KFREE_AREA] = MM_MISUSE_INTERNAL_OBJECT,
+        [FUZZ_VMIS_FREE_VMAPPED] = MM_MISUSE_STILL_MAPPED,
     };
     want = kinds[kind];
     mis = mm_misuse_count();
@@ -874,6 +901,9 @@ void vm_vmisuse(uint32_t kind, uint32_t h)
     case FUZZ_VMIS_FREE_MAPPED:
     case FUZZ_VMIS_KFREE_VMA:
         vmis_mm_metadata(kind, h, want, mis, mk);
+        break;
+    case FUZZ_VMIS_FREE_VMAPPED:
+        vmis_free_vmapped(h, want, mis, mk);
         break;
     case FUZZ_VMIS_KFREE_AREA: {
         /* a live area's struct vmap_area, or (odd h, or no area) a node of the area tree */

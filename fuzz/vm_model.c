@@ -224,7 +224,7 @@ void vm_reg_split_at(struct vmm *m, uintptr_t va)
 static bool vm_reg_same_vma(const struct vreg *a, const struct vreg *b)
 {
     return vm_reg_end(a) == b->start && a->prot == b->prot && a->shared == b->shared &&
-           a->grows == b->grows && a->obj == b->obj &&
+           a->grows == b->grows && a->locked == b->locked && a->obj == b->obj &&
            (a->obj < 0 || a->pgoff + a->np == b->pgoff);
 }
 
@@ -336,7 +336,9 @@ enum vm_fault_result vm_expect(struct vmm *m, uintptr_t va, uint32_t kind, int *
             return VM_FAULT_HANDLED; /* caller only asks whether it is a fault at all */
         uint8_t prot = g->prot;
         uintptr_t gs = g->start;
+        bool locked = g->locked; /* the mm grows the VMA itself: its VM_LOCKED with it */
         vm_reg_add(m, va, (uint32_t)((gs - va) / PAGE_SIZE), prot, false, true, -1, 0);
+        vm_lock_set(m, va, gs, locked);
         VM_TRACE("  model: stack grows to %lx", (unsigned long)va);
         i = vm_reg_find(m, va);
     }
@@ -551,6 +553,119 @@ void vm_check_obj(int o)
             vfail("object %d (%s) page %u byte %ld: mm_file_read gives %02x, model %02x (tokens %x/%x split %u)",
                   o, ob->user ? "file" : "anon-shared", p, d, vm_fz.buf[d], vm_byte(&ob->pg[p], (uint32_t)d),
                   ob->pg[p].a, ob->pg[p].b, ob->pg[p].split);
+    }
+}
+
+/* ---- mlock: VM_LOCKED regions ---- */
+
+/* Set or clear the lock of every region inside [s, e) (boundaries there already). */
+void vm_lock_set(struct vmm *m, uintptr_t s, uintptr_t e, bool locked)
+{
+    for (uint32_t i = 0; i < m->nreg; i++)
+        if (m->reg[i].start >= s && vm_reg_end(&m->reg[i]) <= e)
+            m->reg[i].locked = locked;
+}
+
+/*
+ * What the mm's population of the locked regions of [s, e) does (mlock_populate_range), in its
+ * order: each page read-faulted, write-faulted in a private writable region (a private file page
+ * becomes the region's own copy). False at the first page that cannot be: a PROT_NONE region
+ * when @none_fails (mlock), or a fault the model expects to fail (past the end of a file); the
+ * pages before it are populated.
+ */
+bool vm_lock_populate(struct vmm *m, uintptr_t s, uintptr_t e, bool none_fails)
+{
+    for (uint32_t i = 0; i < m->nreg; i++) {
+        struct vreg *r = &m->reg[i];
+        if (!r->locked || vm_reg_end(r) <= s || r->start >= e)
+            continue;
+        if (!r->prot) {
+            if (none_fails)
+                return false;
+            continue;
+        }
+        bool wr = !r->shared && (r->prot & VM_WRITE);
+        for (uintptr_t va = MM_MAX(s, r->start); va < MM_MIN(e, vm_reg_end(r)); va += PAGE_SIZE) {
+            int ri;
+            uint32_t k;
+            if (vm_expect(m, va, wr ? 1 : 0, &ri, &k, false) != VM_FAULT_HANDLED)
+                return false;
+            if (wr && r->obj >= 0 && !r->own[k]) {
+                r->pg[k] = vm_page_content(r, k);
+                r->own[k] = 1;
+            }
+        }
+    }
+    return true;
+}
+
+static pte_t vm_pte_of(struct mm_struct *mm, uintptr_t va)
+{
+    pte_t *p = pt_walk(&mm->pt, va, false, 0);
+    return p ? *p : 0;
+}
+
+/* The mm's VM_LOCKED at @va (false where no VMA is). */
+static bool vm_mm_locked(struct mm_struct *mm, uintptr_t va)
+{
+    struct vm_area_struct *v = find_vma(mm, va);
+    return v && va >= v->vm_start && (v->vm_flags & VM_LOCKED);
+}
+
+/*
+ * After an mlock / mprotect over [s, e): the mm's VM_LOCKED must be the model's in every region
+ * there, unless memory ran out (a population that failed half-way, an injected failure): then
+ * the model takes the mm's locks, and the private file pages the population copied before it
+ * failed (a present PTE on a page that is not the page cache's) become the region's own.
+ */
+void vm_lock_judge(struct vmm *m, uintptr_t s, uintptr_t e, const char *what)
+{
+    bool differ = false;
+    for (uint32_t i = 0; i < m->nreg; i++)
+        if (m->reg[i].start < e && vm_reg_end(&m->reg[i]) > s)
+            differ |= m->reg[i].locked != vm_mm_locked(m->mm, m->reg[i].start);
+    if (!differ)
+        return;
+    if (!vm_oom_justified())
+        vfail("%s: VM_LOCKED in the mm differs from the model with memory available", what);
+    VM_TRACE("  model: out of memory, takes the mm's locks over [%lx, %lx)", (unsigned long)s,
+             (unsigned long)e);
+    for (uint32_t i = 0; i < m->nreg; i++) {
+        struct vreg *r = &m->reg[i];
+        if (r->start >= e || vm_reg_end(r) <= s)
+            continue;
+        r->locked = vm_mm_locked(m->mm, r->start);
+        for (uint32_t k = 0; r->obj >= 0 && !r->shared && k < r->np; k++) {
+            pte_t pte = vm_pte_of(m->mm, r->start + (uintptr_t)k * PAGE_SIZE);
+            if (!r->own[k] && pte_present(pte) &&
+                !(pfn_to_page(MM_PFN_DOWN(pte_addr(pte)))->flags & PG_cache)) {
+                r->pg[k] = vm_page_content(r, k);
+                r->own[k] = 1;
+            }
+        }
+    }
+}
+
+/* Every region of every address space: the mm's VM_LOCKED is the model's, and a locked
+ * accessible region has every page present (never swapped out, never left unpopulated). */
+void vm_check_locked(void)
+{
+    for (uint32_t n = 0; n < vm_fz.nmm; n++) {
+        struct vmm *m = &vm_fz.mm[n];
+        for (uint32_t i = 0; i < m->nreg; i++) {
+            const struct vreg *r = &m->reg[i];
+            if (r->locked != vm_mm_locked(m->mm, r->start))
+                vfail("mm %u region %lx+%u pages: the model says %s, the mm's VMA %s", n,
+                      (unsigned long)r->start, r->np, r->locked ? "locked" : "unlocked",
+                      r->locked ? "is not" : "is VM_LOCKED");
+            for (uint32_t k = 0; r->locked && r->prot && k < r->np; k++) {
+                pte_t pte = vm_pte_of(m->mm, r->start + (uintptr_t)k * PAGE_SIZE);
+                if (!pte_present(pte))
+                    vfail("mm %u locked page %lx is %s", n,
+                          (unsigned long)(r->start + (uintptr_t)k * PAGE_SIZE),
+                          pte ? "swapped out" : "not present");
+            }
+        }
     }
 }
 

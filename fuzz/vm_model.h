@@ -9,7 +9,8 @@
  *     .reg[0, nreg)        model regions sorted by start, never overlapping, each at most
  *                          VM_REG_PAGES pages: [start, start + np pages), prot, shared, grows,
  *                          obj (index into vm_fz.obj, or -1: anonymous private) at page pgoff,
- *                          own[k] / pg[k]: page k's own contents (private pages once written)
+ *                          own[k] / pg[k]: page k's own contents (private pages once written),
+ *                          locked: VM_LOCKED (vm mlock; a fork's child starts unlocked)
  *   vm_fz.obj[0, nobj)   backing objects: the files f0..f3 first (user), then one per shared
  *                          anonymous mapping; obj->pg is a slice of vm_fz.pool
  *   vm_fz.va[0, nva)     vmalloc / vmap areas, each page holding token tok + page index
@@ -60,6 +61,7 @@ struct vreg {
     uint32_t np;
     uint8_t prot;        /* VM_READ | VM_WRITE | VM_EXEC as the mm derives them */
     bool shared, grows;
+    bool locked;         /* VM_LOCKED (vm mlock): every page present while accessible */
     int obj;             /* -1: anonymous private */
     uint32_t pgoff;
     uint8_t own[VM_REG_PAGES];
@@ -141,6 +143,12 @@ enum vm_fault_result vm_expect(struct vmm *m, uintptr_t va, uint32_t kind, int *
                                bool apply_growth);
 void vm_write_clip(struct vmm *m, uintptr_t va, uint32_t pages, uint32_t cut, uint32_t *s, uint32_t *e);
 void vm_area_fill(struct varea *a);
+
+/* ---- vm_model.c: mlock (VM_LOCKED regions) ---- */
+void vm_lock_set(struct vmm *m, uintptr_t s, uintptr_t e, bool locked);
+bool vm_lock_populate(struct vmm *m, uintptr_t s, uintptr_t e, bool none_fails);
+void vm_lock_judge(struct vmm *m, uintptr_t s, uintptr_t e, const char *what);
+void vm_check_locked(void);
 
 /* ---- vm_model.c: judges (fail through vfail / fuzz_fail) ---- */
 void vm_area_check(const struct varea *a);

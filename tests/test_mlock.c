@@ -2,7 +2,8 @@
  * test_mlock.c - suite "mlock": mlock/munlock and MAP_LOCKED (mmap.h). Locking populates every
  * page of an accessible VMA, a locked page is never swapped out, munlock makes it swappable
  * again, a fork's child does not inherit the lock, mprotect of a locked PROT_NONE VMA populates
- * it, Linux's error codes, and mm_check's vma.locked sees a locked page that is not present.
+ * it, Linux's error codes, mm_check's vma.locked sees a locked page that is not present, and
+ * population copies private file pages (mlock, MAP_POPULATE, a locked stack's growth).
  */
 #include "machine.h"
 #include "machine_user.h"
@@ -179,6 +180,68 @@ static int test_check_sees_unpopulated(void)
     return 0;
 }
 
+/*
+ * Populating a private writable file mapping (mlock, MAP_POPULATE) breaks copy-on-write as a
+ * write would: the pages become the mapping's own copies, so a later write to the file is not
+ * seen through it, and the PTEs are writable. (The population used to fault each page once,
+ * which maps a private file page read-only from the page cache: the vm fuzz target found the
+ * file write showing through a locked mapping.)
+ */
+static int test_private_file_copied(void)
+{
+    struct mm_struct *mm = ml_boot(0);
+    KT_ASSERT_NOT_NULL(mm);
+    struct mm_file *f = mm_file_create(2 * PAGE_SIZE, true);
+    KT_ASSERT_NOT_NULL(f);
+    static const uint64_t old = 0x0101010101010101ull, new = 0x7777777777777777ull;
+    KT_ASSERT_OK(mm_file_write(f, 0, &old, sizeof(old)));
+    KT_ASSERT_OK(mm_file_write(f, PAGE_SIZE, &old, sizeof(old)));
+    long a = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, MAP_PRIVATE, f, 0);
+    long b = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_POPULATE, f, 0);
+    KT_ASSERT(a > 0 && b > 0);
+    KT_ASSERT_OK(do_mlock(mm, (uintptr_t)a, 2 * PAGE_SIZE, 0));
+    for (unsigned int i = 0; i < 2; i++) {
+        KT_ASSERT_TRUE(kt_user_pte(mm, (uintptr_t)a + i * PAGE_SIZE) & PTE_RW);
+        KT_ASSERT_TRUE(kt_user_pte(mm, (uintptr_t)b + i * PAGE_SIZE) & PTE_RW);
+    }
+    KT_ASSERT_OK(mm_file_write(f, 0, &new, sizeof(new)));
+    KT_ASSERT_OK(mm_file_write(f, PAGE_SIZE, &new, sizeof(new)));
+    uint64_t x = 0;
+    for (unsigned int i = 0; i < 2; i++) {
+        KT_ASSERT_EQ(machine_user_copy(mm, (uintptr_t)a + i * PAGE_SIZE, &x, 8, MMU_READ, NULL),
+                     VM_FAULT_HANDLED);
+        KT_ASSERT_EQ(x, old);
+        KT_ASSERT_EQ(machine_user_copy(mm, (uintptr_t)b + i * PAGE_SIZE, &x, 8, MMU_READ, NULL),
+                     VM_FAULT_HANDLED);
+        KT_ASSERT_EQ(x, old);
+    }
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    mm_file_put(f);
+    KT_MM_CHECK();
+    return 0;
+}
+
+/* A locked stack that grows by a fault gets its new pages populated (a locked grows-down VMA
+ * grown by several pages had only the faulting one present: vma.locked, and the vm target's
+ * model check, failed on corpus/vm/regress-mlock-stack-growth). */
+static int test_locked_stack_growth(void)
+{
+    struct mm_struct *mm = ml_boot(0);
+    KT_ASSERT_NOT_NULL(mm);
+    long a = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, PRIV | MAP_GROWSDOWN, NULL, 0);
+    KT_ASSERT_GT(a, 0);
+    KT_ASSERT_OK(do_mlock(mm, (uintptr_t)a, 2 * PAGE_SIZE, 0));
+    uint64_t x = 0x1234;
+    uintptr_t below = (uintptr_t)a - 5 * PAGE_SIZE + 16;
+    KT_ASSERT_EQ(machine_user_copy(mm, below, &x, 8, MMU_WRITE, NULL), VM_FAULT_HANDLED);
+    KT_ASSERT_EQ(ml_present(mm, (uintptr_t)a - 5 * PAGE_SIZE, 7), 7);
+    KT_ASSERT_TRUE(ml_flags(mm, below) & VM_LOCKED);
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
 static const struct ktest_case mlock_cases[] = {
     KT_CASE(mlock_populates),
     KT_CASE(map_locked),
@@ -186,5 +249,7 @@ static const struct ktest_case mlock_cases[] = {
     KT_CASE(never_swapped),
     KT_CASE(fork_does_not_inherit),
     KT_CASE(check_sees_unpopulated),
+    KT_CASE(private_file_copied),
+    KT_CASE(locked_stack_growth),
 };
 KT_SUITE(mlock, mlock_cases);

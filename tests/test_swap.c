@@ -2,7 +2,7 @@
  * test_swap.c - suite "swap": anonymous pages go to the swap device under pressure and come back
  * intact; swap entries survive fork with per-slot reference counts; second chance keeps accessed
  * pages resident longer than idle ones; without swap, pressure fails cleanly; mm_check sees the
- * slot counts and LRU lists (and a corrupted count).
+ * slot counts and LRU lists (and a corrupted count); a page vmap maps is pinned.
  *
  * Machines: 8 MiB small machines with 4096 swap slots (16 MiB of swap), so filling more
  * anonymous memory than the machine has is cheap.
@@ -12,6 +12,7 @@
 #include "ktest.h"
 #include "slab.h"
 #include "swap.h"
+#include "vmalloc.h"
 
 #define RW   (PROT_READ | PROT_WRITE)
 #define PRIV (MAP_PRIVATE | MAP_ANONYMOUS)
@@ -222,6 +223,44 @@ static int test_device_error(void)
     return 0;
 }
 
+/*
+ * A user page vmap maps (without a reference of the vmap caller's: the vmap mark, page_alloc.h)
+ * is pinned: reclaim does not swap it out (whose last put would be a refused free) and
+ * move_pages reports it busy; after vunmap both work again.
+ */
+static int test_vmapped_page_pinned(void)
+{
+    struct mm_struct *mm = sw_boot(8, SW_SLOTS);
+    KT_ASSERT_NOT_NULL(mm);
+    long a = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, PRIV, NULL, 0);
+    KT_ASSERT_GT(a, 0);
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a, 3));
+    KT_TRY(kt_user_fill(mm, (uintptr_t)a + PAGE_SIZE, 3));
+    struct page *p = pfn_to_page(MM_PFN_DOWN(pte_addr(kt_user_pte(mm, (uintptr_t)a))));
+    const uint64_t *v = vmap(&p, 1, VMALLOC_PROT_KERNEL_RO);
+    KT_ASSERT_NOT_NULL(v);
+    unsigned long k = mm_misuse_count();
+    KT_ASSERT_EQ(swap_reclaim(2), 1); /* only the other page goes */
+    KT_ASSERT_TRUE(pte_present(kt_user_pte(mm, (uintptr_t)a)));
+    KT_ASSERT_TRUE(pte_is_swap(kt_user_pte(mm, (uintptr_t)a + PAGE_SIZE)));
+    uintptr_t addr = (uintptr_t)a;
+    int status = 1;
+    KT_ASSERT_OK(mm_move_pages(mm, 1, &addr, &status, MPOL_MF_MOVE));
+    KT_ASSERT_EQ(status, -MM_EBUSY);
+    KT_ASSERT_EQ(mm_misuse_count(), k);
+    KT_ASSERT_EQ(v[5], kt_user_token((uintptr_t)a + 40, 3));
+    KT_MM_CHECK();
+    KT_ASSERT_OK(vunmap(v));
+    KT_ASSERT_OK(mm_move_pages(mm, 1, &addr, &status, MPOL_MF_MOVE));
+    KT_ASSERT_EQ(status, 0);
+    KT_ASSERT_EQ(swap_reclaim(1), 1);
+    KT_TRY(kt_user_verify(mm, (uintptr_t)a, 3));
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    KT_MM_CHECK();
+    return 0;
+}
+
 static const struct ktest_case swap_cases[] = {
     KT_CASE(fill_beyond_memory),
     KT_CASE(swap_out_and_touch),
@@ -230,5 +269,6 @@ static const struct ktest_case swap_cases[] = {
     KT_CASE(no_swap_oom),
     KT_CASE(check_detects_bad_count),
     KT_CASE(device_error),
+    KT_CASE(vmapped_page_pinned),
 };
 KT_SUITE(swap, swap_cases);

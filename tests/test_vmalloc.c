@@ -1,7 +1,8 @@
 /*
  * test_vmalloc.c - suite "vmalloc": vmalloc/vzalloc/__vmalloc, vfree, vmap/vunmap, lookups,
- * guard pages, misuse reports, exhaustion and failure injection, and vmalloc_check on healthy
- * and deliberately corrupted states. Every case boots its own small machine.
+ * guard pages, the vmap mark (a free of a vmapped page refused), misuse reports, exhaustion and
+ * failure injection, and vmalloc_check on healthy and deliberately corrupted states. Every case
+ * boots its own small machine.
  *
  * Not tested here: touching a guard page. It faults (a SEGV, or an ASan report on its poison),
  * which cannot be survived in-process; vmalloc_check's "vmalloc.guard" covers the mapping side.
@@ -577,6 +578,135 @@ static int test_guard_touch_skipped(void)
     return 0;
 }
 
+/*
+ * The vmap mark (page_alloc.h): a free of a page vmap maps is refused at the call and reported
+ * (free-still-mapped, -EBUSY) with nothing lost, whether the page is a block head or a tail;
+ * a reference of the caller's own beyond it can still be dropped; after vunmap the free works.
+ */
+static int test_free_vmapped_refused(void)
+{
+    KT_TRY(boot());
+    KT_TRY(warm_up());
+    struct page *pg = alloc_page(GFP_KERNEL), *blk = alloc_pages(GFP_KERNEL, 2);
+    KT_ASSERT(pg && blk);
+    unsigned long base = free_now();
+    memset(page_address(pg), 0x5a, PAGE_SIZE);
+    struct page *pages[2] = { pg, blk + 3 };
+    unsigned char *v = vmap(pages, 2, VMALLOC_PROT_KERNEL);
+    KT_ASSERT_NOT_NULL(v);
+    KT_ASSERT_EQ(page_vmap_count(pg), 1);
+    KT_ASSERT_EQ(page_vmap_count(blk), 1); /* the tail's block carries it at its head */
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_STILL_MAPPED), free0 = free_now();
+    KT_ASSERT_ERR(__free_page(pg), MM_EBUSY);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_STILL_MAPPED, page_to_pfn(pg), k));
+    KT_ASSERT_ERR(free_pages((uintptr_t)page_address(pg), 0), MM_EBUSY);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_STILL_MAPPED, page_to_pfn(pg), k + 1));
+    KT_ASSERT_ERR(__free_pages(blk, 2), MM_EBUSY);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_STILL_MAPPED, page_to_pfn(blk), k + 2));
+    KT_ASSERT_EQ(free_now(), free0);
+    KT_ASSERT_EQ(pg->refcount, 1);
+    KT_ASSERT_EQ(v[100], 0x5a); /* still mapped, still the caller's bytes */
+    v[PAGE_SIZE + 7] = 0x77;
+    KT_ASSERT_EQ(((unsigned char *)page_address(blk + 3))[7], 0x77);
+    KT_TRY(vcheck());
+    get_page(pg); /* a reference of the caller's own beyond the last one may go */
+    KT_ASSERT_OK(__free_page(pg));
+    KT_ASSERT_EQ(pg->refcount, 1);
+    KT_ASSERT_EQ(mm_misuse_count_kind(MM_MISUSE_STILL_MAPPED), k + 3);
+    KT_ASSERT_OK(vunmap(v));
+    KT_ASSERT_EQ(page_vmap_count(pg), 0);
+    KT_ASSERT_EQ(page_vmap_count(blk), 0);
+    KT_ASSERT_OK(__free_page(pg));
+    KT_ASSERT_OK(__free_pages(blk, 2));
+    KT_ASSERT_EQ(free_now(), base + 5);
+    KT_TRY(vcheck());
+    return 0;
+}
+
+/* A page vmapped twice (two areas, and twice in one area) stays refused until its last vmap
+ * PTE goes; at PG_VMAP_MAX PTEs a further vmap of its block is refused and changes nothing. */
+static int test_vmap_twice_and_limit(void)
+{
+    KT_TRY(boot());
+    struct page *pg = alloc_page(GFP_KERNEL);
+    KT_ASSERT_NOT_NULL(pg);
+    struct page *twice[2] = { pg, pg };
+    void *a = vmap(&pg, 1, VMALLOC_PROT_KERNEL_RO), *b = vmap(twice, 2, VMALLOC_PROT_KERNEL);
+    KT_ASSERT(a && b);
+    KT_ASSERT_EQ(page_vmap_count(pg), 3);
+    KT_TRY(vcheck());
+    unsigned long k = mm_misuse_count_kind(MM_MISUSE_STILL_MAPPED);
+    KT_ASSERT_OK(vunmap(b));
+    KT_ASSERT_EQ(page_vmap_count(pg), 1);
+    KT_ASSERT_ERR(__free_page(pg), MM_EBUSY);
+    KT_TRY(kt_expect_misuse(MM_MISUSE_STILL_MAPPED, page_to_pfn(pg), k));
+    KT_ASSERT_OK(vunmap(a));
+    KT_TRY(vcheck());
+
+    static struct page *many[PG_VMAP_MAX + 1];
+    for (unsigned int i = 0; i <= PG_VMAP_MAX; i++)
+        many[i] = pg;
+    void *full = vmap(many, PG_VMAP_MAX, VMALLOC_PROT_KERNEL_RO);
+    KT_ASSERT_NOT_NULL(full);
+    KT_ASSERT_EQ(page_vmap_count(pg), PG_VMAP_MAX);
+    vmalloc_get_stats(&vst);
+    unsigned long areas = vst.nr_areas, kb = mm_misuse_count_kind(MM_MISUSE_BAD_ARGUMENT);
+    KT_ASSERT_NULL(vmap(many, 1, VMALLOC_PROT_KERNEL_RO));
+    KT_TRY(kt_expect_misuse(MM_MISUSE_BAD_ARGUMENT, page_to_pfn(pg), kb));
+    KT_ASSERT_OK(vunmap(full));
+    KT_ASSERT_NULL(vmap(many, PG_VMAP_MAX + 1, VMALLOC_PROT_KERNEL_RO)); /* one too many in one call */
+    KT_TRY(kt_expect_misuse(MM_MISUSE_BAD_ARGUMENT, page_to_pfn(pg), kb + 1));
+    KT_ASSERT_EQ(page_vmap_count(pg), 0); /* the aborted area took its marks back */
+    vmalloc_get_stats(&vst);
+    KT_ASSERT_EQ(vst.nr_areas, areas - 1);
+    KT_TRY(vcheck());
+    KT_ASSERT_OK(__free_page(pg));
+    KT_TRY(vcheck());
+    return 0;
+}
+
+/* vmap refuses the mm's own slab pages (their head's flags change under the slab's lock alone). */
+static int test_vmap_refuses_slab_pages(void)
+{
+    KT_TRY(boot());
+    void *k = kmalloc(64, GFP_KERNEL);
+    KT_ASSERT_NOT_NULL(k);
+    struct page *sp = virt_to_page(k);
+    unsigned long kb = mm_misuse_count_kind(MM_MISUSE_BAD_ARGUMENT);
+    KT_ASSERT_NULL(vmap(&sp, 1, VMALLOC_PROT_KERNEL_RO));
+    KT_TRY(kt_expect_misuse(MM_MISUSE_BAD_ARGUMENT, page_to_pfn(sp), kb));
+    KT_ASSERT_OK(kfree(k));
+    KT_TRY(vcheck());
+    return 0;
+}
+
+/* vmalloc.vmap_mark sees a missing mark, one too many, and one on a page no vmap maps. */
+static int test_check_catches_vmap_marks(void)
+{
+    KT_TRY(boot());
+    struct page *pg = alloc_page(GFP_KERNEL), *other = alloc_page(GFP_KERNEL);
+    KT_ASSERT(pg && other);
+    void *v = vmap(&pg, 1, VMALLOC_PROT_KERNEL);
+    KT_ASSERT_NOT_NULL(v);
+    KT_TRY(vcheck());
+    pg->flags -= PG_VMAP_ONE;
+    KT_TRY(vcheck_fails("vmalloc.vmap_mark"));
+    KT_ASSERT_EQ(page_vmap_count(pg), 0); /* the checker put back what it took */
+    pg->flags += 2 * PG_VMAP_ONE;
+    KT_TRY(vcheck_fails("vmalloc.vmap_mark"));
+    KT_ASSERT_EQ(page_vmap_count(pg), 2);
+    pg->flags -= PG_VMAP_ONE;
+    KT_TRY(vcheck());
+    other->flags += PG_VMAP_ONE;
+    KT_TRY(vcheck_fails("vmalloc.vmap_mark"));
+    other->flags -= PG_VMAP_ONE;
+    KT_ASSERT_OK(vunmap(v));
+    KT_ASSERT_OK(__free_page(pg));
+    KT_ASSERT_OK(__free_page(other));
+    KT_TRY(vcheck());
+    return 0;
+}
+
 static const struct ktest_case vmalloc_cases[] = {
     KT_CASE(sizes_usable),
     KT_CASE(kfree_of_vmalloc),
@@ -593,6 +723,10 @@ static const struct ktest_case vmalloc_cases[] = {
     KT_CASE(vmap_bad_arguments),
     KT_CASE(check_catches_corruption),
     KT_CASE(guard_touch_skipped),
+    KT_CASE(free_vmapped_refused),
+    KT_CASE(vmap_twice_and_limit),
+    KT_CASE(vmap_refuses_slab_pages),
+    KT_CASE(check_catches_vmap_marks),
 };
 
 KT_SUITE(vmalloc, vmalloc_cases);

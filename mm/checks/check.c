@@ -203,7 +203,7 @@ static int check_block(struct check_ctx *c, struct zone *z, unsigned long pfn, u
         }
         *order = (f & PG_buddy) ? p->order : 0;
         *((f & PG_buddy) ? &t->free : &t->pcp) += 1ul << *order;
-    } else if ((f & ~PG_OWNER_MASK) == PG_head) {
+    } else if ((f & ~(PG_OWNER_MASK | PG_VMAP_MASK)) == PG_head) {
         *order = p->order;
         if (p->refcount < 1 && !(how & CHECK_BLOCK_OTHERS_RUN))
             return check_fail(c, "page.refcount", pfn, "allocated pfn 0x%lx refcount %d",

@@ -186,7 +186,7 @@ static int check_pte(void *arg, uintptr_t va, pte_t *ptep)
                            c->mm->id, (unsigned long)va, pfn);
         return 0;
     }
-    if (!p || (p->flags & ~PG_cache) != PG_head || p->order != 0)
+    if (!p || (p->flags & ~(PG_cache | PG_VMAP_MASK)) != PG_head || p->order != 0)
         return vm_fail(c->r, "pte.page", pfn, "mm %u: PTE at 0x%lx maps pfn 0x%lx with flags 0x%x",
                        c->mm->id, (unsigned long)va, pfn, p ? p->flags : 0);
     c->anon += !(p->flags & PG_cache);
@@ -229,7 +229,8 @@ int mm_check_mm(struct mm_struct *mm, struct mm_check_report *rep)
 /* Is @p a page user PTEs may map (anonymous or page cache)? */
 static bool vm_user_page(const struct page *p)
 {
-    return (p->flags & ~PG_cache) == PG_head && p->order == 0 && p != mm_state.vm.zero_page;
+    return (p->flags & ~(PG_cache | PG_VMAP_MASK)) == PG_head && p->order == 0 &&
+           p != mm_state.vm.zero_page;
 }
 
 /* ---- map counts: subtract every mapping PTE from page->mapcount, compare with 0, add back ---- */
@@ -345,7 +346,8 @@ static int check_lru_page(struct page *p, unsigned int idx, struct mm_check_repo
     unsigned long pfn = page_to_pfn(p);
     if (p->flags & PG_checked)
         return vm_fail(r, "lru.list", pfn, "pfn 0x%lx is on an LRU list twice", pfn);
-    if (p->flags != PG_head || p->order != 0 || p == mm_state.vm.zero_page || p->mapcount < 1)
+    if ((p->flags & ~PG_VMAP_MASK) != PG_head || p->order != 0 || p == mm_state.vm.zero_page ||
+        p->mapcount < 1)
         return vm_fail(r, "lru.page", pfn, "pfn 0x%lx on the LRU: flags 0x%x mapcount %d", pfn,
                        p->flags, (int)p->mapcount);
     unsigned int want = (p->private_data & SWAP_PD_ACTIVE) ? SWAP_LRU_ACTIVE : SWAP_LRU_INACTIVE;
@@ -386,8 +388,8 @@ static int check_lru(struct mm_check_report *r)
         struct page *p = pfn_to_page(pfn);
         bool marked = p->flags & PG_checked;
         p->flags &= ~PG_checked;
-        if (!err && !marked && p->flags == PG_head && p->order == 0 && p->mapcount > 0 &&
-            p != mm_state.vm.zero_page)
+        if (!err && !marked && (p->flags & ~PG_VMAP_MASK) == PG_head && p->order == 0 &&
+            p->mapcount > 0 && p != mm_state.vm.zero_page)
             err = vm_fail(r, "lru.list", pfn, "pfn 0x%lx: mapped anonymous page on no LRU list%s",
                           pfn, swap_page_on_lru(p) ? " (marked on-LRU)" : "");
     }

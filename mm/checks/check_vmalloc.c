@@ -1,8 +1,10 @@
 /*
  * check_vmalloc.c - the vmalloc invariants (vmalloc_check, declared in vmalloc.h with its
  * invariant names): the area list, the area tree and its agreement with the list, every area's
- * pages and guard page, and the kernel page table of the range. Like every validator it lives in
- * mm/checks, reads the layer it checks (vmalloc_internal.h) and changes nothing.
+ * pages and guard page, the kernel page table of the range, and the vmap marks of the pages
+ * (page_alloc.h). Like every validator it lives in mm/checks and reads the layer it checks
+ * (vmalloc_internal.h); it changes nothing, but for the marks, which it takes and puts back
+ * while it counts (vmalloc_check_marks).
  */
 #include "../virtual/vmalloc_internal.h"
 #include "check_internal.h"
@@ -67,7 +69,7 @@ static int vmalloc_check_page(struct vmalloc_check_ctx *c, const struct vmap_are
     if (va->kind != VMAP_AREA_ALLOC)
         return 0;
     if (owned == &va->pages || list_entry(owned, struct page, lru) != p ||
-        (p->flags & ~PG_checked) != PG_head || p->order != 0)
+        (p->flags & ~(PG_checked | PG_VMAP_MASK)) != PG_head || p->order != 0)
         return vmalloc_fail_check(c, "vmalloc.page", pfn, "vmalloc area %p page %lu: pfn 0x%lx "
                                   "(flags 0x%x order %u) is not its own order-0 page",
                                   (void *)va->start, i, pfn, p->flags, p->order);
@@ -149,6 +151,56 @@ static int vmalloc_check_tree(struct vmalloc_check_ctx *c)
     return err;
 }
 
+/*
+ * Walk the PTEs of the vmap areas, at most @limit of them: @give puts one vmap mark back on each
+ * one's block head, otherwise one is taken and a PTE whose block has none left stops the walk
+ * (vmalloc.vmap_mark). Returns 0 or that failure; *@done counts the PTEs handled.
+ */
+static int vmalloc_marks_walk(struct vmalloc_check_ctx *c, bool give, unsigned long limit,
+                              unsigned long *done)
+{
+    const struct list_head *pos;
+    *done = 0;
+    list_for_each(pos, &mm_state.vmalloc.areas) {
+        const struct vmap_area *va = list_entry(pos, struct vmap_area, list);
+        for (unsigned long i = 0; va->kind == VMAP_AREA_MAP && i < va->nr_pages; i++) {
+            if (*done == limit)
+                return 0;
+            unsigned long pfn = MM_PFN_DOWN(pte_addr(vmalloc_pte_at(va->start + (i << PAGE_SHIFT))));
+            struct page *h = vmalloc_page_head(pfn_to_page(pfn)); /* vmalloc.page held */
+            if (!give && !page_vmap_count(h))
+                return vmalloc_fail_check(c, "vmalloc.vmap_mark", pfn, "vmap area %p page %lu "
+                                          "maps pfn 0x%lx, but its block (head pfn 0x%lx) has "
+                                          "fewer vmap marks than vmap PTEs", (void *)va->start, i,
+                                          pfn, page_to_pfn(h));
+            h->flags = give ? h->flags + PG_VMAP_ONE : h->flags - PG_VMAP_ONE;
+            ++*done;
+        }
+    }
+    return 0;
+}
+
+/*
+ * vmalloc.vmap_mark, both ways: every vmap PTE takes one mark from its block's head (a PTE whose
+ * block has none left is one the marks miss); then no page may keep one (a mark no PTE
+ * explains); then every mark goes back. The marks are their own tally, so this needs
+ * quiescence: it runs only when no other CPU does (a free meanwhile would see them gone).
+ */
+static int vmalloc_check_marks(struct vmalloc_check_ctx *c)
+{
+    unsigned long taken, given;
+    int err = vmalloc_marks_walk(c, false, ~0ul, &taken);
+    for (unsigned long pfn = 0; !err && pfn < mm_max_pfn; pfn++) {
+        const struct page *p = pfn_to_page(pfn);
+        if (p->flags & PG_VMAP_MASK)
+            err = vmalloc_fail_check(c, "vmalloc.vmap_mark", pfn, "pfn 0x%lx (flags 0x%x) "
+                                     "carries %u vmap marks that no vmap PTE explains", pfn,
+                                     p->flags, page_vmap_count(p));
+    }
+    (void)vmalloc_marks_walk(c, true, taken, &given);
+    return err;
+}
+
 static int vmalloc_check_locked(struct vmalloc_check_ctx *c)
 {
     /* the tables first: the area checks below walk them and must not follow a corrupt link */
@@ -165,6 +217,8 @@ static int vmalloc_check_locked(struct vmalloc_check_ctx *c)
     }
     if (!err)
         err = vmalloc_check_tree(c);
+    if (!err && !c->others_run)
+        err = vmalloc_check_marks(c);
     return err;
 }
 

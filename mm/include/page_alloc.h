@@ -10,6 +10,7 @@
  *              state flag
  *   pcp        order-0 free page cached on one CPU's per-CPU list (PG_pcp, cpu = owner)
  *   allocated  head of an allocated block (PG_head, order, refcount >= 1); tails carry no flag
+ *              (the head's flags may also carry owner bits and the vmap mark, PG_VMAP_MASK)
  *
  * Zones: DMA [0, dma_end), NORMAL [dma_end, normal_end), HIGH [normal_end, max). GFP_DMA allocates
  * only from DMA; GFP_KERNEL tries NORMAL then DMA (never HIGH); __GFP_HIGHMEM (user pages) tries
@@ -38,6 +39,21 @@ enum page_flag_bits {
 
 /** Owner bits that may accompany PG_head on an allocated block. */
 #define PG_OWNER_MASK (PG_slab | PG_large | PG_frozen | PG_pgtable | PG_cache)
+
+/*
+ * The vmap mark: flags bits 24-31 of an allocated block's head count the vmap PTEs that map
+ * pages of the block (head or tails; a page vmapped twice counts twice). vmalloc.c owns them:
+ * vmap adds one per page it maps, vunmap takes it back (atomic updates, under the vmalloc lock);
+ * at most PG_VMAP_MAX, beyond which vmap refuses the page. While the count is not 0 the flags
+ * are not PG_head alone, so __free_pages leaves its fast path, and a put that would free the
+ * block is refused (MM_MISUSE_STILL_MAPPED). mm_check's vmalloc.vmap_mark compares the counts
+ * with the vmap areas' PTEs both ways. Not a reference: as with Linux's vmap, the caller keeps
+ * its own until vunmap.
+ */
+#define PG_VMAP_SHIFT 24
+#define PG_VMAP_ONE   (1u << PG_VMAP_SHIFT)
+#define PG_VMAP_MASK  (0xffu << PG_VMAP_SHIFT)
+#define PG_VMAP_MAX   0xffu
 
 struct page {
     uint32_t flags;         /* PG_* */
@@ -75,6 +91,12 @@ struct page {
 /** page->last_nid of an anonymous page no NUMA hinting fault has touched yet. */
 #define MM_NUMA_NO_LAST 0xffu
 MM_STATIC_ASSERT(sizeof(struct page) <= 64, "struct page must stay within 64 bytes");
+
+/** vmap PTEs that map pages of the block headed by @head (0 for anything but a marked head). */
+static inline unsigned int page_vmap_count(const struct page *head)
+{
+    return (head->flags & PG_VMAP_MASK) >> PG_VMAP_SHIFT;
+}
 
 /* ---- zones ---- */
 
@@ -132,7 +154,9 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order);
  *   -MM_EINVAL  order > MM_MAX_ORDER, the page is free already (double free), reserved, not the
  *               head of an allocated block, or @order differs from the allocation's order
  *   -MM_EBUSY   user PTEs still map the page and this put would leave fewer references than
- *               mappings (MM_MISUSE_STILL_MAPPED; each mapping holds a reference)
+ *               mappings (MM_MISUSE_STILL_MAPPED; each mapping holds a reference), or vmap
+ *               still maps a page of the block and this put would free it (MM_MISUSE_STILL_MAPPED;
+ *               vunmap first)
  */
 int __free_pages(struct page *page, unsigned int order);
 #define __free_page(p) __free_pages((p), 0)

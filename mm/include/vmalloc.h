@@ -58,10 +58,13 @@ void *__vmalloc(size_t size, gfp_t gfp);
 int vfree(const void *addr);
 
 /**
- * Map @count pages (each an allocated page: a block head or a page inside an allocated block)
- * contiguously with PTE bits @prot (VMALLOC_PROT_*). The pages stay the caller's: vunmap does not
- * free them, and the caller must not free them before vunmap. Returns the start or NULL (bad
- * arguments are reported).
+ * Map @count pages (each an allocated page: a block head or a page inside an allocated block,
+ * not a slab or page-table page of the mm's own) contiguously with PTE bits @prot
+ * (VMALLOC_PROT_*). The pages stay the caller's: vunmap does not free them, and the caller must
+ * not free them before vunmap: each mapped page adds one to its block's vmap mark
+ * (page_alloc.h), and a free of a marked block is refused (-MM_EBUSY, free-still-mapped) until
+ * vunmap takes the marks back. Returns the start or NULL (bad arguments, a block already
+ * mapped PG_VMAP_MAX times, are reported).
  */
 void *vmap(struct page **pages, unsigned int count, pte_t prot);
 
@@ -126,6 +129,8 @@ int kfence_init(void);
  *                  or not the page the area owns at that index)
  *   vmalloc.tree   the area tree does not index exactly the listed areas, each under
  *                  [start, guard end), or counts another number of them
+ *   vmalloc.vmap_mark  a block's vmap mark (page_alloc.h) counts fewer or more PTEs of vmap
+ *                  areas than map its pages, or a page that is no allocated head carries one
  *   tree.*         the area tree itself is broken (range_tree.h: depth, fill, order, key, gap)
  * Lives in mm/checks (check_vmalloc.c) with the other validators.
  * Precondition: quiescence, as mm_check.

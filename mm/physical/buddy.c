@@ -533,6 +533,11 @@ static MM_NOINLINE int free_reject(struct page *p, unsigned int order)
             return mm_report_misuse(MM_MISUSE_WRONG_ORDER, -MM_EINVAL, fn, (uintptr_t)p, pfn,
                                     "pfn 0x%lx allocated with order %u, freed with order %u",
                                     pfn, p->order, order);
+        if (page_vmap_count(p))
+            return mm_report_misuse(MM_MISUSE_STILL_MAPPED, -MM_EBUSY, fn, (uintptr_t)p, pfn,
+                                    "pfn 0x%lx: refcount %d, mapcount %d, but %u vmap PTEs still "
+                                    "map the block (vunmap first)", pfn, (int)p->refcount,
+                                    (int)p->mapcount, page_vmap_count(p));
         if (p->mapcount > 0 && p->refcount > 0)
             return mm_report_misuse(MM_MISUSE_STILL_MAPPED, -MM_EBUSY, fn, (uintptr_t)p, pfn,
                                     "pfn 0x%lx: refcount %d, but %d user PTEs still map it (each "
@@ -573,15 +578,33 @@ static void free_block(struct page *p, unsigned int order)
 }
 
 /*
+ * A put of a block that vmap maps (its head carries the vmap mark, so the fast path sent it
+ * here) that leaves a reference besides the mappings' own: dropped here. True if it was one;
+ * false leaves everything as it was (the caller reports why).
+ */
+static MM_NOINLINE bool free_put_vmapped(struct page *p, unsigned int order)
+{
+    if (!page_pointer_valid(p) || (p->flags & ~PG_VMAP_MASK) != PG_head || !page_vmap_count(p) ||
+        p->order != order)
+        return false;
+    int32_t ref = env_atomic_load(&p->refcount);
+    while (ref > MM_MAX(p->mapcount, 0) + 1)
+        if (env_atomic_cmpxchg(&p->refcount, &ref, ref - 1))
+            return true;
+    return false;
+}
+
+/*
  * A page that user PTEs map (mapcount > 0) holds one reference per PTE: a put that would leave
  * fewer references than mappings is a free of a still-mapped page, refused like Linux's bad-page
- * check refuses a nonzero mapcount.
+ * check refuses a nonzero mapcount. A block that vmap maps (page_vmap_count) holds no reference
+ * of vmap's, so the put that would free it is refused the same way.
  */
 int __free_pages(struct page *p, unsigned int order)
 {
     if (mm_unlikely(!page_pointer_valid(p) || p->flags != PG_head || p->order != order ||
                     env_atomic_load(&p->refcount) <= MM_MAX(p->mapcount, 0)))
-        return free_reject(p, order);
+        return free_put_vmapped(p, order) ? 0 : free_reject(p, order);
     /*
      * Drop our reference; the last one frees. Other CPUs may hold references (get_page), so the
      * drop is a release (our use of the page, these checks included, before the free) and the
@@ -610,7 +633,7 @@ int free_pages(uintptr_t addr, unsigned int order)
 
 void get_page(struct page *p)
 {
-    if (!page_pointer_valid(p) || (p->flags & ~PG_OWNER_MASK) != PG_head ||
+    if (!page_pointer_valid(p) || (p->flags & ~(PG_OWNER_MASK | PG_VMAP_MASK)) != PG_head ||
         env_atomic_load(&p->refcount) <= 0) {
         mm_report_misuse(MM_MISUSE_BAD_REFCOUNT, -MM_EINVAL, __func__, (uintptr_t)p,
                          page_pointer_valid(p) ? page_to_pfn(p) : ~0ul,

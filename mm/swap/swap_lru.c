@@ -215,8 +215,8 @@ static int swap_scan_one(int nid)
     if (!swap_look_page(p, &l))
         return 0;
     /* mlocked in some mapper (never swapped out), referenced since the last look, or pinned by
-     * references beyond its mappings: back to the active list */
-    if (l.locked || l.young || p->refcount != p->mapcount) {
+     * references beyond its mappings or by vmap: back to the active list */
+    if (l.locked || l.young || p->refcount != p->mapcount || page_vmap_count(p)) {
         swap_lru_move(p, SWAP_LRU_ACTIVE);
         return 0;
     }

@@ -1,7 +1,7 @@
 /*
  * fault.c - the page-fault handler: demand-zero pages (the shared zero page on reads), file
  * read-in through the page cache, copy-on-write breaks (reusing a page that has one mapper
- * left), permission errors and stack growth.
+ * left), permission errors and stack growth (a locked stack's new pages populated too).
  *
  *   fault(va, err) -> VMA? -> allowed? -> PTE absent:  anon read  -> zero page, read-only
  *                                                      anon write -> new zeroed page
@@ -219,14 +219,39 @@ static enum vm_fault_result fault_wp(struct mm_struct *mm, struct vm_area_struct
     return VM_FAULT_HANDLED;
 }
 
+/*
+ * A locked stack (VM_LOCKED) grew from @old_start down to the page of @va: fault in its new
+ * pages, that one included, as mlock would have. If one cannot be, the VMA loses its lock, as
+ * a failed mlock leaves its range (mmap.h), so that every page of a locked accessible VMA stays
+ * present (vma.locked) even when the fault itself fails. Returns the VMA that covers @va.
+ */
+static struct vm_area_struct *fault_populate_grown(struct mm_struct *mm, struct vm_area_struct *v,
+                                                   uintptr_t va, uintptr_t old_start)
+{
+    if (!(v->vm_flags & VM_LOCKED) || !(v->vm_flags & VM_PROT_MASK))
+        return v;
+    unsigned int pf = PF_ERR_U | ((v->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? PF_ERR_W : 0);
+    for (uintptr_t p = MM_ALIGN_DOWN(va, PAGE_SIZE); p < old_start; p += PAGE_SIZE)
+        if (fault_in_page(mm, p, pf) != VM_FAULT_HANDLED) {
+            v = find_vma(mm, va);
+            v->vm_flags &= ~VM_LOCKED;
+            return vma_merge_around(mm, v);
+        }
+    return find_vma(mm, va);
+}
+
 static enum vm_fault_result handle_mm_fault_locked(struct mm_struct *mm, uintptr_t va,
                                                    unsigned int err)
 {
     if (!mm || va >= ARCH_USER_VA_END)
         return VM_FAULT_SIGSEGV;
     struct vm_area_struct *v = find_vma(mm, va);
-    if (v && va < v->vm_start)
+    if (v && va < v->vm_start) {
+        uintptr_t old_start = v->vm_start;
         v = fault_grow_stack(mm, v, va);
+        if (v)
+            v = fault_populate_grown(mm, v, va, old_start);
+    }
     if (!v)
         return VM_FAULT_SIGSEGV;
     if (!fault_allowed(v, err))
@@ -247,6 +272,18 @@ static enum vm_fault_result handle_mm_fault_locked(struct mm_struct *mm, uintptr
     if ((err & PF_ERR_I) && (e & PTE_NX))
         *ptep = e & ~PTE_NX;
     return VM_FAULT_HANDLED; /* spurious: another path already fixed the entry */
+}
+
+enum vm_fault_result fault_in_page(struct mm_struct *mm, uintptr_t va, unsigned int pf)
+{
+    enum vm_fault_result r = VM_FAULT_HANDLED;
+    for (unsigned int tries = 0; tries < 3; tries++) { /* absent -> read-only -> copied */
+        r = handle_mm_fault(mm, va, pf);
+        pte_t *ep = pt_walk(&mm->pt, va, false, 0);
+        if (r != VM_FAULT_HANDLED || (ep && pte_present(*ep) && (!(pf & PF_ERR_W) || (*ep & PTE_RW))))
+            break;
+    }
+    return r;
 }
 
 /* The #PF entry: under the address-space lock (vm_lock.c), which the MMU's walk dropped. */

@@ -10,9 +10,9 @@
  *   mapcount, references, the LRU place / page cache slot move to new; old is freed
  *
  * A page moves only when nothing else may hold it: its references must be exactly its mappings
- * (plus the cache's own for a cache page); anything more is a pin (-MM_EBUSY), as is a reverse map
- * that does not find every mapping. Every check and the allocation come before the first change,
- * so a failed move leaves the page, its PTEs and its counts as they were.
+ * (plus the cache's own for a cache page); anything more, or a vmap mark, is a pin (-MM_EBUSY),
+ * as is a reverse map that does not find every mapping. Every check and the allocation come
+ * before the first change, so a failed move leaves the page, its PTEs and its counts as they were.
  *
  * Swap-cached pages: there is no swap cache (a swap-in always makes a private copy: mmap.h), so a
  * swapped-out page has no frame to move and reports -MM_ENOENT, as Linux does for a page that is
@@ -72,7 +72,7 @@ static void migrate_finish(struct page *old, struct page *new)
 /* Move anonymous page @old. 0, -MM_EBUSY (pinned, or the rmap misses a mapping), -MM_ENOMEM. */
 static int migrate_anon_page(struct page *old, const struct mpol_target *t)
 {
-    if (old->refcount != old->mapcount ||
+    if (old->refcount != old->mapcount || page_vmap_count(old) ||
         rmap_walk_anon(old, NULL, NULL) != (unsigned int)old->mapcount)
         return -MM_EBUSY;
     struct page *new = migrate_alloc_target_pinned(old, t);
@@ -91,7 +91,7 @@ static int migrate_anon_page(struct page *old, const struct mpol_target *t)
 static int migrate_file_page(struct mm_file *f, uint64_t index, struct page *old,
                              const struct mpol_target *t)
 {
-    if (old->refcount != old->mapcount + 1 ||
+    if (old->refcount != old->mapcount + 1 || page_vmap_count(old) ||
         rmap_walk_file(f, index, old, NULL, NULL) != (unsigned int)old->mapcount)
         return -MM_EBUSY;
     struct page *new = migrate_alloc_target_pinned(old, t);

@@ -232,7 +232,7 @@ static void mmap_populate(struct mm_struct *mm, uintptr_t addr, size_t len)
         return;
     unsigned int pf = PF_ERR_U | ((v->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? PF_ERR_W : 0);
     for (uintptr_t va = addr; va < addr + len; va += PAGE_SIZE)
-        if (handle_mm_fault(mm, va, pf) != VM_FAULT_HANDLED)
+        if (fault_in_page(mm, va, pf) != VM_FAULT_HANDLED)
             return;
 }
 
@@ -249,7 +249,7 @@ static bool mlock_populate_vma(struct mm_struct *mm, struct vm_area_struct *v, u
     unsigned int pf = PF_ERR_U | ((v->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? PF_ERR_W : 0);
     uintptr_t hi = MM_MIN(end, v->vm_end);
     for (uintptr_t va = MM_MAX(start, v->vm_start); va < hi; va += PAGE_SIZE)
-        if (handle_mm_fault(mm, va, pf) != VM_FAULT_HANDLED)
+        if (fault_in_page(mm, va, pf) != VM_FAULT_HANDLED)
             return false;
     return true;
 }

@@ -41,6 +41,10 @@ pte_t vma_pte_prot(const struct vm_area_struct *v, bool writable);
 void vm_unmap_pages(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t start, uintptr_t end);
 /** The shared zero page (allocated on first use); NULL on exhaustion. */
 struct page *vm_zero_page(void);
+/** Fault @va of @mm in as a user access with error code @pf would (fault.c), retrying as the
+ * MMU does until the PTE grants the access (a private file or COW page needs two faults for a
+ * write); the last fault's result. For population (MAP_POPULATE, mlock, locked stack growth). */
+enum vm_fault_result fault_in_page(struct mm_struct *mm, uintptr_t va, unsigned int pf);
 /** Make VMA boundaries fall on @start and @end (as mprotect); 0 and in *@first the first VMA
  * ending above @start, or -MM_ENOMEM (nothing changed). */
 int vma_split_range(struct mm_struct *mm, uintptr_t start, uintptr_t end,

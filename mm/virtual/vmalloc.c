@@ -17,7 +17,8 @@
  * and separated by at least their guard page, inside the range; every guard page unmapped; every
  * page of an area mapped with the area's PTE bits to allocated memory (a vmalloc area: exactly
  * the order-0 PG_head pages on its list, in order); no PTE outside the areas; the tree valid and
- * indexing exactly the listed areas.
+ * indexing exactly the listed areas; every allocated block's vmap mark (page_alloc.h) counts the
+ * vmap areas' PTEs that map its pages, no more, no fewer (vmalloc.vmap_mark).
  *
  * Locking: mm_state.vmalloc.lock protects the tree, the list, the page table and the counters.
  * Pages and area nodes are allocated and freed outside it; tree nodes are preallocated outside
@@ -153,6 +154,42 @@ static struct vmap_area *vmalloc_reserve(unsigned long nr_pages, unsigned int ki
     return va;
 }
 
+/* ---- the vmap mark (page_alloc.h: PG_VMAP_MASK) ---- */
+
+/*
+ * vmap: the head of @p's block, its vmap mark (page_alloc.h) about to take one more PTE; NULL
+ * after reporting a page freed since vmap's checks or a block at PG_VMAP_MAX. Caller holds the
+ * lock.
+ */
+static struct page *vmap_mark_head_locked(const struct page *p)
+{
+    struct page *h = vmalloc_page_head(p);
+    if (h && page_vmap_count(h) < PG_VMAP_MAX)
+        return h;
+    if (h)
+        mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, "vmap", (uintptr_t)p, page_to_pfn(p),
+                         "pfn 0x%lx: its block is mapped by %u vmap PTEs already (the most)",
+                         page_to_pfn(p), PG_VMAP_MAX);
+    else
+        mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, "vmap", (uintptr_t)p, page_to_pfn(p),
+                         "pfn 0x%lx was freed during vmap", page_to_pfn(p));
+    return NULL;
+}
+
+/* Take the vmap marks of @va's mapped pages back (vunmap, or an aborted vmap). Caller holds the
+ * lock; the PTEs are still there. */
+static void vmap_unmark_locked(const struct vmap_area *va)
+{
+    for (unsigned long i = 0; va->kind == VMAP_AREA_MAP && i < va->nr_mapped; i++) {
+        pte_t *ep = pt_walk(&mm_state.vmalloc.pt, va->start + (i << PAGE_SHIFT), false, 0);
+        unsigned long pfn = ep ? MM_PFN_DOWN(pte_addr(*ep)) : ~0ul;
+        struct page *h = ep && pte_present(*ep) && pfn_valid(pfn) ?
+                         vmalloc_page_head(pfn_to_page(pfn)) : NULL;
+        if (h && page_vmap_count(h)) /* else corrupted: vmalloc.vmap_mark reports it */
+            env_atomic_sub(&h->flags, PG_VMAP_ONE);
+    }
+}
+
 /*
  * Take @va out of the tree, clear its PTEs and drop the CPU's view of the range. Caller holds the
  * lock. The CPU's mapping goes here, under the lock, not after it: once the lock is released the
@@ -162,6 +199,7 @@ static struct vmap_area *vmalloc_reserve(unsigned long nr_pages, unsigned int ki
 static void vmalloc_detach_locked(struct vmap_area *va, bool remember)
 {
     va_unlink_locked(va);
+    vmap_unmark_locked(va);
     pt_unmap(&mm_state.vmalloc.pt, va->start, va_guard_end(va), NULL, NULL);
     if (va->size)
         env_kernel_unmap(va->start, va->size);
@@ -216,14 +254,19 @@ static void vmalloc_run_add(struct vmalloc_run *r, uintptr_t va, phys_addr_t pa)
     r->size = PAGE_SIZE;
 }
 
-/* Map @p as the next page of @va. Returns 0 or -MM_ENOMEM (no table page; nothing changed). */
+/* Map @p as the next page of @va (a vmap area: marking its block). Returns 0, -MM_ENOMEM (no
+ * table page) or -MM_EINVAL (vmap_mark_head_locked refused it); nothing changed on error. */
 static int vmalloc_map_next(struct vmap_area *va, struct page *p, gfp_t gfp, struct vmalloc_run *r)
 {
     uintptr_t addr = va->start + (va->nr_mapped << PAGE_SHIFT);
     phys_addr_t pa = page_to_phys(p);
     env_spin_lock(&mm_state.vmalloc.lock);
-    int err = pt_set(&mm_state.vmalloc.pt, addr, pa | va->prot, vmalloc_meta_gfp(gfp));
+    struct page *h = va->kind == VMAP_AREA_MAP ? vmap_mark_head_locked(p) : NULL;
+    int err = va->kind == VMAP_AREA_MAP && !h ? -MM_EINVAL :
+              pt_set(&mm_state.vmalloc.pt, addr, pa | va->prot, vmalloc_meta_gfp(gfp));
     if (!err) {
+        if (h)
+            env_atomic_add(&h->flags, PG_VMAP_ONE);
         va->nr_mapped++;
         mm_state.vmalloc.nr_pages++;
         if (va->kind == VMAP_AREA_ALLOC)
@@ -340,18 +383,23 @@ void *__vmalloc(size_t size, gfp_t gfp)
 
 /* ---- vmap ---- */
 
-bool vmalloc_page_allocated(const struct page *p)
+struct page *vmalloc_page_head(const struct page *p)
 {
     unsigned long pfn = page_to_pfn(p);
     for (unsigned int o = 0; o <= MM_MAX_ORDER; o++) {
-        const struct page *h = pfn_to_page(pfn & ~((1ul << o) - 1));
+        struct page *h = pfn_to_page(pfn & ~((1ul << o) - 1));
         if (!(h->flags & (PG_head | PG_buddy | PG_pcp | PG_reserved)))
             continue;
         bool covers = (h->flags & PG_reserved) ? h == p : page_to_pfn(h) + (1ul << h->order) > pfn;
         if (covers)
-            return (h->flags & PG_head) != 0;
+            return (h->flags & PG_head) ? h : NULL;
     }
-    return false;
+    return NULL;
+}
+
+bool vmalloc_page_allocated(const struct page *p)
+{
+    return vmalloc_page_head(p) != NULL;
 }
 
 /* Validate vmap's arguments; 0 or the reported error. */
@@ -366,10 +414,16 @@ static int vmap_check_args(struct page **pages, unsigned int count, pte_t prot)
         if (!page_pointer_valid(p))
             return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, "vmap", (uintptr_t)p,
                                     ~0ul, "pages[%u] = %p is not a struct page", i, (void *)p);
-        if (!vmalloc_page_allocated(p))
+        const struct page *h = vmalloc_page_head(p);
+        if (!h)
             return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, "vmap", (uintptr_t)p,
                                     page_to_pfn(p), "pages[%u] (pfn 0x%lx) is not allocated", i,
                                     page_to_pfn(p));
+        if (h->flags & (PG_slab | PG_pgtable))
+            return mm_report_misuse(MM_MISUSE_BAD_ARGUMENT, -MM_EINVAL, "vmap", (uintptr_t)p,
+                                    page_to_pfn(p), "pages[%u] (pfn 0x%lx) is a %s page of the "
+                                    "mm's own", i, page_to_pfn(p),
+                                    (h->flags & PG_slab) ? "slab" : "page-table");
     }
     return 0;
 }

@@ -34,4 +34,7 @@ static inline uintptr_t va_guard_end(const struct vmap_area *va) { return va_map
 /** True if @p is a page of an allocated block (its head or a tail); vmap and the checker ask. */
 bool vmalloc_page_allocated(const struct page *p);
 
+/** The head of the allocated block @p belongs to (@p itself or the head of its tail), or NULL. */
+struct page *vmalloc_page_head(const struct page *p);
+
 #endif /* LEAXOS_MM_VMALLOC_INTERNAL_H */
