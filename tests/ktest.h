@@ -81,6 +81,9 @@ void ktest_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** True when the runner was asked to be verbose. */
 extern bool ktest_verbose;
 
+/** The suite and case running now (NULL between cases), for reports that name the test. */
+extern const char *ktest_cur_suite, *ktest_cur_case;
+
 /**
  * Run @nr suites (those whose name, or whose case names, contain @filter; NULL = all) and print
  * KTAP. Returns the number of failed cases.
