@@ -991,7 +991,8 @@ test_postmortem_hosted() {
 # The kernel writes its dump over the serial line at a crash (pmdump); one boot with a planted
 # corruption (crash=mm-corrupt: an allocated page marked free) and a boot-time trace mask: the
 # post-mortem shows the mask, the tool reads the log, names the invariant, and resolves the
-# kmalloc object the demo printed.
+# kmalloc object the demo printed; its leak scan reaches that object through the vmalloc area
+# that holds it (the area's pages are read through the dumped direct map).
 test_postmortem_kernel() {
     local logf="$BUILD/kernel/crash-mm-corrupt.log" out="$BUILD/kernel/crash-mm-corrupt.pm" obj
     if cmd_qemu --no-corpus --timeout 60 --log "$logf" -- \
@@ -1004,7 +1005,10 @@ test_postmortem_kernel() {
     [ -n "$obj" ] || { log "crash=mm-corrupt: no object address in the log"; return 1; }
     "$BUILD/noasan/postmortem" --no-svg --addr "$obj" "$logf" >"$out" 2>&1 || true # 1: broken
     pm_expect "$out" '^DUMP .* why="kernel crash" ' '^CHECK FAILED invariant=page.stray ' 'zone +Normal' \
-        '^kmalloc-128 +1 ' '^trace: mask 0x7,' "^ADDR $obj: slab .*cache=kmalloc-128 object=$obj .*state=allocated" || return 1
+        '^kmalloc-128 +1 ' '^trace: mask 0x7,' "^ADDR $obj: slab .*cache=kmalloc-128 object=$obj .*state=allocated" \
+        '^LEAKS objects=[0-9]+ reached=[0-9]+ leaks=1 ' '^LEAK leak.pages ' || return 1
+    # the object is held only by a vmalloc area (not-a-leak): the offline scan read the area's pages
+    ! grep -q "^LEAK .*addr=$obj " "$out" || { log "crash=mm-corrupt: the vmalloc area's contents were not scanned"; return 1; }
     ! sed -n '/^---- trace/,$p' "$out" | grep -qE ' cpu[0-9]+ (fault|mmap|vmalloc|vfree|misuse) ' ||
         { log "crash=mm-corrupt: events of a class trace= did not enable"; return 1; }
 }

@@ -126,6 +126,33 @@ static int test_interior_pointer_chain_not_leak(void)
     return 0;
 }
 
+/* What a vmalloc area holds is read through the pages its page table maps (leak_scan_window):
+ * a pointer on its second page keeps an object, one at the last word of the area too, and the
+ * guard page after the area is not read. */
+static int test_vmalloc_contents_reach(void)
+{
+    KT_TRY(leak_boot(0));
+    char **v = vmalloc(2 * PAGE_SIZE);
+    char *a = kmalloc(64, GFP_KERNEL), *b = kmalloc(64, GFP_KERNEL);
+    KT_ASSERT(v && a && b);
+    held[0] = v;
+    const size_t words = 2 * PAGE_SIZE / sizeof(char *);
+    v[words / 2 + 3] = a + 8;   /* second page, interior pointer */
+    v[words - 1] = b;           /* the area's last word */
+    KT_ASSERT_EQ(mm_leak_scan(&res), 0);
+    KT_ASSERT_EQ(res.reached, res.objects);
+    v[words / 2 + 3] = NULL;
+    KT_ASSERT_EQ(mm_leak_scan(&res), 1);
+    KT_ASSERT_NOT_NULL(leak_at(a));
+    v[words - 1] = NULL;
+    KT_ASSERT_EQ(mm_leak_scan(&res), 2);
+    KT_ASSERT_NOT_NULL(leak_at(b));
+    kfree(a);
+    kfree(b);
+    KT_ASSERT_OK(vfree(v));
+    return 0;
+}
+
 static int test_cycle_is_two_leaks(void)
 {
     KT_TRY(leak_boot(MM_SLAB_HARDEN_CHEAP));
@@ -422,6 +449,7 @@ static const struct ktest_case leak_cases[] = {
     KT_CASE(page_owner_ages),
     KT_CASE(planted_leaks_reported),
     KT_CASE(interior_pointer_chain_not_leak),
+    KT_CASE(vmalloc_contents_reach),
     KT_CASE(cycle_is_two_leaks),
     KT_CASE(ignored_object_not_reported),
     KT_CASE(clean_workload_no_report),

@@ -12,7 +12,9 @@
  *   ubsan-shift        a shift by the operand's width (hardened kernel: UBSan report)
  *   mm-corrupt         damage the mm, then a NULL read: an allocated page marked as the head of
  *                      a free buddy block (what a stray write into struct page does); with
- *                      "pmdump" the post-mortem's dump shows it to ./build.sh postmortem
+ *                      "pmdump" the post-mortem's dump shows it to ./build.sh postmortem (a
+ *                      kmalloc object held only by a vmalloc area marked not-a-leak: the tool's
+ *                      leak scan must read the area's contents to reach it)
  *   mm-check           no trap: an mm_check failure the boot survives. Needs a corpus pack (qemu
  *                      --pack): its replay gets an allocated page marked free after the first op
  *                      (kernel_fuzz_plant), which the target's own mm_check names; then a test
@@ -28,6 +30,7 @@
 #include "kt_util.h"
 #include "replay_kernel.h"
 #include "fuzz_target.h"
+#include "mm_leak.h"
 #include "mm_trace.h"
 #include "page_alloc.h"
 #include "slab.h"
@@ -68,11 +71,15 @@ static MM_NOINLINE void crash_mm_corrupt(void)
 {
     struct page *p = alloc_pages(GFP_KERNEL, 0);
     void *obj = kmalloc(100, GFP_KERNEL); /* something in a slab for the dump to show */
+    void **area = vmalloc(2 * PAGE_SIZE);  /* holds obj, on its second page: the offline leak
+                                              scan reads it through the dumped pages */
 
-    if (!p || !obj)
+    if (!p || !obj || !area)
         return;
-    env_log(ENV_LOG_INFO, "crash demo: pfn 0x%lx marked free while allocated, kmalloc object %p\n",
-            page_to_pfn(p), obj);
+    area[PAGE_SIZE / sizeof(void *) + 5] = obj;
+    mm_leak_ignore(area); /* not a leak: so what it holds is reached */
+    env_log(ENV_LOG_INFO, "crash demo: pfn 0x%lx marked free while allocated, kmalloc object %p "
+            "held by vmalloc area %p\n", page_to_pfn(p), obj, (void *)area);
     p->flags |= PG_buddy; /* the corruption; the NULL read below is the crash */
     crash_sink = *(volatile unsigned int *)(uintptr_t)crash_sink;
 }
