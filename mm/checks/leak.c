@@ -142,8 +142,14 @@ static void leak_collect_slab(struct leak_scan *x, struct page *slab)
         char *obj = base + (size_t)i * c->size + c->obj_offset;
         void *slot = slab_slot_of(c, obj);
         slab_slot_open(c, slot);
-        uintptr_t site = c->hardened ? slab_meta_of(c, obj)->site : 0;
-        unsigned long seq = c->hardened ? slab_meta_of(c, obj)->next : 0;
+        uintptr_t site = 0;
+        unsigned long seq = 0;
+        if (c->hardened) {
+            site = slab_meta_of(c, obj)->site;
+            seq = slab_meta_of(c, obj)->next;
+        } else if (c->owner) { /* slab_owner: the slab's track array */
+            slab_owner_get(c, slab, i, &site, &seq);
+        }
         slab_slot_close(c, slot, true);
         leak_add(x, (uintptr_t)obj, slab_obj_req(c, obj), kind, flags, c, site, seq);
     }
