@@ -992,7 +992,8 @@ test_postmortem_hosted() {
 # The kernel writes its dump over the serial line at a crash (pmdump); one boot with a planted
 # corruption (crash=mm-corrupt: an allocated page marked free) and a boot-time trace mask: the
 # post-mortem shows the mask, the tool reads the log, names the invariant, and resolves the
-# kmalloc object the demo printed.
+# kmalloc object the demo printed; its leak scan reaches that object through the vmalloc area
+# that holds it (the area's pages are read through the dumped direct map).
 test_postmortem_kernel() {
     local logf="$BUILD/kernel/crash-mm-corrupt.log" out="$BUILD/kernel/crash-mm-corrupt.pm" obj
     if cmd_qemu --no-corpus --timeout 60 --log "$logf" -- \
@@ -1005,9 +1006,36 @@ test_postmortem_kernel() {
     [ -n "$obj" ] || { log "crash=mm-corrupt: no object address in the log"; return 1; }
     "$BUILD/noasan/postmortem" --no-svg --addr "$obj" "$logf" >"$out" 2>&1 || true # 1: broken
     pm_expect "$out" '^DUMP .* why="kernel crash" ' '^CHECK FAILED invariant=page.stray ' 'zone +Normal' \
-        '^kmalloc-128 +1 ' '^trace: mask 0x7,' "^ADDR $obj: slab .*cache=kmalloc-128 object=$obj .*state=allocated" || return 1
+        '^kmalloc-128 +1 ' '^trace: mask 0x7,' "^ADDR $obj: slab .*cache=kmalloc-128 object=$obj .*state=allocated" \
+        '^LEAKS objects=[0-9]+ reached=[0-9]+ leaks=1 ' '^LEAK leak.pages ' || return 1
+    # the object is held only by a vmalloc area (not-a-leak): the offline scan read the area's pages
+    ! grep -q "^LEAK .*addr=$obj " "$out" || { log "crash=mm-corrupt: the vmalloc area's contents were not scanned"; return 1; }
     ! sed -n '/^---- trace/,$p' "$out" | grep -qE ' cpu[0-9]+ (fault|mmap|vmalloc|vfree|misuse) ' ||
         { log "crash=mm-corrupt: events of a class trace= did not enable"; return 1; }
+}
+
+# A kernel-side mm_check failure the boot survives (crash=mm-check, one corpus file as the pack):
+# the planted damage (an allocated page marked free after op 1) fails the input through its
+# target's own mm_check; with pmdump that failure writes the dump, and the test case's KT_MM_CHECK
+# failure after it says the boot's one dump is taken; both are reported as always. The tool reads
+# the dump from the log, names page.stray at the planted page and shows the trace the boot asked for.
+test_postmortem_kernel_check() {
+    local d="$BUILD/kernel/mm-check" logf="$BUILD/kernel/crash-mm-check.log" out="$BUILD/kernel/crash-mm-check.pm" inv pfn
+    rm -rf "$d" && mkdir -p "$d/corpus/page_alloc" && cp corpus/page_alloc/all_orders "$d/corpus/page_alloc/" &&
+        kernel_corpus_pack "$d/pack" "$d/corpus" 2>/dev/null || return 1
+    if cmd_qemu --pack "$d/pack" --timeout 60 --log "$logf" -- \
+        -append "crash=mm-check pmdump trace=page_alloc,page_free" >/dev/null 2>&1; then
+        log "crash=mm-check: the kernel exited with the pass status"; return 1
+    fi
+    pm_expect "$logf" '^FUZZ-FAIL invariant=[a-z.]+ pfn=[0-9]+ op#1 ' '^DIGEST page_alloc page_alloc/all_orders failed' \
+        'not ok 1 - corpus/page_alloc' '^---- post-mortem dump: corpus page_alloc/all_orders ----' \
+        '^MM-DUMP END bytes=[0-9]+ rc=0' '^MM-DUMP skipped \(one per boot\): test crash_check.mm_check_planted: page.stray' \
+        'not ok 1 mm_check_planted' 'mm-check: corpus inputs failed 1, test cases failed 1' || return 1
+    inv="$(sed -n 's/^FUZZ-FAIL invariant=\([a-z.]*\) pfn=\([0-9]*\) .*/\1 \2/p' "$logf" | head -1 | tr -d '\r')"
+    pfn="$(printf '0x%x' "${inv#* }")"
+    "$BUILD/noasan/postmortem" --no-svg "$logf" >"$out" 2>&1 || true # 1: broken
+    pm_expect "$out" '^DUMP .* why="corpus page_alloc/all_orders" ' "^CHECK FAILED invariant=${inv% *} pfn=$pfn:" \
+        '^trace: mask 0x3,' ' cpu[0-9]+ page_alloc pfn=' || return 1
 }
 
 # A deliberate kernel bug (crash.c) must fail the boot and leave a report with these lines.
@@ -1086,6 +1114,7 @@ cmd_test() {
     step "OSS-Fuzz / ClusterFuzzLite: YAML, build per sanitizer, seed corpora" fuzz/oss-fuzz/check.sh
     step "post-mortem tool on hosted dumps (planted corruption, clean input)" test_postmortem_hosted
     step "post-mortem tool on a kernel dump over serial (crash=mm-corrupt pmdump trace=...)" test_postmortem_kernel
+    step "post-mortem tool on a kernel mm_check failure's dump (crash=mm-check pmdump, one corpus file)" test_postmortem_kernel_check
     log "test time: $((SECONDS - start))s"
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" -eq 0 ]
@@ -1136,7 +1165,7 @@ case "${1:-help}" in
     cov) cmd_cov ;;
     triage) shift; cmd_triage "$@" ;;
     workflow-test) cmd_deps; test_planted_workflow ;;
-    postmortem-test) cmd_deps; test_postmortem_hosted && test_postmortem_kernel && echo "postmortem-test: ok" ;;
+    postmortem-test) cmd_deps; test_postmortem_hosted && test_postmortem_kernel && test_postmortem_kernel_check && echo "postmortem-test: ok" ;;
     oss-fuzz) cmd_oss_fuzz ;;
     oss-fuzz-check) cmd_deps; need_pkgs python3-yaml zip unzip afl++; fuzz/oss-fuzz/check.sh ;;
     repro) shift; cmd_repro "$@" ;;

@@ -618,17 +618,30 @@ static unsigned long fz_sites_of(const char *name, int ng)
     return count;
 }
 
-/* Ages in operations (mm_leak.h): a group of hardened slab objects (their site is recorded), a
- * vmalloc group and, since every fuzz boot turns page_owner on, a group of page blocks or large
- * kmallocs have one; its N objects took N distinct stamps, so the oldest of them is at least N - 1
- * operations old. */
-static void fz_check_site_ages(fz_fail_fn fail, int ng)
+/* Does a cache named @name (of the @n in fz_sl) keep slab_owner tracks? */
+static bool fz_cache_owner(const char *name, unsigned int n)
+{
+    for (unsigned int i = 0; i < n; i++)
+        if (fz_sl[i].owner && fuzz_streq(fz_sl[i].name, name))
+            return true;
+    return false;
+}
+
+/* Ages in operations (mm_leak.h): a group of hardened slab objects (their site is recorded) or
+ * of a slab_owner cache's, a vmalloc group and, since every fuzz boot turns page_owner on, a
+ * group of page blocks or large kmallocs have one; its N objects took N distinct stamps, so the
+ * oldest of them is at least N - 1 operations old. A slab_owner cache's group has a site too. */
+static void fz_check_site_ages(fz_fail_fn fail, int ng, unsigned int n)
 {
     for (int g = 0; g < ng; g++) {
         const struct mm_alloc_site *s = &fz_sites[g];
+        bool slab = s->kind == MM_LEAK_SLAB || s->kind == MM_LEAK_KMALLOC;
+        bool owner = slab && fz_cache_owner(s->cache, n);
+        if (owner && !s->site)
+            fz_failf(fail, "stats-sites-owner cache=%s count=%lu has no allocation site",
+                     s->cache, s->count);
         bool stamped = s->kind == MM_LEAK_VMALLOC || s->kind == MM_LEAK_PAGES ||
-                       s->kind == MM_LEAK_LARGE ||
-                       ((s->kind == MM_LEAK_SLAB || s->kind == MM_LEAK_KMALLOC) && s->site);
+                       s->kind == MM_LEAK_LARGE || (slab && (s->site || owner));
         if (stamped && (s->oldest == MM_LEAK_AGE_UNKNOWN || s->oldest + 1 < s->count))
             fz_failf(fail, "stats-sites-age kind=%s cache=%s count=%lu oldest=%ld",
                      mm_leak_kind_label(s->kind), s->cache, s->count,
@@ -678,7 +691,7 @@ void fz_check_sites(fz_fail_fn fail)
         areas += fz_sites[g].kind == MM_LEAK_VMALLOC ? fz_sites[g].count : 0;
     if (areas != vs.nr_areas)
         fz_failf(fail, "stats-sites-vmalloc grouped=%lu nr_areas=%lu", areas, vs.nr_areas);
-    fz_check_site_ages(fail, ng);
+    fz_check_site_ages(fail, ng, n);
 }
 
 /* The per-node view against the zone view, and numastat against the allocation count. */

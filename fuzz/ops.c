@@ -568,6 +568,11 @@ unsigned int fuzz_machine_kfence_interval(const struct fuzz_machine *m, uint32_t
     return interval[(m->seed >> 27) & 7u];
 }
 
+bool fuzz_machine_slab_owner(const struct fuzz_machine *m, uint32_t flags)
+{
+    return (flags & (FUZZ_TABLE_SLAB_LEVELS | FUZZ_TABLE_SLAB_HARDENED)) && ((m->seed >> 31) & 1u);
+}
+
 bool fuzz_machine_sched_atomics(const struct fuzz_machine *m, uint32_t flags)
 {
     return (flags & FUZZ_TABLE_ATOMICS) && m->slab_cheap;

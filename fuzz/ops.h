@@ -21,7 +21,9 @@
  *                  FUZZ_TABLE_ATOMICS targets (smp) slab_cheap means atomics=on instead: every
  *                  env_atomic_* op of the mm is a preemption point of the scheduled runs
  *              [4..7] seed (u32): places holes / reserved ranges, seeds the mm; its bits 24-26
- *                     also pick the hosted machine's TLB (fuzz_machine_tlb; no byte of its own)
+ *                     also pick the hosted machine's TLB (fuzz_machine_tlb; no byte of its own),
+ *                     bit 31 slab_owner for FUZZ_TABLE_SLAB_LEVELS / _HARDENED targets
+ *                     (fuzz_machine_slab_owner)
  *   offset 8   optional NUMA topology record (targets whose table has a `numa` table only; the
  *              machine line shows it as nodes= split= cpunodes= dist=): record 0 is
  *              [0xff]['N'][nodes-1:2 dist:2][cpu nodes, 2 bits per CPU][split0][split1][split2][0]
@@ -124,6 +126,7 @@ struct fuzz_layout {
     unsigned int nr_xmap;
     bool has_numa;                  /* the machine has a topology record: numa is its topology */
     struct mm_numa_topology numa;
+    bool slab_owner;                /* mm_boot_params.slab_owner (targets set it) */
 };
 
 /** Decode the 8-byte header (a shorter @size reads as zero-padded). */
@@ -331,6 +334,9 @@ unsigned int fuzz_machine_slab_level(const struct fuzz_machine *m, uint32_t flag
  * has FUZZ_TABLE_SLAB_LEVELS or FUZZ_TABLE_KFENCE and the kfence bit is set; then 1, 2, 3, 4, 6, 8, 12 or 16 from
  * seed bits 27-29 (the seed is the input's, so inputs choose N without a byte of their own). */
 unsigned int fuzz_machine_kfence_interval(const struct fuzz_machine *m, uint32_t flags);
+/** slab_owner (mm.h) for @m: seed bit 31, FUZZ_TABLE_SLAB_LEVELS and _HARDENED targets only (no
+ * byte of its own, as the KFENCE interval), so half their inputs run unhardened caches with it. */
+bool fuzz_machine_slab_owner(const struct fuzz_machine *m, uint32_t flags);
 
 /** The target runs at least 2 CPUs: a header saying 1 means 2 (fuzz_machine_clamp). */
 #define FUZZ_TABLE_SMP 4u

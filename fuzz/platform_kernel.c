@@ -28,7 +28,15 @@ _Noreturn void fuzz_machine_crash(void)
     kernel_exit(KERNEL_EXIT_FAIL);
 }
 
-void fuzz_machine_op_done(void) {} /* real TLBs: nothing to audit */
+/* Real TLBs: nothing to audit; a planted defect (kernel_fuzz_plant) goes in here, once. */
+void fuzz_machine_op_done(void)
+{
+    void (*plant)(void) = kernel_fuzz_plant;
+
+    kernel_fuzz_plant = NULL;
+    if (plant)
+        plant();
+}
 
 int fuzz_machine_user_copy(void *mm, uintptr_t va, void *buf, size_t len, unsigned int access,
                            uintptr_t *fault_va)

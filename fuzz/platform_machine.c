@@ -47,6 +47,7 @@ static int pm_setup(const struct fuzz_layout *l)
     fz_hm.kfence_interval = l->kfence_interval;
     fz_hm.trace_mask = fuzz_trace_mask;
     fz_hm.page_owner = true; /* page blocks get ages too: fz_check_site_ages holds them to it */
+    fz_hm.slab_owner = l->slab_owner;
     if (l->has_numa)
         fz_hm.numa = l->numa;
     bool tlb_direct;

@@ -19,8 +19,9 @@
  * windows (direct map, mm_state, trace rings) is moved to this process's window. The vmalloc and
  * KFENCE range cannot move (page tables index it by address): it is reserved at the dumped
  * address when that is a free user address (a hosted dump) and its present leaves are aliased
- * again (env_kernel_map); a kernel dump's range is not addressable here, so what reads vmalloc
- * contents (the leak scan) runs under a fault probe and says so if it faults. Hardened slab freelist links are stored as next ^ secret ^ slot address, so they are
+ * again (env_kernel_map); a kernel dump's range is not addressable here, which the leak scan
+ * does not need (it reads vmalloc areas and KFENCE objects through the direct map of the pages
+ * their page tables map); it still runs under a fault probe, for a damaged pointer. Hardened slab freelist links are stored as next ^ secret ^ slot address, so they are
  * decoded with the old addresses and encoded again with the new ones. Every lock is cleared (a crash may have held
  * one). Addresses printed are the dumping machine's (--addr takes one of those too). The trace
  * rings are not relocated: events show the dumping machine's addresses.
@@ -475,8 +476,7 @@ static void pm_show_leaks(void)
     bool faulted = machine_kernel_probe(pm_leak_run, NULL, &fault);
     machine_set_log_level(ENV_LOG_INFO);
     if (faulted) {
-        printf("LEAKS scan faulted at %#lx (%s)\n", (unsigned long)fault,
-               pm_vmalloc_ok ? "a damaged pointer" : "the dumped vmalloc range is not addressable here");
+        printf("LEAKS scan faulted at %#lx (a damaged pointer)\n", (unsigned long)fault);
         return;
     }
     if (pm_leak_rc < 0) {

@@ -24,6 +24,8 @@ struct kcr_target {
 };
 
 unsigned int kernel_corpus_mutants;
+void (*kernel_corpus_fail_dump)(const char *why);
+static char kcr_why[64]; /* "corpus TARGET/NAME" of the entry running now */
 
 static struct kcr_target kcr_targets[KCR_MAX_TARGETS];
 static unsigned int kcr_nr_targets;
@@ -66,6 +68,14 @@ static uint32_t kcr_scan(const void *pack, size_t size, bool *bad)
     return n;
 }
 
+/* fuzz_dump_hook during an entry: a crash hands the live mm to kernel_corpus_fail_dump (a clean
+ * run's "end of input" call is not a failure). */
+static void kcr_dump_hook(const char *why)
+{
+    if (fuzz_streq(why, "crash") && kernel_corpus_fail_dump)
+        kernel_corpus_fail_dump(kcr_why);
+}
+
 /* Run @data as input @name of target @target: one DIGEST line, counted in @kt. */
 static void kcr_run_input(struct kcr_target *kt, const char *target, const char *name,
                           const uint8_t *data, size_t size)
@@ -75,8 +85,14 @@ static void kcr_run_input(struct kcr_target *kt, const char *target, const char 
     int r = -1;
 
     fuzz_platform.set_quiet(true);
+    if (kernel_corpus_fail_dump) {
+        mm_snprintf(kcr_why, sizeof(kcr_why), "corpus %s", name); /* name: TARGET/FILE */
+        fuzz_dump_hook = kcr_dump_hook;
+    }
     if (t)
         r = fuzz_run_guarded(t, data, size);
+    if (kernel_corpus_fail_dump)
+        fuzz_dump_hook = NULL;
     else
         fuzz_log("    # %s: no target %s", name, target);
     fuzz_digest_format(line, sizeof(line), target, name, r != 0);

@@ -13,6 +13,14 @@
 extern unsigned int kernel_corpus_mutants;
 
 /**
+ * Set by the kernel ("pmdump"): called when an entry fails (fuzz_crash, before the run returns to
+ * the guarded call), with "corpus TARGET/NAME" and the failed instance still live, to write the
+ * mm's dump; the failure is then reported as always. NULL (the default, and the hosted replay):
+ * nothing.
+ */
+extern void (*kernel_corpus_fail_dump)(const char *why);
+
+/**
  * Run every entry of the corpus pack at @pack (@size bytes; format corpus_pack.h) through its
  * fuzz target, one fresh mm instance per entry, and print one KTAP subtest block at the nesting
  * of a suite of the boot-time run (indented by 4; the caller prints the "ok N corpus" line):

@@ -881,7 +881,7 @@ void sc_check_all(bool deep)
 
 /* ---- boot and teardown ---- */
 
-void sc_boot(unsigned int level, unsigned int kfence_interval)
+void sc_boot(unsigned int level, unsigned int kfence_interval, bool slab_owner)
 {
     static const unsigned int param[3] = { MM_SLAB_HARDEN_OFF, MM_SLAB_HARDEN_CHEAP,
                                            MM_SLAB_HARDEN_FULL };
@@ -897,6 +897,7 @@ void sc_boot(unsigned int level, unsigned int kfence_interval)
     slab_fz.layout.slab_hardened = level > 0;
     slab_fz.layout.slab_harden_level = param[level < 3 ? level : 2];
     slab_fz.layout.kfence_interval = kfence_interval;
+    slab_fz.layout.slab_owner = slab_owner;
     err = fuzz_platform.boot(&slab_fz.layout);
     if (err)
         sc_fail("boot-failed err=%s", mm_strerror(err));

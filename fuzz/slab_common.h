@@ -88,8 +88,8 @@ _Noreturn void sc_fail(const char *fmt, ...) MM_PRINTF(1, 2);
 #define SC_TRACE(...) do { if (fuzz_trace) fuzz_log(__VA_ARGS__); } while (0)
 
 /** Reset the model and boot the machine the engine decoded into slab_fz.m at slab hardening
- * level @level (0, 1, 2). */
-void sc_boot(unsigned int level, unsigned int kfence_interval);
+ * level @level (0, 1, 2), KFENCE sampling @kfence_interval (0: off), slab_owner (mm.h). */
+void sc_boot(unsigned int level, unsigned int kfence_interval, bool slab_owner);
 /** Execute one valid-traffic op (returns false if @op is not one of them). */
 bool sc_exec_valid(const struct fuzz_op *op);
 /** Checks after every op (deep: full patterns + stats). */

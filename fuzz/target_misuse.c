@@ -758,7 +758,8 @@ static uint32_t mu_setup(const uint8_t *data, size_t size)
     (void)data;
     (void)size;
     mu_level = fuzz_machine_slab_level(&slab_fz.m, FUZZ_TABLE_SLAB_LEVELS);
-    sc_boot(mu_level, fuzz_machine_kfence_interval(&slab_fz.m, FUZZ_TABLE_SLAB_LEVELS));
+    sc_boot(mu_level, fuzz_machine_kfence_interval(&slab_fz.m, FUZZ_TABLE_SLAB_LEVELS),
+            fuzz_machine_slab_owner(&slab_fz.m, FUZZ_TABLE_SLAB_LEVELS));
     return 0;
 }
 

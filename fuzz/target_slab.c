@@ -46,7 +46,8 @@ static uint32_t slab_setup(const uint8_t *data, size_t size)
     (void)data;
     (void)size;
     sc_boot(fuzz_machine_slab_level(&slab_fz.m, FUZZ_TABLE_SLAB_HARDENED),
-            fuzz_machine_kfence_interval(&slab_fz.m, slab_table.flags));
+            fuzz_machine_kfence_interval(&slab_fz.m, slab_table.flags),
+            fuzz_machine_slab_owner(&slab_fz.m, slab_table.flags));
     return 0;
 }
 

@@ -13,6 +13,7 @@ struct kt_block kt_blocks[KT_MAX_BLOCKS];
 unsigned int kt_nr_blocks;
 
 static struct mm_check_report kt_rep;
+void (*kt_check_fail_hook)(const char *why);
 
 int kt_boot_current(void)
 {
@@ -90,6 +91,12 @@ int kt_check(void)
 {
     int rc = mm_check(&kt_rep);
 
+    if (rc != 0 && kt_check_fail_hook) {
+        char why[64];
+        mm_snprintf(why, sizeof(why), "test %s.%s: %s", ktest_cur_suite ? ktest_cur_suite : "?",
+                    ktest_cur_case ? ktest_cur_case : "?", kt_rep.invariant ? kt_rep.invariant : "?");
+        kt_check_fail_hook(why);
+    }
     if (rc != 0)
         KT_FAIL("mm_check: %d invariant %s pfn %lu: %s", rc,
                 kt_rep.invariant ? kt_rep.invariant : "(null)", kt_rep.pfn, kt_rep.detail);

@@ -56,8 +56,11 @@ uint64_t kt_user_pte(struct mm_struct *mm, uintptr_t va);
 /** Scratch snapshots (large; static). */
 extern struct page_alloc_stats kt_st_a, kt_st_b, kt_st_c;
 
-/** mm_check() passes; otherwise prints the report and fails. */
+/** mm_check() passes; otherwise prints the report and fails (after calling kt_check_fail_hook). */
 int kt_check(void);
+/** Set by a platform that keeps a record of a failed check (the kernel's "pmdump": the mm's dump,
+ * mm_dump.h), called with "test SUITE.CASE: INVARIANT" while the broken state is live. NULL: none. */
+extern void (*kt_check_fail_hook)(const char *why);
 #define KT_MM_CHECK() KT_TRY(kt_check())
 
 /** managed == nr_free + nr_pcp + nr_alloc in every zone, and nr_free matches the buddyinfo sum. */

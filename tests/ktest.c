@@ -138,6 +138,8 @@ static unsigned int ktest_suite_selected(const struct ktest_suite *s, const char
     return n;
 }
 
+const char *ktest_cur_suite, *ktest_cur_case;
+
 /* Run one case: 0 passed, 1 failed, 2 skipped. */
 static int ktest_run_case(const struct ktest_suite *s, const struct ktest_case *c)
 {
@@ -148,7 +150,10 @@ static int ktest_run_case(const struct ktest_suite *s, const struct ktest_case *
         ktest_note("suite init failed");
         return 1;
     }
+    ktest_cur_suite = s->name;
+    ktest_cur_case = c->name;
     rc = c->fn();
+    ktest_cur_suite = ktest_cur_case = NULL;
     if (s->exit)
         s->exit();
     if (ktest_skip_pending)

@@ -81,6 +81,9 @@ void ktest_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** True when the runner was asked to be verbose. */
 extern bool ktest_verbose;
 
+/** The suite and case running now (NULL between cases), for reports that name the test. */
+extern const char *ktest_cur_suite, *ktest_cur_case;
+
 /**
  * Optional platform clock (NULL: none). When set, the runner prints "# time <suite> <N> Mcycles"
  * after each suite and "# time <suite>.<case> ..." for a case of a billion ticks or more, so a slow

@@ -126,6 +126,33 @@ static int test_interior_pointer_chain_not_leak(void)
     return 0;
 }
 
+/* What a vmalloc area holds is read through the pages its page table maps (leak_scan_window):
+ * a pointer on its second page keeps an object, one at the last word of the area too, and the
+ * guard page after the area is not read. */
+static int test_vmalloc_contents_reach(void)
+{
+    KT_TRY(leak_boot(0));
+    char **v = vmalloc(2 * PAGE_SIZE);
+    char *a = kmalloc(64, GFP_KERNEL), *b = kmalloc(64, GFP_KERNEL);
+    KT_ASSERT(v && a && b);
+    held[0] = v;
+    const size_t words = 2 * PAGE_SIZE / sizeof(char *);
+    v[words / 2 + 3] = a + 8;   /* second page, interior pointer */
+    v[words - 1] = b;           /* the area's last word */
+    KT_ASSERT_EQ(mm_leak_scan(&res), 0);
+    KT_ASSERT_EQ(res.reached, res.objects);
+    v[words / 2 + 3] = NULL;
+    KT_ASSERT_EQ(mm_leak_scan(&res), 1);
+    KT_ASSERT_NOT_NULL(leak_at(a));
+    v[words - 1] = NULL;
+    KT_ASSERT_EQ(mm_leak_scan(&res), 2);
+    KT_ASSERT_NOT_NULL(leak_at(b));
+    kfree(a);
+    kfree(b);
+    KT_ASSERT_OK(vfree(v));
+    return 0;
+}
+
 static int test_cycle_is_two_leaks(void)
 {
     KT_TRY(leak_boot(MM_SLAB_HARDEN_CHEAP));
@@ -376,16 +403,24 @@ static int test_alloc_ages_in_ops(void)
     return 0;
 }
 
-/* page_owner (boot parameter): page blocks and large kmallocs get stamps like slab objects, so
- * their groups and leak records have ages; without it (test above) they have none. */
-static int test_page_owner_ages(void)
+/* The unhardened 64 MiB machine with the owner boot parameters given, held[] empty and a root. */
+static int owner_boot(bool page_owner, bool slab_owner)
 {
     machine_pc(&kt_m, KT_MIB(64), 2);
-    kt_m.page_owner = true;
+    kt_m.page_owner = page_owner;
+    kt_m.slab_owner = slab_owner;
     KT_TRY(kt_boot_current());
     for (unsigned int i = 0; i < MM_ARRAY_SIZE(held); i++)
         held[i] = NULL;
     KT_ASSERT_OK(mm_leak_root_add(held, sizeof(held)));
+    return 0;
+}
+
+/* page_owner (boot parameter): page blocks and large kmallocs get stamps like slab objects, so
+ * their groups and leak records have ages; without it (test above) they have none. */
+static int test_page_owner_ages(void)
+{
+    KT_TRY(owner_boot(true, false));
     held[0] = alloc_pages(GFP_KERNEL, 0); /* stamp s */
     held[1] = alloc_pages(GFP_KERNEL, 0); /* s + 1 */
     volatile uintptr_t lost = (uintptr_t)kmalloc(3 * PAGE_SIZE, GFP_KERNEL); /* large: s + 2 */
@@ -418,10 +453,97 @@ static int test_page_owner_ages(void)
     return 0;
 }
 
+static void owner_ctor(void *obj)
+{
+    memset(obj, 0x5a, 24);
+}
+
+/* One call site for the constructed cache's objects (as alloc_n for kmalloc). */
+static MM_NOINLINE void *owner_alloc(struct kmem_cache *c)
+{
+    void *p = kmem_cache_alloc(c, GFP_KERNEL);
+    __asm__ volatile("" ::: "memory");
+    return p;
+}
+
+/* Cache @name's slots are @slot bytes and its slabs hold as many as fit with @track bytes more
+ * per object (its slab_owner track at the slab's end); false also when there is no such cache. */
+static bool owner_layout(const char *name, size_t slot, size_t track)
+{
+    static struct slab_cache_stats st[64];
+    unsigned int n = slab_get_stats(st, MM_ARRAY_SIZE(st));
+    for (unsigned int i = 0; i < n && i < MM_ARRAY_SIZE(st); i++)
+        if (!ktest_strcmp(st[i].name, name))
+            return st[i].slot_size == slot &&
+                   st[i].objs_per_slab == ((size_t)PAGE_SIZE << st[i].order) / (slot + track);
+    return false;
+}
+
+/* slab_owner (boot parameter): unhardened caches reserve a track of 16 bytes per object at the
+ * end of each slab, and only then (the slots keep their size and alignment; a slab holds fewer);
+ * their objects get a site and a stamp like hardened ones, so groups and leak records have ages.
+ * Without it (@on false) the same workload has neither, and the slabs hold as many as fit. */
+static int owner_run(bool on)
+{
+    KT_TRY(owner_boot(false, on));
+    struct kmem_cache *c = kmem_cache_create("owner_ctor", 24, 0, 0, owner_ctor);
+    KT_ASSERT_NOT_NULL(c);
+    KT_ASSERT_TRUE(owner_layout("kmalloc-64", 64, on ? 16 : 0));
+    KT_ASSERT_TRUE(owner_layout("owner_ctor", 32, on ? 16 : 0)); /* 24 + the freelist word */
+    held[0] = alloc_n(64);                              /* stamp s */
+    held[1] = owner_alloc(c);                           /* s + 1 */
+    held[2] = alloc_n(64);                              /* s + 2 */
+    volatile uintptr_t lost = (uintptr_t)alloc_n(64);   /* s + 3: the leak */
+    held[3] = owner_alloc(c);                           /* s + 4 */
+    KT_ASSERT(held[0] && held[1] && held[2] && held[3] && lost);
+    memset(held[0], 0, 64); /* an unhardened object's first word is its old freelist link: */
+    memset(held[2], 0, 64); /* held[2]'s would name lost, its successor on the freelist */
+    KT_ASSERT_EQ(((unsigned char *)held[3])[23], 0x5a); /* the track did not touch the object */
+    int n = mm_alloc_sites(sites, MM_ALLOC_SITE_GROUPS);
+    KT_ASSERT(n > 0);
+    const struct mm_alloc_site *k = site_find((unsigned int)n, MM_LEAK_KMALLOC, "kmalloc-64", 3);
+    const struct mm_alloc_site *o = site_find((unsigned int)n, MM_LEAK_SLAB, "owner_ctor", 2);
+    KT_ASSERT(k && o);
+    KT_ASSERT_EQ(mm_leak_scan(&res), 1);
+    const struct mm_leak_record *r = leak_at((void *)lost);
+    KT_ASSERT_NOT_NULL(r);
+    if (on) {
+        KT_ASSERT(k->site && o->site && k->site != o->site);
+        KT_ASSERT_NE(k->oldest, MM_LEAK_AGE_UNKNOWN);
+        KT_ASSERT_EQ(o->oldest, k->oldest - 1);
+        KT_ASSERT_EQ(r->age, k->oldest - 3);
+        KT_ASSERT_EQ(r->site, k->site);
+    } else {
+        KT_ASSERT(!k->site && !o->site);
+        KT_ASSERT_EQ(k->oldest, MM_LEAK_AGE_UNKNOWN);
+        KT_ASSERT_EQ(o->oldest, MM_LEAK_AGE_UNKNOWN);
+        KT_ASSERT_EQ(r->age, MM_LEAK_AGE_UNKNOWN);
+    }
+    kfree((void *)lost);
+    kfree(held[0]);
+    kfree(held[2]);
+    kmem_cache_free(c, held[1]);
+    kmem_cache_free(c, held[3]);
+    for (unsigned int i = 0; i < 4; i++)
+        held[i] = NULL;
+    KT_MM_CHECK();
+    kmem_cache_destroy(c);
+    KT_ASSERT_OK(mm_leak_root_remove(held));
+    return 0;
+}
+
+static int test_slab_owner_ages(void)
+{
+    KT_TRY(owner_run(false));
+    return owner_run(true);
+}
+
 static const struct ktest_case leak_cases[] = {
+    KT_CASE(slab_owner_ages),
     KT_CASE(page_owner_ages),
     KT_CASE(planted_leaks_reported),
     KT_CASE(interior_pointer_chain_not_leak),
+    KT_CASE(vmalloc_contents_reach),
     KT_CASE(cycle_is_two_leaks),
     KT_CASE(ignored_object_not_reported),
     KT_CASE(clean_workload_no_report),

@@ -214,6 +214,7 @@ static void slab_fill_stats(struct slab_cache_stats *s, struct kmem_cache *c)
     s->order = c->order;
     s->objs_per_slab = c->objects;
     s->hardened = c->hardened;
+    s->owner = c->owner;
     for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++) {
         s->alloc += c->cpu[cpu].alloc;
         s->free += c->cpu[cpu].free;

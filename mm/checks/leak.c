@@ -13,7 +13,9 @@
  *   - an object is pushed on leak_stack once, when it is first reached, so the stack never holds
  *     more than MM_LEAK_MAX_OBJECTS entries and the work is bounded by the bytes of the objects;
  *   - only bytes an owner may touch are read: requested bytes of objects, whole page blocks and
- *     vmalloc areas; slab metadata and freelists with the slot opened, as the slab checker does.
+ *     vmalloc areas; slab metadata and freelists with the slot opened, as the slab checker does;
+ *     vmalloc areas and KFENCE objects through the direct map of the pages their page table maps
+ *     (leak_scan_window), never through the window, so a guard page is skipped, not faulted on.
  * Takes no lock: quiescence, as mm_check.
  */
 #include "../heap/slab_internal.h"
@@ -140,8 +142,14 @@ static void leak_collect_slab(struct leak_scan *x, struct page *slab)
         char *obj = base + (size_t)i * c->size + c->obj_offset;
         void *slot = slab_slot_of(c, obj);
         slab_slot_open(c, slot);
-        uintptr_t site = c->hardened ? slab_meta_of(c, obj)->site : 0;
-        unsigned long seq = c->hardened ? slab_meta_of(c, obj)->next : 0;
+        uintptr_t site = 0;
+        unsigned long seq = 0;
+        if (c->hardened) {
+            site = slab_meta_of(c, obj)->site;
+            seq = slab_meta_of(c, obj)->next;
+        } else if (c->owner) { /* slab_owner: the slab's track array */
+            slab_owner_get(c, slab, i, &site, &seq);
+        }
         slab_slot_close(c, slot, true);
         leak_add(x, (uintptr_t)obj, slab_obj_req(c, obj), kind, flags, c, site, seq);
     }
@@ -282,6 +290,43 @@ static void leak_scan_range(struct leak_scan *x, uintptr_t start, size_t len, bo
     x->res->scanned_bytes += len;
 }
 
+/* The word at @a of a page the scan reaches through the direct map on behalf of a vmalloc or
+ * KFENCE object: the sanitizers see that copy as the mm's own (the owner's is the window's). */
+__attribute__((no_sanitize("address", "kernel-address"))) static uintptr_t
+leak_word_unchecked(const volatile uintptr_t *a)
+{
+    return *a;
+}
+
+/*
+ * The bytes [start, start + len) of a vmalloc area or a KFENCE object, read page by page through
+ * the direct map of the page its window's page table maps there, never through the window: an
+ * unmapped page (a guard, a damaged entry) has nothing to scan, and a dump loaded where the
+ * window's addresses cannot be mapped (a kernel's, read by the post-mortem tool in a user process)
+ * is scanned like a live mm.
+ */
+static void leak_scan_window(struct leak_scan *x, uintptr_t start, size_t len, bool meta)
+{
+    struct page_table *pt = in_kfence_window((const void *)start) ? &mm_state.vmalloc.kfence.pt
+                                                                   : &mm_state.vmalloc.pt;
+    uintptr_t a = (start + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    uintptr_t end = start + len;
+
+    while (a < end && a >= start) {
+        uintptr_t page_end = MM_MIN((a & PAGE_MASK) + PAGE_SIZE, end);
+        const pte_t *ep = pt->root ? pt_walk(pt, a & PAGE_MASK, false, 0) : NULL;
+        pte_t e = ep ? *ep : 0;
+        if (pte_present(e) && pfn_valid(MM_PFN_DOWN(pte_addr(e)))) {
+            const uint8_t *base = env_phys_to_virt(pte_addr(e));
+            for (; a + sizeof(uintptr_t) <= page_end; a += sizeof(uintptr_t))
+                leak_reach(x, leak_lookup(x, leak_word_unchecked((const void *)(base + (a & ~PAGE_MASK))),
+                                          meta));
+        }
+        a = page_end;
+    }
+    x->res->scanned_bytes += len;
+}
+
 /*
  * A registered root, minus what is never a root even inside one (a kernel registers its whole
  * data and bss): mm_state (scanned as the mm's own state, with its rules), the scan's scratch,
@@ -363,7 +408,10 @@ static void leak_propagate(struct leak_scan *x)
 {
     while (x->sp > 0) {
         const struct leak_obj *o = &leak_objs[leak_stack[--x->sp]];
-        leak_scan_range(x, o->start, o->len, o->flags & LEAK_META);
+        if (in_vmalloc_range((const void *)o->start) || in_kfence_window((const void *)o->start))
+            leak_scan_window(x, o->start, o->len, o->flags & LEAK_META);
+        else
+            leak_scan_range(x, o->start, o->len, o->flags & LEAK_META);
     }
 }
 

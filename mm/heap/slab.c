@@ -75,6 +75,34 @@ void slab_slot_close(const struct kmem_cache *c, void *slot, bool allocated)
         env_unpoison(obj, open);
 }
 
+/* slab_owner: the track of object @idx of @slab, in the array at the slab's end. */
+static struct slab_track *slab_track_at(const struct kmem_cache *c, const struct page *slab,
+                                        unsigned int idx)
+{
+    char *end = (char *)page_address(slab) + (PAGE_SIZE << c->order);
+    return (struct slab_track *)end - (c->objects - idx);
+}
+
+__attribute__((no_sanitize("address", "kernel-address"))) void
+slab_owner_get(const struct kmem_cache *c, const struct page *slab, unsigned int idx,
+               uintptr_t *site, unsigned long *seq)
+{
+    const volatile struct slab_track *t = slab_track_at(c, slab, idx);
+    *site = t->site;
+    *seq = t->seq;
+}
+
+/* slab_owner: a new slab's tracks start empty (no site, no stamp). */
+__attribute__((no_sanitize("address", "kernel-address"))) static void
+slab_owner_clear(const struct kmem_cache *c, const struct page *slab)
+{
+    for (unsigned int i = 0; i < c->objects; i++) {
+        volatile struct slab_track *t = slab_track_at(c, slab, i);
+        t->site = 0;
+        t->seq = 0;
+    }
+}
+
 static uintptr_t *slab_fp_addr(const struct kmem_cache *c, void *obj)
 {
     return (uintptr_t *)((char *)slab_slot_of(c, obj) + c->fp_offset);
@@ -349,9 +377,10 @@ static void slab_calc_layout(struct kmem_cache *c, size_t size, size_t align)
      * rebuild (SLUB's min_partial = ilog2(size) / 2, clamped to 5..10) */
     c->min_partial = MM_MIN(MM_MAX(mm_ilog2(c->size) / 2, SLAB_MIN_PARTIAL), 10u);
     uint64_t bytes = PAGE_SIZE << c->order;
-    c->objects = (unsigned int)MM_MIN(bytes / c->size, (uint64_t)SLAB_MAX_OBJECTS);
+    uint64_t per = c->size + (c->owner ? sizeof(struct slab_track) : 0); /* slab_owner: its track */
+    c->objects = (unsigned int)MM_MIN(bytes / per, (uint64_t)SLAB_MAX_OBJECTS);
     c->colour_step = (unsigned int)MM_MAX((size_t)MM_CACHE_LINE, align);
-    c->colour_count = (unsigned int)((bytes - (uint64_t)c->objects * c->size) / c->colour_step) + 1;
+    c->colour_count = (unsigned int)((bytes - (uint64_t)c->objects * per) / c->colour_step) + 1;
 }
 
 static void slab_cache_init(struct kmem_cache *c, const char *name, size_t size, size_t align,
@@ -367,6 +396,8 @@ static void slab_cache_init(struct kmem_cache *c, const char *name, size_t size,
     c->ctor = ctor;
     c->harden_level = mm_state.heap.harden_level;
     c->hardened = c->harden_level > 0;
+    c->owner = !c->hardened && mm_state.heap.slab_owner;
+    c->alloc_extra = c->hardened || c->owner;
     c->zone_gfp = (flags & SLAB_CACHE_DMA) ? __GFP_DMA : 0;
     /* nr_created: CPUs create caches at once; an atomic add gives each its own seed */
     uint64_t nth = env_atomic_add(&mm_state.heap.nr_created, 1);
@@ -423,6 +454,8 @@ static void slab_format(struct kmem_cache *c, struct page *slab)
         next = obj;
     }
     slab->freelist = next;
+    if (c->owner)
+        slab_owner_clear(c, slab);
 }
 
 /* Allocate and format a new slab, preferring node @nid (NUMA_NO_NODE: local; no lock held). */
@@ -801,6 +834,29 @@ static void slab_harden_alloc(struct kmem_cache *c, void *obj, uintptr_t site, u
     slab_slot_close(c, slot, true);
 }
 
+/* slab_owner, unhardened cache: the object's site and stamp into its track (metadata the shadow
+ * keeps closed, so the store is not instrumented). */
+__attribute__((no_sanitize("address", "kernel-address"))) static MM_NOINLINE void
+slab_owner_record(const struct kmem_cache *c, const struct page *slab, void *obj, uintptr_t site)
+{
+    long idx = slab_obj_index(c, slab, obj);
+    if (idx < 0)
+        return; /* not this slab's: a damaged freelist, which the checks report */
+    volatile struct slab_track *t = slab_track_at(c, slab, (unsigned int)idx);
+    t->site = site;
+    t->seq = slab_stamp();
+}
+
+/* What an allocation keeps beyond the object: hardened metadata, or the slab_owner track. */
+static void slab_alloc_extra(struct kmem_cache *c, const struct page *slab, void *obj,
+                             uintptr_t site, unsigned int cpu, size_t req)
+{
+    if (c->hardened)
+        slab_harden_alloc(c, obj, site, cpu, req);
+    else
+        slab_owner_record(c, slab, obj, site);
+}
+
 /*
  * Hardened checks on an object being freed. Returns 0 to proceed, or the error of a rejected
  * free (double free). A damaged red zone is reported and repaired, and the free proceeds.
@@ -962,8 +1018,8 @@ static MM_ALWAYS_INLINE void *slab_alloc_from(struct kmem_cache *c, gfp_t gfp, u
             next = slab_freelist_repair(c, cc->slab, next, obj);
         cc->freelist = next;
         cc->alloc++;
-        if (c->hardened)
-            slab_harden_alloc(c, obj, site, cpu, req);
+        if (c->alloc_extra)
+            slab_alloc_extra(c, cc->slab, obj, site, cpu, req);
         /* traced here, where c, req and site are live anyway: later they would spill */
         mm_trace(MM_TRACE_SLAB_ALLOC, (uintptr_t)obj, (uintptr_t)c, req, site);
     }

@@ -59,6 +59,14 @@ struct slab_meta {
     uintptr_t site;  /* allocation site */
 };
 
+/* slab_owner (boot parameter), unhardened cache: one per object in an array at the end of each
+ * slab ([ colour | objects | free | tracks ], object i's the (objects - i)th from the end), so the
+ * slots keep their size and alignment; written at allocation, stale once the object is freed. */
+struct slab_track {
+    uintptr_t site;          /* allocation site */
+    unsigned long seq;       /* its mm_state.core.alloc_seq stamp */
+};
+
 struct kmem_cache_cpu {
     void *freelist;        /* free objects of `slab` owned by this CPU */
     struct page *slab;     /* active (frozen) slab, or NULL */
@@ -87,6 +95,8 @@ struct kmem_cache {
     unsigned int colour_step, colour_count, colour_next;
     unsigned int flags;
     bool hardened;             /* harden_level >= 1: metadata, state tags, checked freelist */
+    bool owner;                /* unhardened, slab_owner on: a slab_track per object */
+    bool alloc_extra;          /* hardened || owner: the fast path's one test for both */
     unsigned int harden_level; /* 0, 1 (cheap: canaries), 2 (full red zones and poison) */
     unsigned int rz_start;     /* left red zone start within the slot (hardened) */
     unsigned int rz_end;       /* right red zone end within the slot (hardened) */
@@ -129,6 +139,9 @@ static inline bool in_kfence_window(const void *addr)
 }
 
 /* heap/slab.c */
+/** slab_owner: the site and stamp of object @idx of @slab (c->owner only; not instrumented). */
+void slab_owner_get(const struct kmem_cache *c, const struct page *slab, unsigned int idx,
+                    uintptr_t *site, unsigned long *seq);
 void *slab_obj_base(const struct kmem_cache *c, const struct page *slab);
 void *slab_slot_of(const struct kmem_cache *c, const void *obj);
 long slab_obj_index(const struct kmem_cache *c, const struct page *slab, const void *obj);

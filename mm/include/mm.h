@@ -57,6 +57,10 @@ struct mm_boot_params {
     bool page_owner;                     /* stamp every page block at allocation, so the leak
                                             scan and the site groups give pages an age (Linux's
                                             page_owner; one locked add per allocation) */
+    bool slab_owner;                     /* unhardened caches reserve 16 bytes after each object
+                                            for its allocation site and stamp, so their objects
+                                            get a site and an age (Linux's slub_debug=U); hardened
+                                            caches keep both in their metadata anyway */
 };
 
 /*

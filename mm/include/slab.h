@@ -179,6 +179,7 @@ struct slab_cache_stats {
     unsigned long waste_bytes;   /* mem_bytes - active_objs * object_size */
     unsigned long alloc, free, alloc_slow, free_remote;
     bool hardened;
+    bool owner;             /* unhardened with slab_owner (mm.h): objects keep a site and a stamp */
 };
 
 /** Fill stats for up to @max caches (creation order); returns the number of caches. */

@@ -118,6 +118,7 @@ int mm_early_init(const struct mm_boot_params *bp)
     mm_state.heap.hardened = mm_state.heap.harden_level > 0;
     mm_state.heap.kfence_interval = bp->kfence_interval;
     mm_state.phys.page_owner = bp->page_owner;
+    mm_state.heap.slab_owner = bp->slab_owner;
     mm_state.phys.pcp_batch_param = bp->pcp_batch;
     mm_state.phys.pcp_high_param = bp->pcp_high;
     mm_state.phys.early_ready = true;

@@ -180,6 +180,7 @@ struct mm_heap_state {
     struct shrinker shrinker;            /* gives empty slabs back under pressure */
     bool hardened;                       /* harden_level >= 1 */
     unsigned int harden_level;           /* 0 (off), 1 (cheap), 2 (full): from the boot params */
+    bool slab_owner;                     /* boot parameter: unhardened caches keep a slab_track */
     bool ready;
     unsigned long nr_created;            /* caches created since boot: seeds each cache (atomic) */
     /* KFENCE sampling: the pool lives in mm/virtual/kfence.c, which registers its hooks here */

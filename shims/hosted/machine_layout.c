@@ -76,6 +76,7 @@ void machine_boot_params(const struct machine *m, struct mm_boot_params *bp)
         .kfence_interval = m->kfence_interval,
         .trace_mask = m->trace_mask,
         .page_owner = m->page_owner,
+        .slab_owner = m->slab_owner,
         .numa = m->numa.nr_nodes ? &m->numa : NULL,
     };
 }

@@ -46,6 +46,7 @@ struct machine {
     unsigned int kfence_interval; /* mm_boot_params.kfence_interval: 1 in N sampled, 0 = off */
     uint32_t trace_mask;          /* mm trace classes enabled from boot (mm_trace.h; 0: none) */
     bool page_owner;              /* mm_boot_params.page_owner: page blocks get age stamps */
+    bool slab_owner;              /* mm_boot_params.slab_owner: unhardened slab objects too */
     struct mm_numa_topology numa; /* nodes, their ranges, CPUs, distances (numa.h); nr_nodes 0:
                                      one node owning everything */
 };

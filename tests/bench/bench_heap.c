@@ -12,6 +12,7 @@
  *     BENCH name=<workload> kfence100_vs_plain=<kmalloc_kfence100 / kmalloc>  (KFENCE 1 in 100)
  *     BENCH name=<workload> kfence1000_vs_plain=<kmalloc_kfence1000 / kmalloc>
  *     BENCH name=<workload> trace_on_vs_off=<kmalloc_traced / kmalloc>   (every trace class on)
+ *     BENCH name=<workload> slab_owner_on_vs_off=<kmalloc_owner / kmalloc>  (slab_owner, mm.h)
  *
  * plus human-readable context lines that start with '#'. One op = one allocation plus its free.
  * Workloads:
@@ -49,8 +50,8 @@
  *   --reps N    repetitions per case (1..16, default 5)
  *   --impl NAME run only that allocator (repeatable): kmalloc, kmalloc_hardened1,
  *               kmalloc_hardened2, glibc, mimalloc, jemalloc, kmalloc_kfence100,
- *               kmalloc_kfence1000, kmalloc_traced (e.g. for callgrind: bench_heap --impl kmalloc
- *               fixed_64)
+ *               kmalloc_kfence1000, kmalloc_traced, kmalloc_owner (e.g. for callgrind: bench_heap
+ *               --impl kmalloc fixed_64)
  *   --list      print the workload names
  *   FILTER      run only the workload named FILTER (exact), or those whose name contains FILTER
  *               when none has exactly that name; several FILTERs select the union
@@ -115,12 +116,13 @@ enum impl {
     IMPL_KMALLOC_KFENCE100,   /* hardening off, KFENCE sampling 1 in 100 */
     IMPL_KMALLOC_KFENCE1000,  /* hardening off, KFENCE sampling 1 in 1000 */
     IMPL_KMALLOC_TRACED,      /* hardening off, every trace class on (mm_trace.h) */
+    IMPL_KMALLOC_OWNER,       /* hardening off, slab_owner on (a site and a stamp per object) */
     NR_IMPLS,
 };
 
 static const char *const impl_name[NR_IMPLS] = {
     "kmalloc", "kmalloc_hardened1", "kmalloc_hardened2", "glibc", "mimalloc", "jemalloc",
-    "kmalloc_kfence100", "kmalloc_kfence1000", "kmalloc_traced",
+    "kmalloc_kfence100", "kmalloc_kfence1000", "kmalloc_traced", "kmalloc_owner",
 };
 
 /* Library preloaded into the child, and a substring of the object malloc must resolve to. */
@@ -664,6 +666,7 @@ static double run_kmalloc(const struct workload *w, enum impl im)
     m.kfence_interval = km_kfence_interval(im);
     m.seed = BENCH_SEED;
     m.trace_mask = im == IMPL_KMALLOC_TRACED ? MM_TRACE_ALL : 0;
+    m.slab_owner = im == IMPL_KMALLOC_OWNER;
     int err = machine_boot(&m);
     if (err) {
         fail("%s %s: machine_boot(1 GiB, %u CPUs) = %d (%s)", w->name, impl_name[im],
@@ -870,7 +873,7 @@ static void usage(FILE *f, const char *argv0)
                "  --quick      few iterations, 2 repetitions (smoke run)\n"
                "  --reps N     repetitions per case (1..16, default 5); the minimum is reported\n"
                "  --impl NAME  only this allocator (repeatable): kmalloc, kmalloc_hardened1, "
-               "kmalloc_hardened2, glibc, mimalloc, jemalloc, kmalloc_traced\n"
+               "kmalloc_hardened2, glibc, mimalloc, jemalloc, kmalloc_traced, kmalloc_owner\n"
                "  --list       print the workload names and exit\n"
                "  FILTER       run only the workload named FILTER, or if none has that name, the "
                "workloads whose name contains it (e.g. 'fixed')\n", argv0);
@@ -1027,6 +1030,9 @@ int main(int argc, char **argv)
         double kt = results[w][IMPL_KMALLOC_TRACED];
         if (km > 0 && kt > 0)
             printf("BENCH name=%s trace_on_vs_off=%.2f\n", workloads[w].name, kt / km);
+        double ko = results[w][IMPL_KMALLOC_OWNER];
+        if (km > 0 && ko > 0)
+            printf("BENCH name=%s slab_owner_on_vs_off=%.2f\n", workloads[w].name, ko / km);
         fflush(stdout);
         ran++;
     }

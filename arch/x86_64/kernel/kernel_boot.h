@@ -43,5 +43,8 @@ const char *smp_describe_addr(uint64_t va);
 uint32_t kernel_cmdline_trace_mask(bool *given);
 /* trap.c: a crash's post-mortem also writes the mm's dump (command line "pmdump") */
 extern bool kernel_pm_dump;
+/** With "pmdump": write the mm's dump for a failure the boot survives (a corpus input, a test's
+ * mm_check), @why in its layout; the first of a boot only, later ones print a line. */
+void kernel_pm_dump_failure(const char *why);
 
 #endif

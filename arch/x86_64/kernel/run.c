@@ -24,7 +24,8 @@
  * tests (crash.c); "smp_break=shootdown" plants a missing TLB shootdown (env_tlb_flush_range
  * flushes only the calling CPU), which suite smp must catch; "pmdump" makes a crash's post-mortem
  * also write the mm's dump (mm_dump.h) as base64 between "MM-DUMP BEGIN" and "MM-DUMP END" lines
- * (./build.sh postmortem reads the log); "trace=LIST" (names or a hex mask) enables trace classes
+ * (./build.sh postmortem reads the log), and the first failure the boot survives (a corpus
+ * input's FUZZ-FAIL, a test's KT_MM_CHECK) write one before it is reported; "trace=LIST" (names or a hex mask) enables trace classes
  * from boot in the boot instance and the crash demo's machine.
  */
 #include "arch_cpu.h"
@@ -181,6 +182,10 @@ int kernel_run_all(void)
     static char filter[64], crash[32], mutants[16], smp_break[16];
 
     kernel_pm_dump = run_cmdline_flag("pmdump");
+    if (kernel_pm_dump) { /* the first surviving failure dumps too, not only a trap */
+        kernel_corpus_fail_dump = kernel_pm_dump_failure;
+        kt_check_fail_hook = kernel_pm_dump_failure;
+    }
     if (run_cmdline_value("crash", crash, sizeof(crash))) {
         kernel_crash_demo(crash);
         return 1;

@@ -391,13 +391,13 @@ static int pm_b64_emit(void *ctx, const void *buf, size_t len)
 }
 
 /* The mm's dump (mm_dump.h) as base64 lines between "MM-DUMP BEGIN" and "MM-DUMP END". */
-static void postmortem_dump(void)
+static void postmortem_dump(const char *why)
 {
     static struct pm_b64 b;
 
     b = (struct pm_b64){ .nin = 0 };
     env_log(ENV_LOG_EMERG, "MM-DUMP BEGIN v%u base64\n", MM_DUMP_VERSION);
-    int rc = mm_dump_write(pm_b64_emit, &b, "kernel crash");
+    int rc = mm_dump_write(pm_b64_emit, &b, why);
     if (b.nin)
         pm_b64_group(&b, b.nin);
     pm_b64_flush_line(&b);
@@ -422,10 +422,27 @@ void kernel_post_mortem(void)
             postmortem_show_vmas(mm);
         postmortem_show_trace();
         if (kernel_pm_dump)
-            postmortem_dump();
+            postmortem_dump("kernel crash");
     }
     env_log(ENV_LOG_EMERG, "---- end of post-mortem ----\n");
     busy = false;
+}
+
+/* A failure the boot survives (a corpus input's FUZZ-FAIL, a test's mm_check): the dump of the
+ * mm as it is now, the first one of a boot only (each is a megabyte or two of serial log; the
+ * first failure is the one to read), then the caller reports the failure as it always did. */
+void kernel_pm_dump_failure(const char *why)
+{
+    static unsigned int dumped;
+
+    if (!kernel_pm_dump || !mm_ready())
+        return;
+    if (dumped++) {
+        env_log(ENV_LOG_EMERG, "MM-DUMP skipped (one per boot): %s\n", why);
+        return;
+    }
+    env_log(ENV_LOG_EMERG, "---- post-mortem dump: %s ----\n", why);
+    postmortem_dump(why);
 }
 
 _Noreturn void kernel_exit(int code)

@@ -123,4 +123,8 @@ size_t kernel_mmu_copy(uint64_t root, uintptr_t va, void *buf, size_t len, unsig
 /** The corpus pack the boot loader passed as the first multiboot module (NULL, 0 if none). */
 const void *kernel_corpus_pack(size_t *size);
 
+/** A planted defect for the deliberate-crash boots (crash.c, "crash=mm-check"): the kernel fuzz
+ * platform calls it once after the next op of a corpus replay, then clears it. NULL: none. */
+extern void (*kernel_fuzz_plant)(void);
+
 #endif
