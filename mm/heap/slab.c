@@ -983,6 +983,10 @@ static bool slab_refill_locked(struct kmem_cache *c, struct kmem_cache_cpu *cc, 
 {
     if (cc->slab && cc->slab->freelist && (nid < 0 || cc->slab->node == nid)) {
         cc->freelist = cc->slab->freelist; /* objects other CPUs freed into our slab */
+        if (MM_PLANTED_BUG == 2) { /* test-only: the lock dropped inside a refill */
+            env_spin_unlock(&c->lock);
+            env_spin_lock(&c->lock);
+        }
         cc->slab->freelist = NULL;
         return true;
     }
