@@ -279,8 +279,9 @@ static void pm_fix_slab(struct kmem_cache *c, struct page *slab)
         if (slot + MM_MAX(c->fp_offset, c->meta_offset) + sizeof(struct slab_meta) >
             base + (PAGE_SIZE << c->order))
             return;
-        if (slab_meta_of(c, slot + c->obj_offset)->state == SLAB_STATE_ALLOC)
-            continue; /* next holds the allocation's stamp, not a link */
+        uint32_t state = slab_meta_of(c, slot + c->obj_offset)->state;
+        if (state == SLAB_STATE_ALLOC || state == SLAB_STATE_RFREE)
+            continue; /* next holds the allocation's stamp, not a link (RFREE: not linked yet) */
         uintptr_t *where = (uintptr_t *)(slot + c->fp_offset);
         uint64_t where_old = (uint64_t)(uintptr_t)where - delta;
         uint64_t next_old = *where ^ c->secret ^ where_old;

@@ -8,6 +8,7 @@
  */
 #include "kt_util.h"
 #include "../mm/internal.h" /* the mm's own metadata caches and objects */
+#include "mm_leak.h"
 #include "slab.h"
 #include "vmalloc.h"
 
@@ -569,6 +570,149 @@ static int test_remote_free_hardened(void)
     return 0;
 }
 
+/* ---- remote-free buffers (slab_internal.h) ---- */
+
+/* The objects of @c in CPU @cpu's remote-free buffer. */
+static unsigned int kts_buffered(struct kmem_cache *c, unsigned int cpu)
+{
+    return c->cpu[cpu].nr_rfree;
+}
+
+/* Frees on a CPU whose active slab is another one wait in that CPU's buffer: free for the stats,
+ * still counted by their slab, accepted by mm_check and not leaks; a full buffer returns itself,
+ * and shrink (a call to the CPU, which has no slab of its own) and destroy return the rest. */
+static int test_remote_free_buffer(void)
+{
+    static struct mm_leak_result leaks;
+    struct slab_cache_stats st;
+
+    KT_TRY(kts_boot(16, 2, false, 43));
+    struct kmem_cache *c = kmem_cache_create("rbuf", 64, 0, 0, NULL);
+    KT_ASSERT_NOT_NULL(c);
+    KT_ASSERT_EQ(c->rfree_max, SLAB_RFREE_MAX);
+    machine_cpu_set(0);
+    for (unsigned int i = 0; i < 3; i++)
+        KT_ASSERT_NOT_NULL(objs[i] = kmem_cache_alloc(c, GFP_KERNEL));
+    machine_cpu_set(1);
+    for (unsigned int i = 0; i < 3; i++)
+        KT_ASSERT_OK(kmem_cache_free(c, objs[i]));
+    KT_ASSERT_EQ(kts_buffered(c, 1), 3);
+    KT_ASSERT_NULL(c->cpu[1].slab);
+    KT_TRY(kts_stats("rbuf", &st));
+    KT_ASSERT_EQ(st.active_objs, 0);
+    KT_ASSERT_EQ(st.free_remote, 3);
+    KT_MM_CHECK();
+    KT_ASSERT_EQ(mm_leak_scan(&leaks), 0);
+    machine_cpu_set(0);
+    kmem_cache_shrink(c); /* CPU 0's slab and, by a call, CPU 1's buffer */
+    KT_ASSERT_EQ(kts_buffered(c, 1), 0);
+    KT_TRY(kts_stats("rbuf", &st));
+    KT_ASSERT_EQ(st.total_slabs, 0);
+    KT_MM_CHECK();
+    /* rfree_max frees return the buffer under one lock hold; one more starts it again */
+    for (unsigned int i = 0; i <= c->rfree_max; i++)
+        KT_ASSERT_NOT_NULL(objs[i] = kmem_cache_alloc(c, GFP_KERNEL));
+    machine_cpu_set(1);
+    for (unsigned int i = 0; i <= c->rfree_max; i++)
+        KT_ASSERT_OK(kmem_cache_free(c, objs[i]));
+    KT_ASSERT_EQ(kts_buffered(c, 1), 1);
+    KT_MM_CHECK();
+    machine_cpu_set(0);
+    unsigned long busy = mm_misuse_count_kind(MM_MISUSE_CACHE_BUSY);
+    KT_ASSERT_OK(kmem_cache_destroy(c)); /* the buffered object is returned first */
+    KT_ASSERT_EQ(mm_misuse_count_kind(MM_MISUSE_CACHE_BUSY), busy);
+    KT_MM_CHECK();
+    return 0;
+}
+
+/* Without hardening a second free of the last buffered object is refused at once; of another
+ * buffered object, mm_check finds it (slab.duplicate). A buffer entry outside the cache's slabs
+ * is slab.rfree. */
+static int test_remote_free_buffer_misuse(void)
+{
+    KT_TRY(kts_boot(16, 2, false, 47));
+    struct kmem_cache *c = kmem_cache_create("rbuf", 64, 0, 0, NULL);
+    struct mm_check_report rep;
+    KT_ASSERT_NOT_NULL(c);
+    KT_ASSERT_NOT_NULL(objs[0] = kmem_cache_alloc(c, GFP_KERNEL));
+    KT_ASSERT_NOT_NULL(objs[1] = kmem_cache_alloc(c, GFP_KERNEL));
+    machine_cpu_set(1);
+    KT_ASSERT_OK(kmem_cache_free(c, objs[0]));
+    KTS_REJECTED(kmem_cache_free(c, objs[0]), MM_EINVAL, MM_MISUSE_DOUBLE_FREE);
+    KT_ASSERT_OK(kmem_cache_free(c, objs[1]));
+    KT_ASSERT_OK(kmem_cache_free(c, objs[0])); /* not the last entry: taken */
+    KT_ASSERT_EQ(kts_buffered(c, 1), 3);
+    KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
+    KT_ASSERT_STREQ(rep.invariant, "slab.duplicate");
+    c->cpu[1].nr_rfree = 2; /* forget the second entry of objs[0] */
+    KT_MM_CHECK();
+    struct page *slab = c->cpu[1].rfree_slab[0];
+    c->cpu[1].rfree_slab[0] = virt_to_page(c); /* a slab of the cache of caches */
+    KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
+    KT_ASSERT_STREQ(rep.invariant, "slab.rfree");
+    c->cpu[1].rfree_slab[0] = slab;
+    KT_MM_CHECK();
+    machine_cpu_set(0);
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_MM_CHECK();
+    return 0;
+}
+
+/* Hardened: a buffered object is tagged RFREE (mm_check holds the tag to the buffer), a second
+ * free of it is refused on any CPU, kmem_cache_validate and mm_check see a write after its free,
+ * and freelist repair on its slab's CPU leaves it where it is. */
+static int test_remote_free_buffer_hardened(void)
+{
+    KT_TRY(kts_boot(16, 2, true, 53));
+    struct kmem_cache *c = kmem_cache_create("rbuf", 64, 0, 0, NULL);
+    struct mm_check_report rep;
+    KT_ASSERT_NOT_NULL(c);
+    for (unsigned int i = 0; i < 4; i++)
+        KT_ASSERT_NOT_NULL(objs[i] = kmem_cache_alloc(c, GFP_KERNEL));
+    machine_cpu_set(1);
+    KT_ASSERT_OK(kmem_cache_free(c, objs[0]));
+    KT_ASSERT_OK(kmem_cache_free(c, objs[1]));
+    KTS_REJECTED(kmem_cache_free(c, objs[0]), MM_EINVAL, MM_MISUSE_DOUBLE_FREE);
+    machine_cpu_set(0);
+    KTS_REJECTED(kmem_cache_free(c, objs[0]), MM_EINVAL, MM_MISUSE_DOUBLE_FREE);
+    struct slab_meta *m = slab_meta_of(c, objs[0]);
+    slab_slot_open(c, slab_slot_of(c, objs[0]));
+    KT_ASSERT_EQ(m->state, SLAB_STATE_RFREE);
+    m->state = SLAB_STATE_FREE;
+    KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
+    KT_ASSERT_STREQ(rep.invariant, "slab.state");
+    slab_slot_open(c, slab_slot_of(c, objs[0])); /* mm_check closed it */
+    m->state = SLAB_STATE_RFREE;
+    slab_slot_close(c, slab_slot_of(c, objs[0]), false);
+    KT_MM_CHECK();
+    if (!kts_skip_under_asan("remote_free_buffer_hardened write after free")) {
+        unsigned long uaf = mm_misuse_count_kind(MM_MISUSE_USE_AFTER_FREE);
+        ((char *)objs[1])[3] ^= 1;
+        KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
+        KT_ASSERT_STREQ(rep.invariant, "slab.poison");
+        KT_ASSERT_EQ(kmem_cache_validate(c), 1); /* reported and repaired */
+        KT_ASSERT_EQ(mm_misuse_count_kind(MM_MISUSE_USE_AFTER_FREE), uaf + 1);
+        KT_MM_CHECK();
+        /* a damaged link on CPU 0's freelist: the repair rebuilds it from FREE tags only */
+        unsigned long fl = mm_misuse_count_kind(MM_MISUSE_FREELIST);
+        void *head = c->cpu[0].freelist;
+        KT_ASSERT_NOT_NULL(head);
+        slab_slot_open(c, slab_slot_of(c, head));
+        *(uintptr_t *)((char *)slab_slot_of(c, head) + c->fp_offset) ^= 0x40;
+        slab_slot_close(c, slab_slot_of(c, head), false);
+        KT_ASSERT_NOT_NULL(objs[4] = kmem_cache_alloc(c, GFP_KERNEL));
+        KT_ASSERT_EQ(mm_misuse_count_kind(MM_MISUSE_FREELIST), fl + 1);
+        KT_ASSERT_EQ(kts_buffered(c, 1), 2);
+        KT_MM_CHECK();
+        KT_ASSERT_OK(kmem_cache_free(c, objs[4]));
+    }
+    for (unsigned int i = 2; i < 4; i++)
+        KT_ASSERT_OK(kmem_cache_free(c, objs[i]));
+    KT_ASSERT_OK(kmem_cache_destroy(c));
+    KT_MM_CHECK();
+    return 0;
+}
+
 static int test_stats(void)
 {
     struct slab_cache_stats st;
@@ -675,6 +819,9 @@ static const struct ktest_case slab_cases[] = {
     KT_CASE(remote_free_hardened),
     KT_CASE(stats),
     KT_CASE(zalloc_and_name),
+    KT_CASE(remote_free_buffer),
+    KT_CASE(remote_free_buffer_misuse),
+    KT_CASE(remote_free_buffer_hardened),
 };
 KT_SUITE(slab, slab_cases);
 

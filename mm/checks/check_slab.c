@@ -8,12 +8,16 @@
  *   slab.page         a listed slab is not a PG_head|PG_slab block of this cache and order
  *   slab.frozen       PG_frozen disagrees with the CPU that holds the slab
  *   slab.freelist     a freelist entry is outside its slab or not at an object start
- *   slab.duplicate    an object is on the freelists twice (or the list loops)
+ *   slab.duplicate    an object is on the freelists twice (or the list loops), or buffered twice,
+ *                     or buffered and on a freelist
+ *   slab.rfree        a remote-free buffer entry is not an object of a slab of its cache, the
+ *                     buffer is over its size, or its entries are not all in the cache's slabs
  *   slab.inuse        an unfrozen slab's inuse != objects - free objects, or it sits on the wrong
  *                     list (full with free objects, partial without)
  *   slab.node         a slab on node n's partial list has its pages on another node
  *   slab.count        nr_slabs / nr_partial / nr_full / nr_empty disagree with the lists
- *   slab.state        (hardened) an object's state tag disagrees with freelist membership
+ *   slab.state        (hardened) an object's state tag disagrees with freelist membership (FREE)
+ *                     or remote-free buffer membership (RFREE)
  *   slab.redzone      (hardened) a red zone is damaged (level 1: one of its 8-byte canaries)
  *   slab.poison       (hardened) a free object's poison is damaged (level 1: its poison words)
  *   slab.orphan       the page array holds more slab pages than the caches account for
@@ -23,29 +27,73 @@
 
 struct slab_check_ctx {
     struct mm_check_report *rep;
-    uint64_t seen[SLAB_MAX_OBJECTS / 64];
+    int only_cpu;                              /* the CPU whose buffer is walked; -1: every CPU's */
+    uint64_t seen[SLAB_MAX_OBJECTS / 64];      /* objects on the slab's freelists */
+    uint64_t buffered[SLAB_MAX_OBJECTS / 64];  /* objects in the walked remote-free buffers */
+    unsigned long nbuffered;                   /* buffered objects found in the cache's slabs */
 };
 
 #define slab_fail(x, ...) mm_check_fail((x)->rep, __VA_ARGS__)
+
+/* The error of a walk that stopped early (@got: a SLAB_WALK_* code, at entry @o) of the freelists
+ * (@buffers false) or the remote-free buffers of @slab; 0 if it did not. */
+static int slab_walk_verdict(struct slab_check_ctx *x, struct kmem_cache *c, struct page *slab,
+                             long got, void *o, bool buffers)
+{
+    unsigned long pfn = page_to_pfn(slab);
+    if (got == SLAB_WALK_FOREIGN)
+        return slab_fail(x, buffers ? "slab.rfree" : "slab.freelist", pfn, "cache %s: %s entry "
+                         "%p is not an object of slab pfn 0x%lx", c->name,
+                         buffers ? "remote-free buffer" : "freelist", o, pfn);
+    if (got == SLAB_WALK_REPEAT)
+        return slab_fail(x, "slab.duplicate", pfn, "cache %s: object %p twice on the freelists%s "
+                         "of slab pfn 0x%lx", c->name, o,
+                         buffers ? " and remote-free buffers" : "", pfn);
+    return 0;
+}
 
 /* Walk one freelist, marking objects in x->seen; adds the length to *n. */
 static int slab_check_list(struct slab_check_ctx *x, struct kmem_cache *c, struct page *slab,
                            void *head, unsigned int *n)
 {
-    unsigned long pfn = page_to_pfn(slab);
     void *o = NULL;
     long got = slab_freelist_mark(c, slab, head, x->seen, &o);
-    if (got == SLAB_WALK_FOREIGN)
-        return slab_fail(x, "slab.freelist", pfn, "cache %s: freelist entry %p is not an "
-                         "object of slab pfn 0x%lx", c->name, o, pfn);
-    if (got == SLAB_WALK_REPEAT)
-        return slab_fail(x, "slab.duplicate", pfn, "cache %s: object %p twice on the "
-                         "freelists of slab pfn 0x%lx", c->name, o, pfn);
+    if (got < 0)
+        return slab_walk_verdict(x, c, slab, got, o, false);
     *n += (unsigned int)got;
     return 0;
 }
 
-/* Hardened: every object's tag matches its freelist membership; red zones and poison intact. */
+/* Mark the objects of @slab in the walked remote-free buffers in x->buffered: an entry that is no
+ * object start of the slab, or is buffered twice or also on a freelist, is an error. */
+static int slab_check_rfree_of(struct slab_check_ctx *x, struct kmem_cache *c, struct page *slab)
+{
+    uint64_t all[SLAB_MAX_OBJECTS / 64];
+    void *o = NULL;
+    memcpy(all, x->seen, sizeof(all));
+    long got = slab_rfree_mark(c, slab, x->only_cpu, all, &o);
+    if (got < 0)
+        return slab_walk_verdict(x, c, slab, got, o, true);
+    for (unsigned int w = 0; w < SLAB_MAX_OBJECTS / 64; w++)
+        x->buffered[w] = all[w] & ~x->seen[w];
+    x->nbuffered += (unsigned long)got;
+    return 0;
+}
+
+/* The state tag object @i must have: FREE on a freelist, RFREE in a walked buffer, else ALLOC
+ * (or RFREE when other CPUs' buffers were not walked). */
+static bool slab_state_ok(struct slab_check_ctx *x, unsigned int i, uint32_t state)
+{
+    uint64_t bit = 1ull << (i % 64);
+    if (x->seen[i / 64] & bit)
+        return state == SLAB_STATE_FREE;
+    if (x->buffered[i / 64] & bit)
+        return state == SLAB_STATE_RFREE;
+    return state == SLAB_STATE_ALLOC || (x->only_cpu >= 0 && state == SLAB_STATE_RFREE);
+}
+
+/* Hardened: every object's tag matches its freelist and buffer membership; red zones and poison
+ * intact. */
 static int slab_check_objects(struct slab_check_ctx *x, struct kmem_cache *c, struct page *slab)
 {
     unsigned long pfn = page_to_pfn(slab);
@@ -53,13 +101,15 @@ static int slab_check_objects(struct slab_check_ctx *x, struct kmem_cache *c, st
     for (unsigned int i = 0; i < c->objects && !err; i++) {
         void *obj = (char *)slab_obj_base(c, slab) + (size_t)i * c->size + c->obj_offset;
         void *slot = slab_slot_of(c, obj);
-        bool free = x->seen[i / 64] & (1ull << (i % 64));
         slab_slot_open(c, slot);
         uint32_t state = slab_meta_of(c, obj)->state;
+        bool free = state == SLAB_STATE_FREE || state == SLAB_STATE_RFREE;
         long off;
-        if (state != (free ? SLAB_STATE_FREE : SLAB_STATE_ALLOC))
+        if (!slab_state_ok(x, i, state))
             err = slab_fail(x, "slab.state", pfn, "cache %s object %p: state 0x%x but %s a "
-                            "freelist", c->name, obj, state, free ? "on" : "not on");
+                            "freelist, %s a remote-free buffer", c->name, obj, state,
+                            x->seen[i / 64] & (1ull << (i % 64)) ? "on" : "not on",
+                            x->buffered[i / 64] & (1ull << (i % 64)) ? "in" : "not in");
         else if ((off = slab_redzone_damage(c, obj)) >= 0)
             err = slab_fail(x, "slab.redzone", pfn, "cache %s object %p: red zone byte %ld "
                             "damaged", c->name, obj, off - (long)c->obj_offset);
@@ -88,6 +138,8 @@ static int slab_check_one(struct slab_check_ctx *x, struct kmem_cache *c, struct
     int err = slab_check_list(x, c, slab, cpu_free, &nfree);
     if (!err)
         err = slab_check_list(x, c, slab, slab->freelist, &nfree);
+    if (!err)
+        err = slab_check_rfree_of(x, c, slab);
     if (err)
         return err;
     if (!frozen && slab->inuse != c->objects - nfree)
@@ -128,13 +180,52 @@ static int slab_check_list_of(struct slab_check_ctx *x, struct kmem_cache *c, st
     return 0;
 }
 
-/* The cache's lists, CPU slabs and counts; CPU slabs other than @only_cpu's (when >= 0) are
- * counted but not walked: their CPUs pop from them without the cache lock. */
+/* Every entry of the walked buffers is an object of a slab of @c, each buffer within its size, and
+ * all of them were found in the slabs walked (x->nbuffered, to which the entries of the CPU slabs
+ * not walked are added here). */
+static int slab_check_rfree(struct slab_check_ctx *x, struct kmem_cache *c)
+{
+    unsigned long entries = 0;
+    unsigned int k = x->only_cpu < 0 ? 0 : (unsigned int)x->only_cpu;
+    unsigned int end = x->only_cpu < 0 ? mm_nr_cpus() : k + 1;
+    for (; k < end; k++) {
+        const struct kmem_cache_cpu *cc = &c->cpu[k];
+        if (cc->nr_rfree >= c->rfree_max)
+            return slab_fail(x, "slab.rfree", ~0ul, "cache %s cpu %u: %u entries in a remote-free "
+                             "buffer of %u", c->name, k, cc->nr_rfree, c->rfree_max);
+        for (unsigned int i = 0; i < cc->nr_rfree; i++, entries++) {
+            const struct page *slab = cc->rfree_slab[i];
+            if (!page_pointer_valid(slab) || (slab->flags & (PG_head | PG_slab)) != (PG_head | PG_slab) ||
+                slab->slab_cache != c)
+                return slab_fail(x, "slab.rfree", ~0ul, "cache %s cpu %u: remote-free buffer entry "
+                                 "%p names %p, not a slab of the cache", c->name, k, cc->rfree[i],
+                                 (const void *)slab);
+        }
+    }
+    for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++) { /* CPU slabs slab_check_one skipped */
+        struct page *slab = c->cpu[cpu].slab;
+        uint64_t scratch[SLAB_MAX_OBJECTS / 64] = { 0 };
+        void *o;
+        long got = slab && x->only_cpu >= 0 && cpu != (unsigned int)x->only_cpu
+                       ? slab_rfree_mark(c, slab, x->only_cpu, scratch, &o) : 0;
+        x->nbuffered += got > 0 ? (unsigned long)got : 0;
+    }
+    if (entries != x->nbuffered)
+        return slab_fail(x, "slab.rfree", ~0ul, "cache %s: %lu objects in remote-free buffers, %lu "
+                         "of them in its slabs", c->name, entries, x->nbuffered);
+    return 0;
+}
+
+/* The cache's lists, CPU slabs, remote-free buffers and counts; CPU slabs and buffers other than
+ * @only_cpu's (when >= 0) are counted but not walked: their CPUs use them without the cache
+ * lock. */
 static int slab_check_cache(struct slab_check_ctx *x, struct kmem_cache *c, int only_cpu)
 {
     struct slab_list_tally partial = { 0 }, full = { 0 };
     unsigned long frozen = 0;
     int err = 0;
+    x->only_cpu = only_cpu;
+    x->nbuffered = 0;
     for (unsigned int n = 0; n < mm_nr_nodes() && !err; n++)
         err = slab_check_list_of(x, c, &c->partial[n], (int)n, &partial);
     if (!err)
@@ -155,7 +246,7 @@ static int slab_check_cache(struct slab_check_ctx *x, struct kmem_cache *c, int 
         err = slab_fail(x, "slab.count", ~0ul, "cache %s: partial %lu/%lu full %lu/%lu empty "
                         "%lu/%lu frozen %lu, nr_slabs %lu", c->name, partial.n, c->nr_partial,
                         full.n, c->nr_full, partial.empty, c->nr_empty, frozen, c->nr_slabs);
-    return err;
+    return err ? err : slab_check_rfree(x, c);
 }
 
 /*
@@ -218,12 +309,12 @@ static void slab_fill_stats(struct slab_cache_stats *s, struct kmem_cache *c)
     for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++) {
         s->alloc += c->cpu[cpu].alloc;
         s->free += c->cpu[cpu].free;
+        s->free_remote += c->cpu[cpu].free_remote;
     }
     unsigned long irq = slab_lock(c);
     s->total_slabs = c->nr_slabs;
     s->active_slabs = c->nr_slabs - c->nr_empty;
     s->alloc_slow = c->alloc_slow;
-    s->free_remote = c->free_remote;
     slab_unlock(c, irq);
     s->active_objs = s->alloc - s->free;
     s->total_objs = s->total_slabs * c->objects;

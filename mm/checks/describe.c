@@ -26,6 +26,8 @@ static enum mm_obj_state describe_obj_state(const struct kmem_cache *c, const st
             return MM_OBJ_ALLOCATED;
         if (m->state == SLAB_STATE_FREE)
             return m->site ? MM_OBJ_FREED : MM_OBJ_NEVER_ALLOCATED;
+        if (m->state == SLAB_STATE_RFREE) /* in a remote-free buffer: it was allocated */
+            return MM_OBJ_FREED;
         return MM_OBJ_UNKNOWN;
     }
     uint64_t free[SLAB_MAX_OBJECTS / 64] = { 0 };
@@ -34,6 +36,7 @@ static enum mm_obj_state describe_obj_state(const struct kmem_cache *c, const st
     unsigned int cpu = slab->cpu;
     if ((slab->flags & PG_frozen) && cpu < mm_nr_cpus() && c->cpu[cpu].slab == slab)
         slab_freelist_mark(c, slab, c->cpu[cpu].freelist, free, &bad);
+    slab_rfree_mark(c, slab, -1, free, &bad);
     long i = slab_obj_index(c, slab, obj);
     return i >= 0 && (free[i / 64] & (1ull << (i % 64))) ? MM_OBJ_FREE : MM_OBJ_ALLOCATED;
 }

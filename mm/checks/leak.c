@@ -121,7 +121,8 @@ static void leak_add(struct leak_scan *x, uintptr_t start, size_t len, enum mm_l
     };
 }
 
-/* Every allocated object of slab @slab: the ones on neither its freelist nor its CPU's. */
+/* Every allocated object of slab @slab: the ones on neither its freelist nor its CPU's, nor in a
+ * remote-free buffer (free, not yet returned). */
 static void leak_collect_slab(struct leak_scan *x, struct page *slab)
 {
     struct kmem_cache *c = slab->slab_cache;
@@ -132,6 +133,7 @@ static void leak_collect_slab(struct leak_scan *x, struct page *slab)
     slab_freelist_mark(c, slab, slab->freelist, free, &bad);
     if ((slab->flags & PG_frozen) && slab->cpu < mm_nr_cpus() && c->cpu[slab->cpu].slab == slab)
         slab_freelist_mark(c, slab, c->cpu[slab->cpu].freelist, free, &bad);
+    slab_rfree_mark(c, slab, -1, free, &bad);
     unsigned int flags = c == mm_state.heap.cache_cache ? LEAK_NOSCAN
                          : (c->flags & SLAB_MM_INTERNAL) ? LEAK_META : 0;
     enum mm_leak_kind kind = c->kmalloc ? MM_LEAK_KMALLOC : MM_LEAK_SLAB;

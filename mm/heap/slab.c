@@ -6,6 +6,8 @@
  * Object states (hardened caches keep one in each object's metadata):
  *   FREE   on exactly one freelist: its CPU's (frozen slab) or its slab's; poison intact (all of
  *          it at level 2, its 4 words at level 1) unless written after free
+ *   RFREE  freed on a CPU whose active slab is another one: in that CPU's remote-free buffer, on
+ *          no freelist, still counted in its slab's inuse; poison intact as for FREE
  *   ALLOC  on no freelist; red zones intact (level 1: its canaries) unless the owner overflowed
  * The hardening level is fixed per cache at creation (mm_state.heap.harden_level, from boot);
  * slab_internal.h draws each level's slot.
@@ -376,6 +378,9 @@ static void slab_calc_layout(struct kmem_cache *c, size_t size, size_t align)
     /* empty slabs kept before pages go back: more for big objects, whose slabs cost more to
      * rebuild (SLUB's min_partial = ilog2(size) / 2, clamped to 5..10) */
     c->min_partial = MM_MIN(MM_MAX(mm_ilog2(c->size) / 2, SLAB_MIN_PARTIAL), 10u);
+    /* remote frees buffered per CPU: enough to share one lock hold among many small objects,
+     * few enough that big ones do not sit there long (1: every remote free takes the lock) */
+    c->rfree_max = MM_MIN(MM_MAX(SLAB_RFREE_BYTES / c->size, 1u), SLAB_RFREE_MAX);
     uint64_t bytes = PAGE_SIZE << c->order;
     uint64_t per = c->size + (c->owner ? sizeof(struct slab_track) : 0); /* slab_owner: its track */
     c->objects = (unsigned int)MM_MIN(bytes / per, (uint64_t)SLAB_MAX_OBJECTS);
@@ -560,23 +565,139 @@ static void slab_freeze_locked(struct kmem_cache *c, struct kmem_cache_cpu *cc, 
     slab->freelist = NULL;
 }
 
-/* Flush CPU @cpu's active slab back to the lists. Runs on that CPU (or with it quiescent).
- * Returns the pages freed if the slab was a surplus empty one. */
+/* ---- remote-free buffers (slab_internal.h) ---- */
+
+/* Link buffered object @obj onto @slab's freelist, tagged FREE again when hardened (lock held). */
+static void slab_rfree_link_locked(const struct kmem_cache *c, struct page *slab, void *obj)
+{
+    void *slot = slab_slot_of(c, obj);
+    slab_slot_open(c, slot);
+    if (c->hardened)
+        slab_meta_of(c, obj)->state = SLAB_STATE_FREE;
+    uintptr_t *where = slab_fp_addr(c, obj);
+    *where = slab_fp_encode(c, slab->freelist, where);
+    slab_slot_close(c, slot, false);
+    slab->freelist = obj;
+}
+
+/* @n objects of @slab were just linked onto its freelist: its count and list follow (lock held).
+ * Returns true when the slab is a surplus empty one that the caller discards after the lock. */
+static bool slab_rfree_account_locked(struct kmem_cache *c, struct page *slab, unsigned int n)
+{
+    if (slab->flags & PG_frozen)
+        return false; /* its CPU recounts inuse when it unfreezes the slab */
+    /* a slab moves between lists only when it stops being full or becomes empty */
+    if (slab->inuse != c->objects && slab->inuse != n) {
+        slab->inuse = (uint16_t)(slab->inuse - n);
+        return false;
+    }
+    slab_unlist_locked(c, slab);
+    slab->inuse = (uint16_t)(slab->inuse - n);
+    return slab_place_locked(c, slab);
+}
+
+/* Return every object of @cc's buffer to its slab, a run of one slab's objects at a time (lock
+ * held, interrupts off). Slabs left surplus-empty go on @discard (by lru). */
+static void slab_rfree_flush_locked(struct kmem_cache *c, struct kmem_cache_cpu *cc,
+                                    struct list_head *discard)
+{
+    unsigned int n = cc->nr_rfree;
+    for (unsigned int i = 0, j; i < n; i = j) {
+        struct page *slab = cc->rfree_slab[i];
+        for (j = i; j < n && cc->rfree_slab[j] == slab; j++)
+            slab_rfree_link_locked(c, slab, cc->rfree[j]);
+        if (slab_rfree_account_locked(c, slab, j - i))
+            list_add(&slab->lru, discard);
+    }
+    env_atomic_store(&cc->nr_rfree, 0u);
+}
+
+/* Give back the slabs on @discard (no lock held); returns their pages. */
+static unsigned long slab_discard_list(struct kmem_cache *c, struct list_head *discard)
+{
+    unsigned long pages = 0;
+    while (!list_empty(discard)) {
+        struct page *slab = list_entry(discard->next, struct page, lru);
+        list_del(&slab->lru);
+        slab_discard(c, slab);
+        pages += 1ul << c->order;
+    }
+    return pages;
+}
+
+/* This CPU's buffer is full: return it under one hold of the lock (interrupts off). */
+static MM_NOINLINE void slab_rfree_flush(struct kmem_cache *c, struct kmem_cache_cpu *cc)
+{
+    struct list_head discard;
+    list_init(&discard);
+    env_spin_lock(&c->lock);
+    slab_rfree_flush_locked(c, cc, &discard);
+    env_spin_unlock(&c->lock);
+    slab_discard_list(c, &discard);
+}
+
+/* Free @obj of @slab, not this CPU's slab, into this CPU's buffer (interrupts off). */
+static void slab_rfree_push(struct kmem_cache *c, struct kmem_cache_cpu *cc, struct page *slab,
+                            void *obj)
+{
+    unsigned int n = cc->nr_rfree;
+    if (c->hardened) {
+        void *slot = slab_slot_of(c, obj);
+        slab_slot_open(c, slot);
+        slab_meta_of(c, obj)->state = SLAB_STATE_RFREE;
+        slab_slot_close(c, slot, false);
+    }
+    cc->free_remote++;
+    cc->rfree_slab[n] = slab;
+    cc->rfree[n] = obj;
+    env_atomic_store(&cc->nr_rfree, n + 1);
+    if (mm_unlikely(n + 1 >= c->rfree_max))
+        slab_rfree_flush(c, cc);
+}
+
+long slab_rfree_mark(const struct kmem_cache *c, const struct page *slab, int cpu, uint64_t *mark,
+                     void **bad)
+{
+    long n = 0;
+    unsigned int k = cpu < 0 ? 0 : (unsigned int)cpu, end = cpu < 0 ? mm_nr_cpus() : k + 1;
+    for (; k < end; k++) {
+        const struct kmem_cache_cpu *cc = &c->cpu[k];
+        unsigned int nr = MM_MIN(env_atomic_load(&cc->nr_rfree), SLAB_RFREE_MAX);
+        for (unsigned int i = 0; i < nr; i++) {
+            if (cc->rfree_slab[i] != slab)
+                continue;
+            long idx = slab_obj_index(c, slab, cc->rfree[i]);
+            if (idx < 0 || (mark[idx / 64] & (1ull << (idx % 64)))) {
+                *bad = cc->rfree[i];
+                return idx < 0 ? SLAB_WALK_FOREIGN : SLAB_WALK_REPEAT;
+            }
+            mark[idx / 64] |= 1ull << (idx % 64);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Flush CPU @cpu's buffer and active slab back to the lists. Runs on that CPU (or with it
+ * quiescent). Returns the pages freed on the way (surplus empty slabs). */
 static unsigned long slab_flush_cpu(struct kmem_cache *c, unsigned int cpu)
 {
     struct kmem_cache_cpu *cc = &c->cpu[cpu];
     struct page *slab = cc->slab;
-    if (!slab)
+    if (!slab && !cc->nr_rfree)
         return 0;
+    struct list_head discard;
+    list_init(&discard);
     env_spin_lock(&c->lock);
-    bool discard = slab_unfreeze_locked(c, slab, cc->freelist);
-    env_atomic_store(&cc->slab, NULL);
-    cc->freelist = NULL;
+    slab_rfree_flush_locked(c, cc, &discard); /* first: the unfreeze below counts what it links */
+    if (slab) {
+        if (slab_unfreeze_locked(c, slab, cc->freelist))
+            list_add(&slab->lru, &discard);
+        env_atomic_store(&cc->slab, NULL);
+        cc->freelist = NULL;
+    }
     env_spin_unlock(&c->lock);
-    if (!discard)
-        return 0;
-    slab_discard(c, slab);
-    return 1ul << c->order;
+    return slab_discard_list(c, &discard);
 }
 
 struct slab_flush_arg {
@@ -592,14 +713,15 @@ static void slab_flush_cb(void *arg)
     env_irq_restore(irq);
 }
 
-/* Flush every CPU's active slab; returns pages freed on the way. A CPU's slab pointer is its own
- * (written with atomic stores); read here only to skip an IPI to a CPU that has none: one that
- * gets a slab right after the read keeps it, as it would after the flush. */
+/* Flush every CPU's buffer and active slab; returns pages freed on the way. A CPU's slab pointer
+ * and buffer count are its own (written with atomic stores); read here only to skip an IPI to a
+ * CPU that has neither: one that gets a slab or buffers a free right after the read keeps it, as
+ * it would after the flush. */
 static unsigned long slab_flush_all(struct kmem_cache *c)
 {
     struct slab_flush_arg a = { c, 0 };
     for (unsigned int cpu = 0; cpu < mm_nr_cpus(); cpu++)
-        if (env_atomic_load(&c->cpu[cpu].slab))
+        if (env_atomic_load(&c->cpu[cpu].slab) || env_atomic_load(&c->cpu[cpu].nr_rfree))
             env_cpu_call(cpu, slab_flush_cb, &a);
     return a.pages;
 }
@@ -867,11 +989,14 @@ static int slab_harden_free(struct kmem_cache *c, struct page *slab, void *obj, 
     slab_slot_open(c, slot);
     struct slab_meta *m = slab_meta_of(c, obj);
     if (m->state != SLAB_STATE_ALLOC) {
-        bool was_free = m->state == SLAB_STATE_FREE;
+        uint32_t state = m->state;
         slab_slot_close(c, slot, false);
         return mm_report_misuse(MM_MISUSE_DOUBLE_FREE, -MM_EINVAL, func, (uintptr_t)obj,
                                 page_to_pfn(slab), "cache %s object %p is %s", c->name, obj,
-                                was_free ? "already free" : "not allocated (metadata damaged)");
+                                state == SLAB_STATE_FREE    ? "already free"
+                                : state == SLAB_STATE_RFREE ? "already free (in a CPU's "
+                                                              "remote-free buffer)"
+                                                            : "not allocated (metadata damaged)");
     }
     size_t req = c->object_size - slab_slack_of(c, obj);
     if (mm_likely(c->harden_fast)) {
@@ -914,6 +1039,10 @@ static bool slab_refill_locked(struct kmem_cache *c, struct kmem_cache_cpu *cc, 
 {
     if (cc->slab && cc->slab->freelist && (nid < 0 || cc->slab->node == nid)) {
         cc->freelist = cc->slab->freelist; /* objects other CPUs freed into our slab */
+        if (MM_PLANTED_BUG == 2) { /* test-only: the lock dropped inside a refill */
+            env_spin_unlock(&c->lock);
+            env_spin_lock(&c->lock);
+        }
         cc->slab->freelist = NULL;
         return true;
     }
@@ -1087,26 +1216,6 @@ void *kmem_cache_zalloc(struct kmem_cache *c, gfp_t gfp)
 
 /* ---- free ---- */
 
-static MM_NOINLINE void slab_free_slow(struct kmem_cache *c, struct page *slab, void *obj)
-{
-    bool discard = false;
-    env_spin_lock(&c->lock);
-    c->free_remote++;
-    slab_fp_set(c, obj, slab->freelist);
-    slab->freelist = obj;
-    /* A slab moves between lists only when it stops being full or becomes empty. */
-    if (!(slab->flags & PG_frozen) && (slab->inuse == c->objects || slab->inuse == 1)) {
-        slab_unlist_locked(c, slab);
-        slab->inuse--;
-        discard = slab_place_locked(c, slab);
-    } else if (!(slab->flags & PG_frozen)) {
-        slab->inuse--;
-    }
-    env_spin_unlock(&c->lock);
-    if (discard)
-        slab_discard(c, slab);
-}
-
 /** Free @obj of @slab of @c (the pointer is known to belong to the slab). */
 int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *func)
 {
@@ -1130,8 +1239,13 @@ int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *fu
     if (mm_likely(slab == cc->slab)) {
         slab_fp_set(c, obj, cc->freelist);
         cc->freelist = obj;
+    } else if (mm_unlikely(cc->nr_rfree && obj == cc->rfree[cc->nr_rfree - 1])) {
+        env_irq_restore(irq); /* hardened caches caught it above, by its RFREE tag */
+        return mm_report_misuse(MM_MISUSE_DOUBLE_FREE, -MM_EINVAL, func, (uintptr_t)obj,
+                                page_to_pfn(slab), "cache %s object %p is already free (last in "
+                                "the CPU's remote-free buffer)", c->name, obj);
     } else {
-        slab_free_slow(c, slab, obj);
+        slab_rfree_push(c, cc, slab, obj);
     }
     cc->free++;
     env_irq_restore(irq);
@@ -1244,8 +1358,10 @@ bool slab_obj_is_live(struct kmem_cache *c, void *obj)
 {
     if (obj == c->ctor_obj)
         return false; /* being constructed inside a new slab */
-    if (!c->hardened) /* the cheap check every build has */
-        return obj != c->cpu[env_cpu_id()].freelist;
+    if (!c->hardened) { /* the cheap checks every build has */
+        const struct kmem_cache_cpu *cc = &c->cpu[env_cpu_id()];
+        return obj != cc->freelist && (!cc->nr_rfree || obj != cc->rfree[cc->nr_rfree - 1]);
+    }
     void *slot = slab_slot_of(c, obj);
     slab_slot_open(c, slot);
     bool live = slab_meta_of(c, obj)->state == SLAB_STATE_ALLOC;
@@ -1456,7 +1572,8 @@ static unsigned long slab_validate_slab(struct kmem_cache *c, struct page *slab)
             slab_redzone_fill(c, obj);
             bad++;
         }
-        off = m->state == SLAB_STATE_FREE ? slab_poison_damage(c, obj) : -1;
+        bool free = m->state == SLAB_STATE_FREE || m->state == SLAB_STATE_RFREE;
+        off = free ? slab_poison_damage(c, obj) : -1;
         if (off >= 0) {
             slab_report_damage(c, obj, MM_MISUSE_USE_AFTER_FREE, off + c->obj_offset,
                                "kmem_cache_validate");

@@ -3,16 +3,26 @@
  *
  *   kmem_cache ─┬─ cpu[c].slab ──> frozen slab: objects on cpu[c].freelist (owner only) and on
  *               │                  slab->freelist (frees from other CPUs, under lock)
+ *               ├─ cpu[c].rfree[] ──> remote-free buffer: objects of other slabs freed on CPU c,
+ *               │                  not yet returned to their slabs (owner only; returned in a
+ *               │                  batch under the lock when it is full, and by slab_flush_cpu)
  *               ├─ partial[n] ──> node n's slabs with free objects (non-empty first, empty at
  *               │                 the tail); a slab is on the list of its pages' node
  *               └─ full    ──> slabs without free objects
  *
  * Locking: cpu[c] is touched only by CPU c with interrupts off (or by a cross-CPU call to c, which
- * runs with c's interrupts off); cpu[c].slab is also read by other CPUs as a hint (slab_flush_all),
- * so it is written with atomic stores. `lock` protects partial, full, nr_* counters, and the
- * freelist/inuse/PG_frozen of every slab of the cache. A frozen slab's inuse is not maintained; it
- * is recomputed when the slab is unfrozen. `lock` is taken inside cross-CPU calls (slab_flush_cb),
- * so it is only ever held with interrupts off: slab_lock/slab_unlock where they may be on. mm_state.heap.lock protects the list of caches.
+ * runs with c's interrupts off); cpu[c].slab and cpu[c].nr_rfree are also read by other CPUs as
+ * hints (slab_flush_all), so they are written with atomic stores. `lock` protects partial, full,
+ * nr_* counters, and the freelist/inuse/PG_frozen of every slab of the cache. A frozen slab's
+ * inuse is not maintained; it is recomputed when the slab is unfrozen. `lock` is taken inside
+ * cross-CPU calls (slab_flush_cb), so it is only ever held with interrupts off: slab_lock/
+ * slab_unlock where they may be on. mm_state.heap.lock protects the list of caches.
+ * Remote-free buffer: an object in cpu[c].rfree is free but not yet returned: it is on no
+ * freelist, its slab's inuse still counts it (so the slab stays on its list and is never
+ * discarded meanwhile), and a hardened cache tags it SLAB_STATE_RFREE (a second free of it is a
+ * double free; freelist repair leaves it alone). Returning a full buffer (slab_rfree_flush_locked,
+ * one lock for the batch; slab_flush_cpu on shrink, destroy and flush calls) links each object
+ * onto its slab's freelist and tags it FREE, as every remote free did before the buffer.
  * Order: heap.lock, then a cache's lock, then the physical layer's (zone locks, through page
  * allocation and freeing) and report.lock. Both come after vm.lock (../virtual/vm_lock.c); reclaim
  * takes heap.lock and cache locks under shrink_lock, so no path allocates pages with direct
@@ -29,12 +39,15 @@
 #define SLAB_POISON_BYTE   0x6b
 #define SLAB_STATE_FREE    0xf4eef4eeu
 #define SLAB_STATE_ALLOC   0xa110ca7eu
+#define SLAB_STATE_RFREE   0xf4eeb0ffu /* free, in a CPU's remote-free buffer */
 #define SLAB_MIN_PARTIAL   5u    /* least empty slabs a cache keeps before giving pages back */
 #define SLAB_MAX_OBJECTS   512u  /* objects per slab (bounds the shuffle and check bitmaps) */
 #define SLAB_RZ_MIN        16u   /* minimum red zone on each side (level 2) */
 #define SLAB_CANARY        8u    /* level 1: canary bytes checked on each side of an object */
 #define SLAB_POISON_SMALL  32u   /* level 1 poisons objects up to this size whole */
 #define SLAB_POISON_WORDS  4u    /* level 1: 8-byte poison words per free object */
+#define SLAB_RFREE_MAX     16u   /* remote-free buffer entries per CPU and cache (at most) */
+#define SLAB_RFREE_BYTES   4096u /* ... and at most this many object bytes (slab_calc_layout) */
 
 /*
  * Hardened slots, by level (mm_state.heap.harden_level, fixed at boot):
@@ -71,9 +84,12 @@ struct kmem_cache_cpu {
     void *freelist;        /* free objects of `slab` owned by this CPU */
     struct page *slab;     /* active (frozen) slab, or NULL */
     uintptr_t base;        /* its first object start (freelist checks without page_address) */
-    unsigned long alloc, free;
+    unsigned long alloc, free, free_remote; /* free_remote: frees into rfree */
     unsigned long kfence_left; /* allocations until the next KFENCE sample (0 when off: the
                                   decrement wraps, so it never reaches 0 again) */
+    unsigned int nr_rfree;     /* entries in rfree (atomic stores: read as a hint elsewhere) */
+    struct page *rfree_slab[SLAB_RFREE_MAX]; /* the slab of each buffered object */
+    void *rfree[SLAB_RFREE_MAX]; /* remote-free buffer: free objects not yet returned */
 } MM_CACHE_ALIGNED;
 
 struct kmem_cache {
@@ -91,6 +107,7 @@ struct kmem_cache {
     int meta_delta;            /* meta_offset - obj_offset: the metadata from the object start */
     unsigned int order;        /* slab = 2^order pages */
     unsigned int min_partial;  /* empty slabs kept on the partial list */
+    unsigned int rfree_max;    /* remote-free buffer size: 1..SLAB_RFREE_MAX, by object size */
     unsigned int objects;      /* per slab */
     unsigned int colour_step, colour_count, colour_next;
     unsigned int flags;
@@ -117,7 +134,7 @@ struct kmem_cache {
     struct list_head partial0;
     struct list_head full;
     unsigned long nr_slabs, nr_partial, nr_empty, nr_full;
-    unsigned long alloc_slow, free_remote;
+    unsigned long alloc_slow;
     struct list_head list;     /* all caches (mm_state.heap.lock) */
     struct kmem_cache_cpu cpu[]; /* mm_nr_cpus() entries */
 };
@@ -158,6 +175,13 @@ void *slab_fp_decode(const struct kmem_cache *c, void *obj);
  * every step sets a new bit. The list may be damaged (that is what the callers look for). */
 long slab_freelist_mark(const struct kmem_cache *c, const struct page *slab, void *head,
                         uint64_t *mark, void **bad);
+/** The same for the remote-free buffers: set bit i of @mark for each object i of @slab in CPU
+ * @cpu's buffer (every CPU's when @cpu < 0). Returns how many it marked, or SLAB_WALK_FOREIGN
+ * (an entry of @slab that is not an object start of it) or SLAB_WALK_REPEAT (already marked:
+ * buffered twice, or also on a freelist), with the entry in *bad. Reads other CPUs' buffers
+ * without their owners: meaningful at quiescence or for the caller's own CPU. */
+long slab_rfree_mark(const struct kmem_cache *c, const struct page *slab, int cpu, uint64_t *mark,
+                     void **bad);
 struct slab_meta *slab_meta_of(const struct kmem_cache *c, void *obj);
 /** Offset in the slot of the first damaged red-zone byte of @obj (the bytes its level keeps), or
  * -1. Slot must be open. */
@@ -179,7 +203,8 @@ size_t slab_obj_req(struct kmem_cache *c, void *obj);
  * follow; a damaged red zone is reported as misuse of @func first. @zero clears grown bytes. */
 void slab_obj_resize(struct kmem_cache *c, void *obj, size_t req, bool zero, const char *func);
 /** Is object start @obj allocated? Exact when hardened (state tag); without hardening only "not
- * the head of this CPU's freelist". Reports nothing. */
+ * the head of this CPU's freelist, nor the last entry of its remote-free buffer". Reports
+ * nothing. */
 bool slab_obj_is_live(struct kmem_cache *c, void *obj);
 /** 0 if @obj is an allocated object start of @slab, else the reported error of misuse by @func. */
 int slab_obj_check_live(struct kmem_cache *c, struct page *slab, void *obj, const char *func);

@@ -49,8 +49,10 @@
 #define KMALLOC_NR_CLASSES 13 /* 8 16 32 64 96 128 192 256 512 1K 2K 4K 8K */
 
 /*
- * A deliberate defect for testing the fuzz -> triage -> repro workflow end to end
- * (./build.sh test builds a variant with -DMM_PLANTED_BUG=1). Never set it otherwise.
+ * A deliberate defect for testing the fuzz -> triage -> repro workflow end to end: 1, a skipped
+ * buddy merge (MM_VARIANT=planted); 2, the slab lock dropped inside a refill, a race only the smp
+ * target's schedules reach (MM_VARIANT=planted-smp). ./build.sh test builds both variants. Never
+ * set it otherwise.
  */
 #ifndef MM_PLANTED_BUG
 #define MM_PLANTED_BUG 0

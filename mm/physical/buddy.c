@@ -87,7 +87,7 @@ void buddy_free_block_locked(struct zone *z, unsigned long pfn, unsigned int ord
         struct page *b = pfn_to_page(bpfn);
         if (!buddy_is_free_head(b, order))
             break;
-        if (MM_PLANTED_BUG && order == 3 && env_cpu_id() == 1) /* test-only: skip a merge */
+        if (MM_PLANTED_BUG == 1 && order == 3 && env_cpu_id() == 1) /* test-only: skip a merge */
             break;
         buddy_list_del(z, b, order);
         pfn &= ~(1ul << order);
