@@ -37,10 +37,12 @@ void swap_setup(void)
 {
     if (swap_enabled() || swap_slots_init())
         return; /* up already, or no device / no memory: tried again at the next mm_create */
-    mm_state.swap.shrinker = (struct shrinker){
-        .name = "swap", .count_objects = swap_shrink_count, .scan_objects = swap_shrink_scan,
-        .numa_aware = true, /* node reclaim evicts only that node's pages */
-    };
+    /* over zeroes, not a compound literal (its padding: see slab_init) */
+    memset(&mm_state.swap.shrinker, 0, sizeof(mm_state.swap.shrinker));
+    mm_state.swap.shrinker.name = "swap";
+    mm_state.swap.shrinker.count_objects = swap_shrink_count;
+    mm_state.swap.shrinker.scan_objects = swap_shrink_scan;
+    mm_state.swap.shrinker.numa_aware = true; /* node reclaim evicts only that node's pages */
     if (register_shrinker(&mm_state.swap.shrinker))
         swap_slots_exit();
 }

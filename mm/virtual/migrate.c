@@ -149,12 +149,18 @@ static void migrate_count(int status)
         mm_state.vm.migrate_failed++;
 }
 
-int migrate_misplaced_page(struct mm_struct *mm, uintptr_t va, int nid)
+/* Move the page at @va onto node @nid alone (no fallback), counted: migrate_page_to's status. */
+static int migrate_onto_node(struct mm_struct *mm, uintptr_t va, int nid, unsigned int flags)
 {
     struct mpol_target t = { .nid = nid, .nodes = 1u << nid };
-    int st = migrate_page_to(mm, va, MPOL_MF_MOVE_ALL, &t);
+    int st = migrate_page_to(mm, va, flags, &t);
     migrate_count(st);
     return st;
+}
+
+int migrate_misplaced_page(struct mm_struct *mm, uintptr_t va, int nid)
+{
+    return migrate_onto_node(mm, va, nid, MPOL_MF_MOVE_ALL);
 }
 
 static bool migrate_flags_ok(unsigned int flags)
@@ -214,9 +220,7 @@ static int migrate_to_node(struct mm_struct *mm, uintptr_t va, int nid, unsigned
     int cur = migrate_page_node(mm, va);
     if (cur < 0 || cur == nid)
         return cur;
-    struct mpol_target t = { .nid = nid, .nodes = 1u << nid };
-    int st = migrate_page_to(mm, va, flags, &t);
-    migrate_count(st);
+    int st = migrate_onto_node(mm, va, nid, flags);
     if (st)
         return st;
     struct vm_area_struct *v = find_vma(mm, va);
