@@ -102,9 +102,6 @@ static int check_vma_list(struct mm_struct *mm, struct mm_check_report *r)
         if (prev && vm_mergeable(prev, v))
             return vm_fail(r, "vma.unmerged", ~0ul, "mm %u: VMAs at 0x%lx and 0x%lx could merge",
                            mm->id, (unsigned long)prev->vm_start, (unsigned long)v->vm_start);
-        int err = check_vma_locked(mm, v, r);
-        if (err)
-            return err;
         prev = v;
         if (++n > mm->map_count)
             break;
@@ -112,6 +109,13 @@ static int check_vma_list(struct mm_struct *mm, struct mm_check_report *r)
     if (n != mm->map_count)
         return vm_fail(r, "vma.tree", ~0ul, "mm %u: map_count %lu, list holds %lu", mm->id,
                        mm->map_count, n);
+    /* contents only once the whole list is sound: a VMA stretched over its successor would
+     * otherwise fail vma.locked on a page it does not really map before vma.order is seen */
+    list_for_each(pos, &mm->vmas) {
+        int err = check_vma_locked(mm, list_entry(pos, struct vm_area_struct, vm_list), r);
+        if (err)
+            return err;
+    }
     return 0;
 }
 
