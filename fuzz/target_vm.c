@@ -1059,10 +1059,13 @@ static void vm_migrate_one(struct vmm *m, uintptr_t va, unsigned int flags)
     if (st != want)
         vfail("mm_move_pages(%lx): status %s, expected %s", (unsigned long)va, mm_strerror(st),
               mm_strerror(want));
-    if (!st && (pte_addr(e1) == pte_addr(e0) || (e1 & ~PTE_ADDR_MASK) != (e0 & ~PTE_ADDR_MASK)))
+    /* the accessed bit may go: the target's allocation may reclaim, and the LRU's second-chance
+     * scan clears A in every mapper (test-and-clear-young), the old page's too */
+    pte_t keep = ~(PTE_ADDR_MASK | PTE_A);
+    if (!st && (pte_addr(e1) == pte_addr(e0) || (e1 & keep) != (e0 & keep)))
         vfail("mm_move_pages(%lx) moved: PTE %llx -> %llx", (unsigned long)va,
               (unsigned long long)e0, (unsigned long long)e1);
-    if (st && e1 != e0)
+    if (st && (e1 & ~PTE_A) != (e0 & ~PTE_A))
         vfail("mm_move_pages(%lx) failed (%s) but the PTE changed %llx -> %llx", (unsigned long)va,
               mm_strerror(st), (unsigned long long)e0, (unsigned long long)e1);
 }
