@@ -262,7 +262,7 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
     /* a locked stack that grew is populated; out of memory it loses its lock (fault.c) */
     for (uint32_t i = 0; i < m->nreg; i++)
         if (m->reg[i].locked) {
-            vm_lock_judge(m, ARCH_USER_VA_START, ARCH_USER_VA_END, "stack growth");
+            vm_lock_judge(m, ARCH_USER_VA_START, ARCH_USER_VA_END, "stack growth", false);
             break;
         }
     vm_reg_compact(m);
@@ -465,7 +465,7 @@ static void vm_mprotect(uint32_t pages, uint32_t prot, uint32_t at)
     /* a locked region made accessible is populated; if that fails the range is unlocked */
     if (!vm_lock_populate(m, addr, end, false))
         vm_lock_set(m, addr, end, false);
-    vm_lock_judge(m, addr, end, "do_mprotect");
+    vm_lock_judge(m, addr, end, "do_mprotect", false);
     vm_reg_compact(m);
 }
 
@@ -1413,6 +1413,31 @@ static void vm_numa_scan(uint32_t pages, uint32_t cpu, uint32_t rounds)
  * is accepted and the model takes the mm's locks (vm_lock_judge). Afterwards (and after every
  * pressure op and check) every locked accessible page must be present (vm_check_locked).
  */
+/*
+ * mlock's ENOMEM judged as of the failure: the range's populated pages were locked then (not
+ * evictable) and are unlocked now, so a plain probe would evict them and call the failure
+ * unjustified. They are pinned (a reference beyond the mappings: swap-out skips them) while the
+ * probe runs, then released.
+ */
+#define VM_MLOCK_PIN_MAX 96 /* an mlock op spans at most 80 pages (+1 unaligned) */
+
+static bool vm_mlock_oom_justified(struct vmm *m, uintptr_t start, uintptr_t end)
+{
+    static struct page *pinned[VM_MLOCK_PIN_MAX];
+    unsigned int n = 0;
+    for (uintptr_t va = start; va < end && n < VM_MLOCK_PIN_MAX; va += PAGE_SIZE) {
+        pte_t e = vm_pte_now(m->mm, va);
+        if (pte_present(e) && !(e & PTE_SW_ZERO)) {
+            pinned[n] = pfn_to_page(MM_PFN_DOWN(pte_addr(e)));
+            get_page(pinned[n++]);
+        }
+    }
+    bool justified = vm_oom_justified();
+    while (n)
+        __free_pages(pinned[--n], 0);
+    return justified;
+}
+
 static void vm_mlock(uint32_t unlock, uint32_t pages, uint32_t at)
 {
     struct vmm *m = vm_cur_mm();
@@ -1445,10 +1470,11 @@ static void vm_mlock(uint32_t unlock, uint32_t pages, uint32_t at)
         expect = -MM_ENOMEM;
         vm_lock_set(m, start, end, false);
     }
-    if (ret != expect && !(ret == -MM_ENOMEM && vm_oom_justified()))
+    bool oom = ret == -MM_ENOMEM && ret != expect && vm_mlock_oom_justified(m, start, end);
+    if (ret != expect && !oom)
         vfail("do_m%slock(%lx, %zu) = %s, expected %s", unlock ? "un" : "", (unsigned long)addr,
               len, mm_strerror(ret), mm_strerror(expect));
-    vm_lock_judge(m, start, end, unlock ? "do_munlock" : "do_mlock");
+    vm_lock_judge(m, start, end, unlock ? "do_munlock" : "do_mlock", oom);
     vm_reg_compact(m);
     vm_check_locked();
 }

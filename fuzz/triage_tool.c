@@ -529,7 +529,7 @@ static int replay_file(const char *target, const char *file, bool symbolize, str
  * does not change what the mm does, so the crash is the one report.txt shows. The same replay
  * writes dump.bin, the mm's post-mortem dump at the crash (./build.sh postmortem reads it).
  */
-#define TRIAGE_TRACE_EVENTS "32"
+#define TRIAGE_TRACE_EVENTS "128"
 static void write_events(const char *target, const char *g)
 {
     char in[4096], path[4096], dump[4096];

@@ -618,7 +618,7 @@ static bool vm_mm_locked(struct mm_struct *mm, uintptr_t va)
  * the model takes the mm's locks, and the private file pages the population copied before it
  * failed (a present PTE on a page that is not the page cache's) become the region's own.
  */
-void vm_lock_judge(struct vmm *m, uintptr_t s, uintptr_t e, const char *what)
+void vm_lock_judge(struct vmm *m, uintptr_t s, uintptr_t e, const char *what, bool oom)
 {
     bool differ = false;
     for (uint32_t i = 0; i < m->nreg; i++)
@@ -626,7 +626,7 @@ void vm_lock_judge(struct vmm *m, uintptr_t s, uintptr_t e, const char *what)
             differ |= m->reg[i].locked != vm_mm_locked(m->mm, m->reg[i].start);
     if (!differ)
         return;
-    if (!vm_oom_justified())
+    if (!oom && !vm_oom_justified())
         vfail("%s: VM_LOCKED in the mm differs from the model with memory available", what);
     VM_TRACE("  model: out of memory, takes the mm's locks over [%lx, %lx)", (unsigned long)s,
              (unsigned long)e);

@@ -147,7 +147,8 @@ void vm_area_fill(struct varea *a);
 /* ---- vm_model.c: mlock (VM_LOCKED regions) ---- */
 void vm_lock_set(struct vmm *m, uintptr_t s, uintptr_t e, bool locked);
 bool vm_lock_populate(struct vmm *m, uintptr_t s, uintptr_t e, bool none_fails);
-void vm_lock_judge(struct vmm *m, uintptr_t s, uintptr_t e, const char *what);
+/* @oom: the caller already judged the op's ENOMEM justified (else the judge probes itself). */
+void vm_lock_judge(struct vmm *m, uintptr_t s, uintptr_t e, const char *what, bool oom);
 void vm_check_locked(void);
 
 /* ---- vm_model.c: judges (fail through vfail / fuzz_fail) ---- */
