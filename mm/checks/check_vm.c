@@ -109,8 +109,18 @@ static int check_vma_list(struct mm_struct *mm, struct mm_check_report *r)
     if (n != mm->map_count)
         return vm_fail(r, "vma.tree", ~0ul, "mm %u: map_count %lu, list holds %lu", mm->id,
                        mm->map_count, n);
-    /* contents only once the whole list is sound: a VMA stretched over its successor would
-     * otherwise fail vma.locked on a page it does not really map before vma.order is seen */
+    return 0;
+}
+
+/*
+ * vma.locked over every VMA: a content check, so it runs once the VMA list and the page tables
+ * are known sound (mm_check_mm) - a VMA stretched over its successor would fail it on a page it
+ * does not really map before vma.order is seen, and a damaged upper table would send its walk
+ * into a freed page.
+ */
+static int check_vmas_locked(struct mm_struct *mm, struct mm_check_report *r)
+{
+    struct list_head *pos;
     list_for_each(pos, &mm->vmas) {
         int err = check_vma_locked(mm, list_entry(pos, struct vm_area_struct, vm_list), r);
         if (err)
@@ -224,6 +234,8 @@ int mm_check_mm(struct mm_struct *mm, struct mm_check_report *rep)
         err = pt_check(&mm->pt, r);
     if (!err)
         err = pt_visit(&mm->pt, 0, ARCH_USER_VA_END, check_pte, &c);
+    if (!err)
+        err = check_vmas_locked(mm, r);
     if (!err && c.anon != mm->nr_anon)
         err = vm_fail(r, "mm.nr_anon", ~0ul, "mm %u: nr_anon %lu, PTEs map %lu anonymous pages",
                       mm->id, mm->nr_anon, c.anon);
