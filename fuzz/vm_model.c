@@ -616,7 +616,9 @@ static bool vm_mm_locked(struct mm_struct *mm, uintptr_t va)
  * After an mlock / mprotect over [s, e): the mm's VM_LOCKED must be the model's in every region
  * there, unless memory ran out (a population that failed half-way, an injected failure): then
  * the model takes the mm's locks, and the private file pages the population copied before it
- * failed (a present PTE on a page that is not the page cache's) become the region's own.
+ * failed (a present PTE on a page that is not the page cache's) become the region's own, and
+ * those vm_lock_populate took as copied but the mm never reached (no PTE, or the page cache's
+ * page still mapped) are the file's again: an own copy is always mapped or swapped out.
  */
 void vm_lock_judge(struct vmm *m, uintptr_t s, uintptr_t e, const char *what, bool oom)
 {
@@ -637,10 +639,13 @@ void vm_lock_judge(struct vmm *m, uintptr_t s, uintptr_t e, const char *what, bo
         r->locked = vm_mm_locked(m->mm, r->start);
         for (uint32_t k = 0; r->obj >= 0 && !r->shared && k < r->np; k++) {
             pte_t pte = vm_pte_of(m->mm, r->start + (uintptr_t)k * PAGE_SIZE);
-            if (!r->own[k] && pte_present(pte) &&
-                !(pfn_to_page(MM_PFN_DOWN(pte_addr(pte)))->flags & PG_cache)) {
+            bool cache = pte_present(pte) &&
+                         (pfn_to_page(MM_PFN_DOWN(pte_addr(pte)))->flags & PG_cache);
+            if (!r->own[k] && pte_present(pte) && !cache) {
                 r->pg[k] = vm_page_content(r, k);
                 r->own[k] = 1;
+            } else if (r->own[k] && r->prot && (!pte || cache)) {
+                r->own[k] = 0; /* vm_lock_populate expected a copy the failed fault never made */
             }
         }
     }
