@@ -1185,7 +1185,7 @@ static void vm_set_mempolicy(uint32_t mode, uint32_t nodes)
         vfail("set_mempolicy(mode %d, nodes %x) = %s, expected %s", vm_mpol_mode(mode), nodes,
               mm_strerror(ret), mm_strerror(want));
     if (!ret && (mode & 7) == MPOL_BIND)
-        vm_fz.policy_bind = true;
+        vm_note_bind(nodes);
 }
 
 /* mbind over model pages [va, va + pages): the range must be mapped (else EFAULT). */
@@ -1233,7 +1233,7 @@ static void vm_mbind(uint32_t mode, uint32_t nodes, uint32_t fl, uint32_t at)
         vfail("mbind(%lx, STRICT) = 0 with a page outside nodes %x", (unsigned long)va, pol_nodes);
     /* EIO (STRICT: a page stayed outside) is reported after the policy was applied */
     if ((!ret || ret == -MM_EIO) && (mode & 7) == MPOL_BIND)
-        vm_fz.policy_bind = true;
+        vm_note_bind(pol_nodes);
     vm_migrate_verify(m, va, pages);
 }
 

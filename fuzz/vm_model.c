@@ -445,35 +445,63 @@ bool vm_inj_armed(void)
  * owner's while a page is allocated), so a need has no upper bound.
  */
 
-/* Take up to @n pages of @gfp onto @held; returns how many were had. */
-static unsigned int vm_probe_take(struct list_head *held, unsigned int n, gfp_t gfp)
+/* Take up to @n pages of @gfp onto @held, from @nodes only unless it is ~0 (a bind policy's
+ * placement: alloc_pages_nodemask); returns how many were had. */
+static unsigned int vm_probe_take(struct list_head *held, unsigned int n, gfp_t gfp, uint32_t nodes)
 {
     unsigned int got = 0;
     struct page *p;
-    while (got < n && (p = alloc_pages(gfp | __GFP_NOWARN, 0))) {
+    gfp |= __GFP_NOWARN;
+    while (got < n && (p = nodes == ~0u ? alloc_pages(gfp, 0)
+                                        : alloc_pages_nodemask(NUMA_NO_NODE, gfp, 0, nodes))) {
         list_add_tail(&p->lru, held);
         got++;
     }
     return got;
 }
 
-bool vm_oom_justified_need(unsigned int meta, unsigned int data, gfp_t data_gfp)
+/* @meta GFP_KERNEL pages and then @data pages of @data_gfp from @nodes cannot all be had now. */
+static bool vm_probe_short(unsigned int meta, unsigned int data, gfp_t data_gfp, uint32_t nodes)
 {
-    if (vm_fz.inj_at_op || vm_inj_armed() || vm_fz.policy_bind)
-        return true; /* a bind policy: the model does not track which nodes may serve */
     struct list_head held;
     list_init(&held);
-    bool exhausted = vm_probe_take(&held, meta, GFP_KERNEL) < meta ||
-                     vm_probe_take(&held, data, data_gfp) < data;
+    bool exhausted = vm_probe_take(&held, meta, GFP_KERNEL, ~0u) < meta ||
+                     vm_probe_take(&held, data, data_gfp, nodes) < data;
     while (!list_empty(&held)) {
         struct page *p = list_entry(held.next, struct page, lru);
         list_del(&p->lru);
         __free_pages(p, 0);
     }
-    if (!exhausted)
-        VM_TRACE("  oom not justified: free=%lu, %u kernel + %u pages of gfp 0x%x obtainable",
-                 page_alloc_nr_free(), meta, data, data_gfp);
     return exhausted;
+}
+
+/* A bind policy on @nodes was set in some address space (set_mempolicy or mbind). */
+void vm_note_bind(uint32_t nodes)
+{
+    nodes &= 0xff;
+    vm_fz.bind_masks[nodes >> 6] |= 1ull << (nodes & 63);
+}
+
+/*
+ * User pages (GFP_HIGHUSER) are placed by the policy in force at the faulting address
+ * (mpol_place.c): under a bind policy only its nodes may serve, and they may be full while
+ * others have room. The model does not track which policy an op's pages fell under, so the
+ * data pages are probed once globally and once within every bind mask set so far: short in any
+ * of them justifies the failure (a mask no longer in force only widens what is accepted).
+ */
+bool vm_oom_justified_need(unsigned int meta, unsigned int data, gfp_t data_gfp)
+{
+    if (vm_fz.inj_at_op || vm_inj_armed() || vm_probe_short(meta, data, data_gfp, ~0u))
+        return true;
+    for (uint32_t mask = 1; data && data_gfp == GFP_HIGHUSER && mask < 256; mask++)
+        if ((vm_fz.bind_masks[mask >> 6] >> (mask & 63) & 1) &&
+            vm_probe_short(meta, data, data_gfp, mask)) {
+            VM_TRACE("  oom justified: bind nodes %x cannot give %u user pages", mask, data);
+            return true;
+        }
+    VM_TRACE("  oom not justified: free=%lu, %u kernel + %u pages of gfp 0x%x obtainable",
+             page_alloc_nr_free(), meta, data, data_gfp);
+    return false;
 }
 
 /*
@@ -483,14 +511,9 @@ bool vm_oom_justified_need(unsigned int meta, unsigned int data, gfp_t data_gfp)
  */
 bool vm_oom_justified_nodes(uint32_t nodes)
 {
-    if (vm_fz.inj_at_op || vm_inj_armed())
+    if (vm_fz.inj_at_op || vm_inj_armed() || vm_probe_short(0, 1, GFP_HIGHUSER, nodes))
         return true;
-    struct page *p = alloc_pages_nodemask(NUMA_NO_NODE, GFP_HIGHUSER | __GFP_NOWARN, 0, nodes);
-    if (!p)
-        return true;
-    VM_TRACE("  node oom not justified: a page of nodes %x obtainable (node %d)", nodes,
-             page_to_nid(p));
-    __free_pages(p, 0);
+    VM_TRACE("  node oom not justified: a page of nodes %x obtainable", nodes);
     return false;
 }
 

@@ -86,7 +86,8 @@ struct varea {
 
 struct vm_fz_state {
     struct fuzz_machine m;
-    bool policy_bind;        /* a bind policy was set: its nodes may run out while others have room */
+    uint64_t bind_masks[4];  /* bit n: a bind policy on node mask n was set (it may be full while
+                                others have room): vm_oom_justified_need probes each */
     struct vmm mm[VM_MAX_MM];
     uint32_t nmm, cur;
     struct vobj obj[VM_MAX_OBJ];
@@ -158,6 +159,7 @@ bool vm_inj_armed(void);
 bool vm_oom_justified_need(unsigned int meta, unsigned int data, gfp_t data_gfp);
 bool vm_oom_justified_n(unsigned int need);
 bool vm_oom_justified_nodes(uint32_t nodes);
+void vm_note_bind(uint32_t nodes);
 bool vm_oom_justified(void);
 void vm_check_mm(void);
 void vm_check_obj(int o);
