@@ -1418,7 +1418,7 @@ static void vm_numa_scan(uint32_t pages, uint32_t cpu, uint32_t rounds)
  * mlock's ENOMEM judged as of the failure: the range's populated pages were locked then (not
  * evictable) and are unlocked now, so a plain probe would evict them and call the failure
  * unjustified. They are pinned (a reference beyond the mappings: swap-out skips them) while the
- * probe runs, then released.
+ * probe runs, then released (regression: corpus/vm/regress-mlock-pin-shared-page).
  */
 #define VM_MLOCK_PIN_MAX 96 /* an mlock op spans at most 80 pages (+1 unaligned) */
 
@@ -1434,8 +1434,8 @@ static bool vm_mlock_oom_justified(struct vmm *m, uintptr_t start, uintptr_t end
         }
     }
     bool justified = vm_oom_justified();
-    while (n)
-        __free_pages(pinned[--n], 0);
+    while (n) /* the pin only, as fault_wp drops its own: a page cache page refuses __free_pages */
+        env_atomic_sub(&pinned[--n]->refcount, 1);
     return justified;
 }
 
