@@ -1206,10 +1206,7 @@ static void pa_boot(void)
     if (mm_max_pfn > FUZZ_MEM_MAX_PAGES || mm_max_pfn > pa_fz.m.mem_pages || mm_nr_cpus() != pa_fz.m.nr_cpus)
         pa_fail("boot-geometry max_pfn=%lu mem_pages=%u cpus=%u", mm_max_pfn,
                 (unsigned int)pa_fz.m.mem_pages, mm_nr_cpus());
-    memset(&pa_shrinker, 0, sizeof(pa_shrinker));
-    pa_shrinker.name = "fuzz-pool";
-    pa_shrinker.count_objects = pa_shrink_count;
-    pa_shrinker.scan_objects = pa_shrink_scan;
+    shrinker_init(&pa_shrinker, "fuzz-pool", pa_shrink_count, pa_shrink_scan, false);
     err = register_shrinker(&pa_shrinker);
     if (err)
         pa_fail("register_shrinker err=%s", mm_strerror(err));

@@ -50,10 +50,7 @@ static struct shrinker hoard_shrinker;
 static void hoard_init(void)
 {
     memset(&hoard, 0, sizeof(hoard));
-    memset(&hoard_shrinker, 0, sizeof(hoard_shrinker));
-    hoard_shrinker.name = "test-hoard";
-    hoard_shrinker.count_objects = hoard_count;
-    hoard_shrinker.scan_objects = hoard_scan;
+    shrinker_init(&hoard_shrinker, "test-hoard", hoard_count, hoard_scan, false);
     hoard_shrinker.private_data = &hoard;
 }
 

@@ -63,12 +63,7 @@ int slab_init(void)
             c->kmalloc = true;
             mm_state.heap.kmalloc_caches[dma][i] = c;
         }
-    /* field by field over zeroes, not a compound literal: its padding would stay undefined, and
-     * the leak scan reads mm_state word by word (MSan) */
-    memset(&mm_state.heap.shrinker, 0, sizeof(mm_state.heap.shrinker));
-    mm_state.heap.shrinker.name = "slab";
-    mm_state.heap.shrinker.count_objects = slab_shrink_count;
-    mm_state.heap.shrinker.scan_objects = slab_shrink_scan;
+    shrinker_init(&mm_state.heap.shrinker, "slab", slab_shrink_count, slab_shrink_scan, false);
     int err = register_shrinker(&mm_state.heap.shrinker);
     if (err)
         return err;

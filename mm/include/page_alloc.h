@@ -226,6 +226,13 @@ struct shrinker {
     bool registered;
 };
 
+/**
+ * Fill @s over zeroes (not a compound literal: its padding would stay undefined, and the leak
+ * scan reads whole structures word by word, which MSan reports), ready to register.
+ */
+void shrinker_init(struct shrinker *s, const char *name,
+                   unsigned long (*count)(struct shrinker *, struct shrink_control *),
+                   unsigned long (*scan)(struct shrinker *, struct shrink_control *), bool numa_aware);
 /** Returns 0, or -MM_EINVAL for a NULL shrinker/callback, -MM_EEXIST if already registered. */
 int register_shrinker(struct shrinker *s);
 /** Returns 0, or -MM_ENOENT if @s is not registered. */

@@ -23,6 +23,17 @@ void reclaim_reset(void)
     list_init(&mm_state.phys.shrinkers);
 }
 
+void shrinker_init(struct shrinker *s, const char *name,
+                   unsigned long (*count)(struct shrinker *, struct shrink_control *),
+                   unsigned long (*scan)(struct shrinker *, struct shrink_control *), bool numa_aware)
+{
+    memset(s, 0, sizeof(*s));
+    s->name = name;
+    s->count_objects = count;
+    s->scan_objects = scan;
+    s->numa_aware = numa_aware;
+}
+
 int register_shrinker(struct shrinker *s)
 {
     if (!s || !s->count_objects || !s->scan_objects)

@@ -37,12 +37,8 @@ void swap_setup(void)
 {
     if (swap_enabled() || swap_slots_init())
         return; /* up already, or no device / no memory: tried again at the next mm_create */
-    /* over zeroes, not a compound literal (its padding: see slab_init) */
-    memset(&mm_state.swap.shrinker, 0, sizeof(mm_state.swap.shrinker));
-    mm_state.swap.shrinker.name = "swap";
-    mm_state.swap.shrinker.count_objects = swap_shrink_count;
-    mm_state.swap.shrinker.scan_objects = swap_shrink_scan;
-    mm_state.swap.shrinker.numa_aware = true; /* node reclaim evicts only that node's pages */
+    /* numa_aware: node reclaim evicts only that node's pages */
+    shrinker_init(&mm_state.swap.shrinker, "swap", swap_shrink_count, swap_shrink_scan, true);
     if (register_shrinker(&mm_state.swap.shrinker))
         swap_slots_exit();
 }
