@@ -36,20 +36,6 @@ static int mp_node_at(struct mm_struct *mm, uintptr_t va)
     return page_to_nid(pfn_to_page(MM_PFN_DOWN(pte_addr(*ep))));
 }
 
-static int mp_fill(struct mm_struct *mm, uintptr_t va, uint64_t tag)
-{
-    KT_ASSERT_EQ(machine_user_copy(mm, va, &tag, sizeof(tag), MMU_WRITE, NULL), VM_FAULT_HANDLED);
-    return 0;
-}
-
-static int mp_expect(struct mm_struct *mm, uintptr_t va, uint64_t tag)
-{
-    uint64_t got = 0;
-    KT_ASSERT_EQ(machine_user_copy(mm, va, &got, sizeof(got), MMU_READ, NULL), VM_FAULT_HANDLED);
-    KT_ASSERT_EQ(got, tag);
-    return 0;
-}
-
 static int test_policy_errors(void)
 {
     struct mm_struct *mm = mp_boot(true);
@@ -136,7 +122,7 @@ static int test_placement_and_fork(void)
     unsigned long ih = (page_alloc_get_stats(&kt_st_c), kt_st_c.node[0].numa[NUMA_INTERLEAVE_HIT] +
                                                         kt_st_c.node[1].numa[NUMA_INTERLEAVE_HIT]);
     for (unsigned int i = 0; i < 8; i++)
-        KT_TRY(mp_fill(mm, va + i * PAGE_SIZE, 100 + i));
+        KT_TRY(kt_user_fill(mm, va + i * PAGE_SIZE, 100 + i));
     KT_ASSERT_EQ(mp_node_at(mm, va), 0); /* local (CPU 0) */
     KT_ASSERT_EQ(mp_node_at(mm, va + 2 * PAGE_SIZE), 1);
     KT_ASSERT_EQ(mp_node_at(mm, va + 3 * PAGE_SIZE), 1);
@@ -152,12 +138,12 @@ static int test_placement_and_fork(void)
     KT_ASSERT_OK(mm_set_mempolicy(mm, MPOL_PREFERRED, &n1, 8));
     KT_ASSERT_OK(mm_fork(mm, &child));
     KT_ASSERT_EQ(child->policy.mode, MPOL_PREFERRED);
-    KT_TRY(mp_fill(child, va + 2 * PAGE_SIZE, 7)); /* COW copy under the child's bind */
+    KT_TRY(kt_user_fill(child, va + 2 * PAGE_SIZE, 7)); /* COW copy under the child's bind */
     KT_ASSERT_EQ(mp_node_at(child, va + 2 * PAGE_SIZE), 1);
-    KT_TRY(mp_fill(child, va + PAGE_SIZE, 8)); /* COW copy under the copied preferred */
+    KT_TRY(kt_user_fill(child, va + PAGE_SIZE, 8)); /* COW copy under the copied preferred */
     KT_ASSERT_EQ(mp_node_at(child, va + PAGE_SIZE), 1);
-    KT_TRY(mp_expect(mm, va + 2 * PAGE_SIZE, 102));
-    KT_TRY(mp_expect(child, va + 5 * PAGE_SIZE, 105));
+    KT_TRY(kt_user_verify(mm, va + 2 * PAGE_SIZE, 102));
+    KT_TRY(kt_user_verify(child, va + 5 * PAGE_SIZE, 105));
     /* MPOL_DEFAULT by mbind removes the VMA's policy: the VMAs merge back */
     KT_ASSERT_OK(mm_mbind(child, va, 8 * PAGE_SIZE, MPOL_DEFAULT, NULL, 0, 0));
     KT_ASSERT_EQ(child->map_count, 1);
@@ -207,7 +193,7 @@ static int test_move_and_check(void)
     KT_ASSERT_GT(a, 0);
     uintptr_t va = (uintptr_t)a;
     for (unsigned int i = 0; i < 4; i++)
-        KT_TRY(mp_fill(mm, va + i * PAGE_SIZE, 200 + i));
+        KT_TRY(kt_user_fill(mm, va + i * PAGE_SIZE, 200 + i));
     KT_ASSERT_ERR(mm_mbind(mm, va, 2 * PAGE_SIZE, MPOL_BIND, &n1, 8, MPOL_MF_STRICT), MM_EIO);
     KT_ASSERT_EQ(mp_node_at(mm, va), 0);
     KT_ASSERT(!find_vma(mm, va)->vm_policy.strict);
@@ -217,7 +203,7 @@ static int test_move_and_check(void)
     KT_ASSERT_EQ(mp_node_at(mm, va), 1);
     KT_ASSERT_EQ(mp_node_at(mm, va + PAGE_SIZE), 1);
     KT_ASSERT(find_vma(mm, va)->vm_policy.strict);
-    KT_TRY(mp_expect(mm, va + PAGE_SIZE, 201));
+    KT_TRY(kt_user_verify(mm, va + PAGE_SIZE, 201));
     KT_MM_CHECK();
     /* vm.policy: the strict bind VMA's mask changed by hand to node 0 alone */
     find_vma(mm, va)->vm_policy.nodes = 1;
@@ -252,7 +238,7 @@ static int test_move_and_check(void)
     KT_ASSERT_EQ(mm_migrate_pages(mm, 2, 1), 0);
     for (unsigned int i = 0; i < 4; i++) {
         KT_ASSERT_EQ(mp_node_at(mm, va + i * PAGE_SIZE), 0);
-        KT_TRY(mp_expect(mm, va + i * PAGE_SIZE, 200 + i));
+        KT_TRY(kt_user_verify(mm, va + i * PAGE_SIZE, 200 + i));
     }
     KT_MM_CHECK();
     mm_destroy(mm);
