@@ -22,6 +22,7 @@
 #   ./build.sh stress [--time S] [--seed K] [--rounds N] [--cpus N]   the concurrent stress
 #                                   (one thread per CPU) under ThreadSanitizer: 0 reports or it fails
 #   ./build.sh workflow-test-smp    fuzz -> triage -> repro on the planted race (MM_VARIANT=planted-smp)
+#   ./build.sh corpus-migrate REV   re-encode corpus inputs whose meaning an op-table change moved
 #   ./build.sh unit | corpus | deps | clean
 #
 # Each configuration builds in its own directory under build/ (build.mk: sources, flags, graph):
@@ -603,6 +604,43 @@ cmd_fuzz_bench() {
     rm -rf "$tmp"
 }
 
+# ./build.sh corpus-migrate REV: the checked-in corpus was written for REV's op tables (replay
+# --op-tables); an op appended to a table remaps every input of it (op byte % table size). Every
+# corpus file whose decoding differs between REV's replay and this tree's is re-encoded from REV's
+# text form, checked to decode to that text now, and rewritten; the rest stay byte for byte.
+# fuzz/op_tables.txt then records this tree's tables.
+cmd_corpus_migrate() {
+    local rev="${1:?usage: ./build.sh corpus-migrate REV}" old="$BUILD/migrate-old" t f n=0 moved=0
+    local tmp; tmp="$(mktemp -d)"
+    cmd_deps
+    build_hosted noasan || die "build failed"
+    git rev-parse -q --verify "$rev^{commit}" >/dev/null || die "corpus-migrate: $rev is not a commit"
+    rm -rf "$old" && mkdir -p "$old"
+    git archive "$rev" | tar -x -C "$old" || die "corpus-migrate: cannot unpack $rev"
+    log "corpus-migrate: building $rev's replay"
+    (cd "$old" && make -s --no-print-directory -f build.mk -j"$JOBS" CFG=noasan build/noasan/replay) ||
+        die "corpus-migrate: $rev's replay does not build"
+    for t in $(fuzz_targets); do
+        for f in corpus/"$t"/*; do
+            [ -f "$f" ] || continue
+            n=$((n + 1))
+            "$old/build/noasan/replay" --decode --target "$t" "$f" >"$tmp/old.txt" 2>/dev/null ||
+                { log "corpus-migrate: $rev cannot decode $f (kept)"; continue; }
+            "$BUILD/noasan/replay" --decode --target "$t" "$f" >"$tmp/new.txt" 2>/dev/null || true
+            cmp -s "$tmp/old.txt" "$tmp/new.txt" && continue
+            "$BUILD/noasan/replay" --encode --target "$t" "$tmp/old.txt" "$tmp/new.bin" >/dev/null &&
+                "$BUILD/noasan/replay" --decode --target "$t" "$tmp/new.bin" >"$tmp/check.txt" &&
+                cmp -s "$tmp/old.txt" "$tmp/check.txt" ||
+                die "corpus-migrate: $f: $rev's text does not survive this tree's encoder ($tmp)"
+            cp "$tmp/new.bin" "$f"
+            moved=$((moved + 1))
+        done
+    done
+    "$BUILD/noasan/replay" --op-tables >fuzz/op_tables.txt
+    rm -rf "$tmp" "$old"
+    log "corpus-migrate: $moved of $n corpus files re-encoded from $rev's meaning; fuzz/op_tables.txt updated"
+}
+
 # Fold a work corpus back into corpus/<target>: only inputs that add coverage are copied.
 cmd_corpus_merge() {
     local targets=("$@") root="$WORK_DIR/fuzz" t
@@ -914,8 +952,22 @@ test_planted_smp_workflow() {
     rm -rf "$tmp"
 }
 
+# The tables the corpus was written for (fuzz/op_tables.txt) are this tree's: an op appended to a
+# target's table would silently give its inputs other meanings (op byte % table size).
+check_op_tables() {
+    if "$BUILD/noasan/replay" --op-tables | diff -u fuzz/op_tables.txt - >"$BUILD/op_tables.diff"; then
+        PASS=$((PASS + 1))
+    else
+        FAIL=$((FAIL + 1))
+        log "FAILED: the op tables differ from fuzz/op_tables.txt, so corpus inputs decode to other ops:"
+        head -12 "$BUILD/op_tables.diff" >&2
+        log "  re-encode the corpus with ./build.sh corpus-migrate REV (REV: the last commit with the old tables)"
+    fi
+}
+
 run_corpus() { # every checked-in corpus file of every target, one check each
     local t f
+    check_op_tables
     for t in $(fuzz_targets); do
         for f in corpus/"$t"/*; do
             [ -f "$f" ] || continue
@@ -1226,6 +1278,7 @@ case "${1:-help}" in
     fuzz) shift; cmd_fuzz "$@" ;;
     fuzz-bench) shift; cmd_fuzz_bench "$@" ;;
     corpus-merge) shift; cmd_corpus_merge "$@" ;;
+    corpus-migrate) shift; cmd_corpus_migrate "$@" ;;
     cov) cmd_cov ;;
     triage) shift; cmd_triage "$@" ;;
     workflow-test) cmd_deps; test_planted_workflow ;;

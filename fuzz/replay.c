@@ -17,6 +17,7 @@
  *       so one crash does not hide the others. Exit status 1 if any run failed.
  *   replay --decode [--target NAME] FILE...        print the text form only
  *   replay --encode [--target NAME] TEXTFILE OUTFILE   text form -> bytes
+ *   replay --op-tables                             every target's decoding contract (op tables)
  *   replay --list                                  list targets
  *   replay --digest [--target NAME] [--no-fork] [--verbose] PATH...
  *       digest the op outcomes of every input (digest.h): PATH is a file or a directory (walked
@@ -366,6 +367,42 @@ static int do_pack(const char *path)
     return failed ? 1 : 0;
 }
 
+/*
+ * The decoding contract of every target, one line per table slot: the op kind each op byte
+ * selects (byte % table size) and how each argument folds its raw field. An input's meaning
+ * is a function of these lines; fuzz/op_tables.txt holds them as of the checked-in corpus, and
+ * `./build.sh corpus` fails when they differ (an appended op remaps every input of the table:
+ * ./build.sh corpus-migrate re-encodes the corpus).
+ */
+static void print_op_table(const char *target, const char *which, const struct fuzz_op_table *tb)
+{
+    printf("%s %s size=%u flags=0x%x\n", target, which, tb->nr, tb->flags);
+    for (uint32_t i = 0; i < tb->nr; i++) {
+        const struct fuzz_op_desc *d = fuzz_op_desc(tb->kinds[i]);
+        printf("%s %s %u %s", target, which, i, d->name);
+        for (uint32_t a = 0; a < d->nargs; a++) {
+            const struct fuzz_arg_desc *g = &d->args[a];
+            printf(" %s:%u:%u:%u:%u:%u", g->name, g->kind, g->field, g->positional, g->lo, g->span);
+            for (uint32_t v = 0; g->kind == FA_ENUM && v < g->nvals; v++)
+                printf("%s%s=%u", v ? "," : "[", g->vals[v].name, g->vals[v].value);
+            if (g->kind == FA_ENUM)
+                printf("]");
+        }
+        printf("\n");
+    }
+}
+
+static int do_op_tables(void)
+{
+    for (int k = 0; fuzz_targets[k]; k++) {
+        const struct fuzz_target *t = fuzz_targets[k];
+        print_op_table(t->name, "ops", t->table);
+        if (t->table->numa)
+            print_op_table(t->name, "numa", t->table->numa);
+    }
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -376,7 +413,8 @@ static void usage(void)
             "       replay --digest [--target NAME] [--no-fork] [--verbose] PATH...\n"
             "       replay [--mutants K] --pack FILE.pack\n"
             "       replay --emit-mutant NAME~mINDEX FILE OUT\n"
-            "       replay --list\n");
+            "       replay --list\n"
+            "       replay --op-tables\n");
 }
 
 int main(int argc, char **argv)
@@ -432,6 +470,8 @@ int main(int argc, char **argv)
             kernel_corpus_mutants = (unsigned int)atoi(argv[++i]);
         } else if (!strcmp(o, "--emit-mutant") && i + 1 < argc) {
             mutant_spec = argv[++i];
+        } else if (!strcmp(o, "--op-tables")) {
+            return do_op_tables();
         } else if (!strcmp(o, "--list")) {
             for (int k = 0; fuzz_targets[k]; k++)
                 printf("%s\n", fuzz_targets[k]->name);
