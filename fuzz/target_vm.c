@@ -1021,6 +1021,37 @@ static pte_t vm_pte_now(struct mm_struct *mm, uintptr_t va)
     return p ? *p : 0;
 }
 
+/*
+ * An ENOMEM judged as the mm met it: the pages the failed op held - a migration's page (pinned
+ * while its target is allocated), an mlock's range (locked then, unlocked by the failure) - were
+ * not evictable, but a plain probe would evict them (swap-out) and call the failure unjustified
+ * (regression: corpus/vm/regress-migrate-range-pinned-node, a bound node whose only reclaimable
+ * page was the one being moved). They are pinned (a reference beyond the mappings: swap-out
+ * skips them) for the probe: @meta kernel pages and a user page, from @nodes unless it is ~0.
+ * Released by a reference drop, as fault_wp drops its pin: a page cache page refuses
+ * __free_pages (regression: corpus/vm/regress-mlock-pin-shared-page).
+ */
+#define VM_PIN_MAX 96 /* an op spans at most 80 pages (+1 unaligned) */
+
+static bool vm_oom_justified_held(struct vmm *m, uintptr_t start, uintptr_t end, unsigned int meta,
+                                  uint32_t nodes)
+{
+    static struct page *pinned[VM_PIN_MAX];
+    unsigned int n = 0;
+    for (uintptr_t va = start; va < end && n < VM_PIN_MAX; va += PAGE_SIZE) {
+        pte_t e = vm_pte_now(m->mm, va);
+        if (pte_present(e) && !(e & PTE_SW_ZERO)) {
+            pinned[n] = pfn_to_page(MM_PFN_DOWN(pte_addr(e)));
+            get_page(pinned[n++]);
+        }
+    }
+    bool justified = nodes == ~0u ? vm_oom_justified_need(meta, 1, GFP_HIGHUSER)
+                                  : vm_oom_justified_nodes(nodes);
+    while (n)
+        env_atomic_sub(&pinned[--n]->refcount, 1);
+    return justified;
+}
+
 static int vm_migrate_expect(struct vmm *m, uintptr_t va, pte_t e, unsigned int flags)
 {
     if (vm_reg_find(m, va) < 0)
@@ -1054,7 +1085,7 @@ static void vm_migrate_one(struct vmm *m, uintptr_t va, unsigned int flags)
     if (ret)
         vfail("mm_move_pages(%lx) = %s", (unsigned long)va, mm_strerror(ret));
     if (st == -MM_ENOMEM && !want &&
-        (vm_fz.inj_at_op || vm_oom_justified_need(0, 1, GFP_HIGHUSER)))
+        (vm_fz.inj_at_op || vm_oom_justified_held(m, va, va + PAGE_SIZE, 0, ~0u)))
         want = -MM_ENOMEM;
     if (st != want)
         vfail("mm_move_pages(%lx): status %s, expected %s", (unsigned long)va, mm_strerror(st),
@@ -1123,7 +1154,8 @@ static void vm_migrate(uint32_t how, uint32_t pages, uint32_t at)
         fuzz_digest_count((unsigned long)left);
         VM_TRACE("  migrate_range %lx +%u pages = %ld", (unsigned long)va, pages, left);
         if (left < 0 || left > (long)pages ||
-            (left && !vm_fz.inj_at_op && !vm_oom_justified_need(0, 1, GFP_HIGHUSER)))
+            (left && !vm_fz.inj_at_op &&
+             !vm_oom_justified_held(m, va, va + (uintptr_t)pages * PAGE_SIZE, 0, ~0u)))
             vfail("mm_migrate_range = %ld of %u pages not moved", left, pages);
     }
     vm_migrate_verify(m, va, pages);
@@ -1263,7 +1295,7 @@ static void vm_move_node(uint32_t node, uint32_t pages, uint32_t at)
         if (!want || (want == -MM_EACCES && pfn_to_page(MM_PFN_DOWN(pte_addr(e0)))->node == nid))
             want = nid; /* Linux: a page already on its node is done before the shared test */
         if (st == -MM_ENOMEM && want == nid && pfn_to_page(MM_PFN_DOWN(pte_addr(e0)))->node != nid &&
-            vm_oom_justified_nodes(1u << nid))
+            vm_oom_justified_held(m, a, a + PAGE_SIZE, 0, 1u << nid))
             want = st; /* the target node is full (the model does not count per node: probed) */
         if (ret || st != want)
             vfail("move_pages(%lx, node %d) = %s status %d, expected %d", (unsigned long)a, nid,
@@ -1415,31 +1447,6 @@ static void vm_numa_scan(uint32_t pages, uint32_t cpu, uint32_t rounds)
  * is accepted and the model takes the mm's locks (vm_lock_judge). Afterwards (and after every
  * pressure op and check) every locked accessible page must be present (vm_check_locked).
  */
-/*
- * mlock's ENOMEM judged as of the failure: the range's populated pages were locked then (not
- * evictable) and are unlocked now, so a plain probe would evict them and call the failure
- * unjustified. They are pinned (a reference beyond the mappings: swap-out skips them) while the
- * probe runs, then released (regression: corpus/vm/regress-mlock-pin-shared-page).
- */
-#define VM_MLOCK_PIN_MAX 96 /* an mlock op spans at most 80 pages (+1 unaligned) */
-
-static bool vm_mlock_oom_justified(struct vmm *m, uintptr_t start, uintptr_t end)
-{
-    static struct page *pinned[VM_MLOCK_PIN_MAX];
-    unsigned int n = 0;
-    for (uintptr_t va = start; va < end && n < VM_MLOCK_PIN_MAX; va += PAGE_SIZE) {
-        pte_t e = vm_pte_now(m->mm, va);
-        if (pte_present(e) && !(e & PTE_SW_ZERO)) {
-            pinned[n] = pfn_to_page(MM_PFN_DOWN(pte_addr(e)));
-            get_page(pinned[n++]);
-        }
-    }
-    bool justified = vm_oom_justified();
-    while (n) /* the pin only, as fault_wp drops its own: a page cache page refuses __free_pages */
-        env_atomic_sub(&pinned[--n]->refcount, 1);
-    return justified;
-}
-
 static void vm_mlock(uint32_t unlock, uint32_t pages, uint32_t at)
 {
     struct vmm *m = vm_cur_mm();
@@ -1472,7 +1479,8 @@ static void vm_mlock(uint32_t unlock, uint32_t pages, uint32_t at)
         expect = -MM_ENOMEM;
         vm_lock_set(m, start, end, false);
     }
-    bool oom = ret == -MM_ENOMEM && ret != expect && vm_mlock_oom_justified(m, start, end);
+    bool oom = ret == -MM_ENOMEM && ret != expect &&
+               vm_oom_justified_held(m, start, end, VM_OOM_NEED_OP, ~0u);
     if (ret != expect && !oom)
         vfail("do_m%slock(%lx, %zu) = %s, expected %s", unlock ? "un" : "", (unsigned long)addr,
               len, mm_strerror(ret), mm_strerror(expect));
