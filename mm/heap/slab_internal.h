@@ -46,7 +46,7 @@
 #define SLAB_CANARY        8u    /* level 1: canary bytes checked on each side of an object */
 #define SLAB_POISON_SMALL  32u   /* level 1 poisons objects up to this size whole */
 #define SLAB_POISON_WORDS  4u    /* level 1: 8-byte poison words per free object */
-#define SLAB_RFREE_MAX     16u   /* remote-free buffer entries per CPU and cache (at most) */
+#define SLAB_RFREE_MAX     32u   /* remote-free buffer entries per CPU and cache (at most) */
 #define SLAB_RFREE_BYTES   4096u /* ... and at most this many object bytes (slab_calc_layout) */
 
 /*
@@ -97,9 +97,8 @@ struct kmem_cache {
     char name[32];
     unsigned int object_size;  /* requested size */
     unsigned int size;         /* slot stride */
-    uint32_t reciprocal;       /* ceil(2^32 / size): object index without a division */
     unsigned int size_shift;   /* size = odd * 2^size_shift */
-    uint64_t size_inverse;     /* odd^-1 mod 2^64: slab_fp_valid's one-multiply index test */
+    uint64_t size_inverse;     /* odd^-1 mod 2^64: the one-multiply object index (slab_calc_inverse) */
     unsigned int align;
     unsigned int obj_offset;   /* object start within the slot (left red zone) */
     unsigned int fp_offset;    /* freelist pointer within the slot */
