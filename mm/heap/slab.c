@@ -1332,17 +1332,10 @@ int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *fu
  * The slab that holds @p, or NULL after reporting why there is none (no memory of this machine,
  * a free page, a page-allocator block, ...). *@head_out gets the block head when it exists.
  */
-/*
- * Flags and order of a page that may belong to another CPU, read without its lock on purpose. For
- * a pointer the caller owns (an allocated object) the bits slab_lookup tests are stable: PG_head,
- * PG_slab and the order change only when the block is allocated or freed, which cannot happen
- * while one of its objects is live; only PG_frozen in the same word changes meanwhile (under the
- * cache lock). For any other pointer the lookup is best-effort misuse detection anyway.
- */
 static MM_DATA_RACE uint32_t slab_page_flags_racy(const struct page *pg, unsigned int *order)
 {
     *order = *(const volatile uint8_t *)&pg->order;
-    return *(const volatile uint32_t *)&pg->flags;
+    return slab_page_flags_racy_word(pg);
 }
 
 /* slab_lookup for every pointer that is not an object of an order-0 or head page of a slab. */
@@ -1384,10 +1377,8 @@ static MM_NOINLINE struct page *slab_lookup_slow(const void *p, const char *func
 
 struct page *slab_lookup(const void *p, const char *func, struct page **head_out)
 {
-    struct page *pg = virt_to_page(p);
-    unsigned int order;
-    if (mm_likely(pg) &&
-        (slab_page_flags_racy(pg, &order) & (PG_head | PG_slab)) == (PG_head | PG_slab)) {
+    struct page *pg = slab_lookup_fast(p);
+    if (mm_likely(pg)) {
         *head_out = pg; /* the common case, which the walk below would find at once */
         return pg;
     }

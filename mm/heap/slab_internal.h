@@ -154,6 +154,29 @@ static inline bool in_kfence_window(const void *addr)
     return a >= mm_state.heap.kfence_start && a < mm_state.heap.kfence_end;
 }
 
+/*
+ * Flags of a page that may belong to another CPU, read without its lock on purpose. For a pointer
+ * the caller owns (an allocated object) the bits slab_lookup tests are stable: PG_head, PG_slab
+ * and the order change only when the block is allocated or freed, which cannot happen while one
+ * of its objects is live; only PG_frozen in the same word changes meanwhile (under the cache
+ * lock). For any other pointer the lookup is best-effort misuse detection anyway.
+ */
+static inline MM_DATA_RACE uint32_t slab_page_flags_racy_word(const struct page *pg)
+{
+    return *(const volatile uint32_t *)&pg->flags;
+}
+
+/** The slab holding @p when @p lies in the first page of a slab's block (every object of an
+ * order-0 slab: kfree's common case), else NULL, reporting nothing (slab_lookup's walk decides). */
+static inline struct page *slab_lookup_fast(const void *p)
+{
+    struct page *pg = virt_to_page(p);
+    if (mm_likely(pg != NULL) &&
+        (slab_page_flags_racy_word(pg) & (PG_head | PG_slab)) == (PG_head | PG_slab))
+        return pg;
+    return NULL;
+}
+
 /* heap/slab.c */
 /** slab_owner: the site and stamp of object @idx of @slab (c->owner only; not instrumented). */
 void slab_owner_get(const struct kmem_cache *c, const struct page *slab, unsigned int idx,
