@@ -23,6 +23,7 @@
 #                                   (one thread per CPU) under ThreadSanitizer: 0 reports or it fails
 #   ./build.sh workflow-test-smp    fuzz -> triage -> repro on the planted race (MM_VARIANT=planted-smp)
 #   ./build.sh corpus-migrate REV   re-encode corpus inputs whose meaning an op-table change moved
+#   ./build.sh planted-smp-replay   the planted race's checked-in input: fails planted-smp, passes the mm
 #   ./build.sh unit | corpus | deps | clean
 #
 # Each configuration builds in its own directory under build/ (build.mk: sources, flags, graph):
@@ -100,7 +101,7 @@ fuzz_targets() { printf '%s\n' $MK_TARGETS; }
 
 # build_hosted CFG : asan, gcc, noasan (library, unit tests, replay, regression programs) or
 # release (library and benchmarks)
-build_hosted() { mk "$1"; }
+build_hosted() { mk "$@"; } # CFG [MAKE TARGET...]: every program of CFG, or only those targets
 
 # build_tsan : the library and the concurrent stress program under ThreadSanitizer (build/tsan)
 build_tsan() { mk tsan; }
@@ -965,6 +966,33 @@ check_op_tables() {
     fi
 }
 
+# The planted race in every test run, without a fuzz campaign: fuzz/planted/smp_refill_race.txt is
+# the text form of the input the smp target found on MM_VARIANT=planted-smp (its head says how).
+# The scheduled machine makes its interleaving a function of the input, so the planted build must
+# report the lost object (destroying the shared cache: EBUSY) on every replay, and the real mm must
+# pass it. Builds only the variant's noasan replay (about 15 s of CPU).
+PLANTED_SMP_INPUT=fuzz/planted/smp_refill_race.txt
+test_planted_smp_replay() {
+    local tmp i rc=0 planted="$ROOT/build-planted-smp/noasan/replay"
+    tmp="$(mktemp -d)"
+    MM_VARIANT=planted-smp "$ROOT/build.sh" hosted noasan build-planted-smp/noasan/replay >&2 ||
+        { log "planted-smp replay: the variant's replay did not build"; return 1; }
+    "$(replay_bin smp)" --encode --target smp "$PLANTED_SMP_INPUT" "$tmp/input" >&2 || return 1
+    for i in 1 2 3; do
+        if ("$planted" --target smp "$tmp/input"; exit $?) >"$tmp/planted.log" 2>&1; then
+            log "planted-smp replay: the planted build passed $PLANTED_SMP_INPUT (replay $i)"; rc=1; break
+        fi
+        grep -q 'destroying the shared cache: EBUSY' "$tmp/planted.log" ||
+            { log "planted-smp replay: replay $i failed, but not with the lost object's EBUSY"
+              tail -5 "$tmp/planted.log" >&2; rc=1; break; }
+    done
+    "$(replay_bin smp)" --target smp "$tmp/input" >"$tmp/real.log" 2>&1 ||
+        { log "planted-smp replay: the real mm fails $PLANTED_SMP_INPUT"; tail -5 "$tmp/real.log" >&2; rc=1; }
+    [ "$rc" -ne 0 ] || log "planted-smp replay: the planted build lost the object 3/3, the real mm passed"
+    rm -rf "$tmp"
+    return "$rc"
+}
+
 run_corpus() { # every checked-in corpus file of every target, one check each
     local t f
     check_op_tables
@@ -1211,6 +1239,8 @@ cmd_test() {
     rm -rf "$tmp"
     unset FUZZ_SEED
     step "fuzz -> triage -> repro workflow on a planted bug" test_planted_workflow
+    step "the planted race: its checked-in schedule fails the planted-smp build, passes the real mm" \
+        test_planted_smp_replay
     step "known blind spots stay closed: every mutant of fuzz/mutants/known.txt is killed" \
         cmd_mutants --list fuzz/mutants/known.txt --time 10
     need_pkgs python3-yaml zip unzip
@@ -1283,6 +1313,7 @@ case "${1:-help}" in
     triage) shift; cmd_triage "$@" ;;
     workflow-test) cmd_deps; test_planted_workflow ;;
     workflow-test-smp) cmd_deps; test_planted_smp_workflow ;;
+    planted-smp-replay) cmd_deps; build_hosted asan && test_planted_smp_replay ;;
     postmortem-test) cmd_deps; test_postmortem_hosted && test_postmortem_kernel && test_postmortem_kernel_check && echo "postmortem-test: ok" ;;
     oss-fuzz) cmd_oss_fuzz ;;
     oss-fuzz-check) cmd_deps; need_pkgs python3-yaml zip unzip afl++; fuzz/oss-fuzz/check.sh ;;
@@ -1294,7 +1325,7 @@ case "${1:-help}" in
     stress) shift; cmd_stress "$@" ;;
     postmortem) shift; cmd_deps >&2; build_hosted noasan >&2 || die "noasan build failed"
         "$BUILD/noasan/postmortem" "$@" ;;
-    hosted) cmd_deps; build_hosted "${2:-asan}" ;;
+    hosted) cmd_deps; build_hosted "${2:-asan}" "${@:3}" ;;
     clean) rm -rf "$BUILD" ;;
     help|-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command '$1' (try ./build.sh help)" ;;

@@ -909,7 +909,8 @@ static int interior_case(bool hardened)
 /*
  * Every byte offset of several objects: ksize() (which goes through the object-index computation)
  * is the object size exactly at object starts and 0 everywhere else. Guards the division-free
- * index (a reciprocal multiply) for strides that are not powers of two and multi-page slabs.
+ * index (one multiply by the inverse of the stride's odd part, slab_index_of_offset) for strides
+ * that are not powers of two and multi-page slabs.
  */
 static int test_object_index_every_offset(void)
 {

@@ -92,18 +92,24 @@ static MM_NOINLINE void *kmalloc_large(size_t size, gfp_t gfp, uintptr_t site, i
     return page_address(p);
 }
 
+/* kmalloc of what no size class serves: before the slab is ready, size 0, above the classes. */
+static MM_NOINLINE void *kmalloc_unusual(size_t size, gfp_t gfp, uintptr_t site)
+{
+    if (!mm_state.heap.ready) {
+        mm_report_misuse(MM_MISUSE_NOT_READY, -MM_EINVAL, "kmalloc", size, ~0ul,
+                         "slab not initialised");
+        return NULL;
+    }
+    if (size == 0)
+        return ZERO_SIZE_PTR;
+    return kmalloc_large(size, gfp, site, NUMA_NO_NODE);
+}
+
+/* Only tail calls here (the rest is kmalloc_unusual's), so the fast path saves no registers. */
 static void *kmalloc_site(size_t size, gfp_t gfp, uintptr_t site)
 {
-    if (mm_unlikely(size == 0 || !mm_state.heap.ready)) {
-        if (!mm_state.heap.ready) {
-            mm_report_misuse(MM_MISUSE_NOT_READY, -MM_EINVAL, "kmalloc", size, ~0ul,
-                             "slab not initialised");
-            return NULL;
-        }
-        return ZERO_SIZE_PTR;
-    }
-    if (mm_unlikely(size > KMALLOC_MAX_CACHE_SIZE))
-        return kmalloc_large(size, gfp, site, NUMA_NO_NODE);
+    if (mm_unlikely(size - 1 >= KMALLOC_MAX_CACHE_SIZE || !mm_state.heap.ready)) /* 0 wraps */
+        return kmalloc_unusual(size, gfp, site);
     struct kmem_cache *c = mm_state.heap.kmalloc_caches[(gfp & __GFP_DMA) ? 1 : 0][kmalloc_index(size)];
     return slab_alloc(c, gfp & ~(__GFP_DMA | __GFP_HIGHMEM), site, size);
 }
@@ -294,31 +300,42 @@ static MM_NOINLINE int kfree_large(struct page *head, const void *p)
     return __free_pages(head, head->order);
 }
 
-int kfree(const void *p)
+/* kfree of everything but an object in the first page of a slab: the other slab objects, large
+ * blocks, KFENCE objects, and misuse. */
+static MM_NOINLINE int kfree_slow(const void *p)
 {
-    if (ZERO_OR_NULL_PTR(p))
-        return 0;
     struct page *head;
-    struct page *slab = slab_lookup(p, __func__, &head);
+    struct page *slab = slab_lookup(p, "kfree", &head);
     if (mm_likely(slab != NULL)) {
         if (mm_unlikely(slab->slab_cache->flags & SLAB_MM_INTERNAL))
-            return slab_reject_internal(slab->slab_cache, p, __func__);
-        return slab_free(slab->slab_cache, slab, (void *)p, __func__);
+            return slab_reject_internal(slab->slab_cache, p, "kfree");
+        return slab_free(slab->slab_cache, slab, (void *)p, "kfree");
     }
     if (!head && in_kfence_window(p))
-        return mm_state.heap.kfence->free(NULL, p, __func__);
+        return mm_state.heap.kfence->free(NULL, p, "kfree");
     if (!head) /* reported by slab_lookup */
         return in_vmalloc_range(p) ? -MM_EINVAL : -MM_EFAULT;
     unsigned long pfn = page_to_pfn(head);
     if (head->flags & PG_large)
         return kfree_large(head, p);
     if (head->flags & PG_head)
-        return mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EINVAL, __func__, (uintptr_t)p, pfn,
+        return mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EINVAL, "kfree", (uintptr_t)p, pfn,
                                 "%p is page-allocator memory (order-%u block at pfn 0x%lx), not "
                                 "kmalloc memory", p, head->order, pfn);
     if (head->flags & (PG_buddy | PG_pcp))
-        return mm_report_misuse(MM_MISUSE_DOUBLE_FREE, -MM_EINVAL, __func__, (uintptr_t)p, pfn,
+        return mm_report_misuse(MM_MISUSE_DOUBLE_FREE, -MM_EINVAL, "kfree", (uintptr_t)p, pfn,
                                 "%p is in free page 0x%lx (freed already?)", p, pfn);
-    return mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EINVAL, __func__, (uintptr_t)p, pfn,
+    return mm_report_misuse(MM_MISUSE_NOT_SLAB, -MM_EINVAL, "kfree", (uintptr_t)p, pfn,
                             "%p is in reserved page 0x%lx", p, pfn);
+}
+
+/* Only tail calls here (the rest is kfree_slow's), so the fast path saves no registers. */
+int kfree(const void *p)
+{
+    if (ZERO_OR_NULL_PTR(p))
+        return 0;
+    struct page *slab = slab_lookup_fast(p);
+    if (mm_likely(slab != NULL) && !(slab->slab_cache->flags & SLAB_MM_INTERNAL))
+        return slab_free(slab->slab_cache, slab, (void *)p, "kfree");
+    return kfree_slow(p);
 }

@@ -34,17 +34,23 @@ void *slab_slot_of(const struct kmem_cache *c, const void *obj)
     return (char *)obj - c->obj_offset;
 }
 
+/* Index of the object at byte offset @off from a slab's first object start, or a value >=
+ * c->objects when @off is not an object start (not a multiple of size, past the last object, or
+ * "negative": below the first object the subtraction wraps). One multiply, no division: see
+ * slab_calc_inverse for why the test is exact. */
+static MM_ALWAYS_INLINE uint64_t slab_index_of_offset(const struct kmem_cache *c, uint64_t off)
+{
+    uint64_t x = off * c->size_inverse;
+    unsigned int k = c->size_shift;
+    return (x >> k) | (x << ((64 - k) & 63));
+}
+
 /** Index of @obj in @slab, or -1 if it is not an object start of that slab. */
 long slab_obj_index(const struct kmem_cache *c, const struct page *slab, const void *obj)
 {
     uintptr_t base = (uintptr_t)slab_obj_base(c, slab) + c->obj_offset;
-    uintptr_t off = (uintptr_t)obj - base;
-    if ((uintptr_t)obj < base || off >= (uintptr_t)c->objects * c->size)
-        return -1;
-    /* off < 4 MiB: the reciprocal gives the exact quotient for multiples of size, and any
-     * other offset fails the product check, so no division is needed */
-    uint64_t idx = ((uint64_t)off * c->reciprocal) >> 32;
-    return idx * c->size == off ? (long)idx : -1;
+    uint64_t idx = slab_index_of_offset(c, (uintptr_t)obj - base);
+    return idx < c->objects ? (long)idx : -1;
 }
 
 void slab_slot_open(const struct kmem_cache *c, void *slot)
@@ -327,7 +333,7 @@ static void slab_calc_harden_fast(struct kmem_cache *c)
 }
 
 /*
- * The exact-division test of slab_fp_valid: size = odd * 2^k, and inv = odd^-1 mod 2^64. For any
+ * The exact-division test of slab_index_of_offset: size = odd * 2^k, and inv = odd^-1 mod 2^64. For any
  * 64-bit offset n, rotr(n * inv, k) is n / size when size divides n, and at least
  * (2^(64-k) - 1) / odd otherwise: nonzero low k bits end up at the top, and n -> n * inv is a
  * bijection that maps the multiples of odd onto [0, (2^(64-k) - 1) / odd] (as their quotients),
@@ -369,7 +375,6 @@ static void slab_calc_layout(struct kmem_cache *c, size_t size, size_t align)
         c->rz_start = (unsigned int)sizeof(struct slab_meta);
         c->rz_end = c->size;
     }
-    c->reciprocal = (uint32_t)((1ull << 32) / c->size + 1);
     slab_calc_inverse(c);
     c->meta_delta = (int)c->meta_offset - (int)c->obj_offset;
     slab_calc_poison_words(c);
@@ -636,22 +641,29 @@ static MM_NOINLINE void slab_rfree_flush(struct kmem_cache *c, struct kmem_cache
     slab_discard_list(c, &discard);
 }
 
+/* Append @obj of @slab to @cc's buffer, which has room (interrupts off); returns the new count. */
+static MM_ALWAYS_INLINE unsigned int slab_rfree_append(struct kmem_cache_cpu *cc,
+                                                       struct page *slab, void *obj)
+{
+    unsigned int n = cc->nr_rfree;
+    cc->free_remote++;
+    cc->rfree_slab[n] = slab;
+    cc->rfree[n] = obj;
+    env_atomic_store(&cc->nr_rfree, n + 1);
+    return n + 1;
+}
+
 /* Free @obj of @slab, not this CPU's slab, into this CPU's buffer (interrupts off). */
 static void slab_rfree_push(struct kmem_cache *c, struct kmem_cache_cpu *cc, struct page *slab,
                             void *obj)
 {
-    unsigned int n = cc->nr_rfree;
     if (c->hardened) {
         void *slot = slab_slot_of(c, obj);
         slab_slot_open(c, slot);
         slab_meta_of(c, obj)->state = SLAB_STATE_RFREE;
         slab_slot_close(c, slot, false);
     }
-    cc->free_remote++;
-    cc->rfree_slab[n] = slab;
-    cc->rfree[n] = obj;
-    env_atomic_store(&cc->nr_rfree, n + 1);
-    if (mm_unlikely(n + 1 >= c->rfree_max))
+    if (mm_unlikely(slab_rfree_append(cc, slab, obj) >= c->rfree_max))
         slab_rfree_flush(c, cc);
 }
 
@@ -806,9 +818,7 @@ static bool slab_fp_valid(struct kmem_cache *c, struct kmem_cache_cpu *cc, void 
 {
     if (!next)
         return true;
-    uint64_t x = ((uint64_t)next - cc->base) * c->size_inverse;
-    unsigned int k = c->size_shift;
-    if (((x >> k) | (x << ((64 - k) & 63))) >= c->objects) /* slab_calc_inverse */
+    if (slab_index_of_offset(c, (uint64_t)next - cc->base) >= c->objects)
         return false;
     void *slot = slab_slot_of(c, next);
     slab_slot_open(c, slot);
@@ -1124,12 +1134,12 @@ static MM_NOINLINE void *slab_kfence_sample(struct kmem_cache *c, struct kmem_ca
     return ops->alloc(c, req, gfp, site, nid);
 }
 
-/* The allocation itself; @nid is NUMA_NO_NODE (any node: the fast path tests nothing more) or a
- * node the object's slab must be on when that node has memory for it. */
-static MM_ALWAYS_INLINE void *slab_alloc_from(struct kmem_cache *c, gfp_t gfp, uintptr_t site,
-                                              size_t req, int nid)
+/* The allocation itself, every case, with this CPU's interrupts already off (@irq: the state to
+ * restore); @nid is NUMA_NO_NODE (any node: the fast path tests nothing more) or a node the
+ * object's slab must be on when that node has memory for it. */
+static MM_NOINLINE void *slab_alloc_irqoff(struct kmem_cache *c, gfp_t gfp, uintptr_t site,
+                                           size_t req, int nid, unsigned long irq)
 {
-    unsigned long irq = env_irq_save();
     unsigned int cpu = env_cpu_id();
     struct kmem_cache_cpu *cc = &c->cpu[cpu];
     void *obj = NULL;
@@ -1165,14 +1175,32 @@ out:
     return obj;
 }
 
+/*
+ * The common allocation on its own (mimalloc's split of a fast path from the rest): an unhardened
+ * cache without slab_owner, this CPU's freelist not empty, no KFENCE sample due, no tracing, no
+ * sanitizer shadow, no __GFP_ZERO. It does exactly what slab_alloc_irqoff does then (pop the CPU
+ * freelist, count the allocation and the KFENCE countdown) without the registers the other cases
+ * need; every other case goes there with the interrupt state it saved, so each allocation is one
+ * save and one restore (one preemption point) either way.
+ */
 void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
 {
-    return slab_alloc_from(c, gfp, site, req, NUMA_NO_NODE);
+    unsigned long irq = env_irq_save();
+    struct kmem_cache_cpu *cc = &c->cpu[env_cpu_id()];
+    void *obj = cc->freelist;
+    if (mm_unlikely(!obj || cc->kfence_left == 1 || c->alloc_extra || (gfp & __GFP_ZERO) ||
+                    env_shadow_enabled || (mm_trace_enabled & MM_TRACE_BIT(MM_TRACE_SLAB_ALLOC))))
+        return slab_alloc_irqoff(c, gfp, site, req, NUMA_NO_NODE, irq);
+    cc->kfence_left--; /* off: 0 wraps and never reaches 1 again */
+    cc->freelist = (void *)*slab_fp_addr(c, obj); /* unhardened: the link is stored plain */
+    cc->alloc++;
+    env_irq_restore(irq);
+    return obj;
 }
 
 void *slab_alloc_node(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req, int nid)
 {
-    return slab_alloc_from(c, gfp, site, req, nid);
+    return slab_alloc_irqoff(c, gfp, site, req, nid, env_irq_save());
 }
 
 static bool slab_cache_valid(const struct kmem_cache *c)
@@ -1216,34 +1244,38 @@ void *kmem_cache_zalloc(struct kmem_cache *c, gfp_t gfp)
 
 /* ---- free ---- */
 
-/** Free @obj of @slab of @c (the pointer is known to belong to the slab). */
-int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *func)
+/* What slab_free found wrong with a free, reported off its fast path. */
+enum slab_free_misuse { SLAB_FREE_NOT_OBJECT, SLAB_FREE_CPU_HEAD, SLAB_FREE_RFREE_LAST };
+
+static MM_NOINLINE int slab_free_reject(const struct kmem_cache *c, struct page *slab, void *obj,
+                                        const char *func, enum slab_free_misuse why)
 {
-    if (mm_unlikely(slab_obj_index(c, slab, obj) < 0))
+    if (why == SLAB_FREE_NOT_OBJECT)
         return mm_report_misuse(MM_MISUSE_NOT_OBJECT, -MM_EINVAL, func, (uintptr_t)obj,
                                 page_to_pfn(slab), "%p is inside a slab of cache %s but not at an "
                                 "object start", obj, c->name);
-    if (c->hardened) {
-        int err = slab_harden_free(c, slab, obj, func);
-        if (err)
-            return err;
-    }
-    unsigned long irq = env_irq_save();
+    return mm_report_misuse(MM_MISUSE_DOUBLE_FREE, -MM_EINVAL, func, (uintptr_t)obj,
+                            page_to_pfn(slab), "cache %s object %p is already free (%s)", c->name,
+                            obj, why == SLAB_FREE_CPU_HEAD ? "head of the CPU freelist"
+                                                           : "last in the CPU's remote-free buffer");
+}
+
+/* The free of object start @obj of @slab on this CPU, every case, interrupts already off (@irq:
+ * the state to restore); a hardened cache's checks have passed. */
+static MM_NOINLINE int slab_free_irqoff(struct kmem_cache *c, struct page *slab, void *obj,
+                                        const char *func, unsigned long irq)
+{
     struct kmem_cache_cpu *cc = &c->cpu[env_cpu_id()];
     if (mm_unlikely(obj == cc->freelist)) { /* the cheap check every build has */
         env_irq_restore(irq);
-        return mm_report_misuse(MM_MISUSE_DOUBLE_FREE, -MM_EINVAL, func, (uintptr_t)obj,
-                                page_to_pfn(slab), "cache %s object %p is already free (head of "
-                                "the CPU freelist)", c->name, obj);
+        return slab_free_reject(c, slab, obj, func, SLAB_FREE_CPU_HEAD);
     }
     if (mm_likely(slab == cc->slab)) {
         slab_fp_set(c, obj, cc->freelist);
         cc->freelist = obj;
     } else if (mm_unlikely(cc->nr_rfree && obj == cc->rfree[cc->nr_rfree - 1])) {
-        env_irq_restore(irq); /* hardened caches caught it above, by its RFREE tag */
-        return mm_report_misuse(MM_MISUSE_DOUBLE_FREE, -MM_EINVAL, func, (uintptr_t)obj,
-                                page_to_pfn(slab), "cache %s object %p is already free (last in "
-                                "the CPU's remote-free buffer)", c->name, obj);
+        env_irq_restore(irq); /* hardened caches caught it before, by its RFREE tag */
+        return slab_free_reject(c, slab, obj, func, SLAB_FREE_RFREE_LAST);
     } else {
         slab_rfree_push(c, cc, slab, obj);
     }
@@ -1253,24 +1285,62 @@ int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *fu
     return 0;
 }
 
+/* A hardened cache's free: its checks, then the common part. */
+static MM_NOINLINE int slab_free_hardened(struct kmem_cache *c, struct page *slab, void *obj,
+                                          const char *func)
+{
+    int err = slab_harden_free(c, slab, obj, func);
+    if (err)
+        return err;
+    return slab_free_irqoff(c, slab, obj, func, env_irq_save());
+}
+
+/**
+ * Free @obj of @slab of @c (the pointer is known to belong to the slab). The common cases on
+ * their own, as slab_alloc does: an unhardened cache, no tracing, no sanitizer shadow, and the
+ * object goes on this CPU's freelist (its slab is the CPU's) or into its remote-free buffer
+ * without filling it. The checks are the same as slab_free_irqoff's (object start, head of the
+ * CPU freelist, last buffered object); anything else goes there with the saved interrupt state.
+ */
+int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *func)
+{
+    if (mm_unlikely(slab_obj_index(c, slab, obj) < 0))
+        return slab_free_reject(c, slab, obj, func, SLAB_FREE_NOT_OBJECT);
+    if (c->hardened)
+        return slab_free_hardened(c, slab, obj, func);
+    unsigned long irq = env_irq_save();
+    struct kmem_cache_cpu *cc = &c->cpu[env_cpu_id()];
+    void *head = cc->freelist;
+    if (mm_unlikely(obj == head || env_shadow_enabled ||
+                    (mm_trace_enabled & MM_TRACE_BIT(MM_TRACE_SLAB_FREE))))
+        return slab_free_irqoff(c, slab, obj, func, irq);
+    if (mm_likely(slab == cc->slab)) {
+        *slab_fp_addr(c, obj) = (uintptr_t)head; /* unhardened: the link is stored plain */
+        cc->freelist = obj;
+    } else {
+        unsigned int n = cc->nr_rfree;
+        if (mm_unlikely(n + 1 >= c->rfree_max || (n && obj == cc->rfree[n - 1])))
+            return slab_free_irqoff(c, slab, obj, func, irq); /* a flush, or a double free */
+        slab_rfree_append(cc, slab, obj);
+    }
+    cc->free++;
+    env_irq_restore(irq);
+    return 0;
+}
+
 /**
  * The slab that holds @p, or NULL after reporting why there is none (no memory of this machine,
  * a free page, a page-allocator block, ...). *@head_out gets the block head when it exists.
  */
-/*
- * Flags and order of a page that may belong to another CPU, read without its lock on purpose. For
- * a pointer the caller owns (an allocated object) the bits slab_lookup tests are stable: PG_head,
- * PG_slab and the order change only when the block is allocated or freed, which cannot happen
- * while one of its objects is live; only PG_frozen in the same word changes meanwhile (under the
- * cache lock). For any other pointer the lookup is best-effort misuse detection anyway.
- */
 static MM_DATA_RACE uint32_t slab_page_flags_racy(const struct page *pg, unsigned int *order)
 {
     *order = *(const volatile uint8_t *)&pg->order;
-    return *(const volatile uint32_t *)&pg->flags;
+    return slab_page_flags_racy_word(pg);
 }
 
-struct page *slab_lookup(const void *p, const char *func, struct page **head_out)
+/* slab_lookup for every pointer that is not an object of an order-0 or head page of a slab. */
+static MM_NOINLINE struct page *slab_lookup_slow(const void *p, const char *func,
+                                                 struct page **head_out)
 {
     struct page *pg = virt_to_page(p);
     *head_out = NULL;
@@ -1303,6 +1373,16 @@ struct page *slab_lookup(const void *p, const char *func, struct page **head_out
     if (flags & PG_slab)
         return head;
     return NULL;
+}
+
+struct page *slab_lookup(const void *p, const char *func, struct page **head_out)
+{
+    struct page *pg = slab_lookup_fast(p);
+    if (mm_likely(pg)) {
+        *head_out = pg; /* the common case, which the walk below would find at once */
+        return pg;
+    }
+    return slab_lookup_slow(p, func, head_out);
 }
 
 /* An object of an mm-internal cache freed from outside: refused, reported, nothing changes. */

@@ -46,7 +46,7 @@
 #define SLAB_CANARY        8u    /* level 1: canary bytes checked on each side of an object */
 #define SLAB_POISON_SMALL  32u   /* level 1 poisons objects up to this size whole */
 #define SLAB_POISON_WORDS  4u    /* level 1: 8-byte poison words per free object */
-#define SLAB_RFREE_MAX     16u   /* remote-free buffer entries per CPU and cache (at most) */
+#define SLAB_RFREE_MAX     32u   /* remote-free buffer entries per CPU and cache (at most) */
 #define SLAB_RFREE_BYTES   4096u /* ... and at most this many object bytes (slab_calc_layout) */
 
 /*
@@ -97,9 +97,8 @@ struct kmem_cache {
     char name[32];
     unsigned int object_size;  /* requested size */
     unsigned int size;         /* slot stride */
-    uint32_t reciprocal;       /* ceil(2^32 / size): object index without a division */
     unsigned int size_shift;   /* size = odd * 2^size_shift */
-    uint64_t size_inverse;     /* odd^-1 mod 2^64: slab_fp_valid's one-multiply index test */
+    uint64_t size_inverse;     /* odd^-1 mod 2^64: the one-multiply object index (slab_calc_inverse) */
     unsigned int align;
     unsigned int obj_offset;   /* object start within the slot (left red zone) */
     unsigned int fp_offset;    /* freelist pointer within the slot */
@@ -153,6 +152,29 @@ static inline bool in_kfence_window(const void *addr)
 {
     uintptr_t a = (uintptr_t)addr;
     return a >= mm_state.heap.kfence_start && a < mm_state.heap.kfence_end;
+}
+
+/*
+ * Flags of a page that may belong to another CPU, read without its lock on purpose. For a pointer
+ * the caller owns (an allocated object) the bits slab_lookup tests are stable: PG_head, PG_slab
+ * and the order change only when the block is allocated or freed, which cannot happen while one
+ * of its objects is live; only PG_frozen in the same word changes meanwhile (under the cache
+ * lock). For any other pointer the lookup is best-effort misuse detection anyway.
+ */
+static inline MM_DATA_RACE uint32_t slab_page_flags_racy_word(const struct page *pg)
+{
+    return *(const volatile uint32_t *)&pg->flags;
+}
+
+/** The slab holding @p when @p lies in the first page of a slab's block (every object of an
+ * order-0 slab: kfree's common case), else NULL, reporting nothing (slab_lookup's walk decides). */
+static inline struct page *slab_lookup_fast(const void *p)
+{
+    struct page *pg = virt_to_page(p);
+    if (mm_likely(pg != NULL) &&
+        (slab_page_flags_racy_word(pg) & (PG_head | PG_slab)) == (PG_head | PG_slab))
+        return pg;
+    return NULL;
 }
 
 /* heap/slab.c */
