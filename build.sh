@@ -11,6 +11,8 @@
 #   ./build.sh qemu [--hardened] [--mem SIZE] [--smp N] [--numa N] [-- QEMU ARGS]   boot it under
 #                                   QEMU (TCG), run its tests (--smp N: N CPUs, the SMP stress runs
 #                                   when N > 1; --numa N: N nodes splitting memory, SRAT + SLIT)
+#   ./build.sh kernel-test          the kernel part of ./build.sh test alone: both kernels, the two
+#                                   test boots (at once), digests compared, the small boots
 #   ./build.sh bench                release build, prints BENCH lines
 #   ./build.sh mutants [--n N] [--time S] [--seed K] [--file F] [--list FILE]   mutation score of
 #                                   the corpus + a short fuzz run (MUTANT, MUTANTS, BENCH lines)
@@ -1023,22 +1025,33 @@ hosted_pack_digests() { # PACK K OUT
     [ "${PIPESTATUS[0]}" -eq 0 ]
 }
 
-# run_kernel_boot [--hardened] : boot under QEMU, count its test cases, compare its corpus digests
-# (the normal kernel also replays KERNEL_TEST_MUTANTS variants of every corpus file)
-run_kernel_boot() {
-    local name="kernel${1:+ (hardened)}" logf="$BUILD/kernel${1:+-hardened}/serial.log" rc=0
-    local want="$BUILD/digests.hosted" append=""
-    log "== boot the $name under QEMU (TCG)"
+# The test boots run at once when the host has more than one core (MM_KERNEL_PARALLEL=0: one
+# after the other): each replays its corpus on one vCPU, so two boots fill two host cores.
+KERNEL_TEST_PARALLEL="${MM_KERNEL_PARALLEL:-$([ "$JOBS" -gt 1 ] && echo 1 || echo 0)}"
+
+# kernel_boot_log [--hardened] : the serial log of a test boot
+kernel_boot_log() { echo "$BUILD/kernel${1:+-hardened}/serial.log"; }
+
+# kernel_boot_start [--hardened] : start a test boot in the background (its pid in BOOT_PID) on
+# the pack kernel_boots_prepare made; the normal kernel also replays KERNEL_TEST_MUTANTS variants
+# of every corpus file
+kernel_boot_start() {
+    local logf; logf="$(kernel_boot_log "${1:-}")"
     mkdir -p "$(dirname "$logf")"; rm -f "$logf"
-    if [ -z "${1:-}" ] && [ "$KERNEL_TEST_MUTANTS" -gt 0 ]; then
-        kernel_corpus_pack "$BUILD/kernel/corpus.pack" || { FAIL=$((FAIL + 1)); return; }
-        want="$BUILD/digests.hosted-mutants"
-        step "hosted digests of the corpus + $KERNEL_TEST_MUTANTS mutants per file" \
-            hosted_pack_digests "$BUILD/kernel/corpus.pack" "$KERNEL_TEST_MUTANTS" "$want"
-        append="mutants=$KERNEL_TEST_MUTANTS"
-    fi
-    cmd_qemu ${1:-} --smp "$KERNEL_TEST_SMP" --log "$logf" \
-        ${append:+--pack "$BUILD/kernel/corpus.pack" -- -append "$append"} >/dev/null || rc=$?
+    local append=()
+    [ -z "${1:-}" ] && [ "$KERNEL_TEST_MUTANTS" -gt 0 ] && append=(-- -append "mutants=$KERNEL_TEST_MUTANTS")
+    cmd_qemu ${1:-} --smp "$KERNEL_TEST_SMP" --log "$logf" --pack "$BUILD/kernel/corpus.pack" \
+        "${append[@]}" >/dev/null &
+    BOOT_PID=$!
+}
+
+# kernel_boot_finish [--hardened] PID : wait for the boot, count its test cases, compare its
+# corpus digests with the hosted ones
+kernel_boot_finish() {
+    local hard="${1:-}" pid="$2" name="kernel${1:+ (hardened)}" logf rc=0 want="$BUILD/digests.hosted"
+    logf="$(kernel_boot_log "$hard")"
+    wait "$pid" || rc=$?
+    [ -z "$hard" ] && [ "$KERNEL_TEST_MUTANTS" -gt 0 ] && want="$BUILD/digests.hosted-mutants"
     local line p f
     line="$(tr -d '\r' <"$logf" 2>/dev/null | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)"
     if [ -z "$line" ]; then
@@ -1054,6 +1067,31 @@ run_kernel_boot() {
         [ "$f" -eq 0 ] && { FAIL=$((FAIL + 1)); log "FAILED: the $name exited with status $rc"; }
     fi
     step "$name corpus digests == hosted digests" digest_compare "$want" "$logf"
+}
+
+# The corpus pack both boots read, and the hosted digests of the corpus with its mutants.
+kernel_boots_prepare() {
+    kernel_corpus_pack "$BUILD/kernel/corpus.pack" || return 1
+    [ "$KERNEL_TEST_MUTANTS" -gt 0 ] || return 0
+    step "hosted digests of the corpus + $KERNEL_TEST_MUTANTS mutants per file" \
+        hosted_pack_digests "$BUILD/kernel/corpus.pack" "$KERNEL_TEST_MUTANTS" "$BUILD/digests.hosted-mutants"
+}
+
+# run_kernel_boots : the normal and the hardened kernel's test boots (at once, or one after the
+# other), each counted and its digests compared
+run_kernel_boots() {
+    local pid_n pid_h
+    log "== boot the kernel and the hardened kernel under QEMU (TCG)$([ "$KERNEL_TEST_PARALLEL" = 1 ] && echo ", at once")"
+    kernel_boots_prepare || { FAIL=$((FAIL + 1)); log "FAILED: corpus pack"; return; }
+    kernel_boot_start; pid_n=$BOOT_PID
+    if [ "$KERNEL_TEST_PARALLEL" = 1 ]; then
+        kernel_boot_start --hardened; pid_h=$BOOT_PID
+        kernel_boot_finish "" "$pid_n"
+        kernel_boot_finish --hardened "$pid_h"
+    else
+        kernel_boot_finish "" "$pid_n"
+        kernel_boot_start --hardened; kernel_boot_finish --hardened "$BOOT_PID"
+    fi
 }
 
 # The planted missing TLB shootdown (smp_break=shootdown) must fail suite smp's shootdown case
@@ -1181,6 +1219,33 @@ kernel_crash_report() { # KIND HARDENED PATTERN...
     done
 }
 
+# run_kernel_tests : the kernel part of ./build.sh test (the hosted replay and noasan builds
+# exist): both kernels, the two test boots with their digests, the planted shootdown, NUMA and
+# the crash reports; ./build.sh kernel-test runs it alone
+run_kernel_tests() {
+    local t0=$SECONDS
+    step "build kernel + freestanding symbol check" cmd_kernel
+    step "symbol check rejects a libc reference" kernel_symbol_check_rejects_libc
+    step "build hardened kernel (KASAN + UBSan)" cmd_kernel --hardened
+    need_pkgs qemu-system-x86
+    step "hosted corpus digests" hosted_digests "$BUILD/digests.hosted"
+    run_kernel_boots
+    step "kernel SMP: a missing TLB shootdown is caught (smp_break=shootdown, 2 CPUs)" kernel_smp_planted
+    step "kernel NUMA: 2 nodes from SRAT/SLIT (qemu --numa 2), suite numa" kernel_numa_boot
+    step "kernel crash report: vmalloc guard page" kernel_crash_report vmalloc-overflow "" \
+        'KERNEL CRASH: #PF' 'buffer overflow' 'RIP: .*crash_vmalloc_overflow at .*crash.c:' \
+        'post-mortem' 'zone +Normal' 'kmalloc-64' 'trace: cpu0, last [1-8] events' \
+        '#[0-9]+ cpu0 vmalloc addr=0x[0-9a-f]+ size=0x1000 '
+    step "kernel crash report: stack overflow" kernel_crash_report stack-overflow "" \
+        'KERNEL CRASH: #DF' 'guard page under the boot stack: kernel stack overflow'
+    step "kernel crash report: KASAN use-after-free" kernel_crash_report kasan-uaf 1 \
+        'BUG: KASAN: slab-use-after-free in .*crash_kasan_uaf at .*crash.c:' 'cache kmalloc-64' \
+        'Read of size 1'
+    step "kernel crash report: UBSan shift" kernel_crash_report ubsan-shift 1 \
+        'UBSAN: shift-out-of-bounds in arch/x86_64/kernel/crash.c' 'shift exponent 32'
+    log "kernel tests time: $((SECONDS - t0))s"
+}
+
 cmd_test() {
     local smoke="${MM_SMOKE_FUZZ_SECONDS:-20}" start=$SECONDS
     cmd_deps
@@ -1202,26 +1267,7 @@ cmd_test() {
     step "build hosted gcc" build_hosted gcc
     run_unit gcc
     step "build release + bench" build_hosted release
-    step "build kernel + freestanding symbol check" cmd_kernel
-    step "symbol check rejects a libc reference" kernel_symbol_check_rejects_libc
-    step "build hardened kernel (KASAN + UBSan)" cmd_kernel --hardened
-    need_pkgs qemu-system-x86
-    step "hosted corpus digests" hosted_digests "$BUILD/digests.hosted"
-    run_kernel_boot
-    run_kernel_boot --hardened
-    step "kernel SMP: a missing TLB shootdown is caught (smp_break=shootdown, 2 CPUs)" kernel_smp_planted
-    step "kernel NUMA: 2 nodes from SRAT/SLIT (qemu --numa 2), suite numa" kernel_numa_boot
-    step "kernel crash report: vmalloc guard page" kernel_crash_report vmalloc-overflow "" \
-        'KERNEL CRASH: #PF' 'buffer overflow' 'RIP: .*crash_vmalloc_overflow at .*crash.c:' \
-        'post-mortem' 'zone +Normal' 'kmalloc-64' 'trace: cpu0, last [1-8] events' \
-        '#[0-9]+ cpu0 vmalloc addr=0x[0-9a-f]+ size=0x1000 '
-    step "kernel crash report: stack overflow" kernel_crash_report stack-overflow "" \
-        'KERNEL CRASH: #DF' 'guard page under the boot stack: kernel stack overflow'
-    step "kernel crash report: KASAN use-after-free" kernel_crash_report kasan-uaf 1 \
-        'BUG: KASAN: slab-use-after-free in .*crash_kasan_uaf at .*crash.c:' 'cache kmalloc-64' \
-        'Read of size 1'
-    step "kernel crash report: UBSan shift" kernel_crash_report ubsan-shift 1 \
-        'UBSAN: shift-out-of-bounds in arch/x86_64/kernel/crash.c' 'shift exponent 32'
+    run_kernel_tests
     step "build fuzz targets" build_fuzz
     need_pkgs afl++
     step "build AFL++ targets (persistent + CmpLog)" build_afl $(smoke_afl_targets)
@@ -1319,6 +1365,8 @@ case "${1:-help}" in
     oss-fuzz-check) cmd_deps; need_pkgs python3-yaml zip unzip afl++; fuzz/oss-fuzz/check.sh ;;
     repro) shift; cmd_repro "$@" ;;
     kernel) shift; cmd_deps; cmd_kernel "$@" ;;
+    kernel-test) cmd_deps; build_hosted asan && build_hosted noasan || die "hosted builds failed"
+        run_kernel_tests; echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ] ;;
     qemu) shift; cmd_deps; cmd_qemu "$@" ;;
     bench) shift; cmd_bench "$@" ;;
     mutants) shift; cmd_mutants "$@" ;;

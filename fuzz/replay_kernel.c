@@ -93,7 +93,7 @@ static void kcr_run_input(struct kcr_target *kt, const char *target, const char 
         r = fuzz_run_guarded(t, data, size);
     if (kernel_corpus_fail_dump)
         fuzz_dump_hook = NULL;
-    else
+    if (!t)
         fuzz_log("    # %s: no target %s", name, target);
     fuzz_digest_format(line, sizeof(line), target, name, r != 0);
     fuzz_platform.write_line(line);

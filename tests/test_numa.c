@@ -392,6 +392,20 @@ static int test_check_sees_numa_damage(void)
     pfn_to_page(pfn)->node = 0;
     KT_TRY(numa_expect_broken("numa.node"));
     pfn_to_page(pfn)->node = saved;
+    /* numa.node from the topology side: node 2's boundary one page up (its first pfn is node
+     * 1's by the topology), then one page down (node 1's last pfn is node 2's); each report
+     * names the first pfn whose topology node differs */
+    phys_addr_t start2 = mm_state.phys.numa.node_start[2];
+    struct mm_check_report rep;
+    mm_state.phys.numa.node_start[2] = start2 + PAGE_SIZE;
+    KT_TRY(numa_expect_broken("numa.node"));
+    KT_ASSERT_EQ(mm_check(&rep), -MM_ECORRUPT);
+    KT_ASSERT_EQ(rep.pfn, MM_PFN_DOWN(start2));
+    mm_state.phys.numa.node_start[2] = start2 - PAGE_SIZE;
+    KT_ASSERT_EQ(mm_check(&rep), -MM_ECORRUPT);
+    KT_ASSERT_STREQ(rep.invariant, "numa.node");
+    KT_ASSERT_EQ(rep.pfn, MM_PFN_DOWN(start2) - 1);
+    mm_state.phys.numa.node_start[2] = start2;
     /* numa.conserve: node 2's first zone counted under node 0 (its first page mislabelled) */
     unsigned long first = 0;
     for (unsigned int i = 0; i < MM_NR_ZONES; i++)

@@ -383,6 +383,22 @@ static int check_zone_counts_locked(struct check_ctx *c, const struct zone *z)
 
 /* ---- NUMA (numa.h) ---- */
 
+/* The first pfn of node @n's range the topology gives another node, or its end: numa_pfn_node
+ * only changes where a pfn reaches some node_start, so the range's first pfn and those points
+ * are the only candidates (one call each instead of one per pfn). */
+static unsigned long check_numa_topology_bad(const struct mm_node *n)
+{
+    unsigned long bad = n->end_pfn;
+    if (n->start_pfn < n->end_pfn && numa_pfn_node(n->start_pfn) != n->id)
+        return n->start_pfn;
+    for (unsigned int i = 1; i < mm_state.phys.nr_nodes; i++) {
+        unsigned long b = MM_PFN_UP(mm_state.phys.numa.node_start[i]);
+        if (b > n->start_pfn && b < bad && numa_pfn_node(b) != n->id)
+            bad = b;
+    }
+    return bad;
+}
+
 /* Every struct page and zone of node @n carries @n; the node's range is the topology's. */
 static int check_numa_pages(struct check_ctx *c, const struct mm_node *n)
 {
@@ -393,9 +409,10 @@ static int check_numa_pages(struct check_ctx *c, const struct mm_node *n)
                               "0x%lx) outside the node's [0x%lx, 0x%lx)", n->id, zone_name(zi),
                               z->node, z->start_pfn, z->end_pfn, n->start_pfn, n->end_pfn);
     }
+    unsigned long topo_bad = check_numa_topology_bad(n);
     for (unsigned long pfn = n->start_pfn; pfn < n->end_pfn; pfn++) {
         const struct page *p = pfn_to_page(pfn);
-        if (p->node != n->id || numa_pfn_node(pfn) != n->id)
+        if (p->node != n->id || pfn == topo_bad)
             return check_fail(c, "numa.node", pfn, "pfn 0x%lx: struct page says node %u, the "
                               "topology node %u, its range is node %u's", pfn, p->node,
                               numa_pfn_node(pfn), n->id);
@@ -469,13 +486,14 @@ static int check_numa_stat_cpu(struct check_ctx *c, unsigned int cpu)
 {
     const struct mm_cpu_counters *k = &mm_state.phys.cpu[cpu];
     unsigned long miss = 0, foreign = 0;
+    unsigned int nr_nodes = mm_nr_nodes(), own = (unsigned int)cpu_to_node(cpu);
     for (unsigned int nid = 0; nid < MM_MAX_NUMNODES; nid++) {
-        bool exists = nid < mm_nr_nodes();
+        bool exists = nid < nr_nodes;
         miss += k->numa_miss[nid];
         foreign += k->numa_foreign[nid];
         if (k->numa_miss[nid] > k->node_alloc[nid] || k->numa_other[nid] > k->node_alloc[nid] ||
             (!exists && (k->node_alloc[nid] || k->numa_foreign[nid])) ||
-            (nid == (unsigned int)cpu_to_node(cpu) && k->numa_other[nid]))
+            (nid == own && k->numa_other[nid]))
             return check_fail(c, "numa.stat", ~0ul, "cpu %u node %u: allocations %lu, miss %lu, "
                               "other %lu, foreign %lu", cpu, nid, k->node_alloc[nid],
                               k->numa_miss[nid], k->numa_other[nid], k->numa_foreign[nid]);

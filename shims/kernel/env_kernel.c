@@ -12,6 +12,8 @@
  *     caller waits for, and env_tlb_flush_range shoots the range down on every other CPU by IPI.
  *     Spinlocks are test-and-test-and-set with pause and record the owner; a CPU spinning takes
  *     posted TLB flushes (smp_poll_flush), so a flush never waits for a CPU spinning on its lock.
+ *     In a concurrent run a waiter whose interrupts are on sleeps in hlt instead (smp_lock_sleep)
+ *     and the release wakes it (smp_lock_released); flushes reach it by IPI as ever.
  *     In a concurrent run, releasing a lock the caller does not hold panics (as hosted threaded),
  *     and so does taking one the caller's CPU already holds (a hang otherwise).
  *   - The log ring and the console are shared by every CPU under console_lock.
@@ -191,7 +193,12 @@ void env_spin_lock(env_spinlock_t *l)
         if (smp_active() && __atomic_load_n(&l->owner_cpu, __ATOMIC_RELAXED) == env_cpu_id() + 1)
             env_panic("spinlock %p taken again by CPU %u, which holds it (a cross-CPU call that "
                       "takes a lock its CPU held with interrupts on?)", (void *)l, env_cpu_id());
+        bool sleep = smp_active() && arch_irq_enabled();
         while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED)) {
+            if (sleep) {
+                smp_lock_sleep(&l->locked);
+                continue;
+            }
             smp_poll_flush();
             arch_cpu_relax();
         }
@@ -215,6 +222,8 @@ void env_spin_unlock(env_spinlock_t *l)
                   env_cpu_id());
     __atomic_store_n(&l->owner_cpu, 0u, __ATOMIC_RELAXED);
     __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE);
+    if (smp_active())
+        smp_lock_released(&l->locked);
 }
 
 /* Preemption points exist only on the scheduled hosted machine; the one real CPU never switches. */

@@ -106,7 +106,8 @@ static struct {
 static unsigned int ap_seen_gen[KERNEL_SMP_MAX_CPUS];
 static struct { unsigned int count, sense; } barrier;
 static unsigned int barrier_local[KERNEL_SMP_MAX_CPUS];
-static unsigned int cpu_sleeping[KERNEL_SMP_MAX_CPUS]; /* in hlt in smp_wait_word (seq_cst) */
+static unsigned int cpu_sleeping[KERNEL_SMP_MAX_CPUS]; /* in hlt in a sleeping wait (seq_cst) */
+static const volatile unsigned int *cpu_lock_wait[KERNEL_SMP_MAX_CPUS]; /* the lock word it sleeps on */
 
 /* ---- small hardware helpers ---- */
 
@@ -505,6 +506,39 @@ static void smp_wait_word(const unsigned int *w, unsigned int want)
             __asm__ __volatile__("sti" ::: "memory");
         __atomic_store_n(&cpu_sleeping[me], 0u, __ATOMIC_RELAXED);
     }
+}
+
+/*
+ * A contended spinlock taken with interrupts on: sleep in hlt while *@word stays set, until the
+ * holder's release kicks (smp_lock_released) or any interrupt arrives; the caller tries the lock
+ * again either way. Spinning here took the host core the holder's vCPU needed. Dekker as in
+ * smp_wait_word, on cpu_sleeping and the lock word.
+ */
+void smp_lock_sleep(const volatile unsigned int *word)
+{
+    unsigned int me = smp_self();
+
+    arch_irq_save();
+    __atomic_store_n(&cpu_lock_wait[me], word, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&cpu_sleeping[me], 1u, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(word, __ATOMIC_SEQ_CST))
+        __asm__ __volatile__("sti; hlt" ::: "memory"); /* the kick lands in hlt */
+    else
+        __asm__ __volatile__("sti" ::: "memory");
+    __atomic_store_n(&cpu_sleeping[me], 0u, __ATOMIC_RELAXED);
+    __atomic_store_n(&cpu_lock_wait[me], NULL, __ATOMIC_RELAXED);
+}
+
+void smp_lock_released(const volatile unsigned int *word)
+{
+    unsigned int me = smp_self();
+
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    for (unsigned int cpu = 0; cpu < run.n; cpu++)
+        if (cpu != me && __atomic_load_n(&cpu_sleeping[cpu], __ATOMIC_SEQ_CST) &&
+            __atomic_load_n(&cpu_lock_wait[cpu], __ATOMIC_SEQ_CST) == word)
+            lapic_send(percpu[cpu].apic_id, KERNEL_IPI_VECTOR);
 }
 
 /* Run the call posted in @m, if one is and nobody claimed it yet; kick its sender. */

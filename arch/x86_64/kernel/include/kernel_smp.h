@@ -98,6 +98,16 @@ void smp_tlb_shootdown(uintptr_t start, uintptr_t end, void (*flush)(void *range
 /** While waiting with interrupts off: run a TLB flush posted to this CPU, if any. */
 void smp_poll_flush(void);
 
+/**
+ * Concurrent mode, a spinlock found taken while the caller's interrupts are on: sleep (hlt) while
+ * *@word is set, until smp_lock_released(@word) on another CPU or any interrupt wakes it; the
+ * caller then tries again. Under TCG with more vCPUs than host cores, spinning took the host
+ * time the holder needed. Interrupts are on again at return.
+ */
+void smp_lock_sleep(const volatile unsigned int *word);
+/** After clearing lock word @word in concurrent mode: wake the CPUs asleep on it. */
+void smp_lock_released(const volatile unsigned int *word);
+
 /** The IPI handler (trap.c, vector KERNEL_IPI_VECTOR): run the posted call, EOI. */
 void smp_ipi_handle(void);
 
