@@ -46,11 +46,12 @@
  *                                and B from the CPU's slab, free A then B (B heads the CPU
  *                                freelist, its next pointer names A), overwrite B's right red zone
  *                                and metadata (obfuscated next pointer, state, cpu, site; level 1:
- *                                the metadata and the canary before B) with the fill byte,
- *                                allocate twice. The first allocation returns B with exactly one
- *                                MM_MISUSE_FREELIST (B's next pointer fails validation; the
- *                                freelist is rebuilt from the state tags) and one
- *                                MM_MISUSE_REDZONE (B's red zone, repaired); the second returns
+ *                                the metadata, and with an odd size the canary before B) with the
+ *                                fill byte, allocate twice. The first allocation returns B with
+ *                                exactly one MM_MISUSE_FREELIST (B's next pointer fails
+ *                                validation; the freelist is rebuilt from the state tags) and one
+ *                                MM_MISUSE_REDZONE (B's red zone, repaired; none when level 1
+ *                                spared the canary); the second returns
  *                                a free object start of the same slab, reporting nothing. Then
  *                                kmem_cache_validate finds nothing, mm_check() passes, both
  *                                objects free cleanly and the cache is destroyed.
@@ -595,7 +596,7 @@ static void mu_freelist(uint32_t size, uint32_t fill)
     uintptr_t *where;
     unsigned int k;
     void *next;
-    bool fl_bad;
+    bool fl_bad, rz_hit = true;
     long idx;
     int err;
 
@@ -621,9 +622,11 @@ static void mu_freelist(uint32_t size, uint32_t fill)
     slot = slab_slot_of(kc, b);
     from = b + kc->object_size; /* level 2: [ .. B | red zone | meta ] */
     to = slot + kc->meta_offset + sizeof(struct slab_meta);
-    if (kc->harden_level < 2) { /* level 1: [ meta | canary | B .. ] */
+    if (kc->harden_level < 2) { /* level 1: [ meta | canary | B .. ]; an even size spares the
+                                    canary, so the freelist check alone has to see the damage */
         from = slot + kc->meta_offset;
-        to = b;
+        rz_hit = size & 1;
+        to = rz_hit ? b : from + sizeof(struct slab_meta);
     }
     fill &= 0xff;
     if (fill == SLAB_RZ_BYTE)
@@ -645,11 +648,13 @@ static void mu_freelist(uint32_t size, uint32_t fill)
         sc_fail("freelist-first-alloc returned %p, expected the corrupted object %p", (void *)q,
                 (void *)b);
     if (mm_misuse_count_kind(MM_MISUSE_FREELIST) != nfl + fl_bad ||
-        mm_misuse_count_kind(MM_MISUSE_REDZONE) != nrz + 1 || mm_misuse_count() != tot + fl_bad + 1)
+        mm_misuse_count_kind(MM_MISUSE_REDZONE) != nrz + rz_hit ||
+        mm_misuse_count() != tot + fl_bad + rz_hit)
         sc_fail("freelist-reports freelist %lu -> %lu (expected +%d), redzone %lu -> %lu "
-                "(expected +1), total %lu -> %lu", nfl, mm_misuse_count_kind(MM_MISUSE_FREELIST),
-                fl_bad, nrz, mm_misuse_count_kind(MM_MISUSE_REDZONE), tot, mm_misuse_count());
-    slab_fz.misuse_expected += 1 + fl_bad;
+                "(expected +%d), total %lu -> %lu", nfl, mm_misuse_count_kind(MM_MISUSE_FREELIST),
+                fl_bad, nrz, mm_misuse_count_kind(MM_MISUSE_REDZONE), rz_hit, tot,
+                mm_misuse_count());
+    slab_fz.misuse_expected += fl_bad + rz_hit;
     tot = mm_misuse_count();
     q = held[1] = mu_alloc_from_slab(kc);
     if (!q || q == b || sc_cache_of(q) != kc || slab_obj_index(kc, sc_head(q), q) < 0)
