@@ -172,6 +172,44 @@ static void vm_files_create(void)
     }
 }
 
+static pte_t vm_pte_now(struct mm_struct *mm, uintptr_t va)
+{
+    pte_t *p = pt_walk(&mm->pt, va, false, 0);
+    return p ? *p : 0;
+}
+
+/*
+ * An ENOMEM judged as the mm met it. The pages the failed op held were not evictable then: a
+ * migration's page (pinned while its target is allocated; regression:
+ * corpus/vm/regress-migrate-range-pinned-node, a bound node whose only reclaimable page was the
+ * one being moved), a COW break's source page (fault_wp pins it while the copy is allocated;
+ * corpus/vm/regress-cow-pinned-bound-node), an mlock's range (locked then, unlocked by the
+ * failure). A plain probe would evict them (swap-out) and call the failure unjustified, so they
+ * are pinned (a reference beyond the mappings: swap-out skips them) for the probe: @meta kernel
+ * pages and a user page, from @nodes unless it is ~0. Released by a reference drop, as fault_wp
+ * drops its pin: a page cache page refuses __free_pages (corpus/vm/regress-mlock-pin-shared-page).
+ */
+#define VM_PIN_MAX 96 /* an op spans at most 80 pages (+1 unaligned) */
+
+static bool vm_oom_justified_held(struct vmm *m, uintptr_t start, uintptr_t end, unsigned int meta,
+                                  uint32_t nodes)
+{
+    static struct page *pinned[VM_PIN_MAX];
+    unsigned int n = 0;
+    for (uintptr_t va = start; va < end && n < VM_PIN_MAX; va += PAGE_SIZE) {
+        pte_t e = vm_pte_now(m->mm, va);
+        if (pte_present(e) && !(e & PTE_SW_ZERO)) {
+            pinned[n] = pfn_to_page(MM_PFN_DOWN(pte_addr(e)));
+            get_page(pinned[n++]);
+        }
+    }
+    bool justified = nodes == ~0u ? vm_oom_justified_need(meta, 1, GFP_HIGHUSER)
+                                  : vm_oom_justified_nodes(nodes);
+    while (n)
+        env_atomic_sub(&pinned[--n]->refcount, 1);
+    return justified;
+}
+
 static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
 {
     static const char *const kn[] = { "read", "write", "exec" };
@@ -250,7 +288,7 @@ static void vm_access(uint32_t kind, uint32_t pages, uint32_t at, uint32_t cut)
              * end of the file (mmap.h: OOM is "no memory for the page or a page-table page") */
             if (e != VM_FAULT_HANDLED && e != VM_FAULT_SIGBUS)
                 vfail("%s at %lx: oom, model expects %s", kn[kind], (unsigned long)pva, vm_fault_name(e));
-            if (!vm_oom_justified())
+            if (!vm_oom_justified_held(m, pva, pva + PAGE_SIZE, VM_OOM_NEED_OP, ~0u))
                 vfail("%s at %lx: VM_FAULT_OOM with memory available and no failure injection armed "
                       "(free %lu)", kn[kind], (unsigned long)pva, page_alloc_nr_free());
         } else if ((int)e != res) {
@@ -1015,43 +1053,6 @@ static void vm_forkfail(uint32_t skip)
  * names a new frame with the same bits; a failed move changed no bit. Then every page of the
  * range that the model says is readable is read back through the MMU against the model.
  */
-static pte_t vm_pte_now(struct mm_struct *mm, uintptr_t va)
-{
-    pte_t *p = pt_walk(&mm->pt, va, false, 0);
-    return p ? *p : 0;
-}
-
-/*
- * An ENOMEM judged as the mm met it: the pages the failed op held - a migration's page (pinned
- * while its target is allocated), an mlock's range (locked then, unlocked by the failure) - were
- * not evictable, but a plain probe would evict them (swap-out) and call the failure unjustified
- * (regression: corpus/vm/regress-migrate-range-pinned-node, a bound node whose only reclaimable
- * page was the one being moved). They are pinned (a reference beyond the mappings: swap-out
- * skips them) for the probe: @meta kernel pages and a user page, from @nodes unless it is ~0.
- * Released by a reference drop, as fault_wp drops its pin: a page cache page refuses
- * __free_pages (regression: corpus/vm/regress-mlock-pin-shared-page).
- */
-#define VM_PIN_MAX 96 /* an op spans at most 80 pages (+1 unaligned) */
-
-static bool vm_oom_justified_held(struct vmm *m, uintptr_t start, uintptr_t end, unsigned int meta,
-                                  uint32_t nodes)
-{
-    static struct page *pinned[VM_PIN_MAX];
-    unsigned int n = 0;
-    for (uintptr_t va = start; va < end && n < VM_PIN_MAX; va += PAGE_SIZE) {
-        pte_t e = vm_pte_now(m->mm, va);
-        if (pte_present(e) && !(e & PTE_SW_ZERO)) {
-            pinned[n] = pfn_to_page(MM_PFN_DOWN(pte_addr(e)));
-            get_page(pinned[n++]);
-        }
-    }
-    bool justified = nodes == ~0u ? vm_oom_justified_need(meta, 1, GFP_HIGHUSER)
-                                  : vm_oom_justified_nodes(nodes);
-    while (n)
-        env_atomic_sub(&pinned[--n]->refcount, 1);
-    return justified;
-}
-
 static int vm_migrate_expect(struct vmm *m, uintptr_t va, pte_t e, unsigned int flags)
 {
     if (vm_reg_find(m, va) < 0)
