@@ -245,10 +245,39 @@ static int test_move_and_check(void)
     return 0;
 }
 
+/* A move out of a strict bind makes it non-strict: a neighbour bound to the same nodes that was
+ * apart only by strictness merges with it (a vm fuzz finding: vma.unmerged after move_pages). */
+static int test_move_unbinds_and_merges(void)
+{
+    struct mm_struct *mm = mp_boot(false);
+    KT_ASSERT_NOT_NULL(mm);
+    unsigned long n1 = 2;
+    long a = do_mmap(mm, 0, 2 * PAGE_SIZE, RW, PRIV, NULL, 0);
+    KT_ASSERT_GT(a, 0);
+    uintptr_t va = (uintptr_t)a;
+    KT_TRY(kt_user_fill(mm, va, 1));
+    KT_TRY(kt_user_fill(mm, va + PAGE_SIZE, 2));
+    KT_ASSERT_OK(mm_mbind(mm, va, PAGE_SIZE, MPOL_BIND, &n1, 8, MPOL_MF_STRICT | MPOL_MF_MOVE));
+    KT_ASSERT_OK(mm_mbind(mm, va + PAGE_SIZE, PAGE_SIZE, MPOL_BIND, &n1, 8, 0));
+    KT_ASSERT(find_vma(mm, va)->vm_policy.strict);
+    KT_ASSERT(!find_vma(mm, va + PAGE_SIZE)->vm_policy.strict); /* its page stayed on node 0 */
+    KT_ASSERT_EQ(mm->map_count, 2);
+    int node = 0, status = 9;
+    KT_ASSERT_OK(mm_move_pages_node(mm, 1, &va, &node, &status, MPOL_MF_MOVE));
+    KT_ASSERT_EQ(status, 0);
+    KT_ASSERT_EQ(mm->map_count, 1);
+    KT_ASSERT(!find_vma(mm, va)->vm_policy.strict);
+    KT_TRY(kt_user_verify(mm, va, 1));
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
 static const struct ktest_case mempolicy_cases[] = {
     KT_CASE(policy_errors),
     KT_CASE(placement_and_fork),
     KT_CASE(bind_never_leaves_its_nodes),
     KT_CASE(move_and_check),
+    KT_CASE(move_unbinds_and_merges),
 };
 KT_SUITE(mempolicy, mempolicy_cases);

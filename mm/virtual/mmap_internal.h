@@ -72,7 +72,7 @@ struct page *mempolicy_alloc(const struct mpol_target *t, gfp_t gfp);
 /** A page for @va of @v under its policy (mempolicy_target + mempolicy_alloc). */
 struct page *vma_alloc_page(struct mm_struct *mm, struct vm_area_struct *v, uintptr_t va, gfp_t gfp);
 /** Page @p now maps in @v by another choice than the policy (move_pages to a node): a bind
- * policy it breaks is no longer strict. */
+ * policy it breaks is no longer strict, and @v may merge with a neighbour (it may be freed). */
 void mempolicy_note_page(struct mm_struct *mm, struct vm_area_struct *v, const struct page *p);
 
 /** The node a hinting fault from node @nid may move a page of @v to under the policy in force:

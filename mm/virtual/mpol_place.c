@@ -49,8 +49,11 @@ struct page *vma_alloc_page(struct mm_struct *mm, struct vm_area_struct *v, uint
 void mempolicy_note_page(struct mm_struct *mm, struct vm_area_struct *v, const struct page *p)
 {
     struct mempolicy *pol = mpol_of(mm, v);
-    if (pol->mode == MPOL_BIND && !(pol->nodes >> page_to_nid(p) & 1))
-        pol->strict = false;
+    if (pol->mode != MPOL_BIND || (pol->nodes >> page_to_nid(p) & 1) || !pol->strict)
+        return;
+    pol->strict = false;
+    if (pol == &v->vm_policy) /* a neighbour that was apart only by strictness may merge now */
+        (void)vma_merge_around(mm, v);
 }
 
 int mempolicy_misplaced(struct mm_struct *mm, struct vm_area_struct *v, int nid)
