@@ -172,12 +172,6 @@ static void vm_files_create(void)
     }
 }
 
-static pte_t vm_pte_now(struct mm_struct *mm, uintptr_t va)
-{
-    pte_t *p = pt_walk(&mm->pt, va, false, 0);
-    return p ? *p : 0;
-}
-
 /*
  * An ENOMEM judged as the mm met it. The pages the failed op held were not evictable then: a
  * migration's page (pinned while its target is allocated; regression:

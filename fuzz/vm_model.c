@@ -622,7 +622,7 @@ bool vm_lock_populate(struct vmm *m, uintptr_t s, uintptr_t e, bool none_fails)
     return true;
 }
 
-static pte_t vm_pte_of(struct mm_struct *mm, uintptr_t va)
+pte_t vm_pte_now(struct mm_struct *mm, uintptr_t va)
 {
     pte_t *p = pt_walk(&mm->pt, va, false, 0);
     return p ? *p : 0;
@@ -661,7 +661,7 @@ void vm_lock_judge(struct vmm *m, uintptr_t s, uintptr_t e, const char *what, bo
             continue;
         r->locked = vm_mm_locked(m->mm, r->start);
         for (uint32_t k = 0; r->obj >= 0 && !r->shared && k < r->np; k++) {
-            pte_t pte = vm_pte_of(m->mm, r->start + (uintptr_t)k * PAGE_SIZE);
+            pte_t pte = vm_pte_now(m->mm, r->start + (uintptr_t)k * PAGE_SIZE);
             bool cache = pte_present(pte) &&
                          (pfn_to_page(MM_PFN_DOWN(pte_addr(pte)))->flags & PG_cache);
             if (!r->own[k] && pte_present(pte) && !cache) {
@@ -687,7 +687,7 @@ void vm_check_locked(void)
                       (unsigned long)r->start, r->np, r->locked ? "locked" : "unlocked",
                       r->locked ? "is not" : "is VM_LOCKED");
             for (uint32_t k = 0; r->locked && r->prot && k < r->np; k++) {
-                pte_t pte = vm_pte_of(m->mm, r->start + (uintptr_t)k * PAGE_SIZE);
+                pte_t pte = vm_pte_now(m->mm, r->start + (uintptr_t)k * PAGE_SIZE);
                 if (!pte_present(pte))
                     vfail("mm %u locked page %lx is %s", n,
                           (unsigned long)(r->start + (uintptr_t)k * PAGE_SIZE),

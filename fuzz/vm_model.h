@@ -160,6 +160,8 @@ bool vm_oom_justified_need(unsigned int meta, unsigned int data, gfp_t data_gfp)
 bool vm_oom_justified_n(unsigned int need);
 bool vm_oom_justified_nodes(uint32_t nodes);
 void vm_note_bind(uint32_t nodes);
+/** The PTE at @va of @mm now (0 where no table reaches). */
+pte_t vm_pte_now(struct mm_struct *mm, uintptr_t va);
 bool vm_oom_justified(void);
 void vm_check_mm(void);
 void vm_check_obj(int o);
