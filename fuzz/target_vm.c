@@ -908,6 +908,20 @@ static int vswap_cb(void *arg, uintptr_t va, pte_t *ptep)
     return 0;
 }
 
+/* The page at @va of @m, just swapped in and read into vm_fz.buf, against the model (@when: for
+ * the report). */
+static void vm_swapin_verify(struct vmm *m, uintptr_t va, const char *when)
+{
+    int ri = vm_reg_find(m, va);
+    if (ri < 0)
+        vfail("swap-in of %lx %s: no region of the model holds it", (unsigned long)va, when);
+    struct vcont c = vm_page_content(&m->reg[ri], (uint32_t)((va - m->reg[ri].start) / PAGE_SIZE));
+    long d = vm_cmp(vm_fz.buf, &c, PAGE_SIZE);
+    if (d >= 0)
+        vfail("swap-in of %lx %s: byte %ld is %02x, model %02x", (unsigned long)va, when, d,
+              vm_fz.buf[d], vm_byte(&c, (uint32_t)d));
+}
+
 static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
 {
     struct vmm *m = vm_cur_mm();
@@ -964,6 +978,17 @@ static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
                   (unsigned long)f.va, s1.read_errors - s0.read_errors);
         return;
     }
+    /* The same errors spent to the last one by those writes leave the device healthy for the
+     * read: the swap-in succeeds, and must give the page's contents (a campaign find:
+     * corpus/vm/regress-swapin-errors-spent-on-reclaim). */
+    if (res == VM_FAULT_HANDLED && s1.write_errors - s0.write_errors >= n) {
+        if (s1.read_errors != s0.read_errors || s1.swapped_in != s0.swapped_in + 1)
+            vfail("swap-in of %lx after the armed errors went to swap-out writes: read errors +%lu, "
+                  "swapped in +%lu", (unsigned long)f.va, s1.read_errors - s0.read_errors,
+                  s1.swapped_in - s0.swapped_in);
+        vm_swapin_verify(m, f.va, "after the armed errors went to swap-out writes");
+        return;
+    }
     if (res != VM_FAULT_SIGBUS || fva != f.va)
         vfail("swap-in of %lx with a failing device: %s at %lx, expected sigbus", (unsigned long)f.va,
               vm_fault_name(res), (unsigned long)fva);
@@ -979,14 +1004,9 @@ static void vm_swapfail(uint32_t on, uint32_t n, uint32_t at)
         fuzz_digest_bytes(vm_fz.buf, PAGE_SIZE);
     if (res == VM_FAULT_OOM && vm_oom_justified())
         return;
-    int ri = vm_reg_find(m, f.va);
-    if (res != VM_FAULT_HANDLED || ri < 0)
+    if (res != VM_FAULT_HANDLED)
         vfail("swap-in of %lx with the device healthy again: %s", (unsigned long)f.va, vm_fault_name(res));
-    struct vcont c = vm_page_content(&m->reg[ri], (uint32_t)((f.va - m->reg[ri].start) / PAGE_SIZE));
-    long d = vm_cmp(vm_fz.buf, &c, PAGE_SIZE);
-    if (d >= 0)
-        vfail("swap-in of %lx after a failed read: byte %ld is %02x, model %02x", (unsigned long)f.va, d,
-              vm_fz.buf[d], vm_byte(&c, (uint32_t)d));
+    vm_swapin_verify(m, f.va, "after a failed read");
 }
 
 /* ---- vm forkfail skip= ----
