@@ -273,11 +273,37 @@ static int test_move_unbinds_and_merges(void)
     return 0;
 }
 
+/* mbind(MPOL_DEFAULT) hands a VMA to the mm's own policy: a page the VMA's policy placed outside
+ * the mm's strict bind nodes makes that policy non-strict (a vm campaign find: vm.policy after
+ * mbind DEFAULT under set_mempolicy BIND; corpus/vm/regress-mbind-default-under-mm-bind). */
+static int test_default_vma_joins_mm_bind(void)
+{
+    struct mm_struct *mm = mp_boot(false);
+    KT_ASSERT_NOT_NULL(mm);
+    unsigned long n0 = 1, n1 = 2;
+    long a = do_mmap(mm, 0, PAGE_SIZE, RW, PRIV, NULL, 0);
+    KT_ASSERT_GT(a, 0);
+    uintptr_t va = (uintptr_t)a;
+    KT_ASSERT_OK(mm_mbind(mm, va, PAGE_SIZE, MPOL_BIND, &n0, 8, 0));
+    KT_ASSERT_OK(mm_set_mempolicy(mm, MPOL_BIND, &n1, 8));
+    KT_ASSERT(mm->policy.strict); /* no VMA that follows it has a page */
+    KT_TRY(kt_user_fill(mm, va, 1)); /* on node 0, by the VMA's policy */
+    KT_ASSERT(mm->policy.strict);
+    KT_MM_CHECK();
+    KT_ASSERT_OK(mm_mbind(mm, va, PAGE_SIZE, MPOL_DEFAULT, NULL, 0, 0));
+    KT_ASSERT(!mm->policy.strict);
+    KT_TRY(kt_user_verify(mm, va, 1));
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
 static const struct ktest_case mempolicy_cases[] = {
     KT_CASE(policy_errors),
     KT_CASE(placement_and_fork),
     KT_CASE(bind_never_leaves_its_nodes),
     KT_CASE(move_and_check),
     KT_CASE(move_unbinds_and_merges),
+    KT_CASE(default_vma_joins_mm_bind),
 };
 KT_SUITE(mempolicy, mempolicy_cases);

@@ -153,6 +153,17 @@ static bool mpol_mm_conforms(struct mm_struct *mm, const struct mempolicy *pol)
     return true;
 }
 
+/* @v has just come to follow @mm's own policy (mbind MPOL_DEFAULT): a strict bind policy of the
+ * mm stays strict only if @v's private pages conform to it too (they were placed by @v's
+ * policy before; a campaign find: corpus/vm/regress-mbind-default-under-mm-bind). */
+static void mpol_mm_note_vma(struct mm_struct *mm, struct vm_area_struct *v)
+{
+    struct mempolicy *pol = &mm->policy;
+    if (pol->mode == MPOL_BIND && pol->strict &&
+        mpol_queue_range(mm, v, v->vm_start, v->vm_end, pol->nodes, 0))
+        pol->strict = false;
+}
+
 /* ---- the system calls ---- */
 
 int mm_set_mempolicy(struct mm_struct *mm, int mode, const unsigned long *nmask,
@@ -214,6 +225,8 @@ static unsigned long mpol_settle_range(struct mm_struct *mm, uintptr_t start, ui
         if (v->vm_policy.mode == MPOL_BIND)
             v->vm_policy.strict = !mpol_queue_range(mm, v, v->vm_start, v->vm_end,
                                                     v->vm_policy.nodes, 0);
+        else if (v->vm_policy.mode == MPOL_DEFAULT) /* it follows the mm's policy now */
+            mpol_mm_note_vma(mm, v);
         uintptr_t next_start = v->vm_end;
         (void)vma_merge_around(mm, v); /* equal again once strictness is known: may free v */
         v = next_start < end ? find_vma(mm, next_start) : NULL;
