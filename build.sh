@@ -715,7 +715,7 @@ repro_kernel() { # TARGET FILE HARDENED
     kernel_corpus_pack "$dir/repro.pack" "$dir/corpus" 2>/dev/null || die "repro: cannot pack $2"
     echo "== replay inside the ${3:+hardened }kernel under QEMU:"
     cmd_qemu ${3:+--hardened} --pack "$dir/repro.pack" --timeout 300 --log "$dir/serial.log" \
-        -- -append "filter=corpus trace verbose" || rc=$?
+        -- -append "filter=corpus trace verbose check_every=1" || rc=$?
     hd="$("$(replay_bin "$1")" --digest "$dir/corpus/$1" 2>/dev/null | grep '^DIGEST' || true)"
     kd="$(tr -d '\r' <"$dir/serial.log" | grep '^DIGEST' || true)"
     echo "hosted: ${hd:-none}"

@@ -27,10 +27,12 @@
  *       ("vm/regress-foo"), or the last two components when there is none; <target> is the first
  *       component of <name> when that names a target, else --target. Each input runs in a child
  *       process unless --no-fork. Exit status 1 if any failed.
- *   replay [--mutants K] --pack FILE.pack
+ *   replay [--mutants K] [--check-every N] --pack FILE.pack
  *       run a corpus pack (corpus_pack.h) exactly as the kernel does (kernel_corpus_replay):
  *       its DIGEST lines and KTAP. A failing input aborts here (hosted crash). --mutants K also
- *       runs K deterministic variants of every entry (mutate.h), as the kernel's "mutants=K".
+ *       runs K deterministic variants of every entry (mutate.h), as the kernel's "mutants=K";
+ *       --check-every N the full checks every N ops (default 16, the kernel's "check_every=N";
+ *       1 names the first bad op of a failure, which aborts here before a rerun could).
  *   replay --emit-mutant NAME~mINDEX FILE OUT
  *       write that variant of FILE (whose pack name is NAME) to OUT, to reproduce it alone.
  */
@@ -411,7 +413,7 @@ static void usage(void)
             "       replay --decode [--target NAME] FILE...\n"
             "       replay --encode [--target NAME] TEXTFILE OUTFILE\n"
             "       replay --digest [--target NAME] [--no-fork] [--verbose] PATH...\n"
-            "       replay [--mutants K] --pack FILE.pack\n"
+            "       replay [--mutants K] [--check-every N] --pack FILE.pack\n"
             "       replay --emit-mutant NAME~mINDEX FILE OUT\n"
             "       replay --list\n"
             "       replay --op-tables\n");
@@ -468,6 +470,8 @@ int main(int argc, char **argv)
             pack = true;
         } else if (!strcmp(o, "--mutants") && i + 1 < argc) {
             kernel_corpus_mutants = (unsigned int)atoi(argv[++i]);
+        } else if (!strcmp(o, "--check-every") && i + 1 < argc) {
+            kernel_corpus_check_every = (unsigned int)atoi(argv[++i]);
         } else if (!strcmp(o, "--emit-mutant") && i + 1 < argc) {
             mutant_spec = argv[++i];
         } else if (!strcmp(o, "--op-tables")) {

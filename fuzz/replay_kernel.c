@@ -24,6 +24,7 @@ struct kcr_target {
 };
 
 unsigned int kernel_corpus_mutants;
+unsigned int kernel_corpus_check_every = FUZZ_CHECK_EVERY_DEFAULT;
 void (*kernel_corpus_fail_dump)(const char *why);
 static char kcr_why[64]; /* "corpus TARGET/NAME" of the entry running now */
 
@@ -76,6 +77,45 @@ static void kcr_dump_hook(const char *why)
         kernel_corpus_fail_dump(kcr_why);
 }
 
+/* One run of @data at full-check cadence @every; @dump: a failure hands the mm to
+ * kernel_corpus_fail_dump. */
+static int kcr_run_at(const struct fuzz_target *t, const char *name, const uint8_t *data,
+                      size_t size, unsigned int every, bool dump)
+{
+    unsigned int saved = fuzz_check_every;
+    int r;
+
+    fuzz_check_every = every ? every : 1;
+    if (dump) {
+        mm_snprintf(kcr_why, sizeof(kcr_why), "corpus %s", name); /* name: TARGET/FILE */
+        fuzz_dump_hook = kcr_dump_hook;
+    }
+    r = fuzz_run_guarded(t, data, size);
+    if (dump)
+        fuzz_dump_hook = NULL;
+    fuzz_check_every = saved;
+    return r;
+}
+
+/* @data through @t at kernel_corpus_check_every; after a failure again with the full checks
+ * after every op, whose report names the first bad op and which writes the dump. The input has
+ * failed either way (a failure that does not repeat says so). */
+static int kcr_run_checked(const struct fuzz_target *t, const char *name, const uint8_t *data,
+                           size_t size)
+{
+    bool dump = kernel_corpus_fail_dump != NULL;
+
+    if (kernel_corpus_check_every <= 1)
+        return kcr_run_at(t, name, data, size, 1, dump);
+    if (kcr_run_at(t, name, data, size, kernel_corpus_check_every, false) == 0)
+        return 0;
+    fuzz_log("    # %s failed with full checks every %u ops; again, checked after every op:", name,
+             kernel_corpus_check_every);
+    if (kcr_run_at(t, name, data, size, 1, dump) == 0)
+        fuzz_log("    # %s: the failure above did not repeat (still counted)", name);
+    return -1;
+}
+
 /* Run @data as input @name of target @target: one DIGEST line, counted in @kt. */
 static void kcr_run_input(struct kcr_target *kt, const char *target, const char *name,
                           const uint8_t *data, size_t size)
@@ -85,14 +125,8 @@ static void kcr_run_input(struct kcr_target *kt, const char *target, const char 
     int r = -1;
 
     fuzz_platform.set_quiet(true);
-    if (kernel_corpus_fail_dump) {
-        mm_snprintf(kcr_why, sizeof(kcr_why), "corpus %s", name); /* name: TARGET/FILE */
-        fuzz_dump_hook = kcr_dump_hook;
-    }
     if (t)
-        r = fuzz_run_guarded(t, data, size);
-    if (kernel_corpus_fail_dump)
-        fuzz_dump_hook = NULL;
+        r = kcr_run_checked(t, name, data, size);
     if (!t)
         fuzz_log("    # %s: no target %s", name, target);
     fuzz_digest_format(line, sizeof(line), target, name, r != 0);

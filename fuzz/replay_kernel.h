@@ -13,6 +13,16 @@
 extern unsigned int kernel_corpus_mutants;
 
 /**
+ * The full-check cadence of the replay (fuzz_check_every, fuzz_target.h): mm_check and the
+ * targets' whole-state checks after every Nth op and the last one, the cheap ones after every
+ * op. Default FUZZ_CHECK_EVERY_DEFAULT, as the fuzz engines; 1 checks after every op. An entry
+ * that fails at a cadence above 1 has failed; it is run again at 1, so its report still names
+ * the first bad op, and that run writes the dump (kernel_corpus_fail_dump). Digests do not depend
+ * on the cadence (a passing run's are the same at every cadence).
+ */
+extern unsigned int kernel_corpus_check_every;
+
+/**
  * Set by the kernel ("pmdump"): called when an entry fails (fuzz_crash, before the run returns to
  * the guarded call), with "corpus TARGET/NAME" and the failed instance still live, to write the
  * mm's dump; the failure is then reported as always. NULL (the default, and the hosted replay):

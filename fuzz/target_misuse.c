@@ -15,7 +15,9 @@
  * the objects the harness holds are untouched, and mm_check() passes right after. An unreported
  * misuse is "FUZZ-FAIL misuse-undetected kind=<name> op#N [...]".
  *
- *   slab double-free g= via=     (level >= 1 for slab objects, any for large blocks)
+ *   slab double-free g= via=     (level >= 1 for slab objects, any for large blocks; level 0 for
+ *                                the head of this CPU's freelist or the last object in its
+ *                                remote-free buffer)
  *                                free a pointer freed before and not handed out since (the page
  *                                must still be a slab of the same cache with an object start
  *                                there, or, for a large kmalloc block, free pages):
@@ -175,6 +177,14 @@ static int mu_free(const struct sc_obj *o, void *p, uint32_t via)
 
 static const struct sc_grave *mu_kfence_stale(uint32_t g);
 
+/* Level 0's promise (slab.c's cheap check, on every path): a free of the head of this CPU's
+ * freelist, or of the last object in this CPU's remote-free buffer, is a double free. */
+static bool mu_level0_sees(const struct kmem_cache *kc, const void *p)
+{
+    const struct kmem_cache_cpu *cc = &kc->cpu[env_cpu_id()];
+    return p == cc->freelist || (cc->nr_rfree && p == cc->rfree[cc->nr_rfree - 1]);
+}
+
 static void mu_double_free(uint32_t g, uint32_t via)
 {
     const struct sc_grave *kg = mu_kfence_stale(g);
@@ -199,8 +209,8 @@ static void mu_double_free(uint32_t g, uint32_t via)
         if (gr->kc) {
             if (!mu_known(gr->kc) || sc_cache_of(gr->p) != gr->kc || !sc_usable(gr->p))
                 continue; /* the slab went away: not a double free any more */
-            if (mu_level < 1)
-                continue; /* level 0 sees only the freelist head */
+            if (mu_level < 1 && !mu_level0_sees(gr->kc, gr->p))
+                continue; /* level 0 sees only those two */
             err = via == FUZZ_VIA_CACHE ? kmem_cache_free(gr->kc, gr->p) : kfree(gr->p);
         } else {
             if (!(head->flags & (PG_buddy | PG_pcp)) || (head->flags & (PG_head | PG_reserved)))

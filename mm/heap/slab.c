@@ -329,7 +329,8 @@ static void slab_calc_poison_words(struct kmem_cache *c)
  * words 0 and 1 are at 0 and 8 whatever the size). */
 static void slab_calc_harden_fast(struct kmem_cache *c)
 {
-    c->harden_fast = c->harden_level == 1 && !c->ctor && c->object_size >= 16;
+    c->harden_fast = c->harden_level == 1 && !c->ctor && c->object_size >= 16 &&
+                     c->obj_offset == SLAB_L1_OBJ_OFFSET;
 }
 
 /*
@@ -1175,6 +1176,119 @@ out:
     return obj;
 }
 
+/* ---- level-1 fast paths (c->harden_fast) ---- */
+
+/* A level-1 slot is [ meta | canary | object | canary ] with the object at SLAB_L1_OBJ_OFFSET:
+ * its metadata is a constant distance before it, and state, cpu and slack are one little-endian
+ * word (one load or store where the three fields would take three). */
+MM_STATIC_ASSERT(sizeof(struct slab_meta) + SLAB_CANARY == SLAB_L1_OBJ_OFFSET &&
+                 offsetof(struct slab_meta, next) == 0 &&
+                 offsetof(struct slab_meta, cpu) == offsetof(struct slab_meta, state) + 4 &&
+                 offsetof(struct slab_meta, slack) == offsetof(struct slab_meta, state) + 6 &&
+                 __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "level-1 slot layout");
+#define SLAB_TAG_CPU_MASK    0x0000ffff00000000ull
+#define SLAB_TAG_SLACK_SHIFT 48
+
+static MM_ALWAYS_INLINE struct slab_meta *slab_l1_meta(void *obj)
+{
+    return (struct slab_meta *)((char *)obj - SLAB_L1_OBJ_OFFSET);
+}
+
+static MM_ALWAYS_INLINE uint64_t slab_l1_tag(const struct slab_meta *m)
+{
+    uint64_t w;
+    __builtin_memcpy(&w, &m->state, 8);
+    return w;
+}
+
+static MM_ALWAYS_INLINE void slab_l1_tag_set(struct slab_meta *m, uint64_t w)
+{
+    __builtin_memcpy(&m->state, &w, 8);
+}
+
+/* Is @next, the successor of the popped object, a free object start of @cc's slab (or NULL)? The
+ * range test first, so nothing outside the slab is read. */
+static MM_ALWAYS_INLINE bool slab_l1_next_ok(const struct kmem_cache *c,
+                                             const struct kmem_cache_cpu *cc, void *next)
+{
+    return !next || (slab_index_of_offset(c, (uint64_t)next - cc->base) < c->objects &&
+                     slab_l1_meta(next)->state == SLAB_STATE_FREE);
+}
+
+/*
+ * Level-1 allocation of the head of this CPU's freelist (not empty), when nothing else is special
+ * (the conditions of slab_alloc's plain path; interrupts off, @irq the state to restore). Every check is a load: the popped object's poison words
+ * and the canary before it, its successor (a free object start of the CPU slab); anything wrong
+ * and nothing has changed yet, so slab_alloc_irqoff redoes the allocation with its reports and
+ * repairs. Otherwise what slab_harden_alloc writes, with the slot layout as constants.
+ */
+static MM_NOINLINE void *slab_alloc_l1(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req,
+                                       unsigned long irq)
+{
+    unsigned int cpu = env_cpu_id();
+    struct kmem_cache_cpu *cc = &c->cpu[cpu];
+    void *obj = cc->freelist;
+    struct slab_meta *m = slab_l1_meta(obj);
+    void *next = (void *)(m->next ^ c->secret ^ (uintptr_t)&m->next);
+    uint64_t damage = slab_poison_words_diff(c, obj) |
+                      slab_word_diff((char *)obj - SLAB_CANARY, SLAB_RZ_BYTE);
+    if (mm_unlikely(damage || !slab_l1_next_ok(c, cc, next)))
+        return slab_alloc_irqoff(c, gfp, site, req, NUMA_NO_NODE, irq);
+    unsigned int slack = c->object_size - (unsigned int)req;
+    cc->kfence_left--;
+    cc->freelist = next;
+    cc->alloc++;
+    slab_l1_tag_set(m, SLAB_STATE_ALLOC | (uint64_t)(uint16_t)cpu << 32 |
+                           (uint64_t)(uint16_t)slack << SLAB_TAG_SLACK_SHIFT);
+    m->site = site;
+    m->next = slab_stamp();
+    if (slack) {
+        const uint64_t pat = 0x0101010101010101ull * SLAB_RZ_BYTE;
+        __builtin_memcpy((char *)obj + req, &pat, SLAB_CANARY);
+    }
+    env_irq_restore(irq);
+    return obj;
+}
+
+static MM_NOINLINE int slab_free_hardened(struct kmem_cache *c, struct page *slab, void *obj,
+                                          const char *func);
+
+/*
+ * Level-1 free of object start @obj of @slab (no shadow, no tracing). Every check is a load: an
+ * allocated object (state tag), its canaries intact; anything wrong, or a free the fast cases do
+ * not cover (a full remote-free buffer), and nothing has changed yet, so slab_free_hardened
+ * redoes it with its reports. The object goes on this CPU's freelist tagged FREE, or into its
+ * remote-free buffer tagged RFREE, poisoned either way.
+ */
+static MM_NOINLINE int slab_free_l1(struct kmem_cache *c, struct page *slab, void *obj,
+                                    const char *func)
+{
+    struct slab_meta *m = slab_l1_meta(obj);
+    uint64_t tag = slab_l1_tag(m);
+    unsigned int size = c->object_size, slack = (unsigned int)(tag >> SLAB_TAG_SLACK_SHIFT);
+    if (mm_unlikely((uint32_t)tag != SLAB_STATE_ALLOC || slack >= size ||
+                    !slab_canaries_intact(obj, size - slack)))
+        return slab_free_hardened(c, slab, obj, func);
+    unsigned long irq = env_irq_save();
+    struct kmem_cache_cpu *cc = &c->cpu[env_cpu_id()];
+    uint32_t state = SLAB_STATE_FREE;
+    if (mm_likely(slab == cc->slab)) {
+        m->next = (uintptr_t)cc->freelist ^ c->secret ^ (uintptr_t)&m->next;
+        cc->freelist = obj;
+    } else if (cc->nr_rfree + 1 < c->rfree_max) {
+        slab_rfree_append(cc, slab, obj);
+        state = SLAB_STATE_RFREE; /* buffered: on no freelist yet */
+    } else {
+        env_irq_restore(irq);
+        return slab_free_hardened(c, slab, obj, func);
+    }
+    slab_l1_tag_set(m, (tag & SLAB_TAG_CPU_MASK) | state);
+    slab_poison_put_words(c, obj);
+    cc->free++;
+    env_irq_restore(irq);
+    return 0;
+}
+
 /*
  * The common allocation on its own (mimalloc's split of a fast path from the rest): an unhardened
  * cache without slab_owner, this CPU's freelist not empty, no KFENCE sample due, no tracing, no
@@ -1189,8 +1303,12 @@ void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
     struct kmem_cache_cpu *cc = &c->cpu[env_cpu_id()];
     void *obj = cc->freelist;
     if (mm_unlikely(!obj || cc->kfence_left == 1 || c->alloc_extra || (gfp & __GFP_ZERO) ||
-                    env_shadow_enabled || (mm_trace_enabled & MM_TRACE_BIT(MM_TRACE_SLAB_ALLOC))))
+                    env_shadow_enabled || (mm_trace_enabled & MM_TRACE_BIT(MM_TRACE_SLAB_ALLOC)))) {
+        if (c->harden_fast && obj && cc->kfence_left != 1 && !(gfp & __GFP_ZERO) &&
+            !env_shadow_enabled && !(mm_trace_enabled & MM_TRACE_BIT(MM_TRACE_SLAB_ALLOC)))
+            return slab_alloc_l1(c, gfp, site, req, irq);
         return slab_alloc_irqoff(c, gfp, site, req, NUMA_NO_NODE, irq);
+    }
     cc->kfence_left--; /* off: 0 wraps and never reaches 1 again */
     cc->freelist = (void *)*slab_fp_addr(c, obj); /* unhardened: the link is stored plain */
     cc->alloc++;
@@ -1306,8 +1424,12 @@ int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *fu
 {
     if (mm_unlikely(slab_obj_index(c, slab, obj) < 0))
         return slab_free_reject(c, slab, obj, func, SLAB_FREE_NOT_OBJECT);
-    if (c->hardened)
+    if (c->hardened) {
+        if (c->harden_fast && !env_shadow_enabled &&
+            !(mm_trace_enabled & MM_TRACE_BIT(MM_TRACE_SLAB_FREE)))
+            return slab_free_l1(c, slab, obj, func);
         return slab_free_hardened(c, slab, obj, func);
+    }
     unsigned long irq = env_irq_save();
     struct kmem_cache_cpu *cc = &c->cpu[env_cpu_id()];
     void *head = cc->freelist;

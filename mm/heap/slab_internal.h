@@ -48,6 +48,8 @@
 #define SLAB_POISON_WORDS  4u    /* level 1: 8-byte poison words per free object */
 #define SLAB_RFREE_MAX     32u   /* remote-free buffer entries per CPU and cache (at most) */
 #define SLAB_RFREE_BYTES   4096u /* ... and at most this many object bytes (slab_calc_layout) */
+#define SLAB_L1_OBJ_OFFSET 32u   /* level 1, alignment <= 32: the object's start in its slot (meta
+                                    + canary before it), a constant of the level-1 fast paths */
 
 /*
  * Hardened slots, by level (mm_state.heap.harden_level, fixed at boot):
@@ -117,8 +119,9 @@ struct kmem_cache {
     unsigned int rz_start;     /* left red zone start within the slot (hardened) */
     unsigned int rz_end;       /* right red zone end within the slot (hardened) */
     unsigned int poison_at[SLAB_POISON_WORDS]; /* level 1: object offsets of the poison words */
-    bool harden_fast;          /* level 1, no constructor, object of 16+ bytes: the fast paths'
-                                  case (poison: the words at 0, 8, poison_at[2], poison_at[3]) */
+    bool harden_fast;          /* level 1, no constructor, object of 16+ bytes at slot offset
+                                  SLAB_L1_OBJ_OFFSET: the level-1 fast paths' case (poison: the
+                                  words at 0, 8, poison_at[2], poison_at[3]) */
     bool kmalloc;              /* one of the kmalloc size classes */
     gfp_t zone_gfp;            /* zone modifier for slab pages */
     kmem_ctor_t ctor;

@@ -121,7 +121,8 @@ static void crash_mm_check(uint32_t trace_mask)
         return;
     }
     fuzz_trace_mask = trace_mask; /* the dump's trace rings hold the events before the failure */
-    kernel_fuzz_plant = crash_plant_stray_page;
+    kernel_fuzz_plant = crash_plant_stray_page; /* once: after op #1 of the first run */
+    kernel_corpus_check_every = 1; /* so the planted damage meets mm_check after op #1 */
     int corpus_failed = kernel_corpus_replay(pack, size, NULL);
     kernel_fuzz_plant = NULL;
     int test_failed = ktest_run(suites, 1, NULL);

@@ -179,7 +179,7 @@ static unsigned long long run_clock_tsc(void)
 int kernel_run_all(void)
 {
     static const struct ktest_suite *suites[RUN_MAX_SUITES];
-    static char filter[64], crash[32], mutants[16], smp_break[16];
+    static char filter[64], crash[32], mutants[16], check_every[16], smp_break[16];
 
     kernel_pm_dump = run_cmdline_flag("pmdump");
     if (kernel_pm_dump) { /* the first surviving failure dumps too, not only a trap */
@@ -211,6 +211,8 @@ int kernel_run_all(void)
                          ktest_strstr(smp_break, "shootdown"); /* the planted missing flush */
     if (run_cmdline_value("mutants", mutants, sizeof(mutants)))
         kernel_corpus_mutants = run_cmdline_u32(mutants);
+    if (run_cmdline_value("check_every", check_every, sizeof(check_every)))
+        kernel_corpus_check_every = run_cmdline_u32(check_every);
     if (!ktest_verbose)
         kernel_set_log_level(ENV_LOG_ERR); /* sanitizer reports still print; chatter does not */
     int failed = ktest_run(suites, n, run_cmdline_value("filter", filter, sizeof(filter)));
