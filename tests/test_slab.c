@@ -645,6 +645,9 @@ static int test_remote_free_buffer_misuse(void)
     KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT);
     KT_ASSERT_STREQ(rep.invariant, "slab.duplicate");
     c->cpu[1].nr_rfree = 2; /* forget the second entry of objs[0] */
+    KT_ASSERT_ERR(mm_check(&rep), MM_ECORRUPT); /* rfree_last still names it */
+    KT_ASSERT_STREQ(rep.invariant, "slab.rfree");
+    c->cpu[1].rfree_last = c->cpu[1].rfree[1];
     KT_MM_CHECK();
     struct page *slab = c->cpu[1].rfree_slab[0];
     c->cpu[1].rfree_slab[0] = virt_to_page(c); /* a slab of the cache of caches */

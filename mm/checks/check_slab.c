@@ -193,6 +193,10 @@ static int slab_check_rfree(struct slab_check_ctx *x, struct kmem_cache *c)
         if (cc->nr_rfree >= c->rfree_max)
             return slab_fail(x, "slab.rfree", ~0ul, "cache %s cpu %u: %u entries in a remote-free "
                              "buffer of %u", c->name, k, cc->nr_rfree, c->rfree_max);
+        if (cc->rfree_last != (cc->nr_rfree ? cc->rfree[cc->nr_rfree - 1] : NULL))
+            return slab_fail(x, "slab.rfree", ~0ul, "cache %s cpu %u: the remote-free buffer's "
+                             "last entry is %p, rfree_last says %p", c->name, k,
+                             cc->nr_rfree ? cc->rfree[cc->nr_rfree - 1] : NULL, cc->rfree_last);
         for (unsigned int i = 0; i < cc->nr_rfree; i++, entries++) {
             const struct page *slab = cc->rfree_slab[i];
             if (!page_pointer_valid(slab) || (slab->flags & (PG_head | PG_slab)) != (PG_head | PG_slab) ||

@@ -616,6 +616,7 @@ static void slab_rfree_flush_locked(struct kmem_cache *c, struct kmem_cache_cpu 
             list_add(&slab->lru, discard);
     }
     env_atomic_store(&cc->nr_rfree, 0u);
+    cc->rfree_last = NULL;
 }
 
 /* Give back the slabs on @discard (no lock held); returns their pages. */
@@ -650,6 +651,7 @@ static MM_ALWAYS_INLINE unsigned int slab_rfree_append(struct kmem_cache_cpu *cc
     cc->free_remote++;
     cc->rfree_slab[n] = slab;
     cc->rfree[n] = obj;
+    cc->rfree_last = obj;
     env_atomic_store(&cc->nr_rfree, n + 1);
     return n + 1;
 }
@@ -1384,16 +1386,20 @@ static MM_NOINLINE int slab_free_irqoff(struct kmem_cache *c, struct page *slab,
                                         const char *func, unsigned long irq)
 {
     struct kmem_cache_cpu *cc = &c->cpu[env_cpu_id()];
-    if (mm_unlikely(obj == cc->freelist)) { /* the cheap check every build has */
+    if (mm_unlikely(obj == cc->freelist)) { /* the cheap checks every build has */
         env_irq_restore(irq);
         return slab_free_reject(c, slab, obj, func, SLAB_FREE_CPU_HEAD);
+    }
+    /* before the slab test: the buffered object's slab may have become the CPU slab since (a
+     * misuse campaign find: corpus/misuse/regress-l0-rfree-slab-refrozen); hardened caches
+     * caught it before, by its RFREE tag */
+    if (mm_unlikely(obj == cc->rfree_last)) {
+        env_irq_restore(irq);
+        return slab_free_reject(c, slab, obj, func, SLAB_FREE_RFREE_LAST);
     }
     if (mm_likely(slab == cc->slab)) {
         slab_fp_set(c, obj, cc->freelist);
         cc->freelist = obj;
-    } else if (mm_unlikely(cc->nr_rfree && obj == cc->rfree[cc->nr_rfree - 1])) {
-        env_irq_restore(irq); /* hardened caches caught it before, by its RFREE tag */
-        return slab_free_reject(c, slab, obj, func, SLAB_FREE_RFREE_LAST);
     } else {
         slab_rfree_push(c, cc, slab, obj);
     }
@@ -1433,16 +1439,15 @@ int slab_free(struct kmem_cache *c, struct page *slab, void *obj, const char *fu
     unsigned long irq = env_irq_save();
     struct kmem_cache_cpu *cc = &c->cpu[env_cpu_id()];
     void *head = cc->freelist;
-    if (mm_unlikely(obj == head || env_shadow_enabled ||
+    if (mm_unlikely(obj == head || obj == cc->rfree_last || env_shadow_enabled ||
                     (mm_trace_enabled & MM_TRACE_BIT(MM_TRACE_SLAB_FREE))))
-        return slab_free_irqoff(c, slab, obj, func, irq);
+        return slab_free_irqoff(c, slab, obj, func, irq); /* a double free, or the rest */
     if (mm_likely(slab == cc->slab)) {
         *slab_fp_addr(c, obj) = (uintptr_t)head; /* unhardened: the link is stored plain */
         cc->freelist = obj;
     } else {
-        unsigned int n = cc->nr_rfree;
-        if (mm_unlikely(n + 1 >= c->rfree_max || (n && obj == cc->rfree[n - 1])))
-            return slab_free_irqoff(c, slab, obj, func, irq); /* a flush, or a double free */
+        if (mm_unlikely(cc->nr_rfree + 1 >= c->rfree_max))
+            return slab_free_irqoff(c, slab, obj, func, irq); /* a flush */
         slab_rfree_append(cc, slab, obj);
     }
     cc->free++;
@@ -1562,7 +1567,7 @@ bool slab_obj_is_live(struct kmem_cache *c, void *obj)
         return false; /* being constructed inside a new slab */
     if (!c->hardened) { /* the cheap checks every build has */
         const struct kmem_cache_cpu *cc = &c->cpu[env_cpu_id()];
-        return obj != cc->freelist && (!cc->nr_rfree || obj != cc->rfree[cc->nr_rfree - 1]);
+        return obj != cc->freelist && obj != cc->rfree_last;
     }
     void *slot = slab_slot_of(c, obj);
     slab_slot_open(c, slot);

@@ -90,6 +90,8 @@ struct kmem_cache_cpu {
     unsigned long kfence_left; /* allocations until the next KFENCE sample (0 when off: the
                                   decrement wraps, so it never reaches 0 again) */
     unsigned int nr_rfree;     /* entries in rfree (atomic stores: read as a hint elsewhere) */
+    void *rfree_last;          /* rfree[nr_rfree - 1], NULL when empty: the double-free test of
+                                  the free fast path in one load (mm_check: slab.rfree) */
     struct page *rfree_slab[SLAB_RFREE_MAX]; /* the slab of each buffered object */
     void *rfree[SLAB_RFREE_MAX]; /* remote-free buffer: free objects not yet returned */
 } MM_CACHE_ALIGNED;
