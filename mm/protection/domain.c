@@ -189,13 +189,17 @@ void prot_harvest_dirty(struct prot_region *r, uintptr_t va)
     }
 }
 
-void prot_grant_release(unsigned int g)
+void prot_grant_release(unsigned int g, bool keep_tables)
 {
     struct prot_grant *gr = &P.grant[g];
     uintptr_t va = prot_grant_va(g, prot_dom_user(gr->grantee));
     unsigned int n = P.reg[gr->region].npages;
     prot_harvest_dirty(&P.reg[gr->region], va);
-    pt_unmap(&P.pt, va, va + (uintptr_t)n * PAGE_SIZE, NULL, NULL);
+    if (keep_tables)
+        for (unsigned int i = 0; i < n; i++)
+            pt_update(&P.pt, va + i * PAGE_SIZE, 0);
+    else
+        pt_unmap(&P.pt, va, va + (uintptr_t)n * PAGE_SIZE, NULL, NULL);
     env_tlb_flush_range(va, va + (uintptr_t)n * PAGE_SIZE);
     P.dom[gr->grantee].nr_grants_in--;
     *gr = (struct prot_grant){ 0 };
@@ -218,7 +222,7 @@ static void prot_dom_release(unsigned int s)
 {
     for (unsigned int g = 0; g < DOMAIN_MAX_GRANTS; g++)
         if (P.grant[g].live && (P.grant[g].grantee == s || P.reg[P.grant[g].region].owner == s))
-            prot_grant_release(g);
+            prot_grant_release(g, false);
     for (unsigned int r = 0; r < DOMAIN_MAX_REGIONS; r++)
         if (P.reg[r].kind && P.reg[r].owner == s)
             prot_region_release(r);
@@ -377,7 +381,7 @@ int domain_free(int id, uintptr_t addr)
     if (!err) {
         for (unsigned int g = 0; g < DOMAIN_MAX_GRANTS; g++)
             if (P.grant[g].live && P.grant[g].region == (unsigned int)rs)
-                prot_grant_release(g);
+                prot_grant_release(g, false);
         prot_region_release((unsigned int)rs);
     }
     prot_unlock(irq);
@@ -479,7 +483,7 @@ int domain_revoke(int owner, uintptr_t grant_addr)
         err = prot_misuse(-MM_EACCES, __func__, grant_addr,
                           "revoke by a domain that does not own the region", owner, 0);
     else
-        prot_grant_release((unsigned int)g);
+        prot_grant_release((unsigned int)g, false);
     prot_unlock(irq);
     return err;
 }

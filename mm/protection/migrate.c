@@ -183,9 +183,16 @@ static int mig_region_commit(unsigned int rs, unsigned int d, enum domain_migrat
                 pt_unmap(&P.pt, *to, *to + (uintptr_t)r->npages * PAGE_SIZE, NULL, NULL);
             return -MM_ENOMEM;
         }
-    for (unsigned int g = 0; g < DOMAIN_MAX_GRANTS; g++) /* the destination's own grant */
-        if (P.grant[g].live && P.grant[g].region == rs)
-            prot_grant_release(g);
+    /* the destination's own grants: their tables may be the ones just made sure of for *to (the
+     * grant area shares them), so they go only once the destination's PTEs are in (a domains
+     * campaign find: corpus/domains/regress-migrate-into-grantee-tables) */
+    uintptr_t gone[DOMAIN_MAX_GRANTS];
+    unsigned int ngone = 0;
+    for (unsigned int g = 0; g < DOMAIN_MAX_GRANTS; g++)
+        if (P.grant[g].live && P.grant[g].region == rs) {
+            gone[ngone++] = prot_grant_va(g, prot_dom_user(P.grant[g].grantee));
+            prot_grant_release(g, true);
+        }
     for (unsigned int i = 0; i < r->npages; i++)
         pt_update(&P.pt, from + i * PAGE_SIZE, 0);
     env_tlb_flush_range(from, from + (uintptr_t)r->npages * PAGE_SIZE);
@@ -204,6 +211,8 @@ static int mig_region_commit(unsigned int rs, unsigned int d, enum domain_migrat
     P.dom[d].nr_regions++;
     for (unsigned int i = 0; i < r->npages; i++)
         pt_update(&P.pt, *to + i * PAGE_SIZE, page_to_phys(r->pages[i]) | prot_pte_flags(d, true));
+    for (unsigned int k = 0; k < ngone; k++) /* the tables only the grants needed */
+        pt_unmap(&P.pt, gone[k], gone[k] + (uintptr_t)r->npages * PAGE_SIZE, NULL, NULL);
     return 0;
 }
 

@@ -67,8 +67,10 @@ int prot_misuse(int err, const char *func, uintptr_t addr, const char *why, int 
 /** A page of @r written through the mapping at @va (PTE_D) is no longer scrubbed: call before
  * that mapping goes (domain.scrub would otherwise expect zero of a written page). */
 void prot_harvest_dirty(struct prot_region *r, uintptr_t va);
-/** Drop grant slot @g: mapping cleared and flushed on every CPU, dirty bits harvested. */
-void prot_grant_release(unsigned int g);
+/** Drop grant slot @g: mapping cleared and flushed on every CPU, dirty bits harvested; the page
+ * tables it leaves empty are freed unless @keep_tables (a caller that has made sure of tables
+ * in the same range for a mapping it writes next: migration into the grantee). */
+void prot_grant_release(unsigned int g, bool keep_tables);
 int prot_set_flag(int id, uintptr_t addr, unsigned int flag, bool on, const char *func);
 void prot_audit_add(int src, int dst, uintptr_t from, uintptr_t to, unsigned int npages,
                     uint32_t bytes, enum domain_migrate_mode mode, uintptr_t site);
