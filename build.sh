@@ -366,9 +366,9 @@ fuzz_options() {
 }
 
 # Crash files of one engine's work dir, one per line.
-fuzz_crash_files() { # fuzz_crash_files ENGINE WORK
+fuzz_crash_files() { # fuzz_crash_files ENGINE WORK (libFuzzer's slow-unit-* files are no crashes)
     case "$1" in
-        libfuzzer) find "$2/crashes" -maxdepth 1 -type f 2>/dev/null ;;
+        libfuzzer) find "$2/crashes" -maxdepth 1 -type f ! -name 'slow-unit-*' 2>/dev/null ;;
         afl) find "$2/afl" -path '*/crashes/id:*' -type f 2>/dev/null ;;
     esac | sort
 }
@@ -417,6 +417,9 @@ fuzz_report() { # fuzz_report TARGET ENGINE WORK BEFORE EXECS EPS CORPUS
     esac
     [ "$found" -ge "$new" ] || found="$new"
     echo "FUZZ target=$t engine=$e execs=${5:-0} exec_per_s=${6:-0} corpus=$7 crashes=$found new=$new"
+    [ "$e" = libfuzzer ] && cat "$work"/libfuzzer*.log 2>/dev/null |
+        sed -n 's/.*Test unit written to \([^ ]*slow-unit-[^ ]*\).*/\1/p' | sort -u |
+        while read -r f; do log "slow input (no crash; libFuzzer's -report_slow_units): $f"; done
     [ "$found" -gt 0 ] || return 0
     local f refound=""
     [ "$e" = libfuzzer ] && refound="$(cat "$work"/libfuzzer*.log 2>/dev/null | sed -n 's/.*Test unit written to \([^ ]*\).*/\1/p' |
