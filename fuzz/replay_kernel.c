@@ -85,7 +85,7 @@ static int kcr_run_at(const struct fuzz_target *t, const char *name, const uint8
     unsigned int saved = fuzz_check_every;
     int r;
 
-    fuzz_check_every = every ? every : 1;
+    fuzz_check_every = every;
     if (dump) {
         mm_snprintf(kcr_why, sizeof(kcr_why), "corpus %s", name); /* name: TARGET/FILE */
         fuzz_dump_hook = kcr_dump_hook;

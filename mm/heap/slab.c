@@ -116,16 +116,22 @@ static uintptr_t *slab_fp_addr(const struct kmem_cache *c, void *obj)
     return (uintptr_t *)((char *)slab_slot_of(c, obj) + c->fp_offset);
 }
 
+/* A hardened freelist link stored at @where is the pointer XOR this (encode and decode alike). */
+static MM_ALWAYS_INLINE uintptr_t slab_fp_mask(const struct kmem_cache *c, const uintptr_t *where)
+{
+    return c->secret ^ (uintptr_t)where;
+}
+
 static uintptr_t slab_fp_encode(const struct kmem_cache *c, void *next, uintptr_t *where)
 {
-    return c->hardened ? (uintptr_t)next ^ c->secret ^ (uintptr_t)where : (uintptr_t)next;
+    return c->hardened ? (uintptr_t)next ^ slab_fp_mask(c, where) : (uintptr_t)next;
 }
 
 void *slab_fp_decode(const struct kmem_cache *c, void *obj)
 {
     uintptr_t *where = slab_fp_addr(c, obj);
     uintptr_t v = *where;
-    return (void *)(c->hardened ? v ^ c->secret ^ (uintptr_t)where : v);
+    return (void *)(c->hardened ? v ^ slab_fp_mask(c, where) : v);
 }
 
 long slab_freelist_mark(const struct kmem_cache *c, const struct page *slab, void *head,
@@ -255,10 +261,19 @@ static void slab_poison_fill(const struct kmem_cache *c, void *obj)
 
 /* Red zone at the requested size @req of live object @obj: level 2 fills the rest of the class,
  * level 1 its canary (the 8 bytes at @req; they may reach into the canary after the object). */
+/* Level 1: the canary at @at (one 8-byte store). */
+static MM_ALWAYS_INLINE void slab_canary_put(void *at)
+{
+    const uint64_t pat = 0x0101010101010101ull * SLAB_RZ_BYTE;
+    __builtin_memcpy(at, &pat, SLAB_CANARY);
+}
+
 static void slab_redzone_set_req(const struct kmem_cache *c, void *obj, size_t req)
 {
-    size_t n = c->harden_level >= 2 ? c->object_size - req : SLAB_CANARY;
-    memset((char *)obj + req, SLAB_RZ_BYTE, n);
+    if (c->harden_level < 2)
+        slab_canary_put((char *)obj + req);
+    else
+        memset((char *)obj + req, SLAB_RZ_BYTE, c->object_size - req);
 }
 
 static void slab_redzone_fill(const struct kmem_cache *c, void *obj)
@@ -1231,7 +1246,7 @@ static MM_NOINLINE void *slab_alloc_l1(struct kmem_cache *c, gfp_t gfp, uintptr_
     struct kmem_cache_cpu *cc = &c->cpu[cpu];
     void *obj = cc->freelist;
     struct slab_meta *m = slab_l1_meta(obj);
-    void *next = (void *)(m->next ^ c->secret ^ (uintptr_t)&m->next);
+    void *next = (void *)(m->next ^ slab_fp_mask(c, &m->next));
     uint64_t damage = slab_poison_words_diff(c, obj) |
                       slab_word_diff((char *)obj - SLAB_CANARY, SLAB_RZ_BYTE);
     if (mm_unlikely(damage || !slab_l1_next_ok(c, cc, next)))
@@ -1244,10 +1259,8 @@ static MM_NOINLINE void *slab_alloc_l1(struct kmem_cache *c, gfp_t gfp, uintptr_
                            (uint64_t)(uint16_t)slack << SLAB_TAG_SLACK_SHIFT);
     m->site = site;
     m->next = slab_stamp();
-    if (slack) {
-        const uint64_t pat = 0x0101010101010101ull * SLAB_RZ_BYTE;
-        __builtin_memcpy((char *)obj + req, &pat, SLAB_CANARY);
-    }
+    if (slack)
+        slab_canary_put((char *)obj + req);
     env_irq_restore(irq);
     return obj;
 }
@@ -1275,7 +1288,7 @@ static MM_NOINLINE int slab_free_l1(struct kmem_cache *c, struct page *slab, voi
     struct kmem_cache_cpu *cc = &c->cpu[env_cpu_id()];
     uint32_t state = SLAB_STATE_FREE;
     if (mm_likely(slab == cc->slab)) {
-        m->next = (uintptr_t)cc->freelist ^ c->secret ^ (uintptr_t)&m->next;
+        m->next = (uintptr_t)cc->freelist ^ slab_fp_mask(c, &m->next);
         cc->freelist = obj;
     } else if (cc->nr_rfree + 1 < c->rfree_max) {
         slab_rfree_append(cc, slab, obj);
@@ -1304,10 +1317,10 @@ void *slab_alloc(struct kmem_cache *c, gfp_t gfp, uintptr_t site, size_t req)
     unsigned long irq = env_irq_save();
     struct kmem_cache_cpu *cc = &c->cpu[env_cpu_id()];
     void *obj = cc->freelist;
-    if (mm_unlikely(!obj || cc->kfence_left == 1 || c->alloc_extra || (gfp & __GFP_ZERO) ||
-                    env_shadow_enabled || (mm_trace_enabled & MM_TRACE_BIT(MM_TRACE_SLAB_ALLOC)))) {
-        if (c->harden_fast && obj && cc->kfence_left != 1 && !(gfp & __GFP_ZERO) &&
-            !env_shadow_enabled && !(mm_trace_enabled & MM_TRACE_BIT(MM_TRACE_SLAB_ALLOC)))
+    bool special = !obj || cc->kfence_left == 1 || (gfp & __GFP_ZERO) || env_shadow_enabled ||
+                   (mm_trace_enabled & MM_TRACE_BIT(MM_TRACE_SLAB_ALLOC));
+    if (mm_unlikely(special || c->alloc_extra)) {
+        if (!special && c->harden_fast)
             return slab_alloc_l1(c, gfp, site, req, irq);
         return slab_alloc_irqoff(c, gfp, site, req, NUMA_NO_NODE, irq);
     }
