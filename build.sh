@@ -1253,7 +1253,7 @@ cmd_test() {
     local smoke="${MM_SMOKE_FUZZ_SECONDS:-20}" start=$SECONDS
     cmd_deps
     step "door check (mm/ includes and flavour tests)" door_check
-    step "layer check (mm/: init -> virtual -> heap -> physical -> core, checks beside)" mm/tools/layers.sh
+    step "layer check (mm/: init -> protection -> virtual -> heap -> physical -> core, checks beside)" mm/tools/layers.sh
     need_pkgs make
     step "make -C mm (mm/build/libmm.a) and make -C mm check (freestanding, symbols)" mm_make_check
     step "build graph: every source of the tree is in a list of build.mk / mm/sources.mk" \
