@@ -3,12 +3,15 @@
  * page of an accessible VMA, a locked page is never swapped out, munlock makes it swappable
  * again, a fork's child does not inherit the lock, mprotect of a locked PROT_NONE VMA populates
  * it, Linux's error codes, mm_check's vma.locked sees a locked page that is not present, and
- * population copies private file pages (mlock, MAP_POPULATE, a locked stack's growth).
+ * population copies private file pages (mlock, MAP_POPULATE, a locked stack's growth), and a
+ * population that fails is undone without memory (mlock, mprotect, MAP_LOCKED).
  */
 #include "machine.h"
 #include "machine_user.h"
 #include "kt_util.h"
 #include "mmap.h"
+#include "page_alloc.h"
+#include "slab.h"
 #include "swap.h"
 
 #define RW   (PROT_READ | PROT_WRITE)
@@ -242,6 +245,62 @@ static int test_locked_stack_growth(void)
     return 0;
 }
 
+/* Allocations of the VMA cache so far (slab_get_stats). */
+static unsigned long ml_vma_allocs(void)
+{
+    static struct slab_cache_stats st[64];
+    unsigned int n = slab_get_stats(st, 64);
+    for (unsigned int i = 0; i < n && i < 64; i++)
+        if (!ktest_strcmp(st[i].name, "vm_area_struct"))
+            return st[i].alloc;
+    return ~0ul;
+}
+
+/*
+ * A population that fails (no memory for the pages) is undone without memory: the range ends up
+ * unlocked and nothing was merged before, so taking the lock away needs no split. mlock used to
+ * merge the newly locked range with a locked neighbour first, and the split of the way back could
+ * find no memory either and leave a locked VMA unpopulated (the vm fuzz target found it under
+ * memory exhaustion: corpus/vm/regress-mlock-unlock-after-failed-populate); mprotect of a locked
+ * PROT_NONE VMA and a MAP_LOCKED mmap next to a locked neighbour had the same order. Here page
+ * allocation fails, so the old way back took a VMA object (a split) where the new one takes none.
+ */
+static int test_failed_populate_needs_no_memory(void)
+{
+    struct mm_struct *mm = ml_boot(0);
+    KT_ASSERT_NOT_NULL(mm);
+    long a = do_mmap(mm, 0, 4 * PAGE_SIZE, RW, PRIV, NULL, 0);
+    KT_ASSERT_GT(a, 0);
+    KT_ASSERT_OK(do_mlock(mm, (uintptr_t)a, 2 * PAGE_SIZE, 0)); /* [locked | unlocked] */
+    long m = do_mmap(mm, 0, 4 * PAGE_SIZE, PROT_NONE, PRIV | MAP_LOCKED, NULL, 0);
+    KT_ASSERT_GT(m, 0);
+    KT_ASSERT_OK(do_mprotect(mm, (uintptr_t)m, 2 * PAGE_SIZE, RW)); /* [locked rw | locked none] */
+    long h = do_mmap(mm, 0, 4 * PAGE_SIZE, RW, PRIV | MAP_LOCKED, NULL, 0);
+    KT_ASSERT_GT(h, 0);
+    KT_ASSERT_OK(do_munmap(mm, (uintptr_t)h + 2 * PAGE_SIZE, 2 * PAGE_SIZE)); /* [locked | hole] */
+    int count = mm->map_count;
+    unsigned long allocs = ml_vma_allocs();
+    page_alloc_fail_inject(0, ~0ul);
+    KT_ASSERT_EQ(do_mlock(mm, (uintptr_t)a + 2 * PAGE_SIZE, 2 * PAGE_SIZE, 0), -MM_ENOMEM);
+    KT_ASSERT_OK(do_mprotect(mm, (uintptr_t)m + 2 * PAGE_SIZE, 2 * PAGE_SIZE, RW));
+    KT_ASSERT_EQ(do_mmap(mm, (uintptr_t)h + 2 * PAGE_SIZE, 2 * PAGE_SIZE, RW,
+                         PRIV | MAP_FIXED | MAP_LOCKED, NULL, 0), -MM_EAGAIN);
+    page_alloc_fail_inject(0, 0);
+    KT_ASSERT_EQ(ml_vma_allocs(), allocs + 1); /* the MAP_LOCKED mapping's own VMA, no split */
+    KT_ASSERT_TRUE(ml_flags(mm, (uintptr_t)a) & VM_LOCKED);
+    KT_ASSERT_FALSE(ml_flags(mm, (uintptr_t)a + 2 * PAGE_SIZE) & VM_LOCKED);
+    KT_ASSERT_TRUE(ml_flags(mm, (uintptr_t)m) & VM_LOCKED);
+    KT_ASSERT_FALSE(ml_flags(mm, (uintptr_t)m + 2 * PAGE_SIZE) & VM_LOCKED); /* accessible now */
+    KT_ASSERT_TRUE(ml_flags(mm, (uintptr_t)h) & VM_LOCKED);
+    KT_ASSERT_EQ(ml_flags(mm, (uintptr_t)h + 2 * PAGE_SIZE), 0); /* unmapped again */
+    KT_ASSERT_EQ(ml_present(mm, (uintptr_t)a, 2) + ml_present(mm, (uintptr_t)m, 2) +
+                 ml_present(mm, (uintptr_t)h, 2), 6);
+    KT_ASSERT_EQ(mm->map_count, count); /* nothing merged, nothing split */
+    KT_MM_CHECK();
+    mm_destroy(mm);
+    return 0;
+}
+
 static const struct ktest_case mlock_cases[] = {
     KT_CASE(mlock_populates),
     KT_CASE(map_locked),
@@ -251,5 +310,6 @@ static const struct ktest_case mlock_cases[] = {
     KT_CASE(check_sees_unpopulated),
     KT_CASE(private_file_copied),
     KT_CASE(locked_stack_growth),
+    KT_CASE(failed_populate_needs_no_memory),
 };
 KT_SUITE(mlock, mlock_cases);

@@ -268,21 +268,46 @@ static bool mlock_populate_range(struct mm_struct *mm, uintptr_t start, uintptr_
 static int do_munmap_locked(struct mm_struct *mm, uintptr_t addr, size_t len);
 static bool vma_range_covered(struct mm_struct *mm, uintptr_t start, uintptr_t end);
 
-/* Set or clear VM_LOCKED on every VMA of mapped range [start, end). Returns 0 or -MM_ENOMEM
- * (a split found no memory; nothing changed). */
+/* Set or clear VM_LOCKED on every VMA of [start, end), whose boundaries are already at @start
+ * and @end (vma_split_range). Merges nothing, so it needs no memory and cannot fail: the way back
+ * when a population fails (a merge first would make undoing it a split, which may find no memory
+ * and leave a locked VMA unpopulated; the vm fuzz target found that:
+ * corpus/vm/regress-mlock-unlock-after-failed-populate). */
+static void mlock_flag_range(struct mm_struct *mm, uintptr_t start, uintptr_t end, bool lock)
+{
+    for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end; v = vma_next(mm, v))
+        v->vm_flags = lock ? v->vm_flags | VM_LOCKED : v->vm_flags & ~VM_LOCKED;
+}
+
+/* Merge every VMA of [start, end) with its neighbours where their flags now allow it. */
+static void vma_merge_range(struct mm_struct *mm, uintptr_t start, uintptr_t end)
+{
+    struct vm_area_struct *v = find_vma(mm, start);
+    while (v && v->vm_start < end) {
+        uintptr_t next_start = v->vm_end;
+        (void)vma_merge_around(mm, v); /* may free v: go on from next_start */
+        v = next_start < end ? find_vma(mm, next_start) : NULL;
+    }
+}
+
+/* Set or clear VM_LOCKED on every VMA of mapped range [start, end); when locking, populate them
+ * (a PROT_NONE VMA fails, as in Linux's mlock). A failed population leaves the
+ * range unlocked (documented in mmap.h), the pages it faulted in stay. Merging comes last, so the
+ * way back needs no memory. Returns 0 or -MM_ENOMEM (a split found no memory and nothing
+ * changed, or the population failed). */
 static int mlock_apply_locked(struct mm_struct *mm, uintptr_t start, uintptr_t end, bool lock)
 {
     struct vm_area_struct *v;
     int err = vma_split_range(mm, start, end, &v);
     if (err)
         return err;
-    while (v && v->vm_start < end) {
-        v->vm_flags = lock ? v->vm_flags | VM_LOCKED : v->vm_flags & ~VM_LOCKED;
-        uintptr_t next_start = v->vm_end;
-        (void)vma_merge_around(mm, v); /* may free v: go on from next_start */
-        v = next_start < end ? find_vma(mm, next_start) : NULL;
+    mlock_flag_range(mm, start, end, lock);
+    if (lock && !mlock_populate_range(mm, start, end, true)) {
+        mlock_flag_range(mm, start, end, false);
+        err = -MM_ENOMEM;
     }
-    return 0;
+    vma_merge_range(mm, start, end);
+    return err;
 }
 
 /* Linux's arithmetic and order (mlock, apply_vma_lock_flags): flags EINVAL; the length is
@@ -303,11 +328,7 @@ static int do_mlock_locked(struct mm_struct *mm, uintptr_t addr, size_t len, uns
         return 0;
     if (start < ARCH_USER_VA_START || end > ARCH_USER_VA_END || !vma_range_covered(mm, start, end))
         return -MM_ENOMEM;
-    int err = mlock_apply_locked(mm, start, end, lock);
-    if (err || !lock || mlock_populate_range(mm, start, end, true))
-        return err;
-    (void)mlock_apply_locked(mm, start, end, false); /* documented: left unlocked on failure */
-    return -MM_ENOMEM;
+    return mlock_apply_locked(mm, start, end, lock);
 }
 
 static long do_mmap_locked(struct mm_struct *mm, uintptr_t addr, size_t len, unsigned int prot,
@@ -357,11 +378,12 @@ static long do_mmap_locked(struct mm_struct *mm, uintptr_t addr, size_t len, uns
         vma_free(v);
         return err;
     }
-    vma_merge_around(mm, v);
+    /* populated before it merges: unmapping it again is then exactly one VMA, no split */
     if ((flags & MAP_LOCKED) && !mlock_populate_range(mm, addr, addr + len, false)) {
         (void)do_munmap_locked(mm, addr, len); /* documented: Linux keeps the mapping */
         return -MM_EAGAIN;
     }
+    vma_merge_around(mm, v);
     if ((flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE)
         mmap_populate(mm, addr, len);
     return (long)addr;
@@ -479,17 +501,17 @@ static int do_mprotect_locked(struct mm_struct *mm, uintptr_t addr, size_t len, 
     if (err)
         return err;
     unsigned long vf = vm_flags_of(prot & ~PROT_SEM, 0);
-    while (v && v->vm_start < end) {
+    for (; v && v->vm_start < end; v = vma_next(mm, v)) {
         v->vm_flags = (v->vm_flags & ~VM_PROT_MASK) | vf;
         struct protect_arg a = { v };
         pt_visit(&mm->pt, v->vm_start, v->vm_end, vm_protect_visit, &a);
-        uintptr_t next_start = v->vm_end;
-        (void)vma_merge_around(mm, v); /* may free v: go on from next_start */
-        v = next_start < end ? find_vma(mm, next_start) : NULL;
     }
     env_tlb_flush_range(addr, end);
-    if (!mlock_populate_range(mm, addr, end, false)) /* a locked VMA made accessible: fault it in */
-        (void)mlock_apply_locked(mm, addr, end, false);
+    /* a locked VMA made accessible is faulted in, or loses its lock; merging comes after, so
+     * taking the lock away needs no split (mlock_flag_range) */
+    if (!mlock_populate_range(mm, addr, end, false))
+        mlock_flag_range(mm, addr, end, false);
+    vma_merge_range(mm, addr, end);
     return 0;
 }
 
