@@ -25,6 +25,7 @@
 #                                   (one thread per CPU) under ThreadSanitizer: 0 reports or it fails
 #   ./build.sh workflow-test-smp    fuzz -> triage -> repro on the planted race (MM_VARIANT=planted-smp)
 #   ./build.sh corpus-migrate REV   re-encode corpus inputs whose meaning an op-table change moved
+#   ./build.sh work-minimise [TARGET...]   shrink the work corpora in place (libFuzzer -merge=1)
 #   ./build.sh planted-smp-replay   the planted race's checked-in input: fails planted-smp, passes the mm
 #   ./build.sh unit | corpus | deps | clean
 #
@@ -432,6 +433,16 @@ fuzz_report() { # fuzz_report TARGET ENGINE WORK BEFORE EXECS EPS CORPUS
     return 1
 }
 
+# libFuzzer checks -max_total_time only after replaying the corpus: a run whose time ran out
+# during the replay mutated nothing (its DONE line counts what INITED counted). Say so.
+fuzz_note_unmutated() { # TARGET LOG
+    local init fin
+    init="$(grep -aoE '^#[0-9]+[[:space:]]+INITED' "$2" 2>/dev/null | tail -1 | grep -oE '[0-9]+' || true)"
+    fin="$(grep -aoE '^#[0-9]+[[:space:]]+DONE' "$2" 2>/dev/null | tail -1 | grep -oE '[0-9]+' || true)"
+    [ -n "$init" ] && [ "$init" = "$fin" ] || return 0
+    log "fuzz $1: the time ran out while libFuzzer replayed the corpus ($init inputs): nothing was mutated; give it more time, or shrink the work corpus with ./build.sh work-minimise $1"
+}
+
 # libFuzzer: -jobs 1 runs fuzz_<t> (compare hooks) in-process. More jobs split as AFL++ splits a
 # CmpLog instance from fast ones: one fork-mode process of fuzz_<t> and one of fuzz_<t>_fast with
 # the other jobs, on the same work corpus; fork mode keeps going after a crash.
@@ -472,6 +483,7 @@ fuzz_one_libfuzzer() { # TARGET SECONDS WORK JOBS
         fi
         execs=$(( execs + ${e:-0} )); eps=$(( eps + ${r:-0} ))
     done
+    fuzz_note_unmutated "$t" "$work/libfuzzer.log"
     fuzz_report "$t" libfuzzer "$work" "$before" "$execs" "$eps" "$(ls "$work/corpus" | wc -l)" || return 1
     [ "$rc" -eq 0 ] || { log "libFuzzer exited with status $rc (see $work/libfuzzer*.log)"; return 1; }
 }
@@ -662,6 +674,26 @@ cmd_corpus_merge() {
         "$BUILD/fuzz/fuzz_$t" -merge=1 -max_len=65536 "corpus/$t" "${dirs[@]}" >"$root/$t/merge.log" 2>&1 ||
             die "merge failed for $t (see $root/$t/merge.log)"
         log "corpus-merge $t: $n0 -> $(ls "corpus/$t" | wc -l) files"
+    done
+}
+
+# Minimise each work corpus in place: libFuzzer -merge=1 into an empty directory keeps the inputs
+# that add coverage. A work dir that only grows ends up with a short run spending its whole time
+# replaying it (fuzz_note_unmutated). Not while a campaign of the same target runs.
+cmd_work_minimise() {
+    local targets=("$@") root="$WORK_DIR/fuzz" t
+    [ ${#targets[@]} -gt 0 ] || targets=($(fuzz_targets))
+    cmd_deps
+    build_fuzz || die "fuzz build failed"
+    for t in "${targets[@]}"; do
+        local work="$root/$t/corpus" n0
+        [ -d "$work" ] || { log "work-minimise: no work corpus for $t"; continue; }
+        n0="$(ls "$work" | wc -l)"
+        rm -rf "$work.min" "$work.old" && mkdir -p "$work.min"
+        "$BUILD/fuzz/fuzz_$t" -merge=1 -max_len=65536 "$work.min" "$work" >"$root/$t/minimise.log" 2>&1 ||
+            { rm -rf "$work.min"; die "work-minimise: merge failed for $t (see $root/$t/minimise.log)"; }
+        mv "$work" "$work.old" && mv "$work.min" "$work" && rm -rf "$work.old"
+        log "work-minimise $t: $n0 -> $(ls "$work" | wc -l) files"
     done
 }
 
@@ -1357,6 +1389,7 @@ case "${1:-help}" in
     fuzz) shift; cmd_fuzz "$@" ;;
     fuzz-bench) shift; cmd_fuzz_bench "$@" ;;
     corpus-merge) shift; cmd_corpus_merge "$@" ;;
+    work-minimise) shift; cmd_work_minimise "$@" ;;
     corpus-migrate) shift; cmd_corpus_migrate "$@" ;;
     cov) cmd_cov ;;
     triage) shift; cmd_triage "$@" ;;
