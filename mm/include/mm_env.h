@@ -117,6 +117,12 @@ static inline void env_atomic_point(void)
 #define env_atomic_load_acquire(p)     ({ env_atomic_point(); __atomic_load_n((p), __ATOMIC_ACQUIRE); })
 #define env_atomic_store_release(p, v) ({ env_atomic_point(); __atomic_store_n((p), (v), __ATOMIC_RELEASE); })
 #define env_atomic_sub_acq_rel(p, v)   ({ env_atomic_point(); __atomic_sub_fetch((p), (v), __ATOMIC_ACQ_REL); })
+/* Quiet variants, for observers only (the trace rings, statistics read for a report): never a
+ * preemption point, so turning an observer on does not change the interleaving a schedule
+ * replays (a traced replay of an smp crash takes the same path as the crash). */
+#define env_atomic_load_quiet(p)    __atomic_load_n((p), __ATOMIC_RELAXED)
+#define env_atomic_store_quiet(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define env_atomic_add_quiet(p, v)  __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
 #define env_mb()                    __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define env_rmb()                   __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define env_wmb()                   __atomic_thread_fence(__ATOMIC_RELEASE)

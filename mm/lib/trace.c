@@ -52,9 +52,11 @@ MM_TRACE_CC void mm_trace_record(unsigned int cls, uint64_t a0, uint64_t a1, uin
     if (cpu >= MM_MAX_CPUS)
         return;
     struct mm_trace_ring *r = &mm_trace_rings[cpu];
-    uint64_t seq = env_atomic_add(&mm_trace_seq, 1);
-    uint64_t slot = env_atomic_load(&r->head); /* only this CPU writes its ring: no RMW */
-    env_atomic_store(&r->head, slot + 1);
+    /* quiet atomics: recording is never a preemption point, so a traced run interleaves as an
+     * untraced one (mm_env.h) */
+    uint64_t seq = env_atomic_add_quiet(&mm_trace_seq, 1);
+    uint64_t slot = env_atomic_load_quiet(&r->head); /* only this CPU writes its ring: no RMW */
+    env_atomic_store_quiet(&r->head, slot + 1);
     struct mm_trace_event *e = &r->ev[slot & (MM_TRACE_RING_EVENTS - 1)];
     e->seq = seq;
     e->cls = (uint16_t)cls;
