@@ -525,8 +525,32 @@ fuzz_one_afl() { # TARGET SECONDS WORK JOBS
     [ "$rc" -eq 0 ] || { log "afl-fuzz exited with status $rc (see $work/afl-1.log)"; tail -5 "$work/afl-1.log" >&2; return 1; }
 }
 
+# One run per work dir at a time: a second ./build.sh fuzz of the same target (a campaign and a
+# short run on one machine) used to delete and rewrite the first one's libFuzzer log, losing its
+# final counts. The second run now works in a sibling directory whose corpus is hard-linked from
+# the busy one, and folds its new inputs and crashes back when it ends.
 fuzz_one() { # fuzz_one TARGET SECONDS WORKROOT [ENGINE] [JOBS]
-    local t="$1" secs="$2" work="$3/$1" engine="${4:-libfuzzer}" jobs="${5:-1}" failed=0
+    local t="$1" work="$3/$1" lockfd own rc=0
+    mkdir -p "$work/corpus" "$work/crashes"
+    exec {lockfd}>"$work/.lock"
+    if flock -n "$lockfd"; then
+        fuzz_one_in "$t" "$2" "$work" "${4:-libfuzzer}" "${5:-1}" || rc=1
+    else
+        own="$work.run$$"
+        log "fuzz $t: $work is in use by another ./build.sh fuzz; this run works in $own (the corpus hard-linked from it) and folds its new inputs and crashes back at the end"
+        rm -rf "$own" && mkdir -p "$own/crashes" && cp -al "$work/corpus" "$own/corpus" ||
+            die "fuzz $t: cannot make $own"
+        fuzz_one_in "$t" "$2" "$own" "${4:-libfuzzer}" "${5:-1}" || rc=1
+        cp -rn "$own/corpus/." "$work/corpus/" && cp -rn "$own/crashes/." "$work/crashes/" || true
+        [ "$rc" -eq 0 ] || log "fuzz $t: its crash files are now in $work/crashes"
+        rm -rf "$own"
+    fi
+    exec {lockfd}>&-
+    return "$rc"
+}
+
+fuzz_one_in() { # TARGET SECONDS WORK ENGINE JOBS
+    local t="$1" secs="$2" work="$3" engine="$4" jobs="$5" failed=0
     case "$engine" in
         libfuzzer) fuzz_one_libfuzzer "$t" "$secs" "$work" "$jobs" || failed=1 ;;
         afl) fuzz_one_afl "$t" "$secs" "$work" "$jobs" || failed=1 ;;
