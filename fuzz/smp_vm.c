@@ -43,8 +43,9 @@
  * Accepted (anything else fails the run, naming the op):
  *   access    its fault result is one some state in acc gives (unmapped: SIGSEGV; protection
  *             lacking: ACCESS; else HANDLED; OOM where HANDLED is possible and memory is short or
- *             another CPU's op overlapped it in time); a read returns, per half, a token in acc's toks (with
- *             "any": a token written to this address space, or its parent's for the child)
+ *             another CPU's op overlapped it in time); a read returns, per half, a token in acc's
+ *             toks (with "any": a token written to this address space, or its parent's for the
+ *             child)
  *   mmap      the address, or -ENOMEM (OOM judged as above)
  *   munmap    0, or -ENOMEM (OOM)
  *   mprotect  0 only if every page may have been mapped, -ENOMEM only if one may have been

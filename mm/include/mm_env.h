@@ -105,9 +105,15 @@ static inline void env_atomic_point(void)
         env_sched_point();
 }
 
-#define env_atomic_load(p)          ({ env_atomic_point(); __atomic_load_n((p), __ATOMIC_RELAXED); })
-#define env_atomic_store(p, v)      ({ env_atomic_point(); __atomic_store_n((p), (v), __ATOMIC_RELAXED); })
-#define env_atomic_add(p, v)        ({ env_atomic_point(); __atomic_add_fetch((p), (v), __ATOMIC_RELAXED); })
+/* Quiet variants, for observers only (the trace rings): never a preemption point, so turning an
+ * observer on does not change the interleaving a schedule replays (a traced replay of an smp
+ * crash takes the same path as the crash). The ops below are these plus the point. */
+#define env_atomic_load_quiet(p)     __atomic_load_n((p), __ATOMIC_RELAXED)
+#define env_atomic_store_quiet(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define env_atomic_add_quiet(p, v)   __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
+#define env_atomic_load(p)          ({ env_atomic_point(); env_atomic_load_quiet(p); })
+#define env_atomic_store(p, v)      ({ env_atomic_point(); env_atomic_store_quiet((p), (v)); })
+#define env_atomic_add(p, v)        ({ env_atomic_point(); env_atomic_add_quiet((p), (v)); })
 #define env_atomic_sub(p, v)        ({ env_atomic_point(); __atomic_sub_fetch((p), (v), __ATOMIC_RELAXED); })
 #define env_atomic_xchg(p, v)       ({ env_atomic_point(); __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL); })
 #define env_atomic_cmpxchg(p, o, n) ({ env_atomic_point(); \
@@ -117,12 +123,6 @@ static inline void env_atomic_point(void)
 #define env_atomic_load_acquire(p)     ({ env_atomic_point(); __atomic_load_n((p), __ATOMIC_ACQUIRE); })
 #define env_atomic_store_release(p, v) ({ env_atomic_point(); __atomic_store_n((p), (v), __ATOMIC_RELEASE); })
 #define env_atomic_sub_acq_rel(p, v)   ({ env_atomic_point(); __atomic_sub_fetch((p), (v), __ATOMIC_ACQ_REL); })
-/* Quiet variants, for observers only (the trace rings, statistics read for a report): never a
- * preemption point, so turning an observer on does not change the interleaving a schedule
- * replays (a traced replay of an smp crash takes the same path as the crash). */
-#define env_atomic_load_quiet(p)    __atomic_load_n((p), __ATOMIC_RELAXED)
-#define env_atomic_store_quiet(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
-#define env_atomic_add_quiet(p, v)  __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
 #define env_mb()                    __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define env_rmb()                   __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define env_wmb()                   __atomic_thread_fence(__ATOMIC_RELEASE)
