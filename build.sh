@@ -101,6 +101,16 @@ in_words() { [[ " $2 " == *" $1 "* ]]; } # WORD "LIST"
 
 mm_sources() { mk_print MM | tr ' ' '\n'; }
 fuzz_targets() { printf '%s\n' $MK_TARGETS; }
+# The TARGET arguments of a command, one per line, each checked against the build's target list
+# before anything is built; none given means every target. Status 1 (and why) on an unknown name.
+fuzz_targets_or_all() { # [TARGET...]
+    local t
+    [ $# -gt 0 ] || { fuzz_targets; return 0; }
+    for t in "$@"; do
+        in_words "$t" "$MK_TARGETS" || { log "build.sh: no fuzz target '$t' (have: $MK_TARGETS)"; return 1; }
+        echo "$t"
+    done
+}
 
 # build_hosted CFG : asan, gcc, noasan (library, unit tests, replay, regression programs) or
 # release (library and benchmarks)
@@ -418,13 +428,16 @@ fuzz_report() { # fuzz_report TARGET ENGINE WORK BEFORE EXECS EPS CORPUS
     esac
     [ "$found" -ge "$new" ] || found="$new"
     echo "FUZZ target=$t engine=$e execs=${5:-0} exec_per_s=${6:-0} corpus=$7 crashes=$found new=$new"
-    [ "$e" = libfuzzer ] && cat "$work"/libfuzzer*.log 2>/dev/null |
-        sed -n 's/.*Test unit written to \([^ ]*slow-unit-[^ ]*\).*/\1/p' | sort -u |
-        while read -r f; do log "slow input (no crash; libFuzzer's -report_slow_units): $f"; done
+    local f units="" refound=""
+    [ "$e" = libfuzzer ] && units="$(cat "$work"/libfuzzer*.log 2>/dev/null |
+        sed -n 's/.*Test unit written to \([^ ]*\).*/\1/p' | sort -u || true)"
+    for f in $units; do
+        case "$f" in
+            *slow-unit-*) log "slow input (no crash; libFuzzer's -report_slow_units): $f" ;;
+            *) refound="$refound $f" ;;
+        esac
+    done
     [ "$found" -gt 0 ] || return 0
-    local f refound=""
-    [ "$e" = libfuzzer ] && refound="$(cat "$work"/libfuzzer*.log 2>/dev/null | sed -n 's/.*Test unit written to \([^ ]*\).*/\1/p' |
-        grep -v 'slow-unit-' | sort -u || true)"
     [ "$new" -gt 0 ] || log "fuzz $t ($e): $found crash(es), none new"
     for f in $(fuzz_crash_files "$e" "$work" | tail -n "$new") $([ "$new" -gt 0 ] || echo "$refound"); do
         if [ "$new" -gt 0 ]; then log "crash saved: $f"; else log "crash re-found, saved before: $f"; fi
@@ -531,14 +544,14 @@ fuzz_one_afl() { # TARGET SECONDS WORK JOBS
 # the busy one, and folds its new inputs and crashes back when it ends.
 fuzz_one() { # fuzz_one TARGET SECONDS WORKROOT [ENGINE] [JOBS]
     local t="$1" work="$3/$1" lockfd own rc=0
-    mkdir -p "$work/corpus" "$work/crashes"
+    mkdir -p "$work"
     exec {lockfd}>"$work/.lock"
     if flock -n "$lockfd"; then
         fuzz_one_in "$t" "$2" "$work" "${4:-libfuzzer}" "${5:-1}" || rc=1
     else
         own="$work.run$$"
         log "fuzz $t: $work is in use by another ./build.sh fuzz; this run works in $own (the corpus hard-linked from it) and folds its new inputs and crashes back at the end"
-        rm -rf "$own" && mkdir -p "$own/crashes" && cp -al "$work/corpus" "$own/corpus" ||
+        rm -rf "$own" && mkdir -p "$own/crashes" "$work/corpus" && cp -al "$work/corpus" "$own/corpus" ||
             die "fuzz $t: cannot make $own"
         fuzz_one_in "$t" "$2" "$own" "${4:-libfuzzer}" "${5:-1}" || rc=1
         cp -rn "$own/corpus/." "$work/corpus/" && cp -rn "$own/crashes/." "$work/crashes/" || true
@@ -577,7 +590,8 @@ cmd_fuzz() {
             *) targets+=("$1"); shift ;;
         esac
     done
-    [ ${#targets[@]} -gt 0 ] || targets=($(fuzz_targets))
+    local named; named="$(fuzz_targets_or_all "${targets[@]}")" || exit 1
+    targets=($named)
     # default: about three minutes in all, at least 30 s per target
     [ -n "$secs" ] || secs=$(( 180 / ${#targets[@]} > 30 ? 180 / ${#targets[@]} : 30 ))
     cmd_deps
@@ -586,7 +600,6 @@ cmd_fuzz() {
     case "$engine" in afl|both) need_pkgs afl++; build_afl "${targets[@]}" || die "AFL++ build failed" ;; esac
     local t failed=0
     for t in "${targets[@]}"; do
-        fuzz_targets | grep -qx "$t" || die "no fuzz target '$t' (have: $(fuzz_targets | xargs))"
         fuzz_one "$t" "$secs" "$root" "$engine" "$jobs" || failed=$((failed + 1))
     done
     if [ "$failed" -ne 0 ]; then
@@ -613,12 +626,12 @@ cmd_fuzz_bench() {
             *) targets+=("$1"); shift ;;
         esac
     done
-    [ ${#targets[@]} -gt 0 ] || targets=($(fuzz_targets))
+    local named; named="$(fuzz_targets_or_all "${targets[@]}")" || exit 1
+    targets=($named)
     cmd_deps
     build_fuzz || die "fuzz build failed"
     local tmp; tmp="$(mktemp -d)"
     for t in "${targets[@]}"; do
-        fuzz_targets | grep -qx "$t" || die "no fuzz target '$t' (have: $(fuzz_targets | xargs))"
         local sfx
         for sfx in "" _fast; do
             rm -rf "$tmp/corpus"; cp -r "corpus/$t" "$tmp/corpus"
@@ -683,13 +696,19 @@ cmd_corpus_migrate() {
     log "corpus-migrate: $moved of $n corpus files re-encoded from $rev's meaning; fuzz/op_tables.txt updated"
 }
 
+# corpus-merge and work-minimise: the targets asked for (all by default), checked, and the
+# fuzz build both merge with.
+fuzz_merge_prepare() { # [TARGET...] -> the targets, one per line
+    fuzz_targets_or_all "$@" || return 1
+    cmd_deps >&2
+    build_fuzz >&2 || { log "build.sh: fuzz build failed"; return 1; }
+}
+
 # Fold a work corpus back into corpus/<target>: only inputs that add coverage are copied.
 cmd_corpus_merge() {
-    local targets=("$@") root="$WORK_DIR/fuzz" t
-    [ ${#targets[@]} -gt 0 ] || targets=($(fuzz_targets))
-    cmd_deps
-    build_fuzz || die "fuzz build failed"
-    for t in "${targets[@]}"; do
+    local root="$WORK_DIR/fuzz" t named
+    named="$(fuzz_merge_prepare "$@")" || exit 1
+    for t in $named; do
         local dirs=()
         [ -d "$root/$t/corpus" ] && dirs+=("$root/$t/corpus")
         [ -d "$root/$t/afl/main/queue" ] && dirs+=("$root/$t/afl/main/queue")
@@ -703,22 +722,28 @@ cmd_corpus_merge() {
 
 # Minimise each work corpus in place: libFuzzer -merge=1 into an empty directory keeps the inputs
 # that add coverage. A work dir that only grows ends up with a short run spending its whole time
-# replaying it (fuzz_note_unmutated). Not while a campaign of the same target runs.
+# replaying it (fuzz_note_unmutated). It takes the work dir's lock as fuzz_one does: a target whose
+# campaign is running is left alone (its corpus would be swapped under it) and the command fails.
 cmd_work_minimise() {
-    local targets=("$@") root="$WORK_DIR/fuzz" t
-    [ ${#targets[@]} -gt 0 ] || targets=($(fuzz_targets))
-    cmd_deps
-    build_fuzz || die "fuzz build failed"
-    for t in "${targets[@]}"; do
-        local work="$root/$t/corpus" n0
+    local root="$WORK_DIR/fuzz" t named busy=0
+    named="$(fuzz_merge_prepare "$@")" || exit 1
+    for t in $named; do
+        local work="$root/$t/corpus" n0 lockfd
         [ -d "$work" ] || { log "work-minimise: no work corpus for $t"; continue; }
+        exec {lockfd}>"$root/$t/.lock"
+        if ! flock -n "$lockfd"; then
+            log "work-minimise $t: $root/$t is in use by a ./build.sh fuzz; not minimised"
+            exec {lockfd}>&-; busy=$((busy + 1)); continue
+        fi
         n0="$(ls "$work" | wc -l)"
         rm -rf "$work.min" "$work.old" && mkdir -p "$work.min"
         "$BUILD/fuzz/fuzz_$t" -merge=1 -max_len=65536 "$work.min" "$work" >"$root/$t/minimise.log" 2>&1 ||
             { rm -rf "$work.min"; die "work-minimise: merge failed for $t (see $root/$t/minimise.log)"; }
         mv "$work" "$work.old" && mv "$work.min" "$work" && rm -rf "$work.old"
+        exec {lockfd}>&-
         log "work-minimise $t: $n0 -> $(ls "$work" | wc -l) files"
     done
+    [ "$busy" -eq 0 ] || die "work-minimise: $busy target(s) busy; run it again when their campaigns end"
 }
 
 cmd_repro() {
@@ -1343,6 +1368,7 @@ cmd_test() {
     smoke_keep_crashes "$tmp"
     rm -rf "$tmp"
     unset FUZZ_SEED
+    step "one run per fuzz work dir: a second run works beside it, work-minimise waits" test_work_dir_lock
     step "fuzz -> triage -> repro workflow on a planted bug" test_planted_workflow
     step "the planted race: its checked-in schedule fails the planted-smp build, passes the real mm" \
         test_planted_smp_replay
@@ -1361,6 +1387,28 @@ cmd_test() {
 # A smoke run's crash inputs outlive its temporary work dir: copied to $WORK_DIR/smoke-crashes/
 # <target>/crashes/ (the layout triage reads; a run is not reproducible by its seed alone: timing decides how far it gets), with
 # the triage and repro commands printed.
+# One run per work dir (fuzz_one, cmd_work_minimise): while another process holds a target's work
+# dir lock, a fuzz run works in a sibling and folds its inputs back, and work-minimise refuses.
+test_work_dir_lock() {
+    local tmp lockfd n rc=0 t=misuse
+    tmp="$(mktemp -d)" && mkdir -p "$tmp/fuzz/$t"
+    exec {lockfd}>"$tmp/fuzz/$t/.lock" # held as a campaign holds it; a new open of the file conflicts
+    flock -n "$lockfd" || { log "cannot take a fresh lock"; return 1; }
+    FUZZ_SEED=1 fuzz_one "$t" 3 "$tmp/fuzz" libfuzzer >/dev/null 2>&1 || { log "fuzz beside a held lock failed"; rc=1; }
+    n="$(ls "$tmp/fuzz/$t/corpus" 2>/dev/null | wc -l)"
+    [ "$n" -gt 0 ] || { log "the sibling run's inputs were not folded back"; rc=1; }
+    ! ls -d "$tmp/fuzz/$t".run* >/dev/null 2>&1 || { log "the sibling work dir was left behind"; rc=1; }
+    if MM_WORK_DIR="$tmp" "$ROOT/build.sh" work-minimise "$t" >"$tmp/busy.log" 2>&1; then
+        log "work-minimise minimised a work dir whose lock is held"; rc=1
+    fi
+    grep -q "in use by a ./build.sh fuzz" "$tmp/busy.log" || { log "work-minimise did not say why"; rc=1; }
+    [ "$(ls "$tmp/fuzz/$t/corpus" | wc -l)" -eq "$n" ] || { log "work-minimise touched a busy corpus"; rc=1; }
+    exec {lockfd}>&-
+    MM_WORK_DIR="$tmp" "$ROOT/build.sh" work-minimise "$t" >"$tmp/free.log" 2>&1 || { log "work-minimise of a free work dir failed"; rc=1; }
+    grep -q "work-minimise $t: $n -> " "$tmp/free.log" || { log "work-minimise did not report its counts"; cat "$tmp/free.log" >&2; rc=1; }
+    rm -rf "$tmp"
+    return "$rc"
+}
 smoke_keep_crashes() { # TMPROOT
     local f t n=0 kept="$WORK_DIR/smoke-crashes"
     while IFS= read -r f; do
@@ -1419,6 +1467,7 @@ case "${1:-help}" in
     triage) shift; cmd_triage "$@" ;;
     workflow-test) cmd_deps; test_planted_workflow ;;
     workflow-test-smp) cmd_deps; test_planted_smp_workflow ;;
+    work-lock-test) cmd_deps; mk fuzz TARGETS=misuse && test_work_dir_lock && echo "work-lock-test: ok" ;;
     planted-smp-replay) cmd_deps; build_hosted asan && test_planted_smp_replay ;;
     postmortem-test) cmd_deps; test_postmortem_hosted && test_postmortem_kernel && test_postmortem_kernel_check && echo "postmortem-test: ok" ;;
     oss-fuzz) cmd_oss_fuzz ;;
