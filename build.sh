@@ -1384,16 +1384,13 @@ cmd_test() {
     [ "$FAIL" -eq 0 ]
 }
 
-# A smoke run's crash inputs outlive its temporary work dir: copied to $WORK_DIR/smoke-crashes/
-# <target>/crashes/ (the layout triage reads; a run is not reproducible by its seed alone: timing decides how far it gets), with
-# the triage and repro commands printed.
 # One run per work dir (fuzz_one, cmd_work_minimise): while another process holds a target's work
 # dir lock, a fuzz run works in a sibling and folds its inputs back, and work-minimise refuses.
 test_work_dir_lock() {
     local tmp lockfd n rc=0 t=misuse
     tmp="$(mktemp -d)" && mkdir -p "$tmp/fuzz/$t"
     exec {lockfd}>"$tmp/fuzz/$t/.lock" # held as a campaign holds it; a new open of the file conflicts
-    flock -n "$lockfd" || { log "cannot take a fresh lock"; return 1; }
+    flock -n "$lockfd" || { log "cannot take a fresh lock"; exec {lockfd}>&-; rm -rf "$tmp"; return 1; }
     FUZZ_SEED=1 fuzz_one "$t" 3 "$tmp/fuzz" libfuzzer >/dev/null 2>&1 || { log "fuzz beside a held lock failed"; rc=1; }
     n="$(ls "$tmp/fuzz/$t/corpus" 2>/dev/null | wc -l)"
     [ "$n" -gt 0 ] || { log "the sibling run's inputs were not folded back"; rc=1; }
@@ -1409,6 +1406,9 @@ test_work_dir_lock() {
     rm -rf "$tmp"
     return "$rc"
 }
+# A smoke run's crash inputs outlive its temporary work dir: copied to $WORK_DIR/smoke-crashes/
+# <target>/crashes/ (the layout triage reads; a run is not reproducible by its seed alone: timing decides how far it gets), with
+# the triage and repro commands printed.
 smoke_keep_crashes() { # TMPROOT
     local f t n=0 kept="$WORK_DIR/smoke-crashes"
     while IFS= read -r f; do
@@ -1467,7 +1467,7 @@ case "${1:-help}" in
     triage) shift; cmd_triage "$@" ;;
     workflow-test) cmd_deps; test_planted_workflow ;;
     workflow-test-smp) cmd_deps; test_planted_smp_workflow ;;
-    work-lock-test) cmd_deps; mk fuzz TARGETS=misuse && test_work_dir_lock && echo "work-lock-test: ok" ;;
+    work-lock-test) cmd_deps; build_fuzz && test_work_dir_lock && echo "work-lock-test: ok" ;;
     planted-smp-replay) cmd_deps; build_hosted asan && test_planted_smp_replay ;;
     postmortem-test) cmd_deps; test_postmortem_hosted && test_postmortem_kernel && test_postmortem_kernel_check && echo "postmortem-test: ok" ;;
     oss-fuzz) cmd_oss_fuzz ;;
