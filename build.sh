@@ -538,6 +538,15 @@ fuzz_one_afl() { # TARGET SECONDS WORK JOBS
     [ "$rc" -eq 0 ] || { log "afl-fuzz exited with status $rc (see $work/afl-1.log)"; tail -5 "$work/afl-1.log" >&2; return 1; }
 }
 
+# Take a work dir's lock without waiting: status 0 with its open fd in LOCK_FD (close the fd to
+# release it), 1 (nothing held) when another process has it.
+work_dir_trylock() { # DIR
+    exec {LOCK_FD}>"$1/.lock"
+    flock -n "$LOCK_FD" && return 0
+    exec {LOCK_FD}>&-
+    return 1
+}
+
 # One run per work dir at a time: a second ./build.sh fuzz of the same target (a campaign and a
 # short run on one machine) used to delete and rewrite the first one's libFuzzer log, losing its
 # final counts. The second run now works in a sibling directory whose corpus is hard-linked from
@@ -545,9 +554,10 @@ fuzz_one_afl() { # TARGET SECONDS WORK JOBS
 fuzz_one() { # fuzz_one TARGET SECONDS WORKROOT [ENGINE] [JOBS]
     local t="$1" work="$3/$1" lockfd own rc=0
     mkdir -p "$work"
-    exec {lockfd}>"$work/.lock"
-    if flock -n "$lockfd"; then
+    if work_dir_trylock "$work"; then
+        lockfd=$LOCK_FD
         fuzz_one_in "$t" "$2" "$work" "${4:-libfuzzer}" "${5:-1}" || rc=1
+        exec {lockfd}>&-
     else
         own="$work.run$$"
         log "fuzz $t: $work is in use by another ./build.sh fuzz; this run works in $own (the corpus hard-linked from it) and folds its new inputs and crashes back at the end"
@@ -558,7 +568,6 @@ fuzz_one() { # fuzz_one TARGET SECONDS WORKROOT [ENGINE] [JOBS]
         [ "$rc" -eq 0 ] || log "fuzz $t: its crash files are now in $work/crashes"
         rm -rf "$own"
     fi
-    exec {lockfd}>&-
     return "$rc"
 }
 
@@ -730,11 +739,11 @@ cmd_work_minimise() {
     for t in $named; do
         local work="$root/$t/corpus" n0 lockfd
         [ -d "$work" ] || { log "work-minimise: no work corpus for $t"; continue; }
-        exec {lockfd}>"$root/$t/.lock"
-        if ! flock -n "$lockfd"; then
+        if ! work_dir_trylock "$root/$t"; then
             log "work-minimise $t: $root/$t is in use by a ./build.sh fuzz; not minimised"
-            exec {lockfd}>&-; busy=$((busy + 1)); continue
+            busy=$((busy + 1)); continue
         fi
+        lockfd=$LOCK_FD
         n0="$(ls "$work" | wc -l)"
         rm -rf "$work.min" "$work.old" && mkdir -p "$work.min"
         "$BUILD/fuzz/fuzz_$t" -merge=1 -max_len=65536 "$work.min" "$work" >"$root/$t/minimise.log" 2>&1 ||
@@ -1389,8 +1398,9 @@ cmd_test() {
 test_work_dir_lock() {
     local tmp lockfd n rc=0 t=misuse
     tmp="$(mktemp -d)" && mkdir -p "$tmp/fuzz/$t"
-    exec {lockfd}>"$tmp/fuzz/$t/.lock" # held as a campaign holds it; a new open of the file conflicts
-    flock -n "$lockfd" || { log "cannot take a fresh lock"; exec {lockfd}>&-; rm -rf "$tmp"; return 1; }
+    # held as a campaign holds it: the runs below open the file anew, which conflicts
+    work_dir_trylock "$tmp/fuzz/$t" || { log "cannot take a fresh lock"; rm -rf "$tmp"; return 1; }
+    lockfd=$LOCK_FD
     FUZZ_SEED=1 fuzz_one "$t" 3 "$tmp/fuzz" libfuzzer >/dev/null 2>&1 || { log "fuzz beside a held lock failed"; rc=1; }
     n="$(ls "$tmp/fuzz/$t/corpus" 2>/dev/null | wc -l)"
     [ "$n" -gt 0 ] || { log "the sibling run's inputs were not folded back"; rc=1; }
